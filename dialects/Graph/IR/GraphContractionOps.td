@@ -1,0 +1,147 @@
+//===- GraphContractionOps.td - Matmul, convolution and pooling -----------===//
+
+#ifndef KILN_GRAPH_CONTRACTION_OPS
+#define KILN_GRAPH_CONTRACTION_OPS
+
+include "dialects/Graph/IR/GraphDialect.td"
+
+def Graph_MatmulOp : Graph_InferredOp<"matmul", [SameOperandsElementType]> {
+  let summary = "Matrix product of two rank-2 tensors";
+  let description = [{
+    `[M, K] x [K, N] -> [M, N]`. `transpose_lhs` / `transpose_rhs` read an
+    operand transposed without materializing it, so a PyTorch `Linear`
+    (`x W^T`, weight `[out, in]`) is one op.
+
+    ```mlir
+    %h = graph.matmul %x, %w {transpose_rhs} : tensor<128x784xf32>, tensor<256x784xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$lhs, Graph_FloatTensor:$rhs,
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+def Graph_BatchMatmulOp : Graph_InferredOp<"batch_matmul",
+                                           [SameOperandsElementType]> {
+  let summary = "Batched matrix product";
+  let description = [{
+    `[..., M, K] x [..., K, N] -> [..., M, N]` with equal leading (batch)
+    dimensions; either operand may be read transposed in its last two
+    dimensions, as attention's `q k^T` needs.
+
+    ```mlir
+    %s = graph.batch_matmul %q, %k {transpose_rhs} : tensor<32x4x64x32xf32>, tensor<32x4x64x32xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$lhs, Graph_FloatTensor:$rhs,
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+def Graph_Conv2DOp : Graph_InferredOp<"conv2d", [SameOperandsElementType]> {
+  let summary = "2-D convolution, NCHW, PyTorch weight layout";
+  let description = [{
+    Cross-correlation of an `[N, C, H, W]` input with an `[O, C/groups, KH,
+    KW]` weight, plus an optional `[O]` bias. `padding` is symmetric, as in
+    PyTorch; `strides`, `padding` and `dilation` have one value per spatial
+    dimension. Output size: `(H + 2p - d(K - 1) - 1) / s + 1`.
+
+    ```mlir
+    %y = graph.conv2d %x, %w, %b {padding = array<i64: 1, 1>}
+        : tensor<64x1x28x28xf32>, tensor<32x1x3x3xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$weight,
+      Optional<Graph_FloatTensor>:$bias,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
+      DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
+    type($weight) (`,` type($bias)^)?
+  }];
+}
+
+def Graph_ConvTranspose2DOp : Graph_InferredOp<"conv_transpose2d",
+                                               [SameOperandsElementType]> {
+  let summary = "2-D transposed convolution, NCHW, PyTorch weight layout";
+  let description = [{
+    The gradient of `graph.conv2d` with respect to its input, used as a
+    layer: input `[N, C, H, W]`, weight `[C, O/groups, KH, KW]`, optional
+    bias `[O]`. Output size: `(H - 1)s - 2p + d(K - 1) + output_padding + 1`.
+
+    ```mlir
+    %y = graph.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, padding = array<i64: 1, 1>}
+        : tensor<64x128x7x7xf32>, tensor<128x64x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$weight,
+      Optional<Graph_FloatTensor>:$bias,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$output_padding,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
+      DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
+    type($weight) (`,` type($bias)^)?
+  }];
+}
+
+def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d"> {
+  let summary = "2-D max pooling, NCHW";
+  let description = [{
+    Maximum over `kernel` windows moved by `strides`; `padding` (at most half
+    the kernel) counts as -infinity.
+
+    ```mlir
+    %y = graph.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+        : tensor<64x32x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
+      DenseI64ArrayAttr:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Graph_AvgPool2DOp : Graph_InferredOp<"avg_pool2d"> {
+  let summary = "2-D average pooling, NCHW";
+  let description = [{
+    Mean over `kernel` windows moved by `strides`. With `count_include_pad`
+    (PyTorch's default) padded zeros count in the divisor.
+
+    ```mlir
+    %y = graph.avg_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+        : tensor<64x36x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
+      DenseI64ArrayAttr:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
+      DefaultValuedAttr<BoolAttr, "true">:$count_include_pad);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Graph_GlobalAvgPool2DOp : Graph_InferredOp<"global_avg_pool2d"> {
+  let summary = "Mean over the spatial dimensions, NCHW";
+  let description = [{
+    `[N, C, H, W] -> [N, C, 1, 1]`, PyTorch's `AdaptiveAvgPool2d(1)`.
+
+    ```mlir
+    %y = graph.global_avg_pool2d %x : tensor<64x64x7x7xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+#endif // KILN_GRAPH_CONTRACTION_OPS

@@ -1,0 +1,24 @@
+//===- GraphEnums.td - Enumerations of the graph dialect ------------------===//
+
+#ifndef KILN_GRAPH_ENUMS
+#define KILN_GRAPH_ENUMS
+
+include "mlir/IR/EnumAttr.td"
+
+def Graph_ComparePredicate : I64EnumAttr<"ComparePredicate",
+    "elementwise comparison", [
+  I64EnumAttrCase<"eq", 0>, I64EnumAttrCase<"ne", 1>,
+  I64EnumAttrCase<"lt", 2>, I64EnumAttrCase<"le", 3>,
+  I64EnumAttrCase<"gt", 4>, I64EnumAttrCase<"ge", 5>]> {
+  let cppNamespace = "::kiln::graph";
+}
+
+// Values match kiln::shapes::Reduction.
+def Graph_LossReduction : I64EnumAttr<"LossReduction",
+    "how a loss reduces over the batch", [
+  I64EnumAttrCase<"none", 0>, I64EnumAttrCase<"sum", 1>,
+  I64EnumAttrCase<"mean", 2>]> {
+  let cppNamespace = "::kiln::graph";
+}
+
+#endif // KILN_GRAPH_ENUMS

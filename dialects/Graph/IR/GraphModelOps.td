@@ -1,0 +1,135 @@
+//===- GraphModelOps.td - Attention, losses and random numbers ------------===//
+
+#ifndef KILN_GRAPH_MODEL_OPS
+#define KILN_GRAPH_MODEL_OPS
+
+include "dialects/Graph/IR/GraphDialect.td"
+include "dialects/Graph/IR/GraphEnums.td"
+
+def Graph_AttentionOp : Graph_InferredOp<"attention"> {
+  let summary = "Scaled dot-product attention";
+  let description = [{
+    `softmax(q k^T * scale + masks) v` for `q [..., Tq, D]`, `k [..., Tk, D]`,
+    `v [..., Tk, Dv]`. `scale` defaults to `1/sqrt(D)`. With `causal`, query
+    i attends to keys j <= i. The optional `i1` mask broadcasts to the scores
+    `[..., Tq, Tk]`; false positions (padding) get no weight.
+
+    ```mlir
+    %o = graph.attention %q, %k, %v {causal}
+        : tensor<32x4x64x32xf32>, tensor<32x4x64x32xf32>, tensor<32x4x64x32xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$query, Graph_FloatTensor:$key,
+                       Graph_FloatTensor:$value,
+                       Optional<Graph_BoolTensor>:$mask,
+                       OptionalAttr<F64Attr>:$scale, UnitAttr:$causal);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`,` $mask^)? attr-dict `:` type($query) `,`
+    type($key) `,` type($value) (`,` type($mask)^)?
+  }];
+}
+
+def Graph_CrossEntropyOp : Graph_InferredOp<"cross_entropy"> {
+  let summary = "Softmax cross-entropy with class indices";
+  let description = [{
+    `-log_softmax(logits)[n, labels[n]]` per row of `[N, C]` logits, then
+    reduced (`none`, `sum` or `mean`).
+
+    ```mlir
+    %loss = graph.cross_entropy mean %logits, %labels : tensor<64x10xf32>, tensor<64xi64>
+    ```
+  }];
+  let arguments = (ins Graph_LossReduction:$reduction,
+                       Graph_FloatTensor:$logits, Graph_IntTensor:$labels);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $reduction $logits `,` $labels attr-dict `:` type($logits) `,` type($labels)
+  }];
+}
+
+class Graph_ElementwiseLossOp<string mnemonic, string formula>
+    : Graph_InferredOp<mnemonic, [SameOperandsElementType]> {
+  let summary = formula # " loss";
+  let description = "The " # formula # [{ loss of two tensors of one shape,
+    elementwise, then reduced (`none`, `sum` or `mean` over all elements).
+
+    ```mlir
+    %loss = graph.}] # mnemonic # [{ mean %pred, %target : tensor<64x1x28x28xf32>, tensor<64x1x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Graph_LossReduction:$reduction,
+                       Graph_FloatTensor:$input, Graph_FloatTensor:$target);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $reduction $input `,` $target attr-dict `:` type($input) `,` type($target)
+  }];
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      if (failed(verifyAttributes(adaptor, context, loc)))
+        return ::mlir::failure();
+      return inferElementwiseLossResult(loc, getOperationName(),
+                                        adaptor.getReduction(),
+                                        adaptor.getInput(), adaptor.getTarget(),
+                                        types);
+    }
+  }];
+}
+
+def Graph_MseLossOp : Graph_ElementwiseLossOp<"mse_loss", "squared-error">;
+def Graph_BceWithLogitsOp : Graph_ElementwiseLossOp<"bce_with_logits",
+    "binary cross-entropy with logits">;
+
+// Counter-based random numbers: the value at flat index i depends only on
+// (seed, offset + i), so a run is reproducible and can resume at any step.
+class Graph_RandomOp<string mnemonic, string distribution, Type resultType,
+                     dag extraArgs, string exampleAttrs>
+    : Graph_InferredOp<mnemonic> {
+  let summary = "Counter-based " # distribution # " random numbers";
+  let description = "Samples `shape` values from " # distribution # [{ with a
+    counter-based generator (Philox 4x32-10): element i is a pure function of
+    `seed` and `offset + i`, so results are reproducible and a training run
+    resumes exactly by passing the same seed and the saved offset. `seed` and
+    `offset` are 0-d `i64` tensors so they can be runtime inputs.
+
+    ```mlir
+    %r = graph.}] # mnemonic # [{ %seed, %offset {shape = array<i64: 64, 20>, }]
+    # exampleAttrs # [{}
+    ```
+  }];
+  let arguments = !con((ins Graph_SeedTensor:$seed, Graph_SeedTensor:$offset,
+                            DenseI64ArrayAttr:$shape, TypeAttr:$dtype),
+                       extraArgs);
+  let results = (outs resultType:$result);
+  let assemblyFormat = "$seed `,` $offset attr-dict";
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      if (failed(verifyAttributes(adaptor, context, loc)))
+        return ::mlir::failure();
+      return inferRandomResult(loc, getOperationName(), adaptor.getShape(),
+                               adaptor.getDtype(), types);
+    }
+  }];
+}
+
+def Graph_RandomUniformOp : Graph_RandomOp<"random_uniform", "uniform",
+    Graph_FloatTensor,
+    (ins DefaultValuedAttr<F64Attr, "0.0">:$low,
+         DefaultValuedAttr<F64Attr, "1.0">:$high),
+    "dtype = f32, low = -1.0 : f64, high = 1.0 : f64">;
+def Graph_RandomNormalOp : Graph_RandomOp<"random_normal", "normal",
+    Graph_FloatTensor,
+    (ins DefaultValuedAttr<F64Attr, "0.0">:$mean,
+         DefaultValuedAttr<F64Attr, "1.0">:$stddev),
+    "dtype = f32">;
+def Graph_RandomIntegersOp : Graph_RandomOp<"random_integers",
+    "uniform integer", Graph_IntTensor,
+    (ins I64Attr:$low, I64Attr:$high),
+    "dtype = i64, low = 0 : i64, high = 96 : i64">;
+
+#endif // KILN_GRAPH_MODEL_OPS

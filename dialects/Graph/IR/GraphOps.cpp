@@ -1,0 +1,565 @@
+//===- GraphOps.cpp - Type inference and verifiers of graph ops -----------===//
+//
+// Every result shape comes from the MLIR-free rules in GraphShapes.h, which
+// the C++ DSL shares, so both report the same message for the same mistake.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Graph/IR/GraphDialect.h"
+#include "dialects/Graph/IR/GraphShapes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::graph;
+
+namespace {
+
+using shapes::Inferred;
+using shapes::Shape;
+
+/// The shape of a ranked tensor type; nullopt for anything else.
+std::optional<Shape> shapeOf(Type type) {
+  auto tensor = llvm::dyn_cast_if_present<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return std::nullopt;
+  return Shape(tensor.getShape().begin(), tensor.getShape().end());
+}
+
+Type elementTypeOf(Type type) {
+  auto tensor = llvm::dyn_cast_if_present<ShapedType>(type);
+  return tensor ? tensor.getElementType() : Type();
+}
+
+/// Collects the shapes of `values`, or reports the first one that is not a
+/// statically shaped tensor.
+LogicalResult collectShapes(std::optional<Location> loc, StringRef opName,
+                            ValueRange values, SmallVectorImpl<Shape> &out) {
+  for (auto [i, value] : llvm::enumerate(values)) {
+    std::optional<Shape> shape = shapeOf(value.getType());
+    if (!shape)
+      return emitOptionalError(loc, "'", opName, "' op operand #", i,
+                               " must be a statically shaped tensor, got ",
+                               value.getType());
+    out.push_back(std::move(*shape));
+  }
+  return success();
+}
+
+/// Turns a shape rule's answer into a result type or a located error.
+LogicalResult finish(std::optional<Location> loc, StringRef opName,
+                     const Inferred &inferred, Type elementType,
+                     SmallVectorImpl<Type> &types) {
+  if (!inferred.ok())
+    return emitOptionalError(loc, "'", opName, "' op ", inferred.error);
+  types.push_back(RankedTensorType::get(inferred.shape, elementType));
+  return success();
+}
+
+Type withElementType(Type tensor, Type elementType) {
+  return RankedTensorType::get(llvm::cast<RankedTensorType>(tensor).getShape(),
+                               elementType);
+}
+
+Shape toShape(ArrayRef<int64_t> values) {
+  return Shape(values.begin(), values.end());
+}
+
+/// A default-valued array attribute, which the parser has not yet filled in
+/// when it infers result types.
+Shape attrOr(DenseI64ArrayAttr attr, Shape fallback) {
+  return attr ? toShape(attr.asArrayRef()) : fallback;
+}
+
+int64_t attrOr(IntegerAttr attr, int64_t fallback) {
+  return attr ? attr.getInt() : fallback;
+}
+
+/// Infers a same-element-type result from the shapes of `operands`.
+template <typename Rule>
+LogicalResult inferFrom(std::optional<Location> loc, StringRef opName,
+                        ValueRange operands, SmallVectorImpl<Type> &types,
+                        Rule rule) {
+  SmallVector<Shape> s;
+  if (failed(collectShapes(loc, opName, operands, s)))
+    return failure();
+  return finish(loc, opName, rule(s), elementTypeOf(operands[0].getType()),
+                types);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Helpers called by op families declared through TableGen classes.
+//===----------------------------------------------------------------------===//
+
+LogicalResult kiln::graph::inferBroadcastResult(std::optional<Location> loc,
+                                                StringRef opName, Type lhs,
+                                                Type rhs,
+                                                SmallVectorImpl<Type> &types) {
+  std::optional<Shape> l = shapeOf(lhs), r = shapeOf(rhs);
+  if (!l || !r)
+    return emitOptionalError(loc, "'", opName,
+                             "' op operands must be statically shaped tensors");
+  if (elementTypeOf(lhs) != elementTypeOf(rhs))
+    return emitOptionalError(loc, "'", opName, "' op element types differ: ",
+                             elementTypeOf(lhs), " vs ", elementTypeOf(rhs));
+  return finish(loc, opName, shapes::broadcast(*l, *r), elementTypeOf(lhs),
+                types);
+}
+
+LogicalResult kiln::graph::inferReduceResult(std::optional<Location> loc,
+                                             StringRef opName, Value input,
+                                             ArrayRef<int64_t> dims,
+                                             bool keepDims,
+                                             SmallVectorImpl<Type> &types) {
+  return inferFrom(loc, opName, input, types, [&](auto &s) {
+    return shapes::reduce(s[0], toShape(dims), keepDims);
+  });
+}
+
+LogicalResult kiln::graph::inferElementwiseLossResult(
+    std::optional<Location> loc, StringRef opName, LossReduction reduction,
+    Value input, Value target, SmallVectorImpl<Type> &types) {
+  return inferFrom(loc, opName, {input, target}, types, [&](auto &s) {
+    return shapes::elementwiseLoss(s[0], s[1],
+                                   static_cast<shapes::Reduction>(reduction));
+  });
+}
+
+LogicalResult kiln::graph::inferRandomResult(std::optional<Location> loc,
+                                             StringRef opName,
+                                             ArrayRef<int64_t> shape,
+                                             Type dtype,
+                                             SmallVectorImpl<Type> &types) {
+  return finish(loc, opName, shapes::fromAttribute(toShape(shape)), dtype,
+                types);
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult CastOp::inferReturnTypes(MLIRContext *context, std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  if (failed(inferFrom(loc, getOperationName(), adaptor.getInput(), types,
+                       [](auto &s) { return Inferred{s[0], {}}; })))
+    return failure();
+  types.back() = withElementType(types.back(), adaptor.getDtype());
+  return success();
+}
+
+LogicalResult CastOp::verify() {
+  Type dtype = getDtype();
+  if (!dtype.isF16() && !dtype.isBF16() && !dtype.isF32() && !dtype.isF64() &&
+      !dtype.isSignlessInteger(1) && !dtype.isSignlessInteger(32) &&
+      !dtype.isSignlessInteger(64))
+    return emitOpError("dtype must be f16, bf16, f32, f64, i1, i32 or i64, "
+                       "got ")
+           << dtype;
+  return success();
+}
+
+LogicalResult ClampOp::verify() {
+  if (getMin().convertToDouble() > getMax().convertToDouble())
+    return emitOpError("min ") << getMin().convertToDouble()
+                               << " is greater than max "
+                               << getMax().convertToDouble();
+  return success();
+}
+
+LogicalResult CompareOp::inferReturnTypes(MLIRContext *context,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  if (failed(inferBroadcastResult(loc, getOperationName(),
+                                  adaptor.getLhs().getType(),
+                                  adaptor.getRhs().getType(), types)))
+    return failure();
+  types.back() = withElementType(types.back(), IntegerType::get(context, 1));
+  return success();
+}
+
+LogicalResult SelectOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  Type lhs = adaptor.getLhs().getType(), rhs = adaptor.getRhs().getType();
+  if (elementTypeOf(lhs) != elementTypeOf(rhs))
+    return emitOptionalError(loc, "'", getOperationName(),
+                             "' op element types differ: ", elementTypeOf(lhs),
+                             " vs ", elementTypeOf(rhs));
+  if (failed(inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                       [](auto &s) {
+                         return shapes::broadcast3(s[0], s[1], s[2]);
+                       })))
+    return failure();
+  types.back() = withElementType(types.back(), elementTypeOf(lhs));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions, convolution, pooling
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::matmul(s[0], s[1], adaptor.getTransposeLhs(),
+                                           adaptor.getTransposeRhs());
+                   });
+}
+
+LogicalResult BatchMatmulOp::inferReturnTypes(MLIRContext *context,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::batchMatmul(s[0], s[1],
+                                                adaptor.getTransposeLhs(),
+                                                adaptor.getTransposeRhs());
+                   });
+}
+
+LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::conv2d(
+                         s[0], s[1], s.size() > 2 ? &s[2] : nullptr,
+                         attrOr(adaptor.getStridesAttr(), {1, 1}),
+                         attrOr(adaptor.getPaddingAttr(), {0, 0}),
+                         attrOr(adaptor.getDilationAttr(), {1, 1}),
+                         attrOr(adaptor.getGroupsAttr(), 1));
+                   });
+}
+
+LogicalResult ConvTranspose2DOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::convTranspose2d(
+                         s[0], s[1], s.size() > 2 ? &s[2] : nullptr,
+                         attrOr(adaptor.getStridesAttr(), {1, 1}),
+                         attrOr(adaptor.getPaddingAttr(), {0, 0}),
+                         attrOr(adaptor.getOutputPaddingAttr(), {0, 0}),
+                         attrOr(adaptor.getDilationAttr(), {1, 1}),
+                         attrOr(adaptor.getGroupsAttr(), 1));
+                   });
+}
+
+LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::pool2d(s[0], toShape(adaptor.getKernel()),
+                                           toShape(adaptor.getStrides()),
+                                           attrOr(adaptor.getPaddingAttr(),
+                                                  {0, 0}));
+                   });
+}
+
+LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::pool2d(s[0], toShape(adaptor.getKernel()),
+                                           toShape(adaptor.getStrides()),
+                                           attrOr(adaptor.getPaddingAttr(),
+                                                  {0, 0}));
+                   });
+}
+
+LogicalResult GlobalAvgPool2DOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) { return shapes::globalPool2d(s[0]); });
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalization
+//===----------------------------------------------------------------------===//
+
+LogicalResult ArgmaxOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  SmallVector<Shape> s;
+  if (failed(collectShapes(loc, getOperationName(), adaptor.getOperands(), s)))
+    return failure();
+  Shape dims{static_cast<int64_t>(adaptor.getDim())};
+  return finish(loc, getOperationName(),
+                shapes::reduce(s[0], dims, adaptor.getKeepDims()),
+                IntegerType::get(context, 64), types);
+}
+
+template <typename Op> static LogicalResult verifyAxis(Op op) {
+  std::optional<Shape> shape = shapeOf(op.getInput().getType());
+  Inferred r = shapes::alongAxis(*shape, static_cast<int64_t>(op.getAxis()));
+  if (!r.ok())
+    return op.emitOpError(r.error);
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() { return verifyAxis(*this); }
+LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this); }
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [](auto &s) { return shapes::layerNorm(s[0], s[1], s[2]); });
+}
+
+LogicalResult BatchNormTrainingOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  if (failed(inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                       [](auto &s) {
+                         return shapes::batchNorm(s[0], {s[1], s[2], s[3], s[4]});
+                       })))
+    return failure();
+  // The running statistics keep their types.
+  types.push_back(adaptor.getRunningMean().getType());
+  types.push_back(adaptor.getRunningVar().getType());
+  return success();
+}
+
+LogicalResult BatchNormInferenceOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [](auto &s) {
+                     return shapes::batchNorm(s[0], {s[1], s[2], s[3], s[4]});
+                   });
+}
+
+LogicalResult GroupNormOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::groupNorm(
+                         s[0], s[1], s[2],
+                         static_cast<int64_t>(adaptor.getNumGroups()));
+                   });
+}
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation and gathers
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  if (adaptor.getInputs().empty())
+    return emitOptionalError(loc, "'", getOperationName(),
+                             "' op needs at least one input");
+  return inferFrom(loc, getOperationName(), adaptor.getInputs(), types,
+                   [&](auto &s) {
+                     return shapes::concat(
+                         std::vector<Shape>(s.begin(), s.end()),
+                         static_cast<int64_t>(adaptor.getAxis()));
+                   });
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *context,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::slice(s[0], toShape(adaptor.getStarts()),
+                                          toShape(adaptor.getLimits()),
+                                          toShape(adaptor.getStrides()));
+                   });
+}
+
+LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *context,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::reshape(s[0], toShape(adaptor.getShape()));
+                   });
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::transpose(
+                         s[0], toShape(adaptor.getPermutation()));
+                   });
+}
+
+LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *context,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::broadcastTo(s[0],
+                                                toShape(adaptor.getShape()));
+                   });
+}
+
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [](auto &s) { return shapes::embedding(s[0], s[1]); });
+}
+
+//===----------------------------------------------------------------------===//
+// Attention, losses, random numbers
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  Type q = adaptor.getQuery().getType();
+  for (Value v : {adaptor.getKey(), adaptor.getValue()})
+    if (elementTypeOf(v.getType()) != elementTypeOf(q))
+      return emitOptionalError(loc, "'", getOperationName(),
+                               "' op element types differ: ", elementTypeOf(q),
+                               " vs ", elementTypeOf(v.getType()));
+  if (std::optional<APFloat> scale = adaptor.getScale();
+      scale && !(scale->convertToDouble() > 0))
+    return emitOptionalError(loc, "'", getOperationName(),
+                             "' op scale must be positive, got ",
+                             scale->convertToDouble());
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [](auto &s) {
+                     return shapes::attention(s[0], s[1], s[2],
+                                              s.size() > 3 ? &s[3] : nullptr);
+                   });
+}
+
+LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *context,
+                                               std::optional<Location> loc,
+                                               Adaptor adaptor,
+                                               SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::crossEntropy(
+                         s[0], s[1],
+                         static_cast<shapes::Reduction>(adaptor.getReduction()));
+                   });
+}
+
+/// Checks the attributes shared by the random ops: a supported `dtype`.
+template <typename Op>
+static LogicalResult verifyRandomDtype(Op op, bool wantFloat) {
+  Type dtype = op.getDtype();
+  bool ok = wantFloat ? llvm::isa<FloatType>(dtype)
+                      : dtype.isSignlessInteger(32) ||
+                            dtype.isSignlessInteger(64);
+  if (!ok)
+    return op.emitOpError("dtype must be ")
+           << (wantFloat ? "a float type" : "i32 or i64") << ", got " << dtype;
+  return success();
+}
+
+LogicalResult RandomUniformOp::verify() {
+  if (failed(verifyRandomDtype(*this, /*wantFloat=*/true)))
+    return failure();
+  if (!(getLow().convertToDouble() < getHigh().convertToDouble()))
+    return emitOpError("low ") << getLow().convertToDouble()
+                               << " must be below high "
+                               << getHigh().convertToDouble();
+  return success();
+}
+
+LogicalResult RandomNormalOp::verify() {
+  if (failed(verifyRandomDtype(*this, /*wantFloat=*/true)))
+    return failure();
+  if (!(getStddev().convertToDouble() > 0))
+    return emitOpError("stddev must be positive, got ")
+           << getStddev().convertToDouble();
+  return success();
+}
+
+LogicalResult RandomIntegersOp::verify() {
+  if (failed(verifyRandomDtype(*this, /*wantFloat=*/false)))
+    return failure();
+  if (static_cast<int64_t>(getLow()) >= static_cast<int64_t>(getHigh()))
+    return emitOpError("low ") << static_cast<int64_t>(getLow())
+                               << " must be below high "
+                               << static_cast<int64_t>(getHigh());
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialects/Graph/IR/GraphOps.cpp.inc"

@@ -1,0 +1,174 @@
+//===- GraphReductionOps.td - Reductions, softmax and normalization -------===//
+
+#ifndef KILN_GRAPH_REDUCTION_OPS
+#define KILN_GRAPH_REDUCTION_OPS
+
+include "dialects/Graph/IR/GraphDialect.td"
+
+class Graph_ReduceOp<string mnemonic, string what>
+    : Graph_InferredOp<mnemonic> {
+  let summary = "The " # what # " over some dimensions";
+  let description = "Reduces `dims` (each in [-rank, rank), no repeats) by "
+    # what # [{; with `keep_dims` they stay as size 1.
+
+    ```mlir
+    %s = graph.}] # mnemonic # [{ %x {dims = array<i64: 1>, keep_dims} : tensor<64x10xf32>
+    ```
+  }];
+  let arguments = (ins Graph_NumericTensor:$input, DenseI64ArrayAttr:$dims,
+                       UnitAttr:$keep_dims);
+  let results = (outs Graph_NumericTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      if (failed(verifyAttributes(adaptor, context, loc)))
+        return ::mlir::failure();
+      return inferReduceResult(loc, getOperationName(), adaptor.getInput(),
+                               adaptor.getDims(), adaptor.getKeepDims(), types);
+    }
+  }];
+}
+
+def Graph_ReduceSumOp : Graph_ReduceOp<"reduce_sum", "sum">;
+def Graph_ReduceMeanOp : Graph_ReduceOp<"reduce_mean", "mean">;
+def Graph_ReduceMaxOp : Graph_ReduceOp<"reduce_max", "maximum">;
+def Graph_ReduceMinOp : Graph_ReduceOp<"reduce_min", "minimum">;
+
+def Graph_ArgmaxOp : Graph_InferredOp<"argmax"> {
+  let summary = "Index of the largest element along a dimension";
+  let description = [{
+    The first index of the maximum along `dim`, as `i64`.
+
+    ```mlir
+    %pred = graph.argmax %logits {dim = 1 : i64} : tensor<64x10xf32>
+    ```
+  }];
+  let arguments = (ins Graph_NumericTensor:$input, I64Attr:$dim,
+                       UnitAttr:$keep_dims);
+  let results = (outs StaticShapeTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+class Graph_SoftmaxLikeOp<string mnemonic, string formula>
+    : Graph_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = formula # " along one axis";
+  let description = "Computes " # formula # [{ along `axis` (default -1) in a
+    numerically stable form (the maximum is subtracted first).
+
+    ```mlir
+    %p = graph.}] # mnemonic # [{ %scores {axis = -1 : i64} : tensor<32x4x64x64xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Graph_SoftmaxOp : Graph_SoftmaxLikeOp<"softmax", "softmax">;
+def Graph_LogSoftmaxOp : Graph_SoftmaxLikeOp<"log_softmax", "log-softmax">;
+
+def Graph_LayerNormOp : Graph_InferredOp<"layer_norm",
+                                         [SameOperandsElementType]> {
+  let summary = "Layer normalization over the trailing dimensions";
+  let description = [{
+    Normalizes over the trailing dimensions that `weight` spans (PyTorch's
+    `normalized_shape`), with biased variance, then scales and shifts.
+
+    ```mlir
+    %y = graph.layer_norm %x, %g, %b {epsilon = 1.0e-05 : f64}
+        : tensor<32x64x128xf32>, tensor<128xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$weight,
+                       Graph_FloatTensor:$bias,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
+    `,` type($bias)
+  }];
+}
+
+def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
+                                                 [SameOperandsElementType]> {
+  let summary = "Batch normalization with batch statistics";
+  let description = [{
+    Normalizes `[N, C, ...]` per channel with the batch mean and biased
+    variance, scales by `weight` and shifts by `bias`, and returns the updated
+    running statistics: `(1 - momentum) * running + momentum * batch`, the
+    variance unbiased (`n / (n - 1)`), as PyTorch.
+
+    ```mlir
+    %y, %mean, %var = graph.batch_norm_training %x, %g, %b, %rm, %rv
+        {epsilon = 1.0e-05 : f64, momentum = 1.0e-01 : f64}
+        : tensor<64x16x28x28xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$weight,
+                       Graph_FloatTensor:$bias,
+                       Graph_FloatTensor:$running_mean,
+                       Graph_FloatTensor:$running_var,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon,
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum);
+  let results = (outs Graph_FloatTensor:$result,
+                      Graph_FloatTensor:$new_running_mean,
+                      Graph_FloatTensor:$new_running_var);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `,` $running_mean `,` $running_var attr-dict
+    `:` type($input) `,` type($weight) `,` type($bias) `,` type($running_mean)
+    `,` type($running_var)
+  }];
+}
+
+def Graph_BatchNormInferenceOp : Graph_InferredOp<"batch_norm_inference",
+                                                  [SameOperandsElementType]> {
+  let summary = "Batch normalization with running statistics";
+  let description = [{
+    `(x - mean) / sqrt(var + epsilon) * weight + bias` per channel of
+    `[N, C, ...]`: the evaluation form of batch norm.
+
+    ```mlir
+    %y = graph.batch_norm_inference %x, %g, %b, %rm, %rv {epsilon = 1.0e-05 : f64}
+        : tensor<64x16x28x28xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$weight,
+                       Graph_FloatTensor:$bias, Graph_FloatTensor:$mean,
+                       Graph_FloatTensor:$variance,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `,` $mean `,` $variance attr-dict `:`
+    type($input) `,` type($weight) `,` type($bias) `,` type($mean) `,`
+    type($variance)
+  }];
+}
+
+def Graph_GroupNormOp : Graph_InferredOp<"group_norm",
+                                         [SameOperandsElementType]> {
+  let summary = "Group normalization";
+  let description = [{
+    Splits the channels of `[N, C, ...]` into `num_groups` groups, normalizes
+    each group of each sample (biased variance), then applies the per-channel
+    `weight` and `bias`.
+
+    ```mlir
+    %y = graph.group_norm %x, %g, %b {num_groups = 8 : i64, epsilon = 1.0e-05 : f64}
+        : tensor<64x32x28x28xf32>, tensor<32xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$weight,
+                       Graph_FloatTensor:$bias, I64Attr:$num_groups,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
+    `,` type($bias)
+  }];
+}
+
+#endif // KILN_GRAPH_REDUCTION_OPS

@@ -1,0 +1,106 @@
+//===- GraphShapes.h - Shape rules of the graph dialect, without MLIR -----===//
+//
+// The single source of truth for result shapes and shape errors of `graph`
+// ops. The dialect's type inference and the C++ DSL both call these
+// functions, so a model that builds in the DSL always verifies, and both report
+// the same message. Plain C++17: no MLIR or LLVM headers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_DIALECTS_GRAPH_IR_GRAPHSHAPES_H
+#define KILN_DIALECTS_GRAPH_IR_GRAPHSHAPES_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln::shapes {
+
+using Shape = std::vector<int64_t>;
+
+/// A result shape, or the reason there is none.
+struct Inferred {
+  Shape shape;
+  std::string error;
+  bool ok() const { return error.empty(); }
+  static Inferred fail(std::string message) { return {{}, std::move(message)}; }
+};
+
+/// "[64, 3136]".
+std::string str(const Shape &shape);
+int64_t numElements(const Shape &shape);
+
+/// Numpy broadcasting of two shapes.
+Inferred broadcast(const Shape &lhs, const Shape &rhs);
+/// Broadcasting of a predicate and two values (graph.select).
+Inferred broadcast3(const Shape &cond, const Shape &lhs, const Shape &rhs);
+
+/// [M,K] x [K,N]; either side may be transposed.
+Inferred matmul(const Shape &lhs, const Shape &rhs, bool transposeLhs,
+                bool transposeRhs);
+/// [..., M, K] x [..., K, N] with equal batch dimensions.
+Inferred batchMatmul(const Shape &lhs, const Shape &rhs, bool transposeLhs,
+                     bool transposeRhs);
+
+/// Conv2d, NCHW, weight [O, I/groups, KH, KW], optional bias [O].
+Inferred conv2d(const Shape &input, const Shape &weight, const Shape *bias,
+                const Shape &strides, const Shape &padding,
+                const Shape &dilation, int64_t groups);
+/// ConvTranspose2d, NCHW, weight [I, O/groups, KH, KW], optional bias [O].
+Inferred convTranspose2d(const Shape &input, const Shape &weight,
+                         const Shape *bias, const Shape &strides,
+                         const Shape &padding, const Shape &outputPadding,
+                         const Shape &dilation, int64_t groups);
+/// Max or average pooling of NCHW input.
+Inferred pool2d(const Shape &input, const Shape &kernel,
+                const Shape &strides, const Shape &padding);
+/// [N, C, H, W] -> [N, C, 1, 1].
+Inferred globalPool2d(const Shape &input);
+
+/// Reduction over `dims` (each in [-rank, rank), no repeats).
+Inferred reduce(const Shape &input, const Shape &dims,
+                bool keepDims);
+/// Checks that `axis` is in [-rank, rank) and returns the input shape.
+Inferred alongAxis(const Shape &input, int64_t axis);
+
+/// Layer norm: weight and bias equal the trailing dimensions of input.
+Inferred layerNorm(const Shape &input, const Shape &weight, const Shape &bias);
+/// Batch norm: input [N, C, ...], every other operand [C].
+Inferred batchNorm(const Shape &input, const std::vector<Shape> &perChannel);
+/// Group norm: input [N, C, ...], C divisible by groups, weight/bias [C].
+Inferred groupNorm(const Shape &input, const Shape &weight, const Shape &bias,
+                   int64_t numGroups);
+
+/// Embedding gather: weight [V, D], indices [...] -> [..., D].
+Inferred embedding(const Shape &weight, const Shape &indices);
+
+Inferred concat(const std::vector<Shape> &inputs, int64_t axis);
+Inferred slice(const Shape &input, const Shape &starts, const Shape &limits,
+               const Shape &strides);
+Inferred reshape(const Shape &input, const Shape &shape);
+Inferred transpose(const Shape &input, const Shape &permutation);
+Inferred broadcastTo(const Shape &input, const Shape &shape);
+
+/// Scaled dot-product attention: q [..., Tq, D], k [..., Tk, D],
+/// v [..., Tk, Dv], optional mask broadcastable to [..., Tq, Tk].
+Inferred attention(const Shape &query, const Shape &key, const Shape &value,
+                   const Shape *mask);
+
+/// How a loss reduces over the batch.
+enum class Reduction : int64_t { None = 0, Sum = 1, Mean = 2 };
+
+/// Cross-entropy with class indices: logits [N, C], labels [N].
+Inferred crossEntropy(const Shape &logits, const Shape &labels,
+                      Reduction reduction);
+/// Elementwise losses (MSE, BCE-with-logits) of two equal shapes.
+Inferred elementwiseLoss(const Shape &input, const Shape &target,
+                         Reduction reduction);
+/// Shapes produced from an attribute (random numbers): no negative dims.
+Inferred fromAttribute(const Shape &shape);
+
+/// Normalizes `axis` against `rank`; returns false when out of range.
+bool normalizeAxis(int64_t &axis, int64_t rank);
+
+} // namespace kiln::shapes
+
+#endif // KILN_DIALECTS_GRAPH_IR_GRAPHSHAPES_H

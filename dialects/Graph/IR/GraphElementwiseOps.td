@@ -39,7 +39,6 @@ def Graph_CastOp : Graph_InferredOp<"cast"> {
   let arguments = (ins Graph_AnyTensor:$input, TypeAttr:$dtype);
   let results = (outs Graph_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` $dtype";
-  let hasVerifier = 1;
   let hasFolder = 1;
 }
 

@@ -1,0 +1,169 @@
+//===- Driver.cpp - kilnc: flags, inputs, emitted stages ------------------===//
+
+#include "compiler/Driver/Driver.h"
+
+#include "compiler/InitAll.h"
+#include "frontends/models/Zoo.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fmt/format.h>
+
+namespace cl = llvm::cl;
+
+namespace kiln::driver {
+namespace {
+
+cl::OptionCategory category("kilnc options");
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("[input.mlir]"),
+                               cl::init(""), cl::cat(category));
+cl::opt<std::string> modelName("model",
+                               cl::desc("Compile a built-in model (see "
+                                        "--list-models)"),
+                               cl::init(""), cl::cat(category));
+cl::opt<bool> listModels("list-models", cl::desc("List the built-in models"),
+                         cl::init(false), cl::cat(category));
+cl::opt<int64_t> batch("batch",
+                       cl::desc("Batch size (default: the model's benchmark "
+                                "batch)"),
+                       cl::init(0), cl::cat(category));
+cl::opt<std::string> dtypeName("dtype", cl::desc("f32 or f64"), cl::init("f32"),
+                               cl::cat(category));
+cl::opt<std::string> emit("emit", cl::desc("Stage to emit: graph"),
+                          cl::init("graph"), cl::cat(category));
+cl::opt<bool> summary("summary",
+                      cl::desc("Print a summary of the model: parameters, "
+                               "entry points, ops"),
+                      cl::init(false), cl::cat(category));
+cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
+                                cl::value_desc("file"), cl::init("-"),
+                                cl::cat(category));
+
+/// The stages this driver can emit.
+constexpr const char *kStages[] = {"graph"};
+
+int fail(const std::string &message) {
+  llvm::errs() << "kilnc: error: " << message << "\n";
+  return 1;
+}
+
+bool debugInfoRequested() {
+  // --mlir-print-debuginfo is MLIR's own flag; honour it for DSL output too.
+  auto &options = cl::getRegisteredOptions();
+  auto it = options.find("mlir-print-debuginfo");
+  if (it == options.end())
+    return false;
+  auto *flag = static_cast<cl::opt<bool> *>(it->second);
+  return flag->getValue();
+}
+
+/// The graph IR of `--model`, or of the input file, as text.
+int graphText(std::string &text, std::string &summaryText) {
+  if (!modelName.empty()) {
+    const zoo::ModelInfo *info = zoo::findModel(modelName);
+    if (!info) {
+      std::string names;
+      for (const zoo::ModelInfo &m : zoo::models())
+        names += (names.empty() ? "" : ", ") + m.name;
+      return fail(fmt::format("unknown model '{}'; built-in models: {}",
+                              modelName.getValue(), names));
+    }
+    zoo::ModelOptions options;
+    options.batch = batch;
+    options.dtype = dtypeName == "f64" ? DType::F64 : DType::F32;
+    try {
+      zoo::BuiltModel built = zoo::buildModel(*info, options);
+      text = built.program->emitGraphIR(debugInfoRequested());
+      summaryText = built.program->summary();
+    } catch (const GraphError &e) {
+      return fail(e.what());
+    }
+    return 0;
+  }
+
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> buffer =
+      mlir::openInputFile(inputFile, &error);
+  if (!buffer)
+    return fail(error);
+  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
+  sourceMgr->AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  mlir::SourceMgrDiagnosticHandler handler(*sourceMgr, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1; // The handler printed a located diagnostic.
+  llvm::raw_string_ostream os(text);
+  mlir::OpPrintingFlags flags;
+  module->print(os, flags);
+  return 0;
+}
+
+} // namespace
+
+int kilncMain(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "kilnc: compile a model to native code\n");
+
+  if (listModels) {
+    for (const zoo::ModelInfo &m : zoo::models())
+      llvm::outs() << fmt::format("{:<14} batch {:<4} {}\n", m.name,
+                                  m.defaultBatch, m.description);
+    return 0;
+  }
+  if (modelName.empty() == inputFile.empty())
+    return fail("give either --model=NAME or one input .mlir file");
+  if (dtypeName != "f32" && dtypeName != "f64")
+    return fail(fmt::format("--dtype must be f32 or f64, got '{}'",
+                            dtypeName.getValue()));
+  if (batch < 0)
+    return fail(fmt::format("--batch must be positive, got {}",
+                            static_cast<int64_t>(batch)));
+  if (std::find(std::begin(kStages), std::end(kStages), emit.getValue()) ==
+      std::end(kStages)) {
+    std::string stages;
+    for (const char *s : kStages)
+      stages += (stages.empty() ? "" : ", ") + std::string(s);
+    return fail(fmt::format("--emit={} is not a stage this build emits; "
+                            "stages: {}",
+                            emit.getValue(), stages));
+  }
+
+  std::string text, summaryText;
+  if (int rc = graphText(text, summaryText))
+    return rc;
+
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFile, &error);
+  if (!output)
+    return fail(error);
+  output->os() << text;
+  output->keep();
+  if (summary) {
+    if (summaryText.empty())
+      return fail("--summary needs --model");
+    llvm::errs() << summaryText;
+  }
+  return 0;
+}
+
+} // namespace kiln::driver

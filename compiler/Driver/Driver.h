@@ -1,0 +1,19 @@
+//===- Driver.h - kilnc as a library --------------------------------------===//
+//
+// The compiler driver: flags, model or .mlir input, and the stages it emits.
+// kilnc is a thin main around it; a user's own model links the same library
+// and gets the same flags (see examples/).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_DRIVER_DRIVER_H
+#define KILN_COMPILER_DRIVER_DRIVER_H
+
+namespace kiln::driver {
+
+/// Runs kilnc with the command line `argv`; returns the exit code.
+int kilncMain(int argc, char **argv);
+
+} // namespace kiln::driver
+
+#endif // KILN_COMPILER_DRIVER_DRIVER_H

@@ -1,0 +1,172 @@
+//===- Tensor.h - Tensors, graphs and errors of the Kiln C++ DSL ----------===//
+//
+// A model is written against these types: a `Graph` is one entry point being
+// built (forward, loss, ...), a `Tensor` is a value in it with a static shape
+// and a dtype. Every op checks its operands when it is called, so a mistake
+// fails at graph-building time with the module path, the op, the shapes and
+// the line of the user's code. No MLIR here: emission lives in Program.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_DSL_TENSOR_H
+#define KILN_DSL_TENSOR_H
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace kiln {
+
+using Shape = std::vector<int64_t>;
+
+enum class DType { F32, F64, I1, I32, I64 };
+
+/// "f32", "i64", ...
+const char *dtypeName(DType dtype);
+bool isFloat(DType dtype);
+bool isInteger(DType dtype);
+
+/// Where in the user's code an op was created. Captured through default
+/// arguments, so every DSL call records its caller's file and line.
+struct SourceLoc {
+  const char *file = "";
+  int line = 0;
+  static constexpr SourceLoc current(const char *file = __builtin_FILE(),
+                                     int line = __builtin_LINE()) {
+    return SourceLoc{file, line};
+  }
+};
+
+/// A mistake in a model, found while building its graph.
+class GraphError : public std::runtime_error {
+public:
+  explicit GraphError(const std::string &message)
+      : std::runtime_error(message) {}
+};
+
+class Graph;
+class Module;
+
+/// A value in a graph: a static shape and a dtype. Cheap to copy.
+class Tensor {
+public:
+  Tensor() = default;
+  Tensor(Graph *graph, int id) : graph_(graph), id_(id) {}
+
+  const Shape &shape() const;
+  DType dtype() const;
+  int64_t rank() const { return static_cast<int64_t>(shape().size()); }
+  /// Size of dimension `dim`; negative counts from the end.
+  int64_t size(int64_t dim) const;
+  int64_t numElements() const;
+
+  Graph &graph() const;
+  int id() const { return id_; }
+  bool valid() const { return graph_ != nullptr; }
+
+private:
+  Graph *graph_ = nullptr;
+  int id_ = -1;
+};
+
+/// An attribute of an op, as the DSL records it.
+struct UnitAttr {};
+struct EnumAttr {
+  int64_t value;
+};
+struct DenseAttr {
+  std::vector<double> values; // One value is a splat.
+};
+using AttrValue = std::variant<UnitAttr, bool, int64_t, double, Shape, DType,
+                               EnumAttr, DenseAttr>;
+
+/// One op of a graph, as recorded by the DSL before emission.
+struct Node {
+  std::string op; // "graph.add"
+  std::vector<int> operands;
+  std::vector<std::pair<std::string, AttrValue>> attrs;
+  std::vector<int> results;
+  SourceLoc loc;
+  std::string scope; // Module path, "" at the top level.
+};
+
+/// What kind of value a graph argument is.
+enum class ArgKind { Parameter, Buffer, Input };
+
+/// One entry point under construction: arguments, ops and named outputs.
+class Graph {
+public:
+  struct Value {
+    Shape shape;
+    DType dtype;
+    int node = -1;   // Defining node, or -1 for an argument.
+    int argument = -1;
+  };
+  struct Argument {
+    std::string name;
+    ArgKind kind;
+    int value;
+  };
+  struct Output {
+    std::string name;
+    int value;
+  };
+
+  /// A graph whose first arguments are every parameter and buffer of
+  /// `model`, in registration order, named by their state_dict keys.
+  Graph(std::string name, const Module &model);
+  /// A graph without a model (tests, hand-written functions).
+  explicit Graph(std::string name);
+  Graph(const Graph &) = delete;
+  Graph &operator=(const Graph &) = delete;
+
+  /// Declares a named input of the entry point.
+  Tensor input(const std::string &name, Shape shape, DType dtype = DType::F32,
+               SourceLoc loc = SourceLoc::current());
+  /// Declares a named output.
+  void output(const std::string &name, const Tensor &value,
+              SourceLoc loc = SourceLoc::current());
+
+  /// The argument holding the parameter or buffer with this state_dict key.
+  Tensor parameter(const std::string &path, SourceLoc loc) const;
+
+  const std::string &name() const { return name_; }
+  const std::vector<Value> &values() const { return values_; }
+  const std::vector<Node> &nodes() const { return nodes_; }
+  const std::vector<Argument> &arguments() const { return arguments_; }
+  const std::vector<Output> &outputs() const { return outputs_; }
+  const Value &value(int id) const { return values_.at(id); }
+
+  /// Records an op whose result shapes and dtypes the caller has checked.
+  std::vector<Tensor> addNode(std::string op, std::vector<Tensor> operands,
+                              std::vector<std::pair<std::string, AttrValue>> attrs,
+                              std::vector<std::pair<Shape, DType>> results,
+                              SourceLoc loc);
+
+  /// Fails with `message`, prefixed by the location, module path and op.
+  [[noreturn]] void fail(const std::string &op, const std::string &message,
+                         SourceLoc loc) const;
+
+  /// The module path ops are attributed to (innermost module being called).
+  std::string currentScope() const;
+  void pushScope(const Module *module, SourceLoc loc);
+  void popScope();
+
+private:
+  int addArgument(const std::string &name, ArgKind kind, Shape shape,
+                  DType dtype, SourceLoc loc);
+
+  std::string name_;
+  std::vector<Value> values_;
+  std::vector<Node> nodes_;
+  std::vector<Argument> arguments_;
+  std::vector<Output> outputs_;
+  std::vector<std::pair<const Module *, SourceLoc>> scopes_;
+};
+
+} // namespace kiln
+
+#endif // KILN_DSL_TENSOR_H

@@ -1,0 +1,157 @@
+//===- Graph.cpp - Tensors and graphs of the Kiln C++ DSL -----------------===//
+
+#include "kiln/Module.h"
+#include "kiln/Tensor.h"
+
+#include "dialects/Graph/IR/GraphShapes.h"
+
+#include <fmt/format.h>
+
+namespace kiln {
+
+const char *dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return "f32";
+  case DType::F64:
+    return "f64";
+  case DType::I1:
+    return "i1";
+  case DType::I32:
+    return "i32";
+  case DType::I64:
+    return "i64";
+  }
+  return "?";
+}
+
+bool isFloat(DType dtype) { return dtype == DType::F32 || dtype == DType::F64; }
+bool isInteger(DType dtype) {
+  return dtype == DType::I32 || dtype == DType::I64;
+}
+
+const Shape &Tensor::shape() const { return graph().value(id_).shape; }
+DType Tensor::dtype() const { return graph().value(id_).dtype; }
+int64_t Tensor::numElements() const { return shapes::numElements(shape()); }
+
+int64_t Tensor::size(int64_t dim) const {
+  int64_t d = dim;
+  if (!shapes::normalizeAxis(d, rank()))
+    throw GraphError(fmt::format("dimension {} is out of range for {}", dim,
+                                 shapes::str(shape())));
+  return shape()[d];
+}
+
+Graph &Tensor::graph() const {
+  if (!graph_)
+    throw GraphError("use of an empty kiln::Tensor (never assigned)");
+  return *graph_;
+}
+
+Graph::Graph(std::string name) : name_(std::move(name)) {}
+
+Graph::Graph(std::string name, const Module &model) : name_(std::move(name)) {
+  for (const Module::NamedParameter &p : model.namedParameters())
+    addArgument(p.path, p.spec->kind, p.spec->shape, p.spec->dtype, {});
+}
+
+int Graph::addArgument(const std::string &name, ArgKind kind, Shape shape,
+                       DType dtype, SourceLoc loc) {
+  for (const Argument &a : arguments_)
+    if (a.name == name)
+      fail("input", fmt::format("an argument named '{}' already exists", name),
+           loc);
+  for (int64_t d : shape)
+    if (d < 0)
+      fail("input",
+           fmt::format("'{}' has a negative dimension in {}", name,
+                       shapes::str(shape)),
+           loc);
+  int id = static_cast<int>(values_.size());
+  values_.push_back({std::move(shape), dtype, -1,
+                     static_cast<int>(arguments_.size())});
+  arguments_.push_back({name, kind, id});
+  return id;
+}
+
+Tensor Graph::input(const std::string &name, Shape shape, DType dtype,
+                    SourceLoc loc) {
+  return Tensor(this, addArgument(name, ArgKind::Input, std::move(shape),
+                                  dtype, loc));
+}
+
+void Graph::output(const std::string &name, const Tensor &value,
+                   SourceLoc loc) {
+  if (&value.graph() != this)
+    fail("output", fmt::format("'{}' is a tensor of graph '{}'", name,
+                               value.graph().name()),
+         loc);
+  for (const Output &o : outputs_)
+    if (o.name == name)
+      fail("output", fmt::format("an output named '{}' already exists", name),
+           loc);
+  outputs_.push_back({name, value.id()});
+}
+
+Tensor Graph::parameter(const std::string &path, SourceLoc loc) const {
+  for (const Argument &a : arguments_)
+    if (a.name == path && a.kind != ArgKind::Input)
+      return Tensor(const_cast<Graph *>(this), a.value);
+  fail("parameter",
+       fmt::format("'{}' is not a parameter of the model this graph was "
+                   "built for",
+                   path),
+       loc);
+}
+
+std::vector<Tensor>
+Graph::addNode(std::string op, std::vector<Tensor> operands,
+               std::vector<std::pair<std::string, AttrValue>> attrs,
+               std::vector<std::pair<Shape, DType>> results, SourceLoc loc) {
+  Node node;
+  node.op = std::move(op);
+  for (const Tensor &t : operands) {
+    if (&t.graph() != this)
+      fail(node.op,
+           fmt::format("an operand belongs to graph '{}', not '{}'",
+                       t.graph().name(), name_),
+           loc);
+    node.operands.push_back(t.id());
+  }
+  node.attrs = std::move(attrs);
+  node.loc = loc;
+  node.scope = currentScope();
+  int nodeId = static_cast<int>(nodes_.size());
+  std::vector<Tensor> out;
+  for (auto &[shape, dtype] : results) {
+    int id = static_cast<int>(values_.size());
+    values_.push_back({std::move(shape), dtype, nodeId, -1});
+    node.results.push_back(id);
+    out.emplace_back(this, id);
+  }
+  nodes_.push_back(std::move(node));
+  return out;
+}
+
+void Graph::fail(const std::string &op, const std::string &message,
+                 SourceLoc loc) const {
+  std::string where =
+      scopes_.empty()
+          ? fmt::format("in graph '{}'", name_)
+          : fmt::format("in module '{}' ({})", currentScope(),
+                        scopes_.back().first->typeName());
+  throw GraphError(fmt::format("{}:{}: error: {}: {}: {}", loc.file, loc.line,
+                               where, op, message));
+}
+
+std::string Graph::currentScope() const {
+  return scopes_.empty() ? std::string() : scopes_.back().first->path();
+}
+
+void Graph::pushScope(const Module *module, SourceLoc loc) {
+  scopes_.emplace_back(module, loc);
+}
+
+void Graph::popScope() { scopes_.pop_back(); }
+
+} // namespace kiln

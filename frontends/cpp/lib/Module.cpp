@@ -1,0 +1,77 @@
+//===- Module.cpp - Modules with named parameters -------------------------===//
+
+#include "kiln/Module.h"
+
+#include <fmt/format.h>
+
+namespace kiln {
+
+Module::Module(std::string typeName, DType dtype)
+    : typeName_(std::move(typeName)), dtype_(dtype) {}
+
+Module::Module(Module *parent, std::string name, std::string typeName)
+    : parent_(parent), name_(std::move(name)), typeName_(std::move(typeName)) {
+  if (!parent_)
+    throw GraphError(fmt::format("module '{}' ({}) needs a parent", name_,
+                                 typeName_));
+  for (const Module *sibling : parent_->children_)
+    if (sibling->name_ == name_)
+      throw GraphError(fmt::format("module '{}' already has a child named '{}'",
+                                   parent_->path(), name_));
+  parent_->children_.push_back(this);
+}
+
+std::string Module::path() const {
+  if (!parent_)
+    return "";
+  std::string prefix = parent_->path();
+  return prefix.empty() ? name_ : prefix + "." + name_;
+}
+
+DType Module::dtype() const { return parent_ ? parent_->dtype() : dtype_; }
+
+std::vector<Module::NamedParameter> Module::namedParameters() const {
+  // PyTorch's order: a module's own parameters, then its children's.
+  std::vector<NamedParameter> out;
+  std::string prefix = path();
+  for (const ParameterSpec &p : parameters_)
+    out.push_back({prefix.empty() ? p.name : prefix + "." + p.name, &p});
+  for (const Module *child : children_)
+    for (NamedParameter &p : child->namedParameters())
+      out.push_back(std::move(p));
+  return out;
+}
+
+Param Module::addParameter(std::string name, Shape shape, Init init) {
+  Param param = addBuffer(std::move(name), std::move(shape), init, dtype());
+  parameters_.back().kind = ArgKind::Parameter;
+  return param;
+}
+
+Param Module::addBuffer(std::string name, Shape shape, Init init,
+                        DType dtype) {
+  for (const ParameterSpec &p : parameters_)
+    if (p.name == name)
+      throw GraphError(fmt::format("module '{}' ({}) already has a parameter "
+                                   "named '{}'",
+                                   path(), typeName_, name));
+  parameters_.push_back(
+      {std::move(name), std::move(shape), dtype, init, ArgKind::Buffer});
+  return Param{this, static_cast<int>(parameters_.size()) - 1};
+}
+
+Tensor Module::use(const Param &param, Graph &graph, SourceLoc loc) const {
+  const ParameterSpec &spec = param.owner->parameters_.at(param.index);
+  std::string prefix = param.owner->path();
+  return graph.parameter(prefix.empty() ? spec.name : prefix + "." + spec.name,
+                         loc);
+}
+
+Module::Scope::Scope(const Module &module, Graph &graph, SourceLoc loc)
+    : graph_(graph) {
+  graph_.pushScope(&module, loc);
+}
+
+Module::Scope::~Scope() { graph_.popScope(); }
+
+} // namespace kiln

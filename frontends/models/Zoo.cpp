@@ -1,0 +1,32 @@
+//===- Zoo.cpp - The registry of built-in models --------------------------===//
+
+#include "frontends/models/Zoo.h"
+
+namespace kiln::zoo {
+
+const std::vector<ModelInfo> &models() {
+  static const std::vector<ModelInfo> zoo = [] {
+    std::vector<ModelInfo> all;
+    addClassifiers(all);
+    return all;
+  }();
+  return zoo;
+}
+
+const ModelInfo *findModel(const std::string &name) {
+  for (const ModelInfo &m : models())
+    if (m.name == name)
+      return &m;
+  return nullptr;
+}
+
+BuiltModel buildModel(const ModelInfo &info, ModelOptions options) {
+  if (options.batch < 0)
+    throw GraphError("batch size must be positive, got " +
+                     std::to_string(options.batch));
+  if (options.batch == 0)
+    options.batch = info.defaultBatch;
+  return info.build(options);
+}
+
+} // namespace kiln::zoo

@@ -1,0 +1,47 @@
+//===- Zoo.h - The reference models of MODELS.md, built with the DSL ------===//
+
+#ifndef KILN_FRONTENDS_MODELS_ZOO_H
+#define KILN_FRONTENDS_MODELS_ZOO_H
+
+#include "kiln/DSL.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln::zoo {
+
+struct ModelOptions {
+  int64_t batch = 0; // 0: the model's benchmark batch size.
+  DType dtype = DType::F32;
+};
+
+/// A model and the program of its entry points; the program refers to the
+/// model, so they travel together.
+struct BuiltModel {
+  std::unique_ptr<Module> model;
+  std::unique_ptr<Program> program;
+};
+
+struct ModelInfo {
+  std::string name;
+  std::string description;
+  int64_t defaultBatch;
+  std::function<BuiltModel(const ModelOptions &)> build;
+};
+
+/// Every model of the zoo, in the order of MODELS.md.
+const std::vector<ModelInfo> &models();
+/// The model named `name`, or null.
+const ModelInfo *findModel(const std::string &name);
+/// Builds `info` with `options`, batch 0 meaning its benchmark batch size.
+/// Throws GraphError for a negative batch.
+BuiltModel buildModel(const ModelInfo &info, ModelOptions options);
+
+// Families, one file each; they append to the zoo.
+void addClassifiers(std::vector<ModelInfo> &zoo);
+
+} // namespace kiln::zoo
+
+#endif // KILN_FRONTENDS_MODELS_ZOO_H

@@ -1,0 +1,279 @@
+//===- DSLTest.cpp - Unit tests of the C++ DSL ----------------------------===//
+
+#include "kiln/DSL.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+
+using namespace kiln;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+namespace {
+
+/// The message of the GraphError that `body` throws ("" if none).
+std::string errorOf(const std::function<void()> &body) {
+  try {
+    body();
+  } catch (const GraphError &e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string here(int line) { return "tests/unit/DSLTest.cpp:" + std::to_string(line); }
+
+struct Block : Module {
+  Linear proj;
+  Block(Module *parent, std::string name, int64_t width)
+      : Module(parent, std::move(name), "Block"),
+        proj(this, "proj", width, width) {}
+  Tensor operator()(const Tensor &x) const { return relu(proj(x)); }
+};
+
+struct Tower : Module {
+  Linear embed{this, "embed", 16, 32};
+  Block first{this, "blocks.0", 32};
+  Block second{this, "blocks.1", 32};
+  Param scale;
+  Tower() : Module("Tower") { scale = addParameter("scale", {32}, Init::ones()); }
+  Tensor operator()(const Tensor &x, Graph &g) const {
+    return second(first(embed(x))) * use(scale, g, SourceLoc::current());
+  }
+};
+
+TEST(DSL, StateDictNamesFollowPyTorchOrder) {
+  Tower tower;
+  std::vector<std::string> names;
+  for (const auto &p : tower.namedParameters())
+    names.push_back(p.path);
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "scale", "embed.weight", "embed.bias",
+                       "blocks.0.proj.weight", "blocks.0.proj.bias",
+                       "blocks.1.proj.weight", "blocks.1.proj.bias"}));
+  EXPECT_EQ(tower.second.proj.path(), "blocks.1.proj");
+}
+
+TEST(DSL, GraphArgumentsAreParametersThenInputs) {
+  Tower tower;
+  Graph g("forward", tower);
+  Tensor x = g.input("x", {4, 16});
+  Tensor y = tower(x, g);
+  EXPECT_EQ(y.shape(), (Shape{4, 32}));
+  ASSERT_EQ(g.arguments().size(), 8u);
+  EXPECT_EQ(g.arguments()[0].name, "scale");
+  EXPECT_EQ(g.arguments()[7].name, "x");
+  EXPECT_EQ(g.arguments()[7].kind, ArgKind::Input);
+}
+
+TEST(DSL, LinearShapeMismatchNamesModuleOpShapesAndLine) {
+  Tower tower;
+  Graph g("forward", tower);
+  Tensor x = g.input("x", {4, 15});
+  int line = __LINE__ + 1;
+  std::string error = errorOf([&] { tower.embed(x); });
+  EXPECT_THAT(error, AllOf(HasSubstr(here(line)), HasSubstr("module 'embed' (Linear)"),
+                           HasSubstr("[4, 15]"), HasSubstr("[32, 16]"),
+                           HasSubstr("in_features=16")));
+}
+
+TEST(DSL, MatmulErrorNamesBothShapes) {
+  Graph g("f");
+  Tensor a = g.input("a", {64, 3136});
+  Tensor b = g.input("b", {128, 3135});
+  int line = __LINE__ + 1;
+  std::string error = errorOf([&] { matmul(a, b, false, true); });
+  EXPECT_THAT(error,
+              AllOf(HasSubstr(here(line)), HasSubstr("in graph 'f'"),
+                    HasSubstr("graph.matmul"), HasSubstr("lhs [64, 3136]"),
+                    HasSubstr("rhs [128, 3135] (transposed)")));
+}
+
+TEST(DSL, OperatorErrorPointsAtTheExpression) {
+  Graph g("f");
+  Tensor a = g.input("a", {4, 8});
+  Tensor b = g.input("b", {3});
+  int line = __LINE__ + 1;
+  std::string error = errorOf([&] { (void)(a + b); });
+  EXPECT_THAT(error, AllOf(HasSubstr(here(line)), HasSubstr("graph.add"),
+                           HasSubstr("shapes [4, 8] and [3] are not "
+                                     "broadcastable")));
+}
+
+TEST(DSL, ErrorInsideNestedModuleNamesFullPath) {
+  struct Bad : Module {
+    Block block{this, "blocks.3", 8};
+    Bad() : Module("Bad") {}
+  } bad;
+  Graph g("forward", bad);
+  Tensor x = g.input("x", {2, 9});
+  std::string error = errorOf([&] { bad.block(x); });
+  EXPECT_THAT(error, AllOf(HasSubstr("module 'blocks.3.proj' (Linear)"),
+                           HasSubstr("[2, 9]")));
+}
+
+TEST(DSL, ConvChannelMismatch) {
+  struct Net : Module {
+    Conv2d conv{this, "conv", 3, 8, 3, {1, 1}};
+    Net() : Module("Net") {}
+  } net;
+  Graph g("forward", net);
+  Tensor x = g.input("x", {2, 1, 28, 28});
+  int line = __LINE__ + 1;
+  std::string error = errorOf([&] { net.conv(x); });
+  EXPECT_THAT(error, AllOf(HasSubstr(here(line)), HasSubstr("module 'conv' (Conv2d)"),
+                           HasSubstr("graph.conv2d"),
+                           HasSubstr("weight [8, 3, 3, 3] expects 3 input "
+                                     "channels (groups=1) but input "
+                                     "[2, 1, 28, 28] has 1")));
+}
+
+TEST(DSL, WrongRankAndDtype) {
+  Graph g("f");
+  Tensor x = g.input("x", {2, 28, 28});
+  Tensor w = g.input("w", {4, 1, 3, 3});
+  EXPECT_THAT(errorOf([&] { conv2d(x, w, Tensor()); }),
+              HasSubstr("input must be NCHW (rank 4), got [2, 28, 28]"));
+  Tensor logits = g.input("logits", {2, 10});
+  Tensor labels = g.input("labels", {2});
+  EXPECT_THAT(errorOf([&] { crossEntropy(logits, labels); }),
+              HasSubstr("labels must be an integer tensor, got f32 [2]"));
+  Tensor d = g.input("d", {2, 10}, DType::F64);
+  EXPECT_THAT(errorOf([&] { logits + d; }),
+              HasSubstr("dtypes differ: f32 [2, 10] and f64 [2, 10]"));
+}
+
+TEST(DSL, DuplicateNamesAreRejected) {
+  struct Twice : Module {
+    Linear a{this, "fc", 2, 2};
+    Twice() : Module("Twice") { Linear b(this, "fc", 2, 2); }
+  };
+  EXPECT_THAT(errorOf([] { Twice t; }),
+              HasSubstr("already has a child named 'fc'"));
+  Graph g("f");
+  g.input("x", {1});
+  EXPECT_THAT(errorOf([&] { g.input("x", {2}); }),
+              HasSubstr("an argument named 'x' already exists"));
+}
+
+TEST(DSL, TensorsOfAnotherGraphAreRejected) {
+  Graph f("f"), h("h");
+  Tensor a = f.input("a", {2});
+  Tensor b = h.input("b", {2});
+  EXPECT_THAT(errorOf([&] { add(a, b); }),
+              HasSubstr("an operand belongs to graph 'h', not 'f'"));
+}
+
+TEST(DSL, ReshapeInfersOneDimensionAndFlattenCollapses) {
+  Graph g("f");
+  Tensor x = g.input("x", {4, 3, 5});
+  EXPECT_EQ(reshape(x, {-1, 5}).shape(), (Shape{12, 5}));
+  EXPECT_EQ(flatten(x).shape(), (Shape{4, 15}));
+  EXPECT_THAT(errorOf([&] { reshape(x, {7, -1}); }),
+              HasSubstr("cannot reshape [4, 3, 5]"));
+}
+
+TEST(DSL, ScalarOperandsTakeTheTensorDtype) {
+  Graph g("f");
+  Tensor x = g.input("x", {3}, DType::F64);
+  Tensor y = x * 0.5 + 1;
+  EXPECT_EQ(y.dtype(), DType::F64);
+  EXPECT_EQ(y.shape(), (Shape{3}));
+}
+
+/// Every DSL op in one program: the emitted module must verify, which checks
+/// that the DSL's attributes and result types match the dialect's.
+TEST(DSL, EveryOpEmitsVerifiedIR) {
+  struct Empty : Module {
+    Empty() : Module("Empty") {}
+  } empty;
+  Program program("all_ops", empty);
+  Graph &g = program.addEntry("f");
+  Tensor x = g.input("x", {2, 4, 6, 6});
+  Tensor c = g.input("c", {4});
+  Tensor w = g.input("w", {4, 4, 3, 3});
+  Tensor dw = g.input("dw", {4, 1, 3, 3});
+  Tensor tw = g.input("tw", {4, 2, 4, 4});
+  Tensor m = g.input("m", {8, 16});
+  Tensor q = g.input("q", {2, 2, 5, 8});
+  Tensor pad = g.input("pad", {2, 1, 1, 5}, DType::I1);
+  Tensor ids = g.input("ids", {2, 3}, DType::I64);
+  Tensor seed = g.input("seed", {}, DType::I64);
+  Tensor offset = g.input("offset", {}, DType::I64);
+
+  Tensor e = x;
+  for (auto f : {neg, abs, exp, log, sqrt, rsqrt, sin, cos, tanh, erf, sigmoid,
+                 relu, gelu, silu})
+    e = f(e, SourceLoc::current());
+  e = leakyRelu(clamp(e, -1, 1), 0.2);
+  e = maximum(minimum(pow(e + 1, e), e), e - 1);
+  e = select(compare(Compare::Lt, e, scalarLike(e, 0)), e, e / 2);
+  Tensor conv = conv2d(e, w, c, {{1, 1}, {1, 1}, {1, 1}, 1});
+  conv = conv2d(conv, dw, Tensor(), {{2, 2}, {1, 1}, {1, 1}, 4});
+  Tensor up = convTranspose2d(conv, tw, Tensor(), {{2, 2}, {1, 1}, {1, 1}, 1});
+  Tensor pooled = avgPool2d(maxPool2d(up, {2, 2}, {2, 2}), {3, 3}, {1, 1},
+                            {1, 1}, false);
+  Tensor gp = globalAvgPool2d(pooled);
+  Tensor r = sum(mean(max(min(x, {0}, true), {1}), {-1}, true), {0});
+  Tensor am = argmax(x, 1);
+  Tensor sm = logSoftmax(softmax(x));
+  Tensor ln = layerNorm(x, g.input("lw", {6}), g.input("lb", {6}));
+  BatchNormResult bn = batchNormTraining(x, c, c, c, c);
+  Tensor bi = batchNormInference(bn.output, bn.runningMean, c, c,
+                                 bn.runningVar);
+  Tensor gn = groupNorm(bi, c, c, 2);
+  Tensor emb = embedding(m, ids);
+  Tensor cat = concat({emb, emb}, 2);
+  Tensor sl = slice(cat, {0, 1, 0}, {2, 3, 32}, {1, 1, 4});
+  Tensor tr = transpose(reshape(sl, {2, 16}), {1, 0});
+  Tensor bc = broadcastTo(c, {3, 4});
+  Tensor att = attention(q, q, q, pad, {true, 0.5});
+  Tensor att2 = attention(q, q, q, Tensor());
+  Tensor mm = batchMatmul(att, att2, false, true);
+  Tensor lin = matmul(tr, tr, true, false);
+  Tensor logits = g.input("logits", {2, 10});
+  Tensor labels = g.input("labels", {2}, DType::I64);
+  Tensor ce = crossEntropy(logits, labels, Reduction::None);
+  Tensor mse = mseLoss(logits, logits, Reduction::Sum);
+  Tensor bce = bceWithLogits(logits, logits);
+  Tensor u = randomUniform(seed, offset, {2, 3}, -1, 1);
+  Tensor n = randomNormal(seed, offset, {4}, 0, 2, DType::F64);
+  Tensor i = randomIntegers(seed, offset, {5}, 0, 96);
+  Tensor casted = cast(i, DType::F32);
+  Tensor k = constant(g, {2, 2}, {1, 2, 3, 4});
+  for (auto [name, t] :
+       std::vector<std::pair<std::string, Tensor>>{
+           {"gp", gp}, {"r", r}, {"am", am}, {"sm", sm}, {"ln", ln},
+           {"gn", gn}, {"bnm", bn.runningMean}, {"bc", bc}, {"mm", mm},
+           {"lin", lin}, {"ce", ce}, {"mse", mse}, {"bce", bce}, {"u", u},
+           {"n", n}, {"casted", casted}, {"k", k}})
+    g.output(name, t);
+
+  std::string ir;
+  ASSERT_NO_THROW(ir = program.emitGraphIR());
+  for (const char *op :
+       {"graph.gelu", "graph.conv_transpose2d", "graph.avg_pool2d",
+        "graph.batch_norm_training", "graph.group_norm", "graph.attention",
+        "graph.random_integers", "graph.compare lt", "graph.cross_entropy none",
+        "graph.mse_loss sum", "graph.slice", "graph.constant"})
+    EXPECT_THAT(ir, HasSubstr(op));
+}
+
+TEST(DSL, DebugInfoCarriesModulePathAndUserLine) {
+  struct Net : Module {
+    Linear fc{this, "fc", 4, 2};
+    Net() : Module("Net") {}
+  } net;
+  Program program("net", net);
+  Graph &g = program.addEntry("forward");
+  int line = __LINE__ + 1;
+  g.output("y", net.fc(g.input("x", {3, 4})));
+  std::string ir = program.emitGraphIR(/*debugInfo=*/true);
+  EXPECT_THAT(ir, HasSubstr("loc(\"tests/unit/DSLTest.cpp\":" +
+                            std::to_string(line) + ":0)"));
+  EXPECT_THAT(ir, HasSubstr("loc(\"fc\"("));
+}
+
+} // namespace

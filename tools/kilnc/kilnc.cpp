@@ -1,0 +1,5 @@
+//===- kilnc.cpp - The Kiln compiler: the built-in models behind the driver ===//
+
+#include "compiler/Driver/Driver.h"
+
+int main(int argc, char **argv) { return kiln::driver::kilncMain(argc, argv); }

@@ -3,6 +3,7 @@
 #include "compiler/Driver/Driver.h"
 
 #include "compiler/InitAll.h"
+#include "compiler/Pipelines/Pipelines.h"
 #include "frontends/models/Zoo.h"
 
 #include "mlir/IR/AsmState.h"
@@ -10,6 +11,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -40,7 +42,7 @@ cl::opt<int64_t> batch("batch",
                        cl::init(0), cl::cat(category));
 cl::opt<std::string> dtypeName("dtype", cl::desc("f32 or f64"), cl::init("f32"),
                                cl::cat(category));
-cl::opt<std::string> emit("emit", cl::desc("Stage to emit: graph"),
+cl::opt<std::string> emit("emit", cl::desc("Stage to emit: graph, kernel"),
                           cl::init("graph"), cl::cat(category));
 cl::opt<bool> summary("summary",
                       cl::desc("Print a summary of the model: parameters, "
@@ -51,66 +53,72 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
                                 cl::cat(category));
 
 /// The stages this driver can emit.
-constexpr const char *kStages[] = {"graph"};
+constexpr const char *kStages[] = {"graph", "kernel"};
 
 int fail(const std::string &message) {
   llvm::errs() << "kilnc: error: " << message << "\n";
   return 1;
 }
 
-bool debugInfoRequested() {
-  // --mlir-print-debuginfo is MLIR's own flag; honour it for DSL output too.
-  auto &options = cl::getRegisteredOptions();
-  auto it = options.find("mlir-print-debuginfo");
-  if (it == options.end())
-    return false;
-  auto *flag = static_cast<cl::opt<bool> *>(it->second);
-  return flag->getValue();
-}
-
-/// The graph IR of `--model`, or of the input file, as text.
-int graphText(std::string &text, std::string &summaryText) {
-  if (!modelName.empty()) {
-    const zoo::ModelInfo *info = zoo::findModel(modelName);
-    if (!info) {
-      std::string names;
-      for (const zoo::ModelInfo &m : zoo::models())
-        names += (names.empty() ? "" : ", ") + m.name;
-      return fail(fmt::format("unknown model '{}'; built-in models: {}",
-                              modelName.getValue(), names));
-    }
-    zoo::ModelOptions options;
-    options.batch = batch;
-    options.dtype = dtypeName == "f64" ? DType::F64 : DType::F32;
-    try {
-      zoo::BuiltModel built = zoo::buildModel(*info, options);
-      text = built.program->emitGraphIR(debugInfoRequested());
-      summaryText = built.program->summary();
-    } catch (const GraphError &e) {
-      return fail(e.what());
-    }
-    return 0;
-  }
-
-  mlir::DialectRegistry registry;
-  registerAllDialects(registry);
-  mlir::MLIRContext context(registry);
-  std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> buffer =
-      mlir::openInputFile(inputFile, &error);
-  if (!buffer)
-    return fail(error);
+/// Parses `text` (a graph module) into `context`, with located errors.
+mlir::OwningOpRef<mlir::ModuleOp>
+parseModule(std::unique_ptr<llvm::MemoryBuffer> buffer,
+            mlir::MLIRContext &context) {
   auto sourceMgr = std::make_shared<llvm::SourceMgr>();
   sourceMgr->AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   mlir::SourceMgrDiagnosticHandler handler(*sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return 1; // The handler printed a located diagnostic.
-  llvm::raw_string_ostream os(text);
-  mlir::OpPrintingFlags flags;
-  module->print(os, flags);
-  return 0;
+  return mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+}
+
+/// The graph module of `--model` or of the input file; null after an error
+/// has been printed. `summaryText` receives the model's summary.
+mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
+                                            std::string &summaryText) {
+  if (modelName.empty()) {
+    std::string error;
+    std::unique_ptr<llvm::MemoryBuffer> buffer =
+        mlir::openInputFile(inputFile, &error);
+    if (!buffer) {
+      fail(error);
+      return nullptr;
+    }
+    return parseModule(std::move(buffer), context);
+  }
+  const zoo::ModelInfo *info = zoo::findModel(modelName);
+  if (!info) {
+    std::string names;
+    for (const zoo::ModelInfo &m : zoo::models())
+      names += (names.empty() ? "" : ", ") + m.name;
+    fail(fmt::format("unknown model '{}'; built-in models: {}",
+                     modelName.getValue(), names));
+    return nullptr;
+  }
+  zoo::ModelOptions options;
+  options.batch = batch;
+  options.dtype = dtypeName == "f64" ? DType::F64 : DType::F32;
+  std::string text;
+  try {
+    zoo::BuiltModel built = zoo::buildModel(*info, options);
+    // Locations always travel with the IR; printing decides whether to show.
+    text = built.program->emitGraphIR(/*debugInfo=*/true);
+    summaryText = built.program->summary();
+  } catch (const GraphError &e) {
+    fail(e.what());
+    return nullptr;
+  }
+  return parseModule(llvm::MemoryBuffer::getMemBufferCopy(text, modelName),
+                     context);
+}
+
+/// Runs the passes that take the module from the graph stage to `stage`.
+mlir::LogicalResult lowerTo(mlir::ModuleOp module, llvm::StringRef stage) {
+  if (stage == "graph")
+    return mlir::success();
+  mlir::PassManager pm(module.getContext());
+  if (failed(mlir::applyPassManagerCLOptions(pm)))
+    return mlir::failure();
+  buildGraphToKernelPipeline(pm);
+  return pm.run(module);
 }
 
 } // namespace
@@ -119,6 +127,7 @@ int kilncMain(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "kilnc: compile a model to native code\n");
@@ -147,16 +156,22 @@ int kilncMain(int argc, char **argv) {
                             emit.getValue(), stages));
   }
 
-  std::string text, summaryText;
-  if (int rc = graphText(text, summaryText))
-    return rc;
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  std::string summaryText;
+  mlir::OwningOpRef<mlir::ModuleOp> module = loadGraph(context, summaryText);
+  if (!module)
+    return 1;
+  if (failed(lowerTo(*module, emit)))
+    return 1; // The pass manager printed located diagnostics.
 
   std::string error;
   std::unique_ptr<llvm::ToolOutputFile> output =
       mlir::openOutputFile(outputFile, &error);
   if (!output)
     return fail(error);
-  output->os() << text;
+  module->print(output->os(), mlir::OpPrintingFlags());
   output->keep();
   if (summary) {
     if (summaryText.empty())

@@ -1,0 +1,364 @@
+//===- GraphFuse.cpp - Partition graph ops into kernels -------------------===//
+//
+// Three steps: library calls absorb their epilogues; elementwise ops merge
+// into groups (never creating a cycle between kernels); every group and every
+// remaining op is outlined into a kernel. See Passes.td for the contract.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Graph/Transforms/Passes.h"
+
+#include "mlir/Analysis/TopologicalSortUtils.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace kiln::graph {
+#define GEN_PASS_DEF_GRAPHFUSE
+#include "dialects/Graph/Transforms/Passes.h.inc"
+} // namespace kiln::graph
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::graph;
+
+namespace {
+
+/// What a graph op becomes.
+enum class Role {
+  Elementwise, // fuses with its elementwise neighbours
+  Library,     // kernel.matmul / kernel.conv2d
+  Reduction,
+  Window,
+  Data,
+  Attention,
+  Random,
+  Contraction, // batched matmul, conv-transpose: own kernel
+  Outside,     // constants and reshapes: no kernel
+};
+
+Role roleOf(Operation *op) {
+  return llvm::TypeSwitch<Operation *, Role>(op)
+      .Case<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, SinOp, CosOp, TanhOp,
+            ErfOp, SigmoidOp, ReluOp, GeluOp, SiluOp, LeakyReluOp, ClampOp,
+            AddOp, SubOp, MulOp, DivOp, PowOp, MaximumOp, MinimumOp, CompareOp,
+            SelectOp, CastOp, BroadcastToOp>(
+          [](Operation *) { return Role::Elementwise; })
+      .Case<MatmulOp, Conv2DOp>([](Operation *) { return Role::Library; })
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ArgmaxOp,
+            SoftmaxOp, LogSoftmaxOp, LayerNormOp, BatchNormTrainingOp,
+            BatchNormInferenceOp, GroupNormOp, CrossEntropyOp, MseLossOp,
+            BceWithLogitsOp>([](Operation *) { return Role::Reduction; })
+      .Case<MaxPool2DOp, AvgPool2DOp, GlobalAvgPool2DOp>(
+          [](Operation *) { return Role::Window; })
+      .Case<TransposeOp, SliceOp, ConcatOp, EmbeddingOp>(
+          [](Operation *) { return Role::Data; })
+      .Case<AttentionOp>([](Operation *) { return Role::Attention; })
+      .Case<RandomUniformOp, RandomNormalOp, RandomIntegersOp>(
+          [](Operation *) { return Role::Random; })
+      .Case<BatchMatmulOp, ConvTranspose2DOp>(
+          [](Operation *) { return Role::Contraction; })
+      .Default([](Operation *) { return Role::Outside; });
+}
+
+const char *kindName(Role role) {
+  switch (role) {
+  case Role::Elementwise:
+    return "elementwise";
+  case Role::Reduction:
+    return "reduction";
+  case Role::Window:
+    return "window";
+  case Role::Data:
+    return "data";
+  case Role::Attention:
+    return "attention";
+  case Role::Random:
+    return "random";
+  case Role::Contraction:
+    return "contraction";
+  case Role::Library:
+  case Role::Outside:
+    break;
+  }
+  return "";
+}
+
+/// True when some op in `targets` is among the transitive producers of the
+/// operands of `op` that are not themselves in `targets`: outlining `targets`
+/// together with `op` would then create a cycle.
+bool reachesThroughOthers(ArrayRef<Value> values,
+                          const DenseSet<Operation *> &targets) {
+  SmallVector<Operation *> stack;
+  DenseSet<Operation *> seen;
+  for (Value v : values)
+    if (Operation *def = v.getDefiningOp())
+      stack.push_back(def);
+  while (!stack.empty()) {
+    Operation *op = stack.pop_back_val();
+    if (!seen.insert(op).second)
+      continue;
+    if (targets.contains(op))
+      return true;
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        stack.push_back(def);
+  }
+  return false;
+}
+
+/// True when merging the ops of `set` into one kernel creates a cycle: an
+/// operand from outside the set depends on the set.
+bool createsCycle(const DenseSet<Operation *> &set) {
+  SmallVector<Value> external;
+  for (Operation *op : set)
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp(); def && !set.contains(def))
+        external.push_back(operand);
+  return reachesThroughOthers(external, set);
+}
+
+Operation *singleUser(Value v) {
+  return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
+}
+
+RankedTensorType tensorTypeOf(Value v) {
+  return llvm::cast<RankedTensorType>(v.getType());
+}
+
+//===----------------------------------------------------------------------===//
+// Library calls and their epilogues
+//===----------------------------------------------------------------------===//
+
+/// The epilogue chain after a matmul or convolution.
+struct Epilogue {
+  Value bias, residual;
+  kernel::Activation activation = kernel::Activation::none;
+  double alpha = 0;
+  SmallVector<Operation *> chain; // anchor first
+  Value result;                   // the value the library call replaces
+};
+
+Epilogue matchEpilogue(Operation *anchor, Value existingBias,
+                       int64_t channelDim, bool fuse) {
+  Epilogue e;
+  e.bias = existingBias;
+  e.chain.push_back(anchor);
+  e.result = anchor->getResult(0);
+  if (!fuse)
+    return e;
+  DenseSet<Operation *> anchorSet{anchor};
+  auto otherOperand = [&](AddOp add) {
+    return add.getLhs() == e.result ? add.getRhs() : add.getLhs();
+  };
+  RankedTensorType type = tensorTypeOf(e.result);
+  // A bias add: the other operand is [channels] broadcast along the last
+  // dimension (matmul only: convolutions carry their bias already).
+  if (!e.bias && channelDim == 1)
+    if (auto add = dyn_cast_or_null<AddOp>(singleUser(e.result))) {
+      Value other = otherOperand(add);
+      if (tensorTypeOf(other).getShape() ==
+              ArrayRef<int64_t>{type.getDimSize(1)} &&
+          add.getType() == type && !reachesThroughOthers({other}, anchorSet)) {
+        e.bias = other;
+        e.chain.push_back(add);
+        e.result = add.getResult();
+      }
+    }
+  // A residual add of a tensor with the result's type.
+  if (auto add = dyn_cast_or_null<AddOp>(singleUser(e.result))) {
+    Value other = otherOperand(add);
+    if (other.getType() == type && add.getType() == type &&
+        !reachesThroughOthers({other}, anchorSet)) {
+      e.residual = other;
+      e.chain.push_back(add);
+      e.result = add.getResult();
+    }
+  }
+  // An activation.
+  if (Operation *user = singleUser(e.result)) {
+    using kernel::Activation;
+    std::optional<Activation> act =
+        llvm::TypeSwitch<Operation *, std::optional<Activation>>(user)
+            .Case([](ReluOp) { return Activation::relu; })
+            .Case([&](LeakyReluOp op) {
+              e.alpha = op.getAlpha().convertToDouble();
+              return Activation::leaky_relu;
+            })
+            .Case([](GeluOp) { return Activation::gelu; })
+            .Case([](SiluOp) { return Activation::silu; })
+            .Case([](SigmoidOp) { return Activation::sigmoid; })
+            .Case([](TanhOp) { return Activation::tanh; })
+            .Default([](Operation *) { return std::nullopt; });
+    if (act) {
+      e.activation = *act;
+      e.chain.push_back(user);
+      e.result = user->getResult(0);
+    }
+  }
+  return e;
+}
+
+void replaceChain(Epilogue &e, Value replacement) {
+  e.result.replaceAllUsesWith(replacement);
+  for (Operation *op : llvm::reverse(e.chain))
+    op->erase();
+}
+
+void formLibraryCalls(func::FuncOp func, bool fuseEpilogues) {
+  SmallVector<Operation *> anchors;
+  func.walk([&](Operation *op) {
+    if (isa<MatmulOp, Conv2DOp>(op))
+      anchors.push_back(op);
+  });
+  for (Operation *anchor : anchors) {
+    OpBuilder b(anchor);
+    if (auto mm = dyn_cast<MatmulOp>(anchor)) {
+      Epilogue e = matchEpilogue(anchor, {}, 1, fuseEpilogues);
+      b.setInsertionPoint(e.chain.back());
+      auto call = b.create<kernel::MatmulOp>(
+          anchor->getLoc(), mm.getLhs(), mm.getRhs(), e.bias, e.residual,
+          mm.getTransposeLhs(), mm.getTransposeRhs(), e.activation,
+          APFloat(e.alpha));
+      replaceChain(e, call.getResult());
+      continue;
+    }
+    auto conv = cast<Conv2DOp>(anchor);
+    Epilogue e = matchEpilogue(anchor, conv.getBias(), 0, fuseEpilogues);
+    b.setInsertionPoint(e.chain.back());
+    auto call = b.create<kernel::Conv2DOp>(
+        anchor->getLoc(), conv.getInput(), conv.getWeight(), e.bias,
+        e.residual, conv.getStrides(), conv.getPadding(), conv.getDilation(),
+        conv.getGroups(), e.activation, APFloat(e.alpha));
+    replaceChain(e, call.getResult());
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Fusion groups
+//===----------------------------------------------------------------------===//
+
+struct Group {
+  Role role;
+  SmallVector<Operation *> ops; // in block order
+};
+
+/// Assigns every kernel-worthy op of `block` to a group.
+std::vector<Group> formGroups(Block &block, bool fuseElementwise) {
+  std::vector<Group> groups;
+  DenseMap<Operation *, size_t> groupOf;
+  for (Operation &op : block) {
+    Role role = roleOf(&op);
+    if (role == Role::Outside || role == Role::Library ||
+        !isa<GraphDialect>(op.getDialect()))
+      continue;
+    size_t mine = groups.size();
+    groups.push_back({role, {&op}});
+    groupOf[&op] = mine;
+    if (role != Role::Elementwise || !fuseElementwise)
+      continue;
+    // Merge with the groups of elementwise producers, one by one, while no
+    // cycle appears.
+    SmallVector<size_t> candidates;
+    for (Value operand : op.getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        if (auto it = groupOf.find(def);
+            it != groupOf.end() && groups[it->second].role == Role::Elementwise &&
+            it->second != mine && !llvm::is_contained(candidates, it->second))
+          candidates.push_back(it->second);
+    for (size_t other : candidates) {
+      if (groups[other].ops.empty())
+        continue;
+      DenseSet<Operation *> combined(groups[mine].ops.begin(),
+                                     groups[mine].ops.end());
+      combined.insert(groups[other].ops.begin(), groups[other].ops.end());
+      if (createsCycle(combined))
+        continue;
+      for (Operation *moved : groups[other].ops)
+        groupOf[moved] = mine;
+      groups[mine].ops.append(groups[other].ops);
+      groups[other].ops.clear();
+    }
+  }
+  // Keep block order inside each group.
+  for (Group &g : groups)
+    llvm::sort(g.ops, [](Operation *a, Operation *b) {
+      return a->isBeforeInBlock(b);
+    });
+  llvm::erase_if(groups, [](const Group &g) { return g.ops.empty(); });
+  return groups;
+}
+
+/// Replaces the ops of `group` by one kernel.fused op.
+void outline(const Group &group) {
+  DenseSet<Operation *> members(group.ops.begin(), group.ops.end());
+  SmallVector<Value> inputs, outputs;
+  for (Operation *op : group.ops) {
+    for (Value operand : op->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      if (def && (members.contains(def) || isa<ConstantOp>(def)))
+        continue;
+      if (!llvm::is_contained(inputs, operand))
+        inputs.push_back(operand);
+    }
+    for (Value result : op->getResults())
+      if (llvm::any_of(result.getUsers(), [&](Operation *user) {
+            return !members.contains(user);
+          }))
+        outputs.push_back(result);
+  }
+
+  Operation *last = group.ops.back();
+  OpBuilder b(last);
+  SmallVector<Type> resultTypes;
+  for (Value v : outputs)
+    resultTypes.push_back(v.getType());
+  auto fused = b.create<kernel::FusedOp>(last->getLoc(), resultTypes,
+                                         kindName(group.role), inputs);
+  Block *body = new Block();
+  fused.getBody().push_back(body);
+  IRMapping mapping;
+  for (Value input : inputs)
+    mapping.map(input, body->addArgument(input.getType(), input.getLoc()));
+  b.setInsertionPointToStart(body);
+  for (Operation *op : group.ops) {
+    for (Value operand : op->getOperands())
+      if (auto constant = operand.getDefiningOp<ConstantOp>();
+          constant && !mapping.contains(operand))
+        b.clone(*constant, mapping);
+    b.clone(*op, mapping);
+  }
+  SmallVector<Value> yielded;
+  for (Value v : outputs)
+    yielded.push_back(mapping.lookup(v));
+  b.create<kernel::YieldOp>(last->getLoc(), yielded);
+
+  for (auto [old, replacement] : llvm::zip(outputs, fused.getResults()))
+    old.replaceAllUsesWith(replacement);
+  for (Operation *op : llvm::reverse(group.ops))
+    op->erase();
+}
+
+struct GraphFuse : kiln::graph::impl::GraphFuseBase<GraphFuse> {
+  using GraphFuseBase::GraphFuseBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal())
+      return;
+    formLibraryCalls(func, fuseEpilogues);
+    Block &block = func.getBody().front();
+    for (const Group &group : formGroups(block, fuseElementwise))
+      outline(group);
+    // Kernels sit at their last member's position; restore def-before-use.
+    if (!sortTopologically(&block))
+      return signalPassFailure();
+    // Constants used only inside kernels are now dead.
+    for (Operation &op : llvm::make_early_inc_range(block))
+      if (isa<ConstantOp>(op) && op.use_empty())
+        op.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,49 @@
+//===- Passes.td - Passes on the graph dialect ----------------------------===//
+
+#ifndef KILN_GRAPH_PASSES
+#define KILN_GRAPH_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def GraphFuse : Pass<"graph-fuse", "::mlir::func::FuncOp"> {
+  let summary = "Partitions graph ops into kernels: fused regions and library calls";
+  let description = [{
+    Decides what runs as one kernel. `graph.matmul` and `graph.conv2d`
+    become `kernel.matmul` / `kernel.conv2d` library calls that absorb the
+    single-use chain after them: a bias add, a residual add, an activation.
+    Elementwise and broadcasting ops fuse into `kernel.fused "elementwise"`
+    regions, as large as possible without creating a cycle between kernels.
+    Every other op (reductions, softmax, norms, losses, pooling, data
+    movement, attention, random numbers) becomes a single-op kernel of its
+    kind. Constants are cloned into the kernels that use them; reshapes stay
+    outside kernels (they are views).
+
+    Before:
+    ```mlir
+    %0 = graph.matmul %x, %w {transpose_rhs} : tensor<128x784xf32>, tensor<256x784xf32>
+    %1 = graph.add %0, %b : tensor<128x256xf32>, tensor<256xf32>
+    %2 = graph.relu %1 : tensor<128x256xf32>
+    %3 = graph.mul %2, %2 : tensor<128x256xf32>, tensor<128x256xf32>
+    %4 = graph.exp %3 : tensor<128x256xf32>
+    ```
+    After:
+    ```mlir
+    %0 = kernel.matmul %x, %w bias(%b : tensor<256xf32>) activation(relu) {transpose_rhs} : ...
+    %1 = kernel.fused "elementwise" (%0) : (tensor<128x256xf32>) -> tensor<128x256xf32> {
+    ^bb0(%a: tensor<128x256xf32>):
+      %2 = graph.mul %a, %a : ...
+      %3 = graph.exp %2 : ...
+      kernel.yield %3 : tensor<128x256xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
+           "Fold bias, residual and activation into library calls">,
+    Option<"fuseElementwise", "fuse-elementwise", "bool", /*default=*/"true",
+           "Fuse elementwise chains (off: one kernel per op)">,
+  ];
+  let dependentDialects = ["::kiln::kernel::KernelDialect"];
+}
+
+#endif // KILN_GRAPH_PASSES

@@ -172,6 +172,7 @@ int kilncMain(int argc, char **argv) {
   if (!output)
     return fail(error);
   module->print(output->os(), mlir::OpPrintingFlags());
+  output->os() << "\n";
   output->keep();
   if (summary) {
     if (summaryText.empty())

@@ -12,6 +12,10 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -42,7 +46,9 @@ cl::opt<int64_t> batch("batch",
                        cl::init(0), cl::cat(category));
 cl::opt<std::string> dtypeName("dtype", cl::desc("f32 or f64"), cl::init("f32"),
                                cl::cat(category));
-cl::opt<std::string> emit("emit", cl::desc("Stage to emit: graph, kernel"),
+cl::opt<std::string> emit("emit",
+                          cl::desc("Stage to emit: graph, kernel, linalg, "
+                                   "llvm, llvm-ir"),
                           cl::init("graph"), cl::cat(category));
 cl::opt<bool> summary("summary",
                       cl::desc("Print a summary of the model: parameters, "
@@ -53,7 +59,8 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
                                 cl::cat(category));
 
 /// The stages this driver can emit.
-constexpr const char *kStages[] = {"graph", "kernel"};
+constexpr const char *kStages[] = {"graph", "kernel", "linalg", "llvm",
+                                   "llvm-ir"};
 
 int fail(const std::string &message) {
   llvm::errs() << "kilnc: error: " << message << "\n";
@@ -110,14 +117,23 @@ mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
                      context);
 }
 
+/// The stage named by --emit (stages past `llvm` translate its output).
+std::optional<Stage> stageNamed(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<Stage>>(name)
+      .Case("graph", Stage::Graph)
+      .Case("kernel", Stage::Kernel)
+      .Case("linalg", Stage::Linalg)
+      .Cases("llvm", "llvm-ir", Stage::LLVM)
+      .Default(std::nullopt);
+}
+
 /// Runs the passes that take the module from the graph stage to `stage`.
-mlir::LogicalResult lowerTo(mlir::ModuleOp module, llvm::StringRef stage) {
-  if (stage == "graph")
+mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage stage) {
+  if (stage == Stage::Graph)
     return mlir::success();
   mlir::PassManager pm(module.getContext());
-  if (failed(mlir::applyPassManagerCLOptions(pm)))
+  if (failed(mlir::applyPassManagerCLOptions(pm)) || !buildPipeline(pm, stage))
     return mlir::failure();
-  buildGraphToKernelPipeline(pm);
   return pm.run(module);
 }
 
@@ -128,6 +144,7 @@ int kilncMain(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
+  registerAllPasses();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "kilnc: compile a model to native code\n");
@@ -163,7 +180,7 @@ int kilncMain(int argc, char **argv) {
   mlir::OwningOpRef<mlir::ModuleOp> module = loadGraph(context, summaryText);
   if (!module)
     return 1;
-  if (failed(lowerTo(*module, emit)))
+  if (failed(lowerTo(*module, *stageNamed(emit))))
     return 1; // The pass manager printed located diagnostics.
 
   std::string error;
@@ -171,8 +188,19 @@ int kilncMain(int argc, char **argv) {
       mlir::openOutputFile(outputFile, &error);
   if (!output)
     return fail(error);
-  module->print(output->os(), mlir::OpPrintingFlags());
-  output->os() << "\n";
+  if (emit == "llvm-ir") {
+    llvm::LLVMContext llvmContext;
+    std::unique_ptr<llvm::Module> llvmModule =
+        mlir::translateModuleToLLVMIR(
+            *module, llvmContext,
+            modelName.empty() ? std::string("kiln") : modelName.getValue());
+    if (!llvmModule)
+      return fail("translation to LLVM IR failed");
+    llvmModule->print(output->os(), nullptr);
+  } else {
+    module->print(output->os(), mlir::OpPrintingFlags());
+    output->os() << "\n";
+  }
   output->keep();
   if (summary) {
     if (summaryText.empty())

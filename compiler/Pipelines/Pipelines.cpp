@@ -2,22 +2,66 @@
 
 #include "compiler/Pipelines/Pipelines.h"
 
-#include "dialects/Graph/Transforms/Passes.h"
-
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
 
-void kiln::buildGraphToKernelPipeline(mlir::OpPassManager &pm) {
-  pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(mlir::createCSEPass());
-  pm.addNestedPass<mlir::func::FuncOp>(graph::createGraphFuse());
+namespace kiln {
+
+std::string pipelineInto(Stage stage) {
+  switch (stage) {
+  case Stage::Graph:
+    return "";
+  case Stage::Kernel:
+    // Simplify, then decide what runs as one kernel.
+    return "canonicalize,cse,func.func(graph-fuse)";
+  case Stage::Linalg:
+    // One function per kernel, lowered to linalg on tensors; the generics of
+    // a kernel fuse into one loop nest.
+    return "kernel-outline,convert-graph-to-linalg,"
+           "func.func(linalg-fuse-elementwise-ops),canonicalize,cse";
+  case Stage::LLVM:
+    // Buffers: one-shot bufferization across functions, results become
+    // out-parameters, temporaries are freed. Then loops and LLVM.
+    return "one-shot-bufferize{bufferize-function-boundaries "
+           "function-boundary-type-conversion=identity-layout-map},"
+           "buffer-results-to-out-params{hoist-static-allocs},"
+           "canonicalize,buffer-deallocation-pipeline,"
+           "func.func(convert-linalg-to-loops),lower-affine,"
+           "convert-scf-to-cf,canonicalize,cse,"
+           "convert-math-to-llvm,convert-math-to-libm,"
+           "expand-strided-metadata,finalize-memref-to-llvm,"
+           "convert-arith-to-llvm,convert-index-to-llvm,"
+           "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
+           "convert-cf-to-llvm,"
+           "reconcile-unrealized-casts";
+  }
+  return "";
 }
 
-void kiln::registerPipelines() {
-  mlir::PassPipelineRegistration<>(
-      "kiln-graph-to-kernel",
-      "Simplify a graph module and partition it into kernels",
-      buildGraphToKernelPipeline);
+bool buildPipeline(mlir::OpPassManager &pm, Stage stage) {
+  for (Stage s : {Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
+    if (static_cast<int>(s) > static_cast<int>(stage))
+      break;
+    if (failed(mlir::parsePassPipeline(pipelineInto(s), pm, llvm::errs())))
+      return false;
+  }
+  return true;
 }
+
+void registerPipelines() {
+  auto add = [](const char *name, const char *summary, Stage stage) {
+    mlir::PassPipelineRegistration<>(
+        name, summary, [stage](mlir::OpPassManager &pm) {
+          (void)mlir::parsePassPipeline(pipelineInto(stage), pm, llvm::errs());
+        });
+  };
+  add("kiln-graph-to-kernel",
+      "Simplify a graph module and partition it into kernels", Stage::Kernel);
+  add("kiln-kernel-to-linalg",
+      "Outline kernels and lower them to linalg on tensors", Stage::Linalg);
+  add("kiln-linalg-to-llvm",
+      "Bufferize and lower linalg to the LLVM dialect (CPU)", Stage::LLVM);
+}
+
+} // namespace kiln

@@ -1,13 +1,15 @@
 //===- Pipelines.h - Kiln's pass pipelines, in one place ------------------===//
 //
-// The order of passes is written here once and registered under names, so
-// `kiln-opt --pass-pipeline='builtin.module(kiln-graph-to-kernel)'`
-// reproduces what `kilnc --emit=kernel` runs.
+// The order of passes is written here once, as textual pipelines registered
+// under names, so `kiln-opt --kiln-graph-to-kernel` (and the others)
+// reproduce exactly what `kilnc --emit=STAGE` runs.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_COMPILER_PIPELINES_PIPELINES_H
 #define KILN_COMPILER_PIPELINES_PIPELINES_H
+
+#include <string>
 
 namespace mlir {
 class OpPassManager;
@@ -15,10 +17,19 @@ class OpPassManager;
 
 namespace kiln {
 
-/// graph -> kernel: simplify the graph, then partition it into kernels.
-void buildGraphToKernelPipeline(mlir::OpPassManager &pm);
+/// The stages of compilation, in order; each names the IR after it.
+enum class Stage { Graph, Kernel, Linalg, LLVM };
 
-/// Registers the pipelines above by name.
+/// The textual pipeline (on builtin.module) that takes IR from the stage
+/// before `stage` to `stage`.
+std::string pipelineInto(Stage stage);
+
+/// Appends the passes that take a graph module to `stage` onto `pm`.
+/// Returns false if a pass is not registered (a build error).
+bool buildPipeline(mlir::OpPassManager &pm, Stage stage);
+
+/// Registers the named pipelines: kiln-graph-to-kernel,
+/// kiln-kernel-to-linalg, kiln-linalg-to-llvm.
 void registerPipelines();
 
 } // namespace kiln

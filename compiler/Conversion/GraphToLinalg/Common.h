@@ -1,0 +1,95 @@
+//===- Common.h - Building blocks for lowering graph ops to linalg --------===//
+//
+// Lowerings build linalg.generic ops over static shapes. These helpers hide
+// the boilerplate: empty and filled tensors, numpy broadcasting maps,
+// parallel and reducing generics, and reshapes as views.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_CONVERSION_GRAPHTOLINALG_COMMON_H
+#define KILN_COMPILER_CONVERSION_GRAPHTOLINALG_COMMON_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace kiln::lowering {
+
+using mlir::ArrayRef;
+using mlir::Location;
+using mlir::OpBuilder;
+using mlir::Type;
+using mlir::Value;
+using mlir::ValueRange;
+
+/// Builds the scalar body of a generic from its block arguments (inputs, then
+/// outputs) and returns the values to yield.
+using BodyFn = llvm::function_ref<mlir::SmallVector<Value>(
+    OpBuilder &, Location, ValueRange)>;
+/// The same for one result.
+using ScalarFn =
+    llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+mlir::RankedTensorType tensorTypeOf(Value v);
+ArrayRef<int64_t> shapeOf(Value v);
+Type elementTypeOf(Value v);
+bool isFloat(Type t);
+
+/// A scalar constant of `type` (float or integer).
+Value scalar(OpBuilder &b, Location loc, Type type, double value);
+/// The identity of max (-inf, or the lowest integer) and of min.
+Value lowest(OpBuilder &b, Location loc, Type type);
+Value highest(OpBuilder &b, Location loc, Type type);
+
+/// tensor.empty of `shape`.
+Value empty(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elt);
+/// A tensor of `shape` filled with `value`.
+Value filled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value value);
+
+/// The map reading an operand of `operandShape` inside an iteration space of
+/// rank `rank`, with numpy broadcasting (trailing alignment, size-1 dims
+/// read at index 0).
+mlir::AffineMap broadcastMap(mlir::MLIRContext *ctx,
+                             ArrayRef<int64_t> operandShape, int64_t rank);
+/// The map reading a tensor that lacks the dimensions `dropped` of the
+/// iteration space (a reduced value broadcast back).
+mlir::AffineMap droppingMap(mlir::MLIRContext *ctx, int64_t rank,
+                            ArrayRef<int64_t> dropped);
+
+/// A parallel generic over `shape` whose inputs broadcast (numpy rules) and
+/// whose single result has element type `elt`.
+Value elementwise(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                  Type elt, ValueRange inputs, ScalarFn body);
+
+/// A generic over the dims of `inputs`' iteration space with explicit maps;
+/// `inits` are the output tensors, `reduced` the reduction dims.
+mlir::SmallVector<Value> generic(OpBuilder &b, Location loc, int64_t rank,
+                                 ValueRange inputs,
+                                 ArrayRef<mlir::AffineMap> inputMaps,
+                                 ValueRange inits,
+                                 ArrayRef<mlir::AffineMap> initMaps,
+                                 ArrayRef<int64_t> reduced, BodyFn body);
+
+/// Reduces `input` over `dims` with `combine`, starting from `init`; the
+/// result drops those dims. `prologue` (optional) maps each element first.
+Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> dims,
+             Value init,
+             llvm::function_ref<Value(OpBuilder &, Location, Value, Value)>
+                 combine,
+             llvm::function_ref<Value(OpBuilder &, Location, Value)>
+                 prologue = nullptr);
+
+/// Reinterprets `value` with `shape` (same element count, row-major): a view
+/// after bufferization.
+Value reshape(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> shape);
+
+/// Scalar arithmetic that picks the float or integer op by type.
+Value addS(OpBuilder &b, Location loc, Value x, Value y);
+Value mulS(OpBuilder &b, Location loc, Value x, Value y);
+Value maxS(OpBuilder &b, Location loc, Value x, Value y);
+Value minS(OpBuilder &b, Location loc, Value x, Value y);
+
+} // namespace kiln::lowering
+
+#endif // KILN_COMPILER_CONVERSION_GRAPHTOLINALG_COMMON_H

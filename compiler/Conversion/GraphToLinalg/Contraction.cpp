@@ -1,0 +1,354 @@
+//===- Contraction.cpp - Matmul, convolution and pooling to linalg --------===//
+//
+// The generated path: contractions as linalg.generic with explicit maps
+// (transposed operands read in place, grouped convolutions by channel
+// arithmetic), and the library calls of the kernel dialect as the same
+// contraction plus one epilogue generic. Float64 always takes this path.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/GraphToLinalg/Common.h"
+#include "compiler/Conversion/GraphToLinalg/Lowerings.h"
+
+#include "dialects/Graph/IR/GraphDialect.h"
+#include "dialects/Kernel/IR/KernelDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace kiln::graph;
+
+namespace kiln::lowering {
+namespace {
+
+AffineExpr d(MLIRContext *ctx, unsigned i) { return getAffineDimExpr(i, ctx); }
+
+Value multiplyAccumulate(OpBuilder &b, Location loc, ValueRange a) {
+  return addS(b, loc, mulS(b, loc, a[0], a[1]), a[2]);
+}
+
+/// [..., M, K] x [..., K, N] with optional transposes; `batch` leading dims.
+Value contraction(OpBuilder &b, Location loc, Value lhs, Value rhs, bool tl,
+                  bool tr, ArrayRef<int64_t> resultShape) {
+  MLIRContext *ctx = b.getContext();
+  int64_t batch = resultShape.size() - 2;
+  int64_t rank = batch + 3; // batch..., m, n, k
+  AffineExpr m = d(ctx, batch), n = d(ctx, batch + 1), k = d(ctx, batch + 2);
+  SmallVector<AffineExpr> lhsE, rhsE, outE;
+  for (int64_t i = 0; i < batch; ++i) {
+    lhsE.push_back(d(ctx, i));
+    rhsE.push_back(d(ctx, i));
+    outE.push_back(d(ctx, i));
+  }
+  lhsE.append(tl ? SmallVector<AffineExpr>{k, m} : SmallVector<AffineExpr>{m, k});
+  rhsE.append(tr ? SmallVector<AffineExpr>{n, k} : SmallVector<AffineExpr>{k, n});
+  outE.append({m, n});
+  Type t = elementTypeOf(lhs);
+  Value init = filled(b, loc, resultShape, scalar(b, loc, t, 0));
+  return generic(b, loc, rank, {lhs, rhs},
+                 {AffineMap::get(rank, 0, lhsE, ctx),
+                  AffineMap::get(rank, 0, rhsE, ctx)},
+                 init, AffineMap::get(rank, 0, outE, ctx), {rank - 1},
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   return SmallVector<Value>{multiplyAccumulate(nb, l, a)};
+                 })
+      .front();
+}
+
+/// Pads the spatial dims of NCHW `x` by (top, left, bottom, right) with
+/// `value`.
+Value padSpatial(OpBuilder &b, Location loc, Value x, int64_t top,
+                 int64_t left, int64_t bottom, int64_t right, Value value) {
+  if (top == 0 && left == 0 && bottom == 0 && right == 0)
+    return x;
+  ArrayRef<int64_t> s = shapeOf(x);
+  auto type = RankedTensorType::get(
+      {s[0], s[1], s[2] + top + bottom, s[3] + left + right},
+      elementTypeOf(x));
+  SmallVector<OpFoldResult> low{b.getIndexAttr(0), b.getIndexAttr(0),
+                                b.getIndexAttr(top), b.getIndexAttr(left)};
+  SmallVector<OpFoldResult> high{b.getIndexAttr(0), b.getIndexAttr(0),
+                                 b.getIndexAttr(bottom), b.getIndexAttr(right)};
+  return b.create<tensor::PadOp>(loc, type, x, low, high, value);
+}
+
+/// out[n, O, y, x] = init + sum_{c, kh, kw} in[n, g(O)*Cg + c, y*s + kh*dl,
+/// x*s + kw*dl] * w[O, c, kh, kw], on an already padded input.
+Value convolution(OpBuilder &b, Location loc, Value padded, Value weight,
+                  Value init, ArrayRef<int64_t> strides,
+                  ArrayRef<int64_t> dilation, int64_t groups) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> w = shapeOf(weight);
+  int64_t outPerGroup = w[0] / groups, inPerGroup = w[1];
+  // Loops: n, O, y, x, c, kh, kw.
+  AffineExpr n = d(ctx, 0), o = d(ctx, 1), y = d(ctx, 2), x = d(ctx, 3),
+             c = d(ctx, 4), kh = d(ctx, 5), kw = d(ctx, 6);
+  AffineExpr channel =
+      groups == 1 ? c : o.floorDiv(outPerGroup) * inPerGroup + c;
+  AffineMap in = AffineMap::get(
+      7, 0,
+      {n, channel, y * strides[0] + kh * dilation[0],
+       x * strides[1] + kw * dilation[1]},
+      ctx);
+  AffineMap wt = AffineMap::get(7, 0, {o, c, kh, kw}, ctx);
+  AffineMap out = AffineMap::get(7, 0, {n, o, y, x}, ctx);
+  return generic(b, loc, 7, {padded, weight}, {in, wt}, init, out, {4, 5, 6},
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   return SmallVector<Value>{multiplyAccumulate(nb, l, a)};
+                 })
+      .front();
+}
+
+/// The init of a convolution: zeros, or the bias broadcast along channels.
+Value convInit(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type t,
+               Value bias) {
+  if (!bias)
+    return filled(b, loc, shape, scalar(b, loc, t, 0));
+  MLIRContext *ctx = b.getContext();
+  return generic(b, loc, 4, bias, AffineMap::get(4, 0, d(ctx, 1), ctx),
+                 empty(b, loc, shape, t),
+                 AffineMap::getMultiDimIdentityMap(4, ctx), {},
+                 [](OpBuilder &, Location, ValueRange a) {
+                   return SmallVector<Value>{a[0]};
+                 })
+      .front();
+}
+
+Value conv2d(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
+             ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
+             ArrayRef<int64_t> dilation, int64_t groups,
+             ArrayRef<int64_t> resultShape) {
+  Type t = elementTypeOf(x);
+  Value padded = padSpatial(b, loc, x, padding[0], padding[1], padding[0],
+                            padding[1], scalar(b, loc, t, 0));
+  return convolution(b, loc, padded, weight,
+                     convInit(b, loc, resultShape, t, bias), strides, dilation,
+                     groups);
+}
+
+/// Transposed convolution as a stride-1 convolution of the zero-dilated,
+/// padded input with the flipped, transposed weight.
+Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op) {
+  MLIRContext *ctx = b.getContext();
+  Value x = op.getInput(), w = op.getWeight();
+  Type t = elementTypeOf(x);
+  ArrayRef<int64_t> xs = shapeOf(x), ws = shapeOf(w);
+  ArrayRef<int64_t> s = op.getStrides(), p = op.getPadding(),
+                    dl = op.getDilation(), op_ = op.getOutputPadding();
+  int64_t groups = static_cast<int64_t>(op.getGroups());
+  int64_t inPerGroup = ws[0] / groups, outPerGroup = ws[1];
+  int64_t outChannels = outPerGroup * groups;
+
+  // Insert stride-1 zeros between input pixels.
+  int64_t dh = (xs[2] - 1) * s[0] + 1, dw = (xs[3] - 1) * s[1] + 1;
+  Value zeros = filled(b, loc, {xs[0], xs[1], dh, dw}, scalar(b, loc, t, 0));
+  SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(xs[0]), b.getIndexAttr(xs[1]),
+                                  b.getIndexAttr(xs[2]), b.getIndexAttr(xs[3])};
+  SmallVector<OpFoldResult> steps{b.getIndexAttr(1), b.getIndexAttr(1),
+                                  b.getIndexAttr(s[0]), b.getIndexAttr(s[1])};
+  Value dilated = b.create<tensor::InsertSliceOp>(loc, x, zeros, offsets,
+                                                  sizes, steps);
+
+  // Pad by dilation*(k-1) - padding (crop where negative), plus
+  // output_padding at the bottom and right.
+  int64_t padH = dl[0] * (ws[2] - 1) - p[0], padW = dl[1] * (ws[3] - 1) - p[1];
+  Value src = dilated;
+  int64_t cropH = std::max<int64_t>(0, -padH), cropW = std::max<int64_t>(0, -padW);
+  if (cropH || cropW) {
+    SmallVector<int64_t> cs{xs[0], xs[1], dh - 2 * cropH, dw - 2 * cropW};
+    src = b.create<tensor::ExtractSliceOp>(
+        loc, RankedTensorType::get(cs, t), dilated, ValueRange{}, ValueRange{},
+        ValueRange{}, b.getDenseI64ArrayAttr({0, 0, cropH, cropW}),
+        b.getDenseI64ArrayAttr(cs), b.getDenseI64ArrayAttr({1, 1, 1, 1}));
+  }
+  padH = std::max<int64_t>(0, padH);
+  padW = std::max<int64_t>(0, padW);
+  Value padded = padSpatial(b, loc, src, padH, padW, padH + op_[0],
+                            padW + op_[1], scalar(b, loc, t, 0));
+
+  // w'[O, c, kh, kw] = w[g*Cg + c, O mod Og, KH-1-kh, KW-1-kw].
+  AffineExpr o = d(ctx, 0), c = d(ctx, 1), kh = d(ctx, 2), kw = d(ctx, 3);
+  AffineMap read = AffineMap::get(
+      4, 0,
+      {o.floorDiv(outPerGroup) * inPerGroup + c, o % outPerGroup,
+       ws[2] - 1 - kh, ws[3] - 1 - kw},
+      ctx);
+  // The flipped weight is indexed by the result's loops only: a view read
+  // through `read` from the original weight.
+  Value flippedInit = empty(b, loc, {outChannels, inPerGroup, ws[2], ws[3]}, t);
+  Value flipped =
+      generic(b, loc, 4, w, read, flippedInit,
+              AffineMap::getMultiDimIdentityMap(4, ctx), {},
+              [](OpBuilder &, Location, ValueRange a) {
+                return SmallVector<Value>{a[0]};
+              })
+          .front();
+  ArrayRef<int64_t> rs = shapeOf(op.getResult());
+  return convolution(b, loc, padded, flipped,
+                     convInit(b, loc, rs, t, op.getBias()), {1, 1}, dl, groups);
+}
+
+Value pool(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> kernel,
+           ArrayRef<int64_t> strides, ArrayRef<int64_t> padding, bool max,
+           ArrayRef<int64_t> resultShape) {
+  MLIRContext *ctx = b.getContext();
+  Type t = elementTypeOf(x);
+  Value padValue = max ? lowest(b, loc, t) : scalar(b, loc, t, 0);
+  Value padded = padSpatial(b, loc, x, padding[0], padding[1], padding[0],
+                            padding[1], padValue);
+  // Loops: n, c, y, x, kh, kw; the window tensor only bounds kh and kw.
+  Value window = empty(b, loc, kernel, t);
+  Value init = filled(b, loc, resultShape, padValue);
+  AffineExpr n = d(ctx, 0), c = d(ctx, 1), y = d(ctx, 2), xx = d(ctx, 3),
+             kh = d(ctx, 4), kw = d(ctx, 5);
+  AffineMap in = AffineMap::get(
+      6, 0, {n, c, y * strides[0] + kh, xx * strides[1] + kw}, ctx);
+  AffineMap win = AffineMap::get(6, 0, {kh, kw}, ctx);
+  AffineMap out = AffineMap::get(6, 0, {n, c, y, xx}, ctx);
+  return generic(b, loc, 6, {padded, window}, {in, win}, init, out, {4, 5},
+                 [&](OpBuilder &nb, Location l, ValueRange a) {
+                   return SmallVector<Value>{max ? maxS(nb, l, a[0], a[2])
+                                                 : addS(nb, l, a[0], a[2])};
+                 })
+      .front();
+}
+
+Value avgPool(OpBuilder &b, Location loc, AvgPool2DOp op) {
+  ArrayRef<int64_t> k = op.getKernel(), s = op.getStrides(),
+                    p = op.getPadding();
+  ArrayRef<int64_t> rs = shapeOf(op.getResult());
+  ArrayRef<int64_t> xs = shapeOf(op.getInput());
+  Type t = elementTypeOf(op.getInput());
+  Value sum = pool(b, loc, op.getInput(), k, s, p, false, rs);
+  // Divisors per output position: the window size, or the number of
+  // unpadded elements it covers.
+  SmallVector<double> divisors;
+  for (int64_t y = 0; y < rs[2]; ++y)
+    for (int64_t x = 0; x < rs[3]; ++x) {
+      if (op.getCountIncludePad()) {
+        divisors.push_back(static_cast<double>(k[0] * k[1]));
+        continue;
+      }
+      auto covered = [](int64_t start, int64_t size, int64_t limit) {
+        return std::min(start + size, limit) - std::max<int64_t>(start, 0);
+      };
+      divisors.push_back(static_cast<double>(
+          covered(y * s[0] - p[0], k[0], xs[2]) *
+          covered(x * s[1] - p[1], k[1], xs[3])));
+    }
+  auto divType = RankedTensorType::get({rs[2], rs[3]}, t);
+  SmallVector<Attribute> attrs;
+  for (double v : divisors)
+    attrs.push_back(b.getFloatAttr(t, v));
+  Value div = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(divType, attrs));
+  return elementwise(b, loc, rs, t, {sum, div},
+                     [](OpBuilder &nb, Location l, ValueRange a) {
+                       return nb.create<arith::DivFOp>(l, a[0], a[1])
+                           .getResult();
+                     });
+}
+
+/// bias (along `channel`), residual and activation after a contraction.
+Value epilogue(OpBuilder &b, Location loc, Value product, Value bias,
+               int64_t channel, Value residual, kernel::Activation act,
+               double alpha) {
+  if (!bias && !residual && act == kernel::Activation::none)
+    return product;
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = shapeOf(product).size();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  SmallVector<Value> inputs{product};
+  SmallVector<AffineMap> maps{id};
+  if (bias) {
+    inputs.push_back(bias);
+    maps.push_back(AffineMap::get(rank, 0, d(ctx, channel), ctx));
+  }
+  if (residual) {
+    inputs.push_back(residual);
+    maps.push_back(id);
+  }
+  Value init = empty(b, loc, shapeOf(product), elementTypeOf(product));
+  return generic(b, loc, rank, inputs, maps, init, id, {},
+                 [&](OpBuilder &nb, Location l, ValueRange a) {
+                   Value v = a[0];
+                   for (size_t i = 1; i + 1 < a.size(); ++i)
+                     v = nb.create<arith::AddFOp>(l, v, a[i]);
+                   return SmallVector<Value>{
+                       scalarActivation(nb, l, act, alpha, v)};
+                 })
+      .front();
+}
+
+} // namespace
+
+Results lowerContraction(OpBuilder &b, Operation *op) {
+  Location loc = op->getLoc();
+  return llvm::TypeSwitch<Operation *, Results>(op)
+      .Case([&](MatmulOp o) {
+        return SmallVector<Value>{
+            contraction(b, loc, o.getLhs(), o.getRhs(), o.getTransposeLhs(),
+                        o.getTransposeRhs(), shapeOf(o.getResult()))};
+      })
+      .Case([&](BatchMatmulOp o) {
+        return SmallVector<Value>{
+            contraction(b, loc, o.getLhs(), o.getRhs(), o.getTransposeLhs(),
+                        o.getTransposeRhs(), shapeOf(o.getResult()))};
+      })
+      .Case([&](Conv2DOp o) {
+        return SmallVector<Value>{conv2d(
+            b, loc, o.getInput(), o.getWeight(), o.getBias(), o.getStrides(),
+            o.getPadding(), o.getDilation(),
+            static_cast<int64_t>(o.getGroups()), shapeOf(o.getResult()))};
+      })
+      .Case([&](ConvTranspose2DOp o) {
+        return SmallVector<Value>{convTranspose2d(b, loc, o)};
+      })
+      .Case([&](MaxPool2DOp o) {
+        return SmallVector<Value>{pool(b, loc, o.getInput(), o.getKernel(),
+                                       o.getStrides(), o.getPadding(), true,
+                                       shapeOf(o.getResult()))};
+      })
+      .Case([&](AvgPool2DOp o) { return SmallVector<Value>{avgPool(b, loc, o)}; })
+      .Case([&](GlobalAvgPool2DOp o) {
+        Value x = o.getInput();
+        Type t = elementTypeOf(x);
+        ArrayRef<int64_t> s = shapeOf(x);
+        Value sum = reduce(b, loc, x, {2, 3}, scalar(b, loc, t, 0),
+                           [](OpBuilder &nb, Location l, Value v, Value acc) {
+                             return addS(nb, l, v, acc);
+                           });
+        Value mean = elementwise(
+            b, loc, {s[0], s[1]}, t, sum,
+            [&](OpBuilder &nb, Location l, ValueRange a) {
+              return nb
+                  .create<arith::DivFOp>(
+                      l, a[0], scalar(nb, l, t, static_cast<double>(s[2] * s[3])))
+                  .getResult();
+            });
+        return SmallVector<Value>{reshape(b, loc, mean, shapeOf(o.getResult()))};
+      })
+      .Case([&](kernel::MatmulOp o) {
+        Value product =
+            contraction(b, loc, o.getLhs(), o.getRhs(), o.getTransposeLhs(),
+                        o.getTransposeRhs(), shapeOf(o.getResult()));
+        return SmallVector<Value>{
+            epilogue(b, loc, product, o.getBias(), 1, o.getResidual(),
+                     o.getActivation(), o.getAlpha().convertToDouble())};
+      })
+      .Case([&](kernel::Conv2DOp o) {
+        Value product = conv2d(b, loc, o.getInput(), o.getWeight(), o.getBias(),
+                               o.getStrides(), o.getPadding(), o.getDilation(),
+                               static_cast<int64_t>(o.getGroups()),
+                               shapeOf(o.getResult()));
+        return SmallVector<Value>{
+            epilogue(b, loc, product, Value(), 1, o.getResidual(),
+                     o.getActivation(), o.getAlpha().convertToDouble())};
+      })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+} // namespace kiln::lowering

@@ -1,0 +1,52 @@
+//===- ConvertGraphToLinalg.cpp - The convert-graph-to-linalg pass --------===//
+
+#include "compiler/Conversion/GraphToLinalg/Lowerings.h"
+#include "compiler/Conversion/Passes.h"
+
+#include "dialects/Graph/IR/GraphDialect.h"
+#include "dialects/Kernel/IR/KernelDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CONVERTGRAPHTOLINALG
+#include "compiler/Conversion/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+struct ConvertGraphToLinalg
+    : kiln::impl::ConvertGraphToLinalgBase<ConvertGraphToLinalg> {
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<kiln::graph::GraphDialect, kiln::kernel::KernelDialect>(
+              op->getDialect()))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      OpBuilder b(op);
+      using namespace kiln::lowering;
+      Results results = lowerElementwise(b, op);
+      if (!results)
+        results = lowerReduction(b, op);
+      if (!results)
+        results = lowerContraction(b, op);
+      if (!results)
+        results = lowerShape(b, op);
+      if (!results)
+        results = lowerModel(b, op);
+      if (!results) {
+        op->emitOpError("has no lowering to linalg (run kernel-outline "
+                        "first for kernel.fused)");
+        return signalPassFailure();
+      }
+      op->replaceAllUsesWith(*results);
+      op->erase();
+    }
+  }
+};
+
+} // namespace

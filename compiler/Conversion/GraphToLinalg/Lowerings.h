@@ -1,0 +1,43 @@
+//===- Lowerings.h - Graph-op lowerings to linalg, by family --------------===//
+//
+// Each function lowers the ops of one family and returns their results, or
+// std::nullopt when `op` belongs to another family.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_CONVERSION_GRAPHTOLINALG_LOWERINGS_H
+#define KILN_COMPILER_CONVERSION_GRAPHTOLINALG_LOWERINGS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Operation.h"
+
+#include <optional>
+
+namespace kiln::kernel {
+enum class Activation : uint64_t;
+} // namespace kiln::kernel
+
+namespace kiln::lowering {
+
+using Results = std::optional<mlir::SmallVector<mlir::Value>>;
+
+/// The scalar formula of a library call's activation (float `x`).
+mlir::Value scalarActivation(mlir::OpBuilder &b, mlir::Location loc,
+                             kernel::Activation act, double alpha,
+                             mlir::Value x);
+
+/// Unary and binary math, comparisons, select, casts, constants, broadcasts.
+Results lowerElementwise(mlir::OpBuilder &b, mlir::Operation *op);
+/// Reductions, argmax, softmax, norms, losses.
+Results lowerReduction(mlir::OpBuilder &b, mlir::Operation *op);
+/// Matmuls, convolutions, pooling, and the kernel dialect's library calls
+/// on the generated path.
+Results lowerContraction(mlir::OpBuilder &b, mlir::Operation *op);
+/// Reshape, transpose, slice, concat, embedding.
+Results lowerShape(mlir::OpBuilder &b, mlir::Operation *op);
+/// Attention and random numbers.
+Results lowerModel(mlir::OpBuilder &b, mlir::Operation *op);
+
+} // namespace kiln::lowering
+
+#endif // KILN_COMPILER_CONVERSION_GRAPHTOLINALG_LOWERINGS_H

@@ -1,0 +1,428 @@
+//===- Reduction.cpp - Reductions, softmax, norms and losses to linalg ----===//
+//
+// Each op becomes a few generics: reductions over its dimensions and
+// elementwise passes that read the reduced values broadcast back. Softmax
+// and its relatives subtract the maximum first, so they never overflow.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Conversion/GraphToLinalg/Common.h"
+#include "compiler/Conversion/GraphToLinalg/Lowerings.h"
+
+#include "dialects/Graph/IR/GraphDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace kiln::graph;
+
+namespace kiln::lowering {
+namespace {
+
+using Combine = llvm::function_ref<Value(OpBuilder &, Location, Value, Value)>;
+
+Value addF(OpBuilder &b, Location l, Value x, Value y) { return addS(b, l, x, y); }
+Value maxF(OpBuilder &b, Location l, Value x, Value y) { return maxS(b, l, x, y); }
+Value minF(OpBuilder &b, Location l, Value x, Value y) { return minS(b, l, x, y); }
+
+SmallVector<int64_t> normalized(ArrayRef<int64_t> dims, int64_t rank) {
+  SmallVector<int64_t> out;
+  for (int64_t d : dims)
+    out.push_back(d < 0 ? d + rank : d);
+  llvm::sort(out);
+  return out;
+}
+
+/// An elementwise pass over `x`'s shape reading `x` and tensors that lack
+/// the dims `dropped` (reduced values broadcast back), plus `extra` inputs
+/// with numpy broadcasting.
+Value withReduced(OpBuilder &b, Location loc, Value x, ArrayRef<Value> reduced,
+                  ArrayRef<int64_t> dropped, ArrayRef<Value> extra,
+                  ScalarFn body, Type resultElt = {}) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> shape = shapeOf(x);
+  int64_t rank = shape.size();
+  SmallVector<Value> inputs{x};
+  SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  for (Value r : reduced) {
+    inputs.push_back(r);
+    maps.push_back(droppingMap(ctx, rank, dropped));
+  }
+  for (Value e : extra) {
+    inputs.push_back(e);
+    maps.push_back(broadcastMap(ctx, shapeOf(e), rank));
+  }
+  Value init = empty(b, loc, shape, resultElt ? resultElt : elementTypeOf(x));
+  return generic(b, loc, rank, inputs, maps, init,
+                 AffineMap::getMultiDimIdentityMap(rank, ctx), {},
+                 [&](OpBuilder &nb, Location l, ValueRange args) {
+                   return SmallVector<Value>{body(nb, l, args.drop_back())};
+                 })
+      .front();
+}
+
+/// A generic reading `per` (shape [C]) along dim `channel` of rank `rank`.
+AffineMap channelMap(MLIRContext *ctx, int64_t rank, int64_t channel) {
+  return AffineMap::get(rank, 0, getAffineDimExpr(channel, ctx), ctx);
+}
+
+Value divideBy(OpBuilder &b, Location loc, Value t, double count) {
+  Type elt = elementTypeOf(t);
+  return elementwise(b, loc, shapeOf(t), elt, t,
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       if (isFloat(elt))
+                         return nb.create<arith::DivFOp>(
+                                      l, a[0], scalar(nb, l, elt, count))
+                             .getResult();
+                       return nb.create<arith::DivSIOp>(
+                                    l, a[0], scalar(nb, l, elt, count))
+                           .getResult();
+                     });
+}
+
+int64_t countOver(ArrayRef<int64_t> shape, ArrayRef<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    n *= shape[d];
+  return n;
+}
+
+/// Mean and biased variance of `x` over `dims` (two passes).
+std::pair<Value, Value> moments(OpBuilder &b, Location loc, Value x,
+                                ArrayRef<int64_t> dims) {
+  Type t = elementTypeOf(x);
+  double n = static_cast<double>(countOver(shapeOf(x), dims));
+  Value mean =
+      divideBy(b, loc, reduce(b, loc, x, dims, scalar(b, loc, t, 0), addF), n);
+  Value centered = withReduced(b, loc, x, {mean}, dims, {},
+                               [](OpBuilder &nb, Location l, ValueRange a) {
+                                 Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
+                                 return nb.create<arith::MulFOp>(l, d, d)
+                                     .getResult();
+                               });
+  Value var = divideBy(
+      b, loc, reduce(b, loc, centered, dims, scalar(b, loc, t, 0), addF), n);
+  return {mean, var};
+}
+
+/// (x - mean) * rsqrt(var + eps), then optional per-channel affine.
+Value normalize(OpBuilder &b, Location loc, Value x, Value mean, Value var,
+                ArrayRef<int64_t> dims, double eps) {
+  Type t = elementTypeOf(x);
+  return withReduced(b, loc, x, {mean, var}, dims, {},
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
+                       Value inv = nb.create<math::RsqrtOp>(
+                           l, nb.create<arith::AddFOp>(
+                                  l, a[2], scalar(nb, l, t, eps)));
+                       return nb.create<arith::MulFOp>(l, d, inv).getResult();
+                     });
+}
+
+/// y * weight[c] + bias[c] along dim `channel`.
+Value perChannelAffine(OpBuilder &b, Location loc, Value y, Value weight,
+                       Value bias, int64_t channel) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = shapeOf(y).size();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap ch = channelMap(ctx, rank, channel);
+  Value init = empty(b, loc, shapeOf(y), elementTypeOf(y));
+  return generic(b, loc, rank, {y, weight, bias}, {id, ch, ch}, init, id, {},
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   Value s = nb.create<arith::MulFOp>(l, a[0], a[1]);
+                   return SmallVector<Value>{
+                       nb.create<arith::AddFOp>(l, s, a[2])};
+                 })
+      .front();
+}
+
+Value reduceAll(OpBuilder &b, Location loc, Value x, LossReduction reduction) {
+  if (reduction == LossReduction::none)
+    return x;
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0, e = shapeOf(x).size(); d < e; ++d)
+    dims.push_back(d);
+  Type t = elementTypeOf(x);
+  Value sum = reduce(b, loc, x, dims, scalar(b, loc, t, 0), addF);
+  if (reduction == LossReduction::sum)
+    return sum;
+  return divideBy(b, loc, sum,
+                  static_cast<double>(tensorTypeOf(x).getNumElements()));
+}
+
+Value softmaxLike(OpBuilder &b, Location loc, Value x, int64_t axis,
+                  bool logarithmic) {
+  Type t = elementTypeOf(x);
+  SmallVector<int64_t> dims{axis};
+  Value m = reduce(b, loc, x, dims, lowest(b, loc, t), maxF);
+  // sum(exp(x - m)) in one reduction with a prologue reading m.
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = shapeOf(x).size();
+  SmallVector<int64_t> kept;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis)
+      kept.push_back(shapeOf(x)[d]);
+  Value zero = filled(b, loc, kept, scalar(b, loc, t, 0));
+  Value s = generic(b, loc, rank, {x, m},
+                    {AffineMap::getMultiDimIdentityMap(rank, ctx),
+                     droppingMap(ctx, rank, dims)},
+                    zero, droppingMap(ctx, rank, dims), dims,
+                    [](OpBuilder &nb, Location l, ValueRange a) {
+                      Value e = nb.create<math::ExpOp>(
+                          l, nb.create<arith::SubFOp>(l, a[0], a[1]));
+                      return SmallVector<Value>{
+                          nb.create<arith::AddFOp>(l, e, a[2])};
+                    })
+                .front();
+  return withReduced(
+      b, loc, x, {m, s}, dims, {},
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value shifted = nb.create<arith::SubFOp>(l, a[0], a[1]);
+        if (logarithmic)
+          return nb.create<arith::SubFOp>(l, shifted,
+                                          nb.create<math::LogOp>(l, a[2]))
+              .getResult();
+        return nb.create<arith::DivFOp>(l, nb.create<math::ExpOp>(l, shifted),
+                                        a[2])
+            .getResult();
+      });
+}
+
+SmallVector<Value> lowerArgmax(OpBuilder &b, Location loc, ArgmaxOp op) {
+  MLIRContext *ctx = b.getContext();
+  Value x = op.getInput();
+  int64_t rank = shapeOf(x).size();
+  int64_t dim = static_cast<int64_t>(op.getDim());
+  if (dim < 0)
+    dim += rank;
+  SmallVector<int64_t> kept;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != dim)
+      kept.push_back(shapeOf(x)[d]);
+  Type t = elementTypeOf(x);
+  Value best = filled(b, loc, kept, lowest(b, loc, t));
+  Value index = filled(b, loc, kept, scalar(b, loc, b.getI64Type(), 0));
+  AffineMap out = droppingMap(ctx, rank, dim);
+  SmallVector<Value> r = generic(
+      b, loc, rank, x, AffineMap::getMultiDimIdentityMap(rank, ctx),
+      {best, index}, {out, out}, dim,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value i = nb.create<arith::IndexCastOp>(
+            l, nb.getI64Type(), nb.create<linalg::IndexOp>(l, dim));
+        // Strictly greater keeps the first maximum, as torch.argmax.
+        Value better =
+            isFloat(t)
+                ? nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, a[0],
+                                           a[1])
+                      .getResult()
+                : nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, a[0],
+                                           a[1])
+                      .getResult();
+        return SmallVector<Value>{
+            nb.create<arith::SelectOp>(l, better, a[0], a[1]),
+            nb.create<arith::SelectOp>(l, better, i, a[2])};
+      });
+  return {reshape(b, loc, r[1], shapeOf(op.getResult()))};
+}
+
+SmallVector<Value> lowerCrossEntropy(OpBuilder &b, Location loc,
+                                     CrossEntropyOp op) {
+  MLIRContext *ctx = b.getContext();
+  Value x = op.getLogits(), labels = op.getLabels();
+  Type t = elementTypeOf(x);
+  int64_t n = shapeOf(x)[0];
+  Value logProbs = softmaxLike(b, loc, x, 1, /*logarithmic=*/true);
+  // picked[n] = logProbs[n, labels[n]], as a reduction over classes.
+  Value zero = filled(b, loc, {n}, scalar(b, loc, t, 0));
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap row = droppingMap(ctx, 2, 1);
+  Value picked =
+      generic(b, loc, 2, {logProbs, labels}, {id, row}, zero, row, {1},
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                Value c = nb.create<arith::IndexCastOp>(
+                    l, a[1].getType(), nb.create<linalg::IndexOp>(l, 1));
+                Value hit = nb.create<arith::CmpIOp>(
+                    l, arith::CmpIPredicate::eq, c, a[1]);
+                Value v = nb.create<arith::SelectOp>(l, hit, a[0],
+                                                     scalar(nb, l, t, 0));
+                return SmallVector<Value>{nb.create<arith::AddFOp>(l, v, a[2])};
+              })
+          .front();
+  Value perExample = elementwise(b, loc, {n}, t, picked,
+                                 [](OpBuilder &nb, Location l, ValueRange a) {
+                                   return nb.create<arith::NegFOp>(l, a[0])
+                                       .getResult();
+                                 });
+  return {reduceAll(b, loc, perExample, op.getReduction())};
+}
+
+} // namespace
+
+Results lowerReduction(OpBuilder &b, Operation *op) {
+  Location loc = op->getLoc();
+  auto reduceOp = [&](Value x, ArrayRef<int64_t> rawDims, Value init,
+                      Combine combine, bool average) {
+    int64_t rank = shapeOf(x).size();
+    SmallVector<int64_t> dims = normalized(rawDims, rank);
+    Value r = reduce(b, loc, x, dims, init, combine);
+    if (average)
+      r = divideBy(b, loc, r, static_cast<double>(countOver(shapeOf(x), dims)));
+    return SmallVector<Value>{reshape(b, loc, r, shapeOf(op->getResult(0)))};
+  };
+  return llvm::TypeSwitch<Operation *, Results>(op)
+      .Case([&](ReduceSumOp o) {
+        Type t = elementTypeOf(o.getInput());
+        return reduceOp(o.getInput(), o.getDims(), scalar(b, loc, t, 0), addF,
+                        false);
+      })
+      .Case([&](ReduceMeanOp o) {
+        Type t = elementTypeOf(o.getInput());
+        return reduceOp(o.getInput(), o.getDims(), scalar(b, loc, t, 0), addF,
+                        true);
+      })
+      .Case([&](ReduceMaxOp o) {
+        Type t = elementTypeOf(o.getInput());
+        return reduceOp(o.getInput(), o.getDims(), lowest(b, loc, t), maxF,
+                        false);
+      })
+      .Case([&](ReduceMinOp o) {
+        Type t = elementTypeOf(o.getInput());
+        return reduceOp(o.getInput(), o.getDims(), highest(b, loc, t), minF,
+                        false);
+      })
+      .Case([&](ArgmaxOp o) { return lowerArgmax(b, loc, o); })
+      .Case([&](SoftmaxOp o) {
+        int64_t rank = shapeOf(o.getInput()).size();
+        int64_t axis = static_cast<int64_t>(o.getAxis());
+        return SmallVector<Value>{softmaxLike(
+            b, loc, o.getInput(), axis < 0 ? axis + rank : axis, false)};
+      })
+      .Case([&](LogSoftmaxOp o) {
+        int64_t rank = shapeOf(o.getInput()).size();
+        int64_t axis = static_cast<int64_t>(o.getAxis());
+        return SmallVector<Value>{softmaxLike(
+            b, loc, o.getInput(), axis < 0 ? axis + rank : axis, true)};
+      })
+      .Case([&](LayerNormOp o) {
+        Value x = o.getInput();
+        int64_t rank = shapeOf(x).size();
+        int64_t k = shapeOf(o.getWeight()).size();
+        SmallVector<int64_t> dims;
+        for (int64_t d = rank - k; d < rank; ++d)
+          dims.push_back(d);
+        auto [mean, var] = moments(b, loc, x, dims);
+        double eps = o.getEpsilon().convertToDouble();
+        Value y = normalize(b, loc, x, mean, var, dims, eps);
+        return SmallVector<Value>{elementwise(
+            b, loc, shapeOf(x), elementTypeOf(x),
+            {y, o.getWeight(), o.getBias()},
+            [](OpBuilder &nb, Location l, ValueRange a) {
+              return nb
+                  .create<arith::AddFOp>(
+                      l, nb.create<arith::MulFOp>(l, a[0], a[1]), a[2])
+                  .getResult();
+            })};
+      })
+      .Case([&](BatchNormInferenceOp o) {
+        Value x = o.getInput();
+        MLIRContext *ctx = b.getContext();
+        int64_t rank = shapeOf(x).size();
+        Type t = elementTypeOf(x);
+        double eps = o.getEpsilon().convertToDouble();
+        AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+        AffineMap ch = channelMap(ctx, rank, 1);
+        Value init = empty(b, loc, shapeOf(x), t);
+        return generic(
+            b, loc, rank,
+            {x, o.getMean(), o.getVariance(), o.getWeight(), o.getBias()},
+            {id, ch, ch, ch, ch}, init, id, {},
+            [&](OpBuilder &nb, Location l, ValueRange a) {
+              Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
+              Value inv = nb.create<math::RsqrtOp>(
+                  l, nb.create<arith::AddFOp>(l, a[2], scalar(nb, l, t, eps)));
+              Value y = nb.create<arith::MulFOp>(
+                  l, nb.create<arith::MulFOp>(l, d, inv), a[3]);
+              return SmallVector<Value>{nb.create<arith::AddFOp>(l, y, a[4])};
+            });
+      })
+      .Case([&](BatchNormTrainingOp o) {
+        Value x = o.getInput();
+        int64_t rank = shapeOf(x).size();
+        Type t = elementTypeOf(x);
+        SmallVector<int64_t> dims;
+        for (int64_t d = 0; d < rank; ++d)
+          if (d != 1)
+            dims.push_back(d);
+        auto [mean, var] = moments(b, loc, x, dims);
+        double eps = o.getEpsilon().convertToDouble();
+        double momentum = o.getMomentum().convertToDouble();
+        double n = static_cast<double>(countOver(shapeOf(x), dims));
+        Value y = perChannelAffine(
+            b, loc, normalize(b, loc, x, mean, var, dims, eps), o.getWeight(),
+            o.getBias(), 1);
+        auto update = [&](Value running, Value batch, double correction) {
+          return elementwise(
+              b, loc, shapeOf(running), t, {running, batch},
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                Value keep = nb.create<arith::MulFOp>(
+                    l, a[0], scalar(nb, l, t, 1 - momentum));
+                Value add = nb.create<arith::MulFOp>(
+                    l, a[1], scalar(nb, l, t, momentum * correction));
+                return nb.create<arith::AddFOp>(l, keep, add).getResult();
+              });
+        };
+        return SmallVector<Value>{
+            y, update(o.getRunningMean(), mean, 1.0),
+            update(o.getRunningVar(), var, n > 1 ? n / (n - 1) : 1.0)};
+      })
+      .Case([&](GroupNormOp o) {
+        Value x = o.getInput();
+        ArrayRef<int64_t> shape = shapeOf(x);
+        int64_t groups = static_cast<int64_t>(o.getNumGroups());
+        int64_t rest = tensorTypeOf(x).getNumElements() / shape[0] / groups;
+        Value grouped = reshape(b, loc, x, {shape[0], groups, rest});
+        auto [mean, var] = moments(b, loc, grouped, {2});
+        Value y = normalize(b, loc, grouped, mean, var, {2},
+                            o.getEpsilon().convertToDouble());
+        return SmallVector<Value>{perChannelAffine(
+            b, loc, reshape(b, loc, y, shape), o.getWeight(), o.getBias(), 1)};
+      })
+      .Case([&](CrossEntropyOp o) { return lowerCrossEntropy(b, loc, o); })
+      .Case([&](MseLossOp o) {
+        Value d = elementwise(b, loc, shapeOf(o.getInput()),
+                              elementTypeOf(o.getInput()),
+                              {o.getInput(), o.getTarget()},
+                              [](OpBuilder &nb, Location l, ValueRange a) {
+                                Value diff =
+                                    nb.create<arith::SubFOp>(l, a[0], a[1]);
+                                return nb.create<arith::MulFOp>(l, diff, diff)
+                                    .getResult();
+                              });
+        return SmallVector<Value>{reduceAll(b, loc, d, o.getReduction())};
+      })
+      .Case([&](BceWithLogitsOp o) {
+        Type t = elementTypeOf(o.getInput());
+        // max(x, 0) - x t + log(1 + exp(-|x|)): stable for any x.
+        Value d = elementwise(
+            b, loc, shapeOf(o.getInput()), t, {o.getInput(), o.getTarget()},
+            [&](OpBuilder &nb, Location l, ValueRange a) {
+              Value pos = nb.create<arith::MaximumFOp>(l, a[0],
+                                                       scalar(nb, l, t, 0));
+              Value xt = nb.create<arith::MulFOp>(l, a[0], a[1]);
+              Value soft = nb.create<math::Log1pOp>(
+                  l, nb.create<math::ExpOp>(
+                         l, nb.create<arith::NegFOp>(
+                                l, nb.create<math::AbsFOp>(l, a[0]))));
+              return nb
+                  .create<arith::AddFOp>(
+                      l, nb.create<arith::SubFOp>(l, pos, xt), soft)
+                  .getResult();
+            });
+        return SmallVector<Value>{reduceAll(b, loc, d, o.getReduction())};
+      })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+} // namespace kiln::lowering

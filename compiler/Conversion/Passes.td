@@ -1,0 +1,38 @@
+//===- Passes.td - Conversions between Kiln's dialects and upstream -------===//
+
+#ifndef KILN_CONVERSION_PASSES
+#define KILN_CONVERSION_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertGraphToLinalg : Pass<"convert-graph-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lowers graph ops and kernel library calls to linalg on tensors";
+  let description = [{
+    Every graph op becomes linalg.generic ops (and tensor ops for views and
+    padding) on tensors with static shapes; `kernel.matmul` and
+    `kernel.conv2d` become the same contraction plus one epilogue generic
+    (the generated path; float64 always takes it). Run after
+    `kernel-outline`, so each kernel is a function of its own.
+
+    Before:
+    ```mlir
+    %0 = graph.relu %x : tensor<4x8xf32>
+    ```
+    After:
+    ```mlir
+    %e = tensor.empty() : tensor<4x8xf32>
+    %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      %z = arith.constant 0.0 : f32
+      %r = arith.maximumf %a, %z : f32
+      linalg.yield %r : f32
+    } -> tensor<4x8xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"];
+}
+
+#endif // KILN_CONVERSION_PASSES

@@ -1,0 +1,56 @@
+//===- KernelOutline.cpp - kernel.fused regions to private functions ------===//
+
+#include "dialects/Kernel/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace kiln::kernel {
+#define GEN_PASS_DEF_KERNELOUTLINE
+#include "dialects/Kernel/Transforms/Passes.h.inc"
+} // namespace kiln::kernel
+
+using namespace mlir;
+using namespace kiln::kernel;
+
+namespace {
+
+struct KernelOutline : kiln::kernel::impl::KernelOutlineBase<KernelOutline> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> entries(module.getOps<func::FuncOp>());
+    for (func::FuncOp entry : entries) {
+      SmallVector<FusedOp> kernels;
+      entry.walk([&](FusedOp op) { kernels.push_back(op); });
+      for (auto [index, fused] : llvm::enumerate(kernels)) {
+        OpBuilder b(module.getBodyRegion());
+        b.setInsertionPointAfter(entry);
+        std::string name = (entry.getSymName() + "_kernel" +
+                            std::to_string(index) + "_" + fused.getKind())
+                               .str();
+        auto func = b.create<func::FuncOp>(
+            fused.getLoc(), name,
+            b.getFunctionType(fused.getInputs().getTypes(),
+                              fused.getResultTypes()));
+        func.setPrivate();
+        func->setAttr("kernel.kind", fused.getKindAttr());
+        symbols.insert(func);
+        func.getBody().takeBody(fused.getBody());
+        Block &body = func.getBody().front();
+        auto yield = cast<YieldOp>(body.getTerminator());
+        b.setInsertionPoint(yield);
+        b.create<func::ReturnOp>(yield.getLoc(), yield.getValues());
+        yield.erase();
+
+        b.setInsertionPoint(fused);
+        auto call = b.create<func::CallOp>(fused.getLoc(), func,
+                                           fused.getInputs());
+        fused.replaceAllUsesWith(call.getResults());
+        fused.erase();
+      }
+    }
+  }
+};
+
+} // namespace

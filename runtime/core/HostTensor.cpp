@@ -19,7 +19,7 @@ struct DTypeInfo {
 };
 
 constexpr DTypeInfo dtypeInfos[] = {
-    {DType::F32, "f32", 4}, {DType::F64, "f64", 8}, {DType::F16, "f16", 2},
+    {DType::F32, "f32", 4},   {DType::F64, "f64", 8}, {DType::F16, "f16", 2},
     {DType::BF16, "bf16", 2}, {DType::I64, "i64", 8}, {DType::I32, "i32", 4},
     {DType::I8, "i8", 1},     {DType::U8, "u8", 1},   {DType::Bool, "bool", 1},
 };
@@ -54,9 +54,8 @@ template <typename Dst> void convertElements(const HostTensor &src, Dst *dst) {
   case DType::F64:
     return loop([p = src.data<double>()](int64_t i) { return p[i]; });
   case DType::F16:
-    return loop([p = src.data<uint16_t>()](int64_t i) {
-      return halfToFloat(p[i]);
-    });
+    return loop(
+        [p = src.data<uint16_t>()](int64_t i) { return halfToFloat(p[i]); });
   case DType::BF16:
     return loop([p = src.data<uint16_t>()](int64_t i) {
       return bfloat16ToFloat(p[i]);
@@ -167,8 +166,7 @@ HostTensor::checkedNumElements(const std::vector<int64_t> &shape) {
       return Status::error("shape " + formatShape(shape) +
                            " has a negative dimension " +
                            std::to_string(shape[i]));
-    if (shape[i] != 0 &&
-        count > std::numeric_limits<int64_t>::max() / shape[i])
+    if (shape[i] != 0 && count > std::numeric_limits<int64_t>::max() / shape[i])
       return Status::error("shape " + formatShape(shape) +
                            " has too many elements (overflow)");
     count *= shape[i];
@@ -199,8 +197,8 @@ StatusOr<HostTensor> HostTensor::zeros(DType dtype,
   void *memory = std::aligned_alloc(Alignment, size);
   if (!memory)
     return Status::error("cannot allocate " + std::to_string(*bytes) +
-                         " bytes for a " + dtypeName(dtype) + " tensor of shape " +
-                         formatShape(shape));
+                         " bytes for a " + dtypeName(dtype) +
+                         " tensor of shape " + formatShape(shape));
   std::memset(memory, 0, size);
   HostTensor tensor;
   tensor.elementType = dtype;
@@ -233,11 +231,12 @@ std::string HostTensor::describe() const {
 StatusOr<HostTensor> convertTo(const HostTensor &tensor, DType target) {
   DType source = tensor.dtype();
   if (!isLosslessConversion(source, target))
-    return Status::error(
-        std::string("cannot convert a ") + dtypeName(source) + " tensor to " +
-        dtypeName(target) + ": only lossless widening conversions are done, "
-        "and " + dtypeName(source) + " -> " + dtypeName(target) +
-        " could lose precision or range");
+    return Status::error(std::string("cannot convert a ") + dtypeName(source) +
+                         " tensor to " + dtypeName(target) +
+                         ": only lossless widening conversions are done, "
+                         "and " +
+                         dtypeName(source) + " -> " + dtypeName(target) +
+                         " could lose precision or range");
   if (source == target)
     return tensor.clone();
   StatusOr<HostTensor> result = HostTensor::zeros(target, tensor.shape());

@@ -16,8 +16,8 @@ void detail::fatalError(const std::string &message) {
 Status Status::error(std::string message) {
   Status status;
   status.failed = true;
-  status.text = message.empty() ? std::string("unknown error")
-                                : std::move(message);
+  status.text =
+      message.empty() ? std::string("unknown error") : std::move(message);
   return status;
 }
 

@@ -97,7 +97,8 @@ Status writeFileAtomically(const std::string &path,
 
   // Make the rename itself durable.
   std::string directory = directoryOf(path);
-  int directoryFd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int directoryFd =
+      ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (directoryFd < 0)
     return Status::error(prefix + "cannot open directory '" + directory +
                          "' to fsync it: " + errnoText(errno));

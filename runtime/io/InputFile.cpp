@@ -72,8 +72,8 @@ Status InputFile::readAt(uint64_t offset, void *destination,
     if (got < 0 && errno == EINTR)
       continue;
     if (got < 0)
-      return Status::error("cannot read '" + filePath + "': " +
-                           errnoText(errno));
+      return Status::error("cannot read '" + filePath +
+                           "': " + errnoText(errno));
     if (got == 0)
       return Status::error("'" + filePath + "' shrank while being read");
     out += got;

@@ -210,13 +210,13 @@ private:
     if (c != 'u')
       return fail(std::string("invalid escape '\\") + c + "'");
     ++pos;
-    uint32_t code;
+    uint32_t code = 0;
     if (!parseHex4(code))
       return false;
     if (code >= 0xdc00 && code <= 0xdfff)
       return fail("unpaired low surrogate in \\u escape");
     if (code >= 0xd800 && code <= 0xdbff) {
-      uint32_t low;
+      uint32_t low = 0;
       if (text.substr(pos, 2) != "\\u")
         return fail("high surrogate not followed by a \\u escape");
       pos += 2;

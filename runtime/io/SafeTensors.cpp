@@ -23,9 +23,9 @@ struct FormatDType {
 };
 
 constexpr FormatDType formatDTypes[] = {
-    {DType::F32, "F32"}, {DType::F64, "F64"},   {DType::F16, "F16"},
+    {DType::F32, "F32"},   {DType::F64, "F64"}, {DType::F16, "F16"},
     {DType::BF16, "BF16"}, {DType::I64, "I64"}, {DType::I32, "I32"},
-    {DType::I8, "I8"},   {DType::U8, "U8"},     {DType::Bool, "BOOL"},
+    {DType::I8, "I8"},     {DType::U8, "U8"},   {DType::Bool, "BOOL"},
 };
 
 const char *formatName(DType dtype) {
@@ -64,7 +64,9 @@ Status parseEntry(const std::string &name, const json::Value &value,
   }
   if (!dtype || !shape || !offsets)
     return Status::error(where + "missing key '" +
-                         (!dtype ? "dtype" : !shape ? "shape" : "data_offsets") +
+                         (!dtype   ? "dtype"
+                          : !shape ? "shape"
+                                   : "data_offsets") +
                          "'");
 
   entry.name = name;

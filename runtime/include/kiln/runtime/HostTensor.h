@@ -76,12 +76,13 @@ public:
 
   /// The number of elements of `shape`, or an error if a dimension is
   /// negative or the product overflows int64_t.
-  static StatusOr<int64_t> checkedNumElements(const std::vector<int64_t> &shape);
+  static StatusOr<int64_t>
+  checkedNumElements(const std::vector<int64_t> &shape);
 
   /// numElements(shape) * dtypeSize(dtype), or an error on a negative
   /// dimension or an overflow.
-  static StatusOr<uint64_t> checkedSizeInBytes(DType dtype,
-                                               const std::vector<int64_t> &shape);
+  static StatusOr<uint64_t>
+  checkedSizeInBytes(DType dtype, const std::vector<int64_t> &shape);
 
   /// A deep copy (throws std::bad_alloc if memory runs out).
   HostTensor clone() const;

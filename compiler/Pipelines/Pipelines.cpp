@@ -8,13 +8,15 @@
 
 namespace kiln {
 
-std::string pipelineInto(Stage stage) {
+std::string pipelineInto(Stage stage, const PipelineOptions &options) {
   switch (stage) {
   case Stage::Graph:
     return "";
   case Stage::Kernel:
     // Simplify, then decide what runs as one kernel.
-    return "canonicalize,cse,func.func(graph-fuse)";
+    return options.fusion ? "canonicalize,cse,func.func(graph-fuse)"
+                          : "canonicalize,cse,func.func(graph-fuse{"
+                            "fuse-elementwise=false fuse-epilogues=false})";
   case Stage::Linalg:
     // One function per kernel, lowered to linalg on tensors; the generics of
     // a kernel fuse into one loop nest.
@@ -39,11 +41,13 @@ std::string pipelineInto(Stage stage) {
   return "";
 }
 
-bool buildPipeline(mlir::OpPassManager &pm, Stage stage) {
+bool buildPipeline(mlir::OpPassManager &pm, Stage stage,
+                   const PipelineOptions &options) {
   for (Stage s : {Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
     if (static_cast<int>(s) > static_cast<int>(stage))
       break;
-    if (failed(mlir::parsePassPipeline(pipelineInto(s), pm, llvm::errs())))
+    if (failed(mlir::parsePassPipeline(pipelineInto(s, options), pm,
+                                       llvm::errs())))
       return false;
   }
   return true;

@@ -20,13 +20,19 @@ namespace kiln {
 /// The stages of compilation, in order; each names the IR after it.
 enum class Stage { Graph, Kernel, Linalg, LLVM };
 
+struct PipelineOptions {
+  /// Fuse kernels (off: every op its own kernel, no library epilogues).
+  bool fusion = true;
+};
+
 /// The textual pipeline (on builtin.module) that takes IR from the stage
 /// before `stage` to `stage`.
-std::string pipelineInto(Stage stage);
+std::string pipelineInto(Stage stage, const PipelineOptions &options = {});
 
 /// Appends the passes that take a graph module to `stage` onto `pm`.
 /// Returns false if a pass is not registered (a build error).
-bool buildPipeline(mlir::OpPassManager &pm, Stage stage);
+bool buildPipeline(mlir::OpPassManager &pm, Stage stage,
+                   const PipelineOptions &options = {});
 
 /// Registers the named pipelines: kiln-graph-to-kernel,
 /// kiln-kernel-to-linalg, kiln-linalg-to-llvm.

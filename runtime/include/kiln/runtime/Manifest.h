@@ -1,0 +1,55 @@
+//===- Manifest.h - Entry points of a compiled model and their bindings ---===//
+//
+// What a compiled artefact promises: its entry points, each with named,
+// typed, shaped arguments (parameters and buffers by state_dict key, then
+// inputs) and results. Binding checks the tensors a user supplies against
+// it, so a wrong file fails with the tensor's name, not a crash.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_MANIFEST_H
+#define KILN_RUNTIME_MANIFEST_H
+
+#include "kiln/runtime/HostTensor.h"
+#include "kiln/runtime/SafeTensors.h"
+#include "kiln/runtime/Status.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln::rt {
+
+enum class ArgKind { Parameter, Buffer, Input };
+
+struct TensorSpec {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+};
+
+struct ArgumentSpec {
+  TensorSpec tensor;
+  ArgKind kind;
+};
+
+struct EntrySpec {
+  std::string name;
+  std::vector<ArgumentSpec> arguments;
+  std::vector<TensorSpec> results;
+};
+
+/// The tensors for every argument of `entry`, in order: parameters and
+/// buffers from `params`, inputs from `inputs` (either may be null when the
+/// entry needs none of its kind). A tensor of a narrower dtype is widened
+/// exactly (f32 -> f64); nothing is narrowed. Errors name the tensor and give
+/// the expected and the given dtype and shape, or list what is missing.
+StatusOr<std::vector<HostTensor>> bindArguments(const EntrySpec &entry,
+                                                const SafeTensorsFile *params,
+                                                const SafeTensorsFile *inputs);
+
+/// Zeroed tensors for every result of `entry`.
+StatusOr<std::vector<HostTensor>> allocateResults(const EntrySpec &entry);
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_MANIFEST_H

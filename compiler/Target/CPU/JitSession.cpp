@@ -5,6 +5,8 @@
 #include "compiler/InitAll.h"
 #include "compiler/Pipelines/Pipelines.h"
 
+#include "kiln/runtime/CodegenSupport.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -14,6 +16,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -153,6 +156,14 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
                 << llvm::toString(engine.takeError()) << "\n";
     return nullptr;
   }
+  // The runtime functions generated code calls.
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    symbols[interner("memrefCopy")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
+        llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
   session->impl_->engine = std::move(*engine);
   return session;
 }

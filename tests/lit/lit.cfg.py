@@ -16,5 +16,5 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 
-tools = ["kiln-opt", "kilnc"]
+tools = ["kiln-opt", "kilnc", "kiln-run"]
 llvm_config.add_tool_substitutions(tools, [config.kiln_tools_dir])

@@ -20,6 +20,13 @@ namespace {
 struct ConvertGraphToLinalg
     : kiln::impl::ConvertGraphToLinalgBase<ConvertGraphToLinalg> {
   void runOnOperation() override {
+    WalkResult outlined = getOperation().walk([](kiln::kernel::FusedOp op) {
+      op.emitOpError("must be outlined into a function (kernel-outline) "
+                     "before lowering to linalg");
+      return WalkResult::interrupt();
+    });
+    if (outlined.wasInterrupted())
+      return signalPassFailure();
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (isa<kiln::graph::GraphDialect, kiln::kernel::KernelDialect>(
@@ -39,8 +46,7 @@ struct ConvertGraphToLinalg
       if (!results)
         results = lowerModel(b, op);
       if (!results) {
-        op->emitOpError("has no lowering to linalg (run kernel-outline "
-                        "first for kernel.fused)");
+        op->emitOpError("has no lowering to linalg");
         return signalPassFailure();
       }
       op->replaceAllUsesWith(*results);

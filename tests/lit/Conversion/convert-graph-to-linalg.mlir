@@ -1,0 +1,80 @@
+// RUN: kiln-opt %s -convert-graph-to-linalg -split-input-file | FileCheck %s
+
+// Broadcasting elementwise math: one parallel generic; the [8] operand is
+// read along the last dimension.
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @add_relu
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x8xf32>
+// CHECK: %[[A:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+// CHECK-NOT: graph.
+func.func @add_relu(%x: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
+  %0 = graph.add %x, %b : tensor<4x8xf32>, tensor<8xf32>
+  %1 = graph.relu %0 : tensor<4x8xf32>
+  return %1 : tensor<4x8xf32>
+}
+
+// -----
+
+// A Linear's transposed weight is read in place by the contraction's map;
+// the bias and activation form one epilogue generic.
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @linear
+// CHECK: %[[Z:.*]] = linalg.fill
+// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: outs(%[[Z]] : tensor<8x4xf32>)
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[P]], %{{.*}} : tensor<8x4xf32>, tensor<4xf32>)
+// CHECK: arith.addf
+// CHECK: arith.maximumf
+func.func @linear(%x: tensor<8x16xf32>, %w: tensor<4x16xf32>, %b: tensor<4xf32>) -> tensor<8x4xf32> {
+  %0 = kernel.matmul %x, %w bias(%b : tensor<4xf32>) activation(relu) {transpose_rhs} : tensor<8x16xf32>, tensor<4x16xf32>
+  return %0 : tensor<8x4xf32>
+}
+
+// -----
+
+// Convolution: zero padding, then one generic whose input map reads the
+// strided, dilated window; the bias initializes the accumulator.
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 * 2 + d5 * 2, d3 * 2 + d6 * 2)>
+// CHECK-LABEL: func.func @conv
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: %[[INIT:.*]] = linalg.generic
+// CHECK: linalg.generic {indexing_maps = [#[[IN]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+// CHECK-SAME: outs(%[[INIT]] : tensor<2x8x4x4xf32>)
+func.func @conv(%x: tensor<2x3x9x9xf32>, %w: tensor<8x3x3x3xf32>, %b: tensor<8xf32>) -> tensor<2x8x4x4xf32> {
+  %0 = graph.conv2d %x, %w, %b {strides = array<i64: 2, 2>, padding = array<i64: 1, 1>, dilation = array<i64: 2, 2>} : tensor<2x3x9x9xf32>, tensor<8x3x3x3xf32>, tensor<8xf32>
+  return %0 : tensor<2x8x4x4xf32>
+}
+
+// -----
+
+// Softmax: max, then sum of exp(x - max), then the quotient.
+// CHECK-LABEL: func.func @softmax
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.maximumf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK: arith.divf
+func.func @softmax(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = graph.softmax %x : tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+// Reshapes are views: collapse then expand.
+// CHECK-LABEL: func.func @reshape
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0, 1]] : tensor<4x8xf32> into tensor<32xf32>
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1, 2]] output_shape [2, 4, 4] : tensor<32xf32> into tensor<2x4x4xf32>
+func.func @reshape(%x: tensor<4x8xf32>) -> tensor<2x4x4xf32> {
+  %0 = graph.reshape %x {shape = array<i64: 2, 4, 4>} : tensor<4x8xf32>
+  return %0 : tensor<2x4x4xf32>
+}
+

@@ -30,9 +30,34 @@ def ConvertGraphToLinalg : Pass<"convert-graph-to-linalg", "::mlir::ModuleOp"> {
     } -> tensor<4x8xf32>
     ```
   }];
+  let options = [
+    Option<"libraryCalls", "library-calls", "bool", /*default=*/"true",
+           "Lower float32 kernel.matmul / kernel.conv2d to oneDNN-backed "
+           "runtime calls (off: generated code)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def ConvertLibraryCalls : Pass<"convert-library-calls", "::mlir::ModuleOp"> {
+  let summary = "Turns bufferized kernel.library_call ops into C calls";
+  let description = [{
+    After bufferization, each `kernel.library_call` on memrefs becomes a
+    `func.call` of its runtime function with plain C arguments: the data
+    pointer of each operand (base plus offset; contiguous copies are made of
+    strided inputs), null for absent slots, then int64 and double scalars.
+    The callee is declared once per module.
+
+    ```mlir
+    %p = memref.extract_aligned_pointer_as_index %x : memref<64x3136xf32> -> index
+    ...
+    call @kiln_matmul_f32(%px, %pw, %pb, %c0, %pr, %c64, ...) : (i64, ..., f64) -> ()
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect"];
 }
 
 #endif // KILN_CONVERSION_PASSES

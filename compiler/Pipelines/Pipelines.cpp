@@ -20,15 +20,16 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
   case Stage::Linalg:
     // One function per kernel, lowered to linalg on tensors; the generics of
     // a kernel fuse into one loop nest.
-    return "kernel-outline,convert-graph-to-linalg,"
-           "func.func(linalg-fuse-elementwise-ops),canonicalize,cse";
+    return std::string("kernel-outline,convert-graph-to-linalg") +
+           (options.libraryCalls ? "" : "{library-calls=false}") +
+           ",func.func(linalg-fuse-elementwise-ops),canonicalize,cse";
   case Stage::LLVM:
     // Buffers: one-shot bufferization across functions, results become
     // out-parameters, temporaries are freed. Then loops and LLVM.
     return "one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"
            "buffer-results-to-out-params{hoist-static-allocs},"
-           "canonicalize,buffer-deallocation-pipeline,"
+           "canonicalize,buffer-deallocation-pipeline,convert-library-calls,"
            "func.func(convert-linalg-to-loops),lower-affine,"
            "convert-scf-to-cf,canonicalize,cse,"
            "convert-math-to-llvm,convert-math-to-libm,"

@@ -23,6 +23,9 @@ enum class Stage { Graph, Kernel, Linalg, LLVM };
 struct PipelineOptions {
   /// Fuse kernels (off: every op its own kernel, no library epilogues).
   bool fusion = true;
+  /// Float32 matmul and convolution through oneDNN-backed runtime calls
+  /// (off: generated code, as float64 always is).
+  bool libraryCalls = true;
 };
 
 /// The textual pipeline (on builtin.module) that takes IR from the stage

@@ -283,9 +283,58 @@ Value epilogue(OpBuilder &b, Location loc, Value product, Value bias,
       .front();
 }
 
+/// A runtime call computing `result` into a fresh tensor; `optional` inputs
+/// may be null and become null pointers.
+Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
+                  ArrayRef<Value> slots, RankedTensorType result,
+                  ArrayRef<int64_t> ints, double alpha) {
+  SmallVector<Value> inputs;
+  SmallVector<int64_t> slotIndex;
+  for (Value v : slots) {
+    slotIndex.push_back(v ? static_cast<int64_t>(inputs.size()) : -1);
+    if (v)
+      inputs.push_back(v);
+  }
+  Value init = empty(b, loc, result.getShape(), result.getElementType());
+  return b
+      .create<kernel::LibraryCallOp>(
+          loc, TypeRange{result}, b.getStringAttr(callee), inputs,
+          ValueRange{init}, b.getDenseI64ArrayAttr(slotIndex),
+          b.getDenseI64ArrayAttr(ints), b.getDenseF64ArrayAttr({alpha}))
+      .getResult(0);
+}
+
+Value matmulCall(OpBuilder &b, Location loc, kernel::MatmulOp o) {
+  RankedTensorType result = tensorTypeOf(o.getResult());
+  int64_t k = shapeOf(o.getLhs())[o.getTransposeLhs() ? 0 : 1];
+  return libraryCall(
+      b, loc, "kiln_matmul_f32",
+      {o.getLhs(), o.getRhs(), o.getBias(), o.getResidual()}, result,
+      {result.getDimSize(0), result.getDimSize(1), k, o.getTransposeLhs(),
+       o.getTransposeRhs(), static_cast<int64_t>(o.getActivation())},
+      o.getAlpha().convertToDouble());
+}
+
+Value convCall(OpBuilder &b, Location loc, kernel::Conv2DOp o) {
+  RankedTensorType result = tensorTypeOf(o.getResult());
+  ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight());
+  ArrayRef<int64_t> s = o.getStrides(), p = o.getPadding(),
+                    dl = o.getDilation();
+  return libraryCall(b, loc, "kiln_conv2d_f32",
+                     {o.getInput(), o.getWeight(), o.getBias(),
+                      o.getResidual()},
+                     result,
+                     {x[0], x[1], x[2], x[3], w[0], w[2], w[3],
+                      result.getDimSize(2), result.getDimSize(3), s[0], s[1],
+                      p[0], p[1], dl[0], dl[1],
+                      static_cast<int64_t>(o.getGroups()),
+                      static_cast<int64_t>(o.getActivation())},
+                     o.getAlpha().convertToDouble());
+}
+
 } // namespace
 
-Results lowerContraction(OpBuilder &b, Operation *op) {
+Results lowerContraction(OpBuilder &b, Operation *op, bool libraryCalls) {
   Location loc = op->getLoc();
   return llvm::TypeSwitch<Operation *, Results>(op)
       .Case([&](MatmulOp o) {
@@ -332,6 +381,8 @@ Results lowerContraction(OpBuilder &b, Operation *op) {
         return SmallVector<Value>{reshape(b, loc, mean, shapeOf(o.getResult()))};
       })
       .Case([&](kernel::MatmulOp o) {
+        if (libraryCalls && elementTypeOf(o.getLhs()).isF32())
+          return SmallVector<Value>{matmulCall(b, loc, o)};
         Value product =
             contraction(b, loc, o.getLhs(), o.getRhs(), o.getTransposeLhs(),
                         o.getTransposeRhs(), shapeOf(o.getResult()));
@@ -340,6 +391,8 @@ Results lowerContraction(OpBuilder &b, Operation *op) {
                      o.getActivation(), o.getAlpha().convertToDouble())};
       })
       .Case([&](kernel::Conv2DOp o) {
+        if (libraryCalls && elementTypeOf(o.getInput()).isF32())
+          return SmallVector<Value>{convCall(b, loc, o)};
         Value product = conv2d(b, loc, o.getInput(), o.getWeight(), o.getBias(),
                                o.getStrides(), o.getPadding(), o.getDilation(),
                                static_cast<int64_t>(o.getGroups()),

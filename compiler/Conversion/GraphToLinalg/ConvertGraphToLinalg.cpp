@@ -19,6 +19,8 @@ namespace {
 
 struct ConvertGraphToLinalg
     : kiln::impl::ConvertGraphToLinalgBase<ConvertGraphToLinalg> {
+  using ConvertGraphToLinalgBase::ConvertGraphToLinalgBase;
+
   void runOnOperation() override {
     WalkResult outlined = getOperation().walk([](kiln::kernel::FusedOp op) {
       op.emitOpError("must be outlined into a function (kernel-outline) "
@@ -40,7 +42,7 @@ struct ConvertGraphToLinalg
       if (!results)
         results = lowerReduction(b, op);
       if (!results)
-        results = lowerContraction(b, op);
+        results = lowerContraction(b, op, libraryCalls);
       if (!results)
         results = lowerShape(b, op);
       if (!results)

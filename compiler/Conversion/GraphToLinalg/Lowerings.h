@@ -30,9 +30,11 @@ mlir::Value scalarActivation(mlir::OpBuilder &b, mlir::Location loc,
 Results lowerElementwise(mlir::OpBuilder &b, mlir::Operation *op);
 /// Reductions, argmax, softmax, norms, losses.
 Results lowerReduction(mlir::OpBuilder &b, mlir::Operation *op);
-/// Matmuls, convolutions, pooling, and the kernel dialect's library calls
-/// on the generated path.
-Results lowerContraction(mlir::OpBuilder &b, mlir::Operation *op);
+/// Matmuls, convolutions, pooling, and the kernel dialect's library calls:
+/// float32 ones become runtime calls when `libraryCalls`, the rest take the
+/// generated path.
+Results lowerContraction(mlir::OpBuilder &b, mlir::Operation *op,
+                         bool libraryCalls);
 /// Reshape, transpose, slice, concat, embedding.
 Results lowerShape(mlir::OpBuilder &b, mlir::Operation *op);
 /// Attention and random numbers.

@@ -4,6 +4,8 @@
 
 #include "dialects/Graph/IR/GraphShapes.h"
 
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
@@ -14,11 +16,81 @@ using namespace kiln::kernel;
 #include "dialects/Kernel/IR/KernelEnums.cpp.inc"
 #include "dialects/Kernel/IR/KernelOpsDialect.cpp.inc"
 
+namespace {
+
+/// Bufferizes a library call like any destination-style op: inputs are
+/// read, outputs written in place, results are the output buffers.
+struct LibraryCallBufferization
+    : bufferization::DstBufferizableOpInterfaceExternalModel<
+          LibraryCallBufferization, LibraryCallOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const bufferization::BufferizationOptions &options)
+      const {
+    auto call = cast<LibraryCallOp>(op);
+    SmallVector<Value> inputs, outputs;
+    for (Value v : call.getInputs()) {
+      FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options);
+      if (failed(buffer))
+        return failure();
+      inputs.push_back(*buffer);
+    }
+    for (Value v : call.getOutputs()) {
+      FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options);
+      if (failed(buffer))
+        return failure();
+      outputs.push_back(*buffer);
+    }
+    rewriter.setInsertionPoint(op);
+    rewriter.create<LibraryCallOp>(op->getLoc(), TypeRange{},
+                                   call.getCalleeAttr(), inputs, outputs,
+                                   call.getSlotsAttr(), call.getIntsAttr(),
+                                   call.getFloatsAttr());
+    bufferization::replaceOpWithBufferizedValues(rewriter, op, outputs);
+    return success();
+  }
+};
+
+} // namespace
+
 void KernelDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "dialects/Kernel/IR/KernelOps.cpp.inc"
       >();
+  LibraryCallOp::attachInterface<LibraryCallBufferization>(*getContext());
+}
+
+LogicalResult LibraryCallOp::verify() {
+  bool tensors = !getResults().empty();
+  for (Value v : getInputs())
+    if (llvm::isa<TensorType>(v.getType()) != tensors ||
+        !llvm::isa<TensorType, MemRefType>(v.getType()))
+      return emitOpError("operands must all be tensors (with results) or all "
+                         "memrefs (without)");
+  for (Value v : getOutputs())
+    if (llvm::isa<TensorType>(v.getType()) != tensors)
+      return emitOpError("operands must all be tensors (with results) or all "
+                         "memrefs (without)");
+  if (tensors && getResultTypes() != getOutputs().getTypes())
+    return emitOpError("result types must equal the types of outs");
+  for (int64_t slot : getSlots())
+    if (slot < -1 || slot >= static_cast<int64_t>(getInputs().size()))
+      return emitOpError("slot ") << slot << " names no input (there are "
+                                  << getInputs().size() << ")";
+  return success();
+}
+
+void LibraryCallOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : getInputsMutable())
+    if (llvm::isa<MemRefType>(operand.get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), &operand);
+  for (OpOperand &operand : getOutputsMutable())
+    if (llvm::isa<MemRefType>(operand.get().getType())) {
+      effects.emplace_back(MemoryEffects::Read::get(), &operand);
+      effects.emplace_back(MemoryEffects::Write::get(), &operand);
+    }
 }
 
 namespace {

@@ -7,6 +7,7 @@ include "dialects/Kernel/IR/KernelDialect.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/RegionKindInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 
 def Kernel_FusedOp : Kernel_Op<"fused", [
     IsolatedFromAbove, Pure,
@@ -109,6 +110,40 @@ def Kernel_Conv2DOp : Kernel_LibraryOp<"conv2d"> {
     (`activation` `(` $activation^ `)`)? attr-dict `:` type($input) `,`
     type($weight)
   }];
+}
+
+def Kernel_LibraryCallOp : Kernel_Op<"library_call", [
+    AttrSizedOperandSegments, DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "A call into Kiln's runtime library, in destination style";
+  let description = [{
+    Calls the C function `callee` of the runtime (oneDNN-backed matmul and
+    convolution): on tensors before bufferization, on memrefs after, when it
+    writes its `outs` in place and has no results. The C arguments are, in
+    order: one pointer per entry of `slots` (an index into `ins`, or -1 for a
+    null pointer: an absent bias or residual), one pointer per `outs`, then
+    the `ints` as int64_t and the `floats` as double.
+
+    ```mlir
+    %r = kernel.library_call "kiln_matmul_f32" ins(%x, %w, %b : tensor<64x3136xf32>, tensor<128x3136xf32>, tensor<128xf32>)
+        outs(%e : tensor<64x128xf32>) {slots = array<i64: 0, 1, 2, -1>,
+        ints = array<i64: 64, 128, 3136, 0, 1, 1>, floats = array<f64: 0.0>} -> tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$callee, Variadic<AnyShaped>:$inputs,
+                       Variadic<AnyShaped>:$outputs, DenseI64ArrayAttr:$slots,
+                       DenseI64ArrayAttr:$ints, DenseF64ArrayAttr:$floats);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $callee `ins` `(` $inputs `:` type($inputs) `)` `outs` `(` $outputs `:`
+    type($outputs) `)` attr-dict (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputsMutable();
+    }
+  }];
+  let hasVerifier = 1;
 }
 
 #endif // KILN_KERNEL_OPS

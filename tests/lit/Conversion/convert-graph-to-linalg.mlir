@@ -1,4 +1,5 @@
-// RUN: kiln-opt %s -convert-graph-to-linalg -split-input-file | FileCheck %s
+// RUN: kiln-opt %s -convert-graph-to-linalg="library-calls=false" -split-input-file | FileCheck %s
+// RUN: kiln-opt %s -convert-graph-to-linalg -split-input-file | FileCheck %s --check-prefix=LIB
 
 // Broadcasting elementwise math: one parallel generic; the [8] operand is
 // read along the last dimension.
@@ -32,6 +33,12 @@ func.func @add_relu(%x: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
 // CHECK-SAME: ins(%[[P]], %{{.*}} : tensor<8x4xf32>, tensor<4xf32>)
 // CHECK: arith.addf
 // CHECK: arith.maximumf
+// Float32 library calls go to the runtime, in destination style, with null
+// slots for absent operands.
+// LIB-LABEL: func.func @linear
+// LIB-SAME: (%[[X:.*]]: tensor<8x16xf32>, %[[W:.*]]: tensor<4x16xf32>, %[[B:.*]]: tensor<4xf32>)
+// LIB: %[[E:.*]] = tensor.empty() : tensor<8x4xf32>
+// LIB: kernel.library_call "kiln_matmul_f32" ins(%[[X]], %[[W]], %[[B]] : tensor<8x16xf32>, tensor<4x16xf32>, tensor<4xf32>) outs(%[[E]] : tensor<8x4xf32>) {floats = array<f64: 0.000000e+00>, ints = array<i64: 8, 4, 16, 0, 1, 1>, slots = array<i64: 0, 1, 2, -1>}
 func.func @linear(%x: tensor<8x16xf32>, %w: tensor<4x16xf32>, %b: tensor<4xf32>) -> tensor<8x4xf32> {
   %0 = kernel.matmul %x, %w bias(%b : tensor<4xf32>) activation(relu) {transpose_rhs} : tensor<8x16xf32>, tensor<4x16xf32>
   return %0 : tensor<8x4xf32>

@@ -56,3 +56,27 @@ func.func @residual(%x: tensor<2x3x8x8xf32>, %k: tensor<6x3x3x3xf32>, %r: tensor
   %0 = kernel.conv2d %x, %k residual(%r : tensor<2x6x6x6xf32>) {padding = array<i64: 1, 1>} : tensor<2x3x8x8xf32>, tensor<6x3x3x3xf32>
   return
 }
+
+// -----
+
+func.func @mixed(%x: tensor<8x16xf32>, %m: memref<8x4xf32>) {
+  // expected-error @+1 {{operands must all be tensors (with results) or all memrefs (without)}}
+  kernel.library_call "f" ins(%x : tensor<8x16xf32>) outs(%m : memref<8x4xf32>) {slots = array<i64: 0>, ints = array<i64>, floats = array<f64>}
+  return
+}
+
+// -----
+
+func.func @result_types(%x: tensor<8x16xf32>, %e: tensor<8x4xf32>) {
+  // expected-error @+1 {{result types must equal the types of outs}}
+  %0 = kernel.library_call "f" ins(%x : tensor<8x16xf32>) outs(%e : tensor<8x4xf32>) {slots = array<i64: 0>, ints = array<i64>, floats = array<f64>} -> tensor<8x5xf32>
+  return
+}
+
+// -----
+
+func.func @slot(%x: tensor<8x16xf32>, %e: tensor<8x4xf32>) {
+  // expected-error @+1 {{slot 3 names no input (there are 1)}}
+  %0 = kernel.library_call "f" ins(%x : tensor<8x16xf32>) outs(%e : tensor<8x4xf32>) {slots = array<i64: 0, 3>, ints = array<i64>, floats = array<f64>} -> tensor<8x4xf32>
+  return
+}

@@ -24,3 +24,14 @@ func.func @kernels(%x: tensor<8x16xf32>, %w: tensor<4x16xf32>, %b: tensor<4xf32>
   %3 = kernel.conv2d %img, %k bias(%c : tensor<6xf32>) activation(gelu) {padding = array<i64: 1, 1>} : tensor<2x3x8x8xf32>, tensor<6x3x3x3xf32>
   return %2, %3 : tensor<8x4xf32>, tensor<2x6x8x8xf32>
 }
+
+// CHECK-LABEL: func.func @library_call
+func.func @library_call(%x: tensor<8x16xf32>, %w: tensor<4x16xf32>, %m: memref<8x16xf32>, %mw: memref<4x16xf32>, %mo: memref<8x4xf32>) -> tensor<8x4xf32> {
+  %e = tensor.empty() : tensor<8x4xf32>
+  // CHECK: kernel.library_call "kiln_matmul_f32" ins(%{{.*}}, %{{.*}} : tensor<8x16xf32>, tensor<4x16xf32>) outs(%{{.*}} : tensor<8x4xf32>) {floats = array<f64: 0.000000e+00>, ints = array<i64: 8, 4, 16, 0, 1, 0>, slots = array<i64: 0, 1, -1, -1>} -> tensor<8x4xf32>
+  %0 = kernel.library_call "kiln_matmul_f32" ins(%x, %w : tensor<8x16xf32>, tensor<4x16xf32>) outs(%e : tensor<8x4xf32>) {slots = array<i64: 0, 1, -1, -1>, ints = array<i64: 8, 4, 16, 0, 1, 0>, floats = array<f64: 0.0>} -> tensor<8x4xf32>
+  // CHECK: kernel.library_call "kiln_matmul_f32" ins(%{{.*}}, %{{.*}} : memref<8x16xf32>, memref<4x16xf32>) outs(%{{.*}} : memref<8x4xf32>)
+  // CHECK-NOT: ->
+  kernel.library_call "kiln_matmul_f32" ins(%m, %mw : memref<8x16xf32>, memref<4x16xf32>) outs(%mo : memref<8x4xf32>) {slots = array<i64: 0, 1, -1, -1>, ints = array<i64: 8, 4, 16, 0, 1, 0>, floats = array<f64: 0.0>}
+  return %0 : tensor<8x4xf32>
+}

@@ -1,0 +1,95 @@
+//===- ConvertLibraryCalls.cpp - kernel.library_call to C calls -----------===//
+
+#include "compiler/Conversion/Passes.h"
+
+#include "dialects/Kernel/IR/KernelDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CONVERTLIBRARYCALLS
+#include "compiler/Conversion/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// The address of the first element of `memref` as an i64. Strided inputs
+/// are first copied into a contiguous buffer.
+Value dataPointer(OpBuilder &b, Location loc, Value memref, bool isInput) {
+  auto type = llvm::cast<MemRefType>(memref.getType());
+  if (!type.getLayout().isIdentity() && isInput) {
+    auto contiguous = MemRefType::get(type.getShape(), type.getElementType());
+    Value copy = b.create<memref::AllocOp>(loc, contiguous);
+    b.create<memref::CopyOp>(loc, memref, copy);
+    memref = copy;
+  }
+  Value base = b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, memref);
+  auto metadata = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
+  int64_t bytes = type.getElementTypeBitWidth() / 8;
+  Value offset = b.create<arith::MulIOp>(
+      loc, metadata.getOffset(), b.create<arith::ConstantIndexOp>(loc, bytes));
+  Value address = b.create<arith::AddIOp>(loc, base, offset);
+  return b.create<arith::IndexCastOp>(loc, b.getI64Type(), address);
+}
+
+struct ConvertLibraryCalls
+    : kiln::impl::ConvertLibraryCallsBase<ConvertLibraryCalls> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<kiln::kernel::LibraryCallOp> calls;
+    module.walk([&](kiln::kernel::LibraryCallOp op) { calls.push_back(op); });
+    for (kiln::kernel::LibraryCallOp call : calls) {
+      if (!call.getResults().empty()) {
+        call.emitOpError("must be bufferized before it becomes a C call");
+        return signalPassFailure();
+      }
+      OpBuilder b(call);
+      Location loc = call.getLoc();
+      SmallVector<Value> args;
+      for (int64_t slot : call.getSlots())
+        args.push_back(slot < 0 ? b.create<arith::ConstantOp>(
+                                       loc, b.getI64IntegerAttr(0))
+                                       .getResult()
+                                 : dataPointer(b, loc, call.getInputs()[slot],
+                                               /*isInput=*/true));
+      for (Value out : call.getOutputs()) {
+        if (!llvm::cast<MemRefType>(out.getType()).getLayout().isIdentity()) {
+          call.emitOpError("writes a strided buffer; the runtime expects a "
+                           "contiguous one");
+          return signalPassFailure();
+        }
+        args.push_back(dataPointer(b, loc, out, /*isInput=*/false));
+      }
+      for (int64_t v : call.getInts())
+        args.push_back(b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(v)));
+      for (double v : call.getFloats())
+        args.push_back(
+            b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v)));
+
+      SmallVector<Type> argTypes;
+      for (Value a : args)
+        argTypes.push_back(a.getType());
+      FunctionType type = b.getFunctionType(argTypes, {});
+      auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+      if (!callee) {
+        OpBuilder top(module.getBodyRegion());
+        callee = top.create<func::FuncOp>(loc, call.getCallee(), type);
+        callee.setPrivate();
+        symbols.insert(callee);
+      } else if (callee.getFunctionType() != type) {
+        call.emitOpError("calls '")
+            << call.getCallee() << "' with type " << type
+            << ", but it is declared with " << callee.getFunctionType();
+        return signalPassFailure();
+      }
+      b.create<func::CallOp>(loc, callee, args);
+      call.erase();
+    }
+  }
+};
+
+} // namespace

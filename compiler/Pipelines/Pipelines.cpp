@@ -24,20 +24,25 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            (options.libraryCalls ? "" : "{library-calls=false}") +
            ",func.func(linalg-fuse-elementwise-ops),canonicalize,cse";
   case Stage::LLVM:
-    // Buffers: one-shot bufferization across functions, results become
-    // out-parameters, temporaries are freed. Then loops and LLVM.
-    return "one-shot-bufferize{bufferize-function-boundaries "
+    // Static tiles, vectorized; buffers: one-shot bufferization across
+    // functions, results become out-parameters, temporaries are freed;
+    // library calls become C calls; then loops, vectors and math to LLVM.
+    return "func.func(kiln-vectorize),canonicalize,cse,"
+           "one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"
            "buffer-results-to-out-params{hoist-static-allocs},"
            "canonicalize,buffer-deallocation-pipeline,convert-library-calls,"
-           "func.func(convert-linalg-to-loops),lower-affine,"
-           "convert-scf-to-cf,canonicalize,cse,"
+           "func.func(convert-linalg-to-loops),"
+           "func.func(lower-vector-multi-reduction),"
+           "convert-vector-to-scf{full-unroll=true},"
+           "lower-affine,convert-scf-to-cf,canonicalize,cse,"
+           "func.func(kiln-approximate-math),convert-vector-to-llvm,"
            "convert-math-to-llvm,convert-math-to-libm,"
-           "expand-strided-metadata,finalize-memref-to-llvm,"
+           "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
            "convert-arith-to-llvm,convert-index-to-llvm,"
            "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
-           "convert-cf-to-llvm,"
-           "reconcile-unrealized-casts";
+           "convert-cf-to-llvm,reconcile-unrealized-casts,"
+           "kiln-strip-graph-attrs";
   }
   return "";
 }

@@ -47,8 +47,15 @@ cl::opt<std::string> outputsFile("outputs",
                                           "(.safetensors, or .npy for one "
                                           "result)"),
                                  cl::Required, cl::cat(category));
-cl::opt<std::string> fusion("fusion", cl::desc("on or off"), cl::init("on"),
-                            cl::cat(category));
+cl::opt<std::string> fusion("fusion",
+                            cl::desc("Fuse kernels: on or off (one kernel "
+                                     "per op)"),
+                            cl::init("on"), cl::cat(category));
+cl::opt<std::string> libraryCalls("library-calls",
+                                  cl::desc("float32 matmul/conv through "
+                                           "oneDNN: on or off (generated "
+                                           "code)"),
+                                  cl::init("on"), cl::cat(category));
 
 int fail(const std::string &message) {
   llvm::errs() << "kiln-run: error: " << message << "\n";
@@ -91,8 +98,10 @@ int main(int argc, char **argv) {
   if (!jitFlag)
     return fail("only --jit is supported by this build: pass a graph .mlir "
                 "file and --jit");
-  if (fusion != "on" && fusion != "off")
-    return fail("--fusion must be on or off, got '" + fusion + "'");
+  for (const cl::opt<std::string> *flag : {&fusion, &libraryCalls})
+    if (*flag != "on" && *flag != "off")
+      return fail("--" + flag->ArgStr.str() + " must be on or off, got '" +
+                  flag->getValue() + "'");
 
   auto buffer = llvm::MemoryBuffer::getFile(modelFile);
   if (!buffer)
@@ -100,6 +109,7 @@ int main(int argc, char **argv) {
                 "': " + buffer.getError().message());
   jit::Options options;
   options.fusion = fusion == "on";
+  options.libraryCalls = libraryCalls == "on";
   std::string error;
   std::unique_ptr<jit::Session> session =
       jit::Session::compile((*buffer)->getBuffer().str(), options, error);

@@ -141,6 +141,7 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
   PassManager pm(&context);
   PipelineOptions pipeline;
   pipeline.fusion = options.fusion;
+  pipeline.libraryCalls = options.libraryCalls;
   if (!buildPipeline(pm, Stage::LLVM, pipeline) || failed(pm.run(*module)))
     return nullptr;
 

@@ -21,6 +21,9 @@ namespace kiln::jit {
 struct Options {
   /// Partition into fused kernels (off: one kernel per op, no epilogues).
   bool fusion = true;
+  /// Float32 matmul and convolution through the runtime's oneDNN calls
+  /// (off: generated code).
+  bool libraryCalls = true;
   /// LLVM optimization level, 0-3.
   unsigned optLevel = 3;
 };

@@ -1,0 +1,112 @@
+//===- Vectorize.cpp - Static tiles, then linalg's vectorizer -------------===//
+
+#include "compiler/Codegen/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNVECTORIZE
+#include "compiler/Codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// The largest divisor of `n` not above `limit`.
+int64_t largestDivisor(int64_t n, int64_t limit) {
+  for (int64_t d = std::min(n, limit); d > 1; --d)
+    if (n % d == 0)
+      return d;
+  return 1;
+}
+
+/// Tile sizes: the innermost loop gets up to `width` elements, outer
+/// reduction loops fill the remaining budget, outer parallel loops get 1.
+/// Every size divides its range, so every tile is static.
+SmallVector<int64_t> chooseTiles(ArrayRef<int64_t> ranges,
+                                 ArrayRef<utils::IteratorType> iterators,
+                                 int64_t width, int64_t budget) {
+  SmallVector<int64_t> tiles(ranges.size(), 1);
+  if (ranges.empty())
+    return tiles;
+  int64_t volume = 1;
+  for (int64_t i = ranges.size() - 1; i >= 0; --i) {
+    bool innermost = i == static_cast<int64_t>(ranges.size()) - 1;
+    if (!innermost && iterators[i] != utils::IteratorType::reduction)
+      continue;
+    int64_t limit = std::min(innermost ? width : budget / volume, budget / volume);
+    tiles[i] = largestDivisor(ranges[i], std::max<int64_t>(limit, 1));
+    volume *= tiles[i];
+  }
+  return tiles;
+}
+
+struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
+  using KilnVectorizeBase::KilnVectorizeBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    MLIRContext *ctx = &getContext();
+    SmallVector<linalg::LinalgOp> ops;
+    func.walk([&](linalg::LinalgOp op) {
+      if (op.hasPureTensorSemantics())
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(ctx);
+    for (linalg::LinalgOp op : ops) {
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      if (llvm::any_of(ranges, ShapedType::isDynamic))
+        continue;
+      SmallVector<int64_t> tiles = chooseTiles(
+          ranges, op.getIteratorTypesArray(), vectorWidth, maxTileElements);
+      Operation *target = op;
+      auto tileable = dyn_cast<TilingInterface>(op.getOperation());
+      if (tiles != ranges && tileable) {
+        scf::SCFTilingOptions options;
+        options.setTileSizes(getAsIndexOpFoldResult(ctx, tiles));
+        rewriter.setInsertionPoint(op);
+        FailureOr<scf::SCFTilingResult> tiled =
+            scf::tileUsingSCF(rewriter, tileable, options);
+        if (failed(tiled) || tiled->tiledOps.size() != 1) {
+          if (report)
+            op.emitRemark("not tiled; stays scalar");
+          continue;
+        }
+        rewriter.replaceOp(op, tiled->replacements);
+        target = tiled->tiledOps.front();
+      }
+      if (failed(linalg::vectorizeOpPrecondition(target, {}, {},
+                                                 /*vectorizeNDExtract=*/true))) {
+        if (report)
+          target->emitRemark("not vectorizable; stays scalar");
+        continue;
+      }
+      rewriter.setInsertionPoint(target);
+      if (failed(linalg::vectorize(rewriter, target, {}, {},
+                                   /*vectorizeNDExtract=*/true)) &&
+          report)
+        target->emitRemark("vectorization failed; stays scalar");
+    }
+
+    // Clean up: fold transfers into their tensors, canonicalize loops.
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+    scf::ForOp::getCanonicalizationPatterns(patterns, ctx);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,72 @@
+//===- Passes.td - Code generation passes ---------------------------------===//
+
+#ifndef KILN_CODEGEN_PASSES
+#define KILN_CODEGEN_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tiles linalg ops on tensors into static tiles and vectorizes them";
+  let description = [{
+    For every linalg op with static loop ranges: tile so that a tile is a
+    small, fixed vector (innermost loop up to `vector-width` elements, at most
+    `max-tile-elements` elements in all; tile sizes divide the ranges, so no
+    tile is partial), then vectorize the tile with linalg's vectorizer
+    (transfer reads and writes, elementwise vector math, multi-reductions,
+    contractions, gathers). Ops the vectorizer does not take stay scalar and
+    are reported with `-debug-only`-free remarks when `report` is set.
+
+    Before:
+    ```mlir
+    %r = linalg.generic {... ["parallel", "parallel"]} ins(%x : tensor<128x256xf32>) ...
+    ```
+    After:
+    ```mlir
+    %r = scf.for %i = %c0 to %c128 step %c1 iter_args(%acc = %init) {
+      %t = scf.for %j = %c0 to %c256 step %c16 ... {
+        %v = vector.transfer_read %x[%i, %j] ... : tensor<128x256xf32>, vector<1x16xf32>
+        ...
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "Elements per vector along the innermost loop">,
+    Option<"maxTileElements", "max-tile-elements", "int64_t",
+           /*default=*/"256", "Largest number of elements in one tile">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark for each op left scalar">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::func::FuncOp"> {
+  let summary = "Replaces float32 transcendental math with vectorizable polynomials";
+  let description = [{
+    exp, log, tanh, erf, sin, cos, log1p and rsqrt on f32 (scalars and
+    vectors) become polynomial approximations (a few ulp), so vectorized
+    kernels need no scalar libm calls. float64 keeps libm's exact results.
+
+    Before: `%y = math.exp %x : vector<16xf32>`
+    After: arithmetic on vector<16xf32> (range reduction and a polynomial).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def KilnStripGraphAttrs : Pass<"kiln-strip-graph-attrs", "::mlir::ModuleOp"> {
+  let summary = "Drops graph.param/graph.input/graph.output annotations";
+  let description = [{
+    The names of arguments and results belong to the manifest, which is read
+    from the graph module; LLVM has no use for them.
+
+    Before: `func.func @forward(%arg0: memref<4xf32> {graph.input = "x"})`
+    After: `func.func @forward(%arg0: memref<4xf32>)`
+  }];
+}
+
+#endif // KILN_CODEGEN_PASSES

@@ -69,4 +69,34 @@ def KilnStripGraphAttrs : Pass<"kiln-strip-graph-attrs", "::mlir::ModuleOp"> {
   }];
 }
 
+def KilnRecordManifest : Pass<"kiln-record-manifest", "::mlir::ModuleOp"> {
+  let summary = "Records the entry points of a graph module as its manifest";
+  let description = [{
+    Reads every public function (its graph.param / graph.input / graph.output
+    names, dtypes and shapes) and stores the manifest JSON in the module
+    attribute `kiln.manifest`, where `kiln-emit-abi` finds it after lowering
+    has rewritten the signatures.
+
+    After: `module @mlp attributes {kiln.manifest = "{"version": 1, ...}"}`
+  }];
+}
+
+def KilnEmitAbi : Pass<"kiln-emit-abi", "::mlir::ModuleOp"> {
+  let summary = "Adds the artefact ABI: manifest, entry table, typed symbols";
+  let description = [{
+    On a module in the LLVM dialect: gives every defined function internal
+    linkage except the entry points, renames each entry point E to
+    `<model>_E` (plain C arguments: one pointer per argument, then one per
+    result), and adds `kiln_manifest()` (the JSON of `kiln.manifest`),
+    `kiln_num_entries()` and `kiln_entry_table()` (name and packed function
+    `void(void **)` of every entry), which the runtime uses to load and call
+    the artefact.
+
+    Before: `llvm.func @forward(%arg0: !llvm.ptr, %arg1: !llvm.ptr)`
+    After: `llvm.func @mlp_forward(...)`, `llvm.func internal
+    @kiln_packed_forward(%args: !llvm.ptr)`, `llvm.func @kiln_manifest()`, ...
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

@@ -14,9 +14,10 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
     return "";
   case Stage::Kernel:
     // Simplify, then decide what runs as one kernel.
-    return options.fusion ? "canonicalize,cse,func.func(graph-fuse)"
-                          : "canonicalize,cse,func.func(graph-fuse{"
-                            "fuse-elementwise=false fuse-epilogues=false})";
+    return options.fusion
+               ? "kiln-record-manifest,canonicalize,cse,func.func(graph-fuse)"
+               : "kiln-record-manifest,canonicalize,cse,func.func(graph-fuse{"
+                 "fuse-elementwise=false fuse-epilogues=false})";
   case Stage::Linalg:
     // One function per kernel, lowered to linalg on tensors; the generics of
     // a kernel fuse into one loop nest.
@@ -42,7 +43,7 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            "convert-arith-to-llvm,convert-index-to-llvm,"
            "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
            "convert-cf-to-llvm,reconcile-unrealized-casts,"
-           "kiln-strip-graph-attrs";
+           "kiln-strip-graph-attrs,kiln-emit-abi";
   }
   return "";
 }

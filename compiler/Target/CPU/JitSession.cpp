@@ -4,8 +4,12 @@
 
 #include "compiler/InitAll.h"
 #include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Target/Manifest.h"
+
+#include "kiln/runtime/Artefact.h"
 
 #include "kiln/runtime/CodegenSupport.h"
+#include "kiln/runtime/Library.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -30,87 +34,13 @@ namespace kiln::jit {
 struct Session::Impl {
   MLIRContext context;
   std::unique_ptr<ExecutionEngine> engine;
+  /// The packed function of each entry, in the order of entries_.
+  std::vector<void (*)(void **)> functions;
   explicit Impl(DialectRegistry &registry) : context(registry) {}
 };
 
 Session::Session() = default;
 Session::~Session() = default;
-
-namespace {
-
-std::optional<rt::DType> dtypeOf(Type t) {
-  if (t.isF32())
-    return rt::DType::F32;
-  if (t.isF64())
-    return rt::DType::F64;
-  if (t.isF16())
-    return rt::DType::F16;
-  if (t.isBF16())
-    return rt::DType::BF16;
-  if (t.isInteger(64))
-    return rt::DType::I64;
-  if (t.isInteger(32))
-    return rt::DType::I32;
-  if (t.isInteger(1))
-    return rt::DType::Bool;
-  return std::nullopt;
-}
-
-/// The entry points of a graph module, read from its public functions and
-/// their graph.param / graph.buffer / graph.input / graph.output names.
-LogicalResult readEntries(ModuleOp module, std::vector<rt::EntrySpec> &out) {
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isPrivate() || func.isExternal())
-      continue;
-    rt::EntrySpec entry;
-    entry.name = func.getSymName().str();
-    auto spec = [&](Type type, std::string name,
-                    rt::TensorSpec &into) -> LogicalResult {
-      auto tensor = llvm::dyn_cast<RankedTensorType>(type);
-      std::optional<rt::DType> dtype =
-          tensor ? dtypeOf(tensor.getElementType()) : std::nullopt;
-      if (!dtype)
-        return func.emitError("entry '")
-               << entry.name << "': '" << name
-               << "' must be a ranked tensor of a supported dtype, got "
-               << type;
-      into = {std::move(name), *dtype,
-              std::vector<int64_t>(tensor.getShape().begin(),
-                                   tensor.getShape().end())};
-      return success();
-    };
-    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-      rt::ArgumentSpec arg;
-      arg.kind = rt::ArgKind::Input;
-      std::string name = "arg" + std::to_string(i);
-      if (auto a = func.getArgAttrOfType<StringAttr>(i, "graph.param")) {
-        arg.kind = rt::ArgKind::Parameter;
-        name = a.str();
-      } else if (auto a = func.getArgAttrOfType<StringAttr>(i, "graph.buffer")) {
-        arg.kind = rt::ArgKind::Buffer;
-        name = a.str();
-      } else if (auto a = func.getArgAttrOfType<StringAttr>(i, "graph.input")) {
-        name = a.str();
-      }
-      if (failed(spec(func.getArgument(i).getType(), name, arg.tensor)))
-        return failure();
-      entry.arguments.push_back(std::move(arg));
-    }
-    for (unsigned i = 0; i < func.getNumResults(); ++i) {
-      std::string name = "result" + std::to_string(i);
-      if (auto a = func.getResultAttrOfType<StringAttr>(i, "graph.output"))
-        name = a.str();
-      rt::TensorSpec result;
-      if (failed(spec(func.getResultTypes()[i], name, result)))
-        return failure();
-      entry.results.push_back(std::move(result));
-    }
-    out.push_back(std::move(entry));
-  }
-  return success();
-}
-
-} // namespace
 
 std::unique_ptr<Session> Session::compile(const std::string &graphIR,
                                           const Options &options,
@@ -160,12 +90,43 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
   // The runtime functions generated code calls.
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
-    symbols[interner("memrefCopy")] = {
-        llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
-        llvm::JITSymbolFlags::Exported};
+    auto add = [&](const char *name, auto *function) {
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
+                                 llvm::JITSymbolFlags::Exported};
+    };
+    add("memrefCopy", &memrefCopy);
+    add("kiln_matmul_f32", &kiln_matmul_f32);
+    add("kiln_conv2d_f32", &kiln_conv2d_f32);
     return symbols;
   });
   session->impl_->engine = std::move(*engine);
+
+  // The same ABI as compiled artefacts: the entry table names each packed
+  // entry function.
+  auto table = session->impl_->engine->lookup("kiln_entry_table");
+  auto count = session->impl_->engine->lookup("kiln_num_entries");
+  if (!table || !count) {
+    if (!table)
+      diagnostics << llvm::toString(table.takeError()) << "\n";
+    if (!count)
+      diagnostics << llvm::toString(count.takeError()) << "\n";
+    return nullptr;
+  }
+  auto *records =
+      reinterpret_cast<const KilnEntryRecord *(*)()>(*table)();
+  int64_t n = reinterpret_cast<int64_t (*)()>(*count)();
+  for (const rt::EntrySpec &entry : session->entries_) {
+    void (*fn)(void **) = nullptr;
+    for (int64_t i = 0; i < n; ++i)
+      if (entry.name == records[i].name)
+        fn = records[i].packed;
+    if (!fn) {
+      diagnostics << "entry '" << entry.name << "' is missing from the "
+                  << "compiled entry table\n";
+      return nullptr;
+    }
+    session->impl_->functions.push_back(fn);
+  }
   return session;
 }
 
@@ -179,48 +140,17 @@ const rt::EntrySpec *Session::findEntry(const std::string &name) const {
 rt::Status Session::run(const std::string &name,
                         std::vector<rt::HostTensor> &arguments,
                         std::vector<rt::HostTensor> &results) {
-  const rt::EntrySpec *entry = findEntry(name);
-  if (!entry)
-    return rt::Status::error("no entry point named '" + name + "'");
-  auto check = [&](const rt::TensorSpec &spec, const rt::HostTensor &t,
-                   const char *what) -> rt::Status {
-    if (t.dtype() != spec.dtype || t.shape() != spec.shape)
-      return rt::Status::error(std::string(what) + " '" + spec.name +
-                               "' of entry '" + name + "': expected " +
-                               rt::dtypeName(spec.dtype) +
-                               rt::formatShape(spec.shape) + ", given " +
-                               t.describe());
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].name != name)
+      continue;
+    rt::StatusOr<std::vector<void *>> pointers =
+        rt::packPointers(entries_[i], arguments, results);
+    if (!pointers.ok())
+      return pointers.status();
+    impl_->functions[i](pointers.value().data());
     return rt::Status::success();
-  };
-  if (arguments.size() != entry->arguments.size() ||
-      results.size() != entry->results.size())
-    return rt::Status::error("entry '" + name + "' takes " +
-                             std::to_string(entry->arguments.size()) +
-                             " arguments and " +
-                             std::to_string(entry->results.size()) +
-                             " results");
-  // Bare-pointer calling convention: one pointer per argument, then one per
-  // result (out-parameters).
-  std::vector<void *> pointers;
-  for (size_t i = 0; i < arguments.size(); ++i) {
-    if (rt::Status s = check(entry->arguments[i].tensor, arguments[i],
-                             "argument");
-        !s.ok())
-      return s;
-    pointers.push_back(arguments[i].data());
   }
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (rt::Status s = check(entry->results[i], results[i], "result"); !s.ok())
-      return s;
-    pointers.push_back(results[i].data());
-  }
-  std::vector<void *> packed;
-  for (void *&p : pointers)
-    packed.push_back(&p);
-  if (llvm::Error e = impl_->engine->invokePacked(name, packed))
-    return rt::Status::error("running '" + name +
-                             "' failed: " + llvm::toString(std::move(e)));
-  return rt::Status::success();
+  return rt::Status::error("no entry point named '" + name + "'");
 }
 
 } // namespace kiln::jit

@@ -1,0 +1,91 @@
+//===- Manifest.cpp - Entry points of a graph module, for artefacts -------===//
+
+#include "compiler/Target/Manifest.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+std::optional<rt::DType> dtypeOf(Type t) {
+  if (t.isF32())
+    return rt::DType::F32;
+  if (t.isF64())
+    return rt::DType::F64;
+  if (t.isF16())
+    return rt::DType::F16;
+  if (t.isBF16())
+    return rt::DType::BF16;
+  if (t.isInteger(64))
+    return rt::DType::I64;
+  if (t.isInteger(32))
+    return rt::DType::I32;
+  if (t.isInteger(1))
+    return rt::DType::Bool;
+  return std::nullopt;
+}
+
+} // namespace
+
+std::string modelName(ModuleOp module) {
+  std::optional<StringRef> name = module.getSymName();
+  return name && !name->empty() ? name->str() : "model";
+}
+
+LogicalResult readEntries(ModuleOp module, std::vector<rt::EntrySpec> &out) {
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isPrivate() || func.isExternal())
+      continue;
+    rt::EntrySpec entry;
+    entry.name = func.getSymName().str();
+    auto spec = [&](Type type, std::string name,
+                    rt::TensorSpec &into) -> LogicalResult {
+      auto tensor = llvm::dyn_cast<RankedTensorType>(type);
+      std::optional<rt::DType> dtype =
+          tensor ? dtypeOf(tensor.getElementType()) : std::nullopt;
+      if (!dtype || !tensor.hasStaticShape())
+        return func.emitError("entry '")
+               << entry.name << "': '" << name
+               << "' must be a statically shaped tensor of a supported "
+                  "dtype, got "
+               << type;
+      into = {std::move(name), *dtype,
+              std::vector<int64_t>(tensor.getShape().begin(),
+                                   tensor.getShape().end())};
+      return success();
+    };
+    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+      rt::ArgumentSpec arg;
+      arg.kind = rt::ArgKind::Input;
+      std::string name = "arg" + std::to_string(i);
+      if (auto a = func.getArgAttrOfType<StringAttr>(i, "graph.param")) {
+        arg.kind = rt::ArgKind::Parameter;
+        name = a.str();
+      } else if (auto a =
+                     func.getArgAttrOfType<StringAttr>(i, "graph.buffer")) {
+        arg.kind = rt::ArgKind::Buffer;
+        name = a.str();
+      } else if (auto a = func.getArgAttrOfType<StringAttr>(i, "graph.input")) {
+        name = a.str();
+      }
+      if (failed(spec(func.getArgument(i).getType(), name, arg.tensor)))
+        return failure();
+      entry.arguments.push_back(std::move(arg));
+    }
+    for (unsigned i = 0; i < func.getNumResults(); ++i) {
+      std::string name = "result" + std::to_string(i);
+      if (auto a = func.getResultAttrOfType<StringAttr>(i, "graph.output"))
+        name = a.str();
+      rt::TensorSpec result;
+      if (failed(spec(func.getResultTypes()[i], name, result)))
+        return failure();
+      entry.results.push_back(std::move(result));
+    }
+    out.push_back(std::move(entry));
+  }
+  return success();
+}
+
+} // namespace kiln

@@ -1,0 +1,289 @@
+//===- Artefact.cpp - Manifests and loading compiled models ---------------===//
+
+#include "kiln/runtime/Artefact.h"
+
+#include "io/Json.h"
+
+#include <dlfcn.h>
+
+namespace kiln::rt {
+namespace {
+
+const char *kindName(ArgKind kind) {
+  switch (kind) {
+  case ArgKind::Parameter:
+    return "parameter";
+  case ArgKind::Buffer:
+    return "buffer";
+  case ArgKind::Input:
+    return "input";
+  }
+  return "input";
+}
+
+std::string tensorJson(const TensorSpec &t, const char *kind) {
+  std::string out = "{\"name\": " + json::quote(t.name);
+  if (kind)
+    out += ", \"kind\": \"" + std::string(kind) + "\"";
+  out += ", \"dtype\": \"" + std::string(dtypeName(t.dtype)) + "\", \"shape\": [";
+  for (size_t i = 0; i < t.shape.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(t.shape[i]);
+  return out + "]}";
+}
+
+const json::Value *member(const json::Value &object, const char *key) {
+  for (const auto &[name, value] : object.members)
+    if (name == key)
+      return &value;
+  return nullptr;
+}
+
+Status expect(const json::Value *v, json::Value::Kind kind, const std::string &what) {
+  if (!v)
+    return Status::error("manifest: missing " + what);
+  if (v->kind != kind)
+    return Status::error("manifest: " + what + " must be " +
+                         (kind == json::Value::Kind::Object   ? "an object"
+                          : kind == json::Value::Kind::Array  ? "an array"
+                          : kind == json::Value::Kind::String ? "a string"
+                                                              : "an integer") +
+                         ", got " + v->kindName());
+  return Status::success();
+}
+
+Status parseTensor(const json::Value &v, const std::string &where,
+                   TensorSpec &out) {
+  if (Status s = expect(&v, json::Value::Kind::Object, where); !s.ok())
+    return s;
+  const json::Value *name = member(v, "name"), *dtype = member(v, "dtype"),
+                    *shape = member(v, "shape");
+  for (auto [value, key, kind] :
+       {std::make_tuple(name, "name", json::Value::Kind::String),
+        std::make_tuple(dtype, "dtype", json::Value::Kind::String),
+        std::make_tuple(shape, "shape", json::Value::Kind::Array)})
+    if (Status s = expect(value, kind, where + "." + key); !s.ok())
+      return s;
+  std::optional<DType> parsed = parseDTypeName(dtype->string);
+  if (!parsed)
+    return Status::error("manifest: " + where + ": unknown dtype '" +
+                         dtype->string + "'");
+  out.name = name->string;
+  out.dtype = *parsed;
+  out.shape.clear();
+  for (const json::Value &d : shape->elements) {
+    if (d.kind != json::Value::Kind::Integer || d.integer < 0)
+      return Status::error("manifest: " + where +
+                           ".shape must hold non-negative integers");
+    out.shape.push_back(d.integer);
+  }
+  return Status::success();
+}
+
+} // namespace
+
+std::string manifestToJson(const std::string &model,
+                           const std::vector<EntrySpec> &entries) {
+  std::string out = "{\"version\": 1, \"model\": " + json::quote(model) +
+                    ", \"entries\": [";
+  for (size_t e = 0; e < entries.size(); ++e) {
+    const EntrySpec &entry = entries[e];
+    out += (e ? ", " : "") + std::string("{\"name\": ") +
+           json::quote(entry.name) + ", \"arguments\": [";
+    for (size_t i = 0; i < entry.arguments.size(); ++i)
+      out += (i ? ", " : "") + tensorJson(entry.arguments[i].tensor,
+                                          kindName(entry.arguments[i].kind));
+    out += "], \"results\": [";
+    for (size_t i = 0; i < entry.results.size(); ++i)
+      out += (i ? ", " : "") + tensorJson(entry.results[i], nullptr);
+    out += "]}";
+  }
+  return out + "]}";
+}
+
+StatusOr<std::vector<EntrySpec>> parseManifest(const std::string &text) {
+  StatusOr<json::Value> parsed = json::parse(text);
+  if (!parsed.ok())
+    return parsed.status().withPrefix("manifest: ");
+  const json::Value &root = parsed.value();
+  if (Status s = expect(&root, json::Value::Kind::Object, "top level"); !s.ok())
+    return s;
+  const json::Value *version = member(root, "version");
+  if (Status s = expect(version, json::Value::Kind::Integer, "version");
+      !s.ok())
+    return s;
+  if (version->integer != 1)
+    return Status::error("manifest: version " +
+                         std::to_string(version->integer) +
+                         " is not supported (this runtime reads version 1)");
+  const json::Value *list = member(root, "entries");
+  if (Status s = expect(list, json::Value::Kind::Array, "entries"); !s.ok())
+    return s;
+  std::vector<EntrySpec> entries;
+  for (size_t e = 0; e < list->elements.size(); ++e) {
+    const json::Value &v = list->elements[e];
+    std::string where = "entries[" + std::to_string(e) + "]";
+    if (Status s = expect(&v, json::Value::Kind::Object, where); !s.ok())
+      return s;
+    const json::Value *name = member(v, "name"),
+                      *args = member(v, "arguments"),
+                      *results = member(v, "results");
+    if (Status s = expect(name, json::Value::Kind::String, where + ".name");
+        !s.ok())
+      return s;
+    if (Status s = expect(args, json::Value::Kind::Array, where + ".arguments");
+        !s.ok())
+      return s;
+    if (Status s = expect(results, json::Value::Kind::Array, where + ".results");
+        !s.ok())
+      return s;
+    EntrySpec entry;
+    entry.name = name->string;
+    for (size_t i = 0; i < args->elements.size(); ++i) {
+      std::string w = where + ".arguments[" + std::to_string(i) + "]";
+      ArgumentSpec arg;
+      if (Status s = parseTensor(args->elements[i], w, arg.tensor); !s.ok())
+        return s;
+      const json::Value *kind = member(args->elements[i], "kind");
+      if (Status s = expect(kind, json::Value::Kind::String, w + ".kind");
+          !s.ok())
+        return s;
+      if (kind->string == "parameter")
+        arg.kind = ArgKind::Parameter;
+      else if (kind->string == "buffer")
+        arg.kind = ArgKind::Buffer;
+      else if (kind->string == "input")
+        arg.kind = ArgKind::Input;
+      else
+        return Status::error("manifest: " + w + ".kind: unknown kind '" +
+                             kind->string + "'");
+      entry.arguments.push_back(std::move(arg));
+    }
+    for (size_t i = 0; i < results->elements.size(); ++i) {
+      TensorSpec r;
+      if (Status s = parseTensor(results->elements[i],
+                                 where + ".results[" + std::to_string(i) + "]",
+                                 r);
+          !s.ok())
+        return s;
+      entry.results.push_back(std::move(r));
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+StatusOr<std::vector<void *>> packPointers(const EntrySpec &entry,
+                                           std::vector<HostTensor> &arguments,
+                                           std::vector<HostTensor> &results) {
+  if (arguments.size() != entry.arguments.size() ||
+      results.size() != entry.results.size())
+    return Status::error("entry '" + entry.name + "' takes " +
+                         std::to_string(entry.arguments.size()) +
+                         " arguments and " +
+                         std::to_string(entry.results.size()) + " results");
+  auto check = [&](const TensorSpec &spec, const HostTensor &t,
+                   const char *what) {
+    if (t.dtype() != spec.dtype || t.shape() != spec.shape)
+      return Status::error(std::string(what) + " '" + spec.name +
+                           "' of entry '" + entry.name + "': expected " +
+                           dtypeName(spec.dtype) + formatShape(spec.shape) +
+                           ", given " + t.describe());
+    return Status::success();
+  };
+  std::vector<void *> pointers;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    if (Status s = check(entry.arguments[i].tensor, arguments[i], "argument");
+        !s.ok())
+      return s;
+    pointers.push_back(arguments[i].data());
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (Status s = check(entry.results[i], results[i], "result"); !s.ok())
+      return s;
+    pointers.push_back(results[i].data());
+  }
+  return pointers;
+}
+
+StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
+  // dlopen searches the library path for bare names; make paths explicit.
+  std::string explicitPath =
+      path.find('/') == std::string::npos ? "./" + path : path;
+  void *handle = dlopen(explicitPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    return Status::error("cannot load '" + path + "': " + dlerror());
+  StatusOr<std::unique_ptr<Artefact>> a = fromSymbols(handle, path);
+  if (!a.ok())
+    dlclose(handle);
+  return a;
+}
+
+StatusOr<std::unique_ptr<Artefact>> Artefact::linked() {
+  return fromSymbols(dlopen(nullptr, RTLD_NOW), "this program");
+}
+
+StatusOr<std::unique_ptr<Artefact>>
+Artefact::fromSymbols(void *handle, const std::string &where) {
+  auto manifest =
+      reinterpret_cast<const char *(*)()>(dlsym(handle, "kiln_manifest"));
+  auto count =
+      reinterpret_cast<int64_t (*)()>(dlsym(handle, "kiln_num_entries"));
+  auto table = reinterpret_cast<const KilnEntryRecord *(*)()>(
+      dlsym(handle, "kiln_entry_table"));
+  if (!manifest || !count || !table)
+    return Status::error("'" + where +
+                         "' is not a Kiln artefact: it does not export "
+                         "kiln_manifest, kiln_num_entries and "
+                         "kiln_entry_table (compile it with kilnc --emit=so)");
+  StatusOr<std::vector<EntrySpec>> entries = parseManifest(manifest());
+  if (!entries.ok())
+    return entries.status().withPrefix("'" + where + "': ");
+  std::unique_ptr<Artefact> artefact(new Artefact());
+  artefact->entries_ = std::move(entries).value();
+  const KilnEntryRecord *records = table();
+  int64_t n = count();
+  for (const EntrySpec &e : artefact->entries_) {
+    void (*fn)(void **) = nullptr;
+    for (int64_t i = 0; i < n; ++i)
+      if (records[i].name && e.name == records[i].name)
+        fn = records[i].packed;
+    if (!fn)
+      return Status::error("'" + where + "': the manifest lists entry '" +
+                           e.name + "' but the entry table has no such "
+                           "function");
+    artefact->functions_.push_back(fn);
+  }
+  artefact->handle_ = handle;
+  return artefact;
+}
+
+Artefact::~Artefact() {
+  // The linked artefact's handle is the program itself; closing is harmless.
+  if (handle_)
+    dlclose(handle_);
+}
+
+const EntrySpec *Artefact::findEntry(const std::string &name) const {
+  for (const EntrySpec &e : entries_)
+    if (e.name == name)
+      return &e;
+  return nullptr;
+}
+
+Status Artefact::run(const std::string &name,
+                     std::vector<HostTensor> &arguments,
+                     std::vector<HostTensor> &results) {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].name != name)
+      continue;
+    StatusOr<std::vector<void *>> pointers =
+        packPointers(entries_[i], arguments, results);
+    if (!pointers.ok())
+      return pointers.status();
+    functions_[i](pointers.value().data());
+    return Status::success();
+  }
+  return Status::error("no entry point named '" + name + "'");
+}
+
+} // namespace kiln::rt

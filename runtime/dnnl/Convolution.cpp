@@ -1,0 +1,220 @@
+//===- Convolution.cpp - kiln_conv2d_f32 on oneDNN's convolution ----------===//
+//
+// The convolution runs in the memory formats oneDNN picks for speed (blocked
+// or channels-last, as its AVX-512 kernels prefer): source and weights are
+// reordered into them and the result back to NCHW, with the reorders cached
+// with the primitive. For inputs with few channels (a first layer), a plain
+// NCHW source is faster: oneDNN then has a direct kernel for it, where a
+// blocked source would pad the channels to a full block. Measured on one
+// AVX-512 core (Zen 5), a 3x3 convolution of 64x1x28x28 to 32 channels takes
+// 0.36 ms through this library with a plain source and 0.83-1.0 ms with a
+// blocked one; with raw oneDNN, 4 and 8 channels run 1.7x faster plain, 3
+// channels 1.2x, while from 16 channels on the blocked source is 1.7x faster.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime/Library.h"
+
+#include "OneDnnSupport.h"
+#include "PrimitiveCache.h"
+
+#include <memory>
+#include <stdexcept>
+#include <unordered_map>
+
+using namespace kiln::rt::onednn;
+
+namespace {
+
+using Tag = dnnl::memory::format_tag;
+using DataType = dnnl::memory::data_type;
+
+/// Below this many input channels (without groups), the source stays NCHW.
+constexpr int64_t minBlockedSourceChannels = 16;
+
+/// The shape and fusions of one convolution call.
+struct ConvolutionConfig {
+  int64_t n, c, h, w, o, kh, kw, oh, ow;
+  int64_t strideH, strideW, padH, padW, dilationH, dilationW, groups;
+  bool hasBias, hasResidual;
+  int64_t activation;
+  double alpha;
+};
+
+/// A created convolution, the descriptors of the caller's plain buffers and
+/// of the formats the primitive runs in, and the reorders between them (only
+/// where the formats differ).
+struct ConvolutionEntry {
+  dnnl::convolution_forward primitive;
+  dnnl::memory::desc userSource, userWeights, bias, userResult;
+  dnnl::memory::desc source, weights, result, scratchpad;
+  dnnl::reorder sourceReorder, weightsReorder, residualReorder, resultReorder;
+  bool reorderSource, reorderWeights, reorderResult;
+};
+
+PrimitiveCache<ConvolutionEntry> &convolutionCache() {
+  static auto *cache = new PrimitiveCache<ConvolutionEntry>();
+  return *cache;
+}
+
+dnnl::reorder makeReorder(const dnnl::memory::desc &from,
+                          const dnnl::memory::desc &to) {
+  const dnnl::engine &engine = cpuEngine();
+  return dnnl::reorder(dnnl::reorder::primitive_desc(engine, from, engine, to));
+}
+
+ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
+  bool grouped = cfg.groups > 1;
+  dnnl::memory::dims sourceDims{cfg.n, cfg.c, cfg.h, cfg.w};
+  dnnl::memory::dims weightsDims =
+      grouped ? dnnl::memory::dims{cfg.groups, cfg.o / cfg.groups,
+                                   cfg.c / cfg.groups, cfg.kh, cfg.kw}
+              : dnnl::memory::dims{cfg.o, cfg.c, cfg.kh, cfg.kw};
+  dnnl::memory::dims resultDims{cfg.n, cfg.o, cfg.oh, cfg.ow};
+
+  ConvolutionEntry entry;
+  entry.userSource = dnnl::memory::desc(sourceDims, DataType::f32, Tag::nchw);
+  entry.userWeights = dnnl::memory::desc(weightsDims, DataType::f32,
+                                         grouped ? Tag::goihw : Tag::oihw);
+  entry.userResult = dnnl::memory::desc(resultDims, DataType::f32, Tag::nchw);
+  if (cfg.hasBias)
+    entry.bias = dnnl::memory::desc({cfg.o}, DataType::f32, Tag::x);
+
+  bool plainSource = !grouped && cfg.c < minBlockedSourceChannels;
+  dnnl::memory::desc anySource(sourceDims, DataType::f32, Tag::any);
+  dnnl::memory::desc anyWeights(weightsDims, DataType::f32, Tag::any);
+  dnnl::memory::desc anyResult(resultDims, DataType::f32, Tag::any);
+  // oneDNN counts dilation as the gaps between kernel taps: PyTorch's - 1.
+  dnnl::convolution_forward::desc desc(
+      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+      plainSource ? entry.userSource : anySource, anyWeights, entry.bias,
+      anyResult, {cfg.strideH, cfg.strideW},
+      {cfg.dilationH - 1, cfg.dilationW - 1}, {cfg.padH, cfg.padW},
+      {cfg.padH, cfg.padW});
+  dnnl::convolution_forward::primitive_desc primitiveDesc(
+      desc, fusedAttributes(cfg.hasResidual, cfg.activation, cfg.alpha),
+      cpuEngine());
+  entry.primitive = dnnl::convolution_forward(primitiveDesc);
+  entry.source = primitiveDesc.src_desc();
+  entry.weights = primitiveDesc.weights_desc();
+  entry.result = primitiveDesc.dst_desc();
+  entry.scratchpad = primitiveDesc.scratchpad_desc();
+
+  entry.reorderSource = entry.source != entry.userSource;
+  entry.reorderWeights = entry.weights != entry.userWeights;
+  entry.reorderResult = entry.result != entry.userResult;
+  if (entry.reorderSource)
+    entry.sourceReorder = makeReorder(entry.userSource, entry.source);
+  if (entry.reorderWeights)
+    entry.weightsReorder = makeReorder(entry.userWeights, entry.weights);
+  if (entry.reorderResult) {
+    entry.resultReorder = makeReorder(entry.result, entry.userResult);
+    if (cfg.hasResidual)
+      entry.residualReorder = makeReorder(entry.userResult, entry.result);
+  }
+  return entry;
+}
+
+void checkConfig(const ConvolutionConfig &cfg) {
+  for (int64_t size :
+       {cfg.n, cfg.c, cfg.h, cfg.w, cfg.o, cfg.kh, cfg.kw, cfg.oh, cfg.ow,
+        cfg.strideH, cfg.strideW, cfg.dilationH, cfg.dilationW, cfg.groups})
+    if (size <= 0)
+      throw std::invalid_argument("sizes, strides, dilations and groups must "
+                                  "be positive");
+  if (cfg.padH < 0 || cfg.padW < 0)
+    throw std::invalid_argument("padding must not be negative");
+  if (cfg.c % cfg.groups != 0 || cfg.o % cfg.groups != 0)
+    throw std::invalid_argument("groups must divide both channel counts");
+}
+
+void runConvolution(const float *input, const float *weight, const float *bias,
+                    const float *residual, float *result,
+                    const ConvolutionConfig &cfg) {
+  checkConfig(cfg);
+  int64_t threads = useLibraryThreads();
+  CacheKey key{
+      cfg.n,       cfg.c,           cfg.h,          cfg.w,
+      cfg.o,       cfg.kh,          cfg.kw,         cfg.oh,
+      cfg.ow,      cfg.strideH,     cfg.strideW,    cfg.padH,
+      cfg.padW,    cfg.dilationH,   cfg.dilationW,  cfg.groups,
+      cfg.hasBias, cfg.hasResidual, cfg.activation, CacheKey::bitsOf(cfg.alpha),
+      threads};
+  std::shared_ptr<const ConvolutionEntry> entry =
+      convolutionCache().getOrCreate(key,
+                                     [&] { return createConvolution(cfg); });
+
+  dnnl::stream &stream = threadStream();
+  dnnl::memory userSource = wrap(entry->userSource, input);
+  dnnl::memory source = userSource;
+  if (entry->reorderSource) {
+    source = wrapScratch(entry->source, Scratch::Source);
+    entry->sourceReorder.execute(stream, userSource, source);
+  }
+  dnnl::memory userWeights = wrap(entry->userWeights, weight);
+  dnnl::memory weights = userWeights;
+  if (entry->reorderWeights) {
+    weights = wrapScratch(entry->weights, Scratch::Weights);
+    entry->weightsReorder.execute(stream, userWeights, weights);
+  }
+  dnnl::memory userResult = wrap(entry->userResult, result);
+  dnnl::memory convResult = userResult;
+  if (entry->reorderResult)
+    convResult = wrapScratch(entry->result, Scratch::Destination);
+
+  // The sum post-op adds what the destination holds before the primitive
+  // runs: the residual, in the primitive's format.
+  if (residual && entry->reorderResult) {
+    dnnl::memory userResidual = wrap(entry->userResult, residual);
+    entry->residualReorder.execute(stream, userResidual, convResult);
+  } else if (residual) {
+    copyResidual(residual, result,
+                 entry->userResult.get_size() / sizeof(float));
+  }
+
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, source},
+      {DNNL_ARG_WEIGHTS, weights},
+      {DNNL_ARG_DST, convResult},
+      {DNNL_ARG_SCRATCHPAD, wrapScratch(entry->scratchpad, Scratch::Primitive)},
+  };
+  if (bias)
+    args.emplace(DNNL_ARG_BIAS, wrap(entry->bias, bias));
+  entry->primitive.execute(stream, args);
+  if (entry->reorderResult)
+    entry->resultReorder.execute(stream, convResult, userResult);
+  stream.wait();
+}
+
+} // namespace
+
+size_t kiln::rt::onednn::convolutionCacheSize() {
+  return convolutionCache().size();
+}
+
+extern "C" void kiln_conv2d_f32(const float *input, const float *weight,
+                                const float *bias, const float *residual,
+                                float *result, int64_t n, int64_t c, int64_t h,
+                                int64_t w, int64_t o, int64_t kh, int64_t kw,
+                                int64_t oh, int64_t ow, int64_t strideH,
+                                int64_t strideW, int64_t padH, int64_t padW,
+                                int64_t dilationH, int64_t dilationW,
+                                int64_t groups, int64_t activation,
+                                double alpha) {
+  bool hasBias = bias, hasResidual = residual;
+  double parameter = activationParameter(activation, alpha);
+  ConvolutionConfig config{
+      n,         c,      h,       w,           o,          kh,       kw,
+      oh,        ow,     strideH, strideW,     padH,       padW,     dilationH,
+      dilationW, groups, hasBias, hasResidual, activation, parameter};
+  runGuarded(
+      [&] {
+        return describeCall(
+            "kiln_conv2d_f32",
+            "n c h w o kh kw oh ow strideH strideW padH padW dilationH "
+            "dilationW groups bias residual activation",
+            {n, c, h, w, o, kh, kw, oh, ow, strideH, strideW, padH, padW,
+             dilationH, dilationW, groups, hasBias, hasResidual, activation});
+      },
+      [&] { runConvolution(input, weight, bias, residual, result, config); });
+}

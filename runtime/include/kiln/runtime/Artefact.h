@@ -1,0 +1,73 @@
+//===- Artefact.h - Compiled models: manifest and loading -----------------===//
+//
+// A compiled artefact (shared library, executable, or JIT module) exports:
+//   const char *kiln_manifest(void);       JSON: entry points, names, shapes
+//   int64_t kiln_num_entries(void);
+//   const KilnEntryRecord *kiln_entry_table(void);
+// Each record names an entry point and its packed function, which takes an
+// array of pointers: one per argument, then one per result.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_ARTEFACT_H
+#define KILN_RUNTIME_ARTEFACT_H
+
+#include "kiln/runtime/Manifest.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+extern "C" {
+struct KilnEntryRecord {
+  const char *name;
+  void (*packed)(void **arguments);
+};
+}
+
+namespace kiln::rt {
+
+/// The manifest as JSON: {"version": 1, "model": NAME, "entries": [{"name":
+/// E, "arguments": [{"name", "kind", "dtype", "shape"}...], "results":
+/// [{"name", "dtype", "shape"}...]}...]}.
+std::string manifestToJson(const std::string &model,
+                           const std::vector<EntrySpec> &entries);
+/// Parses a manifest, with errors that say what is malformed.
+StatusOr<std::vector<EntrySpec>> parseManifest(const std::string &json);
+
+/// A loaded artefact whose entry points can be called.
+class Artefact {
+public:
+  /// Loads a shared library produced by `kilnc --emit=so`.
+  static StatusOr<std::unique_ptr<Artefact>> open(const std::string &path);
+  /// The artefact linked into this process (`kilnc --emit=exe`).
+  static StatusOr<std::unique_ptr<Artefact>> linked();
+  ~Artefact();
+
+  const std::vector<EntrySpec> &entries() const { return entries_; }
+  const EntrySpec *findEntry(const std::string &name) const;
+
+  /// Runs `entry` on arguments and results whose dtypes and shapes match
+  /// its manifest (see bindArguments and allocateResults).
+  Status run(const std::string &entry, std::vector<HostTensor> &arguments,
+             std::vector<HostTensor> &results);
+
+private:
+  Artefact() = default;
+  static StatusOr<std::unique_ptr<Artefact>>
+  fromSymbols(void *handle, const std::string &where);
+
+  void *handle_ = nullptr;
+  std::vector<EntrySpec> entries_;
+  std::vector<void (*)(void **)> functions_;
+};
+
+/// Checks `arguments` and `results` against `entry` and collects their data
+/// pointers in the packed calling convention.
+StatusOr<std::vector<void *>> packPointers(const EntrySpec &entry,
+                                           std::vector<HostTensor> &arguments,
+                                           std::vector<HostTensor> &results);
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_ARTEFACT_H

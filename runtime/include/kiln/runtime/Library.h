@@ -1,0 +1,81 @@
+//===- Library.h - Matrix products and convolutions for generated code ----===//
+//
+// The C ABI through which compiled models hand their matrix products and
+// convolutions, with bias, residual and activation fused, to the runtime's
+// oneDNN-backed library. Part of the runtime's contract with the compiler.
+//
+// Every pointer is a contiguous row-major (NCHW for images) float buffer; a
+// null `bias` or `residual` means the term is absent. `result` may be the
+// same buffer as `residual` but must not overlap any other operand. Sizes,
+// strides, dilations and groups are positive, padding is not negative and
+// shapes agree with each other. These are the compiler's to get right: a
+// violation, or an unknown activation code, is a programming error, reported
+// on stderr (naming the call and its arguments) before the process aborts.
+//
+// Primitives are created once per shape and configuration and cached for the
+// life of the process; the cache is safe to use from several threads.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_LIBRARY_H
+#define KILN_RUNTIME_LIBRARY_H
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" {
+
+/// Activation codes of the `activation` argument. Activations are applied
+/// last, after bias and residual.
+enum KilnActivation : int64_t {
+  KILN_ACTIVATION_NONE = 0,
+  KILN_ACTIVATION_RELU = 1,
+  /// max(x, 0) + alpha * min(x, 0): `alpha` is the negative slope.
+  KILN_ACTIVATION_LEAKY_RELU = 2,
+  /// The exact form x * (1 + erf(x / sqrt(2))) / 2.
+  KILN_ACTIVATION_GELU = 3,
+  /// x * sigmoid(x).
+  KILN_ACTIVATION_SILU = 4,
+  KILN_ACTIVATION_SIGMOID = 5,
+  KILN_ACTIVATION_TANH = 6,
+};
+
+/// result[M,N] = act(op(lhs) x op(rhs) + bias[N] + residual[M,N]), with the
+/// bias broadcast over rows. op(lhs) is `lhs` as [M,K], or with
+/// `transposeLhs` the transpose of `lhs` stored as [K,M]; op(rhs) is `rhs` as
+/// [K,N], or with `transposeRhs` the transpose of `rhs` stored as [N,K] (a
+/// PyTorch Linear weight). `alpha` is only read by leaky ReLU.
+void kiln_matmul_f32(const float *lhs, const float *rhs, const float *bias,
+                     const float *residual, float *result, int64_t m, int64_t n,
+                     int64_t k, int64_t transposeLhs, int64_t transposeRhs,
+                     int64_t activation, double alpha);
+
+/// result[n,o,oh,ow] = act(conv2d(input, weight) + bias[o] + residual), as
+/// PyTorch's conv2d computes it: `input` is [n,c,h,w], `weight` is
+/// [o, c/groups, kh, kw], padding is symmetric (`padH` rows above and below,
+/// `padW` columns left and right) and a dilation of 1 means a dense kernel.
+/// `alpha` is only read by leaky ReLU.
+void kiln_conv2d_f32(const float *input, const float *weight, const float *bias,
+                     const float *residual, float *result, int64_t n, int64_t c,
+                     int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
+                     int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
+                     int64_t padH, int64_t padW, int64_t dilationH,
+                     int64_t dilationW, int64_t groups, int64_t activation,
+                     double alpha);
+
+/// Sets the number of threads the library computes with; `n <= 0` restores
+/// the default (see kiln_num_threads). Takes effect on the next call.
+void kiln_set_num_threads(int64_t n);
+
+/// The number of threads the library computes with: the value last given to
+/// kiln_set_num_threads, else the environment variable KILN_NUM_THREADS when
+/// it holds a positive integer, else the number of CPUs this process may run
+/// on.
+int64_t kiln_num_threads(void);
+
+/// The number of primitives in the library's cache, for tests: a repeated
+/// call with the same shapes and configuration does not change it.
+size_t kiln_library_cache_size(void);
+}
+
+#endif // KILN_RUNTIME_LIBRARY_H

@@ -4,6 +4,8 @@
 
 #include "compiler/InitAll.h"
 #include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Target/CPU/ObjectEmitter.h"
+#include "compiler/Target/Manifest.h"
 #include "frontends/models/Zoo.h"
 
 #include "mlir/IR/AsmState.h"
@@ -12,13 +14,16 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -48,8 +53,21 @@ cl::opt<std::string> dtypeName("dtype", cl::desc("f32 or f64"), cl::init("f32"),
                                cl::cat(category));
 cl::opt<std::string> emit("emit",
                           cl::desc("Stage to emit: graph, kernel, linalg, "
-                                   "llvm, llvm-ir"),
+                                   "llvm, llvm-ir, asm, obj (+ .h), so, exe"),
                           cl::init("graph"), cl::cat(category));
+cl::opt<std::string> dumpStages("dump-stages",
+                                cl::desc("Also write every stage's IR into "
+                                         "this directory"),
+                                cl::value_desc("dir"), cl::init(""),
+                                cl::cat(category));
+cl::opt<std::string> cpu("cpu",
+                         cl::desc("Target CPU: host (default) or an LLVM CPU "
+                                  "name such as x86-64-v3, skylake-avx512"),
+                         cl::init("host"), cl::cat(category));
+cl::opt<std::string> features("cpu-features",
+                              cl::desc("Extra LLVM target features, e.g. "
+                                       "+avx512f"),
+                              cl::init(""), cl::cat(category));
 cl::opt<bool> summary("summary",
                       cl::desc("Print a summary of the model: parameters, "
                                "entry points, ops"),
@@ -58,16 +76,16 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
 
-/// The stages this driver can emit.
+/// Every stage --emit accepts, in pipeline order.
 constexpr const char *kStages[] = {"graph", "kernel", "linalg", "llvm",
-                                   "llvm-ir"};
+                                   "llvm-ir", "asm", "obj", "so", "exe"};
 
 int fail(const std::string &message) {
   llvm::errs() << "kilnc: error: " << message << "\n";
   return 1;
 }
 
-/// Parses `text` (a graph module) into `context`, with located errors.
+/// Parses `buffer` (a graph module) into `context`, with located errors.
 mlir::OwningOpRef<mlir::ModuleOp>
 parseModule(std::unique_ptr<llvm::MemoryBuffer> buffer,
             mlir::MLIRContext &context) {
@@ -89,7 +107,19 @@ mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
       fail(error);
       return nullptr;
     }
-    return parseModule(std::move(buffer), context);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        parseModule(std::move(buffer), context);
+    // Artefact symbols are prefixed by the module's name: default to the
+    // file's stem.
+    if (module && !module->getSymName()) {
+      std::string stem = llvm::sys::path::stem(inputFile).str();
+      for (char &c : stem)
+        if (!std::isalnum(static_cast<unsigned char>(c)))
+          c = '_';
+      if (!stem.empty() && !std::isdigit(static_cast<unsigned char>(stem[0])))
+        module->setSymName(stem);
+    }
+    return module;
   }
   const zoo::ModelInfo *info = zoo::findModel(modelName);
   if (!info) {
@@ -117,24 +147,103 @@ mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
                      context);
 }
 
-/// The stage named by --emit (stages past `llvm` translate its output).
-std::optional<Stage> stageNamed(llvm::StringRef name) {
-  return llvm::StringSwitch<std::optional<Stage>>(name)
+/// The IR stage an --emit value needs (later stages translate LLVM).
+Stage irStageOf(llvm::StringRef name) {
+  return llvm::StringSwitch<Stage>(name)
       .Case("graph", Stage::Graph)
       .Case("kernel", Stage::Kernel)
       .Case("linalg", Stage::Linalg)
-      .Cases("llvm", "llvm-ir", Stage::LLVM)
-      .Default(std::nullopt);
+      .Default(Stage::LLVM);
 }
 
-/// Runs the passes that take the module from the graph stage to `stage`.
-mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage stage) {
-  if (stage == Stage::Graph)
-    return mlir::success();
-  mlir::PassManager pm(module.getContext());
-  if (failed(mlir::applyPassManagerCLOptions(pm)) || !buildPipeline(pm, stage))
+const char *stageName(Stage stage) {
+  switch (stage) {
+  case Stage::Graph:
+    return "graph";
+  case Stage::Kernel:
+    return "kernel";
+  case Stage::Linalg:
+    return "linalg";
+  case Stage::LLVM:
+    return "llvm";
+  }
+  return "";
+}
+
+mlir::LogicalResult writeText(const std::string &path,
+                              llvm::function_ref<void(llvm::raw_ostream &)> f) {
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> out =
+      mlir::openOutputFile(path, &error);
+  if (!out) {
+    fail(error);
     return mlir::failure();
-  return pm.run(module);
+  }
+  f(out->os());
+  out->keep();
+  return mlir::success();
+}
+
+void printModule(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  module.print(os, mlir::OpPrintingFlags());
+  os << "\n";
+}
+
+mlir::LogicalResult printLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(
+      module, llvmContext, modelName.empty() ? "kiln" : modelName.getValue());
+  if (!llvmModule) {
+    fail("translation to LLVM IR failed");
+    return mlir::failure();
+  }
+  llvmModule->print(os, nullptr);
+  return mlir::success();
+}
+
+/// Lowers `module` stage by stage up to `target`, writing each stage into
+/// --dump-stages when given.
+mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage target) {
+  if (!dumpStages.empty()) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(dumpStages)) {
+      fail("cannot create '" + dumpStages + "': " + ec.message());
+      return mlir::failure();
+    }
+  }
+  auto dump = [&](Stage stage) -> mlir::LogicalResult {
+    if (dumpStages.empty())
+      return mlir::success();
+    llvm::SmallString<128> path(dumpStages);
+    llvm::sys::path::append(path, fmt::format("{}-{}.mlir",
+                                              static_cast<int>(stage),
+                                              stageName(stage)));
+    return writeText(path.str().str(),
+                     [&](llvm::raw_ostream &os) { printModule(module, os); });
+  };
+  if (failed(dump(Stage::Graph)))
+    return mlir::failure();
+  for (Stage stage : {Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
+    if (static_cast<int>(stage) > static_cast<int>(target))
+      break;
+    mlir::PassManager pm(module.getContext());
+    if (failed(mlir::applyPassManagerCLOptions(pm)) ||
+        mlir::failed(mlir::parsePassPipeline(pipelineInto(stage), pm,
+                                             llvm::errs())))
+      return mlir::failure();
+    if (failed(pm.run(module)) || failed(dump(stage)))
+      return mlir::failure();
+  }
+  if (!dumpStages.empty() && target == Stage::LLVM) {
+    llvm::SmallString<128> path(dumpStages);
+    llvm::sys::path::append(path, "4-llvm-ir.ll");
+    mlir::LogicalResult written = mlir::success();
+    if (failed(writeText(path.str().str(), [&](llvm::raw_ostream &os) {
+          written = printLLVMIR(module, os);
+        })))
+      return mlir::failure();
+    return written;
+  }
+  return mlir::success();
 }
 
 } // namespace
@@ -168,10 +277,13 @@ int kilncMain(int argc, char **argv) {
     std::string stages;
     for (const char *s : kStages)
       stages += (stages.empty() ? "" : ", ") + std::string(s);
-    return fail(fmt::format("--emit={} is not a stage this build emits; "
-                            "stages: {}",
+    return fail(fmt::format("--emit={} is not a stage; stages: {}",
                             emit.getValue(), stages));
   }
+  bool binary = emit == "obj" || emit == "so" || emit == "exe";
+  if (binary && outputFile == "-")
+    return fail(fmt::format("--emit={} writes a file: give -o FILE",
+                            emit.getValue()));
 
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
@@ -180,33 +292,42 @@ int kilncMain(int argc, char **argv) {
   mlir::OwningOpRef<mlir::ModuleOp> module = loadGraph(context, summaryText);
   if (!module)
     return 1;
-  if (failed(lowerTo(*module, *stageNamed(emit))))
-    return 1; // The pass manager printed located diagnostics.
-
-  std::string error;
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      mlir::openOutputFile(outputFile, &error);
-  if (!output)
-    return fail(error);
-  if (emit == "llvm-ir") {
-    llvm::LLVMContext llvmContext;
-    std::unique_ptr<llvm::Module> llvmModule =
-        mlir::translateModuleToLLVMIR(
-            *module, llvmContext,
-            modelName.empty() ? std::string("kiln") : modelName.getValue());
-    if (!llvmModule)
-      return fail("translation to LLVM IR failed");
-    llvmModule->print(output->os(), nullptr);
-  } else {
-    module->print(output->os(), mlir::OpPrintingFlags());
-    output->os() << "\n";
-  }
-  output->keep();
   if (summary) {
     if (summaryText.empty())
       return fail("--summary needs --model");
     llvm::errs() << summaryText;
   }
+  std::vector<rt::EntrySpec> entries;
+  if (failed(readEntries(*module, entries)))
+    return 1;
+  std::string model = kiln::modelName(*module);
+  if (failed(lowerTo(*module, irStageOf(emit))))
+    return 1; // The pass manager printed located diagnostics.
+
+  if (emit == "graph" || emit == "kernel" || emit == "linalg" ||
+      emit == "llvm")
+    return succeeded(writeText(outputFile, [&](llvm::raw_ostream &os) {
+             printModule(*module, os);
+           }))
+               ? 0
+               : 1;
+  if (emit == "llvm-ir") {
+    mlir::LogicalResult printed = mlir::success();
+    if (failed(writeText(outputFile, [&](llvm::raw_ostream &os) {
+          printed = printLLVMIR(*module, os);
+        })))
+      return 1;
+    return succeeded(printed) ? 0 : 1;
+  }
+  aot::Artefact kind = llvm::StringSwitch<aot::Artefact>(emit)
+                           .Case("asm", aot::Artefact::Assembly)
+                           .Case("obj", aot::Artefact::Object)
+                           .Case("so", aot::Artefact::SharedLibrary)
+                           .Default(aot::Artefact::Executable);
+  aot::TargetOptions target{cpu, features};
+  if (llvm::Error e =
+          aot::emitArtefact(*module, kind, target, outputFile, model, entries))
+    return fail(llvm::toString(std::move(e)));
   return 0;
 }
 

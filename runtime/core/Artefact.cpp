@@ -212,29 +212,39 @@ StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
   void *handle = dlopen(explicitPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
     return Status::error("cannot load '" + path + "': " + dlerror());
-  StatusOr<std::unique_ptr<Artefact>> a = fromSymbols(handle, path);
-  if (!a.ok())
-    dlclose(handle);
-  return a;
-}
-
-StatusOr<std::unique_ptr<Artefact>> Artefact::linked() {
-  return fromSymbols(dlopen(nullptr, RTLD_NOW), "this program");
-}
-
-StatusOr<std::unique_ptr<Artefact>>
-Artefact::fromSymbols(void *handle, const std::string &where) {
   auto manifest =
       reinterpret_cast<const char *(*)()>(dlsym(handle, "kiln_manifest"));
   auto count =
       reinterpret_cast<int64_t (*)()>(dlsym(handle, "kiln_num_entries"));
   auto table = reinterpret_cast<const KilnEntryRecord *(*)()>(
       dlsym(handle, "kiln_entry_table"));
-  if (!manifest || !count || !table)
-    return Status::error("'" + where +
+  if (!manifest || !count || !table) {
+    dlclose(handle);
+    return Status::error("'" + path +
                          "' is not a Kiln artefact: it does not export "
                          "kiln_manifest, kiln_num_entries and "
                          "kiln_entry_table (compile it with kilnc --emit=so)");
+  }
+  StatusOr<std::unique_ptr<Artefact>> a =
+      fromFunctions(manifest, count, table, path);
+  if (!a.ok()) {
+    dlclose(handle);
+    return a;
+  }
+  a.value()->handle_ = handle;
+  return a;
+}
+
+StatusOr<std::unique_ptr<Artefact>>
+Artefact::linked(const char *(*manifest)(), int64_t (*numEntries)(),
+                 const KilnEntryRecord *(*entryTable)()) {
+  return fromFunctions(manifest, numEntries, entryTable, "this program");
+}
+
+StatusOr<std::unique_ptr<Artefact>>
+Artefact::fromFunctions(const char *(*manifest)(), int64_t (*count)(),
+                        const KilnEntryRecord *(*table)(),
+                        const std::string &where) {
   StatusOr<std::vector<EntrySpec>> entries = parseManifest(manifest());
   if (!entries.ok())
     return entries.status().withPrefix("'" + where + "': ");
@@ -253,12 +263,10 @@ Artefact::fromSymbols(void *handle, const std::string &where) {
                            "function");
     artefact->functions_.push_back(fn);
   }
-  artefact->handle_ = handle;
   return artefact;
 }
 
 Artefact::~Artefact() {
-  // The linked artefact's handle is the program itself; closing is harmless.
   if (handle_)
     dlclose(handle_);
 }

@@ -40,8 +40,11 @@ class Artefact {
 public:
   /// Loads a shared library produced by `kilnc --emit=so`.
   static StatusOr<std::unique_ptr<Artefact>> open(const std::string &path);
-  /// The artefact linked into this process (`kilnc --emit=exe`).
-  static StatusOr<std::unique_ptr<Artefact>> linked();
+  /// The artefact linked into this program (`kilnc --emit=exe`), from its
+  /// three ABI functions.
+  static StatusOr<std::unique_ptr<Artefact>>
+  linked(const char *(*manifest)(), int64_t (*numEntries)(),
+         const KilnEntryRecord *(*entryTable)());
   ~Artefact();
 
   const std::vector<EntrySpec> &entries() const { return entries_; }
@@ -55,7 +58,9 @@ public:
 private:
   Artefact() = default;
   static StatusOr<std::unique_ptr<Artefact>>
-  fromSymbols(void *handle, const std::string &where);
+  fromFunctions(const char *(*manifest)(), int64_t (*numEntries)(),
+                const KilnEntryRecord *(*entryTable)(),
+                const std::string &where);
 
   void *handle_ = nullptr;
   std::vector<EntrySpec> entries_;

@@ -1,0 +1,46 @@
+//===- ObjectEmitter.h - Ahead-of-time artefacts for the CPU --------------===//
+//
+// From a module in the LLVM dialect to assembly, an object file with its C
+// header, a shared library or an executable (linked with Kiln's runtime).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_TARGET_CPU_OBJECTEMITTER_H
+#define KILN_COMPILER_TARGET_CPU_OBJECTEMITTER_H
+
+#include "kiln/runtime/Manifest.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace kiln::aot {
+
+struct TargetOptions {
+  /// "host" (this machine's CPU and features) or an LLVM CPU name such as
+  /// "x86-64-v3" or "skylake-avx512".
+  std::string cpu = "host";
+  /// Extra LLVM target features, e.g. "+avx512f,-avx512vnni".
+  std::string features;
+};
+
+enum class Artefact { Assembly, Object, SharedLibrary, Executable };
+
+/// Writes `module` (LLVM dialect) as `kind` to `path`, optimized for the
+/// target. Shared libraries and executables link the runtime; a C header
+/// declaring the entry points is written next to an object (`path` with a .h
+/// extension).
+llvm::Error emitArtefact(mlir::ModuleOp module, Artefact kind,
+                         const TargetOptions &target, const std::string &path,
+                         const std::string &model,
+                         const std::vector<rt::EntrySpec> &entries);
+
+/// The C header of an object: one prototype per entry point, documenting
+/// each pointer's tensor name, dtype and shape.
+std::string cHeader(const std::string &model,
+                    const std::vector<rt::EntrySpec> &entries);
+
+} // namespace kiln::aot
+
+#endif // KILN_COMPILER_TARGET_CPU_OBJECTEMITTER_H

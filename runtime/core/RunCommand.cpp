@@ -1,0 +1,124 @@
+//===- RunCommand.cpp - Run one entry point on files ----------------------===//
+
+#include "kiln/runtime/RunCommand.h"
+
+#include "kiln/runtime/Npy.h"
+#include "kiln/runtime/SafeTensors.h"
+
+#include <cstring>
+
+namespace kiln::rt {
+namespace {
+
+bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+StatusOr<SafeTensorsFile> readInputs(const EntrySpec &entry,
+                                     const std::string &path) {
+  if (!endsWith(path, ".npy"))
+    return readSafeTensors(path);
+  std::vector<std::string> names;
+  for (const ArgumentSpec &a : entry.arguments)
+    if (a.kind == ArgKind::Input)
+      names.push_back(a.tensor.name);
+  if (names.size() != 1)
+    return Status::error("--inputs=" + path +
+                         ": a .npy file can only feed an entry with one "
+                         "input; '" +
+                         entry.name + "' has " + std::to_string(names.size()));
+  StatusOr<HostTensor> t = readNpy(path);
+  if (!t.ok())
+    return t.status();
+  SafeTensorsFile file;
+  file.tensors.push_back({names[0], std::move(t).value()});
+  return file;
+}
+
+} // namespace
+
+std::string listEntries(const std::vector<EntrySpec> &entries) {
+  std::string names;
+  for (const EntrySpec &e : entries)
+    names += (names.empty() ? "" : ", ") + e.name;
+  return "entry points: " + names;
+}
+
+Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
+                       const EntryRunner &run, const RunRequest &request) {
+  const EntrySpec *entry = nullptr;
+  for (const EntrySpec &e : entries)
+    if (e.name == request.entry)
+      entry = &e;
+  if (!entry)
+    return Status::error("no entry point '" + request.entry + "'; " +
+                         listEntries(entries));
+  if (request.outputs.empty())
+    return Status::error("--outputs=FILE is required (.safetensors, or .npy "
+                         "for one result)");
+
+  std::optional<SafeTensorsFile> params, inputs;
+  if (!request.params.empty()) {
+    StatusOr<SafeTensorsFile> p = readSafeTensors(request.params);
+    if (!p.ok())
+      return p.status();
+    params = std::move(p).value();
+  }
+  if (!request.inputs.empty()) {
+    StatusOr<SafeTensorsFile> in = readInputs(*entry, request.inputs);
+    if (!in.ok())
+      return in.status();
+    inputs = std::move(in).value();
+  }
+  StatusOr<std::vector<HostTensor>> arguments = bindArguments(
+      *entry, params ? &*params : nullptr, inputs ? &*inputs : nullptr);
+  if (!arguments.ok())
+    return arguments.status();
+  StatusOr<std::vector<HostTensor>> results = allocateResults(*entry);
+  if (!results.ok())
+    return results.status();
+  if (Status s = run(entry->name, arguments.value(), results.value()); !s.ok())
+    return s;
+
+  if (endsWith(request.outputs, ".npy")) {
+    if (results.value().size() != 1)
+      return Status::error("--outputs=" + request.outputs +
+                           ": a .npy file holds one result; '" + entry->name +
+                           "' has " + std::to_string(results.value().size()));
+    return writeNpy(request.outputs, results.value()[0]);
+  }
+  SafeTensorsFile out;
+  for (size_t i = 0; i < results.value().size(); ++i)
+    out.tensors.push_back({entry->results[i].name,
+                           std::move(results.value()[i])});
+  return writeSafeTensors(request.outputs, out);
+}
+
+StatusOr<RunRequest> parseRunFlags(int argc, char **argv, int first) {
+  RunRequest request;
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char *flag) -> std::optional<std::string> {
+      std::string prefix = std::string(flag) + "=";
+      if (arg.rfind(prefix, 0) == 0)
+        return arg.substr(prefix.size());
+      return std::nullopt;
+    };
+    if (auto v = value("--entry"))
+      request.entry = *v;
+    else if (auto v = value("--params"))
+      request.params = *v;
+    else if (auto v = value("--inputs"))
+      request.inputs = *v;
+    else if (auto v = value("--outputs"))
+      request.outputs = *v;
+    else
+      return Status::error("unknown argument '" + arg +
+                           "'; expected --entry=E --params=P.safetensors "
+                           "--inputs=I.safetensors --outputs=O.safetensors");
+  }
+  return request;
+}
+
+} // namespace kiln::rt

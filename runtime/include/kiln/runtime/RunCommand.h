@@ -1,0 +1,45 @@
+//===- RunCommand.h - Run one entry point on files: the interop contract --===//
+//
+// What `kiln-run` and compiled executables do: read parameters and inputs by
+// name (safetensors, or one .npy for a single input), bind them to an entry
+// point's manifest, run it, and write its results by name (safetensors, or
+// .npy for a single result).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_RUNCOMMAND_H
+#define KILN_RUNTIME_RUNCOMMAND_H
+
+#include "kiln/runtime/Manifest.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kiln::rt {
+
+struct RunRequest {
+  std::string entry = "forward";
+  std::string params;  // may be empty
+  std::string inputs;  // may be empty
+  std::string outputs; // required
+};
+
+/// Runs an entry point: `run(entry, arguments, results)`.
+using EntryRunner = std::function<Status(
+    const std::string &, std::vector<HostTensor> &, std::vector<HostTensor> &)>;
+
+/// Reads, binds, runs and writes as described above. Errors name the file,
+/// the tensor, and the expected and given dtype and shape.
+Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
+                       const EntryRunner &run, const RunRequest &request);
+
+/// Parses --entry=, --params=, --inputs=, --outputs= from argv[first..].
+StatusOr<RunRequest> parseRunFlags(int argc, char **argv, int first);
+
+/// "entry points: forward, loss".
+std::string listEntries(const std::vector<EntrySpec> &entries);
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_RUNCOMMAND_H

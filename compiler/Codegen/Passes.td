@@ -99,4 +99,39 @@ def KilnEmitAbi : Pass<"kiln-emit-abi", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def KilnPlanMemory : Pass<"kiln-plan-memory", "::mlir::func::FuncOp"> {
+  let summary = "Places an entry point's temporary buffers in one arena";
+  let description = [{
+    Every statically shaped `memref.alloc` in the function's entry block
+    that is freed in it becomes a `memref.view` into one arena allocated once
+    per call. Offsets are planned from the buffers' lifetimes (from the
+    allocation to the last use of the buffer or a view of it): two buffers
+    share bytes only when their lifetimes do not overlap. Buffers are
+    64-byte aligned. With `report`, prints the arena size, the total without
+    reuse and the largest buffers.
+
+    Before:
+    ```mlir
+    %a = memref.alloc() : memref<64x128xf32>
+    ... uses of %a ...
+    memref.dealloc %a : memref<64x128xf32>
+    %b = memref.alloc() : memref<64x128xf32>
+    ```
+    After:
+    ```mlir
+    %arena = memref.alloc() {alignment = 64 : i64} : memref<32768xi8>
+    %a = memref.view %arena[%c0][] : memref<32768xi8> to memref<64x128xf32>
+    %b = memref.view %arena[%c0][] : memref<32768xi8> to memref<64x128xf32>
+    ...
+    memref.dealloc %arena : memref<32768xi8>
+    ```
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Print the plan of every function with an arena to stderr">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

@@ -68,6 +68,10 @@ cl::opt<std::string> features("cpu-features",
                               cl::desc("Extra LLVM target features, e.g. "
                                        "+avx512f"),
                               cl::init(""), cl::cat(category));
+cl::opt<std::string> report("report",
+                            cl::desc("Print a report while compiling: memory "
+                                     "(each entry point's arena plan)"),
+                            cl::init(""), cl::cat(category));
 cl::opt<bool> summary("summary",
                       cl::desc("Print a summary of the model: parameters, "
                                "entry points, ops"),
@@ -226,8 +230,10 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage target) {
     if (static_cast<int>(stage) > static_cast<int>(target))
       break;
     mlir::PassManager pm(module.getContext());
+    PipelineOptions options;
+    options.reportMemory = report == "memory";
     if (failed(mlir::applyPassManagerCLOptions(pm)) ||
-        mlir::failed(mlir::parsePassPipeline(pipelineInto(stage), pm,
+        mlir::failed(mlir::parsePassPipeline(pipelineInto(stage, options), pm,
                                              llvm::errs())))
       return mlir::failure();
     if (failed(pm.run(module)) || failed(dump(stage)))
@@ -280,6 +286,12 @@ int kilncMain(int argc, char **argv) {
     return fail(fmt::format("--emit={} is not a stage; stages: {}",
                             emit.getValue(), stages));
   }
+  if (!report.empty() && report != "memory")
+    return fail(fmt::format("--report={} is not a report; reports: memory",
+                            report.getValue()));
+  if (report == "memory" && irStageOf(emit) != Stage::LLVM)
+    return fail("--report=memory plans memory while lowering to LLVM: use "
+                "it with --emit=llvm or a later stage");
   bool binary = emit == "obj" || emit == "so" || emit == "exe";
   if (binary && outputFile == "-")
     return fail(fmt::format("--emit={} writes a file: give -o FILE",

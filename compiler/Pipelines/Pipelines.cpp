@@ -28,11 +28,18 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
     // Static tiles, vectorized; buffers: one-shot bufferization across
     // functions, results become out-parameters, temporaries are freed;
     // library calls become C calls; then loops, vectors and math to LLVM.
-    return "func.func(kiln-vectorize),canonicalize,cse,"
+    return std::string("func.func(kiln-vectorize),canonicalize,cse,") +
            "one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"
            "buffer-results-to-out-params{hoist-static-allocs},"
-           "canonicalize,buffer-deallocation-pipeline,convert-library-calls,"
+           "canonicalize,buffer-deallocation-pipeline,"
+           // Kernels inline into their entry point, whose temporaries then
+           // share one planned arena.
+           "inline,symbol-dce,canonicalize," +
+           std::string(options.reportMemory
+                           ? "func.func(kiln-plan-memory{report=true}),"
+                           : "func.func(kiln-plan-memory),") +
+           "convert-library-calls,"
            "func.func(convert-linalg-to-loops),"
            "func.func(lower-vector-multi-reduction),"
            "convert-vector-to-scf{full-unroll=true},"

@@ -26,6 +26,8 @@ struct PipelineOptions {
   /// Float32 matmul and convolution through oneDNN-backed runtime calls
   /// (off: generated code, as float64 always is).
   bool libraryCalls = true;
+  /// Print each entry point's memory plan (arena size, largest buffers).
+  bool reportMemory = false;
 };
 
 /// The textual pipeline (on builtin.module) that takes IR from the stage

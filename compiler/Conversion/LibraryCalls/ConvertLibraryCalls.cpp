@@ -16,22 +16,40 @@ using namespace mlir;
 
 namespace {
 
-/// The address of the first element of `memref` as an i64. Strided inputs
-/// are first copied into a contiguous buffer.
-Value dataPointer(OpBuilder &b, Location loc, Value memref, bool isInput) {
+/// The address (as an index) of the first byte of `memref`'s data. Views
+/// into an arena are followed to their byte shift explicitly: the base
+/// pointer of a memref.view's result is not its source's.
+Value byteAddress(OpBuilder &b, Location loc, Value memref) {
+  Operation *def = memref.getDefiningOp();
+  if (auto view = dyn_cast_or_null<memref::ViewOp>(def))
+    return b.create<arith::AddIOp>(loc, byteAddress(b, loc, view.getSource()),
+                                   view.getByteShift());
+  if (isa_and_nonnull<memref::CollapseShapeOp, memref::ExpandShapeOp,
+                      memref::CastOp>(def))
+    return byteAddress(b, loc, def->getOperand(0));
   auto type = llvm::cast<MemRefType>(memref.getType());
-  if (!type.getLayout().isIdentity() && isInput) {
-    auto contiguous = MemRefType::get(type.getShape(), type.getElementType());
-    Value copy = b.create<memref::AllocOp>(loc, contiguous);
-    b.create<memref::CopyOp>(loc, memref, copy);
-    memref = copy;
-  }
   Value base = b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, memref);
   auto metadata = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
   int64_t bytes = type.getElementTypeBitWidth() / 8;
   Value offset = b.create<arith::MulIOp>(
       loc, metadata.getOffset(), b.create<arith::ConstantIndexOp>(loc, bytes));
-  Value address = b.create<arith::AddIOp>(loc, base, offset);
+  return b.create<arith::AddIOp>(loc, base, offset);
+}
+
+/// The address of the first element of `memref` as an i64. Strided inputs
+/// are first copied into a contiguous buffer, recorded in `copies` so the
+/// caller frees it after the call.
+Value dataPointer(OpBuilder &b, Location loc, Value memref, bool isInput,
+                  SmallVectorImpl<Value> &copies) {
+  auto type = llvm::cast<MemRefType>(memref.getType());
+  if (!type.getLayout().isIdentity() && isInput) {
+    auto contiguous = MemRefType::get(type.getShape(), type.getElementType());
+    Value copy = b.create<memref::AllocOp>(loc, contiguous);
+    b.create<memref::CopyOp>(loc, memref, copy);
+    copies.push_back(copy);
+    memref = copy;
+  }
+  Value address = byteAddress(b, loc, memref);
   return b.create<arith::IndexCastOp>(loc, b.getI64Type(), address);
 }
 
@@ -49,20 +67,20 @@ struct ConvertLibraryCalls
       }
       OpBuilder b(call);
       Location loc = call.getLoc();
-      SmallVector<Value> args;
+      SmallVector<Value> args, copies;
       for (int64_t slot : call.getSlots())
         args.push_back(slot < 0 ? b.create<arith::ConstantOp>(
                                        loc, b.getI64IntegerAttr(0))
                                        .getResult()
                                  : dataPointer(b, loc, call.getInputs()[slot],
-                                               /*isInput=*/true));
+                                               /*isInput=*/true, copies));
       for (Value out : call.getOutputs()) {
         if (!llvm::cast<MemRefType>(out.getType()).getLayout().isIdentity()) {
           call.emitOpError("writes a strided buffer; the runtime expects a "
                            "contiguous one");
           return signalPassFailure();
         }
-        args.push_back(dataPointer(b, loc, out, /*isInput=*/false));
+        args.push_back(dataPointer(b, loc, out, /*isInput=*/false, copies));
       }
       for (int64_t v : call.getInts())
         args.push_back(b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(v)));
@@ -87,6 +105,8 @@ struct ConvertLibraryCalls
         return signalPassFailure();
       }
       b.create<func::CallOp>(loc, callee, args);
+      for (Value copy : copies)
+        b.create<memref::DeallocOp>(loc, copy);
       call.erase();
     }
   }

@@ -25,6 +25,8 @@ func.func @matmul(%x: memref<8x16xf32>, %w: memref<4x16xf32>, %o: memref<8x4xf32
 // CHECK: %[[C:.*]] = memref.alloc() : memref<4x4xf32>
 // CHECK: memref.copy %{{.*}}, %[[C]]
 // CHECK: memref.extract_aligned_pointer_as_index %[[C]]
+// CHECK: call @f(
+// CHECK-NEXT: memref.dealloc %[[C]]
 func.func @strided(%x: memref<4x4xf32, strided<[8, 1]>>, %o: memref<4x4xf32>) {
   kernel.library_call "f" ins(%x : memref<4x4xf32, strided<[8, 1]>>) outs(%o : memref<4x4xf32>) {slots = array<i64: 0>, ints = array<i64>, floats = array<f64>}
   return

@@ -2,9 +2,11 @@
 
 #include "kiln/runtime/RunCommand.h"
 
+#include "kiln/runtime/Library.h"
 #include "kiln/runtime/Npy.h"
 #include "kiln/runtime/SafeTensors.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace kiln::rt {
@@ -54,6 +56,8 @@ Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
   if (!entry)
     return Status::error("no entry point '" + request.entry + "'; " +
                          listEntries(entries));
+  if (request.threads > 0)
+    kiln_set_num_threads(request.threads);
   if (request.outputs.empty())
     return Status::error("--outputs=FILE is required (.safetensors, or .npy "
                          "for one result)");
@@ -113,10 +117,19 @@ StatusOr<RunRequest> parseRunFlags(int argc, char **argv, int first) {
       request.inputs = *v;
     else if (auto v = value("--outputs"))
       request.outputs = *v;
+    else if (auto v = value("--threads")) {
+      char *end = nullptr;
+      long long n = std::strtoll(v->c_str(), &end, 10);
+      if (v->empty() || *end != '\0' || n < 1)
+        return Status::error("--threads must be a positive integer, got '" +
+                             *v + "'");
+      request.threads = n;
+    }
     else
       return Status::error("unknown argument '" + arg +
                            "'; expected --entry=E --params=P.safetensors "
-                           "--inputs=I.safetensors --outputs=O.safetensors");
+                           "--inputs=I.safetensors --outputs=O.safetensors "
+                           "[--threads=N]");
   }
   return request;
 }

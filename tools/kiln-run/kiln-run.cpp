@@ -13,6 +13,7 @@
 #include "compiler/Target/CPU/JitSession.h"
 
 #include "kiln/runtime/Artefact.h"
+#include "kiln/runtime/Library.h"
 #include "kiln/runtime/RunCommand.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -65,8 +66,30 @@ int fail(const std::string &message) {
 
 } // namespace
 
+/// Takes `--threads=N` / `--threads N` out of argv: LLVM's libraries register
+/// a `threads` option of their own, so kiln-run reads this one itself.
+std::optional<std::string> takeThreadsFlag(int &argc, char **argv) {
+  std::optional<std::string> value;
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef arg(argv[i]);
+    if (arg.consume_front("--threads=") || arg.consume_front("-threads=")) {
+      value = arg.str();
+      continue;
+    }
+    if ((arg == "--threads" || arg == "-threads") && i + 1 < argc) {
+      value = argv[++i];
+      continue;
+    }
+    argv[out++] = argv[i];
+  }
+  argc = out;
+  return value;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  std::optional<std::string> threads = takeThreadsFlag(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "kiln-run: run an entry point of a model\n");
@@ -75,6 +98,13 @@ int main(int argc, char **argv) {
       return fail("--" + flag->ArgStr.str() + " must be on or off, got '" +
                   flag->getValue() + "'");
   rt::RunRequest request{entryName, paramsFile, inputsFile, outputsFile};
+  if (threads) {
+    int64_t n = 0;
+    if (llvm::StringRef(*threads).getAsInteger(10, n) || n < 1)
+      return fail("--threads must be a positive integer, got '" + *threads +
+                  "'");
+    request.threads = n;
+  }
 
   if (!jitFlag) {
     if (llvm::StringRef(modelFile).ends_with(".mlir"))

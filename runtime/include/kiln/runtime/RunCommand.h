@@ -23,6 +23,7 @@ struct RunRequest {
   std::string params;  // may be empty
   std::string inputs;  // may be empty
   std::string outputs; // required
+  int64_t threads = 0; // 0: KILN_NUM_THREADS, else every CPU
 };
 
 /// Runs an entry point: `run(entry, arguments, results)`.
@@ -34,7 +35,8 @@ using EntryRunner = std::function<Status(
 Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
                        const EntryRunner &run, const RunRequest &request);
 
-/// Parses --entry=, --params=, --inputs=, --outputs= from argv[first..].
+/// Parses --entry=, --params=, --inputs=, --outputs=, --threads= from
+/// argv[first..].
 StatusOr<RunRequest> parseRunFlags(int argc, char **argv, int first);
 
 /// "entry points: forward, loss".

@@ -80,6 +80,16 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
 
+/// The built-in models and the program's own.
+std::vector<zoo::ModelInfo> allModels;
+
+const zoo::ModelInfo *findModel(const std::string &name) {
+  for (const zoo::ModelInfo &m : allModels)
+    if (m.name == name)
+      return &m;
+  return nullptr;
+}
+
 /// Every stage --emit accepts, in pipeline order.
 constexpr const char *kStages[] = {"graph", "kernel", "linalg", "llvm",
                                    "llvm-ir", "asm", "obj", "so", "exe"};
@@ -125,10 +135,10 @@ mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
     }
     return module;
   }
-  const zoo::ModelInfo *info = zoo::findModel(modelName);
+  const zoo::ModelInfo *info = findModel(modelName);
   if (!info) {
     std::string names;
-    for (const zoo::ModelInfo &m : zoo::models())
+    for (const zoo::ModelInfo &m : allModels)
       names += (names.empty() ? "" : ", ") + m.name;
     fail(fmt::format("unknown model '{}'; built-in models: {}",
                      modelName.getValue(), names));
@@ -254,7 +264,11 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage target) {
 
 } // namespace
 
-int kilncMain(int argc, char **argv) {
+int kilncMain(int argc, char **argv,
+              const std::vector<zoo::ModelInfo> &userModels) {
+  allModels = userModels;
+  allModels.insert(allModels.end(), zoo::models().begin(),
+                   zoo::models().end());
   llvm::InitLLVM init(argc, argv);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
@@ -265,11 +279,14 @@ int kilncMain(int argc, char **argv) {
                               "kilnc: compile a model to native code\n");
 
   if (listModels) {
-    for (const zoo::ModelInfo &m : zoo::models())
+    for (const zoo::ModelInfo &m : allModels)
       llvm::outs() << fmt::format("{:<14} batch {:<4} {}\n", m.name,
                                   m.defaultBatch, m.description);
     return 0;
   }
+  // A program with exactly one model of its own compiles it by default.
+  if (modelName.empty() && inputFile.empty() && userModels.size() == 1)
+    modelName = userModels.front().name;
   if (modelName.empty() == inputFile.empty())
     return fail("give either --model=NAME or one input .mlir file");
   if (dtypeName != "f32" && dtypeName != "f64")

@@ -9,10 +9,17 @@
 #ifndef KILN_COMPILER_DRIVER_DRIVER_H
 #define KILN_COMPILER_DRIVER_DRIVER_H
 
+#include "frontends/models/Zoo.h"
+
+#include <vector>
+
 namespace kiln::driver {
 
 /// Runs kilnc with the command line `argv`; returns the exit code.
-int kilncMain(int argc, char **argv);
+/// `userModels` join the built-in zoo: a program that defines its own model
+/// with the DSL and calls this gets every kilnc flag for it.
+int kilncMain(int argc, char **argv,
+              const std::vector<zoo::ModelInfo> &userModels = {});
 
 } // namespace kiln::driver
 

@@ -16,5 +16,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 
-tools = ["kiln-opt", "kilnc", "kiln-run"]
+tools = ["kiln-opt", "kilnc", "kiln-run", "tiny-mlp"]
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%reference", os.path.join(config.test_source_root, "..", "reference")))
 llvm_config.add_tool_substitutions(tools, [config.kiln_tools_dir])

@@ -1,0 +1,42 @@
+//===- tiny_mlp.cpp - A user's own model, compiled with every kilnc flag --===//
+//
+// A model written with the DSL in a program of its own: linking kilnc's
+// driver library gives it every kilnc flag. Built and run by the test suite:
+//
+//   tiny-mlp --summary                 graph IR and summary
+//   tiny-mlp --emit=so -o tiny.so      a shared library for kiln-run
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Driver/Driver.h"
+#include "kiln/DSL.h"
+
+using namespace kiln;
+
+namespace {
+
+/// Two linear layers with a GELU between them, on 16 features.
+struct TinyMlp : Module {
+  Linear hidden{this, "hidden", 16, 32};
+  Linear out{this, "out", 32, 4};
+
+  explicit TinyMlp(DType dtype) : Module("TinyMlp", dtype) {}
+
+  Tensor operator()(const Tensor &x) const { return out(gelu(hidden(x))); }
+};
+
+zoo::BuiltModel build(const zoo::ModelOptions &options) {
+  auto model = std::make_unique<TinyMlp>(options.dtype);
+  auto program = std::make_unique<Program>("tiny_mlp", *model);
+  Graph &forward = program->addEntry("forward");
+  Tensor x = forward.input("x", {options.batch, 16}, options.dtype);
+  forward.output("y", (*model)(x));
+  return {std::move(model), std::move(program)};
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  return driver::kilncMain(argc, argv,
+                           {{"tiny_mlp", "16 -> 32 (GELU) -> 4", 8, build}});
+}

@@ -1,0 +1,56 @@
+"""Inputs and the PyTorch float64 reference for the tiny_mlp example.
+
+  tiny_mlp.py DIR write          params, inputs, bad inputs, expected output
+  tiny_mlp.py DIR check OUT...   each OUT's 'y' matches the reference
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "reference"))
+import safetensors  # noqa: E402
+
+
+def model():
+    torch.manual_seed(7)
+    return torch.nn.ModuleDict({
+        "hidden": torch.nn.Linear(16, 32),
+        "out": torch.nn.Linear(32, 4),
+    })
+
+
+def main(directory, command, *outputs):
+    m = model()
+    params = {k: v.detach().numpy() for k, v in m.state_dict().items()}
+    x = np.random.default_rng(3).standard_normal((8, 16)).astype(np.float32)
+    if command == "write":
+        safetensors.save(os.path.join(directory, "params.safetensors"), params)
+        safetensors.save(os.path.join(directory, "inputs.safetensors"), {"x": x})
+        np.save(os.path.join(directory, "x.npy"), x)
+        missing = dict(params)
+        del missing["out.bias"]
+        safetensors.save(os.path.join(directory, "missing.safetensors"), missing)
+        safetensors.save(os.path.join(directory, "wrong_shape.safetensors"), {"x": x[:4]})
+        safetensors.save(os.path.join(directory, "float64.safetensors"), {"x": x.astype(np.float64)})
+        blob = open(os.path.join(directory, "inputs.safetensors"), "rb").read()
+        open(os.path.join(directory, "truncated.safetensors"), "wb").write(blob[:-100])
+        return 0
+    h = torch.nn.functional.gelu(
+        torch.tensor(x, dtype=torch.float64) @ torch.tensor(params["hidden.weight"], dtype=torch.float64).T
+        + torch.tensor(params["hidden.bias"], dtype=torch.float64))
+    y = (h @ torch.tensor(params["out.weight"], dtype=torch.float64).T
+         + torch.tensor(params["out.bias"], dtype=torch.float64)).numpy()
+    for path in outputs:
+        got = np.load(path) if path.endswith(".npy") else safetensors.load(path)["y"]
+        err = np.abs(got.astype(np.float64) - y).max() / max(1e-3, np.abs(y).max())
+        print(f"{os.path.basename(path)}: max relative error {err:.2e}")
+        if not err <= 1e-5:
+            print(f"FAIL: {path} differs from the float64 reference")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -3,6 +3,7 @@
 #include "compiler/Codegen/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNSTRIPGRAPHATTRS
@@ -27,7 +28,7 @@ DictionaryAttr withoutGraphAttrs(DictionaryAttr attrs) {
 struct KilnStripGraphAttrs
     : kiln::impl::KilnStripGraphAttrsBase<KilnStripGraphAttrs> {
   void runOnOperation() override {
-    getOperation().walk([](func::FuncOp func) {
+    getOperation().walk([](FunctionOpInterface func) {
       for (unsigned i = 0; i < func.getNumArguments(); ++i)
         func.setArgAttrs(i, withoutGraphAttrs(func.getArgAttrDict(i)));
       for (unsigned i = 0; i < func.getNumResults(); ++i)

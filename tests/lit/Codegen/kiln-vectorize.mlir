@@ -1,0 +1,59 @@
+// RUN: kiln-opt %s -pass-pipeline='builtin.module(func.func(kiln-vectorize))' -split-input-file | FileCheck %s
+
+// An elementwise generic: rows stay a loop, each row is read and written as
+// a 16-wide vector (tile sizes divide the ranges: no partial tiles).
+// CHECK-LABEL: func.func @elementwise
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c16
+// CHECK: vector.transfer_read {{.*}} : tensor<8x64xf32>, vector<1x16xf32>
+// CHECK: math.exp %{{.*}} : vector<1x16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<1x16xf32>, tensor<8x64xf32>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @elementwise(%x: tensor<8x64xf32>) -> tensor<8x64xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.exp %a : f32
+    linalg.yield %r : f32
+  } -> tensor<8x64xf32>
+  return %0 : tensor<8x64xf32>
+}
+
+// -----
+
+// A row reduction becomes a vector multi-reduction over the row's tile.
+// CHECK-LABEL: func.func @row_sum
+// CHECK: vector.multi_reduction <add>, %{{.*}}, %{{.*}} [1] : vector<1x10xf32> to vector<1xf32>
+#in = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+func.func @row_sum(%x: tensor<4x10xf32>, %init: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x10xf32>) outs(%init : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// A map that is not a projected permutation (a convolution window) cannot be
+// vectorized: the op stays a linalg.generic, to be lowered to loops.
+// CHECK-LABEL: func.func @window
+// CHECK: linalg.generic
+// CHECK-NOT: vector.transfer_read
+#win_in = affine_map<(d0, d1) -> (d0 + d1)>
+#win_w = affine_map<(d0, d1) -> (d1)>
+#win_out = affine_map<(d0, d1) -> (d0)>
+func.func @window(%x: tensor<10xf32>, %w: tensor<3xf32>, %init: tensor<8xf32>) -> tensor<8xf32> {
+  %0 = linalg.generic {indexing_maps = [#win_in, #win_w, #win_out], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %w : tensor<10xf32>, tensor<3xf32>) outs(%init : tensor<8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %m, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}

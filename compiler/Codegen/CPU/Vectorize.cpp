@@ -65,6 +65,14 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       if (llvm::any_of(ranges, ShapedType::isDynamic))
         continue;
+      // Ops the vectorizer cannot take (windows and reversals in their maps)
+      // stay whole: tiling them gains nothing and not every map tiles.
+      if (failed(linalg::vectorizeOpPrecondition(op, {}, {},
+                                                 /*vectorizeNDExtract=*/true))) {
+        if (report)
+          op.emitRemark("not vectorizable; stays scalar");
+        continue;
+      }
       SmallVector<int64_t> tiles = chooseTiles(
           ranges, op.getIteratorTypesArray(), vectorWidth, maxTileElements);
       Operation *target = op;

@@ -128,9 +128,31 @@ Value conv2d(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
                      groups);
 }
 
+/// A runtime call computing `result` into a fresh tensor; `optional` inputs
+/// may be null and become null pointers.
+Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
+                  ArrayRef<Value> slots, RankedTensorType result,
+                  ArrayRef<int64_t> ints, double alpha) {
+  SmallVector<Value> inputs;
+  SmallVector<int64_t> slotIndex;
+  for (Value v : slots) {
+    slotIndex.push_back(v ? static_cast<int64_t>(inputs.size()) : -1);
+    if (v)
+      inputs.push_back(v);
+  }
+  Value init = empty(b, loc, result.getShape(), result.getElementType());
+  return b
+      .create<kernel::LibraryCallOp>(
+          loc, TypeRange{result}, b.getStringAttr(callee), inputs,
+          ValueRange{init}, b.getDenseI64ArrayAttr(slotIndex),
+          b.getDenseI64ArrayAttr(ints), b.getDenseF64ArrayAttr({alpha}))
+      .getResult(0);
+}
+
 /// Transposed convolution as a stride-1 convolution of the zero-dilated,
 /// padded input with the flipped, transposed weight.
-Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op) {
+Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
+                      bool libraryCalls) {
   MLIRContext *ctx = b.getContext();
   Value x = op.getInput(), w = op.getWeight();
   Type t = elementTypeOf(x);
@@ -187,33 +209,46 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op) {
               })
           .front();
   ArrayRef<int64_t> rs = shapeOf(op.getResult());
+  if (libraryCalls && t.isF32()) {
+    ArrayRef<int64_t> ps = shapeOf(padded);
+    return libraryCall(b, loc, "kiln_conv2d_f32",
+                       {padded, flipped, op.getBias(), Value()},
+                       tensorTypeOf(op.getResult()),
+                       {ps[0], ps[1], ps[2], ps[3], outChannels, ws[2], ws[3],
+                        rs[2], rs[3], 1, 1, 0, 0, dl[0], dl[1], groups,
+                        static_cast<int64_t>(kernel::Activation::none)},
+                       0.0);
+  }
   return convolution(b, loc, padded, flipped,
                      convInit(b, loc, rs, t, op.getBias()), {1, 1}, dl, groups);
 }
 
+/// Max or sum pooling as one parallel generic over the kernel's strided
+/// windows: window (i, j) is the strided slice of the padded input starting
+/// at (i, j), so every map is an identity and the generic vectorizes.
 Value pool(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> kernel,
            ArrayRef<int64_t> strides, ArrayRef<int64_t> padding, bool max,
            ArrayRef<int64_t> resultShape) {
-  MLIRContext *ctx = b.getContext();
   Type t = elementTypeOf(x);
   Value padValue = max ? lowest(b, loc, t) : scalar(b, loc, t, 0);
   Value padded = padSpatial(b, loc, x, padding[0], padding[1], padding[0],
                             padding[1], padValue);
-  // Loops: n, c, y, x, kh, kw; the window tensor only bounds kh and kw.
-  Value window = empty(b, loc, kernel, t);
-  Value init = filled(b, loc, resultShape, padValue);
-  AffineExpr n = d(ctx, 0), c = d(ctx, 1), y = d(ctx, 2), xx = d(ctx, 3),
-             kh = d(ctx, 4), kw = d(ctx, 5);
-  AffineMap in = AffineMap::get(
-      6, 0, {n, c, y * strides[0] + kh, xx * strides[1] + kw}, ctx);
-  AffineMap win = AffineMap::get(6, 0, {kh, kw}, ctx);
-  AffineMap out = AffineMap::get(6, 0, {n, c, y, xx}, ctx);
-  return generic(b, loc, 6, {padded, window}, {in, win}, init, out, {4, 5},
-                 [&](OpBuilder &nb, Location l, ValueRange a) {
-                   return SmallVector<Value>{max ? maxS(nb, l, a[0], a[2])
-                                                 : addS(nb, l, a[0], a[2])};
-                 })
-      .front();
+  auto windowType = RankedTensorType::get(resultShape, t);
+  SmallVector<Value> windows;
+  for (int64_t i = 0; i < kernel[0]; ++i)
+    for (int64_t j = 0; j < kernel[1]; ++j)
+      windows.push_back(b.create<tensor::ExtractSliceOp>(
+          loc, windowType, padded, ValueRange{}, ValueRange{}, ValueRange{},
+          b.getDenseI64ArrayAttr({0, 0, i, j}),
+          b.getDenseI64ArrayAttr(resultShape),
+          b.getDenseI64ArrayAttr({1, 1, strides[0], strides[1]})));
+  return elementwise(b, loc, resultShape, t, windows,
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       Value acc = a[0];
+                       for (Value v : a.drop_front())
+                         acc = max ? maxS(nb, l, acc, v) : addS(nb, l, acc, v);
+                       return acc;
+                     });
 }
 
 Value avgPool(OpBuilder &b, Location loc, AvgPool2DOp op) {
@@ -283,27 +318,6 @@ Value epilogue(OpBuilder &b, Location loc, Value product, Value bias,
       .front();
 }
 
-/// A runtime call computing `result` into a fresh tensor; `optional` inputs
-/// may be null and become null pointers.
-Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
-                  ArrayRef<Value> slots, RankedTensorType result,
-                  ArrayRef<int64_t> ints, double alpha) {
-  SmallVector<Value> inputs;
-  SmallVector<int64_t> slotIndex;
-  for (Value v : slots) {
-    slotIndex.push_back(v ? static_cast<int64_t>(inputs.size()) : -1);
-    if (v)
-      inputs.push_back(v);
-  }
-  Value init = empty(b, loc, result.getShape(), result.getElementType());
-  return b
-      .create<kernel::LibraryCallOp>(
-          loc, TypeRange{result}, b.getStringAttr(callee), inputs,
-          ValueRange{init}, b.getDenseI64ArrayAttr(slotIndex),
-          b.getDenseI64ArrayAttr(ints), b.getDenseF64ArrayAttr({alpha}))
-      .getResult(0);
-}
-
 Value matmulCall(OpBuilder &b, Location loc, kernel::MatmulOp o) {
   RankedTensorType result = tensorTypeOf(o.getResult());
   int64_t k = shapeOf(o.getLhs())[o.getTransposeLhs() ? 0 : 1];
@@ -354,7 +368,7 @@ Results lowerContraction(OpBuilder &b, Operation *op, bool libraryCalls) {
             static_cast<int64_t>(o.getGroups()), shapeOf(o.getResult()))};
       })
       .Case([&](ConvTranspose2DOp o) {
-        return SmallVector<Value>{convTranspose2d(b, loc, o)};
+        return SmallVector<Value>{convTranspose2d(b, loc, o, libraryCalls)};
       })
       .Case([&](MaxPool2DOp o) {
         return SmallVector<Value>{pool(b, loc, o.getInput(), o.getKernel(),

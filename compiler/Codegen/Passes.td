@@ -134,4 +134,25 @@ def KilnPlanMemory : Pass<"kiln-plan-memory", "::mlir::func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def KilnCopyReturnedArguments : Pass<"kiln-copy-returned-arguments",
+                                     "::mlir::func::FuncOp"> {
+  let summary = "Returns a copy where a function would return an argument";
+  let description = [{
+    After bufferization every result is written to an out-parameter of its
+    own; a function that returns one of its arguments (directly, or after an
+    identity slice or concat folded away) gets an explicit copy, run just
+    before bufferization.
+
+    Before: `return %arg0 : tensor<4xf32>`
+    After:
+    ```mlir
+    %e = tensor.empty() : tensor<4xf32>
+    %c = linalg.copy ins(%arg0 : tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+    return %c : tensor<4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

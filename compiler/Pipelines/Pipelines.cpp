@@ -28,7 +28,8 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
     // Static tiles, vectorized; buffers: one-shot bufferization across
     // functions, results become out-parameters, temporaries are freed;
     // library calls become C calls; then loops, vectors and math to LLVM.
-    return std::string("func.func(kiln-vectorize),canonicalize,cse,") +
+    return std::string("func.func(kiln-vectorize),canonicalize,cse,"
+                       "func.func(kiln-copy-returned-arguments),") +
            "one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"
            "buffer-results-to-out-params{hoist-static-allocs},"
@@ -44,8 +45,10 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            "func.func(lower-vector-multi-reduction),"
            "convert-vector-to-scf{full-unroll=true},"
            "lower-affine,convert-scf-to-cf,canonicalize,cse,"
-           "func.func(kiln-approximate-math),convert-vector-to-llvm,"
-           "convert-math-to-llvm,convert-math-to-libm,"
+           // f32 transcendentals become polynomials; what remains (f64)
+           // calls libm, unrolled from vectors before vectors lower.
+           "func.func(kiln-approximate-math),convert-math-to-libm,"
+           "convert-vector-to-llvm,convert-math-to-llvm,"
            "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
            "convert-arith-to-llvm,convert-index-to-llvm,"
            "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"

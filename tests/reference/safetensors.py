@@ -127,8 +127,11 @@ def loads_with_metadata(blob):
         if dtype == np.dtype("?"):
             raw = np.frombuffer(data[begin:end], dtype=np.uint8, count=count)
             if raw.size and raw.max() > 1:
-                raise SafeTensorsError("tensor '%s': BOOL byte other than 0/1"
-                                       % name)
+                bad = int(np.argmax(raw > 1))
+                raise SafeTensorsError(
+                    "tensor '%s' %s: BOOL element %d is byte %d, not 0 or 1 "
+                    "(first bytes: %s)" % (name, list(shape), bad, raw[bad],
+                                           raw[:16].tolist()))
         # Native byte order, writable, owning its memory.
         tensors[name] = array.astype(dtype.newbyteorder("="),
                                      copy=True).reshape(shape)

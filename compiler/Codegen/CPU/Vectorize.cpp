@@ -65,6 +65,16 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       if (llvm::any_of(ranges, ShapedType::isDynamic))
         continue;
+      // Booleans stay scalar: an i1 vector in memory is a packed bitmask,
+      // while i1 tensors hold one byte per element.
+      if (llvm::any_of(op->getOperandTypes(), [](Type t) {
+            auto shaped = llvm::dyn_cast<ShapedType>(t);
+            return shaped && shaped.getElementType().isInteger(1);
+          })) {
+        if (report)
+          op.emitRemark("reads or writes i1; stays scalar");
+        continue;
+      }
       // Ops the vectorizer cannot take (windows and reversals in their maps)
       // stay whole: tiling them gains nothing and not every map tiles.
       if (failed(linalg::vectorizeOpPrecondition(op, {}, {},
@@ -108,6 +118,9 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     RewritePatternSet patterns(ctx);
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateVectorReductionToContractPatterns(patterns);
+    // Tiles are 1 x ... x N: work on 1-D vectors, which every later lowering
+    // (libm calls, LLVM vectors) takes directly.
+    vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
     tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
     scf::ForOp::getCanonicalizationPatterns(patterns, ctx);
     vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);

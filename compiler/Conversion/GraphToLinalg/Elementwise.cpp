@@ -71,7 +71,10 @@ static std::optional<Value> scalarUnary(OpBuilder &b, Location loc, Operation *o
       .Case([&](ExpOp) { return b.create<math::ExpOp>(loc, x); })
       .Case([&](LogOp) { return b.create<math::LogOp>(loc, x); })
       .Case([&](SqrtOp) { return b.create<math::SqrtOp>(loc, x); })
-      .Case([&](RsqrtOp) { return b.create<math::RsqrtOp>(loc, x); })
+      .Case([&](RsqrtOp) {
+        return b.create<arith::DivFOp>(loc, scalar(b, loc, t, 1),
+                                       b.create<math::SqrtOp>(loc, x));
+      })
       .Case([&](SinOp) { return b.create<math::SinOp>(loc, x); })
       .Case([&](CosOp) { return b.create<math::CosOp>(loc, x); })
       .Case([&](TanhOp) { return b.create<math::TanhOp>(loc, x); })

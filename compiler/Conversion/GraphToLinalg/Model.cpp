@@ -168,14 +168,19 @@ std::array<Value, 4> philox(OpBuilder &b, Location loc, Value ctrLo,
   return {x0, x1, x2, x3};
 }
 
-/// A uniform float in (0, 1) from 32 random bits: (bits >> 8 + 0.5) / 2^24.
+/// A uniform float in (0, 1) from 32 random bits, with as many bits as the
+/// type represents exactly: (v + 0.5) / 2^k for the top k bits v (k = 23 for
+/// f32, whose sum then needs 24 mantissa bits; 32 for f64). Never 0 or 1.
 Value unitInterval(OpBuilder &b, Location loc, Value bits, Type t) {
-  Value top = b.create<arith::ShRUIOp>(
-      loc, bits, b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(8)));
+  int64_t k = t.getIntOrFloatBitWidth() >= 64 ? 32 : 23;
+  Value top = bits;
+  if (k < 32)
+    top = b.create<arith::ShRUIOp>(
+        loc, bits, b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(32 - k)));
   Value f = b.create<arith::UIToFPOp>(loc, t, top);
   Value centered = b.create<arith::AddFOp>(loc, f, scalar(b, loc, t, 0.5));
   return b.create<arith::MulFOp>(loc, centered,
-                                 scalar(b, loc, t, 1.0 / 16777216.0));
+                                 scalar(b, loc, t, std::ldexp(1.0, -k)));
 }
 
 /// Element i of the stream: Philox of counter (offset + i) under `seed`.

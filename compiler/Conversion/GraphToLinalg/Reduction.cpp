@@ -114,9 +114,11 @@ Value normalize(OpBuilder &b, Location loc, Value x, Value mean, Value var,
   return withReduced(b, loc, x, {mean, var}, dims, {},
                      [&](OpBuilder &nb, Location l, ValueRange a) {
                        Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
-                       Value inv = nb.create<math::RsqrtOp>(
-                           l, nb.create<arith::AddFOp>(
-                                  l, a[2], scalar(nb, l, t, eps)));
+                       Value inv = nb.create<arith::DivFOp>(
+                           l, scalar(nb, l, t, 1),
+                           nb.create<math::SqrtOp>(
+                               l, nb.create<arith::AddFOp>(
+                                      l, a[2], scalar(nb, l, t, eps))));
                        return nb.create<arith::MulFOp>(l, d, inv).getResult();
                      });
 }
@@ -340,8 +342,11 @@ Results lowerReduction(OpBuilder &b, Operation *op) {
             {id, ch, ch, ch, ch}, init, id, {},
             [&](OpBuilder &nb, Location l, ValueRange a) {
               Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
-              Value inv = nb.create<math::RsqrtOp>(
-                  l, nb.create<arith::AddFOp>(l, a[2], scalar(nb, l, t, eps)));
+              Value inv = nb.create<arith::DivFOp>(
+                  l, scalar(nb, l, t, 1),
+                  nb.create<math::SqrtOp>(
+                      l, nb.create<arith::AddFOp>(l, a[2],
+                                                  scalar(nb, l, t, eps))));
               Value y = nb.create<arith::MulFOp>(
                   l, nb.create<arith::MulFOp>(l, d, inv), a[3]);
               return SmallVector<Value>{nb.create<arith::AddFOp>(l, y, a[4])};

@@ -1,13 +1,14 @@
 // RUN: kiln-opt %s -pass-pipeline='builtin.module(func.func(kiln-vectorize))' -split-input-file | FileCheck %s
 
 // An elementwise generic: rows stay a loop, each row is read and written as
-// a 16-wide vector (tile sizes divide the ranges: no partial tiles).
+// a 16-wide vector (tile sizes divide the ranges: no partial tiles; unit
+// dimensions are dropped, so the vectors are 1-D).
 // CHECK-LABEL: func.func @elementwise
 // CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1
 // CHECK: scf.for %{{.*}} = %c0 to %c64 step %c16
-// CHECK: vector.transfer_read {{.*}} : tensor<8x64xf32>, vector<1x16xf32>
-// CHECK: math.exp %{{.*}} : vector<1x16xf32>
-// CHECK: vector.transfer_write {{.*}} : vector<1x16xf32>, tensor<8x64xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<8x64xf32>, vector<16xf32>
+// CHECK: math.exp %{{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<8x64xf32>
 #id = affine_map<(d0, d1) -> (d0, d1)>
 func.func @elementwise(%x: tensor<8x64xf32>) -> tensor<8x64xf32> {
   %e = tensor.empty() : tensor<8x64xf32>

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""End-to-end check of the mlp and cnn models of MODELS.md against PyTorch.
+
+For each model, `kilnc --model=NAME --batch=8` prints the graph IR (entries
+`forward` -> logits and `loss` -> mean cross-entropy, parameters named by their
+PyTorch state_dict keys). The same model is built in PyTorch with the
+parameter names of MODELS.md (mlp: fc1, fc2, fc3; cnn: conv1, conv2, fc1,
+fc2), initialized under torch.manual_seed, and its float32 state_dict is
+written to params.safetensors. A random batch x [8,1,28,28] in [0,1) and labels
+y [8] (int64) are run through `kiln-run --jit --entry=forward|loss`, and the
+results are compared with the PyTorch model in float64 (model.double()):
+
+  f32 artefact                   max|Δ| <= 1e-4 * max(1e-3, max|expected|)
+  f32 artefact, --fusion=off     same, and against the fused run
+  f64 artefact (--dtype=f64),
+    same float32 params/inputs,
+    widened by kiln-run          max|Δ| <= 1e-9 * max(1e-3, max|expected|)
+
+It also checks that the IR's graph.param names and shapes are exactly the
+state_dict's.
+
+Usage:  python3 test_models.py [--filter SUBSTR] [--kiln-run PATH] [--kilnc PATH]
+                               [--batch 8] [--keep DIR]
+Defaults: $KILN_RUN / $KILNC, else ../../build/bin/{kiln-run,kilnc} next to this
+file. Prints PASS|FAIL name mode max_err tol per check; exits 1 on any failure.
+"""
+
+import argparse
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import safetensors as st  # noqa: E402
+
+torch.set_num_threads(1)
+
+TOL = {"f32": 1e-4, "f64": 1e-9}
+
+
+class Mlp(nn.Module):
+    """flatten -> fc1 784-256 -> ReLU -> fc2 256-256 -> ReLU -> fc3 256-10."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 256)
+        self.fc3 = nn.Linear(256, 10)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(torch.flatten(x, 1)))
+        h = F.relu(self.fc2(h))
+        return self.fc3(h)
+
+
+class Cnn(nn.Module):
+    """conv1 1-32 3x3 pad 1 -> ReLU -> MaxPool 2 -> conv2 32-64 3x3 pad 1 ->
+    ReLU -> MaxPool 2 -> flatten (C,H,W) -> fc1 3136-128 -> ReLU -> fc2 128-10."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.fc1 = nn.Linear(3136, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        h = F.max_pool2d(F.relu(self.conv2(h)), 2)
+        h = F.relu(self.fc1(torch.flatten(h, 1)))
+        return self.fc2(h)
+
+
+MODELS = collections.OrderedDict([("mlp", (Mlp, 0)), ("cnn", (Cnn, 1))])
+
+
+def default_tool(env, name):
+    if os.environ.get(env):
+        return os.environ[env]
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.normpath(os.path.join(here, "..", "..", "build", "bin", name))
+
+
+def run(cmd, timeout=600):
+    """Runs a command; returns None or an error text."""
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timed out after %ds: %s" % (timeout, " ".join(cmd))
+    if proc.returncode != 0:
+        return "exited with %d: %s\n%s" % (
+            proc.returncode, " ".join(cmd),
+            proc.stderr.decode("utf-8", "replace").strip()[-3000:])
+    return None
+
+
+def ir_params(text, entry):
+    """{state_dict key: (shape, element type)} of an entry's graph.param args."""
+    m = re.search(r"func\.func @%s\((.*?)\) ->" % re.escape(entry), text, re.S)
+    if not m:
+        return None
+    out = {}
+    for shape, element, name in re.findall(
+            r"tensor<((?:\d+x)*)(\w+)> \{graph\.param = \"([^\"]+)\"\}",
+            m.group(1)):
+        out[name] = (tuple(int(d) for d in shape.split("x") if d), element)
+    return out
+
+
+def max_abs_diff(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    d = np.abs(a - b)
+    return float(np.max(np.where(np.isnan(d), np.inf, d))) if d.size else 0.0
+
+
+class Report:
+    def __init__(self):
+        self.failures = []
+        self.passes = 0
+
+    def line(self, ok, name, mode, err=0.0, tol=0.0, messages=()):
+        print("%s  %-28s  %-13s  max_err=%-10.3g tol=%.3g"
+              % ("PASS" if ok else "FAIL", name, mode, err, tol), flush=True)
+        for m in messages:
+            for text in str(m).splitlines()[:40]:
+                print("      " + text)
+        if ok:
+            self.passes += 1
+        else:
+            self.failures.append("%s [%s]" % (name, mode))
+
+
+def check_model(name, args, workdir, report):
+    cls, seed = MODELS[name]
+    torch.manual_seed(seed)
+    model = cls().eval()
+    state = {k: v.detach().clone().float().contiguous()
+             for k, v in model.state_dict().items()}
+    params_path = os.path.join(workdir, "%s_params.safetensors" % name)
+    st.save(params_path, state)
+
+    gen = torch.Generator().manual_seed(100 + seed)
+    x = torch.rand(args.batch, 1, 28, 28, generator=gen, dtype=torch.float32)
+    y = torch.randint(0, 10, (args.batch,), generator=gen, dtype=torch.int64)
+    inputs = {"forward": {"x": x}, "loss": {"x": x, "y": y}}
+    inputs_paths = {}
+    for entry, tensors in inputs.items():
+        inputs_paths[entry] = os.path.join(workdir, "%s_%s_inputs.safetensors"
+                                           % (name, entry))
+        st.save(inputs_paths[entry], tensors)
+
+    # The reference: the same float32 values in float64.
+    reference = cls().double()
+    reference.load_state_dict({k: v.double() for k, v in state.items()})
+    with torch.no_grad():
+        logits = reference(x.double())
+        loss = F.cross_entropy(logits, y)
+    expected = {"forward": {"logits": logits.numpy()},
+                "loss": {"loss": loss.numpy()}}
+
+    for dtype in ("f32", "f64"):
+        module = os.path.join(workdir, "%s_%s.mlir" % (name, dtype))
+        cmd = [args.kilnc, "--model=" + name, "--batch=%d" % args.batch,
+               "-o", module]
+        if dtype == "f64":
+            cmd.insert(3, "--dtype=f64")
+        error = run(cmd)
+        if error is not None:
+            report.line(False, "%s/kilnc" % name, dtype, messages=["kilnc " + error])
+            continue
+        with open(module) as f:
+            text = f.read()
+
+        # The IR's parameters are the state_dict, by name and shape.
+        for entry in ("forward", "loss"):
+            params = ir_params(text, entry)
+            msgs = []
+            if params is None:
+                msgs.append("no func.func @%s in the kilnc output" % entry)
+            else:
+                want = {k: (tuple(v.shape), dtype) for k, v in state.items()}
+                for k in sorted(set(want) | set(params)):
+                    if want.get(k) != params.get(k):
+                        msgs.append("%s: IR has %s, state_dict has %s"
+                                    % (k, params.get(k), want.get(k)))
+            report.line(not msgs, "%s/%s/params" % (name, entry), dtype,
+                        messages=msgs)
+
+        modes = [(dtype, True)] + ([(dtype + "-nofusion", False)]
+                                   if dtype == "f32" else [])
+        fused = {}
+        for mode, fusion in modes:
+            for entry, outputs in expected.items():
+                out_path = os.path.join(workdir, "%s_%s_%s_outputs.safetensors"
+                                        % (name, mode, entry))
+                error = run([args.kiln_run, module, "--jit", "--entry=" + entry,
+                             "--params=" + params_path,
+                             "--inputs=" + inputs_paths[entry],
+                             "--outputs=" + out_path,
+                             "--fusion=" + ("on" if fusion else "off")])
+                got = None
+                if error is None:
+                    try:
+                        got = st.load(out_path)
+                    except (OSError, ValueError) as e:
+                        error = "cannot read %s: %s" % (out_path, e)
+                for key, want in outputs.items():
+                    check = "%s/%s/%s" % (name, entry, key)
+                    if error is not None:
+                        report.line(False, check, mode, float("inf"), 0.0,
+                                    ["kiln-run " + error])
+                        continue
+                    if key not in got:
+                        report.line(False, check, mode, float("inf"), 0.0,
+                                    ["output '%s' missing; got %s"
+                                     % (key, sorted(got))])
+                        continue
+                    g = got[key]
+                    tol = TOL[dtype] * max(1e-3, float(np.max(np.abs(want))))
+                    err = max_abs_diff(g, want)
+                    msgs = []
+                    if g.shape != want.shape:
+                        msgs.append("shape %s, expected %s"
+                                    % (list(g.shape), list(want.shape)))
+                    want_dtype = np.float32 if dtype == "f32" else np.float64
+                    if g.dtype != want_dtype:
+                        msgs.append("dtype %s, expected %s"
+                                    % (g.dtype, np.dtype(want_dtype)))
+                    if not err <= tol:
+                        msgs.append("max|diff| vs torch %.3g > tol %.3g"
+                                    % (err, tol))
+                    if fusion:
+                        fused[(entry, key)] = g
+                    elif (entry, key) in fused:
+                        e2 = max_abs_diff(g, fused[(entry, key)])
+                        if not e2 <= tol:
+                            msgs.append("max|diff| vs the fused run %.3g > "
+                                        "tol %.3g" % (e2, tol))
+                        err = max(err, e2)
+                    report.line(not msgs, check, mode, err, tol, msgs)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--filter", default="", help="only models whose name "
+                        "contains SUBSTR")
+    parser.add_argument("--kiln-run", default=default_tool("KILN_RUN", "kiln-run"))
+    parser.add_argument("--kilnc", default=default_tool("KILNC", "kilnc"))
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep the IR, parameters, inputs and outputs")
+    args = parser.parse_args()
+    for tool in (args.kiln_run, args.kilnc):
+        if not os.path.isfile(tool):
+            print("error: %s not found (see --help)" % tool, file=sys.stderr)
+            return 2
+
+    workdir = args.keep or tempfile.mkdtemp(prefix="kiln-test-models-")
+    os.makedirs(workdir, exist_ok=True)
+    report = Report()
+    for name in MODELS:
+        if args.filter in name:
+            check_model(name, args, workdir, report)
+    print("\n%d passed, %d failed" % (report.passes, len(report.failures)))
+    for f in report.failures:
+        print("  FAILED " + f)
+    if args.keep:
+        print("files kept in " + workdir)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

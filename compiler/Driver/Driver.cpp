@@ -52,8 +52,9 @@ cl::opt<int64_t> batch("batch",
 cl::opt<std::string> dtypeName("dtype", cl::desc("f32 or f64"), cl::init("f32"),
                                cl::cat(category));
 cl::opt<std::string> emit("emit",
-                          cl::desc("Stage to emit: graph, kernel, linalg, "
-                                   "llvm, llvm-ir, asm, obj (+ .h), so, exe"),
+                          cl::desc("Stage to emit: graph, graph-grad, kernel, "
+                                   "linalg, llvm, llvm-ir, asm, obj (+ .h), "
+                                   "so, exe"),
                           cl::init("graph"), cl::cat(category));
 cl::opt<std::string> dumpStages("dump-stages",
                                 cl::desc("Also write every stage's IR into "
@@ -91,8 +92,9 @@ const zoo::ModelInfo *findModel(const std::string &name) {
 }
 
 /// Every stage --emit accepts, in pipeline order.
-constexpr const char *kStages[] = {"graph", "kernel", "linalg", "llvm",
-                                   "llvm-ir", "asm", "obj", "so", "exe"};
+constexpr const char *kStages[] = {"graph", "graph-grad", "kernel", "linalg",
+                                   "llvm", "llvm-ir", "asm", "obj", "so",
+                                   "exe"};
 
 int fail(const std::string &message) {
   llvm::errs() << "kilnc: error: " << message << "\n";
@@ -165,6 +167,7 @@ mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
 Stage irStageOf(llvm::StringRef name) {
   return llvm::StringSwitch<Stage>(name)
       .Case("graph", Stage::Graph)
+      .Case("graph-grad", Stage::GraphGrad)
       .Case("kernel", Stage::Kernel)
       .Case("linalg", Stage::Linalg)
       .Default(Stage::LLVM);
@@ -174,6 +177,8 @@ const char *stageName(Stage stage) {
   switch (stage) {
   case Stage::Graph:
     return "graph";
+  case Stage::GraphGrad:
+    return "graph-grad";
   case Stage::Kernel:
     return "kernel";
   case Stage::Linalg:
@@ -215,9 +220,9 @@ mlir::LogicalResult printLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os) {
   return mlir::success();
 }
 
-/// Lowers `module` stage by stage up to `target`, writing each stage into
-/// --dump-stages when given.
-mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage target) {
+/// Lowers `module` stage by stage from `from` up to `target`, writing each
+/// stage into --dump-stages when given.
+mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
   if (!dumpStages.empty()) {
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpStages)) {
       fail("cannot create '" + dumpStages + "': " + ec.message());
@@ -234,9 +239,12 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage target) {
     return writeText(path.str().str(),
                      [&](llvm::raw_ostream &os) { printModule(module, os); });
   };
-  if (failed(dump(Stage::Graph)))
+  if (from == Stage::Graph && failed(dump(Stage::Graph)))
     return mlir::failure();
-  for (Stage stage : {Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
+  for (Stage stage :
+       {Stage::GraphGrad, Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
+    if (static_cast<int>(stage) <= static_cast<int>(from))
+      continue;
     if (static_cast<int>(stage) > static_cast<int>(target))
       break;
     mlir::PassManager pm(module.getContext());
@@ -251,7 +259,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage target) {
   }
   if (!dumpStages.empty() && target == Stage::LLVM) {
     llvm::SmallString<128> path(dumpStages);
-    llvm::sys::path::append(path, "4-llvm-ir.ll");
+    llvm::sys::path::append(path, "5-llvm-ir.ll");
     mlir::LogicalResult written = mlir::success();
     if (failed(writeText(path.str().str(), [&](llvm::raw_ostream &os) {
           written = printLLVMIR(module, os);
@@ -326,15 +334,18 @@ int kilncMain(int argc, char **argv,
       return fail("--summary needs --model");
     llvm::errs() << summaryText;
   }
+  // Entry points are read once autodiff has added `grad`.
+  Stage target = irStageOf(emit);
+  Stage first = target == Stage::Graph ? Stage::Graph : Stage::GraphGrad;
   std::vector<rt::EntrySpec> entries;
-  if (failed(readEntries(*module, entries)))
-    return 1;
   std::string model = kiln::modelName(*module);
-  if (failed(lowerTo(*module, irStageOf(emit))))
+  if (failed(lowerTo(*module, Stage::Graph, first)) ||
+      failed(readEntries(*module, entries)) ||
+      failed(lowerTo(*module, first, target)))
     return 1; // The pass manager printed located diagnostics.
 
-  if (emit == "graph" || emit == "kernel" || emit == "linalg" ||
-      emit == "llvm")
+  if (emit == "graph" || emit == "graph-grad" || emit == "kernel" ||
+      emit == "linalg" || emit == "llvm")
     return succeeded(writeText(outputFile, [&](llvm::raw_ostream &os) {
              printModule(*module, os);
            }))
@@ -353,9 +364,10 @@ int kilncMain(int argc, char **argv,
                            .Case("obj", aot::Artefact::Object)
                            .Case("so", aot::Artefact::SharedLibrary)
                            .Default(aot::Artefact::Executable);
-  aot::TargetOptions target{cpu, features};
+  aot::TargetOptions targetOptions{cpu, features};
   if (llvm::Error e =
-          aot::emitArtefact(*module, kind, target, outputFile, model, entries))
+          aot::emitArtefact(*module, kind, targetOptions, outputFile, model,
+                            entries))
     return fail(llvm::toString(std::move(e)));
   return 0;
 }

@@ -12,6 +12,9 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
   switch (stage) {
   case Stage::Graph:
     return "";
+  case Stage::GraphGrad:
+    // Reverse-mode gradients: `loss` gains `grad`.
+    return "graph-autodiff";
   case Stage::Kernel:
     // Simplify, then decide what runs as one kernel.
     return options.fusion
@@ -58,10 +61,12 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
   return "";
 }
 
-bool buildPipeline(mlir::OpPassManager &pm, Stage stage,
+bool buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to,
                    const PipelineOptions &options) {
-  for (Stage s : {Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
-    if (static_cast<int>(s) > static_cast<int>(stage))
+  for (Stage s : {Stage::GraphGrad, Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
+    if (static_cast<int>(s) <= static_cast<int>(from))
+      continue;
+    if (static_cast<int>(s) > static_cast<int>(to))
       break;
     if (failed(mlir::parsePassPipeline(pipelineInto(s, options), pm,
                                        llvm::errs())))
@@ -77,6 +82,8 @@ void registerPipelines() {
           (void)mlir::parsePassPipeline(pipelineInto(stage), pm, llvm::errs());
         });
   };
+  add("kiln-graph-grad", "Add the gradient entry point of `loss`",
+      Stage::GraphGrad);
   add("kiln-graph-to-kernel",
       "Simplify a graph module and partition it into kernels", Stage::Kernel);
   add("kiln-kernel-to-linalg",

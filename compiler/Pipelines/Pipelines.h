@@ -18,7 +18,7 @@ class OpPassManager;
 namespace kiln {
 
 /// The stages of compilation, in order; each names the IR after it.
-enum class Stage { Graph, Kernel, Linalg, LLVM };
+enum class Stage { Graph, GraphGrad, Kernel, Linalg, LLVM };
 
 struct PipelineOptions {
   /// Fuse kernels (off: every op its own kernel, no library epilogues).
@@ -34,12 +34,12 @@ struct PipelineOptions {
 /// before `stage` to `stage`.
 std::string pipelineInto(Stage stage, const PipelineOptions &options = {});
 
-/// Appends the passes that take a graph module to `stage` onto `pm`.
-/// Returns false if a pass is not registered (a build error).
-bool buildPipeline(mlir::OpPassManager &pm, Stage stage,
+/// Appends the passes that take a module from stage `from` to stage `to`
+/// onto `pm`. Returns false if a pass is not registered (a build error).
+bool buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to,
                    const PipelineOptions &options = {});
 
-/// Registers the named pipelines: kiln-graph-to-kernel,
+/// Registers the named pipelines: kiln-graph-grad, kiln-graph-to-kernel,
 /// kiln-kernel-to-linalg, kiln-linalg-to-llvm.
 void registerPipelines();
 

@@ -251,6 +251,73 @@ Value pool(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> kernel,
                      });
 }
 
+/// The gradient of max pooling: each window's first maximum (as PyTorch)
+/// receives the window's gradient. Pass 1 finds the first maximum of every
+/// window over the strided windows; pass 2 adds, window offset by window
+/// offset, the routed gradient into a padded accumulator (windows may
+/// overlap), which is then cropped.
+Value maxPoolGrad(OpBuilder &b, Location loc, MaxPool2DGradOp op) {
+  Value x = op.getInput(), g = op.getResultGrad();
+  Type t = elementTypeOf(x);
+  ArrayRef<int64_t> k = op.getKernel(), s = op.getStrides(),
+                    p = op.getPadding();
+  ArrayRef<int64_t> gs = shapeOf(g), xs = shapeOf(x);
+  Value padded = padSpatial(b, loc, x, p[0], p[1], p[0], p[1],
+                            lowest(b, loc, t));
+  ArrayRef<int64_t> ps = shapeOf(padded);
+  auto windowType = RankedTensorType::get(gs, t);
+  auto slice = [&](Value from, int64_t i, int64_t j) -> Value {
+    return b.create<tensor::ExtractSliceOp>(
+        loc, windowType, from, ValueRange{}, ValueRange{}, ValueRange{},
+        b.getDenseI64ArrayAttr({0, 0, i, j}), b.getDenseI64ArrayAttr(gs),
+        b.getDenseI64ArrayAttr({1, 1, s[0], s[1]}));
+  };
+  SmallVector<Value> windows;
+  for (int64_t i = 0; i < k[0]; ++i)
+    for (int64_t j = 0; j < k[1]; ++j)
+      windows.push_back(slice(padded, i, j));
+  // The index (i * k + j) of the first maximum of each window.
+  Type i64 = b.getI64Type();
+  Value first = elementwise(
+      b, loc, gs, i64, windows, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value best = a[0];
+        Value index = scalar(nb, l, i64, 0);
+        for (size_t w = 1; w < a.size(); ++w) {
+          Value better = nb.create<arith::CmpFOp>(
+              l, arith::CmpFPredicate::OGT, a[w], best);
+          best = nb.create<arith::SelectOp>(l, better, a[w], best);
+          index = nb.create<arith::SelectOp>(l, better, scalar(nb, l, i64, w),
+                                             index);
+        }
+        return index;
+      });
+  Value accumulator = filled(b, loc, ps, scalar(b, loc, t, 0));
+  int64_t w = 0;
+  for (int64_t i = 0; i < k[0]; ++i)
+    for (int64_t j = 0; j < k[1]; ++j, ++w) {
+      Value current = slice(accumulator, i, j);
+      Value updated = elementwise(
+          b, loc, gs, t, {first, g, current},
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            Value mine = nb.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::eq, a[0], scalar(nb, l, i64, w));
+            Value routed = nb.create<arith::SelectOp>(l, mine, a[1],
+                                                      scalar(nb, l, t, 0));
+            return nb.create<arith::AddFOp>(l, a[2], routed).getResult();
+          });
+      accumulator = b.create<tensor::InsertSliceOp>(
+          loc, updated, accumulator, ValueRange{}, ValueRange{}, ValueRange{},
+          b.getDenseI64ArrayAttr({0, 0, i, j}), b.getDenseI64ArrayAttr(gs),
+          b.getDenseI64ArrayAttr({1, 1, s[0], s[1]}));
+    }
+  if (p[0] == 0 && p[1] == 0)
+    return accumulator;
+  return b.create<tensor::ExtractSliceOp>(
+      loc, RankedTensorType::get(xs, t), accumulator, ValueRange{},
+      ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr({0, 0, p[0], p[1]}),
+      b.getDenseI64ArrayAttr(xs), b.getDenseI64ArrayAttr({1, 1, 1, 1}));
+}
+
 Value avgPool(OpBuilder &b, Location loc, AvgPool2DOp op) {
   ArrayRef<int64_t> k = op.getKernel(), s = op.getStrides(),
                     p = op.getPadding();
@@ -376,6 +443,9 @@ Results lowerContraction(OpBuilder &b, Operation *op, bool libraryCalls) {
                                        shapeOf(o.getResult()))};
       })
       .Case([&](AvgPool2DOp o) { return SmallVector<Value>{avgPool(b, loc, o)}; })
+      .Case([&](MaxPool2DGradOp o) {
+        return SmallVector<Value>{maxPoolGrad(b, loc, o)};
+      })
       .Case([&](GlobalAvgPool2DOp o) {
         Value x = o.getInput();
         Type t = elementTypeOf(x);

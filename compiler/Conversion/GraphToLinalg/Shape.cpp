@@ -58,6 +58,27 @@ Results lowerShape(OpBuilder &b, Operation *op) {
         }
         return SmallVector<Value>{out};
       })
+      .Case([&](OneHotOp o) {
+        // out[i..., c] = (indices[i...] == c) ? 1 : 0.
+        ArrayRef<int64_t> shape = shapeOf(o.getResult());
+        int64_t rank = shape.size();
+        Type t = elementTypeOf(o.getResult());
+        SmallVector<AffineExpr> idx;
+        for (int64_t i = 0; i + 1 < rank; ++i)
+          idx.push_back(getAffineDimExpr(i, ctx));
+        return generic(
+            b, loc, rank, o.getIndices(), AffineMap::get(rank, 0, idx, ctx),
+            empty(b, loc, shape, t),
+            AffineMap::getMultiDimIdentityMap(rank, ctx), {},
+            [&](OpBuilder &nb, Location l, ValueRange a) {
+              Value c = nb.create<arith::IndexCastOp>(
+                  l, a[0].getType(), nb.create<linalg::IndexOp>(l, rank - 1));
+              Value hit = nb.create<arith::CmpIOp>(
+                  l, arith::CmpIPredicate::eq, c, a[0]);
+              return SmallVector<Value>{nb.create<arith::SelectOp>(
+                  l, hit, scalar(nb, l, t, 1), scalar(nb, l, t, 0))};
+            });
+      })
       .Case([&](EmbeddingOp o) {
         // out[i..., d] = weight[clamp(indices[i...]), d]; indices outside
         // [0, V) are clamped so no read leaves the table.

@@ -65,14 +65,20 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
   SourceMgrDiagnosticHandler handler(*sourceMgr, &context, diagnostics);
 
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module || failed(readEntries(*module, session->entries_)))
+  if (!module)
     return nullptr;
-
-  PassManager pm(&context);
   PipelineOptions pipeline;
   pipeline.fusion = options.fusion;
   pipeline.libraryCalls = options.libraryCalls;
-  if (!buildPipeline(pm, Stage::LLVM, pipeline) || failed(pm.run(*module)))
+  // Entry points are read once autodiff has added `grad`.
+  PassManager gradients(&context);
+  if (!buildPipeline(gradients, Stage::Graph, Stage::GraphGrad, pipeline) ||
+      failed(gradients.run(*module)) ||
+      failed(readEntries(*module, session->entries_)))
+    return nullptr;
+  PassManager pm(&context);
+  if (!buildPipeline(pm, Stage::GraphGrad, Stage::LLVM, pipeline) ||
+      failed(pm.run(*module)))
     return nullptr;
 
   ExecutionEngineOptions engineOptions;

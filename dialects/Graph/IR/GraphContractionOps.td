@@ -5,7 +5,8 @@
 
 include "dialects/Graph/IR/GraphDialect.td"
 
-def Graph_MatmulOp : Graph_InferredOp<"matmul", [SameOperandsElementType]> {
+def Graph_MatmulOp : Graph_InferredOp<"matmul", [SameOperandsElementType,
+    DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Matrix product of two rank-2 tensors";
   let description = [{
     `[M, K] x [K, N] -> [M, N]`. `transpose_lhs` / `transpose_rhs` read an
@@ -23,7 +24,7 @@ def Graph_MatmulOp : Graph_InferredOp<"matmul", [SameOperandsElementType]> {
 }
 
 def Graph_BatchMatmulOp : Graph_InferredOp<"batch_matmul",
-                                           [SameOperandsElementType]> {
+    [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batched matrix product";
   let description = [{
     `[..., M, K] x [..., K, N] -> [..., M, N]` with equal leading (batch)
@@ -40,7 +41,8 @@ def Graph_BatchMatmulOp : Graph_InferredOp<"batch_matmul",
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
 }
 
-def Graph_Conv2DOp : Graph_InferredOp<"conv2d", [SameOperandsElementType]> {
+def Graph_Conv2DOp : Graph_InferredOp<"conv2d", [SameOperandsElementType,
+    DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D convolution, NCHW, PyTorch weight layout";
   let description = [{
     Cross-correlation of an `[N, C, H, W]` input with an `[O, C/groups, KH,
@@ -93,7 +95,7 @@ def Graph_ConvTranspose2DOp : Graph_InferredOp<"conv_transpose2d",
   }];
 }
 
-def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d"> {
+def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D max pooling, NCHW";
   let description = [{
     Maximum over `kernel` windows moved by `strides`; `padding` (at most half
@@ -130,7 +132,30 @@ def Graph_AvgPool2DOp : Graph_InferredOp<"avg_pool2d"> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_GlobalAvgPool2DOp : Graph_InferredOp<"global_avg_pool2d"> {
+def Graph_MaxPool2DGradOp : Graph_InferredOp<"max_pool2d_grad",
+                                             [SameOperandsElementType]> {
+  let summary = "The gradient of 2-D max pooling with respect to its input";
+  let description = [{
+    Routes each element of `result_grad` (the pooled shape) to the first
+    maximum of its window in `input`, as PyTorch does, adding where windows
+    overlap. Attributes as in `graph.max_pool2d`.
+
+    ```mlir
+    %dx = graph.max_pool2d_grad %x, %dy {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+        : tensor<64x32x28x28xf32>, tensor<64x32x14x14xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$result_grad,
+      DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $result_grad attr-dict `:` type($input) `,` type($result_grad)
+  }];
+}
+
+def Graph_GlobalAvgPool2DOp : Graph_InferredOp<"global_avg_pool2d",
+    [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Mean over the spatial dimensions, NCHW";
   let description = [{
     `[N, C, H, W] -> [N, C, 1, 1]`, PyTorch's `AdaptiveAvgPool2d(1)`.

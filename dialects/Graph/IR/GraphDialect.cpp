@@ -9,6 +9,7 @@ using namespace mlir;
 using namespace kiln::graph;
 
 #include "dialects/Graph/IR/GraphEnums.cpp.inc"
+#include "dialects/Graph/IR/GraphInterfaces.cpp.inc"
 #include "dialects/Graph/IR/GraphOpsDialect.cpp.inc"
 
 void GraphDialect::initialize() {

@@ -16,6 +16,8 @@
 
 #include "dialects/Graph/IR/GraphTypeInference.h"
 
+#include "dialects/Graph/IR/GraphInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "dialects/Graph/IR/GraphOps.h.inc"
 

@@ -26,7 +26,7 @@ def Graph_ConstantOp : Graph_Op<"constant",
   let hasFolder = 1;
 }
 
-def Graph_CastOp : Graph_InferredOp<"cast"> {
+def Graph_CastOp : Graph_InferredOp<"cast", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Converts the element type of a tensor";
   let description = [{
     Converts every element to `dtype`, keeping the shape: floats round to
@@ -47,7 +47,8 @@ def Graph_CastOp : Graph_InferredOp<"cast"> {
 //===----------------------------------------------------------------------===//
 
 class Graph_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
-    : Graph_Op<mnemonic, !listconcat(traits, [SameOperandsAndResultType])> {
+    : Graph_Op<mnemonic, !listconcat(traits, [SameOperandsAndResultType,
+          DeclareOpInterfaceMethods<Graph_GradientOpInterface>])> {
   let summary = "Elementwise " # formula;
   let description = "Computes `" # formula # [{` for every element; the result
     has the operand's type.
@@ -76,7 +77,8 @@ def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)">;
 def Graph_GeluOp : Graph_UnaryOp<"gelu", "x * (1 + erf(x / sqrt(2))) / 2 (exact GELU)">;
 def Graph_SiluOp : Graph_UnaryOp<"silu", "x * sigmoid(x)">;
 
-def Graph_LeakyReluOp : Graph_Op<"leaky_relu", [SameOperandsAndResultType]> {
+def Graph_LeakyReluOp : Graph_Op<"leaky_relu", [SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Elementwise leaky ReLU";
   let description = [{
     `x` where `x >= 0`, else `alpha * x`.
@@ -90,7 +92,8 @@ def Graph_LeakyReluOp : Graph_Op<"leaky_relu", [SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_ClampOp : Graph_Op<"clamp", [SameOperandsAndResultType]> {
+def Graph_ClampOp : Graph_Op<"clamp", [SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Elementwise clamp to [min, max]";
   let description = [{
     `min(max(x, min), max)`; `min` must not exceed `max`.
@@ -111,7 +114,7 @@ def Graph_ClampOp : Graph_Op<"clamp", [SameOperandsAndResultType]> {
 
 class Graph_BinaryOp<string mnemonic, string formula, Type operandType,
                      list<Trait> traits = []>
-    : Graph_InferredOp<mnemonic, traits> {
+    : Graph_InferredOp<mnemonic, !listconcat(traits, [DeclareOpInterfaceMethods<Graph_GradientOpInterface>])> {
   let summary = "Elementwise " # formula # " with broadcasting";
   let description = "Computes `" # formula # [{` elementwise. The operands have
     the same element type; their shapes broadcast as in numpy (trailing
@@ -171,7 +174,7 @@ def Graph_CompareOp : Graph_InferredOp<"compare"> {
   }];
 }
 
-def Graph_SelectOp : Graph_InferredOp<"select"> {
+def Graph_SelectOp : Graph_InferredOp<"select", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Elementwise choice between two tensors";
   let description = [{
     `cond ? lhs : rhs` elementwise; all three shapes broadcast together.

@@ -30,7 +30,7 @@ def Graph_AttentionOp : Graph_InferredOp<"attention"> {
   }];
 }
 
-def Graph_CrossEntropyOp : Graph_InferredOp<"cross_entropy"> {
+def Graph_CrossEntropyOp : Graph_InferredOp<"cross_entropy", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Softmax cross-entropy with class indices";
   let description = [{
     `-log_softmax(logits)[n, labels[n]]` per row of `[N, C]` logits, then
@@ -49,7 +49,7 @@ def Graph_CrossEntropyOp : Graph_InferredOp<"cross_entropy"> {
 }
 
 class Graph_ElementwiseLossOp<string mnemonic, string formula>
-    : Graph_InferredOp<mnemonic, [SameOperandsElementType]> {
+    : Graph_InferredOp<mnemonic, [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = formula # " loss";
   let description = "The " # formula # [{ loss of two tensors of one shape,
     elementwise, then reduced (`none`, `sum` or `mean` over all elements).

@@ -302,6 +302,21 @@ LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *context,
                    });
 }
 
+LogicalResult MaxPool2DGradOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::poolGrad(s[0], s[1],
+                                             toShape(adaptor.getKernel()),
+                                             toShape(adaptor.getStrides()),
+                                             attrOr(adaptor.getPaddingAttr(),
+                                                    {0, 0}));
+                   });
+}
+
 LogicalResult GlobalAvgPool2DOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
@@ -460,6 +475,20 @@ LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *context,
                      return shapes::broadcastTo(s[0],
                                                 toShape(adaptor.getShape()));
                    });
+}
+
+LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  SmallVector<Shape> s;
+  if (failed(collectShapes(loc, getOperationName(), adaptor.getOperands(), s)))
+    return failure();
+  return finish(loc, getOperationName(),
+                shapes::oneHot(s[0], static_cast<int64_t>(adaptor.getNumClasses())),
+                adaptor.getDtype(), types);
 }
 
 LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *context,

@@ -6,7 +6,7 @@
 include "dialects/Graph/IR/GraphDialect.td"
 
 class Graph_ReduceOp<string mnemonic, string what>
-    : Graph_InferredOp<mnemonic> {
+    : Graph_InferredOp<mnemonic, [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "The " # what # " over some dimensions";
   let description = "Reduces `dims` (each in [-rank, rank), no repeats) by "
     # what # [{; with `keep_dims` they stay as size 1.
@@ -52,7 +52,7 @@ def Graph_ArgmaxOp : Graph_InferredOp<"argmax"> {
 }
 
 class Graph_SoftmaxLikeOp<string mnemonic, string formula>
-    : Graph_Op<mnemonic, [SameOperandsAndResultType]> {
+    : Graph_Op<mnemonic, [SameOperandsAndResultType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = formula # " along one axis";
   let description = "Computes " # formula # [{ along `axis` (default -1) in a
     numerically stable form (the maximum is subtracted first).

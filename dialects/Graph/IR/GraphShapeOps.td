@@ -5,7 +5,8 @@
 
 include "dialects/Graph/IR/GraphDialect.td"
 
-def Graph_ConcatOp : Graph_InferredOp<"concat", [SameOperandsElementType]> {
+def Graph_ConcatOp : Graph_InferredOp<"concat", [SameOperandsElementType,
+    DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Concatenation along one axis";
   let description = [{
     Joins the inputs along `axis`; every other dimension must agree.
@@ -36,7 +37,7 @@ def Graph_SliceOp : Graph_InferredOp<"slice"> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_ReshapeOp : Graph_InferredOp<"reshape"> {
+def Graph_ReshapeOp : Graph_InferredOp<"reshape", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Reinterprets a tensor with another shape, row-major";
   let description = [{
     Same elements, same row-major order, new `shape` with the same number of
@@ -52,7 +53,7 @@ def Graph_ReshapeOp : Graph_InferredOp<"reshape"> {
   let hasFolder = 1;
 }
 
-def Graph_TransposeOp : Graph_InferredOp<"transpose"> {
+def Graph_TransposeOp : Graph_InferredOp<"transpose", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Permutes the dimensions of a tensor";
   let description = [{
     Result dimension i is input dimension `permutation[i]`.
@@ -67,7 +68,7 @@ def Graph_TransposeOp : Graph_InferredOp<"transpose"> {
   let hasFolder = 1;
 }
 
-def Graph_BroadcastToOp : Graph_InferredOp<"broadcast_to"> {
+def Graph_BroadcastToOp : Graph_InferredOp<"broadcast_to", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Broadcasts a tensor to a shape";
   let description = [{
     Stretches size-1 dimensions and prepends leading ones, as numpy's
@@ -81,6 +82,22 @@ def Graph_BroadcastToOp : Graph_InferredOp<"broadcast_to"> {
   let results = (outs Graph_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasFolder = 1;
+}
+
+def Graph_OneHotOp : Graph_InferredOp<"one_hot"> {
+  let summary = "One-hot encoding of integer indices";
+  let description = [{
+    `indices [...] -> [..., num_classes]` of `dtype`: 1 where the last index
+    equals the index, 0 elsewhere (also for indices outside the range).
+
+    ```mlir
+    %h = graph.one_hot %labels {num_classes = 10 : i64, dtype = f32} : tensor<64xi64>
+    ```
+  }];
+  let arguments = (ins Graph_IntTensor:$indices, I64Attr:$num_classes,
+                       TypeAttr:$dtype);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$indices attr-dict `:` type($indices)";
 }
 
 def Graph_EmbeddingOp : Graph_InferredOp<"embedding"> {

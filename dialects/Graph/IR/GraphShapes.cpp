@@ -466,6 +466,26 @@ Inferred elementwiseLoss(const Shape &input, const Shape &target,
   return {reduced(input, reduction), {}};
 }
 
+Inferred oneHot(const Shape &indices, int64_t numClasses) {
+  if (numClasses < 1)
+    return Inferred::fail("num_classes must be >= 1, got " + num(numClasses));
+  Shape out = indices;
+  out.push_back(numClasses);
+  return {out, {}};
+}
+
+Inferred poolGrad(const Shape &input, const Shape &grad, const Shape &kernel,
+                  const Shape &strides, const Shape &padding) {
+  Inferred pooled = pool2d(input, kernel, strides, padding);
+  if (!pooled.ok())
+    return pooled;
+  if (pooled.shape != grad)
+    return Inferred::fail(cat({"gradient ", str(grad),
+                               " must have the pooled shape ",
+                               str(pooled.shape), " of input ", str(input)}));
+  return {input, {}};
+}
+
 Inferred fromAttribute(const Shape &shape) {
   for (int64_t d : shape)
     if (d < 0)

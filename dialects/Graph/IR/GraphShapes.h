@@ -98,6 +98,13 @@ Inferred elementwiseLoss(const Shape &input, const Shape &target,
 /// Shapes produced from an attribute (random numbers): no negative dims.
 Inferred fromAttribute(const Shape &shape);
 
+/// One-hot encoding: indices [...] -> [..., numClasses].
+Inferred oneHot(const Shape &indices, int64_t numClasses);
+/// The gradient of max pooling: `grad` must have the pooled shape of
+/// `input`; the result has the input's shape.
+Inferred poolGrad(const Shape &input, const Shape &grad, const Shape &kernel,
+                  const Shape &strides, const Shape &padding);
+
 /// Normalizes `axis` against `rank`; returns false when out of range.
 bool normalizeAxis(int64_t &axis, int64_t rank);
 

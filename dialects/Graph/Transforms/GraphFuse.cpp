@@ -43,14 +43,14 @@ Role roleOf(Operation *op) {
       .Case<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, SinOp, CosOp, TanhOp,
             ErfOp, SigmoidOp, ReluOp, GeluOp, SiluOp, LeakyReluOp, ClampOp,
             AddOp, SubOp, MulOp, DivOp, PowOp, MaximumOp, MinimumOp, CompareOp,
-            SelectOp, CastOp, BroadcastToOp>(
+            SelectOp, CastOp, BroadcastToOp, OneHotOp>(
           [](Operation *) { return Role::Elementwise; })
       .Case<MatmulOp, Conv2DOp>([](Operation *) { return Role::Library; })
       .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ArgmaxOp,
             SoftmaxOp, LogSoftmaxOp, LayerNormOp, BatchNormTrainingOp,
             BatchNormInferenceOp, GroupNormOp, CrossEntropyOp, MseLossOp,
             BceWithLogitsOp>([](Operation *) { return Role::Reduction; })
-      .Case<MaxPool2DOp, AvgPool2DOp, GlobalAvgPool2DOp>(
+      .Case<MaxPool2DOp, MaxPool2DGradOp, AvgPool2DOp, GlobalAvgPool2DOp>(
           [](Operation *) { return Role::Window; })
       .Case<TransposeOp, SliceOp, ConcatOp, EmbeddingOp>(
           [](Operation *) { return Role::Data; })

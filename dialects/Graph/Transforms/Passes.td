@@ -46,4 +46,47 @@ def GraphFuse : Pass<"graph-fuse", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }
 
+def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Reverse-mode automatic differentiation of a loss function";
+  let description = [{
+    For the public function `entry` (default `loss`, one scalar float
+    result), adds the public function `grad` with the same arguments that
+    returns the loss and the gradient of every parameter (`graph.param`),
+    named `grad.<param>`, and with `wrt-inputs` of every float input,
+    named `grad.<input>`. The forward ops are cloned, then walked backward:
+    each op's GradientOpInterface builds the gradients of its operands from
+    those of its results; gradients of values used more than once are
+    summed; integer values get none. A module without `entry`, or that
+    already has `grad`, is left alone.
+
+    Before:
+    ```mlir
+    func.func @loss(%w: tensor<4xf32> {graph.param = "w"}, %x: tensor<4xf32> {graph.input = "x"})
+        -> (tensor<f32> {graph.output = "loss"}) {
+      %0 = graph.mul %w, %x : tensor<4xf32>, tensor<4xf32>
+      %1 = graph.reduce_sum %0 {dims = array<i64: 0>} : tensor<4xf32>
+      return %1 : tensor<f32>
+    }
+    ```
+    After (added):
+    ```mlir
+    func.func @grad(%w: ..., %x: ...) -> (tensor<f32> {graph.output = "loss"},
+                                          tensor<4xf32> {graph.output = "grad.w"}) {
+      %0 = graph.mul %w, %x ...
+      %1 = graph.reduce_sum %0 ...
+      %one = graph.constant dense<1.0> : tensor<f32>
+      %2 = graph.broadcast_to %one {shape = array<i64: 4>} ...
+      %3 = graph.mul %2, %x ...
+      return %1, %3 : ...
+    }
+    ```
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"loss\"",
+           "The function to differentiate">,
+    Option<"wrtInputs", "wrt-inputs", "bool", /*default=*/"false",
+           "Also return the gradients of float inputs">,
+  ];
+}
+
 #endif // KILN_GRAPH_PASSES

@@ -542,3 +542,19 @@ func.func @case67(%s: tensor<i64>) {
   %r = graph.random_integers %s, %s {shape = array<i64: 3>, dtype = i64, low = 5 : i64, high = 2 : i64}
   return
 }
+
+// -----
+
+func.func @one_hot_classes(%l: tensor<5xi64>) {
+  // expected-error @+1 {{num_classes must be >= 1, got 0}}
+  %r = graph.one_hot %l {num_classes = 0 : i64, dtype = f32} : tensor<5xi64>
+  return
+}
+
+// -----
+
+func.func @pool_grad(%x: tensor<2x3x8x8xf32>, %g: tensor<2x3x3x3xf32>) {
+  // expected-error @+1 {{gradient [2, 3, 3, 3] must have the pooled shape [2, 3, 4, 4] of input [2, 3, 8, 8]}}
+  %r = graph.max_pool2d_grad %x, %g {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x3x3xf32>
+  return
+}

@@ -159,3 +159,12 @@ func.func @model_ops(%q: tensor<2x4x6x8xf32>, %k: tensor<2x4x5x8xf32>, %v: tenso
   %8 = graph.random_integers %seed, %offset {shape = array<i64: 2, 3>, dtype = i64, low = 0 : i64, high = 96 : i64}
   return
 }
+
+// CHECK-LABEL: func.func @gradient_helpers
+func.func @gradient_helpers(%x: tensor<2x3x8x8xf32>, %dy: tensor<2x3x4x4xf32>, %labels: tensor<5xi64>) -> (tensor<2x3x8x8xf32>, tensor<5x10xf64>) {
+  // CHECK: graph.max_pool2d_grad %{{.*}}, %{{.*}} {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>
+  %0 = graph.max_pool2d_grad %x, %dy {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>
+  // CHECK: graph.one_hot %{{.*}} {dtype = f64, num_classes = 10 : i64} : tensor<5xi64>
+  %1 = graph.one_hot %labels {num_classes = 10 : i64, dtype = f64} : tensor<5xi64>
+  return %0, %1 : tensor<2x3x8x8xf32>, tensor<5x10xf64>
+}

@@ -1,0 +1,509 @@
+//===- GraphGradients.cpp - The gradient rule of every graph op -----------===//
+//
+// One vector-Jacobian product per op, built from graph ops, read as a table:
+// `g` is the gradient of the op's result, `x`/`lhs`/`rhs` its operands, `y`
+// its result. Broadcast operands receive their gradient summed back to their
+// shape (`unbroadcast`). Integer operands get no gradient.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Graph/IR/GraphDialect.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace kiln::graph;
+
+namespace {
+
+/// Builds graph ops at one location; the rules below read as formulas.
+struct G {
+  OpBuilder &b;
+  Location loc;
+
+  Type elt(Value v) {
+    return llvm::cast<RankedTensorType>(v.getType()).getElementType();
+  }
+  ArrayRef<int64_t> shape(Value v) {
+    return llvm::cast<RankedTensorType>(v.getType()).getShape();
+  }
+  /// A 0-d constant with `like`'s element type.
+  Value c(Value like, double v) {
+    auto type = RankedTensorType::get({}, elt(like));
+    return b.create<ConstantOp>(
+        loc, type, DenseElementsAttr::get(type, b.getFloatAttr(elt(like), v)));
+  }
+  Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
+  Value div(Value x, Value y) { return b.create<DivOp>(loc, x, y); }
+  Value neg(Value x) { return b.create<NegOp>(loc, x); }
+  Value cmp(ComparePredicate p, Value x, Value y) {
+    return b.create<CompareOp>(loc, p, x, y);
+  }
+  Value select(Value cond, Value x, Value y) {
+    return b.create<SelectOp>(loc, cond, x, y);
+  }
+  Value reshape(Value x, ArrayRef<int64_t> s) {
+    return shape(x) == s ? x : b.create<ReshapeOp>(loc, x, s).getResult();
+  }
+  Value sum(Value x, ArrayRef<int64_t> dims, bool keep) {
+    return b.create<ReduceSumOp>(loc, x, dims, keep);
+  }
+  Value broadcastTo(Value x, ArrayRef<int64_t> s) {
+    return shape(x) == s ? x : b.create<BroadcastToOp>(loc, x, s).getResult();
+  }
+  /// `grad` (a broadcast result's shape) summed back to `target`'s shape.
+  Value unbroadcast(Value grad, Value target) {
+    ArrayRef<int64_t> gs = shape(grad), ts = shape(target);
+    if (gs == ts)
+      return grad;
+    SmallVector<int64_t> dims;
+    int64_t offset = gs.size() - ts.size();
+    for (int64_t d = 0; d < static_cast<int64_t>(gs.size()); ++d)
+      if (d < offset || (ts[d - offset] == 1 && gs[d] != 1))
+        dims.push_back(d);
+    return reshape(sum(grad, dims, /*keep=*/false), ts);
+  }
+};
+
+/// Fills `out` with `count` absent gradients (integer operands).
+LogicalResult noGradients(SmallVectorImpl<Value> &out, size_t count) {
+  out.assign(count, Value());
+  return success();
+}
+
+bool isFloatTensor(Value v) {
+  return llvm::isa<FloatType>(
+      llvm::cast<RankedTensorType>(v.getType()).getElementType());
+}
+
+} // namespace
+
+#define RULE(Op)                                                               \
+  LogicalResult Op::buildGradients(OpBuilder &builder, ValueRange grads,       \
+                                   SmallVectorImpl<Value> &out)
+
+//===----------------------------------------------------------------------===//
+// Unary elementwise
+//===----------------------------------------------------------------------===//
+
+RULE(NegOp) { G m{builder, getLoc()}; out.assign({m.neg(grads[0])}); return success(); }
+RULE(AbsOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), g = grads[0];
+  out.assign({m.select(m.cmp(ComparePredicate::ge, x, m.c(x, 0)), g, m.neg(g))});
+  return success();
+}
+RULE(ExpOp) { G m{builder, getLoc()}; out.assign({m.mul(grads[0], getResult())}); return success(); }
+RULE(LogOp) { G m{builder, getLoc()}; out.assign({m.div(grads[0], getInput())}); return success(); }
+RULE(SqrtOp) {
+  G m{builder, getLoc()};
+  out.assign({m.div(m.mul(grads[0], m.c(getInput(), 0.5)), getResult())});
+  return success();
+}
+RULE(RsqrtOp) {
+  G m{builder, getLoc()};
+  Value y = getResult();
+  out.assign({m.mul(m.mul(grads[0], m.c(y, -0.5)), m.mul(y, m.mul(y, y)))});
+  return success();
+}
+RULE(SinOp) {
+  G m{builder, getLoc()};
+  out.assign({m.mul(grads[0], builder.create<CosOp>(getLoc(), getInput()))});
+  return success();
+}
+RULE(CosOp) {
+  G m{builder, getLoc()};
+  out.assign({m.neg(m.mul(grads[0], builder.create<SinOp>(getLoc(), getInput())))});
+  return success();
+}
+RULE(TanhOp) {
+  G m{builder, getLoc()};
+  Value y = getResult();
+  out.assign({m.mul(grads[0], m.sub(m.c(y, 1), m.mul(y, y)))});
+  return success();
+}
+RULE(ErfOp) {
+  G m{builder, getLoc()};
+  Value x = getInput();
+  Value e = builder.create<ExpOp>(getLoc(), m.neg(m.mul(x, x)));
+  out.assign({m.mul(grads[0], m.mul(e, m.c(x, 2 / std::sqrt(M_PI))))});
+  return success();
+}
+RULE(SigmoidOp) {
+  G m{builder, getLoc()};
+  Value y = getResult();
+  out.assign({m.mul(grads[0], m.mul(y, m.sub(m.c(y, 1), y)))});
+  return success();
+}
+RULE(ReluOp) {
+  G m{builder, getLoc()};
+  Value x = getInput();
+  out.assign({m.select(m.cmp(ComparePredicate::gt, x, m.c(x, 0)), grads[0],
+                  m.c(x, 0))});
+  return success();
+}
+RULE(GeluOp) {
+  // d/dx [x Phi(x)] = Phi(x) + x phi(x).
+  G m{builder, getLoc()};
+  Value x = getInput();
+  Value cdf = m.mul(m.c(x, 0.5),
+                    m.add(m.c(x, 1), builder.create<ErfOp>(
+                                         getLoc(), m.mul(x, m.c(x, M_SQRT1_2)))));
+  Value pdf = m.mul(builder.create<ExpOp>(
+                        getLoc(), m.mul(m.mul(x, x), m.c(x, -0.5))),
+                    m.c(x, 1 / std::sqrt(2 * M_PI)));
+  out.assign({m.mul(grads[0], m.add(cdf, m.mul(x, pdf)))});
+  return success();
+}
+RULE(SiluOp) {
+  G m{builder, getLoc()};
+  Value x = getInput();
+  Value s = builder.create<SigmoidOp>(getLoc(), x);
+  out.assign({m.mul(grads[0],
+               m.add(s, m.mul(x, m.mul(s, m.sub(m.c(x, 1), s)))))});
+  return success();
+}
+RULE(LeakyReluOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), g = grads[0];
+  out.assign({m.select(m.cmp(ComparePredicate::gt, x, m.c(x, 0)), g,
+                  m.mul(g, m.c(x, getAlpha().convertToDouble())))});
+  return success();
+}
+RULE(ClampOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), zero = m.c(x, 0);
+  Value inside = m.select(
+      m.cmp(ComparePredicate::ge, x, m.c(x, getMin().convertToDouble())),
+      grads[0], zero);
+  out.assign({m.select(
+      m.cmp(ComparePredicate::le, x, m.c(x, getMax().convertToDouble())),
+      inside, zero)});
+  return success();
+}
+RULE(CastOp) {
+  G m{builder, getLoc()};
+  Value x = getInput();
+  out.assign({isFloatTensor(x) && isFloatTensor(getResult())
+             ? builder.create<CastOp>(getLoc(), grads[0],
+                                      TypeAttr::get(m.elt(x)))
+                   .getResult()
+             : Value()});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Binary elementwise (with broadcasting)
+//===----------------------------------------------------------------------===//
+
+RULE(AddOp) {
+  G m{builder, getLoc()};
+  if (!isFloatTensor(getLhs()))
+    return noGradients(out, 2);
+  out.assign({m.unbroadcast(grads[0], getLhs()), m.unbroadcast(grads[0], getRhs())});
+  return success();
+}
+RULE(SubOp) {
+  G m{builder, getLoc()};
+  if (!isFloatTensor(getLhs()))
+    return noGradients(out, 2);
+  out.assign({m.unbroadcast(grads[0], getLhs()),
+         m.unbroadcast(m.neg(grads[0]), getRhs())});
+  return success();
+}
+RULE(MulOp) {
+  G m{builder, getLoc()};
+  if (!isFloatTensor(getLhs()))
+    return noGradients(out, 2);
+  out.assign({m.unbroadcast(m.mul(grads[0], getRhs()), getLhs()),
+         m.unbroadcast(m.mul(grads[0], getLhs()), getRhs())});
+  return success();
+}
+RULE(DivOp) {
+  G m{builder, getLoc()};
+  Value gr = m.div(grads[0], getRhs());
+  out.assign({m.unbroadcast(gr, getLhs()),
+         m.unbroadcast(m.neg(m.mul(gr, getResult())), getRhs())});
+  return success();
+}
+RULE(PowOp) {
+  G m{builder, getLoc()};
+  Value x = getLhs(), p = getRhs(), g = grads[0];
+  Value dx = m.mul(m.mul(g, p),
+                   builder.create<PowOp>(getLoc(), x, m.sub(p, m.c(p, 1))));
+  Value dp = m.mul(m.mul(g, getResult()), builder.create<LogOp>(getLoc(), x));
+  out.assign({m.unbroadcast(dx, x), m.unbroadcast(dp, p)});
+  return success();
+}
+RULE(MaximumOp) {
+  G m{builder, getLoc()};
+  if (!isFloatTensor(getLhs()))
+    return noGradients(out, 2);
+  Value g = grads[0], zero = m.c(g, 0);
+  Value first = m.cmp(ComparePredicate::ge, getLhs(), getRhs());
+  out.assign({m.unbroadcast(m.select(first, g, zero), getLhs()),
+         m.unbroadcast(m.select(first, zero, g), getRhs())});
+  return success();
+}
+RULE(MinimumOp) {
+  G m{builder, getLoc()};
+  if (!isFloatTensor(getLhs()))
+    return noGradients(out, 2);
+  Value g = grads[0], zero = m.c(g, 0);
+  Value first = m.cmp(ComparePredicate::le, getLhs(), getRhs());
+  out.assign({m.unbroadcast(m.select(first, g, zero), getLhs()),
+         m.unbroadcast(m.select(first, zero, g), getRhs())});
+  return success();
+}
+RULE(SelectOp) {
+  G m{builder, getLoc()};
+  if (!isFloatTensor(getLhs()))
+    return noGradients(out, 3);
+  Value g = grads[0], zero = m.c(g, 0);
+  out.assign({Value(), m.unbroadcast(m.select(getCondition(), g, zero), getLhs()),
+         m.unbroadcast(m.select(getCondition(), zero, g), getRhs())});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions, convolution, pooling
+//===----------------------------------------------------------------------===//
+
+// C = op(A) op(B): dA = g op(B)^T (or its transpose when A is read
+// transposed), dB = op(A)^T g (likewise).
+RULE(MatmulOp) {
+  Value a = getLhs(), b = getRhs(), g = grads[0];
+  bool ta = getTransposeLhs(), tb = getTransposeRhs();
+  OpBuilder &m = builder;
+  Value da = ta ? m.create<MatmulOp>(getLoc(), b, g, tb, true).getResult()
+                : m.create<MatmulOp>(getLoc(), g, b, false, !tb).getResult();
+  Value db = tb ? m.create<MatmulOp>(getLoc(), g, a, true, ta).getResult()
+                : m.create<MatmulOp>(getLoc(), a, g, !ta, false).getResult();
+  out.assign({da, db});
+  return success();
+}
+RULE(BatchMatmulOp) {
+  Value a = getLhs(), b = getRhs(), g = grads[0];
+  bool ta = getTransposeLhs(), tb = getTransposeRhs();
+  OpBuilder &m = builder;
+  Value da = ta ? m.create<BatchMatmulOp>(getLoc(), b, g, tb, true).getResult()
+                : m.create<BatchMatmulOp>(getLoc(), g, b, false, !tb).getResult();
+  Value db = tb ? m.create<BatchMatmulOp>(getLoc(), g, a, true, ta).getResult()
+                : m.create<BatchMatmulOp>(getLoc(), a, g, !ta, false).getResult();
+  out.assign({da, db});
+  return success();
+}
+// dx: the transposed convolution of g (output_padding restores the input's
+// size); dw: a convolution of the input with g over the batch, strides and
+// dilations swapped; db: g summed over batch and space.
+RULE(Conv2DOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), w = getWeight(), g = grads[0];
+  if (static_cast<int64_t>(getGroups()) != 1)
+    return emitOpError("has no gradient rule for groups > 1 yet");
+  ArrayRef<int64_t> xs = m.shape(x), ws = m.shape(w), gs = m.shape(g);
+  ArrayRef<int64_t> s = getStrides(), p = getPadding(), d = getDilation();
+  SmallVector<int64_t> outputPadding(2);
+  for (int i = 0; i < 2; ++i)
+    outputPadding[i] =
+        xs[2 + i] - ((gs[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (ws[2 + i] - 1) + 1);
+  Value dx = builder.create<ConvTranspose2DOp>(getLoc(), g, w, Value(), s, p,
+                                                outputPadding, d, 1);
+  Value xt = builder.create<TransposeOp>(getLoc(), x, ArrayRef<int64_t>{1, 0, 2, 3});
+  Value gt = builder.create<TransposeOp>(getLoc(), g, ArrayRef<int64_t>{1, 0, 2, 3});
+  Value dwt = builder.create<Conv2DOp>(getLoc(), xt, gt, Value(), d, p, s, 1);
+  ArrayRef<int64_t> dws = m.shape(dwt); // [C, O, KH', KW'] with KH' >= KH
+  if (dws[2] != ws[2] || dws[3] != ws[3])
+    dwt = builder.create<SliceOp>(
+        getLoc(), dwt, ArrayRef<int64_t>{0, 0, 0, 0},
+        ArrayRef<int64_t>{dws[0], dws[1], ws[2], ws[3]},
+        ArrayRef<int64_t>{1, 1, 1, 1});
+  Value dw = builder.create<TransposeOp>(getLoc(), dwt, ArrayRef<int64_t>{1, 0, 2, 3});
+  Value db = getBias() ? m.sum(g, {0, 2, 3}, false) : Value();
+  out.assign({dx, dw});
+  if (getBias())
+    out.push_back(db);
+  return success();
+}
+RULE(MaxPool2DOp) {
+  out.assign({builder.create<MaxPool2DGradOp>(getLoc(), getInput(), grads[0],
+                                         getKernel(), getStrides(),
+                                         getPadding())});
+  return success();
+}
+RULE(GlobalAvgPool2DOp) {
+  G m{builder, getLoc()};
+  ArrayRef<int64_t> xs = m.shape(getInput());
+  Value scaled = m.mul(grads[0], m.c(grads[0], 1.0 / double(xs[2] * xs[3])));
+  out.assign({m.broadcastTo(scaled, xs)});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions, softmax, losses
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The dims of a reduction, normalized, and the input's shape with them kept
+/// as size 1.
+SmallVector<int64_t> keptShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> dims) {
+  SmallVector<int64_t> kept(shape.begin(), shape.end());
+  for (int64_t d : dims)
+    kept[d < 0 ? d + shape.size() : d] = 1;
+  return kept;
+}
+/// g, shaped as the reduction's result, back over the input's shape.
+Value spread(G &m, Value g, Value x, ArrayRef<int64_t> dims) {
+  return m.broadcastTo(m.reshape(g, keptShape(m.shape(x), dims)), m.shape(x));
+}
+} // namespace
+
+RULE(ReduceSumOp) {
+  G m{builder, getLoc()};
+  out.assign({isFloatTensor(getInput()) ? spread(m, grads[0], getInput(), getDims())
+                                   : Value()});
+  return success();
+}
+RULE(ReduceMeanOp) {
+  G m{builder, getLoc()};
+  Value x = getInput();
+  int64_t count = 1;
+  for (int64_t d : getDims())
+    count *= m.shape(x)[d < 0 ? d + m.shape(x).size() : d];
+  out.assign({spread(m, m.mul(grads[0], m.c(grads[0], 1.0 / double(count))), x,
+                getDims())});
+  return success();
+}
+// Max and min: the gradient goes to every element equal to the extremum.
+RULE(ReduceMaxOp) {
+  G m{builder, getLoc()};
+  Value x = getInput();
+  Value hit = m.cmp(ComparePredicate::eq, x, spread(m, getResult(), x, getDims()));
+  out.assign({m.select(hit, spread(m, grads[0], x, getDims()), m.c(x, 0))});
+  return success();
+}
+RULE(ReduceMinOp) {
+  G m{builder, getLoc()};
+  Value x = getInput();
+  Value hit = m.cmp(ComparePredicate::eq, x, spread(m, getResult(), x, getDims()));
+  out.assign({m.select(hit, spread(m, grads[0], x, getDims()), m.c(x, 0))});
+  return success();
+}
+// y = softmax(x): dx = y (g - sum(g y)).
+RULE(SoftmaxOp) {
+  G m{builder, getLoc()};
+  Value y = getResult(), g = grads[0];
+  int64_t axis = static_cast<int64_t>(getAxis());
+  Value dot = m.sum(m.mul(g, y), {axis}, /*keep=*/true);
+  out.assign({m.mul(y, m.sub(g, dot))});
+  return success();
+}
+// y = log_softmax(x): dx = g - exp(y) sum(g).
+RULE(LogSoftmaxOp) {
+  G m{builder, getLoc()};
+  Value y = getResult(), g = grads[0];
+  int64_t axis = static_cast<int64_t>(getAxis());
+  Value total = m.sum(g, {axis}, /*keep=*/true);
+  out.assign({m.sub(g, m.mul(builder.create<ExpOp>(getLoc(), y), total))});
+  return success();
+}
+
+namespace {
+/// The per-element scale of a loss's gradient: g itself (reduction none,
+/// broadcast along trailing dims), g (sum) or g / count (mean).
+Value lossScale(G &m, Value g, LossReduction r, int64_t count,
+                ArrayRef<int64_t> perExample) {
+  if (r == LossReduction::none) {
+    SmallVector<int64_t> s(perExample.begin(), perExample.end());
+    return s.size() == m.shape(g).size() ? g : m.reshape(g, s);
+  }
+  return r == LossReduction::mean ? m.mul(g, m.c(g, 1.0 / double(count))) : g;
+}
+} // namespace
+
+// dlogits = (softmax(logits) - one_hot(labels)) * g.
+RULE(CrossEntropyOp) {
+  G m{builder, getLoc()};
+  Value logits = getLogits();
+  ArrayRef<int64_t> s = m.shape(logits);
+  Value p = builder.create<SoftmaxOp>(getLoc(), logits, uint64_t(1));
+  Value hot = builder.create<OneHotOp>(getLoc(), getLabels(),
+                                       static_cast<uint64_t>(s[1]),
+                                       m.elt(logits));
+  Value scale = lossScale(m, grads[0], getReduction(), s[0], {s[0], 1});
+  out.assign({m.mul(m.sub(p, hot), scale), Value()});
+  return success();
+}
+RULE(MseLossOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), t = getTarget();
+  int64_t count = llvm::cast<RankedTensorType>(x.getType()).getNumElements();
+  Value d = m.mul(m.mul(m.sub(x, t), m.c(x, 2)),
+                  lossScale(m, grads[0], getReduction(), count, m.shape(x)));
+  out.assign({d, m.neg(d)});
+  return success();
+}
+// d/dx = sigmoid(x) - t, d/dt = -x.
+RULE(BceWithLogitsOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), t = getTarget();
+  int64_t count = llvm::cast<RankedTensorType>(x.getType()).getNumElements();
+  Value scale = lossScale(m, grads[0], getReduction(), count, m.shape(x));
+  Value s = builder.create<SigmoidOp>(getLoc(), x);
+  out.assign({m.mul(m.sub(s, t), scale), m.neg(m.mul(x, scale))});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes
+//===----------------------------------------------------------------------===//
+
+RULE(ReshapeOp) {
+  G m{builder, getLoc()};
+  out.assign({isFloatTensor(getInput()) ? m.reshape(grads[0], m.shape(getInput()))
+                                   : Value()});
+  return success();
+}
+RULE(TransposeOp) {
+  ArrayRef<int64_t> perm = getPermutation();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = i;
+  out.assign({isFloatTensor(getInput())
+             ? builder.create<TransposeOp>(getLoc(), grads[0], inverse)
+                   .getResult()
+             : Value()});
+  return success();
+}
+RULE(BroadcastToOp) {
+  G m{builder, getLoc()};
+  out.assign({isFloatTensor(getInput()) ? m.unbroadcast(grads[0], getInput())
+                                   : Value()});
+  return success();
+}
+RULE(ConcatOp) {
+  G m{builder, getLoc()};
+  ArrayRef<int64_t> gs = m.shape(grads[0]);
+  int64_t rank = gs.size();
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (axis < 0)
+    axis += rank;
+  int64_t offset = 0;
+  for (Value input : getInputs()) {
+    SmallVector<int64_t> starts(rank, 0), limits(gs.begin(), gs.end()),
+        strides(rank, 1);
+    starts[axis] = offset;
+    limits[axis] = offset + m.shape(input)[axis];
+    offset = limits[axis];
+    out.push_back(isFloatTensor(input)
+                      ? builder.create<SliceOp>(getLoc(), grads[0], starts,
+                                                limits, strides)
+                            .getResult()
+                      : Value());
+  }
+  return success();
+}

@@ -1,0 +1,140 @@
+//===- GraphAutodiff.cpp - Reverse-mode differentiation of graph functions ===//
+
+#include "dialects/Graph/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace kiln::graph {
+#define GEN_PASS_DEF_GRAPHAUTODIFF
+#include "dialects/Graph/Transforms/Passes.h.inc"
+} // namespace kiln::graph
+
+using namespace mlir;
+using namespace kiln::graph;
+
+namespace {
+
+bool isFloat(Value v) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  return t && llvm::isa<FloatType>(t.getElementType());
+}
+
+Value zerosLike(OpBuilder &b, Location loc, Value v) {
+  auto type = llvm::cast<RankedTensorType>(v.getType());
+  return b.create<ConstantOp>(
+      loc, type,
+      DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), 0)));
+}
+
+/// Adds the gradient function of `loss` to the module.
+LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
+  Location loc = loss.getLoc();
+  auto resultType = loss.getNumResults() == 1
+                        ? llvm::dyn_cast<RankedTensorType>(loss.getResultTypes()[0])
+                        : RankedTensorType();
+  if (!resultType || resultType.getRank() != 0 ||
+      !llvm::isa<FloatType>(resultType.getElementType()))
+    return loss.emitError("can only differentiate a function with one "
+                          "scalar float result, '")
+           << loss.getSymName() << "' returns " << loss.getResultTypes();
+
+  OpBuilder b(loss);
+  b.setInsertionPointAfter(loss);
+  // Arguments to differentiate: parameters, and float inputs on request.
+  SmallVector<std::pair<unsigned, std::string>> wrt;
+  for (unsigned i = 0; i < loss.getNumArguments(); ++i) {
+    if (auto name = loss.getArgAttrOfType<StringAttr>(i, "graph.param"))
+      wrt.push_back({i, name.str()});
+    else if (auto name = loss.getArgAttrOfType<StringAttr>(i, "graph.input");
+             name && wrtInputs && isFloat(loss.getArgument(i)))
+      wrt.push_back({i, name.str()});
+  }
+  SmallVector<Type> results{loss.getResultTypes()[0]};
+  for (auto [i, name] : wrt)
+    results.push_back(loss.getArgument(i).getType());
+  auto grad = b.create<func::FuncOp>(
+      loc, "grad", b.getFunctionType(loss.getArgumentTypes(), results));
+  grad.setAllArgAttrs(loss.getAllArgAttrs());
+  grad.setResultAttr(0, "graph.output", b.getStringAttr("loss"));
+  for (auto [k, entry] : llvm::enumerate(wrt))
+    grad.setResultAttr(k + 1, "graph.output",
+                       b.getStringAttr("grad." + entry.second));
+
+  // Forward: a copy of the loss function's body.
+  IRMapping mapping;
+  loss.getBody().cloneInto(&grad.getBody(), mapping);
+  Block &body = grad.getBody().front();
+  auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
+  Value lossValue = ret.getOperand(0);
+  b.setInsertionPoint(ret);
+
+  // Backward, in reverse program order.
+  DenseMap<Value, Value> gradients;
+  auto accumulate = [&](Value v, Value g) {
+    auto [it, inserted] = gradients.try_emplace(v, g);
+    if (!inserted)
+      it->second = b.create<AddOp>(loc, it->second, g);
+  };
+  auto lossType = llvm::cast<RankedTensorType>(lossValue.getType());
+  accumulate(lossValue,
+             b.create<ConstantOp>(
+                 loc, lossType,
+                 DenseElementsAttr::get(
+                     lossType, b.getFloatAttr(lossType.getElementType(), 1))));
+  SmallVector<Operation *> forward;
+  for (Operation &op : body.without_terminator())
+    forward.push_back(&op);
+  for (Operation *op : llvm::reverse(forward)) {
+    SmallVector<Value> resultGrads;
+    bool any = false;
+    for (Value r : op->getResults()) {
+      resultGrads.push_back(gradients.lookup(r));
+      any |= static_cast<bool>(resultGrads.back());
+    }
+    if (!any)
+      continue;
+    auto differentiable = dyn_cast<GradientOpInterface>(op);
+    if (!differentiable)
+      return op->emitOpError("has no gradient rule, but the loss depends on "
+                             "its result");
+    // Results without a gradient (e.g. running statistics) count as zero.
+    for (auto [r, g] : llvm::zip(op->getResults(), resultGrads))
+      if (!g && isFloat(r))
+        g = zerosLike(b, op->getLoc(), r);
+    SmallVector<Value> operandGrads;
+    OpBuilder::InsertionGuard guard(b);
+    if (failed(differentiable.buildGradients(b, resultGrads, operandGrads)))
+      return failure();
+    for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
+      if (g && isFloat(operand))
+        accumulate(operand, g);
+  }
+
+  SmallVector<Value> returned{lossValue};
+  for (auto [i, name] : wrt) {
+    Value arg = body.getArgument(i);
+    Value g = gradients.lookup(arg);
+    returned.push_back(g ? g : zerosLike(b, loc, arg));
+  }
+  b.create<func::ReturnOp>(ret.getLoc(), returned);
+  ret.erase();
+  return success();
+}
+
+struct GraphAutodiff : kiln::graph::impl::GraphAutodiffBase<GraphAutodiff> {
+  using GraphAutodiffBase::GraphAutodiffBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    auto loss = symbols.lookup<func::FuncOp>(entry);
+    if (!loss || loss.isExternal() || symbols.lookup("grad"))
+      return;
+    if (failed(differentiate(loss, wrtInputs)))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,57 @@
+// RUN: kiln-opt %s -graph-autodiff -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: kiln-opt %s -graph-autodiff="wrt-inputs=true" -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=INPUTS
+
+// A linear layer and a loss: the gradient function returns the loss and
+// the gradient of each parameter, named after it. The weight's gradient
+// reads the upstream gradient transposed; the bias's sums the broadcast.
+// CHECK-LABEL: func.func @grad
+// CHECK-SAME: -> (tensor<f32> {graph.output = "loss"}, tensor<3x4xf32> {graph.output = "grad.w"}, tensor<3xf32> {graph.output = "grad.b"})
+// CHECK: %[[Y:.*]] = graph.matmul %[[X:.*]], %[[W:.*]] {transpose_rhs}
+// CHECK: %[[L:.*]] = graph.cross_entropy mean
+// CHECK: %[[D:.*]] = graph.mul %{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<f32>
+// CHECK-DAG: %[[DB:.*]] = graph.reduce_sum %[[D]] {dims = array<i64: 0>} : tensor<2x3xf32>
+// CHECK-DAG: %[[DW:.*]] = graph.matmul %[[D]], %[[X]] {transpose_lhs} : tensor<2x3xf32>, tensor<2x4xf32>
+// CHECK: return %[[L]], %[[DW]], %[[DB]]
+// INPUTS-LABEL: func.func @grad
+// INPUTS-SAME: tensor<2x4xf32> {graph.output = "grad.x"}
+func.func @loss(%w: tensor<3x4xf32> {graph.param = "w"}, %b: tensor<3xf32> {graph.param = "b"},
+                %x: tensor<2x4xf32> {graph.input = "x"}, %y: tensor<2xi64> {graph.input = "y"}) -> (tensor<f32> {graph.output = "loss"}) {
+  %0 = graph.matmul %x, %w {transpose_rhs} : tensor<2x4xf32>, tensor<3x4xf32>
+  %1 = graph.add %0, %b : tensor<2x3xf32>, tensor<3xf32>
+  %2 = graph.cross_entropy mean %1, %y : tensor<2x3xf32>, tensor<2xi64>
+  return %2 : tensor<f32>
+}
+
+// -----
+
+// A value used twice: its gradients are summed.
+// CHECK-LABEL: func.func @grad
+// CHECK: graph.reduce_sum
+// CHECK: %[[A:.*]] = graph.mul %{{.*}}, %[[W:.*]] :
+// CHECK: %[[B:.*]] = graph.mul %{{.*}}, %[[W]] :
+// CHECK: %[[S:.*]] = graph.add %[[A]], %[[B]]
+// CHECK: return %{{.*}}, %[[S]]
+func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<f32> {graph.output = "loss"}) {
+  %0 = graph.mul %w, %w : tensor<4xf32>, tensor<4xf32>
+  %1 = graph.reduce_sum %0 {dims = array<i64: 0>} : tensor<4xf32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
+// An op without a gradient rule on the path to the loss is an error.
+func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<f32> {graph.output = "loss"}) {
+  %r = graph.reshape %w {shape = array<i64: 1, 1, 2, 2>} : tensor<4xf32>
+  // expected-error @+1 {{'graph.avg_pool2d' op has no gradient rule, but the loss depends on its result}}
+  %0 = graph.avg_pool2d %r {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x1x2x2xf32>
+  %1 = graph.reduce_sum %0 {dims = array<i64: 0, 1, 2, 3>} : tensor<1x1x1x1xf32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
+// Only a scalar float loss can be differentiated.
+// expected-error @+1 {{can only differentiate a function with one scalar float result, 'loss' returns 'tensor<4xf32>'}}
+func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<4xf32> {graph.output = "loss"}) {
+  return %w : tensor<4xf32>
+}

@@ -73,6 +73,12 @@ cl::opt<std::string> report("report",
                             cl::desc("Print a report while compiling: memory "
                                      "(each entry point's arena plan)"),
                             cl::init(""), cl::cat(category));
+cl::opt<std::string> trainStep(
+    "train-step",
+    cl::desc("Optimizer of the train_step entry, as graph-train-step "
+             "options: \"optimizer=sgd lr=0.1 momentum=0.9\" (default: "
+             "Adam, lr 1e-3)"),
+    cl::init(""), cl::cat(category));
 cl::opt<bool> summary("summary",
                       cl::desc("Print a summary of the model: parameters, "
                                "entry points, ops"),
@@ -250,6 +256,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
     mlir::PassManager pm(module.getContext());
     PipelineOptions options;
     options.reportMemory = report == "memory";
+    options.trainStep = trainStep;
     if (failed(mlir::applyPassManagerCLOptions(pm)) ||
         mlir::failed(mlir::parsePassPipeline(pipelineInto(stage, options), pm,
                                              llvm::errs())))

@@ -13,8 +13,11 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
   case Stage::Graph:
     return "";
   case Stage::GraphGrad:
-    // Reverse-mode gradients: `loss` gains `grad`.
-    return "graph-autodiff";
+    // Reverse-mode gradients: `loss` gains `grad`, and `grad` gains
+    // `train_step` with the optimizer.
+    return "graph-autodiff,graph-train-step" +
+           (options.trainStep.empty() ? std::string()
+                                      : "{" + options.trainStep + "}");
   case Stage::Kernel:
     // Simplify, then decide what runs as one kernel.
     return options.fusion

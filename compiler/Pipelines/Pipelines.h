@@ -28,6 +28,9 @@ struct PipelineOptions {
   bool libraryCalls = true;
   /// Print each entry point's memory plan (arena size, largest buffers).
   bool reportMemory = false;
+  /// Options of graph-train-step ("optimizer=sgd lr=0.1 momentum=0.9");
+  /// empty: Adam, lr 1e-3.
+  std::string trainStep;
 };
 
 /// The textual pipeline (on builtin.module) that takes IR from the stage

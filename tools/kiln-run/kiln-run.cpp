@@ -53,6 +53,11 @@ cl::opt<std::string> fusion("fusion",
                             cl::desc("Fuse kernels: on or off (one kernel "
                                      "per op)"),
                             cl::init("on"), cl::cat(category));
+cl::opt<std::string> trainStep("train-step",
+                               cl::desc("With --jit: the optimizer of "
+                                        "train_step (graph-train-step "
+                                        "options)"),
+                               cl::init(""), cl::cat(category));
 cl::opt<std::string> libraryCalls("library-calls",
                                   cl::desc("float32 matmul/conv through "
                                            "oneDNN: on or off (generated "
@@ -131,6 +136,7 @@ int main(int argc, char **argv) {
   jit::Options options;
   options.fusion = fusion == "on";
   options.libraryCalls = libraryCalls == "on";
+  options.trainStep = trainStep;
   std::string error;
   std::unique_ptr<jit::Session> session =
       jit::Session::compile((*buffer)->getBuffer().str(), options, error);

@@ -79,6 +79,7 @@ static std::optional<Value> scalarUnary(OpBuilder &b, Location loc, Operation *o
       .Case([&](CosOp) { return b.create<math::CosOp>(loc, x); })
       .Case([&](TanhOp) { return b.create<math::TanhOp>(loc, x); })
       .Case([&](ErfOp) { return b.create<math::ErfOp>(loc, x); })
+      .Case([&](FloorOp) { return b.create<math::FloorOp>(loc, x); })
       .Case([&](SigmoidOp) { return scalarSigmoid(b, loc, x); })
       .Case([&](ReluOp) {
         return scalarActivation(b, loc, kernel::Activation::relu, 0, x);
@@ -215,7 +216,7 @@ Results lowerElementwise(OpBuilder &b, Operation *op) {
         })};
   if (op->getNumOperands() == 1 && isFloat(elt)) {
     bool known = isa<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, SinOp, CosOp,
-                     TanhOp, ErfOp, SigmoidOp, ReluOp, GeluOp, SiluOp,
+                     TanhOp, ErfOp, FloorOp, SigmoidOp, ReluOp, GeluOp, SiluOp,
                      LeakyReluOp, ClampOp>(op);
     if (!known)
       return std::nullopt;

@@ -70,6 +70,7 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
   PipelineOptions pipeline;
   pipeline.fusion = options.fusion;
   pipeline.libraryCalls = options.libraryCalls;
+  pipeline.trainStep = options.trainStep;
   // Entry points are read once autodiff has added `grad`.
   PassManager gradients(&context);
   if (!buildPipeline(gradients, Stage::Graph, Stage::GraphGrad, pipeline) ||

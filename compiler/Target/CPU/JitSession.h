@@ -24,6 +24,8 @@ struct Options {
   /// Float32 matmul and convolution through the runtime's oneDNN calls
   /// (off: generated code).
   bool libraryCalls = true;
+  /// Options of the optimizer in train_step (see graph-train-step).
+  std::string trainStep;
   /// LLVM optimization level, 0-3.
   unsigned optLevel = 3;
 };

@@ -72,6 +72,7 @@ def Graph_SinOp : Graph_UnaryOp<"sin", "sin(x)">;
 def Graph_CosOp : Graph_UnaryOp<"cos", "cos(x)">;
 def Graph_TanhOp : Graph_UnaryOp<"tanh", "tanh(x)">;
 def Graph_ErfOp : Graph_UnaryOp<"erf", "erf(x)">;
+def Graph_FloorOp : Graph_UnaryOp<"floor", "floor(x)">;
 def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
 def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)">;
 def Graph_GeluOp : Graph_UnaryOp<"gelu", "x * (1 + erf(x / sqrt(2))) / 2 (exact GELU)">;

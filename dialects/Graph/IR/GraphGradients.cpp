@@ -133,6 +133,12 @@ RULE(ErfOp) {
   out.assign({m.mul(grads[0], m.mul(e, m.c(x, 2 / std::sqrt(M_PI))))});
   return success();
 }
+// Piecewise constant: no gradient flows through floor.
+RULE(FloorOp) {
+  G m{builder, getLoc()};
+  out.assign({m.mul(grads[0], m.c(grads[0], 0))});
+  return success();
+}
 RULE(SigmoidOp) {
   G m{builder, getLoc()};
   Value y = getResult();

@@ -41,7 +41,7 @@ enum class Role {
 Role roleOf(Operation *op) {
   return llvm::TypeSwitch<Operation *, Role>(op)
       .Case<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, SinOp, CosOp, TanhOp,
-            ErfOp, SigmoidOp, ReluOp, GeluOp, SiluOp, LeakyReluOp, ClampOp,
+            ErfOp, FloorOp, SigmoidOp, ReluOp, GeluOp, SiluOp, LeakyReluOp, ClampOp,
             AddOp, SubOp, MulOp, DivOp, PowOp, MaximumOp, MinimumOp, CompareOp,
             SelectOp, CastOp, BroadcastToOp, OneHotOp>(
           [](Operation *) { return Role::Elementwise; })

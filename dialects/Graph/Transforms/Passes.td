@@ -89,4 +89,54 @@ def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
   ];
 }
 
+def GraphTrainStep : Pass<"graph-train-step", "::mlir::ModuleOp"> {
+  let summary = "Builds train_step: gradients, then the optimizer update";
+  let description = [{
+    From the `grad` entry (see graph-autodiff), adds the public function
+    `train_step` that runs forward, backward and the optimizer in one
+    program: arguments are the parameters, the optimizer state (buffers
+    `optimizer.step`, and per parameter `sgd.momentum.P` or `adam.m.P` /
+    `adam.v.P`) and the inputs; results are the loss, the updated
+    parameters (named as the parameters) and the updated state (named as
+    the state). Semantics follow torch.optim: SGD (momentum, Nesterov, L2
+    weight decay), Adam (L2 weight decay), AdamW (decoupled); the learning
+    rate follows `schedule` (constant; step: gamma^floor(t / step-size);
+    cosine: linear warm-up over warmup-steps then cosine decay to 0 at
+    total-steps) at step t (the number of steps done before this one);
+    with clip-norm > 0 the gradients are first scaled to a global L2 norm of
+    at most clip-norm, as torch.nn.utils.clip_grad_norm_.
+
+    Before: `func.func @grad(%w {graph.param = "w"}, %x) -> (loss, grad.w)`
+    After (added): `func.func @train_step(%w {graph.param = "w"},
+    %m {graph.buffer = "adam.m.w"}, ..., %t {graph.buffer = "optimizer.step"},
+    %x) -> (loss, w, adam.m.w, adam.v.w, optimizer.step)`
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adam\"",
+           "sgd, adam or adamw">,
+    Option<"lr", "lr", "double", /*default=*/"1e-3", "Learning rate">,
+    Option<"momentum", "momentum", "double", /*default=*/"0.0",
+           "SGD momentum">,
+    Option<"nesterov", "nesterov", "bool", /*default=*/"false",
+           "SGD Nesterov momentum">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
+           "Weight decay (L2 for sgd and adam, decoupled for adamw)">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "Adam beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "Adam beta2">,
+    Option<"epsilon", "epsilon", "double", /*default=*/"1e-8", "Adam epsilon">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"constant\"",
+           "constant, step or cosine">,
+    Option<"stepSize", "step-size", "int64_t", /*default=*/"1",
+           "Steps between decays of the step schedule">,
+    Option<"gamma", "gamma", "double", /*default=*/"0.1",
+           "Decay factor of the step schedule">,
+    Option<"warmupSteps", "warmup-steps", "int64_t", /*default=*/"0",
+           "Linear warm-up steps of the cosine schedule">,
+    Option<"totalSteps", "total-steps", "int64_t", /*default=*/"1",
+           "Steps at which the cosine schedule reaches 0">,
+    Option<"clipNorm", "clip-norm", "double", /*default=*/"0.0",
+           "Global gradient-norm clipping (0: off)">,
+  ];
+}
+
 #endif // KILN_GRAPH_PASSES

@@ -29,8 +29,10 @@ func.func @elementwise(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %i: tensor<4xi64>
   %8 = graph.tanh %7 : tensor<4x8xf32>
   // CHECK: graph.erf
   %9 = graph.erf %8 : tensor<4x8xf32>
+  // CHECK: graph.floor
+  %f = graph.floor %9 : tensor<4x8xf32>
   // CHECK: graph.sigmoid
-  %10 = graph.sigmoid %9 : tensor<4x8xf32>
+  %10 = graph.sigmoid %f : tensor<4x8xf32>
   // CHECK: graph.relu
   %11 = graph.relu %10 : tensor<4x8xf32>
   // CHECK: graph.gelu

@@ -1,0 +1,453 @@
+//===- CompiledKernels.cpp - Kiln-compiled kernels against their roofline -===//
+//
+// Each Kiln-compiled kernel runs next to its reference in the same process:
+// matrix products and convolutions next to direct oneDNN calls, memory-bound
+// kernels next to hand-written loops and the measured copy bandwidth. Each
+// benchmark reports FLOP/s or B/s; bench/run.sh turns them into ratios.
+// oneDNN runs on one thread unless a benchmark's `threads` argument says
+// otherwise. Generated code and hand-written loops are single-threaded.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Target/CPU/JitSession.h"
+#include "kiln/runtime/HostTensor.h"
+#include "kiln/runtime/Library.h"
+#include "kiln/runtime/Manifest.h"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+using kiln::rt::DType;
+using kiln::rt::HostTensor;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// A tensor of uniform random floats in [low, high).
+HostTensor randomTensor(std::vector<int64_t> shape, float low = -1.0f,
+                        float high = 1.0f) {
+  static std::mt19937 generator(42);
+  HostTensor tensor = HostTensor::zeros(DType::F32, std::move(shape)).value();
+  std::uniform_real_distribution<float> distribution(low, high);
+  float *data = tensor.data<float>();
+  for (int64_t i = 0; i < tensor.numElements(); ++i)
+    data[i] = distribution(generator);
+  return tensor;
+}
+
+/// A graph module compiled by Kiln, with random arguments and zeroed results.
+struct CompiledKernel {
+  std::unique_ptr<kiln::jit::Session> session;
+  std::vector<HostTensor> arguments;
+  std::vector<HostTensor> results;
+
+  /// Runs entry `f`; false (with the message on stderr) if the run fails.
+  bool run() {
+    kiln::rt::Status status = session->run("f", arguments, results);
+    if (!status.ok())
+      std::fprintf(stderr, "kiln-bench: %s\n", status.message().c_str());
+    return status.ok();
+  }
+};
+
+/// Compiled kernels by module text and options. main empties it before
+/// returning: a Session must not outlive LLVM's globals, which exit destroys.
+std::map<std::string, std::unique_ptr<CompiledKernel>> &kernelCache() {
+  static std::map<std::string, std::unique_ptr<CompiledKernel>> cache;
+  return cache;
+}
+
+/// Compiles `graphIR` (entry `f`) once per set of options and caches it, so
+/// that Google Benchmark's repeated calls of a benchmark compile nothing.
+/// Null (after printing the diagnostics) if it does not compile.
+CompiledKernel *compiledKernel(const std::string &graphIR, bool fusion = true,
+                               bool libraryCalls = true) {
+  std::string key = graphIR + (fusion ? "+fusion" : "-fusion") +
+                    (libraryCalls ? "+library" : "-library");
+  auto [slot, inserted] = kernelCache().try_emplace(key);
+  if (!inserted)
+    return slot->second.get();
+
+  kiln::jit::Options options;
+  options.fusion = fusion;
+  options.libraryCalls = libraryCalls;
+  std::string error;
+  auto kernel = std::make_unique<CompiledKernel>();
+  kernel->session = kiln::jit::Session::compile(graphIR, options, error);
+  if (!kernel->session) {
+    std::fprintf(stderr, "kiln-bench: cannot compile:\n%s\n%s", graphIR.c_str(),
+                 error.c_str());
+    return nullptr;
+  }
+  const kiln::rt::EntrySpec &entry = *kernel->session->findEntry("f");
+  for (const kiln::rt::ArgumentSpec &argument : entry.arguments)
+    kernel->arguments.push_back(randomTensor(argument.tensor.shape));
+  kernel->results = kiln::rt::allocateResults(entry).value();
+  slot->second = std::move(kernel);
+  return slot->second.get();
+}
+
+/// Times `kernel` after one warm-up run; a kernel that does not compile or
+/// fails to run skips the benchmark with an error.
+void timeCompiled(benchmark::State &state, CompiledKernel *kernel) {
+  if (!kernel) {
+    state.SkipWithError("does not compile");
+    return;
+  }
+  if (!kernel->run()) {
+    state.SkipWithError("compiled kernel failed");
+    return;
+  }
+  for (auto _ : state) {
+    if (!kernel->run()) {
+      state.SkipWithError("compiled kernel failed");
+      break;
+    }
+  }
+}
+
+/// Sets a rate counter: `amount` per iteration, reported per second.
+void setRate(benchmark::State &state, const char *name, double amount) {
+  state.counters[name] =
+      benchmark::Counter(amount * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+
+void setFlops(benchmark::State &state, double flops) {
+  setRate(state, "FLOP/s", flops);
+}
+
+void setBytes(benchmark::State &state, double bytes) {
+  setRate(state, "B/s", bytes);
+}
+
+/// Sets oneDNN's thread count for one benchmark; restores one thread after.
+class ThreadScope {
+public:
+  explicit ThreadScope(int64_t threads) { kiln_set_num_threads(threads); }
+  ~ThreadScope() { kiln_set_num_threads(1); }
+};
+
+/// Common settings: wall-clock time (oneDNN may use two threads), a warm-up.
+void configure(benchmark::internal::Benchmark *benchmark) {
+  benchmark->UseRealTime()->MinWarmUpTime(0.1)->Unit(benchmark::kMicrosecond);
+}
+
+/// One and two oneDNN threads, as the `threads` argument.
+void oneAndTwoThreads(benchmark::internal::Benchmark *benchmark) {
+  benchmark->ArgName("threads")->Arg(1)->Arg(2);
+}
+
+//===----------------------------------------------------------------------===//
+// Rooflines: sgemm peak and copy bandwidth
+//===----------------------------------------------------------------------===//
+
+void BM_SgemmOneDnn(benchmark::State &state) {
+  ThreadScope threads(state.range(0));
+  constexpr int64_t n = 1024;
+  HostTensor a = randomTensor({n, n}), b = randomTensor({n, n});
+  HostTensor c = randomTensor({n, n});
+  auto call = [&] {
+    kiln_matmul_f32(a.data<float>(), b.data<float>(), nullptr, nullptr,
+                    c.data<float>(), n, n, n, 0, 0, KILN_ACTIVATION_NONE, 0.0);
+  };
+  call();
+  for (auto _ : state)
+    call();
+  setFlops(state, 2.0 * n * n * n);
+}
+
+constexpr int64_t CopyBytes = 64 << 20;
+constexpr int64_t CopyFloats = CopyBytes / sizeof(float);
+
+void BM_CopyMemcpy(benchmark::State &state) {
+  HostTensor a = randomTensor({CopyFloats}), b = randomTensor({CopyFloats});
+  for (auto _ : state) {
+    std::memcpy(b.data(), a.data(), CopyBytes);
+    benchmark::ClobberMemory();
+  }
+  setBytes(state, 2.0 * CopyBytes);
+}
+
+/// b[i] = a[i], kept a loop (CMakeLists.txt stops the compiler from turning
+/// it into a memcpy call): ordinary vector loads and stores, like generated
+/// code.
+void copyLoop(const float *__restrict a, float *__restrict b, int64_t size) {
+  for (int64_t i = 0; i < size; ++i)
+    b[i] = a[i];
+}
+
+void BM_CopyLoop(benchmark::State &state) {
+  HostTensor a = randomTensor({CopyFloats}), b = randomTensor({CopyFloats});
+  for (auto _ : state) {
+    copyLoop(a.data<float>(), b.data<float>(), CopyFloats);
+    benchmark::ClobberMemory();
+  }
+  setBytes(state, 2.0 * CopyBytes);
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix product and convolution: compiled vs direct oneDNN
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t MatmulM = 256, MatmulK = 784, MatmulN = 128;
+constexpr double MatmulFlops = 2.0 * MatmulM * MatmulN * MatmulK;
+
+const char *const MatmulIR = R"(
+func.func @f(%x: tensor<256x784xf32> {graph.input = "x"},
+             %w: tensor<128x784xf32> {graph.input = "w"})
+    -> (tensor<256x128xf32> {graph.output = "y"}) {
+  %0 = graph.matmul %x, %w {transpose_rhs} : tensor<256x784xf32>, tensor<128x784xf32>
+  return %0 : tensor<256x128xf32>
+}
+)";
+
+void BM_MatmulKiln(benchmark::State &state) {
+  ThreadScope threads(state.range(0));
+  timeCompiled(state, compiledKernel(MatmulIR));
+  setFlops(state, MatmulFlops);
+}
+
+void BM_MatmulOneDnn(benchmark::State &state) {
+  ThreadScope threads(state.range(0));
+  HostTensor x = randomTensor({MatmulM, MatmulK});
+  HostTensor w = randomTensor({MatmulN, MatmulK});
+  HostTensor y = randomTensor({MatmulM, MatmulN});
+  auto call = [&] {
+    kiln_matmul_f32(x.data<float>(), w.data<float>(), nullptr, nullptr,
+                    y.data<float>(), MatmulM, MatmulN, MatmulK,
+                    /*transposeLhs=*/0, /*transposeRhs=*/1,
+                    KILN_ACTIVATION_NONE, 0.0);
+  };
+  call();
+  for (auto _ : state)
+    call();
+  setFlops(state, MatmulFlops);
+}
+
+constexpr int64_t ConvN = 64, ConvC = 32, ConvSize = 14, ConvO = 64;
+constexpr double ConvFlops =
+    2.0 * ConvN * ConvO * ConvSize * ConvSize * ConvC * 9;
+
+const char *const ConvIR = R"(
+func.func @f(%x: tensor<64x32x14x14xf32> {graph.input = "x"},
+             %w: tensor<64x32x3x3xf32> {graph.input = "w"})
+    -> (tensor<64x64x14x14xf32> {graph.output = "y"}) {
+  %0 = graph.conv2d %x, %w {padding = array<i64: 1, 1>} : tensor<64x32x14x14xf32>, tensor<64x32x3x3xf32>
+  return %0 : tensor<64x64x14x14xf32>
+}
+)";
+
+void BM_Conv2dKiln(benchmark::State &state) {
+  timeCompiled(state, compiledKernel(ConvIR));
+  setFlops(state, ConvFlops);
+}
+
+void BM_Conv2dOneDnn(benchmark::State &state) {
+  HostTensor x = randomTensor({ConvN, ConvC, ConvSize, ConvSize});
+  HostTensor w = randomTensor({ConvO, ConvC, 3, 3});
+  HostTensor y = randomTensor({ConvN, ConvO, ConvSize, ConvSize});
+  auto call = [&] {
+    kiln_conv2d_f32(x.data<float>(), w.data<float>(), nullptr, nullptr,
+                    y.data<float>(), ConvN, ConvC, ConvSize, ConvSize, ConvO,
+                    /*kh=*/3, /*kw=*/3, ConvSize, ConvSize, /*strideH=*/1,
+                    /*strideW=*/1, /*padH=*/1, /*padW=*/1, /*dilationH=*/1,
+                    /*dilationW=*/1, /*groups=*/1, KILN_ACTIVATION_NONE, 0.0);
+  };
+  call();
+  for (auto _ : state)
+    call();
+  setFlops(state, ConvFlops);
+}
+
+//===----------------------------------------------------------------------===//
+// Memory-bound kernels on [4096, 1024]: compiled vs hand-written loops
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t Rows = 4096, Cols = 1024;
+/// One read and one write of a [Rows, Cols] f32 tensor.
+constexpr double RowsColsTraffic = 2.0 * Rows * Cols * sizeof(float);
+
+const char *const SoftmaxIR = R"(
+func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"})
+    -> (tensor<4096x1024xf32> {graph.output = "y"}) {
+  %0 = graph.softmax %x {axis = -1 : i64} : tensor<4096x1024xf32>
+  return %0 : tensor<4096x1024xf32>
+}
+)";
+
+/// Softmax of each row: the maximum, then exp and sum, then scaling of the
+/// (cache-resident) output row.
+void softmaxLoop(const float *x, float *y) {
+  for (int64_t r = 0; r < Rows; ++r) {
+    const float *in = x + r * Cols;
+    float *out = y + r * Cols;
+    float maximum = in[0];
+    for (int64_t c = 1; c < Cols; ++c)
+      maximum = std::max(maximum, in[c]);
+    float sum = 0.0f;
+    for (int64_t c = 0; c < Cols; ++c) {
+      out[c] = std::exp(in[c] - maximum);
+      sum += out[c];
+    }
+    float scale = 1.0f / sum;
+    for (int64_t c = 0; c < Cols; ++c)
+      out[c] *= scale;
+  }
+}
+
+void BM_SoftmaxKiln(benchmark::State &state) {
+  timeCompiled(state, compiledKernel(SoftmaxIR));
+  setBytes(state, RowsColsTraffic);
+}
+
+void BM_SoftmaxLoop(benchmark::State &state) {
+  HostTensor x = randomTensor({Rows, Cols}), y = randomTensor({Rows, Cols});
+  softmaxLoop(x.data<float>(), y.data<float>());
+  for (auto _ : state) {
+    softmaxLoop(x.data<float>(), y.data<float>());
+    benchmark::ClobberMemory();
+  }
+  setBytes(state, RowsColsTraffic);
+}
+
+const char *const LayerNormIR = R"(
+func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"},
+             %g: tensor<1024xf32> {graph.input = "g"},
+             %b: tensor<1024xf32> {graph.input = "b"})
+    -> (tensor<4096x1024xf32> {graph.output = "y"}) {
+  %0 = graph.layer_norm %x, %g, %b : tensor<4096x1024xf32>, tensor<1024xf32>, tensor<1024xf32>
+  return %0 : tensor<4096x1024xf32>
+}
+)";
+
+/// Layer norm of each row (epsilon 1e-5, biased variance): mean, variance,
+/// then the scaled and shifted output.
+void layerNormLoop(const float *x, const float *weight, const float *bias,
+                   float *y) {
+  for (int64_t r = 0; r < Rows; ++r) {
+    const float *in = x + r * Cols;
+    float *out = y + r * Cols;
+    float sum = 0.0f;
+    for (int64_t c = 0; c < Cols; ++c)
+      sum += in[c];
+    float mean = sum / Cols;
+    float squares = 0.0f;
+    for (int64_t c = 0; c < Cols; ++c)
+      squares += (in[c] - mean) * (in[c] - mean);
+    float invStd = 1.0f / std::sqrt(squares / Cols + 1e-5f);
+    for (int64_t c = 0; c < Cols; ++c)
+      out[c] = (in[c] - mean) * invStd * weight[c] + bias[c];
+  }
+}
+
+void BM_LayerNormKiln(benchmark::State &state) {
+  timeCompiled(state, compiledKernel(LayerNormIR));
+  setBytes(state, RowsColsTraffic);
+}
+
+void BM_LayerNormLoop(benchmark::State &state) {
+  HostTensor x = randomTensor({Rows, Cols}), y = randomTensor({Rows, Cols});
+  HostTensor weight = randomTensor({Cols}), bias = randomTensor({Cols});
+  auto call = [&] {
+    layerNormLoop(x.data<float>(), weight.data<float>(), bias.data<float>(),
+                  y.data<float>());
+  };
+  call();
+  for (auto _ : state) {
+    call();
+    benchmark::ClobberMemory();
+  }
+  setBytes(state, RowsColsTraffic);
+}
+
+/// y = exp(-(tanh(sigmoid(x * 0.5 + b) * x - 1) + relu(x))): ten
+/// elementwise ops, one broadcast operand.
+const char *const ChainIR = R"(
+func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"},
+             %b: tensor<1024xf32> {graph.input = "b"})
+    -> (tensor<4096x1024xf32> {graph.output = "y"}) {
+  %half = graph.constant dense<0.5> : tensor<f32>
+  %one = graph.constant dense<1.0> : tensor<f32>
+  %0 = graph.mul %x, %half : tensor<4096x1024xf32>, tensor<f32>
+  %1 = graph.add %0, %b : tensor<4096x1024xf32>, tensor<1024xf32>
+  %2 = graph.sigmoid %1 : tensor<4096x1024xf32>
+  %3 = graph.mul %2, %x : tensor<4096x1024xf32>, tensor<4096x1024xf32>
+  %4 = graph.sub %3, %one : tensor<4096x1024xf32>, tensor<f32>
+  %5 = graph.tanh %4 : tensor<4096x1024xf32>
+  %6 = graph.relu %x : tensor<4096x1024xf32>
+  %7 = graph.add %5, %6 : tensor<4096x1024xf32>, tensor<4096x1024xf32>
+  %8 = graph.neg %7 : tensor<4096x1024xf32>
+  %9 = graph.exp %8 : tensor<4096x1024xf32>
+  return %9 : tensor<4096x1024xf32>
+}
+)";
+
+/// The chain of ChainIR as one loop.
+void chainLoop(const float *x, const float *b, float *y) {
+  for (int64_t r = 0; r < Rows; ++r)
+    for (int64_t c = 0; c < Cols; ++c) {
+      float v = x[r * Cols + c];
+      float sigmoid = 1.0f / (1.0f + std::exp(-(v * 0.5f + b[c])));
+      float t = std::tanh(sigmoid * v - 1.0f) + std::max(v, 0.0f);
+      y[r * Cols + c] = std::exp(-t);
+    }
+}
+
+void BM_ChainKiln(benchmark::State &state) {
+  timeCompiled(state, compiledKernel(ChainIR, /*fusion=*/state.range(0)));
+  setBytes(state, RowsColsTraffic);
+}
+
+void BM_ChainLoop(benchmark::State &state) {
+  HostTensor x = randomTensor({Rows, Cols}), y = randomTensor({Rows, Cols});
+  HostTensor b = randomTensor({Cols});
+  chainLoop(x.data<float>(), b.data<float>(), y.data<float>());
+  for (auto _ : state) {
+    chainLoop(x.data<float>(), b.data<float>(), y.data<float>());
+    benchmark::ClobberMemory();
+  }
+  setBytes(state, RowsColsTraffic);
+}
+
+} // namespace
+
+BENCHMARK(BM_SgemmOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
+BENCHMARK(BM_CopyMemcpy)->Apply(configure);
+BENCHMARK(BM_CopyLoop)->Apply(configure);
+BENCHMARK(BM_MatmulKiln)->Apply(oneAndTwoThreads)->Apply(configure);
+BENCHMARK(BM_MatmulOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
+BENCHMARK(BM_Conv2dKiln)->Apply(configure);
+BENCHMARK(BM_Conv2dOneDnn)->Apply(configure);
+BENCHMARK(BM_SoftmaxKiln)->Apply(configure);
+BENCHMARK(BM_SoftmaxLoop)->Apply(configure);
+BENCHMARK(BM_LayerNormKiln)->Apply(configure);
+BENCHMARK(BM_LayerNormLoop)->Apply(configure);
+BENCHMARK(BM_ChainKiln)->ArgName("fusion")->Arg(1)->Arg(0)->Apply(configure);
+BENCHMARK(BM_ChainLoop)->Apply(configure);
+
+int main(int argc, char **argv) {
+  // Single-threaded oneDNN, like the generated code, unless a benchmark's
+  // `threads` argument says otherwise.
+  kiln_set_num_threads(1);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  kernelCache().clear();
+  return 0;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds and runs kiln-bench, then prints compiled/reference ratios.
+# Usage: bench/run.sh [kiln-bench flags...]; BUILD overrides the build folder.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${BUILD:-$ROOT/build-bench}"
+JSON="$BUILD/kiln-bench.json"
+
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C "$BUILD" -j1 kiln-bench
+"$BUILD/bin/kiln-bench" --benchmark_out="$JSON" \
+  --benchmark_out_format=json "$@"
+
+/usr/bin/python3 - "$JSON" <<'PY'
+import json, sys
+
+rates = {}
+for run in json.load(open(sys.argv[1]))["benchmarks"]:
+    if run.get("run_type") == "aggregate" and run.get("aggregate_name") != "median":
+        continue
+    # "BM_X/threads:1/min_warmup_time:0.100/real_time" -> "BM_X/threads:1"
+    name = "/".join(part for part in run["run_name"].split("/")
+                    if not part.startswith(("min_warmup_time:", "real_time")))
+    rates[name] = None if run.get("error_occurred") else \
+        run.get("FLOP/s", run.get("B/s"))
+
+def rate(name):
+    return rates.get(name)
+
+def row(label, name, reference, unit, target):
+    value, base = rate(name), rate(reference)
+    if value is None or base is None:
+        print(f"{label:<34} n/a: a benchmark failed or was filtered out")
+        return
+    ratio = value / base
+    verdict = "" if target is None else \
+        "ok" if ratio >= target else f"BELOW {target:.0%}"
+    print(f"{label:<34} {value / 1e9:8.1f} {base / 1e9:8.1f} {unit:<7}"
+          f" {ratio:6.2f}  {verdict}")
+
+copy = "BM_CopyLoop"
+print()
+for label, name, unit in [
+        ("sgemm 1024^3 oneDNN, 1 thread", "BM_SgemmOneDnn/threads:1", "GFLOP/s"),
+        ("sgemm 1024^3 oneDNN, 2 threads", "BM_SgemmOneDnn/threads:2", "GFLOP/s"),
+        ("copy 64 MiB, loop", copy, "GB/s"),
+        ("copy 64 MiB, memcpy", "BM_CopyMemcpy", "GB/s")]:
+    if rate(name) is not None:
+        print(f"{label:<34} {rate(name) / 1e9:8.1f} {unit}")
+print()
+print(f"{'kernel':<34} {'Kiln':>8} {'ref':>8} {'unit':<7} {'ratio':>6}  target")
+row("matmul 256x784x128 / oneDNN, 1 thr", "BM_MatmulKiln/threads:1",
+    "BM_MatmulOneDnn/threads:1", "GFLOP/s", 0.9)
+row("matmul 256x784x128 / oneDNN, 2 thr", "BM_MatmulKiln/threads:2",
+    "BM_MatmulOneDnn/threads:2", "GFLOP/s", 0.9)
+row("conv2d 64x32x14x14 / oneDNN", "BM_Conv2dKiln", "BM_Conv2dOneDnn",
+    "GFLOP/s", 0.9)
+row("softmax 4096x1024 / copy", "BM_SoftmaxKiln", copy, "GB/s", 0.8)
+row("softmax 4096x1024 / hand loop", "BM_SoftmaxKiln", "BM_SoftmaxLoop",
+    "GB/s", None)
+row("layer_norm 4096x1024 / copy", "BM_LayerNormKiln", copy, "GB/s", 0.8)
+row("layer_norm 4096x1024 / hand loop", "BM_LayerNormKiln",
+    "BM_LayerNormLoop", "GB/s", None)
+row("chain, fused / copy", "BM_ChainKiln/fusion:1", copy, "GB/s", 0.8)
+row("chain, unfused / copy", "BM_ChainKiln/fusion:0", copy, "GB/s", 0.8)
+row("chain, fused / hand loop", "BM_ChainKiln/fusion:1", "BM_ChainLoop",
+    "GB/s", None)
+PY

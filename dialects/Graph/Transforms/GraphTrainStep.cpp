@@ -1,0 +1,225 @@
+//===- GraphTrainStep.cpp - Forward, backward and optimizer in one entry --===//
+
+#include "dialects/Graph/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <cmath>
+
+namespace kiln::graph {
+#define GEN_PASS_DEF_GRAPHTRAINSTEP
+#include "dialects/Graph/Transforms/Passes.h.inc"
+} // namespace kiln::graph
+
+using namespace mlir;
+using namespace kiln::graph;
+
+namespace {
+
+/// Graph-op arithmetic at one location (scalars are 0-d constants).
+struct Math {
+  OpBuilder &b;
+  Location loc;
+  Type elt;
+
+  Value c(double v) {
+    auto type = RankedTensorType::get({}, elt);
+    return b.create<ConstantOp>(
+        loc, type, DenseElementsAttr::get(type, b.getFloatAttr(elt, v)));
+  }
+  Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
+  Value div(Value x, Value y) { return b.create<DivOp>(loc, x, y); }
+  Value sqrt(Value x) { return b.create<SqrtOp>(loc, x); }
+  Value sumAll(Value x) {
+    auto type = llvm::cast<RankedTensorType>(x.getType());
+    SmallVector<int64_t> dims;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      dims.push_back(d);
+    return dims.empty() ? x : b.create<ReduceSumOp>(loc, x, dims, false).getResult();
+  }
+};
+
+struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
+  using GraphTrainStepBase::GraphTrainStepBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    auto grad = symbols.lookup<func::FuncOp>("grad");
+    if (!grad || symbols.lookup("train_step"))
+      return;
+    if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw") {
+      module.emitError("optimizer must be sgd, adam or adamw, got '")
+          << optimizer << "'";
+      return signalPassFailure();
+    }
+    if (schedule != "constant" && schedule != "step" && schedule != "cosine") {
+      module.emitError("schedule must be constant, step or cosine, got '")
+          << schedule << "'";
+      return signalPassFailure();
+    }
+    if (failed(build(grad)))
+      signalPassFailure();
+  }
+
+  LogicalResult build(func::FuncOp grad) {
+    Location loc = grad.getLoc();
+    OpBuilder b(grad);
+    b.setInsertionPointAfter(grad);
+
+    // Parameters with gradients: grad's results 1.. are grad.<param>.
+    SmallVector<unsigned> params;
+    for (unsigned i = 0; i < grad.getNumArguments(); ++i)
+      if (grad.getArgAttrOfType<StringAttr>(i, "graph.param"))
+        params.push_back(i);
+    if (params.size() + 1 != grad.getNumResults())
+      return grad.emitError("train_step needs grad to return the loss and "
+                            "one gradient per parameter");
+    auto paramName = [&](unsigned i) {
+      return grad.getArgAttrOfType<StringAttr>(i, "graph.param").str();
+    };
+    Type elt =
+        llvm::cast<RankedTensorType>(grad.getResultTypes()[0]).getElementType();
+
+    // Signature: parameters, optimizer state, step, then the other arguments.
+    SmallVector<std::string> stateKinds;
+    if (optimizer == "sgd" && momentum != 0)
+      stateKinds = {"sgd.momentum."};
+    if (optimizer != "sgd")
+      stateKinds = {"adam.m.", "adam.v."};
+    SmallVector<Type> argTypes, resultTypes{grad.getResultTypes()[0]};
+    SmallVector<std::pair<std::string, std::string>> argNames; // attr, name
+    for (unsigned i : params) {
+      argTypes.push_back(grad.getArgument(i).getType());
+      argNames.push_back({"graph.param", paramName(i)});
+    }
+    for (const std::string &kind : stateKinds)
+      for (unsigned i : params) {
+        argTypes.push_back(grad.getArgument(i).getType());
+        argNames.push_back({"graph.buffer", kind + paramName(i)});
+      }
+    auto stepType = RankedTensorType::get({}, b.getI64Type());
+    argTypes.push_back(stepType);
+    argNames.push_back({"graph.buffer", "optimizer.step"});
+    unsigned firstOther = argTypes.size();
+    SmallVector<unsigned> others;
+    for (unsigned i = 0; i < grad.getNumArguments(); ++i)
+      if (!grad.getArgAttrOfType<StringAttr>(i, "graph.param")) {
+        others.push_back(i);
+        argTypes.push_back(grad.getArgument(i).getType());
+      }
+    // Results: the loss, then every parameter and state, updated.
+    for (size_t i = 0; i < argNames.size(); ++i)
+      resultTypes.push_back(argTypes[i]);
+
+    auto step = b.create<func::FuncOp>(
+        loc, "train_step", b.getFunctionType(argTypes, resultTypes));
+    for (auto [i, names] : llvm::enumerate(argNames))
+      step.setArgAttr(i, names.first, b.getStringAttr(names.second));
+    for (auto [k, i] : llvm::enumerate(others))
+      step.setArgAttrs(firstOther + k, grad.getArgAttrDict(i));
+    step.setResultAttr(0, "graph.output", b.getStringAttr("loss"));
+    for (auto [i, names] : llvm::enumerate(argNames))
+      step.setResultAttr(i + 1, "graph.output", b.getStringAttr(names.second));
+
+    // Forward and backward: grad's body on train_step's arguments.
+    Block *body = step.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    IRMapping mapping;
+    for (auto [k, i] : llvm::enumerate(params))
+      mapping.map(grad.getArgument(i), body->getArgument(k));
+    for (auto [k, i] : llvm::enumerate(others))
+      mapping.map(grad.getArgument(i), body->getArgument(firstOther + k));
+    for (Operation &op : grad.getBody().front().without_terminator())
+      b.clone(op, mapping);
+    auto gradReturn = llvm::cast<func::ReturnOp>(
+        grad.getBody().front().getTerminator());
+    SmallVector<Value> gradients;
+    for (Value v : gradReturn.getOperands().drop_front())
+      gradients.push_back(mapping.lookup(v));
+    Value loss = mapping.lookup(gradReturn.getOperand(0));
+
+    Math m{b, loc, elt};
+    size_t n = params.size();
+    auto param = [&](size_t k) { return body->getArgument(k); };
+    auto state = [&](size_t kind, size_t k) {
+      return body->getArgument(n * (1 + kind) + k);
+    };
+    Value stepCount = body->getArgument(n * (1 + stateKinds.size()));
+    Value t = b.create<CastOp>(loc, stepCount, TypeAttr::get(elt));
+
+    // Learning rate at step t.
+    Value rate = m.c(lr);
+    if (schedule == "step") {
+      Value k = b.create<FloorOp>(loc, m.div(t, m.c(double(stepSize))));
+      rate = m.mul(rate, b.create<PowOp>(loc, m.c(gamma), k));
+    } else if (schedule == "cosine") {
+      double warm = double(std::max<int64_t>(warmupSteps, 0));
+      double span = std::max(1.0, double(totalSteps) - warm);
+      Value warmFactor = m.div(m.add(t, m.c(1)), m.c(std::max(warm, 1.0)));
+      Value progress = b.create<MinimumOp>(
+          loc, m.div(m.sub(t, m.c(warm)), m.c(span)), m.c(1));
+      Value cosine = m.mul(
+          m.c(0.5), m.add(m.c(1), b.create<CosOp>(loc, m.mul(progress, m.c(M_PI)))));
+      Value warming = b.create<CompareOp>(loc, ComparePredicate::lt, t, m.c(warm));
+      rate = m.mul(rate, b.create<SelectOp>(loc, warming, warmFactor, cosine));
+    }
+
+    // Global-norm clipping.
+    if (clipNorm > 0) {
+      Value total = m.c(0);
+      for (Value g : gradients)
+        total = m.add(total, m.sumAll(m.mul(g, g)));
+      Value coef = m.div(m.c(clipNorm), m.add(m.sqrt(total), m.c(1e-6)));
+      coef = b.create<MinimumOp>(loc, coef, m.c(1));
+      for (Value &g : gradients)
+        g = m.mul(g, coef);
+    }
+
+    SmallVector<Value> newParams, newState[2];
+    for (size_t k = 0; k < n; ++k) {
+      Value p = param(k), g = gradients[k];
+      if (optimizer == "sgd") {
+        if (weightDecay != 0)
+          g = m.add(g, m.mul(p, m.c(weightDecay)));
+        if (momentum != 0) {
+          Value buffer = m.add(m.mul(state(0, k), m.c(momentum)), g);
+          newState[0].push_back(buffer);
+          g = nesterov ? m.add(g, m.mul(buffer, m.c(momentum))) : buffer;
+        }
+        newParams.push_back(m.sub(p, m.mul(g, rate)));
+        continue;
+      }
+      if (optimizer == "adam" && weightDecay != 0)
+        g = m.add(g, m.mul(p, m.c(weightDecay)));
+      if (optimizer == "adamw" && weightDecay != 0)
+        p = m.mul(p, m.sub(m.c(1), m.mul(rate, m.c(weightDecay))));
+      Value mt = m.add(m.mul(state(0, k), m.c(beta1)), m.mul(g, m.c(1 - beta1)));
+      Value vt = m.add(m.mul(state(1, k), m.c(beta2)),
+                       m.mul(m.mul(g, g), m.c(1 - beta2)));
+      Value t1 = m.add(t, m.c(1));
+      Value bias1 = m.sub(m.c(1), b.create<PowOp>(loc, m.c(beta1), t1));
+      Value bias2 = m.sub(m.c(1), b.create<PowOp>(loc, m.c(beta2), t1));
+      // p - lr * (m / bias1) / (sqrt(v / bias2) + eps), as torch.optim.Adam.
+      Value denom = m.add(m.sqrt(m.div(vt, bias2)), m.c(epsilon));
+      newParams.push_back(m.sub(p, m.div(m.mul(m.div(mt, bias1), rate), denom)));
+      newState[0].push_back(mt);
+      newState[1].push_back(vt);
+    }
+    Value one = b.create<ConstantOp>(
+        loc, stepType, DenseElementsAttr::get(stepType, b.getI64IntegerAttr(1)));
+    SmallVector<Value> returned{loss};
+    returned.append(newParams);
+    for (size_t kind = 0; kind < stateKinds.size(); ++kind)
+      returned.append(newState[kind]);
+    returned.push_back(b.create<AddOp>(loc, stepCount, one));
+    b.create<func::ReturnOp>(loc, returned);
+    return success();
+  }
+};
+
+} // namespace

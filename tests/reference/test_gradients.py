@@ -1,0 +1,1170 @@
+#!/usr/bin/env python3
+"""Reference tests of Kiln's reverse-mode autodiff, checked against PyTorch.
+
+Every graph op that has a gradient rule (dialects/Graph/IR/GraphGradients.cpp)
+is differentiated on several shapes. Each case is a module with one public
+function
+
+    func.func @loss(%a: ... {graph.param = "a"}, ..., %cot: tensor<OUT>
+                    {graph.input = "cot"}) -> (tensor<T> {graph.output = "loss"})
+      %y = <the op(s)>
+      %gt_prod = graph.mul %y, %cot          // a random cotangent: every
+      %gt_loss = graph.reduce_sum %gt_prod   // element of %y matters
+      return %gt_loss
+
+which Kiln compiles into an extra entry `grad` (loss and grad.NAME for each
+graph.param argument). `kiln-run --jit --entry=grad` is run once per case and
+mode, and `loss` and every `grad.NAME` are compared with torch.autograd in
+float64 (integer operands, such as labels, and the cotangent are graph.input).
+Modes:
+
+  f64           params, inputs and compute in float64;
+                pass if max|got - expected| <= 1e-9 * max(1, max|expected|)
+  f32           values rounded to float32, expected computed in float64 from the
+                rounded values; pass if max|got - expected| <= 1e-4 *
+                max(1e-3, max|expected|) (2e-4 where a gradient or the forward
+                op reduces over more than 100 terms: matmul, conv)
+  f32-nofusion  as f32, compiled with --fusion=off; must meet the f32 tolerance
+                both against the expected values and against the fused f32 run
+
+An output whose element type a case fixes (cast f32 <-> f64) is held to the
+tolerance of its own type. Each output (loss, grad.NAME) is one check.
+
+Cases of the group `ties` put arguments exactly on a kink (abs and relu at 0,
+clamp at its bounds, ties of maximum/minimum, reduce_max/min and max_pool2d),
+where PyTorch's choice of subgradient is the reference: abs'(0) = 0, relu'(0)
+= 0, clamp passes the gradient at its bounds, maximum/minimum and amax/amin
+split it evenly between tied values, max_pool2d gives it to the first maximum
+of each window.
+
+Independently of PyTorch, a central finite-difference check (mode fd-f64)
+perturbs each element of the small params of a few cases by +-1e-6 and
+evaluates the loss of all the perturbed copies in one kiln-run call (a function
+@fd holding one copy of the loss body per perturbation); pass if
+max|(L+ - L-) / (x+ - x-) - grad| <= 1e-6 * max(1, max|grad|), grad being
+Kiln's float64 `grad` entry.
+
+Usage:  python3 test_gradients.py [--filter SUBSTR] [--kiln-run PATH]
+                                  [--jobs N] [--modes f64,f32,f32-nofusion,fd]
+                                  [--keep DIR] [--show-mlir] [--list]
+                                  [--kiln-run-arg=ARG ...]
+kiln-run defaults to $KILN_RUN, else ../../build/bin/kiln-run next to this file.
+Prints one line per check: PASS|FAIL name mode max_err tol; exits 1 if any
+check fails. Only the standard library, numpy and torch are used (and the
+helpers of test_ops.py and safetensors.py beside this file).
+"""
+
+import argparse
+import concurrent.futures
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from test_ops import (Runner, Tally, arr, attrs, default_kiln_run,  # noqa: E402
+                      f64, i64, max_abs_diff, pair, sn, tensor_type)
+
+torch.set_num_threads(1)
+
+MODES = ("f64", "f32", "f32-nofusion", "fd")
+TOL_F64 = 1e-9
+TOL_F32 = {"default": 1e-4, "long": 2e-4}
+FD_STEP = 1e-6
+TOL_FD = 1e-6
+
+NP_OF_ELEMENT = {"f32": np.float32, "f64": np.float64, "i64": np.int64,
+                 "i32": np.int32, "i1": np.bool_}
+
+# --------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------
+
+RNG = np.random.default_rng(20240917)
+
+
+class Case:
+    """One differentiated function.
+
+    params:  {name: float64 array}: graph.param arguments, differentiated.
+    inputs:  {name: array}: graph.input arguments, not differentiated (int64,
+             int32 and bool arrays keep their type; float64 ones follow the
+             mode like params).
+    body:    MLIR lines that end in `%y`; `%name` names an argument or an SSA
+             value, `$name` is replaced by the tensor type of an argument, of
+             `y` or of an `inter` entry, `$T` by the mode's float type.
+    ref:     function({name: torch float64 tensor (int for int inputs)}) -> y.
+    types:   {argument name: "f32" | "f64"}: a float element type that does
+             not follow the mode.
+    y_type:  the element type of %y when it does not follow the mode.
+    inter:   {ssa name: (shape, element type or "T")} for intermediates whose
+             type a later line spells.
+    kind:    "default" or "long" (f32 tolerance 2e-4).
+    fd:      None, or the names of the params the finite-difference check
+             perturbs (the case is then run in the fd mode only).
+    """
+
+    def __init__(self, group, name, params, body, ref, inputs=None, kind="default",
+                 types=None, y_type=None, inter=None, fd=None):
+        self.group = group
+        self.name = name
+        self.params = params
+        self.inputs = inputs or {}
+        self.body = body
+        self.ref = ref
+        self.kind = kind
+        self.types = types or {}
+        self.y_type = y_type
+        self.inter = inter or {}
+        self.fd = fd
+        # The output shape, from the reference, gives the cotangent's shape.
+        with torch.no_grad():
+            y = ref({k: to_torch(v) for k, v in
+                     list(self.params.items()) + list(self.inputs.items())})
+        self.y_shape = tuple(y.shape)
+        self.cot = randn(self.y_shape)
+
+
+CASES = []
+FD_CASES = []
+
+
+def case(group, name, params, body, ref, **kw):
+    CASES.append(Case(group, name, params, body, ref, **kw))
+
+
+def fd_case(name, params, body, ref, fd=None, **kw):
+    FD_CASES.append(Case("fd", "fd/" + name, params, body, ref,
+                         fd=list(params) if fd is None else fd, **kw))
+
+
+# ---- input generators (float64 numpy arrays) -----------------------------
+
+def randn(shape, scale=1.0):
+    return np.asarray(RNG.standard_normal(shape) * scale, dtype=np.float64)
+
+
+def uniform(lo, hi, shape):
+    return np.asarray(RNG.uniform(lo, hi, shape), dtype=np.float64)
+
+
+def signed_away_from_zero(lo, hi, shape):
+    sign = np.where(RNG.random(shape) < 0.5, -1.0, 1.0)
+    return np.asarray(sign * RNG.uniform(lo, hi, shape), dtype=np.float64)
+
+
+def ints(lo, hi, shape, dtype=np.int64):
+    return np.asarray(RNG.integers(lo, hi, shape), dtype=dtype)
+
+
+def choice(values, shape):
+    return np.asarray(RNG.choice(np.asarray(values, dtype=np.float64), shape),
+                      dtype=np.float64)
+
+
+def bools(shape, p=0.5):
+    return np.asarray(RNG.random(shape) < p)
+
+
+def distinct(shape, step=0.375):
+    """Distinct values, exact in float32, `step` apart: no ties, no kinks
+    within a finite-difference step."""
+    n = int(np.prod(shape, dtype=np.int64))
+    return ((RNG.permutation(n) - n // 2) * step).astype(np.float64) \
+        .reshape(shape)
+
+
+def to_torch(a):
+    if a.dtype in (np.float32, np.float64):
+        return torch.from_numpy(np.asarray(a, dtype=np.float64))
+    return torch.from_numpy(a.copy())
+
+
+# ---- elementwise: unary --------------------------------------------------------
+
+UNARY = [  # op, reference, input generator, extreme range (None: no such case)
+    ("neg", torch.neg, lambda s: uniform(-3, 3, s), None),
+    ("abs", torch.abs, lambda s: signed_away_from_zero(0.05, 3, s), None),
+    ("exp", torch.exp, lambda s: uniform(-3, 3, s), (-80, 80)),
+    ("log", torch.log, lambda s: uniform(0.05, 5, s), (1e-30, 1e30)),
+    ("sqrt", torch.sqrt, lambda s: uniform(0.05, 5, s), (1e-30, 1e30)),
+    ("rsqrt", torch.rsqrt, lambda s: uniform(0.05, 5, s), None),
+    ("sin", torch.sin, lambda s: uniform(-6.5, 6.5, s), None),
+    ("cos", torch.cos, lambda s: uniform(-6.5, 6.5, s), None),
+    ("tanh", torch.tanh, lambda s: uniform(-4, 4, s), (-100, 100)),
+    ("erf", torch.erf, lambda s: uniform(-3, 3, s), (-10, 10)),
+    ("floor", torch.floor, lambda s: uniform(-3, 3, s) + 0.01, None),
+    ("sigmoid", torch.sigmoid, lambda s: uniform(-8, 8, s), (-100, 100)),
+    ("relu", F.relu, lambda s: signed_away_from_zero(0.05, 3, s), None),
+    ("gelu", lambda x: F.gelu(x, approximate="none"),
+     lambda s: uniform(-5, 5, s), (-30, 30)),
+    ("silu", F.silu, lambda s: uniform(-6, 6, s), (-100, 100)),
+]
+UNARY_SHAPES = [(), (1,), (3, 1, 5), (2, 3, 4, 5)]
+
+for _i, (_op, _fn, _gen, _extreme) in enumerate(UNARY):
+    for _shape in [(7, 13), UNARY_SHAPES[_i % 4], UNARY_SHAPES[(_i + 2) % 4]]:
+        case("unary", "%s/%s" % (_op, sn(_shape)), {"x": _gen(_shape)},
+             "%%y = graph.%s %%x : $x" % _op, lambda t, fn=_fn: fn(t["x"]))
+    if _extreme:
+        lo, hi = _extreme
+        if _op in ("log", "sqrt"):  # log-uniform magnitudes
+            x = np.exp(uniform(math.log(lo), math.log(hi), (5, 9)))
+        else:
+            x = uniform(lo, hi, (5, 9))
+        case("unary", "%s/extreme" % _op, {"x": x},
+             "%%y = graph.%s %%x : $x" % _op, lambda t, fn=_fn: fn(t["x"]))
+
+for _alpha, _shape in [(0.2, (7, 13)), (0.01, (3, 1, 5)), (1.5, ())]:
+    case("unary", "leaky_relu/alpha%s_%s" % (_alpha, sn(_shape)),
+         {"x": signed_away_from_zero(0.05, 3, _shape)},
+         "%%y = graph.leaky_relu %%x%s : $x" % attrs(alpha=f64(_alpha)),
+         lambda t, a=_alpha: F.leaky_relu(t["x"], a))
+
+for _lo, _hi, _shape in [(-0.5, 1.5, (7, 13)), (0.3, 0.3, (4, 5)),
+                         (-1.0, 1.0, ()), (-1.0, 1.0, (2, 1, 3))]:
+    case("unary", "clamp/%s_%s_%s" % (_lo, _hi, sn(_shape)),
+         {"x": uniform(-3, 3, _shape)},
+         "%%y = graph.clamp %%x%s : $x" % attrs(min=f64(_lo), max=f64(_hi)),
+         lambda t, lo=_lo, hi=_hi: torch.clamp(t["x"], lo, hi))
+
+# ---- elementwise: binary, select -------------------------------------------------
+
+BINARY = [  # op, reference, lhs generator, rhs generator
+    ("add", torch.add, randn, randn),
+    ("sub", torch.sub, randn, randn),
+    ("mul", torch.mul, randn, randn),
+    ("div", torch.div, randn, lambda s: signed_away_from_zero(0.5, 2, s)),
+    ("pow", torch.pow, lambda s: uniform(0.1, 3, s),
+     lambda s: uniform(-2, 2.5, s)),
+    # Values a quarter apart: no ties between the operands.
+    ("maximum", torch.maximum, lambda s: distinct(s, 0.25) + 0.125,
+     lambda s: distinct(s, 0.25)),
+    ("minimum", torch.minimum, lambda s: distinct(s, 0.25) + 0.125,
+     lambda s: distinct(s, 0.25)),
+]
+BINARY_SHAPES = [((4, 1, 5), (3, 1)), ((3, 1), (4, 1, 5)), ((7, 13), (13,)),
+                 ((), (2, 3)), ((5, 1), (1, 6)), ((3, 4), (3, 4)),
+                 ((2, 3), ()), ((1,), (2, 1, 1)), ((), ())]
+
+
+def binary_body(op):
+    return "%%y = graph.%s %%a, %%b : $a, $b" % op
+
+
+for _op, _fn, _gl, _gr in BINARY:
+    for _sa, _sb in BINARY_SHAPES:
+        case("binary", "%s/%s_%s" % (_op, sn(_sa), sn(_sb)),
+             {"a": _gl(_sa), "b": _gr(_sb)}, binary_body(_op),
+             lambda t, fn=_fn: fn(t["a"], t["b"]))
+    # One operand a plain input: only the other one has a gradient.
+    case("binary", "%s/param_and_input_4x1x5_3x1" % _op, {"a": _gl((4, 1, 5))},
+         binary_body(_op), lambda t, fn=_fn: fn(t["a"], t["b"]),
+         inputs={"b": _gr((3, 1))})
+
+# pow with a negative base needs an integer exponent, and then the exponent
+# has no gradient (log of a negative number): the exponent is an input.
+case("binary", "pow/negative_base_integer_exponent",
+     {"a": signed_away_from_zero(0.3, 2, (4, 6))}, binary_body("pow"),
+     lambda t: torch.pow(t["a"], t["b"]),
+     inputs={"b": np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0])})
+
+SELECT_BODY = "%y = graph.select %c, %a, %b : $c, $a, $b"
+for _cs, _as, _bs in [((4, 1, 5), (3, 1), ()), ((7, 13), (7, 13), (7, 13)),
+                      ((2, 3), (3,), (2, 1)), ((), (2, 2), (2, 2))]:
+    case("binary", "select/%s_%s_%s" % (sn(_cs), sn(_as), sn(_bs)),
+         {"a": randn(_as), "b": randn(_bs)}, SELECT_BODY,
+         lambda t: torch.where(t["c"], t["a"], t["b"]),
+         inputs={"c": bools(_cs)})
+case("binary", "select/of_compare",
+     {"a": distinct((6, 5), 0.25) + 0.125, "b": distinct((5,), 0.25)},
+     "%m = graph.compare gt, %a, %b : $a, $b\n"
+     "%y = graph.select %m, %a, %b : $m, $a, $b",
+     lambda t: torch.where(t["a"] > t["b"], t["a"], t["b"]),
+     inter={"m": ((6, 5), "i1")})
+
+# ---- cast -----------------------------------------------------------------------
+
+case("binary", "cast/f32_to_f64_3x7", {"x": randn((3, 7))},
+     "%y = graph.cast %x : $x to f64", lambda t: t["x"] * 1.0,
+     types={"x": "f32"}, y_type="f64")
+case("binary", "cast/f64_to_f32_2x1x3", {"x": randn((2, 1, 3))},
+     "%y = graph.cast %x : $x to f32", lambda t: t["x"] * 1.0,
+     types={"x": "f64"}, y_type="f32")
+case("binary", "cast/f32_to_f64_then_exp_scalar", {"x": randn(())},
+     "%c = graph.cast %x : $x to f64\n%y = graph.exp %c : $c",
+     lambda t: torch.exp(t["x"]), types={"x": "f32"}, y_type="f64",
+     inter={"c": ((), "f64")})
+# An integer path: argmax and a cast from i64 carry no gradient.
+case("binary", "cast/from_argmax_no_gradient",
+     {"a": distinct((4, 6)), "b": randn((4,))},
+     "%i = graph.argmax %a {dim = 1 : i64} : $a\n"
+     "%c = graph.cast %i : $i to $T\n"
+     "%y = graph.mul %c, %b : $c, $b",
+     lambda t: torch.argmax(t["a"], 1).double() * t["b"],
+     inter={"i": ((4,), "i64"), "c": ((4,), "T")})
+
+# ---- matmul, batch_matmul ----------------------------------------------------
+
+
+def matmul_case(op, m, k, n, tl, tr, batch=()):
+    a_shape = batch + ((k, m) if tl else (m, k))
+    b_shape = batch + ((n, k) if tr else (k, n))
+    tag = "".join("%dx" % d for d in batch) + "%dx%dx%d_%s%s" % (
+        m, k, n, "t" if tl else "n", "t" if tr else "n")
+    case("matmul", "%s/%s" % (op, tag),
+         {"a": randn(a_shape), "b": randn(b_shape)},
+         "%%y = graph.%s %%a, %%b%s : $a, $b"
+         % (op, attrs(transpose_lhs=tl, transpose_rhs=tr)),
+         lambda t: (t["a"].transpose(-1, -2) if tl else t["a"])
+         @ (t["b"].transpose(-1, -2) if tr else t["b"]),
+         kind="long" if max(m, k, n) > 100 else "default")
+
+
+for _tl in (False, True):
+    for _tr in (False, True):
+        matmul_case("matmul", 7, 13, 5, _tl, _tr)
+        matmul_case("batch_matmul", 7, 6, 5, _tl, _tr, batch=(2,))
+        matmul_case("batch_matmul", 4, 3, 5, _tl, _tr, batch=(2, 3))
+matmul_case("matmul", 1, 17, 1, False, False)
+matmul_case("matmul", 5, 1, 3, False, False)
+matmul_case("matmul", 16, 32, 64, False, True)
+matmul_case("matmul", 8, 200, 16, False, True)
+matmul_case("matmul", 150, 4, 3, True, False)
+matmul_case("batch_matmul", 1, 9, 1, False, False, batch=(1,))
+matmul_case("batch_matmul", 5, 128, 3, True, True, batch=(3,))
+
+# ---- conv2d (groups 1) ------------------------------------------------------------
+
+CONV2D = [  # name, N, C, H, W, O, kernel, stride, padding, dilation, bias
+    ("basic", 2, 3, 9, 9, 4, 3, 1, 0, 1, True),
+    ("pad1_nobias", 2, 3, 8, 8, 5, 3, 1, 1, 1, False),
+    ("stride2_odd", 1, 2, 13, 11, 3, 3, 2, 1, 1, True),
+    # (10 - 3) / 2 leaves a row and a column that no window reads.
+    ("stride2_unread_edge", 2, 2, 10, 10, 3, 3, 2, 0, 1, True),
+    ("kernel3x2_stride2x1_pad1x0", 2, 3, 10, 7, 4, (3, 2), (2, 1), (1, 0), 1,
+     True),
+    ("dilation2", 1, 2, 11, 11, 3, 3, 1, 2, 2, True),
+    ("dilation2_nopad_nobias", 2, 2, 9, 8, 3, 3, 1, 0, 2, False),
+    ("stride2_dilation2_pad1", 1, 2, 12, 11, 2, 3, 2, 1, 2, True),
+    ("stride2_dilation2x1_pad1x2", 1, 2, 12, 12, 2, 3, 2, (1, 2), (2, 1),
+     False),
+    ("pointwise", 2, 8, 5, 5, 4, 1, 1, 0, 1, True),
+    ("full_kernel", 2, 3, 5, 5, 4, 5, 1, 0, 1, True),
+    ("patch7_stride7", 2, 1, 28, 28, 8, 7, 7, 0, 1, True),
+    ("stride_larger_than_kernel", 1, 2, 10, 10, 3, 2, 3, 0, 1, False),
+    ("channels32", 1, 32, 6, 6, 8, 3, 1, 1, 1, True),
+    ("size1_spatial_pad1", 3, 2, 1, 1, 2, 3, 1, 1, 1, True),
+]
+
+
+def conv_out(size, k, s, p, d):
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+for (_name, n, c, h, w, o, k, s, p, d, has_bias) in CONV2D:
+    k, s, p, d = pair(k), pair(s), pair(p), pair(d)
+    params = {"x": randn((n, c, h, w)), "w": randn((o, c) + k, 0.5)}
+    if has_bias:
+        params["bias"] = randn((o,))
+    at = attrs(strides=arr(s) if s != (1, 1) else None,
+               padding=arr(p) if p != (0, 0) else None,
+               dilation=arr(d) if d != (1, 1) else None)
+    operands = "%x, %w, %bias : $x, $w, $bias" if has_bias else "%x, %w : $x, $w"
+    operands = operands.replace(" :", at + " :")
+    oh, ow = (conv_out(h, k[0], s[0], p[0], d[0]),
+              conv_out(w, k[1], s[1], p[1], d[1]))
+    longest = max(c * k[0] * k[1], o * k[0] * k[1], n * oh * ow)
+    case("conv", "conv2d/" + _name, params, "%y = graph.conv2d " + operands,
+         lambda t, s=s, p=p, d=d: F.conv2d(t["x"], t["w"], t.get("bias"), s, p, d),
+         kind="long" if longest > 100 else "default")
+# Only the weight is a param (the input's gradient is not needed).
+case("conv", "conv2d/weight_only_stride2_pad1",
+     {"w": randn((3, 2, 3, 3), 0.5)},
+     "%y = graph.conv2d %x, %w {strides = array<i64: 2, 2>, "
+     "padding = array<i64: 1, 1>} : $x, $w",
+     lambda t: F.conv2d(t["x"], t["w"], None, 2, 1),
+     inputs={"x": randn((2, 2, 7, 7))})
+
+# ---- pooling -------------------------------------------------------------------
+
+POOL = [  # name, input shape, kernel, stride, padding
+    ("k2_s2", (2, 3, 8, 8), 2, 2, 0),
+    ("k3_s1_p1", (2, 2, 7, 7), 3, 1, 1),
+    ("k3_s2_p1_odd", (1, 2, 9, 11), 3, 2, 1),
+    ("k2x3_s1x2_p1x1", (1, 3, 6, 7), (2, 3), (1, 2), (1, 1)),
+    ("k2_s2_odd_floor", (1, 3, 7, 7), 2, 2, 0),
+    ("k3_s3", (2, 2, 9, 6), 3, 3, 0),
+    ("k3_s2_p1_size1", (2, 2, 1, 1), 3, 2, 1),
+]
+
+
+def max_pool_body(k, s, p):
+    return "%y = graph.max_pool2d %x" + attrs(
+        kernel=arr(k), strides=arr(s),
+        padding=arr(p) if p != (0, 0) else None) + " : $x"
+
+
+for (_name, _shape, k, s, p) in POOL:
+    k, s, p = pair(k), pair(s), pair(p)
+    case("pool", "max_pool2d/" + _name, {"x": distinct(_shape, 0.125)},
+         max_pool_body(k, s, p),
+         lambda t, k=k, s=s, p=p: F.max_pool2d(t["x"], k, s, p))
+# Padding must count as -inf, not 0, when every input is negative.
+case("pool", "max_pool2d/k3_s1_p1_all_negative",
+     {"x": -2.0 - distinct((1, 2, 5, 5), 0.03125) ** 2},
+     max_pool_body((3, 3), (1, 1), (1, 1)),
+     lambda t: F.max_pool2d(t["x"], 3, 1, 1))
+for _shape in [(2, 3, 7, 7), (1, 5, 1, 1), (2, 4, 3, 5)]:
+    case("pool", "global_avg_pool2d/" + sn(_shape), {"x": randn(_shape)},
+         "%y = graph.global_avg_pool2d %x : $x",
+         lambda t: F.adaptive_avg_pool2d(t["x"], 1))
+
+# ---- reductions, softmax -----------------------------------------------------------
+
+
+def torch_reduce(kind, x, dims, keep):
+    if not dims:
+        return x * 1.0
+    if kind == "reduce_sum":
+        return torch.sum(x, dim=dims, keepdim=keep)
+    if kind == "reduce_mean":
+        return torch.mean(x, dim=dims, keepdim=keep)
+    if kind == "reduce_max":
+        return torch.amax(x, dim=dims, keepdim=keep)
+    return torch.amin(x, dim=dims, keepdim=keep)
+
+
+REDUCE = [  # input shape, dims, keep_dims
+    ((4, 8, 6), (1,), False),
+    ((3, 5, 7), (0, 2), True),
+    ((7, 13), (-1,), False),
+    ((2, 3, 4), (0, 1, 2), False),
+    ((2, 3, 4), (0, 1, 2), True),
+    ((2, 3, 4, 5), (-3, -1), True),
+    ((13,), (0,), False),
+    ((2, 1, 3), (1,), False),
+    ((5, 1), (0,), True),
+]
+for _op in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min"):
+    for _shape, _dims, _keep in REDUCE:
+        case("reduce", "%s/%s_dims%s%s" % (_op, sn(_shape),
+                                           "_".join(map(str, _dims)),
+                                           "_keep" if _keep else ""),
+             {"x": distinct(_shape)},
+             "%%y = graph.%s %%x%s : $x" % (_op, attrs(dims=arr(_dims),
+                                                       keep_dims=_keep)),
+             lambda t, op=_op, dims=_dims, keep=_keep: torch_reduce(
+                 op, t["x"], dims, keep))
+case("reduce", "reduce_sum/scalar_no_dims", {"x": randn(())},
+     "%y = graph.reduce_sum %x {dims = array<i64>} : $x", lambda t: t["x"] * 1.0)
+
+SOFTMAX = [  # name, shape, scale, axis (None: default -1)
+    ("2x5x16_axis-1", (2, 5, 16), 1.0, -1),
+    ("2x5x16_axis0", (2, 5, 16), 1.0, 0),
+    ("2x5x16_axis1", (2, 5, 16), 1.0, 1),
+    ("7x13_default_axis", (7, 13), 1.0, None),
+    ("13", (13,), 1.0, 0),
+    ("2x3x4x5_axis2", (2, 3, 4, 5), 1.0, 2),
+    ("large_logits", (4, 9), 20.0, -1),
+    ("size1_axis", (3, 1), 1.0, 1),
+]
+for _op, _fn in [("softmax", torch.softmax), ("log_softmax", torch.log_softmax)]:
+    for _name, _shape, _scale, _axis in SOFTMAX:
+        case("softmax", "%s/%s" % (_op, _name), {"x": randn(_shape, _scale)},
+             "%%y = graph.%s %%x%s : $x" % (
+                 _op, attrs(axis=None if _axis is None else i64(_axis))),
+             lambda t, fn=_fn, axis=_axis: fn(t["x"], -1 if axis is None else axis))
+
+# ---- losses --------------------------------------------------------------------------
+
+for _red in ("none", "sum", "mean"):
+    case("loss", "cross_entropy/%s_6x10" % _red, {"x": randn((6, 10), 2.0)},
+         "%%y = graph.cross_entropy %s %%x, %%lab : $x, $lab" % _red,
+         lambda t, r=_red: F.cross_entropy(t["x"], t["lab"], reduction=r),
+         inputs={"lab": ints(0, 10, (6,))})
+    case("loss", "mse_loss/%s_6x10" % _red,
+         {"x": randn((6, 10)), "t": randn((6, 10))},
+         "%%y = graph.mse_loss %s %%x, %%t : $x, $t" % _red,
+         lambda t, r=_red: F.mse_loss(t["x"], t["t"], reduction=r))
+    case("loss", "bce_with_logits/%s_6x10" % _red,
+         {"x": randn((6, 10), 3.0), "t": uniform(0, 1, (6, 10))},
+         "%%y = graph.bce_with_logits %s %%x, %%t : $x, $t" % _red,
+         lambda t, r=_red: F.binary_cross_entropy_with_logits(
+             t["x"], t["t"], reduction=r))
+case("loss", "cross_entropy/mean_i32_labels", {"x": randn((5, 7))},
+     "%y = graph.cross_entropy mean %x, %lab : $x, $lab",
+     lambda t: F.cross_entropy(t["x"], t["lab"].long()),
+     inputs={"lab": ints(0, 7, (5,), np.int32)})
+case("loss", "cross_entropy/none_large_logits", {"x": randn((4, 9), 20.0)},
+     "%y = graph.cross_entropy none %x, %lab : $x, $lab",
+     lambda t: F.cross_entropy(t["x"], t["lab"], reduction="none"),
+     inputs={"lab": ints(0, 9, (4,))})
+case("loss", "cross_entropy/sum_batch1", {"x": randn((1, 3))},
+     "%y = graph.cross_entropy sum %x, %lab : $x, $lab",
+     lambda t: F.cross_entropy(t["x"], t["lab"], reduction="sum"),
+     inputs={"lab": np.array([2], dtype=np.int64)})
+case("loss", "cross_entropy/mean_2_classes_batch7", {"x": randn((7, 2))},
+     "%y = graph.cross_entropy mean %x, %lab : $x, $lab",
+     lambda t: F.cross_entropy(t["x"], t["lab"]),
+     inputs={"lab": ints(0, 2, (7,))})
+case("loss", "mse_loss/mean_2x3x4", {"x": randn((2, 3, 4)), "t": randn((2, 3, 4))},
+     "%y = graph.mse_loss mean %x, %t : $x, $t",
+     lambda t: F.mse_loss(t["x"], t["t"]))
+case("loss", "mse_loss/none_2x1x3", {"x": randn((2, 1, 3)), "t": randn((2, 1, 3))},
+     "%y = graph.mse_loss none %x, %t : $x, $t",
+     lambda t: F.mse_loss(t["x"], t["t"], reduction="none"))
+case("loss", "mse_loss/mean_scalar", {"x": randn(()), "t": randn(())},
+     "%y = graph.mse_loss mean %x, %t : $x, $t",
+     lambda t: F.mse_loss(t["x"], t["t"]))
+case("loss", "mse_loss/sum_target_input", {"x": randn((3, 4))},
+     "%y = graph.mse_loss sum %x, %t : $x, $t",
+     lambda t: F.mse_loss(t["x"], t["t"], reduction="sum"),
+     inputs={"t": randn((3, 4))})
+case("loss", "bce_with_logits/mean_large_logits",
+     {"x": randn((4, 5), 30.0), "t": choice([0, 1], (4, 5))},
+     "%y = graph.bce_with_logits mean %x, %t : $x, $t",
+     lambda t: F.binary_cross_entropy_with_logits(t["x"], t["t"]))
+case("loss", "bce_with_logits/none_2x1x3x3",
+     {"x": randn((2, 1, 3, 3), 2.0), "t": uniform(0, 1, (2, 1, 3, 3))},
+     "%y = graph.bce_with_logits none %x, %t : $x, $t",
+     lambda t: F.binary_cross_entropy_with_logits(t["x"], t["t"],
+                                                  reduction="none"))
+case("loss", "bce_with_logits/sum_target_input", {"x": randn((3, 5), 2.0)},
+     "%y = graph.bce_with_logits sum %x, %t : $x, $t",
+     lambda t: F.binary_cross_entropy_with_logits(t["x"], t["t"],
+                                                  reduction="sum"),
+     inputs={"t": uniform(0, 1, (3, 5))})
+
+# ---- shapes --------------------------------------------------------------------------
+
+for _src, _dst in [((2, 3, 4), (4, 6)), ((6,), (1, 2, 3, 1)), ((1,), ()),
+                   ((), (1, 1)), ((4, 8), (32,)), ((2, 1, 4), (8,))]:
+    case("shape", "reshape/%s_to_%s" % (sn(_src), sn(_dst)), {"x": randn(_src)},
+         "%%y = graph.reshape %%x {shape = %s} : $x" % arr(_dst),
+         lambda t, dst=_dst: t["x"].reshape(dst))
+
+for _shape, _perm in [((4, 8), (1, 0)), ((2, 3, 4), (2, 0, 1)),
+                      ((2, 3, 4, 5), (0, 2, 1, 3)), ((2, 3, 4, 5), (3, 2, 1, 0)),
+                      ((3, 1, 2), (1, 2, 0)), ((2, 3, 4), (1, 2, 0))]:
+    case("shape", "transpose/%s_perm%s" % (sn(_shape), "".join(map(str, _perm))),
+         {"x": randn(_shape)},
+         "%%y = graph.transpose %%x {permutation = %s} : $x" % arr(_perm),
+         lambda t, perm=_perm: t["x"].permute(perm))
+
+for _src, _dst in [((4, 1), (3, 4, 5)), ((), (2, 3)), ((5,), (7, 5)),
+                   ((1, 3, 1), (2, 3, 4)), ((1,), (1,)), ((2, 1), (2, 1))]:
+    case("shape", "broadcast_to/%s_to_%s" % (sn(_src), sn(_dst)),
+         {"x": randn(_src)},
+         "%%y = graph.broadcast_to %%x {shape = %s} : $x" % arr(_dst),
+         lambda t, dst=_dst: t["x"].broadcast_to(dst))
+
+case("shape", "concat/axis1_4x8_4x2", {"a": randn((4, 8)), "b": randn((4, 2))},
+     "%y = graph.concat %a, %b {axis = 1 : i64} : $a, $b",
+     lambda t: torch.cat([t["a"], t["b"]], 1))
+case("shape", "concat/axis0_three",
+     {"a": randn((2, 3)), "b": randn((1, 3)), "c": randn((4, 3))},
+     "%y = graph.concat %a, %b, %c {axis = 0 : i64} : $a, $b, $c",
+     lambda t: torch.cat([t["a"], t["b"], t["c"]], 0))
+case("shape", "concat/axis-1_rank3", {"a": randn((2, 3, 1)), "b": randn((2, 3, 4))},
+     "%y = graph.concat %a, %b {axis = -1 : i64} : $a, $b",
+     lambda t: torch.cat([t["a"], t["b"]], -1))
+case("shape", "concat/channels_nchw",
+     {"a": randn((2, 3, 4, 4)), "b": randn((2, 5, 4, 4))},
+     "%y = graph.concat %a, %b {axis = 1 : i64} : $a, $b",
+     lambda t: torch.cat([t["a"], t["b"]], 1))
+case("shape", "concat/single_input", {"a": randn((3, 2))},
+     "%y = graph.concat %a {axis = 0 : i64} : $a", lambda t: t["a"] * 1.0)
+case("shape", "concat/same_value_twice", {"a": randn((2, 3))},
+     "%y = graph.concat %a, %a {axis = 1 : i64} : $a, $a",
+     lambda t: torch.cat([t["a"], t["a"]], 1))
+case("shape", "concat/param_and_input", {"a": randn((2, 3))},
+     "%y = graph.concat %b, %a {axis = 0 : i64} : $b, $a",
+     lambda t: torch.cat([t["b"], t["a"]], 0), inputs={"b": randn((1, 3))})
+
+# ---- chains: accumulation over several uses, unused params ------------------------
+
+case("chain", "chain/square_same_value", {"a": randn((4, 3))},
+     "%y = graph.mul %a, %a : $a, $a", lambda t: t["a"] * t["a"])
+case("chain", "chain/three_uses",
+     {"a": randn((3, 4)), "b": randn((4,))},
+     "%e = graph.exp %a : $a\n"
+     "%m = graph.mul %a, %e : $a, $a\n"
+     "%s = graph.sin %a : $a\n"
+     "%q = graph.add %m, %s : $a, $a\n"
+     "%y = graph.div %q, %b : $a, $b",
+     lambda t: (t["a"] * torch.exp(t["a"]) + torch.sin(t["a"])) / t["b"])
+case("chain", "chain/unused_param", {"a": randn((2, 3)), "b": randn((5,))},
+     "%y = graph.tanh %a : $a", lambda t: torch.tanh(t["a"]) + 0 * t["b"].sum())
+case("chain", "chain/mlp_cross_entropy",
+     {"w1": randn((16, 8), 0.5), "b1": randn((16,)), "w2": randn((5, 16), 0.5),
+      "b2": randn((5,))},
+     "%h = graph.matmul %x, %w1 {transpose_rhs} : $x, $w1\n"
+     "%hb = graph.add %h, %b1 : $h, $b1\n"
+     "%a = graph.gelu %hb : $h\n"
+     "%o = graph.matmul %a, %w2 {transpose_rhs} : $h, $w2\n"
+     "%ob = graph.add %o, %b2 : $o, $b2\n"
+     "%y = graph.cross_entropy mean %ob, %lab : $o, $lab",
+     lambda t: F.cross_entropy(F.linear(F.gelu(F.linear(t["x"], t["w1"], t["b1"])),
+                                        t["w2"], t["b2"]), t["lab"]),
+     inputs={"x": randn((6, 8)), "lab": ints(0, 5, (6,))},
+     inter={"h": ((6, 16), "T"), "o": ((6, 5), "T")})
+case("chain", "chain/conv_relu_pool_linear",
+     {"w": randn((4, 3, 3, 3), 0.5), "b": randn((4,)), "fw": randn((3, 16), 0.5)},
+     "%c = graph.conv2d %x, %w, %b {padding = array<i64: 1, 1>} : $x, $w, $b\n"
+     "%r = graph.relu %c : $c\n"
+     "%p = graph.max_pool2d %r {kernel = array<i64: 2, 2>, "
+     "strides = array<i64: 2, 2>} : $c\n"
+     "%f = graph.reshape %p {shape = array<i64: 2, 16>} : $p\n"
+     "%y = graph.matmul %f, %fw {transpose_rhs} : $f, $fw",
+     lambda t: F.linear(F.max_pool2d(F.relu(F.conv2d(
+         t["x"], t["w"], t["b"], padding=1)), 2, 2).reshape(2, 16), t["fw"]),
+     inputs={"x": randn((2, 3, 4, 4))},
+     inter={"c": ((2, 4, 4, 4), "T"), "p": ((2, 4, 2, 2), "T"),
+            "f": ((2, 16), "T")})
+case("chain", "chain/layer_norm_from_primitives",
+     {"x": randn((4, 6), 2.0) + 1.0, "g": randn((6,)), "b": randn((6,))},
+     "%mu = graph.reduce_mean %x {dims = array<i64: 1>, keep_dims} : $x\n"
+     "%d = graph.sub %x, %mu : $x, $mu\n"
+     "%sq = graph.mul %d, %d : $x, $x\n"
+     "%var = graph.reduce_mean %sq {dims = array<i64: 1>, keep_dims} : $x\n"
+     "%eps = graph.constant dense<1.0e-05> : tensor<$T>\n"
+     "%ve = graph.add %var, %eps : $mu, $eps\n"
+     "%rs = graph.rsqrt %ve : $mu\n"
+     "%n = graph.mul %d, %rs : $x, $mu\n"
+     "%s = graph.mul %n, %g : $x, $g\n"
+     "%y = graph.add %s, %b : $x, $b",
+     lambda t: F.layer_norm(t["x"], (6,), t["g"], t["b"], 1e-5),
+     inter={"mu": ((4, 1), "T"), "eps": ((), "T")})
+case("chain", "chain/masked_softmax_attention",
+     {"q": randn((2, 3, 4)), "k": randn((2, 5, 4)), "v": randn((2, 5, 3))},
+     "%s = graph.batch_matmul %q, %k {transpose_rhs} : $q, $k\n"
+     "%c = graph.constant dense<0.5> : tensor<$T>\n"
+     "%sc = graph.mul %s, %c : $s, $c\n"
+     "%ninf = graph.constant dense<-1.0e+30> : tensor<$T>\n"
+     "%z = graph.select %m, %sc, %ninf : $m, $s, $c\n"
+     "%p = graph.softmax %z : $s\n"
+     "%y = graph.batch_matmul %p, %v : $s, $v",
+     lambda t: torch.softmax(torch.where(t["m"], t["q"] @ t["k"].transpose(1, 2)
+                                         * 0.5, torch.tensor(-1e30)), -1) @ t["v"],
+     inputs={"m": bools((1, 5), 0.7) | np.eye(1, 5, 0, bool)},
+     inter={"s": ((2, 3, 5), "T"), "c": ((), "T")})
+case("chain", "chain/relu_via_select_of_compare", {"a": signed_away_from_zero(
+    0.1, 2, (3, 5))},
+     "%z = graph.constant dense<0.0> : tensor<$T>\n"
+     "%m = graph.compare gt, %a, %z : $a, $z\n"
+     "%y = graph.select %m, %a, %z : $m, $a, $z",
+     lambda t: F.relu(t["a"]), inter={"z": ((), "T"), "m": ((3, 5), "i1")})
+case("chain", "chain/broadcast_transpose_reduce",
+     {"a": randn((3, 1)), "b": randn((4,))},
+     "%bc = graph.broadcast_to %a {shape = array<i64: 2, 3, 4>} : $a\n"
+     "%t = graph.transpose %bc {permutation = array<i64: 2, 0, 1>} : $bc\n"
+     "%r = graph.reshape %b {shape = array<i64: 4, 1, 1>} : $b\n"
+     "%m = graph.mul %t, %r : $t, $r\n"
+     "%y = graph.reduce_max %m {dims = array<i64: 2>} : $t",
+     lambda t: torch.amax(t["a"].broadcast_to(2, 3, 4).permute(2, 0, 1)
+                          * t["b"].reshape(4, 1, 1), 2),
+     inter={"bc": ((2, 3, 4), "T"), "t": ((4, 2, 3), "T"), "r": ((4, 1, 1), "T")})
+
+# ---- ties and kinks: PyTorch's subgradient is the reference -----------------------
+
+case("ties", "abs/zeros", {"x": choice([-1.5, 0.0, 2.0], (4, 5))},
+     "%y = graph.abs %x : $x", lambda t: torch.abs(t["x"]))
+case("ties", "relu/zeros", {"x": choice([-1.5, 0.0, 2.0], (4, 5))},
+     "%y = graph.relu %x : $x", lambda t: F.relu(t["x"]))
+case("ties", "leaky_relu/zeros", {"x": choice([-1.5, 0.0, 2.0], (4, 5))},
+     "%y = graph.leaky_relu %x {alpha = 0.25 : f64} : $x",
+     lambda t: F.leaky_relu(t["x"], 0.25))
+case("ties", "clamp/at_bounds", {"x": choice([-3.0, -0.5, 0.25, 1.5, 2.0],
+                                             (4, 5))},
+     "%y = graph.clamp %x {min = -0.5 : f64, max = 1.5 : f64} : $x",
+     lambda t: torch.clamp(t["x"], -0.5, 1.5))
+for _op, _fn in [("maximum", torch.maximum), ("minimum", torch.minimum)]:
+    case("ties", "%s/ties_4x6" % _op, {"a": choice([-1, 0, 1], (4, 6)),
+                                       "b": choice([-1, 0, 1], (4, 6))},
+         binary_body(_op), lambda t, fn=_fn: fn(t["a"], t["b"]))
+for _op in ("reduce_max", "reduce_min"):
+    case("ties", "%s/ties_5x6_dims1" % _op, {"x": choice([0, 1, 2], (5, 6))},
+         "%%y = graph.%s %%x {dims = array<i64: 1>} : $x" % _op,
+         lambda t, op=_op: torch_reduce(op, t["x"], (1,), False))
+for _name, _shape, k, s, p in [("k3_s1_p1", (2, 2, 6, 7), 3, 1, 1),
+                               ("k2_s2", (1, 3, 6, 6), 2, 2, 0),
+                               ("k3_s2_p1", (1, 2, 7, 7), 3, 2, 1)]:
+    k, s, p = pair(k), pair(s), pair(p)
+    case("ties", "max_pool2d/ties_" + _name, {"x": choice([0, 1, 2], _shape)},
+         max_pool_body(k, s, p),
+         lambda t, k=k, s=s, p=p: F.max_pool2d(t["x"], k, s, p))
+
+# ---- finite differences (fd mode): tiny params, away from kinks --------------------
+
+fd_case("mul_4x1x2_3x1", {"a": randn((2, 1, 2)), "b": randn((3, 1))},
+        binary_body("mul"), lambda t: t["a"] * t["b"])
+fd_case("div_2x3_3", {"a": randn((2, 3)), "b": signed_away_from_zero(0.5, 2, (3,))},
+        binary_body("div"), lambda t: t["a"] / t["b"])
+fd_case("pow_2x3_3", {"a": uniform(0.5, 2, (2, 3)), "b": uniform(-1, 2, (3,))},
+        binary_body("pow"), lambda t: torch.pow(t["a"], t["b"]))
+fd_case("unary_chain_5",
+        {"x": uniform(0.3, 2, (5,))},
+        "%a = graph.gelu %x : $x\n%b = graph.erf %a : $x\n"
+        "%c = graph.silu %b : $x\n%d = graph.rsqrt %x : $x\n"
+        "%e = graph.log %d : $x\n%f = graph.tanh %e : $x\n"
+        "%g = graph.sqrt %x : $x\n%h = graph.sigmoid %g : $x\n"
+        "%i = graph.add %c, %f : $x, $x\n%y = graph.mul %i, %h : $x, $x",
+        lambda t: (F.silu(torch.erf(F.gelu(t["x"])))
+                   + torch.tanh(torch.log(torch.rsqrt(t["x"]))))
+        * torch.sigmoid(torch.sqrt(t["x"])))
+fd_case("matmul_tn_3x2x2", {"a": randn((3, 2)), "b": randn((3, 2))},
+        "%y = graph.matmul %a, %b {transpose_lhs} : $a, $b",
+        lambda t: t["a"].T @ t["b"])
+fd_case("batch_matmul_nt_2x2x3x2", {"a": randn((2, 2, 3)), "b": randn((2, 2, 3))},
+        "%y = graph.batch_matmul %a, %b {transpose_rhs} : $a, $b",
+        lambda t: t["a"] @ t["b"].transpose(1, 2))
+fd_case("conv2d_stride2_pad1_dilation2",
+        {"x": randn((1, 1, 6, 5)), "w": randn((2, 1, 2, 2)), "bias": randn((2,))},
+        "%y = graph.conv2d %x, %w, %bias {strides = array<i64: 2, 2>, "
+        "padding = array<i64: 1, 1>, dilation = array<i64: 2, 2>} : $x, $w, $bias",
+        lambda t: F.conv2d(t["x"], t["w"], t["bias"], 2, 1, 2))
+fd_case("max_pool2d_k3_s1_p1", {"x": distinct((1, 1, 4, 4), 0.125)},
+        max_pool_body((3, 3), (1, 1), (1, 1)),
+        lambda t: F.max_pool2d(t["x"], 3, 1, 1))
+fd_case("softmax_axis0_3x4", {"x": randn((3, 4))},
+        "%y = graph.softmax %x {axis = 0 : i64} : $x",
+        lambda t: torch.softmax(t["x"], 0))
+fd_case("log_softmax_3x4", {"x": randn((3, 4))},
+        "%y = graph.log_softmax %x : $x", lambda t: torch.log_softmax(t["x"], -1))
+fd_case("reduce_max_min_3x4",
+        {"x": distinct((3, 4), 0.25)},
+        "%a = graph.reduce_max %x {dims = array<i64: 1>, keep_dims} : $x\n"
+        "%b = graph.reduce_min %x {dims = array<i64: 0>} : $x\n"
+        "%y = graph.add %a, %b : $a, $b",
+        lambda t: torch.amax(t["x"], 1, keepdim=True) + torch.amin(t["x"], 0),
+        inter={"a": ((3, 1), "T")})
+fd_case("cross_entropy_mean_3x4", {"x": randn((3, 4), 2.0)},
+        "%y = graph.cross_entropy mean %x, %lab : $x, $lab",
+        lambda t: F.cross_entropy(t["x"], t["lab"]),
+        inputs={"lab": np.array([3, 0, 1], dtype=np.int64)})
+fd_case("bce_with_logits_mean_2x3",
+        {"x": randn((2, 3), 2.0), "t": uniform(0, 1, (2, 3))},
+        "%y = graph.bce_with_logits mean %x, %t : $x, $t",
+        lambda t: F.binary_cross_entropy_with_logits(t["x"], t["t"]))
+fd_case("layer_norm_from_primitives_2x4",
+        {"x": randn((2, 4)), "g": randn((4,)), "b": randn((4,))},
+        "%mu = graph.reduce_mean %x {dims = array<i64: 1>, keep_dims} : $x\n"
+        "%d = graph.sub %x, %mu : $x, $mu\n"
+        "%sq = graph.mul %d, %d : $x, $x\n"
+        "%var = graph.reduce_mean %sq {dims = array<i64: 1>, keep_dims} : $x\n"
+        "%ve = graph.add %var, %var : $mu, $mu\n"
+        "%rs = graph.rsqrt %ve : $mu\n"
+        "%m = graph.mul %d, %rs : $x, $mu\n"
+        "%s = graph.mul %m, %g : $x, $g\n"
+        "%y = graph.add %s, %b : $x, $b",
+        lambda t: ((t["x"] - t["x"].mean(1, keepdim=True))
+                   * torch.rsqrt(2 * ((t["x"] - t["x"].mean(1, keepdim=True)) ** 2)
+                                 .mean(1, keepdim=True))) * t["g"] + t["b"],
+        inter={"mu": ((2, 1), "T")})
+fd_case("global_avg_pool_concat_transpose",
+        {"a": randn((1, 2, 2, 3)), "b": randn((1, 1, 2, 3))},
+        "%c = graph.concat %a, %b {axis = 1 : i64} : $a, $b\n"
+        "%e = graph.exp %c : $c\n"
+        "%t = graph.transpose %e {permutation = array<i64: 0, 1, 3, 2>} : $c\n"
+        "%y = graph.global_avg_pool2d %t : $t",
+        lambda t: F.adaptive_avg_pool2d(torch.exp(torch.cat([t["a"], t["b"]], 1))
+                                        .permute(0, 1, 3, 2), 1),
+        inter={"c": ((1, 3, 2, 3), "T"), "t": ((1, 3, 3, 2), "T")})
+
+
+# --------------------------------------------------------------------------
+# Building modules
+# --------------------------------------------------------------------------
+
+
+def mode_float(mode):
+    return "f64" if mode in ("f64", "fd") else "f32"
+
+
+def arg_element(c, name, array, float_type):
+    if array.dtype.kind == "f":
+        return c.types.get(name, float_type)
+    return {np.dtype(np.int64): "i64", np.dtype(np.int32): "i32",
+            np.dtype(np.bool_): "i1"}[array.dtype]
+
+
+def y_element(c, float_type):
+    return c.y_type or float_type
+
+
+def all_args(c):
+    """[(name, array, is_param)], params first, the cotangent last."""
+    return ([(k, v, True) for k, v in c.params.items()]
+            + [(k, v, False) for k, v in c.inputs.items()]
+            + [("cot", c.cot, False)])
+
+
+def mode_values(c, float_type):
+    """{argument name: array as passed in this mode (floats rounded)}."""
+    out = {}
+    for name, a, _ in all_args(c):
+        element = y_element(c, float_type) if name == "cot" else \
+            arg_element(c, name, a, float_type)
+        if element in ("f32", "f64"):
+            a = a.astype(NP_OF_ELEMENT[element])
+        out[name] = a
+    return out
+
+
+def loss_function(c, float_type, prefix="", params_as_inputs=False):
+    """(args, body lines, (returned value, its type)) of one copy of @loss."""
+    values = mode_values(c, float_type)
+    types = {"T": float_type}
+    for name, a in values.items():
+        types[name] = tensor_type(a.shape, arg_element(c, name, a, float_type)
+                                  if name != "cot" else y_element(c, float_type))
+    for name, (shape, element) in c.inter.items():
+        types[name] = tensor_type(shape, float_type if element == "T" else element)
+    y_type = tensor_type(c.y_shape, y_element(c, float_type))
+    types["y"] = y_type
+
+    def substitute(text):
+        def typ(m):
+            if m.group(1) not in types:
+                raise KeyError("case %s: no type for $%s" % (c.name, m.group(1)))
+            return types[m.group(1)]
+        text = re.sub(r"\$(\w+)", typ, text)
+        return re.sub(r"%(\w+)", lambda m: "%" + prefix + m.group(1), text)
+
+    args = []
+    for name, _, is_param in all_args(c):
+        role = "param" if is_param and not params_as_inputs else "input"
+        args.append("%%%s%s: %s {graph.%s = \"%s%s\"}"
+                    % (prefix, name, types[name], role, prefix, name))
+    body = [substitute(line) for line in c.body.split("\n") if line.strip()]
+    body.append("%%%sgt_prod = graph.mul %%%sy, %%%scot : %s, %s"
+                % (prefix, prefix, prefix, y_type, y_type))
+    result = "%" + prefix + "gt_prod"
+    if c.y_shape:
+        body.append("%%%sgt_loss = graph.reduce_sum %%%sgt_prod {dims = %s} : %s"
+                    % (prefix, prefix, arr(range(len(c.y_shape))), y_type))
+        result = "%" + prefix + "gt_loss"
+    return args, body, (result, tensor_type((), y_element(c, float_type)))
+
+
+def loss_module(c, float_type):
+    args, body, (value, typ) = loss_function(c, float_type)
+    lines = ["module {",
+             "  func.func @loss(%s) -> (%s {graph.output = \"loss\"}) {"
+             % (", ".join(args), typ)]
+    lines += ["    " + line for line in body]
+    lines += ["    return %s : %s" % (value, typ), "  }", "}", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Expected values (PyTorch, float64)
+# --------------------------------------------------------------------------
+
+
+def expected_outputs(c, float_type):
+    """{"loss": ..., "grad.NAME": ...} in float64 from the mode's values."""
+    values = mode_values(c, float_type)
+    t = {}
+    leaves = []
+    for name, _, is_param in all_args(c):
+        x = to_torch(values[name])
+        if is_param:
+            x.requires_grad_(True)
+            leaves.append(x)
+        t[name] = x
+    y = c.ref(t)
+    if tuple(y.shape) != c.y_shape:
+        raise ValueError("case %s: reference shape changed" % c.name)
+    loss = (y.double() * t["cot"]).sum()
+    if loss.requires_grad:
+        grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+    else:
+        grads = [None] * len(leaves)
+    out = {"loss": loss.detach().numpy()}
+    for name, g in zip(c.params, grads):
+        out["grad." + name] = np.zeros(c.params[name].shape) if g is None \
+            else g.detach().numpy()
+    return out
+
+
+def output_element(c, key, float_type):
+    if key == "loss":
+        return y_element(c, float_type)
+    name = key[len("grad."):]
+    return arg_element(c, name, c.params[name], float_type)
+
+
+# --------------------------------------------------------------------------
+# Comparing
+# --------------------------------------------------------------------------
+
+
+def tolerance(element, kind, expected):
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    if element == "f64":
+        return TOL_F64 * max(1.0, scale)
+    return TOL_F32[kind] * max(1e-3, scale)
+
+
+def worst_at(got, want):
+    d = np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))
+    d = np.where(np.isnan(d), np.inf, d).reshape(-1)
+    at = int(np.argmax(d)) if d.size else 0
+    idx = np.unravel_index(at, np.shape(want)) if np.ndim(want) else ()
+    return list(map(int, idx)), np.asarray(got)[idx].item(), \
+        np.asarray(want)[idx].item()
+
+
+def compare_output(element, kind, want, got, fused=None):
+    """(ok, err, tol, messages) of one output."""
+    if got is None:
+        return False, math.inf, 0.0, ["output missing from the results file"]
+    if got.shape != want.shape:
+        return False, math.inf, 0.0, ["shape %s, expected %s"
+                                       % (list(got.shape), list(want.shape))]
+    messages = []
+    ok = True
+    if got.dtype != np.dtype(NP_OF_ELEMENT[element]):
+        ok = False
+        messages.append("dtype %s, expected %s" % (got.dtype, element))
+    tol = tolerance(element, kind, want)
+    err = max_abs_diff(got, want)
+    worst = err
+    if not err <= tol:
+        ok = False
+        idx, g, w = worst_at(got, want)
+        messages.append("max|diff| %.3g > tol %.3g at %s: got %r, want %r"
+                        % (err, tol, idx, g, w))
+    if fused is not None:
+        e2 = max_abs_diff(got, fused)
+        worst = max(worst, e2)
+        if not e2 <= tol:
+            ok = False
+            idx, g, w = worst_at(got, fused)
+            messages.append("vs the fused f32 run: max|diff| %.3g > tol %.3g at "
+                            "%s: got %r, fused %r" % (e2, tol, idx, g, w))
+    return ok, worst, tol, messages
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+
+def run_case(runner, c, mode):
+    """Runs the grad entry; returns ({output: array}, None) or (None, error)."""
+    float_type = mode_float(mode)
+    values = mode_values(c, float_type)
+    params = {k: values[k] for k in c.params}
+    inputs = {k: v for k, v in values.items() if k not in c.params}
+    return runner.run("%s_%s" % (c.name, mode), loss_module(c, float_type),
+                      inputs, fusion=mode != "f32-nofusion", entry="grad",
+                      params=params)
+
+
+def fd_copies(c):
+    """[(param, flat index, sign)] of the perturbed copies."""
+    copies = []
+    for name in c.fd:
+        for i in range(c.params[name].size):
+            copies += [(name, i, +1), (name, i, -1)]
+    return copies
+
+
+def fd_module(c):
+    """@fd: one copy of the loss per perturbation, all args graph.input."""
+    args, body, returns = [], [], []
+    for j in range(len(fd_copies(c))):
+        a, b, ret = loss_function(c, "f64", "k%d_" % j, params_as_inputs=True)
+        args += a
+        body += b
+        returns.append(ret)
+    lines = ["module {",
+             "  func.func @fd(%s) -> (%s) {" % (
+                 ", ".join(args), ", ".join("%s {graph.output = \"l%d\"}" % (t, j)
+                                            for j, (_, t) in enumerate(returns)))]
+    lines += ["    " + line for line in body]
+    lines += ["    return %s : %s" % (", ".join(v for v, _ in returns),
+                                      ", ".join(t for _, t in returns)),
+              "  }", "}", ""]
+    return "\n".join(lines)
+
+
+def run_fd(runner, c):
+    """Returns [(output, ok, err, tol, messages)] of a finite-difference case."""
+    name_of = ["grad." + p for p in c.fd]
+    got, error = run_case(runner, c, "fd")
+    if error is not None:
+        return [(k, False, math.inf, 0.0, ["grad entry: " + error])
+                for k in name_of]
+    base = mode_values(c, "f64")
+    inputs, steps = {}, []
+    for j, (p, i, sign) in enumerate(fd_copies(c)):
+        for k, v in base.items():
+            v = v.copy()
+            if k == p:
+                flat = v.reshape(-1)
+                flat[i] = flat[i] + sign * FD_STEP
+                steps.append(flat[i])
+            inputs["k%d_%s" % (j, k)] = v
+    out, error = runner.run(c.name + "_fd", fd_module(c), inputs, entry="fd")
+    if error is not None:
+        return [(k, False, math.inf, 0.0, ["fd entry: " + error]) for k in name_of]
+    lines = []
+    j = 0
+    for p in c.fd:
+        n = c.params[p].size
+        fd = np.zeros(n)
+        for i in range(n):
+            plus = float(out["l%d" % j])
+            minus = float(out["l%d" % (j + 1)])
+            fd[i] = (plus - minus) / (steps[j] - steps[j + 1])
+            j += 2
+        fd = fd.reshape(c.params[p].shape)
+        g = got.get("grad." + p)
+        if g is None:
+            lines.append(("grad." + p, False, math.inf, 0.0,
+                          ["grad.%s missing from the grad entry's results" % p]))
+            continue
+        g = np.asarray(g, np.float64)
+        tol = TOL_FD * max(1.0, float(np.max(np.abs(g))) if g.size else 0.0)
+        err = max_abs_diff(fd, g)
+        msgs = []
+        if not err <= tol:
+            idx, a, b = worst_at(fd, g)
+            msgs.append("max|fd - grad| %.3g > tol %.3g at %s: fd %r, grad %r"
+                        % (err, tol, idx, a, b))
+        lines.append(("grad." + p, err <= tol, err, tol, msgs))
+    return lines
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--filter", default="",
+                        help="run only cases whose name contains SUBSTR")
+    parser.add_argument("--kiln-run", default=default_kiln_run(),
+                        help="path of kiln-run (default: $KILN_RUN or "
+                        "../../build/bin/kiln-run)")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="comma-separated subset of " + ",".join(MODES))
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="kiln-run processes at a time (default 2)")
+    parser.add_argument("--kiln-run-arg", action="append", default=[],
+                        metavar="ARG", help="extra kiln-run argument, e.g. "
+                        "--kiln-run-arg=--library-calls=off (repeatable)")
+    parser.add_argument("--timeout", type=int, default=600,
+                        help="seconds per kiln-run call")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep modules, inputs and outputs under DIR")
+    parser.add_argument("--show-mlir", action="store_true",
+                        help="print the module of each failing case")
+    parser.add_argument("--list", action="store_true",
+                        help="list the cases and exit")
+    args = parser.parse_args()
+
+    modes = [m for m in args.modes.split(",") if m]
+    for m in modes:
+        if m not in MODES:
+            parser.error("unknown mode %r" % m)
+    if "f32-nofusion" in modes and "f32" not in modes:
+        modes.insert(modes.index("f32-nofusion"), "f32")
+    cases = [c for c in CASES if args.filter in c.name]
+    fd_cases = [c for c in FD_CASES if args.filter in c.name] \
+        if "fd" in modes else []
+    run_modes = [m for m in modes if m != "fd"]
+    if args.list:
+        for c in cases + fd_cases:
+            print("%-8s %-50s params %s" % (c.group, c.name, ", ".join(
+                "%s%s" % (k, list(v.shape)) for k, v in c.params.items())))
+        return 0
+    if not os.path.isfile(args.kiln_run):
+        print("error: kiln-run not found at %s (use --kiln-run or $KILN_RUN)"
+              % args.kiln_run, file=sys.stderr)
+        return 2
+
+    # Expected values first: a failure here is a bug of the test, not Kiln.
+    expected = {}
+    for c in cases:
+        for ft in {mode_float(m) for m in run_modes}:
+            expected[(c.name, ft)] = expected_outputs(c, ft)
+
+    workdir = args.keep or tempfile.mkdtemp(prefix="kiln-test-gradients-")
+    os.makedirs(workdir, exist_ok=True)
+    runner = Runner(args.kiln_run, workdir, args.timeout, args.kiln_run_arg)
+    name_width = max([len(c.name) + 12 for c in cases + fd_cases] + [44])
+
+    start = time.time()
+    tally = Tally(name_width)
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = {(c.name, m): pool.submit(run_case, runner, c, m)
+                   for c in cases for m in run_modes}
+        fd_futures = {c.name: pool.submit(run_fd, runner, c) for c in fd_cases}
+        for c in cases:
+            fused = None
+            for mode in run_modes:
+                ft = mode_float(mode)
+                want = expected[(c.name, ft)]
+                got, error = futures[(c.name, mode)].result()
+                if mode == "f32":
+                    fused = got
+                messages_all = []
+                for key, w in want.items():
+                    label = "%s %s" % (c.name, key)
+                    if error is not None:
+                        ok, err, tol, msgs = False, math.inf, 0.0, [error]
+                        error = "(same kiln-run failure as above)"
+                    else:
+                        f = fused.get(key) if (mode == "f32-nofusion" and
+                                               fused is not None) else None
+                        ok, err, tol, msgs = compare_output(
+                            output_element(c, key, ft), c.kind, w,
+                            got.get(key), f)
+                    messages_all += msgs
+                    tally.add(ok, label, mode, err, tol, msgs)
+                if messages_all and args.show_mlir:
+                    print("      module of this case (%s):" % ft)
+                    for line in loss_module(c, ft).splitlines():
+                        print("        " + line)
+        for c in fd_cases:
+            results = fd_futures[c.name].result()
+            for key, ok, err, tol, msgs in results:
+                tally.add(ok, "%s %s" % (c.name, key), "fd-f64", err, tol, msgs)
+            if args.show_mlir and not all(r[1] for r in results):
+                print("      module of this case:")
+                for line in loss_module(c, "f64").splitlines():
+                    print("        " + line)
+
+    print("\n%d passed, %d failed; %d kiln-run calls, %.1f s in kiln-run, "
+          "%.1f s wall" % (tally.passes, len(tally.failures), runner.calls,
+                           runner.seconds, time.time() - start))
+    if tally.failures:
+        print("failed:")
+        for f in tally.failures:
+            print("  " + f)
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print("files kept in " + workdir)
+    return 1 if tally.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

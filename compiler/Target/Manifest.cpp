@@ -72,6 +72,8 @@ LogicalResult readEntries(ModuleOp module, std::vector<rt::EntrySpec> &out) {
       }
       if (failed(spec(func.getArgument(i).getType(), name, arg.tensor)))
         return failure();
+      if (auto init = func.getArgAttrOfType<StringAttr>(i, "graph.init"))
+        arg.init = init.str();
       entry.arguments.push_back(std::move(arg));
     }
     for (unsigned i = 0; i < func.getNumResults(); ++i) {

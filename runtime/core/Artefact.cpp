@@ -89,9 +89,14 @@ std::string manifestToJson(const std::string &model,
     const EntrySpec &entry = entries[e];
     out += (e ? ", " : "") + std::string("{\"name\": ") +
            json::quote(entry.name) + ", \"arguments\": [";
-    for (size_t i = 0; i < entry.arguments.size(); ++i)
-      out += (i ? ", " : "") + tensorJson(entry.arguments[i].tensor,
-                                          kindName(entry.arguments[i].kind));
+    for (size_t i = 0; i < entry.arguments.size(); ++i) {
+      std::string t = tensorJson(entry.arguments[i].tensor,
+                                 kindName(entry.arguments[i].kind));
+      if (!entry.arguments[i].init.empty())
+        t = t.substr(0, t.size() - 1) + ", \"init\": " +
+            json::quote(entry.arguments[i].init) + "}";
+      out += (i ? ", " : "") + t;
+    }
     out += "], \"results\": [";
     for (size_t i = 0; i < entry.results.size(); ++i)
       out += (i ? ", " : "") + tensorJson(entry.results[i], nullptr);
@@ -156,6 +161,12 @@ StatusOr<std::vector<EntrySpec>> parseManifest(const std::string &text) {
       else
         return Status::error("manifest: " + w + ".kind: unknown kind '" +
                              kind->string + "'");
+      if (const json::Value *init = member(args->elements[i], "init")) {
+        if (Status s = expect(init, json::Value::Kind::String, w + ".init");
+            !s.ok())
+          return s;
+        arg.init = init->string;
+      }
       entry.arguments.push_back(std::move(arg));
     }
     for (size_t i = 0; i < results->elements.size(); ++i) {

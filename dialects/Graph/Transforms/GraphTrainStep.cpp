@@ -120,6 +120,9 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
         loc, "train_step", b.getFunctionType(argTypes, resultTypes));
     for (auto [i, names] : llvm::enumerate(argNames))
       step.setArgAttr(i, names.first, b.getStringAttr(names.second));
+    for (auto [k, i] : llvm::enumerate(params))
+      if (auto init = grad.getArgAttrOfType<StringAttr>(i, "graph.init"))
+        step.setArgAttr(k, "graph.init", init);
     for (auto [k, i] : llvm::enumerate(others))
       step.setArgAttrs(firstOther + k, grad.getArgAttrDict(i));
     step.setResultAttr(0, "graph.output", b.getStringAttr("loss"));

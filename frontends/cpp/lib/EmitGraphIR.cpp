@@ -111,6 +111,8 @@ public:
                          : a.kind == ArgKind::Buffer  ? "graph.buffer"
                                                       : "graph.input";
       func.setArgAttr(i, kind, b_.getStringAttr(a.name));
+      if (!a.init.empty())
+        func.setArgAttr(i, "graph.init", b_.getStringAttr(a.init));
     }
     for (auto [i, o] : llvm::enumerate(graph.outputs()))
       func.setResultAttr(i, "graph.output", b_.getStringAttr(o.name));

@@ -51,8 +51,24 @@ Graph &Tensor::graph() const {
 Graph::Graph(std::string name) : name_(std::move(name)) {}
 
 Graph::Graph(std::string name, const Module &model) : name_(std::move(name)) {
-  for (const Module::NamedParameter &p : model.namedParameters())
+  for (const Module::NamedParameter &p : model.namedParameters()) {
     addArgument(p.path, p.spec->kind, p.spec->shape, p.spec->dtype, {});
+    const Init &init = p.spec->init;
+    switch (init.kind) {
+    case Init::Kind::Zeros:
+      arguments_.back().init = "zeros";
+      break;
+    case Init::Kind::Ones:
+      arguments_.back().init = "ones";
+      break;
+    case Init::Kind::Uniform:
+      arguments_.back().init = fmt::format("uniform:{:.17g}", init.a);
+      break;
+    case Init::Kind::Normal:
+      arguments_.back().init = fmt::format("normal:{:.17g}", init.a);
+      break;
+    }
+  }
 }
 
 int Graph::addArgument(const std::string &name, ArgKind kind, Shape shape,
@@ -70,7 +86,7 @@ int Graph::addArgument(const std::string &name, ArgKind kind, Shape shape,
   int id = static_cast<int>(values_.size());
   values_.push_back({std::move(shape), dtype, -1,
                      static_cast<int>(arguments_.size())});
-  arguments_.push_back({name, kind, id});
+  arguments_.push_back({name, kind, id, {}});
   return id;
 }
 

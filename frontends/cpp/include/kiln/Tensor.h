@@ -109,6 +109,9 @@ public:
     std::string name;
     ArgKind kind;
     int value;
+    /// How a parameter or buffer starts: "uniform:BOUND", "normal:STDDEV",
+    /// "zeros", "ones"; empty for inputs.
+    std::string init;
   };
   struct Output {
     std::string name;

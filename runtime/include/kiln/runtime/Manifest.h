@@ -30,6 +30,9 @@ struct TensorSpec {
 struct ArgumentSpec {
   TensorSpec tensor;
   ArgKind kind;
+  /// How a parameter or buffer starts (PyTorch's defaults): "uniform:BOUND"
+  /// (U(-BOUND, BOUND)), "normal:STDDEV", "ones"; empty or "zeros": zeros.
+  std::string init;
 };
 
 struct EntrySpec {

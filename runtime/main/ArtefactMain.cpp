@@ -1,13 +1,19 @@
 //===- ArtefactMain.cpp - main() of an executable built by kilnc ----------===//
 //
-//   ./model --entry=forward --params=P.safetensors --inputs=I.safetensors
-//           --outputs=O.safetensors
-//   ./model --list            (the entry points and their tensors)
+//   ./model train --epochs 5 [--seed S] [--data fashion-mnist|synthetic]
+//           [--data-dir DIR] [--checkpoint C.safetensors --checkpoint-every N]
+//           [--resume C.safetensors] [--metrics M.csv] [--save-params P]
+//           [--steps-per-epoch N] [--threads N]
+//   ./model eval --params P.safetensors [--data ...]
+//   ./model run --entry=forward --params=P.safetensors
+//           --inputs=I.safetensors --outputs=O.safetensors
+//   ./model list               (the entry points and their tensors)
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/RunCommand.h"
+#include "kiln/runtime/Training.h"
 
 #include <cstdio>
 #include <cstring>
@@ -30,12 +36,15 @@ int main(int argc, char **argv) {
       Artefact::linked(kiln_manifest, kiln_num_entries, kiln_entry_table);
   if (!artefact.ok())
     return fail(argv[0], artefact.status().message());
-  if (argc == 2 && std::strcmp(argv[1], "--list") == 0) {
+  std::string command = argc > 1 ? argv[1] : "";
+  if (command == "list" || command == "--list") {
     for (const EntrySpec &e : artefact.value()->entries()) {
       std::printf("%s\n", e.name.c_str());
       for (const ArgumentSpec &a : e.arguments)
         std::printf("  %-9s %-32s %s%s\n",
-                    a.kind == ArgKind::Input ? "input" : "parameter",
+                    a.kind == ArgKind::Input     ? "input"
+                    : a.kind == ArgKind::Buffer ? "buffer"
+                                                : "parameter",
                     a.tensor.name.c_str(), dtypeName(a.tensor.dtype),
                     formatShape(a.tensor.shape).c_str());
       for (const TensorSpec &r : e.results)
@@ -44,15 +53,34 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
-  StatusOr<RunRequest> request = parseRunFlags(argc, argv, 1);
+  Artefact &a = *artefact.value();
+  CompiledModel model{a.entries(),
+                      [&](const std::string &e, std::vector<HostTensor> &args,
+                          std::vector<HostTensor> &results) {
+                        return a.run(e, args, results);
+                      }};
+  if (command == "train" || command == "eval") {
+    TrainOptions options;
+    std::string params;
+    if (Status s = parseTrainFlags(argc, argv, 2, options,
+                                   command == "eval" ? &params : nullptr);
+        !s.ok())
+      return fail(argv[0], s.message());
+    if (command == "eval" && params.empty())
+      return fail(argv[0], "eval needs --params=P.safetensors");
+    Status s = command == "train" ? train(model, options)
+                                  : evaluate(model, params, options);
+    return s.ok() ? 0 : fail(argv[0], s.message());
+  }
+  // `run` (also the default when the first argument is a flag).
+  int first = command == "run" ? 2 : 1;
+  if (command != "run" && !command.empty() && command.rfind("--", 0) != 0)
+    return fail(argv[0], "unknown command '" + command +
+                             "'; commands: train, eval, run, list");
+  StatusOr<RunRequest> request = parseRunFlags(argc, argv, first);
   if (!request.ok())
     return fail(argv[0], request.status().message());
-  Artefact &a = *artefact.value();
-  Status s = runEntryOnFiles(
-      a.entries(),
-      [&](const std::string &e, std::vector<HostTensor> &args,
-          std::vector<HostTensor> &results) { return a.run(e, args, results); },
-      request.value());
+  Status s = runEntryOnFiles(a.entries(), model.run, request.value());
   if (!s.ok())
     return fail(argv[0], s.message());
   return 0;

@@ -1,0 +1,69 @@
+//===- Training.h - Training loops over compiled train_step entries -------===//
+//
+// Drives a compiled model's `train_step` over a dataset: parameters start
+// from their manifest initializers (or a checkpoint), batches are shuffled
+// with a seeded generator, every epoch ends with the test-set loss and
+// accuracy (from `forward`), and checkpoints are atomic safetensors files
+// from which a run resumes exactly, bit for bit.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_TRAINING_H
+#define KILN_RUNTIME_TRAINING_H
+
+#include "kiln/runtime/RunCommand.h"
+
+#include <cstdint>
+#include <string>
+
+namespace kiln::rt {
+
+/// Images [N, 1, 28, 28] (f32 in [0, 1]) and labels [N] (i64).
+struct Dataset {
+  HostTensor images;
+  HostTensor labels;
+  int64_t size() const { return labels.shape().empty() ? 0 : labels.shape()[0]; }
+};
+
+/// Fashion-MNIST from Debian's dataset-fashion-mnist (IDX, gzip) in `dir`.
+StatusOr<Dataset> loadFashionMnist(const std::string &dir, bool train);
+/// A synthetic 10-class set of 28x28 images: each class a fixed random
+/// pattern plus noise, so a classifier can learn it quickly.
+StatusOr<Dataset> syntheticImages(int64_t size, uint64_t seed);
+
+struct TrainOptions {
+  int64_t epochs = 1;
+  uint64_t seed = 0;
+  /// "fashion-mnist" or "synthetic".
+  std::string data = "fashion-mnist";
+  std::string dataDir = "/usr/share/datasets/fashion-mnist";
+  /// Stop each epoch after this many steps (0: the whole training set).
+  int64_t stepsPerEpoch = 0;
+  std::string checkpoint;     // written at the end, and every N steps
+  int64_t checkpointEvery = 0;
+  std::string resume;         // checkpoint to continue from
+  std::string metrics;        // CSV, one row per epoch
+  std::string paramsOut;      // final parameters only (safetensors)
+};
+
+/// A compiled model: its entry points and a way to run them.
+struct CompiledModel {
+  const std::vector<EntrySpec> &entries;
+  EntryRunner run;
+};
+
+/// Trains with `train_step` and evaluates with `forward`; prints progress to
+/// stderr (a bar on a terminal, plain lines otherwise).
+Status train(const CompiledModel &model, const TrainOptions &options);
+
+/// The test-set loss and accuracy of parameters in `paramsPath`.
+Status evaluate(const CompiledModel &model, const std::string &paramsPath,
+                const TrainOptions &options);
+
+/// Parses train/eval flags from argv[first..] into `options`.
+Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
+                       std::string *paramsPath);
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_TRAINING_H

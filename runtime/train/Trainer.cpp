@@ -1,0 +1,471 @@
+//===- Trainer.cpp - The training loop over a compiled train_step ---------===//
+
+#include "kiln/runtime/Training.h"
+
+#include "kiln/runtime/Library.h"
+#include "kiln/runtime/SafeTensors.h"
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <unistd.h>
+
+namespace kiln::rt {
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+void onInterrupt(int) { interrupted = 1; }
+
+const EntrySpec *find(const std::vector<EntrySpec> &entries,
+                      const std::string &name) {
+  for (const EntrySpec &e : entries)
+    if (e.name == name)
+      return &e;
+  return nullptr;
+}
+
+/// A tensor filled as `init` says ("uniform:B", "normal:S", "ones", zeros).
+StatusOr<HostTensor> initialize(const ArgumentSpec &arg, std::mt19937_64 &rng) {
+  StatusOr<HostTensor> t = HostTensor::zeros(arg.tensor.dtype, arg.tensor.shape);
+  if (!t.ok() || arg.init.empty() || arg.init == "zeros")
+    return t;
+  HostTensor &tensor = t.value();
+  auto fill = [&](auto generate) -> Status {
+    if (tensor.dtype() == DType::F32) {
+      for (int64_t i = 0; i < tensor.numElements(); ++i)
+        tensor.data<float>()[i] = static_cast<float>(generate());
+    } else if (tensor.dtype() == DType::F64) {
+      for (int64_t i = 0; i < tensor.numElements(); ++i)
+        tensor.data<double>()[i] = generate();
+    } else {
+      return Status::error("cannot initialize '" + arg.tensor.name + "' of " +
+                           "dtype " + dtypeName(tensor.dtype()));
+    }
+    return Status::success();
+  };
+  Status s;
+  if (arg.init == "ones") {
+    s = fill([] { return 1.0; });
+  } else if (arg.init.rfind("uniform:", 0) == 0) {
+    double bound = std::strtod(arg.init.c_str() + 8, nullptr);
+    std::uniform_real_distribution<double> d(-bound, bound);
+    s = fill([&] { return d(rng); });
+  } else if (arg.init.rfind("normal:", 0) == 0) {
+    std::normal_distribution<double> d(0.0, std::strtod(arg.init.c_str() + 7, nullptr));
+    s = fill([&] { return d(rng); });
+  } else {
+    s = Status::error("'" + arg.tensor.name + "': unknown initializer '" +
+                      arg.init + "'");
+  }
+  if (!s.ok())
+    return s;
+  return t;
+}
+
+/// The order of the epoch's examples: a Fisher-Yates shuffle seeded by the
+/// run's seed and the epoch, so a resumed run sees the same batches.
+std::vector<int64_t> permutation(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i)
+    order[i] = i;
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + epoch + 1);
+  for (int64_t i = n - 1; i > 0; --i) {
+    int64_t j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
+    std::swap(order[i], order[j]);
+  }
+  return order;
+}
+
+/// Copies examples `order[first..first+count)` into the batch tensors; rows
+/// past the end of `order` are zero.
+void fillBatch(const Dataset &data, const std::vector<int64_t> &order,
+               int64_t first, HostTensor &x, HostTensor &y) {
+  int64_t batch = y.shape()[0];
+  int64_t stride = data.images.numElements() / data.size();
+  std::memset(x.data(), 0, x.sizeInBytes());
+  std::memset(y.data(), 0, y.sizeInBytes());
+  for (int64_t b = 0; b < batch && first + b < static_cast<int64_t>(order.size()); ++b) {
+    int64_t i = order[first + b];
+    if (x.dtype() == DType::F64) {
+      for (int64_t j = 0; j < stride; ++j)
+        x.data<double>()[b * stride + j] = data.images.data<float>()[i * stride + j];
+    } else {
+      std::memcpy(x.data<float>() + b * stride,
+                  data.images.data<float>() + i * stride, stride * sizeof(float));
+    }
+    y.data<int64_t>()[b] = data.labels.data<int64_t>()[i];
+  }
+}
+
+double scalarOf(const HostTensor &t) {
+  return t.dtype() == DType::F64 ? t.data<double>()[0] : t.data<float>()[0];
+}
+
+std::string clock(double seconds) {
+  int64_t s = static_cast<int64_t>(seconds + 0.5);
+  char text[32];
+  std::snprintf(text, sizeof(text), "%lld:%02lld", static_cast<long long>(s / 60),
+                static_cast<long long>(s % 60));
+  return text;
+}
+
+struct Loaded {
+  Dataset train, test;
+};
+
+StatusOr<Loaded> loadData(const TrainOptions &options) {
+  Loaded data;
+  if (options.data == "synthetic") {
+    data.train = syntheticImages(6000, options.seed).value();
+    data.test = syntheticImages(1000, options.seed + 1).value();
+    return data;
+  }
+  if (options.data != "fashion-mnist")
+    return Status::error("--data must be fashion-mnist or synthetic, got '" +
+                         options.data + "'");
+  StatusOr<Dataset> train = loadFashionMnist(options.dataDir, true);
+  if (!train.ok())
+    return train.status();
+  StatusOr<Dataset> test = loadFashionMnist(options.dataDir, false);
+  if (!test.ok())
+    return test.status();
+  data.train = std::move(train).value();
+  data.test = std::move(test).value();
+  return data;
+}
+
+/// Mean cross-entropy and accuracy of `forward` over `data`, with the
+/// parameters found by name in `state`.
+Status evaluateOn(const CompiledModel &model, const Dataset &data,
+                  const std::vector<NamedTensor> &state, double &loss,
+                  double &accuracy) {
+  const EntrySpec *forward = find(model.entries, "forward");
+  if (!forward || forward->results.size() != 1)
+    return Status::error("the model has no `forward` entry with one result");
+  SafeTensorsFile params;
+  for (const NamedTensor &t : state)
+    params.tensors.push_back({t.name, t.tensor.clone()});
+  std::vector<HostTensor> args;
+  HostTensor *x = nullptr, *y = nullptr;
+  for (const ArgumentSpec &a : forward->arguments) {
+    if (a.kind == ArgKind::Input) {
+      args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
+      continue;
+    }
+    const HostTensor *p = params.find(a.tensor.name);
+    if (!p)
+      return Status::error("no parameter '" + a.tensor.name + "' to evaluate");
+    args.push_back(p->clone());
+  }
+  for (size_t i = 0; i < args.size(); ++i)
+    if (forward->arguments[i].kind == ArgKind::Input)
+      x = &args[i];
+  int64_t batch = x->shape()[0];
+  HostTensor labels = HostTensor::zeros(DType::I64, {batch}).value();
+  y = &labels;
+  std::vector<int64_t> order(data.size());
+  for (int64_t i = 0; i < data.size(); ++i)
+    order[i] = i;
+  double total = 0;
+  int64_t correct = 0;
+  for (int64_t first = 0; first < data.size(); first += batch) {
+    fillBatch(data, order, first, *x, *y);
+    std::vector<HostTensor> results = allocateResults(*forward).value();
+    if (Status s = model.run("forward", args, results); !s.ok())
+      return s;
+    const HostTensor &logits = results[0];
+    int64_t classes = logits.shape()[1];
+    for (int64_t b = 0; b < batch && first + b < data.size(); ++b) {
+      auto at = [&](int64_t c) {
+        return logits.dtype() == DType::F64
+                   ? logits.data<double>()[b * classes + c]
+                   : double(logits.data<float>()[b * classes + c]);
+      };
+      double max = at(0);
+      int64_t best = 0;
+      for (int64_t c = 1; c < classes; ++c)
+        if (at(c) > max)
+          max = at(c), best = c;
+      double sum = 0;
+      for (int64_t c = 0; c < classes; ++c)
+        sum += std::exp(at(c) - max);
+      int64_t label = y->data<int64_t>()[b];
+      total += max + std::log(sum) - at(label);
+      correct += best == label;
+    }
+  }
+  loss = total / data.size();
+  accuracy = double(correct) / data.size();
+  return Status::success();
+}
+
+} // namespace
+
+Status train(const CompiledModel &model, const TrainOptions &options) {
+  const EntrySpec *step = find(model.entries, "train_step");
+  if (!step)
+    return Status::error("the model has no `train_step` entry; " +
+                         listEntries(model.entries));
+  StatusOr<Loaded> loaded = loadData(options);
+  if (!loaded.ok())
+    return loaded.status();
+  const Dataset &train = loaded.value().train;
+
+  // Arguments: state (parameters, buffers) then the batch (x, y).
+  std::vector<HostTensor> args;
+  std::mt19937_64 initRng(options.seed);
+  std::optional<SafeTensorsFile> resumed;
+  int64_t startEpoch = 0, startBatch = 0;
+  if (!options.resume.empty()) {
+    StatusOr<SafeTensorsFile> file = readSafeTensors(options.resume);
+    if (!file.ok())
+      return file.status();
+    resumed = std::move(file).value();
+    for (const auto &[key, value] : resumed->metadata) {
+      if (key == "epoch")
+        startEpoch = std::stoll(value);
+      if (key == "batch")
+        startBatch = std::stoll(value);
+    }
+  }
+  int xIndex = -1, yIndex = -1;
+  for (const ArgumentSpec &a : step->arguments) {
+    if (a.kind == ArgKind::Input) {
+      (a.tensor.dtype == DType::I64 ? yIndex : xIndex) = args.size();
+      args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
+      continue;
+    }
+    if (resumed) {
+      const HostTensor *t = resumed->find(a.tensor.name);
+      if (!t)
+        return Status::error("checkpoint '" + options.resume +
+                             "' has no tensor '" + a.tensor.name +
+                             "' (is it from another model?)");
+      if (t->shape() != a.tensor.shape || t->dtype() != a.tensor.dtype)
+        return Status::error("checkpoint '" + options.resume + "': '" +
+                             a.tensor.name + "' is " + t->describe() +
+                             ", the model expects " + dtypeName(a.tensor.dtype) +
+                             formatShape(a.tensor.shape));
+      args.push_back(t->clone());
+      continue;
+    }
+    StatusOr<HostTensor> t = initialize(a, initRng);
+    if (!t.ok())
+      return t.status();
+    args.push_back(std::move(t).value());
+  }
+  if (xIndex < 0 || yIndex < 0)
+    return Status::error("train_step must take images x and integer labels y");
+  int64_t batch = args[xIndex].shape()[0];
+  int64_t batches = train.size() / batch;
+  if (options.stepsPerEpoch > 0)
+    batches = std::min(batches, options.stepsPerEpoch);
+
+  std::FILE *metrics = nullptr;
+  if (!options.metrics.empty()) {
+    metrics = std::fopen(options.metrics.c_str(), resumed ? "a" : "w");
+    if (!metrics)
+      return Status::error("cannot write metrics to '" + options.metrics + "'");
+    if (!resumed)
+      std::fprintf(metrics, "epoch,steps,train_loss,test_loss,test_accuracy,seconds\n");
+  }
+
+  auto stateTensors = [&]() {
+    std::vector<NamedTensor> state;
+    for (size_t i = 0; i < args.size(); ++i)
+      if (step->arguments[i].kind != ArgKind::Input)
+        state.push_back({step->arguments[i].tensor.name, args[i].clone()});
+    return state;
+  };
+  auto save = [&](const std::string &path, int64_t epoch, int64_t next,
+                  bool paramsOnly) {
+    SafeTensorsFile file;
+    for (size_t i = 0; i < args.size(); ++i)
+      if (step->arguments[i].kind == ArgKind::Parameter ||
+          (!paramsOnly && step->arguments[i].kind == ArgKind::Buffer))
+        file.tensors.push_back({step->arguments[i].tensor.name, args[i].clone()});
+    file.metadata = {{"epoch", std::to_string(epoch)},
+                     {"batch", std::to_string(next)},
+                     {"seed", std::to_string(options.seed)}};
+    return writeSafeTensors(path, file);
+  };
+
+  bool terminal = isatty(2);
+  std::signal(SIGINT, onInterrupt);
+  auto started = std::chrono::steady_clock::now();
+  int64_t stepsDone = 0;
+  for (int64_t epoch = startEpoch; epoch < options.epochs; ++epoch) {
+    std::vector<int64_t> order = permutation(train.size(), options.seed, epoch);
+    double lossSum = 0;
+    int64_t lossCount = 0;
+    auto epochStart = std::chrono::steady_clock::now();
+    for (int64_t b = epoch == startEpoch ? startBatch : 0; b < batches; ++b) {
+      fillBatch(train, order, b * batch, args[xIndex], args[yIndex]);
+      std::vector<HostTensor> results = allocateResults(*step).value();
+      if (Status s = model.run("train_step", args, results); !s.ok())
+        return s;
+      double loss = scalarOf(results[0]);
+      if (!std::isfinite(loss)) {
+        if (metrics)
+          std::fclose(metrics);
+        return Status::error("the loss is " + std::to_string(loss) +
+                             " at epoch " + std::to_string(epoch + 1) +
+                             ", step " + std::to_string(b + 1) +
+                             ": training stopped");
+      }
+      // Updated state replaces the old, by position (results 1.. are the
+      // arguments before the batch, in order).
+      for (size_t i = 1; i < results.size(); ++i)
+        args[i - 1] = std::move(results[i]);
+      lossSum += loss;
+      ++lossCount;
+      ++stepsDone;
+      double elapsed = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - epochStart)
+                           .count();
+      double rate = lossCount * batch / std::max(elapsed, 1e-9);
+      double eta = (batches - b - 1) * batch / std::max(rate, 1e-9);
+      if (terminal) {
+        int width = 24, filled = static_cast<int>(width * (b + 1) / batches);
+        std::fprintf(stderr, "\repoch %lld/%lld [%s%s] %lld/%lld loss %.4f  %.0f ex/s  ETA %s ",
+                     (long long)epoch + 1, (long long)options.epochs,
+                     std::string(filled, '#').c_str(),
+                     std::string(width - filled, '.').c_str(), (long long)b + 1,
+                     (long long)batches, lossSum / lossCount, rate, clock(eta).c_str());
+      } else if ((b + 1) % std::max<int64_t>(1, batches / 4) == 0 || b + 1 == batches) {
+        std::fprintf(stderr, "epoch %lld/%lld step %lld/%lld loss %.4f %.0f ex/s ETA %s\n",
+                     (long long)epoch + 1, (long long)options.epochs, (long long)b + 1,
+                     (long long)batches, lossSum / lossCount, rate, clock(eta).c_str());
+      }
+      bool periodic = options.checkpointEvery > 0 &&
+                      stepsDone % options.checkpointEvery == 0;
+      if (!options.checkpoint.empty() && (periodic || interrupted)) {
+        int64_t nextEpoch = b + 1 == batches ? epoch + 1 : epoch;
+        int64_t nextBatch = b + 1 == batches ? 0 : b + 1;
+        if (Status s = save(options.checkpoint, nextEpoch, nextBatch, false); !s.ok())
+          return s;
+      }
+      if (interrupted) {
+        if (terminal)
+          std::fprintf(stderr, "\n");
+        std::fprintf(stderr, "interrupted at epoch %lld, step %lld%s\n",
+                     (long long)epoch + 1, (long long)b + 1,
+                     options.checkpoint.empty()
+                         ? ""
+                         : ("; checkpoint written to " + options.checkpoint).c_str());
+        if (metrics)
+          std::fclose(metrics);
+        return Status::error("interrupted");
+      }
+    }
+    if (terminal)
+      std::fprintf(stderr, "\n");
+    double testLoss = 0, accuracy = 0;
+    if (Status s = evaluateOn(model, loaded.value().test, stateTensors(), testLoss,
+                              accuracy);
+        !s.ok())
+      return s;
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
+    std::fprintf(stderr,
+                 "epoch %lld: train loss %.4f, test loss %.4f, test accuracy "
+                 "%.2f%% (%s)\n",
+                 (long long)epoch + 1, lossCount ? lossSum / lossCount : 0.0,
+                 testLoss, 100 * accuracy, clock(seconds).c_str());
+    if (metrics) {
+      std::fprintf(metrics, "%lld,%lld,%.6f,%.6f,%.6f,%.2f\n", (long long)epoch + 1,
+                   (long long)stepsDone, lossCount ? lossSum / lossCount : 0.0,
+                   testLoss, accuracy, seconds);
+      std::fflush(metrics);
+    }
+  }
+  if (metrics)
+    std::fclose(metrics);
+  if (!options.checkpoint.empty())
+    if (Status s = save(options.checkpoint, options.epochs, 0, false); !s.ok())
+      return s;
+  if (!options.paramsOut.empty())
+    return save(options.paramsOut, options.epochs, 0, true);
+  return Status::success();
+}
+
+Status evaluate(const CompiledModel &model, const std::string &paramsPath,
+                const TrainOptions &options) {
+  StatusOr<SafeTensorsFile> file = readSafeTensors(paramsPath);
+  if (!file.ok())
+    return file.status();
+  StatusOr<Loaded> loaded = loadData(options);
+  if (!loaded.ok())
+    return loaded.status();
+  double loss = 0, accuracy = 0;
+  if (Status s = evaluateOn(model, loaded.value().test, file.value().tensors, loss,
+                            accuracy);
+      !s.ok())
+    return s;
+  std::printf("test loss %.4f, test accuracy %.2f%% (%lld examples)\n", loss,
+              100 * accuracy, (long long)loaded.value().test.size());
+  return Status::success();
+}
+
+Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
+                       std::string *paramsPath) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    size_t eq = arg.find('=');
+    std::string flag = arg.substr(0, eq);
+    if (eq != std::string::npos)
+      value = arg.substr(eq + 1);
+    else if (i + 1 < argc && arg.rfind("--", 0) == 0)
+      value = argv[++i];
+    auto number = [&](int64_t &out) -> Status {
+      char *end = nullptr;
+      long long n = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end || n < 0)
+        return Status::error(flag + " needs a non-negative integer, got '" +
+                             value + "'");
+      out = n;
+      return Status::success();
+    };
+    Status s;
+    int64_t seed = 0;
+    if (flag == "--epochs")
+      s = number(options.epochs);
+    else if (flag == "--seed")
+      s = number(seed), options.seed = static_cast<uint64_t>(seed);
+    else if (flag == "--steps-per-epoch")
+      s = number(options.stepsPerEpoch);
+    else if (flag == "--checkpoint-every")
+      s = number(options.checkpointEvery);
+    else if (flag == "--data")
+      options.data = value;
+    else if (flag == "--data-dir")
+      options.dataDir = value;
+    else if (flag == "--checkpoint")
+      options.checkpoint = value;
+    else if (flag == "--resume")
+      options.resume = value;
+    else if (flag == "--metrics")
+      options.metrics = value;
+    else if (flag == "--save-params")
+      options.paramsOut = value;
+    else if (flag == "--params" && paramsPath)
+      *paramsPath = value;
+    else if (flag == "--threads") {
+      int64_t n = 0;
+      s = number(n);
+      if (s.ok() && n > 0)
+        kiln_set_num_threads(n);
+    } else
+      s = Status::error("unknown argument '" + arg + "'");
+    if (!s.ok())
+      return s;
+  }
+  return Status::success();
+}
+
+} // namespace kiln::rt

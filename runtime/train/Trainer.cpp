@@ -342,23 +342,26 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
       }
       bool periodic = options.checkpointEvery > 0 &&
                       stepsDone % options.checkpointEvery == 0;
-      if (!options.checkpoint.empty() && (periodic || interrupted)) {
+      bool stopping = interrupted || (options.stopAfterSteps > 0 &&
+                                      stepsDone >= options.stopAfterSteps);
+      if (!options.checkpoint.empty() && (periodic || stopping)) {
         int64_t nextEpoch = b + 1 == batches ? epoch + 1 : epoch;
         int64_t nextBatch = b + 1 == batches ? 0 : b + 1;
         if (Status s = save(options.checkpoint, nextEpoch, nextBatch, false); !s.ok())
           return s;
       }
-      if (interrupted) {
+      if (stopping) {
         if (terminal)
           std::fprintf(stderr, "\n");
-        std::fprintf(stderr, "interrupted at epoch %lld, step %lld%s\n",
+        std::fprintf(stderr, "%s at epoch %lld, step %lld%s\n",
+                     interrupted ? "interrupted" : "stopped",
                      (long long)epoch + 1, (long long)b + 1,
                      options.checkpoint.empty()
                          ? ""
                          : ("; checkpoint written to " + options.checkpoint).c_str());
         if (metrics)
           std::fclose(metrics);
-        return Status::error("interrupted");
+        return interrupted ? Status::error("interrupted") : Status::success();
       }
     }
     if (terminal)
@@ -441,6 +444,8 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
       s = number(options.stepsPerEpoch);
     else if (flag == "--checkpoint-every")
       s = number(options.checkpointEvery);
+    else if (flag == "--stop-after-steps")
+      s = number(options.stopAfterSteps);
     else if (flag == "--data")
       options.data = value;
     else if (flag == "--data-dir")

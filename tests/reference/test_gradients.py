@@ -747,7 +747,7 @@ fd_case("reduce_max_min_3x4",
         "%b = graph.reduce_min %x {dims = array<i64: 0>} : $x\n"
         "%y = graph.add %a, %b : $a, $b",
         lambda t: torch.amax(t["x"], 1, keepdim=True) + torch.amin(t["x"], 0),
-        inter={"a": ((3, 1), "T")})
+        inter={"a": ((3, 1), "T"), "b": ((4,), "T")})
 fd_case("cross_entropy_mean_3x4", {"x": randn((3, 4), 2.0)},
         "%y = graph.cross_entropy mean %x, %lab : $x, $lab",
         lambda t: F.cross_entropy(t["x"], t["lab"]),

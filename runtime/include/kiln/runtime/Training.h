@@ -44,6 +44,9 @@ struct TrainOptions {
   std::string resume;         // checkpoint to continue from
   std::string metrics;        // CSV, one row per epoch
   std::string paramsOut;      // final parameters only (safetensors)
+  /// Stop after this many steps in all, writing the checkpoint as Ctrl-C
+  /// does (0: never). Makes an interruption reproducible.
+  int64_t stopAfterSteps = 0;
 };
 
 /// A compiled model: its entry points and a way to run them.

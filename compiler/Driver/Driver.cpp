@@ -1,6 +1,7 @@
 //===- Driver.cpp - kilnc: flags, inputs, emitted stages ------------------===//
 
 #include "compiler/Driver/Driver.h"
+#include "compiler/Driver/GradCheck.h"
 
 #include "compiler/InitAll.h"
 #include "compiler/Pipelines/Pipelines.h"
@@ -79,6 +80,14 @@ cl::opt<std::string> trainStep(
              "options: \"optimizer=sgd lr=0.1 momentum=0.9\" (default: "
              "Adam, lr 1e-3)"),
     cl::init(""), cl::cat(category));
+cl::opt<bool> gradcheck(
+    "gradcheck",
+    cl::desc("Compare every gradient of the model (compiled in float64) with "
+             "central finite differences of its loss"),
+    cl::init(false), cl::cat(category));
+cl::opt<int64_t> gradcheckSamples("gradcheck-samples",
+                                  cl::desc("Elements checked per parameter"),
+                                  cl::init(8), cl::cat(category));
 cl::opt<bool> summary("summary",
                       cl::desc("Print a summary of the model: parameters, "
                                "entry points, ops"),
@@ -317,6 +326,24 @@ int kilncMain(int argc, char **argv,
       stages += (stages.empty() ? "" : ", ") + std::string(s);
     return fail(fmt::format("--emit={} is not a stage; stages: {}",
                             emit.getValue(), stages));
+  }
+  if (gradcheck) {
+    // Float64 throughout: the model is rebuilt in double precision.
+    if (!modelName.empty())
+      dtypeName = "f64";
+    mlir::DialectRegistry registry;
+    registerAllDialects(registry);
+    mlir::MLIRContext context(registry);
+    std::string summaryText;
+    mlir::OwningOpRef<mlir::ModuleOp> module = loadGraph(context, summaryText);
+    if (!module)
+      return 1;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    GradCheckOptions options;
+    options.samples = gradcheckSamples;
+    return gradCheck(text, options);
   }
   if (!report.empty() && report != "memory")
     return fail(fmt::format("--report={} is not a report; reports: memory",

@@ -20,3 +20,6 @@ tools = ["kiln-opt", "kilnc", "kiln-run", "tiny-mlp"]
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%reference", os.path.join(config.test_source_root, "..", "reference")))
 llvm_config.add_tool_substitutions(tools, [config.kiln_tools_dir])
+
+if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
+    config.available_features.add("fashion-mnist")

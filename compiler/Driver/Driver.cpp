@@ -80,6 +80,10 @@ cl::opt<std::string> trainStep(
              "options: \"optimizer=sgd lr=0.1 momentum=0.9\" (default: "
              "Adam, lr 1e-3)"),
     cl::init(""), cl::cat(category));
+cl::opt<bool> wrtInputs("wrt-inputs",
+                        cl::desc("The grad entry also returns the gradients "
+                                 "of float inputs (grad.<input>)"),
+                        cl::init(false), cl::cat(category));
 cl::opt<bool> gradcheck(
     "gradcheck",
     cl::desc("Compare every gradient of the model (compiled in float64) with "
@@ -266,6 +270,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
     PipelineOptions options;
     options.reportMemory = report == "memory";
     options.trainStep = trainStep;
+    options.wrtInputs = wrtInputs;
     if (failed(mlir::applyPassManagerCLOptions(pm)) ||
         mlir::failed(mlir::parsePassPipeline(pipelineInto(stage, options), pm,
                                              llvm::errs())))

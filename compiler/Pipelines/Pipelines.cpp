@@ -15,7 +15,9 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
   case Stage::GraphGrad:
     // Reverse-mode gradients: `loss` gains `grad`, and `grad` gains
     // `train_step` with the optimizer.
-    return "graph-autodiff,graph-train-step" +
+    return std::string(options.wrtInputs ? "graph-autodiff{wrt-inputs=true}"
+                                         : "graph-autodiff") +
+           ",graph-train-step" +
            (options.trainStep.empty() ? std::string()
                                       : "{" + options.trainStep + "}");
   case Stage::Kernel:

@@ -31,6 +31,8 @@ struct PipelineOptions {
   /// Options of graph-train-step ("optimizer=sgd lr=0.1 momentum=0.9");
   /// empty: Adam, lr 1e-3.
   std::string trainStep;
+  /// `grad` also returns the gradients of float inputs (grad.<input>).
+  bool wrtInputs = false;
 };
 
 /// The textual pipeline (on builtin.module) that takes IR from the stage

@@ -76,12 +76,22 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     for (unsigned i = 0; i < grad.getNumArguments(); ++i)
       if (grad.getArgAttrOfType<StringAttr>(i, "graph.param"))
         params.push_back(i);
-    if (params.size() + 1 != grad.getNumResults())
-      return grad.emitError("train_step needs grad to return the loss and "
-                            "one gradient per parameter");
     auto paramName = [&](unsigned i) {
       return grad.getArgAttrOfType<StringAttr>(i, "graph.param").str();
     };
+    // The result of grad holding each parameter's gradient, by name.
+    SmallVector<unsigned> gradResults;
+    for (unsigned i : params) {
+      unsigned found = 0;
+      for (unsigned r = 1; r < grad.getNumResults(); ++r)
+        if (auto name = grad.getResultAttrOfType<StringAttr>(r, "graph.output");
+            name && name.str() == "grad." + paramName(i))
+          found = r;
+      if (!found)
+        return grad.emitError("grad returns no gradient for parameter '")
+               << paramName(i) << "'";
+      gradResults.push_back(found);
+    }
     Type elt =
         llvm::cast<RankedTensorType>(grad.getResultTypes()[0]).getElementType();
 
@@ -142,8 +152,8 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     auto gradReturn = llvm::cast<func::ReturnOp>(
         grad.getBody().front().getTerminator());
     SmallVector<Value> gradients;
-    for (Value v : gradReturn.getOperands().drop_front())
-      gradients.push_back(mapping.lookup(v));
+    for (unsigned r : gradResults)
+      gradients.push_back(mapping.lookup(gradReturn.getOperand(r)));
     Value loss = mapping.lookup(gradReturn.getOperand(0));
 
     Math m{b, loc, elt};

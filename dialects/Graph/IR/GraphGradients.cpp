@@ -91,10 +91,12 @@ bool isFloatTensor(Value v) {
 //===----------------------------------------------------------------------===//
 
 RULE(NegOp) { G m{builder, getLoc()}; out.assign({m.neg(grads[0])}); return success(); }
+// sign(x) g, with sign(0) = 0 as PyTorch.
 RULE(AbsOp) {
   G m{builder, getLoc()};
-  Value x = getInput(), g = grads[0];
-  out.assign({m.select(m.cmp(ComparePredicate::ge, x, m.c(x, 0)), g, m.neg(g))});
+  Value x = getInput(), g = grads[0], zero = m.c(x, 0);
+  Value negative = m.select(m.cmp(ComparePredicate::lt, x, zero), m.neg(g), zero);
+  out.assign({m.select(m.cmp(ComparePredicate::gt, x, zero), g, negative)});
   return success();
 }
 RULE(ExpOp) { G m{builder, getLoc()}; out.assign({m.mul(grads[0], getResult())}); return success(); }
@@ -245,25 +247,34 @@ RULE(PowOp) {
   out.assign({m.unbroadcast(dx, x), m.unbroadcast(dp, p)});
   return success();
 }
+namespace {
+/// The gradient of max (`wins` = gt) or min (lt): to the operand that wins,
+/// split evenly on ties, as PyTorch.
+LogicalResult extremumGradients(G &m, ComparePredicate wins, Value lhs,
+                                Value rhs, Value g,
+                                SmallVectorImpl<Value> &out) {
+  Value zero = m.c(g, 0), half = m.mul(g, m.c(g, 0.5));
+  Value tie = m.cmp(ComparePredicate::eq, lhs, rhs);
+  Value left = m.select(m.cmp(wins, lhs, rhs), g, m.select(tie, half, zero));
+  Value right = m.select(m.cmp(wins, rhs, lhs), g, m.select(tie, half, zero));
+  out.assign({m.unbroadcast(left, lhs), m.unbroadcast(right, rhs)});
+  return success();
+}
+} // namespace
+
 RULE(MaximumOp) {
   G m{builder, getLoc()};
   if (!isFloatTensor(getLhs()))
     return noGradients(out, 2);
-  Value g = grads[0], zero = m.c(g, 0);
-  Value first = m.cmp(ComparePredicate::ge, getLhs(), getRhs());
-  out.assign({m.unbroadcast(m.select(first, g, zero), getLhs()),
-         m.unbroadcast(m.select(first, zero, g), getRhs())});
-  return success();
+  return extremumGradients(m, ComparePredicate::gt, getLhs(), getRhs(),
+                           grads[0], out);
 }
 RULE(MinimumOp) {
   G m{builder, getLoc()};
   if (!isFloatTensor(getLhs()))
     return noGradients(out, 2);
-  Value g = grads[0], zero = m.c(g, 0);
-  Value first = m.cmp(ComparePredicate::le, getLhs(), getRhs());
-  out.assign({m.unbroadcast(m.select(first, g, zero), getLhs()),
-         m.unbroadcast(m.select(first, zero, g), getRhs())});
-  return success();
+  return extremumGradients(m, ComparePredicate::lt, getLhs(), getRhs(),
+                           grads[0], out);
 }
 RULE(SelectOp) {
   G m{builder, getLoc()};
@@ -384,19 +395,29 @@ RULE(ReduceMeanOp) {
                 getDims())});
   return success();
 }
-// Max and min: the gradient goes to every element equal to the extremum.
+namespace {
+/// Max and min reductions: the gradient is shared evenly by the elements
+/// equal to the extremum (torch.amax / amin).
+Value extremumReductionGradient(G &m, Value x, Value y, Value g,
+                                ArrayRef<int64_t> dims) {
+  Value hit = m.cmp(ComparePredicate::eq, x, spread(m, y, x, dims));
+  Value ones = m.select(hit, m.broadcastTo(m.c(x, 1), m.shape(x)), m.c(x, 0));
+  Value count = m.sum(ones, dims, /*keep=*/true);
+  Value share = m.div(m.reshape(g, m.shape(count)), count);
+  return m.mul(ones, m.broadcastTo(share, m.shape(x)));
+}
+} // namespace
+
 RULE(ReduceMaxOp) {
   G m{builder, getLoc()};
-  Value x = getInput();
-  Value hit = m.cmp(ComparePredicate::eq, x, spread(m, getResult(), x, getDims()));
-  out.assign({m.select(hit, spread(m, grads[0], x, getDims()), m.c(x, 0))});
+  out.assign({extremumReductionGradient(m, getInput(), getResult(), grads[0],
+                                        getDims())});
   return success();
 }
 RULE(ReduceMinOp) {
   G m{builder, getLoc()};
-  Value x = getInput();
-  Value hit = m.cmp(ComparePredicate::eq, x, spread(m, getResult(), x, getDims()));
-  out.assign({m.select(hit, spread(m, grads[0], x, getDims()), m.c(x, 0))});
+  out.assign({extremumReductionGradient(m, getInput(), getResult(), grads[0],
+                                        getDims())});
   return success();
 }
 // y = softmax(x): dx = y (g - sum(g y)).

@@ -83,9 +83,19 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
                  loc, lossType,
                  DenseElementsAttr::get(
                      lossType, b.getFloatAttr(lossType.getElementType(), 1))));
+  // Values that depend on a differentiated argument: only their gradients
+  // matter (constants and integer computations are leaves).
+  DenseSet<Value> active;
+  for (auto [i, name] : wrt)
+    active.insert(body.getArgument(i));
   SmallVector<Operation *> forward;
-  for (Operation &op : body.without_terminator())
+  for (Operation &op : body.without_terminator()) {
     forward.push_back(&op);
+    if (llvm::any_of(op.getOperands(), [&](Value v) { return active.contains(v); }))
+      for (Value r : op.getResults())
+        if (isFloat(r))
+          active.insert(r);
+  }
   for (Operation *op : llvm::reverse(forward)) {
     SmallVector<Value> resultGrads;
     bool any = false;
@@ -93,7 +103,9 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
       resultGrads.push_back(gradients.lookup(r));
       any |= static_cast<bool>(resultGrads.back());
     }
-    if (!any)
+    if (!any || llvm::none_of(op->getOperands(), [&](Value v) {
+          return active.contains(v);
+        }))
       continue;
     auto differentiable = dyn_cast<GradientOpInterface>(op);
     if (!differentiable)
@@ -108,7 +120,7 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
     if (failed(differentiable.buildGradients(b, resultGrads, operandGrads)))
       return failure();
     for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
-      if (g && isFloat(operand))
+      if (g && active.contains(operand))
         accumulate(operand, g);
   }
 

@@ -85,11 +85,16 @@ const char *kindName(Role role) {
   return "";
 }
 
-/// True when some op in `targets` is among the transitive producers of the
-/// operands of `op` that are not themselves in `targets`: outlining `targets`
-/// together with `op` would then create a cycle.
+/// The other ops of the kernel `op` belongs to (empty when none yet): a
+/// kernel runs as a whole, so depending on one of its ops is depending on
+/// all of them.
+using GroupMembers = llvm::function_ref<ArrayRef<Operation *>(Operation *)>;
+
+/// True when some op in `targets` is among the transitive producers of
+/// `values`, through ops outside `targets` and through whole kernels.
 bool reachesThroughOthers(ArrayRef<Value> values,
-                          const DenseSet<Operation *> &targets) {
+                          const DenseSet<Operation *> &targets,
+                          GroupMembers members) {
   SmallVector<Operation *> stack;
   DenseSet<Operation *> seen;
   for (Value v : values)
@@ -104,20 +109,24 @@ bool reachesThroughOthers(ArrayRef<Value> values,
     for (Value operand : op->getOperands())
       if (Operation *def = operand.getDefiningOp())
         stack.push_back(def);
+    for (Operation *member : members(op))
+      stack.push_back(member);
   }
   return false;
 }
 
-/// True when merging the ops of `set` into one kernel creates a cycle: an
-/// operand from outside the set depends on the set.
-bool createsCycle(const DenseSet<Operation *> &set) {
+/// True when merging the ops of `set` into one kernel creates a cycle
+/// between kernels: an operand from outside the set depends on the set.
+bool createsCycle(const DenseSet<Operation *> &set, GroupMembers members) {
   SmallVector<Value> external;
   for (Operation *op : set)
     for (Value operand : op->getOperands())
       if (Operation *def = operand.getDefiningOp(); def && !set.contains(def))
         external.push_back(operand);
-  return reachesThroughOthers(external, set);
+  return reachesThroughOthers(external, set, members);
 }
+
+ArrayRef<Operation *> noMembers(Operation *) { return {}; }
 
 Operation *singleUser(Value v) {
   return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
@@ -160,7 +169,8 @@ Epilogue matchEpilogue(Operation *anchor, Value existingBias,
       Value other = otherOperand(add);
       if (tensorTypeOf(other).getShape() ==
               ArrayRef<int64_t>{type.getDimSize(1)} &&
-          add.getType() == type && !reachesThroughOthers({other}, anchorSet)) {
+          add.getType() == type &&
+          !reachesThroughOthers({other}, anchorSet, noMembers)) {
         e.bias = other;
         e.chain.push_back(add);
         e.result = add.getResult();
@@ -170,7 +180,7 @@ Epilogue matchEpilogue(Operation *anchor, Value existingBias,
   if (auto add = dyn_cast_or_null<AddOp>(singleUser(e.result))) {
     Value other = otherOperand(add);
     if (other.getType() == type && add.getType() == type &&
-        !reachesThroughOthers({other}, anchorSet)) {
+        !reachesThroughOthers({other}, anchorSet, noMembers)) {
       e.residual = other;
       e.chain.push_back(add);
       e.result = add.getResult();
@@ -273,7 +283,13 @@ std::vector<Group> formGroups(Block &block, bool fuseElementwise) {
       DenseSet<Operation *> combined(groups[mine].ops.begin(),
                                      groups[mine].ops.end());
       combined.insert(groups[other].ops.begin(), groups[other].ops.end());
-      if (createsCycle(combined))
+      auto members = [&](Operation *member) -> ArrayRef<Operation *> {
+        auto it = groupOf.find(member);
+        if (it == groupOf.end() || it->second == mine || it->second == other)
+          return {};
+        return groups[it->second].ops;
+      };
+      if (createsCycle(combined, members))
         continue;
       for (Operation *moved : groups[other].ops)
         groupOf[moved] = mine;
@@ -352,8 +368,11 @@ struct GraphFuse : kiln::graph::impl::GraphFuseBase<GraphFuse> {
     for (const Group &group : formGroups(block, fuseElementwise))
       outline(group);
     // Kernels sit at their last member's position; restore def-before-use.
-    if (!sortTopologically(&block))
+    if (!sortTopologically(&block)) {
+      func.emitError("graph-fuse formed kernels that depend on each other "
+                     "cyclically (a bug in the fusion policy)");
       return signalPassFailure();
+    }
     // Constants used only inside kernels are now dead.
     for (Operation &op : llvm::make_early_inc_range(block))
       if (isa<ConstantOp>(op) && op.use_empty())

@@ -194,8 +194,19 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     }
 
     SmallVector<Value> newParams, newState[2];
+    Value rateOfLoss = rate, tOfLoss = t;
     for (size_t k = 0; k < n; ++k) {
       Value p = param(k), g = gradients[k];
+      // Each parameter updates in its own precision.
+      Type pElt = llvm::cast<RankedTensorType>(p.getType()).getElementType();
+      Math m{b, loc, pElt};
+      Value rate = pElt == elt ? rateOfLoss
+                               : b.create<CastOp>(loc, rateOfLoss,
+                                                  TypeAttr::get(pElt))
+                                     .getResult();
+      Value t = pElt == elt ? tOfLoss
+                            : b.create<CastOp>(loc, tOfLoss, TypeAttr::get(pElt))
+                                  .getResult();
       if (optimizer == "sgd") {
         if (weightDecay != 0)
           g = m.add(g, m.mul(p, m.c(weightDecay)));

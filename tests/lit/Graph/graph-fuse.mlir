@@ -116,3 +116,22 @@ func.func @kinds(%x: tensor<2x4x8x8xf32>, %q: tensor<2x4x16x8xf32>, %r: tensor<2
   %7 = graph.random_normal %s, %s {shape = array<i64: 3>, dtype = f32}
   return %5, %6, %7 : tensor<2x4x8x16xf32>, tensor<2x4x16x8xf32>, tensor<3xf32>
 }
+
+// -----
+
+// %y may not join %n's kernel once %x joined %k's: the two kernels and the
+// reduction would depend on each other in a cycle. Merging checks paths
+// through whole kernels, not only through single ops.
+// CHECK-LABEL: func.func @no_cycle_through_kernels
+// CHECK: %[[N:.*]] = kernel.fused "elementwise"(%{{.*}}) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+// CHECK: %[[S:.*]] = kernel.fused "reduction"(%[[N]])
+// CHECK: %[[XY:.*]]:2 = kernel.fused "elementwise"(%{{.*}}, %[[S]], %[[N]])
+// CHECK: return %[[XY]]#0, %[[XY]]#1
+func.func @no_cycle_through_kernels(%a: tensor<f32>, %c: tensor<2x3xf32>) -> (tensor<f32>, tensor<2x3xf32>) {
+  %n = graph.neg %c : tensor<2x3xf32>
+  %s = graph.reduce_sum %n {dims = array<i64: 0, 1>} : tensor<2x3xf32>
+  %k = graph.neg %a : tensor<f32>
+  %x = graph.add %s, %k : tensor<f32>, tensor<f32>
+  %y = graph.add %n, %k : tensor<2x3xf32>, tensor<f32>
+  return %x, %y : tensor<f32>, tensor<2x3xf32>
+}

@@ -787,6 +787,97 @@ fd_case("global_avg_pool_concat_transpose",
 # --------------------------------------------------------------------------
 
 
+# ---- normalization, average pooling, gathers, attention --------------------
+
+for _name, _shape, _k, _s, _p, _inc in [
+        ("k2_s2", (2, 3, 8, 8), 2, 2, 0, True),
+        ("k3_s1_p1_incl", (1, 2, 7, 7), 3, 1, 1, True),
+        ("k3_s1_p1_excl", (1, 2, 7, 7), 3, 1, 1, False),
+        ("k3_s2_p1_excl_odd", (2, 2, 9, 11), 3, 2, 1, False)]:
+    k, s, p = pair(_k), pair(_s), pair(_p)
+    case("avg_pool", "avg_pool2d/" + _name, {"x": randn(_shape)},
+         "%y = graph.avg_pool2d %x" + attrs(
+             kernel=arr(k), strides=arr(s),
+             padding=arr(p) if p != (0, 0) else None,
+             count_include_pad=None if _inc else "false") + " : $x",
+         lambda t, k=k, s=s, p=p, inc=_inc: F.avg_pool2d(
+             t["x"], k, s, p, count_include_pad=inc))
+
+for _shape, _wshape in [((2, 5, 16), (16,)), ((3, 4, 6), (4, 6)), ((7, 13), (13,))]:
+    case("norm", "layer_norm/%s_w%s" % (sn(_shape), sn(_wshape)),
+         {"x": randn(_shape), "w": 1 + randn(_wshape, 0.2), "b": randn(_wshape)},
+         "%y = graph.layer_norm %x, %w, %b : $x, $w, $b",
+         lambda t, ws=_wshape: F.layer_norm(t["x"], ws, t["w"], t["b"], 1e-5))
+
+for _shape in [(4, 3, 5, 5), (8, 6), (3, 4, 7)]:
+    _c = _shape[1]
+    case("norm", "batch_norm_training/" + sn(_shape),
+         {"x": randn(_shape), "w": 1 + randn((_c,), 0.2), "b": randn((_c,))},
+         "%y, %rm, %rv = graph.batch_norm_training %x, %w, %b, %m, %v : "
+         "$x, $w, $b, $m, $v",
+         lambda t: F.batch_norm(t["x"], t["m"].clone(), t["v"].clone(), t["w"],
+                                t["b"], training=True, momentum=0.1, eps=1e-5),
+         inputs={"m": randn((_c,)), "v": uniform(0.5, 2.0, (_c,))}, kind="long")
+    case("norm", "batch_norm_inference/" + sn(_shape),
+         {"x": randn(_shape), "w": 1 + randn((_c,), 0.2), "b": randn((_c,))},
+         "%y = graph.batch_norm_inference %x, %w, %b, %m, %v : $x, $w, $b, $m, $v",
+         lambda t: F.batch_norm(t["x"], t["m"], t["v"], t["w"], t["b"],
+                                training=False, eps=1e-5),
+         inputs={"m": randn((_c,)), "v": uniform(0.5, 2.0, (_c,))})
+
+for _shape, _g in [((2, 6, 5, 5), 3), ((2, 6, 5, 5), 1), ((1, 8, 3, 4), 8),
+                   ((2, 4, 7), 2)]:
+    case("norm", "group_norm/%s_g%d" % (sn(_shape), _g),
+         {"x": randn(_shape), "w": 1 + randn((_shape[1],), 0.2),
+          "b": randn((_shape[1],))},
+         "%%y = graph.group_norm %%x, %%w, %%b {num_groups = %d : i64} : $x, $w, $b" % _g,
+         lambda t, g=_g: F.group_norm(t["x"], g, t["w"], t["b"], 1e-5))
+
+for _idx_shape in [(5,), (2, 3)]:
+    case("gather", "embedding/" + sn(_idx_shape), {"w": randn((7, 4))},
+         "%y = graph.embedding %w, %i : $w, $i",
+         lambda t: F.embedding(t["i"], t["w"]),
+         inputs={"i": ints(0, 7, _idx_shape)})
+
+for _starts, _limits in [((0, 1), (3, 4)), ((1, 0), (2, 5)), ((0, 0), (3, 5))]:
+    case("shape", "slice/3x5_%s_%s" % ("-".join(map(str, _starts)),
+                                       "-".join(map(str, _limits))),
+         {"x": randn((3, 5))},
+         "%y = graph.slice %x" + attrs(starts=arr(_starts), limits=arr(_limits),
+                                       strides=arr((1, 1))) + " : $x",
+         lambda t, a=_starts, b=_limits: t["x"][a[0]:b[0], a[1]:b[1]] * 1.0)
+
+
+def torch_attention(q, k, v, mask=None, causal=False, scale=None):
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    s = q @ k.transpose(-1, -2) * scale
+    if causal:
+        tq, tk = s.shape[-2], s.shape[-1]
+        keep = torch.tril(torch.ones(tq, tk, dtype=torch.bool))
+        s = s.masked_fill(~keep, float("-inf"))
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf"))
+    return torch.softmax(s, -1) @ v
+
+
+case("attention", "attention/plain_2x3x5x4",
+     {"q": randn((2, 3, 5, 4)), "k": randn((2, 3, 6, 4)), "v": randn((2, 3, 6, 2))},
+     "%y = graph.attention %q, %k, %v : $q, $k, $v",
+     lambda t: torch_attention(t["q"], t["k"], t["v"]), kind="long")
+case("attention", "attention/causal_scale",
+     {"q": randn((2, 5, 4)), "k": randn((2, 5, 4)), "v": randn((2, 5, 3))},
+     "%y = graph.attention %q, %k, %v {causal, scale = 0.5 : f64} : $q, $k, $v",
+     lambda t: torch_attention(t["q"], t["k"], t["v"], causal=True, scale=0.5),
+     kind="long")
+_mask = bools((2, 1, 6))
+_mask[:, :, 0] = True  # every row attends somewhere
+case("attention", "attention/padding_mask",
+     {"q": randn((2, 3, 4)), "k": randn((2, 6, 4)), "v": randn((2, 6, 2))},
+     "%y = graph.attention %q, %k, %v, %m : $q, $k, $v, $m",
+     lambda t: torch_attention(t["q"], t["k"], t["v"], mask=t["m"]),
+     inputs={"m": _mask}, kind="long")
+
+
 def mode_float(mode):
     return "f64" if mode in ("f64", "fd") else "f32"
 

@@ -113,7 +113,8 @@ def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [DeclareOpInterfaceMethod
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_AvgPool2DOp : Graph_InferredOp<"avg_pool2d"> {
+def Graph_AvgPool2DOp : Graph_InferredOp<"avg_pool2d",
+    [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D average pooling, NCHW";
   let description = [{
     Mean over `kernel` windows moved by `strides`. With `count_include_pad`

@@ -12,6 +12,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace kiln::graph;
@@ -532,5 +533,225 @@ RULE(ConcatOp) {
                             .getResult()
                       : Value());
   }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization, pooling, gathers, attention
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Normalization over `dims` (kept): x̂ = (x - mean) r with r = 1/sqrt(var +
+/// eps); returns x̂ and r. `x` may be a reshaped view of the op's input.
+std::pair<Value, Value> normalized(G &m, Value x, ArrayRef<int64_t> dims,
+                                   double eps) {
+  OpBuilder &b = m.b;
+  Value mean = b.create<ReduceMeanOp>(m.loc, x, dims, true);
+  Value centered = m.sub(x, mean);
+  Value var = b.create<ReduceMeanOp>(m.loc, m.mul(centered, centered), dims, true);
+  Value r = b.create<RsqrtOp>(m.loc, m.add(var, m.c(x, eps)));
+  return {m.mul(centered, r), r};
+}
+/// dx of a normalization: r (ĝ - mean(ĝ) - x̂ mean(ĝ x̂)) over `dims`.
+Value normalizedInputGradient(G &m, Value gHat, Value xHat, Value r,
+                              ArrayRef<int64_t> dims) {
+  OpBuilder &b = m.b;
+  Value meanG = b.create<ReduceMeanOp>(m.loc, gHat, dims, true);
+  Value meanGX = b.create<ReduceMeanOp>(m.loc, m.mul(gHat, xHat), dims, true);
+  return m.mul(r, m.sub(m.sub(gHat, meanG), m.mul(xHat, meanGX)));
+}
+SmallVector<int64_t> allBut(int64_t rank, int64_t keep) {
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != keep)
+      dims.push_back(d);
+  return dims;
+}
+/// A per-channel [C] tensor as [1, C, 1, ...] for broadcasting over NC...
+Value channelView(G &m, Value v, int64_t rank) {
+  SmallVector<int64_t> shape(rank, 1);
+  shape[1] = m.shape(v)[0];
+  return m.reshape(v, shape);
+}
+} // namespace
+
+RULE(LayerNormOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), w = getWeight(), g = grads[0];
+  int64_t rank = m.shape(x).size(), k = m.shape(w).size();
+  SmallVector<int64_t> dims;
+  for (int64_t d = rank - k; d < rank; ++d)
+    dims.push_back(d);
+  auto [xHat, r] = normalized(m, x, dims, getEpsilon().convertToDouble());
+  Value dx = normalizedInputGradient(m, m.mul(g, w), xHat, r, dims);
+  out.assign({dx, m.unbroadcast(m.mul(g, xHat), w), m.unbroadcast(g, getBias())});
+  return success();
+}
+RULE(BatchNormTrainingOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), g = grads[0];
+  int64_t rank = m.shape(x).size();
+  SmallVector<int64_t> dims = allBut(rank, 1);
+  auto [xHat, r] = normalized(m, x, dims, getEpsilon().convertToDouble());
+  Value w = channelView(m, getWeight(), rank);
+  Value dx = normalizedInputGradient(m, m.mul(g, w), xHat, r, dims);
+  out.assign({dx, m.sum(m.mul(g, xHat), dims, false), m.sum(g, dims, false),
+              Value(), Value()});
+  return success();
+}
+RULE(BatchNormInferenceOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), g = grads[0];
+  int64_t rank = m.shape(x).size();
+  SmallVector<int64_t> dims = allBut(rank, 1);
+  Value r = builder.create<RsqrtOp>(
+      getLoc(), m.add(channelView(m, getVariance(), rank),
+                      m.c(x, getEpsilon().convertToDouble())));
+  Value xHat = m.mul(m.sub(x, channelView(m, getMean(), rank)), r);
+  Value dx = m.mul(g, m.mul(channelView(m, getWeight(), rank), r));
+  out.assign({dx, m.sum(m.mul(g, xHat), dims, false), m.sum(g, dims, false),
+              Value(), Value()});
+  return success();
+}
+RULE(GroupNormOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), g = grads[0];
+  ArrayRef<int64_t> s = m.shape(x);
+  int64_t rank = s.size();
+  int64_t groups = static_cast<int64_t>(getNumGroups());
+  int64_t rest = llvm::cast<RankedTensorType>(x.getType()).getNumElements() /
+                 s[0] / groups;
+  SmallVector<int64_t> grouped{s[0], groups, rest};
+  auto [xHat, r] = normalized(m, m.reshape(x, grouped), {2},
+                              getEpsilon().convertToDouble());
+  Value gHat = m.reshape(m.mul(g, channelView(m, getWeight(), rank)), grouped);
+  Value dx = m.reshape(normalizedInputGradient(m, gHat, xHat, r, {2}), s);
+  SmallVector<int64_t> dims = allBut(rank, 1);
+  out.assign({dx, m.sum(m.mul(g, m.reshape(xHat, s)), dims, false),
+              m.sum(g, dims, false)});
+  return success();
+}
+// The window sums spread back: a depthwise transposed convolution of
+// g / divisor with a kernel of ones.
+RULE(AvgPool2DOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), g = grads[0];
+  ArrayRef<int64_t> xs = m.shape(x), gs = m.shape(g);
+  ArrayRef<int64_t> k = getKernel(), s = getStrides(), p = getPadding();
+  Type elt = m.elt(x);
+  SmallVector<double> divisors;
+  for (int64_t y = 0; y < gs[2]; ++y)
+    for (int64_t xx = 0; xx < gs[3]; ++xx) {
+      auto covered = [](int64_t start, int64_t size, int64_t limit) {
+        return std::min(start + size, limit) - std::max<int64_t>(start, 0);
+      };
+      divisors.push_back(getCountIncludePad()
+                             ? double(k[0] * k[1])
+                             : double(covered(y * s[0] - p[0], k[0], xs[2]) *
+                                      covered(xx * s[1] - p[1], k[1], xs[3])));
+    }
+  auto divType = RankedTensorType::get({1, 1, gs[2], gs[3]}, elt);
+  SmallVector<Attribute> attrs;
+  for (double d : divisors)
+    attrs.push_back(builder.getFloatAttr(elt, 1.0 / d));
+  Value scale = builder.create<ConstantOp>(
+      getLoc(), divType, DenseElementsAttr::get(divType, attrs));
+  auto onesType = RankedTensorType::get({xs[1], 1, k[0], k[1]}, elt);
+  Value ones = builder.create<ConstantOp>(
+      getLoc(), onesType,
+      DenseElementsAttr::get(onesType, builder.getFloatAttr(elt, 1.0)));
+  SmallVector<int64_t> outputPadding(2);
+  for (int i = 0; i < 2; ++i)
+    outputPadding[i] = xs[2 + i] - ((gs[2 + i] - 1) * s[i] - 2 * p[i] + k[i]);
+  out.assign({builder.create<ConvTranspose2DOp>(
+      getLoc(), m.mul(g, scale), ones, Value(), s, p, outputPadding,
+      ArrayRef<int64_t>{1, 1}, xs[1])});
+  return success();
+}
+// dW = one_hot(indices)^T g, summed over every position.
+RULE(EmbeddingOp) {
+  G m{builder, getLoc()};
+  Value w = getWeight(), g = grads[0];
+  ArrayRef<int64_t> ws = m.shape(w);
+  int64_t positions = llvm::cast<RankedTensorType>(getIndices().getType())
+                          .getNumElements();
+  Value hot = builder.create<OneHotOp>(getLoc(), getIndices(),
+                                       static_cast<uint64_t>(ws[0]), m.elt(w));
+  Value dw = builder.create<MatmulOp>(getLoc(), m.reshape(hot, {positions, ws[0]}),
+                                      m.reshape(g, {positions, ws[1]}), true,
+                                      false);
+  out.assign({dw, Value()});
+  return success();
+}
+// g placed back where the slice came from, zeros elsewhere (unit strides).
+RULE(SliceOp) {
+  G m{builder, getLoc()};
+  Value x = getInput();
+  if (!isFloatTensor(x))
+    return noGradients(out, 1);
+  if (llvm::any_of(getStrides(), [](int64_t s) { return s != 1; }))
+    return emitOpError("has no gradient rule for strides other than 1 yet");
+  ArrayRef<int64_t> xs = m.shape(x);
+  Value g = grads[0];
+  for (size_t d = 0; d < xs.size(); ++d) {
+    int64_t before = getStarts()[d], after = xs[d] - getLimits()[d];
+    if (!before && !after)
+      continue;
+    SmallVector<Value> pieces;
+    auto zeros = [&](int64_t size) {
+      SmallVector<int64_t> shape(m.shape(g).begin(), m.shape(g).end());
+      shape[d] = size;
+      auto type = RankedTensorType::get(shape, m.elt(g));
+      return builder.create<ConstantOp>(
+          getLoc(), type,
+          DenseElementsAttr::get(type, builder.getFloatAttr(m.elt(g), 0)));
+    };
+    if (before)
+      pieces.push_back(zeros(before));
+    pieces.push_back(g);
+    if (after)
+      pieces.push_back(zeros(after));
+    g = builder.create<ConcatOp>(getLoc(), pieces, static_cast<uint64_t>(d));
+  }
+  out.assign({g});
+  return success();
+}
+// Recomputes P = softmax(q k^T scale + masks); then dV = P^T g,
+// dS = P (g v^T - rowsum(P g v^T)), dQ = dS k scale, dK = dS^T q scale.
+RULE(AttentionOp) {
+  G m{builder, getLoc()};
+  Value q = getQuery(), k = getKey(), v = getValue(), g = grads[0];
+  ArrayRef<int64_t> qs = m.shape(q), ks = m.shape(k);
+  int64_t r = qs.size();
+  double scale = getScale() ? getScale()->convertToDouble()
+                            : 1.0 / std::sqrt(double(qs[r - 1]));
+  Location loc = getLoc();
+  Value scores = m.mul(builder.create<BatchMatmulOp>(loc, q, k, false, true),
+                       m.c(q, scale));
+  Value minusInf = m.c(q, -std::numeric_limits<double>::infinity());
+  if (getCausal()) {
+    int64_t tq = qs[r - 2], tk = ks[r - 2];
+    SmallVector<bool> keep;
+    for (int64_t i = 0; i < tq; ++i)
+      for (int64_t j = 0; j < tk; ++j)
+        keep.push_back(j <= i);
+    auto maskType = RankedTensorType::get({tq, tk}, builder.getI1Type());
+    Value causal = builder.create<ConstantOp>(
+        loc, maskType, DenseElementsAttr::get(maskType, ArrayRef<bool>(keep)));
+    scores = m.select(causal, scores, minusInf);
+  }
+  if (getMask())
+    scores = m.select(getMask(), scores, minusInf);
+  Value p = builder.create<SoftmaxOp>(loc, scores, static_cast<uint64_t>(-1));
+  Value dv = builder.create<BatchMatmulOp>(loc, p, g, true, false);
+  Value dp = builder.create<BatchMatmulOp>(loc, g, v, false, true);
+  Value ds = m.mul(p, m.sub(dp, m.sum(m.mul(dp, p), {r - 1}, true)));
+  Value dq = m.mul(builder.create<BatchMatmulOp>(loc, ds, k, false, false),
+                   m.c(q, scale));
+  Value dk = m.mul(builder.create<BatchMatmulOp>(loc, ds, q, true, false),
+                   m.c(q, scale));
+  out.assign({dq, dk, dv});
+  if (getMask())
+    out.push_back(Value());
   return success();
 }

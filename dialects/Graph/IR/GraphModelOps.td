@@ -6,7 +6,7 @@
 include "dialects/Graph/IR/GraphDialect.td"
 include "dialects/Graph/IR/GraphEnums.td"
 
-def Graph_AttentionOp : Graph_InferredOp<"attention"> {
+def Graph_AttentionOp : Graph_InferredOp<"attention", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Scaled dot-product attention";
   let description = [{
     `softmax(q k^T * scale + masks) v` for `q [..., Tq, D]`, `k [..., Tk, D]`,

@@ -72,7 +72,7 @@ def Graph_SoftmaxOp : Graph_SoftmaxLikeOp<"softmax", "softmax">;
 def Graph_LogSoftmaxOp : Graph_SoftmaxLikeOp<"log_softmax", "log-softmax">;
 
 def Graph_LayerNormOp : Graph_InferredOp<"layer_norm",
-                                         [SameOperandsElementType]> {
+                                         [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Layer normalization over the trailing dimensions";
   let description = [{
     Normalizes over the trailing dimensions that `weight` spans (PyTorch's
@@ -94,7 +94,7 @@ def Graph_LayerNormOp : Graph_InferredOp<"layer_norm",
 }
 
 def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
-                                                 [SameOperandsElementType]> {
+                                                 [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batch normalization with batch statistics";
   let description = [{
     Normalizes `[N, C, ...]` per channel with the batch mean and biased
@@ -125,7 +125,7 @@ def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
 }
 
 def Graph_BatchNormInferenceOp : Graph_InferredOp<"batch_norm_inference",
-                                                  [SameOperandsElementType]> {
+                                                  [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batch normalization with running statistics";
   let description = [{
     `(x - mean) / sqrt(var + epsilon) * weight + bias` per channel of
@@ -149,7 +149,7 @@ def Graph_BatchNormInferenceOp : Graph_InferredOp<"batch_norm_inference",
 }
 
 def Graph_GroupNormOp : Graph_InferredOp<"group_norm",
-                                         [SameOperandsElementType]> {
+                                         [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Group normalization";
   let description = [{
     Splits the channels of `[N, C, ...]` into `num_groups` groups, normalizes

@@ -20,7 +20,7 @@ def Graph_ConcatOp : Graph_InferredOp<"concat", [SameOperandsElementType,
   let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
 }
 
-def Graph_SliceOp : Graph_InferredOp<"slice"> {
+def Graph_SliceOp : Graph_InferredOp<"slice", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "A strided box of a tensor";
   let description = [{
     Elements `starts[d], starts[d] + strides[d], ...` below `limits[d]` in
@@ -100,7 +100,7 @@ def Graph_OneHotOp : Graph_InferredOp<"one_hot"> {
   let assemblyFormat = "$indices attr-dict `:` type($indices)";
 }
 
-def Graph_EmbeddingOp : Graph_InferredOp<"embedding"> {
+def Graph_EmbeddingOp : Graph_InferredOp<"embedding", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Gathers rows of an embedding table";
   let description = [{
     `weight[indices]`: weight `[V, D]`, integer indices of any shape, result

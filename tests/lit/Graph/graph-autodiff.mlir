@@ -42,9 +42,9 @@ func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<f32> {graph.ou
 // An op without a gradient rule on the path to the loss is an error.
 func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<f32> {graph.output = "loss"}) {
   %r = graph.reshape %w {shape = array<i64: 1, 1, 2, 2>} : tensor<4xf32>
-  // expected-error @+1 {{'graph.avg_pool2d' op has no gradient rule, but the loss depends on its result}}
-  %0 = graph.avg_pool2d %r {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x1x2x2xf32>
-  %1 = graph.reduce_sum %0 {dims = array<i64: 0, 1, 2, 3>} : tensor<1x1x1x1xf32>
+  // expected-error @+1 {{'graph.conv_transpose2d' op has no gradient rule, but the loss depends on its result}}
+  %0 = graph.conv_transpose2d %r, %r : tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>
+  %1 = graph.reduce_sum %0 {dims = array<i64: 0, 1, 2, 3>} : tensor<1x1x3x3xf32>
   return %1 : tensor<f32>
 }
 

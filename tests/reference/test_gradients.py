@@ -395,6 +395,54 @@ case("conv", "conv2d/weight_only_stride2_pad1",
      lambda t: F.conv2d(t["x"], t["w"], None, 2, 1),
      inputs={"x": randn((2, 2, 7, 7))})
 
+# ---- grouped conv2d, conv_transpose2d ---------------------------------------------
+
+CONV2D_GROUPED = [  # name, N, C, H, W, O, kernel, stride, padding, groups, bias
+    ("groups2", 2, 4, 7, 7, 6, 3, 1, 1, 2, True),
+    ("groups3_stride2_nobias", 1, 6, 9, 8, 3, 3, 2, 0, 3, False),
+    ("depthwise_pad1", 2, 4, 6, 6, 4, 3, 1, 1, 4, True),
+    ("depthwise_multiplier2_stride2", 1, 3, 9, 9, 6, 3, 2, 1, 3, False),
+]
+
+for (_name, n, c, h, w, o, k, s, p, g, has_bias) in CONV2D_GROUPED:
+    params = {"x": randn((n, c, h, w)), "w": randn((o, c // g, k, k), 0.5)}
+    if has_bias:
+        params["bias"] = randn((o,))
+    at = attrs(strides=arr((s, s)) if s != 1 else None,
+               padding=arr((p, p)) if p != 0 else None, groups=i64(g))
+    operands = "%x, %w, %bias : $x, $w, $bias" if has_bias else "%x, %w : $x, $w"
+    operands = operands.replace(" :", at + " :")
+    case("conv", "conv2d_grouped/" + _name, params, "%y = graph.conv2d " + operands,
+         lambda t, s=s, p=p, g=g: F.conv2d(t["x"], t["w"], t.get("bias"), s, p,
+                                          1, g))
+
+CONV_T = [  # name, N, C, H, W, O, kernel, stride, padding, output_padding,
+            # dilation, bias
+    ("basic", 2, 4, 5, 5, 3, 3, 1, 0, 0, 1, True),
+    ("k4_stride2_pad1", 2, 6, 4, 4, 3, 4, 2, 1, 0, 1, False),
+    ("stride2_pad1_outpad1", 1, 3, 5, 5, 2, 3, 2, 1, 1, 1, True),
+    ("dilation2_outpad1", 1, 2, 5, 5, 2, 3, 1, 0, 1, 2, True),
+    ("kernel2x3_stride2x1_pad0x1_outpad1x0", 1, 3, 4, 6, 2, (2, 3), (2, 1),
+     (0, 1), (1, 0), 1, True),
+    ("odd_stride3", 1, 2, 3, 5, 3, 2, 3, 0, 2, 1, False),
+]
+
+for (_name, n, c, h, w, o, k, s, p, op_, d, has_bias) in CONV_T:
+    k, s, p, op_, d = pair(k), pair(s), pair(p), pair(op_), pair(d)
+    params = {"x": randn((n, c, h, w)), "w": randn((c, o) + k, 0.5)}
+    if has_bias:
+        params["bias"] = randn((o,))
+    at = attrs(strides=arr(s) if s != (1, 1) else None,
+               padding=arr(p) if p != (0, 0) else None,
+               output_padding=arr(op_) if op_ != (0, 0) else None,
+               dilation=arr(d) if d != (1, 1) else None)
+    operands = "%x, %w, %bias : $x, $w, $bias" if has_bias else "%x, %w : $x, $w"
+    operands = operands.replace(" :", at + " :")
+    case("conv", "conv_transpose2d/" + _name, params,
+         "%y = graph.conv_transpose2d " + operands,
+         lambda t, s=s, p=p, op_=op_, d=d: F.conv_transpose2d(
+             t["x"], t["w"], t.get("bias"), s, p, op_, 1, d))
+
 # ---- pooling -------------------------------------------------------------------
 
 POOL = [  # name, input shape, kernel, stride, padding

@@ -69,7 +69,7 @@ def Graph_Conv2DOp : Graph_InferredOp<"conv2d", [SameOperandsElementType,
 }
 
 def Graph_ConvTranspose2DOp : Graph_InferredOp<"conv_transpose2d",
-                                               [SameOperandsElementType]> {
+    [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D transposed convolution, NCHW, PyTorch weight layout";
   let description = [{
     The gradient of `graph.conv2d` with respect to its input, used as a

@@ -315,14 +315,40 @@ RULE(BatchMatmulOp) {
   out.assign({da, db});
   return success();
 }
+namespace {
+/// dW of y = conv2d(x, W) (one group): a convolution of the input with g
+/// over the batch, strides and dilations swapped, cropped to the kernel.
+Value convWeightGradient(G &m, Value x, Value g, ArrayRef<int64_t> kernel,
+                         ArrayRef<int64_t> s, ArrayRef<int64_t> p,
+                         ArrayRef<int64_t> d) {
+  OpBuilder &b = m.b;
+  const int64_t perm[] = {1, 0, 2, 3};
+  Value xt = b.create<TransposeOp>(m.loc, x, perm);
+  Value gt = b.create<TransposeOp>(m.loc, g, perm);
+  Value dwt = b.create<Conv2DOp>(m.loc, xt, gt, Value(), d, p, s, 1);
+  ArrayRef<int64_t> ws = m.shape(dwt); // [C, O, KH', KW'], KH' >= KH
+  if (ws[2] != kernel[0] || ws[3] != kernel[1])
+    dwt = b.create<SliceOp>(m.loc, dwt, ArrayRef<int64_t>{0, 0, 0, 0},
+                            ArrayRef<int64_t>{ws[0], ws[1], kernel[0], kernel[1]},
+                            ArrayRef<int64_t>{1, 1, 1, 1});
+  return b.create<TransposeOp>(m.loc, dwt, perm);
+}
+/// Channels [first, first + count) of an NCHW tensor.
+Value channels(G &m, Value v, int64_t first, int64_t count) {
+  ArrayRef<int64_t> s = m.shape(v);
+  return m.b.create<SliceOp>(m.loc, v, ArrayRef<int64_t>{0, first, 0, 0},
+                             ArrayRef<int64_t>{s[0], first + count, s[2], s[3]},
+                             ArrayRef<int64_t>{1, 1, 1, 1});
+}
+} // namespace
+
 // dx: the transposed convolution of g (output_padding restores the input's
-// size); dw: a convolution of the input with g over the batch, strides and
-// dilations swapped; db: g summed over batch and space.
+// size); dw: per group, a convolution of the input with g over the batch;
+// db: g summed over batch and space.
 RULE(Conv2DOp) {
   G m{builder, getLoc()};
   Value x = getInput(), w = getWeight(), g = grads[0];
-  if (static_cast<int64_t>(getGroups()) != 1)
-    return emitOpError("has no gradient rule for groups > 1 yet");
+  int64_t groups = static_cast<int64_t>(getGroups());
   ArrayRef<int64_t> xs = m.shape(x), ws = m.shape(w), gs = m.shape(g);
   ArrayRef<int64_t> s = getStrides(), p = getPadding(), d = getDilation();
   SmallVector<int64_t> outputPadding(2);
@@ -330,21 +356,49 @@ RULE(Conv2DOp) {
     outputPadding[i] =
         xs[2 + i] - ((gs[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (ws[2 + i] - 1) + 1);
   Value dx = builder.create<ConvTranspose2DOp>(getLoc(), g, w, Value(), s, p,
-                                                outputPadding, d, 1);
-  Value xt = builder.create<TransposeOp>(getLoc(), x, ArrayRef<int64_t>{1, 0, 2, 3});
-  Value gt = builder.create<TransposeOp>(getLoc(), g, ArrayRef<int64_t>{1, 0, 2, 3});
-  Value dwt = builder.create<Conv2DOp>(getLoc(), xt, gt, Value(), d, p, s, 1);
-  ArrayRef<int64_t> dws = m.shape(dwt); // [C, O, KH', KW'] with KH' >= KH
-  if (dws[2] != ws[2] || dws[3] != ws[3])
-    dwt = builder.create<SliceOp>(
-        getLoc(), dwt, ArrayRef<int64_t>{0, 0, 0, 0},
-        ArrayRef<int64_t>{dws[0], dws[1], ws[2], ws[3]},
-        ArrayRef<int64_t>{1, 1, 1, 1});
-  Value dw = builder.create<TransposeOp>(getLoc(), dwt, ArrayRef<int64_t>{1, 0, 2, 3});
-  Value db = getBias() ? m.sum(g, {0, 2, 3}, false) : Value();
+                                                outputPadding, d, groups);
+  SmallVector<int64_t> kernel{ws[2], ws[3]};
+  Value dw;
+  if (groups == 1) {
+    dw = convWeightGradient(m, x, g, kernel, s, p, d);
+  } else {
+    int64_t cin = xs[1] / groups, cout = ws[0] / groups;
+    SmallVector<Value> blocks;
+    for (int64_t k = 0; k < groups; ++k)
+      blocks.push_back(convWeightGradient(m, channels(m, x, k * cin, cin),
+                                          channels(m, g, k * cout, cout),
+                                          kernel, s, p, d));
+    dw = builder.create<ConcatOp>(getLoc(), blocks, uint64_t(0));
+  }
   out.assign({dx, dw});
   if (getBias())
-    out.push_back(db);
+    out.push_back(m.sum(g, {0, 2, 3}, false));
+  return success();
+}
+// y = conv_transpose2d(x, W): dx is the convolution of g with W; dW a
+// convolution of g with x over the batch (strides and dilations swapped).
+RULE(ConvTranspose2DOp) {
+  G m{builder, getLoc()};
+  Value x = getInput(), w = getWeight(), g = grads[0];
+  if (static_cast<int64_t>(getGroups()) != 1)
+    return emitOpError("has no gradient rule for groups > 1 yet");
+  ArrayRef<int64_t> ws = m.shape(w);
+  ArrayRef<int64_t> s = getStrides(), p = getPadding(), d = getDilation();
+  Value dx = builder.create<Conv2DOp>(getLoc(), g, w, Value(), s, p, d, 1);
+  // With output_padding >= stride (allowed when dilation > stride) the
+  // convolution also covers input rows past the end: crop them.
+  ArrayRef<int64_t> xs = m.shape(x), dxs = m.shape(dx);
+  if (dxs[2] != xs[2] || dxs[3] != xs[3])
+    dx = builder.create<SliceOp>(getLoc(), dx, ArrayRef<int64_t>{0, 0, 0, 0},
+                                 ArrayRef<int64_t>{xs[0], xs[1], xs[2], xs[3]},
+                                 ArrayRef<int64_t>{1, 1, 1, 1});
+  // dW[ci, co] = sum over n, i, j of x[n, ci, i, j] g[n, co, i s - p + k d]:
+  // the same form as a convolution's weight gradient with x and g swapped.
+  Value dwSwapped =
+      convWeightGradient(m, g, x, SmallVector<int64_t>{ws[2], ws[3]}, s, p, d);
+  out.assign({dx, dwSwapped});
+  if (getBias())
+    out.push_back(m.sum(g, {0, 2, 3}, false));
   return success();
 }
 RULE(MaxPool2DOp) {

@@ -39,12 +39,14 @@ func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<f32> {graph.ou
 
 // -----
 
-// An op without a gradient rule on the path to the loss is an error.
-func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<f32> {graph.output = "loss"}) {
-  %r = graph.reshape %w {shape = array<i64: 1, 1, 2, 2>} : tensor<4xf32>
-  // expected-error @+1 {{'graph.conv_transpose2d' op has no gradient rule, but the loss depends on its result}}
-  %0 = graph.conv_transpose2d %r, %r : tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>
-  %1 = graph.reduce_sum %0 {dims = array<i64: 0, 1, 2, 3>} : tensor<1x1x3x3xf32>
+// An op without a gradient rule on the path to the loss is an error (here a
+// second derivative: max_pool2d_grad has no rule of its own).
+func.func @loss(%w: tensor<16xf32> {graph.param = "w"}) -> (tensor<f32> {graph.output = "loss"}) {
+  %r = graph.reshape %w {shape = array<i64: 1, 1, 4, 4>} : tensor<16xf32>
+  %g = graph.slice %r {starts = array<i64: 0, 0, 0, 0>, limits = array<i64: 1, 1, 2, 2>, strides = array<i64: 1, 1, 1, 1>} : tensor<1x1x4x4xf32>
+  // expected-error @+1 {{'graph.max_pool2d_grad' op has no gradient rule, but the loss depends on its result}}
+  %0 = graph.max_pool2d_grad %r, %g {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x1x4x4xf32>, tensor<1x1x2x2xf32>
+  %1 = graph.reduce_sum %0 {dims = array<i64: 0, 1, 2, 3>} : tensor<1x1x4x4xf32>
   return %1 : tensor<f32>
 }
 

@@ -113,7 +113,7 @@ def ir_params(text, entry):
         return None
     out = {}
     for shape, element, name in re.findall(
-            r"tensor<((?:\d+x)*)(\w+)> \{graph\.param = \"([^\"]+)\"\}",
+            r"tensor<((?:\d+x)*)(\w+)> \{[^}]*graph\.param = \"([^\"]+)\"[^}]*\}",
             m.group(1)):
         out[name] = (tuple(int(d) for d in shape.split("x") if d), element)
     return out

@@ -57,7 +57,9 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            // calls libm, unrolled from vectors before vectors lower.
            "func.func(kiln-approximate-math),convert-math-to-libm,"
            "convert-vector-to-llvm,convert-math-to-llvm,"
-           "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+           "expand-strided-metadata,lower-affine,"
+           // Heap allocations go to the runtime's caching workspace.
+           "finalize-memref-to-llvm{use-generic-functions=true},"
            "convert-arith-to-llvm,convert-index-to-llvm,"
            "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
            "convert-cf-to-llvm,reconcile-unrealized-casts,"

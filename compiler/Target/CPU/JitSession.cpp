@@ -102,6 +102,10 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
                                  llvm::JITSymbolFlags::Exported};
     };
     add("memrefCopy", &memrefCopy);
+    add("_mlir_memref_to_llvm_alloc", &_mlir_memref_to_llvm_alloc);
+    add("_mlir_memref_to_llvm_aligned_alloc",
+        &_mlir_memref_to_llvm_aligned_alloc);
+    add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
     add("kiln_matmul_f32", &kiln_matmul_f32);
     add("kiln_conv2d_f32", &kiln_conv2d_f32);
     return symbols;

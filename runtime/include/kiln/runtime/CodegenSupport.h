@@ -9,6 +9,7 @@
 #ifndef KILN_RUNTIME_CODEGENSUPPORT_H
 #define KILN_RUNTIME_CODEGENSUPPORT_H
 
+#include <cstddef>
 #include <cstdint>
 
 extern "C" {
@@ -25,6 +26,22 @@ struct KilnUnrankedMemRef {
 /// memref.copy ops to calls of this symbol.
 void memrefCopy(int64_t elementSize, KilnUnrankedMemRef *source,
                 KilnUnrankedMemRef *target);
+
+/// The heap of generated code (memref.alloc/dealloc lower to these, the
+/// names MLIR's finalize-memref-to-llvm{use-generic-functions} calls). A
+/// freed block of 64 KiB or more is kept in a per-thread cache and handed
+/// out again for a request it fits, so the arena an entry point allocates
+/// on every call is faulted in once, not on every call. The cache holds at
+/// most 8 blocks and 4 GiB per thread; blocks are returned to the system
+/// when the thread exits. Blocks are 64-byte aligned.
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
+void _mlir_memref_to_llvm_free(void *pointer);
+
+/// The number of cached blocks of the calling thread and their bytes, for
+/// tests.
+size_t kiln_workspace_cached_blocks(void);
+size_t kiln_workspace_cached_bytes(void);
 }
 
 #endif // KILN_RUNTIME_CODEGENSUPPORT_H

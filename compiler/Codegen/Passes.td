@@ -50,10 +50,16 @@ def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::func::FuncOp"> 
     vectors) become polynomial approximations (a few ulp), so vectorized
     kernels need no scalar libm calls. float64 keeps libm's exact results.
 
+    The polynomials' fused multiply-adds become `llvm.intr.fma` here, so
+    that convert-math-to-libm (which runs next, for float64) does not unroll
+    them into scalar `fmaf` calls.
+
     Before: `%y = math.exp %x : vector<16xf32>`
-    After: arithmetic on vector<16xf32> (range reduction and a polynomial).
+    After: arithmetic and llvm.intr.fma on vector<16xf32> (range reduction
+    and a polynomial).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
 }

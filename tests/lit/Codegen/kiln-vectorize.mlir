@@ -58,3 +58,20 @@ func.func @window(%x: tensor<10xf32>, %w: tensor<3xf32>, %init: tensor<8xf32>) -
   } -> tensor<8xf32>
   return %0 : tensor<8xf32>
 }
+
+// A row reduction over a long innermost loop first folds whole vectors into
+// 16 partial results per row, then reduces those: the horizontal reduction
+// runs once per row, not once per tile.
+// CHECK-LABEL: func.func @long_row_max
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [4, 16, 16]
+// CHECK: vector.multi_reduction <maximumf>, %{{.*}}, %{{.*}} [1] : vector<1x16x16xf32> to vector<1x16xf32>
+// CHECK: vector.multi_reduction <maximumf>, %{{.*}}, %{{.*}} [1] : vector<1x16xf32> to vector<1xf32>
+func.func @long_row_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
+  %init = arith.constant dense<0xFF800000> : tensor<4xf32>
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x256xf32>) outs(%init : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %out : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

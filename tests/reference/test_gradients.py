@@ -896,6 +896,25 @@ for _starts, _limits in [((0, 1), (3, 4)), ((1, 0), (2, 5)), ((0, 0), (3, 5))]:
          lambda t, a=_starts, b=_limits: t["x"][a[0]:b[0], a[1]:b[1]] * 1.0)
 
 
+# Strided slices: the last read is short of the limit, exactly at it, or the
+# stride runs past the input's end; a stride on the size-1 and leading dims.
+STRIDED_SLICES = [  # shape, starts, limits, strides
+    ((3, 10), (0, 1), (3, 10), (1, 3)),
+    ((3, 10), (1, 0), (3, 9), (2, 2)),
+    ((4, 7), (0, 2), (4, 7), (3, 4)),
+    ((2, 1, 9), (0, 0, 0), (2, 1, 9), (1, 1, 4)),
+    ((6, 5), (1, 0), (6, 5), (5, 1)),
+]
+for _shape, _starts, _limits, _strides in STRIDED_SLICES:
+    case("shape", "slice_strided/%s_%s_%s_%s" % (
+        sn(_shape), "-".join(map(str, _starts)), "-".join(map(str, _limits)),
+        "-".join(map(str, _strides))),
+         {"x": randn(_shape)},
+         "%y = graph.slice %x" + attrs(starts=arr(_starts), limits=arr(_limits),
+                                       strides=arr(_strides)) + " : $x",
+         lambda t, a=_starts, b=_limits, c=_strides: t["x"][
+             tuple(slice(i, j, k) for i, j, k in zip(a, b, c))] * 1.0)
+
 def torch_attention(q, k, v, mask=None, causal=False, scale=None):
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     s = q @ k.transpose(-1, -2) * scale

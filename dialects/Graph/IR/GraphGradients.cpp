@@ -737,34 +737,60 @@ RULE(EmbeddingOp) {
   out.assign({dw, Value()});
   return success();
 }
-// g placed back where the slice came from, zeros elsewhere (unit strides).
+// dx: g spread back to the read positions (zeros between strided reads),
+// then padded with zeros before `starts` and up to the input's size.
 RULE(SliceOp) {
   G m{builder, getLoc()};
   Value x = getInput();
   if (!isFloatTensor(x))
     return noGradients(out, 1);
-  if (llvm::any_of(getStrides(), [](int64_t s) { return s != 1; }))
-    return emitOpError("has no gradient rule for strides other than 1 yet");
   ArrayRef<int64_t> xs = m.shape(x);
   Value g = grads[0];
+  auto zeros = [&](ArrayRef<int64_t> shape) -> Value {
+    auto type = RankedTensorType::get(shape, m.elt(g));
+    return builder.create<ConstantOp>(
+        getLoc(), type,
+        DenseElementsAttr::get(type, builder.getFloatAttr(m.elt(g), 0)));
+  };
   for (size_t d = 0; d < xs.size(); ++d) {
-    int64_t before = getStarts()[d], after = xs[d] - getLimits()[d];
+    int64_t start = getStarts()[d], stride = getStrides()[d];
+    if (stride != 1) {
+      // [.., n, ..] -> [.., n, 1, ..] ++ zeros [.., n, stride - 1, ..]
+      // -> [.., n * stride, ..], cropped to what fits after `start`.
+      SmallVector<int64_t> gs(m.shape(g).begin(), m.shape(g).end());
+      int64_t n = gs[d];
+      SmallVector<int64_t> split(gs);
+      split.insert(split.begin() + d + 1, 1);
+      SmallVector<int64_t> gap(split);
+      gap[d + 1] = stride - 1;
+      Value spread = builder.create<ConcatOp>(
+          getLoc(), ValueRange{m.reshape(g, split), zeros(gap)},
+          static_cast<uint64_t>(d + 1));
+      gs[d] = n * stride;
+      g = m.reshape(spread, gs);
+      int64_t room = xs[d] - start;
+      if (gs[d] > room) {
+        SmallVector<int64_t> starts(gs.size(), 0), limits(gs),
+            ones(gs.size(), 1);
+        limits[d] = room;
+        g = builder.create<SliceOp>(getLoc(), g, starts, limits, ones);
+      }
+    }
+    int64_t size = m.shape(g)[d];
+    int64_t before = start, after = xs[d] - start - size;
     if (!before && !after)
       continue;
+    SmallVector<int64_t> padShape(m.shape(g).begin(), m.shape(g).end());
     SmallVector<Value> pieces;
-    auto zeros = [&](int64_t size) {
-      SmallVector<int64_t> shape(m.shape(g).begin(), m.shape(g).end());
-      shape[d] = size;
-      auto type = RankedTensorType::get(shape, m.elt(g));
-      return builder.create<ConstantOp>(
-          getLoc(), type,
-          DenseElementsAttr::get(type, builder.getFloatAttr(m.elt(g), 0)));
-    };
-    if (before)
-      pieces.push_back(zeros(before));
+    if (before) {
+      padShape[d] = before;
+      pieces.push_back(zeros(padShape));
+    }
     pieces.push_back(g);
-    if (after)
-      pieces.push_back(zeros(after));
+    if (after) {
+      padShape[d] = after;
+      pieces.push_back(zeros(padShape));
+    }
     g = builder.create<ConcatOp>(getLoc(), pieces, static_cast<uint64_t>(d));
   }
   out.assign({g});

@@ -417,7 +417,7 @@ for (_name, n, c, h, w, o, k, s, p, g, has_bias) in CONV2D_GROUPED:
                                           1, g))
 
 CONV_T = [  # name, N, C, H, W, O, kernel, stride, padding, output_padding,
-            # dilation, bias
+            # dilation, bias[, groups]
     ("basic", 2, 4, 5, 5, 3, 3, 1, 0, 0, 1, True),
     ("k4_stride2_pad1", 2, 6, 4, 4, 3, 4, 2, 1, 0, 1, False),
     ("stride2_pad1_outpad1", 1, 3, 5, 5, 2, 3, 2, 1, 1, 1, True),
@@ -425,23 +425,27 @@ CONV_T = [  # name, N, C, H, W, O, kernel, stride, padding, output_padding,
     ("kernel2x3_stride2x1_pad0x1_outpad1x0", 1, 3, 4, 6, 2, (2, 3), (2, 1),
      (0, 1), (1, 0), 1, True),
     ("odd_stride3", 1, 2, 3, 5, 3, 2, 3, 0, 2, 1, False),
+    ("groups2_stride2", 2, 4, 5, 5, 6, 3, 2, 0, 0, 1, True, 2),
+    ("depthwise_stride2_pad1", 1, 4, 5, 5, 4, 3, 2, 1, 1, 1, False, 4),
 ]
 
-for (_name, n, c, h, w, o, k, s, p, op_, d, has_bias) in CONV_T:
+for (_name, n, c, h, w, o, k, s, p, op_, d, has_bias, *_g) in CONV_T:
+    g = _g[0] if _g else 1
     k, s, p, op_, d = pair(k), pair(s), pair(p), pair(op_), pair(d)
-    params = {"x": randn((n, c, h, w)), "w": randn((c, o) + k, 0.5)}
+    params = {"x": randn((n, c, h, w)), "w": randn((c, o // g) + k, 0.5)}
     if has_bias:
         params["bias"] = randn((o,))
     at = attrs(strides=arr(s) if s != (1, 1) else None,
                padding=arr(p) if p != (0, 0) else None,
                output_padding=arr(op_) if op_ != (0, 0) else None,
-               dilation=arr(d) if d != (1, 1) else None)
+               dilation=arr(d) if d != (1, 1) else None,
+               groups=i64(g) if g != 1 else None)
     operands = "%x, %w, %bias : $x, $w, $bias" if has_bias else "%x, %w : $x, $w"
     operands = operands.replace(" :", at + " :")
     case("conv", "conv_transpose2d/" + _name, params,
          "%y = graph.conv_transpose2d " + operands,
-         lambda t, s=s, p=p, op_=op_, d=d: F.conv_transpose2d(
-             t["x"], t["w"], t.get("bias"), s, p, op_, 1, d))
+         lambda t, s=s, p=p, op_=op_, d=d, g=g: F.conv_transpose2d(
+             t["x"], t["w"], t.get("bias"), s, p, op_, g, d))
 
 # ---- pooling -------------------------------------------------------------------
 

@@ -380,11 +380,11 @@ RULE(Conv2DOp) {
 RULE(ConvTranspose2DOp) {
   G m{builder, getLoc()};
   Value x = getInput(), w = getWeight(), g = grads[0];
-  if (static_cast<int64_t>(getGroups()) != 1)
-    return emitOpError("has no gradient rule for groups > 1 yet");
+  int64_t groups = static_cast<int64_t>(getGroups());
   ArrayRef<int64_t> ws = m.shape(w);
   ArrayRef<int64_t> s = getStrides(), p = getPadding(), d = getDilation();
-  Value dx = builder.create<Conv2DOp>(getLoc(), g, w, Value(), s, p, d, 1);
+  Value dx =
+      builder.create<Conv2DOp>(getLoc(), g, w, Value(), s, p, d, groups);
   // With output_padding >= stride (allowed when dilation > stride) the
   // convolution also covers input rows past the end: crop them.
   ArrayRef<int64_t> xs = m.shape(x), dxs = m.shape(dx);
@@ -394,9 +394,20 @@ RULE(ConvTranspose2DOp) {
                                  ArrayRef<int64_t>{1, 1, 1, 1});
   // dW[ci, co] = sum over n, i, j of x[n, ci, i, j] g[n, co, i s - p + k d]:
   // the same form as a convolution's weight gradient with x and g swapped.
-  Value dwSwapped =
-      convWeightGradient(m, g, x, SmallVector<int64_t>{ws[2], ws[3]}, s, p, d);
-  out.assign({dx, dwSwapped});
+  SmallVector<int64_t> kernel{ws[2], ws[3]};
+  Value dw;
+  if (groups == 1) {
+    dw = convWeightGradient(m, g, x, kernel, s, p, d);
+  } else {
+    int64_t cin = xs[1] / groups, cout = ws[1];
+    SmallVector<Value> blocks;
+    for (int64_t k = 0; k < groups; ++k)
+      blocks.push_back(convWeightGradient(m, channels(m, g, k * cout, cout),
+                                          channels(m, x, k * cin, cin), kernel,
+                                          s, p, d));
+    dw = builder.create<ConcatOp>(getLoc(), blocks, uint64_t(0));
+  }
+  out.assign({dx, dw});
   if (getBias())
     out.push_back(m.sum(g, {0, 2, 3}, false));
   return success();

@@ -159,7 +159,24 @@ Value softmaxLike(OpBuilder &b, Location loc, Value x, int64_t axis,
   Type t = elementTypeOf(x);
   SmallVector<int64_t> dims{axis};
   Value m = reduce(b, loc, x, dims, lowest(b, loc, t), maxF);
-  // sum(exp(x - m)) in one reduction with a prologue reading m.
+  if (!logarithmic) {
+    // e = exp(x - m) once, its row sums, then e / sum: one exp per element
+    // (exp, not memory, bounds softmax on the CPU).
+    Value e = withReduced(b, loc, x, {m}, dims, {},
+                          [](OpBuilder &nb, Location l, ValueRange a) {
+                            return nb
+                                .create<math::ExpOp>(
+                                    l, nb.create<arith::SubFOp>(l, a[0], a[1]))
+                                .getResult();
+                          });
+    Value s = reduce(b, loc, e, dims, scalar(b, loc, t, 0), addF);
+    return withReduced(b, loc, e, {s}, dims, {},
+                       [](OpBuilder &nb, Location l, ValueRange a) {
+                         return nb.create<arith::DivFOp>(l, a[0], a[1])
+                             .getResult();
+                       });
+  }
+  // log_softmax: sum(exp(x - m)) in one reduction with a prologue reading m.
   MLIRContext *ctx = b.getContext();
   int64_t rank = shapeOf(x).size();
   SmallVector<int64_t> kept;
@@ -182,12 +199,8 @@ Value softmaxLike(OpBuilder &b, Location loc, Value x, int64_t axis,
       b, loc, x, {m, s}, dims, {},
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Value shifted = nb.create<arith::SubFOp>(l, a[0], a[1]);
-        if (logarithmic)
-          return nb.create<arith::SubFOp>(l, shifted,
-                                          nb.create<math::LogOp>(l, a[2]))
-              .getResult();
-        return nb.create<arith::DivFOp>(l, nb.create<math::ExpOp>(l, shifted),
-                                        a[2])
+        return nb.create<arith::SubFOp>(l, shifted,
+                                        nb.create<math::LogOp>(l, a[2]))
             .getResult();
       });
 }

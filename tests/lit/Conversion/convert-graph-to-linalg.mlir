@@ -61,13 +61,18 @@ func.func @conv(%x: tensor<2x3x9x9xf32>, %w: tensor<8x3x3x3xf32>, %b: tensor<8xf
 
 // -----
 
-// Softmax: max, then sum of exp(x - max), then the quotient.
+// Softmax: the row max, e = exp(x - max) (one exp per element), the row
+// sums of e, then e / sum.
 // CHECK-LABEL: func.func @softmax
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK: arith.maximumf
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
-// CHECK: math.exp
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK-NOT: math.exp
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK-NOT: math.exp
 // CHECK: arith.divf
 func.func @softmax(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %0 = graph.softmax %x : tensor<4x8xf32>

@@ -30,12 +30,14 @@ struct G {
   ArrayRef<int64_t> shape(Value v) {
     return llvm::cast<RankedTensorType>(v.getType()).getShape();
   }
-  /// A 0-d constant with `like`'s element type.
-  Value c(Value like, double v) {
-    auto type = RankedTensorType::get({}, elt(like));
+  /// A constant of `shape` filled with `v`, with `like`'s element type.
+  Value splat(Value like, ArrayRef<int64_t> shape, double v) {
+    auto type = RankedTensorType::get(shape, elt(like));
     return b.create<ConstantOp>(
         loc, type, DenseElementsAttr::get(type, b.getFloatAttr(elt(like), v)));
   }
+  /// A 0-d constant with `like`'s element type.
+  Value c(Value like, double v) { return splat(like, {}, v); }
   Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
   Value sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
   Value mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
@@ -340,6 +342,21 @@ Value channels(G &m, Value v, int64_t first, int64_t count) {
                              ArrayRef<int64_t>{s[0], first + count, s[2], s[3]},
                              ArrayRef<int64_t>{1, 1, 1, 1});
 }
+/// convWeightGradient of each of `groups` channel blocks of x and g,
+/// concatenated along the first dimension.
+Value groupedWeightGradient(G &m, Value x, Value g, int64_t groups,
+                            ArrayRef<int64_t> kernel, ArrayRef<int64_t> s,
+                            ArrayRef<int64_t> p, ArrayRef<int64_t> d) {
+  if (groups == 1)
+    return convWeightGradient(m, x, g, kernel, s, p, d);
+  int64_t xc = m.shape(x)[1] / groups, gc = m.shape(g)[1] / groups;
+  SmallVector<Value> blocks;
+  for (int64_t k = 0; k < groups; ++k)
+    blocks.push_back(convWeightGradient(m, channels(m, x, k * xc, xc),
+                                        channels(m, g, k * gc, gc), kernel, s,
+                                        p, d));
+  return m.b.create<ConcatOp>(m.loc, blocks, uint64_t(0));
+}
 } // namespace
 
 // dx: the transposed convolution of g (output_padding restores the input's
@@ -357,19 +374,7 @@ RULE(Conv2DOp) {
         xs[2 + i] - ((gs[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (ws[2 + i] - 1) + 1);
   Value dx = builder.create<ConvTranspose2DOp>(getLoc(), g, w, Value(), s, p,
                                                 outputPadding, d, groups);
-  SmallVector<int64_t> kernel{ws[2], ws[3]};
-  Value dw;
-  if (groups == 1) {
-    dw = convWeightGradient(m, x, g, kernel, s, p, d);
-  } else {
-    int64_t cin = xs[1] / groups, cout = ws[0] / groups;
-    SmallVector<Value> blocks;
-    for (int64_t k = 0; k < groups; ++k)
-      blocks.push_back(convWeightGradient(m, channels(m, x, k * cin, cin),
-                                          channels(m, g, k * cout, cout),
-                                          kernel, s, p, d));
-    dw = builder.create<ConcatOp>(getLoc(), blocks, uint64_t(0));
-  }
+  Value dw = groupedWeightGradient(m, x, g, groups, {ws[2], ws[3]}, s, p, d);
   out.assign({dx, dw});
   if (getBias())
     out.push_back(m.sum(g, {0, 2, 3}, false));
@@ -394,19 +399,7 @@ RULE(ConvTranspose2DOp) {
                                  ArrayRef<int64_t>{1, 1, 1, 1});
   // dW[ci, co] = sum over n, i, j of x[n, ci, i, j] g[n, co, i s - p + k d]:
   // the same form as a convolution's weight gradient with x and g swapped.
-  SmallVector<int64_t> kernel{ws[2], ws[3]};
-  Value dw;
-  if (groups == 1) {
-    dw = convWeightGradient(m, g, x, kernel, s, p, d);
-  } else {
-    int64_t cin = xs[1] / groups, cout = ws[1];
-    SmallVector<Value> blocks;
-    for (int64_t k = 0; k < groups; ++k)
-      blocks.push_back(convWeightGradient(m, channels(m, g, k * cout, cout),
-                                          channels(m, x, k * cin, cin), kernel,
-                                          s, p, d));
-    dw = builder.create<ConcatOp>(getLoc(), blocks, uint64_t(0));
-  }
+  Value dw = groupedWeightGradient(m, g, x, groups, {ws[2], ws[3]}, s, p, d);
   out.assign({dx, dw});
   if (getBias())
     out.push_back(m.sum(g, {0, 2, 3}, false));
@@ -721,10 +714,7 @@ RULE(AvgPool2DOp) {
     attrs.push_back(builder.getFloatAttr(elt, 1.0 / d));
   Value scale = builder.create<ConstantOp>(
       getLoc(), divType, DenseElementsAttr::get(divType, attrs));
-  auto onesType = RankedTensorType::get({xs[1], 1, k[0], k[1]}, elt);
-  Value ones = builder.create<ConstantOp>(
-      getLoc(), onesType,
-      DenseElementsAttr::get(onesType, builder.getFloatAttr(elt, 1.0)));
+  Value ones = m.splat(g, {xs[1], 1, k[0], k[1]}, 1.0);
   SmallVector<int64_t> outputPadding(2);
   for (int i = 0; i < 2; ++i)
     outputPadding[i] = xs[2 + i] - ((gs[2 + i] - 1) * s[i] - 2 * p[i] + k[i]);
@@ -757,12 +747,7 @@ RULE(SliceOp) {
     return noGradients(out, 1);
   ArrayRef<int64_t> xs = m.shape(x);
   Value g = grads[0];
-  auto zeros = [&](ArrayRef<int64_t> shape) -> Value {
-    auto type = RankedTensorType::get(shape, m.elt(g));
-    return builder.create<ConstantOp>(
-        getLoc(), type,
-        DenseElementsAttr::get(type, builder.getFloatAttr(m.elt(g), 0)));
-  };
+  auto zeros = [&](ArrayRef<int64_t> shape) { return m.splat(g, shape, 0); };
   for (size_t d = 0; d < xs.size(); ++d) {
     int64_t start = getStarts()[d], stride = getStrides()[d];
     if (stride != 1) {

@@ -54,7 +54,6 @@ check fails. Only the standard library, numpy and torch are used (and the
 helpers of test_ops.py and safetensors.py beside this file).
 """
 
-import argparse
 import concurrent.futures
 import math
 import os
@@ -71,8 +70,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from test_ops import (Runner, Tally, arr, attrs, default_kiln_run,  # noqa: E402
-                      f64, i64, max_abs_diff, pair, sn, tensor_type)
+from test_ops import (Runner, Tally, arr, attrs, f64, i64,  # noqa: E402
+                      max_abs_diff, pair, parse_suite_args, sn, tensor_type)
 
 torch.set_num_threads(1)
 
@@ -1217,37 +1216,7 @@ def run_fd(runner, c):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--filter", default="",
-                        help="run only cases whose name contains SUBSTR")
-    parser.add_argument("--kiln-run", default=default_kiln_run(),
-                        help="path of kiln-run (default: $KILN_RUN or "
-                        "../../build/bin/kiln-run)")
-    parser.add_argument("--modes", default=",".join(MODES),
-                        help="comma-separated subset of " + ",".join(MODES))
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                        help="kiln-run processes at a time (default 2)")
-    parser.add_argument("--kiln-run-arg", action="append", default=[],
-                        metavar="ARG", help="extra kiln-run argument, e.g. "
-                        "--kiln-run-arg=--library-calls=off (repeatable)")
-    parser.add_argument("--timeout", type=int, default=600,
-                        help="seconds per kiln-run call")
-    parser.add_argument("--keep", metavar="DIR",
-                        help="keep modules, inputs and outputs under DIR")
-    parser.add_argument("--show-mlir", action="store_true",
-                        help="print the module of each failing case")
-    parser.add_argument("--list", action="store_true",
-                        help="list the cases and exit")
-    args = parser.parse_args()
-
-    modes = [m for m in args.modes.split(",") if m]
-    for m in modes:
-        if m not in MODES:
-            parser.error("unknown mode %r" % m)
-    if "f32-nofusion" in modes and "f32" not in modes:
-        modes.insert(modes.index("f32-nofusion"), "f32")
+    args, modes = parse_suite_args(__doc__, MODES)
     cases = [c for c in CASES if args.filter in c.name]
     fd_cases = [c for c in FD_CASES if args.filter in c.name] \
         if "fd" in modes else []

@@ -1556,17 +1556,20 @@ class Tally:
             self.failures.append("%s [%s]" % (name, mode))
 
 
-def main():
+def parse_suite_args(doc, all_modes):
+    """The command line shared by the reference suites: (args, modes), the
+    modes checked against `all_modes`, f32 added when f32-nofusion (which is
+    compared against it) is asked for alone."""
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
+        description=doc.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--filter", default="",
                         help="run only cases whose name contains SUBSTR")
     parser.add_argument("--kiln-run", default=default_kiln_run(),
                         help="path of kiln-run (default: $KILN_RUN or "
                         "../../build/bin/kiln-run)")
-    parser.add_argument("--modes", default=",".join(MODES),
-                        help="comma-separated subset of " + ",".join(MODES))
+    parser.add_argument("--modes", default=",".join(all_modes),
+                        help="comma-separated subset of " + ",".join(all_modes))
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="kiln-run processes at a time (default 2)")
     parser.add_argument("--kiln-run-arg", action="append", default=[],
@@ -1584,10 +1587,15 @@ def main():
 
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
-        if m not in MODES:
+        if m not in all_modes:
             parser.error("unknown mode %r" % m)
     if "f32-nofusion" in modes and "f32" not in modes:
         modes.insert(modes.index("f32-nofusion"), "f32")
+    return args, modes
+
+
+def main():
+    args, modes = parse_suite_args(__doc__, MODES)
     cases = [(i, c) for i, c in enumerate(CASES) if args.filter in c.name]
     with_random = "random" in args.filter or any(
         args.filter in "%s/%s" % (v[0], k) for k, v in RANDOM_OUTPUTS.items())

@@ -9,18 +9,6 @@
 namespace kiln::rt {
 namespace {
 
-const char *kindName(ArgKind kind) {
-  switch (kind) {
-  case ArgKind::Parameter:
-    return "parameter";
-  case ArgKind::Buffer:
-    return "buffer";
-  case ArgKind::Input:
-    return "input";
-  }
-  return "input";
-}
-
 std::string tensorJson(const TensorSpec &t, const char *kind) {
   std::string out = "{\"name\": " + json::quote(t.name);
   if (kind)
@@ -91,7 +79,7 @@ std::string manifestToJson(const std::string &model,
            json::quote(entry.name) + ", \"arguments\": [";
     for (size_t i = 0; i < entry.arguments.size(); ++i) {
       std::string t = tensorJson(entry.arguments[i].tensor,
-                                 kindName(entry.arguments[i].kind));
+                                 argKindName(entry.arguments[i].kind));
       if (!entry.arguments[i].init.empty())
         t = t.substr(0, t.size() - 1) + ", \"init\": " +
             json::quote(entry.arguments[i].init) + "}";

@@ -3,9 +3,8 @@
 #include "kiln/runtime/Manifest.h"
 
 namespace kiln::rt {
-namespace {
 
-const char *kindName(ArgKind kind) {
+const char *argKindName(ArgKind kind) {
   switch (kind) {
   case ArgKind::Parameter:
     return "parameter";
@@ -14,8 +13,10 @@ const char *kindName(ArgKind kind) {
   case ArgKind::Input:
     return "input";
   }
-  return "argument";
+  return "input";
 }
+
+namespace {
 
 std::string describe(DType dtype, const std::vector<int64_t> &shape) {
   return std::string(dtypeName(dtype)) + formatShape(shape);
@@ -33,13 +34,13 @@ StatusOr<std::vector<HostTensor>> bindArguments(const EntrySpec &entry,
         arg.kind == ArgKind::Input ? inputs : params;
     const HostTensor *given = source ? source->find(arg.tensor.name) : nullptr;
     if (!given) {
-      missing.push_back(std::string(kindName(arg.kind)) + " '" +
+      missing.push_back(std::string(argKindName(arg.kind)) + " '" +
                         arg.tensor.name + "' (" +
                         describe(arg.tensor.dtype, arg.tensor.shape) + ")");
       continue;
     }
     if (given->shape() != arg.tensor.shape)
-      return Status::error(std::string(kindName(arg.kind)) + " '" +
+      return Status::error(std::string(argKindName(arg.kind)) + " '" +
                            arg.tensor.name + "' of entry '" + entry.name +
                            "': expected shape " +
                            formatShape(arg.tensor.shape) + ", given " +
@@ -50,7 +51,7 @@ StatusOr<std::vector<HostTensor>> bindArguments(const EntrySpec &entry,
     }
     StatusOr<HostTensor> converted = convertTo(*given, arg.tensor.dtype);
     if (!converted.ok())
-      return Status::error(std::string(kindName(arg.kind)) + " '" +
+      return Status::error(std::string(argKindName(arg.kind)) + " '" +
                            arg.tensor.name + "' of entry '" + entry.name +
                            "': expected " +
                            describe(arg.tensor.dtype, arg.tensor.shape) +

@@ -21,6 +21,9 @@ namespace kiln::rt {
 
 enum class ArgKind { Parameter, Buffer, Input };
 
+/// "parameter", "buffer" or "input": the manifest's spelling.
+const char *argKindName(ArgKind kind);
+
 struct TensorSpec {
   std::string name;
   DType dtype;

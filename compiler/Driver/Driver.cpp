@@ -332,34 +332,21 @@ int kilncMain(int argc, char **argv,
     return fail(fmt::format("--emit={} is not a stage; stages: {}",
                             emit.getValue(), stages));
   }
-  if (gradcheck) {
-    // Float64 throughout: the model is rebuilt in double precision.
-    if (!modelName.empty())
-      dtypeName = "f64";
-    mlir::DialectRegistry registry;
-    registerAllDialects(registry);
-    mlir::MLIRContext context(registry);
-    std::string summaryText;
-    mlir::OwningOpRef<mlir::ModuleOp> module = loadGraph(context, summaryText);
-    if (!module)
-      return 1;
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    module->print(os);
-    GradCheckOptions options;
-    options.samples = gradcheckSamples;
-    return gradCheck(text, options);
+  // --gradcheck: float64 throughout, the model rebuilt in double precision.
+  if (gradcheck && !modelName.empty())
+    dtypeName = "f64";
+  if (!gradcheck) {
+    if (!report.empty() && report != "memory")
+      return fail(fmt::format("--report={} is not a report; reports: memory",
+                              report.getValue()));
+    if (report == "memory" && irStageOf(emit) != Stage::LLVM)
+      return fail("--report=memory plans memory while lowering to LLVM: use "
+                  "it with --emit=llvm or a later stage");
+    bool binary = emit == "obj" || emit == "so" || emit == "exe";
+    if (binary && outputFile == "-")
+      return fail(fmt::format("--emit={} writes a file: give -o FILE",
+                              emit.getValue()));
   }
-  if (!report.empty() && report != "memory")
-    return fail(fmt::format("--report={} is not a report; reports: memory",
-                            report.getValue()));
-  if (report == "memory" && irStageOf(emit) != Stage::LLVM)
-    return fail("--report=memory plans memory while lowering to LLVM: use "
-                "it with --emit=llvm or a later stage");
-  bool binary = emit == "obj" || emit == "so" || emit == "exe";
-  if (binary && outputFile == "-")
-    return fail(fmt::format("--emit={} writes a file: give -o FILE",
-                            emit.getValue()));
 
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
@@ -368,6 +355,14 @@ int kilncMain(int argc, char **argv,
   mlir::OwningOpRef<mlir::ModuleOp> module = loadGraph(context, summaryText);
   if (!module)
     return 1;
+  if (gradcheck) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    GradCheckOptions options;
+    options.samples = gradcheckSamples;
+    return gradCheck(text, options);
+  }
   if (summary) {
     if (summaryText.empty())
       return fail("--summary needs --model");

@@ -3,6 +3,8 @@
 #ifndef KILN_COMPILER_CODEGEN_PASSES_H
 #define KILN_COMPILER_CODEGEN_PASSES_H
 
+#include "dialects/Kernel/IR/KernelDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

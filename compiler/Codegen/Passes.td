@@ -161,4 +161,37 @@ def KilnCopyReturnedArguments : Pass<"kiln-copy-returned-arguments",
                            "::mlir::tensor::TensorDialect"];
 }
 
+def KilnInsertNumericsChecks : Pass<"kiln-insert-numerics-checks",
+                                    "::mlir::ModuleOp"> {
+  let summary = "Reports every kernel's float output to the runtime's NaN/Inf scan";
+  let description = [{
+    On bufferized code, before kernels inline into their entry points: each
+    outlined kernel (a function with `kernel.origins`, whose last arguments
+    are its outputs) and each `kernel.library_call` with outputs passes
+    every float output to the runtime's `kiln_check_finite_f32/f64(data,
+    origin, count)`, as a library call without outputs; `origin` is a
+    constant string naming the op that produced the output, its module path
+    and DSL line. The runtime scans only when numerics checks are on
+    (`./model train --check-numerics`, `kiln-run --check-numerics`), so a
+    run that does not ask pays one call per kernel.
+
+    Before:
+    ```mlir
+    func.func private @loss_kernel0_reduction(%a: memref<8x10xf32>, %out: memref<f32>)
+        attributes {kernel.origins = ["graph.cross_entropy in loss at model.cpp:58"]} {
+      ...
+      return
+    }
+    ```
+    After: before the return,
+    ```mlir
+    %0 = memref.get_global @kiln_origin : memref<44xi8>
+    kernel.library_call "kiln_check_finite_f32" ins(%out, %0 : memref<f32>, memref<44xi8>)
+        outs() {floats = array<f64>, ints = array<i64: 1>, slots = array<i64: 0, 1>}
+    ```
+  }];
+  let dependentDialects = ["::kiln::kernel::KernelDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

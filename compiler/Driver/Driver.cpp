@@ -84,6 +84,12 @@ cl::opt<bool> wrtInputs("wrt-inputs",
                         cl::desc("The grad entry also returns the gradients "
                                  "of float inputs (grad.<input>)"),
                         cl::init(false), cl::cat(category));
+cl::opt<bool> numericsChecks(
+    "numerics-checks",
+    cl::desc("Compile in the calls that let `--check-numerics` name the first "
+             "kernel writing a NaN or Inf (default on; they cost one call per "
+             "kernel while checks are off)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> gradcheck(
     "gradcheck",
     cl::desc("Compare every gradient of the model (compiled in float64) with "
@@ -271,6 +277,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
     options.reportMemory = report == "memory";
     options.trainStep = trainStep;
     options.wrtInputs = wrtInputs;
+    options.numericsChecks = numericsChecks;
     if (failed(mlir::applyPassManagerCLOptions(pm)) ||
         mlir::failed(mlir::parsePassPipeline(pipelineInto(stage, options), pm,
                                              llvm::errs())))

@@ -40,7 +40,9 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
                        "func.func(kiln-copy-returned-arguments),") +
            "one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"
-           "buffer-results-to-out-params{hoist-static-allocs},"
+           "buffer-results-to-out-params{hoist-static-allocs}," +
+           std::string(options.numericsChecks ? "kiln-insert-numerics-checks,"
+                                              : "") +
            "canonicalize,buffer-deallocation-pipeline,"
            // Kernels inline into their entry point, whose temporaries then
            // share one planned arena.

@@ -33,6 +33,9 @@ struct PipelineOptions {
   std::string trainStep;
   /// `grad` also returns the gradients of float inputs (grad.<input>).
   bool wrtInputs = false;
+  /// Every kernel reports its outputs to the runtime's NaN/Inf scan (which
+  /// runs only when asked for: `--check-numerics`).
+  bool numericsChecks = true;
 };
 
 /// The textual pipeline (on builtin.module) that takes IR from the stage

@@ -2,6 +2,8 @@
 
 #include "kiln/runtime/Artefact.h"
 
+#include "kiln/runtime/CodegenSupport.h"
+
 #include "io/Json.h"
 
 #include <dlfcn.h>
@@ -231,6 +233,15 @@ StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
     return a;
   }
   a.value()->handle_ = handle;
+  // The artefact carries its own copy of the runtime: its numerics checks
+  // report to this process's, which --check-numerics turns on and reads.
+  using Forward = void (*)(const KilnNumericsHooks *);
+  auto forward =
+      reinterpret_cast<Forward>(dlsym(handle, "kiln_numerics_forward_to"));
+  static const KilnNumericsHooks hooks{&kiln_check_finite_f32,
+                                       &kiln_check_finite_f64};
+  if (forward && forward != &kiln_numerics_forward_to)
+    forward(&hooks);
   return a;
 }
 

@@ -4,6 +4,7 @@
 
 #include "kiln/runtime/Library.h"
 #include "kiln/runtime/Npy.h"
+#include "kiln/runtime/Numerics.h"
 #include "kiln/runtime/SafeTensors.h"
 
 #include <cstdlib>
@@ -36,6 +37,22 @@ StatusOr<SafeTensorsFile> readInputs(const EntrySpec &entry,
   SafeTensorsFile file;
   file.tensors.push_back({names[0], std::move(t).value()});
   return file;
+}
+
+/// Writes the results of `entry` to the --outputs file.
+Status writeResults(const EntrySpec &entry, const RunRequest &request,
+                    std::vector<HostTensor> results) {
+  if (endsWith(request.outputs, ".npy")) {
+    if (results.size() != 1)
+      return Status::error("--outputs=" + request.outputs +
+                           ": a .npy file holds one result; '" + entry.name +
+                           "' has " + std::to_string(results.size()));
+    return writeNpy(request.outputs, results[0]);
+  }
+  SafeTensorsFile out;
+  for (size_t i = 0; i < results.size(); ++i)
+    out.tensors.push_back({entry.results[i].name, std::move(results[i])});
+  return writeSafeTensors(request.outputs, out);
 }
 
 } // namespace
@@ -82,21 +99,19 @@ Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
   StatusOr<std::vector<HostTensor>> results = allocateResults(*entry);
   if (!results.ok())
     return results.status();
+  if (request.checkNumerics) {
+    setNumericsChecks(true);
+    resetNonFinite();
+  }
   if (Status s = run(entry->name, arguments.value(), results.value()); !s.ok())
     return s;
-
-  if (endsWith(request.outputs, ".npy")) {
-    if (results.value().size() != 1)
-      return Status::error("--outputs=" + request.outputs +
-                           ": a .npy file holds one result; '" + entry->name +
-                           "' has " + std::to_string(results.value().size()));
-    return writeNpy(request.outputs, results.value()[0]);
-  }
-  SafeTensorsFile out;
-  for (size_t i = 0; i < results.value().size(); ++i)
-    out.tensors.push_back({entry->results[i].name,
-                           std::move(results.value()[i])});
-  return writeSafeTensors(request.outputs, out);
+  if (Status s = writeResults(*entry, request, std::move(results).value());
+      !s.ok())
+    return s;
+  if (std::optional<NonFiniteValue> bad = firstNonFinite())
+    return Status::error("'" + entry->name + "' computed " + bad->describe() +
+                         " (outputs written to " + request.outputs + ")");
+  return Status::success();
 }
 
 StatusOr<RunRequest> parseRunFlags(int argc, char **argv, int first) {
@@ -125,11 +140,13 @@ StatusOr<RunRequest> parseRunFlags(int argc, char **argv, int first) {
                              *v + "'");
       request.threads = n;
     }
+    else if (arg == "--check-numerics")
+      request.checkNumerics = true;
     else
       return Status::error("unknown argument '" + arg +
                            "'; expected --entry=E --params=P.safetensors "
                            "--inputs=I.safetensors --outputs=O.safetensors "
-                           "[--threads=N]");
+                           "[--threads=N] [--check-numerics]");
   }
   return request;
 }

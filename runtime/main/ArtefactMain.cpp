@@ -1,12 +1,13 @@
 //===- ArtefactMain.cpp - main() of an executable built by kilnc ----------===//
 //
-//   ./model train --epochs 5 [--seed S] [--data fashion-mnist|synthetic]
-//           [--data-dir DIR] [--checkpoint C.safetensors --checkpoint-every N]
+//   ./model train --epochs 5 [--seed S] [--data fashion-mnist|text|synthetic]
+//           [--data-dir DIR] [--train-file F --test-file G (with --data text)]
+//           [--checkpoint C.safetensors --checkpoint-every N]
 //           [--resume C.safetensors] [--metrics M.csv] [--save-params P]
-//           [--steps-per-epoch N] [--threads N]
+//           [--steps-per-epoch N] [--threads N] [--check-numerics]
 //   ./model eval --params P.safetensors [--data ...]
 //   ./model run --entry=forward --params=P.safetensors
-//           --inputs=I.safetensors --outputs=O.safetensors
+//           --inputs=I.safetensors --outputs=O.safetensors [--check-numerics]
 //   ./model list               (the entry points and their tensors)
 //
 //===----------------------------------------------------------------------===//

@@ -3,6 +3,7 @@
 #include "kiln/runtime/Training.h"
 
 #include "kiln/runtime/Library.h"
+#include "kiln/runtime/Numerics.h"
 #include "kiln/runtime/SafeTensors.h"
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <unistd.h>
 
 namespace kiln::rt {
@@ -116,24 +118,90 @@ struct Loaded {
   Dataset train, test;
 };
 
-StatusOr<Loaded> loadData(const TrainOptions &options) {
+/// What the model's `forward` takes per example and how many classes its
+/// logits score.
+struct ModelShapes {
+  std::vector<int64_t> example; // x's shape without the batch dimension.
+  int64_t classes = 0;
+};
+
+StatusOr<ModelShapes> modelShapes(const CompiledModel &model) {
+  const EntrySpec *forward = find(model.entries, "forward");
+  if (!forward || forward->results.size() != 1 ||
+      forward->results[0].shape.size() != 2)
+    return Status::error("the model has no `forward` entry returning "
+                         "logits [batch, classes]");
+  ModelShapes shapes;
+  shapes.classes = forward->results[0].shape[1];
+  for (const ArgumentSpec &a : forward->arguments)
+    if (a.kind == ArgKind::Input && !a.tensor.shape.empty())
+      shapes.example.assign(a.tensor.shape.begin() + 1, a.tensor.shape.end());
+  return shapes;
+}
+
+/// The training set (unless `testOnly`) and the test set.
+StatusOr<Loaded> loadData(const TrainOptions &options,
+                          const ModelShapes &shapes, bool testOnly = false) {
   Loaded data;
   if (options.data == "synthetic") {
-    data.train = syntheticImages(6000, options.seed).value();
+    data.train = syntheticImages(testOnly ? 0 : 6000, options.seed).value();
     data.test = syntheticImages(1000, options.seed + 1).value();
-    return data;
+  } else if (options.data == "text") {
+    if ((!testOnly && options.trainFile.empty()) || options.testFile.empty())
+      return Status::error(testOnly ? "--data text needs --test-file G"
+                                    : "--data text needs --train-file F and "
+                                      "--test-file G");
+    for (auto [path, out] : {std::pair{&options.trainFile, &data.train},
+                             std::pair{&options.testFile, &data.test}}) {
+      if (testOnly && out == &data.train)
+        continue;
+      StatusOr<Dataset> set =
+          loadTextDataset(*path, shapes.example, shapes.classes);
+      if (!set.ok())
+        return set.status();
+      *out = std::move(set).value();
+      std::fprintf(stderr, "%s: %lld examples%s%s\n", path->c_str(),
+                   static_cast<long long>(out->size()),
+                   out->note.empty() ? "" : ", ", out->note.c_str());
+    }
+  } else if (options.data == "fashion-mnist") {
+    if (!testOnly) {
+      StatusOr<Dataset> train = loadFashionMnist(options.dataDir, true);
+      if (!train.ok())
+        return train.status();
+      data.train = std::move(train).value();
+    }
+    StatusOr<Dataset> test = loadFashionMnist(options.dataDir, false);
+    if (!test.ok())
+      return test.status();
+    data.test = std::move(test).value();
+  } else {
+    return Status::error("--data must be fashion-mnist, text or synthetic, "
+                         "got '" + options.data + "'");
   }
-  if (options.data != "fashion-mnist")
-    return Status::error("--data must be fashion-mnist or synthetic, got '" +
-                         options.data + "'");
-  StatusOr<Dataset> train = loadFashionMnist(options.dataDir, true);
-  if (!train.ok())
-    return train.status();
-  StatusOr<Dataset> test = loadFashionMnist(options.dataDir, false);
-  if (!test.ok())
-    return test.status();
-  data.train = std::move(train).value();
-  data.test = std::move(test).value();
+  // The examples must be what the model takes, and the labels its classes.
+  for (const Dataset *set : {&data.train, &data.test}) {
+    if (set->images.shape().empty())
+      continue; // Not loaded.
+    std::vector<int64_t> example(set->images.shape().begin() + 1,
+                                 set->images.shape().end());
+    int64_t size = 1, expected = 1;
+    for (int64_t d : example)
+      size *= d;
+    for (int64_t d : shapes.example)
+      expected *= d;
+    if (size != expected)
+      return Status::error("the " + options.data + " examples are " +
+                           formatShape(example) + ", the model takes " +
+                           formatShape(shapes.example));
+    for (int64_t i = 0; i < set->size(); ++i)
+      if (set->labels.data<int64_t>()[i] >= shapes.classes)
+        return Status::error("the " + options.data + " label " +
+                             std::to_string(set->labels.data<int64_t>()[i]) +
+                             " of example " + std::to_string(i) +
+                             " is not one of the model's " +
+                             std::to_string(shapes.classes) + " classes");
+  }
   return data;
 }
 
@@ -209,7 +277,10 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
   if (!step)
     return Status::error("the model has no `train_step` entry; " +
                          listEntries(model.entries));
-  StatusOr<Loaded> loaded = loadData(options);
+  StatusOr<ModelShapes> shapes = modelShapes(model);
+  if (!shapes.ok())
+    return shapes.status();
+  StatusOr<Loaded> loaded = loadData(options, shapes.value());
   if (!loaded.ok())
     return loaded.status();
   const Dataset &train = loaded.value().train;
@@ -293,6 +364,7 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
     return writeSafeTensors(path, file);
   };
 
+  setNumericsChecks(options.checkNumerics);
   bool terminal = isatty(2);
   std::signal(SIGINT, onInterrupt);
   auto started = std::chrono::steady_clock::now();
@@ -305,16 +377,22 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
     for (int64_t b = epoch == startEpoch ? startBatch : 0; b < batches; ++b) {
       fillBatch(train, order, b * batch, args[xIndex], args[yIndex]);
       std::vector<HostTensor> results = allocateResults(*step).value();
+      resetNonFinite();
       if (Status s = model.run("train_step", args, results); !s.ok())
         return s;
       double loss = scalarOf(results[0]);
       if (!std::isfinite(loss)) {
         if (metrics)
           std::fclose(metrics);
+        std::string where;
+        if (std::optional<NonFiniteValue> bad = firstNonFinite())
+          where = "; the first non-finite value: " + bad->describe();
+        else if (!options.checkNumerics)
+          where = " (--check-numerics names the op that produced it)";
         return Status::error("the loss is " + std::to_string(loss) +
                              " at epoch " + std::to_string(epoch + 1) +
                              ", step " + std::to_string(b + 1) +
-                             ": training stopped");
+                             ": training stopped" + where);
       }
       // Updated state replaces the old, by position (results 1.. are the
       // arguments before the batch, in order).
@@ -401,7 +479,10 @@ Status evaluate(const CompiledModel &model, const std::string &paramsPath,
   StatusOr<SafeTensorsFile> file = readSafeTensors(paramsPath);
   if (!file.ok())
     return file.status();
-  StatusOr<Loaded> loaded = loadData(options);
+  StatusOr<ModelShapes> shapes = modelShapes(model);
+  if (!shapes.ok())
+    return shapes.status();
+  StatusOr<Loaded> loaded = loadData(options, shapes.value(), /*testOnly=*/true);
   if (!loaded.ok())
     return loaded.status();
   double loss = 0, accuracy = 0;
@@ -423,7 +504,8 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
     std::string flag = arg.substr(0, eq);
     if (eq != std::string::npos)
       value = arg.substr(eq + 1);
-    else if (i + 1 < argc && arg.rfind("--", 0) == 0)
+    else if (i + 1 < argc && arg.rfind("--", 0) == 0 &&
+             arg != "--check-numerics")
       value = argv[++i];
     auto number = [&](int64_t &out) -> Status {
       char *end = nullptr;
@@ -450,6 +532,10 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
       options.data = value;
     else if (flag == "--data-dir")
       options.dataDir = value;
+    else if (flag == "--train-file")
+      options.trainFile = value;
+    else if (flag == "--test-file")
+      options.testFile = value;
     else if (flag == "--checkpoint")
       options.checkpoint = value;
     else if (flag == "--resume")
@@ -458,6 +544,8 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
       options.metrics = value;
     else if (flag == "--save-params")
       options.paramsOut = value;
+    else if (arg == "--check-numerics")
+      options.checkNumerics = true;
     else if (flag == "--params" && paramsPath)
       *paramsPath = value;
     else if (flag == "--threads") {

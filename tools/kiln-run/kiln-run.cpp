@@ -63,6 +63,11 @@ cl::opt<std::string> libraryCalls("library-calls",
                                            "oneDNN: on or off (generated "
                                            "code)"),
                                   cl::init("on"), cl::cat(category));
+cl::opt<bool> checkNumerics(
+    "check-numerics",
+    cl::desc("Scan every kernel's output; fail (after writing the outputs) "
+             "naming the first op that wrote a NaN or Inf"),
+    cl::init(false), cl::cat(category));
 
 int fail(const std::string &message) {
   llvm::errs() << "kiln-run: error: " << message << "\n";
@@ -103,6 +108,7 @@ int main(int argc, char **argv) {
       return fail("--" + flag->ArgStr.str() + " must be on or off, got '" +
                   flag->getValue() + "'");
   rt::RunRequest request{entryName, paramsFile, inputsFile, outputsFile};
+  request.checkNumerics = checkNumerics;
   if (threads) {
     int64_t n = 0;
     if (llvm::StringRef(*threads).getAsInteger(10, n) || n < 1)

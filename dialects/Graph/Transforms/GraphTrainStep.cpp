@@ -199,7 +199,12 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
       Value p = param(k), g = gradients[k];
       // Each parameter updates in its own precision.
       Type pElt = llvm::cast<RankedTensorType>(p.getType()).getElementType();
-      Math m{b, loc, pElt};
+      // Located as "<optimizer> update of <param>", so messages about the
+      // update's kernels name the parameter.
+      Location updateLoc = NameLoc::get(
+          b.getStringAttr(optimizer + " update of " + paramName(params[k])),
+          loc);
+      Math m{b, updateLoc, pElt};
       Value rate = pElt == elt ? rateOfLoss
                                : b.create<CastOp>(loc, rateOfLoss,
                                                   TypeAttr::get(pElt))

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Transforms/InliningUtils.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -50,6 +51,18 @@ struct LibraryCallBufferization
   }
 };
 
+/// Kernel ops inline freely: kernels (with their runtime calls) inline into
+/// their entry point before memory planning.
+struct KernelInlinerInterface : DialectInlinerInterface {
+  using DialectInlinerInterface::DialectInlinerInterface;
+  bool isLegalToInline(Operation *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+  bool isLegalToInline(Region *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+};
+
 } // namespace
 
 void KernelDialect::initialize() {
@@ -58,6 +71,7 @@ void KernelDialect::initialize() {
 #include "dialects/Kernel/IR/KernelOps.cpp.inc"
       >();
   LibraryCallOp::attachInterface<LibraryCallBufferization>(*getContext());
+  addInterfaces<KernelInlinerInterface>();
 }
 
 LogicalResult LibraryCallOp::verify() {
@@ -91,6 +105,10 @@ void LibraryCallOp::getEffects(
       effects.emplace_back(MemoryEffects::Read::get(), &operand);
       effects.emplace_back(MemoryEffects::Write::get(), &operand);
     }
+  // A call without outputs acts on the runtime's own state (numerics
+  // checks): it must stay, in order.
+  if (getOutputs().empty())
+    effects.emplace_back(MemoryEffects::Write::get());
 }
 
 namespace {
@@ -187,3 +205,49 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *context,
 
 #define GET_OP_CLASSES
 #include "dialects/Kernel/IR/KernelOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Origins
+//===----------------------------------------------------------------------===//
+
+namespace {
+constexpr llvm::StringLiteral kGradientOf = "gradient of ";
+} // namespace
+
+Location kiln::kernel::gradientLocation(Operation *forward) {
+  MLIRContext *ctx = forward->getContext();
+  return FusedLoc::get(
+      ctx, {forward->getLoc()},
+      StringAttr::get(ctx, kGradientOf + forward->getName().getStringRef()));
+}
+
+std::string kiln::kernel::describeOrigin(Operation *op) {
+  std::string text = op->getName().getStringRef().str();
+  if (auto call = dyn_cast<LibraryCallOp>(op)) {
+    // "kiln_matmul_f32" -> "matmul (oneDNN)".
+    StringRef callee = call.getCallee();
+    callee.consume_front("kiln_");
+    if (!callee.consume_back("_f32"))
+      callee.consume_back("_f64");
+    text = callee.str() + " (oneDNN)";
+  }
+  Location loc = op->getLoc();
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    if (auto tag = dyn_cast_or_null<StringAttr>(fused.getMetadata());
+        tag && tag.getValue().starts_with(kGradientOf))
+      text += " (" + tag.str() + ")";
+    if (!fused.getLocations().empty())
+      loc = fused.getLocations().front();
+  }
+  // Graph ops carry name("module.path")(file:line:col) locations.
+  if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+    loc = fused.getLocations().front();
+  if (auto name = dyn_cast<NameLoc>(loc)) {
+    text += " in " + name.getName().str();
+    loc = name.getChildLoc();
+  }
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    text += " at " + file.getFilename().str() + ":" +
+            std::to_string(file.getLine());
+  return text;
+}

@@ -18,4 +18,19 @@
 #define GET_OP_CLASSES
 #include "dialects/Kernel/IR/KernelOps.h.inc"
 
+#include <string>
+
+namespace kiln::kernel {
+
+/// Where `op` comes from, for messages about the code it became: the op's
+/// name, the gradient it is part of, the module path and the DSL source
+/// line, e.g. "graph.mul (gradient of graph.relu) in fc1 at model.cpp:21".
+std::string describeOrigin(mlir::Operation *op);
+
+/// The location autodiff gives the ops of `forward`'s gradient: the forward
+/// op's location, tagged "gradient of <op name>".
+mlir::Location gradientLocation(mlir::Operation *forward);
+
+} // namespace kiln::kernel
+
 #endif // KILN_DIALECTS_KERNEL_IR_KERNELDIALECT_H

@@ -35,6 +35,16 @@ struct KernelOutline : kiln::kernel::impl::KernelOutlineBase<KernelOutline> {
                               fused.getResultTypes()));
         func.setPrivate();
         func->setAttr("kernel.kind", fused.getKindAttr());
+        // Where each result comes from, for messages about its values
+        // (kiln-insert-numerics-checks names the kernel that wrote a NaN).
+        auto yield0 = cast<YieldOp>(fused.getBody().front().getTerminator());
+        SmallVector<Attribute> origins;
+        for (Value v : yield0.getValues()) {
+          Operation *producer = v.getDefiningOp();
+          origins.push_back(b.getStringAttr(
+              describeOrigin(producer ? producer : fused.getOperation())));
+        }
+        func->setAttr("kernel.origins", b.getArrayAttr(origins));
         symbols.insert(func);
         func.getBody().takeBody(fused.getBody());
         Block &body = func.getBody().front();

@@ -1,20 +1,23 @@
 // RUN: kiln-opt %s -kernel-outline | FileCheck %s
 
+// Each kernel records where its results come from (kernel.origins): the op,
+// its module path and source line.
+
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: (%[[X:.*]]: tensor<4xf32>, %[[Y:.*]]: tensor<4x4xf32>)
 // CHECK: %[[A:.*]] = call @forward_kernel0_elementwise(%[[X]]) : (tensor<4xf32>) -> tensor<4xf32>
 // CHECK: %[[B:.*]] = call @forward_kernel1_reduction(%[[Y]]) : (tensor<4x4xf32>) -> tensor<4x4xf32>
 // CHECK: return %[[A]], %[[B]]
-// CHECK: func.func private @forward_kernel1_reduction(%[[R:.*]]: tensor<4x4xf32>) -> tensor<4x4xf32> attributes {kernel.kind = "reduction"}
+// CHECK: func.func private @forward_kernel1_reduction(%[[R:.*]]: tensor<4x4xf32>) -> tensor<4x4xf32> attributes {kernel.kind = "reduction", kernel.origins = ["graph.softmax at {{.*}}kernel-outline.mlir:{{[0-9]+}}"]}
 // CHECK-NEXT: %[[S:.*]] = graph.softmax %[[R]]
 // CHECK-NEXT: return %[[S]]
-// CHECK: func.func private @forward_kernel0_elementwise(%[[E:.*]]: tensor<4xf32>) -> tensor<4xf32> attributes {kernel.kind = "elementwise"}
+// CHECK: func.func private @forward_kernel0_elementwise(%[[E:.*]]: tensor<4xf32>) -> tensor<4xf32> attributes {kernel.kind = "elementwise", kernel.origins = ["graph.exp in head at model.cpp:7"]}
 // CHECK-NEXT: %[[V:.*]] = graph.exp %[[E]]
 // CHECK-NEXT: return %[[V]]
 func.func @forward(%x: tensor<4xf32>, %y: tensor<4x4xf32>) -> (tensor<4xf32>, tensor<4x4xf32>) {
   %0 = kernel.fused "elementwise" (%x) : (tensor<4xf32>) -> tensor<4xf32> {
   ^bb0(%a: tensor<4xf32>):
-    %1 = graph.exp %a : tensor<4xf32>
+    %1 = graph.exp %a : tensor<4xf32> loc("head"("model.cpp":7:0))
     kernel.yield %1 : tensor<4xf32>
   }
   %2 = kernel.fused "reduction" (%y) : (tensor<4x4xf32>) -> tensor<4x4xf32> {

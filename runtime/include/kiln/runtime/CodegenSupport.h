@@ -38,6 +38,23 @@ void *_mlir_memref_to_llvm_alloc(size_t size);
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
 void _mlir_memref_to_llvm_free(void *pointer);
 
+/// Numerics checks: compiled code calls these after every kernel with the
+/// kernel's float output (`count` elements at address `data`) and a
+/// NUL-terminated description of the op that produced it (`origin`). They
+/// return at once unless checks are on (kiln/runtime/Numerics.h); then the
+/// first non-finite value since the last reset is recorded.
+void kiln_check_finite_f32(uintptr_t data, uintptr_t origin, int64_t count);
+void kiln_check_finite_f64(uintptr_t data, uintptr_t origin, int64_t count);
+
+/// Where a copy of the runtime sends its numerics checks instead of
+/// scanning itself: an artefact (.so) links its own runtime, and the
+/// program that loads it forwards the artefact's checks to its own.
+struct KilnNumericsHooks {
+  void (*checkF32)(uintptr_t data, uintptr_t origin, int64_t count);
+  void (*checkF64)(uintptr_t data, uintptr_t origin, int64_t count);
+};
+void kiln_numerics_forward_to(const KilnNumericsHooks *hooks);
+
 /// The number of cached blocks of the calling thread and their bytes, for
 /// tests.
 size_t kiln_workspace_cached_blocks(void);

@@ -24,6 +24,9 @@ struct RunRequest {
   std::string inputs;  // may be empty
   std::string outputs; // required
   int64_t threads = 0; // 0: KILN_NUM_THREADS, else every CPU
+  /// Scan every kernel's output; fail (after writing the outputs) naming
+  /// the first op that wrote a NaN or Inf.
+  bool checkNumerics = false;
 };
 
 /// Runs an entry point: `run(entry, arguments, results)`.
@@ -35,7 +38,8 @@ using EntryRunner = std::function<Status(
 Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
                        const EntryRunner &run, const RunRequest &request);
 
-/// Parses --entry=, --params=, --inputs=, --outputs=, --threads= from
+/// Parses --entry=, --params=, --inputs=, --outputs=, --threads= and
+/// --check-numerics from
 /// argv[first..].
 StatusOr<RunRequest> parseRunFlags(int argc, char **argv, int first);
 

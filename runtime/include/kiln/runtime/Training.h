@@ -18,15 +18,28 @@
 
 namespace kiln::rt {
 
-/// Images [N, 1, 28, 28] (f32 in [0, 1]) and labels [N] (i64).
+/// Examples [N, ...] (f32; images in [0, 1]) and labels [N] (i64).
 struct Dataset {
   HostTensor images;
   HostTensor labels;
+  /// How the values were read, when worth saying ("values 0-255 scaled by
+  /// 1/255").
+  std::string note;
   int64_t size() const { return labels.shape().empty() ? 0 : labels.shape()[0]; }
 };
 
 /// Fashion-MNIST from Debian's dataset-fashion-mnist (IDX, gzip) in `dir`.
 StatusOr<Dataset> loadFashionMnist(const std::string &dir, bool train);
+/// A plain text file: one example per line, its integer label (a class,
+/// 0 to `classes` - 1) then the example's values (as many as
+/// `exampleShape` holds, row-major), separated by commas or whitespace. A
+/// first line that does not start with a number is a header; `#` starts a
+/// comment; blank lines are skipped. If every value lies in [0, 255] and
+/// some exceed 1, they are 8-bit pixels and are scaled by 1/255 (the
+/// dataset's note says so). Errors name the file and line.
+StatusOr<Dataset> loadTextDataset(const std::string &path,
+                                  const std::vector<int64_t> &exampleShape,
+                                  int64_t classes);
 /// A synthetic 10-class set of 28x28 images: each class a fixed random
 /// pattern plus noise, so a classifier can learn it quickly.
 StatusOr<Dataset> syntheticImages(int64_t size, uint64_t seed);
@@ -34,9 +47,11 @@ StatusOr<Dataset> syntheticImages(int64_t size, uint64_t seed);
 struct TrainOptions {
   int64_t epochs = 1;
   uint64_t seed = 0;
-  /// "fashion-mnist" or "synthetic".
+  /// "fashion-mnist", "text" or "synthetic".
   std::string data = "fashion-mnist";
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
+  /// With data "text": the training and test files (loadTextDataset).
+  std::string trainFile, testFile;
   /// Stop each epoch after this many steps (0: the whole training set).
   int64_t stepsPerEpoch = 0;
   std::string checkpoint;     // written at the end, and every N steps
@@ -47,6 +62,9 @@ struct TrainOptions {
   /// Stop after this many steps in all, writing the checkpoint as Ctrl-C
   /// does (0: never). Makes an interruption reproducible.
   int64_t stopAfterSteps = 0;
+  /// Scan every kernel's output; when the loss is not finite, name the
+  /// first op of that step that wrote a NaN or Inf.
+  bool checkNumerics = false;
 };
 
 /// A compiled model: its entry points and a way to run them.

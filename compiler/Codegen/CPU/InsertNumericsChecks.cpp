@@ -1,0 +1,118 @@
+//===- InsertNumericsChecks.cpp - Kernel outputs to the NaN/Inf scan ------===//
+
+#include "compiler/Codegen/Passes.h"
+
+#include "dialects/Kernel/IR/KernelDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNINSERTNUMERICSCHECKS
+#include "compiler/Codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+class Inserter {
+public:
+  explicit Inserter(ModuleOp module) : module(module), symbols(module) {}
+
+  /// Reports `buffer` (the output of the op described by `origin`) after
+  /// the builder's insertion point. Buffers that are not float, not
+  /// statically shaped or not contiguous are skipped.
+  void check(OpBuilder &b, Location loc, Value buffer, StringRef origin) {
+    auto type = llvm::dyn_cast<MemRefType>(buffer.getType());
+    if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
+      return;
+    Type element = type.getElementType();
+    if (!element.isF32() && !element.isF64())
+      return;
+    // A runtime call in the library-call ABI: convert-library-calls turns
+    // the buffers into addresses once the arena's views exist.
+    Value text =
+        b.create<memref::GetGlobalOp>(loc, originType(origin), originGlobal(origin));
+    b.create<kiln::kernel::LibraryCallOp>(
+        loc, TypeRange{},
+        element.isF32() ? "kiln_check_finite_f32" : "kiln_check_finite_f64",
+        ValueRange{buffer, text}, ValueRange{}, b.getDenseI64ArrayAttr({0, 1}),
+        b.getDenseI64ArrayAttr({type.getNumElements()}),
+        b.getDenseF64ArrayAttr({}));
+  }
+
+private:
+  MemRefType originType(StringRef origin) {
+    return MemRefType::get({static_cast<int64_t>(origin.size()) + 1},
+                           IntegerType::get(module.getContext(), 8));
+  }
+
+  /// A private constant global holding `origin` and a NUL, one per text.
+  StringRef originGlobal(StringRef origin) {
+    auto found = globals.find(origin);
+    if (found != globals.end())
+      return found->second;
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    MemRefType type = originType(origin);
+    SmallVector<int8_t> bytes(origin.begin(), origin.end());
+    bytes.push_back(0);
+    auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
+    auto global = b.create<memref::GlobalOp>(
+        module.getLoc(), "kiln_origin", b.getStringAttr("private"), type,
+        DenseElementsAttr::get(tensorType, ArrayRef<int8_t>(bytes)),
+        /*constant=*/true, /*alignment=*/nullptr);
+    StringRef name = symbols.insert(global).getValue();
+    globals[origin.str()] = name;
+    return name;
+  }
+
+  ModuleOp module;
+  SymbolTable symbols;
+  llvm::StringMap<std::string> globals;
+};
+
+struct KilnInsertNumericsChecks
+    : kiln::impl::KilnInsertNumericsChecksBase<KilnInsertNumericsChecks> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Inserter inserter(module);
+    SmallVector<func::FuncOp> kernels;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (!fn.isExternal() && fn->hasAttr("kernel.origins"))
+        kernels.push_back(fn);
+    for (func::FuncOp fn : kernels) {
+      auto origins = fn->getAttrOfType<ArrayAttr>("kernel.origins");
+      unsigned outputs = origins.size();
+      if (outputs > fn.getNumArguments()) {
+        fn.emitError("kernel.origins names ")
+            << outputs << " outputs, but the kernel has "
+            << fn.getNumArguments() << " arguments";
+        return signalPassFailure();
+      }
+      unsigned first = fn.getNumArguments() - outputs;
+      fn.walk([&](func::ReturnOp ret) {
+        OpBuilder b(ret);
+        for (unsigned k = 0; k < outputs; ++k)
+          if (auto origin = llvm::dyn_cast<StringAttr>(origins[k]))
+            inserter.check(b, ret.getLoc(), fn.getArgument(first + k),
+                           origin.getValue());
+      });
+    }
+    SmallVector<kiln::kernel::LibraryCallOp> calls;
+    module.walk([&](kiln::kernel::LibraryCallOp call) {
+      if (call.getNumResults() == 0 && !call.getOutputs().empty())
+        calls.push_back(call);
+    });
+    for (kiln::kernel::LibraryCallOp call : calls) {
+      OpBuilder b(call);
+      b.setInsertionPointAfter(call);
+      std::string origin = kiln::kernel::describeOrigin(call);
+      for (Value out : call.getOutputs())
+        inserter.check(b, call.getLoc(), out, origin);
+    }
+  }
+};
+
+} // namespace

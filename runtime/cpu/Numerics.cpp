@@ -1,0 +1,109 @@
+//===- Numerics.cpp - Scans of kernel outputs for NaN and Inf -------------===//
+
+#include "kiln/runtime/Numerics.h"
+
+#include "kiln/runtime/CodegenSupport.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+namespace kiln::rt {
+namespace {
+
+std::atomic<bool> enabled{false};
+std::atomic<const KilnNumericsHooks *> forwarded{nullptr};
+std::atomic<bool> found{false};
+std::mutex recordMutex;
+NonFiniteValue first;
+
+/// The exponent bits of an IEEE float: all ones means Inf or NaN.
+template <typename Float, typename Bits> struct Layout;
+template <> struct Layout<float, uint32_t> {
+  static constexpr uint32_t exponent = 0x7f800000u;
+};
+template <> struct Layout<double, uint64_t> {
+  static constexpr uint64_t exponent = 0x7ff0000000000000ull;
+};
+
+template <typename Float, typename Bits>
+void check(uintptr_t data, uintptr_t origin, int64_t count) {
+  if (!enabled.load(std::memory_order_relaxed) ||
+      found.load(std::memory_order_relaxed))
+    return;
+  const auto *values = reinterpret_cast<const Float *>(data);
+  constexpr Bits exponent = Layout<Float, Bits>::exponent;
+  // Blocks of branch-free integer tests (they vectorize), then a scalar
+  // search in the block that has a non-finite value.
+  constexpr int64_t block = 1024;
+  for (int64_t start = 0; start < count; start += block) {
+    int64_t end = start + block < count ? start + block : count;
+    Bits bad = 0;
+    for (int64_t i = start; i < end; ++i) {
+      Bits bits;
+      std::memcpy(&bits, values + i, sizeof(bits));
+      bad |= (bits & exponent) == exponent;
+    }
+    if (!bad)
+      continue;
+    for (int64_t i = start; i < end; ++i) {
+      if (std::isfinite(values[i]))
+        continue;
+      std::lock_guard<std::mutex> lock(recordMutex);
+      if (found.load())
+        return;
+      first.origin = origin ? reinterpret_cast<const char *>(origin) : "?";
+      first.index = i;
+      first.count = count;
+      first.value = static_cast<double>(values[i]);
+      found.store(true);
+      return;
+    }
+  }
+}
+
+} // namespace
+
+void setNumericsChecks(bool on) { enabled.store(on); }
+bool numericsChecksEnabled() { return enabled.load(); }
+
+std::optional<NonFiniteValue> firstNonFinite() {
+  if (!found.load())
+    return std::nullopt;
+  std::lock_guard<std::mutex> lock(recordMutex);
+  return first;
+}
+
+void resetNonFinite() {
+  std::lock_guard<std::mutex> lock(recordMutex);
+  found.store(false);
+}
+
+std::string NonFiniteValue::describe() const {
+  std::string what = std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf";
+  return what + " at element " + std::to_string(index) + " of " +
+         std::to_string(count) + " written by " + origin;
+}
+
+} // namespace kiln::rt
+
+extern "C" void kiln_numerics_forward_to(const KilnNumericsHooks *hooks) {
+  kiln::rt::forwarded.store(hooks);
+}
+
+extern "C" void kiln_check_finite_f32(uintptr_t data, uintptr_t origin,
+                                      int64_t count) {
+  if (const KilnNumericsHooks *hooks =
+          kiln::rt::forwarded.load(std::memory_order_relaxed))
+    return hooks->checkF32(data, origin, count);
+  kiln::rt::check<float, uint32_t>(data, origin, count);
+}
+
+extern "C" void kiln_check_finite_f64(uintptr_t data, uintptr_t origin,
+                                      int64_t count) {
+  if (const KilnNumericsHooks *hooks =
+          kiln::rt::forwarded.load(std::memory_order_relaxed))
+    return hooks->checkF64(data, origin, count);
+  kiln::rt::check<double, uint64_t>(data, origin, count);
+}

@@ -1,0 +1,39 @@
+//===- Numerics.h - Finding the first kernel that wrote a NaN or Inf ------===//
+//
+// Compiled code reports every kernel's float output to the runtime (see
+// kiln_check_finite_* in CodegenSupport.h). With checks on, the runtime
+// scans each output and remembers the first non-finite value and the op
+// that produced it; with checks off (the default) a report costs a call and
+// a branch.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_NUMERICS_H
+#define KILN_RUNTIME_NUMERICS_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace kiln::rt {
+
+/// Turns the scans on or off for the whole process.
+void setNumericsChecks(bool on);
+bool numericsChecksEnabled();
+
+/// The first non-finite value written since the last reset.
+struct NonFiniteValue {
+  std::string origin; // The op that produced it, with module path and line.
+  int64_t index = 0;  // Its element index in the kernel's output...
+  int64_t count = 0;  // ...of this many elements.
+  double value = 0;   // NaN, +Inf or -Inf.
+
+  /// "nan at element 3 of 1024 written by graph.log in head at model.cpp:12".
+  std::string describe() const;
+};
+std::optional<NonFiniteValue> firstNonFinite();
+void resetNonFinite();
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_NUMERICS_H

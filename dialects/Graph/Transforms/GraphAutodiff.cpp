@@ -1,6 +1,7 @@
 //===- GraphAutodiff.cpp - Reverse-mode differentiation of graph functions ===//
 
 #include "dialects/Graph/Transforms/Passes.h"
+#include "dialects/Kernel/IR/KernelDialect.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -21,6 +22,14 @@ bool isFloat(Value v) {
   return t && llvm::isa<FloatType>(t.getElementType());
 }
 
+/// Collects the ops a builder inserts.
+struct InsertedOps : OpBuilder::Listener {
+  SmallVector<Operation *> ops;
+  void notifyOperationInserted(Operation *op, OpBuilder::InsertPoint) override {
+    ops.push_back(op);
+  }
+};
+
 Value zerosLike(OpBuilder &b, Location loc, Value v) {
   auto type = llvm::cast<RankedTensorType>(v.getType());
   return b.create<ConstantOp>(
@@ -31,14 +40,22 @@ Value zerosLike(OpBuilder &b, Location loc, Value v) {
 /// Adds the gradient function of `loss` to the module.
 LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
   Location loc = loss.getLoc();
-  auto resultType = loss.getNumResults() == 1
+  auto resultType = loss.getNumResults() >= 1
                         ? llvm::dyn_cast<RankedTensorType>(loss.getResultTypes()[0])
                         : RankedTensorType();
   if (!resultType || resultType.getRank() != 0 ||
       !llvm::isa<FloatType>(resultType.getElementType()))
-    return loss.emitError("can only differentiate a function with one "
-                          "scalar float result, '")
+    return loss.emitError("can only differentiate a function whose first "
+                          "result is a scalar float, '")
            << loss.getSymName() << "' returns " << loss.getResultTypes();
+  // Further results are buffer updates (batch norm's running statistics):
+  // grad passes them through, after the gradients.
+  for (unsigned r = 1; r < loss.getNumResults(); ++r)
+    if (!loss.getResultAttrOfType<StringAttr>(r, "graph.update"))
+      return loss.emitError("can only differentiate a function with one "
+                            "scalar float result and buffer updates "
+                            "(graph.update); result ")
+             << r << " of '" << loss.getSymName() << "' is neither";
 
   OpBuilder b(loss);
   b.setInsertionPointAfter(loss);
@@ -54,6 +71,8 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
   SmallVector<Type> results{loss.getResultTypes()[0]};
   for (auto [i, name] : wrt)
     results.push_back(loss.getArgument(i).getType());
+  for (unsigned r = 1; r < loss.getNumResults(); ++r)
+    results.push_back(loss.getResultTypes()[r]);
   auto grad = b.create<func::FuncOp>(
       loc, "grad", b.getFunctionType(loss.getArgumentTypes(), results));
   grad.setAllArgAttrs(loss.getAllArgAttrs());
@@ -61,6 +80,8 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
   for (auto [k, entry] : llvm::enumerate(wrt))
     grad.setResultAttr(k + 1, "graph.output",
                        b.getStringAttr("grad." + entry.second));
+  for (unsigned r = 1; r < loss.getNumResults(); ++r)
+    grad.setResultAttrs(wrt.size() + r, loss.getResultAttrDict(r));
 
   // Forward: a copy of the loss function's body.
   IRMapping mapping;
@@ -117,11 +138,22 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
         g = zerosLike(b, op->getLoc(), r);
     SmallVector<Value> operandGrads;
     OpBuilder::InsertionGuard guard(b);
-    if (failed(differentiable.buildGradients(b, resultGrads, operandGrads)))
+    // The gradient's ops are located at `op`, tagged as its gradient, so
+    // messages about them name the forward op and its module.
+    InsertedOps inserted;
+    b.setListener(&inserted);
+    LogicalResult built =
+        differentiable.buildGradients(b, resultGrads, operandGrads);
+    if (succeeded(built))
+      for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
+        if (g && active.contains(operand))
+          accumulate(operand, g);
+    b.setListener(nullptr);
+    if (failed(built))
       return failure();
-    for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
-      if (g && active.contains(operand))
-        accumulate(operand, g);
+    Location gradientLoc = kiln::kernel::gradientLocation(op);
+    for (Operation *created : inserted.ops)
+      created->setLoc(gradientLoc);
   }
 
   SmallVector<Value> returned{lossValue};
@@ -130,6 +162,8 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
     Value g = gradients.lookup(arg);
     returned.push_back(g ? g : zerosLike(b, loc, arg));
   }
+  for (unsigned r = 1; r < ret.getNumOperands(); ++r)
+    returned.push_back(ret.getOperand(r));
   b.create<func::ReturnOp>(ret.getLoc(), returned);
   ret.erase();
   return success();

@@ -99,8 +99,14 @@ public:
     SmallVector<Type> argTypes, resultTypes;
     for (const Graph::Argument &a : graph.arguments())
       argTypes.push_back(tensorType(graph.value(a.value)));
-    for (const Graph::Output &o : graph.outputs())
-      resultTypes.push_back(tensorType(graph.value(o.value)));
+    // Results: the entry point's outputs, then the buffers it updates.
+    std::vector<const Graph::Output *> results;
+    for (bool updates : {false, true})
+      for (const Graph::Output &o : graph.outputs())
+        if (o.update == updates)
+          results.push_back(&o);
+    for (const Graph::Output *o : results)
+      resultTypes.push_back(tensorType(graph.value(o->value)));
 
     b_.setInsertionPointToEnd(module.getBody());
     auto func = b_.create<func::FuncOp>(
@@ -114,8 +120,11 @@ public:
       if (!a.init.empty())
         func.setArgAttr(i, "graph.init", b_.getStringAttr(a.init));
     }
-    for (auto [i, o] : llvm::enumerate(graph.outputs()))
-      func.setResultAttr(i, "graph.output", b_.getStringAttr(o.name));
+    for (auto [i, o] : llvm::enumerate(results)) {
+      func.setResultAttr(i, "graph.output", b_.getStringAttr(o->name));
+      if (o->update)
+        func.setResultAttr(i, "graph.update", b_.getStringAttr(o->name));
+    }
 
     Block *body = func.addEntryBlock();
     b_.setInsertionPointToEnd(body);
@@ -137,8 +146,8 @@ public:
         values[result] = op->getResult(i);
     }
     SmallVector<Value> returned;
-    for (const Graph::Output &o : graph.outputs())
-      returned.push_back(values[o.value]);
+    for (const Graph::Output *o : results)
+      returned.push_back(values[o->value]);
     b_.create<func::ReturnOp>(func.getLoc(), returned);
   }
 

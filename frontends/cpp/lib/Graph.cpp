@@ -109,6 +109,37 @@ void Graph::output(const std::string &name, const Tensor &value,
   outputs_.push_back({name, value.id()});
 }
 
+void Graph::updateBuffer(const std::string &path, const Tensor &value,
+                         SourceLoc loc) {
+  const Argument *buffer = nullptr;
+  for (const Argument &a : arguments_)
+    if (a.name == path)
+      buffer = &a;
+  if (!buffer || buffer->kind != ArgKind::Buffer)
+    fail("updateBuffer",
+         fmt::format("'{}' is not a buffer of the model this graph was "
+                     "built for",
+                     path),
+         loc);
+  if (&value.graph() != this)
+    fail("updateBuffer",
+         fmt::format("the new value of '{}' is a tensor of graph '{}'", path,
+                     value.graph().name()),
+         loc);
+  const Value &old = values_.at(buffer->value);
+  if (value.shape() != old.shape || value.dtype() != old.dtype)
+    fail("updateBuffer",
+         fmt::format("the new value of '{}' is {}{}, the buffer is {}{}", path,
+                     dtypeName(value.dtype()), shapes::str(value.shape()),
+                     dtypeName(old.dtype), shapes::str(old.shape)),
+         loc);
+  for (const Output &o : outputs_)
+    if (o.name == path)
+      fail("updateBuffer",
+           fmt::format("'{}' is already a result of this graph", path), loc);
+  outputs_.push_back({path, value.id(), /*update=*/true});
+}
+
 Tensor Graph::parameter(const std::string &path, SourceLoc loc) const {
   for (const Argument &a : arguments_)
     if (a.name == path && a.kind != ArgKind::Input)

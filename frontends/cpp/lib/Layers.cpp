@@ -72,4 +72,38 @@ Tensor Conv2d::operator()(const Tensor &x, SourceLoc loc) const {
   return conv2d(x, use(weight, graph, loc), b, conv, loc);
 }
 
+BatchNorm2d::BatchNorm2d(Module *parent, std::string name, int64_t channels,
+                         double epsilon, double momentum)
+    : Module(parent, std::move(name), "BatchNorm2d"), channels(channels),
+      epsilon(epsilon), momentum(momentum) {
+  weight = addParameter("weight", {channels}, Init::ones());
+  bias = addParameter("bias", {channels}, Init::zeros());
+  runningMean = addBuffer("running_mean", {channels}, Init::zeros(), dtype());
+  runningVar = addBuffer("running_var", {channels}, Init::ones(), dtype());
+  numBatchesTracked =
+      addBuffer("num_batches_tracked", {}, Init::zeros(), DType::I64);
+}
+
+Tensor BatchNorm2d::operator()(const Tensor &x, SourceLoc loc) const {
+  Graph &graph = x.graph();
+  Scope scope(*this, graph, loc);
+  if (x.rank() != 4 || x.shape()[1] != channels)
+    graph.fail("BatchNorm2d",
+               fmt::format("input {} must be [N, {}, H, W]",
+                           shapes::str(x.shape()), channels),
+               loc);
+  Tensor w = use(weight, graph, loc), b = use(bias, graph, loc);
+  Tensor mean = use(runningMean, graph, loc), var = use(runningVar, graph, loc);
+  if (!graph.training())
+    return batchNormInference(x, w, b, mean, var, epsilon, loc);
+  BatchNormResult r =
+      batchNormTraining(x, w, b, mean, var, epsilon, momentum, loc);
+  update(runningMean, graph, r.runningMean, loc);
+  update(runningVar, graph, r.runningVar, loc);
+  Tensor tracked = use(numBatchesTracked, graph, loc);
+  update(numBatchesTracked, graph,
+         add(tracked, constant(graph, {}, {1}, DType::I64, loc), loc), loc);
+  return r.output;
+}
+
 } // namespace kiln

@@ -67,6 +67,14 @@ Tensor Module::use(const Param &param, Graph &graph, SourceLoc loc) const {
                          loc);
 }
 
+void Module::update(const Param &buffer, Graph &graph, const Tensor &value,
+                    SourceLoc loc) const {
+  const ParameterSpec &spec = buffer.owner->parameters_.at(buffer.index);
+  std::string prefix = buffer.owner->path();
+  graph.updateBuffer(prefix.empty() ? spec.name : prefix + "." + spec.name,
+                     value, loc);
+}
+
 Module::Scope::Scope(const Module &module, Graph &graph, SourceLoc loc)
     : graph_(graph) {
   graph_.pushScope(&module, loc);

@@ -53,7 +53,36 @@ func.func @loss(%w: tensor<16xf32> {graph.param = "w"}) -> (tensor<f32> {graph.o
 // -----
 
 // Only a scalar float loss can be differentiated.
-// expected-error @+1 {{can only differentiate a function with one scalar float result, 'loss' returns 'tensor<4xf32>'}}
+// expected-error @+1 {{can only differentiate a function whose first result is a scalar float, 'loss' returns 'tensor<4xf32>'}}
 func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<4xf32> {graph.output = "loss"}) {
   return %w : tensor<4xf32>
+}
+
+// -----
+
+// Results after the loss must be buffer updates.
+// expected-error @+1 {{can only differentiate a function with one scalar float result and buffer updates (graph.update); result 1 of 'loss' is neither}}
+func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<f32> {graph.output = "loss"}, tensor<4xf32> {graph.output = "w2"}) {
+  %0 = graph.reduce_sum %w {dims = array<i64: 0>} : tensor<4xf32>
+  return %0, %w : tensor<f32>, tensor<4xf32>
+}
+
+// -----
+
+// Batch norm in training mode: the running statistics it returns are buffer
+// updates, which grad passes through after the gradients (they have none).
+// CHECK-LABEL: func.func @grad
+// CHECK-SAME: -> (tensor<f32> {graph.output = "loss"}, tensor<3xf32> {graph.output = "grad.bn.weight"}, tensor<3xf32> {graph.output = "grad.bn.bias"}, tensor<3xf32> {graph.output = "bn.running_mean", graph.update = "bn.running_mean"}, tensor<3xf32> {graph.output = "bn.running_var", graph.update = "bn.running_var"})
+// CHECK: %[[Y:.*]], %[[M:.*]], %[[V:.*]] = graph.batch_norm_training
+// CHECK: return %{{.*}}, %{{.*}}, %{{.*}}, %[[M]], %[[V]]
+func.func @loss(%x: tensor<2x3x4x4xf32> {graph.input = "x"},
+                %g: tensor<3xf32> {graph.param = "bn.weight"}, %b: tensor<3xf32> {graph.param = "bn.bias"},
+                %rm: tensor<3xf32> {graph.buffer = "bn.running_mean"}, %rv: tensor<3xf32> {graph.buffer = "bn.running_var"})
+    -> (tensor<f32> {graph.output = "loss"},
+        tensor<3xf32> {graph.output = "bn.running_mean", graph.update = "bn.running_mean"},
+        tensor<3xf32> {graph.output = "bn.running_var", graph.update = "bn.running_var"}) {
+  %y, %m, %v = graph.batch_norm_training %x, %g, %b, %rm, %rv : tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+  %s = graph.mul %y, %y : tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>
+  %l = graph.reduce_sum %s {dims = array<i64: 0, 1, 2, 3>} : tensor<2x3x4x4xf32>
+  return %l, %m, %v : tensor<f32>, tensor<3xf32>, tensor<3xf32>
 }

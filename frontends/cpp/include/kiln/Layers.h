@@ -47,6 +47,24 @@ public:
   Param weight, bias;
 };
 
+/// Batch normalization over the channels of NCHW input (PyTorch's
+/// BatchNorm2d): weight [C] (ones), bias [C] (zeros), and the buffers
+/// running_mean [C] (zeros), running_var [C] (ones) and
+/// num_batches_tracked (int64 scalar). In a training graph it normalizes
+/// with the batch statistics and updates the buffers (momentum 0.1, the
+/// running variance unbiased); otherwise it uses the running statistics.
+class BatchNorm2d : public Module {
+public:
+  BatchNorm2d(Module *parent, std::string name, int64_t channels,
+              double epsilon = 1e-5, double momentum = 0.1);
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const;
+
+  int64_t channels;
+  double epsilon, momentum;
+  Param weight, bias, runningMean, runningVar, numBatchesTracked;
+};
+
 } // namespace kiln
 
 #endif // KILN_DSL_LAYERS_H

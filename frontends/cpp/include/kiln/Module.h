@@ -85,6 +85,10 @@ protected:
 
   /// The graph argument holding `param` in the graph `graph`.
   Tensor use(const Param &param, Graph &graph, SourceLoc loc) const;
+  /// Records `value` as the buffer's new value after `graph` has run
+  /// (Graph::updateBuffer).
+  void update(const Param &buffer, Graph &graph, const Tensor &value,
+              SourceLoc loc) const;
 
   /// Enters this module for the duration of a call: ops created meanwhile
   /// are attributed to its path.

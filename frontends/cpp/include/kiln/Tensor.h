@@ -116,6 +116,9 @@ public:
   struct Output {
     std::string name;
     int value;
+    /// The new value of the buffer `name` (updateBuffer), not a result the
+    /// entry point computes for its caller.
+    bool update = false;
   };
 
   /// A graph whose first arguments are every parameter and buffer of
@@ -135,6 +138,21 @@ public:
 
   /// The argument holding the parameter or buffer with this state_dict key.
   Tensor parameter(const std::string &path, SourceLoc loc) const;
+
+  /// Records `value` as the new value of the buffer `path` (a state_dict
+  /// key) once the entry point has run, e.g. batch norm's running
+  /// statistics. It becomes a result named `path`, marked `graph.update`;
+  /// `train_step` writes it back into the buffer. Fails if `path` is not a
+  /// buffer, was already updated, or `value` has another shape or dtype.
+  void updateBuffer(const std::string &path, const Tensor &value,
+                    SourceLoc loc = SourceLoc::current());
+
+  /// Whether the entry point runs the model in training mode: batch norm
+  /// normalizes with batch statistics and updates its running statistics.
+  /// Off by default; models turn it on for `loss`, from which `grad` and
+  /// `train_step` derive.
+  bool training() const { return training_; }
+  void setTraining(bool on) { training_ = on; }
 
   const std::string &name() const { return name_; }
   const std::vector<Value> &values() const { return values_; }
@@ -168,6 +186,7 @@ private:
   std::vector<Argument> arguments_;
   std::vector<Output> outputs_;
   std::vector<std::pair<const Module *, SourceLoc>> scopes_;
+  bool training_ = false;
 };
 
 } // namespace kiln

@@ -1,4 +1,4 @@
-//===- Classifiers.cpp - Fashion-MNIST classifiers: mlp, cnn --------------===//
+//===- Classifiers.cpp - Fashion-MNIST classifiers: mlp, cnn, resnet -------===//
 //
 // As specified in MODELS.md: x [B,1,28,28] f32 in [0,1], y [B] int labels,
 // loss mean softmax cross-entropy. Entry points: forward (logits) and loss.
@@ -40,7 +40,72 @@ struct Cnn : Module {
   }
 };
 
-/// forward(x) -> logits and loss(x, y) -> mean cross-entropy.
+/// A basic residual block: two 3x3 convolutions with batch norm, and a
+/// shortcut that is the identity or, where the shape changes, a strided 1x1
+/// convolution with batch norm (`downsample.0`, `downsample.1`).
+struct BasicBlock : Module {
+  Conv2d conv1;
+  BatchNorm2d bn1;
+  Conv2d conv2;
+  BatchNorm2d bn2;
+  std::unique_ptr<Module> downsample;
+  std::unique_ptr<Conv2d> downsampleConv;
+  std::unique_ptr<BatchNorm2d> downsampleNorm;
+
+  BasicBlock(Module *parent, std::string name, int64_t in, int64_t out,
+             int64_t stride)
+      : Module(parent, std::move(name), "BasicBlock"),
+        conv1{this, "conv1", in, out, 3, {stride, 1, 1, 1, /*bias=*/false}},
+        bn1{this, "bn1", out},
+        conv2{this, "conv2", out, out, 3, {1, 1, 1, 1, /*bias=*/false}},
+        bn2{this, "bn2", out} {
+    if (stride == 1 && in == out)
+      return;
+    downsample = std::make_unique<Module>(this, "downsample", "Sequential");
+    downsampleConv = std::make_unique<Conv2d>(
+        downsample.get(), "0", in, out, 1,
+        Conv2d::Options{stride, 0, 1, 1, /*bias=*/false});
+    downsampleNorm = std::make_unique<BatchNorm2d>(downsample.get(), "1", out);
+  }
+
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const {
+    Scope scope(*this, x.graph(), loc);
+    Tensor h = relu(bn1(conv1(x)));
+    h = bn2(conv2(h));
+    Tensor shortcut = downsample ? (*downsampleNorm)((*downsampleConv)(x)) : x;
+    return relu(h + shortcut);
+  }
+};
+
+struct ResNet : Module {
+  Conv2d conv1{this, "conv1", 1, 16, 3, {1, 1, 1, 1, /*bias=*/false}};
+  BatchNorm2d bn1{this, "bn1", 16};
+  Module layer1{this, "layer1", "Sequential"};
+  BasicBlock layer1_0{&layer1, "0", 16, 16, 1};
+  BasicBlock layer1_1{&layer1, "1", 16, 16, 1};
+  Module layer2{this, "layer2", "Sequential"};
+  BasicBlock layer2_0{&layer2, "0", 16, 32, 2};
+  BasicBlock layer2_1{&layer2, "1", 32, 32, 1};
+  Module layer3{this, "layer3", "Sequential"};
+  BasicBlock layer3_0{&layer3, "0", 32, 64, 2};
+  BasicBlock layer3_1{&layer3, "1", 64, 64, 1};
+  Linear fc{this, "fc", 64, 10};
+
+  explicit ResNet(DType dtype) : Module("ResNet", dtype) {}
+
+  Tensor operator()(const Tensor &x) const {
+    Tensor h = relu(bn1(conv1(x)));
+    for (const BasicBlock *block :
+         {&layer1_0, &layer1_1, &layer2_0, &layer2_1, &layer3_0, &layer3_1})
+      h = (*block)(h);
+    return fc(flatten(globalAvgPool2d(h)));
+  }
+};
+
+/// forward(x) -> logits and loss(x, y) -> mean cross-entropy; the loss runs
+/// the model in training mode (batch statistics, running statistics
+/// updated).
 template <typename Model>
 BuiltModel buildClassifier(const std::string &name,
                            const ModelOptions &options) {
@@ -53,6 +118,7 @@ BuiltModel buildClassifier(const std::string &name,
                  (*model)(forward.input("x", images, options.dtype)));
 
   Graph &loss = program->addEntry("loss");
+  loss.setTraining(true);
   Tensor logits = (*model)(loss.input("x", images, options.dtype));
   Tensor labels = loss.input("y", {options.batch}, DType::I64);
   loss.output("loss", crossEntropy(logits, labels));
@@ -69,6 +135,11 @@ void addClassifiers(std::vector<ModelInfo> &zoo) {
   zoo.push_back({"cnn", "Fashion-MNIST CNN: two conv+pool stages, two linear",
                  64, [](const ModelOptions &o) {
                    return buildClassifier<Cnn>("cnn", o);
+                 }});
+  zoo.push_back({"resnet",
+                 "Fashion-MNIST ResNet: basic blocks 16-32-64 with batch norm",
+                 64, [](const ModelOptions &o) {
+                   return buildClassifier<ResNet>("resnet", o);
                  }});
 }
 

@@ -330,6 +330,19 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
   }
   if (xIndex < 0 || yIndex < 0)
     return Status::error("train_step must take images x and integer labels y");
+  // Each result after the loss is the new value of the argument of the same
+  // name: parameters, optimizer state, the model's buffers.
+  std::vector<size_t> updates(step->results.size(), 0);
+  for (size_t r = 1; r < step->results.size(); ++r) {
+    bool found = false;
+    for (size_t i = 0; i < step->arguments.size() && !found; ++i)
+      if (step->arguments[i].kind != ArgKind::Input &&
+          step->arguments[i].tensor.name == step->results[r].name)
+        updates[r] = i, found = true;
+    if (!found)
+      return Status::error("train_step result '" + step->results[r].name +
+                           "' updates no argument");
+  }
   int64_t batch = args[xIndex].shape()[0];
   int64_t batches = train.size() / batch;
   if (options.stepsPerEpoch > 0)
@@ -351,12 +364,21 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
         state.push_back({step->arguments[i].tensor.name, args[i].clone()});
     return state;
   };
+  // The model's own state: what `forward` takes besides inputs (parameters
+  // and buffers such as running statistics, not the optimizer's state).
+  const EntrySpec *forward = find(model.entries, "forward");
+  auto isModelState = [&](const std::string &name) {
+    for (const ArgumentSpec &a : forward->arguments)
+      if (a.kind != ArgKind::Input && a.tensor.name == name)
+        return true;
+    return false;
+  };
   auto save = [&](const std::string &path, int64_t epoch, int64_t next,
-                  bool paramsOnly) {
+                  bool modelOnly) {
     SafeTensorsFile file;
     for (size_t i = 0; i < args.size(); ++i)
-      if (step->arguments[i].kind == ArgKind::Parameter ||
-          (!paramsOnly && step->arguments[i].kind == ArgKind::Buffer))
+      if (step->arguments[i].kind != ArgKind::Input &&
+          (!modelOnly || isModelState(step->arguments[i].tensor.name)))
         file.tensors.push_back({step->arguments[i].tensor.name, args[i].clone()});
     file.metadata = {{"epoch", std::to_string(epoch)},
                      {"batch", std::to_string(next)},
@@ -394,10 +416,9 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
                              ", step " + std::to_string(b + 1) +
                              ": training stopped" + where);
       }
-      // Updated state replaces the old, by position (results 1.. are the
-      // arguments before the batch, in order).
-      for (size_t i = 1; i < results.size(); ++i)
-        args[i - 1] = std::move(results[i]);
+      // Updated state replaces the old.
+      for (size_t r = 1; r < results.size(); ++r)
+        args[updates[r]] = std::move(results[r]);
       lossSum += loss;
       ++lossCount;
       ++stepsDone;

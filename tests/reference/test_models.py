@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""End-to-end check of the mlp and cnn models of MODELS.md against PyTorch.
+"""End-to-end check of the mlp, cnn and resnet models of MODELS.md against PyTorch.
 
 For each model, `kilnc --model=NAME --batch=8` prints the graph IR (entries
 `forward` -> logits and `loss` -> mean cross-entropy, parameters named by their
 PyTorch state_dict keys). The same model is built in PyTorch with the
 parameter names of MODELS.md (mlp: fc1, fc2, fc3; cnn: conv1, conv2, fc1,
-fc2), initialized under torch.manual_seed, and its float32 state_dict is
-written to params.safetensors. A random batch x [8,1,28,28] in [0,1) and labels
-y [8] (int64) are run through `kiln-run --jit --entry=forward|loss`, and the
+fc2; resnet: conv1, bn1, layerK.J..., fc), initialized under
+torch.manual_seed (batch norm's running statistics randomized), and its
+state_dict (float32, num_batches_tracked int64) is written to
+params.safetensors. A random batch x [8,1,28,28] in [0,1) and labels y [8]
+(int64) are run through `kiln-run --jit --entry=forward|loss`, and the
 results are compared with the PyTorch model in float64 (model.double()):
+forward in evaluation mode (running statistics), loss in training mode,
+whose updated running statistics (and num_batches_tracked) are outputs too.
 
   f32 artefact                   max|Δ| <= 1e-4 * max(1e-3, max|expected|)
   f32 artefact, --fusion=off     same, and against the fused run
@@ -16,8 +20,8 @@ results are compared with the PyTorch model in float64 (model.double()):
     same float32 params/inputs,
     widened by kiln-run          max|Δ| <= 1e-9 * max(1e-3, max|expected|)
 
-It also checks that the IR's graph.param names and shapes are exactly the
-state_dict's.
+It also checks that the IR's graph.param and graph.buffer names and shapes
+are exactly the state_dict's.
 
 Usage:  python3 test_models.py [--filter SUBSTR] [--kiln-run PATH] [--kilnc PATH]
                                [--batch 8] [--keep DIR]
@@ -82,7 +86,48 @@ class Cnn(nn.Module):
         return self.fc2(h)
 
 
-MODELS = collections.OrderedDict([("mlp", (Mlp, 0)), ("cnn", (Cnn, 1))])
+class BasicBlock(nn.Module):
+    """conv1 3x3 (stride) -> bn1 -> ReLU -> conv2 3x3 -> bn2, plus the
+    identity or downsample.0 (1x1, stride) -> downsample.1; then ReLU."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = self.bn2(self.conv2(h))
+        return F.relu(h + (self.downsample(x) if self.downsample else x))
+
+
+class ResNet(nn.Module):
+    """conv1 1-16 -> bn1 -> ReLU -> layer1..3 (16, 32, 64 channels, two
+    basic blocks each) -> global average pool -> fc 64-10."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = nn.Sequential(BasicBlock(16, 16, 1), BasicBlock(16, 16, 1))
+        self.layer2 = nn.Sequential(BasicBlock(16, 32, 2), BasicBlock(32, 32, 1))
+        self.layer3 = nn.Sequential(BasicBlock(32, 64, 2), BasicBlock(64, 64, 1))
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = self.layer3(self.layer2(self.layer1(h)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
+MODELS = collections.OrderedDict([("mlp", (Mlp, 0)), ("cnn", (Cnn, 1)),
+                                  ("resnet", (ResNet, 2))])
 
 
 def default_tool(env, name):
@@ -107,13 +152,14 @@ def run(cmd, timeout=600):
 
 
 def ir_params(text, entry):
-    """{state_dict key: (shape, element type)} of an entry's graph.param args."""
+    """{state_dict key: (shape, element type)} of an entry's graph.param and
+    graph.buffer args."""
     m = re.search(r"func\.func @%s\((.*?)\) ->" % re.escape(entry), text, re.S)
     if not m:
         return None
     out = {}
     for shape, element, name in re.findall(
-            r"tensor<((?:\d+x)*)(\w+)> \{[^}]*graph\.param = \"([^\"]+)\"[^}]*\}",
+            r"tensor<((?:\d+x)*)(\w+)> \{[^}]*graph\.(?:param|buffer) = \"([^\"]+)\"[^}]*\}",
             m.group(1)):
         out[name] = (tuple(int(d) for d in shape.split("x") if d), element)
     return out
@@ -149,7 +195,15 @@ def check_model(name, args, workdir, report):
     cls, seed = MODELS[name]
     torch.manual_seed(seed)
     model = cls().eval()
-    state = {k: v.detach().clone().float().contiguous()
+    # Running statistics away from their initial values, so that forward
+    # (evaluation mode) depends on them.
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.num_batches_tracked.fill_(3)
+    state = {k: (v.detach().clone().float() if v.is_floating_point()
+                 else v.detach().clone()).contiguous()
              for k, v in model.state_dict().items()}
     params_path = os.path.join(workdir, "%s_params.safetensors" % name)
     st.save(params_path, state)
@@ -165,13 +219,21 @@ def check_model(name, args, workdir, report):
         st.save(inputs_paths[entry], tensors)
 
     # The reference: the same float32 values in float64.
+    # forward runs the model in evaluation mode, loss in training mode
+    # (batch statistics; the running statistics it updates are outputs).
     reference = cls().double()
-    reference.load_state_dict({k: v.double() for k, v in state.items()})
+    reference.load_state_dict({k: v.double() if v.is_floating_point() else v
+                               for k, v in state.items()})
     with torch.no_grad():
-        logits = reference(x.double())
-        loss = F.cross_entropy(logits, y)
+        logits = reference.eval()(x.double())
+        loss = F.cross_entropy(reference.train()(x.double()), y)
     expected = {"forward": {"logits": logits.numpy()},
                 "loss": {"loss": loss.numpy()}}
+    for k, v in reference.state_dict().items():
+        if k.endswith("running_mean") or k.endswith("running_var"):
+            expected["loss"][k] = v.numpy()
+        if k.endswith("num_batches_tracked"):
+            expected["loss"][k] = v.numpy()
 
     for dtype in ("f32", "f64"):
         module = os.path.join(workdir, "%s_%s.mlir" % (name, dtype))
@@ -193,7 +255,9 @@ def check_model(name, args, workdir, report):
             if params is None:
                 msgs.append("no func.func @%s in the kilnc output" % entry)
             else:
-                want = {k: (tuple(v.shape), dtype) for k, v in state.items()}
+                want = {k: (tuple(v.shape),
+                            dtype if v.is_floating_point() else "i64")
+                        for k, v in state.items()}
                 for k in sorted(set(want) | set(params)):
                     if want.get(k) != params.get(k):
                         msgs.append("%s: IR has %s, state_dict has %s"
@@ -237,7 +301,8 @@ def check_model(name, args, workdir, report):
                     if g.shape != want.shape:
                         msgs.append("shape %s, expected %s"
                                     % (list(g.shape), list(want.shape)))
-                    want_dtype = np.float32 if dtype == "f32" else np.float64
+                    want_dtype = (np.float32 if dtype == "f32" else np.float64) \
+                        if want.dtype.kind == "f" else want.dtype
                     if g.dtype != want_dtype:
                         msgs.append("dtype %s, expected %s"
                                     % (g.dtype, np.dtype(want_dtype)))

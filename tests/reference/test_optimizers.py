@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""train_step against torch.optim: 10 steps of each optimizer on the mlp.
+"""train_step against torch.optim: 10 steps of each optimizer on the mlp, and
+of SGD with momentum on the resnet, whose batch norm running statistics
+train_step updates too.
 
 For every configuration (SGD plain / momentum / Nesterov with weight decay,
 Adam, Adam with L2 weight decay, AdamW; constant, step and warm-up+cosine
@@ -127,6 +129,60 @@ def kiln_run(args, options, dtype, params, batches, work):
     return {k: final[k] for k in params}, losses
 
 
+def resnet_check(args, work):
+    """10 SGD-with-momentum steps of the resnet (batch norm in training mode)
+    in float64, compiled once as a shared library: parameters, running
+    statistics, num_batches_tracked and losses against torch."""
+    from test_models import ResNet
+    batch, options = 8, "optimizer=sgd lr=0.05 momentum=0.9"
+    torch.manual_seed(3)
+    model = ResNet().double().train()
+    params = {k: v.detach().clone().numpy() for k, v in model.state_dict().items()}
+    rng = np.random.default_rng(2)
+    batches = [(rng.random((batch, 1, 28, 28)),
+                rng.integers(0, 10, batch).astype(np.int64)) for _ in range(STEPS)]
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    expected_losses = []
+    for x, y in batches:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(torch.tensor(x)), torch.tensor(y))
+        loss.backward()
+        opt.step()
+        expected_losses.append(loss.item())
+    expected = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+
+    library = os.path.join(work, "resnet.so")
+    subprocess.run([args.kilnc, "--model=resnet", f"--batch={batch}", "--dtype=f64",
+                    f"--train-step={options}", "--emit=so", "-o", library], check=True)
+    state = dict(params)
+    for name, tensor in params.items():
+        if name in dict(model.named_parameters()):
+            state["sgd.momentum." + name] = np.zeros_like(tensor)
+    state["optimizer.step"] = np.zeros((), dtype=np.int64)
+    losses = []
+    for step, (x, y) in enumerate(batches):
+        paths = [os.path.join(work, f"resnet_{kind}.safetensors")
+                 for kind in ("state", "inputs", "out")]
+        safetensors.save(paths[0], state)
+        safetensors.save(paths[1], {"x": x, "y": y})
+        subprocess.run([args.kiln_run, library, "--entry=train_step",
+                        f"--params={paths[0]}", f"--inputs={paths[1]}",
+                        f"--outputs={paths[2]}"], check=True)
+        result = safetensors.load(paths[2])
+        losses.append(float(result.pop("loss")))
+        state.update(result)
+    worst, worst_name = 0.0, ""
+    for k, v in expected.items():
+        err = np.abs(state[k].astype(np.float64) - v).max() / max(np.abs(v).max(), 1e-12)
+        if err > worst:
+            worst, worst_name = err, k
+    loss_err = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(losses, expected_losses))
+    ok = worst <= 1e-9 and loss_err <= 1e-9
+    print(f"{'PASS' if ok else 'FAIL'}  {'resnet-sgd-momentum':<20} f64  state max_rel_err={worst:.2e}"
+          f" ({worst_name})  losses max_rel_err={loss_err:.2e}  tol=1e-09")
+    return ok
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kilnc", default=os.environ.get("KILNC", os.path.join(BIN, "kilnc")))
@@ -164,6 +220,8 @@ def main():
                 failures += not ok
                 print(f"{'PASS' if ok else 'FAIL'}  {name:<20} {dtype}  params max_rel_err={worst:.2e}"
                       f"  losses max_rel_err={loss_err:.2e}  tol={tol:g}")
+        if args.filter in "resnet-sgd-momentum":
+            failures += not resnet_check(args, work)
     print(f"{'all passed' if not failures else f'{failures} failed'}")
     return 1 if failures else 0
 

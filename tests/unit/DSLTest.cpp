@@ -277,3 +277,61 @@ TEST(DSL, DebugInfoCarriesModulePathAndUserLine) {
 }
 
 } // namespace
+
+struct Normed : Module {
+  Conv2d conv{this, "conv", 3, 4, 3};
+  BatchNorm2d bn{this, "bn", 4};
+  Normed() : Module("Normed") {}
+};
+
+TEST(DSL, BatchNormUsesRunningStatisticsUnlessTraining) {
+  Normed model;
+  std::vector<std::string> names;
+  for (const auto &p : model.namedParameters())
+    names.push_back(p.path + (p.spec->kind == ArgKind::Buffer ? " (buffer)" : ""));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "conv.weight", "conv.bias", "bn.weight", "bn.bias",
+                       "bn.running_mean (buffer)", "bn.running_var (buffer)",
+                       "bn.num_batches_tracked (buffer)"}));
+
+  Program program("normed", model);
+  Graph &forward = program.addEntry("forward");
+  forward.output("y", model.bn(model.conv(forward.input("x", {2, 3, 8, 8}))));
+  EXPECT_EQ(forward.outputs().size(), 1u);
+
+  Graph &loss = program.addEntry("loss");
+  loss.setTraining(true);
+  Tensor y = model.bn(model.conv(loss.input("x", {2, 3, 8, 8})));
+  loss.output("loss", mean(y * y, {0, 1, 2, 3}));
+  std::string ir = program.emitGraphIR();
+  EXPECT_THAT(ir, HasSubstr("graph.batch_norm_inference"));
+  EXPECT_THAT(ir, HasSubstr("graph.batch_norm_training"));
+  // The loss comes first, then the buffers batch norm updated.
+  EXPECT_THAT(ir, HasSubstr("-> (tensor<f32> {graph.output = \"loss\"}, "
+                            "tensor<4xf32> {graph.output = \"bn.running_mean\", "
+                            "graph.update = \"bn.running_mean\"}, "
+                            "tensor<4xf32> {graph.output = \"bn.running_var\", "
+                            "graph.update = \"bn.running_var\"}, "
+                            "tensor<i64> {graph.output = \"bn.num_batches_tracked\", "
+                            "graph.update = \"bn.num_batches_tracked\"})"));
+}
+
+TEST(DSL, BufferUpdatesAreChecked) {
+  Normed model;
+  Graph g("loss", model);
+  Tensor mean = g.parameter("bn.running_mean", SourceLoc::current());
+  int line = __LINE__ + 1;
+  std::string error = errorOf([&] { g.updateBuffer("bn.weight", mean); });
+  EXPECT_THAT(error, AllOf(HasSubstr(here(line)),
+                           HasSubstr("'bn.weight' is not a buffer")));
+  EXPECT_EQ(errorOf([&] { g.updateBuffer("bn.running_var", mean * mean + mean); }),
+            "");
+  EXPECT_THAT(errorOf([&] { g.updateBuffer("bn.running_var", mean); }),
+              HasSubstr("'bn.running_var' is already a result of this graph"));
+  Tensor wide = g.input("x", {5});
+  EXPECT_THAT(errorOf([&] { g.updateBuffer("bn.running_mean", wide); }),
+              HasSubstr("the new value of 'bn.running_mean' is f32[5], the "
+                        "buffer is f32[4]"));
+  EXPECT_THAT(errorOf([&] { model.bn(wide); }),
+              HasSubstr("input [5] must be [N, 4, H, W]"));
+}

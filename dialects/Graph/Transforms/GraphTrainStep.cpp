@@ -122,9 +122,27 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
         others.push_back(i);
         argTypes.push_back(grad.getArgument(i).getType());
       }
-    // Results: the loss, then every parameter and state, updated.
+    // Results: the loss, then every parameter and state, updated, then the
+    // model's buffers that grad updates (batch norm's running statistics).
     for (size_t i = 0; i < argNames.size(); ++i)
       resultTypes.push_back(argTypes[i]);
+    SmallVector<unsigned> updateResults;
+    for (unsigned r = 1; r < grad.getNumResults(); ++r) {
+      auto buffer = grad.getResultAttrOfType<StringAttr>(r, "graph.update");
+      if (!buffer)
+        continue;
+      bool found = llvm::any_of(others, [&](unsigned i) {
+        auto name = grad.getArgAttrOfType<StringAttr>(i, "graph.buffer");
+        return name == buffer &&
+               grad.getArgument(i).getType() == grad.getResultTypes()[r];
+      });
+      if (!found)
+        return grad.emitError("grad updates '")
+               << buffer.getValue() << "', which is not a buffer argument of "
+               << "the same type";
+      updateResults.push_back(r);
+      resultTypes.push_back(grad.getResultTypes()[r]);
+    }
 
     auto step = b.create<func::FuncOp>(
         loc, "train_step", b.getFunctionType(argTypes, resultTypes));
@@ -138,6 +156,8 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     step.setResultAttr(0, "graph.output", b.getStringAttr("loss"));
     for (auto [i, names] : llvm::enumerate(argNames))
       step.setResultAttr(i + 1, "graph.output", b.getStringAttr(names.second));
+    for (auto [k, r] : llvm::enumerate(updateResults))
+      step.setResultAttrs(1 + argNames.size() + k, grad.getResultAttrDict(r));
 
     // Forward and backward: grad's body on train_step's arguments.
     Block *body = step.addEntryBlock();
@@ -246,6 +266,8 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     for (size_t kind = 0; kind < stateKinds.size(); ++kind)
       returned.append(newState[kind]);
     returned.push_back(b.create<AddOp>(loc, stepCount, one));
+    for (unsigned r : updateResults)
+      returned.push_back(mapping.lookup(gradReturn.getOperand(r)));
     b.create<func::ReturnOp>(loc, returned);
     return success();
   }

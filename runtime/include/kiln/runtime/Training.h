@@ -58,7 +58,8 @@ struct TrainOptions {
   int64_t checkpointEvery = 0;
   std::string resume;         // checkpoint to continue from
   std::string metrics;        // CSV, one row per epoch
-  std::string paramsOut;      // final parameters only (safetensors)
+  std::string paramsOut;      // final model state: parameters and buffers,
+                              // not the optimizer's (safetensors)
   /// Stop after this many steps in all, writing the checkpoint as Ctrl-C
   /// does (0: never). Makes an interruption reproducible.
   int64_t stopAfterSteps = 0;

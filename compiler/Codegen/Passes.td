@@ -194,4 +194,92 @@ def KilnInsertNumericsChecks : Pass<"kiln-insert-numerics-checks",
                            "::mlir::memref::MemRefDialect"];
 }
 
+def KilnUpdateInPlace : Pass<"kiln-update-in-place", "::mlir::ModuleOp"> {
+  let summary = "Kernels write updated arguments in place";
+  let description = [{
+    On tensors, before bufferization. For every public function with
+    results marked `graph.update = "<name>"` (train_step's parameters,
+    optimizer state and running statistics), the kernel computing such a
+    result, when its op writes a fresh tensor, gains a destination argument
+    in its place, and the call passes the updated argument: one-shot
+    bufferization then writes the new value into the argument's buffer,
+    unless the argument is still read later (then it copies, as always).
+    Arguments that are not updated are marked non-writable
+    (`bufferization.writable = false`), updated ones writable. The function
+    records which argument each result updates in `kiln.updates` for
+    kiln-alias-updated-results.
+
+    Before:
+    ```mlir
+    func.func @train_step(%w: tensor<4xf32> {graph.param = "w"}, ...)
+        -> (..., tensor<4xf32> {graph.update = "w"}) {
+      %n = call @train_step_kernel3_elementwise(%w, %g) : ...
+    func.func private @train_step_kernel3_elementwise(%w: tensor<4xf32>, %g: tensor<4xf32>) -> tensor<4xf32> {
+      %e = tensor.empty() : tensor<4xf32>
+      %r = linalg.generic ... ins(%w, %g : ...) outs(%e : tensor<4xf32>)
+    ```
+    After:
+    ```mlir
+      %n = call @train_step_kernel3_elementwise(%w, %g, %w) : ...
+    func.func private @train_step_kernel3_elementwise(%w: tensor<4xf32>, %g: tensor<4xf32>, %d: tensor<4xf32>) -> tensor<4xf32> {
+      %r = linalg.generic ... ins(%w, %g : ...) outs(%d : tensor<4xf32>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
+def KilnDropReturnedArguments : Pass<"kiln-drop-returned-arguments",
+                                     "::mlir::ModuleOp"> {
+  let summary = "Private functions stop returning their own memref arguments";
+  let description = [{
+    After one-shot bufferization: a private function (a kernel) that returns
+    one of its memref arguments, as a kernel writing a destination argument
+    in place does, no longer returns it; its callers use the argument they
+    passed. So no out-parameter and no copy are made for it.
+
+    Before:
+    ```mlir
+    func.func private @k(%x: memref<4xf32>, %d: memref<4xf32>) -> memref<4xf32> {
+      ... writes %d ...
+      return %d : memref<4xf32>
+    }
+    %r = call @k(%x, %w) : (memref<4xf32>, memref<4xf32>) -> memref<4xf32>
+    ```
+    After: `func.func private @k(%x, %d) { ... return }`, `call @k(%x, %w)`,
+    and uses of `%r` use `%w`.
+
+    Public functions (entry points) keep their results; one that returns an
+    argument returns a `memref.cast` of it instead, which
+    buffer-results-to-out-params copies into the out-parameter (with
+    hoist-static-allocs it fails on a returned block argument).
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def KilnAliasUpdatedResults : Pass<"kiln-alias-updated-results",
+                                   "::mlir::ModuleOp"> {
+  let summary = "Out-parameters of updated results may alias their argument";
+  let description = [{
+    After buffer-results-to-out-params, for functions with `kiln.updates`:
+    the out-parameter of a result that updates an argument may be given the
+    argument's own buffer by the caller (the runtime does, for train_step).
+    Where bufferization updated the argument in place, the final copy into
+    the out-parameter runs only if the two buffers differ; where the result
+    was computed elsewhere, it is copied in last, after every read of the
+    argument. In kernels, a copy of an updated destination argument into an
+    out-parameter that the caller never reads is dropped.
+
+    Before: `memref.copy %w, %out : memref<4xf32> to memref<4xf32>`
+    After:
+    ```mlir
+    scf.if %buffers_differ {
+      memref.copy %w, %out : memref<4xf32> to memref<4xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

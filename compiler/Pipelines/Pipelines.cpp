@@ -31,7 +31,9 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
     // a kernel fuse into one loop nest.
     return std::string("kernel-outline,convert-graph-to-linalg") +
            (options.libraryCalls ? "" : "{library-calls=false}") +
-           ",func.func(linalg-fuse-elementwise-ops),canonicalize,cse";
+           ",func.func(linalg-fuse-elementwise-ops),canonicalize,cse,"
+           // Updated arguments (train_step) become kernel destinations.
+           "kiln-update-in-place";
   case Stage::LLVM:
     // Static tiles, vectorized; buffers: one-shot bufferization across
     // functions, results become out-parameters, temporaries are freed;
@@ -40,7 +42,9 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
                        "func.func(kiln-copy-returned-arguments),") +
            "one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"
-           "buffer-results-to-out-params{hoist-static-allocs}," +
+           "canonicalize,kiln-drop-returned-arguments,"
+           "buffer-results-to-out-params{hoist-static-allocs},"
+           "kiln-alias-updated-results," +
            std::string(options.numericsChecks ? "kiln-insert-numerics-checks,"
                                               : "") +
            "canonicalize,buffer-deallocation-pipeline,"

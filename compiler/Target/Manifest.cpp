@@ -80,9 +80,11 @@ LogicalResult readEntries(ModuleOp module, std::vector<rt::EntrySpec> &out) {
       std::string name = "result" + std::to_string(i);
       if (auto a = func.getResultAttrOfType<StringAttr>(i, "graph.output"))
         name = a.str();
-      rt::TensorSpec result;
+      rt::ResultSpec result;
       if (failed(spec(func.getResultTypes()[i], name, result)))
         return failure();
+      if (auto a = func.getResultAttrOfType<StringAttr>(i, "graph.update"))
+        result.updates = a.str();
       entry.results.push_back(std::move(result));
     }
     out.push_back(std::move(entry));

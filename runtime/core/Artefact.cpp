@@ -88,8 +88,13 @@ std::string manifestToJson(const std::string &model,
       out += (i ? ", " : "") + t;
     }
     out += "], \"results\": [";
-    for (size_t i = 0; i < entry.results.size(); ++i)
-      out += (i ? ", " : "") + tensorJson(entry.results[i], nullptr);
+    for (size_t i = 0; i < entry.results.size(); ++i) {
+      std::string t = tensorJson(entry.results[i], nullptr);
+      if (!entry.results[i].updates.empty())
+        t = t.substr(0, t.size() - 1) + ", \"updates\": " +
+            json::quote(entry.results[i].updates) + "}";
+      out += (i ? ", " : "") + t;
+    }
     out += "]}";
   }
   return out + "]}";
@@ -160,17 +165,37 @@ StatusOr<std::vector<EntrySpec>> parseManifest(const std::string &text) {
       entry.arguments.push_back(std::move(arg));
     }
     for (size_t i = 0; i < results->elements.size(); ++i) {
-      TensorSpec r;
-      if (Status s = parseTensor(results->elements[i],
-                                 where + ".results[" + std::to_string(i) + "]",
-                                 r);
-          !s.ok())
+      ResultSpec r;
+      std::string w = where + ".results[" + std::to_string(i) + "]";
+      if (Status s = parseTensor(results->elements[i], w, r); !s.ok())
         return s;
+      if (const json::Value *updates = member(results->elements[i], "updates")) {
+        if (Status s = expect(updates, json::Value::Kind::String, w + ".updates");
+            !s.ok())
+          return s;
+        r.updates = updates->string;
+      }
       entry.results.push_back(std::move(r));
+      int a = entry.updatedArgument(i);
+      if (!r.updates.empty() &&
+          (a < 0 || entry.arguments[a].tensor.dtype != r.dtype ||
+           entry.arguments[a].tensor.shape != r.shape))
+        return Status::error("manifest: " + w + " updates '" + r.updates +
+                             "', which is no argument of the same dtype "
+                             "and shape");
     }
     entries.push_back(std::move(entry));
   }
   return entries;
+}
+
+int EntrySpec::updatedArgument(size_t r) const {
+  if (r >= results.size() || results[r].updates.empty())
+    return -1;
+  for (size_t i = 0; i < arguments.size(); ++i)
+    if (arguments[i].tensor.name == results[r].updates)
+      return static_cast<int>(i);
+  return -1;
 }
 
 StatusOr<std::vector<void *>> packPointers(const EntrySpec &entry,
@@ -199,6 +224,13 @@ StatusOr<std::vector<void *>> packPointers(const EntrySpec &entry,
     pointers.push_back(arguments[i].data());
   }
   for (size_t i = 0; i < results.size(); ++i) {
+    // A result without a buffer (a default-constructed tensor) that updates
+    // an argument is written into the argument: updated in place.
+    int updated = entry.updatedArgument(i);
+    if (updated >= 0 && results[i].data() == nullptr) {
+      pointers.push_back(arguments[updated].data());
+      continue;
+    }
     if (Status s = check(entry.results[i], results[i], "result"); !s.ok())
       return s;
     pointers.push_back(results[i].data());

@@ -330,19 +330,24 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
   }
   if (xIndex < 0 || yIndex < 0)
     return Status::error("train_step must take images x and integer labels y");
-  // Each result after the loss is the new value of the argument of the same
-  // name: parameters, optimizer state, the model's buffers.
-  std::vector<size_t> updates(step->results.size(), 0);
-  for (size_t r = 1; r < step->results.size(); ++r) {
-    bool found = false;
-    for (size_t i = 0; i < step->arguments.size() && !found; ++i)
-      if (step->arguments[i].kind != ArgKind::Input &&
-          step->arguments[i].tensor.name == step->results[r].name)
-        updates[r] = i, found = true;
-    if (!found)
+  // Each result after the loss updates an argument (parameters, optimizer
+  // state, the model's buffers) in place: it is given no buffer of its own.
+  for (size_t r = 1; r < step->results.size(); ++r)
+    if (step->updatedArgument(r) < 0)
       return Status::error("train_step result '" + step->results[r].name +
                            "' updates no argument");
-  }
+  std::vector<HostTensor> results(step->results.size());
+  results[0] = HostTensor::zeros(step->results[0].dtype, step->results[0].shape)
+                   .value();
+  auto copyUpdates = [&]() {
+    // With --copy-updates: results in buffers of their own, then moved into
+    // the arguments (the path kiln-run takes), to check the in-place one.
+    for (size_t r = 1; r < results.size(); ++r)
+      args[step->updatedArgument(r)] = std::move(results[r]);
+    results = allocateResults(*step).value();
+  };
+  if (options.copyUpdates)
+    results = allocateResults(*step).value();
   int64_t batch = args[xIndex].shape()[0];
   int64_t batches = train.size() / batch;
   if (options.stepsPerEpoch > 0)
@@ -398,11 +403,12 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
     auto epochStart = std::chrono::steady_clock::now();
     for (int64_t b = epoch == startEpoch ? startBatch : 0; b < batches; ++b) {
       fillBatch(train, order, b * batch, args[xIndex], args[yIndex]);
-      std::vector<HostTensor> results = allocateResults(*step).value();
       resetNonFinite();
       if (Status s = model.run("train_step", args, results); !s.ok())
         return s;
       double loss = scalarOf(results[0]);
+      if (options.copyUpdates)
+        copyUpdates();
       if (!std::isfinite(loss)) {
         if (metrics)
           std::fclose(metrics);
@@ -416,9 +422,6 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
                              ", step " + std::to_string(b + 1) +
                              ": training stopped" + where);
       }
-      // Updated state replaces the old.
-      for (size_t r = 1; r < results.size(); ++r)
-        args[updates[r]] = std::move(results[r]);
       lossSum += loss;
       ++lossCount;
       ++stepsDone;
@@ -526,7 +529,7 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
     if (eq != std::string::npos)
       value = arg.substr(eq + 1);
     else if (i + 1 < argc && arg.rfind("--", 0) == 0 &&
-             arg != "--check-numerics")
+             arg != "--check-numerics" && arg != "--copy-updates")
       value = argv[++i];
     auto number = [&](int64_t &out) -> Status {
       char *end = nullptr;
@@ -567,6 +570,8 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
       options.paramsOut = value;
     else if (arg == "--check-numerics")
       options.checkNumerics = true;
+    else if (arg == "--copy-updates")
+      options.copyUpdates = true;
     else if (flag == "--params" && paramsPath)
       *paramsPath = value;
     else if (flag == "--threads") {

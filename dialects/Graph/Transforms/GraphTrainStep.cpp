@@ -154,8 +154,11 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     for (auto [k, i] : llvm::enumerate(others))
       step.setArgAttrs(firstOther + k, grad.getArgAttrDict(i));
     step.setResultAttr(0, "graph.output", b.getStringAttr("loss"));
-    for (auto [i, names] : llvm::enumerate(argNames))
+    // Each updated parameter and state may be updated in place.
+    for (auto [i, names] : llvm::enumerate(argNames)) {
       step.setResultAttr(i + 1, "graph.output", b.getStringAttr(names.second));
+      step.setResultAttr(i + 1, "graph.update", b.getStringAttr(names.second));
+    }
     for (auto [k, r] : llvm::enumerate(updateResults))
       step.setResultAttrs(1 + argNames.size() + k, grad.getResultAttrDict(r));
 

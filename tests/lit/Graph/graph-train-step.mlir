@@ -4,14 +4,15 @@
 // train_step takes the parameters, the optimizer's state, the step count and
 // grad's other arguments (inputs, the model's buffers); it returns the loss,
 // everything it updated under the argument's name, then the buffers grad
-// updates (batch norm's running statistics, marked graph.update).
+// updates (batch norm's running statistics); each updated value is marked
+// graph.update with the argument it replaces.
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: (%[[W:.*]]: tensor<3xf32> {graph.init = "ones", graph.param = "bn.weight"}, %[[B:.*]]: tensor<3xf32> {graph.param = "bn.bias"},
 // CHECK-SAME: %[[MW:.*]]: tensor<3xf32> {graph.buffer = "sgd.momentum.bn.weight"}, %[[MB:.*]]: tensor<3xf32> {graph.buffer = "sgd.momentum.bn.bias"},
 // CHECK-SAME: %[[T:.*]]: tensor<i64> {graph.buffer = "optimizer.step"}, %[[X:.*]]: tensor<2x3x4x4xf32> {graph.input = "x"},
 // CHECK-SAME: %[[RM:.*]]: tensor<3xf32> {graph.buffer = "bn.running_mean"}, %[[RV:.*]]: tensor<3xf32> {graph.buffer = "bn.running_var"})
-// CHECK-SAME: -> (tensor<f32> {graph.output = "loss"}, tensor<3xf32> {graph.output = "bn.weight"}, tensor<3xf32> {graph.output = "bn.bias"},
-// CHECK-SAME: tensor<3xf32> {graph.output = "sgd.momentum.bn.weight"}, tensor<3xf32> {graph.output = "sgd.momentum.bn.bias"}, tensor<i64> {graph.output = "optimizer.step"},
+// CHECK-SAME: -> (tensor<f32> {graph.output = "loss"}, tensor<3xf32> {graph.output = "bn.weight", graph.update = "bn.weight"}, tensor<3xf32> {graph.output = "bn.bias", graph.update = "bn.bias"},
+// CHECK-SAME: tensor<3xf32> {graph.output = "sgd.momentum.bn.weight", graph.update = "sgd.momentum.bn.weight"}, tensor<3xf32> {graph.output = "sgd.momentum.bn.bias", graph.update = "sgd.momentum.bn.bias"}, tensor<i64> {graph.output = "optimizer.step", graph.update = "optimizer.step"},
 // CHECK-SAME: tensor<3xf32> {graph.output = "bn.running_mean", graph.update = "bn.running_mean"}, tensor<3xf32> {graph.output = "bn.running_var", graph.update = "bn.running_var"})
 // CHECK: %[[Y:.*]], %[[NM:.*]], %[[NV:.*]] = graph.batch_norm_training %[[X]], %[[W]], %[[B]], %[[RM]], %[[RV]]
 // Momentum: buf = 0.9 buf + g; p = p - lr buf.

@@ -68,7 +68,10 @@ private:
 };
 
 /// Checks `arguments` and `results` against `entry` and collects their data
-/// pointers in the packed calling convention.
+/// pointers in the packed calling convention. A result that updates an
+/// argument (ResultSpec::updates) and is given as a default-constructed
+/// HostTensor (no buffer) gets the argument's buffer: the entry updates the
+/// argument in place and the result stays empty.
 StatusOr<std::vector<void *>> packPointers(const EntrySpec &entry,
                                            std::vector<HostTensor> &arguments,
                                            std::vector<HostTensor> &results);

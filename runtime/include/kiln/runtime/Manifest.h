@@ -38,10 +38,21 @@ struct ArgumentSpec {
   std::string init;
 };
 
+/// A result of an entry point. A result that `updates` an argument (by
+/// name: train_step's parameters, optimizer state and running statistics)
+/// may be given that argument's own buffer, which the entry then updates in
+/// place; given a buffer of its own, the result is written there.
+struct ResultSpec : TensorSpec {
+  std::string updates; // The argument's name, or empty.
+};
+
 struct EntrySpec {
   std::string name;
   std::vector<ArgumentSpec> arguments;
-  std::vector<TensorSpec> results;
+  std::vector<ResultSpec> results;
+
+  /// The index of the argument result `r` updates, or -1.
+  int updatedArgument(size_t r) const;
 };
 
 /// The tensors for every argument of `entry`, in order: parameters and

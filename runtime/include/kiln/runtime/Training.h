@@ -66,6 +66,10 @@ struct TrainOptions {
   /// Scan every kernel's output; when the loss is not finite, name the
   /// first op of that step that wrote a NaN or Inf.
   bool checkNumerics = false;
+  /// train_step writes parameters, optimizer state and running statistics
+  /// in place; with this, into buffers of their own that then replace the
+  /// arguments (slower; for checking that both agree).
+  bool copyUpdates = false;
 };
 
 /// A compiled model: its entry points and a way to run them.

@@ -3,7 +3,7 @@
 # MODELS.md, written with the C++ DSL, compiled to a self-contained training
 # executable (forward, Kiln's own backward pass and Adam in one train_step),
 # trained on Fashion-MNIST; it reports the test loss and accuracy after every
-# epoch. EPOCHS (default 8: 91.7% test accuracy, about two minutes on two
+# epoch. EPOCHS (default 8: 91.7% test accuracy, about 1.5 minutes on two
 # cores) sets the length of the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -45,6 +45,9 @@ int argumentNamed(func::FuncOp entry, StringRef name) {
 /// the same slice, which bufferization updates in place (reading the input
 /// beside writing the init would look like a conflict and copy).
 void readThroughInit(linalg::GenericOp generic, OpOperand &init) {
+  // With a reduction loop the init holds partial results, not the input.
+  if (generic.getNumReductionLoops() != 0)
+    return;
   // Operands shift as inputs go: keep what `init` says about itself.
   AffineMap initMap = generic.getMatchingIndexingMap(&init);
   Value initValue = init.get();
@@ -87,17 +90,28 @@ struct KilnUpdateInPlace
               << "', which is not a parameter or buffer of the same type";
           return signalPassFailure();
         }
+        if (a >= 0 && llvm::is_contained(updates, int64_t(a))) {
+          entry.emitError("two results update '") << name.getValue() << "'";
+          return signalPassFailure();
+        }
         updates.push_back(a);
         any |= a >= 0;
       }
-      // Arguments are only written where they are updated.
+      // Only train_step donates its arguments (it updates them in place);
+      // other entries (loss and grad of batch-norm models) leave theirs
+      // unchanged, though their updated results may still be given the
+      // arguments' buffers.
+      bool donates = entry.getSymName() == "train_step";
       for (unsigned i = 0; i < entry.getNumArguments(); ++i)
-        entry.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
-                         BoolAttr::get(&getContext(),
-                                       llvm::is_contained(updates, int64_t(i))));
+        entry.setArgAttr(
+            i, bufferization::BufferizationDialect::kWritableAttrName,
+            BoolAttr::get(&getContext(),
+                          donates && llvm::is_contained(updates, int64_t(i))));
       if (!any)
         continue;
       entry->setAttr(kUpdates, DenseI64ArrayAttr::get(&getContext(), updates));
+      if (!donates)
+        continue;
       auto ret = cast<func::ReturnOp>(entry.getBody().front().getTerminator());
       for (auto [r, a] : llvm::enumerate(updates))
         if (a >= 0)
@@ -215,6 +229,29 @@ struct KilnDropReturnedArguments
       OpBuilder(ret).create<func::ReturnOp>(ret.getLoc(), operands);
       ret.erase();
       fn.eraseResults(erase);
+      // Numerics checks find a kernel's outputs as its last arguments, one
+      // per kernel.origins entry: a result now written into argument `a`
+      // moves to kernel.updated_origins as [a, origin].
+      if (auto origins = fn->getAttrOfType<ArrayAttr>("kernel.origins");
+          origins && origins.size() == erase.size()) {
+        SmallVector<Attribute> kept, updated;
+        Builder b(fn.getContext());
+        for (auto [r, origin] : llvm::enumerate(origins)) {
+          if (!erase.test(r)) {
+            kept.push_back(origin);
+            continue;
+          }
+          unsigned a = llvm::find_if(returned, [&](auto p) {
+                         return p.first == r;
+                       })->second;
+          updated.push_back(b.getArrayAttr({b.getI64IntegerAttr(a), origin}));
+        }
+        fn->setAttr("kernel.origins", b.getArrayAttr(kept));
+        if (auto previous =
+                fn->getAttrOfType<ArrayAttr>("kernel.updated_origins"))
+          updated.insert(updated.begin(), previous.begin(), previous.end());
+        fn->setAttr("kernel.updated_origins", b.getArrayAttr(updated));
+      }
     }
     // Entry points keep their results. A returned argument (updated in
     // place) goes through a cast: buffer-results-to-out-params with

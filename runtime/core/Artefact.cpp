@@ -176,13 +176,24 @@ StatusOr<std::vector<EntrySpec>> parseManifest(const std::string &text) {
         r.updates = updates->string;
       }
       entry.results.push_back(std::move(r));
+      // A result that updates an argument may be given that argument's
+      // buffer: it must be a parameter or buffer of the same dtype and
+      // shape, updated by no other result.
+      const ResultSpec &added = entry.results.back();
+      if (added.updates.empty())
+        continue;
       int a = entry.updatedArgument(i);
-      if (!r.updates.empty() &&
-          (a < 0 || entry.arguments[a].tensor.dtype != r.dtype ||
-           entry.arguments[a].tensor.shape != r.shape))
-        return Status::error("manifest: " + w + " updates '" + r.updates +
-                             "', which is no argument of the same dtype "
-                             "and shape");
+      if (a < 0 || entry.arguments[a].kind == ArgKind::Input ||
+          entry.arguments[a].tensor.dtype != added.dtype ||
+          entry.arguments[a].tensor.shape != added.shape)
+        return Status::error("manifest: " + w + " updates '" + added.updates +
+                             "', which is no parameter or buffer of the same "
+                             "dtype and shape");
+      for (size_t k = 0; k < i; ++k)
+        if (entry.results[k].updates == added.updates)
+          return Status::error("manifest: " + w + " and results[" +
+                               std::to_string(k) + "] both update '" +
+                               added.updates + "'");
     }
     entries.push_back(std::move(entry));
   }
@@ -193,7 +204,8 @@ int EntrySpec::updatedArgument(size_t r) const {
   if (r >= results.size() || results[r].updates.empty())
     return -1;
   for (size_t i = 0; i < arguments.size(); ++i)
-    if (arguments[i].tensor.name == results[r].updates)
+    if (arguments[i].kind != ArgKind::Input &&
+        arguments[i].tensor.name == results[r].updates)
       return static_cast<int>(i);
   return -1;
 }
@@ -228,6 +240,9 @@ StatusOr<std::vector<void *>> packPointers(const EntrySpec &entry,
     // an argument is written into the argument: updated in place.
     int updated = entry.updatedArgument(i);
     if (updated >= 0 && results[i].data() == nullptr) {
+      if (Status s = check(entry.results[i], arguments[updated], "result");
+          !s.ok())
+        return s;
       pointers.push_back(arguments[updated].data());
       continue;
     }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -136,12 +137,18 @@ StatusOr<Dataset> loadTextDataset(const std::string &path,
     };
     double label = 0;
     if (!parseNumber(field, label)) {
-      // A header ("label,pixel1,...") may come before the first example.
-      if (!sawData && labels.empty()) {
-        sawData = true;
-        continue;
+      // A header ("label,pixel1,...": no field a number) may come before
+      // the first example.
+      std::string label = field;
+      bool header = !sawData;
+      for (size_t rest = at; header && nextField(line, rest, field);) {
+        double ignored = 0;
+        header = !parseNumber(field, ignored);
       }
-      return Status::error(where() + "the label '" + field +
+      sawData = true;
+      if (header)
+        continue;
+      return Status::error(where() + "the label '" + label +
                            "' is not a number");
     }
     sawData = true;
@@ -152,9 +159,10 @@ StatusOr<Dataset> loadTextDataset(const std::string &path,
     int64_t count = 0;
     while (nextField(line, at, field)) {
       double v = 0;
-      if (!parseNumber(field, v))
+      if (!parseNumber(field, v) || std::fabs(v) > FLT_MAX)
         return Status::error(where() + "value " + std::to_string(count + 1) +
-                             ", '" + field + "', is not a finite number");
+                             ", '" + field + "', is not a finite float32 "
+                             "number");
       if (count < features)
         values.push_back(static_cast<float>(v));
       largest = std::max(largest, v);

@@ -6,6 +6,7 @@
 #include "kiln/runtime/Numerics.h"
 #include "kiln/runtime/SafeTensors.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -164,6 +165,12 @@ StatusOr<Loaded> loadData(const TrainOptions &options,
                    static_cast<long long>(out->size()),
                    out->note.empty() ? "" : ", ", out->note.c_str());
     }
+    if (!testOnly && data.train.note != data.test.note)
+      return Status::error("'" + options.trainFile + "' and '" +
+                           options.testFile +
+                           "' hold values of different ranges (one 8-bit "
+                           "pixels, the other not): they would be scaled "
+                           "differently");
   } else if (options.data == "fashion-mnist") {
     if (!testOnly) {
       StatusOr<Dataset> train = loadFashionMnist(options.dataDir, true);
@@ -296,10 +303,16 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
       return file.status();
     resumed = std::move(file).value();
     for (const auto &[key, value] : resumed->metadata) {
-      if (key == "epoch")
-        startEpoch = std::stoll(value);
-      if (key == "batch")
-        startBatch = std::stoll(value);
+      if (key != "epoch" && key != "batch")
+        continue;
+      char *end = nullptr;
+      errno = 0;
+      long long n = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end || errno || n < 0)
+        return Status::error("checkpoint '" + options.resume + "': metadata '" +
+                             key + "' is '" + value +
+                             "', not a non-negative integer");
+      (key == "epoch" ? startEpoch : startBatch) = n;
     }
   }
   int xIndex = -1, yIndex = -1;
@@ -409,16 +422,21 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
       double loss = scalarOf(results[0]);
       if (options.copyUpdates)
         copyUpdates();
-      if (!std::isfinite(loss)) {
+      // With --check-numerics, any non-finite value stops training (the
+      // state is spoilt even while the loss still looks fine).
+      std::optional<NonFiniteValue> bad = firstNonFinite();
+      if (!std::isfinite(loss) || bad) {
         if (metrics)
           std::fclose(metrics);
+        std::string what = std::isfinite(loss)
+                               ? "a kernel wrote a non-finite value"
+                               : "the loss is " + std::to_string(loss);
         std::string where;
-        if (std::optional<NonFiniteValue> bad = firstNonFinite())
+        if (bad)
           where = "; the first non-finite value: " + bad->describe();
-        else if (!options.checkNumerics)
+        else
           where = " (--check-numerics names the op that produced it)";
-        return Status::error("the loss is " + std::to_string(loss) +
-                             " at epoch " + std::to_string(epoch + 1) +
+        return Status::error(what + " at epoch " + std::to_string(epoch + 1) +
                              ", step " + std::to_string(b + 1) +
                              ": training stopped" + where);
       }

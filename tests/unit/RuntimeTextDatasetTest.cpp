@@ -56,15 +56,21 @@ TEST(TextDatasetErrorTest, NamesTheFileAndLine) {
                                              "values (the model's [3] "
                                              "example), got 4 values"));
   EXPECT_TRUE(failsWith(load("1 1 x 3\n"),
-                        "line 1: value 2, 'x', is not a finite number"));
+                        "line 1: value 2, 'x', is not a finite float32 number"));
   EXPECT_TRUE(failsWith(load("1 1 nan 3\n"),
-                        "line 1: value 2, 'nan', is not a finite number"));
+                        "line 1: value 2, 'nan', is not a finite float32 number"));
   EXPECT_TRUE(failsWith(load("10 1 2 3\n"),
                         "line 1: label 10 is not a class of the model (0-9)"));
   EXPECT_TRUE(failsWith(load("1.5 1 2 3\n"), "label 1.5 is not a class"));
   EXPECT_TRUE(failsWith(load("-1 1 2 3\n"), "label -1 is not a class"));
   EXPECT_TRUE(failsWith(load("1 1 2 3\ncat 1 2 3\n"),
                         "line 2: the label 'cat' is not a number"));
+  // A first line with a non-numeric label but numeric values is an error,
+  // not a header.
+  EXPECT_TRUE(failsWith(load("cat 1 2 3\n1 1 2 3\n"),
+                        "line 1: the label 'cat' is not a number"));
+  EXPECT_TRUE(failsWith(load("1 1 1e39 3\n"),
+                        "value 2, '1e39', is not a finite float32 number"));
   EXPECT_TRUE(failsWith(load("label,a,b,c\n"), "holds no examples"));
   EXPECT_TRUE(failsWith(load(""), "holds no examples"));
   EXPECT_TRUE(failsWith(loadTextDataset(dir.file("none.csv"), {3}, 10).status(),

@@ -92,12 +92,25 @@ struct KilnInsertNumericsChecks
         return signalPassFailure();
       }
       unsigned first = fn.getNumArguments() - outputs;
+      // Outputs written into an argument in place: [argument, origin].
+      auto updated = fn->getAttrOfType<ArrayAttr>("kernel.updated_origins");
       fn.walk([&](func::ReturnOp ret) {
         OpBuilder b(ret);
         for (unsigned k = 0; k < outputs; ++k)
           if (auto origin = llvm::dyn_cast<StringAttr>(origins[k]))
             inserter.check(b, ret.getLoc(), fn.getArgument(first + k),
                            origin.getValue());
+        for (Attribute entry : updated ? updated.getValue() : ArrayRef<Attribute>()) {
+          auto pair = llvm::dyn_cast<ArrayAttr>(entry);
+          auto index = pair && pair.size() == 2
+                           ? llvm::dyn_cast<IntegerAttr>(pair[0])
+                           : IntegerAttr();
+          auto origin = index ? llvm::dyn_cast<StringAttr>(pair[1]) : StringAttr();
+          if (origin && index.getInt() >= 0 &&
+              index.getInt() < static_cast<int64_t>(fn.getNumArguments()))
+            inserter.check(b, ret.getLoc(), fn.getArgument(index.getInt()),
+                           origin.getValue());
+        }
       });
     }
     SmallVector<kiln::kernel::LibraryCallOp> calls;

@@ -39,9 +39,12 @@ struct ArgumentSpec {
 };
 
 /// A result of an entry point. A result that `updates` an argument (by
-/// name: train_step's parameters, optimizer state and running statistics)
-/// may be given that argument's own buffer, which the entry then updates in
-/// place; given a buffer of its own, the result is written there.
+/// name: a parameter or buffer; train_step's parameters, optimizer state
+/// and running statistics, batch norm's statistics in loss and grad) may be
+/// given that argument's own buffer; given a buffer of its own, the result
+/// is written there. train_step donates its arguments: it updates them in
+/// place whichever buffers its results are given. Other entries leave their
+/// arguments unchanged.
 struct ResultSpec : TensorSpec {
   std::string updates; // The argument's name, or empty.
 };

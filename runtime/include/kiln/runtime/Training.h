@@ -63,8 +63,9 @@ struct TrainOptions {
   /// Stop after this many steps in all, writing the checkpoint as Ctrl-C
   /// does (0: never). Makes an interruption reproducible.
   int64_t stopAfterSteps = 0;
-  /// Scan every kernel's output; when the loss is not finite, name the
-  /// first op of that step that wrote a NaN or Inf.
+  /// Scan every kernel's output; stop at the first step where one holds a
+  /// NaN or Inf, naming the op that wrote it (the loss may still be finite:
+  /// an optimizer update that overflows spoils the next step).
   bool checkNumerics = false;
   /// train_step writes parameters, optimizer state and running statistics
   /// in place; with this, into buffers of their own that then replace the

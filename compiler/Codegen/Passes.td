@@ -37,6 +37,9 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
            /*default=*/"256", "Largest number of elements in one tile">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark for each op left scalar">,
+    Option<"rowBlockElements", "row-block-elements", "int64_t",
+           /*default=*/"8192",
+           "Elements per block of rows when a kernel's row passes fuse">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
@@ -197,17 +200,19 @@ def KilnInsertNumericsChecks : Pass<"kiln-insert-numerics-checks",
 def KilnUpdateInPlace : Pass<"kiln-update-in-place", "::mlir::ModuleOp"> {
   let summary = "Kernels write updated arguments in place";
   let description = [{
-    On tensors, before bufferization. For every public function with
-    results marked `graph.update = "<name>"` (train_step's parameters,
-    optimizer state and running statistics), the kernel computing such a
-    result, when its op writes a fresh tensor, gains a destination argument
-    in its place, and the call passes the updated argument: one-shot
-    bufferization then writes the new value into the argument's buffer,
-    unless the argument is still read later (then it copies, as always).
-    Arguments that are not updated are marked non-writable
-    (`bufferization.writable = false`), updated ones writable. The function
-    records which argument each result updates in `kiln.updates` for
-    kiln-alias-updated-results.
+    On tensors, before bufferization. In `train_step`, which donates its
+    arguments, the kernel computing a result marked `graph.update = "<name>"`
+    (a parameter, optimizer state, running statistics) writes it into the
+    argument, when the kernel's op writes a fresh tensor: into the kernel's
+    own argument holding the old value if the call passes it (the op then
+    reads the old value through its init), else into a new destination
+    argument. One-shot bufferization then writes the new value into the
+    argument's buffer, unless the argument is still read later (then it
+    copies, as always). Donated arguments are writable for bufferization,
+    all others (and every argument of other entry points) are not. Every
+    public function with updated results records which argument each
+    updates in `kiln.updates`, for kiln-alias-updated-results. Two results
+    updating one argument are an error.
 
     Before:
     ```mlir
@@ -216,13 +221,14 @@ def KilnUpdateInPlace : Pass<"kiln-update-in-place", "::mlir::ModuleOp"> {
       %n = call @train_step_kernel3_elementwise(%w, %g) : ...
     func.func private @train_step_kernel3_elementwise(%w: tensor<4xf32>, %g: tensor<4xf32>) -> tensor<4xf32> {
       %e = tensor.empty() : tensor<4xf32>
-      %r = linalg.generic ... ins(%w, %g : ...) outs(%e : tensor<4xf32>)
+      %r = linalg.generic ... ins(%w, %g : ...) outs(%e : tensor<4xf32>) {
+      ^bb0(%old: f32, %grad: f32, %out: f32): ... uses %old ...
     ```
-    After:
+    After: the generic writes the kernel's argument `%w` and reads the old
+    value through its init:
     ```mlir
-      %n = call @train_step_kernel3_elementwise(%w, %g, %w) : ...
-    func.func private @train_step_kernel3_elementwise(%w: tensor<4xf32>, %g: tensor<4xf32>, %d: tensor<4xf32>) -> tensor<4xf32> {
-      %r = linalg.generic ... ins(%w, %g : ...) outs(%d : tensor<4xf32>)
+      %r = linalg.generic ... ins(%g : ...) outs(%w : tensor<4xf32>) {
+      ^bb0(%grad: f32, %old: f32): ...
     ```
   }];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
@@ -246,7 +252,9 @@ def KilnDropReturnedArguments : Pass<"kiln-drop-returned-arguments",
     %r = call @k(%x, %w) : (memref<4xf32>, memref<4xf32>) -> memref<4xf32>
     ```
     After: `func.func private @k(%x, %d) { ... return }`, `call @k(%x, %w)`,
-    and uses of `%r` use `%w`.
+    and uses of `%r` use `%w`. The entry of `kernel.origins` of a dropped
+    result moves to `kernel.updated_origins` as [argument index, origin], so
+    numerics checks still scan it.
 
     Public functions (entry points) keep their results; one that returns an
     argument returns a `memref.cast` of it instead, which
@@ -266,8 +274,7 @@ def KilnAliasUpdatedResults : Pass<"kiln-alias-updated-results",
     Where bufferization updated the argument in place, the final copy into
     the out-parameter runs only if the two buffers differ; where the result
     was computed elsewhere, it is copied in last, after every read of the
-    argument. In kernels, a copy of an updated destination argument into an
-    out-parameter that the caller never reads is dropped.
+    argument.
 
     Before: `memref.copy %w, %out : memref<4xf32> to memref<4xf32>`
     After:

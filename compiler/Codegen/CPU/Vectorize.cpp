@@ -9,7 +9,12 @@
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 #include <optional>
 
@@ -148,9 +153,84 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
       target->emitRemark("vectorization failed; stays scalar");
   }
 
+  /// In a kernel whose result is computed row by row from values its other
+  /// ops reduce per row (softmax, layer norm, their gradients), the result's
+  /// op is tiled along its first, parallel loop and the ops producing its
+  /// row slices are fused into that loop: every pass over a block of rows
+  /// then reads it from cache, not memory. Blocks hold up to
+  /// `rowBlockElements` elements. Producers whose slice does not depend on
+  /// the row (a reduction over all rows) stay outside the loop.
+  void fuseRows(IRRewriter &rewriter, func::FuncOp func) {
+    if (!func.isPrivate() || func.getBody().empty())
+      return;
+    auto ret = dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    if (!ret)
+      return;
+    for (Value result : ret.getOperands()) {
+      auto consumer = result.getDefiningOp<linalg::LinalgOp>();
+      if (!consumer || !consumer.hasPureTensorSemantics() ||
+          consumer.getNumLoops() < 2 ||
+          consumer.getIteratorTypesArray().front() !=
+              utils::IteratorType::parallel ||
+          !llvm::isa<TilingInterface>(consumer.getOperation()))
+        continue;
+      // Only worth it when a producer also reads whole rows.
+      bool rowProducer = llvm::any_of(consumer->getOperands(), [](Value v) {
+        auto producer = v.getDefiningOp<linalg::LinalgOp>();
+        return producer && producer.getNumReductionLoops() > 0;
+      });
+      if (!rowProducer)
+        continue;
+      SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
+      if (llvm::any_of(ranges, ShapedType::isDynamic))
+        continue;
+      int64_t rowElements = 1;
+      for (int64_t r : ArrayRef<int64_t>(ranges).drop_front())
+        rowElements *= r;
+      int64_t rows = largestDivisor(
+          ranges.front(), std::max<int64_t>(1, rowBlockElements / rowElements));
+      if (rows == ranges.front())
+        continue;
+      SmallVector<int64_t> tiles(ranges.size(), 0);
+      tiles.front() = rows;
+      scf::SCFTileAndFuseOptions options;
+      options.tilingOptions.setTileSizes(
+          getAsIndexOpFoldResult(rewriter.getContext(), tiles));
+      options.setFusionControlFn([](tensor::ExtractSliceOp slice, OpResult,
+                                    bool isDestination) {
+        // Fuse a producer only where its slice moves with the row block.
+        bool moves = llvm::any_of(slice.getMixedOffsets(), [](OpFoldResult o) {
+          return !getConstantIntValue(o).has_value();
+        });
+        return std::make_tuple(moves && !isDestination, false);
+      });
+      rewriter.setInsertionPoint(consumer);
+      FailureOr<scf::SCFTileAndFuseResult> fused =
+          scf::tileConsumerAndFuseProducersUsingSCF(
+              rewriter, cast<TilingInterface>(consumer.getOperation()),
+              options);
+      if (failed(fused))
+        continue;
+      for (auto [original, replacement] : fused->replacements)
+        rewriter.replaceAllUsesWith(original, replacement);
+    }
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     MLIRContext *ctx = &getContext();
+    {
+      IRRewriter rewriter(ctx);
+      fuseRows(rewriter, func);
+      // A producer fused once per use (softmax's exp feeds both the row sum
+      // and the quotient) is computed once; producers now computed inside
+      // the row loops are dead outside.
+      DominanceInfo dominance(func);
+      eliminateCommonSubExpressions(rewriter, dominance, func);
+      RewritePatternSet cleanup(ctx);
+      if (failed(applyPatternsAndFoldGreedily(func, std::move(cleanup))))
+        return signalPassFailure();
+    }
     SmallVector<linalg::LinalgOp> ops;
     func.walk([&](linalg::LinalgOp op) {
       if (op.hasPureTensorSemantics())
@@ -173,6 +253,31 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
       return signalPassFailure();
+    hoistInvariants(func);
+  }
+
+  /// Moves what a tile loop computes the same in every iteration (a row's
+  /// mean and 1/sqrt(var + eps), broadcast to a vector) out of it. On
+  /// tensors every op here is free of memory effects; the loops have static,
+  /// non-zero trip counts, so even ops that are not speculatable (reads of
+  /// a tensor element) run no more often than before.
+  void hoistInvariants(func::FuncOp func) {
+    func.walk([](scf::ForOp loop) {
+      std::optional<int64_t> trips =
+          constantTripCount(getAsOpFoldResult(loop.getLowerBound()),
+                            getAsOpFoldResult(loop.getUpperBound()),
+                            getAsOpFoldResult(loop.getStep()));
+      if (!trips || *trips < 1)
+        return;
+      Region *body = &loop.getRegion();
+      moveLoopInvariantCode(
+          ArrayRef<Region *>(body),
+          [&](Value v, Region *) { return loop.isDefinedOutsideOfLoop(v); },
+          [](Operation *op, Region *) {
+            return op->getNumRegions() == 0 && isMemoryEffectFree(op);
+          },
+          [&](Operation *op, Region *) { loop.moveOutOfLoop(op); });
+    });
   }
 };
 

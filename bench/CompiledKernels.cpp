@@ -4,8 +4,9 @@
 // matrix products and convolutions next to direct oneDNN calls, memory-bound
 // kernels next to hand-written loops and the measured copy bandwidth. Each
 // benchmark reports FLOP/s or B/s; bench/run.sh turns them into ratios.
-// oneDNN runs on one thread unless a benchmark's `threads` argument says
-// otherwise. Generated code and hand-written loops are single-threaded.
+// oneDNN and the parallel loops of generated code (kiln-parallelize) run on
+// one thread unless a benchmark's `threads` argument says otherwise.
+// Hand-written loops are single-threaded.
 //
 //===----------------------------------------------------------------------===//
 
@@ -134,7 +135,8 @@ void setBytes(benchmark::State &state, double bytes) {
   setRate(state, "B/s", bytes);
 }
 
-/// Sets oneDNN's thread count for one benchmark; restores one thread after.
+/// Sets the runtime's thread count (oneDNN and generated parallel loops) for
+/// one benchmark; restores one thread after.
 class ThreadScope {
 public:
   explicit ThreadScope(int64_t threads) { kiln_set_num_threads(threads); }
@@ -146,7 +148,7 @@ void configure(benchmark::internal::Benchmark *benchmark) {
   benchmark->UseRealTime()->MinWarmUpTime(0.1)->Unit(benchmark::kMicrosecond);
 }
 
-/// One and two oneDNN threads, as the `threads` argument.
+/// One and two threads, as the `threads` argument.
 void oneAndTwoThreads(benchmark::internal::Benchmark *benchmark) {
   benchmark->ArgName("threads")->Arg(1)->Arg(2);
 }
@@ -310,6 +312,7 @@ void softmaxLoop(const float *x, float *y) {
 }
 
 void BM_SoftmaxKiln(benchmark::State &state) {
+  ThreadScope threads(state.range(0));
   timeCompiled(state, compiledKernel(SoftmaxIR));
   setBytes(state, RowsColsTraffic);
 }
@@ -355,6 +358,7 @@ void layerNormLoop(const float *x, const float *weight, const float *bias,
 }
 
 void BM_LayerNormKiln(benchmark::State &state) {
+  ThreadScope threads(state.range(0));
   timeCompiled(state, compiledKernel(LayerNormIR));
   setBytes(state, RowsColsTraffic);
 }
@@ -408,6 +412,7 @@ void chainLoop(const float *x, const float *b, float *y) {
 }
 
 void BM_ChainKiln(benchmark::State &state) {
+  ThreadScope threads(state.range(1));
   timeCompiled(state, compiledKernel(ChainIR, /*fusion=*/state.range(0)));
   setBytes(state, RowsColsTraffic);
 }
@@ -432,11 +437,16 @@ BENCHMARK(BM_MatmulKiln)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_MatmulOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_Conv2dKiln)->Apply(configure);
 BENCHMARK(BM_Conv2dOneDnn)->Apply(configure);
-BENCHMARK(BM_SoftmaxKiln)->Apply(configure);
+BENCHMARK(BM_SoftmaxKiln)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_SoftmaxLoop)->Apply(configure);
-BENCHMARK(BM_LayerNormKiln)->Apply(configure);
+BENCHMARK(BM_LayerNormKiln)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_LayerNormLoop)->Apply(configure);
-BENCHMARK(BM_ChainKiln)->ArgName("fusion")->Arg(1)->Arg(0)->Apply(configure);
+BENCHMARK(BM_ChainKiln)
+    ->ArgNames({"fusion", "threads"})
+    ->Args({1, 1})
+    ->Args({0, 1})
+    ->Args({1, 2})
+    ->Apply(configure);
 BENCHMARK(BM_ChainLoop)->Apply(configure);
 
 int main(int argc, char **argv) {

@@ -289,4 +289,40 @@ def KilnAliasUpdatedResults : Pass<"kiln-alias-updated-results",
                            "::mlir::arith::ArithDialect"];
 }
 
+def KilnParallelize : Pass<"kiln-parallelize", "::mlir::ModuleOp"> {
+  let summary = "Runs kernels' parallel loops on the runtime's threads";
+  let description = [{
+    On bufferized kernels, before they inline: a top-level `scf.for` that
+    kiln-vectorize marked `kiln.parallel` (the tile loop over a parallel
+    first dimension), with constant bounds, at least two iterations, and
+    nothing from outside but constants and contiguous, statically shaped
+    buffers (1 to 16, the largest with at least `min-elements` elements),
+    moves into a private function `body(begin, end, buffers...)`; scratch
+    buffers the kernel allocates only for the loop are allocated in the
+    body instead, one per thread. In its
+    place, `kiln_parallel_for` (a library call naming the body in
+    `kiln.body`) splits the iterations between the threads of the runtime's
+    OpenMP pool, the one oneDNN uses.
+
+    Before:
+    ```mlir
+    scf.for %i = %c0 to %c64 step %c1 { ... %in ... %out ... } {kiln.parallel}
+    ```
+    After:
+    ```mlir
+    kernel.library_call "kiln_parallel_for" ins(%in, %out : ...) outs()
+        {kiln.body = @k_loop0, ints = array<i64: 2, 0, 64, 1>, slots = array<i64: 0, 1, -1, ...>}
+    func.func private @k_loop0(%begin: index, %end: index, %in: ..., %out: ...) {
+      scf.for %i = %begin to %end step %c1 { ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"262144",
+           "Smallest buffer, in elements, a loop must touch to run in parallel">,
+  ];
+  let dependentDialects = ["::kiln::kernel::KernelDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

@@ -47,7 +47,7 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            "kiln-alias-updated-results," +
            std::string(options.numericsChecks ? "kiln-insert-numerics-checks,"
                                               : "") +
-           "canonicalize,buffer-deallocation-pipeline,"
+           "canonicalize,buffer-deallocation-pipeline,kiln-parallelize,"
            // Kernels inline into their entry point, whose temporaries then
            // share one planned arena.
            "inline,symbol-dce,canonicalize," +

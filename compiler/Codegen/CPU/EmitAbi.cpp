@@ -59,6 +59,33 @@ struct KilnEmitAbi : kiln::impl::KilnEmitAbiBase<KilnEmitAbi> {
     Type i64 = IntegerType::get(ctx, 64);
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
 
+    // Runtime functions declared once per call site ("kiln_parallel_for.3":
+    // their function-pointer argument had a type of its own) become one C
+    // symbol: in LLVM every such declaration has the same type.
+    SmallVector<LLVM::LLVMFuncOp> perSite;
+    for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+      if (fn.isExternal() && fn.getSymName().contains('.'))
+        perSite.push_back(fn);
+    for (LLVM::LLVMFuncOp fn : perSite) {
+      std::string name = fn.getSymName().split('.').first.str();
+      auto merged = symbols.lookup<LLVM::LLVMFuncOp>(name);
+      if (!merged) {
+        OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+        merged = top.create<LLVM::LLVMFuncOp>(fn.getLoc(), name,
+                                              fn.getFunctionType());
+        symbols.insert(merged);
+      } else if (merged.getFunctionType() != fn.getFunctionType()) {
+        fn.emitError("declares '") << name << "' with another type";
+        return signalPassFailure();
+      }
+      if (failed(SymbolTable::replaceAllSymbolUses(
+              fn, merged.getSymNameAttr(), module))) {
+        fn.emitError("cannot merge into '") << name << "'";
+        return signalPassFailure();
+      }
+      symbols.erase(fn);
+    }
+
     // Kernels and helpers are internal: two models link into one program
     // without clashing. Entry points are renamed below and stay public.
     for (auto fn : module.getOps<LLVM::LLVMFuncOp>())

@@ -27,6 +27,8 @@ using namespace mlir;
 
 namespace {
 
+constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+
 /// The largest divisor of `n` not above `limit`.
 int64_t largestDivisor(int64_t n, int64_t limit) {
   for (int64_t d = std::min(n, limit); d > 1; --d)
@@ -139,6 +141,11 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
       }
       rewriter.replaceOp(op, tiled->replacements);
       target = tiled->tiledOps.front();
+      // The loop over the first dimension may run its iterations on
+      // several threads when that dimension is parallel (kiln-parallelize).
+      if (!tiled->loops.empty() && tiles.front() != 0 &&
+          op.getIteratorTypesArray().front() == utils::IteratorType::parallel)
+        tiled->loops.front()->setAttr(kParallelAttr, rewriter.getUnitAttr());
     }
     if (failed(linalg::vectorizeOpPrecondition(target, {}, {},
                                                /*vectorizeNDExtract=*/true))) {
@@ -213,6 +220,8 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
         continue;
       for (auto [original, replacement] : fused->replacements)
         rewriter.replaceAllUsesWith(original, replacement);
+      if (!fused->loops.empty())
+        fused->loops.front()->setAttr(kParallelAttr, rewriter.getUnitAttr());
     }
   }
 

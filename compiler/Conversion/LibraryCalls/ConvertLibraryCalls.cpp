@@ -55,6 +55,8 @@ Value dataPointer(OpBuilder &b, Location loc, Value memref, bool isInput,
 
 struct ConvertLibraryCalls
     : kiln::impl::ConvertLibraryCallsBase<ConvertLibraryCalls> {
+  int64_t bodies = 0;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
@@ -68,6 +70,21 @@ struct ConvertLibraryCalls
       OpBuilder b(call);
       Location loc = call.getLoc();
       SmallVector<Value> args, copies;
+      // A loop body outlined by kiln-parallelize goes first, as a function
+      // pointer. Its type differs from call to call, so each call declares
+      // the callee under a name of its own ("kiln_parallel_for.3");
+      // kiln-emit-abi merges them into one C symbol.
+      std::string callee = call.getCallee().str();
+      if (auto body = call->getAttrOfType<FlatSymbolRefAttr>("kiln.body")) {
+        auto fn = symbols.lookup<func::FuncOp>(body.getValue());
+        if (!fn) {
+          call.emitOpError("names no loop body '") << body.getValue() << "'";
+          return signalPassFailure();
+        }
+        args.push_back(b.create<func::ConstantOp>(loc, fn.getFunctionType(),
+                                                  body));
+        callee += "." + std::to_string(bodies++);
+      }
       for (int64_t slot : call.getSlots())
         args.push_back(slot < 0 ? b.create<arith::ConstantOp>(
                                        loc, b.getI64IntegerAttr(0))
@@ -92,19 +109,19 @@ struct ConvertLibraryCalls
       for (Value a : args)
         argTypes.push_back(a.getType());
       FunctionType type = b.getFunctionType(argTypes, {});
-      auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
-      if (!callee) {
+      auto declared = symbols.lookup<func::FuncOp>(callee);
+      if (!declared) {
         OpBuilder top(module.getBodyRegion());
-        callee = top.create<func::FuncOp>(loc, call.getCallee(), type);
-        callee.setPrivate();
-        symbols.insert(callee);
-      } else if (callee.getFunctionType() != type) {
+        declared = top.create<func::FuncOp>(loc, callee, type);
+        declared.setPrivate();
+        symbols.insert(declared);
+      } else if (declared.getFunctionType() != type) {
         call.emitOpError("calls '")
-            << call.getCallee() << "' with type " << type
-            << ", but it is declared with " << callee.getFunctionType();
+            << callee << "' with type " << type
+            << ", but it is declared with " << declared.getFunctionType();
         return signalPassFailure();
       }
-      b.create<func::CallOp>(loc, callee, args);
+      b.create<func::CallOp>(loc, declared, args);
       for (Value copy : copies)
         b.create<memref::DeallocOp>(loc, copy);
       call.erase();

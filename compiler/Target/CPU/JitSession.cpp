@@ -106,6 +106,7 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
     add("_mlir_memref_to_llvm_aligned_alloc",
         &_mlir_memref_to_llvm_aligned_alloc);
     add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
+    add("kiln_parallel_for", &kiln_parallel_for);
     add("kiln_check_finite_f32", &kiln_check_finite_f32);
     add("kiln_check_finite_f64", &kiln_check_finite_f64);
     add("kiln_matmul_f32", &kiln_matmul_f32);

@@ -55,6 +55,15 @@ struct KilnNumericsHooks {
 };
 void kiln_numerics_forward_to(const KilnNumericsHooks *hooks);
 
+/// Runs body(begin, end, b0, ..., b[count - 1]) over chunks of the loop
+/// lb..ub (by step), one chunk per thread of the runtime's pool (OpenMP,
+/// shared with oneDNN; --threads, KILN_NUM_THREADS). `body` is a loop of
+/// generated code outlined by kiln-parallelize with its `count` buffers
+/// (1 to 16; the others are null). Runs inline when one thread is asked for,
+/// inside a parallel region, or for a single iteration.
+void kiln_parallel_for(void *body, void *b0, void *b1, void *b2, void *b3, void *b4, void *b5, void *b6, void *b7, void *b8, void *b9, void *b10, void *b11, void *b12, void *b13, void *b14, void *b15,
+                       int64_t count, int64_t lb, int64_t ub, int64_t step);
+
 /// The number of cached blocks of the calling thread and their bytes, for
 /// tests.
 size_t kiln_workspace_cached_blocks(void);

@@ -1,0 +1,141 @@
+//===- Parallelize.cpp - Parallel kernel loops on the runtime's threads ---===//
+
+#include "compiler/Codegen/Passes.h"
+
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNPARALLELIZE
+#include "compiler/Codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kMaxBuffers = 16;
+
+struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
+  using KilnParallelizeBase::KilnParallelizeBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> kernels;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn.isPrivate() && !fn.isExternal() && fn->hasAttr("kernel.kind"))
+        kernels.push_back(fn);
+    for (func::FuncOp fn : kernels) {
+      SmallVector<scf::ForOp> loops;
+      for (Operation &op : fn.getBody().front())
+        if (auto loop = dyn_cast<scf::ForOp>(op);
+            loop && loop->hasAttr("kiln.parallel") && loop.getNumResults() == 0)
+          loops.push_back(loop);
+      for (auto [i, loop] : llvm::enumerate(loops))
+        outline(symbols, fn, loop, i);
+    }
+  }
+
+  /// Moves `loop` into a function body(begin, end, buffers...) and runs it
+  /// through kiln_parallel_for, when its bounds are constant, it has
+  /// iterations to share, it touches enough data to be worth the threads,
+  /// and everything it uses from outside is a constant or a contiguous,
+  /// statically shaped buffer.
+  void outline(SymbolTable &symbols, func::FuncOp kernel, scf::ForOp loop,
+               size_t index) {
+    std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
+    std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
+    std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+    if (!lb || !ub || !step || *step <= 0 || (*ub - *lb) / *step < 2)
+      return;
+    llvm::SetVector<Value> captured;
+    getUsedValuesDefinedAbove(loop.getRegion(), captured);
+    SmallVector<Value> buffers;
+    SmallVector<Operation *> constants;
+    // Scratch buffers: allocated in the kernel and used only by the loop
+    // (tile temporaries that bufferization hoisted). Each thread gets its
+    // own, allocated in the body.
+    SmallVector<memref::AllocOp> scratch;
+    int64_t largest = 0;
+    for (Value v : captured) {
+      Operation *def = v.getDefiningOp();
+      if (def && def->hasTrait<OpTrait::ConstantLike>()) {
+        constants.push_back(def);
+        continue;
+      }
+      if (auto alloc = dyn_cast_or_null<memref::AllocOp>(def);
+          alloc && alloc.getDynamicSizes().empty() &&
+          llvm::all_of(alloc->getUsers(), [&](Operation *user) {
+            return isa<memref::DeallocOp>(user) || loop->isAncestor(user);
+          })) {
+        scratch.push_back(alloc);
+        continue;
+      }
+      auto type = llvm::dyn_cast<MemRefType>(v.getType());
+      if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
+        return;
+      buffers.push_back(v);
+      largest = std::max(largest, type.getNumElements());
+    }
+    if (buffers.empty() || static_cast<int64_t>(buffers.size()) > kMaxBuffers ||
+        largest < minElements)
+      return;
+
+    Location loc = loop.getLoc();
+    OpBuilder b(kernel);
+    b.setInsertionPointAfter(kernel);
+    SmallVector<Type> types{b.getIndexType(), b.getIndexType()};
+    for (Value v : buffers)
+      types.push_back(v.getType());
+    auto body = b.create<func::FuncOp>(
+        loc, (kernel.getSymName() + "_loop" + std::to_string(index)).str(),
+        b.getFunctionType(types, {}));
+    body.setPrivate();
+    symbols.insert(body);
+    Block *entry = body.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    IRMapping mapping;
+    for (Operation *c : constants)
+      b.clone(*c, mapping);
+    for (memref::AllocOp alloc : scratch)
+      b.clone(*alloc, mapping);
+    for (auto [k, v] : llvm::enumerate(buffers))
+      mapping.map(v, entry->getArgument(2 + k));
+    auto clone = cast<scf::ForOp>(b.clone(*loop, mapping));
+    clone.getLowerBoundMutable().assign(entry->getArgument(0));
+    clone.getUpperBoundMutable().assign(entry->getArgument(1));
+    b.setInsertionPoint(clone);
+    clone.getStepMutable().assign(b.create<arith::ConstantIndexOp>(loc, *step));
+    b.setInsertionPointToEnd(entry);
+    clone->removeAttr("kiln.parallel");
+    for (memref::AllocOp alloc : scratch)
+      b.create<memref::DeallocOp>(loc, mapping.lookup(alloc.getResult()));
+    b.create<func::ReturnOp>(loc);
+
+    // kiln_parallel_for(body, buffers (16 slots, null past the last),
+    // count, lb, ub, step), in the library-call ABI.
+    OpBuilder at(loop);
+    SmallVector<int64_t> slots;
+    for (int64_t k = 0; k < kMaxBuffers; ++k)
+      slots.push_back(k < static_cast<int64_t>(buffers.size()) ? k : -1);
+    auto call = at.create<kiln::kernel::LibraryCallOp>(
+        loc, TypeRange{}, "kiln_parallel_for", buffers, ValueRange{},
+        at.getDenseI64ArrayAttr(slots),
+        at.getDenseI64ArrayAttr(
+            {static_cast<int64_t>(buffers.size()), *lb, *ub, *step}),
+        at.getDenseF64ArrayAttr({}));
+    call->setAttr("kiln.body", FlatSymbolRefAttr::get(body));
+    loop.erase();
+    for (memref::AllocOp alloc : scratch) {
+      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+        user->erase(); // Deallocs: the loop's uses went with it.
+      alloc.erase();
+    }
+  }
+};
+
+} // namespace

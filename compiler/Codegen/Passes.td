@@ -16,6 +16,15 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
     contractions, gathers). Ops the vectorizer does not take stay scalar and
     are reported with `-debug-only`-free remarks when `report` is set.
 
+    First, in a kernel whose result is computed row by row from per-row
+    reductions (softmax, layer norm), the result's op is tiled into blocks
+    of rows (up to `row-block-elements` elements) and the producers of its
+    row slices are fused into that loop, so every pass over a block reads it
+    from cache. Tile loops over a parallel first dimension are marked
+    `kiln.parallel` (for kiln-parallelize). Last, ops free of memory effects
+    that do not change across a tile loop (a row's mean, broadcast) move out
+    of it.
+
     Before:
     ```mlir
     %r = linalg.generic {... ["parallel", "parallel"]} ins(%x : tensor<128x256xf32>) ...

@@ -75,3 +75,41 @@ func.func @long_row_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
   } -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Row passes fuse: a per-row reduction feeding a row-wise consumer runs inside
+// one loop over blocks of rows (8 rows of 1024: 8192 elements), marked
+// kiln.parallel for kiln-parallelize; the per-row square root moves out of
+// the 16-wide inner loop.
+// CHECK-LABEL: func.func private @normalize
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8
+// CHECK: vector.multi_reduction <add>
+// CHECK: math.sqrt %{{.*}} : vector<16xf32>
+// CHECK-NEXT: scf.for
+// CHECK: arith.divf
+// CHECK: } {kiln.parallel}
+// CHECK-NEXT: tensor.insert_slice
+// CHECK: } {kiln.parallel}
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func private @normalize(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<64xf32>) -> tensor<64xf32>
+  %sum = linalg.generic {indexing_maps = [#map, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<64x1024xf32>) outs(%init : tensor<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<64xf32>
+  %e2 = tensor.empty() : tensor<64x1024xf32>
+  %y = linalg.generic {indexing_maps = [#map, #row, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum : tensor<64x1024xf32>, tensor<64xf32>) outs(%e2 : tensor<64x1024xf32>) {
+  ^bb0(%a: f32, %s: f32, %out: f32):
+    %r = math.sqrt %s : f32
+    %q = arith.divf %a, %r : f32
+    linalg.yield %q : f32
+  } -> tensor<64x1024xf32>
+  return %y : tensor<64x1024xf32>
+}

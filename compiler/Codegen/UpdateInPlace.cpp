@@ -173,29 +173,27 @@ struct KilnDropReturnedArguments
     SymbolTableCollection tables;
     SymbolUserMap users(tables, module);
     for (auto fn : module.getOps<func::FuncOp>()) {
-      if (fn.isExternal() || !fn.getBody().hasOneBlock())
+      if (!fn.isPrivate() || fn.isExternal() || !fn.getBody().hasOneBlock())
         continue;
       auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
-      if (!fn.isPrivate())
-        continue;
-      // Result index -> the argument it returns.
-      SmallVector<std::pair<unsigned, unsigned>> returned;
+      // The argument each result returns (-1: none); those results go.
+      SmallVector<int> argumentOf(fn.getNumResults(), -1);
+      llvm::BitVector erase(fn.getNumResults());
       for (auto [r, v] : llvm::enumerate(ret.getOperands()))
         if (auto arg = dyn_cast<BlockArgument>(v);
-            arg && isa<MemRefType>(v.getType()) && arg.getOwner() == &fn.getBody().front())
-          returned.push_back({r, arg.getArgNumber()});
+            arg && isa<MemRefType>(v.getType()) &&
+            arg.getOwner() == &fn.getBody().front()) {
+          argumentOf[r] = arg.getArgNumber();
+          erase.set(r);
+        }
       ArrayRef<Operation *> calls = users.getUsers(fn);
-      if (returned.empty() || llvm::any_of(calls, [](Operation *op) {
+      if (erase.none() || llvm::any_of(calls, [](Operation *op) {
             return !isa<func::CallOp>(op);
           }))
         continue;
-      llvm::BitVector erase(fn.getNumResults());
-      for (auto [r, a] : returned)
-        erase.set(r);
       for (Operation *op : calls) {
         auto call = cast<func::CallOp>(op);
         OpBuilder b(call);
-        SmallVector<Value> kept;
         SmallVector<Type> types;
         for (unsigned r = 0; r < call.getNumResults(); ++r)
           if (!erase.test(r))
@@ -210,10 +208,7 @@ struct KilnDropReturnedArguments
             call.getResult(r).replaceAllUsesWith(replacement.getResult(next++));
             continue;
           }
-          unsigned a = llvm::find_if(returned, [&](auto p) {
-                         return p.first == r;
-                       })->second;
-          Value operand = call.getOperand(a);
+          Value operand = call.getOperand(argumentOf[r]);
           if (operand.getType() != call.getResult(r).getType())
             operand = b.create<memref::CastOp>(call.getLoc(),
                                                call.getResult(r).getType(),
@@ -241,10 +236,8 @@ struct KilnDropReturnedArguments
             kept.push_back(origin);
             continue;
           }
-          unsigned a = llvm::find_if(returned, [&](auto p) {
-                         return p.first == r;
-                       })->second;
-          updated.push_back(b.getArrayAttr({b.getI64IntegerAttr(a), origin}));
+          updated.push_back(b.getArrayAttr(
+              {b.getI64IntegerAttr(argumentOf[r]), origin}));
         }
         fn->setAttr("kernel.origins", b.getArrayAttr(kept));
         if (auto previous =

@@ -69,6 +69,19 @@ Status parseTensor(const json::Value &v, const std::string &where,
   return Status::success();
 }
 
+/// `object.key` into `out` if present; it must then be a string.
+Status optionalString(const json::Value &object, const char *key,
+                      const std::string &where, std::string &out) {
+  const json::Value *value = member(object, key);
+  if (!value)
+    return Status::success();
+  if (Status s = expect(value, json::Value::Kind::String, where + "." + key);
+      !s.ok())
+    return s;
+  out = value->string;
+  return Status::success();
+}
+
 } // namespace
 
 std::string manifestToJson(const std::string &model,
@@ -156,12 +169,9 @@ StatusOr<std::vector<EntrySpec>> parseManifest(const std::string &text) {
       else
         return Status::error("manifest: " + w + ".kind: unknown kind '" +
                              kind->string + "'");
-      if (const json::Value *init = member(args->elements[i], "init")) {
-        if (Status s = expect(init, json::Value::Kind::String, w + ".init");
-            !s.ok())
-          return s;
-        arg.init = init->string;
-      }
+      if (Status s = optionalString(args->elements[i], "init", w, arg.init);
+          !s.ok())
+        return s;
       entry.arguments.push_back(std::move(arg));
     }
     for (size_t i = 0; i < results->elements.size(); ++i) {
@@ -169,12 +179,10 @@ StatusOr<std::vector<EntrySpec>> parseManifest(const std::string &text) {
       std::string w = where + ".results[" + std::to_string(i) + "]";
       if (Status s = parseTensor(results->elements[i], w, r); !s.ok())
         return s;
-      if (const json::Value *updates = member(results->elements[i], "updates")) {
-        if (Status s = expect(updates, json::Value::Kind::String, w + ".updates");
-            !s.ok())
-          return s;
-        r.updates = updates->string;
-      }
+      if (Status s = optionalString(results->elements[i], "updates", w,
+                                    r.updates);
+          !s.ok())
+        return s;
       entry.results.push_back(std::move(r));
       // A result that updates an argument may be given that argument's
       // buffer: it must be a parameter or buffer of the same dtype and

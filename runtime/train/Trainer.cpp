@@ -537,6 +537,19 @@ Status evaluate(const CompiledModel &model, const std::string &paramsPath,
   return Status::success();
 }
 
+namespace {
+
+/// The option a flag that takes no value turns on, or null.
+bool TrainOptions::*switchFor(const std::string &arg) {
+  if (arg == "--check-numerics")
+    return &TrainOptions::checkNumerics;
+  if (arg == "--copy-updates")
+    return &TrainOptions::copyUpdates;
+  return nullptr;
+}
+
+} // namespace
+
 Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
                        std::string *paramsPath) {
   for (int i = first; i < argc; ++i) {
@@ -546,8 +559,7 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
     std::string flag = arg.substr(0, eq);
     if (eq != std::string::npos)
       value = arg.substr(eq + 1);
-    else if (i + 1 < argc && arg.rfind("--", 0) == 0 &&
-             arg != "--check-numerics" && arg != "--copy-updates")
+    else if (i + 1 < argc && arg.rfind("--", 0) == 0 && !switchFor(arg))
       value = argv[++i];
     auto number = [&](int64_t &out) -> Status {
       char *end = nullptr;
@@ -586,10 +598,8 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
       options.metrics = value;
     else if (flag == "--save-params")
       options.paramsOut = value;
-    else if (arg == "--check-numerics")
-      options.checkNumerics = true;
-    else if (arg == "--copy-updates")
-      options.copyUpdates = true;
+    else if (bool TrainOptions::*on = switchFor(arg))
+      options.*on = true;
     else if (flag == "--params" && paramsPath)
       *paramsPath = value;
     else if (flag == "--threads") {

@@ -231,17 +231,17 @@ std::string kiln::kernel::describeOrigin(Operation *op) {
       callee.consume_back("_f64");
     text = callee.str() + " (oneDNN)";
   }
+  // Fused locations (a gradient's tag, fused ops) wrap the graph op's
+  // name("module.path")(file:line:col) location.
   Location loc = op->getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+  while (auto fused = dyn_cast<FusedLoc>(loc)) {
     if (auto tag = dyn_cast_or_null<StringAttr>(fused.getMetadata());
         tag && tag.getValue().starts_with(kGradientOf))
       text += " (" + tag.str() + ")";
-    if (!fused.getLocations().empty())
-      loc = fused.getLocations().front();
-  }
-  // Graph ops carry name("module.path")(file:line:col) locations.
-  if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+    if (fused.getLocations().empty())
+      break;
     loc = fused.getLocations().front();
+  }
   if (auto name = dyn_cast<NameLoc>(loc)) {
     text += " in " + name.getName().str();
     loc = name.getChildLoc();

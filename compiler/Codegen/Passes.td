@@ -273,6 +273,36 @@ def KilnDropReturnedArguments : Pass<"kiln-drop-returned-arguments",
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def KilnForwardResultCopies : Pass<"kiln-forward-result-copies",
+                                   "::mlir::ModuleOp"> {
+  let summary = "Entry points compute results straight into their out-parameters";
+  let description = [{
+    After buffer-results-to-out-params: in a public function, where an
+    out-parameter (an argument marked `graph.output`) is used only by a final
+    `memref.copy` from an allocation of the function's body, and nothing uses
+    that allocation after the copy, the allocation is replaced by the
+    out-parameter and the copy goes. Kernels then write the result where the
+    caller wants it: one read and one write of the result less, and the
+    arena no longer holds it. Out-parameters of updated results (also marked
+    `graph.update`) are left to kiln-alias-updated-results, since the caller
+    may pass the updated argument's own buffer for them. Other result
+    buffers must not overlap any argument or each other: the runtime's
+    tensors own their storage, and the C header of an object file says so
+    to direct callers.
+
+    Before:
+    ```mlir
+    func.func @f(%x: memref<4xf32>, %y: memref<4xf32> {graph.output = "y"}) {
+      %a = memref.alloc() : memref<4xf32>
+      call @f_kernel0(%x, %a) : (memref<4xf32>, memref<4xf32>) -> ()
+      memref.copy %a, %y : memref<4xf32> to memref<4xf32>
+      return
+    }
+    ```
+    After: `call @f_kernel0(%x, %y)` and nothing else.
+  }];
+}
+
 def KilnAliasUpdatedResults : Pass<"kiln-alias-updated-results",
                                    "::mlir::ModuleOp"> {
   let summary = "Out-parameters of updated results may alias their argument";

@@ -44,7 +44,8 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            "function-boundary-type-conversion=identity-layout-map},"
            "canonicalize,kiln-drop-returned-arguments,"
            "buffer-results-to-out-params{hoist-static-allocs},"
-           "kiln-alias-updated-results," +
+           // Results are computed in their out-parameters where possible.
+           "kiln-forward-result-copies,kiln-alias-updated-results," +
            std::string(options.numericsChecks ? "kiln-insert-numerics-checks,"
                                               : "") +
            "canonicalize,buffer-deallocation-pipeline,kiln-parallelize,"

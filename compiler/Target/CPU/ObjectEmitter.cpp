@@ -26,32 +26,6 @@ llvm::Error error(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(const TargetOptions &options) {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  std::string triple = llvm::sys::getProcessTriple();
-  std::string message;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, message);
-  if (!target)
-    return error("no LLVM target for " + triple + ": " + message);
-  std::string cpu = options.cpu;
-  std::string features = options.features;
-  if (cpu == "host") {
-    cpu = llvm::sys::getHostCPUName().str();
-    for (const auto &feature : llvm::sys::getHostCPUFeatures())
-      features += std::string(features.empty() ? "" : ",") +
-                  (feature.second ? "+" : "-") + feature.first().str();
-  }
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!machine)
-    return error("cannot create a target machine for CPU '" + cpu + "'");
-  return machine;
-}
-
 llvm::Error run(llvm::ArrayRef<llvm::StringRef> args) {
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(args[0], args, std::nullopt, {}, 0, 0,
@@ -117,6 +91,32 @@ std::string identifier(const std::string &name) {
 
 } // namespace
 
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const TargetOptions &options) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::string triple = llvm::sys::getProcessTriple();
+  std::string message;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, message);
+  if (!target)
+    return error("no LLVM target for " + triple + ": " + message);
+  std::string cpu = options.cpu;
+  std::string features = options.features;
+  if (cpu == "host") {
+    cpu = llvm::sys::getHostCPUName().str();
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      features += std::string(features.empty() ? "" : ",") +
+                  (feature.second ? "+" : "-") + feature.first().str();
+  }
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!machine)
+    return error("cannot create a target machine for CPU '" + cpu + "'");
+  return machine;
+}
+
 std::string cHeader(const std::string &model,
                     const std::vector<rt::EntrySpec> &entries) {
   std::string guard = identifier(model) + "_KILN_H";
@@ -125,7 +125,10 @@ std::string cHeader(const std::string &model,
   std::string out = "/* " + model +
                     ": entry points compiled by kilnc. Every pointer is a "
                     "contiguous row-major\n   buffer of the dtype and shape "
-                    "given; results are written in place. */\n#ifndef " +
+                    "given; results are written in place.\n   An output "
+                    "buffer must not overlap any other buffer, except that "
+                    "an output\n   that updates a parameter may be that "
+                    "parameter's buffer. */\n#ifndef " +
                     guard + "\n#define " + guard +
                     "\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern "
                     "\"C\" {\n#endif\n";
@@ -133,16 +136,24 @@ std::string cHeader(const std::string &model,
     out += "\n/* " + e.name + " */\nvoid " + identifier(model) + "_" +
            identifier(e.name) + "(";
     std::vector<std::string> params;
-    for (const rt::ArgumentSpec &a : e.arguments)
-      params.push_back("const " + cType(a.tensor.dtype) + " *" +
-                       identifier(a.tensor.name) + " /* " +
+    for (const rt::ArgumentSpec &a : e.arguments) {
+      // A donated argument (one a result updates) may be overwritten.
+      bool updated = llvm::any_of(e.results, [&](const rt::ResultSpec &r) {
+        return r.updates == a.tensor.name;
+      });
+      params.push_back((updated ? "" : "const ") + cType(a.tensor.dtype) +
+                       " *" + identifier(a.tensor.name) + " /* " +
                        (a.kind == rt::ArgKind::Input ? "input " : "parameter ") +
                        a.tensor.name + ": " + rt::dtypeName(a.tensor.dtype) +
-                       rt::formatShape(a.tensor.shape) + " */");
-    for (const rt::TensorSpec &r : e.results)
+                       rt::formatShape(a.tensor.shape) +
+                       (updated ? ", may be overwritten" : "") + " */");
+    }
+    for (const rt::ResultSpec &r : e.results)
       params.push_back(cType(r.dtype) + " *" + identifier(r.name) +
                        " /* output " + r.name + ": " + rt::dtypeName(r.dtype) +
-                       rt::formatShape(r.shape) + " */");
+                       rt::formatShape(r.shape) +
+                       (r.updates.empty() ? "" : ", updates " + r.updates) +
+                       " */");
     for (size_t i = 0; i < params.size(); ++i)
       out += (i ? ",\n    " : "\n    ") + params[i];
     out += ");\n";

@@ -60,10 +60,12 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            "func.func(lower-vector-multi-reduction),"
            "convert-vector-to-scf{full-unroll=true},"
            "lower-affine,convert-scf-to-cf,canonicalize,cse,"
-           // f32 transcendentals become polynomials; what remains (f64)
-           // calls libm, unrolled from vectors before vectors lower.
-           "func.func(kiln-approximate-math),convert-math-to-libm,"
-           "convert-vector-to-llvm,convert-math-to-llvm,"
+           // f32 transcendentals become polynomials; what LLVM has
+           // intrinsics for (floor, fabs, sqrt, f64 exp) becomes them; what
+           // remains (f64 tanh, erf) calls libm, unrolled from vectors
+           // before vectors lower.
+           "func.func(kiln-approximate-math),convert-math-to-llvm,"
+           "convert-math-to-libm,convert-vector-to-llvm,"
            "expand-strided-metadata,lower-affine,"
            // Heap allocations go to the runtime's caching workspace.
            "finalize-memref-to-llvm{use-generic-functions=true},"

@@ -4,6 +4,7 @@
 
 #include "compiler/InitAll.h"
 #include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Target/CPU/ObjectEmitter.h"
 #include "compiler/Target/Manifest.h"
 
 #include "kiln/runtime/Artefact.h"
@@ -24,6 +25,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <mutex>
 
@@ -33,6 +35,8 @@ namespace kiln::jit {
 
 struct Session::Impl {
   MLIRContext context;
+  /// The host's target machine, for the optimizer's cost model.
+  std::unique_ptr<llvm::TargetMachine> machine;
   std::unique_ptr<ExecutionEngine> engine;
   /// The packed function of each entry, in the order of entries_.
   std::vector<void (*)(void **)> functions;
@@ -82,9 +86,17 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
       failed(pm.run(*module)))
     return nullptr;
 
+  // LLVM's optimizer needs the target's cost model to vectorize what the
+  // lowering leaves scalar, as kilnc's ahead-of-time path does.
+  auto machine = aot::createTargetMachine(aot::TargetOptions());
+  if (!machine) {
+    diagnostics << llvm::toString(machine.takeError()) << "\n";
+    return nullptr;
+  }
+  session->impl_->machine = std::move(*machine);
   ExecutionEngineOptions engineOptions;
-  engineOptions.transformer =
-      makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, nullptr);
+  engineOptions.transformer = makeOptimizingTransformer(
+      options.optLevel, /*sizeLevel=*/0, session->impl_->machine.get());
   engineOptions.jitCodeGenOptLevel =
       options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
                             : llvm::CodeGenOptLevel::Default;

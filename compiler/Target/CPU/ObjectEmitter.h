@@ -13,7 +13,12 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
 #include <string>
+
+namespace llvm {
+class TargetMachine;
+} // namespace llvm
 
 namespace kiln::aot {
 
@@ -24,6 +29,11 @@ struct TargetOptions {
   /// Extra LLVM target features, e.g. "+avx512f,-avx512vnni".
   std::string features;
 };
+
+/// An LLVM target machine for `options` on this machine's triple: the CPU's
+/// features are the host's for "host".
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const TargetOptions &options);
 
 enum class Artefact { Assembly, Object, SharedLibrary, Executable };
 

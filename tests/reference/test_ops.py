@@ -244,6 +244,16 @@ for _lo, _hi, _shape in [(-0.5, 1.5, (7, 13)), (0.3, 0.3, (4, 5)),
          "%%y = graph.clamp %%x%s : $x" % attrs(min=f64(_lo), max=f64(_hi)),
          lambda t, lo=_lo, hi=_hi: {"y": torch.clamp(t["x"], lo, hi)})
 
+# NaN propagates through relu and clamp as in PyTorch (the code generator
+# turns a maximum or minimum against a constant into a compare and select);
+# infinities and signed zeros pass through.
+SPECIAL = np.array([[np.nan, -np.inf, np.inf, -0.0, 0.0, -1.5, 0.2, 2.5]])
+case("unary", "relu/special", {"x": SPECIAL}, "%y = graph.relu %x : $x",
+     lambda t: {"y": F.relu(t["x"])})
+case("unary", "clamp/special", {"x": SPECIAL},
+     "%%y = graph.clamp %%x%s : $x" % attrs(min=f64(-1.0), max=f64(1.0)),
+     lambda t: {"y": torch.clamp(t["x"], -1.0, 1.0)})
+
 # ---- elementwise: binary, compare, select ----------------------------------
 
 BINARY = [  # op, reference, lhs generator, rhs generator

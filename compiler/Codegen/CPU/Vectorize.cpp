@@ -252,7 +252,6 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     // Clean up: fold transfers into their tensors, canonicalize loops.
     RewritePatternSet patterns(ctx);
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
-    vector::populateVectorReductionToContractPatterns(patterns);
     // Tiles are 1 x ... x N: work on 1-D vectors, which every later lowering
     // (libm calls, LLVM vectors) takes directly.
     vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
@@ -263,6 +262,80 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
       return signalPassFailure();
     hoistInvariants(func);
+    multiplyByReciprocals(func);
+    compareWithConstants(func);
+  }
+
+  /// maximumf and minimumf against a constant that is not NaN (relu's 0, a
+  /// clamp's bounds) become a comparison and a select with the same
+  /// results, NaN and signed zeros included: x86 has no instruction for the
+  /// NaN-propagating maximum, and LLVM expands it into six.
+  void compareWithConstants(func::FuncOp func) {
+    func.walk([](Operation *op) {
+      bool isMax = isa<arith::MaximumFOp>(op);
+      if (!isMax && !isa<arith::MinimumFOp>(op))
+        return;
+      Value x = op->getOperand(0), c = op->getOperand(1);
+      FloatAttr bound;
+      auto constantBound = [&](Value v) {
+        Attribute attr;
+        if (!matchPattern(v, m_Constant(&attr)))
+          return false;
+        if (auto splat = dyn_cast<SplatElementsAttr>(attr))
+          attr = splat.getSplatValue<Attribute>();
+        bound = dyn_cast<FloatAttr>(attr);
+        return bound && !bound.getValue().isNaN();
+      };
+      if (!constantBound(c)) {
+        std::swap(x, c);
+        if (!constantBound(c))
+          return;
+      }
+      // max(x, c) is c where x <= c, except that max(+0, -0) is +0: with
+      // c = -0, take c only where x < c. A NaN x compares false and stays.
+      // min(x, c) mirrors it.
+      bool negativeZero = bound.getValue().isNegZero();
+      bool positiveZero = bound.getValue().isPosZero();
+      arith::CmpFPredicate takeBound =
+          isMax ? (negativeZero ? arith::CmpFPredicate::OLT
+                                : arith::CmpFPredicate::OLE)
+                : (positiveZero ? arith::CmpFPredicate::OGT
+                                : arith::CmpFPredicate::OGE);
+      OpBuilder b(op);
+      Value compare = b.create<arith::CmpFOp>(op->getLoc(), takeBound, x, c);
+      op->getResult(0).replaceAllUsesWith(
+          b.create<arith::SelectOp>(op->getLoc(), compare, c, x).getResult());
+      op->erase();
+    });
+  }
+
+  /// A division by a value a tile loop does not change (softmax's row sum)
+  /// becomes a multiplication by its reciprocal, taken once before the
+  /// loop: a vector division costs several multiplications. The quotient
+  /// may differ from the correctly rounded one in the last bit, as it does
+  /// in PyTorch's CPU softmax, which divides the same way.
+  void multiplyByReciprocals(func::FuncOp func) {
+    func.walk([](scf::ForOp loop) {
+      for (Operation &op : llvm::make_early_inc_range(*loop.getBody())) {
+        auto div = dyn_cast<arith::DivFOp>(op);
+        if (!div || !loop.isDefinedOutsideOfLoop(div.getRhs()))
+          continue;
+        OpBuilder b(loop);
+        Type type = div.getType();
+        Attribute one = b.getFloatAttr(getElementTypeOrSelf(type), 1.0);
+        if (auto vector = dyn_cast<VectorType>(type))
+          one = SplatElementsAttr::get(vector, one);
+        Value ones =
+            b.create<arith::ConstantOp>(div.getLoc(), cast<TypedAttr>(one));
+        Value reciprocal = b.create<arith::DivFOp>(
+            div.getLoc(), ones, div.getRhs(), div.getFastmathAttr());
+        b.setInsertionPoint(div);
+        div.replaceAllUsesWith(b.create<arith::MulFOp>(
+            div.getLoc(), div.getLhs(), reciprocal, div.getFastmathAttr())
+                                   .getResult());
+        div.erase();
+      }
+    });
   }
 
   /// Moves what a tile loop computes the same in every iteration (a row's

@@ -81,13 +81,17 @@ func.func @long_row_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
 // Row passes fuse: a per-row reduction feeding a row-wise consumer runs inside
 // one loop over blocks of rows (8 rows of 1024: 8192 elements), marked
 // kiln.parallel for kiln-parallelize; the per-row square root moves out of
-// the 16-wide inner loop.
+// the 16-wide inner loop, and the division by it becomes a multiplication by
+// its reciprocal, taken once per row.
 // CHECK-LABEL: func.func private @normalize
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8
 // CHECK: vector.multi_reduction <add>
-// CHECK: math.sqrt %{{.*}} : vector<16xf32>
+// CHECK: %[[ROOT:.*]] = math.sqrt %{{.*}} : vector<16xf32>
+// CHECK-NEXT: %[[ONES:.*]] = arith.constant dense<1.000000e+00> : vector<16xf32>
+// CHECK-NEXT: %[[RECIPROCAL:.*]] = arith.divf %[[ONES]], %[[ROOT]] : vector<16xf32>
 // CHECK-NEXT: scf.for
-// CHECK: arith.divf
+// CHECK-NOT: arith.divf
+// CHECK: arith.mulf %{{.*}}, %[[RECIPROCAL]] : vector<16xf32>
 // CHECK: } {kiln.parallel}
 // CHECK-NEXT: tensor.insert_slice
 // CHECK: } {kiln.parallel}
@@ -112,4 +116,37 @@ func.func private @normalize(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
     linalg.yield %q : f32
   } -> tensor<64x1024xf32>
   return %y : tensor<64x1024xf32>
+}
+
+// -----
+
+// maximumf and minimumf against constants (relu, clamp) become a compare and
+// a select with the same results for NaN and signed zeros: x <= c takes c for
+// max with c = 0 (so max(-0, +0) = +0), x < c for c = -0, x > c for min with
+// c = +0 (so min(-0, +0) = -0), x >= c otherwise. A max of two variables
+// stays.
+// CHECK-LABEL: func.func @clamps
+// CHECK-SAME: (%[[X:.*]]: f32, %[[Y:.*]]: f32)
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[NZERO:.*]] = arith.constant -0.000000e+00 : f32
+// CHECK-DAG: %[[SIX:.*]] = arith.constant 6.000000e+00 : f32
+// CHECK: %[[C0:.*]] = arith.cmpf ole, %[[X]], %[[ZERO]] : f32
+// CHECK: %[[S0:.*]] = arith.select %[[C0]], %[[ZERO]], %[[X]] : f32
+// CHECK: %[[C1:.*]] = arith.cmpf olt, %[[X]], %[[NZERO]] : f32
+// CHECK: %[[S1:.*]] = arith.select %[[C1]], %[[NZERO]], %[[X]] : f32
+// CHECK: %[[C2:.*]] = arith.cmpf ogt, %[[X]], %[[ZERO]] : f32
+// CHECK: %[[S2:.*]] = arith.select %[[C2]], %[[ZERO]], %[[X]] : f32
+// CHECK: %[[C3:.*]] = arith.cmpf oge, %[[X]], %[[SIX]] : f32
+// CHECK: %[[S3:.*]] = arith.select %[[C3]], %[[SIX]], %[[X]] : f32
+// CHECK: arith.maximumf %[[X]], %[[Y]] : f32
+func.func @clamps(%x: f32, %y: f32) -> (f32, f32, f32, f32, f32) {
+  %zero = arith.constant 0.0 : f32
+  %nzero = arith.constant -0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %0 = arith.maximumf %zero, %x : f32
+  %1 = arith.maximumf %x, %nzero : f32
+  %2 = arith.minimumf %x, %zero : f32
+  %3 = arith.minimumf %x, %six : f32
+  %4 = arith.maximumf %x, %y : f32
+  return %0, %1, %2, %3, %4 : f32, f32, f32, f32, f32
 }

@@ -135,8 +135,9 @@ def Kernel_LibraryCallOp : Kernel_Op<"library_call", [
                        DenseI64ArrayAttr:$ints, DenseF64ArrayAttr:$floats);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
-    $callee `ins` `(` $inputs `:` type($inputs) `)` `outs` `(` $outputs `:`
-    type($outputs) `)` attr-dict (`->` type($results)^)?
+    $callee `ins` `(` ($inputs^ `:` type($inputs))? `)`
+    `outs` `(` ($outputs^ `:` type($outputs))? `)` attr-dict
+    (`->` type($results)^)?
   }];
   let extraClassDeclaration = [{
     ::mlir::MutableOperandRange getDpsInitsMutable() {

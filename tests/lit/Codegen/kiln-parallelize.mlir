@@ -6,7 +6,7 @@
 // CHECK-LABEL: func.func private @k(
 // CHECK-SAME: %[[IN:.*]]: memref<16x8xf32>, %[[OUT:.*]]: memref<16x8xf32>)
 // CHECK-NOT: memref.alloc
-// CHECK: kernel.library_call "kiln_parallel_for" ins(%[[IN]], %[[OUT]] : memref<16x8xf32>, memref<16x8xf32>) outs( : ) {floats = array<f64>, ints = array<i64: 2, 0, 16, 1>, kiln.body = @k_loop0, slots = array<i64: 0, 1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1>}
+// CHECK: kernel.library_call "kiln_parallel_for" ins(%[[IN]], %[[OUT]] : memref<16x8xf32>, memref<16x8xf32>) outs() {floats = array<f64>, ints = array<i64: 2, 0, 16, 1>, kiln.body = @k_loop0, slots = array<i64: 0, 1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1>}
 // CHECK-NEXT: return
 // CHECK: func.func private @k_loop0(%[[B:.*]]: index, %[[E:.*]]: index, %[[I:.*]]: memref<16x8xf32>, %[[O:.*]]: memref<16x8xf32>)
 // CHECK: %[[S:.*]] = memref.alloc() : memref<8xf32>

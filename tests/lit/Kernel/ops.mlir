@@ -33,5 +33,8 @@ func.func @library_call(%x: tensor<8x16xf32>, %w: tensor<4x16xf32>, %m: memref<8
   // CHECK: kernel.library_call "kiln_matmul_f32" ins(%{{.*}}, %{{.*}} : memref<8x16xf32>, memref<4x16xf32>) outs(%{{.*}} : memref<8x4xf32>)
   // CHECK-NOT: ->
   kernel.library_call "kiln_matmul_f32" ins(%m, %mw : memref<8x16xf32>, memref<4x16xf32>) outs(%mo : memref<8x4xf32>) {slots = array<i64: 0, 1, -1, -1>, ints = array<i64: 8, 4, 16, 0, 1, 0>, floats = array<f64: 0.0>}
+  // A call that writes nothing (a runtime check) round-trips too.
+  // CHECK: kernel.library_call "kiln_check_finite_f32" ins(%{{.*}} : memref<8x4xf32>) outs() {floats = array<f64>, ints = array<i64: 32>, slots = array<i64: 0>}
+  kernel.library_call "kiln_check_finite_f32" ins(%mo : memref<8x4xf32>) outs() {slots = array<i64: 0>, ints = array<i64: 32>, floats = array<f64>}
   return %0 : tensor<8x4xf32>
 }

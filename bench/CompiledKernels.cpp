@@ -11,11 +11,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Target/CPU/JitSession.h"
+#include "kiln/runtime/CodegenSupport.h"
 #include "kiln/runtime/HostTensor.h"
 #include "kiln/runtime/Library.h"
 #include "kiln/runtime/Manifest.h"
 
 #include <benchmark/benchmark.h>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -172,8 +174,11 @@ void BM_SgemmOneDnn(benchmark::State &state) {
   setFlops(state, 2.0 * n * n * n);
 }
 
-constexpr int64_t CopyBytes = 64 << 20;
-constexpr int64_t CopyFloats = CopyBytes / sizeof(float);
+/// The copy is as large as the tensors of the memory-bound kernels below
+/// (16 MiB read, 16 MiB written), so that both run from the same level of
+/// the memory hierarchy: here most of it stays in a 32 MiB L3.
+constexpr int64_t CopyFloats = int64_t(4096) * 1024;
+constexpr int64_t CopyBytes = CopyFloats * sizeof(float);
 
 void BM_CopyMemcpy(benchmark::State &state) {
   HostTensor a = randomTensor({CopyFloats}), b = randomTensor({CopyFloats});
@@ -192,10 +197,28 @@ void copyLoop(const float *__restrict a, float *__restrict b, int64_t size) {
     b[i] = a[i];
 }
 
+/// Blocks [begin, end) of 64 KiB of the copy, as a body of kiln_parallel_for.
+constexpr int64_t CopyBlockFloats = (64 << 10) / sizeof(float);
+void copyBlocks(int64_t begin, int64_t end, void *a, void *b) {
+  copyLoop(static_cast<const float *>(a) + begin * CopyBlockFloats,
+           static_cast<float *>(b) + begin * CopyBlockFloats,
+           (end - begin) * CopyBlockFloats);
+}
+
+/// The copy loop on the runtime's threads (the pool generated parallel loops
+/// run on), split into contiguous chunks as kiln-parallelize splits them.
 void BM_CopyLoop(benchmark::State &state) {
+  ThreadScope threads(state.range(0));
   HostTensor a = randomTensor({CopyFloats}), b = randomTensor({CopyFloats});
+  auto call = [&] {
+    kiln_parallel_for(reinterpret_cast<void *>(&copyBlocks), a.data(),
+                      b.data(), nullptr, nullptr, nullptr, nullptr, nullptr,
+                      nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                      nullptr, nullptr, nullptr, /*count=*/2, /*lb=*/0,
+                      CopyFloats / CopyBlockFloats, /*step=*/1);
+  };
   for (auto _ : state) {
-    copyLoop(a.data<float>(), b.data<float>(), CopyFloats);
+    call();
     benchmark::ClobberMemory();
   }
   setBytes(state, 2.0 * CopyBytes);
@@ -327,6 +350,32 @@ void BM_SoftmaxLoop(benchmark::State &state) {
   setBytes(state, RowsColsTraffic);
 }
 
+/// oneDNN's softmax primitive (forward inference, max subtracted) on the
+/// same rows: the vendor library's hand-tuned kernel for this machine.
+void BM_SoftmaxOneDnn(benchmark::State &state) {
+  ThreadScope threads(state.range(0));
+  HostTensor x = randomTensor({Rows, Cols}), y = randomTensor({Rows, Cols});
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  dnnl::memory::desc rows({Rows, Cols}, dnnl::memory::data_type::f32,
+                          dnnl::memory::format_tag::ab);
+  dnnl::softmax_forward softmax(dnnl::softmax_forward::primitive_desc(
+      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, rows,
+                                  /*softmax_axis=*/1),
+      engine));
+  dnnl::memory source(rows, engine, x.data()), destination(rows, engine,
+                                                           y.data());
+  auto call = [&] {
+    softmax.execute(stream,
+                    {{DNNL_ARG_SRC, source}, {DNNL_ARG_DST, destination}});
+    stream.wait();
+  };
+  call();
+  for (auto _ : state)
+    call();
+  setBytes(state, RowsColsTraffic);
+}
+
 const char *const LayerNormIR = R"(
 func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"},
              %g: tensor<1024xf32> {graph.input = "g"},
@@ -428,17 +477,47 @@ void BM_ChainLoop(benchmark::State &state) {
   setBytes(state, RowsColsTraffic);
 }
 
+/// y = max(-(|relu(x * 0.5 + b) * x - 1| * 0.25 + x), x): ten cheap
+/// elementwise ops, one broadcast operand; bound by memory once fused.
+const char *const CheapChainIR = R"(
+func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"},
+             %b: tensor<1024xf32> {graph.input = "b"})
+    -> (tensor<4096x1024xf32> {graph.output = "y"}) {
+  %half = graph.constant dense<0.5> : tensor<f32>
+  %one = graph.constant dense<1.0> : tensor<f32>
+  %quarter = graph.constant dense<0.25> : tensor<f32>
+  %0 = graph.mul %x, %half : tensor<4096x1024xf32>, tensor<f32>
+  %1 = graph.add %0, %b : tensor<4096x1024xf32>, tensor<1024xf32>
+  %2 = graph.relu %1 : tensor<4096x1024xf32>
+  %3 = graph.mul %2, %x : tensor<4096x1024xf32>, tensor<4096x1024xf32>
+  %4 = graph.sub %3, %one : tensor<4096x1024xf32>, tensor<f32>
+  %5 = graph.abs %4 : tensor<4096x1024xf32>
+  %6 = graph.mul %5, %quarter : tensor<4096x1024xf32>, tensor<f32>
+  %7 = graph.add %6, %x : tensor<4096x1024xf32>, tensor<4096x1024xf32>
+  %8 = graph.neg %7 : tensor<4096x1024xf32>
+  %9 = graph.maximum %8, %x : tensor<4096x1024xf32>, tensor<4096x1024xf32>
+  return %9 : tensor<4096x1024xf32>
+}
+)";
+
+void BM_CheapChainKiln(benchmark::State &state) {
+  ThreadScope threads(state.range(1));
+  timeCompiled(state, compiledKernel(CheapChainIR, /*fusion=*/state.range(0)));
+  setBytes(state, RowsColsTraffic);
+}
+
 } // namespace
 
 BENCHMARK(BM_SgemmOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_CopyMemcpy)->Apply(configure);
-BENCHMARK(BM_CopyLoop)->Apply(configure);
+BENCHMARK(BM_CopyLoop)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_MatmulKiln)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_MatmulOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_Conv2dKiln)->Apply(configure);
 BENCHMARK(BM_Conv2dOneDnn)->Apply(configure);
 BENCHMARK(BM_SoftmaxKiln)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_SoftmaxLoop)->Apply(configure);
+BENCHMARK(BM_SoftmaxOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_LayerNormKiln)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_LayerNormLoop)->Apply(configure);
 BENCHMARK(BM_ChainKiln)
@@ -448,6 +527,12 @@ BENCHMARK(BM_ChainKiln)
     ->Args({1, 2})
     ->Apply(configure);
 BENCHMARK(BM_ChainLoop)->Apply(configure);
+BENCHMARK(BM_CheapChainKiln)
+    ->ArgNames({"fusion", "threads"})
+    ->Args({1, 1})
+    ->Args({0, 1})
+    ->Args({1, 2})
+    ->Apply(configure);
 
 int main(int argc, char **argv) {
   // Single-threaded oneDNN, like the generated code, unless a benchmark's

@@ -39,31 +39,43 @@ def row(label, name, reference, unit, target):
     print(f"{label:<34} {value / 1e9:8.1f} {base / 1e9:8.1f} {unit:<7}"
           f" {ratio:6.2f}  {verdict}")
 
-copy = "BM_CopyLoop"
+copy1, copy2 = "BM_CopyLoop/threads:1", "BM_CopyLoop/threads:2"
 print()
 for label, name, unit in [
         ("sgemm 1024^3 oneDNN, 1 thread", "BM_SgemmOneDnn/threads:1", "GFLOP/s"),
         ("sgemm 1024^3 oneDNN, 2 threads", "BM_SgemmOneDnn/threads:2", "GFLOP/s"),
-        ("copy 64 MiB, loop", copy, "GB/s"),
-        ("copy 64 MiB, memcpy", "BM_CopyMemcpy", "GB/s")]:
+        ("copy 16 MiB, loop, 1 thread", copy1, "GB/s"),
+        ("copy 16 MiB, loop, 2 threads", copy2, "GB/s"),
+        ("copy 16 MiB, memcpy", "BM_CopyMemcpy", "GB/s")]:
     if rate(name) is not None:
         print(f"{label:<34} {rate(name) / 1e9:8.1f} {unit}")
 print()
 print(f"{'kernel':<34} {'Kiln':>8} {'ref':>8} {'unit':<7} {'ratio':>6}  target")
-row("matmul 256x784x128 / oneDNN, 1 thr", "BM_MatmulKiln/threads:1",
-    "BM_MatmulOneDnn/threads:1", "GFLOP/s", 0.9)
-row("matmul 256x784x128 / oneDNN, 2 thr", "BM_MatmulKiln/threads:2",
-    "BM_MatmulOneDnn/threads:2", "GFLOP/s", 0.9)
+for t in (1, 2):
+    row(f"matmul 256x784x128 / oneDNN, {t} thr", f"BM_MatmulKiln/threads:{t}",
+        f"BM_MatmulOneDnn/threads:{t}", "GFLOP/s", 0.9)
 row("conv2d 64x32x14x14 / oneDNN", "BM_Conv2dKiln", "BM_Conv2dOneDnn",
     "GFLOP/s", 0.9)
-row("softmax 4096x1024 / copy", "BM_SoftmaxKiln", copy, "GB/s", 0.8)
-row("softmax 4096x1024 / hand loop", "BM_SoftmaxKiln", "BM_SoftmaxLoop",
-    "GB/s", None)
-row("layer_norm 4096x1024 / copy", "BM_LayerNormKiln", copy, "GB/s", 0.8)
-row("layer_norm 4096x1024 / hand loop", "BM_LayerNormKiln",
+for t in (1, 2):
+    copy = f"BM_CopyLoop/threads:{t}"
+    row(f"softmax / copy, {t} thr", f"BM_SoftmaxKiln/threads:{t}", copy,
+        "GB/s", 0.8)
+    row(f"softmax / oneDNN softmax, {t} thr", f"BM_SoftmaxKiln/threads:{t}",
+        f"BM_SoftmaxOneDnn/threads:{t}", "GB/s", None)
+    row(f"layer_norm / copy, {t} thr", f"BM_LayerNormKiln/threads:{t}", copy,
+        "GB/s", None)
+row("softmax / hand loop, 1 thr", "BM_SoftmaxKiln/threads:1",
+    "BM_SoftmaxLoop", "GB/s", None)
+row("layer_norm / hand loop, 1 thr", "BM_LayerNormKiln/threads:1",
     "BM_LayerNormLoop", "GB/s", None)
-row("chain, fused / copy", "BM_ChainKiln/fusion:1", copy, "GB/s", 0.8)
-row("chain, unfused / copy", "BM_ChainKiln/fusion:0", copy, "GB/s", 0.8)
-row("chain, fused / hand loop", "BM_ChainKiln/fusion:1", "BM_ChainLoop",
-    "GB/s", None)
+for kind, bench in (("chain", "BM_ChainKiln"),
+                    ("cheap chain", "BM_CheapChainKiln")):
+    row(f"{kind}, fused / copy, 1 thr", f"{bench}/fusion:1/threads:1", copy1,
+        "GB/s", 0.8)
+    row(f"{kind}, unfused / copy, 1 thr", f"{bench}/fusion:0/threads:1",
+        copy1, "GB/s", None)
+    row(f"{kind}, fused / copy, 2 thr", f"{bench}/fusion:1/threads:2", copy2,
+        "GB/s", 0.8)
+row("chain, fused / hand loop, 1 thr", "BM_ChainKiln/fusion:1/threads:1",
+    "BM_ChainLoop", "GB/s", None)
 PY

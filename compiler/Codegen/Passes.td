@@ -23,7 +23,14 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
     from cache. Tile loops over a parallel first dimension are marked
     `kiln.parallel` (for kiln-parallelize). Last, ops free of memory effects
     that do not change across a tile loop (a row's mean, broadcast) move out
-    of it.
+    of it, divisions by such values become multiplications by their
+    reciprocal, and maximumf/minimumf against a constant (relu, clamp)
+    become a compare and select.
+
+    Ops whose loops are all parallel (elementwise kernels) take
+    `parallel-vector-width` elements per tile instead: several independent
+    vectors per iteration, whose long dependent chains (exp, tanh
+    polynomials) the CPU then overlaps.
 
     Before:
     ```mlir
@@ -42,6 +49,10 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "Elements per vector along the innermost loop">,
+    Option<"parallelVectorWidth", "parallel-vector-width", "int64_t",
+           /*default=*/"64",
+           "Elements per tile along the innermost loop of ops without "
+           "reductions">,
     Option<"maxTileElements", "max-tile-elements", "int64_t",
            /*default=*/"256", "Largest number of elements in one tile">,
     Option<"report", "report", "bool", /*default=*/"false",

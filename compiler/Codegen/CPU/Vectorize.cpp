@@ -124,8 +124,12 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
       vectorizeOne(rewriter, split->resultCombiningLinalgOp);
       return;
     }
+    // Without reductions, several vectors per tile: their independent
+    // chains overlap.
+    int64_t width = op.getNumReductionLoops() == 0 ? parallelVectorWidth
+                                                   : vectorWidth;
     SmallVector<int64_t> tiles = chooseTiles(
-        ranges, op.getIteratorTypesArray(), vectorWidth, maxTileElements);
+        ranges, op.getIteratorTypesArray(), width, maxTileElements);
     Operation *target = op;
     auto tileable = dyn_cast<TilingInterface>(op.getOperation());
     if (tiles != ranges && tileable) {

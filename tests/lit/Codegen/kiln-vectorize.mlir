@@ -1,24 +1,25 @@
 // RUN: kiln-opt %s -pass-pipeline='builtin.module(func.func(kiln-vectorize))' -split-input-file | FileCheck %s
 
-// An elementwise generic: rows stay a loop, each row is read and written as
-// a 16-wide vector (tile sizes divide the ranges: no partial tiles; unit
+// An elementwise generic: rows stay a loop, each row is read and written in
+// 64-wide tiles (parallel-vector-width: four AVX-512 vectors whose exp
+// polynomials overlap; tile sizes divide the ranges: no partial tiles; unit
 // dimensions are dropped, so the vectors are 1-D).
 // CHECK-LABEL: func.func @elementwise
 // CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1
-// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c16
-// CHECK: vector.transfer_read {{.*}} : tensor<8x64xf32>, vector<16xf32>
-// CHECK: math.exp %{{.*}} : vector<16xf32>
-// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<8x64xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c128 step %c64
+// CHECK: vector.transfer_read {{.*}} : tensor<8x128xf32>, vector<64xf32>
+// CHECK: math.exp %{{.*}} : vector<64xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<64xf32>, tensor<8x128xf32>
 #id = affine_map<(d0, d1) -> (d0, d1)>
-func.func @elementwise(%x: tensor<8x64xf32>) -> tensor<8x64xf32> {
-  %e = tensor.empty() : tensor<8x64xf32>
+func.func @elementwise(%x: tensor<8x128xf32>) -> tensor<8x128xf32> {
+  %e = tensor.empty() : tensor<8x128xf32>
   %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%x : tensor<8x64xf32>) outs(%e : tensor<8x64xf32>) {
+      ins(%x : tensor<8x128xf32>) outs(%e : tensor<8x128xf32>) {
   ^bb0(%a: f32, %o: f32):
     %r = math.exp %a : f32
     linalg.yield %r : f32
-  } -> tensor<8x64xf32>
-  return %0 : tensor<8x64xf32>
+  } -> tensor<8x128xf32>
+  return %0 : tensor<8x128xf32>
 }
 
 // -----
@@ -81,17 +82,17 @@ func.func @long_row_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
 // Row passes fuse: a per-row reduction feeding a row-wise consumer runs inside
 // one loop over blocks of rows (8 rows of 1024: 8192 elements), marked
 // kiln.parallel for kiln-parallelize; the per-row square root moves out of
-// the 16-wide inner loop, and the division by it becomes a multiplication by
+// the 64-wide inner loop, and the division by it becomes a multiplication by
 // its reciprocal, taken once per row.
 // CHECK-LABEL: func.func private @normalize
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8
 // CHECK: vector.multi_reduction <add>
-// CHECK: %[[ROOT:.*]] = math.sqrt %{{.*}} : vector<16xf32>
-// CHECK-NEXT: %[[ONES:.*]] = arith.constant dense<1.000000e+00> : vector<16xf32>
-// CHECK-NEXT: %[[RECIPROCAL:.*]] = arith.divf %[[ONES]], %[[ROOT]] : vector<16xf32>
+// CHECK: %[[ROOT:.*]] = math.sqrt %{{.*}} : vector<64xf32>
+// CHECK-NEXT: %[[ONES:.*]] = arith.constant dense<1.000000e+00> : vector<64xf32>
+// CHECK-NEXT: %[[RECIPROCAL:.*]] = arith.divf %[[ONES]], %[[ROOT]] : vector<64xf32>
 // CHECK-NEXT: scf.for
 // CHECK-NOT: arith.divf
-// CHECK: arith.mulf %{{.*}}, %[[RECIPROCAL]] : vector<16xf32>
+// CHECK: arith.mulf %{{.*}}, %[[RECIPROCAL]] : vector<64xf32>
 // CHECK: } {kiln.parallel}
 // CHECK-NEXT: tensor.insert_slice
 // CHECK: } {kiln.parallel}

@@ -77,10 +77,19 @@ def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::func::FuncOp"> 
     that convert-math-to-libm (which runs next, for float64) does not unroll
     them into scalar `fmaf` calls.
 
+    With `avx512`, exp on f32 vectors of whole 16-lane registers scales its
+    polynomial by 2^k with AVX-512's vscalefps (`llvm.call_intrinsic`),
+    which handles overflow and underflow itself: about 15 instructions per
+    vector instead of 21.
+
     Before: `%y = math.exp %x : vector<16xf32>`
     After: arithmetic and llvm.intr.fma on vector<16xf32> (range reduction
     and a polynomial).
   }];
+  let options = [
+    Option<"avx512", "avx512", "bool", /*default=*/"false",
+           "The target has AVX-512F: exp scales with vscalefps">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::math::MathDialect",

@@ -266,6 +266,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
   };
   if (from == Stage::Graph && failed(dump(Stage::Graph)))
     return mlir::failure();
+  bool avx512 = aot::targetHasFeature({cpu, features}, "avx512f");
   for (Stage stage :
        {Stage::GraphGrad, Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
     if (static_cast<int>(stage) <= static_cast<int>(from))
@@ -278,6 +279,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
     options.trainStep = trainStep;
     options.wrtInputs = wrtInputs;
     options.numericsChecks = numericsChecks;
+    options.avx512 = avx512;
     if (failed(mlir::applyPassManagerCLOptions(pm)) ||
         mlir::failed(mlir::parsePassPipeline(pipelineInto(stage, options), pm,
                                              llvm::errs())))

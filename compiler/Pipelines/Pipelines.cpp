@@ -5,8 +5,14 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 namespace kiln {
+
+bool hostHasAvx512() {
+  static const bool has = llvm::sys::getHostCPUFeatures().lookup("avx512f");
+  return has;
+}
 
 std::string pipelineInto(Stage stage, const PipelineOptions &options) {
   switch (stage) {
@@ -59,12 +65,15 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            "func.func(convert-linalg-to-loops),"
            "func.func(lower-vector-multi-reduction),"
            "convert-vector-to-scf{full-unroll=true},"
-           "lower-affine,convert-scf-to-cf,canonicalize,cse,"
+           "lower-affine,convert-scf-to-cf,canonicalize,cse," +
            // f32 transcendentals become polynomials; what LLVM has
            // intrinsics for (floor, fabs, sqrt, f64 exp) becomes them; what
            // remains (f64 tanh, erf) calls libm, unrolled from vectors
            // before vectors lower.
-           "func.func(kiln-approximate-math),convert-math-to-llvm,"
+           std::string(options.avx512
+                           ? "func.func(kiln-approximate-math{avx512=true}),"
+                           : "func.func(kiln-approximate-math),") +
+           "convert-math-to-llvm,"
            "convert-math-to-libm,convert-vector-to-llvm,"
            "expand-strided-metadata,lower-affine,"
            // Heap allocations go to the runtime's caching workspace.

@@ -20,6 +20,9 @@ namespace kiln {
 /// The stages of compilation, in order; each names the IR after it.
 enum class Stage { Graph, GraphGrad, Kernel, Linalg, LLVM };
 
+/// This machine's CPU has AVX-512F.
+bool hostHasAvx512();
+
 struct PipelineOptions {
   /// Fuse kernels (off: every op its own kernel, no library epilogues).
   bool fusion = true;
@@ -36,6 +39,9 @@ struct PipelineOptions {
   /// Every kernel reports its outputs to the runtime's NaN/Inf scan (which
   /// runs only when asked for: `--check-numerics`).
   bool numericsChecks = true;
+  /// The target CPU has AVX-512F (kiln-approximate-math's exp scales with
+  /// vscalefps); by default, this machine's CPU.
+  bool avx512 = hostHasAvx512();
 };
 
 /// The textual pipeline (on builtin.module) that takes IR from the stage

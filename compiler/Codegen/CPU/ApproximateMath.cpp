@@ -10,6 +10,8 @@
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <cmath>
+
 namespace kiln {
 #define GEN_PASS_DEF_KILNAPPROXIMATEMATH
 #include "compiler/Codegen/Passes.h.inc"
@@ -57,10 +59,91 @@ struct FmaToIntrinsic : OpRewritePattern<math::FmaOp> {
   }
 };
 
+/// exp on f32 vectors of whole AVX-512 registers, scaled by 2^k with
+/// vscalefps: exp(x) = 2^k e^r, k = roundeven(x log2 e), r = x - k ln 2 (in
+/// two parts), e^r by Cephes' expf polynomial (about 1 ulp). vscalefps
+/// makes 2^k e^r overflow to inf and underflow through the subnormals to 0
+/// itself, so x needs only clamping to [-110, 89] (which keeps NaN): about
+/// 15 instructions per vector instead of the generic approximation's 21.
+struct ExpWithScalef : OpRewritePattern<math::ExpOp> {
+  ExpWithScalef(MLIRContext *context)
+      : OpRewritePattern(context, /*benefit=*/2) {}
+
+  LogicalResult matchAndRewrite(math::ExpOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = dyn_cast<VectorType>(op.getType());
+    constexpr int64_t lanes = 16;
+    if (!type || type.getRank() != 1 || type.isScalable() ||
+        !type.getElementType().isF32() || type.getNumElements() % lanes != 0)
+      return failure();
+    Location loc = op.getLoc();
+    auto splat = [&](double value) -> Value {
+      return rewriter.create<arith::ConstantOp>(
+          loc, SplatElementsAttr::get(
+                   type, rewriter.getF32FloatAttr(static_cast<float>(value))));
+    };
+    auto fma = [&](Value a, Value b, Value c) -> Value {
+      return rewriter.create<LLVM::FMAOp>(loc, a, b, c);
+    };
+    // Clamp, keeping NaN: a NaN compares false and passes through.
+    Value x = op.getOperand();
+    Value low = splat(-110.0), high = splat(89.0);
+    x = rewriter.create<arith::SelectOp>(
+        loc,
+        rewriter.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, low),
+        low, x);
+    x = rewriter.create<arith::SelectOp>(
+        loc,
+        rewriter.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, high),
+        high, x);
+    Value k = rewriter.create<math::RoundEvenOp>(
+        loc, rewriter.create<arith::MulFOp>(loc, x, splat(M_LOG2E)));
+    Value r = fma(k, splat(-0.693359375), x);
+    r = fma(k, splat(2.12194440e-4), r);
+    Value p = splat(1.9875691500e-4);
+    for (double c : {1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+                     1.6666665459e-1, 5.0000001201e-1})
+      p = fma(p, r, splat(c));
+    Value r2 = rewriter.create<arith::MulFOp>(loc, r, r);
+    Value y = rewriter.create<arith::AddFOp>(loc, fma(p, r2, r), splat(1.0));
+    // y * 2^k, one register at a time.
+    auto chunkType = VectorType::get({lanes}, rewriter.getF32Type());
+    Value mask = rewriter.create<LLVM::ConstantOp>(
+        loc, rewriter.getI16Type(), rewriter.getI16IntegerAttr(-1));
+    Value rounding = rewriter.create<LLVM::ConstantOp>(
+        loc, rewriter.getI32Type(),
+        rewriter.getI32IntegerAttr(4)); // The current rounding mode.
+    Value result = splat(0.0);
+    for (int64_t offset = 0; offset < type.getNumElements(); offset += lanes) {
+      auto chunk = [&](Value v) -> Value {
+        return rewriter.create<vector::ExtractStridedSliceOp>(
+            loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{lanes},
+            ArrayRef<int64_t>{1});
+      };
+      Value yc = chunk(y);
+      Value scaled =
+          rewriter
+              .create<LLVM::CallIntrinsicOp>(
+                  loc, chunkType,
+                  rewriter.getStringAttr("llvm.x86.avx512.mask.scalef.ps.512"),
+                  ValueRange{yc, chunk(k), yc, mask, rounding})
+              .getResult(0);
+      result = rewriter.create<vector::InsertStridedSliceOp>(
+          loc, scaled, result, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{1});
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct KilnApproximateMath
     : kiln::impl::KilnApproximateMathBase<KilnApproximateMath> {
+  using KilnApproximateMathBase::KilnApproximateMathBase;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
+    if (avx512)
+      patterns.add<ExpWithScalef>(&getContext());
     MathPolynomialApproximationOptions options;
     options.enableAvx2 = false;
     populateMathPolynomialApproximationPatterns(patterns, options);

@@ -7,6 +7,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -115,6 +116,16 @@ createTargetMachine(const TargetOptions &options) {
   if (!machine)
     return error("cannot create a target machine for CPU '" + cpu + "'");
   return machine;
+}
+
+bool targetHasFeature(const TargetOptions &options,
+                      const std::string &feature) {
+  auto machine = createTargetMachine(options);
+  if (!machine) {
+    llvm::consumeError(machine.takeError());
+    return false;
+  }
+  return (*machine)->getMCSubtargetInfo()->checkFeatures("+" + feature);
 }
 
 std::string cHeader(const std::string &model,

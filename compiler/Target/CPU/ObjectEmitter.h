@@ -35,6 +35,10 @@ struct TargetOptions {
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(const TargetOptions &options);
 
+/// Whether the CPU of `options` has the LLVM feature `feature` ("avx512f");
+/// false if no target machine can be made for it.
+bool targetHasFeature(const TargetOptions &options, const std::string &feature);
+
 enum class Artefact { Assembly, Object, SharedLibrary, Executable };
 
 /// Writes `module` (LLVM dialect) as `kind` to `path`, optimized for the

@@ -29,3 +29,31 @@ func.func @fma(%x: vector<16xf32>, %y: vector<2x16xf32>) -> (vector<16xf32>, vec
   %1 = math.fma %y, %y, %y : vector<2x16xf32>
   return %0, %1 : vector<16xf32>, vector<2x16xf32>
 }
+
+// RUN: kiln-opt %s -pass-pipeline='builtin.module(func.func(kiln-approximate-math{avx512=true}))' | FileCheck %s --check-prefix=AVX512
+
+// With AVX-512, exp of whole 16-lane registers clamps x (keeping NaN),
+// reduces it by k ln 2 (k = roundeven(x log2 e)) and scales the polynomial
+// by 2^k with vscalefps, one register at a time; other exps (lanes not a
+// multiple of 16, scalars) take the generic approximation.
+// AVX512-LABEL: func.func @approximate
+// AVX512: arith.cmpf olt
+// AVX512: arith.cmpf ogt
+// AVX512: math.roundeven %{{.*}} : vector<16xf32>
+// AVX512: llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"
+// AVX512-NOT: math.exp {{.*}} : vector<16xf32>
+// AVX512-LABEL: func.func @fma
+// AVX512-LABEL: func.func @wide
+// AVX512: math.roundeven %{{.*}} : vector<32xf32>
+// AVX512: vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [16], strides = [1]} : vector<32xf32> to vector<16xf32>
+// AVX512: llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>, i16, i32) -> vector<16xf32>
+// AVX512: vector.extract_strided_slice %{{.*}} {offsets = [16], sizes = [16], strides = [1]} : vector<32xf32> to vector<16xf32>
+// AVX512: llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"
+// AVX512-NOT: llvm.call_intrinsic
+// AVX512-NOT: math.exp {{.*}} : vector<32xf32>
+// AVX512: return
+func.func @wide(%x: vector<32xf32>, %y: vector<10xf32>) -> (vector<32xf32>, vector<10xf32>) {
+  %0 = math.exp %x : vector<32xf32>
+  %1 = math.exp %y : vector<10xf32>
+  return %0, %1 : vector<32xf32>, vector<10xf32>
+}

@@ -332,8 +332,18 @@ struct KilnAliasUpdatedResults
       finalCopy->moveBefore(differ.thenBlock()->getTerminator());
       return;
     }
-    if (finalCopy)
-      return; // Computed elsewhere, copied in last: correct either way.
+    if (finalCopy) {
+      // Computed elsewhere and copied in last. A later final copy that still
+      // reads the argument must run first: this copy moves to the end.
+      bool readLater = false;
+      for (Operation *op = finalCopy->getNextNode(); op != ret;
+           op = op->getNextNode())
+        readLater |= stripCasts(cast<memref::CopyOp>(op).getSource()) ==
+                     argument;
+      if (readLater)
+        finalCopy->moveBefore(ret);
+      return;
+    }
     // The result's buffer is written during the computation (its allocation
     // was hoisted into the out-parameter). Compute into a temporary and
     // copy it in last instead.

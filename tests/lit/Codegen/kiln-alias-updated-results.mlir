@@ -63,6 +63,21 @@ func.func @forward(%w: memref<4xf32>, %o: memref<4xf32>) {
   return
 }
 
+// The new value of %w is copied in last even when a later final copy still
+// reads the old %w (the caller may pass %w's buffer as %ow).
+// CHECK-LABEL: func.func @reads_later
+// CHECK-SAME: (%[[RW:[^:]*]]: memref<4xf32>, %[[RV:[^:]*]]: memref<4xf32>, %[[ROW:[^:]*]]: memref<4xf32>, %[[ROV:[^:]*]]: memref<4xf32>)
+// CHECK: %[[NW:.*]] = memref.alloc() : memref<4xf32>
+// CHECK-NEXT: memref.copy %[[RW]], %[[ROV]] : memref<4xf32> to memref<4xf32>
+// CHECK-NEXT: memref.copy %[[NW]], %[[ROW]] : memref<4xf32> to memref<4xf32>
+// CHECK-NEXT: return
+func.func @reads_later(%w: memref<4xf32>, %v: memref<4xf32>, %ow: memref<4xf32>, %ov: memref<4xf32>) attributes {kiln.updates = array<i64: 0, 1>} {
+  %nw = memref.alloc() : memref<4xf32>
+  memref.copy %nw, %ow : memref<4xf32> to memref<4xf32>
+  memref.copy %w, %ov : memref<4xf32> to memref<4xf32>
+  return
+}
+
 // -----
 
 // Results must already be out-parameters.

@@ -96,6 +96,26 @@ def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::func::FuncOp"> 
                            "::mlir::vector::VectorDialect"];
 }
 
+def KilnByteBooleans : Pass<"kiln-byte-booleans", "::mlir::ModuleOp"> {
+  let summary = "Vector loads and stores of booleans go through bytes";
+  let description = [{
+    On the LLVM dialect. A boolean buffer holds one byte (0 or 1) per
+    element, as LLVM stores a scalar i1, but a vector of i1 in memory is a
+    packed bitmask. Every `llvm.load` of a vector of i1 becomes a load of
+    as many bytes and a truncation; every `llvm.store` a zero extension and
+    a store of bytes. So kernels reading or writing boolean tensors (masks
+    that the backward pass reads) vectorize. Masked or gathered accesses to
+    boolean data are an error.
+
+    Before: `%m = llvm.load %p : !llvm.ptr -> vector<16xi1>`
+    After:
+    ```mlir
+    %b = llvm.load %p {alignment = 1 : i64} : !llvm.ptr -> vector<16xi8>
+    %m = llvm.trunc %b : vector<16xi8> to vector<16xi1>
+    ```
+  }];
+}
+
 def KilnStripGraphAttrs : Pass<"kiln-strip-graph-attrs", "::mlir::ModuleOp"> {
   let summary = "Drops graph.param/graph.input/graph.output annotations";
   let description = [{

@@ -81,6 +81,8 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            "convert-arith-to-llvm,convert-index-to-llvm,"
            "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
            "convert-cf-to-llvm,reconcile-unrealized-casts,"
+           // Boolean buffers hold bytes; vectors of i1 are bitmasks.
+           "kiln-byte-booleans,"
            "kiln-strip-graph-attrs,kiln-emit-abi";
   }
   return "";

@@ -98,16 +98,6 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     if (llvm::any_of(ranges, ShapedType::isDynamic))
       return;
-    // Booleans stay scalar: an i1 vector in memory is a packed bitmask,
-    // while i1 tensors hold one byte per element.
-    if (llvm::any_of(op->getOperandTypes(), [](Type t) {
-          auto shaped = llvm::dyn_cast<ShapedType>(t);
-          return shaped && shaped.getElementType().isInteger(1);
-        })) {
-      if (report)
-        op.emitRemark("reads or writes i1; stays scalar");
-      return;
-    }
     // Ops the vectorizer cannot take (windows and reversals in their maps)
     // stay whole: tiling them gains nothing and not every map tiles.
     if (failed(linalg::vectorizeOpPrecondition(op, {}, {},

@@ -307,7 +307,9 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
   /// becomes a multiplication by its reciprocal, taken once before the
   /// loop: a vector division costs several multiplications. The quotient
   /// may differ from the correctly rounded one in the last bit, as it does
-  /// in PyTorch's CPU softmax, which divides the same way.
+  /// in PyTorch's CPU softmax, which divides the same way; a subnormal
+  /// divisor, whose reciprocal overflows, gives inf where x / d might still
+  /// be finite.
   void multiplyByReciprocals(func::FuncOp func) {
     func.walk([](scf::ForOp loop) {
       for (Operation &op : llvm::make_early_inc_range(*loop.getBody())) {

@@ -650,6 +650,15 @@ SOFTMAX = [  # name, input, axis (None: default -1)
     ("large_logits", randn((4, 9), 50.0), -1),
     ("size1_axis", randn((3, 1)), 1),
 ]
+# Rows of 1024 (the row loops and 16-lane vectors of the generated code):
+# one with a NaN, one with +inf, one all -inf (each NaN throughout, as in
+# PyTorch; the row maximum ignores NaN, the row's own exp does not), and an
+# ordinary one.
+_special = randn((4, 1024))
+_special[0, 5] = np.nan
+_special[1, 700] = np.inf
+_special[2, :] = -np.inf
+SOFTMAX.append(("special_rows", _special, -1))
 for _op, _fn in [("softmax", torch.softmax), ("log_softmax", torch.log_softmax)]:
     for _name, _x, _axis in SOFTMAX:
         case("softmax", "%s/%s" % (_op, _name), {"x": _x},

@@ -28,6 +28,22 @@ using namespace mlir;
 namespace {
 
 constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+/// On a maximum reduction that may ignore NaN (set by convert-graph-to-linalg
+/// on softmax's shift).
+constexpr llvm::StringLiteral kNanIgnoringMaxAttr = "kiln.nan_ignoring_max";
+
+/// The vector reductions a rewrite creates (and does not erase again).
+struct ReductionCollector : RewriterBase::Listener {
+  llvm::SetVector<Operation *> reductions;
+  void notifyOperationInserted(Operation *op,
+                               OpBuilder::InsertPoint) override {
+    if (isa<vector::MultiDimReductionOp>(op))
+      reductions.insert(op);
+  }
+  void notifyOperationErased(Operation *op) override {
+    reductions.remove(op);
+  }
+};
 
 /// The largest divisor of `n` not above `limit`.
 int64_t largestDivisor(int64_t n, int64_t limit) {
@@ -109,7 +125,14 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     // A row reduction over the innermost loop first folds whole vectors
     // into a vector of partial results, and only then reduces each vector
     // horizontally: one shuffle tree per row instead of one per tile.
+    bool nanIgnoringMax = op->hasAttr(kNanIgnoringMaxAttr);
     if (auto split = splitInnermostReduction(rewriter, op)) {
+      if (nanIgnoringMax) {
+        split->splitLinalgOp->setAttr(kNanIgnoringMaxAttr,
+                                      rewriter.getUnitAttr());
+        split->resultCombiningLinalgOp->setAttr(kNanIgnoringMaxAttr,
+                                                rewriter.getUnitAttr());
+      }
       vectorizeOne(rewriter, split->splitLinalgOp);
       vectorizeOne(rewriter, split->resultCombiningLinalgOp);
       return;
@@ -148,10 +171,20 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
       return;
     }
     rewriter.setInsertionPoint(target);
+    ReductionCollector collector;
+    if (nanIgnoringMax)
+      rewriter.setListener(&collector);
     if (failed(linalg::vectorize(rewriter, target, {}, {},
                                  /*vectorizeNDExtract=*/true)) &&
         report)
       target->emitRemark("vectorization failed; stays scalar");
+    rewriter.setListener(nullptr);
+    // The maximum may ignore NaN: maxnumf costs a third of maximumf on x86.
+    for (Operation *op : collector.reductions) {
+      auto reduction = cast<vector::MultiDimReductionOp>(op);
+      if (reduction.getKind() == vector::CombiningKind::MAXIMUMF)
+        reduction.setKind(vector::CombiningKind::MAXNUMF);
+    }
   }
 
   /// In a kernel whose result is computed row by row from values its other

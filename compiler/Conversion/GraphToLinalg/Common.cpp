@@ -109,6 +109,11 @@ Value elementwise(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
       .front();
 }
 
+void markNanIgnoringMax(Value value) {
+  if (Operation *op = value.getDefiningOp())
+    op->setAttr("kiln.nan_ignoring_max", UnitAttr::get(op->getContext()));
+}
+
 Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> dims,
              Value init,
              llvm::function_ref<Value(OpBuilder &, Location, Value, Value)>

@@ -71,6 +71,12 @@ mlir::SmallVector<Value> generic(OpBuilder &b, Location loc, int64_t rank,
                                  ArrayRef<mlir::AffineMap> initMaps,
                                  ArrayRef<int64_t> reduced, BodyFn body);
 
+/// Marks the reduction computing `value` as a maximum that may ignore NaN
+/// (kiln-vectorize then reduces with maxnumf, a third of x86's cost of
+/// maximumf): the shift of softmax, where a NaN reaches its row through its
+/// own exp and the row sum anyway.
+void markNanIgnoringMax(Value value);
+
 /// Reduces `input` over `dims` with `combine`, starting from `init`; the
 /// result drops those dims. `prologue` (optional) maps each element first.
 Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> dims,

@@ -151,3 +151,35 @@ func.func @clamps(%x: f32, %y: f32) -> (f32, f32, f32, f32, f32) {
   %4 = arith.maximumf %x, %y : f32
   return %0, %1, %2, %3, %4 : f32, f32, f32, f32, f32
 }
+
+// -----
+
+// A maximum reduction marked kiln.nan_ignoring_max (softmax's shift) reduces
+// with maxnumf, through the split into partial results too; an unmarked one
+// keeps maximumf.
+// CHECK-LABEL: func.func @shift_max
+// CHECK-NOT: <maximumf>
+// CHECK: vector.multi_reduction <maxnumf>, %{{.*}}, %{{.*}} [1] : vector<1x16x16xf32> to vector<1x16xf32>
+// CHECK-NOT: <maximumf>
+// CHECK: vector.multi_reduction <maxnumf>, %{{.*}}, %{{.*}} [1] : vector<1x16xf32> to vector<1xf32>
+// CHECK-LABEL: func.func @plain_max
+// CHECK: vector.multi_reduction <maximumf>
+func.func @shift_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
+  %init = arith.constant dense<0xFF800000> : tensor<4xf32>
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x256xf32>) outs(%init : tensor<4xf32>) attrs = {kiln.nan_ignoring_max} {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %out : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+func.func @plain_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
+  %init = arith.constant dense<0xFF800000> : tensor<4xf32>
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x256xf32>) outs(%init : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %out : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -16,16 +16,23 @@ namespace kiln {
 
 using namespace mlir;
 
+memref::CopyOp kiln::soleCopyInto(BlockArgument out) {
+  if (!out.hasOneUse())
+    return nullptr;
+  auto copy = dyn_cast<memref::CopyOp>(*out.getUsers().begin());
+  if (!copy || copy.getTarget() != out || copy->getBlock() != out.getOwner())
+    return nullptr;
+  return copy;
+}
+
 namespace {
 
 /// The final copy into out-parameter `out`, if `out` is used by nothing
 /// else and the copy's source is an allocation of the same block that
 /// nothing uses after the copy.
 memref::CopyOp forwardableCopy(BlockArgument out) {
-  if (!out.hasOneUse())
-    return nullptr;
-  auto copy = dyn_cast<memref::CopyOp>(*out.getUsers().begin());
-  if (!copy || copy.getTarget() != out || copy->getBlock() != out.getOwner())
+  memref::CopyOp copy = kiln::soleCopyInto(out);
+  if (!copy)
     return nullptr;
   auto alloc = copy.getSource().getDefiningOp<memref::AllocOp>();
   if (!alloc || alloc->getBlock() != out.getOwner() ||

@@ -25,6 +25,10 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "compiler/Codegen/Passes.h.inc"
 
+/// The `memref.copy` into out-parameter `out` in its function's body, if
+/// that copy is `out`'s only use (after buffer-results-to-out-params).
+mlir::memref::CopyOp soleCopyInto(mlir::BlockArgument out);
+
 } // namespace kiln
 
 #endif // KILN_COMPILER_CODEGEN_PASSES_H

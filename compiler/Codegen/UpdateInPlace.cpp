@@ -299,7 +299,7 @@ struct KilnAliasUpdatedResults
         if (a < 0)
           continue;
         Value argument = entry.getArgument(a);
-        Value out = entry.getArgument(firstOut + r);
+        BlockArgument out = entry.getArgument(firstOut + r);
         alias(ret, argument, out);
       }
     }
@@ -308,15 +308,12 @@ struct KilnAliasUpdatedResults
   /// Makes the out-parameter `out` correct when the caller passes
   /// `argument`'s buffer for it: the result is then written last, after
   /// every read of the argument; an in-place update needs no copy at all.
-  void alias(func::ReturnOp ret, Value argument, Value out) {
+  void alias(func::ReturnOp ret, Value argument, BlockArgument out) {
     Location loc = ret.getLoc();
     OpBuilder b(ret);
     auto finalCopy = [&]() -> memref::CopyOp {
-      if (!out.hasOneUse())
-        return nullptr;
-      auto copy = dyn_cast<memref::CopyOp>(*out.getUsers().begin());
-      if (!copy || copy.getTarget() != out ||
-          copy->getBlock() != ret->getBlock())
+      memref::CopyOp copy = kiln::soleCopyInto(out);
+      if (!copy)
         return nullptr;
       // Nothing but other copies between it and the return.
       for (Operation *op = copy->getNextNode(); op != ret; op = op->getNextNode())

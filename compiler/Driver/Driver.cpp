@@ -266,7 +266,9 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
   };
   if (from == Stage::Graph && failed(dump(Stage::Graph)))
     return mlir::failure();
-  bool avx512 = aot::targetHasFeature({cpu, features}, "avx512f");
+  // Only the LLVM stage needs the target's features (and a target machine).
+  bool avx512 = static_cast<int>(target) >= static_cast<int>(Stage::LLVM) &&
+                aot::targetHasFeature({cpu, features}, "avx512f");
   for (Stage stage :
        {Stage::GraphGrad, Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
     if (static_cast<int>(stage) <= static_cast<int>(from))

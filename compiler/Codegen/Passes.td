@@ -27,6 +27,12 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
     reciprocal, and maximumf/minimumf against a constant (relu, clamp)
     become a compare and select.
 
+    A vector reduction of one dimension (a tile's vectors into partial
+    results, or a vector's lanes into one) becomes a balanced tree of
+    elementwise combinations, not one chain: only the combination with the
+    accumulator is on the loop's critical path. Float sums are reassociated,
+    as splitting them into partial results already does.
+
     Ops whose loops are all parallel (elementwise kernels) take
     `parallel-vector-width` elements per tile instead: several independent
     vectors per iteration, whose long dependent chains (exp, tanh
@@ -365,6 +371,45 @@ def KilnAliasUpdatedResults : Pass<"kiln-alias-updated-results",
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KilnPrefetch : Pass<"kiln-prefetch", "::mlir::func::FuncOp"> {
+  let summary = "Prefetches the next block of rows during this block's costliest pass";
+  let description = [{
+    On bufferized kernels, for each loop over blocks of rows that
+    kiln-vectorize marked `kiln.row_blocks` (softmax, layer norm and their
+    gradients): every buffer from the kernel's arguments with one row per
+    loop row and at least `min-bytes` bytes gets its next block's rows
+    prefetched (with write intent where the loop writes it), a share of the
+    lines in each iteration of the block's costliest pass (the innermost loop
+    with the most work; math functions count extra). The next block's misses
+    then overlap this block's arithmetic: without them the block's first
+    pass waits on its reads and its last pass on fetching the lines it
+    writes. The last block prefetches the buffer's last line.
+
+    Before:
+    ```mlir
+    scf.for %i = %c0 to %c4096 step %c8 {
+      scf.for %r = %c0 to %c8 step %c1 {
+        scf.for %c = %c0 to %c1024 step %c64 { ... math.exp ... }
+      }
+      ...
+    } {kiln.row_blocks}
+    ```
+    After, first in the exp loop's body, four lines of each buffer per
+    iteration (a block of 8 rows of 4 KiB is 512 lines, over 128
+    iterations):
+    ```mlir
+    memref.prefetch %x_flat[%e], read, locality<3>, data : memref<4194304xf32>
+    memref.prefetch %y_flat[%e], write, locality<3>, data : memref<4194304xf32>
+    ```
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"1048576",
+           "Smallest buffer, in bytes, worth prefetching">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
 }
 

@@ -54,7 +54,9 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            "kiln-forward-result-copies,kiln-alias-updated-results," +
            std::string(options.numericsChecks ? "kiln-insert-numerics-checks,"
                                               : "") +
-           "canonicalize,buffer-deallocation-pipeline,kiln-parallelize,"
+           "canonicalize,buffer-deallocation-pipeline,"
+           // While a block of rows computes, the next one is fetched.
+           "func.func(kiln-prefetch),kiln-parallelize,"
            // Kernels inline into their entry point, whose temporaries then
            // share one planned arena.
            "inline,symbol-dce,canonicalize," +

@@ -28,6 +28,8 @@ using namespace mlir;
 namespace {
 
 constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+/// On a loop over blocks of rows (fuseRows), for kiln-prefetch.
+constexpr llvm::StringLiteral kRowBlocksAttr = "kiln.row_blocks";
 /// On a maximum reduction that may ignore NaN (set by convert-graph-to-linalg
 /// on softmax's shift).
 constexpr llvm::StringLiteral kNanIgnoringMaxAttr = "kiln.nan_ignoring_max";
@@ -73,6 +75,83 @@ SmallVector<int64_t> chooseTiles(ArrayRef<int64_t> ranges,
   }
   return tiles;
 }
+
+/// A multi-reduction of one dimension, all dimensions before it 1, becomes
+/// a balanced tree of elementwise combinations. Lowered as upstream does
+/// it, such a reduction is one chain: each of a tile's vectors (an outer
+/// reduction) or lanes (an inner one) waits for the previous combination, so
+/// a row's reduction runs at the combination's latency, not its throughput.
+/// A tree takes the tile's vectors pairwise and the lanes of a vector by
+/// halves (shuffles); only the combination with the accumulator stays on
+/// the loop's chain. Float sums and products are reassociated: they are
+/// already, since the reduction was split into per-lane partial results.
+struct ReduceAsTree : OpRewritePattern<vector::MultiDimReductionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(vector::MultiDimReductionOp op,
+                                PatternRewriter &rewriter) const override {
+    VectorType sourceType = op.getSourceVectorType();
+    ArrayRef<int64_t> shape = sourceType.getShape();
+    SmallVector<int64_t> dims;
+    for (auto d : op.getReductionDims().getAsRange<IntegerAttr>())
+      dims.push_back(d.getInt());
+    if (dims.size() != 1 || sourceType.isScalable() ||
+        cast<vector::MaskableOpInterface>(op.getOperation()).isMasked())
+      return failure();
+    int64_t dim = dims.front();
+    if (llvm::any_of(shape.take_front(dim), [](int64_t d) { return d != 1; }))
+      return failure();
+    bool inner = dim == sourceType.getRank() - 1;
+    int64_t length = shape[dim];
+    if (length < 2 || (inner && !llvm::isPowerOf2_64(length)))
+      return failure();
+
+    Location loc = op.getLoc();
+    vector::CombiningKind kind = op.getKind();
+    auto combine = [&](Value a, Value b) {
+      return vector::makeArithReduction(rewriter, loc, kind, a, b);
+    };
+    // Drop the leading unit dimensions of the source and the accumulator.
+    Value source = op.getSource(), acc = op.getAcc();
+    for (int64_t i = 0; i < dim; ++i) {
+      source = rewriter.create<vector::ExtractOp>(loc, source, 0);
+      acc = rewriter.create<vector::ExtractOp>(loc, acc, 0);
+    }
+    Value reduced;
+    if (inner) {
+      // Halves of the lanes, combined, until one lane is left.
+      for (int64_t half = length / 2; half >= 1; half /= 2) {
+        Value low = rewriter.create<vector::ExtractStridedSliceOp>(
+            loc, source, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{half},
+            ArrayRef<int64_t>{1});
+        Value high = rewriter.create<vector::ExtractStridedSliceOp>(
+            loc, source, ArrayRef<int64_t>{half}, ArrayRef<int64_t>{half},
+            ArrayRef<int64_t>{1});
+        source = combine(low, high);
+      }
+      reduced = rewriter.create<vector::ExtractOp>(loc, source, 0);
+    } else {
+      // The tile's vectors, combined pairwise.
+      SmallVector<Value> level;
+      for (int64_t i = 0; i < length; ++i)
+        level.push_back(rewriter.create<vector::ExtractOp>(loc, source, i));
+      while (level.size() > 1) {
+        SmallVector<Value> next;
+        for (size_t i = 0; i + 1 < level.size(); i += 2)
+          next.push_back(combine(level[i], level[i + 1]));
+        if (level.size() % 2)
+          next.push_back(level.back());
+        level = std::move(next);
+      }
+      reduced = level.front();
+    }
+    Value result = combine(reduced, acc);
+    if (result.getType() != op.getType())
+      result = rewriter.create<vector::BroadcastOp>(loc, op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
 
 struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
   using KilnVectorizeBase::KilnVectorizeBase;
@@ -247,8 +326,10 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
         continue;
       for (auto [original, replacement] : fused->replacements)
         rewriter.replaceAllUsesWith(original, replacement);
-      if (!fused->loops.empty())
+      if (!fused->loops.empty()) {
         fused->loops.front()->setAttr(kParallelAttr, rewriter.getUnitAttr());
+        fused->loops.front()->setAttr(kRowBlocksAttr, rewriter.getUnitAttr());
+      }
     }
   }
 
@@ -287,6 +368,10 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
     vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
+      return signalPassFailure();
+    RewritePatternSet trees(ctx);
+    trees.add<ReduceAsTree>(ctx);
+    if (failed(applyPatternsAndFoldGreedily(func, std::move(trees))))
       return signalPassFailure();
     hoistInvariants(func);
     multiplyByReciprocals(func);

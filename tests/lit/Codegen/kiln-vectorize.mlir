@@ -62,11 +62,28 @@ func.func @window(%x: tensor<10xf32>, %w: tensor<3xf32>, %init: tensor<8xf32>) -
 
 // A row reduction over a long innermost loop first folds whole vectors into
 // 16 partial results per row, then reduces those: the horizontal reduction
-// runs once per row, not once per tile.
+// runs once per row, not once per tile. Both reductions are balanced trees:
+// a tile's 16 vectors pairwise (eight, four, two, one), then the partial
+// results by halves; only the last combination waits for the accumulator.
 // CHECK-LABEL: func.func @long_row_max
 // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [4, 16, 16]
-// CHECK: vector.multi_reduction <maximumf>, %{{.*}}, %{{.*}} [1] : vector<1x16x16xf32> to vector<1x16xf32>
-// CHECK: vector.multi_reduction <maximumf>, %{{.*}}, %{{.*}} [1] : vector<1x16xf32> to vector<1xf32>
+// CHECK: %[[TILE:.*]] = vector.transfer_read {{.*}} : tensor<4x16x16xf32>, vector<16x16xf32>
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<4x16xf32>, vector<16xf32>
+// CHECK: %[[V0:.*]] = vector.extract %[[TILE]][0] : vector<16xf32> from vector<16x16xf32>
+// CHECK: %[[V1:.*]] = vector.extract %[[TILE]][1] : vector<16xf32> from vector<16x16xf32>
+// CHECK: %[[P01:.*]] = arith.maximumf %[[V0]], %[[V1]] : vector<16xf32>
+// CHECK-COUNT-14: arith.maximumf
+// CHECK-NEXT: arith.maximumf %{{.*}}, %[[ACC]] : vector<16xf32>
+// CHECK-NOT: vector.multi_reduction
+// CHECK: %[[PARTIALS:.*]] = vector.transfer_read {{.*}} : tensor<4x16xf32>, vector<16xf32>
+// CHECK: %[[LOW:.*]] = vector.extract_strided_slice %[[PARTIALS]] {offsets = [0], sizes = [8], strides = [1]}
+// CHECK: %[[HIGH:.*]] = vector.extract_strided_slice %[[PARTIALS]] {offsets = [8], sizes = [8], strides = [1]}
+// CHECK: arith.maximumf %[[LOW]], %[[HIGH]] : vector<8xf32>
+// CHECK: arith.maximumf %{{.*}} : vector<4xf32>
+// CHECK: arith.maximumf %{{.*}} : vector<2xf32>
+// CHECK: arith.maximumf %{{.*}} : vector<1xf32>
+// CHECK: %[[ROW:.*]] = arith.maximumf %{{.*}} : f32
+// CHECK: vector.broadcast %[[ROW]] : f32 to vector<1xf32>
 func.func @long_row_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
   %init = arith.constant dense<0xFF800000> : tensor<4xf32>
   %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x256xf32>) outs(%init : tensor<4xf32>) {
@@ -81,12 +98,13 @@ func.func @long_row_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
 
 // Row passes fuse: a per-row reduction feeding a row-wise consumer runs inside
 // one loop over blocks of rows (8 rows of 1024: 8192 elements), marked
-// kiln.parallel for kiln-parallelize; the per-row square root moves out of
-// the 64-wide inner loop, and the division by it becomes a multiplication by
-// its reciprocal, taken once per row.
+// kiln.parallel for kiln-parallelize and kiln.row_blocks for kiln-prefetch;
+// the per-row square root moves out of the 64-wide inner loop, and the
+// division by it becomes a multiplication by its reciprocal, taken once per
+// row.
 // CHECK-LABEL: func.func private @normalize
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8
-// CHECK: vector.multi_reduction <add>
+// CHECK: arith.addf %{{.*}} : vector<16xf32>
 // CHECK: %[[ROOT:.*]] = math.sqrt %{{.*}} : vector<64xf32>
 // CHECK-NEXT: %[[ONES:.*]] = arith.constant dense<1.000000e+00> : vector<64xf32>
 // CHECK-NEXT: %[[RECIPROCAL:.*]] = arith.divf %[[ONES]], %[[ROOT]] : vector<64xf32>
@@ -95,7 +113,7 @@ func.func @long_row_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
 // CHECK: arith.mulf %{{.*}}, %[[RECIPROCAL]] : vector<64xf32>
 // CHECK: } {kiln.parallel}
 // CHECK-NEXT: tensor.insert_slice
-// CHECK: } {kiln.parallel}
+// CHECK: } {kiln.parallel, kiln.row_blocks}
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 func.func private @normalize(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
@@ -158,12 +176,14 @@ func.func @clamps(%x: f32, %y: f32) -> (f32, f32, f32, f32, f32) {
 // with maxnumf, through the split into partial results too; an unmarked one
 // keeps maximumf.
 // CHECK-LABEL: func.func @shift_max
-// CHECK-NOT: <maximumf>
-// CHECK: vector.multi_reduction <maxnumf>, %{{.*}}, %{{.*}} [1] : vector<1x16x16xf32> to vector<1x16xf32>
-// CHECK-NOT: <maximumf>
-// CHECK: vector.multi_reduction <maxnumf>, %{{.*}}, %{{.*}} [1] : vector<1x16xf32> to vector<1xf32>
+// CHECK-NOT: maximumf
+// CHECK-COUNT-16: arith.maxnumf %{{.*}} : vector<16xf32>
+// CHECK-NOT: maximumf
+// CHECK: arith.maxnumf %{{.*}} : vector<8xf32>
+// CHECK-NOT: maximumf
+// CHECK: arith.maxnumf %{{.*}} : f32
 // CHECK-LABEL: func.func @plain_max
-// CHECK: vector.multi_reduction <maximumf>
+// CHECK: arith.maximumf
 func.func @shift_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
   %init = arith.constant dense<0xFF800000> : tensor<4xf32>
   %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x256xf32>) outs(%init : tensor<4xf32>) attrs = {kiln.nan_ignoring_max} {

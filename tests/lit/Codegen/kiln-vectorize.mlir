@@ -24,9 +24,23 @@ func.func @elementwise(%x: tensor<8x128xf32>) -> tensor<8x128xf32> {
 
 // -----
 
-// A row reduction becomes a vector multi-reduction over the row's tile.
+// A row reduction becomes a tree over the row's tile: halves of the lanes
+// combined (10, 5, 2, 1), the last lane of an odd count (5) added at the
+// end, then the accumulator.
 // CHECK-LABEL: func.func @row_sum
-// CHECK: vector.multi_reduction <add>, %{{.*}}, %{{.*}} [1] : vector<1x10xf32> to vector<1xf32>
+// CHECK: %[[ROW:.*]] = vector.transfer_read {{.*}} : tensor<4x10xf32>, vector<10xf32>
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<4xf32>, vector<1xf32>
+// CHECK: %[[LOW:.*]] = vector.extract_strided_slice %[[ROW]] {offsets = [0], sizes = [5], strides = [1]}
+// CHECK: %[[HIGH:.*]] = vector.extract_strided_slice %[[ROW]] {offsets = [5], sizes = [5], strides = [1]}
+// CHECK: %[[FIVE:.*]] = arith.addf %[[LOW]], %[[HIGH]] : vector<5xf32>
+// CHECK: %[[ODD:.*]] = vector.extract %[[FIVE]][4] : f32 from vector<5xf32>
+// CHECK: arith.addf %{{.*}} : vector<2xf32>
+// CHECK: arith.addf %{{.*}} : vector<1xf32>
+// CHECK: %[[PAIR:.*]] = vector.extract %{{.*}}[0] : f32 from vector<1xf32>
+// CHECK: %[[SUM:.*]] = arith.addf %[[PAIR]], %[[ODD]] : f32
+// CHECK: %[[OLD:.*]] = vector.extract %[[ACC]][0] : f32 from vector<1xf32>
+// CHECK: arith.addf %[[SUM]], %[[OLD]] : f32
+// CHECK-NOT: vector.multi_reduction
 #in = affine_map<(d0, d1) -> (d0, d1)>
 #out = affine_map<(d0, d1) -> (d0)>
 func.func @row_sum(%x: tensor<4x10xf32>, %init: tensor<4xf32>) -> tensor<4xf32> {
@@ -202,4 +216,27 @@ func.func @plain_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
     linalg.yield %m : f32
   } -> tensor<4xf32>
   return %0 : tensor<4xf32>
+}
+
+// -----
+
+// A reduction to one value per tile over several dimensions (batch norm's
+// per-channel sums over batch, height and width): the batch's 7x7 tiles
+// combine pairwise, then the rows of the sum, then its lanes.
+// CHECK-LABEL: func.func @channel_sum
+// CHECK: %[[TILE:.*]] = vector.transfer_read {{.*}} : tensor<4x2x7x7xf32>, vector<4x1x7x7xf32>
+// CHECK-COUNT-3: arith.addf %{{.*}} : vector<1x7x7xf32>
+// CHECK-COUNT-6: arith.addf %{{.*}} : vector<7xf32>
+// CHECK: arith.addf %{{.*}} : vector<3xf32>
+// CHECK: arith.addf %{{.*}} : vector<1xf32>
+// CHECK-COUNT-3: arith.addf %{{.*}} : f32
+// CHECK-NOT: vector.multi_reduction
+func.func @channel_sum(%x: tensor<4x2x7x7xf32>, %init: tensor<2xf32>) -> tensor<2xf32> {
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]}
+      ins(%x : tensor<4x2x7x7xf32>) outs(%init : tensor<2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<2xf32>
+  return %0 : tensor<2xf32>
 }

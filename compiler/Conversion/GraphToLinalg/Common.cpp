@@ -109,9 +109,9 @@ Value elementwise(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
       .front();
 }
 
-void markNanIgnoringMax(Value value) {
+void markNanAgnosticMax(Value value) {
   if (Operation *op = value.getDefiningOp())
-    op->setAttr("kiln.nan_ignoring_max", UnitAttr::get(op->getContext()));
+    op->setAttr("kiln.nan_agnostic_max", UnitAttr::get(op->getContext()));
 }
 
 Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> dims,

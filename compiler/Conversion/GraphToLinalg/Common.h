@@ -71,11 +71,13 @@ mlir::SmallVector<Value> generic(OpBuilder &b, Location loc, int64_t rank,
                                  ArrayRef<mlir::AffineMap> initMaps,
                                  ArrayRef<int64_t> reduced, BodyFn body);
 
-/// Marks the reduction computing `value` as a maximum that may ignore NaN
-/// (kiln-vectorize then reduces with maxnumf, a third of x86's cost of
-/// maximumf): the shift of softmax, where a NaN reaches its row through its
-/// own exp and the row sum anyway.
-void markNanIgnoringMax(Value value);
+/// Marks the reduction computing `value` as a maximum whose result, where
+/// its input holds NaN, may be NaN or the maximum of the other elements
+/// (kiln-vectorize then reduces with one vmaxps per vector on x86, not
+/// maximumf's six): the shift of softmax, where a NaN in a row makes the
+/// whole row NaN either way, through the shift or through its own exp and
+/// the row sum.
+void markNanAgnosticMax(Value value);
 
 /// Reduces `input` over `dims` with `combine`, starting from `init`; the
 /// result drops those dims. `prologue` (optional) maps each element first.

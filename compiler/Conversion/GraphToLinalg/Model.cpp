@@ -82,7 +82,7 @@ Value attention(OpBuilder &b, Location loc, AttentionOp op) {
                    [](OpBuilder &nb, Location l, Value x, Value acc) {
                      return nb.create<arith::MaximumFOp>(l, x, acc).getResult();
                    });
-  markNanIgnoringMax(m);
+  markNanAgnosticMax(m);
   AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
   AffineMap dropRow = droppingMap(ctx, r, row);
   Value expInit = empty(b, loc, scoreShape, t);

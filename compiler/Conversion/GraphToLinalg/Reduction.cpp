@@ -159,7 +159,7 @@ Value softmaxLike(OpBuilder &b, Location loc, Value x, int64_t axis,
   Type t = elementTypeOf(x);
   SmallVector<int64_t> dims{axis};
   Value m = reduce(b, loc, x, dims, lowest(b, loc, t), maxF);
-  markNanIgnoringMax(m);
+  markNanAgnosticMax(m);
   if (!logarithmic) {
     // e = exp(x - m) once, its row sums, then e / sum: one exp per element
     // (exp, not memory, bounds softmax on the CPU).

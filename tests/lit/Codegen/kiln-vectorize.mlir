@@ -186,21 +186,25 @@ func.func @clamps(%x: f32, %y: f32) -> (f32, f32, f32, f32, f32) {
 
 // -----
 
-// A maximum reduction marked kiln.nan_ignoring_max (softmax's shift) reduces
-// with maxnumf, through the split into partial results too; an unmarked one
-// keeps maximumf.
+// A maximum reduction marked kiln.nan_agnostic_max (softmax's shift) may
+// give NaN or ignore it: its trees combine with a compare and select (one
+// vmaxps on x86), through the split into partial results too; an unmarked
+// one keeps maximumf.
 // CHECK-LABEL: func.func @shift_max
 // CHECK-NOT: maximumf
-// CHECK-COUNT-16: arith.maxnumf %{{.*}} : vector<16xf32>
+// CHECK: %[[GT:.*]] = arith.cmpf ogt, %[[A:.*]], %[[B:.*]] : vector<16xf32>
+// CHECK-NEXT: arith.select %[[GT]], %[[A]], %[[B]] : vector<16xi1>, vector<16xf32>
+// CHECK-COUNT-15: arith.cmpf ogt, %{{.*}} : vector<16xf32>
 // CHECK-NOT: maximumf
-// CHECK: arith.maxnumf %{{.*}} : vector<8xf32>
+// CHECK: arith.cmpf ogt, %{{.*}} : vector<8xf32>
 // CHECK-NOT: maximumf
-// CHECK: arith.maxnumf %{{.*}} : f32
+// CHECK: arith.cmpf ogt, %{{.*}} : f32
+// CHECK-NOT: maximumf
 // CHECK-LABEL: func.func @plain_max
 // CHECK: arith.maximumf
 func.func @shift_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
   %init = arith.constant dense<0xFF800000> : tensor<4xf32>
-  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x256xf32>) outs(%init : tensor<4xf32>) attrs = {kiln.nan_ignoring_max} {
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x256xf32>) outs(%init : tensor<4xf32>) attrs = {kiln.nan_agnostic_max} {
   ^bb0(%in: f32, %out: f32):
     %m = arith.maximumf %in, %out : f32
     linalg.yield %m : f32

@@ -65,8 +65,8 @@ func.func @conv(%x: tensor<2x3x9x9xf32>, %w: tensor<8x3x3x3xf32>, %b: tensor<8xf
 // sums of e, then e / sum.
 // CHECK-LABEL: func.func @softmax
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
-// The row max may ignore NaN (kiln-vectorize reduces it with maxnumf).
-// CHECK-SAME: attrs = {kiln.nan_ignoring_max}
+// The row max may be NaN or ignore it (kiln-vectorize reduces it with vmaxps).
+// CHECK-SAME: attrs = {kiln.nan_agnostic_max}
 // CHECK: arith.maximumf
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
 // CHECK: math.exp

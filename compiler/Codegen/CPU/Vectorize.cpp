@@ -283,12 +283,14 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
           op.emitRemark("not tiled; stays scalar");
         return;
       }
-      rewriter.replaceOp(op, tiled->replacements);
-      target = tiled->tiledOps.front();
       // The loop over the first dimension may run its iterations on
       // several threads when that dimension is parallel (kiln-parallelize).
-      if (!tiled->loops.empty() && tiles.front() != 0 &&
-          op.getIteratorTypesArray().front() == utils::IteratorType::parallel)
+      // (Asked before replaceOp erases `op`.)
+      bool firstParallel =
+          op.getIteratorTypesArray().front() == utils::IteratorType::parallel;
+      rewriter.replaceOp(op, tiled->replacements);
+      target = tiled->tiledOps.front();
+      if (!tiled->loops.empty() && tiles.front() != 0 && firstParallel)
         tiled->loops.front()->setAttr(kParallelAttr, rewriter.getUnitAttr());
     }
     if (failed(linalg::vectorizeOpPrecondition(target, {}, {},

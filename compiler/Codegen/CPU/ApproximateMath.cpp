@@ -96,8 +96,13 @@ struct ExpWithScalef : OpRewritePattern<math::ExpOp> {
         loc,
         rewriter.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, high),
         high, x);
-    Value k = rewriter.create<math::RoundEvenOp>(
-        loc, rewriter.create<arith::MulFOp>(loc, x, splat(M_LOG2E)));
+    // k = x log2 e rounded to the nearest integer: adding 1.5 * 2^23 leaves
+    // no fraction bits (|x log2 e| < 2^22 after the clamp), one FMA and a
+    // subtraction where roundeven would need a multiplication and a
+    // vrndscaleps on the FMA ports.
+    Value magic = splat(12582912.0);
+    Value k = rewriter.create<arith::SubFOp>(
+        loc, fma(x, splat(M_LOG2E), magic), magic);
     Value r = fma(k, splat(-0.693359375), x);
     r = fma(k, splat(2.12194440e-4), r);
     // e^r on [-ln 2 / 2, ln 2 / 2]: a degree-6 polynomial fitted for least

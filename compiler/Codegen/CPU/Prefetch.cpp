@@ -30,12 +30,24 @@ std::optional<int64_t> tripCount(scf::ForOp loop) {
   return (*ub - *lb + *step - 1) / *step;
 }
 
-/// What one iteration of a pass costs, roughly: one per op, more for math
-/// functions, which expand into polynomials.
+/// What one iteration of a pass costs, roughly: the elements each op
+/// computes or moves, sixteen times that for math functions, which expand
+/// into polynomials; free rearrangements (extracts, broadcasts, constants)
+/// count nothing.
 int64_t weight(scf::ForOp loop) {
   int64_t total = 0;
   loop.getBody()->walk([&](Operation *op) {
-    total += isa<math::MathDialect>(op->getDialect()) ? 16 : 1;
+    if (isa<vector::ExtractOp, vector::ExtractStridedSliceOp,
+            vector::BroadcastOp, vector::ShapeCastOp, arith::ConstantOp,
+            scf::YieldOp>(op))
+      return;
+    int64_t elements = 1;
+    Type type = op->getNumResults() ? op->getResult(0).getType()
+                : op->getNumOperands() ? op->getOperand(0).getType()
+                                       : Type();
+    if (auto vector = dyn_cast_or_null<VectorType>(type))
+      elements = vector.getNumElements();
+    total += elements * (isa<math::MathDialect>(op->getDialect()) ? 16 : 1);
   });
   return total;
 }

@@ -33,18 +33,27 @@ func.func @fma(%x: vector<16xf32>, %y: vector<2x16xf32>) -> (vector<16xf32>, vec
 // RUN: kiln-opt %s -pass-pipeline='builtin.module(func.func(kiln-approximate-math{avx512=true}))' | FileCheck %s --check-prefix=AVX512
 
 // With AVX-512, exp of whole 16-lane registers clamps x (keeping NaN),
-// reduces it by k ln 2 (k = roundeven(x log2 e)) and scales the polynomial
-// by 2^k with vscalefps, one register at a time; other exps (lanes not a
-// multiple of 16, scalars) take the generic approximation.
+// rounds x log2 e to k by adding and subtracting 1.5 * 2^23 (0x4B400000),
+// reduces x by k ln 2 in two parts, evaluates a degree-6 polynomial in
+// Horner form (six FMAs) and scales it by 2^k with vscalefps, one register
+// at a time; other exps (lanes not a multiple of 16, scalars) take the
+// generic approximation.
 // AVX512-LABEL: func.func @approximate
+// AVX512-DAG: %[[MAGIC:.*]] = arith.constant dense<0x4B400000> : vector<16xf32>
+// AVX512-DAG: %[[LOG2E:.*]] = arith.constant dense<1.44269502> : vector<16xf32>
 // AVX512: arith.cmpf olt
 // AVX512: arith.cmpf ogt
-// AVX512: math.roundeven %{{.*}} : vector<16xf32>
+// AVX512-NEXT: %[[X:.*]] = arith.select
+// AVX512: %[[T:.*]] = llvm.intr.fma(%[[X]], %[[LOG2E]], %[[MAGIC]])
+// AVX512-NEXT: %[[K:.*]] = arith.subf %[[T]], %[[MAGIC]] : vector<16xf32>
+// AVX512-NEXT: %[[R1:.*]] = llvm.intr.fma(%[[K]], %{{.*}}, %[[X]])
+// AVX512-NEXT: %[[R:.*]] = llvm.intr.fma(%[[K]], %{{.*}}, %[[R1]])
+// AVX512-COUNT-6: llvm.intr.fma(%{{.*}}, %[[R]], %{{.*}})
 // AVX512: llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"
 // AVX512-NOT: math.exp {{.*}} : vector<16xf32>
 // AVX512-LABEL: func.func @fma
 // AVX512-LABEL: func.func @wide
-// AVX512: math.roundeven %{{.*}} : vector<32xf32>
+// AVX512: llvm.intr.fma({{.*}}) : (vector<32xf32>, vector<32xf32>, vector<32xf32>) -> vector<32xf32>
 // AVX512: vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [16], strides = [1]} : vector<32xf32> to vector<16xf32>
 // AVX512: llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>, i16, i32) -> vector<16xf32>
 // AVX512: vector.extract_strided_slice %{{.*}} {offsets = [16], sizes = [16], strides = [1]} : vector<32xf32> to vector<16xf32>

@@ -21,7 +21,10 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
     of rows (up to `row-block-elements` elements) and the producers of its
     row slices are fused into that loop, so every pass over a block reads it
     from cache. Tile loops over a parallel first dimension are marked
-    `kiln.parallel` (for kiln-parallelize). Last, ops free of memory effects
+    `kiln.parallel` (for kiln-parallelize); a reduction over the first
+    dimension (batch norm's statistics) iterates its parallel dimensions
+    outermost, so that it has such a loop too. Row-block loops are also
+    marked `kiln.row_blocks` (for kiln-prefetch). Last, ops free of memory effects
     that do not change across a tile loop (a row's mean, broadcast) move out
     of it, divisions by such values become multiplications by their
     reciprocal, and maximumf/minimumf against a constant (relu, clamp)

@@ -268,13 +268,32 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     // chains overlap.
     int64_t width = op.getNumReductionLoops() == 0 ? parallelVectorWidth
                                                    : vectorWidth;
-    SmallVector<int64_t> tiles = chooseTiles(
-        ranges, op.getIteratorTypesArray(), width, maxTileElements);
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    SmallVector<int64_t> tiles =
+        chooseTiles(ranges, iterators, width, maxTileElements);
     Operation *target = op;
     auto tileable = dyn_cast<TilingInterface>(op.getOperation());
     if (tiles != ranges && tileable) {
       scf::SCFTilingOptions options;
       options.setTileSizes(getAsIndexOpFoldResult(ctx, tiles));
+      // A reduction over the first dimension (batch norm's statistics over
+      // the batch, a bias gradient) iterates its tiled parallel dimensions
+      // outermost instead, so that their loop can run on several threads.
+      int64_t rank = tiles.size();
+      SmallVector<int64_t> order;
+      for (int64_t d = 0; d < rank; ++d)
+        if (iterators[d] == utils::IteratorType::parallel &&
+            tiles[d] < ranges[d])
+          order.push_back(d);
+      if (iterators.front() == utils::IteratorType::reduction &&
+          !order.empty()) {
+        for (int64_t d = 0; d < rank; ++d)
+          if (!llvm::is_contained(order, d))
+            order.push_back(d);
+        options.setInterchange(order);
+      } else {
+        order.clear();
+      }
       rewriter.setInsertionPoint(op);
       FailureOr<scf::SCFTilingResult> tiled =
           scf::tileUsingSCF(rewriter, tileable, options);
@@ -283,11 +302,11 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
           op.emitRemark("not tiled; stays scalar");
         return;
       }
-      // The loop over the first dimension may run its iterations on
-      // several threads when that dimension is parallel (kiln-parallelize).
-      // (Asked before replaceOp erases `op`.)
+      // The outermost loop may run its iterations on several threads when
+      // its dimension is parallel (kiln-parallelize).
       bool firstParallel =
-          op.getIteratorTypesArray().front() == utils::IteratorType::parallel;
+          iterators[order.empty() ? 0 : order.front()] ==
+          utils::IteratorType::parallel;
       rewriter.replaceOp(op, tiled->replacements);
       target = tiled->tiledOps.front();
       if (!tiled->loops.empty() && tiles.front() != 0 && firstParallel)

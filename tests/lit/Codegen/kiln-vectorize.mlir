@@ -225,19 +225,27 @@ func.func @plain_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
 // -----
 
 // A reduction to one value per tile over several dimensions (batch norm's
-// per-channel sums over batch, height and width): the batch's 7x7 tiles
-// combine pairwise, then the rows of the sum, then its lanes.
+// per-channel sums over batch, height and width): the loop over channels,
+// parallel, runs outermost and is marked for kiln-parallelize, the batch's
+// tiles of four inside it. Each tile's 4x7x7 values combine pairwise, then
+// the rows of the sum, then its lanes.
 // CHECK-LABEL: func.func @channel_sum
-// CHECK: %[[TILE:.*]] = vector.transfer_read {{.*}} : tensor<4x2x7x7xf32>, vector<4x1x7x7xf32>
+// CHECK: scf.for %[[C:.*]] = %c0 to %c2 step %c1
+// CHECK-NEXT: scf.for %[[N:.*]] = %c0 to %c16 step %c4
+// CHECK: %[[TILE:.*]] = vector.transfer_read %{{.*}}[%[[N]], %[[C]], %c0, %c0]{{.*}} : tensor<16x2x7x7xf32>, vector<4x1x7x7xf32>
 // CHECK-COUNT-3: arith.addf %{{.*}} : vector<1x7x7xf32>
 // CHECK-COUNT-6: arith.addf %{{.*}} : vector<7xf32>
 // CHECK: arith.addf %{{.*}} : vector<3xf32>
 // CHECK: arith.addf %{{.*}} : vector<1xf32>
 // CHECK-COUNT-3: arith.addf %{{.*}} : f32
 // CHECK-NOT: vector.multi_reduction
-func.func @channel_sum(%x: tensor<4x2x7x7xf32>, %init: tensor<2xf32>) -> tensor<2xf32> {
+// CHECK: scf.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: scf.yield
+// CHECK-NEXT: } {kiln.parallel}
+func.func @channel_sum(%x: tensor<16x2x7x7xf32>, %init: tensor<2xf32>) -> tensor<2xf32> {
   %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]}
-      ins(%x : tensor<4x2x7x7xf32>) outs(%init : tensor<2xf32>) {
+      ins(%x : tensor<16x2x7x7xf32>) outs(%init : tensor<2xf32>) {
   ^bb0(%a: f32, %o: f32):
     %r = arith.addf %a, %o : f32
     linalg.yield %r : f32

@@ -25,6 +25,13 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "compiler/Codegen/Passes.h.inc"
 
+/// On a tile loop whose iterations may run on several threads
+/// (kiln-vectorize marks it, kiln-parallelize outlines it).
+inline constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+/// On a loop over blocks of rows (kiln-vectorize marks it, kiln-prefetch
+/// prefetches the next block in it).
+inline constexpr llvm::StringLiteral kRowBlocksAttr = "kiln.row_blocks";
+
 /// The `memref.copy` into out-parameter `out` in its function's body, if
 /// that copy is `out`'s only use (after buffer-results-to-out-params).
 mlir::memref::CopyOp soleCopyInto(mlir::BlockArgument out);

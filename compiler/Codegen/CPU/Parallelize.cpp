@@ -14,6 +14,7 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using kiln::kParallelAttr;
 
 namespace {
 
@@ -33,7 +34,7 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
       SmallVector<scf::ForOp> loops;
       for (Operation &op : fn.getBody().front())
         if (auto loop = dyn_cast<scf::ForOp>(op);
-            loop && loop->hasAttr("kiln.parallel") && loop.getNumResults() == 0)
+            loop && loop->hasAttr(kParallelAttr) && loop.getNumResults() == 0)
           loops.push_back(loop);
       for (auto [i, loop] : llvm::enumerate(loops))
         outline(symbols, fn, loop, i);
@@ -111,7 +112,7 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
     b.setInsertionPoint(clone);
     clone.getStepMutable().assign(b.create<arith::ConstantIndexOp>(loc, *step));
     b.setInsertionPointToEnd(entry);
-    clone->removeAttr("kiln.parallel");
+    clone->removeAttr(kParallelAttr);
     for (memref::AllocOp alloc : scratch)
       b.create<memref::DeallocOp>(loc, mapping.lookup(alloc.getResult()));
     b.create<func::ReturnOp>(loc);

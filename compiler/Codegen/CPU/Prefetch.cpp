@@ -12,10 +12,10 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using kiln::kRowBlocksAttr;
 
 namespace {
 
-constexpr llvm::StringLiteral kRowBlocksAttr = "kiln.row_blocks";
 constexpr int64_t kLineBytes = 64;
 /// At most this many prefetches per buffer in one iteration of a pass.
 constexpr int64_t kMaxLinesPerIteration = 32;
@@ -112,7 +112,8 @@ struct KilnPrefetch : kiln::impl::KilnPrefetchBase<KilnPrefetch> {
       int64_t w = weight(loop);
       for (Operation *p = loop; p != blocks; p = p->getParentOp()) {
         auto parent = dyn_cast<scf::ForOp>(p);
-        std::optional<int64_t> trips = parent ? tripCount(parent) : std::nullopt;
+        std::optional<int64_t> trips =
+            parent ? tripCount(parent) : std::nullopt;
         if (!trips)
           return;
         w *= *trips;

@@ -24,12 +24,11 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using kiln::kParallelAttr;
+using kiln::kRowBlocksAttr;
 
 namespace {
 
-constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
-/// On a loop over blocks of rows (fuseRows), for kiln-prefetch.
-constexpr llvm::StringLiteral kRowBlocksAttr = "kiln.row_blocks";
 /// On a maximum reduction whose result, where its input holds NaN, may be
 /// NaN or the maximum of the other elements (set by convert-graph-to-linalg
 /// on softmax's shift).
@@ -70,7 +69,8 @@ SmallVector<int64_t> chooseTiles(ArrayRef<int64_t> ranges,
     bool innermost = i == static_cast<int64_t>(ranges.size()) - 1;
     if (!innermost && iterators[i] != utils::IteratorType::reduction)
       continue;
-    int64_t limit = std::min(innermost ? width : budget / volume, budget / volume);
+    int64_t limit =
+        std::min(innermost ? width : budget / volume, budget / volume);
     tiles[i] = largestDivisor(ranges[i], std::max<int64_t>(limit, 1));
     volume *= tiles[i];
   }
@@ -194,7 +194,7 @@ struct ReduceAsTree : OpRewritePattern<vector::MultiDimReductionOp> {
   }
 };
 
-/// The maximum of `a` and `b`, or `b` where either is NaN: one vmaxps on
+/// The maximum of `x` and `y`, or `y` where either is NaN: one vmaxps on
 /// x86 (LLVM matches the compare and select).
 Value nanAgnosticMaximum(OpBuilder &b, Location loc, Value x, Value y) {
   Value greater = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, y);

@@ -202,14 +202,21 @@ struct KilnPrefetch : kiln::impl::KilnPrefetchBase<KilnPrefetch> {
         continue;
       bool write = writtenIn(buffer, blocks);
       // Element (i + step) * rowElements onwards: the next block.
-      Value first =
-          add(mul(add(blocks.getInductionVar(), blocks.getStep()), rowElements),
-              mul(iteration, linesPerIteration * lineElements));
+      Value nextBlock =
+          mul(add(blocks.getInductionVar(), blocks.getStep()), rowElements);
+      Value firstLine = mul(iteration, linesPerIteration);
+      // Where the iterations have more prefetches than the block has lines,
+      // the surplus ones repeat the block's last line.
+      bool surplus = linesPerIteration * iterations != blockLines;
       // The last block prefetches the buffer's last line instead.
       Value last = constant(type.getNumElements() - 1);
       for (int64_t line = 0; line < linesPerIteration; ++line) {
+        Value blockLine = add(firstLine, constant(line));
+        if (surplus)
+          blockLine = b.create<arith::MinUIOp>(loc, blockLine,
+                                               constant(blockLines - 1));
         Value element = b.create<arith::MinUIOp>(
-            loc, add(first, constant(line * lineElements)), last);
+            loc, add(nextBlock, mul(blockLine, lineElements)), last);
         b.create<memref::PrefetchOp>(loc, flat, ValueRange{element}, write,
                                      /*localityHint=*/3, /*isDataCache=*/true);
       }

@@ -14,14 +14,14 @@
 // CHECK: arith.maxnumf
 // CHECK: scf.for %[[R:.*]] = %c0 to %c2 step %c1 {
 // CHECK: scf.for %[[C:.*]] = %c0 to %c64 step %c16 {
-// The iteration: r * 4 + c / 16; its line: 16 floats each.
+// The iteration: r * 4 + c / 16, which prefetches line r * 4 + c / 16 of
+// the next block (16 floats per line), which starts at element (i + 2) * 64.
 // CHECK-NEXT: %[[COL:.*]] = arith.divui %[[C]], %c16
 // CHECK-NEXT: %[[ROW:.*]] = arith.muli %[[R]], %c4
 // CHECK-NEXT: %[[IT:.*]] = arith.addi %[[ROW]], %[[COL]]
-// CHECK-NEXT: %[[OFF:.*]] = arith.muli %[[IT]], %c16
-// The next block starts at element (i + 2) * 64.
 // CHECK-NEXT: %[[NEXT:.*]] = arith.addi %[[I]], %c2
 // CHECK-NEXT: %[[START:.*]] = arith.muli %[[NEXT]], %c64
+// CHECK-NEXT: %[[OFF:.*]] = arith.muli %[[IT]], %c16
 // CHECK-NEXT: %[[E:.*]] = arith.addi %[[START]], %[[OFF]]
 // CHECK-NEXT: %[[XE:.*]] = arith.minui %[[E]], %c511
 // CHECK-NEXT: memref.prefetch %[[XF]][%[[XE]]], read, locality<3>, data : memref<512xf32>
@@ -76,5 +76,35 @@ func.func private @unmarked(%x: memref<8x64xf32>, %y: memref<8x64xf32>) {
     %e = math.exp %v : vector<64xf32>
     vector.transfer_write %e, %y[%i, %c0] {in_bounds = [true]} : vector<64xf32>, memref<8x64xf32>
   }
+  return
+}
+
+// -----
+
+// Blocks of 2 rows of 4 floats are one line each, and the pass has 2
+// iterations: the line index is clamped to the block's last line (line 0,
+// which folds away here), so both prefetch the next block's line instead of
+// running into the block after it.
+// CHECK-LABEL: func.func private @short_rows
+// CHECK: scf.for %[[I:.*]] = %c0 to %c8 step %c2 {
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1 {
+// CHECK-NEXT: %[[NEXT:.*]] = arith.addi %[[I]], %c2
+// CHECK-NEXT: %[[START:.*]] = arith.muli %[[NEXT]], %c4
+// CHECK-NEXT: %[[CLAMPED:.*]] = arith.minui %[[START]], %c31
+// CHECK-NEXT: memref.prefetch %{{.*}}[%[[CLAMPED]]], read
+func.func private @short_rows(%x: memref<8x4xf32>, %y: memref<8x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c8 step %c2 {
+    scf.for %r = %c0 to %c2 step %c1 {
+      %row = arith.addi %i, %r : index
+      %v = vector.transfer_read %x[%row, %c0], %zero {in_bounds = [true]} : memref<8x4xf32>, vector<4xf32>
+      %e = math.exp %v : vector<4xf32>
+      vector.transfer_write %e, %y[%row, %c0] {in_bounds = [true]} : vector<4xf32>, memref<8x4xf32>
+    }
+  } {kiln.row_blocks}
   return
 }

@@ -132,7 +132,7 @@ LogicalResult reduceAsTree(RewriterBase &rewriter,
     }
     return level.front();
   };
-  // The accumulator without its unit dimensions.
+  // `v` without its first `count` dimensions, all of them 1.
   auto dropUnitDims = [&](Value v, int64_t count) {
     for (int64_t i = 0; i < count; ++i)
       v = extract(v, 0);

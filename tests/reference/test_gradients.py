@@ -51,7 +51,7 @@ Usage:  python3 test_gradients.py [--filter SUBSTR] [--kiln-run PATH]
 kiln-run defaults to $KILN_RUN, else ../../build/bin/kiln-run next to this file.
 Prints one line per check: PASS|FAIL name mode max_err tol; exits 1 if any
 check fails. Only the standard library, numpy and torch are used (and the
-helpers of test_ops.py and safetensors.py beside this file).
+helpers of harness.py and safetensors.py beside this file).
 """
 
 import concurrent.futures
@@ -70,8 +70,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from test_ops import (Runner, Tally, arr, attrs, f64, i64,  # noqa: E402
-                      max_abs_diff, pair, parse_suite_args, sn, tensor_type)
+from harness import (Runner, Tally, arr, attrs, f64, i64,  # noqa: E402
+                     make_generators, max_abs_diff, pair, parse_suite_args,
+                     sn, tensor_type)
 
 torch.set_num_threads(1)
 
@@ -148,30 +149,8 @@ def fd_case(name, params, body, ref, fd=None, **kw):
 
 # ---- input generators (float64 numpy arrays) -----------------------------
 
-def randn(shape, scale=1.0):
-    return np.asarray(RNG.standard_normal(shape) * scale, dtype=np.float64)
-
-
-def uniform(lo, hi, shape):
-    return np.asarray(RNG.uniform(lo, hi, shape), dtype=np.float64)
-
-
-def signed_away_from_zero(lo, hi, shape):
-    sign = np.where(RNG.random(shape) < 0.5, -1.0, 1.0)
-    return np.asarray(sign * RNG.uniform(lo, hi, shape), dtype=np.float64)
-
-
-def ints(lo, hi, shape, dtype=np.int64):
-    return np.asarray(RNG.integers(lo, hi, shape), dtype=dtype)
-
-
-def choice(values, shape):
-    return np.asarray(RNG.choice(np.asarray(values, dtype=np.float64), shape),
-                      dtype=np.float64)
-
-
-def bools(shape, p=0.5):
-    return np.asarray(RNG.random(shape) < p)
+randn, uniform, signed_away_from_zero, ints, choice, bools = \
+    make_generators(RNG)
 
 
 def distinct(shape, step=0.375):

@@ -230,6 +230,17 @@ def output_element(c, key, value, float_type):
     return element_of(value, float_type)
 
 
+def substitute_types(text, types, prefix, case_name):
+    """`text` with each $name replaced by the type `types` gives it and each
+    SSA name %x renamed %<prefix>x (cases share one module)."""
+    def typ(m):
+        if m.group(1) not in types:
+            raise KeyError("case %s: no type for $%s" % (case_name, m.group(1)))
+        return types[m.group(1)]
+    text = re.sub(r"\$(\w+)", typ, text)
+    return re.sub(r"%(\w+)", lambda m: "%" + prefix + m.group(1), text)
+
+
 def case_function_parts(c, prefix, float_type, expected):
     """(args, results, body lines, return values) of a case, names prefixed."""
     types = {"T": float_type}
@@ -245,12 +256,7 @@ def case_function_parts(c, prefix, float_type, expected):
         types.setdefault(key, out_types[key])
 
     def substitute(text):
-        def typ(m):
-            if m.group(1) not in types:
-                raise KeyError("case %s: no type for $%s" % (c.name, m.group(1)))
-            return types[m.group(1)]
-        text = re.sub(r"\$(\w+)", typ, text)
-        return re.sub(r"%(\w+)", lambda m: "%" + prefix + m.group(1), text)
+        return substitute_types(text, types, prefix, c.name)
 
     args = ["%%%s%s: %s {graph.input = \"%s%s\"}"
             % (prefix, name, types[name], prefix, name) for name in inputs]

@@ -57,7 +57,6 @@ helpers of harness.py and safetensors.py beside this file).
 import concurrent.futures
 import math
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -72,7 +71,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from harness import (Runner, Tally, arr, attrs, f64, i64,  # noqa: E402
                      make_generators, max_abs_diff, pair, parse_suite_args,
-                     sn, tensor_type)
+                     sn, substitute_types, tensor_type)
 
 torch.set_num_threads(1)
 
@@ -974,12 +973,7 @@ def loss_function(c, float_type, prefix="", params_as_inputs=False):
     types["y"] = y_type
 
     def substitute(text):
-        def typ(m):
-            if m.group(1) not in types:
-                raise KeyError("case %s: no type for $%s" % (c.name, m.group(1)))
-            return types[m.group(1)]
-        text = re.sub(r"\$(\w+)", typ, text)
-        return re.sub(r"%(\w+)", lambda m: "%" + prefix + m.group(1), text)
+        return substitute_types(text, types, prefix, c.name)
 
     args = []
     for name, _, is_param in all_args(c):

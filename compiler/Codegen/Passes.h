@@ -14,6 +14,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
@@ -31,6 +32,13 @@ inline constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 /// On a loop over blocks of rows (kiln-vectorize marks it, kiln-prefetch
 /// prefetches the next block in it).
 inline constexpr llvm::StringLiteral kRowBlocksAttr = "kiln.row_blocks";
+
+/// The number of iterations of `loop`, if its bounds and step are constant.
+inline std::optional<int64_t> tripCount(mlir::scf::ForOp loop) {
+  return mlir::constantTripCount(mlir::getAsOpFoldResult(loop.getLowerBound()),
+                                 mlir::getAsOpFoldResult(loop.getUpperBound()),
+                                 mlir::getAsOpFoldResult(loop.getStep()));
+}
 
 /// The `memref.copy` into out-parameter `out` in its function's body, if
 /// that copy is `out`'s only use (after buffer-results-to-out-params).

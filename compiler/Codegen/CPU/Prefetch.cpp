@@ -2,7 +2,6 @@
 
 #include "compiler/Codegen/Passes.h"
 
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -13,22 +12,13 @@ namespace kiln {
 
 using namespace mlir;
 using kiln::kRowBlocksAttr;
+using kiln::tripCount;
 
 namespace {
 
 constexpr int64_t kLineBytes = 64;
 /// At most this many prefetches per buffer in one iteration of a pass.
 constexpr int64_t kMaxLinesPerIteration = 32;
-
-/// The constant trip count of `loop`, if it has one.
-std::optional<int64_t> tripCount(scf::ForOp loop) {
-  std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
-  std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
-  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
-  if (!lb || !ub || !step || *step <= 0 || *ub < *lb)
-    return std::nullopt;
-  return (*ub - *lb + *step - 1) / *step;
-}
 
 /// What one iteration of a pass costs, roughly: the elements each op
 /// computes or moves, sixteen times that for math functions, which expand
@@ -100,37 +90,37 @@ struct KilnPrefetch : kiln::impl::KilnPrefetchBase<KilnPrefetch> {
       return;
 
     // The pass: an innermost loop with the most work per block, reached
-    // from the block loop through loops alone, all with constant trip
-    // counts.
-    scf::ForOp pass;
-    int64_t passWeight = -1;
+    // from the block loop through loops alone, all with constant, non-zero
+    // trip counts; `nest` holds those loops, outermost first, and
+    // `iterations` the pass's iterations per block.
+    SmallVector<scf::ForOp> nest;
+    int64_t iterations = 0, passWeight = -1;
     blocks.getBody()->walk([&](scf::ForOp loop) {
       if (loop.getBody()
               ->walk([](scf::ForOp) { return WalkResult::interrupt(); })
               .wasInterrupted())
         return;
-      int64_t w = weight(loop);
+      SmallVector<scf::ForOp> loops;
+      int64_t trips = 1;
       for (Operation *p = loop; p != blocks; p = p->getParentOp()) {
         auto parent = dyn_cast<scf::ForOp>(p);
-        std::optional<int64_t> trips =
+        std::optional<int64_t> count =
             parent ? tripCount(parent) : std::nullopt;
-        if (!trips)
+        if (!count || *count < 1)
           return;
-        w *= *trips;
+        loops.insert(loops.begin(), parent);
+        trips *= *count;
       }
+      int64_t w = weight(loop) * trips;
       if (w > passWeight) {
-        pass = loop;
+        nest = std::move(loops);
+        iterations = trips;
         passWeight = w;
       }
     });
-    if (!pass)
+    if (nest.empty())
       return;
-    SmallVector<scf::ForOp> nest;
-    for (Operation *p = pass; p != blocks; p = p->getParentOp())
-      nest.insert(nest.begin(), cast<scf::ForOp>(p));
-    int64_t iterations = 1;
-    for (scf::ForOp loop : nest)
-      iterations *= *tripCount(loop);
+    scf::ForOp pass = nest.back();
 
     // Buffers from the kernel's arguments, with a row per block row.
     auto func = blocks->getParentOfType<func::FuncOp>();
@@ -190,6 +180,8 @@ struct KilnPrefetch : kiln::impl::KilnPrefetchBase<KilnPrefetch> {
           iteration ? add(mul(iteration, *tripCount(loop)), index) : index;
     }
 
+    // The next block's first row.
+    Value nextRow = add(blocks.getInductionVar(), blocks.getStep());
     for (auto [buffer, flat] : llvm::zip(buffers, flats)) {
       auto type = cast<MemRefType>(buffer.getType());
       int64_t elementBytes = type.getElementTypeBitWidth() / 8;
@@ -202,8 +194,7 @@ struct KilnPrefetch : kiln::impl::KilnPrefetchBase<KilnPrefetch> {
         continue;
       bool write = writtenIn(buffer, blocks);
       // Element (i + step) * rowElements onwards: the next block.
-      Value nextBlock =
-          mul(add(blocks.getInductionVar(), blocks.getStep()), rowElements);
+      Value nextBlock = mul(nextRow, rowElements);
       Value firstLine = mul(iteration, linesPerIteration);
       // Where the iterations have more prefetches than the block has lines,
       // the surplus ones repeat the block's last line.

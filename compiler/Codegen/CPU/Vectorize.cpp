@@ -309,7 +309,7 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
           utils::IteratorType::parallel;
       rewriter.replaceOp(op, tiled->replacements);
       target = tiled->tiledOps.front();
-      if (!tiled->loops.empty() && tiles.front() != 0 && firstParallel)
+      if (!tiled->loops.empty() && firstParallel)
         tiled->loops.front()->setAttr(kParallelAttr, rewriter.getUnitAttr());
     }
     if (failed(linalg::vectorizeOpPrecondition(target, {}, {},
@@ -329,8 +329,8 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     rewriter.setListener(nullptr);
     // Where the maximum may be NaN or ignore it, a tree of single vmaxps:
     // maximumf costs six instructions on x86, maxnumf three.
-    for (Operation *op : collector.reductions) {
-      auto reduction = cast<vector::MultiDimReductionOp>(op);
+    for (Operation *inserted : collector.reductions) {
+      auto reduction = cast<vector::MultiDimReductionOp>(inserted);
       if (reduction.getKind() != vector::CombiningKind::MAXIMUMF)
         continue;
       (void)reduceAsTree(rewriter, reduction, [&](Value a, Value b) {
@@ -532,10 +532,7 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
   /// a tensor element) run no more often than before.
   void hoistInvariants(func::FuncOp func) {
     func.walk([](scf::ForOp loop) {
-      std::optional<int64_t> trips =
-          constantTripCount(getAsOpFoldResult(loop.getLowerBound()),
-                            getAsOpFoldResult(loop.getUpperBound()),
-                            getAsOpFoldResult(loop.getStep()));
+      std::optional<int64_t> trips = kiln::tripCount(loop);
       if (!trips || *trips < 1)
         return;
       Region *body = &loop.getRegion();

@@ -306,6 +306,15 @@ constexpr int64_t Rows = 4096, Cols = 1024;
 /// One read and one write of a [Rows, Cols] f32 tensor.
 constexpr double RowsColsTraffic = 2.0 * Rows * Cols * sizeof(float);
 
+/// Times `graphIR`, a kernel on [Rows, Cols] tensors, on `threads`
+/// threads, rated by one read and one write of such a tensor.
+void timeRowsCols(benchmark::State &state, const char *graphIR,
+                  int64_t threads, bool fusion = true) {
+  ThreadScope scope(threads);
+  timeCompiled(state, compiledKernel(graphIR, fusion));
+  setBytes(state, RowsColsTraffic);
+}
+
 const char *const SoftmaxIR = R"(
 func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"})
     -> (tensor<4096x1024xf32> {graph.output = "y"}) {
@@ -335,9 +344,7 @@ void softmaxLoop(const float *x, float *y) {
 }
 
 void BM_SoftmaxKiln(benchmark::State &state) {
-  ThreadScope threads(state.range(0));
-  timeCompiled(state, compiledKernel(SoftmaxIR));
-  setBytes(state, RowsColsTraffic);
+  timeRowsCols(state, SoftmaxIR, /*threads=*/state.range(0));
 }
 
 void BM_SoftmaxLoop(benchmark::State &state) {
@@ -407,9 +414,7 @@ void layerNormLoop(const float *x, const float *weight, const float *bias,
 }
 
 void BM_LayerNormKiln(benchmark::State &state) {
-  ThreadScope threads(state.range(0));
-  timeCompiled(state, compiledKernel(LayerNormIR));
-  setBytes(state, RowsColsTraffic);
+  timeRowsCols(state, LayerNormIR, /*threads=*/state.range(0));
 }
 
 void BM_LayerNormLoop(benchmark::State &state) {
@@ -461,9 +466,8 @@ void chainLoop(const float *x, const float *b, float *y) {
 }
 
 void BM_ChainKiln(benchmark::State &state) {
-  ThreadScope threads(state.range(1));
-  timeCompiled(state, compiledKernel(ChainIR, /*fusion=*/state.range(0)));
-  setBytes(state, RowsColsTraffic);
+  timeRowsCols(state, ChainIR, /*threads=*/state.range(1),
+               /*fusion=*/state.range(0));
 }
 
 void BM_ChainLoop(benchmark::State &state) {
@@ -501,9 +505,8 @@ func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"},
 )";
 
 void BM_CheapChainKiln(benchmark::State &state) {
-  ThreadScope threads(state.range(1));
-  timeCompiled(state, compiledKernel(CheapChainIR, /*fusion=*/state.range(0)));
-  setBytes(state, RowsColsTraffic);
+  timeRowsCols(state, CheapChainIR, /*threads=*/state.range(1),
+               /*fusion=*/state.range(0));
 }
 
 } // namespace

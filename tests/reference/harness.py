@@ -9,6 +9,7 @@ import argparse
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -79,6 +80,20 @@ CASES = []
 
 def case(group, name, inputs, body, ref, **kw):
     CASES.append(Case(group, name, inputs, body, ref, **kw))
+
+
+def torch_reduce(kind, x, dims, keep):
+    """PyTorch's graph.reduce_<kind> of `x` over `dims` (a copy for none),
+    differentiable."""
+    if not dims:
+        return x.clone()
+    if kind == "reduce_sum":
+        return torch.sum(x, dim=dims, keepdim=keep)
+    if kind == "reduce_mean":
+        return torch.mean(x, dim=dims, keepdim=keep)
+    if kind == "reduce_max":
+        return torch.amax(x, dim=dims, keepdim=keep)
+    return torch.amin(x, dim=dims, keepdim=keep)
 
 
 # ---- input generators (float64 numpy arrays) -----------------------------
@@ -536,6 +551,23 @@ class Tally:
             self.passes += 1
         else:
             self.failures.append("%s [%s]" % (name, mode))
+
+    def finish(self, runner, start, workdir, keep):
+        """Prints the totals and the failures, removes `workdir` unless
+        `keep`; the suite's exit status."""
+        print("\n%d passed, %d failed; %d kiln-run calls, %.1f s in "
+              "kiln-run, %.1f s wall"
+              % (self.passes, len(self.failures), runner.calls,
+                 runner.seconds, time.time() - start))
+        if self.failures:
+            print("failed:")
+            for f in self.failures:
+                print("  " + f)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print("files kept in " + workdir)
+        return 1 if self.failures else 0
 
 
 def parse_suite_args(doc, all_modes):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from harness import (RNG, arr, attrs, bools, case, choice, distinct, f64,
                      i64, ints, pair, randn, signed_away_from_zero, sn,
-                     uniform)
+                     torch_reduce, uniform)
 
 # ---- elementwise: unary ------------------------------------------------------
 
@@ -395,18 +395,6 @@ for _shape in [(2, 3, 7, 7), (1, 5, 1, 1), (2, 4, 3, 5)]:
          lambda t: {"y": F.adaptive_avg_pool2d(t["x"], 1)})
 
 # ---- reductions, argmax, softmax -------------------------------------------------
-
-
-def torch_reduce(kind, x, dims, keep):
-    if not dims:
-        return x.clone()
-    if kind == "reduce_sum":
-        return torch.sum(x, dim=dims, keepdim=keep)
-    if kind == "reduce_mean":
-        return torch.mean(x, dim=dims, keepdim=keep)
-    if kind == "reduce_max":
-        return torch.amax(x, dim=dims, keepdim=keep)
-    return torch.amin(x, dim=dims, keepdim=keep)
 
 
 REDUCE = [  # input shape, dims, keep_dims

@@ -57,7 +57,6 @@ helpers of harness.py and safetensors.py beside this file).
 import concurrent.futures
 import math
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -71,7 +70,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from harness import (Runner, Tally, arr, attrs, f64, i64,  # noqa: E402
                      make_generators, max_abs_diff, pair, parse_suite_args,
-                     sn, substitute_types, tensor_type)
+                     sn, substitute_types, tensor_type, torch_reduce)
 
 torch.set_num_threads(1)
 
@@ -459,18 +458,6 @@ for _shape in [(2, 3, 7, 7), (1, 5, 1, 1), (2, 4, 3, 5)]:
          lambda t: F.adaptive_avg_pool2d(t["x"], 1))
 
 # ---- reductions, softmax -----------------------------------------------------------
-
-
-def torch_reduce(kind, x, dims, keep):
-    if not dims:
-        return x * 1.0
-    if kind == "reduce_sum":
-        return torch.sum(x, dim=dims, keepdim=keep)
-    if kind == "reduce_mean":
-        return torch.mean(x, dim=dims, keepdim=keep)
-    if kind == "reduce_max":
-        return torch.amax(x, dim=dims, keepdim=keep)
-    return torch.amin(x, dim=dims, keepdim=keep)
 
 
 REDUCE = [  # input shape, dims, keep_dims
@@ -1256,18 +1243,7 @@ def main():
                 for line in loss_module(c, "f64").splitlines():
                     print("        " + line)
 
-    print("\n%d passed, %d failed; %d kiln-run calls, %.1f s in kiln-run, "
-          "%.1f s wall" % (tally.passes, len(tally.failures), runner.calls,
-                           runner.seconds, time.time() - start))
-    if tally.failures:
-        print("failed:")
-        for f in tally.failures:
-            print("  " + f)
-    if not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print("files kept in " + workdir)
-    return 1 if tally.failures else 0
+    return tally.finish(runner, start, workdir, args.keep)
 
 
 if __name__ == "__main__":

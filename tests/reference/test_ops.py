@@ -36,7 +36,6 @@ any case fails. Only the standard library, numpy and torch are used.
 import concurrent.futures
 import math
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -363,18 +362,7 @@ def main():
                 if args.filter in name or args.filter in "random":
                     tally.add(ok, name, mode, err, tol, msgs)
 
-    print("\n%d passed, %d failed; %d kiln-run calls, %.1f s in kiln-run, "
-          "%.1f s wall" % (tally.passes, len(tally.failures), runner.calls,
-                           runner.seconds, time.time() - start))
-    if tally.failures:
-        print("failed:")
-        for f in tally.failures:
-            print("  " + f)
-    if not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print("files kept in " + workdir)
-    return 1 if tally.failures else 0
+    return tally.finish(runner, start, workdir, args.keep)
 
 
 if __name__ == "__main__":

@@ -220,8 +220,10 @@ def mode_inputs(c, float_type):
 
 
 def to_torch(a):
+    """A float64 (floats) or same-dtype copy of `a` as a torch tensor; 0-d
+    arrays stay tensors."""
     if a.dtype in (np.float32, np.float64):
-        return torch.from_numpy(a.astype(np.float64))
+        return torch.from_numpy(np.array(a, dtype=np.float64))
     return torch.from_numpy(a.copy())
 
 

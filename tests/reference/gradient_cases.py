@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness import (arr, attrs, f64, i64, make_generators, pair, sn, to_torch,
-                     torch_reduce)
+from harness import (arr, attrs, conv_operands, f64, i64, make_generators,
+                     pair, sn, to_torch, torch_reduce)
 
 RNG = np.random.default_rng(20240917)
 
@@ -271,11 +271,7 @@ for (_name, n, c, h, w, o, k, s, p, d, has_bias) in CONV2D:
     params = {"x": randn((n, c, h, w)), "w": randn((o, c) + k, 0.5)}
     if has_bias:
         params["bias"] = randn((o,))
-    at = attrs(strides=arr(s) if s != (1, 1) else None,
-               padding=arr(p) if p != (0, 0) else None,
-               dilation=arr(d) if d != (1, 1) else None)
-    operands = "%x, %w, %bias : $x, $w, $bias" if has_bias else "%x, %w : $x, $w"
-    operands = operands.replace(" :", at + " :")
+    operands = conv_operands(has_bias, s, p, d)
     oh, ow = (conv_out(h, k[0], s[0], p[0], d[0]),
               conv_out(w, k[1], s[1], p[1], d[1]))
     longest = max(c * k[0] * k[1], o * k[0] * k[1], n * oh * ow)
@@ -303,10 +299,7 @@ for (_name, n, c, h, w, o, k, s, p, g, has_bias) in CONV2D_GROUPED:
     params = {"x": randn((n, c, h, w)), "w": randn((o, c // g, k, k), 0.5)}
     if has_bias:
         params["bias"] = randn((o,))
-    at = attrs(strides=arr((s, s)) if s != 1 else None,
-               padding=arr((p, p)) if p != 0 else None, groups=i64(g))
-    operands = "%x, %w, %bias : $x, $w, $bias" if has_bias else "%x, %w : $x, $w"
-    operands = operands.replace(" :", at + " :")
+    operands = conv_operands(has_bias, (s, s), (p, p), groups=g)
     case("conv", "conv2d_grouped/" + _name, params, "%y = graph.conv2d " + operands,
          lambda t, s=s, p=p, g=g: F.conv2d(t["x"], t["w"], t.get("bias"), s, p,
                                           1, g))
@@ -330,13 +323,7 @@ for (_name, n, c, h, w, o, k, s, p, op_, d, has_bias, *_g) in CONV_T:
     params = {"x": randn((n, c, h, w)), "w": randn((c, o // g) + k, 0.5)}
     if has_bias:
         params["bias"] = randn((o,))
-    at = attrs(strides=arr(s) if s != (1, 1) else None,
-               padding=arr(p) if p != (0, 0) else None,
-               output_padding=arr(op_) if op_ != (0, 0) else None,
-               dilation=arr(d) if d != (1, 1) else None,
-               groups=i64(g) if g != 1 else None)
-    operands = "%x, %w, %bias : $x, $w, $bias" if has_bias else "%x, %w : $x, $w"
-    operands = operands.replace(" :", at + " :")
+    operands = conv_operands(has_bias, s, p, d, g, output_padding=op_)
     case("conv", "conv_transpose2d/" + _name, params,
          "%y = graph.conv_transpose2d " + operands,
          lambda t, s=s, p=p, op_=op_, d=d, g=g: F.conv_transpose2d(

@@ -174,6 +174,24 @@ def attrs(**items):
     return " {%s}" % ", ".join(parts) if parts else ""
 
 
+def conv_operands(has_bias, strides=(1, 1), padding=(0, 0), dilation=(1, 1),
+                  groups=1, output_padding=None, explicit=False):
+    """`%x, %w[, %bias]{attributes} : $x, $w[, $bias]`: the operands of a
+    conv2d case (output_padding None) or a conv_transpose2d case; attributes
+    at their defaults are left out unless `explicit`."""
+    def given(value, default):
+        return value is not None and (value != default or explicit)
+    at = attrs(strides=arr(strides) if given(strides, (1, 1)) else None,
+               padding=arr(padding) if given(padding, (0, 0)) else None,
+               output_padding=arr(output_padding)
+               if given(output_padding, (0, 0)) else None,
+               dilation=arr(dilation) if given(dilation, (1, 1)) else None,
+               groups=i64(groups) if given(groups, 1) else None)
+    names = ["x", "w", "bias"] if has_bias else ["x", "w"]
+    return "%s%s : %s" % (", ".join("%" + n for n in names), at,
+                          ", ".join("$" + n for n in names))
+
+
 def f64(value):
     return "%s : f64" % fmt(value)
 

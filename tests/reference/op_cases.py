@@ -9,9 +9,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness import (RNG, arr, attrs, bools, case, choice, distinct, f64,
-                     i64, ints, pair, randn, signed_away_from_zero, sn,
-                     torch_reduce, uniform)
+from harness import (RNG, arr, attrs, bools, case, choice, conv_operands,
+                     distinct, f64, i64, ints, pair, randn,
+                     signed_away_from_zero, sn, torch_reduce, uniform)
 
 # ---- elementwise: unary ------------------------------------------------------
 
@@ -305,13 +305,8 @@ for (_name, n, c, h, w, o, k, s, p, d, g, has_bias) in CONV2D:
     inputs = {"x": randn((n, c, h, w)), "w": randn((o, c // g) + k, 0.5)}
     if has_bias:
         inputs["bias"] = randn((o,))
-    explicit = _name == "explicit_defaults"
-    at = attrs(strides=arr(s) if s != (1, 1) or explicit else None,
-               padding=arr(p) if p != (0, 0) or explicit else None,
-               dilation=arr(d) if d != (1, 1) or explicit else None,
-               groups=i64(g) if g != 1 or explicit else None)
-    operands = "%x, %w, %bias : $x, $w, $bias" if has_bias else "%x, %w : $x, $w"
-    operands = operands.replace(" :", at + " :")
+    operands = conv_operands(has_bias, s, p, d, g,
+                             explicit=_name == "explicit_defaults")
     case("conv", "conv2d/" + _name, inputs, "%y = graph.conv2d " + operands,
          lambda t, s=s, p=p, d=d, g=g: {"y": F.conv2d(
              t["x"], t["w"], t.get("bias"), s, p, d, g)},
@@ -336,13 +331,7 @@ for (_name, n, c, h, w, o, k, s, p, op_, d, g, has_bias) in CONV_T:
     inputs = {"x": randn((n, c, h, w)), "w": randn((c, o // g) + k, 0.5)}
     if has_bias:
         inputs["bias"] = randn((o,))
-    at = attrs(strides=arr(s) if s != (1, 1) else None,
-               padding=arr(p) if p != (0, 0) else None,
-               output_padding=arr(op_) if op_ != (0, 0) else None,
-               dilation=arr(d) if d != (1, 1) else None,
-               groups=i64(g) if g != 1 else None)
-    operands = "%x, %w, %bias : $x, $w, $bias" if has_bias else "%x, %w : $x, $w"
-    operands = operands.replace(" :", at + " :")
+    operands = conv_operands(has_bias, s, p, d, g, output_padding=op_)
     case("conv", "conv_transpose2d/" + _name, inputs,
          "%y = graph.conv_transpose2d " + operands,
          lambda t, s=s, p=p, op_=op_, d=d, g=g: {"y": F.conv_transpose2d(

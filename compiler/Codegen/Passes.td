@@ -20,7 +20,10 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
     reductions (softmax, layer norm), the result's op is tiled into blocks
     of rows (up to `row-block-elements` elements) and the producers of its
     row slices are fused into that loop, so every pass over a block reads it
-    from cache. Tile loops over a parallel first dimension are marked
+    from the L1 cache. An op whose result the block's last op reads only at
+    the element it writes (softmax's exponentials) computes into the
+    block's slice of the output, and the last op updates it in place, so the
+    passes share two buffers, not three. Tile loops over a parallel first dimension are marked
     `kiln.parallel` (for kiln-parallelize); a reduction over the first
     dimension (batch norm's statistics) iterates its parallel dimensions
     outermost, so that it has such a loop too. Row-block loops are also
@@ -67,7 +70,7 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark for each op left scalar">,
     Option<"rowBlockElements", "row-block-elements", "int64_t",
-           /*default=*/"8192",
+           /*default=*/"4096",
            "Elements per block of rows when a kernel's row passes fuse">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
@@ -426,8 +429,10 @@ def KilnParallelize : Pass<"kiln-parallelize", "::mlir::ModuleOp"> {
     buffers (1 to 16, the largest with at least `min-elements` elements),
     moves into a private function `body(begin, end, buffers...)`; scratch
     buffers the kernel allocates only for the loop are allocated in the
-    body instead, one per thread. In its
-    place, `kiln_parallel_for` (a library call naming the body in
+    body instead, one per thread. Before that, a scratch buffer a loop body
+    allocates and frees in each iteration (a row block's statistics) is
+    allocated once around the outermost such loop, unless it is handed to a
+    call or a terminator. In its place, `kiln_parallel_for` (a library call naming the body in
     `kiln.body`) splits the iterations between the threads of the runtime's
     OpenMP pool, the one oneDNN uses.
 

@@ -31,6 +31,7 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
       if (fn.isPrivate() && !fn.isExternal() && fn->hasAttr("kernel.kind"))
         kernels.push_back(fn);
     for (func::FuncOp fn : kernels) {
+      hoistLoopScratch(fn);
       SmallVector<scf::ForOp> loops;
       for (Operation &op : fn.getBody().front())
         if (auto loop = dyn_cast<scf::ForOp>(op);
@@ -39,6 +40,49 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
       for (auto [i, loop] : llvm::enumerate(loops))
         outline(symbols, fn, loop, i);
     }
+  }
+
+  /// A scratch buffer that a loop's body allocates and frees in each
+  /// iteration (a row block's statistics) is allocated once around the
+  /// outermost such loop instead, off the hot path; outlining then gives
+  /// each thread its own. Its contents never outlive an iteration: every
+  /// use is in the body, and none hands it on.
+  static void hoistLoopScratch(func::FuncOp fn) {
+    SmallVector<memref::AllocOp> allocs;
+    fn.walk([&](memref::AllocOp alloc) {
+      if (alloc->getNumOperands() == 0)
+        allocs.push_back(alloc);
+    });
+    for (memref::AllocOp alloc : allocs) {
+      memref::DeallocOp dealloc;
+      for (Operation *user : alloc->getUsers())
+        if (auto d = dyn_cast<memref::DeallocOp>(user))
+          dealloc = dealloc ? memref::DeallocOp() : d;
+      if (!dealloc || dealloc->getBlock() != alloc->getBlock() ||
+          handsOn(alloc.getResult()))
+        continue;
+      while (auto loop = dyn_cast<scf::ForOp>(alloc->getParentOp())) {
+        alloc->moveBefore(loop);
+        dealloc->moveAfter(loop);
+      }
+    }
+  }
+
+  /// Whether `buffer`, or a view of it, reaches an op that could keep it
+  /// past the use: a terminator, a call, or an op returning another buffer.
+  static bool handsOn(Value buffer) {
+    for (Operation *user : buffer.getUsers()) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
+        if (handsOn(view->getResult(0)))
+          return true;
+        continue;
+      }
+      if (user->hasTrait<OpTrait::IsTerminator>() ||
+          isa<CallOpInterface>(user) ||
+          llvm::any_of(user->getResultTypes(), llvm::IsaPred<BaseMemRefType>))
+        return true;
+    }
+    return false;
   }
 
   /// Moves `loop` into a function body(begin, end, buffers...) and runs it

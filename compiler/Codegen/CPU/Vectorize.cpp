@@ -406,6 +406,90 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
     }
   }
 
+  /// In a row-block loop, an op whose result the block's last op reads only
+  /// at the element it writes computes into the block's output slice, and
+  /// the last op updates it there: softmax's exponentials are scaled in
+  /// place in the output, so a block's passes touch two buffers instead of
+  /// three. Bufferization keeps a temporary wherever sharing would conflict.
+  void computeIntoOutputSlices(RewriterBase &rewriter, func::FuncOp func) {
+    SmallVector<linalg::GenericOp> lasts;
+    func.walk([&](tensor::InsertSliceOp insert) {
+      auto loop = dyn_cast<scf::ForOp>(insert->getParentOp());
+      auto last = insert.getSource().getDefiningOp<linalg::GenericOp>();
+      if (loop && loop->hasAttr(kRowBlocksAttr) && last &&
+          last->getBlock() == insert->getBlock())
+        lasts.push_back(last);
+    });
+    for (linalg::GenericOp last : lasts)
+      (void)updateProducerInPlace(rewriter, last);
+  }
+
+  /// Rewrites `last` (ins(..., %p, ...) outs(%slice)) into
+  /// ins(...) outs(%p), with %p's producer computing into %slice.
+  LogicalResult updateProducerInPlace(RewriterBase &rewriter,
+                                      linalg::GenericOp last) {
+    if (last.getNumDpsInits() != 1)
+      return failure();
+    OpOperand *output = last.getDpsInitOperand(0);
+    auto slice = output->get().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || last.payloadUsesValueFromOperand(output))
+      return failure();
+    AffineMap outputMap = last.getMatchingIndexingMap(output);
+    for (OpOperand *input : last.getDpsInputOperands()) {
+      auto producer = input->get().getDefiningOp<linalg::GenericOp>();
+      if (!producer || producer->getBlock() != last->getBlock() ||
+          producer.getNumDpsInits() != 1 ||
+          input->get().getType() != output->get().getType() ||
+          last.getMatchingIndexingMap(input) != outputMap)
+        continue;
+      // The producer's output must be a temporary: a slice of an empty
+      // tensor.
+      OpOperand *temporary = producer.getDpsInitOperand(0);
+      Value empty = temporary->get();
+      if (auto tile = empty.getDefiningOp<tensor::ExtractSliceOp>())
+        empty = tile.getSource();
+      if (!empty.getDefiningOp<tensor::EmptyOp>() ||
+          producer.payloadUsesValueFromOperand(temporary))
+        continue;
+      if (producer->isBeforeInBlock(slice)) {
+        if (slice->getBlock() != producer->getBlock() ||
+            llvm::any_of(slice->getOperands(), [&](Value v) {
+              Operation *def = v.getDefiningOp();
+              return def && def->getBlock() == producer->getBlock() &&
+                     !def->isBeforeInBlock(producer);
+            }))
+          continue;
+        rewriter.moveOpBefore(slice, producer);
+      }
+      rewriter.modifyOpInPlace(producer,
+                               [&] { temporary->set(slice.getResult()); });
+
+      // The last op reads the producer's value through its output.
+      unsigned position = input->getOperandNumber();
+      SmallVector<Value> inputs;
+      SmallVector<AffineMap> maps;
+      for (OpOperand *other : last.getDpsInputOperands())
+        if (other != input) {
+          inputs.push_back(other->get());
+          maps.push_back(last.getMatchingIndexingMap(other));
+        }
+      maps.push_back(outputMap);
+      rewriter.setInsertionPoint(last);
+      auto updated = rewriter.create<linalg::GenericOp>(
+          last.getLoc(), last->getResultTypes(), inputs,
+          ValueRange{input->get()}, maps, last.getIteratorTypesArray());
+      updated->setDiscardableAttrs(last->getDiscardableAttrDictionary());
+      Block &body = last.getRegion().front();
+      body.getArgument(position).replaceAllUsesWith(
+          body.getArgument(last.getNumDpsInputs()));
+      body.eraseArgument(position);
+      updated.getRegion().takeBody(last.getRegion());
+      rewriter.replaceOp(last, updated->getResults());
+      return success();
+    }
+    return failure();
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     MLIRContext *ctx = &getContext();
@@ -417,6 +501,7 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
       // the row loops are dead outside.
       DominanceInfo dominance(func);
       eliminateCommonSubExpressions(rewriter, dominance, func);
+      computeIntoOutputSlices(rewriter, func);
       RewritePatternSet cleanup(ctx);
       if (failed(applyPatternsAndFoldGreedily(func, std::move(cleanup))))
         return signalPassFailure();

@@ -56,3 +56,58 @@ func.func private @unmarked(%in: memref<16x8xf32>, %out: memref<16x8xf32>) attri
   }
   return
 }
+
+// A scratch buffer a loop body allocates and frees in each iteration is
+// allocated once around the outermost such loop (and, in an outlined loop,
+// once per thread); one handed to a call stays where it is.
+// CHECK-LABEL: func.func private @per_iteration(
+// CHECK: %[[T:.*]] = memref.alloc() : memref<8xf32>
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: scf.for
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: memref.dealloc
+// CHECK: memref.load %[[T]]
+// CHECK-NOT: memref.dealloc
+// CHECK: }
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: memref.dealloc %[[T]]
+// CHECK-LABEL: func.func private @handed_on(
+// CHECK: scf.for
+// CHECK-NEXT: memref.alloc
+// CHECK-NEXT: func.call @use
+// CHECK-NEXT: memref.dealloc
+func.func private @per_iteration(%in: memref<16x8xf32>, %out: memref<16x8xf32>) attributes {kernel.kind = "reduction"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  scf.for %i = %c0 to %c8 step %c2 {
+    scf.for %k = %c0 to %c2 step %c1 {
+      %row = arith.addi %i, %k : index
+      %t = memref.alloc() : memref<8xf32>
+      scf.for %j = %c0 to %c8 step %c1 {
+        %v = memref.load %in[%row, %j] : memref<16x8xf32>
+        memref.store %v, %t[%j] : memref<8xf32>
+      }
+      scf.for %j = %c0 to %c8 step %c1 {
+        %w = memref.load %t[%j] : memref<8xf32>
+        memref.store %w, %out[%row, %j] : memref<16x8xf32>
+      }
+      memref.dealloc %t : memref<8xf32>
+    }
+  }
+  return
+}
+func.func private @use(memref<8xf32>)
+func.func private @handed_on(%in: memref<16x8xf32>) attributes {kernel.kind = "reduction"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  scf.for %i = %c0 to %c16 step %c1 {
+    %t = memref.alloc() : memref<8xf32>
+    func.call @use(%t) : (memref<8xf32>) -> ()
+    memref.dealloc %t : memref<8xf32>
+  }
+  return
+}

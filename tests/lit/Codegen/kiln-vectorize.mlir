@@ -111,13 +111,13 @@ func.func @long_row_max(%x: tensor<4x256xf32>) -> tensor<4xf32> {
 // -----
 
 // Row passes fuse: a per-row reduction feeding a row-wise consumer runs inside
-// one loop over blocks of rows (8 rows of 1024: 8192 elements), marked
+// one loop over blocks of rows (4 rows of 1024: 4096 elements), marked
 // kiln.parallel for kiln-parallelize and kiln.row_blocks for kiln-prefetch;
 // the per-row square root moves out of the 64-wide inner loop, and the
 // division by it becomes a multiplication by its reciprocal, taken once per
 // row.
 // CHECK-LABEL: func.func private @normalize
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4
 // CHECK: arith.addf %{{.*}} : vector<16xf32>
 // CHECK: %[[ROOT:.*]] = math.sqrt %{{.*}} : vector<64xf32>
 // CHECK-NEXT: %[[ONES:.*]] = arith.constant dense<1.000000e+00> : vector<64xf32>
@@ -251,4 +251,57 @@ func.func @channel_sum(%x: tensor<16x2x7x7xf32>, %init: tensor<2xf32>) -> tensor
     linalg.yield %r : f32
   } -> tensor<2xf32>
   return %0 : tensor<2xf32>
+}
+
+// -----
+
+// In a row block, the exponentials are computed into the block's slice of
+// the output and scaled there in place: no 4x1024 temporary.
+// CHECK-LABEL: func.func private @softmax_in_place
+// CHECK: scf.for %[[BLOCK:[a-z0-9_]+]] = {{.*}} iter_args(%[[OUT:[a-z0-9_]+]] = {{.*}})
+// CHECK-NOT: tensor.empty() : tensor<4x1024xf32>
+// CHECK: %[[SLICE:.*]] = tensor.extract_slice %[[OUT]][%[[BLOCK]], 0] [4, 1024]
+// CHECK-NEXT: %[[EXP:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[SLICE]])
+// CHECK: math.exp
+// CHECK: scf.for {{.*}} iter_args(%[[Q:[a-z0-9_]+]] = %[[EXP]])
+// CHECK: scf.for {{.*}} iter_args(%[[QT:[a-z0-9_]+]] = %[[Q]])
+// CHECK-NEXT: vector.transfer_read %[[QT]]
+// CHECK-NEXT: arith.mulf
+// CHECK: tensor.insert_slice
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func private @softmax_in_place(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64xf32>
+  %minit = linalg.fill ins(%ninf : f32) outs(%e : tensor<64xf32>) -> tensor<64xf32>
+  %max = linalg.generic {indexing_maps = [#map, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<64x1024xf32>) outs(%minit : tensor<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.maximumf %a, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<64xf32>
+  %e2 = tensor.empty() : tensor<64x1024xf32>
+  %exp = linalg.generic {indexing_maps = [#map, #row, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %max : tensor<64x1024xf32>, tensor<64xf32>) outs(%e2 : tensor<64x1024xf32>) {
+  ^bb0(%a: f32, %m: f32, %out: f32):
+    %d = arith.subf %a, %m : f32
+    %v = math.exp %d : f32
+    linalg.yield %v : f32
+  } -> tensor<64x1024xf32>
+  %sinit = linalg.fill ins(%zero : f32) outs(%e : tensor<64xf32>) -> tensor<64xf32>
+  %sum = linalg.generic {indexing_maps = [#map, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%exp : tensor<64x1024xf32>) outs(%sinit : tensor<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<64xf32>
+  %e3 = tensor.empty() : tensor<64x1024xf32>
+  %y = linalg.generic {indexing_maps = [#map, #row, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%exp, %sum : tensor<64x1024xf32>, tensor<64xf32>) outs(%e3 : tensor<64x1024xf32>) {
+  ^bb0(%a: f32, %s: f32, %out: f32):
+    %q = arith.divf %a, %s : f32
+    linalg.yield %q : f32
+  } -> tensor<64x1024xf32>
+  return %y : tensor<64x1024xf32>
 }

@@ -27,6 +27,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <functional>
 #include <mutex>
 
 using namespace mlir;
@@ -94,9 +95,13 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
     return nullptr;
   }
   session->impl_->machine = std::move(*machine);
+  // ExecutionEngineOptions holds the transformer as a function_ref: the
+  // function it refers to must live until ExecutionEngine::create returns.
+  std::function<llvm::Error(llvm::Module *)> optimize =
+      makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0,
+                                session->impl_->machine.get());
   ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = makeOptimizingTransformer(
-      options.optLevel, /*sizeLevel=*/0, session->impl_->machine.get());
+  engineOptions.transformer = optimize;
   engineOptions.jitCodeGenOptLevel =
       options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
                             : llvm::CodeGenOptLevel::Default;

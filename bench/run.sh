@@ -9,8 +9,12 @@ JSON="$BUILD/kiln-bench.json"
 
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C "$BUILD" -j1 kiln-bench
+# Five repetitions of each benchmark, interleaved at random so that a kernel
+# and its peer see the same state of the machine; medians are reported.
 "$BUILD/bin/kiln-bench" --benchmark_out="$JSON" \
-  --benchmark_out_format=json "$@"
+  --benchmark_out_format=json --benchmark_repetitions=5 \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_report_aggregates_only=true "$@"
 
 /usr/bin/python3 - "$JSON" <<'PY'
 import json, sys

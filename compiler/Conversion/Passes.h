@@ -3,6 +3,7 @@
 #ifndef KILN_COMPILER_CONVERSION_PASSES_H
 #define KILN_COMPILER_CONVERSION_PASSES_H
 
+#include "dialects/Kernel/IR/KernelDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

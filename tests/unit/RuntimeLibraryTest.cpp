@@ -291,6 +291,131 @@ INSTANTIATE_TEST_SUITE_P(Library, ConvTest, testing::ValuesIn(convCases()),
                          convName);
 
 //===----------------------------------------------------------------------===//
+// Transposed convolution
+//===----------------------------------------------------------------------===//
+
+struct ConvTransposeShape {
+  const char *name;
+  int64_t n, c, h, w, o, kh, kw, strideH, strideW, padH, padW, outputPadH,
+      outputPadW, dilationH, dilationW, groups;
+
+  int64_t outH() const {
+    return (h - 1) * strideH - 2 * padH + dilationH * (kh - 1) + outputPadH +
+           1;
+  }
+  int64_t outW() const {
+    return (w - 1) * strideW - 2 * padW + dilationW * (kw - 1) + outputPadW +
+           1;
+  }
+};
+
+struct ConvTransposeCase {
+  ConvTransposeShape shape;
+  bool bias, residual;
+  int64_t activation;
+};
+
+std::string convTransposeName(
+    const testing::TestParamInfo<ConvTransposeCase> &info) {
+  const ConvTransposeCase &c = info.param;
+  return std::string(c.shape.name) + (c.bias ? "_Bias" : "") +
+         (c.residual ? "_Residual" : "") + "_" + activationName(c.activation);
+}
+
+/// The float64 reference of kiln_conv_transpose2d_f32, as PyTorch defines
+/// conv_transpose2d: every input pixel scatters its weighted kernel into the
+/// result, whose border `pad` is cropped.
+std::vector<double> referenceConvTranspose(const ConvTransposeCase &c,
+                                           const std::vector<float> &input,
+                                           const std::vector<float> &weight,
+                                           const float *bias,
+                                           const float *residual) {
+  const ConvTransposeShape &s = c.shape;
+  int64_t oh = s.outH(), ow = s.outW();
+  int64_t groupIn = s.c / s.groups, groupOut = s.o / s.groups;
+  std::vector<double> sums(s.n * s.o * oh * ow, 0.0);
+  for (int64_t b = 0; b < s.n; ++b)
+    for (int64_t ic = 0; ic < s.c; ++ic)
+      for (int64_t y = 0; y < s.h; ++y)
+        for (int64_t x = 0; x < s.w; ++x) {
+          double value = input[((b * s.c + ic) * s.h + y) * s.w + x];
+          int64_t group = ic / groupIn;
+          for (int64_t oc = 0; oc < groupOut; ++oc)
+            for (int64_t ky = 0; ky < s.kh; ++ky)
+              for (int64_t kx = 0; kx < s.kw; ++kx) {
+                int64_t oy = y * s.strideH - s.padH + ky * s.dilationH;
+                int64_t ox = x * s.strideW - s.padW + kx * s.dilationW;
+                if (oy < 0 || oy >= oh || ox < 0 || ox >= ow)
+                  continue;
+                int64_t channel = group * groupOut + oc;
+                sums[((b * s.o + channel) * oh + oy) * ow + ox] +=
+                    value *
+                    weight[((ic * groupOut + oc) * s.kh + ky) * s.kw + kx];
+              }
+        }
+  std::vector<double> result(sums.size());
+  for (int64_t i = 0; i < static_cast<int64_t>(sums.size()); ++i) {
+    int64_t channel = (i / (oh * ow)) % s.o;
+    double sum = sums[i] + (bias ? bias[channel] : 0.0) +
+                 (residual ? residual[i] : 0.0);
+    result[i] = activate(c.activation, sum);
+  }
+  return result;
+}
+
+class ConvTransposeTest : public testing::TestWithParam<ConvTransposeCase> {};
+
+TEST_P(ConvTransposeTest, MatchesFloat64Reference) {
+  const ConvTransposeCase &c = GetParam();
+  const ConvTransposeShape &s = c.shape;
+  int64_t oh = s.outH(), ow = s.outW();
+  std::vector<float> input = randomValues(s.n * s.c * s.h * s.w, 25);
+  std::vector<float> weight =
+      randomValues(s.c * (s.o / s.groups) * s.kh * s.kw, 26);
+  std::vector<float> bias = randomValues(s.o, 27);
+  std::vector<float> residual = randomValues(s.n * s.o * oh * ow, 28);
+  const float *biasData = c.bias ? bias.data() : nullptr;
+  const float *residualData = c.residual ? residual.data() : nullptr;
+  std::vector<float> result(residual.size(), 1e30f);
+  kiln_conv_transpose2d_f32(input.data(), weight.data(), biasData,
+                            residualData, result.data(), s.n, s.c, s.h, s.w,
+                            s.o, s.kh, s.kw, oh, ow, s.strideH, s.strideW,
+                            s.padH, s.padW, s.outputPadH, s.outputPadW,
+                            s.dilationH, s.dilationW, s.groups, c.activation,
+                            leakySlope);
+  expectClose(result,
+              referenceConvTranspose(c, input, weight, biasData, residualData));
+}
+
+std::vector<ConvTransposeCase> convTransposeCases() {
+  // name, n, c, h, w, o, kh, kw, strideH, strideW, padH, padW, outputPadH,
+  // outputPadW, dilationH, dilationW, groups.
+  std::vector<ConvTransposeShape> shapes{
+      {"Basic3x3", 2, 3, 7, 9, 4, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+      {"Stride2", 2, 8, 7, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+      {"Stride2NoPad", 1, 4, 5, 5, 3, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+      {"Dilation2", 2, 5, 6, 7, 3, 3, 3, 1, 1, 2, 2, 0, 0, 2, 2, 1},
+      {"Groups2", 2, 6, 5, 5, 4, 3, 3, 2, 1, 1, 1, 1, 0, 1, 1, 2},
+      {"Depthwise", 1, 8, 6, 6, 8, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 8},
+      {"Pointwise", 2, 16, 5, 5, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+      {"Blocked", 2, 32, 7, 7, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+      {"Asymmetric", 1, 3, 5, 4, 5, 3, 1, 2, 1, 1, 0, 0, 0, 1, 1, 1},
+  };
+  std::vector<ConvTransposeCase> cases;
+  for (const ConvTransposeShape &shape : shapes) {
+    for (int fusions = 0; fusions < 3; ++fusions)
+      cases.push_back(
+          {shape, fusions == 1, fusions == 2, KILN_ACTIVATION_NONE});
+    cases.push_back({shape, true, true, KILN_ACTIVATION_RELU});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Library, ConvTransposeTest,
+                         testing::ValuesIn(convTransposeCases()),
+                         convTransposeName);
+
+//===----------------------------------------------------------------------===//
 // Cache, threads and errors
 //===----------------------------------------------------------------------===//
 

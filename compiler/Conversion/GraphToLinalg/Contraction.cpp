@@ -149,8 +149,10 @@ Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
       .getResult(0);
 }
 
-/// Transposed convolution as a stride-1 convolution of the zero-dilated,
-/// padded input with the flipped, transposed weight.
+/// Transposed convolution. In float32 with library calls, oneDNN's
+/// deconvolution on the operands as they are, where the output padding does
+/// not exceed the padding; otherwise a stride-1 convolution of the
+/// zero-dilated, padded input with the flipped, transposed weight.
 Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
                       bool libraryCalls) {
   MLIRContext *ctx = b.getContext();
@@ -162,6 +164,16 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
   int64_t groups = static_cast<int64_t>(op.getGroups());
   int64_t inPerGroup = ws[0] / groups, outPerGroup = ws[1];
   int64_t outChannels = outPerGroup * groups;
+  ArrayRef<int64_t> rs = shapeOf(op.getResult());
+  if (libraryCalls && t.isF32() && op_[0] <= p[0] && op_[1] <= p[1])
+    return libraryCall(b, loc, "kiln_conv_transpose2d_f32",
+                       {x, w, op.getBias(), Value()},
+                       tensorTypeOf(op.getResult()),
+                       {xs[0], xs[1], xs[2], xs[3], outChannels, ws[2], ws[3],
+                        rs[2], rs[3], s[0], s[1], p[0], p[1], op_[0], op_[1],
+                        dl[0], dl[1], groups,
+                        static_cast<int64_t>(kernel::Activation::none)},
+                       0.0);
 
   // Insert stride-1 zeros between input pixels.
   int64_t dh = (xs[2] - 1) * s[0] + 1, dw = (xs[3] - 1) * s[1] + 1;
@@ -208,7 +220,6 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
                 return SmallVector<Value>{a[0]};
               })
           .front();
-  ArrayRef<int64_t> rs = shapeOf(op.getResult());
   if (libraryCalls && t.isF32()) {
     ArrayRef<int64_t> ps = shapeOf(padded);
     return libraryCall(b, loc, "kiln_conv2d_f32",

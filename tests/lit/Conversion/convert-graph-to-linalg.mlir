@@ -61,6 +61,38 @@ func.func @conv(%x: tensor<2x3x9x9xf32>, %w: tensor<8x3x3x3xf32>, %b: tensor<8xf
 
 // -----
 
+// Transposed convolution: in float32 with library calls, oneDNN's
+// deconvolution on the operands as they are (n c h w o kh kw oh ow, strides,
+// padding, output padding, dilation, groups, activation); without, the
+// zero-dilated, padded input with a flipped copy of the weight.
+// LIB-LABEL: func.func @conv_transpose
+// LIB-SAME: (%[[X:.*]]: tensor<2x8x12x12xf32>, %[[W:.*]]: tensor<8x4x4x4xf32>)
+// LIB-NOT: linalg.generic
+// LIB: kernel.library_call "kiln_conv_transpose2d_f32" ins(%[[X]], %[[W]] : tensor<2x8x12x12xf32>, tensor<8x4x4x4xf32>) outs(%{{.*}} : tensor<2x4x25x25xf32>) {floats = array<f64: 0.000000e+00>, ints = array<i64: 2, 8, 12, 12, 4, 4, 4, 25, 25, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0>, slots = array<i64: 0, 1, -1, -1>}
+// CHECK-LABEL: func.func @conv_transpose
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0, 0] [2, 8, 12, 12] [1, 1, 2, 2]
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}} : tensor<8x4x4x4xf32>) outs(%{{.*}} : tensor<4x8x4x4xf32>)
+func.func @conv_transpose(%x: tensor<2x8x12x12xf32>, %w: tensor<8x4x4x4xf32>) -> tensor<2x4x25x25xf32> {
+  %0 = graph.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, padding = array<i64: 1, 1>, output_padding = array<i64: 1, 1>} : tensor<2x8x12x12xf32>, tensor<8x4x4x4xf32>
+  return %0 : tensor<2x4x25x25xf32>
+}
+
+// -----
+
+// Output padding beyond the padding has no deconvolution: the convolution
+// of the dilated input with the flipped weight runs through oneDNN instead.
+// LIB-LABEL: func.func @conv_transpose_wide_output_padding
+// LIB: linalg.generic
+// LIB-SAME: ins(%{{.*}} : tensor<8x4x3x3xf32>) outs(%{{.*}} : tensor<4x8x3x3xf32>)
+// LIB: kernel.library_call "kiln_conv2d_f32"
+func.func @conv_transpose_wide_output_padding(%x: tensor<1x8x5x5xf32>, %w: tensor<8x4x3x3xf32>) -> tensor<1x4x12x12xf32> {
+  %0 = graph.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, output_padding = array<i64: 1, 1>} : tensor<1x8x5x5xf32>, tensor<8x4x3x3xf32>
+  return %0 : tensor<1x4x12x12xf32>
+}
+
+// -----
+
 // Softmax: the row max, e = exp(x - max) (one exp per element), the row
 // sums of e, then e / sum.
 // CHECK-LABEL: func.func @softmax

@@ -63,6 +63,19 @@ void kiln_conv2d_f32(const float *input, const float *weight, const float *bias,
                      int64_t dilationW, int64_t groups, int64_t activation,
                      double alpha);
 
+/// result[n,o,oh,ow] = act(conv_transpose2d(input, weight) + bias[o] +
+/// residual), as PyTorch's conv_transpose2d computes it: `input` is
+/// [n,c,h,w], `weight` is [c, o/groups, kh, kw], `padH`/`padW` crop the full
+/// result symmetrically and `outputPadH`/`outputPadW` (at most the padding)
+/// give back rows at the bottom and columns at the right.
+void kiln_conv_transpose2d_f32(
+    const float *input, const float *weight, const float *bias,
+    const float *residual, float *result, int64_t n, int64_t c, int64_t h,
+    int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+    int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
+    int64_t outputPadH, int64_t outputPadW, int64_t dilationH,
+    int64_t dilationW, int64_t groups, int64_t activation, double alpha);
+
 /// Sets the number of threads the library computes with; `n <= 0` restores
 /// the default (see kiln_num_threads). Takes effect on the next call.
 void kiln_set_num_threads(int64_t n);

@@ -230,6 +230,26 @@ void runConvolution(const float *input, const float *weight, const float *bias,
   stream.wait();
 }
 
+/// Runs one convolution call; an error aborts naming the call `name` with
+/// its configuration.
+void callConvolution(const char *name, const ConvolutionConfig &cfg,
+                     const float *input, const float *weight,
+                     const float *bias, const float *residual, float *result) {
+  runGuarded(
+      [&] {
+        // A plain convolution's output padding is 0.
+        return describeCall(
+            name,
+            "n c h w o kh kw oh ow strideH strideW padH padW outputPadH "
+            "outputPadW dilationH dilationW groups bias residual activation",
+            {cfg.n, cfg.c, cfg.h, cfg.w, cfg.o, cfg.kh, cfg.kw, cfg.oh,
+             cfg.ow, cfg.strideH, cfg.strideW, cfg.padH, cfg.padW,
+             cfg.outputPadH, cfg.outputPadW, cfg.dilationH, cfg.dilationW,
+             cfg.groups, cfg.hasBias, cfg.hasResidual, cfg.activation});
+      },
+      [&] { runConvolution(input, weight, bias, residual, result, cfg); });
+}
+
 } // namespace
 
 size_t kiln::rt::onednn::convolutionCacheSize() {
@@ -245,22 +265,13 @@ extern "C" void kiln_conv2d_f32(const float *input, const float *weight,
                                 int64_t dilationH, int64_t dilationW,
                                 int64_t groups, int64_t activation,
                                 double alpha) {
-  bool hasBias = bias, hasResidual = residual;
-  double parameter = activationParameter(activation, alpha);
   ConvolutionConfig config{
       n,         c,      h,       w,           o,          kh,       kw,
       oh,        ow,     strideH, strideW,     padH,       padW,     dilationH,
-      dilationW, groups, hasBias, hasResidual, activation, parameter};
-  runGuarded(
-      [&] {
-        return describeCall(
-            "kiln_conv2d_f32",
-            "n c h w o kh kw oh ow strideH strideW padH padW dilationH "
-            "dilationW groups bias residual activation",
-            {n, c, h, w, o, kh, kw, oh, ow, strideH, strideW, padH, padW,
-             dilationH, dilationW, groups, hasBias, hasResidual, activation});
-      },
-      [&] { runConvolution(input, weight, bias, residual, result, config); });
+      dilationW, groups, bias != nullptr, residual != nullptr, activation,
+      activationParameter(activation, alpha)};
+  callConvolution("kiln_conv2d_f32", config, input, weight, bias, residual,
+                  result);
 }
 
 extern "C" void kiln_conv_transpose2d_f32(
@@ -270,22 +281,12 @@ extern "C" void kiln_conv_transpose2d_f32(
     int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
     int64_t outputPadH, int64_t outputPadW, int64_t dilationH,
     int64_t dilationW, int64_t groups, int64_t activation, double alpha) {
-  bool hasBias = bias, hasResidual = residual;
-  double parameter = activationParameter(activation, alpha);
   ConvolutionConfig config{
       n,         c,      h,       w,           o,          kh,        kw,
       oh,        ow,     strideH, strideW,     padH,       padW,      dilationH,
-      dilationW, groups, hasBias, hasResidual, activation, parameter, true,
+      dilationW, groups, bias != nullptr, residual != nullptr, activation,
+      activationParameter(activation, alpha), /*transposed=*/true,
       outputPadH, outputPadW};
-  runGuarded(
-      [&] {
-        return describeCall(
-            "kiln_conv_transpose2d_f32",
-            "n c h w o kh kw oh ow strideH strideW padH padW outputPadH "
-            "outputPadW dilationH dilationW groups bias residual activation",
-            {n, c, h, w, o, kh, kw, oh, ow, strideH, strideW, padH, padW,
-             outputPadH, outputPadW, dilationH, dilationW, groups, hasBias,
-             hasResidual, activation});
-      },
-      [&] { runConvolution(input, weight, bias, residual, result, config); });
+  callConvolution("kiln_conv_transpose2d_f32", config, input, weight, bias,
+                  residual, result);
 }

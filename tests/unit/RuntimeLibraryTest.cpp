@@ -556,6 +556,17 @@ TEST(LibraryDeathTest, InconsistentConvolutionShapeIsAOneDnnError) {
                "kiln_conv2d_f32\\(n=1, c=1, h=8, w=8.*oneDNN error");
 }
 
+TEST(LibraryDeathTest, TransposedOutputPaddingMustNotExceedPadding) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  std::vector<float> data(256);
+  // Stride 2, no padding, output padding 1: the compiler takes another path.
+  EXPECT_DEATH(kiln_conv_transpose2d_f32(
+                   data.data(), data.data(), nullptr, nullptr, data.data(), 1,
+                   1, 4, 4, 1, 3, 3, 10, 10, 2, 2, 0, 0, 1, 1, 1, 1, 1, 0, 0.0),
+               "kiln_conv_transpose2d_f32\\(n=1, .*outputPadH=1.*output "
+               "padding must not exceed padding");
+}
+
 TEST(LibraryDeathTest, GroupsMustDivideChannels) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   std::vector<float> data(64);

@@ -396,15 +396,15 @@ def KilnPrefetch : Pass<"kiln-prefetch", "::mlir::func::FuncOp"> {
 
     Before:
     ```mlir
-    scf.for %i = %c0 to %c4096 step %c8 {
-      scf.for %r = %c0 to %c8 step %c1 {
+    scf.for %i = %c0 to %c4096 step %c4 {
+      scf.for %r = %c0 to %c4 step %c1 {
         scf.for %c = %c0 to %c1024 step %c64 { ... math.exp ... }
       }
       ...
     } {kiln.row_blocks}
     ```
     After, first in the exp loop's body, four lines of each buffer per
-    iteration (a block of 8 rows of 4 KiB is 512 lines, over 128
+    iteration (a block of 4 rows of 4 KiB is 256 lines, over 64
     iterations):
     ```mlir
     memref.prefetch %x_flat[%e], read, locality<3>, data : memref<4194304xf32>

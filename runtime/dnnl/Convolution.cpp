@@ -1,4 +1,4 @@
-//===- Convolution.cpp - kiln_conv2d_f32 and kiln_conv_transpose2d_f32 ----===//
+//===- Convolution.cpp - Convolutions, transposed and backward, on oneDNN --===//
 //
 // The convolution runs in the memory formats oneDNN picks for speed (blocked
 // or channels-last, as its AVX-512 kernels prefer): source and weights are
@@ -13,7 +13,8 @@
 //
 // The transposed convolution runs on oneDNN's deconvolution, which reads
 // PyTorch's [in, out/groups, kh, kw] weight through strides: no flipped copy
-// of the weight and no zero-dilated input.
+// of the weight and no zero-dilated input. A convolution's weight gradient
+// runs on oneDNN's backward-weights convolution.
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,13 +72,19 @@ dnnl::reorder makeReorder(const dnnl::memory::desc &from,
   return dnnl::reorder(dnnl::reorder::primitive_desc(engine, from, engine, to));
 }
 
+/// The weight's dimensions as oneDNN orders them: [o, c, kh, kw], or
+/// [groups, o/groups, c/groups, kh, kw].
+dnnl::memory::dims weightsDimsOf(const ConvolutionConfig &cfg) {
+  if (cfg.groups > 1)
+    return {cfg.groups, cfg.o / cfg.groups, cfg.c / cfg.groups, cfg.kh,
+            cfg.kw};
+  return {cfg.o, cfg.c, cfg.kh, cfg.kw};
+}
+
 ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
   bool grouped = cfg.groups > 1;
   dnnl::memory::dims sourceDims{cfg.n, cfg.c, cfg.h, cfg.w};
-  dnnl::memory::dims weightsDims =
-      grouped ? dnnl::memory::dims{cfg.groups, cfg.o / cfg.groups,
-                                   cfg.c / cfg.groups, cfg.kh, cfg.kw}
-              : dnnl::memory::dims{cfg.o, cfg.c, cfg.kh, cfg.kw};
+  dnnl::memory::dims weightsDims = weightsDimsOf(cfg);
   dnnl::memory::dims resultDims{cfg.n, cfg.o, cfg.oh, cfg.ow};
 
   ConvolutionEntry entry;
@@ -250,10 +257,114 @@ void callConvolution(const char *name, const ConvolutionConfig &cfg,
       [&] { runConvolution(input, weight, bias, residual, result, cfg); });
 }
 
+/// A created backward-weights convolution: the caller's plain source,
+/// result gradient and weight gradient, the formats the primitive runs in,
+/// and the reorders between them (only where the formats differ).
+struct WeightGradEntry {
+  dnnl::convolution_backward_weights primitive;
+  dnnl::memory::desc userSource, userGrad, userWeights;
+  dnnl::memory::desc source, grad, weights, scratchpad;
+  dnnl::reorder sourceReorder, gradReorder, weightsReorder;
+};
+
+PrimitiveCache<WeightGradEntry> &weightGradCache() {
+  static auto *cache = new PrimitiveCache<WeightGradEntry>();
+  return *cache;
+}
+
+WeightGradEntry createWeightGrad(const ConvolutionConfig &cfg) {
+  bool grouped = cfg.groups > 1;
+  dnnl::memory::dims sourceDims{cfg.n, cfg.c, cfg.h, cfg.w};
+  dnnl::memory::dims weightsDims = weightsDimsOf(cfg);
+  dnnl::memory::dims gradDims{cfg.n, cfg.o, cfg.oh, cfg.ow};
+  WeightGradEntry entry;
+  entry.userSource = dnnl::memory::desc(sourceDims, DataType::f32, Tag::nchw);
+  entry.userGrad = dnnl::memory::desc(gradDims, DataType::f32, Tag::nchw);
+  entry.userWeights = dnnl::memory::desc(weightsDims, DataType::f32,
+                                         grouped ? Tag::goihw : Tag::oihw);
+  dnnl::memory::desc anySource(sourceDims, DataType::f32, Tag::any);
+  dnnl::memory::desc anyWeights(weightsDims, DataType::f32, Tag::any);
+  dnnl::memory::desc anyGrad(gradDims, DataType::f32, Tag::any);
+  dnnl::memory::dims strides{cfg.strideH, cfg.strideW};
+  dnnl::memory::dims gaps{cfg.dilationH - 1, cfg.dilationW - 1};
+  dnnl::memory::dims padding{cfg.padH, cfg.padW};
+  // oneDNN picks the backward primitive given the forward one it belongs to.
+  dnnl::convolution_forward::primitive_desc forward(
+      dnnl::convolution_forward::desc(
+          dnnl::prop_kind::forward_training,
+          dnnl::algorithm::convolution_direct, anySource, anyWeights, anyGrad,
+          strides, gaps, padding, padding),
+      cpuEngine());
+  dnnl::primitive_attr attributes;
+  attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::convolution_backward_weights::primitive_desc primitiveDesc(
+      dnnl::convolution_backward_weights::desc(
+          dnnl::algorithm::convolution_direct, anySource, anyWeights, anyGrad,
+          strides, gaps, padding, padding),
+      attributes, cpuEngine(), forward);
+  entry.primitive = dnnl::convolution_backward_weights(primitiveDesc);
+  entry.source = primitiveDesc.src_desc();
+  entry.grad = primitiveDesc.diff_dst_desc();
+  entry.weights = primitiveDesc.diff_weights_desc();
+  entry.scratchpad = primitiveDesc.scratchpad_desc();
+  if (entry.source != entry.userSource)
+    entry.sourceReorder = makeReorder(entry.userSource, entry.source);
+  if (entry.grad != entry.userGrad)
+    entry.gradReorder = makeReorder(entry.userGrad, entry.grad);
+  if (entry.weights != entry.userWeights)
+    entry.weightsReorder = makeReorder(entry.weights, entry.userWeights);
+  return entry;
+}
+
+void runWeightGrad(const float *input, const float *grad, float *result,
+                   const ConvolutionConfig &cfg) {
+  checkConfig(cfg);
+  int64_t threads = useLibraryThreads();
+  CacheKey key{cfg.n,         cfg.c,         cfg.h,      cfg.w,
+               cfg.o,         cfg.kh,        cfg.kw,     cfg.oh,
+               cfg.ow,        cfg.strideH,   cfg.strideW, cfg.padH,
+               cfg.padW,      cfg.dilationH, cfg.dilationW, cfg.groups,
+               threads};
+  std::shared_ptr<const WeightGradEntry> entry = weightGradCache().getOrCreate(
+      key, [&] { return createWeightGrad(cfg); });
+
+  dnnl::stream &stream = threadStream();
+  // Reorders into the primitive's formats, where they differ from the
+  // caller's; a reorder's absence shows as an empty primitive.
+  auto into = [&](const dnnl::memory::desc &user, const dnnl::memory::desc &to,
+                  const dnnl::reorder &reorder, const float *data,
+                  Scratch scratch) {
+    dnnl::memory plain = wrap(user, data);
+    if (!reorder)
+      return plain;
+    dnnl::memory converted = wrapScratch(to, scratch);
+    reorder.execute(stream, plain, converted);
+    return converted;
+  };
+  dnnl::memory source = into(entry->userSource, entry->source,
+                             entry->sourceReorder, input, Scratch::Source);
+  dnnl::memory gradient = into(entry->userGrad, entry->grad, entry->gradReorder,
+                               grad, Scratch::Destination);
+  dnnl::memory userWeights = wrap(entry->userWeights, result);
+  dnnl::memory weights =
+      entry->weightsReorder ? wrapScratch(entry->weights, Scratch::Weights)
+                            : userWeights;
+  entry->primitive.execute(
+      stream,
+      {{DNNL_ARG_SRC, source},
+       {DNNL_ARG_DIFF_DST, gradient},
+       {DNNL_ARG_DIFF_WEIGHTS, weights},
+       {DNNL_ARG_SCRATCHPAD,
+        wrapScratch(entry->scratchpad, Scratch::Primitive)}});
+  if (entry->weightsReorder)
+    entry->weightsReorder.execute(stream, weights, userWeights);
+  stream.wait();
+}
+
 } // namespace
 
 size_t kiln::rt::onednn::convolutionCacheSize() {
-  return convolutionCache().size();
+  return convolutionCache().size() + weightGradCache().size();
 }
 
 extern "C" void kiln_conv2d_f32(const float *input, const float *weight,
@@ -289,4 +400,24 @@ extern "C" void kiln_conv_transpose2d_f32(
       outputPadH, outputPadW};
   callConvolution("kiln_conv_transpose2d_f32", config, input, weight, bias,
                   residual, result);
+}
+
+extern "C" void kiln_conv2d_weight_grad_f32(
+    const float *input, const float *grad, float *result, int64_t n,
+    int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
+    int64_t oh, int64_t ow, int64_t strideH, int64_t strideW, int64_t padH,
+    int64_t padW, int64_t dilationH, int64_t dilationW, int64_t groups) {
+  ConvolutionConfig config{
+      n,         c,      h,       w,       o,    kh,   kw,
+      oh,        ow,     strideH, strideW, padH, padW, dilationH,
+      dilationW, groups, false,   false,   KILN_ACTIVATION_NONE, 0.0};
+  runGuarded(
+      [&] {
+        return describeCall("kiln_conv2d_weight_grad_f32",
+                            "n c h w o kh kw oh ow strideH strideW padH padW "
+                            "dilationH dilationW groups",
+                            {n, c, h, w, o, kh, kw, oh, ow, strideH, strideW,
+                             padH, padW, dilationH, dilationW, groups});
+      },
+      [&] { runWeightGrad(input, grad, result, config); });
 }

@@ -290,6 +290,70 @@ std::vector<ConvCase> convCases() {
 INSTANTIATE_TEST_SUITE_P(Library, ConvTest, testing::ValuesIn(convCases()),
                          convName);
 
+/// The float64 weight gradient of conv2d: every weight tap's input times
+/// output gradient, summed over the batch and the output positions.
+std::vector<double> referenceWeightGrad(const ConvShape &s,
+                                        const std::vector<float> &input,
+                                        const std::vector<float> &grad) {
+  int64_t oh = s.outH(), ow = s.outW();
+  int64_t groupIn = s.c / s.groups, groupOut = s.o / s.groups;
+  std::vector<double> result(s.o * groupIn * s.kh * s.kw, 0.0);
+  for (int64_t oc = 0; oc < s.o; ++oc)
+    for (int64_t ic = 0; ic < groupIn; ++ic)
+      for (int64_t ky = 0; ky < s.kh; ++ky)
+        for (int64_t kx = 0; kx < s.kw; ++kx) {
+          double sum = 0;
+          int64_t channel = oc / groupOut * groupIn + ic;
+          for (int64_t b = 0; b < s.n; ++b)
+            for (int64_t y = 0; y < oh; ++y)
+              for (int64_t x = 0; x < ow; ++x) {
+                int64_t iy = y * s.strideH - s.padH + ky * s.dilationH;
+                int64_t ix = x * s.strideW - s.padW + kx * s.dilationW;
+                if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w)
+                  continue;
+                sum += double(input[((b * s.c + channel) * s.h + iy) * s.w +
+                                    ix]) *
+                       grad[((b * s.o + oc) * oh + y) * ow + x];
+              }
+          result[((oc * groupIn + ic) * s.kh + ky) * s.kw + kx] = sum;
+        }
+  return result;
+}
+
+class ConvWeightGradTest : public testing::TestWithParam<ConvShape> {};
+
+TEST_P(ConvWeightGradTest, MatchesFloat64Reference) {
+  const ConvShape &s = GetParam();
+  int64_t oh = s.outH(), ow = s.outW();
+  std::vector<float> input = randomValues(s.n * s.c * s.h * s.w, 21);
+  std::vector<float> grad = randomValues(s.n * s.o * oh * ow, 22);
+  std::vector<float> result(s.o * (s.c / s.groups) * s.kh * s.kw, 1e30f);
+  kiln_conv2d_weight_grad_f32(input.data(), grad.data(), result.data(), s.n,
+                              s.c, s.h, s.w, s.o, s.kh, s.kw, oh, ow,
+                              s.strideH, s.strideW, s.padH, s.padW,
+                              s.dilationH, s.dilationW, s.groups);
+  expectClose(result, referenceWeightGrad(s, input, grad));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Library, ConvWeightGradTest,
+    testing::ValuesIn(std::vector<ConvShape>{
+        // name, n, c, h, w, o, kh, kw, strideH, strideW, padH, padW,
+        // dilationH, dilationW, groups.
+        {"Basic3x3", 2, 3, 9, 11, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"Stride2Pad1", 2, 8, 15, 13, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {"Dilation2", 2, 5, 13, 12, 3, 3, 3, 1, 1, 2, 2, 2, 2, 1},
+        {"Groups2", 2, 6, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2},
+        {"Depthwise", 2, 8, 11, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8},
+        {"Pointwise", 3, 16, 7, 7, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+        {"OneChannel", 4, 1, 28, 28, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1},
+        {"Blocked", 2, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"Asymmetric", 2, 3, 11, 8, 5, 3, 1, 2, 1, 1, 0, 2, 1, 1},
+    }),
+    [](const testing::TestParamInfo<ConvShape> &info) {
+      return std::string(info.param.name);
+    });
+
 //===----------------------------------------------------------------------===//
 // Transposed convolution
 //===----------------------------------------------------------------------===//

@@ -234,6 +234,46 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
                      convInit(b, loc, rs, t, op.getBias()), {1, 1}, dl, groups);
 }
 
+/// The weight gradient of a convolution. In float32 with library calls,
+/// oneDNN's backward-weights convolution; otherwise one generic over the
+/// padded input: dw[o, c, kh, kw] = sum over n, y, x of
+/// input[n, channel, y s + kh d, x s + kw d] * g[n, o, y, x].
+Value conv2dWeightGrad(OpBuilder &b, Location loc, Conv2DWeightGradOp op,
+                       bool libraryCalls) {
+  MLIRContext *ctx = b.getContext();
+  Value x = op.getInput(), g = op.getResultGrad();
+  Type t = elementTypeOf(x);
+  ArrayRef<int64_t> xs = shapeOf(x), gs = shapeOf(g);
+  ArrayRef<int64_t> rs = shapeOf(op.getResult());
+  ArrayRef<int64_t> s = op.getStrides(), p = op.getPadding(),
+                    dl = op.getDilation();
+  int64_t groups = static_cast<int64_t>(op.getGroups());
+  if (libraryCalls && t.isF32())
+    return libraryCall(b, loc, "kiln_conv2d_weight_grad_f32", {x, g},
+                       tensorTypeOf(op.getResult()),
+                       {xs[0], xs[1], xs[2], xs[3], gs[1], rs[2], rs[3], gs[2],
+                        gs[3], s[0], s[1], p[0], p[1], dl[0], dl[1], groups},
+                       0.0);
+  Value padded =
+      padSpatial(b, loc, x, p[0], p[1], p[0], p[1], scalar(b, loc, t, 0));
+  int64_t outPerGroup = gs[1] / groups, inPerGroup = rs[1];
+  // Loops: O, c, kh, kw, n, y, x.
+  AffineExpr o = d(ctx, 0), c = d(ctx, 1), kh = d(ctx, 2), kw = d(ctx, 3),
+             n = d(ctx, 4), y = d(ctx, 5), xx = d(ctx, 6);
+  AffineExpr channel =
+      groups == 1 ? c : o.floorDiv(outPerGroup) * inPerGroup + c;
+  AffineMap in = AffineMap::get(
+      7, 0, {n, channel, y * s[0] + kh * dl[0], xx * s[1] + kw * dl[1]}, ctx);
+  AffineMap grad = AffineMap::get(7, 0, {n, o, y, xx}, ctx);
+  AffineMap out = AffineMap::get(7, 0, {o, c, kh, kw}, ctx);
+  return generic(b, loc, 7, {padded, g}, {in, grad},
+                 filled(b, loc, rs, scalar(b, loc, t, 0)), out, {4, 5, 6},
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   return SmallVector<Value>{multiplyAccumulate(nb, l, a)};
+                 })
+      .front();
+}
+
 /// Max or sum pooling as one parallel generic over the kernel's strided
 /// windows: window (i, j) is the strided slice of the padded input starting
 /// at (i, j), so every map is an identity and the generic vectorizes.
@@ -447,6 +487,9 @@ Results lowerContraction(OpBuilder &b, Operation *op, bool libraryCalls) {
       })
       .Case([&](ConvTranspose2DOp o) {
         return SmallVector<Value>{convTranspose2d(b, loc, o, libraryCalls)};
+      })
+      .Case([&](Conv2DWeightGradOp o) {
+        return SmallVector<Value>{conv2dWeightGrad(b, loc, o, libraryCalls)};
       })
       .Case([&](MaxPool2DOp o) {
         return SmallVector<Value>{pool(b, loc, o.getInput(), o.getKernel(),

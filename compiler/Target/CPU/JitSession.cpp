@@ -129,6 +129,7 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
     add("kiln_matmul_f32", &kiln_matmul_f32);
     add("kiln_conv2d_f32", &kiln_conv2d_f32);
     add("kiln_conv_transpose2d_f32", &kiln_conv_transpose2d_f32);
+    add("kiln_conv2d_weight_grad_f32", &kiln_conv2d_weight_grad_f32);
     return symbols;
   });
   session->impl_->engine = std::move(*engine);

@@ -95,6 +95,34 @@ def Graph_ConvTranspose2DOp : Graph_InferredOp<"conv_transpose2d",
   }];
 }
 
+def Graph_Conv2DWeightGradOp : Graph_InferredOp<"conv2d_weight_grad",
+                                                [SameOperandsElementType]> {
+  let summary = "The gradient of 2-D convolution with respect to its weight";
+  let description = [{
+    For `graph.conv2d` of an `[N, C, H, W]` input with an `[O, C/groups, KH,
+    KW]` weight (`kernel` holds `[KH, KW]`), the weight's gradient given
+    `result_grad`, the `[N, O, OH, OW]` gradient of the convolution's
+    result: each weight tap summed over the batch and the output positions,
+    input times output gradient. The other attributes are those of the
+    convolution. The autodiff pass creates it; it has no gradient of its own.
+
+    ```mlir
+    %dw = graph.conv2d_weight_grad %x, %dy {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>}
+        : tensor<64x16x28x28xf32>, tensor<64x32x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$result_grad,
+      DenseI64ArrayAttr:$kernel,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
+      DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $result_grad attr-dict `:` type($input) `,` type($result_grad)
+  }];
+}
+
 def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D max pooling, NCHW";
   let description = [{

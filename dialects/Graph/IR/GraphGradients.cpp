@@ -360,8 +360,8 @@ Value groupedWeightGradient(G &m, Value x, Value g, int64_t groups,
 } // namespace
 
 // dx: the transposed convolution of g (output_padding restores the input's
-// size); dw: per group, a convolution of the input with g over the batch;
-// db: g summed over batch and space.
+// size); dw: conv2d_weight_grad of the input and g; db: g summed over batch
+// and space.
 RULE(Conv2DOp) {
   G m{builder, getLoc()};
   Value x = getInput(), w = getWeight(), g = grads[0];
@@ -374,7 +374,8 @@ RULE(Conv2DOp) {
         xs[2 + i] - ((gs[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (ws[2 + i] - 1) + 1);
   Value dx = builder.create<ConvTranspose2DOp>(getLoc(), g, w, Value(), s, p,
                                                 outputPadding, d, groups);
-  Value dw = groupedWeightGradient(m, x, g, groups, {ws[2], ws[3]}, s, p, d);
+  Value dw = builder.create<Conv2DWeightGradOp>(
+      getLoc(), x, g, ArrayRef<int64_t>{ws[2], ws[3]}, s, p, d, groups);
   out.assign({dx, dw});
   if (getBias())
     out.push_back(m.sum(g, {0, 2, 3}, false));

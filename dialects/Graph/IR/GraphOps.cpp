@@ -272,6 +272,22 @@ LogicalResult ConvTranspose2DOp::inferReturnTypes(
                    });
 }
 
+LogicalResult Conv2DWeightGradOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                   [&](auto &s) {
+                     return shapes::conv2dWeightGrad(
+                         s[0], s[1], toShape(adaptor.getKernel()),
+                         attrOr(adaptor.getStridesAttr(), {1, 1}),
+                         attrOr(adaptor.getPaddingAttr(), {0, 0}),
+                         attrOr(adaptor.getDilationAttr(), {1, 1}),
+                         attrOr(adaptor.getGroupsAttr(), 1));
+                   });
+}
+
 LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *context,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,

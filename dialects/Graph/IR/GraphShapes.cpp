@@ -486,6 +486,33 @@ Inferred poolGrad(const Shape &input, const Shape &grad, const Shape &kernel,
   return {input, {}};
 }
 
+Inferred conv2dWeightGrad(const Shape &input, const Shape &grad,
+                          const Shape &kernel, const Shape &strides,
+                          const Shape &padding, const Shape &dilation,
+                          int64_t groups) {
+  if (std::string e = checkAttr("kernel", kernel, 2, 1); !e.empty())
+    return Inferred::fail(e);
+  if (grad.size() != 4)
+    return Inferred::fail("gradient must be NCHW (rank 4), got " + str(grad));
+  if (input.size() != 4)
+    return Inferred::fail("input must be NCHW (rank 4), got " + str(input));
+  if (groups < 1 || input[1] % groups != 0 || grad[1] % groups != 0)
+    return Inferred::fail(cat({"groups=", num(groups),
+                               " must divide the input channels of ",
+                               str(input), " and the gradient channels of ",
+                               str(grad)}));
+  Shape weight{grad[1], input[1] / groups, kernel[0], kernel[1]};
+  Inferred result =
+      conv2d(input, weight, nullptr, strides, padding, dilation, groups);
+  if (!result.ok())
+    return result;
+  if (result.shape != grad)
+    return Inferred::fail(cat({"gradient ", str(grad),
+                               " must have the convolution's result shape ",
+                               str(result.shape), " for input ", str(input)}));
+  return {weight, {}};
+}
+
 Inferred fromAttribute(const Shape &shape) {
   for (int64_t d : shape)
     if (d < 0)

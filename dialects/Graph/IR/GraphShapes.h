@@ -51,6 +51,12 @@ Inferred convTranspose2d(const Shape &input, const Shape &weight,
                          const Shape *bias, const Shape &strides,
                          const Shape &padding, const Shape &outputPadding,
                          const Shape &dilation, int64_t groups);
+/// The weight gradient [O, I/groups, KH, KW] of a conv2d of `input` whose
+/// result gradient is `grad` ([N, O, OH, OW]); `kernel` is [KH, KW].
+Inferred conv2dWeightGrad(const Shape &input, const Shape &grad,
+                          const Shape &kernel, const Shape &strides,
+                          const Shape &padding, const Shape &dilation,
+                          int64_t groups);
 /// Max or average pooling of NCHW input.
 Inferred pool2d(const Shape &input, const Shape &kernel,
                 const Shape &strides, const Shape &padding);

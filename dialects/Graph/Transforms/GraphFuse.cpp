@@ -57,7 +57,7 @@ Role roleOf(Operation *op) {
       .Case<AttentionOp>([](Operation *) { return Role::Attention; })
       .Case<RandomUniformOp, RandomNormalOp, RandomIntegersOp>(
           [](Operation *) { return Role::Random; })
-      .Case<BatchMatmulOp, ConvTranspose2DOp>(
+      .Case<BatchMatmulOp, ConvTranspose2DOp, Conv2DWeightGradOp>(
           [](Operation *) { return Role::Contraction; })
       .Default([](Operation *) { return Role::Outside; });
 }

@@ -93,6 +93,25 @@ func.func @conv_transpose_wide_output_padding(%x: tensor<1x8x5x5xf32>, %w: tenso
 
 // -----
 
+// A convolution's weight gradient: in float32 with library calls, oneDNN's
+// backward-weights convolution (n c h w o kh kw oh ow, strides, padding,
+// dilation, groups); without, one generic over the padded input, reducing
+// over the batch and the output positions.
+// LIB-LABEL: func.func @conv_weight_grad
+// LIB: kernel.library_call "kiln_conv2d_weight_grad_f32" ins(%{{.*}}, %{{.*}} : tensor<2x3x9x9xf32>, tensor<2x8x5x5xf32>) outs(%{{.*}} : tensor<8x3x3x3xf32>) {floats = array<f64: 0.000000e+00>, ints = array<i64: 2, 3, 9, 9, 8, 3, 3, 5, 5, 2, 2, 1, 1, 1, 1, 1>, slots = array<i64: 0, 1>}
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d4, d1, d5 * 2 + d2, d6 * 2 + d3)>
+// CHECK-DAG: #[[G:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d4, d0, d5, d6)>
+// CHECK-LABEL: func.func @conv_weight_grad
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: linalg.generic {indexing_maps = [#[[IN]], #[[G]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+// CHECK-SAME: outs(%{{.*}} : tensor<8x3x3x3xf32>)
+func.func @conv_weight_grad(%x: tensor<2x3x9x9xf32>, %g: tensor<2x8x5x5xf32>) -> tensor<8x3x3x3xf32> {
+  %0 = graph.conv2d_weight_grad %x, %g {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1>} : tensor<2x3x9x9xf32>, tensor<2x8x5x5xf32>
+  return %0 : tensor<8x3x3x3xf32>
+}
+
+// -----
+
 // Softmax: the row max, e = exp(x - max) (one exp per element), the row
 // sums of e, then e / sum.
 // CHECK-LABEL: func.func @softmax

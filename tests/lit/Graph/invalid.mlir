@@ -558,3 +558,19 @@ func.func @pool_grad(%x: tensor<2x3x8x8xf32>, %g: tensor<2x3x3x3xf32>) {
   %r = graph.max_pool2d_grad %x, %g {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x3x3xf32>
   return
 }
+
+// -----
+
+func.func @conv_weight_grad(%x: tensor<2x3x8x8xf32>, %g: tensor<2x4x3x3xf32>) {
+  // expected-error @+1 {{gradient [2, 4, 3, 3] must have the convolution's result shape [2, 4, 4, 4] for input [2, 3, 8, 8]}}
+  %r = graph.conv2d_weight_grad %x, %g {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1>} : tensor<2x3x8x8xf32>, tensor<2x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_weight_grad_groups(%x: tensor<2x3x8x8xf32>, %g: tensor<2x4x8x8xf32>) {
+  // expected-error @+1 {{groups=2 must divide the input channels of [2, 3, 8, 8] and the gradient channels of [2, 4, 8, 8]}}
+  %r = graph.conv2d_weight_grad %x, %g {kernel = array<i64: 1, 1>, groups = 2 : i64} : tensor<2x3x8x8xf32>, tensor<2x4x8x8xf32>
+  return
+}

@@ -168,5 +168,12 @@ func.func @gradient_helpers(%x: tensor<2x3x8x8xf32>, %dy: tensor<2x3x4x4xf32>, %
   %0 = graph.max_pool2d_grad %x, %dy {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>
   // CHECK: graph.one_hot %{{.*}} {dtype = f64, num_classes = 10 : i64} : tensor<5xi64>
   %1 = graph.one_hot %labels {num_classes = 10 : i64, dtype = f64} : tensor<5xi64>
+  // The weight gradient of a 3x3, stride-2, padding-1 convolution from 3 to
+  // 3 channels: [O, C, KH, KW].
+  // CHECK: %{{.*}} = graph.conv2d_weight_grad %{{.*}}, %{{.*}} {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>, strides = array<i64: 2, 2>} : tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>
+  %2 = graph.conv2d_weight_grad %x, %dy {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1>} : tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>
+  // Depthwise: [3, 1, 3, 3].
+  // CHECK: graph.conv2d_weight_grad %{{.*}}, %{{.*}} {groups = 3 : i64, kernel = array<i64: 3, 3>
+  %3 = "graph.conv2d_weight_grad"(%x, %dy) {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1>, groups = 3 : i64} : (tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>) -> tensor<3x1x3x3xf32>
   return %0, %1 : tensor<2x3x8x8xf32>, tensor<5x10xf64>
 }

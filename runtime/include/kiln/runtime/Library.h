@@ -76,6 +76,18 @@ void kiln_conv_transpose2d_f32(
     int64_t outputPadH, int64_t outputPadW, int64_t dilationH,
     int64_t dilationW, int64_t groups, int64_t activation, double alpha);
 
+/// result[o, c/groups, kh, kw] = the gradient of conv2d(input, weight) (as
+/// in kiln_conv2d_f32, without bias) with respect to its weight, given
+/// `grad`, the [n,o,oh,ow] gradient of its result.
+void kiln_conv2d_weight_grad_f32(const float *input, const float *grad,
+                                 float *result, int64_t n, int64_t c,
+                                 int64_t h, int64_t w, int64_t o, int64_t kh,
+                                 int64_t kw, int64_t oh, int64_t ow,
+                                 int64_t strideH, int64_t strideW,
+                                 int64_t padH, int64_t padW,
+                                 int64_t dilationH, int64_t dilationW,
+                                 int64_t groups);
+
 /// Sets the number of threads the library computes with; `n <= 0` restores
 /// the default (see kiln_num_threads). Takes effect on the next call.
 void kiln_set_num_threads(int64_t n);

@@ -399,8 +399,16 @@ RULE(ConvTranspose2DOp) {
                                  ArrayRef<int64_t>{xs[0], xs[1], xs[2], xs[3]},
                                  ArrayRef<int64_t>{1, 1, 1, 1});
   // dW[ci, co] = sum over n, i, j of x[n, ci, i, j] g[n, co, i s - p + k d]:
-  // the same form as a convolution's weight gradient with x and g swapped.
-  Value dw = groupedWeightGradient(m, g, x, groups, {ws[2], ws[3]}, s, p, d);
+  // the weight gradient of a convolution of g whose result is x. That
+  // convolution's result has x's size unless output_padding >= stride; then
+  // transposes, a convolution over the batch and a crop compute it.
+  ArrayRef<int64_t> op_ = getOutputPadding();
+  Value dw =
+      op_[0] < s[0] && op_[1] < s[1]
+          ? builder.create<Conv2DWeightGradOp>(
+                getLoc(), g, x, ArrayRef<int64_t>{ws[2], ws[3]}, s, p, d,
+                groups)
+          : groupedWeightGradient(m, g, x, groups, {ws[2], ws[3]}, s, p, d);
   out.assign({dx, dw});
   if (getBias())
     out.push_back(m.sum(g, {0, 2, 3}, false));

@@ -58,7 +58,7 @@ struct ConvolutionEntry {
   dnnl::memory::desc userSource, userWeights, bias, userResult;
   dnnl::memory::desc source, weights, result, scratchpad;
   dnnl::reorder sourceReorder, weightsReorder, residualReorder, resultReorder;
-  bool reorderSource, reorderWeights, reorderResult;
+  bool reorderResult;
 };
 
 PrimitiveCache<ConvolutionEntry> &convolutionCache() {
@@ -148,12 +148,10 @@ ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
     describe(primitiveDesc);
   }
 
-  entry.reorderSource = entry.source != entry.userSource;
-  entry.reorderWeights = entry.weights != entry.userWeights;
   entry.reorderResult = entry.result != entry.userResult;
-  if (entry.reorderSource)
+  if (entry.source != entry.userSource)
     entry.sourceReorder = makeReorder(entry.userSource, entry.source);
-  if (entry.reorderWeights)
+  if (entry.weights != entry.userWeights)
     entry.weightsReorder = makeReorder(entry.userWeights, entry.weights);
   if (entry.reorderResult) {
     entry.resultReorder = makeReorder(entry.result, entry.userResult);
@@ -161,6 +159,22 @@ ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
       entry.residualReorder = makeReorder(entry.userResult, entry.result);
   }
   return entry;
+}
+
+/// The caller's buffer `data` (format `user`) as a primitive reads it: the
+/// buffer itself where the formats agree (no `reorder` was made), else its
+/// reordered copy (format `format`) in this thread's `slot`.
+dnnl::memory inPrimitiveFormat(dnnl::stream &stream,
+                               const dnnl::memory::desc &user,
+                               const dnnl::memory::desc &format,
+                               const dnnl::reorder &reorder, const float *data,
+                               Scratch slot) {
+  dnnl::memory plain = wrap(user, data);
+  if (!reorder)
+    return plain;
+  dnnl::memory converted = wrapScratch(format, slot);
+  reorder.execute(stream, plain, converted);
+  return converted;
 }
 
 void checkConfig(const ConvolutionConfig &cfg) {
@@ -196,18 +210,12 @@ void runConvolution(const float *input, const float *weight, const float *bias,
                                      [&] { return createConvolution(cfg); });
 
   dnnl::stream &stream = threadStream();
-  dnnl::memory userSource = wrap(entry->userSource, input);
-  dnnl::memory source = userSource;
-  if (entry->reorderSource) {
-    source = wrapScratch(entry->source, Scratch::Source);
-    entry->sourceReorder.execute(stream, userSource, source);
-  }
-  dnnl::memory userWeights = wrap(entry->userWeights, weight);
-  dnnl::memory weights = userWeights;
-  if (entry->reorderWeights) {
-    weights = wrapScratch(entry->weights, Scratch::Weights);
-    entry->weightsReorder.execute(stream, userWeights, weights);
-  }
+  dnnl::memory source =
+      inPrimitiveFormat(stream, entry->userSource, entry->source,
+                        entry->sourceReorder, input, Scratch::Source);
+  dnnl::memory weights =
+      inPrimitiveFormat(stream, entry->userWeights, entry->weights,
+                        entry->weightsReorder, weight, Scratch::Weights);
   dnnl::memory userResult = wrap(entry->userResult, result);
   dnnl::memory convResult = userResult;
   if (entry->reorderResult)
@@ -329,22 +337,12 @@ void runWeightGrad(const float *input, const float *grad, float *result,
       key, [&] { return createWeightGrad(cfg); });
 
   dnnl::stream &stream = threadStream();
-  // Reorders into the primitive's formats, where they differ from the
-  // caller's; a reorder's absence shows as an empty primitive.
-  auto into = [&](const dnnl::memory::desc &user, const dnnl::memory::desc &to,
-                  const dnnl::reorder &reorder, const float *data,
-                  Scratch scratch) {
-    dnnl::memory plain = wrap(user, data);
-    if (!reorder)
-      return plain;
-    dnnl::memory converted = wrapScratch(to, scratch);
-    reorder.execute(stream, plain, converted);
-    return converted;
-  };
-  dnnl::memory source = into(entry->userSource, entry->source,
-                             entry->sourceReorder, input, Scratch::Source);
-  dnnl::memory gradient = into(entry->userGrad, entry->grad, entry->gradReorder,
-                               grad, Scratch::Destination);
+  dnnl::memory source =
+      inPrimitiveFormat(stream, entry->userSource, entry->source,
+                        entry->sourceReorder, input, Scratch::Source);
+  dnnl::memory gradient =
+      inPrimitiveFormat(stream, entry->userGrad, entry->grad,
+                        entry->gradReorder, grad, Scratch::Destination);
   dnnl::memory userWeights = wrap(entry->userWeights, result);
   dnnl::memory weights =
       entry->weightsReorder ? wrapScratch(entry->weights, Scratch::Weights)

@@ -74,6 +74,13 @@ Value padSpatial(OpBuilder &b, Location loc, Value x, int64_t top,
   return b.create<tensor::PadOp>(loc, type, x, low, high, value);
 }
 
+/// The input channel that output channel `o` reads as its group's `c`-th:
+/// `c` itself without groups.
+AffineExpr groupChannel(AffineExpr o, AffineExpr c, int64_t groups,
+                        int64_t outPerGroup, int64_t inPerGroup) {
+  return groups == 1 ? c : o.floorDiv(outPerGroup) * inPerGroup + c;
+}
+
 /// out[n, O, y, x] = init + sum_{c, kh, kw} in[n, g(O)*Cg + c, y*s + kh*dl,
 /// x*s + kw*dl] * w[O, c, kh, kw], on an already padded input.
 Value convolution(OpBuilder &b, Location loc, Value padded, Value weight,
@@ -85,8 +92,7 @@ Value convolution(OpBuilder &b, Location loc, Value padded, Value weight,
   // Loops: n, O, y, x, c, kh, kw.
   AffineExpr n = d(ctx, 0), o = d(ctx, 1), y = d(ctx, 2), x = d(ctx, 3),
              c = d(ctx, 4), kh = d(ctx, 5), kw = d(ctx, 6);
-  AffineExpr channel =
-      groups == 1 ? c : o.floorDiv(outPerGroup) * inPerGroup + c;
+  AffineExpr channel = groupChannel(o, c, groups, outPerGroup, inPerGroup);
   AffineMap in = AffineMap::get(
       7, 0,
       {n, channel, y * strides[0] + kh * dilation[0],
@@ -260,8 +266,7 @@ Value conv2dWeightGrad(OpBuilder &b, Location loc, Conv2DWeightGradOp op,
   // Loops: O, c, kh, kw, n, y, x.
   AffineExpr o = d(ctx, 0), c = d(ctx, 1), kh = d(ctx, 2), kw = d(ctx, 3),
              n = d(ctx, 4), y = d(ctx, 5), xx = d(ctx, 6);
-  AffineExpr channel =
-      groups == 1 ? c : o.floorDiv(outPerGroup) * inPerGroup + c;
+  AffineExpr channel = groupChannel(o, c, groups, outPerGroup, inPerGroup);
   AffineMap in = AffineMap::get(
       7, 0, {n, channel, y * s[0] + kh * dl[0], xx * s[1] + kw * dl[1]}, ctx);
   AffineMap grad = AffineMap::get(7, 0, {n, o, y, xx}, ctx);

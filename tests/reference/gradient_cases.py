@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness import (arr, attrs, conv_operands, f64, i64, make_generators,
-                     pair, sn, to_torch, torch_reduce)
+from harness import (arr, attrs, binary_body, conv_operands, f64, i64,
+                     make_generators, pair, sn, to_torch, torch_reduce)
 
 RNG = np.random.default_rng(20240917)
 
@@ -150,10 +150,6 @@ BINARY = [  # op, reference, lhs generator, rhs generator
 BINARY_SHAPES = [((4, 1, 5), (3, 1)), ((3, 1), (4, 1, 5)), ((7, 13), (13,)),
                  ((), (2, 3)), ((5, 1), (1, 6)), ((3, 4), (3, 4)),
                  ((2, 3), ()), ((1,), (2, 1, 1)), ((), ())]
-
-
-def binary_body(op):
-    return "%%y = graph.%s %%a, %%b : $a, $b" % op
 
 
 for _op, _fn, _gl, _gr in BINARY:

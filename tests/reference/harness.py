@@ -140,6 +140,11 @@ def sn(shape):
     return "x".join(str(d) for d in shape) if len(shape) else "scalar"
 
 
+def binary_body(op):
+    """The body of a binary-op case: %y = op(%a, %b)."""
+    return "%%y = graph.%s %%a, %%b : $a, $b" % op
+
+
 def fmt(value):
     """A float literal MLIR accepts (it needs a '.' before any exponent)."""
     text = repr(float(value))

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness import (RNG, arr, attrs, bools, case, choice, conv_operands,
-                     distinct, f64, i64, ints, pair, randn,
+from harness import (RNG, arr, attrs, binary_body, bools, case, choice,
+                     conv_operands, distinct, f64, i64, ints, pair, randn,
                      signed_away_from_zero, sn, torch_reduce, uniform)
 
 # ---- elementwise: unary ------------------------------------------------------
@@ -104,10 +104,6 @@ BINARY = [  # op, reference, lhs generator, rhs generator
 ]
 BINARY_SHAPES = [((4, 1, 5), (3, 1)), ((7, 13), (13,)), ((), (2, 3)),
                  ((5, 1), (1, 6)), ((3, 4), (3, 4)), ((2, 3), ())]
-
-
-def binary_body(op):
-    return "%%y = graph.%s %%a, %%b : $a, $b" % op
 
 
 for _op, _fn, _gl, _gr in BINARY:

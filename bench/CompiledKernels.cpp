@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -174,19 +175,96 @@ void BM_SgemmOneDnn(benchmark::State &state) {
   setFlops(state, 2.0 * n * n * n);
 }
 
-/// The copy is as large as the tensors of the memory-bound kernels below
-/// (16 MiB read, 16 MiB written), so that both run from the same level of
-/// the memory hierarchy: here most of it stays in a 32 MiB L3.
-constexpr int64_t CopyFloats = int64_t(4096) * 1024;
-constexpr int64_t CopyBytes = CopyFloats * sizeof(float);
+//===----------------------------------------------------------------------===//
+// Sizes of the memory-bound benchmarks
+//===----------------------------------------------------------------------===//
+
+/// Memory-bound kernels and the copy work on [rows, Cols] float32 tensors, at
+/// two sizes given as the `rows` argument: CacheRows, 16 MiB per tensor,
+/// which a large L3 largely holds between calls, and memoryRows(), STREAM's
+/// size (each array at least four times the last-level cache), which streams
+/// from memory.
+constexpr int64_t Cols = 1024;
+constexpr int64_t CacheRows = 4096;
+
+/// The last-level cache in bytes as Linux describes it to this process
+/// (sysfs; CPUID-based sysconf can report the host's cache inside a virtual
+/// machine), 32 MiB where it says nothing.
+int64_t lastLevelCacheBytes() {
+  int64_t bytes = int64_t(32) << 20;
+  int lastLevel = 0;
+  for (int index = 0;; ++index) {
+    std::string folder =
+        "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
+    std::ifstream levelFile(folder + "/level"), sizeFile(folder + "/size");
+    int level = 0;
+    int64_t size = 0;
+    std::string unit;
+    if (!(levelFile >> level) || !(sizeFile >> size))
+      break;
+    sizeFile >> unit; // "K" or "M" directly after the number
+    size <<= unit == "M" ? 20 : unit == "K" ? 10 : 0;
+    if (level > lastLevel && size > 0) {
+      lastLevel = level;
+      bytes = size;
+    }
+  }
+  return bytes;
+}
+
+/// Rows of a tensor four times the last-level cache, in multiples of
+/// CacheRows.
+int64_t memoryRows() {
+  int64_t rowBytes = Cols * sizeof(float);
+  int64_t rows = 4 * lastLevelCacheBytes() / rowBytes;
+  return std::max<int64_t>(CacheRows,
+                           (rows + CacheRows - 1) / CacheRows * CacheRows);
+}
+
+/// One read and one write of a [rows, Cols] f32 tensor.
+double rowsColsTraffic(int64_t rows) {
+  return 2.0 * rows * Cols * sizeof(float);
+}
+
+/// `graphIR` with every `ROWS` replaced by `rows`.
+std::string withRows(const char *graphIR, int64_t rows) {
+  std::string text = graphIR, number = std::to_string(rows);
+  for (size_t at = text.find("ROWS"); at != std::string::npos;
+       at = text.find("ROWS", at + number.size()))
+    text.replace(at, 4, number);
+  return text;
+}
+
+/// Both sizes, as the `rows` argument, with one and two threads.
+void rowsAndThreads(benchmark::internal::Benchmark *benchmark) {
+  benchmark->ArgNames({"rows", "threads"})
+      ->ArgsProduct({{CacheRows, memoryRows()}, {1, 2}});
+}
+
+/// Fused on one and two threads and unfused on one, at both sizes.
+void chains(benchmark::internal::Benchmark *benchmark) {
+  benchmark->ArgNames({"fusion", "rows", "threads"});
+  for (int64_t rows : {CacheRows, memoryRows()})
+    benchmark->Args({1, rows, 1})->Args({0, rows, 1})->Args({1, rows, 2});
+}
+
+/// Both sizes, as the `rows` argument.
+void bothSizes(benchmark::internal::Benchmark *benchmark) {
+  benchmark->ArgName("rows")->Arg(CacheRows)->Arg(memoryRows());
+}
+
+//===----------------------------------------------------------------------===//
+// Copy bandwidth
+//===----------------------------------------------------------------------===//
 
 void BM_CopyMemcpy(benchmark::State &state) {
-  HostTensor a = randomTensor({CopyFloats}), b = randomTensor({CopyFloats});
+  int64_t rows = state.range(0);
+  HostTensor a = randomTensor({rows, Cols}), b = randomTensor({rows, Cols});
   for (auto _ : state) {
-    std::memcpy(b.data(), a.data(), CopyBytes);
+    std::memcpy(b.data(), a.data(), a.sizeInBytes());
     benchmark::ClobberMemory();
   }
-  setBytes(state, 2.0 * CopyBytes);
+  setBytes(state, rowsColsTraffic(rows));
 }
 
 /// b[i] = a[i], kept a loop (CMakeLists.txt stops the compiler from turning
@@ -208,20 +286,21 @@ void copyBlocks(int64_t begin, int64_t end, void *a, void *b) {
 /// The copy loop on the runtime's threads (the pool generated parallel loops
 /// run on), split into contiguous chunks as kiln-parallelize splits them.
 void BM_CopyLoop(benchmark::State &state) {
-  ThreadScope threads(state.range(0));
-  HostTensor a = randomTensor({CopyFloats}), b = randomTensor({CopyFloats});
+  int64_t rows = state.range(0);
+  ThreadScope threads(state.range(1));
+  HostTensor a = randomTensor({rows, Cols}), b = randomTensor({rows, Cols});
   auto call = [&] {
     kiln_parallel_for(reinterpret_cast<void *>(&copyBlocks), a.data(),
                       b.data(), nullptr, nullptr, nullptr, nullptr, nullptr,
                       nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
                       nullptr, nullptr, nullptr, /*count=*/2, /*lb=*/0,
-                      CopyFloats / CopyBlockFloats, /*step=*/1);
+                      rows * Cols / CopyBlockFloats, /*step=*/1);
   };
   for (auto _ : state) {
     call();
     benchmark::ClobberMemory();
   }
-  setBytes(state, 2.0 * CopyBytes);
+  setBytes(state, rowsColsTraffic(rows));
 }
 
 //===----------------------------------------------------------------------===//
@@ -299,34 +378,30 @@ void BM_Conv2dOneDnn(benchmark::State &state) {
 }
 
 //===----------------------------------------------------------------------===//
-// Memory-bound kernels on [4096, 1024]: compiled vs hand-written loops
+// Memory-bound kernels on [rows, 1024]: compiled vs hand-written loops
 //===----------------------------------------------------------------------===//
 
-constexpr int64_t Rows = 4096, Cols = 1024;
-/// One read and one write of a [Rows, Cols] f32 tensor.
-constexpr double RowsColsTraffic = 2.0 * Rows * Cols * sizeof(float);
-
-/// Times `graphIR`, a kernel on [Rows, Cols] tensors, on `threads`
-/// threads, rated by one read and one write of such a tensor.
-void timeRowsCols(benchmark::State &state, const char *graphIR,
+/// Times `graphIR`, a kernel on [rows, Cols] tensors (`ROWS` in the text),
+/// on `threads` threads, rated by one read and one write of such a tensor.
+void timeRowsCols(benchmark::State &state, const char *graphIR, int64_t rows,
                   int64_t threads, bool fusion = true) {
   ThreadScope scope(threads);
-  timeCompiled(state, compiledKernel(graphIR, fusion));
-  setBytes(state, RowsColsTraffic);
+  timeCompiled(state, compiledKernel(withRows(graphIR, rows), fusion));
+  setBytes(state, rowsColsTraffic(rows));
 }
 
 const char *const SoftmaxIR = R"(
-func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"})
-    -> (tensor<4096x1024xf32> {graph.output = "y"}) {
-  %0 = graph.softmax %x {axis = -1 : i64} : tensor<4096x1024xf32>
-  return %0 : tensor<4096x1024xf32>
+func.func @f(%x: tensor<ROWSx1024xf32> {graph.input = "x"})
+    -> (tensor<ROWSx1024xf32> {graph.output = "y"}) {
+  %0 = graph.softmax %x {axis = -1 : i64} : tensor<ROWSx1024xf32>
+  return %0 : tensor<ROWSx1024xf32>
 }
 )";
 
 /// Softmax of each row: the maximum, then exp and sum, then scaling of the
 /// (cache-resident) output row.
-void softmaxLoop(const float *x, float *y) {
-  for (int64_t r = 0; r < Rows; ++r) {
+void softmaxLoop(const float *x, float *y, int64_t rows) {
+  for (int64_t r = 0; r < rows; ++r) {
     const float *in = x + r * Cols;
     float *out = y + r * Cols;
     float maximum = in[0];
@@ -344,34 +419,37 @@ void softmaxLoop(const float *x, float *y) {
 }
 
 void BM_SoftmaxKiln(benchmark::State &state) {
-  timeRowsCols(state, SoftmaxIR, /*threads=*/state.range(0));
+  timeRowsCols(state, SoftmaxIR, /*rows=*/state.range(0),
+               /*threads=*/state.range(1));
 }
 
 void BM_SoftmaxLoop(benchmark::State &state) {
-  HostTensor x = randomTensor({Rows, Cols}), y = randomTensor({Rows, Cols});
-  softmaxLoop(x.data<float>(), y.data<float>());
+  int64_t rows = state.range(0);
+  HostTensor x = randomTensor({rows, Cols}), y = randomTensor({rows, Cols});
+  softmaxLoop(x.data<float>(), y.data<float>(), rows);
   for (auto _ : state) {
-    softmaxLoop(x.data<float>(), y.data<float>());
+    softmaxLoop(x.data<float>(), y.data<float>(), rows);
     benchmark::ClobberMemory();
   }
-  setBytes(state, RowsColsTraffic);
+  setBytes(state, rowsColsTraffic(rows));
 }
 
 /// oneDNN's softmax primitive (forward inference, max subtracted) on the
 /// same rows: the vendor library's hand-tuned kernel for this machine.
 void BM_SoftmaxOneDnn(benchmark::State &state) {
-  ThreadScope threads(state.range(0));
-  HostTensor x = randomTensor({Rows, Cols}), y = randomTensor({Rows, Cols});
+  int64_t rows = state.range(0);
+  ThreadScope threads(state.range(1));
+  HostTensor x = randomTensor({rows, Cols}), y = randomTensor({rows, Cols});
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   dnnl::stream stream(engine);
-  dnnl::memory::desc rows({Rows, Cols}, dnnl::memory::data_type::f32,
-                          dnnl::memory::format_tag::ab);
+  dnnl::memory::desc matrix({rows, Cols}, dnnl::memory::data_type::f32,
+                            dnnl::memory::format_tag::ab);
   dnnl::softmax_forward softmax(dnnl::softmax_forward::primitive_desc(
-      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, rows,
+      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, matrix,
                                   /*softmax_axis=*/1),
       engine));
-  dnnl::memory source(rows, engine, x.data()), destination(rows, engine,
-                                                           y.data());
+  dnnl::memory source(matrix, engine, x.data());
+  dnnl::memory destination(matrix, engine, y.data());
   auto call = [&] {
     softmax.execute(stream,
                     {{DNNL_ARG_SRC, source}, {DNNL_ARG_DST, destination}});
@@ -380,24 +458,24 @@ void BM_SoftmaxOneDnn(benchmark::State &state) {
   call();
   for (auto _ : state)
     call();
-  setBytes(state, RowsColsTraffic);
+  setBytes(state, rowsColsTraffic(rows));
 }
 
 const char *const LayerNormIR = R"(
-func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"},
+func.func @f(%x: tensor<ROWSx1024xf32> {graph.input = "x"},
              %g: tensor<1024xf32> {graph.input = "g"},
              %b: tensor<1024xf32> {graph.input = "b"})
-    -> (tensor<4096x1024xf32> {graph.output = "y"}) {
-  %0 = graph.layer_norm %x, %g, %b : tensor<4096x1024xf32>, tensor<1024xf32>, tensor<1024xf32>
-  return %0 : tensor<4096x1024xf32>
+    -> (tensor<ROWSx1024xf32> {graph.output = "y"}) {
+  %0 = graph.layer_norm %x, %g, %b : tensor<ROWSx1024xf32>, tensor<1024xf32>, tensor<1024xf32>
+  return %0 : tensor<ROWSx1024xf32>
 }
 )";
 
 /// Layer norm of each row (epsilon 1e-5, biased variance): mean, variance,
 /// then the scaled and shifted output.
 void layerNormLoop(const float *x, const float *weight, const float *bias,
-                   float *y) {
-  for (int64_t r = 0; r < Rows; ++r) {
+                   float *y, int64_t rows) {
+  for (int64_t r = 0; r < rows; ++r) {
     const float *in = x + r * Cols;
     float *out = y + r * Cols;
     float sum = 0.0f;
@@ -414,49 +492,51 @@ void layerNormLoop(const float *x, const float *weight, const float *bias,
 }
 
 void BM_LayerNormKiln(benchmark::State &state) {
-  timeRowsCols(state, LayerNormIR, /*threads=*/state.range(0));
+  timeRowsCols(state, LayerNormIR, /*rows=*/state.range(0),
+               /*threads=*/state.range(1));
 }
 
 void BM_LayerNormLoop(benchmark::State &state) {
-  HostTensor x = randomTensor({Rows, Cols}), y = randomTensor({Rows, Cols});
+  int64_t rows = state.range(0);
+  HostTensor x = randomTensor({rows, Cols}), y = randomTensor({rows, Cols});
   HostTensor weight = randomTensor({Cols}), bias = randomTensor({Cols});
   auto call = [&] {
     layerNormLoop(x.data<float>(), weight.data<float>(), bias.data<float>(),
-                  y.data<float>());
+                  y.data<float>(), rows);
   };
   call();
   for (auto _ : state) {
     call();
     benchmark::ClobberMemory();
   }
-  setBytes(state, RowsColsTraffic);
+  setBytes(state, rowsColsTraffic(rows));
 }
 
 /// y = exp(-(tanh(sigmoid(x * 0.5 + b) * x - 1) + relu(x))): ten
 /// elementwise ops, one broadcast operand.
 const char *const ChainIR = R"(
-func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"},
+func.func @f(%x: tensor<ROWSx1024xf32> {graph.input = "x"},
              %b: tensor<1024xf32> {graph.input = "b"})
-    -> (tensor<4096x1024xf32> {graph.output = "y"}) {
+    -> (tensor<ROWSx1024xf32> {graph.output = "y"}) {
   %half = graph.constant dense<0.5> : tensor<f32>
   %one = graph.constant dense<1.0> : tensor<f32>
-  %0 = graph.mul %x, %half : tensor<4096x1024xf32>, tensor<f32>
-  %1 = graph.add %0, %b : tensor<4096x1024xf32>, tensor<1024xf32>
-  %2 = graph.sigmoid %1 : tensor<4096x1024xf32>
-  %3 = graph.mul %2, %x : tensor<4096x1024xf32>, tensor<4096x1024xf32>
-  %4 = graph.sub %3, %one : tensor<4096x1024xf32>, tensor<f32>
-  %5 = graph.tanh %4 : tensor<4096x1024xf32>
-  %6 = graph.relu %x : tensor<4096x1024xf32>
-  %7 = graph.add %5, %6 : tensor<4096x1024xf32>, tensor<4096x1024xf32>
-  %8 = graph.neg %7 : tensor<4096x1024xf32>
-  %9 = graph.exp %8 : tensor<4096x1024xf32>
-  return %9 : tensor<4096x1024xf32>
+  %0 = graph.mul %x, %half : tensor<ROWSx1024xf32>, tensor<f32>
+  %1 = graph.add %0, %b : tensor<ROWSx1024xf32>, tensor<1024xf32>
+  %2 = graph.sigmoid %1 : tensor<ROWSx1024xf32>
+  %3 = graph.mul %2, %x : tensor<ROWSx1024xf32>, tensor<ROWSx1024xf32>
+  %4 = graph.sub %3, %one : tensor<ROWSx1024xf32>, tensor<f32>
+  %5 = graph.tanh %4 : tensor<ROWSx1024xf32>
+  %6 = graph.relu %x : tensor<ROWSx1024xf32>
+  %7 = graph.add %5, %6 : tensor<ROWSx1024xf32>, tensor<ROWSx1024xf32>
+  %8 = graph.neg %7 : tensor<ROWSx1024xf32>
+  %9 = graph.exp %8 : tensor<ROWSx1024xf32>
+  return %9 : tensor<ROWSx1024xf32>
 }
 )";
 
 /// The chain of ChainIR as one loop.
-void chainLoop(const float *x, const float *b, float *y) {
-  for (int64_t r = 0; r < Rows; ++r)
+void chainLoop(const float *x, const float *b, float *y, int64_t rows) {
+  for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < Cols; ++c) {
       float v = x[r * Cols + c];
       float sigmoid = 1.0f / (1.0f + std::exp(-(v * 0.5f + b[c])));
@@ -466,76 +546,67 @@ void chainLoop(const float *x, const float *b, float *y) {
 }
 
 void BM_ChainKiln(benchmark::State &state) {
-  timeRowsCols(state, ChainIR, /*threads=*/state.range(1),
-               /*fusion=*/state.range(0));
+  timeRowsCols(state, ChainIR, /*rows=*/state.range(1),
+               /*threads=*/state.range(2), /*fusion=*/state.range(0));
 }
 
 void BM_ChainLoop(benchmark::State &state) {
-  HostTensor x = randomTensor({Rows, Cols}), y = randomTensor({Rows, Cols});
+  int64_t rows = state.range(0);
+  HostTensor x = randomTensor({rows, Cols}), y = randomTensor({rows, Cols});
   HostTensor b = randomTensor({Cols});
-  chainLoop(x.data<float>(), b.data<float>(), y.data<float>());
+  chainLoop(x.data<float>(), b.data<float>(), y.data<float>(), rows);
   for (auto _ : state) {
-    chainLoop(x.data<float>(), b.data<float>(), y.data<float>());
+    chainLoop(x.data<float>(), b.data<float>(), y.data<float>(), rows);
     benchmark::ClobberMemory();
   }
-  setBytes(state, RowsColsTraffic);
+  setBytes(state, rowsColsTraffic(rows));
 }
 
 /// y = max(-(|relu(x * 0.5 + b) * x - 1| * 0.25 + x), x): ten cheap
 /// elementwise ops, one broadcast operand; bound by memory once fused.
 const char *const CheapChainIR = R"(
-func.func @f(%x: tensor<4096x1024xf32> {graph.input = "x"},
+func.func @f(%x: tensor<ROWSx1024xf32> {graph.input = "x"},
              %b: tensor<1024xf32> {graph.input = "b"})
-    -> (tensor<4096x1024xf32> {graph.output = "y"}) {
+    -> (tensor<ROWSx1024xf32> {graph.output = "y"}) {
   %half = graph.constant dense<0.5> : tensor<f32>
   %one = graph.constant dense<1.0> : tensor<f32>
   %quarter = graph.constant dense<0.25> : tensor<f32>
-  %0 = graph.mul %x, %half : tensor<4096x1024xf32>, tensor<f32>
-  %1 = graph.add %0, %b : tensor<4096x1024xf32>, tensor<1024xf32>
-  %2 = graph.relu %1 : tensor<4096x1024xf32>
-  %3 = graph.mul %2, %x : tensor<4096x1024xf32>, tensor<4096x1024xf32>
-  %4 = graph.sub %3, %one : tensor<4096x1024xf32>, tensor<f32>
-  %5 = graph.abs %4 : tensor<4096x1024xf32>
-  %6 = graph.mul %5, %quarter : tensor<4096x1024xf32>, tensor<f32>
-  %7 = graph.add %6, %x : tensor<4096x1024xf32>, tensor<4096x1024xf32>
-  %8 = graph.neg %7 : tensor<4096x1024xf32>
-  %9 = graph.maximum %8, %x : tensor<4096x1024xf32>, tensor<4096x1024xf32>
-  return %9 : tensor<4096x1024xf32>
+  %0 = graph.mul %x, %half : tensor<ROWSx1024xf32>, tensor<f32>
+  %1 = graph.add %0, %b : tensor<ROWSx1024xf32>, tensor<1024xf32>
+  %2 = graph.relu %1 : tensor<ROWSx1024xf32>
+  %3 = graph.mul %2, %x : tensor<ROWSx1024xf32>, tensor<ROWSx1024xf32>
+  %4 = graph.sub %3, %one : tensor<ROWSx1024xf32>, tensor<f32>
+  %5 = graph.abs %4 : tensor<ROWSx1024xf32>
+  %6 = graph.mul %5, %quarter : tensor<ROWSx1024xf32>, tensor<f32>
+  %7 = graph.add %6, %x : tensor<ROWSx1024xf32>, tensor<ROWSx1024xf32>
+  %8 = graph.neg %7 : tensor<ROWSx1024xf32>
+  %9 = graph.maximum %8, %x : tensor<ROWSx1024xf32>, tensor<ROWSx1024xf32>
+  return %9 : tensor<ROWSx1024xf32>
 }
 )";
 
 void BM_CheapChainKiln(benchmark::State &state) {
-  timeRowsCols(state, CheapChainIR, /*threads=*/state.range(1),
-               /*fusion=*/state.range(0));
+  timeRowsCols(state, CheapChainIR, /*rows=*/state.range(1),
+               /*threads=*/state.range(2), /*fusion=*/state.range(0));
 }
 
 } // namespace
 
 BENCHMARK(BM_SgemmOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
-BENCHMARK(BM_CopyMemcpy)->Apply(configure);
-BENCHMARK(BM_CopyLoop)->Apply(oneAndTwoThreads)->Apply(configure);
+BENCHMARK(BM_CopyMemcpy)->Apply(bothSizes)->Apply(configure);
+BENCHMARK(BM_CopyLoop)->Apply(rowsAndThreads)->Apply(configure);
 BENCHMARK(BM_MatmulKiln)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_MatmulOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_Conv2dKiln)->Apply(configure);
 BENCHMARK(BM_Conv2dOneDnn)->Apply(configure);
-BENCHMARK(BM_SoftmaxKiln)->Apply(oneAndTwoThreads)->Apply(configure);
-BENCHMARK(BM_SoftmaxLoop)->Apply(configure);
-BENCHMARK(BM_SoftmaxOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
-BENCHMARK(BM_LayerNormKiln)->Apply(oneAndTwoThreads)->Apply(configure);
-BENCHMARK(BM_LayerNormLoop)->Apply(configure);
-BENCHMARK(BM_ChainKiln)
-    ->ArgNames({"fusion", "threads"})
-    ->Args({1, 1})
-    ->Args({0, 1})
-    ->Args({1, 2})
-    ->Apply(configure);
-BENCHMARK(BM_ChainLoop)->Apply(configure);
-BENCHMARK(BM_CheapChainKiln)
-    ->ArgNames({"fusion", "threads"})
-    ->Args({1, 1})
-    ->Args({0, 1})
-    ->Args({1, 2})
-    ->Apply(configure);
+BENCHMARK(BM_SoftmaxKiln)->Apply(rowsAndThreads)->Apply(configure);
+BENCHMARK(BM_SoftmaxLoop)->Apply(bothSizes)->Apply(configure);
+BENCHMARK(BM_SoftmaxOneDnn)->Apply(rowsAndThreads)->Apply(configure);
+BENCHMARK(BM_LayerNormKiln)->Apply(rowsAndThreads)->Apply(configure);
+BENCHMARK(BM_LayerNormLoop)->Apply(bothSizes)->Apply(configure);
+BENCHMARK(BM_ChainKiln)->Apply(chains)->Apply(configure);
+BENCHMARK(BM_ChainLoop)->Apply(bothSizes)->Apply(configure);
+BENCHMARK(BM_CheapChainKiln)->Apply(chains)->Apply(configure);
 
 int main(int argc, char **argv) {
   // Single-threaded oneDNN, like the generated code, unless a benchmark's

@@ -33,6 +33,14 @@ inline constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 /// prefetches the next block in it).
 inline constexpr llvm::StringLiteral kRowBlocksAttr = "kiln.row_blocks";
 
+/// The largest divisor of `n` not above `limit` (1 if none is).
+inline int64_t largestDivisor(int64_t n, int64_t limit) {
+  for (int64_t d = std::min(n, limit); d > 1; --d)
+    if (n % d == 0)
+      return d;
+  return 1;
+}
+
 /// The number of iterations of `loop`, if its bounds and step are constant.
 inline std::optional<int64_t> tripCount(mlir::scf::ForOp loop) {
   return mlir::constantTripCount(mlir::getAsOpFoldResult(loop.getLowerBound()),

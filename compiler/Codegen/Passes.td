@@ -78,6 +78,42 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def KilnStageElementwise : Pass<"kiln-stage-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Splits long elementwise chains into stages computed block by block";
+  let description = [{
+    A fused elementwise generic (all loops parallel, one result) whose body
+    holds two or more transcendentals (exp, tanh, log, erf, sin, ...) is
+    split into one generic per transcendental: the i-th transcendental ends
+    stage i, and every other op goes to the earliest stage that uses it.
+    Values that later stages read travel in tensors of the result's shape.
+    The last stage is then tiled into blocks of up to `block-elements`
+    elements (inner dimensions first) and the other stages are fused into
+    its loop, which is marked `kiln.parallel`; in each block the stages run
+    one after the other, their block-sized tensors staying in L1.
+
+    Per element the arithmetic is the same, in the same order, so results
+    are bit-identical. What changes is the dependent chain per vector: a
+    sigmoid, a tanh and an exp in one body are a chain of some 170 cycles,
+    and an out-of-order CPU overlaps only as many such chains as its reorder
+    buffer holds. One transcendental per stage leaves short chains over a
+    block of independent vectors, which run at the FMA units' throughput.
+
+    A generic that reads a reduction's result (softmax's quotient) is left
+    to kiln-vectorize, which tiles such kernels by blocks of rows.
+
+    Before: one `linalg.generic` computing sigmoid, tanh and exp per element.
+    After: an `scf.for` over blocks (`kiln.parallel`) holding three
+    generics on block-sized tensors, one per transcendental.
+  }];
+  let options = [
+    Option<"blockElements", "block-elements", "int64_t", /*default=*/"256",
+           "Elements per block">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
 def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::func::FuncOp"> {
   let summary = "Replaces float32 transcendental math with vectorizable polynomials";
   let description = [{

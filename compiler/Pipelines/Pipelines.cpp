@@ -44,7 +44,8 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
     // Static tiles, vectorized; buffers: one-shot bufferization across
     // functions, results become out-parameters, temporaries are freed;
     // library calls become C calls; then loops, vectors and math to LLVM.
-    return std::string("func.func(kiln-vectorize),canonicalize,cse,"
+    return std::string("func.func(kiln-stage-elementwise,kiln-vectorize),"
+                       "canonicalize,cse,"
                        "func.func(kiln-copy-returned-arguments),") +
            "one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"

@@ -26,6 +26,7 @@ namespace kiln {
 using namespace mlir;
 using kiln::kParallelAttr;
 using kiln::kRowBlocksAttr;
+using kiln::largestDivisor;
 
 namespace {
 
@@ -46,14 +47,6 @@ struct ReductionCollector : RewriterBase::Listener {
     reductions.remove(op);
   }
 };
-
-/// The largest divisor of `n` not above `limit`.
-int64_t largestDivisor(int64_t n, int64_t limit) {
-  for (int64_t d = std::min(n, limit); d > 1; --d)
-    if (n % d == 0)
-      return d;
-  return 1;
-}
 
 /// Tile sizes: the innermost loop gets up to `width` elements, outer
 /// reduction loops fill the remaining budget, outer parallel loops get 1.

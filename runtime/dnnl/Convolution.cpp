@@ -23,6 +23,7 @@
 #include "OneDnnSupport.h"
 #include "PrimitiveCache.h"
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
@@ -59,6 +60,10 @@ struct ConvolutionEntry {
   dnnl::memory::desc source, weights, result, scratchpad;
   dnnl::reorder sourceReorder, weightsReorder, residualReorder, resultReorder;
   bool reorderResult;
+  /// Rows at the bottom and columns at the right of a transposed
+  /// convolution's result that no input reaches (output padding beyond the
+  /// padding): the primitive computes the rest, into a strided view.
+  int64_t marginH = 0, marginW = 0;
 };
 
 PrimitiveCache<ConvolutionEntry> &convolutionCache() {
@@ -104,6 +109,19 @@ ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
                                            grouped ? Tag::goihw : Tag::oihw);
   }
   entry.userResult = dnnl::memory::desc(resultDims, DataType::f32, Tag::nchw);
+  // Output padding beyond the padding extends the result past everything
+  // the input reaches: the primitive computes the reachable part, written
+  // through the strides of the whole result, and the margin is filled after.
+  entry.marginH = std::max<int64_t>(0, cfg.outputPadH - cfg.padH);
+  entry.marginW = std::max<int64_t>(0, cfg.outputPadW - cfg.padW);
+  if (entry.marginH || entry.marginW) {
+    resultDims = {cfg.n, cfg.o, cfg.oh - entry.marginH,
+                  cfg.ow - entry.marginW};
+    entry.userResult = dnnl::memory::desc(
+        resultDims, DataType::f32,
+        dnnl::memory::dims{cfg.o * cfg.oh * cfg.ow, cfg.oh * cfg.ow, cfg.ow,
+                           1});
+  }
   if (cfg.hasBias)
     entry.bias = dnnl::memory::desc({cfg.o}, DataType::f32, Tag::x);
 
@@ -117,9 +135,9 @@ ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
   dnnl::memory::dims gaps{cfg.dilationH - 1, cfg.dilationW - 1};
   dnnl::memory::dims padLow{cfg.padH, cfg.padW};
   // A transposed convolution's output padding shortens the padding that
-  // crops its result at the bottom and right.
-  dnnl::memory::dims padHigh{cfg.padH - cfg.outputPadH,
-                             cfg.padW - cfg.outputPadW};
+  // crops its result at the bottom and right (beyond it: the margin).
+  dnnl::memory::dims padHigh{std::max<int64_t>(0, cfg.padH - cfg.outputPadH),
+                             std::max<int64_t>(0, cfg.padW - cfg.outputPadW)};
   dnnl::primitive_attr attributes =
       fusedAttributes(cfg.hasResidual, cfg.activation, cfg.alpha);
   auto describe = [&](const auto &primitiveDesc) {
@@ -187,10 +205,29 @@ void checkConfig(const ConvolutionConfig &cfg) {
   if (cfg.padH < 0 || cfg.padW < 0 || cfg.outputPadH < 0 ||
       cfg.outputPadW < 0)
     throw std::invalid_argument("padding must not be negative");
-  if (cfg.outputPadH > cfg.padH || cfg.outputPadW > cfg.padW)
-    throw std::invalid_argument("output padding must not exceed padding");
+  if ((cfg.outputPadH > cfg.padH || cfg.outputPadW > cfg.padW) &&
+      cfg.activation != KILN_ACTIVATION_NONE)
+    throw std::invalid_argument(
+        "output padding beyond the padding takes no activation");
   if (cfg.c % cfg.groups != 0 || cfg.o % cfg.groups != 0)
     throw std::invalid_argument("groups must divide both channel counts");
+}
+
+/// The bottom `marginH` rows and right `marginW` columns of a transposed
+/// convolution's result, which no input reaches: the bias plus the residual
+/// (checkConfig has ruled out an activation).
+void fillMargin(float *result, const float *bias, const float *residual,
+                const ConvolutionConfig &cfg, int64_t marginH,
+                int64_t marginW) {
+  int64_t reachedH = cfg.oh - marginH, reachedW = cfg.ow - marginW;
+  for (int64_t image = 0; image < cfg.n * cfg.o; ++image) {
+    float base = bias ? bias[image % cfg.o] : 0.0f;
+    for (int64_t y = 0; y < cfg.oh; ++y)
+      for (int64_t x = y < reachedH ? reachedW : 0; x < cfg.ow; ++x) {
+        int64_t at = (image * cfg.oh + y) * cfg.ow + x;
+        result[at] = residual ? base + residual[at] : base;
+      }
+  }
 }
 
 void runConvolution(const float *input, const float *weight, const float *bias,
@@ -243,6 +280,8 @@ void runConvolution(const float *input, const float *weight, const float *bias,
   if (entry->reorderResult)
     entry->resultReorder.execute(stream, convResult, userResult);
   stream.wait();
+  if (entry->marginH || entry->marginW)
+    fillMargin(result, bias, residual, cfg, entry->marginH, entry->marginW);
 }
 
 /// Runs one convolution call; an error aborts naming the call `name` with

@@ -464,13 +464,19 @@ std::vector<ConvTransposeCase> convTransposeCases() {
       {"Pointwise", 2, 16, 5, 5, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
       {"Blocked", 2, 32, 7, 7, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
       {"Asymmetric", 1, 3, 5, 4, 5, 3, 1, 2, 1, 1, 0, 0, 0, 1, 1, 1},
+      // Output padding beyond the padding (the input gradient of a 1x1,
+      // stride-2 downsampling convolution): a margin no input reaches.
+      {"MarginPointwise", 2, 16, 7, 7, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1, 1, 1},
+      {"Margin3x3", 1, 6, 5, 6, 4, 3, 3, 3, 2, 0, 1, 2, 1, 1, 1, 2},
   };
   std::vector<ConvTransposeCase> cases;
   for (const ConvTransposeShape &shape : shapes) {
-    for (int fusions = 0; fusions < 3; ++fusions)
-      cases.push_back(
-          {shape, fusions == 1, fusions == 2, KILN_ACTIVATION_NONE});
-    cases.push_back({shape, true, true, KILN_ACTIVATION_RELU});
+    for (int fusions = 0; fusions < 4; ++fusions)
+      cases.push_back({shape, fusions % 2 == 1, fusions >= 2,
+                       KILN_ACTIVATION_NONE});
+    // With a margin, an activation is refused (a death test below).
+    if (shape.outputPadH <= shape.padH && shape.outputPadW <= shape.padW)
+      cases.push_back({shape, true, true, KILN_ACTIVATION_RELU});
   }
   return cases;
 }
@@ -620,15 +626,17 @@ TEST(LibraryDeathTest, InconsistentConvolutionShapeIsAOneDnnError) {
                "kiln_conv2d_f32\\(n=1, c=1, h=8, w=8.*oneDNN error");
 }
 
-TEST(LibraryDeathTest, TransposedOutputPaddingMustNotExceedPadding) {
+TEST(LibraryDeathTest, TransposedMarginTakesNoActivation) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   std::vector<float> data(256);
-  // Stride 2, no padding, output padding 1: the compiler takes another path.
+  // Stride 2, no padding, output padding 1: the last row and column are the
+  // margin, which the compiler never asks to activate.
   EXPECT_DEATH(kiln_conv_transpose2d_f32(
                    data.data(), data.data(), nullptr, nullptr, data.data(), 1,
-                   1, 4, 4, 1, 3, 3, 10, 10, 2, 2, 0, 0, 1, 1, 1, 1, 1, 0, 0.0),
+                   1, 4, 4, 1, 3, 3, 10, 10, 2, 2, 0, 0, 1, 1, 1, 1, 1,
+                   KILN_ACTIVATION_RELU, 0.0),
                "kiln_conv_transpose2d_f32\\(n=1, .*outputPadH=1.*output "
-               "padding must not exceed padding");
+               "padding beyond the padding takes no activation");
 }
 
 TEST(LibraryDeathTest, GroupsMustDivideChannels) {

@@ -156,9 +156,9 @@ Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
 }
 
 /// Transposed convolution. In float32 with library calls, oneDNN's
-/// deconvolution on the operands as they are, where the output padding does
-/// not exceed the padding; otherwise a stride-1 convolution of the
-/// zero-dilated, padded input with the flipped, transposed weight.
+/// deconvolution on the operands as they are; otherwise a stride-1
+/// convolution of the zero-dilated, padded input with the flipped,
+/// transposed weight.
 Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
                       bool libraryCalls) {
   MLIRContext *ctx = b.getContext();
@@ -171,7 +171,7 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
   int64_t inPerGroup = ws[0] / groups, outPerGroup = ws[1];
   int64_t outChannels = outPerGroup * groups;
   ArrayRef<int64_t> rs = shapeOf(op.getResult());
-  if (libraryCalls && t.isF32() && op_[0] <= p[0] && op_[1] <= p[1])
+  if (libraryCalls && t.isF32())
     return libraryCall(b, loc, "kiln_conv_transpose2d_f32",
                        {x, w, op.getBias(), Value()},
                        tensorTypeOf(op.getResult()),

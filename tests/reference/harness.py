@@ -2,7 +2,8 @@
 graph IR formatting, building one module from many cases, running it through
 `kiln-run --jit` (bisecting a failing group down to its failing cases),
 comparing with tolerances, and the command line. test_ops.py and
-test_gradients.py build on it; op_cases.py holds test_ops.py's cases.
+test_gradients.py build on it; op_cases.py and model_op_cases.py hold
+test_ops.py's cases.
 """
 
 import argparse

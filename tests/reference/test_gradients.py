@@ -52,7 +52,7 @@ kiln-run defaults to $KILN_RUN, else ../../build/bin/kiln-run next to this file.
 Prints one line per check: PASS|FAIL name mode max_err tol; exits 1 if any
 check fails. Only the standard library, numpy and torch are used (and the
 helpers of harness.py and safetensors.py beside this file; the cases are in
-gradient_cases.py).
+gradient_cases.py and model_gradient_cases.py, built with gradient_harness.py).
 """
 
 import concurrent.futures
@@ -70,7 +70,9 @@ import torch  # noqa: E402
 
 from harness import (Runner, Tally, arr, max_abs_diff,  # noqa: E402
                      parse_suite_args, substitute_types, tensor_type, to_torch)
-from gradient_cases import CASES, FD_CASES  # noqa: E402
+from gradient_harness import CASES, FD_CASES  # noqa: E402
+import gradient_cases  # noqa: E402,F401  (registers the cases)
+import model_gradient_cases  # noqa: E402,F401  (and then the rest)
 
 torch.set_num_threads(1)
 

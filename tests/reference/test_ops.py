@@ -51,6 +51,7 @@ from harness import (CASES, MODES, NP_OF_ELEMENT, TOL_F32,  # noqa: E402
                      parse_suite_args, run_group, single_case_module,
                      tensor_type)
 import op_cases  # noqa: E402,F401  (registers the cases in CASES)
+import model_op_cases  # noqa: E402,F401  (and then the rest)
 
 # ---- random numbers (checked statistically, see run_random) -------------------------
 

@@ -163,6 +163,10 @@ struct KilnStageElementwise
     Value yielded = body.getTerminator()->getOperand(0);
     if (!carry(yielded, count - 1))
       return;
+    // A stage nothing later reads (a dead transcendental) has no result.
+    for (int64_t s = 0; s + 1 < count; ++s)
+      if (carried[s].empty())
+        return;
 
     Location loc = generic.getLoc();
     AffineMap identity = generic.getMatchingIndexingMap(

@@ -136,3 +136,26 @@ func.func @after_reduction(%x: tensor<8x512xf32>) -> tensor<8x512xf32> {
   } -> tensor<8x512xf32>
   return %0 : tensor<8x512xf32>
 }
+
+// -----
+
+// A transcendental nothing reads would make a stage without results: the
+// generic stays whole.
+// CHECK-LABEL: func.func @dead_stage
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic
+// CHECK: math.exp
+// CHECK: math.tanh
+// CHECK-NOT: linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @dead_stage(%x: tensor<8x512xf32>) -> tensor<8x512xf32> {
+  %e = tensor.empty() : tensor<8x512xf32>
+  %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x512xf32>) outs(%e : tensor<8x512xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %unused = math.exp %v : f32
+    %t = math.tanh %v : f32
+    linalg.yield %t : f32
+  } -> tensor<8x512xf32>
+  return %0 : tensor<8x512xf32>
+}

@@ -347,20 +347,29 @@ Value maxPoolGrad(OpBuilder &b, Location loc, MaxPool2DGradOp op) {
         }
         return index;
       });
+  // Each pass updates its strided slice of the accumulator in place (the
+  // slice is the generic's output, inserted back where it was extracted), so
+  // bufferization writes the slice directly instead of copying a temporary
+  // into a strided view element by element.
   Value accumulator = filled(b, loc, ps, scalar(b, loc, t, 0));
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(4, b.getContext());
   int64_t w = 0;
   for (int64_t i = 0; i < k[0]; ++i)
     for (int64_t j = 0; j < k[1]; ++j, ++w) {
       Value current = slice(accumulator, i, j);
-      Value updated = elementwise(
-          b, loc, gs, t, {first, g, current},
-          [&](OpBuilder &nb, Location l, ValueRange a) {
-            Value mine = nb.create<arith::CmpIOp>(
-                l, arith::CmpIPredicate::eq, a[0], scalar(nb, l, i64, w));
-            Value routed = nb.create<arith::SelectOp>(l, mine, a[1],
-                                                      scalar(nb, l, t, 0));
-            return nb.create<arith::AddFOp>(l, a[2], routed).getResult();
-          });
+      Value updated =
+          generic(b, loc, 4, {first, g}, {identity, identity}, {current},
+                  {identity}, {},
+                  [&](OpBuilder &nb, Location l, ValueRange a) {
+                    Value mine = nb.create<arith::CmpIOp>(
+                        l, arith::CmpIPredicate::eq, a[0],
+                        scalar(nb, l, i64, w));
+                    Value routed = nb.create<arith::SelectOp>(
+                        l, mine, a[1], scalar(nb, l, t, 0));
+                    return SmallVector<Value>{
+                        nb.create<arith::AddFOp>(l, a[2], routed)};
+                  })
+              .front();
       accumulator = b.create<tensor::InsertSliceOp>(
           loc, updated, accumulator, ValueRange{}, ValueRange{}, ValueRange{},
           b.getDenseI64ArrayAttr({0, 0, i, j}), b.getDenseI64ArrayAttr(gs),

@@ -332,17 +332,18 @@ Value maxPoolGrad(OpBuilder &b, Location loc, MaxPool2DGradOp op) {
   for (int64_t i = 0; i < k[0]; ++i)
     for (int64_t j = 0; j < k[1]; ++j)
       windows.push_back(slice(padded, i, j));
-  // The index (i * k + j) of the first maximum of each window.
-  Type i64 = b.getI64Type();
+  // The index (i * k + j) of the first maximum of each window, as i32: as
+  // wide as the floats beside it, so the vectors of both have 16 lanes.
+  Type i32 = b.getI32Type();
   Value first = elementwise(
-      b, loc, gs, i64, windows, [&](OpBuilder &nb, Location l, ValueRange a) {
+      b, loc, gs, i32, windows, [&](OpBuilder &nb, Location l, ValueRange a) {
         Value best = a[0];
-        Value index = scalar(nb, l, i64, 0);
+        Value index = scalar(nb, l, i32, 0);
         for (size_t w = 1; w < a.size(); ++w) {
           Value better = nb.create<arith::CmpFOp>(
               l, arith::CmpFPredicate::OGT, a[w], best);
           best = nb.create<arith::SelectOp>(l, better, a[w], best);
-          index = nb.create<arith::SelectOp>(l, better, scalar(nb, l, i64, w),
+          index = nb.create<arith::SelectOp>(l, better, scalar(nb, l, i32, w),
                                              index);
         }
         return index;
@@ -363,7 +364,7 @@ Value maxPoolGrad(OpBuilder &b, Location loc, MaxPool2DGradOp op) {
                   [&](OpBuilder &nb, Location l, ValueRange a) {
                     Value mine = nb.create<arith::CmpIOp>(
                         l, arith::CmpIPredicate::eq, a[0],
-                        scalar(nb, l, i64, w));
+                        scalar(nb, l, i32, w));
                     Value routed = nb.create<arith::SelectOp>(
                         l, mine, a[1], scalar(nb, l, t, 0));
                     return SmallVector<Value>{

@@ -152,10 +152,10 @@ func.func @reshape(%x: tensor<4x8xf32>) -> tensor<2x4x4xf32> {
 // back where it came from), so that bufferization writes the slice directly
 // and copies nothing.
 // CHECK-LABEL: func.func @max_pool_grad
-// CHECK: %[[FIRST:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x2x2x2xi64>)
+// CHECK: %[[FIRST:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x2x2x2xi32>)
 // CHECK: %[[ACC:.*]] = linalg.fill
 // CHECK: %[[SLICE:.*]] = tensor.extract_slice %[[ACC]][0, 0, 0, 0] [1, 2, 2, 2] [1, 1, 2, 2]
-// CHECK: %[[UPDATED:.*]] = linalg.generic {{.*}} ins(%[[FIRST]], %{{.*}} : tensor<1x2x2x2xi64>, tensor<1x2x2x2xf32>) outs(%[[SLICE]] : tensor<1x2x2x2xf32>)
+// CHECK: %[[UPDATED:.*]] = linalg.generic {{.*}} ins(%[[FIRST]], %{{.*}} : tensor<1x2x2x2xi32>, tensor<1x2x2x2xf32>) outs(%[[SLICE]] : tensor<1x2x2x2xf32>)
 // CHECK: tensor.insert_slice %[[UPDATED]] into %[[ACC]][0, 0, 0, 0] [1, 2, 2, 2] [1, 1, 2, 2]
 func.func @max_pool_grad(%x: tensor<1x2x4x4xf32>, %g: tensor<1x2x2x2xf32>) -> tensor<1x2x4x4xf32> {
   %0 = graph.max_pool2d_grad %x, %g {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x2x4x4xf32>, tensor<1x2x2x2xf32>

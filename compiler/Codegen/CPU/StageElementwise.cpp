@@ -130,6 +130,9 @@ struct KilnStageElementwise
           producer && producer.getNumReductionLoops() > 0)
         return;
     Block &body = generic.getRegion().front();
+    // Ops with regions could read values of other stages inside them.
+    if (llvm::any_of(body, [](Operation &op) { return op.getNumRegions(); }))
+      return;
     std::optional<DenseMap<Operation *, int64_t>> stages = assignStages(body);
     if (!stages)
       return;

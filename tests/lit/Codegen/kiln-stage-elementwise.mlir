@@ -158,3 +158,32 @@ func.func @dead_stage(%x: tensor<8x512xf32>) -> tensor<8x512xf32> {
   } -> tensor<8x512xf32>
   return %0 : tensor<8x512xf32>
 }
+
+// -----
+
+// An op with a region in the body could read another stage's values inside
+// it: the generic stays whole.
+// CHECK-LABEL: func.func @region_in_body
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic
+// CHECK: scf.if
+// CHECK: math.tanh
+// CHECK-NOT: linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @region_in_body(%x: tensor<8x512xf32>, %c: i1) -> tensor<8x512xf32> {
+  %e = tensor.empty() : tensor<8x512xf32>
+  %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x512xf32>) outs(%e : tensor<8x512xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %a = math.exp %v : f32
+    %b = scf.if %c -> f32 {
+      scf.yield %a : f32
+    } else {
+      scf.yield %v : f32
+    }
+    %t = math.tanh %b : f32
+    %r = arith.addf %t, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<8x512xf32>
+  return %0 : tensor<8x512xf32>
+}

@@ -213,12 +213,15 @@ int64_t lastLevelCacheBytes() {
 }
 
 /// Rows of a tensor four times the last-level cache, in multiples of
-/// CacheRows.
+/// CacheRows; sysfs is read once, by the first registration that asks.
 int64_t memoryRows() {
-  int64_t rowBytes = Cols * sizeof(float);
-  int64_t rows = 4 * lastLevelCacheBytes() / rowBytes;
-  return std::max<int64_t>(CacheRows,
-                           (rows + CacheRows - 1) / CacheRows * CacheRows);
+  static const int64_t rows = [] {
+    int64_t rowBytes = Cols * sizeof(float);
+    int64_t fit = 4 * lastLevelCacheBytes() / rowBytes;
+    return std::max<int64_t>(CacheRows,
+                             (fit + CacheRows - 1) / CacheRows * CacheRows);
+  }();
+  return rows;
 }
 
 /// One read and one write of a [rows, Cols] f32 tensor.

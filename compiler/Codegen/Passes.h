@@ -18,6 +18,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
+#include <functional>
+
 namespace kiln {
 
 #define GEN_PASS_DECL
@@ -40,6 +42,16 @@ inline int64_t largestDivisor(int64_t n, int64_t limit) {
       return d;
   return 1;
 }
+
+/// Tiles `consumer` by `tiles` (0: a dimension stays whole), fuses into the
+/// loops the producers of the slices `fuse` accepts (never the
+/// destination's), replaces the consumer's uses and marks the outermost loop
+/// `kiln.parallel`. Returns that loop (null when every tile is whole), or
+/// failure when tiling fails.
+mlir::FailureOr<mlir::Operation *>
+tileAndFuseParallel(mlir::RewriterBase &rewriter, mlir::Operation *consumer,
+                    llvm::ArrayRef<int64_t> tiles,
+                    std::function<bool(mlir::tensor::ExtractSliceOp)> fuse);
 
 /// The number of iterations of `loop`, if its bounds and step are constant.
 inline std::optional<int64_t> tripCount(mlir::scf::ForOp loop) {

@@ -13,7 +13,6 @@
 
 #include "compiler/Codegen/Passes.h"
 
-#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
@@ -27,7 +26,6 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
-using kiln::kParallelAttr;
 
 namespace {
 
@@ -248,24 +246,8 @@ struct KilnStageElementwise
     SmallVector<int64_t> tiles = blockTiles(ranges, blockElements);
     if (tiles == ranges)
       return;
-    scf::SCFTileAndFuseOptions options;
-    options.tilingOptions.setTileSizes(
-        getAsIndexOpFoldResult(rewriter.getContext(), tiles));
-    options.setFusionControlFn(
-        [](tensor::ExtractSliceOp, OpResult, bool isDestination) {
-          return std::make_tuple(!isDestination, false);
-        });
-    rewriter.setInsertionPoint(lastStage);
-    FailureOr<scf::SCFTileAndFuseResult> fused =
-        scf::tileConsumerAndFuseProducersUsingSCF(
-            rewriter, cast<TilingInterface>(lastStage.getOperation()),
-            options);
-    if (failed(fused))
-      return;
-    for (auto [original, replacement] : fused->replacements)
-      rewriter.replaceAllUsesWith(original, replacement);
-    if (!fused->loops.empty())
-      fused->loops.front()->setAttr(kParallelAttr, rewriter.getUnitAttr());
+    (void)kiln::tileAndFuseParallel(rewriter, lastStage, tiles,
+                                    [](tensor::ExtractSliceOp) { return true; });
   }
 };
 

@@ -372,30 +372,15 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
         continue;
       SmallVector<int64_t> tiles(ranges.size(), 0);
       tiles.front() = rows;
-      scf::SCFTileAndFuseOptions options;
-      options.tilingOptions.setTileSizes(
-          getAsIndexOpFoldResult(rewriter.getContext(), tiles));
-      options.setFusionControlFn([](tensor::ExtractSliceOp slice, OpResult,
-                                    bool isDestination) {
-        // Fuse a producer only where its slice moves with the row block.
-        bool moves = llvm::any_of(slice.getMixedOffsets(), [](OpFoldResult o) {
-          return !getConstantIntValue(o).has_value();
-        });
-        return std::make_tuple(moves && !isDestination, false);
-      });
-      rewriter.setInsertionPoint(consumer);
-      FailureOr<scf::SCFTileAndFuseResult> fused =
-          scf::tileConsumerAndFuseProducersUsingSCF(
-              rewriter, cast<TilingInterface>(consumer.getOperation()),
-              options);
-      if (failed(fused))
-        continue;
-      for (auto [original, replacement] : fused->replacements)
-        rewriter.replaceAllUsesWith(original, replacement);
-      if (!fused->loops.empty()) {
-        fused->loops.front()->setAttr(kParallelAttr, rewriter.getUnitAttr());
-        fused->loops.front()->setAttr(kRowBlocksAttr, rewriter.getUnitAttr());
-      }
+      // Fuse a producer only where its slice moves with the row block.
+      FailureOr<Operation *> blocks = kiln::tileAndFuseParallel(
+          rewriter, consumer, tiles, [](tensor::ExtractSliceOp slice) {
+            return llvm::any_of(slice.getMixedOffsets(), [](OpFoldResult o) {
+              return !getConstantIntValue(o).has_value();
+            });
+          });
+      if (succeeded(blocks) && *blocks)
+        (*blocks)->setAttr(kRowBlocksAttr, rewriter.getUnitAttr());
     }
   }
 
@@ -626,3 +611,29 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
 };
 
 } // namespace
+
+FailureOr<Operation *>
+kiln::tileAndFuseParallel(RewriterBase &rewriter, Operation *consumer,
+                          ArrayRef<int64_t> tiles,
+                          std::function<bool(tensor::ExtractSliceOp)> fuse) {
+  scf::SCFTileAndFuseOptions options;
+  options.tilingOptions.setTileSizes(
+      getAsIndexOpFoldResult(rewriter.getContext(), tiles));
+  options.setFusionControlFn([fuse](tensor::ExtractSliceOp slice, OpResult,
+                                    bool isDestination) {
+    return std::make_tuple(!isDestination && fuse(slice), false);
+  });
+  rewriter.setInsertionPoint(consumer);
+  FailureOr<scf::SCFTileAndFuseResult> fused =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(consumer), options);
+  if (failed(fused))
+    return failure();
+  for (auto [original, replacement] : fused->replacements)
+    rewriter.replaceAllUsesWith(original, replacement);
+  if (fused->loops.empty())
+    return static_cast<Operation *>(nullptr);
+  Operation *outermost = fused->loops.front();
+  outermost->setAttr(kParallelAttr, rewriter.getUnitAttr());
+  return outermost;
+}

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/CPU/JitSession.h"
 #include "kiln/runtime/CodegenSupport.h"
 #include "kiln/runtime/HostTensor.h"
@@ -24,7 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <immintrin.h>
 #include <map>
 #include <memory>
 #include <random>
@@ -187,37 +188,12 @@ void BM_SgemmOneDnn(benchmark::State &state) {
 constexpr int64_t Cols = 1024;
 constexpr int64_t CacheRows = 4096;
 
-/// The last-level cache in bytes as Linux describes it to this process
-/// (sysfs; CPUID-based sysconf can report the host's cache inside a virtual
-/// machine), 32 MiB where it says nothing.
-int64_t lastLevelCacheBytes() {
-  int64_t bytes = int64_t(32) << 20;
-  int lastLevel = 0;
-  for (int index = 0;; ++index) {
-    std::string folder =
-        "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
-    std::ifstream levelFile(folder + "/level"), sizeFile(folder + "/size");
-    int level = 0;
-    int64_t size = 0;
-    std::string unit;
-    if (!(levelFile >> level) || !(sizeFile >> size))
-      break;
-    sizeFile >> unit; // "K" or "M" directly after the number
-    size <<= unit == "M" ? 20 : unit == "K" ? 10 : 0;
-    if (level > lastLevel && size > 0) {
-      lastLevel = level;
-      bytes = size;
-    }
-  }
-  return bytes;
-}
-
 /// Rows of a tensor four times the last-level cache, in multiples of
 /// CacheRows; sysfs is read once, by the first registration that asks.
 int64_t memoryRows() {
   static const int64_t rows = [] {
     int64_t rowBytes = Cols * sizeof(float);
-    int64_t fit = 4 * lastLevelCacheBytes() / rowBytes;
+    int64_t fit = 4 * kiln::hostLastLevelCacheBytes() / rowBytes;
     return std::max<int64_t>(CacheRows,
                              (fit + CacheRows - 1) / CacheRows * CacheRows);
   }();
@@ -286,14 +262,37 @@ void copyBlocks(int64_t begin, int64_t end, void *a, void *b) {
            (end - begin) * CopyBlockFloats);
 }
 
-/// The copy loop on the runtime's threads (the pool generated parallel loops
-/// run on), split into contiguous chunks as kiln-parallelize splits them.
-void BM_CopyLoop(benchmark::State &state) {
+/// The copy with non-temporal stores, which write whole lines past the
+/// cache instead of first reading them (as Kiln's softmax and layer norm
+/// write outputs larger than the last-level cache): the bandwidth a kernel
+/// reading and writing memory once can reach.
+void streamCopyBlocks(int64_t begin, int64_t end, void *a, void *b) {
+  const float *from = static_cast<const float *>(a) + begin * CopyBlockFloats;
+  float *to = static_cast<float *>(b) + begin * CopyBlockFloats;
+  int64_t size = (end - begin) * CopyBlockFloats;
+#if defined(__AVX512F__)
+  for (int64_t i = 0; i < size; i += 16)
+    _mm512_stream_ps(to + i, _mm512_load_ps(from + i));
+#elif defined(__AVX__)
+  for (int64_t i = 0; i < size; i += 8)
+    _mm256_stream_ps(to + i, _mm256_load_ps(from + i));
+#else
+  for (int64_t i = 0; i < size; i += 4)
+    _mm_stream_ps(to + i, _mm_load_ps(from + i));
+#endif
+  _mm_sfence();
+}
+
+/// `body` (a kiln_parallel_for body over 64 KiB blocks) copying a into b on
+/// the runtime's threads (the pool generated parallel loops run on), split
+/// into contiguous chunks as kiln-parallelize splits them.
+void timeCopy(benchmark::State &state, void (*body)(int64_t, int64_t, void *,
+                                                    void *)) {
   int64_t rows = state.range(0);
   ThreadScope threads(state.range(1));
   HostTensor a = randomTensor({rows, Cols}), b = randomTensor({rows, Cols});
   auto call = [&] {
-    kiln_parallel_for(reinterpret_cast<void *>(&copyBlocks), a.data(),
+    kiln_parallel_for(reinterpret_cast<void *>(body), a.data(),
                       b.data(), nullptr, nullptr, nullptr, nullptr, nullptr,
                       nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
                       nullptr, nullptr, nullptr, /*count=*/2, /*lb=*/0,
@@ -304,6 +303,12 @@ void BM_CopyLoop(benchmark::State &state) {
     benchmark::ClobberMemory();
   }
   setBytes(state, rowsColsTraffic(rows));
+}
+
+void BM_CopyLoop(benchmark::State &state) { timeCopy(state, &copyBlocks); }
+
+void BM_CopyStream(benchmark::State &state) {
+  timeCopy(state, &streamCopyBlocks);
 }
 
 //===----------------------------------------------------------------------===//
@@ -598,6 +603,7 @@ void BM_CheapChainKiln(benchmark::State &state) {
 BENCHMARK(BM_SgemmOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_CopyMemcpy)->Apply(bothSizes)->Apply(configure);
 BENCHMARK(BM_CopyLoop)->Apply(rowsAndThreads)->Apply(configure);
+BENCHMARK(BM_CopyStream)->Apply(rowsAndThreads)->Apply(configure);
 BENCHMARK(BM_MatmulKiln)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_MatmulOneDnn)->Apply(oneAndTwoThreads)->Apply(configure);
 BENCHMARK(BM_Conv2dKiln)->Apply(configure);

@@ -59,6 +59,8 @@ for label, name, unit in [
         for r in (memory_rows, cache_rows)
         for kind, bench, suffix in (("loop, 1 thread", "BM_CopyLoop", "/threads:1"),
                                     ("loop, 2 threads", "BM_CopyLoop", "/threads:2"),
+                                    ("non-temporal, 1 thread", "BM_CopyStream", "/threads:1"),
+                                    ("non-temporal, 2 threads", "BM_CopyStream", "/threads:2"),
                                     ("memcpy", "BM_CopyMemcpy", ""))]:
     if rate(name) is not None:
         print(f"{label:<34} {rate(name) / 1e9:8.1f} {unit}")
@@ -87,6 +89,14 @@ for r in (memory_rows, cache_rows):
             f"BM_SoftmaxOneDnn/rows:{r}/threads:{t}", "GB/s", None)
         row(f"layer_norm / copy, {t} thr",
             f"BM_LayerNormKiln/rows:{r}/threads:{t}", copy, "GB/s", None)
+        # From memory, Kiln writes these outputs with non-temporal stores
+        # (kiln-stream-stores): beside a copy that does too.
+        if r == memory_rows:
+            stream = f"BM_CopyStream/rows:{r}/threads:{t}"
+            row(f"softmax / non-temporal copy, {t} thr",
+                f"BM_SoftmaxKiln/rows:{r}/threads:{t}", stream, "GB/s", None)
+            row(f"layer_norm / non-temporal copy, {t} thr",
+                f"BM_LayerNormKiln/rows:{r}/threads:{t}", stream, "GB/s", None)
     row("softmax / hand loop, 1 thr", f"BM_SoftmaxKiln/rows:{r}/threads:1",
         f"BM_SoftmaxLoop/rows:{r}", "GB/s", None)
     row("layer_norm / hand loop, 1 thr", f"BM_LayerNormKiln/rows:{r}/threads:1",

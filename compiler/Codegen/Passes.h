@@ -35,6 +35,18 @@ inline constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 /// prefetches the next block in it).
 inline constexpr llvm::StringLiteral kRowBlocksAttr = "kiln.row_blocks";
 
+/// The `scf.for` loops in `root` that carry the unit attribute `mark`, in
+/// pre-order: collected first, so the caller may rewrite them.
+inline llvm::SmallVector<mlir::scf::ForOp> loopsMarked(mlir::Operation *root,
+                                                       llvm::StringRef mark) {
+  llvm::SmallVector<mlir::scf::ForOp> loops;
+  root->walk<mlir::WalkOrder::PreOrder>([&](mlir::scf::ForOp loop) {
+    if (loop->hasAttr(mark))
+      loops.push_back(loop);
+  });
+  return loops;
+}
+
 /// The largest divisor of `n` not above `limit` (1 if none is).
 inline int64_t largestDivisor(int64_t n, int64_t limit) {
   for (int64_t d = std::min(n, limit); d > 1; --d)

@@ -428,7 +428,9 @@ def KilnPrefetch : Pass<"kiln-prefetch", "::mlir::func::FuncOp"> {
     with the most work; math functions count extra). The next block's misses
     then overlap this block's arithmetic: without them the block's first
     pass waits on its reads and its last pass on fetching the lines it
-    writes. The last block prefetches the buffer's last line.
+    writes. The last block prefetches the buffer's last line. A buffer the
+    loop writes with non-temporal stores (kiln-stream-stores) is skipped:
+    those stores write past the cache the lines a prefetch would fetch.
 
     Before:
     ```mlir
@@ -453,6 +455,72 @@ def KilnPrefetch : Pass<"kiln-prefetch", "::mlir::func::FuncOp"> {
   ];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def KilnStreamStores : Pass<"kiln-stream-stores", "::mlir::func::FuncOp"> {
+  let summary = "Row-block kernels write outputs larger than the cache with non-temporal stores";
+  let description = [{
+    On bufferized kernels, before kiln-prefetch: in a loop over blocks of
+    rows that kiln-vectorize marked `kiln.row_blocks`, where the last op is a
+    pass writing the block's subview of an output argument of at least
+    `min-bytes` bytes (the last-level cache, by default in Kiln's pipeline),
+    with rows of whole 64-byte lines:
+
+    - every other use of the block in the loop (softmax's exponentials,
+      written there and summed) moves to a block-sized scratch buffer,
+      allocated around the loop, which stays in cache;
+    - the pass is versioned on the output's alignment: where it is 64-byte
+      aligned, its writes become `vector.store {nontemporal = true}`, which
+      kiln-align-stream-stores later aligns; otherwise it stays as it was;
+    - a sequentially consistent fence follows the loop (kiln-parallelize
+      moves it into each thread's body with the loop).
+
+    An ordinary store to a line not in cache first reads it from memory; a
+    non-temporal store writes the whole line past the cache. For an output
+    too large to stay in cache, this cuts a third of the kernel's memory
+    traffic.
+
+    Only a pass whose single write covers the block exactly once (each index
+    the induction variable of a loop over the whole dimension, the innermost
+    by whole lines), and which reads the block only at the element it is
+    about to write, is changed; the output must be reached in the loop only
+    through the block.
+
+    After, for softmax (exponentials in the scratch `%t`):
+    ```mlir
+    scf.if %aligned {
+      scf.for %r = %c0 to %c4 step %c1 {
+        scf.for %c = %c0 to %c1024 step %c64 {
+          %e = vector.transfer_read %t[%r, %c] ...
+          %y = arith.mulf %e, %scale : vector<64xf32>
+          vector.store %y, %block[%r, %c] {nontemporal = true} ...
+        }
+      }
+    } else { ... the pass as it was ... }
+    ```
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"33554432",
+           "Smallest output, in bytes, written past the cache">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
+def KilnAlignStreamStores
+    : Pass<"kiln-align-stream-stores", "::mlir::ModuleOp"> {
+  let summary = "Non-temporal vector stores get a line's alignment";
+  let description = [{
+    On the LLVM dialect. Every non-temporal `llvm.store` of a vector a
+    multiple of 64 bytes long gets alignment 64. MLIR lowers
+    `vector.store {nontemporal = true}` with its element's alignment, and
+    LLVM splits an under-aligned non-temporal store into scalar MOVNTI; at
+    64 bytes it is one MOVNTPS per 16 floats. Kiln emits non-temporal
+    stores only where kiln-stream-stores established that alignment.
+  }];
 }
 
 def KilnParallelize : Pass<"kiln-parallelize", "::mlir::ModuleOp"> {

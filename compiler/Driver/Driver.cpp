@@ -31,6 +31,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 namespace cl = llvm::cl;
 
 namespace kiln::driver {
@@ -74,6 +76,13 @@ cl::opt<std::string> report("report",
                             cl::desc("Print a report while compiling: memory "
                                      "(each entry point's arena plan)"),
                             cl::init(""), cl::cat(category));
+cl::opt<std::string> streamStores(
+    "stream-stores",
+    cl::desc("Softmax, norms and other row-block kernels write outputs of at "
+             "least this many bytes with non-temporal stores, past the "
+             "cache: auto (default: this machine's last-level cache), off, "
+             "or a number of bytes"),
+    cl::value_desc("auto|off|bytes"), cl::init("auto"), cl::cat(category));
 cl::opt<std::string> trainStep(
     "train-step",
     cl::desc("Optimizer of the train_step entry, as graph-train-step "
@@ -124,6 +133,25 @@ constexpr const char *kStages[] = {"graph", "graph-grad", "kernel", "linalg",
 int fail(const std::string &message) {
   llvm::errs() << "kilnc: error: " << message << "\n";
   return 1;
+}
+
+/// --stream-stores as a threshold in bytes (set in main).
+long long streamStoreBytes = 0;
+
+/// Parses --stream-stores into streamStoreBytes; false if it is not auto,
+/// off or a non-negative number.
+bool parseStreamStores() {
+  const std::string &value = streamStores.getValue();
+  if (value == "auto") {
+    streamStoreBytes = hostLastLevelCacheBytes();
+    return true;
+  }
+  if (value == "off") {
+    streamStoreBytes = std::numeric_limits<long long>::max();
+    return true;
+  }
+  return !llvm::StringRef(value).getAsInteger(10, streamStoreBytes) &&
+         streamStoreBytes >= 0;
 }
 
 /// Parses `buffer` (a graph module) into `context`, with located errors.
@@ -282,6 +310,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
     options.wrtInputs = wrtInputs;
     options.numericsChecks = numericsChecks;
     options.avx512 = avx512;
+    options.streamStoreBytes = streamStoreBytes;
     if (failed(mlir::applyPassManagerCLOptions(pm)) ||
         mlir::failed(mlir::parsePassPipeline(pipelineInto(stage, options), pm,
                                              llvm::errs())))
@@ -346,6 +375,10 @@ int kilncMain(int argc, char **argv,
   // --gradcheck: float64 throughout, the model rebuilt in double precision.
   if (gradcheck && !modelName.empty())
     dtypeName = "f64";
+  if (!parseStreamStores())
+    return fail(fmt::format("--stream-stores={} is not auto, off or a number "
+                            "of bytes",
+                            streamStores.getValue()));
   if (!gradcheck) {
     if (!report.empty() && report != "memory")
       return fail(fmt::format("--report={} is not a report; reports: memory",

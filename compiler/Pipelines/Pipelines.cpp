@@ -7,11 +7,38 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <fstream>
+
 namespace kiln {
 
 bool hostHasAvx512() {
   static const bool has = llvm::sys::getHostCPUFeatures().lookup("avx512f");
   return has;
+}
+
+long long hostLastLevelCacheBytes() {
+  static const long long cached = [] {
+    long long bytes = 32ll << 20;
+    int lastLevel = 0;
+    for (int index = 0;; ++index) {
+      std::string folder =
+          "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
+      std::ifstream levelFile(folder + "/level"), sizeFile(folder + "/size");
+      int level = 0;
+      long long size = 0;
+      std::string unit;
+      if (!(levelFile >> level) || !(sizeFile >> size))
+        break;
+      sizeFile >> unit; // "K" or "M" directly after the number
+      size <<= unit == "M" ? 20 : unit == "K" ? 10 : 0;
+      if (level > lastLevel && size > 0) {
+        lastLevel = level;
+        bytes = size;
+      }
+    }
+    return bytes;
+  }();
+  return cached;
 }
 
 std::string pipelineInto(Stage stage, const PipelineOptions &options) {
@@ -57,6 +84,10 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
                                               : "") +
            "canonicalize,buffer-deallocation-pipeline,"
            // While a block of rows computes, the next one is fetched.
+           // Outputs larger than the cache are written past it.
+           "func.func(kiln-stream-stores{min-bytes=" +
+           std::to_string(options.streamStoreBytes) +
+           "}),"
            "func.func(kiln-prefetch),kiln-parallelize,"
            // Kernels inline into their entry point, whose temporaries then
            // share one planned arena.
@@ -85,7 +116,7 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
            "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
            "convert-cf-to-llvm,reconcile-unrealized-casts,"
            // Boolean buffers hold bytes; vectors of i1 are bitmasks.
-           "kiln-byte-booleans,"
+           "kiln-byte-booleans,kiln-align-stream-stores,"
            "kiln-strip-graph-attrs,kiln-emit-abi";
   }
   return "";

@@ -23,6 +23,11 @@ enum class Stage { Graph, GraphGrad, Kernel, Linalg, LLVM };
 /// This machine's CPU has AVX-512F.
 bool hostHasAvx512();
 
+/// This machine's last-level cache in bytes, as Linux describes it to this
+/// process (sysfs; CPUID-based sysconf can report the host's cache inside a
+/// virtual machine); 32 MiB where it says nothing. Read once.
+long long hostLastLevelCacheBytes();
+
 struct PipelineOptions {
   /// Fuse kernels (off: every op its own kernel, no library epilogues).
   bool fusion = true;
@@ -42,6 +47,10 @@ struct PipelineOptions {
   /// The target CPU has AVX-512F (kiln-approximate-math's exp scales with
   /// vscalefps); by default, this machine's CPU.
   bool avx512 = hostHasAvx512();
+  /// Row-block kernels write outputs of at least this many bytes with
+  /// non-temporal stores (kiln-stream-stores); by default, this machine's
+  /// last-level cache.
+  long long streamStoreBytes = hostLastLevelCacheBytes();
 };
 
 /// The textual pipeline (on builtin.module) that takes IR from the stage

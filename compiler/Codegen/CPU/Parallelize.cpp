@@ -157,6 +157,14 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
     clone.getStepMutable().assign(b.create<arith::ConstantIndexOp>(loc, *step));
     b.setInsertionPointToEnd(entry);
     clone->removeAttr(kParallelAttr);
+    // A fence after the loop (kiln-stream-stores'; frees of the loop's
+    // scratch may come between) completes each thread's non-temporal
+    // stores before the threads join.
+    Operation *next = loop->getNextNode();
+    while (isa_and_nonnull<memref::DeallocOp>(next))
+      next = next->getNextNode();
+    if (auto fence = dyn_cast_or_null<LLVM::FenceOp>(next))
+      b.clone(*fence);
     for (memref::AllocOp alloc : scratch)
       b.create<memref::DeallocOp>(loc, mapping.lookup(alloc.getResult()));
     b.create<func::ReturnOp>(loc);

@@ -42,37 +42,47 @@ int64_t weight(scf::ForOp loop) {
   return total;
 }
 
-/// Whether `buffer` (or a view of it) is written inside `scope`.
-bool writtenIn(Value buffer, Operation *scope) {
+/// Whether `accepts` holds for a use of `buffer`, or of a view of it, inside
+/// `scope`; it is given the user and the buffer or view it uses.
+bool anyUseIn(Value buffer, Operation *scope,
+              llvm::function_ref<bool(Operation *, Value)> accepts) {
   SmallVector<Value> views{buffer};
   while (!views.empty()) {
     Value view = views.pop_back_val();
     for (OpOperand &use : view.getUses()) {
       Operation *user = use.getOwner();
-      if (isa<ViewLikeOpInterface>(user)) {
+      if (isa<ViewLikeOpInterface>(user))
         views.push_back(user->getResult(0));
-        continue;
-      }
-      if (!scope->isAncestor(user))
-        continue;
-      auto effects = dyn_cast<MemoryEffectOpInterface>(user);
-      if (!effects || effects.getEffectOnValue<MemoryEffects::Write>(view))
+      else if (scope->isAncestor(user) && accepts(user, view))
         return true;
     }
   }
   return false;
 }
 
+/// Whether `buffer` (or a view of it) is written inside `scope`.
+bool writtenIn(Value buffer, Operation *scope) {
+  return anyUseIn(buffer, scope, [](Operation *user, Value view) {
+    auto effects = dyn_cast<MemoryEffectOpInterface>(user);
+    return !effects || effects.getEffectOnValue<MemoryEffects::Write>(view);
+  });
+}
+
+/// Whether `buffer` (or a view of it) is written inside `scope` with
+/// non-temporal stores (kiln-stream-stores'), which a prefetch would only
+/// slow: it fetches the lines those stores write past the cache.
+bool streamedIn(Value buffer, Operation *scope) {
+  return anyUseIn(buffer, scope, [](Operation *user, Value) {
+    auto store = dyn_cast<vector::StoreOp>(user);
+    return store && store.getNontemporal();
+  });
+}
+
 struct KilnPrefetch : kiln::impl::KilnPrefetchBase<KilnPrefetch> {
   using KilnPrefetchBase::KilnPrefetchBase;
 
   void runOnOperation() override {
-    SmallVector<scf::ForOp> loops;
-    getOperation().walk([&](scf::ForOp loop) {
-      if (loop->hasAttr(kRowBlocksAttr))
-        loops.push_back(loop);
-    });
-    for (scf::ForOp loop : loops)
+    for (scf::ForOp loop : kiln::loopsMarked(getOperation(), kRowBlocksAttr))
       prefetchNextBlock(loop);
   }
 
@@ -137,7 +147,7 @@ struct KilnPrefetch : kiln::impl::KilnPrefetchBase<KilnPrefetch> {
       bool used = llvm::any_of(arg.getUsers(), [&](Operation *user) {
         return blocks->isAncestor(user);
       });
-      if (used)
+      if (used && !streamedIn(arg, blocks))
         buffers.push_back(arg);
     }
     if (buffers.empty())

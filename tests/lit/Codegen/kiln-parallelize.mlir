@@ -111,3 +111,32 @@ func.func private @handed_on(%in: memref<16x8xf32>) attributes {kernel.kind = "r
   }
   return
 }
+
+// A fence after the loop (kiln-stream-stores'), here after a free of a
+// scratch buffer, goes into the body after the loop too: each thread
+// completes its non-temporal stores before it joins.
+// CHECK-LABEL: func.func private @fenced(
+// CHECK: kernel.library_call "kiln_parallel_for"
+// CHECK-NEXT: llvm.fence seq_cst
+// CHECK-NEXT: return
+// CHECK: func.func private @fenced_loop0(
+// CHECK: scf.for
+// CHECK: vector.store %{{.*}} {nontemporal = true}
+// CHECK: }
+// CHECK-NEXT: llvm.fence seq_cst
+// CHECK-NEXT: memref.dealloc
+// CHECK-NEXT: return
+func.func private @fenced(%in: memref<16x16xf32>, %out: memref<16x16xf32>) attributes {kernel.kind = "reduction"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %scratch = memref.alloc() : memref<16xf32>
+  scf.for %i = %c0 to %c16 step %c1 {
+    %v = vector.load %in[%i, %c0] : memref<16x16xf32>, vector<16xf32>
+    vector.store %v, %scratch[%c0] : memref<16xf32>, vector<16xf32>
+    vector.store %v, %out[%i, %c0] {nontemporal = true} : memref<16x16xf32>, vector<16xf32>
+  } {kiln.parallel}
+  memref.dealloc %scratch : memref<16xf32>
+  llvm.fence seq_cst
+  return
+}

@@ -486,6 +486,13 @@ def KilnStreamStores : Pass<"kiln-stream-stores", "::mlir::func::FuncOp"> {
     about to write, is changed; the output must be reached in the loop only
     through the block.
 
+    In a top-level `kiln.parallel` tile loop (an elementwise kernel's), an
+    output argument of at least `min-bytes` bytes that the loop only writes,
+    with one write of whole lines at columns provably a multiple of a line
+    (directly, or through unit-stride subviews starting at such columns), is
+    streamed the same way: the loop around the write is versioned on the
+    output's alignment, and a fence follows the tile loop.
+
     After, for softmax (exponentials in the scratch `%t`):
     ```mlir
     scf.if %aligned {

@@ -373,3 +373,138 @@ func.func @half_rows(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
   memref.dealloc %sums : memref<4xf32>
   return
 }
+
+// -----
+
+// An elementwise tile loop writing a large output directly: the loop around
+// the write is versioned on %y's alignment, and a fence follows the tiles.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: scf.for %[[I:.*]] = %c0 to %c64 step %c1 {
+// CHECK: memref.extract_aligned_pointer_as_index %arg1
+// CHECK: scf.if
+// CHECK-NEXT: scf.for
+// CHECK: math.exp
+// CHECK-NEXT: vector.store %{{.*}}, %arg1[%[[I]], %{{.*}}] {nontemporal = true}
+// CHECK: } else {
+// CHECK: vector.transfer_write %{{.*}}, %arg1
+// CHECK: } {kiln.parallel}
+// CHECK-NEXT: llvm.fence seq_cst
+// CHECK-NEXT: return
+func.func @elementwise(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c1024 = arith.constant 1024 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c64 step %c1 {
+    scf.for %c = %c0 to %c1024 step %c64 {
+      %v = vector.transfer_read %x[%i, %c], %zero {in_bounds = [true]} : memref<64x1024xf32>, vector<64xf32>
+      %e = math.exp %v : vector<64xf32>
+      vector.transfer_write %e, %y[%i, %c] {in_bounds = [true]} : vector<64xf32>, memref<64x1024xf32>
+    }
+  } {kiln.parallel}
+  return
+}
+
+// -----
+
+// Through a subview at a line-aligned column (a multiple of 256), at
+// columns j + k with k a multiple of 64: streamed.
+// CHECK-LABEL: func.func @staged
+// CHECK: %[[TILE:.*]] = memref.subview %arg1
+// CHECK: scf.if
+// CHECK: vector.store %{{.*}}, %[[TILE]][%c0, %{{.*}}] {nontemporal = true}
+// CHECK: llvm.fence seq_cst
+func.func @staged(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c1024 = arith.constant 1024 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c64 step %c1 {
+    scf.for %j = %c0 to %c1024 step %c256 {
+      %tile = memref.subview %y[%i, %j] [1, 256] [1, 1] : memref<64x1024xf32> to memref<1x256xf32, strided<[1024, 1], offset: ?>>
+      scf.for %k = %c0 to %c256 step %c64 {
+        %c = affine.apply affine_map<()[s0, s1] -> (s0 + s1)>()[%j, %k]
+        %v = vector.transfer_read %x[%i, %c], %zero {in_bounds = [true]} : memref<64x1024xf32>, vector<64xf32>
+        vector.transfer_write %v, %tile[%c0, %k] {in_bounds = [true]} : vector<64xf32>, memref<1x256xf32, strided<[1024, 1], offset: ?>>
+      }
+    }
+  } {kiln.parallel}
+  return
+}
+
+// -----
+
+// Columns c + 4 do not start a line: nothing changes.
+// CHECK-LABEL: func.func @offset_columns
+// CHECK-NOT: nontemporal
+// CHECK: return
+func.func @offset_columns(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c1024 = arith.constant 1024 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c64 step %c1 {
+    scf.for %c = %c0 to %c64 step %c64 {
+      %v = vector.transfer_read %x[%i, %c], %zero {in_bounds = [true]} : memref<64x1024xf32>, vector<64xf32>
+      %e = math.exp %v : vector<64xf32>
+      %d = affine.apply affine_map<(d0) -> (d0 + 4)>(%c)
+      vector.transfer_write %e, %y[%i, %d] {in_bounds = [true]} : vector<64xf32>, memref<64x1024xf32>
+    }
+  } {kiln.parallel}
+  return
+}
+
+// -----
+
+// The loop reads the output (an update in place): nothing changes.
+// CHECK-LABEL: func.func @reads_output
+// CHECK-NOT: nontemporal
+// CHECK: return
+func.func @reads_output(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c1024 = arith.constant 1024 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c64 step %c1 {
+    scf.for %c = %c0 to %c1024 step %c64 {
+      %v = vector.transfer_read %y[%i, %c], %zero {in_bounds = [true]} : memref<64x1024xf32>, vector<64xf32>
+      %e = math.exp %v : vector<64xf32>
+      vector.transfer_write %e, %y[%i, %c] {in_bounds = [true]} : vector<64xf32>, memref<64x1024xf32>
+    }
+  } {kiln.parallel}
+  return
+}
+
+// -----
+
+// Written by the tile loop itself, with no loop inside to version: nothing
+// changes.
+// CHECK-LABEL: func.func @written_by_tiles
+// CHECK-NOT: nontemporal
+// CHECK: return
+func.func @written_by_tiles(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c1024 = arith.constant 1024 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c64 step %c1 {
+    %v = vector.transfer_read %x[%i, %c0], %zero {in_bounds = [true]} : memref<64x1024xf32>, vector<1024xf32>
+    vector.transfer_write %v, %y[%i, %c0] {in_bounds = [true]} : vector<1024xf32>, memref<64x1024xf32>
+  } {kiln.parallel}
+  return
+}

@@ -1,15 +1,15 @@
-// Softmax and layer norm writing their outputs with non-temporal stores
-// (kiln-stream-stores, forced on for 2 MiB outputs) give the same results,
-// bit for bit, as with ordinary stores, on one thread and on two; and the
-// softmax matches numpy.
+// Softmax, an elementwise kernel and layer norm writing their outputs with
+// non-temporal stores (kiln-stream-stores, forced on for 2 MiB outputs) give
+// the same results, bit for bit, as with ordinary stores, on one thread and
+// on two; and softmax and tanh(x) * x match numpy.
 // RUN: rm -rf %t && mkdir -p %t
-// Two kernels store non-temporally, 64-byte aligned, each with a fence in
-// its threads' body and another after the threads join.
+// The three kernels store non-temporally, 64-byte aligned, each with a
+// fence in its threads' body and another after the threads join.
 // RUN: kilnc %s --stream-stores=0 --emit=llvm -o %t/streamed.mlir
 // RUN: grep -c 'alignment = 64 : i64, nontemporal} : vector<64xf32>' %t/streamed.mlir | FileCheck %s --check-prefix=STORES
-// STORES: 2
+// STORES: 3
 // RUN: grep -c 'llvm.fence seq_cst' %t/streamed.mlir | FileCheck %s --check-prefix=FENCES
-// FENCES: 4
+// FENCES: 6
 // RUN: kilnc %s --stream-stores=off --emit=llvm | FileCheck %s --check-prefix=OFF
 // OFF-NOT: nontemporal
 // RUN: kilnc %s --stream-stores=0 --emit=so -o %t/streamed.so

@@ -35,12 +35,12 @@ def rate(name):
 def row(label, name, reference, unit, target):
     value, base = rate(name), rate(reference)
     if value is None or base is None:
-        print(f"{label:<34} n/a: a benchmark failed or was filtered out")
+        print(f"{label:<40} n/a: a benchmark failed or was filtered out")
         return
     ratio = value / base
     verdict = "" if target is None else \
         "ok" if ratio >= target else f"BELOW {target:.0%}"
-    print(f"{label:<34} {value / 1e9:8.1f} {base / 1e9:8.1f} {unit:<7}"
+    print(f"{label:<40} {value / 1e9:8.1f} {base / 1e9:8.1f} {unit:<7}"
           f" {ratio:6.2f}  {verdict}")
 
 cache_rows = 4096
@@ -63,9 +63,9 @@ for label, name, unit in [
                                     ("non-temporal, 2 threads", "BM_CopyStream", "/threads:2"),
                                     ("memcpy", "BM_CopyMemcpy", ""))]:
     if rate(name) is not None:
-        print(f"{label:<34} {rate(name) / 1e9:8.1f} {unit}")
+        print(f"{label:<40} {rate(name) / 1e9:8.1f} {unit}")
 print()
-print(f"{'kernel':<34} {'Kiln':>8} {'ref':>8} {'unit':<7} {'ratio':>6}  target")
+print(f"{'kernel':<40} {'Kiln':>8} {'ref':>8} {'unit':<7} {'ratio':>6}  target")
 for t in (1, 2):
     row(f"matmul 256x784x128 / oneDNN, {t} thr", f"BM_MatmulKiln/threads:{t}",
         f"BM_MatmulOneDnn/threads:{t}", "GFLOP/s", 0.9)

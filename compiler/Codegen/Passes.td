@@ -457,6 +457,38 @@ def KilnPrefetch : Pass<"kiln-prefetch", "::mlir::func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def KilnDeinterleaveReads
+    : Pass<"kiln-deinterleave-reads", "::mlir::func::FuncOp"> {
+  let summary = "Vector reads with an innermost stride of 2 to 4 become a contiguous masked load and a shuffle";
+  let description = [{
+    On bufferized code. A `vector.transfer_read` of a 1-D vector, in bounds
+    and unmasked, along the innermost dimension of a memref whose innermost
+    stride is a constant from 2 to 4 (pooling's windows, strided slices)
+    has no x86 instruction: LLVM makes it a gather or one load per element.
+    It becomes a `vector.maskedload` of the span from the first element to
+    the last (stride * (N - 1) + 1 elements, never past the last one read),
+    through a contiguous view of the same buffer, and a `vector.shuffle` of
+    every stride-th element, which x86 does with vpermt2ps.
+
+    Before:
+    ```mlir
+    %v = vector.transfer_read %window[%n, %c, %y, %c0], %pad {in_bounds = [true]}
+        : memref<64x32x14x14xf32, strided<[25088, 784, 56, 2], offset: 1>>, vector<14xf32>
+    ```
+    After:
+    ```mlir
+    %base, %offset, %sizes:4, %strides:4 = memref.extract_strided_metadata %window
+    %flat = memref.reinterpret_cast %base to offset: [%first], sizes: [28], strides: [1]
+    %mask = vector.create_mask %c27 : vector<28xi1>
+    %wide = vector.maskedload %flat[%c0], %mask, %pads : ... into vector<28xf32>
+    %v = vector.shuffle %wide, %wide [0, 2, 4, ..., 26] : vector<28xf32>, vector<28xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def KilnStreamStores : Pass<"kiln-stream-stores", "::mlir::func::FuncOp"> {
   let summary = "Row-block kernels write outputs larger than the cache with non-temporal stores";
   let description = [{

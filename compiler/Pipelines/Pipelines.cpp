@@ -84,6 +84,8 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
                                               : "") +
            "canonicalize,buffer-deallocation-pipeline,"
            // While a block of rows computes, the next one is fetched.
+           // Strided reads (pooling windows) read contiguously.
+           "func.func(kiln-deinterleave-reads),"
            // Outputs larger than the cache are written past it.
            "func.func(kiln-stream-stores{min-bytes=" +
            std::to_string(options.streamStoreBytes) +

@@ -8,6 +8,11 @@
 // masked load that stops at the last element wanted, and keeps every s-th
 // element with one shuffle (vpermt2ps).
 //
+// Strided writes (max pooling's gradient adds into every other element)
+// stay as they are: a masked load, a shuffle placing the new values and a
+// masked store of the span measured no faster in cnn training than LLVM's
+// one extract and store per element.
+//
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Codegen/Passes.h"

@@ -88,7 +88,8 @@ struct KilnDeinterleaveReads
           loc, first, b.create<arith::MulIOp>(loc, index, step));
     auto flatType = MemRefType::get(
         {span}, vector.getElementType(),
-        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}),
+        cast<MemRefType>(read.getSource().getType()).getMemorySpace());
     Value flat = b.create<memref::ReinterpretCastOp>(
         loc, flatType, meta.getBaseBuffer(), OpFoldResult(first),
         ArrayRef<OpFoldResult>{b.getIndexAttr(span)},

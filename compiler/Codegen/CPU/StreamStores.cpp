@@ -105,12 +105,23 @@ bool multipleOf(Value index, int64_t k) {
   return false;
 }
 
+/// Whether a subview offset is a multiple of `k`.
+bool startsAtMultiple(OpFoldResult offset, int64_t k) {
+  std::optional<int64_t> constant = getConstantIntValue(offset);
+  return constant ? *constant % k == 0 : multipleOf(cast<Value>(offset), k);
+}
+
 /// Whether `write` stores a 1-D vector of whole lines, in bounds, unmasked,
-/// along its memref's innermost dimension.
+/// along its memref's innermost dimension, which is contiguous.
 bool writesLines(vector::TransferWriteOp write) {
   VectorType vector = write.getVectorType();
-  int64_t elementBytes =
-      getElementTypeOrSelf(write.getShapedType()).getIntOrFloatBitWidth() / 8;
+  auto type = dyn_cast<MemRefType>(write.getShapedType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (!type || failed(getStridesAndOffset(type, strides, offset)) ||
+      strides.empty() || strides.back() != 1)
+    return false;
+  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
   return !write.getMask() && vector.getRank() == 1 &&
          write.getPermutationMap().isMinorIdentity() &&
          llvm::all_of(write.getInBoundsValues(), [](bool b) { return b; }) &&
@@ -178,9 +189,12 @@ struct KilnStreamStores
     if (!arg || arg.getOwner() != &getOperation().getBody().front())
       return false;
     auto type = dyn_cast<MemRefType>(arg.getType());
+    // Elements of 1 to 64 bytes, a power of two, so lines hold whole ones.
     if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity() ||
         type.getRank() == 0 || !type.getElementType().isIntOrFloat() ||
-        type.getElementTypeBitWidth() < 8)
+        type.getElementTypeBitWidth() < 8 ||
+        type.getElementTypeBitWidth() > 8 * kLineBytes ||
+        !llvm::isPowerOf2_64(type.getElementTypeBitWidth()))
       return false;
     int64_t elementBytes = type.getElementTypeBitWidth() / 8;
     return type.getNumElements() * elementBytes >= minBytes &&
@@ -212,12 +226,9 @@ struct KilnStreamStores
           if (!tiles->isAncestor(user))
             continue;
           if (auto subview = dyn_cast<memref::SubViewOp>(user)) {
-            OpFoldResult offset = subview.getMixedOffsets().back();
-            std::optional<int64_t> constant = getConstantIntValue(offset);
-            bool lineStart =
-                constant ? *constant % lineElements == 0
-                         : multipleOf(cast<Value>(offset), lineElements);
-            if (!lineStart || !llvm::all_of(subview.getStaticStrides(),
+            if (!startsAtMultiple(subview.getMixedOffsets().back(),
+                                  lineElements) ||
+                !llvm::all_of(subview.getStaticStrides(),
                                             [](int64_t s) { return s == 1; }))
               other = true;
             views.push_back(subview.getResult());
@@ -233,7 +244,8 @@ struct KilnStreamStores
           !multipleOf(write.getIndices().back(), lineElements))
         continue;
       auto loop = dyn_cast<scf::ForOp>(write->getParentOp());
-      if (!loop || loop == tiles || versioned.contains(loop))
+      if (!loop || loop == tiles || loop.getNumResults() ||
+          versioned.contains(loop))
         continue;
       versioned.insert(loop);
       streamWhereAligned(loop, output, write);
@@ -244,7 +256,8 @@ struct KilnStreamStores
 
   /// The write of `pass` if it qualifies: its only write, a transfer of
   /// whole lines into `block`, covering the whole block once, directly in
-  /// loops (no conditions). Null otherwise.
+  /// one loop per dimension (no conditions, no other loops). Null
+  /// otherwise.
   vector::TransferWriteOp blockWrite(scf::ForOp pass, Value block) {
     SmallVector<vector::TransferWriteOp> writes;
     bool other = false;
@@ -265,11 +278,21 @@ struct KilnStreamStores
     vector::TransferWriteOp write = writes.front();
     auto type = cast<MemRefType>(block.getType());
     int64_t rank = type.getRank();
+    // The loops from the write out to `pass` are exactly one per
+    // dimension, each covering its dimension.
+    int64_t loops = 0;
+    for (Operation *p = write->getParentOp(); p != pass->getParentOp();
+         p = p->getParentOp())
+      ++loops;
+    if (loops != rank)
+      return {};
+    llvm::SmallPtrSet<Value, 4> indices;
     for (int64_t d = 0; d < rank; ++d) {
       int64_t width =
           d == rank - 1 ? write.getVectorType().getNumElements() : 1;
-      if (!coversDimension(write.getIndices()[d], type.getDimSize(d), width,
-                           pass))
+      Value index = write.getIndices()[d];
+      if (!indices.insert(index).second ||
+          !coversDimension(index, type.getDimSize(d), width, pass))
         return {};
     }
     return write;
@@ -308,8 +331,12 @@ struct KilnStreamStores
     for (int64_t d = 1; d < rank; ++d)
       if (blockType.getDimSize(d) != outputType.getDimSize(d))
         return;
+    int64_t lineElements =
+        kLineBytes / (outputType.getElementTypeBitWidth() / 8);
     if (!llvm::all_of(block.getStaticStrides(),
-                      [](int64_t s) { return s == 1; }))
+                      [](int64_t s) { return s == 1; }) ||
+        !startsAtMultiple(block.getMixedOffsets().back(), lineElements) ||
+        pass.getNumResults())
       return;
     // The output is reached in the loop only through the block.
     for (Operation *user : output.getUsers())
@@ -318,19 +345,56 @@ struct KilnStreamStores
     vector::TransferWriteOp write = blockWrite(pass, block);
     if (!write)
       return;
-    // The block's other uses: views and vector transfers, which work the
-    // same on the scratch buffer. In the pass, only reads of the element
-    // about to be written: each is then read before it changes.
-    for (OpOperand &use : block->getUses()) {
-      Operation *user = use.getOwner();
-      if (!isa<vector::TransferReadOp, vector::TransferWriteOp,
-               ViewLikeOpInterface>(user))
+    // The block's uses, through views made outside the pass: vector
+    // transfers, which work the same on the scratch buffer. In the pass,
+    // only reads of the element about to be written, before the write.
+    SmallVector<Operation *> users;
+    SmallVector<Value> views{block.getResult()};
+    while (!views.empty()) {
+      Value view = views.pop_back_val();
+      for (Operation *user : view.getUsers()) {
+        bool inPass = pass->isAncestor(user);
+        if (isa<ViewLikeOpInterface>(user) && !inPass) {
+          views.push_back(user->getResult(0));
+          continue;
+        }
+        if (!isa<vector::TransferReadOp, vector::TransferWriteOp>(user))
+          return;
+        users.push_back(user);
+        if (!inPass || user == write)
+          continue;
+        auto read = dyn_cast<vector::TransferReadOp>(user);
+        if (!read || view != block.getResult() ||
+            read->getBlock() != write->getBlock() ||
+            !read->isBeforeInBlock(write) ||
+            !llvm::equal(read.getIndices(), write.getIndices()))
+          return;
+      }
+    }
+    // With other uses, the first op of the body that uses the block must
+    // write all of it first, and nothing else there: the scratch then holds
+    // whatever the block would have.
+    bool scratchNeeded = users.size() > 1;
+    if (scratchNeeded) {
+      Operation *first = nullptr;
+      for (Operation &op : *body)
+        if (llvm::any_of(users, [&](Operation *u) { return op.isAncestor(u); })) {
+          first = &op;
+          break;
+        }
+      auto producer = dyn_cast_or_null<scf::ForOp>(first);
+      vector::TransferWriteOp init =
+          producer && producer != pass ? blockWrite(producer, block)
+                                       : vector::TransferWriteOp();
+      if (!init || llvm::any_of(users, [&](Operation *u) {
+            return producer->isAncestor(u) && u != init;
+          }))
         return;
-      if (!pass->isAncestor(user) || user == write)
-        continue;
-      auto read = dyn_cast<vector::TransferReadOp>(user);
-      if (!read || read->getBlock() != write->getBlock() ||
-          !llvm::equal(read.getIndices(), write.getIndices()))
+      auto scratchType = MemRefType::get(blockType.getShape(),
+                                         blockType.getElementType(),
+                                         MemRefLayoutAttrInterface(),
+                                         blockType.getMemorySpace());
+      if (!memref::CastOp::areCastCompatible(scratchType, blockType))
         return;
     }
 
@@ -338,11 +402,13 @@ struct KilnStreamStores
     // Scratch for the block's other uses, allocated around the loop
     // (kiln-parallelize gives each thread its own), seen through the
     // block's type.
-    if (!block->hasOneUse()) {
+    if (scratchNeeded) {
       Location loc = blocks.getLoc();
       OpBuilder b(blocks);
       auto scratchType = MemRefType::get(blockType.getShape(),
-                                         blockType.getElementType());
+                                         blockType.getElementType(),
+                                         MemRefLayoutAttrInterface(),
+                                         blockType.getMemorySpace());
       auto scratch = b.create<memref::AllocOp>(
           loc, scratchType, b.getI64IntegerAttr(kLineBytes));
       b.setInsertionPointAfter(blocks->getNextNode());

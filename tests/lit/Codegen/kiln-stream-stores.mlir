@@ -508,3 +508,131 @@ func.func @written_by_tiles(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
   } {kiln.parallel}
   return
 }
+
+// -----
+
+// The last pass scales the output's own contents, which no earlier pass
+// wrote: a scratch block would hand it nothing, so nothing changes.
+// CHECK-LABEL: func.func @in_place
+// CHECK-NOT: nontemporal
+// CHECK: return
+func.func @in_place(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c1024 = arith.constant 1024 : index
+  %zero = arith.constant 0.0 : f32
+  %two = arith.constant dense<2.0> : vector<16xf32>
+  scf.for %i = %c0 to %c64 step %c4 {
+    %block = memref.subview %y[%i, 0] [4, 1024] [1, 1] : memref<64x1024xf32> to memref<4x1024xf32, strided<[1024, 1], offset: ?>>
+    scf.for %r = %c0 to %c4 step %c1 {
+      scf.for %c = %c0 to %c1024 step %c16 {
+        %v = vector.transfer_read %block[%r, %c], %zero {in_bounds = [true]} : memref<4x1024xf32, strided<[1024, 1], offset: ?>>, vector<16xf32>
+        %p = arith.mulf %v, %two : vector<16xf32>
+        vector.transfer_write %p, %block[%r, %c] {in_bounds = [true]} : vector<16xf32>, memref<4x1024xf32, strided<[1024, 1], offset: ?>>
+      }
+    }
+  } {kiln.row_blocks}
+  return
+}
+
+// -----
+
+// The last pass reads the element it has just written, which a scratch
+// block would not hold: nothing changes.
+// CHECK-LABEL: func.func @read_after_write
+// CHECK-NOT: nontemporal
+// CHECK: return
+func.func @read_after_write(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c1024 = arith.constant 1024 : index
+  %zero = arith.constant 0.0 : f32
+  %two = arith.constant dense<2.0> : vector<16xf32>
+  scf.for %i = %c0 to %c64 step %c4 {
+    %block = memref.subview %y[%i, 0] [4, 1024] [1, 1] : memref<64x1024xf32> to memref<4x1024xf32, strided<[1024, 1], offset: ?>>
+    scf.for %r = %c0 to %c4 step %c1 {
+      scf.for %c = %c0 to %c1024 step %c16 {
+        %v = vector.transfer_read %x[%r, %c], %zero {in_bounds = [true]} : memref<64x1024xf32>, vector<16xf32>
+        vector.transfer_write %v, %block[%r, %c] {in_bounds = [true]} : vector<16xf32>, memref<4x1024xf32, strided<[1024, 1], offset: ?>>
+      }
+    }
+    scf.for %r = %c0 to %c4 step %c1 {
+      scf.for %c = %c0 to %c1024 step %c16 {
+        %v = vector.transfer_read %block[%r, %c], %zero {in_bounds = [true]} : memref<4x1024xf32, strided<[1024, 1], offset: ?>>, vector<16xf32>
+        %p = arith.mulf %v, %two : vector<16xf32>
+        vector.transfer_write %p, %block[%r, %c] {in_bounds = [true]} : vector<16xf32>, memref<4x1024xf32, strided<[1024, 1], offset: ?>>
+        %again = vector.transfer_read %block[%r, %c], %zero {in_bounds = [true]} : memref<4x1024xf32, strided<[1024, 1], offset: ?>>, vector<16xf32>
+      }
+    }
+  } {kiln.row_blocks}
+  return
+}
+
+// -----
+
+// One loop indexes two dimensions: the pass writes only the block's
+// diagonal rows, so nothing changes.
+// CHECK-LABEL: func.func @diagonal
+// CHECK-NOT: nontemporal
+// CHECK: return
+func.func @diagonal(%x: memref<64x1024xf32>, %y: memref<64x4x256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c1024 = arith.constant 1024 : index
+  %zero = arith.constant 0.0 : f32
+  %two = arith.constant dense<2.0> : vector<16xf32>
+  scf.for %i = %c0 to %c64 step %c4 {
+    %block = memref.subview %y[%i, 0, 0] [4, 4, 256] [1, 1, 1] : memref<64x4x256xf32> to memref<4x4x256xf32, strided<[1024, 256, 1], offset: ?>>
+    scf.for %a = %c0 to %c4 step %c1 {
+      scf.for %c = %c0 to %c256 step %c16 {
+        %v = vector.transfer_read %x[%a, %c], %zero {in_bounds = [true]} : memref<64x1024xf32>, vector<16xf32>
+        vector.transfer_write %v, %block[%a, %a, %c] {in_bounds = [true]} : vector<16xf32>, memref<4x4x256xf32, strided<[1024, 256, 1], offset: ?>>
+      }
+    }
+  } {kiln.row_blocks}
+  return
+}
+
+// -----
+
+// A last pass with results is not versioned: nothing changes.
+// CHECK-LABEL: func.func @carried
+// CHECK-NOT: nontemporal
+// CHECK: return
+func.func @carried(%x: memref<64x1024xf32>, %y: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c1024 = arith.constant 1024 : index
+  %zero = arith.constant 0.0 : f32
+  %two = arith.constant dense<2.0> : vector<16xf32>
+  scf.for %i = %c0 to %c64 step %c4 {
+    %block = memref.subview %y[%i, 0] [4, 1024] [1, 1] : memref<64x1024xf32> to memref<4x1024xf32, strided<[1024, 1], offset: ?>>
+    %sum = scf.for %r = %c0 to %c4 step %c1 iter_args(%acc = %zero) -> f32 {
+      %t = scf.for %c = %c0 to %c1024 step %c16 iter_args(%a = %acc) -> f32 {
+        %v = vector.transfer_read %x[%r, %c], %zero {in_bounds = [true]} : memref<64x1024xf32>, vector<16xf32>
+        vector.transfer_write %v, %block[%r, %c] {in_bounds = [true]} : vector<16xf32>, memref<4x1024xf32, strided<[1024, 1], offset: ?>>
+        %e = vector.extract %v[0] : f32 from vector<16xf32>
+        %n = arith.addf %a, %e : f32
+        scf.yield %n : f32
+      }
+      scf.yield %t : f32
+    }
+  } {kiln.row_blocks}
+  return
+}

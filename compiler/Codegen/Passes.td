@@ -512,11 +512,14 @@ def KilnStreamStores : Pass<"kiln-stream-stores", "::mlir::func::FuncOp"> {
     too large to stay in cache, this cuts a third of the kernel's memory
     traffic.
 
-    Only a pass whose single write covers the block exactly once (each index
-    the induction variable of a loop over the whole dimension, the innermost
-    by whole lines), and which reads the block only at the element it is
-    about to write, is changed; the output must be reached in the loop only
-    through the block.
+    Only a pass whose single write covers the block exactly once (one loop
+    per dimension, each over the whole dimension, the innermost by whole
+    lines), and which reads the block only at the element it is about to
+    write, before writing it, is changed; the output must be reached in the
+    loop only through the block. Where the block has other uses, the first
+    op of the loop body that uses it must be a loop that writes all of it
+    the same way and does nothing else with it, so that the scratch holds
+    whatever the block would have. A pass with results is left alone.
 
     In a top-level `kiln.parallel` tile loop (an elementwise kernel's), an
     output argument of at least `min-bytes` bytes that the loop only writes,

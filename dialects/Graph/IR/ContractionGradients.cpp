@@ -16,29 +16,31 @@ using namespace kiln::graph::gradients;
 // Contractions, convolution, pooling
 //===----------------------------------------------------------------------===//
 
-// C = op(A) op(B): dA = g op(B)^T (or its transpose when A is read
-// transposed), dB = op(A)^T g (likewise).
-RULE(MatmulOp) {
-  Value a = getLhs(), b = getRhs(), g = grads[0];
-  bool ta = getTransposeLhs(), tb = getTransposeRhs();
-  OpBuilder &m = builder;
-  Value da = ta ? m.create<MatmulOp>(getLoc(), b, g, tb, true).getResult()
-                : m.create<MatmulOp>(getLoc(), g, b, false, !tb).getResult();
-  Value db = tb ? m.create<MatmulOp>(getLoc(), g, a, true, ta).getResult()
-                : m.create<MatmulOp>(getLoc(), a, g, !ta, false).getResult();
+namespace {
+/// C = op(A) op(B) with Product (MatmulOp or BatchMatmulOp): dA = g op(B)^T
+/// (or its transpose when A is read transposed), dB = op(A)^T g (likewise).
+template <typename Product>
+LogicalResult productGradients(OpBuilder &m, Location loc, Value a, Value b,
+                               Value g, bool ta, bool tb,
+                               SmallVectorImpl<Value> &out) {
+  Value da = ta ? m.create<Product>(loc, b, g, tb, true).getResult()
+                : m.create<Product>(loc, g, b, false, !tb).getResult();
+  Value db = tb ? m.create<Product>(loc, g, a, true, ta).getResult()
+                : m.create<Product>(loc, a, g, !ta, false).getResult();
   out.assign({da, db});
   return success();
 }
+} // namespace
+
+RULE(MatmulOp) {
+  return productGradients<MatmulOp>(builder, getLoc(), getLhs(), getRhs(),
+                                    grads[0], getTransposeLhs(),
+                                    getTransposeRhs(), out);
+}
 RULE(BatchMatmulOp) {
-  Value a = getLhs(), b = getRhs(), g = grads[0];
-  bool ta = getTransposeLhs(), tb = getTransposeRhs();
-  OpBuilder &m = builder;
-  Value da = ta ? m.create<BatchMatmulOp>(getLoc(), b, g, tb, true).getResult()
-                : m.create<BatchMatmulOp>(getLoc(), g, b, false, !tb).getResult();
-  Value db = tb ? m.create<BatchMatmulOp>(getLoc(), g, a, true, ta).getResult()
-                : m.create<BatchMatmulOp>(getLoc(), a, g, !ta, false).getResult();
-  out.assign({da, db});
-  return success();
+  return productGradients<BatchMatmulOp>(builder, getLoc(), getLhs(), getRhs(),
+                                         grads[0], getTransposeLhs(),
+                                         getTransposeRhs(), out);
 }
 namespace {
 /// dW of y = conv2d(x, W) (one group): a convolution of the input with g

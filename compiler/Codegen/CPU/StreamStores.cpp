@@ -375,6 +375,9 @@ struct KilnStreamStores
     // write all of it first, and nothing else there: the scratch then holds
     // whatever the block would have.
     bool scratchNeeded = users.size() > 1;
+    auto scratchType =
+        MemRefType::get(blockType.getShape(), blockType.getElementType(),
+                        MemRefLayoutAttrInterface(), blockType.getMemorySpace());
     if (scratchNeeded) {
       Operation *first = nullptr;
       for (Operation &op : *body)
@@ -390,10 +393,6 @@ struct KilnStreamStores
             return producer->isAncestor(u) && u != init;
           }))
         return;
-      auto scratchType = MemRefType::get(blockType.getShape(),
-                                         blockType.getElementType(),
-                                         MemRefLayoutAttrInterface(),
-                                         blockType.getMemorySpace());
       if (!memref::CastOp::areCastCompatible(scratchType, blockType))
         return;
     }
@@ -405,10 +404,6 @@ struct KilnStreamStores
     if (scratchNeeded) {
       Location loc = blocks.getLoc();
       OpBuilder b(blocks);
-      auto scratchType = MemRefType::get(blockType.getShape(),
-                                         blockType.getElementType(),
-                                         MemRefLayoutAttrInterface(),
-                                         blockType.getMemorySpace());
       auto scratch = b.create<memref::AllocOp>(
           loc, scratchType, b.getI64IntegerAttr(kLineBytes));
       b.setInsertionPointAfter(blocks->getNextNode());

@@ -17,6 +17,9 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 
 tools = ["kiln-opt", "kilnc", "kiln-run", "tiny-mlp"]
+# The reference numerics use Debian's python3 (numpy, torch), whichever
+# interpreter runs lit: replace lit's own %python.
+config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%reference", os.path.join(config.test_source_root, "..", "reference")))
 llvm_config.add_tool_substitutions(tools, [config.kiln_tools_dir])

@@ -6,6 +6,7 @@
 #include "kiln/runtime/Artefact.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -62,10 +63,13 @@ struct KilnEmitAbi : kiln::impl::KilnEmitAbiBase<KilnEmitAbi> {
     // Runtime functions declared once per call site ("kiln_parallel_for.3":
     // their function-pointer argument had a type of its own) become one C
     // symbol: in LLVM every such declaration has the same type.
+    // Every use is renamed in one walk of the module: one walk per call
+    // site would make this pass quadratic in the model's size.
     SmallVector<LLVM::LLVMFuncOp> perSite;
     for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
       if (fn.isExternal() && fn.getSymName().contains('.'))
         perSite.push_back(fn);
+    llvm::DenseMap<Attribute, Attribute> mergedName;
     for (LLVM::LLVMFuncOp fn : perSite) {
       std::string name = fn.getSymName().split('.').first.str();
       auto merged = symbols.lookup<LLVM::LLVMFuncOp>(name);
@@ -78,12 +82,24 @@ struct KilnEmitAbi : kiln::impl::KilnEmitAbiBase<KilnEmitAbi> {
         fn.emitError("declares '") << name << "' with another type";
         return signalPassFailure();
       }
-      if (failed(SymbolTable::replaceAllSymbolUses(
-              fn, merged.getSymNameAttr(), module))) {
-        fn.emitError("cannot merge into '") << name << "'";
-        return signalPassFailure();
-      }
-      symbols.erase(fn);
+      mergedName[FlatSymbolRefAttr::get(fn.getSymNameAttr())] =
+          FlatSymbolRefAttr::get(merged.getSymNameAttr());
+    }
+    if (!mergedName.empty()) {
+      AttrTypeReplacer replacer;
+      replacer.addReplacement(
+          [&](SymbolRefAttr ref) -> std::optional<Attribute> {
+            auto it = mergedName.find(ref);
+            if (it == mergedName.end())
+              return std::nullopt;
+            return it->second;
+          });
+      module.walk([&](Operation *op) {
+        if (!isa<LLVM::LLVMFuncOp>(op))
+          replacer.replaceElementsIn(op);
+      });
+      for (LLVM::LLVMFuncOp fn : perSite)
+        symbols.erase(fn);
     }
 
     // Kernels and helpers are internal: two models link into one program

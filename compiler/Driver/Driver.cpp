@@ -2,6 +2,7 @@
 
 #include "compiler/Driver/Driver.h"
 #include "compiler/Driver/GradCheck.h"
+#include "compiler/Driver/KinkProbe.h"
 
 #include "compiler/InitAll.h"
 #include "compiler/Pipelines/Pipelines.h"
@@ -31,6 +32,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <limits>
 
 namespace cl = llvm::cl;
@@ -104,9 +106,37 @@ cl::opt<bool> gradcheck(
     cl::desc("Compare every gradient of the model (compiled in float64) with "
              "central finite differences of its loss"),
     cl::init(false), cl::cat(category));
-cl::opt<int64_t> gradcheckSamples("gradcheck-samples",
-                                  cl::desc("Elements checked per parameter"),
-                                  cl::init(8), cl::cat(category));
+cl::opt<int64_t> gradcheckSamples(
+    "gradcheck-samples",
+    cl::desc("Smooth elements checked per parameter (elements on a kink are "
+             "replaced by others)"),
+    cl::init(8), cl::cat(category));
+cl::opt<double> gradcheckStep(
+    "gradcheck-step",
+    cl::desc("Relative finite-difference step: an element x moves by "
+             "STEP * max(|x|, 1)"),
+    cl::init(GradCheckOptions().step), cl::cat(category));
+cl::opt<double> gradcheckTol(
+    "gradcheck-tol",
+    cl::desc("Relative tolerance of the gradient check, on top of the "
+             "rounding noise of the finite differences"),
+    cl::init(GradCheckOptions().tolerance), cl::cat(category));
+cl::opt<uint64_t> gradcheckSeed(
+    "gradcheck-seed",
+    cl::desc("Seed of the parameters, inputs and elements the gradient check "
+             "draws"),
+    cl::init(0), cl::cat(category));
+// Testing only: a gradient rule made wrong on purpose, so that a test can
+// show the gradient check catching it.
+cl::opt<std::string> testScaleGradientRule(
+    "test-scale-gradient-rule",
+    cl::desc("Testing only: scale the gradient rule of this op (e.g. "
+             "graph.relu) by --test-scale-gradient-factor"),
+    cl::init(""), cl::Hidden, cl::cat(category));
+cl::opt<double> testScaleGradientFactor(
+    "test-scale-gradient-factor",
+    cl::desc("Testing only: see --test-scale-gradient-rule"), cl::init(1.01),
+    cl::Hidden, cl::cat(category));
 cl::opt<bool> summary("summary",
                       cl::desc("Print a summary of the model: parameters, "
                                "entry points, ops"),
@@ -372,6 +402,15 @@ int kilncMain(int argc, char **argv,
     return fail(fmt::format("--emit={} is not a stage; stages: {}",
                             emit.getValue(), stages));
   }
+  if (gradcheckSamples < 1)
+    return fail(fmt::format("--gradcheck-samples must be at least 1, got {}",
+                            static_cast<int64_t>(gradcheckSamples)));
+  if (!(gradcheckStep > 0 && gradcheckStep < 1))
+    return fail(fmt::format("--gradcheck-step must be in (0, 1), got {}",
+                            static_cast<double>(gradcheckStep)));
+  if (!(gradcheckTol > 0 && std::isfinite(gradcheckTol)))
+    return fail(fmt::format("--gradcheck-tol must be a positive number, got {}",
+                            static_cast<double>(gradcheckTol)));
   // --gradcheck: float64 throughout, the model rebuilt in double precision.
   if (gradcheck && !modelName.empty())
     dtypeName = "f64";
@@ -400,11 +439,19 @@ int kilncMain(int argc, char **argv,
   if (!module)
     return 1;
   if (gradcheck) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    module->print(os);
     GradCheckOptions options;
     options.samples = gradcheckSamples;
+    options.step = gradcheckStep;
+    options.tolerance = gradcheckTol;
+    options.seed = gradcheckSeed;
+    options.wrtInputs = wrtInputs;
+    options.testScaleRule = testScaleGradientRule;
+    options.testScaleFactor = testScaleGradientFactor;
+    if (failed(addKinkProbe(*module, options.kinkOwners)))
+      return 1;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os, mlir::OpPrintingFlags().enableDebugInfo());
     return gradCheck(text, options);
   }
   if (summary) {

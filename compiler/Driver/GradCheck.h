@@ -1,26 +1,46 @@
-//===- GradCheck.h - Gradients against central finite differences ---------===//
+//===- GradCheck.h - Gradients against finite differences -----------------===//
 
 #ifndef KILN_COMPILER_DRIVER_GRADCHECK_H
 #define KILN_COMPILER_DRIVER_GRADCHECK_H
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace kiln::driver {
 
 struct GradCheckOptions {
-  /// Elements checked per parameter (spread evenly; all when smaller).
+  /// Smooth elements checked per tensor (all when it has fewer).
   int64_t samples = 8;
+  /// Relative step: element x moves by step * max(|x|, 1).
   double step = 1e-6;
-  /// The largest accepted |analytic - numeric| / max(|numeric|, 1e-3).
-  double tolerance = 1e-5;
+  /// Relative part of the tolerance: |analytic - numeric| may reach
+  /// tolerance * |numeric| plus the rounding noise of the differences
+  /// (kRoundingUlps float64 ulps of the loss, over the step).
+  double tolerance = 1e-6;
   uint64_t seed = 0;
+  /// Also check the gradients of float inputs (grad.<input>).
+  bool wrtInputs = false;
+  /// Testing only: a gradient rule made wrong on purpose (graph-autodiff's
+  /// test-scale-rule), to show that the check catches it.
+  std::string testScaleRule;
+  double testScaleFactor = 1.0;
+  /// What owns each `kink.I` result of the module's probe entry (see
+  /// addKinkProbe); empty when the module has no probe.
+  std::vector<std::string> kinkOwners;
 };
 
+/// Float64 ulps of the loss assumed lost to rounding in one evaluation.
+inline constexpr double kRoundingUlps = 64;
+
 /// Compiles `graphIR` (a float64 module with `loss`), draws parameters from
-/// their initializers and random inputs, and compares every gradient of the
-/// `grad` entry with central finite differences of `loss`. Prints the worst
-/// element per parameter; returns 0 when all are within tolerance.
+/// their initializers and random inputs, and compares each checked element
+/// of every gradient of the `grad` entry with a Richardson-extrapolated
+/// central difference of `loss`. Elements whose left and right differences
+/// disagree sit on a kink (a ReLU's 0, a tie of a max): they are reported,
+/// not counted as failures, and another element is checked instead. NaN or
+/// infinity anywhere is a failure. Prints one line per tensor and returns 0
+/// when every checked element is within tolerance.
 int gradCheck(const std::string &graphIR, const GradCheckOptions &options);
 
 } // namespace kiln::driver

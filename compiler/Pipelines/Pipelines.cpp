@@ -48,8 +48,14 @@ std::string pipelineInto(Stage stage, const PipelineOptions &options) {
   case Stage::GraphGrad:
     // Reverse-mode gradients: `loss` gains `grad`, and `grad` gains
     // `train_step` with the optimizer.
-    return std::string(options.wrtInputs ? "graph-autodiff{wrt-inputs=true}"
-                                         : "graph-autodiff") +
+    return "graph-autodiff{wrt-inputs=" +
+           std::string(options.wrtInputs ? "true" : "false") +
+           (options.testScaleRule.empty()
+                ? std::string()
+                : " test-scale-rule=" + options.testScaleRule +
+                      " test-scale-factor=" +
+                      std::to_string(options.testScaleFactor)) +
+           "}" +
            ",graph-train-step" +
            (options.trainStep.empty() ? std::string()
                                       : "{" + options.trainStep + "}");

@@ -41,6 +41,11 @@ struct PipelineOptions {
   std::string trainStep;
   /// `grad` also returns the gradients of float inputs (grad.<input>).
   bool wrtInputs = false;
+  /// Testing only (graph-autodiff's test-scale-rule): the op whose gradient
+  /// rule is scaled by testScaleFactor, to show that the gradient check
+  /// catches a wrong rule. Empty: none.
+  std::string testScaleRule;
+  double testScaleFactor = 1.0;
   /// Every kernel reports its outputs to the runtime's NaN/Inf scan (which
   /// runs only when asked for: `--check-numerics`).
   bool numericsChecks = true;

@@ -26,3 +26,7 @@ llvm_config.add_tool_substitutions(tools, [config.kiln_tools_dir])
 
 if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
     config.available_features.add("fashion-mnist")
+elif os.environ.get("KILN_NO_SKIPS"):
+    # Under ctest an unsupported test would pass silently.
+    lit_config.fatal("Fashion-MNIST is absent (dataset-fashion-mnist; "
+                     "scripts/setup.sh installs it) and KILN_NO_SKIPS is set")

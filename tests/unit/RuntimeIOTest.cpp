@@ -343,8 +343,7 @@ TEST(AtomicWriteTest, FailedWritesLeaveNoTemporaryFile) {
 }
 
 TEST(SafeTensorsInteropTest, ReadsAndWritesWhatPythonDoes) {
-  if (!haveNumpy())
-    GTEST_SKIP() << "/usr/bin/python3 with numpy is not available";
+  KILN_SKIP_UNLESS(haveNumpy(), "/usr/bin/python3 with numpy is not available");
   TempDir dir;
   // Python writes a file the way the safetensors package lays it out.
   ASSERT_EQ(runPython(dir, R"PY(

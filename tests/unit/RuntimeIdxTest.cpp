@@ -177,9 +177,8 @@ TEST(IdxErrorTest, TruncatedData) {
 
 TEST(FashionMnistTest, LoadsDebianDataset) {
   struct stat info;
-  if (::stat(fashionMnist.c_str(), &info) != 0)
-    GTEST_SKIP() << fashionMnist << " is absent (scripts/setup.sh installs "
-                 << "dataset-fashion-mnist)";
+  KILN_SKIP_UNLESS(::stat(fashionMnist.c_str(), &info) == 0,
+                   fashionMnist << " is absent (dataset-fashion-mnist)");
   StatusOr<HostTensor> images =
       readIdx(fashionMnist + "/train-images-idx3-ubyte.gz");
   ASSERT_TRUE(images.ok()) << images.status().message();

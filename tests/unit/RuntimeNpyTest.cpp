@@ -197,8 +197,7 @@ TEST(NpyErrorTest, BoolBytesMustBeZeroOrOne) {
 }
 
 TEST(NpyInteropTest, ReadsAndWritesWhatNumpyDoes) {
-  if (!haveNumpy())
-    GTEST_SKIP() << "/usr/bin/python3 with numpy is not available";
+  KILN_SKIP_UNLESS(haveNumpy(), "/usr/bin/python3 with numpy is not available");
   TempDir dir;
   ASSERT_EQ(runPython(dir, R"PY(
 import sys, numpy as np

@@ -88,6 +88,19 @@ inline bool haveNumpy() {
   return std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0;
 }
 
+/// Skips the test when the machine lacks what it needs (`available` is
+/// false), except under the test suite: ctest sets KILN_NO_SKIPS, and there
+/// a skip, which ctest would count as a pass, fails instead.
+#define KILN_SKIP_UNLESS(available, what)                                     \
+  do {                                                                        \
+    if (!(available)) {                                                       \
+      if (std::getenv("KILN_NO_SKIPS"))                                       \
+        GTEST_FAIL() << what << " (KILN_NO_SKIPS is set: the suite needs it; " \
+                     << "scripts/setup.sh installs it)";                      \
+      GTEST_SKIP() << what;                                                   \
+    }                                                                         \
+  } while (false)
+
 /// Runs the Python `script` (written to a file in `dir`) with `dir` as its
 /// argument; returns its exit status (0 on success).
 inline int runPython(const TempDir &dir, const std::string &script) {

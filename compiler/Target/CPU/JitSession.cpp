@@ -76,11 +76,23 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
   pipeline.fusion = options.fusion;
   pipeline.libraryCalls = options.libraryCalls;
   pipeline.trainStep = options.trainStep;
+  pipeline.wrtInputs = options.wrtInputs;
+  pipeline.testScaleRule = options.testScaleRule;
+  pipeline.testScaleFactor = options.testScaleFactor;
   // Entry points are read once autodiff has added `grad`.
   PassManager gradients(&context);
   if (!buildPipeline(gradients, Stage::Graph, Stage::GraphGrad, pipeline) ||
-      failed(gradients.run(*module)) ||
-      failed(readEntries(*module, session->entries_)))
+      failed(gradients.run(*module)))
+    return nullptr;
+  if (!options.entries.empty()) {
+    SmallVector<func::FuncOp> unwanted;
+    for (auto fn : module->getOps<func::FuncOp>())
+      if (fn.isPublic() && !llvm::is_contained(options.entries, fn.getSymName()))
+        unwanted.push_back(fn);
+    for (func::FuncOp fn : unwanted)
+      fn.erase();
+  }
+  if (failed(readEntries(*module, session->entries_)))
     return nullptr;
   PassManager pm(&context);
   if (!buildPipeline(pm, Stage::GraphGrad, Stage::LLVM, pipeline) ||

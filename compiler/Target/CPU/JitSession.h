@@ -26,6 +26,15 @@ struct Options {
   bool libraryCalls = true;
   /// Options of the optimizer in train_step (see graph-train-step).
   std::string trainStep;
+  /// `grad` also returns the gradients of float inputs (grad.<input>).
+  bool wrtInputs = false;
+  /// Testing only: a gradient rule made wrong on purpose (see
+  /// PipelineOptions::testScaleRule).
+  std::string testScaleRule;
+  double testScaleFactor = 1.0;
+  /// The entry points to compile (after autodiff adds `grad` and
+  /// `train_step`); empty: all of them.
+  std::vector<std::string> entries;
   /// LLVM optimization level, 0-3.
   unsigned optLevel = 3;
 };

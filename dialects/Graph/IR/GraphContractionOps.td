@@ -123,7 +123,7 @@ def Graph_Conv2DWeightGradOp : Graph_InferredOp<"conv2d_weight_grad",
   }];
 }
 
-def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [Graph_Piecewise, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D max pooling, NCHW";
   let description = [{
     Maximum over `kernel` windows moved by `strides`; `padding` (at most half

@@ -18,6 +18,13 @@
 
 #include "dialects/Graph/IR/GraphInterfaces.h.inc"
 
+namespace kiln::graph::OpTrait {
+/// Differentiable except where an operand crosses a branch point (ReLU's 0,
+/// a tie of a maximum): see Graph_Piecewise in GraphDialect.td.
+template <typename ConcreteType>
+class Piecewise : public mlir::OpTrait::TraitBase<ConcreteType, Piecewise> {};
+} // namespace kiln::graph::OpTrait
+
 #define GET_OP_CLASSES
 #include "dialects/Graph/IR/GraphOps.h.inc"
 

@@ -37,6 +37,14 @@ def Graph_SeedTensor : 0DTensorOf<[I64]> {
   let builderCall = "::mlir::RankedTensorType::get({}, $_builder.getI64Type())";
 }
 
+// An op differentiable everywhere except where an operand crosses a branch
+// point: ReLU's 0, a tie of a maximum, floor's integers, a comparison's
+// boundary. Finite differences across such a point see a kink, not the
+// derivative; the gradient check asks for these ops to name a kink's owner.
+def Graph_Piecewise : NativeOpTrait<"Piecewise"> {
+  let cppNamespace = "::kiln::graph::OpTrait";
+}
+
 // Base class of every graph op: pure value semantics.
 class Graph_Op<string mnemonic, list<Trait> traits = []>
     : Op<Graph_Dialect, mnemonic, !listconcat(traits, [Pure])>;

@@ -63,7 +63,7 @@ class Graph_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
 }
 
 def Graph_NegOp : Graph_UnaryOp<"neg", "-x"> { let hasFolder = 1; }
-def Graph_AbsOp : Graph_UnaryOp<"abs", "|x|">;
+def Graph_AbsOp : Graph_UnaryOp<"abs", "|x|", [Graph_Piecewise]>;
 def Graph_ExpOp : Graph_UnaryOp<"exp", "exp(x)">;
 def Graph_LogOp : Graph_UnaryOp<"log", "log(x)">;
 def Graph_SqrtOp : Graph_UnaryOp<"sqrt", "sqrt(x)">;
@@ -72,13 +72,13 @@ def Graph_SinOp : Graph_UnaryOp<"sin", "sin(x)">;
 def Graph_CosOp : Graph_UnaryOp<"cos", "cos(x)">;
 def Graph_TanhOp : Graph_UnaryOp<"tanh", "tanh(x)">;
 def Graph_ErfOp : Graph_UnaryOp<"erf", "erf(x)">;
-def Graph_FloorOp : Graph_UnaryOp<"floor", "floor(x)">;
+def Graph_FloorOp : Graph_UnaryOp<"floor", "floor(x)", [Graph_Piecewise]>;
 def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
-def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)">;
+def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)", [Graph_Piecewise]>;
 def Graph_GeluOp : Graph_UnaryOp<"gelu", "x * (1 + erf(x / sqrt(2))) / 2 (exact GELU)">;
 def Graph_SiluOp : Graph_UnaryOp<"silu", "x * sigmoid(x)">;
 
-def Graph_LeakyReluOp : Graph_Op<"leaky_relu", [SameOperandsAndResultType,
+def Graph_LeakyReluOp : Graph_Op<"leaky_relu", [SameOperandsAndResultType, Graph_Piecewise,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Elementwise leaky ReLU";
   let description = [{
@@ -93,7 +93,7 @@ def Graph_LeakyReluOp : Graph_Op<"leaky_relu", [SameOperandsAndResultType,
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_ClampOp : Graph_Op<"clamp", [SameOperandsAndResultType,
+def Graph_ClampOp : Graph_Op<"clamp", [SameOperandsAndResultType, Graph_Piecewise,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Elementwise clamp to [min, max]";
   let description = [{
@@ -153,11 +153,11 @@ def Graph_DivOp : Graph_BinaryOp<"div", "lhs / rhs", Graph_FloatTensor> {
 }
 def Graph_PowOp : Graph_BinaryOp<"pow", "lhs ^ rhs", Graph_FloatTensor>;
 def Graph_MaximumOp : Graph_BinaryOp<"maximum", "max(lhs, rhs)",
-                                     Graph_NumericTensor, [Commutative]>;
+                                     Graph_NumericTensor, [Commutative, Graph_Piecewise]>;
 def Graph_MinimumOp : Graph_BinaryOp<"minimum", "min(lhs, rhs)",
-                                     Graph_NumericTensor, [Commutative]>;
+                                     Graph_NumericTensor, [Commutative, Graph_Piecewise]>;
 
-def Graph_CompareOp : Graph_InferredOp<"compare"> {
+def Graph_CompareOp : Graph_InferredOp<"compare", [Graph_Piecewise]> {
   let summary = "Elementwise comparison with broadcasting";
   let description = [{
     Compares elementwise with the predicate (`eq`, `ne`, `lt`, `le`, `gt`,

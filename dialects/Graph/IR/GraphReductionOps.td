@@ -5,8 +5,8 @@
 
 include "dialects/Graph/IR/GraphDialect.td"
 
-class Graph_ReduceOp<string mnemonic, string what>
-    : Graph_InferredOp<mnemonic, [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+class Graph_ReduceOp<string mnemonic, string what, list<Trait> traits = []>
+    : Graph_InferredOp<mnemonic, !listconcat(traits, [DeclareOpInterfaceMethods<Graph_GradientOpInterface>])> {
   let summary = "The " # what # " over some dimensions";
   let description = "Reduces `dims` (each in [-rank, rank), no repeats) by "
     # what # [{; with `keep_dims` they stay as size 1.
@@ -33,8 +33,8 @@ class Graph_ReduceOp<string mnemonic, string what>
 
 def Graph_ReduceSumOp : Graph_ReduceOp<"reduce_sum", "sum">;
 def Graph_ReduceMeanOp : Graph_ReduceOp<"reduce_mean", "mean">;
-def Graph_ReduceMaxOp : Graph_ReduceOp<"reduce_max", "maximum">;
-def Graph_ReduceMinOp : Graph_ReduceOp<"reduce_min", "minimum">;
+def Graph_ReduceMaxOp : Graph_ReduceOp<"reduce_max", "maximum", [Graph_Piecewise]>;
+def Graph_ReduceMinOp : Graph_ReduceOp<"reduce_min", "minimum", [Graph_Piecewise]>;
 
 def Graph_ArgmaxOp : Graph_InferredOp<"argmax"> {
   let summary = "Index of the largest element along a dimension";

@@ -37,8 +37,26 @@ Value zerosLike(OpBuilder &b, Location loc, Value v) {
       DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), 0)));
 }
 
+/// A deliberately wrong gradient rule, for tests of the gradient check: the
+/// operand gradients of every op named `op` are scaled by `factor`.
+struct PlantedError {
+  std::string op;
+  double factor = 1.0;
+};
+
+/// `g` times `factor`, as a graph.mul by a constant of g's type.
+Value scaled(OpBuilder &b, Location loc, Value g, double factor) {
+  auto type = llvm::cast<RankedTensorType>(g.getType());
+  Value c = b.create<ConstantOp>(
+      loc, type,
+      DenseElementsAttr::get(type,
+                             b.getFloatAttr(type.getElementType(), factor)));
+  return b.create<MulOp>(loc, g, c);
+}
+
 /// Adds the gradient function of `loss` to the module.
-LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
+LogicalResult differentiate(func::FuncOp loss, bool wrtInputs,
+                            const PlantedError &planted) {
   Location loc = loss.getLoc();
   auto resultType = loss.getNumResults() >= 1
                         ? llvm::dyn_cast<RankedTensorType>(loss.getResultTypes()[0])
@@ -144,10 +162,13 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs) {
     b.setListener(&inserted);
     LogicalResult built =
         differentiable.buildGradients(b, resultGrads, operandGrads);
+    bool plant = !planted.op.empty() &&
+                 op->getName().getStringRef() == planted.op;
     if (succeeded(built))
       for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
         if (g && active.contains(operand))
-          accumulate(operand, g);
+          accumulate(operand, plant ? scaled(b, op->getLoc(), g, planted.factor)
+                                    : g);
     b.setListener(nullptr);
     if (failed(built))
       return failure();
@@ -178,7 +199,8 @@ struct GraphAutodiff : kiln::graph::impl::GraphAutodiffBase<GraphAutodiff> {
     auto loss = symbols.lookup<func::FuncOp>(entry);
     if (!loss || loss.isExternal() || symbols.lookup("grad"))
       return;
-    if (failed(differentiate(loss, wrtInputs)))
+    if (failed(differentiate(loss, wrtInputs,
+                             PlantedError{testScaleRule, testScaleFactor})))
       return signalPassFailure();
   }
 };

@@ -86,6 +86,15 @@ def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
            "The function to differentiate">,
     Option<"wrtInputs", "wrt-inputs", "bool", /*default=*/"false",
            "Also return the gradients of float inputs">,
+    Option<"testScaleRule", "test-scale-rule", "std::string",
+           /*default=*/"\"\"",
+           "Testing only: the op (e.g. graph.relu) whose gradient rule is "
+           "deliberately wrong, its operand gradients scaled by "
+           "test-scale-factor, so a test can show the gradient check "
+           "catching it">,
+    Option<"testScaleFactor", "test-scale-factor", "double",
+           /*default=*/"1.0",
+           "Testing only: the factor of test-scale-rule">,
   ];
 }
 

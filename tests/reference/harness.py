@@ -467,6 +467,35 @@ def tolerance(mode, kind, expected):
     return TOL_F32[kind] * max(1e-3, scale)
 
 
+def elementwise_ratios(got, expected, mode, kind):
+    """Per element, |got - expected| / (tol * (|expected| + typical)),
+    where typical is the median magnitude of the expected values (at least 1
+    in float64, 1e-3 in float32): a relative-plus-absolute rule that checks
+    every element, so that one huge value (exp(88.7) = 1.6e38) does not
+    leave the ordinary ones unchecked, as a tolerance scaled by the largest
+    value would. At most 1 passes; NaN-ness or infinities that disagree give
+    inf."""
+    if expected.dtype.kind != "f" or kind == "relative" or expected.size == 0:
+        return np.zeros(expected.shape)
+    want = np.asarray(expected, dtype=np.float64)
+    finite = np.abs(want[np.isfinite(want)])
+    typical = float(np.median(finite)) if finite.size else 0.0
+    if mode == "f64":
+        tol, typical = TOL_F64, max(1.0, typical)
+    else:
+        tol, typical = TOL_F32[kind], max(1e-3, typical)
+    d = differences(got, want)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scale = tol * (np.where(np.isfinite(want), np.abs(want), 0.0) + typical)
+        return np.where(d == 0, 0.0, d / scale)
+
+
+def elementwise_ratio(got, expected, mode, kind):
+    """The largest of elementwise_ratios; at most 1 passes."""
+    r = elementwise_ratios(got, expected, mode, kind)
+    return float(np.max(r)) if r.size else 0.0
+
+
 def differences(a, b, relative=False):
     """|a - b| in float64, relative to |b| where b is finite and not 0 if
     `relative`; inf where NaN-ness or infinities disagree."""
@@ -516,21 +545,24 @@ def compare_case(c, mode, expected, got, fused=None):
                             % (key, g.dtype, want, element))
         tol = tolerance(mode, c.kind, exp)
         diff = max_rel_diff if c.kind == "relative" else max_abs_diff
-        checks = [("expected", diff(g, exp))]
+        checks = [("expected", diff(g, exp), tol)]
         if fused is not None and key in fused:
-            checks.append(("fused f32 run", diff(g, fused[key])))
-        for what, e in checks:
+            checks.append(("fused f32 run", diff(g, fused[key]), tol))
+        # Every element, against its own magnitude (ratio, passing at 1).
+        checks.append(("expected, element-wise", elementwise_ratio(g, exp, mode, c.kind), 1.0))
+        for what, e, tol in checks:
             ratio = e / tol if tol > 0 else (0.0 if e == 0 else math.inf)
             if ratio > worst_ratio:
                 worst, worst_tol, worst_ratio = e, tol, ratio
             if not e <= tol:
                 ok = False
-                flat = differences(g, exp if what == "expected"
-                                   else fused[key],
-                                   relative=c.kind == "relative").reshape(-1)
+                ref = fused[key] if what == "fused f32 run" else exp
+                if what == "expected, element-wise":
+                    flat = elementwise_ratios(g, exp, mode, c.kind).reshape(-1)
+                else:
+                    flat = differences(g, ref, relative=c.kind == "relative").reshape(-1)
                 at = int(np.argmax(flat)) if flat.size else 0
                 idx = np.unravel_index(at, exp.shape) if exp.ndim else ()
-                ref = exp if what == "expected" else fused[key]
                 messages.append(
                     "output %s vs %s: max|diff| %.3g > tol %.3g at %s: got %r, "
                     "want %r" % (key, what, e, tol, list(map(int, idx)),

@@ -15,6 +15,11 @@ bisected down to the failing cases, so an error names its case). Modes:
   f32-nofusion  as f32, compiled with --fusion=off; must meet the f32 tolerance
                 both against the expected values and against the fused f32 run
 
+Every element is also checked against its own magnitude: |got - expected| <=
+tol * (|expected| + typical), typical being the median |expected| (at least 1
+in f64, 1e-3 in f32), so that one huge value (exp(88.7)) does not leave the
+ordinary ones unchecked.
+
 Integer and boolean results (argmax, compare, casts to integers, integer
 arithmetic) must match exactly. Random ops (random_uniform/normal/integers)
 cannot match PyTorch; they are checked for shape, dtype and range, mean and

@@ -10,8 +10,10 @@ def Graph_GradientOpInterface : OpInterface<"GradientOpInterface"> {
   let description = [{
     An op that knows its vector-Jacobian product: given the gradients of the
     loss with respect to its results, it builds graph ops computing the
-    gradients with respect to its operands. The rules of all ops are kept
-    together in GraphGradients.cpp, one short function each.
+    gradients with respect to its operands. The rules are kept together by
+    op family, one short function each: ElementwiseGradients.cpp,
+    ReductionGradients.cpp, ContractionGradients.cpp, ShapeGradients.cpp and
+    ModelGradients.cpp.
   }];
   let methods = [
     InterfaceMethod<[{

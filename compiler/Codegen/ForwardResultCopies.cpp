@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Codegen/Passes.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNFORWARDRESULTCOPIES
@@ -58,8 +59,8 @@ struct KilnForwardResultCopies
         // Only out-parameters, and not those the caller may alias with the
         // argument they update (kiln-alias-updated-results orders those).
         unsigned i = out.getArgNumber();
-        if (!entry.getArgAttr(i, "graph.output") ||
-            entry.getArgAttr(i, "graph.update"))
+        if (!entry.getArgAttr(i, kiln::attr::kOutput) ||
+            entry.getArgAttr(i, kiln::attr::kUpdate))
           continue;
         memref::CopyOp copy = forwardableCopy(out);
         if (!copy)

@@ -5,6 +5,8 @@
 
 #include "dialects/Kernel/IR/KernelDialect.h"
 
+#include "dialects/Graph/IR/AttributeNames.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -30,10 +32,10 @@ namespace kiln {
 
 /// On a tile loop whose iterations may run on several threads
 /// (kiln-vectorize marks it, kiln-parallelize outlines it).
-inline constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+inline constexpr llvm::StringLiteral kParallelAttr = attr::kParallel;
 /// On a loop over blocks of rows (kiln-vectorize marks it, kiln-prefetch
 /// prefetches the next block in it).
-inline constexpr llvm::StringLiteral kRowBlocksAttr = "kiln.row_blocks";
+inline constexpr llvm::StringLiteral kRowBlocksAttr = attr::kRowBlocks;
 
 /// The `scf.for` loops in `root` that carry the unit attribute `mark`, in
 /// pre-order: collected first, so the caller may rewrite them.

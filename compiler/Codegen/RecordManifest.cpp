@@ -1,6 +1,7 @@
 //===- RecordManifest.cpp - The manifest of a graph module ----------------===//
 
 #include "compiler/Codegen/Passes.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 #include "compiler/Target/Manifest.h"
 
 #include "kiln/runtime/Artefact.h"
@@ -21,7 +22,7 @@ struct KilnRecordManifest
     std::vector<kiln::rt::EntrySpec> entries;
     if (failed(kiln::readEntries(module, entries)))
       return signalPassFailure();
-    module->setAttr("kiln.manifest",
+    module->setAttr(kiln::attr::kManifest,
                     StringAttr::get(&getContext(),
                                     kiln::rt::manifestToJson(
                                         kiln::modelName(module), entries)));

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Codegen/Passes.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -27,12 +28,12 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kUpdates = "kiln.updates";
+constexpr llvm::StringLiteral kUpdates = kiln::attr::kUpdates;
 
 /// The argument of `entry` whose state_dict or state name is `name`.
 int argumentNamed(func::FuncOp entry, StringRef name) {
   for (unsigned i = 0; i < entry.getNumArguments(); ++i)
-    for (StringRef kind : {"graph.param", "graph.buffer"})
+    for (StringRef kind : {kiln::attr::kParam, kiln::attr::kBuffer})
       if (auto a = entry.getArgAttrOfType<StringAttr>(i, kind);
           a && a.getValue() == name)
         return static_cast<int>(i);
@@ -81,7 +82,7 @@ struct KilnUpdateInPlace
       SmallVector<int64_t> updates;
       bool any = false;
       for (unsigned r = 0; r < entry.getNumResults(); ++r) {
-        auto name = entry.getResultAttrOfType<StringAttr>(r, "graph.update");
+        auto name = entry.getResultAttrOfType<StringAttr>(r, kiln::attr::kUpdate);
         int a = name ? argumentNamed(entry, name.getValue()) : -1;
         if (name && (a < 0 || entry.getArgument(a).getType() !=
                                   entry.getResultTypes()[r])) {

@@ -1,6 +1,7 @@
 //===- KinkProbe.cpp - Which piecewise op a finite difference crossed -----===//
 
 #include "compiler/Driver/KinkProbe.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 
 #include "dialects/Graph/IR/GraphDialect.h"
 #include "dialects/Kernel/IR/KernelDialect.h"
@@ -90,7 +91,7 @@ LogicalResult addKinkProbe(ModuleOp module, std::vector<std::string> &owners) {
   SmallVector<DictionaryAttr> resultAttrs;
   for (const std::string &name : names)
     resultAttrs.push_back(b.getDictionaryAttr(
-        b.getNamedAttr("graph.output", b.getStringAttr(name))));
+        b.getNamedAttr(kiln::attr::kOutput, b.getStringAttr(name))));
   probe.setAllResultAttrs(resultAttrs);
   return success();
 }

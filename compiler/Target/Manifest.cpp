@@ -1,6 +1,7 @@
 //===- Manifest.cpp - Entry points of a graph module, for artefacts -------===//
 
 #include "compiler/Target/Manifest.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -60,30 +61,30 @@ LogicalResult readEntries(ModuleOp module, std::vector<rt::EntrySpec> &out) {
       rt::ArgumentSpec arg;
       arg.kind = rt::ArgKind::Input;
       std::string name = "arg" + std::to_string(i);
-      if (auto a = func.getArgAttrOfType<StringAttr>(i, "graph.param")) {
+      if (auto a = func.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam)) {
         arg.kind = rt::ArgKind::Parameter;
         name = a.str();
       } else if (auto a =
-                     func.getArgAttrOfType<StringAttr>(i, "graph.buffer")) {
+                     func.getArgAttrOfType<StringAttr>(i, kiln::attr::kBuffer)) {
         arg.kind = rt::ArgKind::Buffer;
         name = a.str();
-      } else if (auto a = func.getArgAttrOfType<StringAttr>(i, "graph.input")) {
+      } else if (auto a = func.getArgAttrOfType<StringAttr>(i, kiln::attr::kInput)) {
         name = a.str();
       }
       if (failed(spec(func.getArgument(i).getType(), name, arg.tensor)))
         return failure();
-      if (auto init = func.getArgAttrOfType<StringAttr>(i, "graph.init"))
+      if (auto init = func.getArgAttrOfType<StringAttr>(i, kiln::attr::kInit))
         arg.init = init.str();
       entry.arguments.push_back(std::move(arg));
     }
     for (unsigned i = 0; i < func.getNumResults(); ++i) {
       std::string name = "result" + std::to_string(i);
-      if (auto a = func.getResultAttrOfType<StringAttr>(i, "graph.output"))
+      if (auto a = func.getResultAttrOfType<StringAttr>(i, kiln::attr::kOutput))
         name = a.str();
       rt::ResultSpec result;
       if (failed(spec(func.getResultTypes()[i], name, result)))
         return failure();
-      if (auto a = func.getResultAttrOfType<StringAttr>(i, "graph.update"))
+      if (auto a = func.getResultAttrOfType<StringAttr>(i, kiln::attr::kUpdate))
         result.updates = a.str();
       entry.results.push_back(std::move(result));
     }

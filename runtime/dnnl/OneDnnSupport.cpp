@@ -47,18 +47,11 @@ namespace {
 /// The oneDNN eltwise algorithm and its alpha for activation `code`.
 std::pair<dnnl::algorithm, float> eltwiseFor(int64_t code, double alpha) {
   switch (code) {
-  case KILN_ACTIVATION_RELU:
-    return {dnnl::algorithm::eltwise_relu, 0.0f};
-  case KILN_ACTIVATION_LEAKY_RELU:
-    return {dnnl::algorithm::eltwise_relu, static_cast<float>(alpha)};
-  case KILN_ACTIVATION_GELU:
-    return {dnnl::algorithm::eltwise_gelu_erf, 0.0f};
-  case KILN_ACTIVATION_SILU:
-    return {dnnl::algorithm::eltwise_swish, 1.0f};
-  case KILN_ACTIVATION_SIGMOID:
-    return {dnnl::algorithm::eltwise_logistic, 0.0f};
-  case KILN_ACTIVATION_TANH:
-    return {dnnl::algorithm::eltwise_tanh, 0.0f};
+#define KILN_ONEDNN_ELTWISE(NAME, name, value, eltwise, eltwiseAlpha)          \
+  case KILN_ACTIVATION_##NAME:                                                 \
+    return {dnnl::algorithm::eltwise, static_cast<float>(eltwiseAlpha)};
+    KILN_ACTIVATIONS(KILN_ONEDNN_ELTWISE)
+#undef KILN_ONEDNN_ELTWISE
   default:
     throw std::invalid_argument("unknown activation code " +
                                 std::to_string(code));

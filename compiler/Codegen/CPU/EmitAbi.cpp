@@ -1,6 +1,7 @@
 //===- EmitAbi.cpp - The artefact ABI on an LLVM-dialect module -----------===//
 
 #include "compiler/Codegen/Passes.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 #include "compiler/Target/Manifest.h"
 
 #include "kiln/runtime/Artefact.h"
@@ -42,7 +43,7 @@ struct KilnEmitAbi : kiln::impl::KilnEmitAbiBase<KilnEmitAbi> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    auto manifestAttr = module->getAttrOfType<StringAttr>("kiln.manifest");
+    auto manifestAttr = module->getAttrOfType<StringAttr>(kiln::attr::kManifest);
     if (!manifestAttr) {
       module.emitError("no kiln.manifest attribute: run kiln-record-manifest "
                        "on the graph module");
@@ -184,7 +185,7 @@ struct KilnEmitAbi : kiln::impl::KilnEmitAbiBase<KilnEmitAbi> {
     accessor(b, loc, "kiln_entry_table", ptr, [&](OpBuilder &nb) {
       return nb.create<LLVM::AddressOfOp>(loc, ptr, "kiln_entry_records");
     });
-    module->removeAttr("kiln.manifest");
+    module->removeAttr(kiln::attr::kManifest);
   }
 };
 

@@ -1,6 +1,7 @@
 //===- Parallelize.cpp - Parallel kernel loops on the runtime's threads ---===//
 
 #include "compiler/Codegen/Passes.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
@@ -181,7 +182,7 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
         at.getDenseI64ArrayAttr(
             {static_cast<int64_t>(buffers.size()), *lb, *ub, *step}),
         at.getDenseF64ArrayAttr({}));
-    call->setAttr("kiln.body", FlatSymbolRefAttr::get(body));
+    call->setAttr(kiln::attr::kParallelBody, FlatSymbolRefAttr::get(body));
     loop.erase();
     for (memref::AllocOp alloc : scratch) {
       for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))

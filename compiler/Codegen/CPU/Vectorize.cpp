@@ -33,7 +33,7 @@ namespace {
 /// On a maximum reduction whose result, where its input holds NaN, may be
 /// NaN or the maximum of the other elements (set by convert-graph-to-linalg
 /// on softmax's shift).
-constexpr llvm::StringLiteral kNanAgnosticMaxAttr = "kiln.nan_agnostic_max";
+constexpr llvm::StringLiteral kNanAgnosticMaxAttr = kiln::attr::kNanAgnosticMax;
 
 /// The vector reductions a rewrite creates (and does not erase again).
 struct ReductionCollector : RewriterBase::Listener {

@@ -1,6 +1,7 @@
 //===- Common.cpp - Building blocks for lowering graph ops to linalg ------===//
 
 #include "compiler/Conversion/GraphToLinalg/Common.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -111,7 +112,7 @@ Value elementwise(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 
 void markNanAgnosticMax(Value value) {
   if (Operation *op = value.getDefiningOp())
-    op->setAttr("kiln.nan_agnostic_max", UnitAttr::get(op->getContext()));
+    op->setAttr(kiln::attr::kNanAgnosticMax, UnitAttr::get(op->getContext()));
 }
 
 Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> dims,

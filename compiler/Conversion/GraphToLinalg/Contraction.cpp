@@ -13,12 +13,30 @@
 #include "dialects/Graph/IR/GraphDialect.h"
 #include "dialects/Kernel/IR/KernelDialect.h"
 
+#include "kiln/runtime/Library.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace kiln::graph;
+
+// Library calls pass the graph dialect's Activation as the runtime's
+// KILN_ACTIVATION_* code: the two lists must agree, case by case.
+static_assert(static_cast<int64_t>(kiln::graph::Activation::none) ==
+              KILN_ACTIVATION_NONE);
+#define KILN_SAME_ACTIVATION(NAME, name, code, algorithm, algorithmAlpha)      \
+  static_assert(static_cast<int64_t>(kiln::graph::Activation::name) ==         \
+                    KILN_ACTIVATION_##NAME,                                    \
+                "graph::Activation::" #name " is not KILN_ACTIVATION_" #NAME);
+KILN_ACTIVATIONS(KILN_SAME_ACTIVATION)
+#undef KILN_SAME_ACTIVATION
+#define KILN_COUNT_ACTIVATION(...) +1
+static_assert(kiln::graph::getMaxEnumValForActivation() ==
+                  0 KILN_ACTIVATIONS(KILN_COUNT_ACTIVATION),
+              "graph::Activation has a case the runtime does not know");
+#undef KILN_COUNT_ACTIVATION
 
 namespace kiln::lowering {
 namespace {
@@ -178,7 +196,7 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
                        {xs[0], xs[1], xs[2], xs[3], outChannels, ws[2], ws[3],
                         rs[2], rs[3], s[0], s[1], p[0], p[1], op_[0], op_[1],
                         dl[0], dl[1], groups,
-                        static_cast<int64_t>(kernel::Activation::none)},
+                        static_cast<int64_t>(graph::Activation::none)},
                        0.0);
 
   // Insert stride-1 zeros between input pixels.
@@ -233,7 +251,7 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
                        tensorTypeOf(op.getResult()),
                        {ps[0], ps[1], ps[2], ps[3], outChannels, ws[2], ws[3],
                         rs[2], rs[3], 1, 1, 0, 0, dl[0], dl[1], groups,
-                        static_cast<int64_t>(kernel::Activation::none)},
+                        static_cast<int64_t>(graph::Activation::none)},
                        0.0);
   }
   return convolution(b, loc, padded, flipped,
@@ -422,9 +440,9 @@ Value avgPool(OpBuilder &b, Location loc, AvgPool2DOp op) {
 
 /// bias (along `channel`), residual and activation after a contraction.
 Value epilogue(OpBuilder &b, Location loc, Value product, Value bias,
-               int64_t channel, Value residual, kernel::Activation act,
+               int64_t channel, Value residual, graph::Activation act,
                double alpha) {
-  if (!bias && !residual && act == kernel::Activation::none)
+  if (!bias && !residual && act == graph::Activation::none)
     return product;
   MLIRContext *ctx = b.getContext();
   int64_t rank = shapeOf(product).size();

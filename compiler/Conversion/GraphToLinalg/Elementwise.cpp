@@ -30,35 +30,42 @@ static Value scalarSigmoid(OpBuilder &b, Location loc, Value x) {
       loc, scalar(b, loc, t, 1), b.create<arith::AddFOp>(loc, scalar(b, loc, t, 1), e));
 }
 
-Value scalarActivation(OpBuilder &b, Location loc, kernel::Activation act,
+Value scalarActivation(OpBuilder &b, Location loc, graph::Activation act,
                        double alpha, Value x) {
   Type t = x.getType();
   switch (act) {
-  case kernel::Activation::none:
+  case graph::Activation::none:
     return x;
-  case kernel::Activation::relu:
+  case graph::Activation::relu:
     return b.create<arith::MaximumFOp>(loc, x, scalar(b, loc, t, 0));
-  case kernel::Activation::leaky_relu: {
+  case graph::Activation::leaky_relu: {
     Value scaled = b.create<arith::MulFOp>(loc, x, scalar(b, loc, t, alpha));
     Value positive = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, x,
                                              scalar(b, loc, t, 0));
     return b.create<arith::SelectOp>(loc, positive, x, scaled);
   }
-  case kernel::Activation::gelu: {
+  case graph::Activation::gelu: {
     Value scaled = b.create<arith::MulFOp>(loc, x, scalar(b, loc, t, M_SQRT1_2));
     Value cdf = b.create<arith::AddFOp>(loc, scalar(b, loc, t, 1),
                                         b.create<math::ErfOp>(loc, scaled));
     return b.create<arith::MulFOp>(
         loc, b.create<arith::MulFOp>(loc, x, scalar(b, loc, t, 0.5)), cdf);
   }
-  case kernel::Activation::silu:
+  case graph::Activation::silu:
     return b.create<arith::MulFOp>(loc, x, scalarSigmoid(b, loc, x));
-  case kernel::Activation::sigmoid:
+  case graph::Activation::sigmoid:
     return scalarSigmoid(b, loc, x);
-  case kernel::Activation::tanh:
+  case graph::Activation::tanh:
     return b.create<math::TanhOp>(loc, x);
   }
   return x;
+}
+
+/// True if scalarUnary has a formula for `op`.
+static bool hasScalarUnary(Operation *op) {
+  return isa<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, SinOp, CosOp, ErfOp,
+             FloorOp, ClampOp>(op) ||
+         libraryActivationOf(op).has_value();
 }
 
 /// The scalar formula of a unary elementwise op (float operand).
@@ -77,30 +84,21 @@ static std::optional<Value> scalarUnary(OpBuilder &b, Location loc, Operation *o
       })
       .Case([&](SinOp) { return b.create<math::SinOp>(loc, x); })
       .Case([&](CosOp) { return b.create<math::CosOp>(loc, x); })
-      .Case([&](TanhOp) { return b.create<math::TanhOp>(loc, x); })
       .Case([&](ErfOp) { return b.create<math::ErfOp>(loc, x); })
       .Case([&](FloorOp) { return b.create<math::FloorOp>(loc, x); })
-      .Case([&](SigmoidOp) { return scalarSigmoid(b, loc, x); })
-      .Case([&](ReluOp) {
-        return scalarActivation(b, loc, kernel::Activation::relu, 0, x);
-      })
-      .Case([&](GeluOp) {
-        return scalarActivation(b, loc, kernel::Activation::gelu, 0, x);
-      })
-      .Case([&](SiluOp) {
-        return scalarActivation(b, loc, kernel::Activation::silu, 0, x);
-      })
-      .Case([&](LeakyReluOp o) {
-        return scalarActivation(b, loc, kernel::Activation::leaky_relu,
-                                o.getAlpha().convertToDouble(), x);
-      })
       .Case([&](ClampOp o) {
         Value lo = b.create<arith::MaximumFOp>(
             loc, x, scalar(b, loc, t, o.getMin().convertToDouble()));
         return b.create<arith::MinimumFOp>(
             loc, lo, scalar(b, loc, t, o.getMax().convertToDouble()));
       })
-      .Default([](Operation *) { return std::nullopt; });
+      .Default([&](Operation *) -> std::optional<Value> {
+        // Activations (relu, gelu, silu, leaky_relu, sigmoid, tanh) share
+        // their formula with library-call epilogues computed in code.
+        if (auto act = libraryActivationOf(op))
+          return scalarActivation(b, loc, act->first, act->second, x);
+        return std::nullopt;
+      });
 }
 
 namespace {
@@ -215,10 +213,7 @@ Results lowerElementwise(OpBuilder &b, Operation *op) {
           return nb.create<arith::SelectOp>(l, a[0], a[1], a[2]).getResult();
         })};
   if (op->getNumOperands() == 1 && isFloat(elt)) {
-    bool known = isa<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, SinOp, CosOp,
-                     TanhOp, ErfOp, FloorOp, SigmoidOp, ReluOp, GeluOp, SiluOp,
-                     LeakyReluOp, ClampOp>(op);
-    if (!known)
+    if (!hasScalarUnary(op))
       return std::nullopt;
     return SmallVector<Value>{elementwise(
         b, loc, shape, elt, op->getOperand(0),

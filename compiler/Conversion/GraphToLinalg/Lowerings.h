@@ -13,9 +13,9 @@
 
 #include <optional>
 
-namespace kiln::kernel {
+namespace kiln::graph {
 enum class Activation : uint64_t;
-} // namespace kiln::kernel
+} // namespace kiln::graph
 
 namespace kiln::lowering {
 
@@ -23,7 +23,7 @@ using Results = std::optional<mlir::SmallVector<mlir::Value>>;
 
 /// The scalar formula of a library call's activation (float `x`).
 mlir::Value scalarActivation(mlir::OpBuilder &b, mlir::Location loc,
-                             kernel::Activation act, double alpha,
+                             graph::Activation act, double alpha,
                              mlir::Value x);
 
 /// Unary and binary math, comparisons, select, casts, constants, broadcasts.

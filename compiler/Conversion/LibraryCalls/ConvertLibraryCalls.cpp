@@ -1,6 +1,7 @@
 //===- ConvertLibraryCalls.cpp - kernel.library_call to C calls -----------===//
 
 #include "compiler/Conversion/Passes.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 
 #include "dialects/Kernel/IR/KernelDialect.h"
 
@@ -75,7 +76,7 @@ struct ConvertLibraryCalls
       // the callee under a name of its own ("kiln_parallel_for.3");
       // kiln-emit-abi merges them into one C symbol.
       std::string callee = call.getCallee().str();
-      if (auto body = call->getAttrOfType<FlatSymbolRefAttr>("kiln.body")) {
+      if (auto body = call->getAttrOfType<FlatSymbolRefAttr>(kiln::attr::kParallelBody)) {
         auto fn = symbols.lookup<func::FuncOp>(body.getValue());
         if (!fn) {
           call.emitOpError("names no loop body '") << body.getValue() << "'";

@@ -130,18 +130,10 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
       symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
                                  llvm::JITSymbolFlags::Exported};
     };
-    add("memrefCopy", &memrefCopy);
-    add("_mlir_memref_to_llvm_alloc", &_mlir_memref_to_llvm_alloc);
-    add("_mlir_memref_to_llvm_aligned_alloc",
-        &_mlir_memref_to_llvm_aligned_alloc);
-    add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
-    add("kiln_parallel_for", &kiln_parallel_for);
-    add("kiln_check_finite_f32", &kiln_check_finite_f32);
-    add("kiln_check_finite_f64", &kiln_check_finite_f64);
-    add("kiln_matmul_f32", &kiln_matmul_f32);
-    add("kiln_conv2d_f32", &kiln_conv2d_f32);
-    add("kiln_conv_transpose2d_f32", &kiln_conv_transpose2d_f32);
-    add("kiln_conv2d_weight_grad_f32", &kiln_conv2d_weight_grad_f32);
+#define KILN_JIT_SYMBOL(name) add(#name, &name);
+    KILN_CODEGEN_SUPPORT_FUNCTIONS(KILN_JIT_SYMBOL)
+    KILN_LIBRARY_FUNCTIONS(KILN_JIT_SYMBOL)
+#undef KILN_JIT_SYMBOL
     return symbols;
   });
   session->impl_->engine = std::move(*engine);

@@ -5,7 +5,7 @@
 
 include "dialects/Graph/IR/GraphDialect.td"
 
-def Graph_MatmulOp : Graph_InferredOp<"matmul", [SameOperandsElementType,
+def Graph_MatmulOp : Graph_InferredOp<"matmul", [Graph_LibraryKernel, SameOperandsElementType,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Matrix product of two rank-2 tensors";
   let description = [{
@@ -24,7 +24,7 @@ def Graph_MatmulOp : Graph_InferredOp<"matmul", [SameOperandsElementType,
 }
 
 def Graph_BatchMatmulOp : Graph_InferredOp<"batch_matmul",
-    [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+    [Graph_ContractionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batched matrix product";
   let description = [{
     `[..., M, K] x [..., K, N] -> [..., M, N]` with equal leading (batch)
@@ -41,7 +41,7 @@ def Graph_BatchMatmulOp : Graph_InferredOp<"batch_matmul",
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
 }
 
-def Graph_Conv2DOp : Graph_InferredOp<"conv2d", [SameOperandsElementType,
+def Graph_Conv2DOp : Graph_InferredOp<"conv2d", [Graph_LibraryKernel, SameOperandsElementType,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D convolution, NCHW, PyTorch weight layout";
   let description = [{
@@ -69,7 +69,7 @@ def Graph_Conv2DOp : Graph_InferredOp<"conv2d", [SameOperandsElementType,
 }
 
 def Graph_ConvTranspose2DOp : Graph_InferredOp<"conv_transpose2d",
-    [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+    [Graph_ContractionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D transposed convolution, NCHW, PyTorch weight layout";
   let description = [{
     The gradient of `graph.conv2d` with respect to its input, used as a
@@ -96,7 +96,7 @@ def Graph_ConvTranspose2DOp : Graph_InferredOp<"conv_transpose2d",
 }
 
 def Graph_Conv2DWeightGradOp : Graph_InferredOp<"conv2d_weight_grad",
-                                                [SameOperandsElementType]> {
+                                                [Graph_ContractionKernel, SameOperandsElementType]> {
   let summary = "The gradient of 2-D convolution with respect to its weight";
   let description = [{
     For `graph.conv2d` of an `[N, C, H, W]` input with an `[O, C/groups, KH,
@@ -123,7 +123,7 @@ def Graph_Conv2DWeightGradOp : Graph_InferredOp<"conv2d_weight_grad",
   }];
 }
 
-def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [Graph_Piecewise, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [Graph_WindowKernel, Graph_Piecewise, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D max pooling, NCHW";
   let description = [{
     Maximum over `kernel` windows moved by `strides`; `padding` (at most half
@@ -142,7 +142,7 @@ def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [Graph_Piecewise, Declare
 }
 
 def Graph_AvgPool2DOp : Graph_InferredOp<"avg_pool2d",
-    [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+    [Graph_WindowKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D average pooling, NCHW";
   let description = [{
     Mean over `kernel` windows moved by `strides`. With `count_include_pad`
@@ -162,7 +162,7 @@ def Graph_AvgPool2DOp : Graph_InferredOp<"avg_pool2d",
 }
 
 def Graph_MaxPool2DGradOp : Graph_InferredOp<"max_pool2d_grad",
-                                             [SameOperandsElementType]> {
+                                             [Graph_WindowKernel, SameOperandsElementType]> {
   let summary = "The gradient of 2-D max pooling with respect to its input";
   let description = [{
     Routes each element of `result_grad` (the pooled shape) to the first
@@ -184,7 +184,7 @@ def Graph_MaxPool2DGradOp : Graph_InferredOp<"max_pool2d_grad",
 }
 
 def Graph_GlobalAvgPool2DOp : Graph_InferredOp<"global_avg_pool2d",
-    [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+    [Graph_WindowKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Mean over the spatial dimensions, NCHW";
   let description = [{
     `[N, C, H, W] -> [N, C, 1, 1]`, PyTorch's `AdaptiveAvgPool2d(1)`.

@@ -45,6 +45,35 @@ def Graph_Piecewise : NativeOpTrait<"Piecewise"> {
   let cppNamespace = "::kiln::graph::OpTrait";
 }
 
+// What graph-fuse makes of an op; every graph op has exactly one (graph-fuse
+// rejects an op without). Elementwise ops fuse with their elementwise
+// neighbours; a library op becomes kernel.matmul / kernel.conv2d with its
+// epilogue; reductions (norms, softmax, losses), windows (pooling), data
+// movement, attention, random numbers and contractions each get a kernel of
+// their own; None: no kernel (constants, reshapes).
+class Graph_KernelKind<string kind>
+    : ParamNativeOpTrait<"KernelKindIs", "::kiln::graph::KernelKind::" # kind> {
+  let cppNamespace = "::kiln::graph::OpTrait";
+}
+def Graph_ElementwiseKernel : Graph_KernelKind<"Elementwise">;
+def Graph_LibraryKernel : Graph_KernelKind<"Library">;
+def Graph_ReductionKernel : Graph_KernelKind<"Reduction">;
+def Graph_WindowKernel : Graph_KernelKind<"Window">;
+def Graph_DataKernel : Graph_KernelKind<"Data">;
+def Graph_AttentionKernel : Graph_KernelKind<"Attention">;
+def Graph_RandomKernel : Graph_KernelKind<"Random">;
+def Graph_ContractionKernel : Graph_KernelKind<"Contraction">;
+def Graph_NoKernel : Graph_KernelKind<"None">;
+
+// The activation an elementwise op becomes when graph-fuse folds it into a
+// library call's epilogue (oneDNN post-op); the lowering computes the op
+// with the same formula (scalarActivation).
+class Graph_LibraryActivation<string activation>
+    : ParamNativeOpTrait<"LibraryActivationIs",
+                         "::kiln::graph::Activation::" # activation> {
+  let cppNamespace = "::kiln::graph::OpTrait";
+}
+
 // Base class of every graph op: pure value semantics.
 class Graph_Op<string mnemonic, list<Trait> traits = []>
     : Op<Graph_Dialect, mnemonic, !listconcat(traits, [Pure])>;

@@ -11,7 +11,7 @@ include "dialects/Graph/IR/GraphEnums.td"
 //===----------------------------------------------------------------------===//
 
 def Graph_ConstantOp : Graph_Op<"constant",
-    [ConstantLike, AllTypesMatch<["value", "result"]>]> {
+    [Graph_NoKernel, ConstantLike, AllTypesMatch<["value", "result"]>]> {
   let summary = "A constant tensor";
   let description = [{
     Materializes a dense constant. The result type is the attribute's type.
@@ -26,7 +26,7 @@ def Graph_ConstantOp : Graph_Op<"constant",
   let hasFolder = 1;
 }
 
-def Graph_CastOp : Graph_InferredOp<"cast", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_CastOp : Graph_InferredOp<"cast", [Graph_ElementwiseKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Converts the element type of a tensor";
   let description = [{
     Converts every element to `dtype`, keeping the shape: floats round to
@@ -48,6 +48,7 @@ def Graph_CastOp : Graph_InferredOp<"cast", [DeclareOpInterfaceMethods<Graph_Gra
 
 class Graph_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
     : Graph_Op<mnemonic, !listconcat(traits, [SameOperandsAndResultType,
+          Graph_ElementwiseKernel,
           DeclareOpInterfaceMethods<Graph_GradientOpInterface>])> {
   let summary = "Elementwise " # formula;
   let description = "Computes `" # formula # [{` for every element; the result
@@ -70,15 +71,15 @@ def Graph_SqrtOp : Graph_UnaryOp<"sqrt", "sqrt(x)">;
 def Graph_RsqrtOp : Graph_UnaryOp<"rsqrt", "1 / sqrt(x)">;
 def Graph_SinOp : Graph_UnaryOp<"sin", "sin(x)">;
 def Graph_CosOp : Graph_UnaryOp<"cos", "cos(x)">;
-def Graph_TanhOp : Graph_UnaryOp<"tanh", "tanh(x)">;
+def Graph_TanhOp : Graph_UnaryOp<"tanh", "tanh(x)", [Graph_LibraryActivation<"tanh">]>;
 def Graph_ErfOp : Graph_UnaryOp<"erf", "erf(x)">;
 def Graph_FloorOp : Graph_UnaryOp<"floor", "floor(x)", [Graph_Piecewise]>;
-def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
-def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)", [Graph_Piecewise]>;
-def Graph_GeluOp : Graph_UnaryOp<"gelu", "x * (1 + erf(x / sqrt(2))) / 2 (exact GELU)">;
-def Graph_SiluOp : Graph_UnaryOp<"silu", "x * sigmoid(x)">;
+def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "1 / (1 + exp(-x))", [Graph_LibraryActivation<"sigmoid">]>;
+def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)", [Graph_Piecewise, Graph_LibraryActivation<"relu">]>;
+def Graph_GeluOp : Graph_UnaryOp<"gelu", "x * (1 + erf(x / sqrt(2))) / 2 (exact GELU)", [Graph_LibraryActivation<"gelu">]>;
+def Graph_SiluOp : Graph_UnaryOp<"silu", "x * sigmoid(x)", [Graph_LibraryActivation<"silu">]>;
 
-def Graph_LeakyReluOp : Graph_Op<"leaky_relu", [SameOperandsAndResultType, Graph_Piecewise,
+def Graph_LeakyReluOp : Graph_Op<"leaky_relu", [Graph_ElementwiseKernel, Graph_LibraryActivation<"leaky_relu">, SameOperandsAndResultType, Graph_Piecewise,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Elementwise leaky ReLU";
   let description = [{
@@ -93,7 +94,7 @@ def Graph_LeakyReluOp : Graph_Op<"leaky_relu", [SameOperandsAndResultType, Graph
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_ClampOp : Graph_Op<"clamp", [SameOperandsAndResultType, Graph_Piecewise,
+def Graph_ClampOp : Graph_Op<"clamp", [Graph_ElementwiseKernel, SameOperandsAndResultType, Graph_Piecewise,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Elementwise clamp to [min, max]";
   let description = [{
@@ -115,7 +116,7 @@ def Graph_ClampOp : Graph_Op<"clamp", [SameOperandsAndResultType, Graph_Piecewis
 
 class Graph_BinaryOp<string mnemonic, string formula, Type operandType,
                      list<Trait> traits = []>
-    : Graph_InferredOp<mnemonic, !listconcat(traits, [DeclareOpInterfaceMethods<Graph_GradientOpInterface>])> {
+    : Graph_InferredOp<mnemonic, !listconcat(traits, [Graph_ElementwiseKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>])> {
   let summary = "Elementwise " # formula # " with broadcasting";
   let description = "Computes `" # formula # [{` elementwise. The operands have
     the same element type; their shapes broadcast as in numpy (trailing
@@ -157,7 +158,7 @@ def Graph_MaximumOp : Graph_BinaryOp<"maximum", "max(lhs, rhs)",
 def Graph_MinimumOp : Graph_BinaryOp<"minimum", "min(lhs, rhs)",
                                      Graph_NumericTensor, [Commutative, Graph_Piecewise]>;
 
-def Graph_CompareOp : Graph_InferredOp<"compare", [Graph_Piecewise]> {
+def Graph_CompareOp : Graph_InferredOp<"compare", [Graph_ElementwiseKernel, Graph_Piecewise]> {
   let summary = "Elementwise comparison with broadcasting";
   let description = [{
     Compares elementwise with the predicate (`eq`, `ne`, `lt`, `le`, `gt`,
@@ -175,7 +176,7 @@ def Graph_CompareOp : Graph_InferredOp<"compare", [Graph_Piecewise]> {
   }];
 }
 
-def Graph_SelectOp : Graph_InferredOp<"select", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_SelectOp : Graph_InferredOp<"select", [Graph_ElementwiseKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Elementwise choice between two tensors";
   let description = [{
     `cond ? lhs : rhs` elementwise; all three shapes broadcast together.

@@ -21,4 +21,16 @@ def Graph_LossReduction : I64EnumAttr<"LossReduction",
   let cppNamespace = "::kiln::graph";
 }
 
+// The activation a library call (oneDNN matmul or convolution) applies in its
+// epilogue. The values are the runtime's KILN_ACTIVATION_* codes
+// (runtime/include/kiln/runtime/Library.h; a static_assert checks them).
+def Graph_Activation : I64EnumAttr<"Activation",
+    "activation applied in a library call's epilogue", [
+  I64EnumAttrCase<"none", 0>, I64EnumAttrCase<"relu", 1>,
+  I64EnumAttrCase<"leaky_relu", 2>, I64EnumAttrCase<"gelu", 3>,
+  I64EnumAttrCase<"silu", 4>, I64EnumAttrCase<"sigmoid", 5>,
+  I64EnumAttrCase<"tanh", 6>]> {
+  let cppNamespace = "::kiln::graph";
+}
+
 #endif // KILN_GRAPH_ENUMS

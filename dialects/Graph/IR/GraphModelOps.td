@@ -6,7 +6,7 @@
 include "dialects/Graph/IR/GraphDialect.td"
 include "dialects/Graph/IR/GraphEnums.td"
 
-def Graph_AttentionOp : Graph_InferredOp<"attention", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_AttentionOp : Graph_InferredOp<"attention", [Graph_AttentionKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Scaled dot-product attention";
   let description = [{
     `softmax(q k^T * scale + masks) v` for `q [..., Tq, D]`, `k [..., Tk, D]`,
@@ -30,7 +30,7 @@ def Graph_AttentionOp : Graph_InferredOp<"attention", [DeclareOpInterfaceMethods
   }];
 }
 
-def Graph_CrossEntropyOp : Graph_InferredOp<"cross_entropy", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_CrossEntropyOp : Graph_InferredOp<"cross_entropy", [Graph_ReductionKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Softmax cross-entropy with class indices";
   let description = [{
     `-log_softmax(logits)[n, labels[n]]` per row of `[N, C]` logits, then
@@ -49,7 +49,7 @@ def Graph_CrossEntropyOp : Graph_InferredOp<"cross_entropy", [DeclareOpInterface
 }
 
 class Graph_ElementwiseLossOp<string mnemonic, string formula>
-    : Graph_InferredOp<mnemonic, [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+    : Graph_InferredOp<mnemonic, [SameOperandsElementType, Graph_ReductionKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = formula # " loss";
   let description = "The " # formula # [{ loss of two tensors of one shape,
     elementwise, then reduced (`none`, `sum` or `mean` over all elements).
@@ -86,7 +86,7 @@ def Graph_BceWithLogitsOp : Graph_ElementwiseLossOp<"bce_with_logits",
 // (seed, offset + i), so a run is reproducible and can resume at any step.
 class Graph_RandomOp<string mnemonic, string distribution, Type resultType,
                      dag extraArgs, string exampleAttrs>
-    : Graph_InferredOp<mnemonic> {
+    : Graph_InferredOp<mnemonic, [Graph_RandomKernel]> {
   let summary = "Counter-based " # distribution # " random numbers";
   let description = "Samples `shape` values from " # distribution # [{ with a
     counter-based generator (Philox 4x32-10): element i is a pure function of

@@ -6,7 +6,7 @@
 include "dialects/Graph/IR/GraphDialect.td"
 
 class Graph_ReduceOp<string mnemonic, string what, list<Trait> traits = []>
-    : Graph_InferredOp<mnemonic, !listconcat(traits, [DeclareOpInterfaceMethods<Graph_GradientOpInterface>])> {
+    : Graph_InferredOp<mnemonic, !listconcat(traits, [Graph_ReductionKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>])> {
   let summary = "The " # what # " over some dimensions";
   let description = "Reduces `dims` (each in [-rank, rank), no repeats) by "
     # what # [{; with `keep_dims` they stay as size 1.
@@ -36,7 +36,7 @@ def Graph_ReduceMeanOp : Graph_ReduceOp<"reduce_mean", "mean">;
 def Graph_ReduceMaxOp : Graph_ReduceOp<"reduce_max", "maximum", [Graph_Piecewise]>;
 def Graph_ReduceMinOp : Graph_ReduceOp<"reduce_min", "minimum", [Graph_Piecewise]>;
 
-def Graph_ArgmaxOp : Graph_InferredOp<"argmax"> {
+def Graph_ArgmaxOp : Graph_InferredOp<"argmax", [Graph_ReductionKernel]> {
   let summary = "Index of the largest element along a dimension";
   let description = [{
     The first index of the maximum along `dim`, as `i64`.
@@ -52,7 +52,7 @@ def Graph_ArgmaxOp : Graph_InferredOp<"argmax"> {
 }
 
 class Graph_SoftmaxLikeOp<string mnemonic, string formula>
-    : Graph_Op<mnemonic, [SameOperandsAndResultType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+    : Graph_Op<mnemonic, [SameOperandsAndResultType, Graph_ReductionKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = formula # " along one axis";
   let description = "Computes " # formula # [{ along `axis` (default -1) in a
     numerically stable form (the maximum is subtracted first).
@@ -72,7 +72,7 @@ def Graph_SoftmaxOp : Graph_SoftmaxLikeOp<"softmax", "softmax">;
 def Graph_LogSoftmaxOp : Graph_SoftmaxLikeOp<"log_softmax", "log-softmax">;
 
 def Graph_LayerNormOp : Graph_InferredOp<"layer_norm",
-                                         [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+                                         [Graph_ReductionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Layer normalization over the trailing dimensions";
   let description = [{
     Normalizes over the trailing dimensions that `weight` spans (PyTorch's
@@ -94,7 +94,7 @@ def Graph_LayerNormOp : Graph_InferredOp<"layer_norm",
 }
 
 def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
-                                                 [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+                                                 [Graph_ReductionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batch normalization with batch statistics";
   let description = [{
     Normalizes `[N, C, ...]` per channel with the batch mean and biased
@@ -125,7 +125,7 @@ def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
 }
 
 def Graph_BatchNormInferenceOp : Graph_InferredOp<"batch_norm_inference",
-                                                  [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+                                                  [Graph_ReductionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batch normalization with running statistics";
   let description = [{
     `(x - mean) / sqrt(var + epsilon) * weight + bias` per channel of
@@ -149,7 +149,7 @@ def Graph_BatchNormInferenceOp : Graph_InferredOp<"batch_norm_inference",
 }
 
 def Graph_GroupNormOp : Graph_InferredOp<"group_norm",
-                                         [SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+                                         [Graph_ReductionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Group normalization";
   let description = [{
     Splits the channels of `[N, C, ...]` into `num_groups` groups, normalizes

@@ -5,7 +5,7 @@
 
 include "dialects/Graph/IR/GraphDialect.td"
 
-def Graph_ConcatOp : Graph_InferredOp<"concat", [SameOperandsElementType,
+def Graph_ConcatOp : Graph_InferredOp<"concat", [Graph_DataKernel, SameOperandsElementType,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Concatenation along one axis";
   let description = [{
@@ -20,7 +20,7 @@ def Graph_ConcatOp : Graph_InferredOp<"concat", [SameOperandsElementType,
   let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
 }
 
-def Graph_SliceOp : Graph_InferredOp<"slice", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_SliceOp : Graph_InferredOp<"slice", [Graph_DataKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "A strided box of a tensor";
   let description = [{
     Elements `starts[d], starts[d] + strides[d], ...` below `limits[d]` in
@@ -37,7 +37,7 @@ def Graph_SliceOp : Graph_InferredOp<"slice", [DeclareOpInterfaceMethods<Graph_G
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_ReshapeOp : Graph_InferredOp<"reshape", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_ReshapeOp : Graph_InferredOp<"reshape", [Graph_NoKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Reinterprets a tensor with another shape, row-major";
   let description = [{
     Same elements, same row-major order, new `shape` with the same number of
@@ -53,7 +53,7 @@ def Graph_ReshapeOp : Graph_InferredOp<"reshape", [DeclareOpInterfaceMethods<Gra
   let hasFolder = 1;
 }
 
-def Graph_TransposeOp : Graph_InferredOp<"transpose", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_TransposeOp : Graph_InferredOp<"transpose", [Graph_DataKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Permutes the dimensions of a tensor";
   let description = [{
     Result dimension i is input dimension `permutation[i]`.
@@ -68,7 +68,7 @@ def Graph_TransposeOp : Graph_InferredOp<"transpose", [DeclareOpInterfaceMethods
   let hasFolder = 1;
 }
 
-def Graph_BroadcastToOp : Graph_InferredOp<"broadcast_to", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_BroadcastToOp : Graph_InferredOp<"broadcast_to", [Graph_ElementwiseKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Broadcasts a tensor to a shape";
   let description = [{
     Stretches size-1 dimensions and prepends leading ones, as numpy's
@@ -84,7 +84,7 @@ def Graph_BroadcastToOp : Graph_InferredOp<"broadcast_to", [DeclareOpInterfaceMe
   let hasFolder = 1;
 }
 
-def Graph_OneHotOp : Graph_InferredOp<"one_hot"> {
+def Graph_OneHotOp : Graph_InferredOp<"one_hot", [Graph_ElementwiseKernel]> {
   let summary = "One-hot encoding of integer indices";
   let description = [{
     `indices [...] -> [..., num_classes]` of `dtype`: 1 where the last index
@@ -100,7 +100,7 @@ def Graph_OneHotOp : Graph_InferredOp<"one_hot"> {
   let assemblyFormat = "$indices attr-dict `:` type($indices)";
 }
 
-def Graph_EmbeddingOp : Graph_InferredOp<"embedding", [DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_EmbeddingOp : Graph_InferredOp<"embedding", [Graph_DataKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Gathers rows of an embedding table";
   let description = [{
     `weight[indices]`: weight `[V, D]`, integer indices of any shape, result

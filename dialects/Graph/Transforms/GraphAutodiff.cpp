@@ -1,6 +1,7 @@
 //===- GraphAutodiff.cpp - Reverse-mode differentiation of graph functions ===//
 
 #include "dialects/Graph/Transforms/Passes.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 #include "dialects/Kernel/IR/KernelDialect.h"
 
 #include "mlir/IR/Builders.h"
@@ -69,7 +70,7 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs,
   // Further results are buffer updates (batch norm's running statistics):
   // grad passes them through, after the gradients.
   for (unsigned r = 1; r < loss.getNumResults(); ++r)
-    if (!loss.getResultAttrOfType<StringAttr>(r, "graph.update"))
+    if (!loss.getResultAttrOfType<StringAttr>(r, kiln::attr::kUpdate))
       return loss.emitError("can only differentiate a function with one "
                             "scalar float result and buffer updates "
                             "(graph.update); result ")
@@ -80,9 +81,9 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs,
   // Arguments to differentiate: parameters, and float inputs on request.
   SmallVector<std::pair<unsigned, std::string>> wrt;
   for (unsigned i = 0; i < loss.getNumArguments(); ++i) {
-    if (auto name = loss.getArgAttrOfType<StringAttr>(i, "graph.param"))
+    if (auto name = loss.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam))
       wrt.push_back({i, name.str()});
-    else if (auto name = loss.getArgAttrOfType<StringAttr>(i, "graph.input");
+    else if (auto name = loss.getArgAttrOfType<StringAttr>(i, kiln::attr::kInput);
              name && wrtInputs && isFloat(loss.getArgument(i)))
       wrt.push_back({i, name.str()});
   }
@@ -94,9 +95,9 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs,
   auto grad = b.create<func::FuncOp>(
       loc, "grad", b.getFunctionType(loss.getArgumentTypes(), results));
   grad.setAllArgAttrs(loss.getAllArgAttrs());
-  grad.setResultAttr(0, "graph.output", b.getStringAttr("loss"));
+  grad.setResultAttr(0, kiln::attr::kOutput, b.getStringAttr("loss"));
   for (auto [k, entry] : llvm::enumerate(wrt))
-    grad.setResultAttr(k + 1, "graph.output",
+    grad.setResultAttr(k + 1, kiln::attr::kOutput,
                        b.getStringAttr("grad." + entry.second));
   for (unsigned r = 1; r < loss.getNumResults(); ++r)
     grad.setResultAttrs(wrt.size() + r, loss.getResultAttrDict(r));

@@ -12,7 +12,6 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 namespace kiln::graph {
 #define GEN_PASS_DEF_GRAPHFUSE
@@ -25,65 +24,8 @@ using namespace kiln::graph;
 
 namespace {
 
-/// What a graph op becomes.
-enum class Role {
-  Elementwise, // fuses with its elementwise neighbours
-  Library,     // kernel.matmul / kernel.conv2d
-  Reduction,
-  Window,
-  Data,
-  Attention,
-  Random,
-  Contraction, // batched matmul, conv-transpose: own kernel
-  Outside,     // constants and reshapes: no kernel
-};
-
-Role roleOf(Operation *op) {
-  return llvm::TypeSwitch<Operation *, Role>(op)
-      .Case<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, SinOp, CosOp, TanhOp,
-            ErfOp, FloorOp, SigmoidOp, ReluOp, GeluOp, SiluOp, LeakyReluOp, ClampOp,
-            AddOp, SubOp, MulOp, DivOp, PowOp, MaximumOp, MinimumOp, CompareOp,
-            SelectOp, CastOp, BroadcastToOp, OneHotOp>(
-          [](Operation *) { return Role::Elementwise; })
-      .Case<MatmulOp, Conv2DOp>([](Operation *) { return Role::Library; })
-      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ArgmaxOp,
-            SoftmaxOp, LogSoftmaxOp, LayerNormOp, BatchNormTrainingOp,
-            BatchNormInferenceOp, GroupNormOp, CrossEntropyOp, MseLossOp,
-            BceWithLogitsOp>([](Operation *) { return Role::Reduction; })
-      .Case<MaxPool2DOp, MaxPool2DGradOp, AvgPool2DOp, GlobalAvgPool2DOp>(
-          [](Operation *) { return Role::Window; })
-      .Case<TransposeOp, SliceOp, ConcatOp, EmbeddingOp>(
-          [](Operation *) { return Role::Data; })
-      .Case<AttentionOp>([](Operation *) { return Role::Attention; })
-      .Case<RandomUniformOp, RandomNormalOp, RandomIntegersOp>(
-          [](Operation *) { return Role::Random; })
-      .Case<BatchMatmulOp, ConvTranspose2DOp, Conv2DWeightGradOp>(
-          [](Operation *) { return Role::Contraction; })
-      .Default([](Operation *) { return Role::Outside; });
-}
-
-const char *kindName(Role role) {
-  switch (role) {
-  case Role::Elementwise:
-    return "elementwise";
-  case Role::Reduction:
-    return "reduction";
-  case Role::Window:
-    return "window";
-  case Role::Data:
-    return "data";
-  case Role::Attention:
-    return "attention";
-  case Role::Random:
-    return "random";
-  case Role::Contraction:
-    return "contraction";
-  case Role::Library:
-  case Role::Outside:
-    break;
-  }
-  return "";
-}
+/// What a graph op becomes: its ODS kernel kind (Graph_KernelKind).
+using Role = KernelKind;
 
 /// The other ops of the kernel `op` belongs to (empty when none yet): a
 /// kernel runs as a whole, so depending on one of its ops is depending on
@@ -143,7 +85,7 @@ RankedTensorType tensorTypeOf(Value v) {
 /// The epilogue chain after a matmul or convolution.
 struct Epilogue {
   Value bias, residual;
-  kernel::Activation activation = kernel::Activation::none;
+  Activation activation = Activation::none;
   double alpha = 0;
   SmallVector<Operation *> chain; // anchor first
   Value result;                   // the value the library call replaces
@@ -186,27 +128,13 @@ Epilogue matchEpilogue(Operation *anchor, Value existingBias,
       e.result = add.getResult();
     }
   }
-  // An activation.
-  if (Operation *user = singleUser(e.result)) {
-    using kernel::Activation;
-    std::optional<Activation> act =
-        llvm::TypeSwitch<Operation *, std::optional<Activation>>(user)
-            .Case([](ReluOp) { return Activation::relu; })
-            .Case([&](LeakyReluOp op) {
-              e.alpha = op.getAlpha().convertToDouble();
-              return Activation::leaky_relu;
-            })
-            .Case([](GeluOp) { return Activation::gelu; })
-            .Case([](SiluOp) { return Activation::silu; })
-            .Case([](SigmoidOp) { return Activation::sigmoid; })
-            .Case([](TanhOp) { return Activation::tanh; })
-            .Default([](Operation *) { return std::nullopt; });
-    if (act) {
-      e.activation = *act;
+  // An activation (an op with Graph_LibraryActivation).
+  if (Operation *user = singleUser(e.result))
+    if (auto act = libraryActivationOf(user)) {
+      std::tie(e.activation, e.alpha) = *act;
       e.chain.push_back(user);
       e.result = user->getResult(0);
     }
-  }
   return e;
 }
 
@@ -216,10 +144,10 @@ void replaceChain(Epilogue &e, Value replacement) {
     op->erase();
 }
 
-void formLibraryCalls(func::FuncOp func, bool fuseEpilogues) {
+LogicalResult formLibraryCalls(func::FuncOp func, bool fuseEpilogues) {
   SmallVector<Operation *> anchors;
   func.walk([&](Operation *op) {
-    if (isa<MatmulOp, Conv2DOp>(op))
+    if (kernelKindOf(op) == KernelKind::Library)
       anchors.push_back(op);
   });
   for (Operation *anchor : anchors) {
@@ -234,7 +162,10 @@ void formLibraryCalls(func::FuncOp func, bool fuseEpilogues) {
       replaceChain(e, call.getResult());
       continue;
     }
-    auto conv = cast<Conv2DOp>(anchor);
+    auto conv = dyn_cast<Conv2DOp>(anchor);
+    if (!conv)
+      return anchor->emitOpError("is a library op that graph-fuse has no "
+                                 "library call for");
     Epilogue e = matchEpilogue(anchor, conv.getBias(), 0, fuseEpilogues);
     b.setInsertionPoint(e.chain.back());
     auto call = b.create<kernel::Conv2DOp>(
@@ -243,6 +174,7 @@ void formLibraryCalls(func::FuncOp func, bool fuseEpilogues) {
         conv.getGroups(), e.activation, APFloat(e.alpha));
     replaceChain(e, call.getResult());
   }
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -254,14 +186,20 @@ struct Group {
   SmallVector<Operation *> ops; // in block order
 };
 
-/// Assigns every kernel-worthy op of `block` to a group.
-std::vector<Group> formGroups(Block &block, bool fuseElementwise) {
+/// Assigns every kernel-worthy op of `block` to a group. Fails on a graph
+/// op without a kernel kind.
+FailureOr<std::vector<Group>> formGroups(Block &block, bool fuseElementwise) {
   std::vector<Group> groups;
   DenseMap<Operation *, size_t> groupOf;
   for (Operation &op : block) {
-    Role role = roleOf(&op);
-    if (role == Role::Outside || role == Role::Library ||
-        !isa<GraphDialect>(op.getDialect()))
+    if (!isa<GraphDialect>(op.getDialect()))
+      continue;
+    std::optional<Role> kind = kernelKindOf(&op);
+    if (!kind)
+      return op.emitOpError("has no kernel kind: graph-fuse cannot place it "
+                            "(give it a Graph_KernelKind trait in ODS)");
+    Role role = *kind;
+    if (role == Role::None || role == Role::Library)
       continue;
     size_t mine = groups.size();
     groups.push_back({role, {&op}});
@@ -331,7 +269,7 @@ void outline(const Group &group) {
   for (Value v : outputs)
     resultTypes.push_back(v.getType());
   auto fused = b.create<kernel::FusedOp>(last->getLoc(), resultTypes,
-                                         kindName(group.role), inputs);
+                                         kernelKindName(group.role), inputs);
   Block *body = new Block();
   fused.getBody().push_back(body);
   IRMapping mapping;
@@ -363,9 +301,13 @@ struct GraphFuse : kiln::graph::impl::GraphFuseBase<GraphFuse> {
     func::FuncOp func = getOperation();
     if (func.isExternal())
       return;
-    formLibraryCalls(func, fuseEpilogues);
+    if (failed(formLibraryCalls(func, fuseEpilogues)))
+      return signalPassFailure();
     Block &block = func.getBody().front();
-    for (const Group &group : formGroups(block, fuseElementwise))
+    FailureOr<std::vector<Group>> groups = formGroups(block, fuseElementwise);
+    if (failed(groups))
+      return signalPassFailure();
+    for (const Group &group : *groups)
       outline(group);
     // Kernels sit at their last member's position; restore def-before-use.
     if (!sortTopologically(&block)) {

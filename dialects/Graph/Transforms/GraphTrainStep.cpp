@@ -1,6 +1,7 @@
 //===- GraphTrainStep.cpp - Forward, backward and optimizer in one entry --===//
 
 #include "dialects/Graph/Transforms/Passes.h"
+#include "dialects/Graph/IR/AttributeNames.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -74,17 +75,17 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     // Parameters with gradients: grad's results 1.. are grad.<param>.
     SmallVector<unsigned> params;
     for (unsigned i = 0; i < grad.getNumArguments(); ++i)
-      if (grad.getArgAttrOfType<StringAttr>(i, "graph.param"))
+      if (grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam))
         params.push_back(i);
     auto paramName = [&](unsigned i) {
-      return grad.getArgAttrOfType<StringAttr>(i, "graph.param").str();
+      return grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam).str();
     };
     // The result of grad holding each parameter's gradient, by name.
     SmallVector<unsigned> gradResults;
     for (unsigned i : params) {
       unsigned found = 0;
       for (unsigned r = 1; r < grad.getNumResults(); ++r)
-        if (auto name = grad.getResultAttrOfType<StringAttr>(r, "graph.output");
+        if (auto name = grad.getResultAttrOfType<StringAttr>(r, kiln::attr::kOutput);
             name && name.str() == "grad." + paramName(i))
           found = r;
       if (!found)
@@ -105,20 +106,20 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     SmallVector<std::pair<std::string, std::string>> argNames; // attr, name
     for (unsigned i : params) {
       argTypes.push_back(grad.getArgument(i).getType());
-      argNames.push_back({"graph.param", paramName(i)});
+      argNames.push_back({kiln::attr::kParam.str(), paramName(i)});
     }
     for (const std::string &kind : stateKinds)
       for (unsigned i : params) {
         argTypes.push_back(grad.getArgument(i).getType());
-        argNames.push_back({"graph.buffer", kind + paramName(i)});
+        argNames.push_back({kiln::attr::kBuffer.str(), kind + paramName(i)});
       }
     auto stepType = RankedTensorType::get({}, b.getI64Type());
     argTypes.push_back(stepType);
-    argNames.push_back({"graph.buffer", "optimizer.step"});
+    argNames.push_back({kiln::attr::kBuffer.str(), "optimizer.step"});
     unsigned firstOther = argTypes.size();
     SmallVector<unsigned> others;
     for (unsigned i = 0; i < grad.getNumArguments(); ++i)
-      if (!grad.getArgAttrOfType<StringAttr>(i, "graph.param")) {
+      if (!grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam)) {
         others.push_back(i);
         argTypes.push_back(grad.getArgument(i).getType());
       }
@@ -128,11 +129,11 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
       resultTypes.push_back(argTypes[i]);
     SmallVector<unsigned> updateResults;
     for (unsigned r = 1; r < grad.getNumResults(); ++r) {
-      auto buffer = grad.getResultAttrOfType<StringAttr>(r, "graph.update");
+      auto buffer = grad.getResultAttrOfType<StringAttr>(r, kiln::attr::kUpdate);
       if (!buffer)
         continue;
       bool found = llvm::any_of(others, [&](unsigned i) {
-        auto name = grad.getArgAttrOfType<StringAttr>(i, "graph.buffer");
+        auto name = grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kBuffer);
         return name == buffer &&
                grad.getArgument(i).getType() == grad.getResultTypes()[r];
       });
@@ -149,15 +150,15 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     for (auto [i, names] : llvm::enumerate(argNames))
       step.setArgAttr(i, names.first, b.getStringAttr(names.second));
     for (auto [k, i] : llvm::enumerate(params))
-      if (auto init = grad.getArgAttrOfType<StringAttr>(i, "graph.init"))
-        step.setArgAttr(k, "graph.init", init);
+      if (auto init = grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kInit))
+        step.setArgAttr(k, kiln::attr::kInit, init);
     for (auto [k, i] : llvm::enumerate(others))
       step.setArgAttrs(firstOther + k, grad.getArgAttrDict(i));
-    step.setResultAttr(0, "graph.output", b.getStringAttr("loss"));
+    step.setResultAttr(0, kiln::attr::kOutput, b.getStringAttr("loss"));
     // Each updated parameter and state may be updated in place.
     for (auto [i, names] : llvm::enumerate(argNames)) {
-      step.setResultAttr(i + 1, "graph.output", b.getStringAttr(names.second));
-      step.setResultAttr(i + 1, "graph.update", b.getStringAttr(names.second));
+      step.setResultAttr(i + 1, kiln::attr::kOutput, b.getStringAttr(names.second));
+      step.setResultAttr(i + 1, kiln::attr::kUpdate, b.getStringAttr(names.second));
     }
     for (auto [k, r] : llvm::enumerate(updateResults))
       step.setResultAttrs(1 + argNames.size() + k, grad.getResultAttrDict(r));

@@ -14,7 +14,6 @@ using namespace mlir;
 using namespace kiln;
 using namespace kiln::kernel;
 
-#include "dialects/Kernel/IR/KernelEnums.cpp.inc"
 #include "dialects/Kernel/IR/KernelOpsDialect.cpp.inc"
 
 namespace {

@@ -12,7 +12,6 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "dialects/Kernel/IR/KernelEnums.h.inc"
 #include "dialects/Kernel/IR/KernelOpsDialect.h.inc"
 
 #define GET_OP_CLASSES

@@ -22,14 +22,8 @@ def Kernel_Dialect : Dialect {
   let dependentDialects = ["::kiln::graph::GraphDialect"];
 }
 
-def Kernel_Activation : I64EnumAttr<"Activation",
-    "activation applied in a library call's epilogue", [
-  I64EnumAttrCase<"none", 0>, I64EnumAttrCase<"relu", 1>,
-  I64EnumAttrCase<"leaky_relu", 2>, I64EnumAttrCase<"gelu", 3>,
-  I64EnumAttrCase<"silu", 4>, I64EnumAttrCase<"sigmoid", 5>,
-  I64EnumAttrCase<"tanh", 6>]> {
-  let cppNamespace = "::kiln::kernel";
-}
+// The epilogue activation of kernel.matmul and kernel.conv2d is the graph
+// dialect's Graph_Activation: graph ops name the activation they become.
 
 class Kernel_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kernel_Dialect, mnemonic, traits>;

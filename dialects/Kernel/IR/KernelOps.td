@@ -4,6 +4,7 @@
 #define KILN_KERNEL_OPS
 
 include "dialects/Kernel/IR/KernelDialect.td"
+include "dialects/Graph/IR/GraphEnums.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/RegionKindInterface.td"
@@ -76,7 +77,7 @@ def Kernel_MatmulOp : Kernel_LibraryOp<"matmul"> {
   let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
       Optional<AnyRankedTensor>:$bias, Optional<AnyRankedTensor>:$residual,
       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs,
-      DefaultValuedAttr<Kernel_Activation, "Activation::none">:$activation,
+      DefaultValuedAttr<Graph_Activation, "::kiln::graph::Activation::none">:$activation,
       DefaultValuedAttr<F64Attr, "0.0">:$alpha);
   let assemblyFormat = [{
     $lhs `,` $rhs (`bias` `(` $bias^ `:` type($bias) `)`)?
@@ -102,7 +103,7 @@ def Kernel_Conv2DOp : Kernel_LibraryOp<"conv2d"> {
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
       DefaultValuedAttr<I64Attr, "1">:$groups,
-      DefaultValuedAttr<Kernel_Activation, "Activation::none">:$activation,
+      DefaultValuedAttr<Graph_Activation, "::kiln::graph::Activation::none">:$activation,
       DefaultValuedAttr<F64Attr, "0.0">:$alpha);
   let assemblyFormat = [{
     $input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)?

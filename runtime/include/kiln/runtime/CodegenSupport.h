@@ -12,6 +12,18 @@
 #include <cstddef>
 #include <cstdint>
 
+/// The functions below that generated code calls, listed once: the JIT
+/// resolves generated code's calls from this list (with
+/// KILN_LIBRARY_FUNCTIONS of Library.h).
+#define KILN_CODEGEN_SUPPORT_FUNCTIONS(X)                                      \
+  X(memrefCopy)                                                                \
+  X(_mlir_memref_to_llvm_alloc)                                                \
+  X(_mlir_memref_to_llvm_aligned_alloc)                                        \
+  X(_mlir_memref_to_llvm_free)                                                 \
+  X(kiln_parallel_for)                                                         \
+  X(kiln_check_finite_f32)                                                     \
+  X(kiln_check_finite_f64)
+
 extern "C" {
 
 /// An unranked memref as MLIR passes it: the rank and a pointer to a ranked

@@ -23,21 +23,43 @@
 #include <cstddef>
 #include <cstdint>
 
+/// The activations a library call applies, applied last, after bias and
+/// residual; declared once here. X(NAME, dialectName, code, oneDnnAlgorithm,
+/// oneDnnAlpha): KILN_ACTIVATION_NAME = code is the `activation` argument;
+/// dialectName is the graph dialect's Activation case with the same value
+/// (the compiler static_asserts it); the runtime applies the oneDNN eltwise
+/// post-op dnnl::algorithm::oneDnnAlgorithm with alpha oneDnnAlpha (an
+/// expression in the call's `alpha`).
+///   relu        max(x, 0)
+///   leaky_relu  max(x, 0) + alpha * min(x, 0): `alpha` is the negative slope
+///   gelu        the exact form x * (1 + erf(x / sqrt(2))) / 2
+///   silu        x * sigmoid(x)
+#define KILN_ACTIVATIONS(X)                                                    \
+  X(RELU, relu, 1, eltwise_relu, 0.0)                                          \
+  X(LEAKY_RELU, leaky_relu, 2, eltwise_relu, alpha)                            \
+  X(GELU, gelu, 3, eltwise_gelu_erf, 0.0)                                      \
+  X(SILU, silu, 4, eltwise_swish, 1.0)                                         \
+  X(SIGMOID, sigmoid, 5, eltwise_logistic, 0.0)                                \
+  X(TANH, tanh, 6, eltwise_tanh, 0.0)
+
+/// The library's entry points for generated code, declared below; the JIT
+/// resolves generated code's calls from this list.
+#define KILN_LIBRARY_FUNCTIONS(X)                                              \
+  X(kiln_matmul_f32)                                                           \
+  X(kiln_conv2d_f32)                                                           \
+  X(kiln_conv_transpose2d_f32)                                                 \
+  X(kiln_conv2d_weight_grad_f32)
+
 extern "C" {
 
-/// Activation codes of the `activation` argument. Activations are applied
-/// last, after bias and residual.
+/// Activation codes of the `activation` argument: none (0) or one of
+/// KILN_ACTIVATIONS.
 enum KilnActivation : int64_t {
   KILN_ACTIVATION_NONE = 0,
-  KILN_ACTIVATION_RELU = 1,
-  /// max(x, 0) + alpha * min(x, 0): `alpha` is the negative slope.
-  KILN_ACTIVATION_LEAKY_RELU = 2,
-  /// The exact form x * (1 + erf(x / sqrt(2))) / 2.
-  KILN_ACTIVATION_GELU = 3,
-  /// x * sigmoid(x).
-  KILN_ACTIVATION_SILU = 4,
-  KILN_ACTIVATION_SIGMOID = 5,
-  KILN_ACTIVATION_TANH = 6,
+#define KILN_ACTIVATION_CODE(NAME, name, code, algorithm, algorithmAlpha)      \
+  KILN_ACTIVATION_##NAME = code,
+  KILN_ACTIVATIONS(KILN_ACTIVATION_CODE)
+#undef KILN_ACTIVATION_CODE
 };
 
 /// result[M,N] = act(op(lhs) x op(rhs) + bias[N] + residual[M,N]), with the

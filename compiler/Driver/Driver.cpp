@@ -342,8 +342,11 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
     options.avx512 = avx512;
     options.streamStoreBytes = streamStoreBytes;
     if (failed(mlir::applyPassManagerCLOptions(pm)) ||
-        mlir::failed(mlir::parsePassPipeline(pipelineInto(stage, options), pm,
-                                             llvm::errs())))
+        failed(addPassesInto(pm, stage, options,
+                             [](const llvm::Twine &message) {
+                               fail("--train-step: " + message.str());
+                               return mlir::failure();
+                             })))
       return mlir::failure();
     if (failed(pm.run(module)) || failed(dump(stage)))
       return mlir::failure();

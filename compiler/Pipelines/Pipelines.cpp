@@ -2,8 +2,21 @@
 
 #include "compiler/Pipelines/Pipelines.h"
 
+#include "compiler/Codegen/Passes.h"
+#include "compiler/Conversion/Passes.h"
+#include "dialects/Graph/Transforms/Passes.h"
+#include "dialects/Kernel/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 
@@ -41,104 +54,219 @@ long long hostLastLevelCacheBytes() {
   return cached;
 }
 
-std::string pipelineInto(Stage stage, const PipelineOptions &options) {
-  switch (stage) {
-  case Stage::Graph:
-    return "";
-  case Stage::GraphGrad:
-    // Reverse-mode gradients: `loss` gains `grad`, and `grad` gains
-    // `train_step` with the optimizer.
-    return "graph-autodiff{wrt-inputs=" +
-           std::string(options.wrtInputs ? "true" : "false") +
-           (options.testScaleRule.empty()
-                ? std::string()
-                : " test-scale-rule=" + options.testScaleRule +
-                      " test-scale-factor=" +
-                      std::to_string(options.testScaleFactor)) +
-           "}" +
-           ",graph-train-step" +
-           (options.trainStep.empty() ? std::string()
-                                      : "{" + options.trainStep + "}");
-  case Stage::Kernel:
-    // Simplify, then decide what runs as one kernel.
-    return options.fusion
-               ? "kiln-record-manifest,canonicalize,cse,func.func(graph-fuse)"
-               : "kiln-record-manifest,canonicalize,cse,func.func(graph-fuse{"
-                 "fuse-elementwise=false fuse-epilogues=false})";
-  case Stage::Linalg:
-    // One function per kernel, lowered to linalg on tensors; the generics of
-    // a kernel fuse into one loop nest.
-    return std::string("kernel-outline,convert-graph-to-linalg") +
-           (options.libraryCalls ? "" : "{library-calls=false}") +
-           ",func.func(linalg-fuse-elementwise-ops),canonicalize,cse,"
-           // Updated arguments (train_step) become kernel destinations.
-           "kiln-update-in-place";
-  case Stage::LLVM:
-    // Static tiles, vectorized; buffers: one-shot bufferization across
-    // functions, results become out-parameters, temporaries are freed;
-    // library calls become C calls; then loops, vectors and math to LLVM.
-    return std::string("func.func(kiln-stage-elementwise,kiln-vectorize),"
-                       "canonicalize,cse,"
-                       "func.func(kiln-copy-returned-arguments),") +
-           "one-shot-bufferize{bufferize-function-boundaries "
-           "function-boundary-type-conversion=identity-layout-map},"
-           "canonicalize,kiln-drop-returned-arguments,"
-           "buffer-results-to-out-params{hoist-static-allocs},"
-           // Results are computed in their out-parameters where possible.
-           "kiln-forward-result-copies,kiln-alias-updated-results," +
-           std::string(options.numericsChecks ? "kiln-insert-numerics-checks,"
-                                              : "") +
-           "canonicalize,buffer-deallocation-pipeline,"
-           // While a block of rows computes, the next one is fetched.
-           // Strided reads (pooling windows) read contiguously.
-           "func.func(kiln-deinterleave-reads),"
-           // Outputs larger than the cache are written past it.
-           "func.func(kiln-stream-stores{min-bytes=" +
-           std::to_string(options.streamStoreBytes) +
-           "}),"
-           "func.func(kiln-prefetch),kiln-parallelize,"
-           // Kernels inline into their entry point, whose temporaries then
-           // share one planned arena.
-           "inline,symbol-dce,canonicalize," +
-           std::string(options.reportMemory
-                           ? "func.func(kiln-plan-memory{report=true}),"
-                           : "func.func(kiln-plan-memory),") +
-           "convert-library-calls,"
-           "func.func(convert-linalg-to-loops),"
-           "func.func(lower-vector-multi-reduction),"
-           "convert-vector-to-scf{full-unroll=true},"
-           "lower-affine,convert-scf-to-cf,canonicalize,cse," +
-           // f32 transcendentals become polynomials; what LLVM has
-           // intrinsics for (floor, fabs, sqrt, f64 exp) becomes them; what
-           // remains (f64 tanh, erf) calls libm, unrolled from vectors
-           // before vectors lower.
-           std::string(options.avx512
-                           ? "func.func(kiln-approximate-math{avx512=true}),"
-                           : "func.func(kiln-approximate-math),") +
-           "convert-math-to-llvm,"
-           "convert-math-to-libm,convert-vector-to-llvm,"
-           "expand-strided-metadata,lower-affine,"
-           // Heap allocations go to the runtime's caching workspace.
-           "finalize-memref-to-llvm{use-generic-functions=true},"
-           "convert-arith-to-llvm,convert-index-to-llvm,"
-           "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
-           "convert-cf-to-llvm,reconcile-unrealized-casts,"
-           // Boolean buffers hold bytes; vectors of i1 are bitmasks.
-           "kiln-byte-booleans,kiln-align-stream-stores,"
-           "kiln-strip-graph-attrs,kiln-emit-abi";
-  }
-  return "";
+namespace {
+
+using mlir::OpPassManager;
+using mlir::func::FuncOp;
+
+/// Reverse-mode gradients: `loss` gains `grad`, and `grad` gains
+/// `train_step` with the optimizer.
+mlir::LogicalResult addGraphGradPasses(OpPassManager &pm,
+                                       const PipelineOptions &options,
+                                       ErrorHandler errorHandler) {
+  graph::GraphAutodiffOptions autodiff;
+  autodiff.wrtInputs = options.wrtInputs;
+  autodiff.testScaleRule = options.testScaleRule;
+  autodiff.testScaleFactor = options.testScaleFactor;
+  pm.addPass(graph::createGraphAutodiff(autodiff));
+  // The optimizer's options are the user's text (--train-step).
+  std::unique_ptr<mlir::Pass> trainStep = graph::createGraphTrainStep();
+  if (failed(trainStep->initializeOptions(options.trainStep, errorHandler)))
+    return mlir::failure();
+  pm.addPass(std::move(trainStep));
+  return mlir::success();
 }
 
-bool buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to,
+/// Simplify, then decide what runs as one kernel.
+void addGraphToKernelPasses(OpPassManager &pm, const PipelineOptions &options) {
+  pm.addPass(createKilnRecordManifest());
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  graph::GraphFuseOptions fuse;
+  fuse.fuseElementwise = options.fusion;
+  fuse.fuseEpilogues = options.fusion;
+  pm.addNestedPass<FuncOp>(graph::createGraphFuse(fuse));
+}
+
+/// One function per kernel, lowered to linalg on tensors; the generics of a
+/// kernel fuse into one loop nest.
+void addKernelToLinalgPasses(OpPassManager &pm,
+                             const PipelineOptions &options) {
+  pm.addPass(kernel::createKernelOutline());
+  ConvertGraphToLinalgOptions lowering;
+  lowering.libraryCalls = options.libraryCalls;
+  pm.addPass(createConvertGraphToLinalg(lowering));
+  pm.addNestedPass<FuncOp>(mlir::createLinalgElementwiseOpFusionPass());
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  // Updated arguments (train_step) become kernel destinations.
+  pm.addPass(createKilnUpdateInPlace());
+}
+
+/// Static tiles, vectorized; buffers: one-shot bufferization across
+/// functions, results become out-parameters, temporaries are freed;
+/// library calls become C calls; then loops, vectors and math to LLVM.
+void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
+  pm.addNestedPass<FuncOp>(createKilnStageElementwise());
+  pm.addNestedPass<FuncOp>(createKilnVectorize());
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  pm.addNestedPass<FuncOp>(createKilnCopyReturnedArguments());
+  mlir::bufferization::OneShotBufferizationOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.setFunctionBoundaryTypeConversion(
+      mlir::bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(createKilnDropReturnedArguments());
+  mlir::bufferization::BufferResultsToOutParamsOpts outParams;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(mlir::bufferization::createBufferResultsToOutParamsPass(outParams));
+  // Results are computed in their out-parameters where possible.
+  pm.addPass(createKilnForwardResultCopies());
+  pm.addPass(createKilnAliasUpdatedResults());
+  if (options.numericsChecks)
+    pm.addPass(createKilnInsertNumericsChecks());
+  pm.addPass(mlir::createCanonicalizerPass());
+  mlir::bufferization::buildBufferDeallocationPipeline(
+      pm, mlir::bufferization::BufferDeallocationPipelineOptions());
+  // Strided reads (pooling windows) read contiguously; outputs larger than
+  // the cache are written past it; while a block of rows computes, the next
+  // one is fetched.
+  pm.addNestedPass<FuncOp>(createKilnDeinterleaveReads());
+  KilnStreamStoresOptions streamStores;
+  streamStores.minBytes = options.streamStoreBytes;
+  pm.addNestedPass<FuncOp>(createKilnStreamStores(streamStores));
+  pm.addNestedPass<FuncOp>(createKilnPrefetch());
+  pm.addPass(createKilnParallelize());
+  // Kernels inline into their entry point, whose temporaries then share one
+  // planned arena.
+  pm.addPass(mlir::createInlinerPass());
+  pm.addPass(mlir::createSymbolDCEPass());
+  pm.addPass(mlir::createCanonicalizerPass());
+  KilnPlanMemoryOptions plan;
+  plan.report = options.reportMemory;
+  pm.addNestedPass<FuncOp>(createKilnPlanMemory(plan));
+  pm.addPass(createConvertLibraryCalls());
+  pm.addNestedPass<FuncOp>(mlir::createConvertLinalgToLoopsPass());
+  pm.addNestedPass<FuncOp>(mlir::vector::createLowerVectorMultiReductionPass());
+  pm.addPass(mlir::createConvertVectorToSCFPass(
+      mlir::VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addPass(mlir::createLowerAffinePass());
+  pm.addPass(mlir::createConvertSCFToCFPass());
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  // f32 transcendentals become polynomials; what LLVM has intrinsics for
+  // (floor, fabs, sqrt, f64 exp) becomes them; what remains (f64 tanh, erf)
+  // calls libm, unrolled from vectors before vectors lower.
+  KilnApproximateMathOptions approximate;
+  approximate.avx512 = options.avx512;
+  pm.addNestedPass<FuncOp>(createKilnApproximateMath(approximate));
+  pm.addPass(mlir::createConvertMathToLLVMPass());
+  pm.addPass(mlir::createConvertMathToLibmPass());
+  pm.addPass(mlir::createConvertVectorToLLVMPass());
+  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
+  pm.addPass(mlir::createLowerAffinePass());
+  // Heap allocations go to the runtime's caching workspace.
+  mlir::FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(mlir::createArithToLLVMConversionPass());
+  pm.addPass(mlir::createConvertIndexToLLVMPass());
+  mlir::ConvertFuncToLLVMPassOptions funcToLLVM;
+  funcToLLVM.useBarePtrCallConv = true;
+  pm.addPass(mlir::createConvertFuncToLLVMPass(funcToLLVM));
+  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  // Boolean buffers hold bytes; vectors of i1 are bitmasks.
+  pm.addPass(createKilnByteBooleans());
+  pm.addPass(createKilnAlignStreamStores());
+  pm.addPass(createKilnStripGraphAttrs());
+  pm.addPass(createKilnEmitAbi());
+}
+
+mlir::LogicalResult printError(const llvm::Twine &message) {
+  llvm::errs() << "error: " << message << "\n";
+  return mlir::failure();
+}
+
+/// The named pipelines' options: PipelineOptions, typed, for kiln-opt.
+struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
+  Option<bool> fusion{*this, "fusion",
+                      llvm::cl::desc("Fuse kernels (off: one kernel per op)"),
+                      llvm::cl::init(true)};
+  Option<bool> libraryCalls{
+      *this, "library-calls",
+      llvm::cl::desc("Float32 matmul and convolution through oneDNN"),
+      llvm::cl::init(true)};
+  Option<bool> reportMemory{*this, "report-memory",
+                            llvm::cl::desc("Print each entry's memory plan"),
+                            llvm::cl::init(false)};
+  Option<std::string> trainStep{
+      *this, "train-step",
+      llvm::cl::desc("graph-train-step's options (\"optimizer=sgd lr=0.1\")"),
+      llvm::cl::init("")};
+  Option<bool> wrtInputs{*this, "wrt-inputs",
+                         llvm::cl::desc("grad also differentiates inputs"),
+                         llvm::cl::init(false)};
+  Option<bool> numericsChecks{
+      *this, "numerics-checks",
+      llvm::cl::desc("Kernels report outputs to --check-numerics"),
+      llvm::cl::init(true)};
+  Option<bool> avx512{*this, "avx512",
+                      llvm::cl::desc("The target CPU has AVX-512F"),
+                      llvm::cl::init(hostHasAvx512())};
+  Option<long long> streamStoreBytes{
+      *this, "stream-store-bytes",
+      llvm::cl::desc("Outputs of at least this many bytes are written with "
+                     "non-temporal stores"),
+      llvm::cl::init(hostLastLevelCacheBytes())};
+
+  PipelineOptions get() const {
+    PipelineOptions o;
+    o.fusion = fusion;
+    o.libraryCalls = libraryCalls;
+    o.reportMemory = reportMemory;
+    o.trainStep = trainStep;
+    o.wrtInputs = wrtInputs;
+    o.numericsChecks = numericsChecks;
+    o.avx512 = avx512;
+    o.streamStoreBytes = streamStoreBytes;
+    return o;
+  }
+};
+
+} // namespace
+
+mlir::LogicalResult addPassesInto(OpPassManager &pm, Stage stage,
+                                  const PipelineOptions &options,
+                                  ErrorHandler errorHandler) {
+  switch (stage) {
+  case Stage::Graph:
+    return mlir::success();
+  case Stage::GraphGrad:
+    return addGraphGradPasses(pm, options, errorHandler);
+  case Stage::Kernel:
+    addGraphToKernelPasses(pm, options);
+    return mlir::success();
+  case Stage::Linalg:
+    addKernelToLinalgPasses(pm, options);
+    return mlir::success();
+  case Stage::LLVM:
+    addLinalgToLLVMPasses(pm, options);
+    return mlir::success();
+  }
+  return mlir::success();
+}
+
+bool buildPipeline(OpPassManager &pm, Stage from, Stage to,
                    const PipelineOptions &options) {
   for (Stage s : {Stage::GraphGrad, Stage::Kernel, Stage::Linalg, Stage::LLVM}) {
     if (static_cast<int>(s) <= static_cast<int>(from))
       continue;
     if (static_cast<int>(s) > static_cast<int>(to))
       break;
-    if (failed(mlir::parsePassPipeline(pipelineInto(s, options), pm,
-                                       llvm::errs())))
+    if (failed(addPassesInto(pm, s, options, printError)))
       return false;
   }
   return true;
@@ -146,9 +274,17 @@ bool buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to,
 
 void registerPipelines() {
   auto add = [](const char *name, const char *summary, Stage stage) {
-    mlir::PassPipelineRegistration<>(
-        name, summary, [stage](mlir::OpPassManager &pm) {
-          (void)mlir::parsePassPipeline(pipelineInto(stage), pm, llvm::errs());
+    mlir::registerPassPipeline(
+        name, summary,
+        [stage](OpPassManager &pm, llvm::StringRef text,
+                ErrorHandler errorHandler) -> mlir::LogicalResult {
+          PipelineCLOptions options;
+          if (failed(options.parseFromString(text)))
+            return mlir::failure();
+          return addPassesInto(pm, stage, options.get(), errorHandler);
+        },
+        [](llvm::function_ref<void(const mlir::detail::PassOptions &)> print) {
+          print(PipelineCLOptions());
         });
   };
   add("kiln-graph-grad", "Add the gradient entry point of `loss`",

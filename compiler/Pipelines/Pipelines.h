@@ -1,13 +1,18 @@
 //===- Pipelines.h - Kiln's pass pipelines, in one place ------------------===//
 //
-// The order of passes is written here once, as textual pipelines registered
-// under names, so `kiln-opt --kiln-graph-to-kernel` (and the others)
-// reproduce exactly what `kilnc --emit=STAGE` runs.
+// The order of passes is written here once, in C++ (each pass created with
+// its typed options), and registered under names with typed options, so
+// `kiln-opt --kiln-graph-to-kernel` (and the others) reproduce exactly what
+// `kilnc --emit=STAGE` runs.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_COMPILER_PIPELINES_PIPELINES_H
 #define KILN_COMPILER_PIPELINES_PIPELINES_H
+
+#include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/Twine.h"
 
 #include <string>
 
@@ -58,12 +63,19 @@ struct PipelineOptions {
   long long streamStoreBytes = hostLastLevelCacheBytes();
 };
 
-/// The textual pipeline (on builtin.module) that takes IR from the stage
-/// before `stage` to `stage`.
-std::string pipelineInto(Stage stage, const PipelineOptions &options = {});
+/// Reports an error in a pipeline's options (the user's --train-step text).
+using ErrorHandler = llvm::function_ref<mlir::LogicalResult(const llvm::Twine &)>;
+
+/// Appends the passes (on builtin.module) that take IR from the stage before
+/// `stage` to `stage`, built in C++ with typed options. Fails, through
+/// `errorHandler`, only on options the user wrote (--train-step).
+mlir::LogicalResult addPassesInto(mlir::OpPassManager &pm, Stage stage,
+                                  const PipelineOptions &options,
+                                  ErrorHandler errorHandler);
 
 /// Appends the passes that take a module from stage `from` to stage `to`
-/// onto `pm`. Returns false if a pass is not registered (a build error).
+/// onto `pm`. Returns false, with the error on stderr, if the user's
+/// options (--train-step) do not parse.
 bool buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to,
                    const PipelineOptions &options = {});
 

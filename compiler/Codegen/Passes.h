@@ -37,6 +37,20 @@ inline constexpr llvm::StringLiteral kParallelAttr = attr::kParallel;
 /// prefetches the next block in it).
 inline constexpr llvm::StringLiteral kRowBlocksAttr = attr::kRowBlocks;
 
+/// Combines two values of a vector reduction.
+using ReductionCombine = llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)>;
+
+/// Rewrites a vector multi-reduction that reduces to one value, or reduces
+/// one dimension with only unit dimensions before it, into a balanced tree
+/// of `combine`s (kiln-tree-reductions); fails on any other reduction.
+mlir::LogicalResult reduceAsTree(mlir::RewriterBase &rewriter,
+                                 mlir::vector::MultiDimReductionOp op,
+                                 ReductionCombine combine);
+
+/// kiln-tree-reductions' pattern: reduceAsTree with each reduction's own
+/// combining kind.
+void populateTreeReductionPatterns(mlir::RewritePatternSet &patterns);
+
 /// The `scf.for` loops in `root` that carry the unit attribute `mark`, in
 /// pre-order: collected first, so the caller may rewrite them.
 inline llvm::SmallVector<mlir::scf::ForOp> loopsMarked(mlir::Operation *root,

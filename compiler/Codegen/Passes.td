@@ -5,6 +5,45 @@
 
 include "mlir/Pass/PassBase.td"
 
+def KilnFuseRows : Pass<"kiln-fuse-rows", "::mlir::func::FuncOp"> {
+  let summary = "Computes kernels that reduce rows (softmax, norms) block by block of rows";
+  let description = [{
+    In a kernel whose result is computed row by row from per-row reductions
+    (softmax, layer norm, their gradients), the result's op is tiled into
+    blocks of rows (up to `row-block-elements` elements) and the producers
+    of its row slices are fused into that loop, so every pass over a block
+    reads it from the L1 cache; producers whose slice does not move with
+    the block (a reduction over all rows) stay outside. The loop is marked
+    `kiln.parallel` (for kiln-parallelize) and `kiln.row_blocks` (for
+    kiln-prefetch and kiln-stream-stores). A producer fused once per use is
+    then computed once (CSE). An op whose result the block's last op reads
+    only at the element it writes (softmax's exponentials) computes into
+    the block's slice of the output, and the last op updates it in place,
+    so the passes share two buffers, not three.
+
+    Before (a row softmax, shortened):
+    ```mlir
+    %max = linalg.generic {... ["parallel", "reduction"]} ins(%x : tensor<512x1024xf32>) ...
+    %e = linalg.generic {... ["parallel", "parallel"]} ins(%x, %max ...) ...
+    %y = linalg.generic {... ["parallel", "parallel"]} ins(%e, %sum ...) ...
+    ```
+    After:
+    ```mlir
+    %y = scf.for %i = %c0 to %c512 step %c4 iter_args(%out = %init) {
+      %max = linalg.generic ... tensor<4x1024xf32> ...
+      ...
+    } {kiln.parallel, kiln.row_blocks}
+    ```
+  }];
+  let options = [
+    Option<"rowBlockElements", "row-block-elements", "int64_t",
+           /*default=*/"4096",
+           "Elements per block of rows">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tiles linalg ops on tensors into static tiles and vectorizes them";
   let description = [{
@@ -14,35 +53,21 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
     tile is partial), then vectorize the tile with linalg's vectorizer
     (transfer reads and writes, elementwise vector math, multi-reductions,
     contractions, gathers). Ops the vectorizer does not take stay scalar and
-    are reported with `-debug-only`-free remarks when `report` is set.
+    are reported with remarks when `report` is set.
 
-    First, in a kernel whose result is computed row by row from per-row
-    reductions (softmax, layer norm), the result's op is tiled into blocks
-    of rows (up to `row-block-elements` elements) and the producers of its
-    row slices are fused into that loop, so every pass over a block reads it
-    from the L1 cache. An op whose result the block's last op reads only at
-    the element it writes (softmax's exponentials) computes into the
-    block's slice of the output, and the last op updates it in place, so the
-    passes share two buffers, not three. Tile loops over a parallel first dimension are marked
-    `kiln.parallel` (for kiln-parallelize); a reduction over the first
-    dimension (batch norm's statistics) iterates its parallel dimensions
-    outermost, so that it has such a loop too. Row-block loops are also
-    marked `kiln.row_blocks` (for kiln-prefetch). Last, ops free of memory effects
-    that do not change across a tile loop (a row's mean, broadcast) move out
-    of it, divisions by such values become multiplications by their
-    reciprocal, and maximumf/minimumf against a constant (relu, clamp)
-    become a compare and select.
-
-    A vector reduction of one dimension (a tile's vectors into partial
-    results, or a vector's lanes into one) becomes a balanced tree of
-    elementwise combinations, not one chain: only the combination with the
-    accumulator is on the loop's critical path. Float sums are reassociated,
-    as splitting them into partial results already does.
-
-    Ops whose loops are all parallel (elementwise kernels) take
-    `parallel-vector-width` elements per tile instead: several independent
-    vectors per iteration, whose long dependent chains (exp, tanh
-    polynomials) the CPU then overlaps.
+    A reduction over the innermost loop is first split into a vector of
+    per-lane partial results and their combination, so a row is reduced
+    horizontally once, not once per tile. Tile loops over a parallel first
+    dimension are marked `kiln.parallel` (for kiln-parallelize); a reduction
+    over the first dimension (batch norm's statistics) iterates its parallel
+    dimensions outermost, so that it has such a loop too. Ops whose loops
+    are all parallel (elementwise kernels) take `parallel-vector-width`
+    elements per tile instead: several independent vectors per iteration,
+    whose long dependent chains (exp, tanh polynomials) the CPU then
+    overlaps. A maximum reduction marked `kiln.nan_agnostic_max` (softmax's
+    shift) becomes a tree of compare-and-selects (one vmaxps each). Last,
+    transfers fold into their tensors and vectors drop their leading unit
+    dimensions.
 
     Before:
     ```mlir
@@ -52,7 +77,7 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
     ```mlir
     %r = scf.for %i = %c0 to %c128 step %c1 iter_args(%acc = %init) {
       %t = scf.for %j = %c0 to %c256 step %c16 ... {
-        %v = vector.transfer_read %x[%i, %j] ... : tensor<128x256xf32>, vector<1x16xf32>
+        %v = vector.transfer_read %x[%i, %j] ... : tensor<128x256xf32>, vector<16xf32>
         ...
       }
     }
@@ -69,13 +94,109 @@ def KilnVectorize : Pass<"kiln-vectorize", "::mlir::func::FuncOp"> {
            /*default=*/"256", "Largest number of elements in one tile">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark for each op left scalar">,
-    Option<"rowBlockElements", "row-block-elements", "int64_t",
-           /*default=*/"4096",
-           "Elements per block of rows when a kernel's row passes fuse">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def KilnTreeReductions : Pass<"kiln-tree-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Vector reductions of one dimension as balanced trees";
+  let description = [{
+    A vector multi-reduction that reduces to one value, or reduces one
+    dimension with only unit dimensions before it, becomes a balanced tree of
+    elementwise combinations: a tile's vectors pairwise, a vector's lanes by
+    halves (shuffles). Lowered as upstream does it, such a reduction is one
+    chain, running at the combination's latency; as a tree only the
+    combination with the accumulator stays on the loop's chain. Float sums
+    are reassociated, as splitting them into partial results already does.
+
+    Before:
+    ```mlir
+    %r = vector.multi_reduction <add>, %v, %acc [0] : vector<4x16xf32> to vector<16xf32>
+    ```
+    After:
+    ```mlir
+    %a = vector.extract %v[0] : vector<16xf32> from vector<4x16xf32>
+    ...
+    %s01 = arith.addf %a, %b : vector<16xf32>
+    %s23 = arith.addf %c, %d : vector<16xf32>
+    %s = arith.addf %s01, %s23 : vector<16xf32>
+    %r = arith.addf %s, %acc : vector<16xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KilnHoistInvariants : Pass<"kiln-hoist-invariants", "::mlir::func::FuncOp"> {
+  let summary = "Moves what a tile loop computes the same in every iteration out of it";
+  let description = [{
+    Ops without memory effects or regions whose operands a `scf.for` does
+    not change (a row's mean and 1/sqrt(var + eps), broadcast to a vector)
+    move before the loop. On tensors every such op is free of memory
+    effects; only loops with a static, non-zero trip count are touched, so
+    even ops that are not speculatable (reads of a tensor element) run no
+    more often than before.
+
+    Before:
+    ```mlir
+    scf.for %j = %c0 to %c256 step %c16 ... {
+      %b = vector.broadcast %mean : f32 to vector<16xf32>
+      ...
+    }
+    ```
+    After:
+    ```mlir
+    %b = vector.broadcast %mean : f32 to vector<16xf32>
+    scf.for %j = %c0 to %c256 step %c16 ... { ... }
+    ```
+  }];
+}
+
+def KilnReciprocalDivisions : Pass<"kiln-reciprocal-divisions", "::mlir::func::FuncOp"> {
+  let summary = "Divisions by a loop-invariant value become multiplications by its reciprocal";
+  let description = [{
+    In a `scf.for`, `arith.divf %x, %d` where `%d` is defined outside the
+    loop (softmax's row sum) becomes `arith.mulf %x, %r` with `%r = 1 / %d`
+    computed once before the loop: a vector division costs several
+    multiplications. The quotient may differ from the correctly rounded one
+    in the last bit, as it does in PyTorch's CPU softmax, which divides the
+    same way; a subnormal divisor, whose reciprocal overflows, gives inf
+    where x / d might still be finite.
+
+    Before:
+    ```mlir
+    scf.for ... { %q = arith.divf %x, %sum : vector<16xf32> ... }
+    ```
+    After:
+    ```mlir
+    %r = arith.divf %ones, %sum : vector<16xf32>
+    scf.for ... { %q = arith.mulf %x, %r : vector<16xf32> ... }
+    ```
+  }];
+}
+
+def KilnSelectBounds : Pass<"kiln-select-bounds", "::mlir::func::FuncOp"> {
+  let summary = "maximumf/minimumf against a constant become a compare and a select";
+  let description = [{
+    `arith.maximumf` and `arith.minimumf` against a constant that is not NaN
+    (ReLU's 0, a clamp's bounds) become an `arith.cmpf` and an
+    `arith.select` with the same results, NaN and signed zeros included: x86
+    has no instruction for the NaN-propagating maximum, and LLVM expands it
+    into six. max(x, c) takes c where x <= c, except that with c = -0 it
+    takes c only where x < c (max(+0, -0) is +0); min mirrors it.
+
+    Before:
+    ```mlir
+    %y = arith.maximumf %x, %zero : vector<16xf32>
+    ```
+    After:
+    ```mlir
+    %le = arith.cmpf ole, %x, %zero : vector<16xf32>
+    %y = arith.select %le, %zero, %x : vector<16xi1>, vector<16xf32>
+    ```
+  }];
 }
 
 def KilnStageElementwise : Pass<"kiln-stage-elementwise", "::mlir::func::FuncOp"> {

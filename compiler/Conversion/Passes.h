@@ -21,6 +21,12 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "compiler/Conversion/Passes.h.inc"
 
+/// convert-graph-to-linalg's patterns: every graph op, kernel.matmul and
+/// kernel.conv2d to linalg and tensor ops on tensors (float32 library ops to
+/// kernel.library_call when `libraryCalls`).
+void populateGraphToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                   bool libraryCalls);
+
 } // namespace kiln
 
 #endif // KILN_COMPILER_CONVERSION_PASSES_H

@@ -18,6 +18,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/LLVMContext.h"
@@ -163,6 +165,15 @@ constexpr const char *kStages[] = {"graph", "graph-grad", "kernel", "linalg",
 int fail(const std::string &message) {
   llvm::errs() << "kilnc: error: " << message << "\n";
   return 1;
+}
+
+/// The root of --mlir-timing's report: loading the model, each stage's
+/// passes, and emitting the artefact are scopes under it.
+mlir::TimingScope *timingRoot = nullptr;
+
+/// A scope of --mlir-timing's report under the root (inert without it).
+mlir::TimingScope timingScope(llvm::StringRef name) {
+  return timingRoot ? timingRoot->nest(name) : mlir::TimingScope();
 }
 
 /// --stream-stores as a threshold in bytes (set in main).
@@ -341,6 +352,9 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
     options.numericsChecks = numericsChecks;
     options.avx512 = avx512;
     options.streamStoreBytes = streamStoreBytes;
+    mlir::TimingScope stageTiming =
+        timingScope(std::string("stage: ") + stageName(stage));
+    pm.enableTiming(stageTiming);
     if (failed(mlir::applyPassManagerCLOptions(pm)) ||
         failed(addPassesInto(pm, stage, options,
                              [](const llvm::Twine &message) {
@@ -375,6 +389,7 @@ int kilncMain(int argc, char **argv,
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
   registerAllPasses();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
@@ -434,11 +449,20 @@ int kilncMain(int argc, char **argv,
                               emit.getValue()));
   }
 
+  // --mlir-timing: one report for the whole compilation.
+  mlir::DefaultTimingManager timing;
+  mlir::applyDefaultTimingManagerCLOptions(timing);
+  mlir::TimingScope root = timing.getRootScope();
+  timingRoot = &root;
+  auto stopTiming = llvm::make_scope_exit([] { timingRoot = nullptr; });
+
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
   mlir::MLIRContext context(registry);
   std::string summaryText;
+  mlir::TimingScope loading = timingScope("build or parse the graph");
   mlir::OwningOpRef<mlir::ModuleOp> module = loadGraph(context, summaryText);
+  loading.stop();
   if (!module)
     return 1;
   if (gradcheck) {
@@ -493,6 +517,8 @@ int kilncMain(int argc, char **argv,
                            .Case("so", aot::Artefact::SharedLibrary)
                            .Default(aot::Artefact::Executable);
   aot::TargetOptions targetOptions{cpu, features};
+  mlir::TimingScope emitting = timingScope(
+      "LLVM: translate, optimize, emit " + emit.getValue());
   if (llvm::Error e =
           aot::emitArtefact(*module, kind, targetOptions, outputFile, model,
                             entries))

@@ -108,7 +108,12 @@ void addKernelToLinalgPasses(OpPassManager &pm,
 /// library calls become C calls; then loops, vectors and math to LLVM.
 void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addNestedPass<FuncOp>(createKilnStageElementwise());
+  pm.addNestedPass<FuncOp>(createKilnFuseRows());
   pm.addNestedPass<FuncOp>(createKilnVectorize());
+  pm.addNestedPass<FuncOp>(createKilnTreeReductions());
+  pm.addNestedPass<FuncOp>(createKilnHoistInvariants());
+  pm.addNestedPass<FuncOp>(createKilnReciprocalDivisions());
+  pm.addNestedPass<FuncOp>(createKilnSelectBounds());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   pm.addNestedPass<FuncOp>(createKilnCopyReturnedArguments());

@@ -7,6 +7,7 @@
 #include "dialects/Kernel/IR/KernelDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Transforms/DialectConversion.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CONVERTGRAPHTOLINALG
@@ -16,6 +17,44 @@ namespace kiln {
 using namespace mlir;
 
 namespace {
+
+using LowerFamily = kiln::lowering::Results (*)(OpBuilder &, Operation *);
+
+/// Lowers the ops of one family (elementwise, reductions, ...) with that
+/// family's lowering function; fails to match ops of other families.
+struct LowerFamilyPattern : ConversionPattern {
+  LowerFamilyPattern(MLIRContext *ctx, LowerFamily lower)
+      : ConversionPattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx),
+        lower(lower) {}
+
+  LogicalResult
+  matchAndRewrite(Operation *op, ArrayRef<Value> operands,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isa<kiln::graph::GraphDialect, kiln::kernel::KernelDialect>(
+            op->getDialect()))
+      return failure();
+    // The lowerings read the op's operands: give it the already lowered
+    // values, so that they see the producers' lowered forms.
+    if (!llvm::equal(op->getOperands(), operands))
+      rewriter.modifyOpInPlace(op, [&] { op->setOperands(operands); });
+    kiln::lowering::Results results = lower(rewriter, op);
+    if (!results)
+      return failure();
+    rewriter.replaceOp(op, *results);
+    return success();
+  }
+
+  LowerFamily lower;
+};
+
+kiln::lowering::Results lowerContractionWithLibrary(OpBuilder &b,
+                                                    Operation *op) {
+  return kiln::lowering::lowerContraction(b, op, /*libraryCalls=*/true);
+}
+kiln::lowering::Results lowerContractionGenerated(OpBuilder &b,
+                                                  Operation *op) {
+  return kiln::lowering::lowerContraction(b, op, /*libraryCalls=*/false);
+}
 
 struct ConvertGraphToLinalg
     : kiln::impl::ConvertGraphToLinalgBase<ConvertGraphToLinalg> {
@@ -29,32 +68,32 @@ struct ConvertGraphToLinalg
     });
     if (outlined.wasInterrupted())
       return signalPassFailure();
-    SmallVector<Operation *> ops;
-    getOperation().walk([&](Operation *op) {
-      if (isa<kiln::graph::GraphDialect, kiln::kernel::KernelDialect>(
-              op->getDialect()))
-        ops.push_back(op);
-    });
-    for (Operation *op : ops) {
-      OpBuilder b(op);
-      using namespace kiln::lowering;
-      Results results = lowerElementwise(b, op);
-      if (!results)
-        results = lowerReduction(b, op);
-      if (!results)
-        results = lowerContraction(b, op, libraryCalls);
-      if (!results)
-        results = lowerShape(b, op);
-      if (!results)
-        results = lowerModel(b, op);
-      if (!results) {
-        op->emitOpError("has no lowering to linalg");
-        return signalPassFailure();
-      }
-      op->replaceAllUsesWith(*results);
-      op->erase();
-    }
+    MLIRContext *ctx = &getContext();
+    // Every graph op and every kernel op but the library calls the lowering
+    // makes must go: one left over is an error that names it.
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<kiln::graph::GraphDialect,
+                             kiln::kernel::KernelDialect>();
+    target.addLegalOp<kiln::kernel::LibraryCallOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(ctx);
+    kiln::populateGraphToLinalgPatterns(patterns, libraryCalls);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      return signalPassFailure();
   }
 };
 
 } // namespace
+
+void kiln::populateGraphToLinalgPatterns(RewritePatternSet &patterns,
+                                         bool libraryCalls) {
+  MLIRContext *ctx = patterns.getContext();
+  using namespace kiln::lowering;
+  for (LowerFamily lower :
+       {&lowerElementwise, &lowerReduction,
+        libraryCalls ? &lowerContractionWithLibrary
+                     : &lowerContractionGenerated,
+        &lowerShape, &lowerModel})
+    patterns.add<LowerFamilyPattern>(ctx, lower);
+}

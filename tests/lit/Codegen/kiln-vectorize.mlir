@@ -1,4 +1,9 @@
-// RUN: kiln-opt %s -pass-pipeline='builtin.module(func.func(kiln-vectorize))' -split-input-file | FileCheck %s
+// kiln-vectorize with the passes around it in the pipeline's order: row
+// fusion first, trees, hoisting, reciprocals and selects after. Each of
+// those has a file of its own, named after it.
+// RUN: kiln-opt %s -pass-pipeline='builtin.module(func.func(kiln-fuse-rows,kiln-vectorize,kiln-tree-reductions,kiln-hoist-invariants,kiln-reciprocal-divisions,kiln-select-bounds))' -split-input-file | FileCheck %s
+// Alone, kiln-vectorize leaves vector reductions whole.
+// RUN: kiln-opt %s -pass-pipeline='builtin.module(func.func(kiln-vectorize))' -split-input-file | FileCheck %s --check-prefix=ALONE
 
 // An elementwise generic: rows stay a loop, each row is read and written in
 // 64-wide tiles (parallel-vector-width: four AVX-512 vectors whose exp
@@ -41,6 +46,8 @@ func.func @elementwise(%x: tensor<8x128xf32>) -> tensor<8x128xf32> {
 // CHECK: %[[OLD:.*]] = vector.extract %[[ACC]][0] : f32 from vector<1xf32>
 // CHECK: arith.addf %[[SUM]], %[[OLD]] : f32
 // CHECK-NOT: vector.multi_reduction
+// ALONE-LABEL: func.func @row_sum
+// ALONE: vector.multi_reduction <add>, %{{.*}}, %{{.*}} [1] : vector<1x10xf32> to vector<1xf32>
 #in = affine_map<(d0, d1) -> (d0, d1)>
 #out = affine_map<(d0, d1) -> (d0)>
 func.func @row_sum(%x: tensor<4x10xf32>, %init: tensor<4xf32>) -> tensor<4xf32> {
@@ -149,39 +156,6 @@ func.func private @normalize(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
     linalg.yield %q : f32
   } -> tensor<64x1024xf32>
   return %y : tensor<64x1024xf32>
-}
-
-// -----
-
-// maximumf and minimumf against constants (relu, clamp) become a compare and
-// a select with the same results for NaN and signed zeros: x <= c takes c for
-// max with c = 0 (so max(-0, +0) = +0), x < c for c = -0, x > c for min with
-// c = +0 (so min(-0, +0) = -0), x >= c otherwise. A max of two variables
-// stays.
-// CHECK-LABEL: func.func @clamps
-// CHECK-SAME: (%[[X:.*]]: f32, %[[Y:.*]]: f32)
-// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK-DAG: %[[NZERO:.*]] = arith.constant -0.000000e+00 : f32
-// CHECK-DAG: %[[SIX:.*]] = arith.constant 6.000000e+00 : f32
-// CHECK: %[[C0:.*]] = arith.cmpf ole, %[[X]], %[[ZERO]] : f32
-// CHECK: %[[S0:.*]] = arith.select %[[C0]], %[[ZERO]], %[[X]] : f32
-// CHECK: %[[C1:.*]] = arith.cmpf olt, %[[X]], %[[NZERO]] : f32
-// CHECK: %[[S1:.*]] = arith.select %[[C1]], %[[NZERO]], %[[X]] : f32
-// CHECK: %[[C2:.*]] = arith.cmpf ogt, %[[X]], %[[ZERO]] : f32
-// CHECK: %[[S2:.*]] = arith.select %[[C2]], %[[ZERO]], %[[X]] : f32
-// CHECK: %[[C3:.*]] = arith.cmpf oge, %[[X]], %[[SIX]] : f32
-// CHECK: %[[S3:.*]] = arith.select %[[C3]], %[[SIX]], %[[X]] : f32
-// CHECK: arith.maximumf %[[X]], %[[Y]] : f32
-func.func @clamps(%x: f32, %y: f32) -> (f32, f32, f32, f32, f32) {
-  %zero = arith.constant 0.0 : f32
-  %nzero = arith.constant -0.0 : f32
-  %six = arith.constant 6.0 : f32
-  %0 = arith.maximumf %zero, %x : f32
-  %1 = arith.maximumf %x, %nzero : f32
-  %2 = arith.minimumf %x, %zero : f32
-  %3 = arith.minimumf %x, %six : f32
-  %4 = arith.maximumf %x, %y : f32
-  return %0, %1, %2, %3, %4 : f32, f32, f32, f32, f32
 }
 
 // -----

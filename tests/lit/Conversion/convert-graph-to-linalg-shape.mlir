@@ -57,15 +57,29 @@ func.func @reshape(%x: tensor<2x3x4xf32>) -> tensor<6x4xf32> {
 
 // -----
 
-// To and from rank 0, the reassociation is empty.
+// To rank 0, the reassociation is empty. A reshape of a reshape folds
+// while it is converted (the dialect conversion folds first): %1 reshapes
+// %x directly.
 // CHECK-LABEL: func.func @reshape_rank0
-// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0, 1]] : tensor<1x1xf32> into tensor<1xf32>
-// CHECK: tensor.collapse_shape %{{.*}} [] : tensor<1xf32> into tensor<f32>
-// CHECK: tensor.expand_shape %{{.*}} [] output_shape [1] : tensor<f32> into tensor<1xf32>
+// CHECK-SAME: (%[[X:.*]]: tensor<1x1xf32>)
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1]] : tensor<1x1xf32> into tensor<1xf32>
+// CHECK: %[[SCALAR:.*]] = tensor.collapse_shape %[[FLAT]] [] : tensor<1xf32> into tensor<f32>
+// CHECK: %[[ONE:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1]] : tensor<1x1xf32> into tensor<1xf32>
+// CHECK: return %[[SCALAR]], %[[ONE]]
 func.func @reshape_rank0(%x: tensor<1x1xf32>) -> (tensor<f32>, tensor<1xf32>) {
   %0 = graph.reshape %x {shape = array<i64>} : tensor<1x1xf32>
   %1 = graph.reshape %0 {shape = array<i64: 1>} : tensor<f32>
   return %0, %1 : tensor<f32>, tensor<1xf32>
+}
+
+// -----
+
+// From rank 0 the reassociation is empty too.
+// CHECK-LABEL: func.func @reshape_from_rank0
+// CHECK: tensor.expand_shape %{{.*}} [] output_shape [1] : tensor<f32> into tensor<1xf32>
+func.func @reshape_from_rank0(%x: tensor<f32>) -> tensor<1xf32> {
+  %0 = graph.reshape %x {shape = array<i64: 1>} : tensor<f32>
+  return %0 : tensor<1xf32>
 }
 
 // -----

@@ -30,8 +30,9 @@ def scopes(report):
     """{top-level scope name: wall seconds} of an --mlir-timing tree."""
     out = {}
     for line in report.splitlines():
-        # "   1.2345 ( 12.3%)  name" at the first level of indentation.
-        m = re.match(r"^\s+(\d+\.\d+) \(\s*[\d.]+%\)\s{2}(\S.*)$", line)
+        # "  user (  %)  wall (  %)  name": the last time is the wall time.
+        m = re.match(r"^(?:\s+\d+\.\d+ \(\s*[\d.]+%\))*\s+(\d+\.\d+) \(\s*[\d.]+%\)  (\S.*)$",
+                     line)
         if m:
             out.setdefault(m.group(2).strip(), float(m.group(1)))
     return out

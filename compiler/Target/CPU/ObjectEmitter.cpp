@@ -4,6 +4,8 @@
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -17,8 +19,11 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 
+#include <algorithm>
 #include <cctype>
+#include <thread>
 
 namespace kiln::aot {
 namespace {
@@ -41,16 +46,17 @@ llvm::Error run(llvm::ArrayRef<llvm::StringRef> args) {
   return llvm::Error::success();
 }
 
-/// Links `object` with the runtime into a shared library or executable.
-llvm::Error link(const std::string &object, const std::string &output,
-                 bool executable) {
+/// Links `objects` with the runtime into a shared library or executable.
+llvm::Error link(const std::vector<std::string> &objects,
+                 const std::string &output, bool executable) {
   llvm::ErrorOr<std::string> cxx = llvm::sys::findProgramByName("c++");
   if (!cxx)
     return error("no C++ compiler driver (c++) on PATH to link with");
   std::vector<std::string> args{*cxx};
   if (!executable)
     args.push_back("-shared");
-  args.insert(args.end(), {"-o", output, object});
+  args.insert(args.end(), {"-o", output});
+  args.insert(args.end(), objects.begin(), objects.end());
   if (executable)
     args.push_back(KILN_ARTEFACT_MAIN_ARCHIVE);
   args.insert(args.end(), {KILN_RUNTIME_ARCHIVE, KILN_DNNL_LIBRARY, "-lz",
@@ -88,6 +94,120 @@ std::string identifier(const std::string &name) {
   if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0])))
     out = "t_" + out;
   return out;
+}
+
+/// Optimizes `module` (O3) and writes it as an object or assembly file.
+llvm::Error optimizeAndEmit(llvm::Module &module, llvm::TargetMachine &machine,
+                            llvm::CodeGenFileType type,
+                            const std::string &path) {
+  if (llvm::Error e = mlir::makeOptimizingTransformer(
+          /*optLevel=*/3, /*sizeLevel=*/0, &machine)(&module))
+    return e;
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return error("cannot write '" + path + "': " + ec.message());
+  llvm::legacy::PassManager pm;
+  if (machine.addPassesToEmitFile(pm, out.os(), nullptr, type))
+    return error("the target cannot emit this file type");
+  pm.run(module);
+  out.keep();
+  return llvm::Error::success();
+}
+
+/// Defined instructions of a large model, from which LLVM's work is split
+/// across threads (resnet's train_step alone has about 40,000).
+constexpr uint64_t kSplitInstructions = 20000;
+
+/// Splits `module` into `parts` modules, as bitcode, that link back into
+/// the same program: every function definition goes to one part (the
+/// largest first, each to the least loaded part), global variables to the
+/// first; local symbols become hidden ones, renamed so that they cannot
+/// collide with another object's.
+std::vector<llvm::SmallVector<char, 0>> splitModule(llvm::Module &module,
+                                                    unsigned parts) {
+  for (llvm::GlobalValue &value : module.global_values())
+    if (value.hasLocalLinkage() && !value.isDeclaration()) {
+      value.setName("__kiln_local." + value.getName());
+      value.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      value.setVisibility(llvm::GlobalValue::HiddenVisibility);
+    }
+  std::vector<std::pair<uint64_t, const llvm::Function *>> functions;
+  for (const llvm::Function &f : module)
+    if (!f.isDeclaration())
+      functions.push_back({f.getInstructionCount(), &f});
+  llvm::stable_sort(functions, [](const auto &a, const auto &b) {
+    return a.first > b.first;
+  });
+  llvm::DenseMap<const llvm::GlobalValue *, unsigned> owner;
+  std::vector<uint64_t> load(parts, 0);
+  for (auto [size, f] : functions) {
+    unsigned lightest = static_cast<unsigned>(
+        std::min_element(load.begin(), load.end()) - load.begin());
+    owner[f] = lightest;
+    load[lightest] += size + 1;
+  }
+  std::vector<llvm::SmallVector<char, 0>> bitcode(parts);
+  for (unsigned p = 0; p < parts; ++p) {
+    llvm::ValueToValueMapTy map;
+    std::unique_ptr<llvm::Module> part = llvm::CloneModule(
+        module, map, [&](const llvm::GlobalValue *value) {
+          auto it = owner.find(value);
+          return it == owner.end() ? p == 0 : it->second == p;
+        });
+    llvm::raw_svector_ostream os(bitcode[p]);
+    llvm::WriteBitcodeToFile(*part, os);
+  }
+  return bitcode;
+}
+
+/// Optimizes and compiles each part of a split module on a thread of its
+/// own, into temporary objects (appended to `objects`, also on failure so
+/// the caller removes them).
+llvm::Error emitInParallel(llvm::Module &module, const TargetOptions &target,
+                           unsigned parts, std::vector<std::string> &objects) {
+  std::vector<llvm::SmallVector<char, 0>> bitcode = splitModule(module, parts);
+  for (unsigned p = 0; p < parts; ++p) {
+    llvm::SmallString<128> temp;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("kiln", "o", temp))
+      return error("cannot create a temporary object file: " + ec.message());
+    objects.push_back(temp.str().str());
+  }
+  // Target machines are made here: initializing LLVM's targets is not
+  // thread-safe.
+  std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
+  for (unsigned p = 0; p < parts; ++p) {
+    auto machine = createTargetMachine(target);
+    if (!machine)
+      return machine.takeError();
+    machines.push_back(std::move(*machine));
+  }
+  std::vector<llvm::Error> errors;
+  for (unsigned p = 0; p < parts; ++p)
+    errors.push_back(llvm::Error::success());
+  std::vector<std::thread> threads;
+  for (unsigned p = 0; p < parts; ++p)
+    threads.emplace_back([&, p] {
+      llvm::LLVMContext context;
+      llvm::Expected<std::unique_ptr<llvm::Module>> part = llvm::parseBitcodeFile(
+          llvm::MemoryBufferRef(
+              llvm::StringRef(bitcode[p].data(), bitcode[p].size()), "part"),
+          context);
+      if (!part) {
+        errors[p] = part.takeError();
+        return;
+      }
+      errors[p] = optimizeAndEmit(**part, *machines[p],
+                                  llvm::CodeGenFileType::ObjectFile,
+                                  objects[p]);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  llvm::Error all = llvm::Error::success();
+  for (llvm::Error &e : errors)
+    all = llvm::joinErrors(std::move(all), std::move(e));
+  return all;
 }
 
 } // namespace
@@ -187,12 +307,24 @@ llvm::Error emitArtefact(mlir::ModuleOp module, Artefact kind,
     return error("translation to LLVM IR failed");
   llvmModule->setTargetTriple((*machine)->getTargetTriple().str());
   llvmModule->setDataLayout((*machine)->createDataLayout());
-  if (llvm::Error e = mlir::makeOptimizingTransformer(
-          /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(llvmModule.get()))
-    return e;
-
   bool linked =
       kind == Artefact::SharedLibrary || kind == Artefact::Executable;
+  // A large model linked into one file is optimized and compiled in parts,
+  // one per thread.
+  uint64_t instructions = llvmModule->getInstructionCount();
+  unsigned parts = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+  if (linked && parts > 1 && instructions >= kSplitInstructions) {
+    std::vector<std::string> objects;
+    llvm::Error emitted =
+        emitInParallel(*llvmModule, target, parts, objects);
+    llvm::Error linkError = emitted ? std::move(emitted)
+                                    : link(objects, path,
+                                           kind == Artefact::Executable);
+    for (const std::string &object : objects)
+      llvm::sys::fs::remove(object);
+    return linkError;
+  }
+
   std::string objectPath = path;
   if (linked) {
     llvm::SmallString<128> temp;
@@ -201,18 +333,14 @@ llvm::Error emitArtefact(mlir::ModuleOp module, Artefact kind,
       return error("cannot create a temporary object file: " + ec.message());
     objectPath = temp.str().str();
   }
-  {
-    std::error_code ec;
-    llvm::ToolOutputFile out(objectPath, ec, llvm::sys::fs::OF_None);
-    if (ec)
-      return error("cannot write '" + objectPath + "': " + ec.message());
-    llvm::legacy::PassManager pm;
-    auto type = kind == Artefact::Assembly ? llvm::CodeGenFileType::AssemblyFile
-                                           : llvm::CodeGenFileType::ObjectFile;
-    if ((*machine)->addPassesToEmitFile(pm, out.os(), nullptr, type))
-      return error("the target cannot emit this file type");
-    pm.run(*llvmModule);
-    out.keep();
+  if (llvm::Error e = optimizeAndEmit(
+          *llvmModule, **machine,
+          kind == Artefact::Assembly ? llvm::CodeGenFileType::AssemblyFile
+                                     : llvm::CodeGenFileType::ObjectFile,
+          objectPath)) {
+    if (linked)
+      llvm::sys::fs::remove(objectPath);
+    return e;
   }
   if (kind == Artefact::Object) {
     llvm::SmallString<128> header(path);
@@ -227,7 +355,7 @@ llvm::Error emitArtefact(mlir::ModuleOp module, Artefact kind,
   if (!linked)
     return llvm::Error::success();
   llvm::Error linkError =
-      link(objectPath, path, kind == Artefact::Executable);
+      link({objectPath}, path, kind == Artefact::Executable);
   llvm::sys::fs::remove(objectPath);
   return linkError;
 }

@@ -335,3 +335,27 @@ TEST(DSL, BufferUpdatesAreChecked) {
   EXPECT_THAT(errorOf([&] { model.bn(wide); }),
               HasSubstr("input [5] must be [N, 4, H, W]"));
 }
+
+// Attribute checks are the dialect's own (GraphShapes.h): the DSL reports
+// exactly what the verifier says of the same op (tests/lit/Graph/invalid.mlir).
+TEST(DSL, AttributeChecksAreTheVerifiers) {
+  Graph g("f");
+  Tensor x = g.input("x", {2, 4});
+  EXPECT_THAT(errorOf([&] { clamp(x, 1, -1); }),
+              HasSubstr("graph.clamp: min 1 is greater than max -1"));
+  Tensor q = g.input("q", {2, 4, 8});
+  AttentionOptions negative;
+  negative.scale = -1;
+  EXPECT_THAT(errorOf([&] { attention(q, q, q, Tensor(), negative); }),
+              HasSubstr("scale must be positive, got -1"));
+  Tensor seed = g.input("seed", {}, DType::I64);
+  Tensor offset = g.input("offset", {}, DType::I64);
+  EXPECT_THAT(errorOf([&] { randomUniform(seed, offset, {4}, 1, 1); }),
+              HasSubstr("low 1 must be below high 1"));
+  EXPECT_THAT(errorOf([&] { randomNormal(seed, offset, {4}, 0, 0); }),
+              HasSubstr("stddev must be positive, got 0"));
+  EXPECT_THAT(errorOf([&] { randomIntegers(seed, offset, {4}, 5, 2); }),
+              HasSubstr("low 5 must be below high 2"));
+  EXPECT_THAT(errorOf([&] { randomNormal(seed, offset, {4}, 0, 1, DType::I64); }),
+              HasSubstr("needs a float dtype, got i64"));
+}

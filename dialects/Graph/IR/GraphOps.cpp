@@ -13,7 +13,6 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OpImplementation.h"
 
-#include <cstdio>
 
 using namespace mlir;
 using namespace kiln;
@@ -60,13 +59,6 @@ LogicalResult finish(std::optional<Location> loc, StringRef opName,
     return emitOptionalError(loc, "'", opName, "' op ", inferred.error);
   types.push_back(RankedTensorType::get(inferred.shape, elementType));
   return success();
-}
-
-/// A double as a person would write it: 1, 0.5, 1e-05.
-std::string shortest(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%g", value);
-  return buffer;
 }
 
 Type withElementType(Type tensor, Type elementType) {
@@ -166,11 +158,9 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *context, std::optional<Locat
 }
 
 LogicalResult ClampOp::verify() {
-  if (getMin().convertToDouble() > getMax().convertToDouble())
-    return emitOpError("min ") << shortest(getMin().convertToDouble())
-                               << " is greater than max "
-                               << shortest(getMax().convertToDouble());
-  return success();
+  std::string error = shapes::checkClampBounds(getMin().convertToDouble(),
+                                               getMax().convertToDouble());
+  return error.empty() ? success() : emitOpError(error);
 }
 
 LogicalResult CompareOp::inferReturnTypes(MLIRContext *context,
@@ -533,11 +523,11 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
       return emitOptionalError(loc, "'", getOperationName(),
                                "' op element types differ: ", elementTypeOf(q),
                                " vs ", elementTypeOf(v.getType()));
-  if (std::optional<APFloat> scale = adaptor.getScale();
-      scale && !(scale->convertToDouble() > 0))
-    return emitOptionalError(loc, "'", getOperationName(),
-                             "' op scale must be positive, got ",
-                             shortest(scale->convertToDouble()));
+  if (std::optional<APFloat> scale = adaptor.getScale()) {
+    std::string error = shapes::checkAttentionScale(scale->convertToDouble());
+    if (!error.empty())
+      return emitOptionalError(loc, "'", getOperationName(), "' op ", error);
+  }
   return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
                    [](auto &s) {
                      return shapes::attention(s[0], s[1], s[2],
@@ -559,27 +549,25 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *context,
                    });
 }
 
+/// Success, or the op's error with `message` (a shared attribute check's).
+static LogicalResult verified(Operation *op, const std::string &message) {
+  return message.empty() ? success() : op->emitOpError(message);
+}
+
 LogicalResult RandomUniformOp::verify() {
-  if (!(getLow().convertToDouble() < getHigh().convertToDouble()))
-    return emitOpError("low ") << shortest(getLow().convertToDouble())
-                               << " must be below high "
-                               << shortest(getHigh().convertToDouble());
-  return success();
+  return verified(*this, shapes::checkUniformRange(getLow().convertToDouble(),
+                                                   getHigh().convertToDouble()));
 }
 
 LogicalResult RandomNormalOp::verify() {
-  if (!(getStddev().convertToDouble() > 0))
-    return emitOpError("stddev must be positive, got ")
-           << shortest(getStddev().convertToDouble());
-  return success();
+  return verified(*this,
+                  shapes::checkNormalStddev(getStddev().convertToDouble()));
 }
 
 LogicalResult RandomIntegersOp::verify() {
-  if (static_cast<int64_t>(getLow()) >= static_cast<int64_t>(getHigh()))
-    return emitOpError("low ") << static_cast<int64_t>(getLow())
-                               << " must be below high "
-                               << static_cast<int64_t>(getHigh());
-  return success();
+  return verified(*this,
+                  shapes::checkIntegerRange(static_cast<int64_t>(getLow()),
+                                            static_cast<int64_t>(getHigh())));
 }
 
 #define GET_OP_CLASSES

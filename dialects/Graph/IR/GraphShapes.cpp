@@ -2,6 +2,9 @@
 
 #include "dialects/Graph/IR/GraphShapes.h"
 
+#include <cmath>
+#include <cstdio>
+
 #include <algorithm>
 #include <sstream>
 #include <tuple>
@@ -518,6 +521,41 @@ Inferred fromAttribute(const Shape &shape) {
     if (d < 0)
       return Inferred::fail("shape " + str(shape) + " has a negative dimension");
   return {shape, {}};
+}
+
+std::string number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", value);
+  return buffer;
+}
+
+std::string checkClampBounds(double min, double max) {
+  if (min > max)
+    return "min " + number(min) + " is greater than max " + number(max);
+  if (std::isnan(min) || std::isnan(max))
+    return "min and max must be numbers, got " + number(min) + " and " +
+           number(max);
+  return "";
+}
+
+std::string checkAttentionScale(double scale) {
+  return scale > 0 ? "" : "scale must be positive, got " + number(scale);
+}
+
+std::string checkUniformRange(double low, double high) {
+  return low < high ? ""
+                    : "low " + number(low) + " must be below high " +
+                          number(high);
+}
+
+std::string checkNormalStddev(double stddev) {
+  return stddev > 0 ? "" : "stddev must be positive, got " + number(stddev);
+}
+
+std::string checkIntegerRange(int64_t low, int64_t high) {
+  return low < high ? ""
+                    : "low " + std::to_string(low) + " must be below high " +
+                          std::to_string(high);
 }
 
 } // namespace kiln::shapes

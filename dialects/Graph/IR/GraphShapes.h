@@ -111,6 +111,23 @@ Inferred oneHot(const Shape &indices, int64_t numClasses);
 Inferred poolGrad(const Shape &input, const Shape &grad, const Shape &kernel,
                   const Shape &strides, const Shape &padding);
 
+// Checks of attribute values, shared by the dialect's verifiers and the DSL:
+// each returns the error message, or an empty string when the values are
+// valid. Numbers are written as a person would: 1, 0.5, 1e-05.
+
+/// A double as a person would write it (printf's %g).
+std::string number(double value);
+/// graph.clamp: min <= max.
+std::string checkClampBounds(double min, double max);
+/// graph.attention: a given scale is positive.
+std::string checkAttentionScale(double scale);
+/// graph.random_uniform: low < high.
+std::string checkUniformRange(double low, double high);
+/// graph.random_normal: stddev > 0.
+std::string checkNormalStddev(double stddev);
+/// graph.random_integers: low < high.
+std::string checkIntegerRange(int64_t low, int64_t high);
+
 /// Normalizes `axis` against `rank`; returns false when out of range.
 bool normalizeAxis(int64_t &axis, int64_t rank);
 

@@ -249,9 +249,8 @@ Tensor leakyRelu(const Tensor &x, double alpha, SourceLoc loc) {
   return unary("graph.leaky_relu", x, loc, {{"alpha", alpha}});
 }
 Tensor clamp(const Tensor &x, double min, double max, SourceLoc loc) {
-  if (min > max)
-    x.graph().fail("graph.clamp",
-                   fmt::format("min {} is greater than max {}", min, max), loc);
+  if (std::string error = shapes::checkClampBounds(min, max); !error.empty())
+    x.graph().fail("graph.clamp", error, loc);
   return unary("graph.clamp", x, loc, {{"min", min}, {"max", max}});
 }
 
@@ -608,11 +607,9 @@ Tensor attention(const Tensor &q, const Tensor &k, const Tensor &v,
                       loc);
   Attrs attrs;
   if (options.scale) {
-    if (!(*options.scale > 0))
-      q.graph().fail(op,
-                     fmt::format("scale must be positive, got {}",
-                                 *options.scale),
-                     loc);
+    if (std::string error = shapes::checkAttentionScale(*options.scale);
+        !error.empty())
+      q.graph().fail(op, error, loc);
     attrs.push_back({"scale", *options.scale});
   }
   if (options.causal)
@@ -652,36 +649,39 @@ Tensor bceWithLogits(const Tensor &logits, const Tensor &target,
 
 Tensor randomUniform(const Tensor &seed, const Tensor &offset, Shape shape,
                      double low, double high, DType dtype, SourceLoc loc) {
-  if (!isFloat(dtype) || !(low < high))
+  if (!isFloat(dtype))
     seed.graph().fail("graph.random_uniform",
-                      fmt::format("needs a float dtype and low < high, got {} "
-                                  "and [{}, {})",
-                                  dtypeName(dtype), low, high),
+                      fmt::format("needs a float dtype, got {}",
+                                  dtypeName(dtype)),
                       loc);
+  if (std::string error = shapes::checkUniformRange(low, high); !error.empty())
+    seed.graph().fail("graph.random_uniform", error, loc);
   return randomOp("graph.random_uniform", seed, offset, shape, dtype,
                   {{"low", low}, {"high", high}}, loc);
 }
 
 Tensor randomNormal(const Tensor &seed, const Tensor &offset, Shape shape,
                     double mean, double stddev, DType dtype, SourceLoc loc) {
-  if (!isFloat(dtype) || !(stddev > 0))
+  if (!isFloat(dtype))
     seed.graph().fail("graph.random_normal",
-                      fmt::format("needs a float dtype and stddev > 0, got {} "
-                                  "and {}",
-                                  dtypeName(dtype), stddev),
+                      fmt::format("needs a float dtype, got {}",
+                                  dtypeName(dtype)),
                       loc);
+  if (std::string error = shapes::checkNormalStddev(stddev); !error.empty())
+    seed.graph().fail("graph.random_normal", error, loc);
   return randomOp("graph.random_normal", seed, offset, shape, dtype,
                   {{"mean", mean}, {"stddev", stddev}}, loc);
 }
 
 Tensor randomIntegers(const Tensor &seed, const Tensor &offset, Shape shape,
                       int64_t low, int64_t high, DType dtype, SourceLoc loc) {
-  if (!isInteger(dtype) || low >= high)
+  if (!isInteger(dtype))
     seed.graph().fail("graph.random_integers",
-                      fmt::format("needs an integer dtype and low < high, got "
-                                  "{} and [{}, {})",
-                                  dtypeName(dtype), low, high),
+                      fmt::format("needs an integer dtype, got {}",
+                                  dtypeName(dtype)),
                       loc);
+  if (std::string error = shapes::checkIntegerRange(low, high); !error.empty())
+    seed.graph().fail("graph.random_integers", error, loc);
   return randomOp("graph.random_integers", seed, offset, shape, dtype,
                   {{"low", low}, {"high", high}}, loc);
 }

@@ -31,6 +31,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <fmt/format.h>
 
@@ -455,6 +456,20 @@ int kilncMain(int argc, char **argv,
   mlir::TimingScope root = timing.getRootScope();
   timingRoot = &root;
   auto stopTiming = llvm::make_scope_exit([] { timingRoot = nullptr; });
+
+  // A CPU name LLVM does not know, or one without 64-bit mode, is found
+  // before compiling, not by an abort inside LLVM.
+  if (cpu != "host" || !features.empty())
+    if (auto machine = aot::createTargetMachine({cpu, features}); !machine)
+      return fail(llvm::toString(machine.takeError()));
+  // An output in a folder that does not exist is found before compiling.
+  if (!gradcheck && outputFile != "-") {
+    llvm::StringRef folder = llvm::sys::path::parent_path(outputFile);
+    if (!folder.empty() && !llvm::sys::fs::is_directory(folder))
+      return fail(fmt::format("cannot write '{}': the folder '{}' does not "
+                              "exist",
+                              outputFile.getValue(), folder.str()));
+  }
 
   mlir::DialectRegistry registry;
   registerAllDialects(registry);

@@ -224,6 +224,26 @@ createTargetMachine(const TargetOptions &options) {
     return error("no LLVM target for " + triple + ": " + message);
   std::string cpu = options.cpu;
   std::string features = options.features;
+  if (cpu != "host") {
+    // LLVM only warns of an unknown CPU, then aborts on what it lacks:
+    // check the name first, and suggest the nearest known one.
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!info->isCPUStringValid(cpu)) {
+      std::string nearest;
+      unsigned best = ~0u;
+      for (const llvm::SubtargetSubTypeKV &known :
+           info->getAllProcessorDescriptions()) {
+        unsigned distance = llvm::StringRef(known.Key).edit_distance(cpu);
+        if (distance < best)
+          best = distance, nearest = known.Key;
+      }
+      return error("--cpu=" + cpu + " is not a CPU LLVM knows" +
+                   (nearest.empty() ? std::string()
+                                    : "; did you mean '" + nearest + "'?") +
+                   " (--cpu=host targets this machine)");
+    }
+  }
   if (cpu == "host") {
     cpu = llvm::sys::getHostCPUName().str();
     for (const auto &feature : llvm::sys::getHostCPUFeatures())
@@ -235,6 +255,11 @@ createTargetMachine(const TargetOptions &options) {
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return error("cannot create a target machine for CPU '" + cpu + "'");
+  // Kiln's code is 64-bit: a CPU without it (i386) would abort in LLVM.
+  if (triple.find("x86_64") == 0 &&
+      !machine->getMCSubtargetInfo()->checkFeatures("+64bit"))
+    return error("--cpu=" + cpu + " has no 64-bit mode; Kiln targets " +
+                 triple);
   return machine;
 }
 

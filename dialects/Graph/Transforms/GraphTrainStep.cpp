@@ -8,6 +8,9 @@
 #include "mlir/IR/SymbolTable.h"
 
 #include <cmath>
+#include <cstdio>
+#include <limits>
+#include <tuple>
 
 namespace kiln::graph {
 #define GEN_PASS_DEF_GRAPHTRAINSTEP
@@ -63,8 +66,48 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
           << schedule << "'";
       return signalPassFailure();
     }
-    if (failed(build(grad)))
+    if (failed(checkNumbers(module)) || failed(build(grad)))
       signalPassFailure();
+  }
+
+  /// Every numeric option in its range: NaN, infinities and negative rates
+  /// would train nothing, silently.
+  LogicalResult checkNumbers(ModuleOp module) {
+    auto number = [&](const char *name, double value, double low,
+                      bool lowOpen, double high,
+                      bool highOpen) -> LogicalResult {
+      bool above = lowOpen ? value > low : value >= low;
+      bool below = highOpen ? value < high : value <= high;
+      if (above && below && std::isfinite(value))
+        return success();
+      auto text = [](double v) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof(buffer), "%g", v);
+        return std::string(buffer);
+      };
+      return module.emitError("graph-train-step: ")
+             << name << " must be in " << (lowOpen ? "(" : "[") << text(low)
+             << ", " << text(high) << (highOpen ? ")" : "]") << ", got "
+             << text(value);
+    };
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    if (failed(number("lr", lr, 0, /*lowOpen=*/true, inf, true)) ||
+        failed(number("momentum", momentum, 0, false, 1, true)) ||
+        failed(number("weight-decay", weightDecay, 0, false, inf, true)) ||
+        failed(number("beta1", beta1, 0, false, 1, true)) ||
+        failed(number("beta2", beta2, 0, false, 1, true)) ||
+        failed(number("epsilon", epsilon, 0, true, inf, true)) ||
+        failed(number("gamma", gamma, 0, true, inf, true)) ||
+        failed(number("clip-norm", clipNorm, 0, false, inf, true)))
+      return failure();
+    for (auto [name, value, low] :
+         {std::tuple{"step-size", int64_t(stepSize), int64_t(1)},
+          std::tuple{"warmup-steps", int64_t(warmupSteps), int64_t(0)},
+          std::tuple{"total-steps", int64_t(totalSteps), int64_t(1)}})
+      if (value < low)
+        return module.emitError("graph-train-step: ")
+               << name << " must be at least " << low << ", got " << value;
+    return success();
   }
 
   LogicalResult build(func::FuncOp grad) {

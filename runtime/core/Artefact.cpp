@@ -4,9 +4,12 @@
 
 #include "kiln/runtime/CodegenSupport.h"
 
+#include "io/InputFile.h"
 #include "io/Json.h"
 
+#include <cstring>
 #include <dlfcn.h>
+#include <elf.h>
 
 namespace kiln::rt {
 namespace {
@@ -261,7 +264,60 @@ StatusOr<std::vector<void *>> packPointers(const EntrySpec &entry,
   return pointers;
 }
 
+namespace {
+
+/// Checks that `path` is a regular file holding a whole 64-bit ELF shared
+/// object: dlopen maps a truncated one and dies with SIGBUS on the missing
+/// pages instead of failing.
+Status checkElf(const std::string &path) {
+  StatusOr<io::InputFile> file = io::InputFile::open(path);
+  if (!file.ok())
+    return file.status();
+  uint64_t size = file.value().size();
+  Elf64_Ehdr header;
+  if (size < sizeof(header))
+    return Status::error("cannot load '" + path + "': not an ELF file (" +
+                         std::to_string(size) + " bytes)");
+  if (Status s = file.value().readAt(0, &header, sizeof(header)); !s.ok())
+    return s;
+  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+    return Status::error("cannot load '" + path + "': not an ELF file");
+  if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_type != ET_DYN)
+    return Status::error("cannot load '" + path +
+                         "': not a 64-bit ELF shared object (compile it with "
+                         "kilnc --emit=so)");
+  auto truncated = [&](uint64_t end) {
+    return Status::error("cannot load '" + path + "': truncated (" +
+                         std::to_string(size) + " bytes, its ELF headers "
+                         "describe " + std::to_string(end) + ")");
+  };
+  uint64_t headers = header.e_phoff +
+                     uint64_t(header.e_phnum) * header.e_phentsize;
+  if (header.e_phentsize != sizeof(Elf64_Phdr) || headers > size ||
+      headers < header.e_phoff)
+    return truncated(headers);
+  for (uint16_t i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment;
+    if (Status s = file.value().readAt(header.e_phoff + i * sizeof(segment),
+                                       &segment, sizeof(segment));
+        !s.ok())
+      return s;
+    uint64_t end = segment.p_offset + segment.p_filesz;
+    if (segment.p_type == PT_LOAD && (end > size || end < segment.p_offset))
+      return truncated(end);
+  }
+  uint64_t sections =
+      header.e_shoff + uint64_t(header.e_shnum) * header.e_shentsize;
+  if (sections > size || sections < header.e_shoff)
+    return truncated(sections);
+  return Status::success();
+}
+
+} // namespace
+
 StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
+  if (Status s = checkElf(path); !s.ok())
+    return s;
   // dlopen searches the library path for bare names; make paths explicit.
   std::string explicitPath =
       path.find('/') == std::string::npos ? "./" + path : path;

@@ -43,7 +43,9 @@ InputFile::~InputFile() {
 }
 
 StatusOr<InputFile> InputFile::open(const std::string &path) {
-  int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Without O_NONBLOCK, opening a FIFO would wait for a writer forever; the
+  // regular-file check below then refuses it.
+  int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (descriptor < 0)
     return Status::error("cannot open '" + path + "': " + errnoText(errno));
   struct stat info;
@@ -56,6 +58,9 @@ StatusOr<InputFile> InputFile::open(const std::string &path) {
     ::close(descriptor);
     return Status::error("cannot open '" + path + "': not a regular file");
   }
+  int flags = ::fcntl(descriptor, F_GETFL);
+  if (flags >= 0)
+    ::fcntl(descriptor, F_SETFL, flags & ~O_NONBLOCK);
   return InputFile(path, descriptor, static_cast<uint64_t>(info.st_size));
 }
 

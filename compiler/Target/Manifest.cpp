@@ -2,12 +2,46 @@
 
 #include "compiler/Target/Manifest.h"
 #include "dialects/Graph/IR/AttributeNames.h"
+#include "dialects/Graph/IR/GraphDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 using namespace mlir;
 
 namespace kiln {
+
+namespace {
+
+/// The exclusive bound of the values of `v` when they index something:
+/// cross-entropy's labels (the classes), embedding ids (the rows), one-hot
+/// classes; the smallest over its uses, through reshapes; 0 when none.
+int64_t indexBound(Value v) {
+  int64_t bound = 0;
+  auto tighten = [&](int64_t b) {
+    if (b > 0 && (bound == 0 || b < bound))
+      bound = b;
+  };
+  for (OpOperand &use : v.getUses()) {
+    Operation *user = use.getOwner();
+    if (auto ce = dyn_cast<graph::CrossEntropyOp>(user)) {
+      if (use.get() == ce.getLabels())
+        tighten(llvm::cast<RankedTensorType>(ce.getLogits().getType())
+                    .getShape()
+                    .back());
+    } else if (auto emb = dyn_cast<graph::EmbeddingOp>(user)) {
+      if (use.get() == emb.getIndices())
+        tighten(llvm::cast<RankedTensorType>(emb.getWeight().getType())
+                    .getDimSize(0));
+    } else if (auto hot = dyn_cast<graph::OneHotOp>(user)) {
+      tighten(static_cast<int64_t>(hot.getNumClasses()));
+    } else if (auto reshape = dyn_cast<graph::ReshapeOp>(user)) {
+      tighten(indexBound(reshape.getResult()));
+    }
+  }
+  return bound;
+}
+
+} // namespace
 namespace {
 
 std::optional<rt::DType> dtypeOf(Type t) {
@@ -75,6 +109,8 @@ LogicalResult readEntries(ModuleOp module, std::vector<rt::EntrySpec> &out) {
         return failure();
       if (auto init = func.getArgAttrOfType<StringAttr>(i, kiln::attr::kInit))
         arg.init = init.str();
+      if (arg.kind == rt::ArgKind::Input)
+        arg.indexBound = indexBound(func.getArgument(i));
       entry.arguments.push_back(std::move(arg));
     }
     for (unsigned i = 0; i < func.getNumResults(); ++i) {

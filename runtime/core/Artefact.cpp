@@ -101,6 +101,9 @@ std::string manifestToJson(const std::string &model,
       if (!entry.arguments[i].init.empty())
         t = t.substr(0, t.size() - 1) + ", \"init\": " +
             json::quote(entry.arguments[i].init) + "}";
+      if (entry.arguments[i].indexBound > 0)
+        t = t.substr(0, t.size() - 1) + ", \"index_bound\": " +
+            std::to_string(entry.arguments[i].indexBound) + "}";
       out += (i ? ", " : "") + t;
     }
     out += "], \"results\": [";
@@ -175,6 +178,14 @@ StatusOr<std::vector<EntrySpec>> parseManifest(const std::string &text) {
       if (Status s = optionalString(args->elements[i], "init", w, arg.init);
           !s.ok())
         return s;
+      if (const json::Value *bound = member(args->elements[i], "index_bound")) {
+        if (bound->kind != json::Value::Kind::Integer || bound->integer < 1 ||
+            (arg.tensor.dtype != DType::I64 && arg.tensor.dtype != DType::I32))
+          return Status::error("manifest: " + w +
+                               ".index_bound must be a positive integer, on "
+                               "an integer tensor");
+        arg.indexBound = bound->integer;
+      }
       entry.arguments.push_back(std::move(arg));
     }
     for (size_t i = 0; i < results->elements.size(); ++i) {
@@ -239,11 +250,31 @@ StatusOr<std::vector<void *>> packPointers(const EntrySpec &entry,
                            ", given " + t.describe());
     return Status::success();
   };
+  // Indices out of range would read out of bounds or give a plausible but
+  // wrong loss: refused, as PyTorch refuses them.
+  auto checkIndices = [&](const ArgumentSpec &spec, const HostTensor &t) {
+    for (int64_t k = 0; k < t.numElements(); ++k) {
+      int64_t v = t.dtype() == DType::I64
+                      ? t.data<int64_t>()[k]
+                      : static_cast<int64_t>(t.data<int32_t>()[k]);
+      if (v < 0 || v >= spec.indexBound)
+        return Status::error(
+            "input '" + spec.tensor.name + "' of entry '" + entry.name +
+            "': element " + std::to_string(k) + " is " + std::to_string(v) +
+            ", out of bounds: indices into " +
+            std::to_string(spec.indexBound) + " classes or rows must be in [0, " +
+            std::to_string(spec.indexBound) + ")");
+    }
+    return Status::success();
+  };
   std::vector<void *> pointers;
   for (size_t i = 0; i < arguments.size(); ++i) {
     if (Status s = check(entry.arguments[i].tensor, arguments[i], "argument");
         !s.ok())
       return s;
+    if (entry.arguments[i].indexBound > 0)
+      if (Status s = checkIndices(entry.arguments[i], arguments[i]); !s.ok())
+        return s;
     pointers.push_back(arguments[i].data());
   }
   for (size_t i = 0; i < results.size(); ++i) {

@@ -36,6 +36,11 @@ struct ArgumentSpec {
   /// How a parameter or buffer starts (PyTorch's defaults): "uniform:BOUND"
   /// (U(-BOUND, BOUND)), "normal:STDDEV", "ones"; empty or "zeros": zeros.
   std::string init;
+  /// For an integer input used as indices (cross-entropy's class labels,
+  /// embedding ids, one-hot classes): every value must lie in
+  /// [0, indexBound); 0: unchecked. The runtime checks it before each call,
+  /// as PyTorch does ("Target out of bounds").
+  int64_t indexBound = 0;
 };
 
 /// A result of an entry point. A result that `updates` an argument (by

@@ -219,11 +219,13 @@ StatusOr<HostTensor> readFile(const io::InputFile &input) {
                   prefixSize < magicSize ? prefixSize : magicSize) != 0)
     return Status::error("not a .npy file (bad magic)");
   int major = prefix[6], minor = prefix[7];
-  if (prefixSize >= 8 && !(minor == 0 && (major == 1 || major == 2)))
+  // 3.0 is 2.0 with a UTF-8 header (numpy writes it for non-ASCII field
+  // names); the headers Kiln reads are ASCII either way.
+  if (prefixSize >= 8 && !(minor == 0 && major >= 1 && major <= 3))
     return Status::error("unsupported .npy version " + std::to_string(major) +
                          "." + std::to_string(minor) +
-                         " (1.0 and 2.0 are supported)");
-  size_t lengthSize = major == 2 ? 4 : 2;
+                         " (1.0, 2.0 and 3.0 are supported)");
+  size_t lengthSize = major >= 2 ? 4 : 2;
   if (prefixSize < 8 + lengthSize)
     return Status::error("truncated .npy header: the file has only " +
                          std::to_string(fileSize) + " bytes");

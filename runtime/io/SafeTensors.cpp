@@ -172,6 +172,26 @@ Status parseHeader(const std::string &header, uint64_t dataSize,
                            entry.name + "' overlap in the data region");
     previous = &entry;
   }
+  // The format requires the tensors to cover the data region exactly: a
+  // header length off by a few bytes of padding shifts every tensor and
+  // leaves a gap or extra bytes, which are refused rather than read.
+  uint64_t covered = 0;
+  for (const TensorEntry &entry : entries) {
+    if (entry.begin == entry.end)
+      continue;
+    if (entry.begin != covered)
+      return Status::error("bytes [" + std::to_string(covered) + ", " +
+                           std::to_string(entry.begin) +
+                           ") of the data region belong to no tensor (before "
+                           "'" + entry.name + "'): the header length or the "
+                           "data offsets are wrong");
+    covered = entry.end;
+  }
+  if (covered != dataSize)
+    return Status::error("the tensors cover " + std::to_string(covered) +
+                         " bytes of the " + std::to_string(dataSize) +
+                         "-byte data region: the header length is wrong or "
+                         "bytes follow the last tensor");
   return Status::success();
 }
 

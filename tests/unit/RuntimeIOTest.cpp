@@ -220,6 +220,32 @@ TEST(SafeTensorsErrorTest, OverlappingTensors) {
       "tensors 'a' and 'b' overlap in the data region"));
 }
 
+TEST(SafeTensorsErrorTest, HeaderLengthOneShortOrTrailingBytes) {
+  TempDir dir;
+  // A well-formed file whose header ends in padding, read with a header
+  // length one byte short: every tensor would be read one byte early.
+  std::string header = "{\"w\": {\"dtype\": \"F32\", \"shape\": [2], "
+                       "\"data_offsets\": [0, 8]}}  ";
+  std::string data(8, 'x');
+  std::string bytes = littleEndian(header.size() - 1, 8) + header + data;
+  EXPECT_TRUE(failsWith(readCrafted(dir, bytes),
+                        "the tensors cover 8 bytes of the 9-byte data region: "
+                        "the header length is wrong or bytes follow the last "
+                        "tensor"));
+  EXPECT_TRUE(failsWith(readCrafted(dir, safetensorsBytes(header, data + "!")),
+                        "the tensors cover 8 bytes of the 9-byte data region"));
+  // A gap between tensors.
+  EXPECT_TRUE(failsWith(
+      readCrafted(dir, safetensorsBytes(
+                           "{\"a\": {\"dtype\": \"U8\", \"shape\": [2], "
+                           "\"data_offsets\": [0, 2]}, \"b\": {\"dtype\": "
+                           "\"U8\", \"shape\": [2], \"data_offsets\": [3, 5]}}",
+                           "12345")),
+      "bytes [2, 3) of the data region belong to no tensor (before 'b')"));
+  // The same header with the right length reads.
+  EXPECT_TRUE(readCrafted(dir, safetensorsBytes(header, data)).ok());
+}
+
 TEST(SafeTensorsErrorTest, DuplicateNames) {
   TempDir dir;
   std::string entry = "{\"dtype\": \"U8\", \"shape\": [1], "

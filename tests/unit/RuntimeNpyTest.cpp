@@ -108,9 +108,27 @@ TEST(NpyErrorTest, TruncatedHeader) {
 
 TEST(NpyErrorTest, UnsupportedVersion) {
   TempDir dir;
-  EXPECT_TRUE(failsWith(readCrafted(dir, std::string("\x93NUMPY\x03\x00", 8) +
+  EXPECT_TRUE(failsWith(readCrafted(dir, std::string("\x93NUMPY\x04\x00", 8) +
                                              littleEndian(0, 4)),
-                        "unsupported .npy version 3.0"));
+                        "unsupported .npy version 4.0 (1.0, 2.0 and 3.0 are "
+                        "supported)"));
+}
+
+TEST(NpyTest, ReadsVersionsTwoAndThree) {
+  TempDir dir;
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n";
+  std::string data = littleEndian(0x3f800000, 4) + littleEndian(0x40000000, 4);
+  for (char major : {'\x02', '\x03'}) {
+    std::string bytes = std::string("\x93NUMPY", 6) + major + '\x00' +
+                        littleEndian(header.size(), 4) + header + data;
+    std::string path = dir.file("v.npy");
+    writeBytes(path, bytes);
+    StatusOr<HostTensor> t = readNpy(path);
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    EXPECT_EQ(t.value().shape(), (std::vector<int64_t>{2}));
+    EXPECT_EQ(t.value().data<float>()[1], 2.0f);
+  }
 }
 
 TEST(NpyErrorTest, HeaderLengthPastTheEnd) {

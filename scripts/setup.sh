@@ -10,7 +10,7 @@ packages=(
   # Runtime dependencies.
   libdnnl-dev libfmt-dev
   # Tests and benchmarks.
-  googletest libgtest-dev libgmock-dev libbenchmark-dev python3-numpy
+  googletest libgtest-dev libgmock-dev libbenchmark-dev python3-numpy strace
   python3-torch libopenblas0-pthread
   # Data.
   dataset-fashion-mnist

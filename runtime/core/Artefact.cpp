@@ -3,6 +3,7 @@
 #include "kiln/runtime/Artefact.h"
 
 #include "kiln/runtime/CodegenSupport.h"
+#include "kiln/runtime/Library.h"
 
 #include "io/InputFile.h"
 #include "io/Json.h"
@@ -421,6 +422,16 @@ Artefact::fromFunctions(const char *(*manifest)(), int64_t (*count)(),
 Artefact::~Artefact() {
   if (handle_)
     dlclose(handle_);
+}
+
+void Artefact::setNumThreads(int64_t n) {
+  kiln_set_num_threads(n);
+  if (!handle_)
+    return;
+  using Set = void (*)(int64_t);
+  auto own = reinterpret_cast<Set>(dlsym(handle_, "kiln_set_num_threads"));
+  if (own && own != &kiln_set_num_threads)
+    own(n);
 }
 
 const EntrySpec *Artefact::findEntry(const std::string &name) const {

@@ -125,6 +125,8 @@ int main(int argc, char **argv) {
     if (!artefact.ok())
       return fail(artefact.status().message());
     rt::Artefact &a = *artefact.value();
+    if (request.threads > 0)
+      a.setNumThreads(request.threads);
     rt::Status status = rt::runEntryOnFiles(
         a.entries(),
         [&](const std::string &entry, std::vector<rt::HostTensor> &arguments,

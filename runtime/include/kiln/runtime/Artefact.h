@@ -52,6 +52,11 @@ public:
 
   /// Runs `entry` on arguments and results whose dtypes and shapes match
   /// its manifest (see bindArguments and allocateResults).
+  /// Sets the threads the artefact computes with. A shared library carries
+  /// its own copy of the runtime, whose thread pool kiln_set_num_threads in
+  /// this process does not reach: this sets both.
+  void setNumThreads(int64_t n);
+
   Status run(const std::string &entry, std::vector<HostTensor> &arguments,
              std::vector<HostTensor> &results);
 

@@ -57,11 +57,55 @@ int createTemporary(const std::string &path, std::string &temporaryPath) {
   return -1;
 }
 
+/// The file a write of `path` should replace: the target of a symbolic
+/// link (followed to the end, even when it does not exist yet), else
+/// `path` itself. Replacing the link itself would lose it.
+std::string writeTarget(const std::string &path) {
+  std::string target = path;
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat link;
+    if (::lstat(target.c_str(), &link) != 0 || !S_ISLNK(link.st_mode))
+      return target;
+    std::string text(4096, '\0');
+    ssize_t n = ::readlink(target.c_str(), text.data(), text.size());
+    if (n <= 0)
+      return target;
+    text.resize(static_cast<size_t>(n));
+    target = text[0] == '/' ? text : directoryOf(target) + "/" + text;
+  }
+  return target;
+}
+
+/// Writes `pieces` straight into an existing file that is not a regular
+/// one (a device such as /dev/null, a FIFO): such a file cannot be
+/// replaced, only written to.
+Status writeThrough(const std::string &path, const std::string &target,
+                    const std::vector<ByteRange> &pieces) {
+  std::string prefix = "cannot write '" + path + "': ";
+  int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Status::error(prefix + errnoText(errno));
+  for (const ByteRange &piece : pieces)
+    if (!writeAll(fd, piece.data, piece.size)) {
+      int error = errno;
+      ::close(fd);
+      return Status::error(prefix + errnoText(error));
+    }
+  if (::close(fd) != 0)
+    return Status::error(prefix + errnoText(errno));
+  return Status::success();
+}
+
 } // namespace
 
-Status writeFileAtomically(const std::string &path,
+Status writeFileAtomically(const std::string &userPath,
                            const std::vector<ByteRange> &pieces) {
-  std::string prefix = "cannot write '" + path + "': ";
+  std::string prefix = "cannot write '" + userPath + "': ";
+  std::string path = writeTarget(userPath);
+  struct stat existing;
+  if (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode) &&
+      !S_ISDIR(existing.st_mode))
+    return writeThrough(userPath, path, pieces);
   std::string temporaryPath;
   int fd = createTemporary(path, temporaryPath);
   if (fd < 0)

@@ -5,7 +5,10 @@
 #include "RuntimeTestSupport.h"
 
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace kiln::rt;
 using namespace kiln::rt::test;
@@ -342,6 +345,45 @@ TEST(AtomicWriteTest, ReplacesAnExistingFile) {
   ASSERT_TRUE(read.ok()) << read.status().message();
   EXPECT_TRUE(sameContents(read->tensors[0].tensor, file.tensors[0].tensor));
   EXPECT_EQ(dir.entries(), std::set<std::string>{"ckpt.safetensors"});
+}
+
+TEST(AtomicWriteTest, WritesThroughSymlinksAndSpecialFiles) {
+  TempDir dir;
+  SafeTensorsFile file;
+  file.tensors.push_back({"w", patterned(DType::I32, {4})});
+  // A symbolic link keeps pointing at the file, which is replaced.
+  std::string target = dir.file("real.safetensors");
+  std::string link = dir.file("link.safetensors");
+  writeBytes(target, "old");
+  ASSERT_EQ(::symlink("real.safetensors", link.c_str()), 0);
+  ASSERT_TRUE(writeSafeTensors(link, file).ok());
+  struct stat info;
+  ASSERT_EQ(::lstat(link.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISLNK(info.st_mode));
+  StatusOr<SafeTensorsFile> read = readSafeTensors(target);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_TRUE(sameContents(read->tensors[0].tensor, file.tensors[0].tensor));
+  // A dangling link creates its target.
+  std::string dangling = dir.file("dangling.safetensors");
+  ASSERT_EQ(::symlink("created.safetensors", dangling.c_str()), 0);
+  ASSERT_TRUE(writeSafeTensors(dangling, file).ok());
+  EXPECT_TRUE(readSafeTensors(dir.file("created.safetensors")).ok());
+  // A FIFO (as a device such as /dev/null) is written to, not replaced.
+  std::string fifo = dir.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  ASSERT_TRUE(writeSafeTensors(fifo, file).ok());
+  char buffer[4096];
+  ssize_t got = ::read(reader, buffer, sizeof(buffer));
+  ::close(reader);
+  EXPECT_GT(got, 8);
+  ASSERT_EQ(::lstat(fifo.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode));
+  EXPECT_EQ(dir.entries(),
+            (std::set<std::string>{"real.safetensors", "link.safetensors",
+                                   "dangling.safetensors",
+                                   "created.safetensors", "fifo"}));
 }
 
 TEST(AtomicWriteTest, FailedWritesLeaveNoTemporaryFile) {

@@ -86,6 +86,11 @@ LogicalResult readEntries(ModuleOp module, std::vector<rt::EntrySpec> &out) {
                << "' must be a statically shaped tensor of a supported "
                   "dtype, got "
                << type;
+      if (tensor.getNumElements() == 0)
+        return func.emitError("entry '")
+               << entry.name << "': '" << name << "' (" << type
+               << ") has no elements: Kiln compiles tensors with at least "
+                  "one element";
       into = {std::move(name), *dtype,
               std::vector<int64_t>(tensor.getShape().begin(),
                                    tensor.getShape().end())};

@@ -52,7 +52,8 @@ struct KilnFuseRows : kiln::impl::KilnFuseRowsBase<KilnFuseRows> {
       if (!rowProducer)
         continue;
       SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
-      if (llvm::any_of(ranges, ShapedType::isDynamic))
+      if (llvm::any_of(ranges, ShapedType::isDynamic) ||
+          llvm::is_contained(ranges, 0))
         continue;
       int64_t rowElements = 1;
       for (int64_t r : ArrayRef<int64_t>(ranges).drop_front())

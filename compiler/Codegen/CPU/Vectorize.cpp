@@ -110,7 +110,9 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
   void vectorizeOne(IRRewriter &rewriter, linalg::LinalgOp op) {
     MLIRContext *ctx = &getContext();
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    if (llvm::any_of(ranges, ShapedType::isDynamic))
+    // Empty loops have nothing to tile (and no tile size divides 0).
+    if (llvm::any_of(ranges, ShapedType::isDynamic) ||
+        llvm::is_contained(ranges, 0))
       return;
     // Ops the vectorizer cannot take (windows and reversals in their maps)
     // stay whole: tiling them gains nothing and not every map tiles.

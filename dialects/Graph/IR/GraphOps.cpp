@@ -57,6 +57,11 @@ LogicalResult finish(std::optional<Location> loc, StringRef opName,
                      SmallVectorImpl<Type> &types) {
   if (!inferred.ok())
     return emitOptionalError(loc, "'", opName, "' op ", inferred.error);
+  if (llvm::is_contained(inferred.shape, 0))
+    return emitOptionalError(loc, "'", opName, "' op result ",
+                             shapes::str(inferred.shape),
+                             " has no elements: Kiln compiles tensors with at "
+                             "least one element");
   types.push_back(RankedTensorType::get(inferred.shape, elementType));
   return success();
 }

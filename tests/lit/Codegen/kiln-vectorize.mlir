@@ -279,3 +279,20 @@ func.func private @softmax_in_place(%x: tensor<64x1024xf32>) -> tensor<64x1024xf
   } -> tensor<64x1024xf32>
   return %y : tensor<64x1024xf32>
 }
+
+// -----
+
+// Vectorizing an empty loop nest leaves it alone (no division by zero).
+// CHECK-LABEL: func.func private @empty_rows
+// CHECK: linalg.generic
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func private @empty_rows(%x: tensor<8x0xf32>, %init: tensor<8xf32>) -> tensor<8xf32> {
+  %0 = linalg.generic {indexing_maps = [#map, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<8x0xf32>) outs(%init : tensor<8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %a, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}

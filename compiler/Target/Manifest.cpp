@@ -12,6 +12,10 @@ namespace kiln {
 
 namespace {
 
+/// The largest tensor an artefact may hold (128 TiB): beyond any memory,
+/// and far from overflowing the 64-bit sizes of memory plans.
+constexpr uint64_t kMaxTensorBytes = uint64_t(1) << 47;
+
 /// The exclusive bound of the values of `v` when they index something:
 /// cross-entropy's labels (the classes), embedding ids (the rows), one-hot
 /// classes; the smallest over its uses, through reshapes; 0 when none.
@@ -86,6 +90,17 @@ LogicalResult readEntries(ModuleOp module, std::vector<rt::EntrySpec> &out) {
                << "' must be a statically shaped tensor of a supported "
                   "dtype, got "
                << type;
+      // Sizes are computed with overflow checks: a huge batch must not wrap
+      // around into a plausible (or negative) memory plan.
+      uint64_t bytes = static_cast<uint64_t>(rt::dtypeSize(*dtype));
+      bool overflow = false;
+      for (int64_t d : tensor.getShape())
+        overflow |= __builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes);
+      if (overflow || bytes > kMaxTensorBytes)
+        return func.emitError("entry '")
+               << entry.name << "': '" << name << "' (" << type
+               << ") needs more than 2^47 bytes (128 TiB): it cannot be "
+                  "allocated (check the batch size)";
       if (tensor.getNumElements() == 0)
         return func.emitError("entry '")
                << entry.name << "': '" << name << "' (" << type

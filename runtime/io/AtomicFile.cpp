@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,6 +100,38 @@ Status writeThrough(const std::string &path, const std::string &target,
 }
 
 } // namespace
+
+int removeStaleTemporaries(const std::string &path) {
+  std::string folder = directoryOf(path);
+  size_t slash = path.find_last_of('/');
+  std::string prefix =
+      (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+  DIR *dir = ::opendir(folder.c_str());
+  if (!dir)
+    return 0;
+  int removed = 0;
+  while (struct dirent *entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    // NAME.tmp.PID.N: the writer's process id, then a counter.
+    std::string rest = name.substr(prefix.size());
+    size_t dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0 ||
+        rest.find_first_not_of("0123456789") != dot ||
+        rest.find_first_not_of("0123456789", dot + 1) != std::string::npos ||
+        dot + 1 == rest.size())
+      continue;
+    long pid = std::strtol(rest.substr(0, dot).c_str(), nullptr, 10);
+    // Only a writer that no longer exists (ESRCH) left it for good.
+    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+      continue;
+    if (::unlink((folder + "/" + name).c_str()) == 0)
+      ++removed;
+  }
+  ::closedir(dir);
+  return removed;
+}
 
 Status writeFileAtomically(const std::string &userPath,
                            const std::vector<ByteRange> &pieces) {

@@ -30,6 +30,11 @@ struct ByteRange {
 Status writeFileAtomically(const std::string &path,
                            const std::vector<ByteRange> &pieces);
 
+/// Removes the temporary files that writes of `path` left behind when their
+/// process was killed (`path`.tmp.PID.N whose PID no longer runs); returns
+/// how many were removed. Temporaries of live processes are kept.
+int removeStaleTemporaries(const std::string &path);
+
 } // namespace kiln::rt::io
 
 #endif // KILN_RUNTIME_IO_ATOMICFILE_H

@@ -6,6 +6,8 @@
 #include "kiln/runtime/Numerics.h"
 #include "kiln/runtime/SafeTensors.h"
 
+#include "io/AtomicFile.h"
+
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -20,7 +22,17 @@ namespace kiln::rt {
 namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
-void onInterrupt(int) { interrupted = 1; }
+
+/// Ctrl-C, or SIGTERM as schedulers and containers send it: finish the
+/// step, checkpoint and stop. A second one quits at once.
+void onInterrupt(int signal) {
+  if (interrupted) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  interrupted = 1;
+}
 
 const EntrySpec *find(const std::vector<EntrySpec> &entries,
                       const std::string &name) {
@@ -404,9 +416,17 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
     return writeSafeTensors(path, file);
   };
 
+  // A run killed while writing left its temporaries behind: remove them.
+  for (const std::string *path : {&options.checkpoint, &options.paramsOut})
+    if (!path->empty())
+      if (int removed = io::removeStaleTemporaries(*path))
+        std::fprintf(stderr, "removed %d temporary file%s a killed run left "
+                     "beside '%s'\n",
+                     removed, removed == 1 ? "" : "s", path->c_str());
   setNumericsChecks(options.checkNumerics);
   bool terminal = isatty(2);
   std::signal(SIGINT, onInterrupt);
+  std::signal(SIGTERM, onInterrupt);
   auto started = std::chrono::steady_clock::now();
   int64_t stepsDone = 0;
   for (int64_t epoch = startEpoch; epoch < options.epochs; ++epoch) {

@@ -125,6 +125,12 @@ StatusOr<Dataset> loadTextDataset(const std::string &path,
     std::string line = text.substr(pos, end - pos);
     pos = end + 1;
     ++lineNumber;
+    // A NUL byte is not text: numbers would end at it and read short.
+    if (size_t nul = line.find('\0'); nul != std::string::npos)
+      return Status::error("'" + path + "', line " +
+                           std::to_string(lineNumber) + ": a NUL byte at "
+                           "column " + std::to_string(nul + 1) +
+                           " (is it a binary file?)");
     size_t hash = line.find('#');
     if (hash != std::string::npos)
       line.resize(hash);

@@ -291,7 +291,8 @@ Status evaluateOn(const CompiledModel &model, const Dataset &data,
 
 } // namespace
 
-Status train(const CompiledModel &model, const TrainOptions &options) {
+Status train(const CompiledModel &model, const TrainOptions &given) {
+  TrainOptions options = given; // the checkpoint may supply the seed
   const EntrySpec *step = find(model.entries, "train_step");
   if (!step)
     return Status::error("the model has no `train_step` entry; " +
@@ -299,14 +300,8 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
   StatusOr<ModelShapes> shapes = modelShapes(model);
   if (!shapes.ok())
     return shapes.status();
-  StatusOr<Loaded> loaded = loadData(options, shapes.value());
-  if (!loaded.ok())
-    return loaded.status();
-  const Dataset &train = loaded.value().train;
-
-  // Arguments: state (parameters, buffers) then the batch (x, y).
-  std::vector<HostTensor> args;
-  std::mt19937_64 initRng(options.seed);
+  // The checkpoint first: its seed, unless --seed overrides it, also
+  // draws synthetic data.
   std::optional<SafeTensorsFile> resumed;
   int64_t startEpoch = 0, startBatch = 0;
   if (!options.resume.empty()) {
@@ -315,6 +310,25 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
       return file.status();
     resumed = std::move(file).value();
     for (const auto &[key, value] : resumed->metadata) {
+      if (key == "seed") {
+        // The checkpoint's settings win unless overridden.
+        char *end = nullptr;
+        errno = 0;
+        unsigned long long saved = std::strtoull(value.c_str(), &end, 10);
+        if (value.empty() || *end || errno)
+          return Status::error("checkpoint '" + options.resume +
+                               "': metadata 'seed' is '" + value +
+                               "', not a non-negative integer");
+        if (!options.seedGiven)
+          options.seed = saved;
+        else if (options.seed != saved)
+          std::fprintf(stderr,
+                       "warning: --seed %llu differs from the checkpoint's "
+                       "seed %llu: batches are drawn in another order than "
+                       "the interrupted run's\n",
+                       (unsigned long long)options.seed, saved);
+        continue;
+      }
       if (key != "epoch" && key != "batch")
         continue;
       char *end = nullptr;
@@ -327,6 +341,31 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
       (key == "epoch" ? startEpoch : startBatch) = n;
     }
   }
+  StatusOr<Loaded> loaded = loadData(options, shapes.value());
+  if (!loaded.ok())
+    return loaded.status();
+  const Dataset &train = loaded.value().train;
+  if (loaded.value().test.size() == 0)
+    return Status::error("the test set is empty: there is nothing to evaluate "
+                         "the model on");
+  // An output that cannot be written is found now, not after training.
+  for (const std::string *path : {&options.paramsOut, &options.checkpoint}) {
+    if (path->empty())
+      continue;
+    size_t slash = path->find_last_of('/');
+    std::string folder = slash == std::string::npos ? "."
+                         : slash == 0               ? "/"
+                                                    : path->substr(0, slash);
+    if (::access(folder.c_str(), W_OK) != 0)
+      return Status::error("cannot write '" + *path + "': the folder '" +
+                           folder + "' " +
+                           (errno == ENOENT ? "does not exist"
+                                            : "is not writable"));
+  }
+
+  // Arguments: state (parameters, buffers) then the batch (x, y).
+  std::vector<HostTensor> args;
+  std::mt19937_64 initRng(options.seed);
   int xIndex = -1, yIndex = -1;
   for (const ArgumentSpec &a : step->arguments) {
     if (a.kind == ArgKind::Input) {
@@ -355,6 +394,15 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
   }
   if (xIndex < 0 || yIndex < 0)
     return Status::error("train_step must take images x and integer labels y");
+  if (resumed && startEpoch >= options.epochs) {
+    std::fprintf(stderr,
+                 "nothing to do: the checkpoint '%s' has finished %lld "
+                 "epoch%s and --epochs is %lld (raise --epochs to train "
+                 "further); nothing was written\n",
+                 options.resume.c_str(), (long long)startEpoch,
+                 startEpoch == 1 ? "" : "s", (long long)options.epochs);
+    return Status::success();
+  }
   // Each result after the loss updates an argument (parameters, optimizer
   // state, the model's buffers) in place: it is given no buffer of its own.
   for (size_t r = 1; r < step->results.size(); ++r)
@@ -375,6 +423,13 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
     results = allocateResults(*step).value();
   int64_t batch = args[xIndex].shape()[0];
   int64_t batches = train.size() / batch;
+  if (batches == 0)
+    return Status::error("the training set has " +
+                         std::to_string(train.size()) +
+                         " examples, fewer than one batch of " +
+                         std::to_string(batch) +
+                         ": nothing to train (compile with a smaller --batch, "
+                         "or give more data)");
   if (options.stepsPerEpoch > 0)
     batches = std::min(batches, options.stepsPerEpoch);
 
@@ -382,9 +437,30 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
   if (!options.metrics.empty()) {
     metrics = std::fopen(options.metrics.c_str(), resumed ? "a" : "w");
     if (!metrics)
-      return Status::error("cannot write metrics to '" + options.metrics + "'");
+      return Status::error("cannot write metrics to '" + options.metrics +
+                           "': " + std::strerror(errno));
     if (!resumed)
       std::fprintf(metrics, "epoch,steps,train_loss,test_loss,test_accuracy,seconds\n");
+  }
+  // Every write of the metrics is checked (a full disk must not leave an
+  // empty CSV behind an exit status of 0).
+  auto metricsWritten = [&](bool closing) -> Status {
+    if (!metrics)
+      return Status::success();
+    bool failed = std::fflush(metrics) != 0 || std::ferror(metrics);
+    int error = errno;
+    if (closing) {
+      failed |= std::fclose(metrics) != 0;
+      metrics = nullptr;
+    }
+    if (failed)
+      return Status::error("cannot write metrics to '" + options.metrics +
+                           "': " + std::strerror(error ? error : EIO));
+    return Status::success();
+  };
+  if (metrics) {
+    if (Status s = metricsWritten(false); !s.ok())
+      return s;
   }
 
   auto stateTensors = [&]() {
@@ -403,6 +479,12 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
         return true;
     return false;
   };
+  // The current epoch's running train loss, and the steps taken in all: a
+  // checkpoint carries them, so a resumed run reports the same numbers.
+  double lossSum = 0;
+  int64_t lossCount = 0;
+  int64_t stepsDone = 0;
+  int64_t runSteps = 0; // this run's (--stop-after-steps)
   auto save = [&](const std::string &path, int64_t epoch, int64_t next,
                   bool modelOnly) {
     SafeTensorsFile file;
@@ -410,7 +492,12 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
       if (step->arguments[i].kind != ArgKind::Input &&
           (!modelOnly || isModelState(step->arguments[i].tensor.name)))
         file.tensors.push_back({step->arguments[i].tensor.name, args[i].clone()});
+    char sum[40];
+    std::snprintf(sum, sizeof(sum), "%.17g", next == 0 ? 0.0 : lossSum);
     file.metadata = {{"epoch", std::to_string(epoch)},
+                     {"steps", std::to_string(stepsDone)},
+                     {"loss_sum", sum},
+                     {"loss_count", std::to_string(next == 0 ? 0 : lossCount)},
                      {"batch", std::to_string(next)},
                      {"seed", std::to_string(options.seed)}};
     return writeSafeTensors(path, file);
@@ -428,11 +515,22 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
   std::signal(SIGINT, onInterrupt);
   std::signal(SIGTERM, onInterrupt);
   auto started = std::chrono::steady_clock::now();
-  int64_t stepsDone = 0;
+  if (resumed) {
+    // Checkpoints written before these keys existed resume at zero.
+    for (const auto &[key, value] : resumed->metadata) {
+      if (key == "steps")
+        stepsDone = std::strtoll(value.c_str(), nullptr, 10);
+      else if (key == "loss_sum")
+        lossSum = std::strtod(value.c_str(), nullptr);
+      else if (key == "loss_count")
+        lossCount = std::strtoll(value.c_str(), nullptr, 10);
+    }
+  }
   for (int64_t epoch = startEpoch; epoch < options.epochs; ++epoch) {
     std::vector<int64_t> order = permutation(train.size(), options.seed, epoch);
-    double lossSum = 0;
-    int64_t lossCount = 0;
+    if (epoch != startEpoch || startBatch == 0)
+      lossSum = 0, lossCount = 0;
+    int64_t epochSteps = 0; // this run's, for the rate
     auto epochStart = std::chrono::steady_clock::now();
     for (int64_t b = epoch == startEpoch ? startBatch : 0; b < batches; ++b) {
       fillBatch(train, order, b * batch, args[xIndex], args[yIndex]);
@@ -463,10 +561,12 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
       lossSum += loss;
       ++lossCount;
       ++stepsDone;
+      ++runSteps;
+      ++epochSteps;
       double elapsed = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - epochStart)
                            .count();
-      double rate = lossCount * batch / std::max(elapsed, 1e-9);
+      double rate = epochSteps * batch / std::max(elapsed, 1e-9);
       double eta = (batches - b - 1) * batch / std::max(rate, 1e-9);
       if (terminal) {
         int width = 24, filled = static_cast<int>(width * (b + 1) / batches);
@@ -483,11 +583,19 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
       bool periodic = options.checkpointEvery > 0 &&
                       stepsDone % options.checkpointEvery == 0;
       bool stopping = interrupted || (options.stopAfterSteps > 0 &&
-                                      stepsDone >= options.stopAfterSteps);
+                                      runSteps >= options.stopAfterSteps);
       if (!options.checkpoint.empty() && (periodic || stopping)) {
         int64_t nextEpoch = b + 1 == batches ? epoch + 1 : epoch;
         int64_t nextBatch = b + 1 == batches ? 0 : b + 1;
         if (Status s = save(options.checkpoint, nextEpoch, nextBatch, false); !s.ok())
+          return s;
+      }
+      // Stopped early, the model as it stands is saved too, as at the end.
+      if (stopping && !options.paramsOut.empty()) {
+        int64_t nextEpoch = b + 1 == batches ? epoch + 1 : epoch;
+        int64_t nextBatch = b + 1 == batches ? 0 : b + 1;
+        if (Status s = save(options.paramsOut, nextEpoch, nextBatch, true);
+            !s.ok())
           return s;
       }
       if (stopping) {
@@ -499,8 +607,8 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
                      options.checkpoint.empty()
                          ? ""
                          : ("; checkpoint written to " + options.checkpoint).c_str());
-        if (metrics)
-          std::fclose(metrics);
+        if (Status s = metricsWritten(true); !s.ok())
+          return s;
         return interrupted ? Status::error("interrupted") : Status::success();
       }
     }
@@ -523,11 +631,12 @@ Status train(const CompiledModel &model, const TrainOptions &options) {
       std::fprintf(metrics, "%lld,%lld,%.6f,%.6f,%.6f,%.2f\n", (long long)epoch + 1,
                    (long long)stepsDone, lossCount ? lossSum / lossCount : 0.0,
                    testLoss, accuracy, seconds);
-      std::fflush(metrics);
+      if (Status s = metricsWritten(false); !s.ok())
+        return s;
     }
   }
-  if (metrics)
-    std::fclose(metrics);
+  if (Status s = metricsWritten(true); !s.ok())
+    return s;
   if (!options.checkpoint.empty())
     if (Status s = save(options.checkpoint, options.epochs, 0, false); !s.ok())
       return s;
@@ -595,7 +704,8 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
     if (flag == "--epochs")
       s = number(options.epochs);
     else if (flag == "--seed")
-      s = number(seed), options.seed = static_cast<uint64_t>(seed);
+      s = number(seed), options.seed = static_cast<uint64_t>(seed),
+      options.seedGiven = true;
     else if (flag == "--steps-per-epoch")
       s = number(options.stepsPerEpoch);
     else if (flag == "--checkpoint-every")

@@ -47,6 +47,9 @@ StatusOr<Dataset> syntheticImages(int64_t size, uint64_t seed);
 struct TrainOptions {
   int64_t epochs = 1;
   uint64_t seed = 0;
+  /// --seed was given: on --resume it overrides the checkpoint's seed
+  /// (with a warning when they differ); otherwise the checkpoint's is used.
+  bool seedGiven = false;
   /// "fashion-mnist", "text" or "synthetic".
   std::string data = "fashion-mnist";
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
@@ -60,7 +63,7 @@ struct TrainOptions {
   std::string metrics;        // CSV, one row per epoch
   std::string paramsOut;      // final model state: parameters and buffers,
                               // not the optimizer's (safetensors)
-  /// Stop after this many steps in all, writing the checkpoint as Ctrl-C
+  /// Stop after this many steps of this run, writing the checkpoint as Ctrl-C
   /// does (0: never). Makes an interruption reproducible.
   int64_t stopAfterSteps = 0;
   /// Scan every kernel's output; stop at the first step where one holds a

@@ -1,5 +1,9 @@
 //===- kilnc.cpp - The Kiln compiler: the built-in models behind the driver ===//
 
+#include "compiler/CrashGuard.h"
 #include "compiler/Driver/Driver.h"
 
-int main(int argc, char **argv) { return kiln::driver::kilncMain(argc, argv); }
+int main(int argc, char **argv) {
+  return kiln::runGuarded("kilnc", argc, argv,
+                          [&] { return kiln::driver::kilncMain(argc, argv); });
+}

@@ -366,7 +366,7 @@ WeightGradEntry createWeightGrad(const ConvolutionConfig &cfg) {
 void runWeightGrad(const float *input, const float *grad, float *result,
                    const ConvolutionConfig &cfg) {
   checkConfig(cfg);
-  int64_t threads = useLibraryThreads();
+  int64_t threads = useThreadsForSplitSums();
   CacheKey key{cfg.n,         cfg.c,         cfg.h,      cfg.w,
                cfg.o,         cfg.kh,        cfg.kw,     cfg.oh,
                cfg.ow,        cfg.strideH,   cfg.strideW, cfg.padH,

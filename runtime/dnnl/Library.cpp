@@ -66,6 +66,18 @@ extern "C" void kiln_set_num_threads(int64_t n) {
   useLibraryThreads();
 }
 
+namespace {
+std::atomic<int64_t> deterministic{0};
+} // namespace
+
+extern "C" void kiln_set_deterministic(int64_t on) {
+  deterministic.store(on != 0, std::memory_order_relaxed);
+}
+
+extern "C" int64_t kiln_deterministic(void) {
+  return deterministic.load(std::memory_order_relaxed);
+}
+
 extern "C" int64_t kiln_num_threads(void) {
   if (int64_t requested = requestedThreads.load(std::memory_order_relaxed))
     return requested;

@@ -42,6 +42,16 @@ int64_t onednn::useLibraryThreads() {
   return threads;
 }
 
+int64_t onednn::useThreadsForSplitSums() {
+  if (!kiln_deterministic())
+    return useLibraryThreads();
+#if DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
+  if (omp_get_max_threads() != 1)
+    omp_set_num_threads(1);
+#endif
+  return 1;
+}
+
 namespace {
 
 /// The oneDNN eltwise algorithm and its alpha for activation `code`.

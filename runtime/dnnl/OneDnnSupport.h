@@ -33,6 +33,9 @@ dnnl::stream &threadStream();
 /// and returns that count. oneDNN partitions work for a thread count when it
 /// creates a primitive, so the count belongs in every cache key.
 int64_t useLibraryThreads();
+/// The threads for an op whose sums oneDNN splits across threads: one with
+/// kiln_set_deterministic, else useLibraryThreads().
+int64_t useThreadsForSplitSums();
 
 /// Attributes for a primitive whose result is `act(op + residual)`: a user
 /// scratchpad (see scratchBuffer), then a sum post-op when `hasResidual` (the

@@ -5,6 +5,7 @@
 //           [--checkpoint C.safetensors --checkpoint-every N]
 //           [--resume C.safetensors] [--metrics M.csv] [--save-params P]
 //           [--steps-per-epoch N] [--threads N] [--check-numerics]
+//           [--deterministic]
 //   ./model eval --params P.safetensors [--data ...]
 //   ./model run --entry=forward --params=P.safetensors
 //           --inputs=I.safetensors --outputs=O.safetensors [--check-numerics]

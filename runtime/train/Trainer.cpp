@@ -511,6 +511,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                      "beside '%s'\n",
                      removed, removed == 1 ? "" : "s", path->c_str());
   setNumericsChecks(options.checkNumerics);
+  kiln_set_deterministic(options.deterministic);
   bool terminal = isatty(2);
   std::signal(SIGINT, onInterrupt);
   std::signal(SIGTERM, onInterrupt);
@@ -674,6 +675,8 @@ bool TrainOptions::*switchFor(const std::string &arg) {
     return &TrainOptions::checkNumerics;
   if (arg == "--copy-updates")
     return &TrainOptions::copyUpdates;
+  if (arg == "--deterministic")
+    return &TrainOptions::deterministic;
   return nullptr;
 }
 

@@ -114,6 +114,13 @@ void kiln_conv2d_weight_grad_f32(const float *input, const float *grad,
 /// the default (see kiln_num_threads). Takes effect on the next call.
 void kiln_set_num_threads(int64_t n);
 
+/// With `on` non-zero, results no longer depend on the number of threads:
+/// the library calls whose floating-point sums oneDNN splits across threads
+/// (convolution weight gradients) run on one thread, at some cost in speed.
+/// Generated kernels never split a sum across threads. Off by default.
+void kiln_set_deterministic(int64_t on);
+int64_t kiln_deterministic(void);
+
 /// The number of threads the library computes with: the value last given to
 /// kiln_set_num_threads, else the environment variable KILN_NUM_THREADS when
 /// it holds a positive integer, else the number of CPUs this process may run

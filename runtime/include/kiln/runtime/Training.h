@@ -74,6 +74,9 @@ struct TrainOptions {
   /// in place; with this, into buffers of their own that then replace the
   /// arguments (slower; for checking that both agree).
   bool copyUpdates = false;
+  /// Results independent of the thread count (kiln_set_deterministic):
+  /// oneDNN's convolution weight gradients on one thread.
+  bool deterministic = false;
 };
 
 /// A compiled model: its entry points and a way to run them.

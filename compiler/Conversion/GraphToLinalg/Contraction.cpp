@@ -244,16 +244,6 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
                 return SmallVector<Value>{a[0]};
               })
           .front();
-  if (libraryCalls && t.isF32()) {
-    ArrayRef<int64_t> ps = shapeOf(padded);
-    return libraryCall(b, loc, "kiln_conv2d_f32",
-                       {padded, flipped, op.getBias(), Value()},
-                       tensorTypeOf(op.getResult()),
-                       {ps[0], ps[1], ps[2], ps[3], outChannels, ws[2], ws[3],
-                        rs[2], rs[3], 1, 1, 0, 0, dl[0], dl[1], groups,
-                        static_cast<int64_t>(graph::Activation::none)},
-                       0.0);
-  }
   return convolution(b, loc, padded, flipped,
                      convInit(b, loc, rs, t, op.getBias()), {1, 1}, dl, groups);
 }

@@ -146,7 +146,31 @@ struct KilnApproximateMath
     : kiln::impl::KilnApproximateMathBase<KilnApproximateMath> {
   using KilnApproximateMathBase::KilnApproximateMathBase;
 
+  /// The largest vector this pass rewrites: its rewrites work one register
+  /// or one row at a time, so a huge vector (which Kiln's own tiles never
+  /// make) would become millions of ops; it is refused instead.
+  static constexpr int64_t kMaxVectorElements = 1 << 16;
+
   void runOnOperation() override {
+    WalkResult huge = getOperation().walk([](Operation *op) {
+      if (!isa<math::MathDialect>(op->getDialect()))
+        return WalkResult::advance();
+      for (Type type : op->getResultTypes())
+        if (auto vector = dyn_cast<VectorType>(type);
+            vector && !vector.isScalable() &&
+            vector.getNumElements() > kMaxVectorElements) {
+          op->emitOpError("works on ")
+              << vector << " (" << vector.getNumElements()
+              << " elements); kiln-approximate-math takes vectors of at most "
+              << kMaxVectorElements
+              << " elements (tile the computation first, as kiln-vectorize "
+                 "does)";
+          return WalkResult::interrupt();
+        }
+      return WalkResult::advance();
+    });
+    if (huge.wasInterrupted())
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     if (avx512)
       patterns.add<ExpWithScalef>(&getContext());

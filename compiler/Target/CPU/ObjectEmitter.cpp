@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <thread>
 
 namespace kiln::aot {
@@ -292,24 +293,39 @@ std::string cHeader(const std::string &model,
     out += "\n/* " + e.name + " */\nvoid " + identifier(model) + "_" +
            identifier(e.name) + "(";
     std::vector<std::string> params;
+    // Parameter names are unique C identifiers: a result that updates an
+    // argument is "<argument>_out" (it may be given the argument's own
+    // buffer), and names that meet after mangling ("a.b", "a_b") are
+    // numbered.
+    std::set<std::string> used;
+    auto unique = [&](std::string name) {
+      std::string candidate = name;
+      for (int n = 2; !used.insert(candidate).second; ++n)
+        candidate = name + "_" + std::to_string(n);
+      return candidate;
+    };
     for (const rt::ArgumentSpec &a : e.arguments) {
       // A donated argument (one a result updates) may be overwritten.
       bool updated = llvm::any_of(e.results, [&](const rt::ResultSpec &r) {
         return r.updates == a.tensor.name;
       });
       params.push_back((updated ? "" : "const ") + cType(a.tensor.dtype) +
-                       " *" + identifier(a.tensor.name) + " /* " +
+                       " *" + unique(identifier(a.tensor.name)) + " /* " +
                        (a.kind == rt::ArgKind::Input ? "input " : "parameter ") +
                        a.tensor.name + ": " + rt::dtypeName(a.tensor.dtype) +
                        rt::formatShape(a.tensor.shape) +
                        (updated ? ", may be overwritten" : "") + " */");
     }
     for (const rt::ResultSpec &r : e.results)
-      params.push_back(cType(r.dtype) + " *" + identifier(r.name) +
-                       " /* output " + r.name + ": " + rt::dtypeName(r.dtype) +
-                       rt::formatShape(r.shape) +
-                       (r.updates.empty() ? "" : ", updates " + r.updates) +
-                       " */");
+      params.push_back(
+          cType(r.dtype) + " *" +
+          unique(identifier(r.name) + (r.updates.empty() ? "" : "_out")) +
+          " /* output " + r.name + ": " + rt::dtypeName(r.dtype) +
+          rt::formatShape(r.shape) +
+          (r.updates.empty()
+               ? ""
+               : ", updates " + r.updates + " (may be its own buffer)") +
+          " */");
     for (size_t i = 0; i < params.size(); ++i)
       out += (i ? ",\n    " : "\n    ") + params[i];
     out += ");\n";

@@ -3,6 +3,7 @@
 #include "compiler/Driver/KinkProbe.h"
 #include "dialects/Graph/IR/AttributeNames.h"
 
+#include "dialects/Graph/IR/GradientBuilder.h"
 #include "dialects/Graph/IR/GraphDialect.h"
 #include "dialects/Kernel/IR/KernelDialect.h"
 
@@ -23,10 +24,8 @@ bool isFloatTensor(Type type) {
 }
 
 Value onesLike(OpBuilder &b, Location loc, Value v) {
-  auto type = llvm::cast<RankedTensorType>(v.getType());
-  return b.create<graph::ConstantOp>(
-      loc, type,
-      DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), 1)));
+  graph::gradients::G m{b, loc};
+  return m.splat(v, m.shape(v), 1.0);
 }
 
 /// Appends to `keys` what selects `op`'s branch: its local derivative (its

@@ -92,11 +92,10 @@ LogicalResult readEntries(ModuleOp module, std::vector<rt::EntrySpec> &out) {
                << type;
       // Sizes are computed with overflow checks: a huge batch must not wrap
       // around into a plausible (or negative) memory plan.
-      uint64_t bytes = static_cast<uint64_t>(rt::dtypeSize(*dtype));
-      bool overflow = false;
-      for (int64_t d : tensor.getShape())
-        overflow |= __builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes);
-      if (overflow || bytes > kMaxTensorBytes)
+      rt::StatusOr<uint64_t> bytes = rt::HostTensor::checkedSizeInBytes(
+          *dtype, std::vector<int64_t>(tensor.getShape().begin(),
+                                       tensor.getShape().end()));
+      if (!bytes.ok() || *bytes > kMaxTensorBytes)
         return func.emitError("entry '")
                << entry.name << "': '" << name << "' (" << type
                << ") needs more than 2^47 bytes (128 TiB): it cannot be "

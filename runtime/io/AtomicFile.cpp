@@ -15,9 +15,6 @@
 
 namespace kiln::rt::io {
 
-namespace {
-
-/// The directory holding `path` ("." for a bare file name).
 std::string directoryOf(const std::string &path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos)
@@ -26,6 +23,8 @@ std::string directoryOf(const std::string &path) {
     return "/";
   return path.substr(0, slash);
 }
+
+namespace {
 
 /// Writes all of `size` bytes at `data` to `fd`, retrying short writes.
 bool writeAll(int fd, const void *data, size_t size) {

@@ -30,6 +30,10 @@ struct ByteRange {
 Status writeFileAtomically(const std::string &path,
                            const std::vector<ByteRange> &pieces);
 
+/// The folder holding `path` ("." for a bare file name, "/" for a file in
+/// the root).
+std::string directoryOf(const std::string &path);
+
 /// Removes the temporary files that writes of `path` left behind when their
 /// process was killed (`path`.tmp.PID.N whose PID no longer runs); returns
 /// how many were removed. Temporaries of live processes are kept.

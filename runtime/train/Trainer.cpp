@@ -352,10 +352,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   for (const std::string *path : {&options.paramsOut, &options.checkpoint}) {
     if (path->empty())
       continue;
-    size_t slash = path->find_last_of('/');
-    std::string folder = slash == std::string::npos ? "."
-                         : slash == 0               ? "/"
-                                                    : path->substr(0, slash);
+    std::string folder = io::directoryOf(*path);
     if (::access(folder.c_str(), W_OK) != 0)
       return Status::error("cannot write '" + *path + "': the folder '" +
                            folder + "' " +

@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <functional>
+
 namespace kiln {
 #define GEN_PASS_DEF_CONVERTGRAPHTOLINALG
 #include "compiler/Conversion/Passes.h.inc"
@@ -18,14 +20,15 @@ using namespace mlir;
 
 namespace {
 
-using LowerFamily = kiln::lowering::Results (*)(OpBuilder &, Operation *);
+using LowerFamily =
+    std::function<kiln::lowering::Results(OpBuilder &, Operation *)>;
 
 /// Lowers the ops of one family (elementwise, reductions, ...) with that
 /// family's lowering function; fails to match ops of other families.
 struct LowerFamilyPattern : ConversionPattern {
   LowerFamilyPattern(MLIRContext *ctx, LowerFamily lower)
       : ConversionPattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx),
-        lower(lower) {}
+        lower(std::move(lower)) {}
 
   LogicalResult
   matchAndRewrite(Operation *op, ArrayRef<Value> operands,
@@ -46,15 +49,6 @@ struct LowerFamilyPattern : ConversionPattern {
 
   LowerFamily lower;
 };
-
-kiln::lowering::Results lowerContractionWithLibrary(OpBuilder &b,
-                                                    Operation *op) {
-  return kiln::lowering::lowerContraction(b, op, /*libraryCalls=*/true);
-}
-kiln::lowering::Results lowerContractionGenerated(OpBuilder &b,
-                                                  Operation *op) {
-  return kiln::lowering::lowerContraction(b, op, /*libraryCalls=*/false);
-}
 
 struct ConvertGraphToLinalg
     : kiln::impl::ConvertGraphToLinalgBase<ConvertGraphToLinalg> {
@@ -90,10 +84,11 @@ void kiln::populateGraphToLinalgPatterns(RewritePatternSet &patterns,
                                          bool libraryCalls) {
   MLIRContext *ctx = patterns.getContext();
   using namespace kiln::lowering;
-  for (LowerFamily lower :
-       {&lowerElementwise, &lowerReduction,
-        libraryCalls ? &lowerContractionWithLibrary
-                     : &lowerContractionGenerated,
-        &lowerShape, &lowerModel})
-    patterns.add<LowerFamilyPattern>(ctx, lower);
+  LowerFamily contraction = [libraryCalls](OpBuilder &b, Operation *op) {
+    return lowerContraction(b, op, libraryCalls);
+  };
+  for (LowerFamily lower : {LowerFamily(&lowerElementwise),
+                            LowerFamily(&lowerReduction), contraction,
+                            LowerFamily(&lowerShape), LowerFamily(&lowerModel)})
+    patterns.add<LowerFamilyPattern>(ctx, std::move(lower));
 }

@@ -1,6 +1,7 @@
 //===- GraphAutodiff.cpp - Reverse-mode differentiation of graph functions ===//
 
 #include "dialects/Graph/Transforms/Passes.h"
+#include "dialects/Graph/IR/GradientBuilder.h"
 #include "dialects/Graph/IR/AttributeNames.h"
 #include "dialects/Kernel/IR/KernelDialect.h"
 
@@ -45,14 +46,10 @@ struct PlantedError {
   double factor = 1.0;
 };
 
-/// `g` times `factor`, as a graph.mul by a constant of g's type.
+/// `g` times `factor`.
 Value scaled(OpBuilder &b, Location loc, Value g, double factor) {
-  auto type = llvm::cast<RankedTensorType>(g.getType());
-  Value c = b.create<ConstantOp>(
-      loc, type,
-      DenseElementsAttr::get(type,
-                             b.getFloatAttr(type.getElementType(), factor)));
-  return b.create<MulOp>(loc, g, c);
+  gradients::G m{b, loc};
+  return m.mul(g, m.splat(g, m.shape(g), factor));
 }
 
 /// Adds the gradient function of `loss` to the module.

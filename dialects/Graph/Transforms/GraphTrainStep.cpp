@@ -2,13 +2,13 @@
 
 #include "dialects/Graph/Transforms/Passes.h"
 #include "dialects/Graph/IR/AttributeNames.h"
+#include "dialects/Graph/IR/GraphShapes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <tuple>
 
@@ -80,15 +80,11 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
       bool below = highOpen ? value < high : value <= high;
       if (above && below && std::isfinite(value))
         return success();
-      auto text = [](double v) {
-        char buffer[32];
-        std::snprintf(buffer, sizeof(buffer), "%g", v);
-        return std::string(buffer);
-      };
+      using kiln::shapes::number;
       return module.emitError("graph-train-step: ")
-             << name << " must be in " << (lowOpen ? "(" : "[") << text(low)
-             << ", " << text(high) << (highOpen ? ")" : "]") << ", got "
-             << text(value);
+             << name << " must be in " << (lowOpen ? "(" : "[") << number(low)
+             << ", " << number(high) << (highOpen ? ")" : "]") << ", got "
+             << number(value);
     };
     constexpr double inf = std::numeric_limits<double>::infinity();
     if (failed(number("lr", lr, 0, /*lowOpen=*/true, inf, true)) ||

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch's training throughput on the models of MODELS.md, for
+"""PyTorch's training throughput on the models of docs/models.md, for
 bench/train.sh: the same model (tests/reference/test_models.py), batch and
 optimizer (Adam, lr 1e-3) as Kiln's training executables, eager mode, on one
 random batch (no data loading). Prints "MODEL THREADS EXAMPLES_PER_SECOND".

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up the machine, builds Kiln and runs its main job: the cnn of
-# MODELS.md, written with the C++ DSL, compiled to a self-contained training
+# docs/models.md, written with the C++ DSL, compiled to a self-contained training
 # executable (forward, Kiln's own backward pass and Adam in one train_step),
 # trained on Fashion-MNIST; it reports the test loss and accuracy after every
 # epoch. EPOCHS (default 8: 91.7% test accuracy, about 1.5 minutes on two

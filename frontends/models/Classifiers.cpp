@@ -1,6 +1,6 @@
 //===- Classifiers.cpp - Fashion-MNIST classifiers: mlp, cnn, resnet -------===//
 //
-// As specified in MODELS.md: x [B,1,28,28] f32 in [0,1], y [B] int labels,
+// As docs/models.md specifies them: x [B,1,28,28] f32 in [0,1], y [B] int labels,
 // loss mean softmax cross-entropy. Entry points: forward (logits) and loss.
 //
 //===----------------------------------------------------------------------===//

@@ -1,4 +1,4 @@
-//===- Zoo.h - The reference models of MODELS.md, built with the DSL ------===//
+//===- Zoo.h - The reference models of docs/models.md, built with the DSL ===//
 
 #ifndef KILN_FRONTENDS_MODELS_ZOO_H
 #define KILN_FRONTENDS_MODELS_ZOO_H
@@ -31,7 +31,7 @@ struct ModelInfo {
   std::function<BuiltModel(const ModelOptions &)> build;
 };
 
-/// Every model of the zoo, in the order of MODELS.md.
+/// Every model of the zoo, in the order of docs/models.md.
 const std::vector<ModelInfo> &models();
 /// The model named `name`, or null.
 const ModelInfo *findModel(const std::string &name);

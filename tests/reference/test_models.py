@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""End-to-end check of the mlp, cnn and resnet models of MODELS.md against PyTorch.
+"""End-to-end check of the mlp, cnn and resnet models of docs/models.md against PyTorch.
 
 For each model, `kilnc --model=NAME --batch=8` prints the graph IR (entries
 `forward` -> logits and `loss` -> mean cross-entropy, parameters named by their
 PyTorch state_dict keys). The same model is built in PyTorch with the
-parameter names of MODELS.md (mlp: fc1, fc2, fc3; cnn: conv1, conv2, fc1,
+parameter names of docs/models.md (mlp: fc1, fc2, fc3; cnn: conv1, conv2, fc1,
 fc2; resnet: conv1, bn1, layerK.J..., fc), initialized under
 torch.manual_seed (batch norm's running statistics randomized), and its
 state_dict (float32, num_batches_tracked int64) is written to

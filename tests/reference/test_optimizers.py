@@ -5,7 +5,7 @@ train_step updates too.
 
 For every configuration (SGD plain / momentum / Nesterov with weight decay,
 Adam, Adam with L2 weight decay, AdamW; constant, step and warm-up+cosine
-schedules; global-norm clipping) the mlp of MODELS.md is compiled with
+schedules; global-norm clipping) the mlp of docs/models.md is compiled with
 `kilnc --train-step=...`, trained for 10 steps by feeding each step's
 outputs (parameters and optimizer state, by name) back as the next step's
 --params, and compared with the same 10 steps of torch.optim in float64.

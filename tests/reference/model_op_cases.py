@@ -92,6 +92,14 @@ for _red in ("none", "sum", "mean"):
          "%%l = graph.bce_with_logits %s %%x, %%y : $x, $y" % _red,
          lambda t, r=_red: {"l": F.binary_cross_entropy_with_logits(
              t["x"], t["y"], reduction=r)})
+# Class counts that are multiples of the vector width: the label match reads
+# the column index, which a split of the row reduction must keep.
+for _classes in (32, 96, 128):
+    case("model", "cross_entropy/none_%dx%d" % (_classes, _classes),
+         {"x": randn((_classes, _classes), 2.0),
+          "y": ints(0, _classes, (_classes,))},
+         "%l = graph.cross_entropy none %x, %y : $x, $y",
+         lambda t: {"l": F.cross_entropy(t["x"], t["y"], reduction="none")})
 case("model", "cross_entropy/mean_i32_labels",
      {"x": randn((5, 7)), "y": ints(0, 7, (5,), np.int32)},
      "%l = graph.cross_entropy mean %x, %y : $x, $y",

@@ -424,7 +424,8 @@ def np_argmax(x, dim, keep):
 
 
 for _shape, _dim, _keep in [((4, 8, 6), 1, False), ((7, 13), -1, True),
-                            ((13,), 0, False), ((3, 4, 5), 0, True)]:
+                            ((13,), 0, False), ((3, 4, 5), 0, True),
+                            ((5, 96), 1, False), ((3, 128), -1, True)]:
     case("reduce", "argmax/%s_dim%d%s" % (sn(_shape), _dim,
                                           "_keep" if _keep else ""),
          {"x": distinct(_shape)},

@@ -81,8 +81,11 @@ struct KilnVectorize : kiln::impl::KilnVectorizeBase<KilnVectorize> {
   std::optional<linalg::SplitReductionResult>
   splitInnermostReduction(IRRewriter &rewriter, linalg::LinalgOp op) {
     auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+    // linalg::splitReduction does not renumber linalg.index in the split
+    // loops (a column index would become the chunk's index): ops that read
+    // their indices (cross-entropy's label match) reduce unsplit.
     if (!generic || generic.getNumDpsInits() != 1 ||
-        op.getNumReductionLoops() != 1)
+        op.getNumReductionLoops() != 1 || generic.hasIndexSemantics())
       return std::nullopt;
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();

@@ -85,6 +85,16 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
       failed(gradients.run(*module)))
     return nullptr;
   if (!options.entries.empty()) {
+    std::string available;
+    for (auto fn : module->getOps<func::FuncOp>())
+      if (fn.isPublic())
+        available += (available.empty() ? "" : ", ") + fn.getSymName().str();
+    for (const std::string &name : options.entries)
+      if (!module->lookupSymbol<func::FuncOp>(name)) {
+        diagnostics << "error: no entry point '" << name
+                    << "'; entry points: " << available << "\n";
+        return nullptr;
+      }
     SmallVector<func::FuncOp> unwanted;
     for (auto fn : module->getOps<func::FuncOp>())
       if (fn.isPublic() && !llvm::is_contained(options.entries, fn.getSymName()))

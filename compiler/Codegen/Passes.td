@@ -387,24 +387,26 @@ def KilnInsertNumericsChecks : Pass<"kiln-insert-numerics-checks",
   let summary = "Reports every kernel's float output to the runtime's NaN/Inf scan";
   let description = [{
     On bufferized code, before kernels inline into their entry points: each
-    outlined kernel (a function with `kernel.origins`, whose last arguments
-    are its outputs) and each `kernel.library_call` with outputs passes
-    every float output to the runtime's `kiln_check_finite_f32/f64(data,
-    origin, count)`, as a library call without outputs; `origin` is a
-    constant string naming the op that produced the output, its module path
-    and DSL line. The runtime scans only when numerics checks are on
-    (`./model train --check-numerics`, `kiln-run --check-numerics`), so a
-    run that does not ask pays one call per kernel.
+    call of an outlined kernel (a `func.call` with `kernel.origins`, whose
+    last operands are the kernel's outputs, and `kernel.updated_origins` for
+    outputs written into an argument in place) and each
+    `kernel.library_call` with outputs passes every float output to the
+    runtime's `kiln_check_finite_f32/f64(data, origin, count)` right after
+    the call, as a library call without outputs; `origin` is a constant
+    string naming the op that produced the output, its module path and DSL
+    line. The checks sit at the calls, so a kernel shared by several calls
+    (kiln-dedup-kernels) reports each under its own origin. The runtime
+    scans only when numerics checks are on (`./model train
+    --check-numerics`, `kiln-run --check-numerics`), so a run that does not
+    ask pays one call per kernel.
 
     Before:
     ```mlir
-    func.func private @loss_kernel0_reduction(%a: memref<8x10xf32>, %out: memref<f32>)
-        attributes {kernel.origins = ["graph.cross_entropy in loss at model.cpp:58"]} {
-      ...
-      return
-    }
+    call @loss_kernel0_reduction(%a, %out)
+        {kernel.origins = ["graph.cross_entropy in loss at model.cpp:58"]}
+        : (memref<8x10xf32>, memref<f32>) -> ()
     ```
-    After: before the return,
+    After: after the call,
     ```mlir
     %0 = memref.get_global @kiln_origin : memref<44xi8>
     kernel.library_call "kiln_check_finite_f32" ins(%out, %0 : memref<f32>, memref<44xi8>)
@@ -470,9 +472,9 @@ def KilnDropReturnedArguments : Pass<"kiln-drop-returned-arguments",
     %r = call @k(%x, %w) : (memref<4xf32>, memref<4xf32>) -> memref<4xf32>
     ```
     After: `func.func private @k(%x, %d) { ... return }`, `call @k(%x, %w)`,
-    and uses of `%r` use `%w`. The entry of `kernel.origins` of a dropped
-    result moves to `kernel.updated_origins` as [argument index, origin], so
-    numerics checks still scan it.
+    and uses of `%r` use `%w`. On each call, the entry of `kernel.origins`
+    of a dropped result moves to `kernel.updated_origins` as [argument
+    index, origin], so numerics checks still scan it.
 
     Public functions (entry points) keep their results; one that returns an
     argument returns a `memref.cast` of it instead, which
@@ -480,6 +482,50 @@ def KilnDropReturnedArguments : Pass<"kiln-drop-returned-arguments",
     hoist-static-allocs it fails on a returned block argument).
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def KilnDedupKernels : Pass<"kiln-dedup-kernels", "::mlir::ModuleOp"> {
+  let summary = "Kernels with equal bodies become one function";
+  let description = [{
+    After kernel-outline and the lowering to linalg: private kernel
+    functions (marked `kernel.kind`) whose types, attributes and bodies are
+    equal merge into the first of them, and every call calls it. Repeated
+    blocks (a Transformer's layers, a ResNet's stages) and the entry points
+    that repeat each other (loss, grad and train_step all run the forward
+    pass) then compile each kernel once: a GPT's 597 kernels are 42
+    functions. Calls keep their own `kernel.origins`.
+
+    Before:
+    ```mlir
+    func.func private @forward_kernel0_elementwise(%a: tensor<4xf32>) -> tensor<4xf32> { <body> }
+    func.func private @forward_kernel3_elementwise(%a: tensor<4xf32>) -> tensor<4xf32> { <same body> }
+    %0 = call @forward_kernel0_elementwise(%x) {kernel.origins = ["graph.gelu in blocks.0.mlp"]}
+    %1 = call @forward_kernel3_elementwise(%y) {kernel.origins = ["graph.gelu in blocks.1.mlp"]}
+    ```
+    After: one function, `@forward_kernel0_elementwise`, called twice.
+  }];
+}
+
+def KilnResultsToOutParams : Pass<"kiln-results-to-out-params",
+                                  "::mlir::ModuleOp"> {
+  let summary = "buffer-results-to-out-params, keeping the calls' attributes";
+  let description = [{
+    Upstream's buffer-results-to-out-params (with hoist-static-allocs):
+    memref results become out-parameters, and calls pass a buffer for each.
+    The calls it rebuilds keep their discardable attributes
+    (`kernel.origins`), which upstream drops.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def KilnInlineKernels : Pass<"kiln-inline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Kernels called once inline into their caller";
+  let description = [{
+    Each private function with exactly one call inlines into its caller,
+    whose temporaries then share one planned arena (kiln-plan-memory). A
+    kernel called from several places (kiln-dedup-kernels) stays one
+    function, so its code is generated once.
+  }];
 }
 
 def KilnForwardResultCopies : Pass<"kiln-forward-result-copies",

@@ -167,6 +167,30 @@ struct KilnUpdateInPlace
   }
 };
 
+/// Numerics checks find a kernel's outputs as the call's last operands, one
+/// per kernel.origins entry: a result now written into argument `a` moves
+/// to kernel.updated_origins as [a, origin].
+void moveDroppedOrigins(Operation *call, const llvm::BitVector &erase,
+                        ArrayRef<int> argumentOf) {
+  auto origins = call->getAttrOfType<ArrayAttr>("kernel.origins");
+  if (!origins || origins.size() != erase.size())
+    return;
+  Builder b(call->getContext());
+  SmallVector<Attribute> kept, updated;
+  if (auto previous = call->getAttrOfType<ArrayAttr>("kernel.updated_origins"))
+    updated.assign(previous.begin(), previous.end());
+  for (auto [r, origin] : llvm::enumerate(origins)) {
+    if (!erase.test(r)) {
+      kept.push_back(origin);
+      continue;
+    }
+    updated.push_back(
+        b.getArrayAttr({b.getI64IntegerAttr(argumentOf[r]), origin}));
+  }
+  call->setAttr("kernel.origins", b.getArrayAttr(kept));
+  call->setAttr("kernel.updated_origins", b.getArrayAttr(updated));
+}
+
 struct KilnDropReturnedArguments
     : kiln::impl::KilnDropReturnedArgumentsBase<KilnDropReturnedArguments> {
   void runOnOperation() override {
@@ -203,6 +227,7 @@ struct KilnDropReturnedArguments
             b.create<func::CallOp>(call.getLoc(), fn.getSymName(), types,
                                    call.getOperands());
         replacement->setAttrs(call->getAttrs());
+        moveDroppedOrigins(replacement, erase, argumentOf);
         unsigned next = 0;
         for (unsigned r = 0; r < call.getNumResults(); ++r) {
           if (!erase.test(r)) {
@@ -225,27 +250,6 @@ struct KilnDropReturnedArguments
       OpBuilder(ret).create<func::ReturnOp>(ret.getLoc(), operands);
       ret.erase();
       fn.eraseResults(erase);
-      // Numerics checks find a kernel's outputs as its last arguments, one
-      // per kernel.origins entry: a result now written into argument `a`
-      // moves to kernel.updated_origins as [a, origin].
-      if (auto origins = fn->getAttrOfType<ArrayAttr>("kernel.origins");
-          origins && origins.size() == erase.size()) {
-        SmallVector<Attribute> kept, updated;
-        Builder b(fn.getContext());
-        for (auto [r, origin] : llvm::enumerate(origins)) {
-          if (!erase.test(r)) {
-            kept.push_back(origin);
-            continue;
-          }
-          updated.push_back(b.getArrayAttr(
-              {b.getI64IntegerAttr(argumentOf[r]), origin}));
-        }
-        fn->setAttr("kernel.origins", b.getArrayAttr(kept));
-        if (auto previous =
-                fn->getAttrOfType<ArrayAttr>("kernel.updated_origins"))
-          updated.insert(updated.begin(), previous.begin(), previous.end());
-        fn->setAttr("kernel.updated_origins", b.getArrayAttr(updated));
-      }
     }
     // Entry points keep their results. A returned argument (updated in
     // place) goes through a cast: buffer-results-to-out-params with

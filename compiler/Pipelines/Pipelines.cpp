@@ -101,6 +101,9 @@ void addKernelToLinalgPasses(OpPassManager &pm,
   pm.addPass(mlir::createCSEPass());
   // Updated arguments (train_step) become kernel destinations.
   pm.addPass(createKilnUpdateInPlace());
+  // Repeated kernels (layers, and the forward pass every entry repeats)
+  // compile once.
+  pm.addPass(createKilnDedupKernels());
 }
 
 /// Static tiles, vectorized; buffers: one-shot bufferization across
@@ -124,9 +127,7 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(createKilnDropReturnedArguments());
-  mlir::bufferization::BufferResultsToOutParamsOpts outParams;
-  outParams.hoistStaticAllocs = true;
-  pm.addPass(mlir::bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createKilnResultsToOutParams());
   // Results are computed in their out-parameters where possible.
   pm.addPass(createKilnForwardResultCopies());
   pm.addPass(createKilnAliasUpdatedResults());
@@ -144,9 +145,9 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addNestedPass<FuncOp>(createKilnStreamStores(streamStores));
   pm.addNestedPass<FuncOp>(createKilnPrefetch());
   pm.addPass(createKilnParallelize());
-  // Kernels inline into their entry point, whose temporaries then share one
-  // planned arena.
-  pm.addPass(mlir::createInlinerPass());
+  // Kernels called once inline into their entry point, whose temporaries
+  // then share one planned arena; shared kernels stay functions.
+  pm.addPass(createKilnInlineKernels());
   pm.addPass(mlir::createSymbolDCEPass());
   pm.addPass(mlir::createCanonicalizerPass());
   KilnPlanMemoryOptions plan;

@@ -78,40 +78,40 @@ struct KilnInsertNumericsChecks
   void runOnOperation() override {
     ModuleOp module = getOperation();
     Inserter inserter(module);
-    SmallVector<func::FuncOp> kernels;
-    for (auto fn : module.getOps<func::FuncOp>())
-      if (!fn.isExternal() && fn->hasAttr("kernel.origins"))
-        kernels.push_back(fn);
-    for (func::FuncOp fn : kernels) {
-      auto origins = fn->getAttrOfType<ArrayAttr>("kernel.origins");
+    SmallVector<func::CallOp> kernelCalls;
+    module.walk([&](func::CallOp call) {
+      if (call->hasAttr("kernel.origins"))
+        kernelCalls.push_back(call);
+    });
+    for (func::CallOp call : kernelCalls) {
+      auto origins = call->getAttrOfType<ArrayAttr>("kernel.origins");
       unsigned outputs = origins.size();
-      if (outputs > fn.getNumArguments()) {
-        fn.emitError("kernel.origins names ")
-            << outputs << " outputs, but the kernel has "
-            << fn.getNumArguments() << " arguments";
+      if (outputs > call.getNumOperands()) {
+        call.emitError("kernel.origins names ")
+            << outputs << " outputs, but the call has "
+            << call.getNumOperands() << " operands";
         return signalPassFailure();
       }
-      unsigned first = fn.getNumArguments() - outputs;
+      unsigned first = call.getNumOperands() - outputs;
       // Outputs written into an argument in place: [argument, origin].
-      auto updated = fn->getAttrOfType<ArrayAttr>("kernel.updated_origins");
-      fn.walk([&](func::ReturnOp ret) {
-        OpBuilder b(ret);
-        for (unsigned k = 0; k < outputs; ++k)
-          if (auto origin = llvm::dyn_cast<StringAttr>(origins[k]))
-            inserter.check(b, ret.getLoc(), fn.getArgument(first + k),
-                           origin.getValue());
-        for (Attribute entry : updated ? updated.getValue() : ArrayRef<Attribute>()) {
-          auto pair = llvm::dyn_cast<ArrayAttr>(entry);
-          auto index = pair && pair.size() == 2
-                           ? llvm::dyn_cast<IntegerAttr>(pair[0])
-                           : IntegerAttr();
-          auto origin = index ? llvm::dyn_cast<StringAttr>(pair[1]) : StringAttr();
-          if (origin && index.getInt() >= 0 &&
-              index.getInt() < static_cast<int64_t>(fn.getNumArguments()))
-            inserter.check(b, ret.getLoc(), fn.getArgument(index.getInt()),
-                           origin.getValue());
-        }
-      });
+      auto updated = call->getAttrOfType<ArrayAttr>("kernel.updated_origins");
+      OpBuilder b(call);
+      b.setInsertionPointAfter(call);
+      for (unsigned k = 0; k < outputs; ++k)
+        if (auto origin = llvm::dyn_cast<StringAttr>(origins[k]))
+          inserter.check(b, call.getLoc(), call.getOperand(first + k),
+                         origin.getValue());
+      for (Attribute entry : updated ? updated.getValue() : ArrayRef<Attribute>()) {
+        auto pair = llvm::dyn_cast<ArrayAttr>(entry);
+        auto index = pair && pair.size() == 2
+                         ? llvm::dyn_cast<IntegerAttr>(pair[0])
+                         : IntegerAttr();
+        auto origin = index ? llvm::dyn_cast<StringAttr>(pair[1]) : StringAttr();
+        if (origin && index.getInt() >= 0 &&
+            index.getInt() < static_cast<int64_t>(call.getNumOperands()))
+          inserter.check(b, call.getLoc(), call.getOperand(index.getInt()),
+                         origin.getValue());
+      }
     }
     SmallVector<kiln::kernel::LibraryCallOp> calls;
     module.walk([&](kiln::kernel::LibraryCallOp call) {

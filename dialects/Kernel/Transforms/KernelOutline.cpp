@@ -37,6 +37,8 @@ struct KernelOutline : kiln::kernel::impl::KernelOutlineBase<KernelOutline> {
         func->setAttr("kernel.kind", fused.getKindAttr());
         // Where each result comes from, for messages about its values
         // (kiln-insert-numerics-checks names the kernel that wrote a NaN).
+        // They belong to the call: kernels of equal bodies merge
+        // (kiln-dedup-kernels), their calls stay apart.
         auto yield0 = cast<YieldOp>(fused.getBody().front().getTerminator());
         SmallVector<Attribute> origins;
         for (Value v : yield0.getValues()) {
@@ -44,7 +46,6 @@ struct KernelOutline : kiln::kernel::impl::KernelOutlineBase<KernelOutline> {
           origins.push_back(b.getStringAttr(
               describeOrigin(producer ? producer : fused.getOperation())));
         }
-        func->setAttr("kernel.origins", b.getArrayAttr(origins));
         symbols.insert(func);
         func.getBody().takeBody(fused.getBody());
         Block &body = func.getBody().front();
@@ -56,6 +57,7 @@ struct KernelOutline : kiln::kernel::impl::KernelOutlineBase<KernelOutline> {
         b.setInsertionPoint(fused);
         auto call = b.create<func::CallOp>(fused.getLoc(), func,
                                            fused.getInputs());
+        call->setAttr("kernel.origins", b.getArrayAttr(origins));
         fused.replaceAllUsesWith(call.getResults());
         fused.erase();
       }

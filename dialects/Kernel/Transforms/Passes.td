@@ -11,7 +11,9 @@ def KernelOutline : Pass<"kernel-outline", "::mlir::ModuleOp"> {
     Each `kernel.fused` becomes a private `func.func` named after its entry
     point, its position and its kind, called from where it stood. Lowering
     and code generation then treat one function as one kernel: linalg fusion
-    inside it cannot cross into a neighbouring kernel.
+    inside it cannot cross into a neighbouring kernel. The call records
+    where each result comes from (`kernel.origins`: op, module path, source
+    line), for messages about its values.
 
     Before:
     ```mlir
@@ -27,7 +29,8 @@ def KernelOutline : Pass<"kernel-outline", "::mlir::ModuleOp"> {
     After:
     ```mlir
     func.func @forward(%x: tensor<4xf32>) -> tensor<4xf32> {
-      %0 = call @forward_kernel0_elementwise(%x) : (tensor<4xf32>) -> tensor<4xf32>
+      %0 = call @forward_kernel0_elementwise(%x) {kernel.origins = ["graph.exp"]}
+          : (tensor<4xf32>) -> tensor<4xf32>
       return %0 : tensor<4xf32>
     }
     func.func private @forward_kernel0_elementwise(%a: tensor<4xf32>) -> tensor<4xf32>

@@ -41,6 +41,7 @@ BuiltModel buildModel(const ModelInfo &info, ModelOptions options);
 
 // Families, one file each; they append to the zoo.
 void addClassifiers(std::vector<ModelInfo> &zoo);
+void addTransformers(std::vector<ModelInfo> &zoo);
 
 } // namespace kiln::zoo
 

@@ -106,4 +106,91 @@ Tensor BatchNorm2d::operator()(const Tensor &x, SourceLoc loc) const {
   return r.output;
 }
 
+LayerNorm::LayerNorm(Module *parent, std::string name, int64_t dim,
+                     double epsilon)
+    : Module(parent, std::move(name), "LayerNorm"), dim(dim),
+      epsilon(epsilon) {
+  weight = addParameter("weight", {dim}, Init::ones());
+  bias = addParameter("bias", {dim}, Init::zeros());
+}
+
+Tensor LayerNorm::operator()(const Tensor &x, SourceLoc loc) const {
+  Graph &graph = x.graph();
+  Scope scope(*this, graph, loc);
+  if (x.rank() < 1 || x.shape().back() != dim)
+    graph.fail("LayerNorm",
+               fmt::format("input {} must end in normalized_shape={}",
+                           shapes::str(x.shape()), dim),
+               loc);
+  return layerNorm(x, use(weight, graph, loc), use(bias, graph, loc), epsilon,
+                   loc);
+}
+
+Embedding::Embedding(Module *parent, std::string name, int64_t num,
+                     int64_t dim)
+    : Module(parent, std::move(name), "Embedding"), num(num), dim(dim) {
+  weight = addParameter("weight", {num, dim}, Init::normal(1.0));
+}
+
+Tensor Embedding::operator()(const Tensor &indices, SourceLoc loc) const {
+  Graph &graph = indices.graph();
+  Scope scope(*this, graph, loc);
+  return embedding(use(weight, graph, loc), indices, loc);
+}
+
+Tensor splitHeads(const Tensor &x, int64_t heads, SourceLoc loc) {
+  if (x.rank() != 3 || heads < 1 || x.shape()[2] % heads)
+    x.graph().fail("splitHeads",
+                   fmt::format("input {} must be [B, T, heads*d] with "
+                               "heads={}",
+                               shapes::str(x.shape()), heads),
+                   loc);
+  const Shape &s = x.shape();
+  return transpose(reshape(x, {s[0], s[1], heads, s[2] / heads}, loc),
+                   {0, 2, 1, 3}, loc);
+}
+
+Tensor mergeHeads(const Tensor &x, SourceLoc loc) {
+  if (x.rank() != 4)
+    x.graph().fail("mergeHeads",
+                   fmt::format("input {} must be [B, heads, T, d]",
+                               shapes::str(x.shape())),
+                   loc);
+  const Shape &s = x.shape();
+  return reshape(transpose(x, {0, 2, 1, 3}, loc), {s[0], s[2], s[1] * s[3]},
+                 loc);
+}
+
+SelfAttention::SelfAttention(Module *parent, std::string name, int64_t dim,
+                             int64_t heads, bool causal)
+    : Module(parent, std::move(name), "SelfAttention"), dim(dim),
+      heads(heads), causal(causal), qkv(this, "qkv", dim, 3 * dim),
+      proj(this, "proj", dim, dim) {
+  if (heads < 1 || dim % heads)
+    throw GraphError(fmt::format("module '{}' (SelfAttention): dim={} must "
+                                 "be divisible by heads={}",
+                                 path(), dim, heads));
+}
+
+Tensor SelfAttention::operator()(const Tensor &x, SourceLoc loc) const {
+  Graph &graph = x.graph();
+  Scope scope(*this, graph, loc);
+  if (x.rank() != 3 || x.shape()[2] != dim)
+    graph.fail("SelfAttention",
+               fmt::format("input {} must be [B, T, {}]",
+                           shapes::str(x.shape()), dim),
+               loc);
+  int64_t b = x.shape()[0], t = x.shape()[1];
+  Tensor packed = qkv(x, loc);
+  auto part = [&](int64_t i) {
+    return splitHeads(slice(packed, {0, 0, i * dim}, {b, t, (i + 1) * dim},
+                            {}, loc),
+                      heads, loc);
+  };
+  AttentionOptions options;
+  options.causal = causal;
+  Tensor o = attention(part(0), part(1), part(2), Tensor(), options, loc);
+  return proj(mergeHeads(o, loc), loc);
+}
+
 } // namespace kiln

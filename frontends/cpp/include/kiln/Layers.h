@@ -11,6 +11,11 @@
 #include "kiln/Module.h"
 #include "kiln/Ops.h"
 
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace kiln {
 
 /// y = x W^T + b; weight [out, in], bias [out]. Inputs of any rank >= 1
@@ -64,6 +69,101 @@ public:
   double epsilon, momentum;
   Param weight, bias, runningMean, runningVar, numBatchesTracked;
 };
+
+/// Layer normalization over the last dimension (PyTorch's LayerNorm with
+/// one normalized dimension): weight [dim] (ones), bias [dim] (zeros).
+class LayerNorm : public Module {
+public:
+  LayerNorm(Module *parent, std::string name, int64_t dim,
+            double epsilon = 1e-5);
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const;
+
+  int64_t dim;
+  double epsilon;
+  Param weight, bias;
+};
+
+/// A lookup table: weight [num, dim], initialized N(0, 1) as PyTorch's.
+/// Indices of any integer type and shape give [..., dim].
+class Embedding : public Module {
+public:
+  Embedding(Module *parent, std::string name, int64_t num, int64_t dim);
+  Tensor operator()(const Tensor &indices,
+                    SourceLoc loc = SourceLoc::current()) const;
+
+  int64_t num, dim;
+  Param weight;
+};
+
+/// Children named "0", "1", ... as PyTorch's nn.ModuleList and
+/// nn.Sequential, so a model writes
+///
+///   ModuleList<Block> blocks{this, "blocks"};
+///   for (int i = 0; i < 4; ++i) blocks.append(128, 4);  // blocks.i.attn...
+///
+/// `append` constructs a T (or a subclass U) with this list as its parent,
+/// the next index as its name and the remaining arguments.
+template <typename T> class ModuleList : public Module {
+public:
+  ModuleList(Module *parent, std::string name,
+             std::string typeName = "ModuleList")
+      : Module(parent, std::move(name), std::move(typeName)) {}
+
+  template <typename U = T, typename... Args> U &append(Args &&...args) {
+    auto item = std::make_unique<U>(this, std::to_string(items_.size()),
+                                    std::forward<Args>(args)...);
+    U &ref = *item;
+    items_.push_back(std::move(item));
+    return ref;
+  }
+
+  size_t size() const { return items_.size(); }
+  T &operator[](size_t i) { return *items_.at(i); }
+  const T &operator[](size_t i) const { return *items_.at(i); }
+
+  template <typename Item> class Iterator {
+  public:
+    using Base = typename std::vector<std::unique_ptr<T>>::const_iterator;
+    explicit Iterator(Base it) : it_(it) {}
+    Item &operator*() const { return **it_; }
+    Iterator &operator++() {
+      ++it_;
+      return *this;
+    }
+    bool operator!=(const Iterator &other) const { return it_ != other.it_; }
+
+  private:
+    Base it_;
+  };
+  Iterator<const T> begin() const { return Iterator<const T>(items_.begin()); }
+  Iterator<const T> end() const { return Iterator<const T>(items_.end()); }
+
+private:
+  std::vector<std::unique_ptr<T>> items_;
+};
+
+/// Multi-head self-attention with one input projection, as GPT-style
+/// models write it: `qkv` Linear(dim, 3*dim) split into q, k and v (in that
+/// order along the last dimension), `heads` heads of dim/heads, scaled
+/// dot-product attention (causal if asked), heads concatenated, `proj`
+/// Linear(dim, dim). Input and output [B, T, dim].
+class SelfAttention : public Module {
+public:
+  SelfAttention(Module *parent, std::string name, int64_t dim, int64_t heads,
+                bool causal);
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const;
+
+  int64_t dim, heads;
+  bool causal;
+  Linear qkv, proj;
+};
+
+/// [B, T, heads*d] -> [B, heads, T, d], and back.
+Tensor splitHeads(const Tensor &x, int64_t heads,
+                  SourceLoc loc = SourceLoc::current());
+Tensor mergeHeads(const Tensor &x, SourceLoc loc = SourceLoc::current());
 
 } // namespace kiln
 

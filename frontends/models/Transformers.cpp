@@ -1,0 +1,204 @@
+//===- Transformers.cpp - Pre-LN Transformer models: vit, gpt, bert -------===//
+//
+// As docs/models.md specifies them. The three share one block: x +=
+// attn(ln1(x)); x += mlp(ln2(x)), with GELU in the MLP.
+//
+//   vit   x [B,1,28,28] f32, y [B] labels; forward -> logits [B,10].
+//   gpt   x, y [B,64] token ids (y is x shifted by one); forward -> logits
+//         [B,64,96], causal attention.
+//   bert  x (corrupted tokens), y (original tokens) [B,32], mask [B,32] f32
+//         (1 where a position was selected); forward -> logits [B,32,97];
+//         the loss averages cross-entropy over the selected positions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/models/Zoo.h"
+
+namespace kiln::zoo {
+namespace {
+
+/// `fc1` Linear(dim, hidden) -> GELU -> `fc2` Linear(hidden, dim).
+struct FeedForward : Module {
+  Linear fc1, fc2;
+
+  FeedForward(Module *parent, std::string name, int64_t dim, int64_t hidden)
+      : Module(parent, std::move(name), "Mlp"), fc1{this, "fc1", dim, hidden},
+        fc2{this, "fc2", hidden, dim} {}
+
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const {
+    Scope scope(*this, x.graph(), loc);
+    return fc2(gelu(fc1(x)));
+  }
+};
+
+/// A pre-LN block: x += attn(ln1(x)); x += mlp(ln2(x)).
+struct Block : Module {
+  LayerNorm ln1;
+  SelfAttention attn;
+  LayerNorm ln2;
+  FeedForward mlp;
+
+  Block(Module *parent, std::string name, int64_t dim, int64_t heads,
+        int64_t hidden, bool causal)
+      : Module(parent, std::move(name), "Block"), ln1{this, "ln1", dim},
+        attn{this, "attn", dim, heads, causal}, ln2{this, "ln2", dim},
+        mlp{this, "mlp", dim, hidden} {}
+
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const {
+    Scope scope(*this, x.graph(), loc);
+    Tensor h = x + attn(ln1(x));
+    return h + mlp(ln2(h));
+  }
+};
+
+/// Bare parameters (`pos_emb`, `cls_token`) start N(0, 0.02^2).
+constexpr double kBareStddev = 0.02;
+
+struct Vit : Module {
+  static constexpr int64_t kDim = 64, kTokens = 16;
+  Module patchEmbed{this, "patch_embed", "PatchEmbed"};
+  Conv2d proj{&patchEmbed, "proj", 1, kDim, 7, {/*stride=*/7}};
+  Param clsToken = addParameter("cls_token", {1, 1, kDim},
+                                Init::normal(kBareStddev));
+  Param posEmbed = addParameter("pos_embed", {1, kTokens + 1, kDim},
+                                Init::normal(kBareStddev));
+  ModuleList<Block> blocks{this, "blocks"};
+  LayerNorm norm{this, "norm", kDim};
+  Linear head{this, "head", kDim, 10};
+
+  explicit Vit(DType dtype) : Module("ViT", dtype) {
+    for (int i = 0; i < 4; ++i)
+      blocks.append(kDim, /*heads=*/4, /*hidden=*/128, /*causal=*/false);
+  }
+
+  Tensor operator()(const Tensor &x) const {
+    Graph &graph = x.graph();
+    int64_t batch = x.shape()[0];
+    // [B,64,4,4] -> 16 tokens in row-major order, [B,16,64].
+    Tensor patches = transpose(flatten(proj(x), 2), {0, 2, 1});
+    Tensor cls = broadcastTo(use(clsToken, graph, SourceLoc::current()),
+                             {batch, 1, kDim});
+    Tensor h = concat({cls, patches}, 1) +
+               use(posEmbed, graph, SourceLoc::current());
+    for (const Block &block : blocks)
+      h = block(h);
+    Tensor first = reshape(slice(h, {0, 0, 0}, {batch, 1, kDim}),
+                           {batch, kDim});
+    return head(norm(first));
+  }
+};
+
+/// The character-level models' shared trunk: token and position
+/// embeddings, pre-LN blocks, `ln_f` and `head`.
+struct TextEncoder : Module {
+  static constexpr int64_t kDim = 128;
+  int64_t vocab, context;
+  Param posEmb;
+  Embedding tokEmb;
+  ModuleList<Block> blocks{this, "blocks"};
+  LayerNorm lnF{this, "ln_f", kDim};
+  Linear head;
+
+  TextEncoder(const char *type, DType dtype, int64_t vocab, int64_t context,
+              bool causal)
+      : Module(type, dtype), vocab(vocab), context(context),
+        posEmb(addParameter("pos_emb", {1, context, kDim},
+                            Init::normal(kBareStddev))),
+        tokEmb{this, "tok_emb", vocab, kDim}, head{this, "head", kDim, vocab} {
+    for (int i = 0; i < 4; ++i)
+      blocks.append(kDim, /*heads=*/4, /*hidden=*/512, causal);
+  }
+
+  /// Logits [B, T, vocab] of tokens [B, T].
+  Tensor operator()(const Tensor &tokens) const {
+    Graph &graph = tokens.graph();
+    Tensor h = tokEmb(tokens) + use(posEmb, graph, SourceLoc::current());
+    for (const Block &block : blocks)
+      h = block(h);
+    return head(lnF(h));
+  }
+};
+
+struct Gpt : TextEncoder {
+  explicit Gpt(DType dtype) : TextEncoder("GPT", dtype, 96, 64, true) {}
+};
+
+struct Bert : TextEncoder {
+  explicit Bert(DType dtype) : TextEncoder("BERT", dtype, 97, 32, false) {}
+};
+
+/// Mean cross-entropy of logits [B, T, V] against labels [B, T], over all
+/// positions or, with `weights` [B, T], averaged with those weights.
+Tensor sequenceCrossEntropy(const Tensor &logits, const Tensor &labels,
+                            const Tensor &weights = Tensor()) {
+  int64_t vocab = logits.shape().back();
+  Tensor rows = reshape(logits, {-1, vocab});
+  Tensor flat = reshape(labels, {-1});
+  if (!weights.valid())
+    return crossEntropy(rows, flat);
+  Tensor w = reshape(weights, {-1});
+  return sum(crossEntropy(rows, flat, Reduction::None) * w, {0}) /
+         sum(w, {0});
+}
+
+BuiltModel buildVit(const ModelOptions &options) {
+  auto model = std::make_unique<Vit>(options.dtype);
+  auto program = std::make_unique<Program>("vit", *model);
+  Shape images{options.batch, 1, 28, 28};
+  Graph &forward = program->addEntry("forward");
+  forward.output("logits",
+                 (*model)(forward.input("x", images, options.dtype)));
+  Graph &loss = program->addEntry("loss");
+  loss.setTraining(true);
+  Tensor logits = (*model)(loss.input("x", images, options.dtype));
+  loss.output("loss",
+              crossEntropy(logits, loss.input("y", {options.batch},
+                                              DType::I64)));
+  return {std::move(model), std::move(program)};
+}
+
+template <typename Model>
+BuiltModel buildTextModel(const std::string &name,
+                          const ModelOptions &options) {
+  auto model = std::make_unique<Model>(options.dtype);
+  auto program = std::make_unique<Program>(name, *model);
+  Shape tokens{options.batch, model->context};
+  Graph &forward = program->addEntry("forward");
+  forward.output("logits", (*model)(forward.input("x", tokens, DType::I64)));
+  Graph &loss = program->addEntry("loss");
+  loss.setTraining(true);
+  Tensor logits = (*model)(loss.input("x", tokens, DType::I64));
+  Tensor labels = loss.input("y", tokens, DType::I64);
+  if constexpr (std::is_same_v<Model, Bert>)
+    loss.output("loss", sequenceCrossEntropy(
+                            logits, labels,
+                            loss.input("mask", tokens, options.dtype)));
+  else
+    loss.output("loss", sequenceCrossEntropy(logits, labels));
+  return {std::move(model), std::move(program)};
+}
+
+} // namespace
+
+void addTransformers(std::vector<ModelInfo> &zoo) {
+  zoo.push_back({"vit",
+                 "Fashion-MNIST vision Transformer: 7x7 patches, class token, "
+                 "4 pre-LN blocks of width 64",
+                 64, buildVit});
+  zoo.push_back({"gpt",
+                 "Character-level GPT: 96 symbols, context 64, 4 causal pre-LN "
+                 "blocks of width 128",
+                 32, [](const ModelOptions &o) {
+                   return buildTextModel<Gpt>("gpt", o);
+                 }});
+  zoo.push_back({"bert",
+                 "Masked character model: 97 symbols, 32 positions, 4 pre-LN "
+                 "blocks of width 128",
+                 64, [](const ModelOptions &o) {
+                   return buildTextModel<Bert>("bert", o);
+                 }});
+}
+
+} // namespace kiln::zoo

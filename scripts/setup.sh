@@ -14,6 +14,8 @@ packages=(
   python3-torch libopenblas0-pthread
   # Data.
   dataset-fashion-mnist
+  # The text models' default corpus (/usr/share/games/fortunes).
+  fortunes
 )
 
 missing=()

@@ -2,6 +2,8 @@
 //
 //   ./model train --epochs 5 [--seed S] [--data fashion-mnist|text|synthetic]
 //           [--data-dir DIR] [--train-file F --test-file G (with --data text)]
+//           Text models (gpt, bert) read a character corpus instead: the
+//           fortunes package, or [--train-file TEXT [--test-file TEXT]]
 //           [--checkpoint C.safetensors --checkpoint-every N]
 //           [--resume C.safetensors] [--metrics M.csv] [--save-params P]
 //           [--steps-per-epoch N] [--threads N] [--check-numerics]

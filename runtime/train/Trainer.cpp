@@ -132,30 +132,89 @@ struct Loaded {
 };
 
 /// What the model's `forward` takes per example and how many classes its
-/// logits score.
+/// logits score. A model of token windows takes x [B, T] (integer ids) and
+/// scores each position: logits [B, T, vocabulary].
 struct ModelShapes {
   std::vector<int64_t> example; // x's shape without the batch dimension.
   int64_t classes = 0;
+  int64_t context = 0; // token models: T
+  bool masked = false; // token models: the loss takes a `mask` input
 };
 
 StatusOr<ModelShapes> modelShapes(const CompiledModel &model) {
   const EntrySpec *forward = find(model.entries, "forward");
-  if (!forward || forward->results.size() != 1 ||
-      forward->results[0].shape.size() != 2)
-    return Status::error("the model has no `forward` entry returning "
-                         "logits [batch, classes]");
+  const ArgumentSpec *x = nullptr;
+  if (forward)
+    for (const ArgumentSpec &a : forward->arguments)
+      if (a.kind == ArgKind::Input && a.tensor.name == "x")
+        x = &a;
+  bool tokens = x && x->tensor.shape.size() == 2 &&
+                (x->tensor.dtype == DType::I64 || x->tensor.dtype == DType::I32);
+  size_t rank = tokens ? 3 : 2;
+  if (!forward || !x || forward->results.size() != 1 ||
+      forward->results[0].shape.size() != rank)
+    return Status::error(
+        "the model has no `forward` entry taking x and returning logits "
+        "[batch, classes] (or, for integer token windows x [batch, positions], "
+        "[batch, positions, vocabulary])");
   ModelShapes shapes;
-  shapes.classes = forward->results[0].shape[1];
-  for (const ArgumentSpec &a : forward->arguments)
-    if (a.kind == ArgKind::Input && !a.tensor.shape.empty())
-      shapes.example.assign(a.tensor.shape.begin() + 1, a.tensor.shape.end());
+  shapes.classes = forward->results[0].shape.back();
+  shapes.example.assign(x->tensor.shape.begin() + 1, x->tensor.shape.end());
+  if (tokens) {
+    shapes.context = x->tensor.shape[1];
+    if (shapes.classes < kCorpusSymbols)
+      return Status::error("the model scores " +
+                           std::to_string(shapes.classes) +
+                           " symbols; the text vocabulary has " +
+                           std::to_string(kCorpusSymbols));
+    if (const EntrySpec *loss = find(model.entries, "loss"))
+      for (const ArgumentSpec &a : loss->arguments)
+        shapes.masked |= a.kind == ArgKind::Input && a.tensor.name == "mask";
+  }
   return shapes;
+}
+
+/// A batch's input tensors, found by name: x, y and (masked models) mask.
+struct BatchInputs {
+  HostTensor *x = nullptr, *y = nullptr, *mask = nullptr;
+};
+
+/// Fills a batch with examples order[first..] of `data`.
+void fillInputs(const Dataset &data, const std::vector<int64_t> &order,
+                int64_t first, const WindowDraw &draw, const ModelShapes &shapes,
+                BatchInputs &in) {
+  if (data.context > 0)
+    fillWindows(data, order, first, draw, *in.x, *in.y, in.mask,
+                /*maskId=*/shapes.classes - 1);
+  else
+    fillBatch(data, order, first, *in.x, *in.y);
 }
 
 /// The training set (unless `testOnly`) and the test set.
 StatusOr<Loaded> loadData(const TrainOptions &options,
                           const ModelShapes &shapes, bool testOnly = false) {
   Loaded data;
+  if (shapes.context > 0) {
+    // A model of token windows reads a character corpus.
+    std::vector<std::string> files;
+    if (!options.trainFile.empty()) {
+      files.push_back(options.trainFile);
+    } else {
+      StatusOr<std::vector<std::string>> found = fortuneFiles(options.corpusDir);
+      if (!found.ok())
+        return found.status();
+      files = std::move(found).value();
+    }
+    StatusOr<CorpusSplit> split =
+        loadCorpus(files, options.testFile, shapes.context);
+    if (!split.ok())
+      return split.status();
+    data.train = std::move(split.value().train);
+    data.test = std::move(split.value().test);
+    if (testOnly)
+      data.train = Dataset();
+    return data;
+  }
   if (options.data == "synthetic") {
     data.train = syntheticImages(testOnly ? 0 : 6000, options.seed).value();
     data.test = syntheticImages(1000, options.seed + 1).value();
@@ -225,10 +284,11 @@ StatusOr<Loaded> loadData(const TrainOptions &options,
 }
 
 /// Mean cross-entropy and accuracy of `forward` over `data`, with the
-/// parameters found by name in `state`.
-Status evaluateOn(const CompiledModel &model, const Dataset &data,
-                  const std::vector<NamedTensor> &state, double &loss,
-                  double &accuracy) {
+/// parameters found by name in `state`: per example for classifiers, per
+/// predicted position (every position, or the masked ones) for token models.
+Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
+                  const Dataset &data, const std::vector<NamedTensor> &state,
+                  double &loss, double &accuracy) {
   const EntrySpec *forward = find(model.entries, "forward");
   if (!forward || forward->results.size() != 1)
     return Status::error("the model has no `forward` entry with one result");
@@ -236,7 +296,7 @@ Status evaluateOn(const CompiledModel &model, const Dataset &data,
   for (const NamedTensor &t : state)
     params.tensors.push_back({t.name, t.tensor.clone()});
   std::vector<HostTensor> args;
-  HostTensor *x = nullptr, *y = nullptr;
+  BatchInputs in;
   for (const ArgumentSpec &a : forward->arguments) {
     if (a.kind == ArgKind::Input) {
       args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
@@ -248,44 +308,64 @@ Status evaluateOn(const CompiledModel &model, const Dataset &data,
     args.push_back(p->clone());
   }
   for (size_t i = 0; i < args.size(); ++i)
-    if (forward->arguments[i].kind == ArgKind::Input)
-      x = &args[i];
-  int64_t batch = x->shape()[0];
-  HostTensor labels = HostTensor::zeros(DType::I64, {batch}).value();
-  y = &labels;
+    if (forward->arguments[i].kind == ArgKind::Input &&
+        forward->arguments[i].tensor.name == "x")
+      in.x = &args[i];
+  if (!in.x)
+    return Status::error("the model's `forward` takes no input x");
+  int64_t batch = in.x->shape()[0];
+  int64_t positions = shapes.context > 0 ? shapes.context : 1;
+  HostTensor labels = HostTensor::zeros(DType::I64, shapes.context > 0
+                                                        ? std::vector<int64_t>{batch, positions}
+                                                        : std::vector<int64_t>{batch})
+                          .value();
+  in.y = &labels;
+  HostTensor weights;
+  if (shapes.masked) {
+    weights = HostTensor::zeros(DType::F32, {batch, positions}).value();
+    in.mask = &weights;
+  }
   std::vector<int64_t> order(data.size());
   for (int64_t i = 0; i < data.size(); ++i)
     order[i] = i;
-  double total = 0;
+  WindowDraw draw;
+  draw.training = false;
+  double total = 0, counted = 0;
   int64_t correct = 0;
   for (int64_t first = 0; first < data.size(); first += batch) {
-    fillBatch(data, order, first, *x, *y);
+    fillInputs(data, order, first, draw, shapes, in);
     std::vector<HostTensor> results = allocateResults(*forward).value();
     if (Status s = model.run("forward", args, results); !s.ok())
       return s;
     const HostTensor &logits = results[0];
-    int64_t classes = logits.shape()[1];
+    int64_t classes = logits.shape().back();
     for (int64_t b = 0; b < batch && first + b < data.size(); ++b) {
-      auto at = [&](int64_t c) {
-        return logits.dtype() == DType::F64
-                   ? logits.data<double>()[b * classes + c]
-                   : double(logits.data<float>()[b * classes + c]);
-      };
-      double max = at(0);
-      int64_t best = 0;
-      for (int64_t c = 1; c < classes; ++c)
-        if (at(c) > max)
-          max = at(c), best = c;
-      double sum = 0;
-      for (int64_t c = 0; c < classes; ++c)
-        sum += std::exp(at(c) - max);
-      int64_t label = y->data<int64_t>()[b];
-      total += max + std::log(sum) - at(label);
-      correct += best == label;
+      for (int64_t t = 0; t < positions; ++t) {
+        int64_t row = b * positions + t;
+        if (in.mask && weights.data<float>()[row] == 0.0f)
+          continue;
+        auto at = [&](int64_t c) {
+          return logits.dtype() == DType::F64
+                     ? logits.data<double>()[row * classes + c]
+                     : double(logits.data<float>()[row * classes + c]);
+        };
+        double max = at(0);
+        int64_t best = 0;
+        for (int64_t c = 1; c < classes; ++c)
+          if (at(c) > max)
+            max = at(c), best = c;
+        double sum = 0;
+        for (int64_t c = 0; c < classes; ++c)
+          sum += std::exp(at(c) - max);
+        int64_t label = labels.data<int64_t>()[row];
+        total += max + std::log(sum) - at(label);
+        correct += best == label;
+        counted += 1;
+      }
     }
   }
-  loss = total / data.size();
-  accuracy = double(correct) / data.size();
+  loss = counted > 0 ? total / counted : 0.0;
+  accuracy = counted > 0 ? correct / counted : 0.0;
   return Status::success();
 }
 
@@ -363,10 +443,11 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   // Arguments: state (parameters, buffers) then the batch (x, y).
   std::vector<HostTensor> args;
   std::mt19937_64 initRng(options.seed);
-  int xIndex = -1, yIndex = -1;
+  int xIndex = -1, yIndex = -1, maskIndex = -1;
   for (const ArgumentSpec &a : step->arguments) {
     if (a.kind == ArgKind::Input) {
-      (a.tensor.dtype == DType::I64 ? yIndex : xIndex) = args.size();
+      const std::string &name = a.tensor.name;
+      (name == "x" ? xIndex : name == "y" ? yIndex : maskIndex) = args.size();
       args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
       continue;
     }
@@ -389,8 +470,14 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       return t.status();
     args.push_back(std::move(t).value());
   }
-  if (xIndex < 0 || yIndex < 0)
-    return Status::error("train_step must take images x and integer labels y");
+  if (xIndex < 0 || yIndex < 0 || (maskIndex >= 0) != shapes.value().masked)
+    return Status::error(
+        shapes.value().context > 0
+            ? std::string("train_step must take token windows x, targets y") +
+                  (shapes.value().masked ? " and mask" : "") +
+                  ", and no other input"
+            : "train_step must take images x and integer labels y, and no "
+              "other input");
   if (resumed && startEpoch >= options.epochs) {
     std::fprintf(stderr,
                  "nothing to do: the checkpoint '%s' has finished %lld "
@@ -531,7 +618,10 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     int64_t epochSteps = 0; // this run's, for the rate
     auto epochStart = std::chrono::steady_clock::now();
     for (int64_t b = epoch == startEpoch ? startBatch : 0; b < batches; ++b) {
-      fillBatch(train, order, b * batch, args[xIndex], args[yIndex]);
+      BatchInputs in{&args[xIndex], &args[yIndex],
+                     maskIndex >= 0 ? &args[maskIndex] : nullptr};
+      fillInputs(train, order, b * batch, {true, options.seed, epoch},
+                 shapes.value(), in);
       resetNonFinite();
       if (Status s = model.run("train_step", args, results); !s.ok())
         return s;
@@ -613,8 +703,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     if (terminal)
       std::fprintf(stderr, "\n");
     double testLoss = 0, accuracy = 0;
-    if (Status s = evaluateOn(model, loaded.value().test, stateTensors(), testLoss,
-                              accuracy);
+    if (Status s = evaluateOn(model, shapes.value(), loaded.value().test,
+                              stateTensors(), testLoss, accuracy);
         !s.ok())
       return s;
     double seconds = std::chrono::duration<double>(
@@ -655,12 +745,13 @@ Status evaluate(const CompiledModel &model, const std::string &paramsPath,
   if (!loaded.ok())
     return loaded.status();
   double loss = 0, accuracy = 0;
-  if (Status s = evaluateOn(model, loaded.value().test, file.value().tensors, loss,
-                            accuracy);
+  if (Status s = evaluateOn(model, shapes.value(), loaded.value().test,
+                            file.value().tensors, loss, accuracy);
       !s.ok())
     return s;
-  std::printf("test loss %.4f, test accuracy %.2f%% (%lld examples)\n", loss,
-              100 * accuracy, (long long)loaded.value().test.size());
+  std::printf("test loss %.4f, test accuracy %.2f%% (%lld %s)\n", loss,
+              100 * accuracy, (long long)loaded.value().test.size(),
+              shapes.value().context > 0 ? "windows" : "examples");
   return Status::success();
 }
 

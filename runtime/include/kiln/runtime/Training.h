@@ -15,18 +15,66 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace kiln::rt {
 
-/// Examples [N, ...] (f32; images in [0, 1]) and labels [N] (i64).
+/// Examples [N, ...] (f32; images in [0, 1]) and labels [N] (i64), or a
+/// character corpus for models of token windows.
 struct Dataset {
   HostTensor images;
   HostTensor labels;
   /// How the values were read, when worth saying ("values 0-255 scaled by
   /// 1/255").
   std::string note;
-  int64_t size() const { return labels.shape().empty() ? 0 : labels.shape()[0]; }
+  /// A corpus: token ids (corpusTokens) cut into windows of `context`
+  /// positions; an epoch has as many examples as the corpus has whole
+  /// windows.
+  std::vector<uint8_t> tokens;
+  int64_t context = 0;
+  int64_t size() const {
+    if (context > 0)
+      return static_cast<int64_t>(tokens.size() - 1) / context;
+    return labels.shape().empty() ? 0 : labels.shape()[0];
+  }
 };
+
+/// The character vocabulary of the text models: bytes 32-126 are ids 0-94,
+/// a newline is 95; other bytes are dropped.
+constexpr int64_t kCorpusSymbols = 96;
+/// Appends the ids of `text` to `ids`; returns how many bytes were dropped.
+int64_t corpusTokens(const std::string &text, std::vector<uint8_t> &ids);
+/// The text of the fortunes package (`dir`: its plain-text files, without
+/// .dat and .u8, in file-name order).
+StatusOr<std::vector<std::string>> fortuneFiles(const std::string &dir);
+/// Training and held-out corpora: the ids of `trainFiles` concatenated, and
+/// the last 10% held out; or, when `testFile` is given, all of
+/// `trainFiles` for training and all of `testFile` held out. Each part must
+/// hold at least one window of `context` + 1 ids.
+struct CorpusSplit {
+  Dataset train, test;
+};
+StatusOr<CorpusSplit> loadCorpus(const std::vector<std::string> &trainFiles,
+                                 const std::string &testFile,
+                                 int64_t context);
+
+/// How the examples of a batch are drawn from a corpus.
+struct WindowDraw {
+  bool training = true; // training: random starts; else consecutive windows
+  uint64_t seed = 0;
+  int64_t epoch = 0;
+};
+/// Fills x [B, T] and y [B, T] (int64) with windows `order[first..]` of
+/// `data`: for a next-token model (no `mask`), y is x shifted by one; for a
+/// masked model, each position is chosen with probability 0.15 (at least
+/// one per window), a chosen one becomes `maskId` (80%), a random id (10%)
+/// or stays (10%), y holds the original ids and mask (float) is 1 where
+/// chosen. Rows past the end of `order` are zero (mask 0). Training windows
+/// start at positions drawn from (seed, epoch, example); evaluation windows
+/// are consecutive, with corruption drawn from the example alone.
+void fillWindows(const Dataset &data, const std::vector<int64_t> &order,
+                 int64_t first, const WindowDraw &draw, HostTensor &x,
+                 HostTensor &y, HostTensor *mask, int64_t maskId);
 
 /// Fashion-MNIST from Debian's dataset-fashion-mnist (IDX, gzip) in `dir`.
 StatusOr<Dataset> loadFashionMnist(const std::string &dir, bool train);
@@ -53,8 +101,12 @@ struct TrainOptions {
   /// "fashion-mnist", "text" or "synthetic".
   std::string data = "fashion-mnist";
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
-  /// With data "text": the training and test files (loadTextDataset).
+  /// With data "text": the training and test files (loadTextDataset). For
+  /// a model of token windows: a plain-text corpus replacing the default
+  /// one (and, with testFile, the held-out text).
   std::string trainFile, testFile;
+  /// The default corpus of token-window models: Debian's fortunes package.
+  std::string corpusDir = "/usr/share/games/fortunes";
   /// Stop each epoch after this many steps (0: the whole training set).
   int64_t stepsPerEpoch = 0;
   std::string checkpoint;     // written at the end, and every N steps

@@ -5,7 +5,9 @@
 
 include "dialects/Graph/IR/GraphDialect.td"
 
-def Graph_MatmulOp : Graph_InferredOp<"matmul", [Graph_LibraryKernel, SameOperandsElementType,
+def Graph_MatmulOp : Graph_ShapeRuleOp<"matmul",
+    [{ shapes::matmul(s[0], s[1], adaptor.getTransposeLhs(), adaptor.getTransposeRhs()) }],
+    [Graph_LibraryKernel, SameOperandsElementType,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Matrix product of two rank-2 tensors";
   let description = [{
@@ -23,7 +25,8 @@ def Graph_MatmulOp : Graph_InferredOp<"matmul", [Graph_LibraryKernel, SameOperan
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
 }
 
-def Graph_BatchMatmulOp : Graph_InferredOp<"batch_matmul",
+def Graph_BatchMatmulOp : Graph_ShapeRuleOp<"batch_matmul",
+    [{ shapes::batchMatmul(s[0], s[1], adaptor.getTransposeLhs(), adaptor.getTransposeRhs()) }],
     [Graph_ContractionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batched matrix product";
   let description = [{
@@ -41,7 +44,9 @@ def Graph_BatchMatmulOp : Graph_InferredOp<"batch_matmul",
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
 }
 
-def Graph_Conv2DOp : Graph_InferredOp<"conv2d", [Graph_LibraryKernel, SameOperandsElementType,
+def Graph_Conv2DOp : Graph_ShapeRuleOp<"conv2d",
+    [{ shapes::conv2d(s[0], s[1], s.size() > 2 ? &s[2] : nullptr, shapeAttrOr(adaptor.getStridesAttr(), {1, 1}), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getDilationAttr(), {1, 1}), intAttrOr(adaptor.getGroupsAttr(), 1)) }],
+    [Graph_LibraryKernel, SameOperandsElementType,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D convolution, NCHW, PyTorch weight layout";
   let description = [{
@@ -68,7 +73,8 @@ def Graph_Conv2DOp : Graph_InferredOp<"conv2d", [Graph_LibraryKernel, SameOperan
   }];
 }
 
-def Graph_ConvTranspose2DOp : Graph_InferredOp<"conv_transpose2d",
+def Graph_ConvTranspose2DOp : Graph_ShapeRuleOp<"conv_transpose2d",
+    [{ shapes::convTranspose2d(s[0], s[1], s.size() > 2 ? &s[2] : nullptr, shapeAttrOr(adaptor.getStridesAttr(), {1, 1}), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getOutputPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getDilationAttr(), {1, 1}), intAttrOr(adaptor.getGroupsAttr(), 1)) }],
     [Graph_ContractionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D transposed convolution, NCHW, PyTorch weight layout";
   let description = [{
@@ -95,7 +101,8 @@ def Graph_ConvTranspose2DOp : Graph_InferredOp<"conv_transpose2d",
   }];
 }
 
-def Graph_Conv2DWeightGradOp : Graph_InferredOp<"conv2d_weight_grad",
+def Graph_Conv2DWeightGradOp : Graph_ShapeRuleOp<"conv2d_weight_grad",
+    [{ shapes::conv2dWeightGrad(s[0], s[1], shapeAttr(adaptor.getKernel()), shapeAttrOr(adaptor.getStridesAttr(), {1, 1}), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getDilationAttr(), {1, 1}), intAttrOr(adaptor.getGroupsAttr(), 1)) }],
                                                 [Graph_ContractionKernel, SameOperandsElementType]> {
   let summary = "The gradient of 2-D convolution with respect to its weight";
   let description = [{
@@ -123,7 +130,9 @@ def Graph_Conv2DWeightGradOp : Graph_InferredOp<"conv2d_weight_grad",
   }];
 }
 
-def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [Graph_WindowKernel, Graph_Piecewise, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_MaxPool2DOp : Graph_ShapeRuleOp<"max_pool2d",
+    [{ shapes::pool2d(s[0], shapeAttr(adaptor.getKernel()), shapeAttr(adaptor.getStrides()), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0})) }],
+    [Graph_WindowKernel, Graph_Piecewise, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D max pooling, NCHW";
   let description = [{
     Maximum over `kernel` windows moved by `strides`; `padding` (at most half
@@ -141,7 +150,8 @@ def Graph_MaxPool2DOp : Graph_InferredOp<"max_pool2d", [Graph_WindowKernel, Grap
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_AvgPool2DOp : Graph_InferredOp<"avg_pool2d",
+def Graph_AvgPool2DOp : Graph_ShapeRuleOp<"avg_pool2d",
+    [{ shapes::pool2d(s[0], shapeAttr(adaptor.getKernel()), shapeAttr(adaptor.getStrides()), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0})) }],
     [Graph_WindowKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D average pooling, NCHW";
   let description = [{
@@ -161,7 +171,8 @@ def Graph_AvgPool2DOp : Graph_InferredOp<"avg_pool2d",
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_MaxPool2DGradOp : Graph_InferredOp<"max_pool2d_grad",
+def Graph_MaxPool2DGradOp : Graph_ShapeRuleOp<"max_pool2d_grad",
+    [{ shapes::poolGrad(s[0], s[1], shapeAttr(adaptor.getKernel()), shapeAttr(adaptor.getStrides()), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0})) }],
                                              [Graph_WindowKernel, SameOperandsElementType]> {
   let summary = "The gradient of 2-D max pooling with respect to its input";
   let description = [{
@@ -183,7 +194,8 @@ def Graph_MaxPool2DGradOp : Graph_InferredOp<"max_pool2d_grad",
   }];
 }
 
-def Graph_GlobalAvgPool2DOp : Graph_InferredOp<"global_avg_pool2d",
+def Graph_GlobalAvgPool2DOp : Graph_ShapeRuleOp<"global_avg_pool2d",
+    [{ shapes::globalPool2d(s[0]) }],
     [Graph_WindowKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Mean over the spatial dimensions, NCHW";
   let description = [{

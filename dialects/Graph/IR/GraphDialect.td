@@ -83,4 +83,27 @@ class Graph_Op<string mnemonic, list<Trait> traits = []>
 class Graph_InferredOp<string mnemonic, list<Trait> traits = []>
     : Graph_Op<mnemonic, !listconcat(traits, [InferTypeOpAdaptor])>;
 
+// An op whose one result has its first operand's element type and the shape
+// `rule` gives: a GraphShapes.h call (the rules the DSL checks with) over
+// `s`, the operands' shapes, and `adaptor`, the op's operands and
+// attributes. Its `inferReturnTypes` is generated: attributes are checked
+// first, operands must be statically shaped, and the rule's error is the
+// op's. For example `[{ shapes::reshape(s[0], shapeAttr(adaptor.getShape())) }]`.
+class Graph_ShapeRuleOp<string mnemonic, code rule, list<Trait> traits = []>
+    : Graph_InferredOp<mnemonic, traits> {
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      if (failed(verifyAttributes(adaptor, context, loc)))
+        return ::mlir::failure();
+      return inferWithShapeRule(
+          loc, getOperationName(), adaptor.getOperands(), types,
+          [&](::llvm::ArrayRef<::kiln::shapes::Shape> s) {
+            return }] # rule # [{;
+          });
+    }
+  }];
+}
+
 #endif // KILN_GRAPH_DIALECT

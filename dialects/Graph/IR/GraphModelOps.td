@@ -30,7 +30,9 @@ def Graph_AttentionOp : Graph_InferredOp<"attention", [Graph_AttentionKernel, De
   }];
 }
 
-def Graph_CrossEntropyOp : Graph_InferredOp<"cross_entropy", [Graph_ReductionKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_CrossEntropyOp : Graph_ShapeRuleOp<"cross_entropy",
+    [{ shapes::crossEntropy(s[0], s[1], static_cast<shapes::Reduction>(adaptor.getReduction())) }],
+    [Graph_ReductionKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Softmax cross-entropy with class indices";
   let description = [{
     `-log_softmax(logits)[n, labels[n]]` per row of `[N, C]` logits, then

@@ -137,6 +137,26 @@ LogicalResult kiln::graph::inferElementwiseLossResult(
   });
 }
 
+LogicalResult kiln::graph::inferWithShapeRule(
+    std::optional<Location> loc, StringRef opName, ValueRange operands,
+    SmallVectorImpl<Type> &types,
+    llvm::function_ref<Inferred(ArrayRef<Shape>)> rule) {
+  return inferFrom(loc, opName, operands, types,
+                   [&](auto &s) { return rule(s); });
+}
+
+Shape kiln::graph::shapeAttr(ArrayRef<int64_t> values) {
+  return toShape(values);
+}
+
+Shape kiln::graph::shapeAttrOr(DenseI64ArrayAttr attr, Shape fallback) {
+  return attrOr(attr, std::move(fallback));
+}
+
+int64_t kiln::graph::intAttrOr(IntegerAttr attr, int64_t fallback) {
+  return attrOr(attr, fallback);
+}
+
 LogicalResult kiln::graph::inferRandomResult(std::optional<Location> loc,
                                              StringRef opName,
                                              ArrayRef<int64_t> shape,
@@ -206,137 +226,6 @@ LogicalResult SelectOp::inferReturnTypes(MLIRContext *context,
 // Contractions, convolution, pooling
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatmulOp::inferReturnTypes(MLIRContext *context,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::matmul(s[0], s[1], adaptor.getTransposeLhs(),
-                                           adaptor.getTransposeRhs());
-                   });
-}
-
-LogicalResult BatchMatmulOp::inferReturnTypes(MLIRContext *context,
-                                              std::optional<Location> loc,
-                                              Adaptor adaptor,
-                                              SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::batchMatmul(s[0], s[1],
-                                                adaptor.getTransposeLhs(),
-                                                adaptor.getTransposeRhs());
-                   });
-}
-
-LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *context,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::conv2d(
-                         s[0], s[1], s.size() > 2 ? &s[2] : nullptr,
-                         attrOr(adaptor.getStridesAttr(), {1, 1}),
-                         attrOr(adaptor.getPaddingAttr(), {0, 0}),
-                         attrOr(adaptor.getDilationAttr(), {1, 1}),
-                         attrOr(adaptor.getGroupsAttr(), 1));
-                   });
-}
-
-LogicalResult ConvTranspose2DOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::convTranspose2d(
-                         s[0], s[1], s.size() > 2 ? &s[2] : nullptr,
-                         attrOr(adaptor.getStridesAttr(), {1, 1}),
-                         attrOr(adaptor.getPaddingAttr(), {0, 0}),
-                         attrOr(adaptor.getOutputPaddingAttr(), {0, 0}),
-                         attrOr(adaptor.getDilationAttr(), {1, 1}),
-                         attrOr(adaptor.getGroupsAttr(), 1));
-                   });
-}
-
-LogicalResult Conv2DWeightGradOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::conv2dWeightGrad(
-                         s[0], s[1], toShape(adaptor.getKernel()),
-                         attrOr(adaptor.getStridesAttr(), {1, 1}),
-                         attrOr(adaptor.getPaddingAttr(), {0, 0}),
-                         attrOr(adaptor.getDilationAttr(), {1, 1}),
-                         attrOr(adaptor.getGroupsAttr(), 1));
-                   });
-}
-
-LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *context,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::pool2d(s[0], toShape(adaptor.getKernel()),
-                                           toShape(adaptor.getStrides()),
-                                           attrOr(adaptor.getPaddingAttr(),
-                                                  {0, 0}));
-                   });
-}
-
-LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *context,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::pool2d(s[0], toShape(adaptor.getKernel()),
-                                           toShape(adaptor.getStrides()),
-                                           attrOr(adaptor.getPaddingAttr(),
-                                                  {0, 0}));
-                   });
-}
-
-LogicalResult MaxPool2DGradOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::poolGrad(s[0], s[1],
-                                             toShape(adaptor.getKernel()),
-                                             toShape(adaptor.getStrides()),
-                                             attrOr(adaptor.getPaddingAttr(),
-                                                    {0, 0}));
-                   });
-}
-
-LogicalResult GlobalAvgPool2DOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) { return shapes::globalPool2d(s[0]); });
-}
-
 //===----------------------------------------------------------------------===//
 // Reductions and normalization
 //===----------------------------------------------------------------------===//
@@ -367,16 +256,6 @@ template <typename Op> static LogicalResult verifyAxis(Op op) {
 LogicalResult SoftmaxOp::verify() { return verifyAxis(*this); }
 LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this); }
 
-LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *context,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [](auto &s) { return shapes::layerNorm(s[0], s[1], s[2]); });
-}
-
 LogicalResult BatchNormTrainingOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
@@ -393,100 +272,9 @@ LogicalResult BatchNormTrainingOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult BatchNormInferenceOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [](auto &s) {
-                     return shapes::batchNorm(s[0], {s[1], s[2], s[3], s[4]});
-                   });
-}
-
-LogicalResult GroupNormOp::inferReturnTypes(MLIRContext *context,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::groupNorm(
-                         s[0], s[1], s[2],
-                         static_cast<int64_t>(adaptor.getNumGroups()));
-                   });
-}
-
 //===----------------------------------------------------------------------===//
 // Shape manipulation and gathers
 //===----------------------------------------------------------------------===//
-
-LogicalResult ConcatOp::inferReturnTypes(MLIRContext *context,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getInputs(), types,
-                   [&](auto &s) {
-                     return shapes::concat(
-                         std::vector<Shape>(s.begin(), s.end()),
-                         static_cast<int64_t>(adaptor.getAxis()));
-                   });
-}
-
-LogicalResult SliceOp::inferReturnTypes(MLIRContext *context,
-                                        std::optional<Location> loc,
-                                        Adaptor adaptor,
-                                        SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::slice(s[0], toShape(adaptor.getStarts()),
-                                          toShape(adaptor.getLimits()),
-                                          toShape(adaptor.getStrides()));
-                   });
-}
-
-LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *context,
-                                          std::optional<Location> loc,
-                                          Adaptor adaptor,
-                                          SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::reshape(s[0], toShape(adaptor.getShape()));
-                   });
-}
-
-LogicalResult TransposeOp::inferReturnTypes(MLIRContext *context,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::transpose(
-                         s[0], toShape(adaptor.getPermutation()));
-                   });
-}
-
-LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *context,
-                                              std::optional<Location> loc,
-                                              Adaptor adaptor,
-                                              SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::broadcastTo(s[0],
-                                                toShape(adaptor.getShape()));
-                   });
-}
 
 LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
                                          std::optional<Location> loc,
@@ -500,16 +288,6 @@ LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
   return finish(loc, getOperationName(),
                 shapes::oneHot(s[0], static_cast<int64_t>(adaptor.getNumClasses())),
                 adaptor.getDtype(), types);
-}
-
-LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *context,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [](auto &s) { return shapes::embedding(s[0], s[1]); });
 }
 
 //===----------------------------------------------------------------------===//
@@ -537,20 +315,6 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
                    [](auto &s) {
                      return shapes::attention(s[0], s[1], s[2],
                                               s.size() > 3 ? &s[3] : nullptr);
-                   });
-}
-
-LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *context,
-                                               std::optional<Location> loc,
-                                               Adaptor adaptor,
-                                               SmallVectorImpl<Type> &types) {
-  if (failed(verifyAttributes(adaptor, context, loc)))
-    return failure();
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [&](auto &s) {
-                     return shapes::crossEntropy(
-                         s[0], s[1],
-                         static_cast<shapes::Reduction>(adaptor.getReduction()));
                    });
 }
 

@@ -71,7 +71,8 @@ class Graph_SoftmaxLikeOp<string mnemonic, string formula>
 def Graph_SoftmaxOp : Graph_SoftmaxLikeOp<"softmax", "softmax">;
 def Graph_LogSoftmaxOp : Graph_SoftmaxLikeOp<"log_softmax", "log-softmax">;
 
-def Graph_LayerNormOp : Graph_InferredOp<"layer_norm",
+def Graph_LayerNormOp : Graph_ShapeRuleOp<"layer_norm",
+    [{ shapes::layerNorm(s[0], s[1], s[2]) }],
                                          [Graph_ReductionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Layer normalization over the trailing dimensions";
   let description = [{
@@ -124,7 +125,8 @@ def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
   }];
 }
 
-def Graph_BatchNormInferenceOp : Graph_InferredOp<"batch_norm_inference",
+def Graph_BatchNormInferenceOp : Graph_ShapeRuleOp<"batch_norm_inference",
+    [{ shapes::batchNorm(s[0], {s[1], s[2], s[3], s[4]}) }],
                                                   [Graph_ReductionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batch normalization with running statistics";
   let description = [{
@@ -148,7 +150,8 @@ def Graph_BatchNormInferenceOp : Graph_InferredOp<"batch_norm_inference",
   }];
 }
 
-def Graph_GroupNormOp : Graph_InferredOp<"group_norm",
+def Graph_GroupNormOp : Graph_ShapeRuleOp<"group_norm",
+    [{ shapes::groupNorm(s[0], s[1], s[2], static_cast<int64_t>(adaptor.getNumGroups())) }],
                                          [Graph_ReductionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Group normalization";
   let description = [{

@@ -5,7 +5,9 @@
 
 include "dialects/Graph/IR/GraphDialect.td"
 
-def Graph_ConcatOp : Graph_InferredOp<"concat", [Graph_DataKernel, SameOperandsElementType,
+def Graph_ConcatOp : Graph_ShapeRuleOp<"concat",
+    [{ shapes::concat(std::vector<shapes::Shape>(s.begin(), s.end()), static_cast<int64_t>(adaptor.getAxis())) }],
+    [Graph_DataKernel, SameOperandsElementType,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Concatenation along one axis";
   let description = [{
@@ -20,7 +22,9 @@ def Graph_ConcatOp : Graph_InferredOp<"concat", [Graph_DataKernel, SameOperandsE
   let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
 }
 
-def Graph_SliceOp : Graph_InferredOp<"slice", [Graph_DataKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_SliceOp : Graph_ShapeRuleOp<"slice",
+    [{ shapes::slice(s[0], shapeAttr(adaptor.getStarts()), shapeAttr(adaptor.getLimits()), shapeAttr(adaptor.getStrides())) }],
+    [Graph_DataKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "A strided box of a tensor";
   let description = [{
     Elements `starts[d], starts[d] + strides[d], ...` below `limits[d]` in
@@ -37,7 +41,9 @@ def Graph_SliceOp : Graph_InferredOp<"slice", [Graph_DataKernel, DeclareOpInterf
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Graph_ReshapeOp : Graph_InferredOp<"reshape", [Graph_NoKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_ReshapeOp : Graph_ShapeRuleOp<"reshape",
+    [{ shapes::reshape(s[0], shapeAttr(adaptor.getShape())) }],
+    [Graph_NoKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Reinterprets a tensor with another shape, row-major";
   let description = [{
     Same elements, same row-major order, new `shape` with the same number of
@@ -53,7 +59,9 @@ def Graph_ReshapeOp : Graph_InferredOp<"reshape", [Graph_NoKernel, DeclareOpInte
   let hasFolder = 1;
 }
 
-def Graph_TransposeOp : Graph_InferredOp<"transpose", [Graph_DataKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_TransposeOp : Graph_ShapeRuleOp<"transpose",
+    [{ shapes::transpose(s[0], shapeAttr(adaptor.getPermutation())) }],
+    [Graph_DataKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Permutes the dimensions of a tensor";
   let description = [{
     Result dimension i is input dimension `permutation[i]`.
@@ -68,7 +76,9 @@ def Graph_TransposeOp : Graph_InferredOp<"transpose", [Graph_DataKernel, Declare
   let hasFolder = 1;
 }
 
-def Graph_BroadcastToOp : Graph_InferredOp<"broadcast_to", [Graph_ElementwiseKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_BroadcastToOp : Graph_ShapeRuleOp<"broadcast_to",
+    [{ shapes::broadcastTo(s[0], shapeAttr(adaptor.getShape())) }],
+    [Graph_ElementwiseKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Broadcasts a tensor to a shape";
   let description = [{
     Stretches size-1 dimensions and prepends leading ones, as numpy's
@@ -100,7 +110,9 @@ def Graph_OneHotOp : Graph_InferredOp<"one_hot", [Graph_ElementwiseKernel]> {
   let assemblyFormat = "$indices attr-dict `:` type($indices)";
 }
 
-def Graph_EmbeddingOp : Graph_InferredOp<"embedding", [Graph_DataKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+def Graph_EmbeddingOp : Graph_ShapeRuleOp<"embedding",
+    [{ shapes::embedding(s[0], s[1]) }],
+    [Graph_DataKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Gathers rows of an embedding table";
   let description = [{
     `weight[indices]`: weight `[V, D]`, integer indices of any shape, result

@@ -9,10 +9,14 @@
 #ifndef KILN_DIALECTS_GRAPH_IR_GRAPHTYPEINFERENCE_H
 #define KILN_DIALECTS_GRAPH_IR_GRAPHTYPEINFERENCE_H
 
+#include "dialects/Graph/IR/GraphShapes.h"
+
 #include "mlir/IR/Location.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Types.h"
 #include "mlir/IR/Value.h"
+#include "mlir/IR/ValueRange.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <optional>
@@ -29,6 +33,21 @@ llvm::LogicalResult verifyAttributes(AdaptorT &adaptor,
 }
 
 enum class LossReduction : uint64_t;
+
+/// The result type of a Graph_ShapeRuleOp: `rule` applied to the shapes of
+/// `operands` (each must be a statically shaped tensor), with the first
+/// operand's element type; the rule's error becomes the op's.
+llvm::LogicalResult inferWithShapeRule(
+    std::optional<mlir::Location> loc, llvm::StringRef opName,
+    mlir::ValueRange operands, llvm::SmallVectorImpl<mlir::Type> &types,
+    llvm::function_ref<shapes::Inferred(llvm::ArrayRef<shapes::Shape>)> rule);
+
+/// Attribute values as shape rules take them. A default-valued attribute
+/// the parser has not filled in yet (types are inferred while parsing)
+/// reads as `fallback`.
+shapes::Shape shapeAttr(llvm::ArrayRef<int64_t> values);
+shapes::Shape shapeAttrOr(mlir::DenseI64ArrayAttr attr, shapes::Shape fallback);
+int64_t intAttrOr(mlir::IntegerAttr attr, int64_t fallback);
 
 llvm::LogicalResult
 inferBroadcastResult(std::optional<mlir::Location> loc, llvm::StringRef opName,

@@ -2,9 +2,11 @@
 """PyTorch's training throughput on the models of docs/models.md, for
 bench/train.sh: the same model (tests/reference/test_models.py), batch and
 optimizer (Adam, lr 1e-3) as Kiln's training executables, eager mode, on one
-random batch (no data loading). Prints "MODEL THREADS EXAMPLES_PER_SECOND".
+random batch (no data loading). Prints "MODEL THREADS EXAMPLES_PER_SECOND"
+(an example of gpt or bert is one window of token ids).
 
-Usage: torch_train.py --model mlp|cnn|resnet --batch B --threads T [--steps N]
+Usage: torch_train.py --model mlp|cnn|resnet|vit|gpt|bert --batch B
+                      --threads T [--steps N]
 """
 
 import argparse
@@ -13,7 +15,6 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests", "reference"))
@@ -30,14 +31,14 @@ def main():
 
     torch.manual_seed(1)
     torch.set_num_threads(args.threads)
-    model = MODELS[args.model][0]().train()
+    cls, _, make_batch, loss_of = MODELS[args.model]
+    model = cls().train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(args.batch, 1, 28, 28)
-    y = torch.randint(0, 10, (args.batch,))
+    _, inputs = make_batch(args.batch, torch.Generator().manual_seed(1))
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        loss_of(model, inputs).backward()
         optimizer.step()
 
     for _ in range(10):  # warm-up: allocator, first-call dispatch

@@ -2,8 +2,9 @@
 # Training throughput of Kiln's executables beside PyTorch (Debian's
 # python3-torch, eager) on the same models, batches and optimizer, one and
 # two threads, in one run. Kiln's rate is the trainer's own examples/s over
-# an epoch of synthetic data (data batching included); PyTorch's is timed
-# over steps on one random batch (no data loading).
+# an epoch of synthetic data (data batching included; the text models gpt
+# and bert read the fortunes corpus); PyTorch's is timed over steps on one
+# random batch (no data loading).
 # Usage: bench/train.sh [steps]; BUILD overrides the build folder.
 set -euo pipefail
 
@@ -17,7 +18,7 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C "$BUILD" -j1 kilnc >/dev/null
 
 printf '%-8s %-7s %10s %10s %7s\n' model threads "Kiln ex/s" "torch ex/s" ratio
-for model in mlp cnn resnet; do
+for model in mlp cnn resnet vit gpt bert; do
   batch="$("$BUILD/bin/kilnc" --list-models |
     awk -v m="$model" '$1 == m { print $3 }')"
   "$BUILD/bin/kilnc" --model="$model" --emit=exe -o "$WORK/$model"

@@ -191,4 +191,18 @@ Value minS(OpBuilder &b, Location loc, Value x, Value y) {
   return b.create<arith::MinSIOp>(loc, x, y);
 }
 
+Value transposeLastTwo(OpBuilder &b, Location loc, Value x) {
+  ArrayRef<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  SmallVector<int64_t> permutation, shape(s.begin(), s.end());
+  for (int64_t i = 0; i < rank; ++i)
+    permutation.push_back(i);
+  std::swap(permutation[rank - 2], permutation[rank - 1]);
+  std::swap(shape[rank - 2], shape[rank - 1]);
+  Value init = empty(b, loc, shape, elementTypeOf(x));
+  return b.create<linalg::TransposeOp>(loc, x, init, permutation)
+      .getResult()
+      .front();
+}
+
 } // namespace kiln::lowering

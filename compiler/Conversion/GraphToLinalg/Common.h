@@ -71,6 +71,9 @@ mlir::SmallVector<Value> generic(OpBuilder &b, Location loc, int64_t rank,
                                  ArrayRef<mlir::AffineMap> initMaps,
                                  ArrayRef<int64_t> reduced, BodyFn body);
 
+/// `x` [..., A, B] as [..., B, A] (a linalg.transpose into a new tensor).
+Value transposeLastTwo(OpBuilder &b, Location loc, Value x);
+
 /// Marks the reduction computing `value` as a maximum whose result, where
 /// its input holds NaN, may be NaN or the maximum of the other elements
 /// (kiln-vectorize then reduces with one vmaxps per vector on x86, not

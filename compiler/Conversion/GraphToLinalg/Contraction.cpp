@@ -48,12 +48,18 @@ Value multiplyAccumulate(OpBuilder &b, Location loc, ValueRange a) {
 }
 
 /// [..., M, K] x [..., K, N] with optional transposes; `batch` leading dims.
+/// The loops run batch..., m, k, n: the innermost one along N, contiguous
+/// in the right operand and the result, so each step is a vector
+/// multiply-add into a row of the result and no sum is horizontal. A
+/// transposed right operand ([..., N, K]) is transposed once first.
 Value contraction(OpBuilder &b, Location loc, Value lhs, Value rhs, bool tl,
                   bool tr, ArrayRef<int64_t> resultShape) {
   MLIRContext *ctx = b.getContext();
+  if (tr)
+    rhs = transposeLastTwo(b, loc, rhs);
   int64_t batch = resultShape.size() - 2;
-  int64_t rank = batch + 3; // batch..., m, n, k
-  AffineExpr m = d(ctx, batch), n = d(ctx, batch + 1), k = d(ctx, batch + 2);
+  int64_t rank = batch + 3; // batch..., m, k, n
+  AffineExpr m = d(ctx, batch), k = d(ctx, batch + 1), n = d(ctx, batch + 2);
   SmallVector<AffineExpr> lhsE, rhsE, outE;
   for (int64_t i = 0; i < batch; ++i) {
     lhsE.push_back(d(ctx, i));
@@ -61,14 +67,14 @@ Value contraction(OpBuilder &b, Location loc, Value lhs, Value rhs, bool tl,
     outE.push_back(d(ctx, i));
   }
   lhsE.append(tl ? SmallVector<AffineExpr>{k, m} : SmallVector<AffineExpr>{m, k});
-  rhsE.append(tr ? SmallVector<AffineExpr>{n, k} : SmallVector<AffineExpr>{k, n});
+  rhsE.append({k, n});
   outE.append({m, n});
   Type t = elementTypeOf(lhs);
   Value init = filled(b, loc, resultShape, scalar(b, loc, t, 0));
   return generic(b, loc, rank, {lhs, rhs},
                  {AffineMap::get(rank, 0, lhsE, ctx),
                   AffineMap::get(rank, 0, rhsE, ctx)},
-                 init, AffineMap::get(rank, 0, outE, ctx), {rank - 1},
+                 init, AffineMap::get(rank, 0, outE, ctx), {batch + 1},
                  [](OpBuilder &nb, Location l, ValueRange a) {
                    return SmallVector<Value>{multiplyAccumulate(nb, l, a)};
                  })

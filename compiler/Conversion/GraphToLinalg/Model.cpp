@@ -28,10 +28,13 @@ Value attention(OpBuilder &b, Location loc, AttentionOp op) {
   double scale = op.getScale() ? op.getScale()->convertToDouble()
                                : 1.0 / std::sqrt(static_cast<double>(qs[r - 1]));
 
-  // scores[..., i, j] = sum_d q[..., i, d] k[..., j, d] * scale.
+  // scores[..., i, j] = sum_d q[..., i, d] kT[..., d, j] * scale, with k
+  // transposed once: the loops run batch..., i, d, j, the innermost along
+  // the keys, contiguous in kT and the scores (vector multiply-adds, no
+  // horizontal sums).
   SmallVector<int64_t> scoreShape(qs.begin(), qs.end() - 1);
   scoreShape.push_back(ks[r - 2]);
-  int64_t loops = batch + 3; // batch..., i, j, d
+  int64_t loops = batch + 3; // batch..., i, d, j
   auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
   SmallVector<AffineExpr> qe, ke, se;
   for (int64_t i = 0; i < batch; ++i) {
@@ -39,14 +42,15 @@ Value attention(OpBuilder &b, Location loc, AttentionOp op) {
     ke.push_back(dim(i));
     se.push_back(dim(i));
   }
-  qe.append({dim(batch), dim(batch + 2)});
+  qe.append({dim(batch), dim(batch + 1)});
   ke.append({dim(batch + 1), dim(batch + 2)});
-  se.append({dim(batch), dim(batch + 1)});
+  se.append({dim(batch), dim(batch + 2)});
+  Value kT = transposeLastTwo(b, loc, k);
   Value zeros = filled(b, loc, scoreShape, scalar(b, loc, t, 0));
   Value scores =
-      generic(b, loc, loops, {q, k},
+      generic(b, loc, loops, {q, kT},
               {AffineMap::get(loops, 0, qe, ctx), AffineMap::get(loops, 0, ke, ctx)},
-              zeros, AffineMap::get(loops, 0, se, ctx), {loops - 1},
+              zeros, AffineMap::get(loops, 0, se, ctx), {batch + 1},
               [](OpBuilder &nb, Location l, ValueRange a) {
                 return SmallVector<Value>{nb.create<arith::AddFOp>(
                     l, nb.create<arith::MulFOp>(l, a[0], a[1]), a[2])};
@@ -104,22 +108,23 @@ Value attention(OpBuilder &b, Location loc, AttentionOp op) {
                     })
                 .front();
 
-  // out[..., i, e] = sum_j p[..., i, j] v[..., j, e].
+  // out[..., i, e] = sum_j p[..., i, j] v[..., j, e]; loops batch..., i, j,
+  // e, the innermost along v's rows.
   SmallVector<AffineExpr> pe, ve, oe;
   for (int64_t i = 0; i < batch; ++i) {
     pe.push_back(dim(i));
     ve.push_back(dim(i));
     oe.push_back(dim(i));
   }
-  pe.append({dim(batch), dim(batch + 2)});
-  ve.append({dim(batch + 2), dim(batch + 1)});
-  oe.append({dim(batch), dim(batch + 1)});
+  pe.append({dim(batch), dim(batch + 1)});
+  ve.append({dim(batch + 1), dim(batch + 2)});
+  oe.append({dim(batch), dim(batch + 2)});
   ArrayRef<int64_t> outShape = shapeOf(op.getResult());
   Value outZeros = filled(b, loc, outShape, scalar(b, loc, t, 0));
   return generic(b, loc, loops, {p, v},
                  {AffineMap::get(loops, 0, pe, ctx),
                   AffineMap::get(loops, 0, ve, ctx)},
-                 outZeros, AffineMap::get(loops, 0, oe, ctx), {loops - 1},
+                 outZeros, AffineMap::get(loops, 0, oe, ctx), {batch + 1},
                  [](OpBuilder &nb, Location l, ValueRange a) {
                    return SmallVector<Value>{nb.create<arith::AddFOp>(
                        l, nb.create<arith::MulFOp>(l, a[0], a[1]), a[2])};

@@ -9,13 +9,14 @@
 
 // graph.matmul is always generated code: a zero-filled accumulator and one
 // contraction generic (the library call is for kernel.matmul, which
-// graph-fuse forms from it).
-// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
-// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// graph-fuse forms from it). Its loops run m, k, n: the innermost along the
+// rows of the right operand and the result.
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-LABEL: func.func @matmul(
 // CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<4x16xf32>)
-// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "reduction", "parallel"]}
 // CHECK-SAME: outs(%[[Z]] : tensor<4x16xf32>)
 // CHECK: ^bb0(%[[L:.*]]: f32, %[[RR:.*]]: f32, %[[ACC:.*]]: f32):
 // CHECK: %[[P:.*]] = arith.mulf %[[L]], %[[RR]]
@@ -29,13 +30,16 @@ func.func @matmul(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>) -> tensor<4x16xf32>
 
 // -----
 
-// Transposed operands are read in place by their maps.
-// CHECK-DAG: #[[AT:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// A transposed left operand is read in place by its map; a transposed
+// right operand is transposed once, so the innermost loop reads its rows.
+// CHECK-DAG: #[[AT:.*]] = affine_map<(d0, d1, d2) -> (d1, d0)>
 // CHECK-DAG: #[[BT:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 // CHECK-LABEL: func.func @matmul_transposed_f64
+// CHECK-SAME: (%[[TA:.*]]: tensor<8x4xf64>, %[[TB:.*]]: tensor<16x8xf64>)
+// CHECK: %[[BR:.*]] = linalg.transpose ins(%[[TB]] : tensor<16x8xf64>) outs(%{{.*}} : tensor<8x16xf64>) permutation = [1, 0]
 // CHECK: linalg.fill ins(%{{.*}} : f64)
-// CHECK: linalg.generic {indexing_maps = [#[[AT]], #[[BT]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<8x4xf64>, tensor<16x8xf64>)
+// CHECK: linalg.generic {indexing_maps = [#[[AT]], #[[BT]], #{{.*}}], iterator_types = ["parallel", "reduction", "parallel"]}
+// CHECK-SAME: ins(%[[TA]], %[[BR]] : tensor<8x4xf64>, tensor<8x16xf64>)
 // CHECK: arith.mulf %{{.*}}, %{{.*}} : f64
 func.func @matmul_transposed_f64(%a: tensor<8x4xf64>, %b: tensor<16x8xf64>) -> tensor<4x16xf64> {
   %0 = graph.matmul %a, %b {transpose_lhs, transpose_rhs} : tensor<8x4xf64>, tensor<16x8xf64>
@@ -44,13 +48,14 @@ func.func @matmul_transposed_f64(%a: tensor<8x4xf64>, %b: tensor<16x8xf64>) -> t
 
 // -----
 
-// Batched: the batch dims lead every map, k is the last (reduction) loop.
-// CHECK-DAG: #[[Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+// Batched: the batch dims lead every map, then m, k (the reduction), n.
+// CHECK-DAG: #[[Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
 // CHECK-DAG: #[[K:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4)>
-// CHECK-DAG: #[[S:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[S:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
 // CHECK-LABEL: func.func @batch_matmul
+// CHECK: linalg.transpose {{.*}} permutation = [0, 1, 3, 2]
 // CHECK: linalg.fill
-// CHECK: linalg.generic {indexing_maps = [#[[Q]], #[[K]], #[[S]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK: linalg.generic {indexing_maps = [#[[Q]], #[[K]], #[[S]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]}
 // CHECK: arith.mulf
 // CHECK: arith.addf
 // CHECK-NOT: kernel.library_call
@@ -285,7 +290,7 @@ func.func @kernel_conv2d(%x: tensor<1x3x6x6xf32>, %w: tensor<4x3x3x3xf32>, %b: t
 // A float64 kernel.matmul is generated code even with library calls: the
 // contraction, then bias and GELU in one epilogue generic.
 // CHECK-LABEL: func.func @kernel_matmul_f64
-// CHECK: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
 // CHECK-SAME: ins(%[[P]], %{{.*}} : tensor<8x4xf64>, tensor<4xf64>)
 // CHECK: arith.addf

@@ -3,17 +3,19 @@
 // Model-level ops: attention, losses, embedding and counter-based random
 // numbers, each lowered to a few linalg.generic ops.
 
-// Causal attention: scores = q k^T (a contraction over d), scaled by
-// 1/sqrt(8) with -inf where j > i, a row softmax, then p v.
-// CHECK-DAG: #[[Q:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// Causal attention: k transposed once, scores = q kT (a contraction over
+// d, with the keys innermost), scaled by 1/sqrt(8) with -inf where j > i, a
+// row softmax, then p v (a contraction over the keys, v's rows innermost).
+// CHECK-DAG: #[[Q:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-DAG: #[[K:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
-// CHECK-DAG: #[[V:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
+// CHECK-DAG: #[[S:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 // CHECK-LABEL: func.func @attention_causal
 // CHECK-SAME: (%[[QA:.*]]: tensor<2x6x8xf32>, %[[KA:.*]]: tensor<2x5x8xf32>, %[[VA:.*]]: tensor<2x5x3xf32>)
-// CHECK: %[[S:.*]] = linalg.generic {indexing_maps = [#[[Q]], #[[K]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-// CHECK-SAME: ins(%[[QA]], %[[KA]] : tensor<2x6x8xf32>, tensor<2x5x8xf32>) outs(%{{.*}} : tensor<2x6x5xf32>)
+// CHECK: %[[KT:.*]] = linalg.transpose ins(%[[KA]] : tensor<2x5x8xf32>) outs(%{{.*}} : tensor<2x8x5xf32>) permutation = [0, 2, 1]
+// CHECK: %[[SC:.*]] = linalg.generic {indexing_maps = [#[[Q]], #[[K]], #[[S]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+// CHECK-SAME: ins(%[[QA]], %[[KT]] : tensor<2x6x8xf32>, tensor<2x8x5xf32>) outs(%{{.*}} : tensor<2x6x5xf32>)
 // CHECK: %[[M:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]
-// CHECK-SAME: ins(%[[S]] : tensor<2x6x5xf32>)
+// CHECK-SAME: ins(%[[SC]] : tensor<2x6x5xf32>)
 // CHECK: arith.constant 0.353553385 : f32
 // CHECK: %[[I:.*]] = linalg.index 1 : index
 // CHECK: %[[J:.*]] = linalg.index 2 : index
@@ -28,7 +30,7 @@
 // CHECK: arith.addf
 // CHECK: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]
 // CHECK: arith.divf
-// CHECK: %[[O:.*]] = linalg.generic {indexing_maps = [#[[Q]], #[[V]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// CHECK: %[[O:.*]] = linalg.generic {indexing_maps = [#[[Q]], #[[K]], #[[S]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
 // CHECK-SAME: ins(%[[P]], %[[VA]] : tensor<2x6x5xf32>, tensor<2x5x3xf32>) outs(%{{.*}} : tensor<2x6x3xf32>)
 // CHECK: return %[[O]]
 func.func @attention_causal(%q: tensor<2x6x8xf32>, %k: tensor<2x5x8xf32>, %v: tensor<2x5x3xf32>) -> tensor<2x6x3xf32> {
@@ -42,7 +44,7 @@ func.func @attention_causal(%q: tensor<2x6x8xf32>, %k: tensor<2x5x8xf32>, %v: te
 // explicit scale replaces 1/sqrt(d); no causal test.
 // CHECK-DAG: #[[MASK:.*]] = affine_map<(d0, d1, d2) -> (d0, 0, d2)>
 // CHECK-LABEL: func.func @attention_mask
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel"]
 // CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[MASK]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel"]}
 // CHECK-SAME: tensor<2x6x5xf32>, tensor<2x1x5xi1>
 // CHECK: ^bb0(%[[SC:.*]]: f32, %[[KEEP:.*]]: i1, %{{.*}}: f32):

@@ -20,14 +20,16 @@ func.func @add_relu(%x: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
-// A Linear's transposed weight is read in place by the contraction's map;
-// the bias and activation form one epilogue generic.
-// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// A Linear's weight [out, in] is transposed once, so the contraction's
+// innermost loop runs along its rows; the bias and activation form one
+// epilogue generic.
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
-// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-LABEL: func.func @linear
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x16xf32>) outs(%{{.*}} : tensor<16x4xf32>) permutation = [1, 0]
 // CHECK: %[[Z:.*]] = linalg.fill
-// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "reduction", "parallel"]}
 // CHECK-SAME: outs(%[[Z]] : tensor<8x4xf32>)
 // CHECK: linalg.generic
 // CHECK-SAME: ins(%[[P]], %{{.*}} : tensor<8x4xf32>, tensor<4xf32>)

@@ -9,6 +9,8 @@
 //           [--steps-per-epoch N] [--threads N] [--check-numerics]
 //           [--deterministic]
 //   ./model eval --params P.safetensors [--data ...]
+//   ./gpt generate --params P.safetensors [--prompt TEXT] [--tokens N]
+//           [--temperature T] [--top-k K] [--seed S]
 //   ./model run --entry=forward --params=P.safetensors
 //           --inputs=I.safetensors --outputs=O.safetensors [--check-numerics]
 //   ./model list               (the entry points and their tensors)
@@ -76,11 +78,18 @@ int main(int argc, char **argv) {
                                   : evaluate(model, params, options);
     return s.ok() ? 0 : fail(argv[0], s.message());
   }
+  if (command == "generate") {
+    GenerateOptions options;
+    Status s = parseGenerateFlags(argc, argv, 2, options);
+    if (s.ok())
+      s = generate(model, options);
+    return s.ok() ? 0 : fail(argv[0], s.message());
+  }
   // `run` (also the default when the first argument is a flag).
   int first = command == "run" ? 2 : 1;
   if (command != "run" && !command.empty() && command.rfind("--", 0) != 0)
     return fail(argv[0], "unknown command '" + command +
-                             "'; commands: train, eval, run, list");
+                             "'; commands: train, eval, generate, run, list");
   StatusOr<RunRequest> request = parseRunFlags(argc, argv, first);
   if (!request.ok())
     return fail(argv[0], request.status().message());

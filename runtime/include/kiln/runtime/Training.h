@@ -145,6 +145,27 @@ Status train(const CompiledModel &model, const TrainOptions &options);
 Status evaluate(const CompiledModel &model, const std::string &paramsPath,
                 const TrainOptions &options);
 
+/// Sampling text from a next-token model (gpt).
+struct GenerateOptions {
+  std::string params;      // the model's state (safetensors)
+  std::string prompt;      // the text to continue (empty: a newline)
+  int64_t tokens = 200;    // characters to generate
+  double temperature = 1.0;
+  int64_t topK = 0;        // sample among the K most likely (0: all)
+  uint64_t seed = 0;
+};
+
+/// Writes the prompt and `tokens` sampled characters to stdout. Each step
+/// runs `forward` on the last `context` characters (the context slides
+/// past it) and samples the next from the last position's logits, divided
+/// by the temperature, among the top K. Without a key/value cache, each
+/// step recomputes the whole window.
+Status generate(const CompiledModel &model, const GenerateOptions &options);
+
+/// Parses generate's flags from argv[first..].
+Status parseGenerateFlags(int argc, char **argv, int first,
+                          GenerateOptions &options);
+
 /// Parses train/eval flags from argv[first..] into `options`.
 Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
                        std::string *paramsPath);

@@ -94,6 +94,12 @@ cl::opt<std::string> trainStep(
              "options: \"optimizer=sgd lr=0.1 momentum=0.9\" (default: "
              "Adam, lr 1e-3)"),
     cl::init(""), cl::cat(category));
+cl::list<std::string> entries(
+    "entries",
+    cl::desc("Compile only these entry points, e.g. --entries=forward for "
+             "inference without gradient or optimizer code (default: all: "
+             "forward, loss, grad, train_step)"),
+    cl::CommaSeparated, cl::cat(category));
 cl::opt<bool> wrtInputs("wrt-inputs",
                         cl::desc("The grad entry also returns the gradients "
                                  "of float inputs (grad.<input>)"),
@@ -336,6 +342,20 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
   };
   if (from == Stage::Graph && failed(dump(Stage::Graph)))
     return mlir::failure();
+  // --entries: after autodiff, which derives grad and train_step from loss;
+  // at once if autodiff has run or will not.
+  auto keepAskedEntries = [&]() -> mlir::LogicalResult {
+    if (entries.empty())
+      return mlir::success();
+    std::string error;
+    if (succeeded(keepEntries(module, {entries.begin(), entries.end()}, error)))
+      return mlir::success();
+    fail("--entries: " + error);
+    return mlir::failure();
+  };
+  if ((from != Stage::Graph || target == Stage::Graph) &&
+      failed(keepAskedEntries()))
+    return mlir::failure();
   // Only the LLVM stage needs the target's features (and a target machine).
   bool avx512 = static_cast<int>(target) >= static_cast<int>(Stage::LLVM) &&
                 aot::targetHasFeature({cpu, features}, "avx512f");
@@ -363,7 +383,11 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
                                return mlir::failure();
                              })))
       return mlir::failure();
-    if (failed(pm.run(module)) || failed(dump(stage)))
+    if (failed(pm.run(module)))
+      return mlir::failure();
+    if (stage == Stage::GraphGrad && failed(keepAskedEntries()))
+      return mlir::failure();
+    if (failed(dump(stage)))
       return mlir::failure();
   }
   if (!dumpStages.empty() && target == Stage::LLVM) {

@@ -303,4 +303,25 @@ void registerPipelines() {
       "Bufferize and lower linalg to the LLVM dialect (CPU)", Stage::LLVM);
 }
 
+mlir::LogicalResult keepEntries(mlir::ModuleOp module,
+                                const std::vector<std::string> &names,
+                                std::string &error) {
+  std::string available;
+  for (auto fn : module.getOps<FuncOp>())
+    if (fn.isPublic())
+      available += (available.empty() ? "" : ", ") + fn.getSymName().str();
+  for (const std::string &name : names)
+    if (!module.lookupSymbol<FuncOp>(name)) {
+      error = "no entry point '" + name + "'; entry points: " + available;
+      return mlir::failure();
+    }
+  llvm::SmallVector<FuncOp> unwanted;
+  for (auto fn : module.getOps<FuncOp>())
+    if (fn.isPublic() && !llvm::is_contained(names, fn.getSymName()))
+      unwanted.push_back(fn);
+  for (FuncOp fn : unwanted)
+    fn.erase();
+  return mlir::success();
+}
+
 } // namespace kiln

@@ -16,7 +16,10 @@
 
 #include <string>
 
+#include <vector>
+
 namespace mlir {
+class ModuleOp;
 class OpPassManager;
 } // namespace mlir
 
@@ -82,6 +85,14 @@ bool buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to,
 /// Registers the named pipelines: kiln-graph-grad, kiln-graph-to-kernel,
 /// kiln-kernel-to-linalg, kiln-linalg-to-llvm.
 void registerPipelines();
+
+/// Keeps only the entry points (public functions) named in `names`, after
+/// autodiff has added grad and train_step; the kernels and manifest then
+/// hold only what they need. A name the module lacks fails with an error
+/// listing the entry points.
+mlir::LogicalResult keepEntries(mlir::ModuleOp module,
+                                const std::vector<std::string> &names,
+                                std::string &error);
 
 } // namespace kiln
 

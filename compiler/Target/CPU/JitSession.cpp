@@ -85,22 +85,11 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
       failed(gradients.run(*module)))
     return nullptr;
   if (!options.entries.empty()) {
-    std::string available;
-    for (auto fn : module->getOps<func::FuncOp>())
-      if (fn.isPublic())
-        available += (available.empty() ? "" : ", ") + fn.getSymName().str();
-    for (const std::string &name : options.entries)
-      if (!module->lookupSymbol<func::FuncOp>(name)) {
-        diagnostics << "error: no entry point '" << name
-                    << "'; entry points: " << available << "\n";
-        return nullptr;
-      }
-    SmallVector<func::FuncOp> unwanted;
-    for (auto fn : module->getOps<func::FuncOp>())
-      if (fn.isPublic() && !llvm::is_contained(options.entries, fn.getSymName()))
-        unwanted.push_back(fn);
-    for (func::FuncOp fn : unwanted)
-      fn.erase();
+    std::string message;
+    if (failed(keepEntries(*module, options.entries, message))) {
+      diagnostics << "error: " << message << "\n";
+      return nullptr;
+    }
   }
   if (failed(readEntries(*module, session->entries_)))
     return nullptr;

@@ -143,22 +143,6 @@ Tensor sequenceCrossEntropy(const Tensor &logits, const Tensor &labels,
          sum(w, {0});
 }
 
-BuiltModel buildVit(const ModelOptions &options) {
-  auto model = std::make_unique<Vit>(options.dtype);
-  auto program = std::make_unique<Program>("vit", *model);
-  Shape images{options.batch, 1, 28, 28};
-  Graph &forward = program->addEntry("forward");
-  forward.output("logits",
-                 (*model)(forward.input("x", images, options.dtype)));
-  Graph &loss = program->addEntry("loss");
-  loss.setTraining(true);
-  Tensor logits = (*model)(loss.input("x", images, options.dtype));
-  loss.output("loss",
-              crossEntropy(logits, loss.input("y", {options.batch},
-                                              DType::I64)));
-  return {std::move(model), std::move(program)};
-}
-
 template <typename Model>
 BuiltModel buildTextModel(const std::string &name,
                           const ModelOptions &options) {
@@ -186,7 +170,9 @@ void addTransformers(std::vector<ModelInfo> &zoo) {
   zoo.push_back({"vit",
                  "Fashion-MNIST vision Transformer: 7x7 patches, class token, "
                  "4 pre-LN blocks of width 64",
-                 64, buildVit});
+                 64, [](const ModelOptions &o) {
+                   return buildClassifier<Vit>("vit", o);
+                 }});
   zoo.push_back({"gpt",
                  "Character-level GPT: 96 symbols, context 64, 4 causal pre-LN "
                  "blocks of width 128",

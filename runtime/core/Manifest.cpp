@@ -79,4 +79,12 @@ StatusOr<std::vector<HostTensor>> allocateResults(const EntrySpec &entry) {
   return results;
 }
 
+const EntrySpec *findEntry(const std::vector<EntrySpec> &entries,
+                           const std::string &name) {
+  for (const EntrySpec &e : entries)
+    if (e.name == name)
+      return &e;
+  return nullptr;
+}
+
 } // namespace kiln::rt

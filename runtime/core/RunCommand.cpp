@@ -66,10 +66,7 @@ std::string listEntries(const std::vector<EntrySpec> &entries) {
 
 Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
                        const EntryRunner &run, const RunRequest &request) {
-  const EntrySpec *entry = nullptr;
-  for (const EntrySpec &e : entries)
-    if (e.name == request.entry)
-      entry = &e;
+  const EntrySpec *entry = findEntry(entries, request.entry);
   if (!entry)
     return Status::error("no entry point '" + request.entry + "'; " +
                          listEntries(entries));

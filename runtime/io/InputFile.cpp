@@ -88,4 +88,11 @@ Status InputFile::readAt(uint64_t offset, void *destination,
   return Status::success();
 }
 
+StatusOr<std::string> InputFile::readAll() const {
+  std::string bytes(fileSize, '\0');
+  if (Status s = readAt(0, bytes.data(), bytes.size()); !s.ok())
+    return s;
+  return bytes;
+}
+
 } // namespace kiln::rt::io

@@ -42,6 +42,9 @@ public:
   /// without reading if the range runs past the end of the file.
   Status readAt(uint64_t offset, void *destination, size_t count) const;
 
+  /// The whole file's bytes (as large as it was when opened).
+  StatusOr<std::string> readAll() const;
+
 private:
   InputFile(std::string path, int descriptor, uint64_t size);
 

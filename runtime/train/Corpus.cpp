@@ -12,13 +12,22 @@
 
 namespace kiln::rt {
 
+int64_t corpusId(unsigned char c) {
+  if (c >= 32 && c <= 126)
+    return c - 32;
+  return c == '\n' ? 95 : -1;
+}
+
+char corpusSymbol(int64_t id) {
+  return id == 95 ? '\n' : static_cast<char>(id + 32);
+}
+
 int64_t corpusTokens(const std::string &text, std::vector<uint8_t> &ids) {
   int64_t dropped = 0;
   for (unsigned char c : text) {
-    if (c >= 32 && c <= 126)
-      ids.push_back(static_cast<uint8_t>(c - 32));
-    else if (c == '\n')
-      ids.push_back(95);
+    int64_t id = corpusId(c);
+    if (id >= 0)
+      ids.push_back(static_cast<uint8_t>(id));
     else
       ++dropped;
   }
@@ -60,10 +69,10 @@ Status readTokens(const std::string &path, std::vector<uint8_t> &ids) {
   StatusOr<io::InputFile> file = io::InputFile::open(path);
   if (!file.ok())
     return file.status();
-  std::string text(file.value().size(), '\0');
-  if (Status s = file.value().readAt(0, text.data(), text.size()); !s.ok())
-    return s;
-  corpusTokens(text, ids);
+  StatusOr<std::string> text = file.value().readAll();
+  if (!text.ok())
+    return text.status();
+  corpusTokens(text.value(), ids);
   return Status::success();
 }
 
@@ -144,6 +153,12 @@ void fillWindows(const Dataset &data, const std::vector<int64_t> &order,
         xs[t] = text[t], ys[t] = text[t + 1];
       continue;
     }
+    auto choose = [&](int64_t t) {
+      if (mask->dtype() == DType::F64)
+        mask->data<double>()[b * context + t] = 1.0;
+      else
+        mask->data<float>()[b * context + t] = 1.0f;
+    };
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     std::uniform_int_distribution<int64_t> anyId(0, kCorpusSymbols - 1);
     bool chosenAny = false;
@@ -157,18 +172,12 @@ void fillWindows(const Dataset &data, const std::vector<int64_t> &order,
         xs[t] = maskId;
       else if (r < 0.9)
         xs[t] = anyId(rng);
-      if (mask->dtype() == DType::F64)
-        mask->data<double>()[b * context + t] = 1.0;
-      else
-        mask->data<float>()[b * context + t] = 1.0f;
+      choose(t);
     }
     if (!chosenAny) { // Every window predicts something.
       int64_t t = std::uniform_int_distribution<int64_t>(0, context - 1)(rng);
       xs[t] = maskId;
-      if (mask->dtype() == DType::F64)
-        mask->data<double>()[b * context + t] = 1.0;
-      else
-        mask->data<float>()[b * context + t] = 1.0f;
+      choose(t);
     }
   }
 }

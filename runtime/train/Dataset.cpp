@@ -105,9 +105,10 @@ StatusOr<Dataset> loadTextDataset(const std::string &path,
   StatusOr<io::InputFile> file = io::InputFile::open(path);
   if (!file.ok())
     return file.status();
-  std::string text(file.value().size(), '\0');
-  if (Status s = file.value().readAt(0, text.data(), text.size()); !s.ok())
-    return s;
+  StatusOr<std::string> read = file.value().readAll();
+  if (!read.ok())
+    return read.status();
+  const std::string &text = read.value();
   int64_t features = 1;
   for (int64_t d : exampleShape)
     features *= d;

@@ -1,43 +1,28 @@
 //===- Generate.cpp - Sampling text from a next-token model ---------------===//
 
-#include "kiln/runtime/Library.h"
 #include "kiln/runtime/SafeTensors.h"
 #include "kiln/runtime/Training.h"
 
+#include "train/ModelShapes.h"
+
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <random>
 
 namespace kiln::rt {
-namespace {
-
-const EntrySpec *findEntry(const std::vector<EntrySpec> &entries,
-                           const std::string &name) {
-  for (const EntrySpec &e : entries)
-    if (e.name == name)
-      return &e;
-  return nullptr;
-}
-
-char symbolOf(int64_t id) { return id == 95 ? '\n' : static_cast<char>(id + 32); }
-
-} // namespace
 
 Status generate(const CompiledModel &model, const GenerateOptions &options) {
+  StatusOr<ModelShapes> shapes = modelShapes(model);
+  if (!shapes.ok())
+    return shapes.status();
+  if (shapes.value().context == 0)
+    return Status::error("generate needs a model of token windows (gpt); "
+                         "this one classifies images");
+  if (shapes.value().masked)
+    return Status::error("generate needs a next-token model; this one "
+                         "predicts masked positions");
   const EntrySpec *forward = findEntry(model.entries, "forward");
-  if (!forward || forward->results.size() != 1 ||
-      forward->results[0].shape.size() != 3)
-    return Status::error("generate needs a next-token model: `forward` "
-                         "taking token windows x [batch, positions] and "
-                         "returning logits [batch, positions, vocabulary]");
-  if (findEntry(model.entries, "loss"))
-    for (const ArgumentSpec &a : findEntry(model.entries, "loss")->arguments)
-      if (a.kind == ArgKind::Input && a.tensor.name == "mask")
-        return Status::error("generate needs a next-token model; this one "
-                             "predicts masked positions");
   if (options.params.empty())
     return Status::error("generate needs --params=P.safetensors");
   if (options.tokens < 1)
@@ -46,7 +31,7 @@ Status generate(const CompiledModel &model, const GenerateOptions &options) {
   if (!(options.temperature > 0) || !std::isfinite(options.temperature))
     return Status::error("--temperature must be a positive number, got " +
                          std::to_string(options.temperature));
-  int64_t vocab = forward->results[0].shape[2];
+  int64_t vocab = shapes.value().classes;
   if (options.topK < 0 || options.topK > vocab)
     return Status::error("--top-k must be between 1 and the vocabulary's " +
                          std::to_string(vocab) + " (0: all), got " +
@@ -74,26 +59,25 @@ Status generate(const CompiledModel &model, const GenerateOptions &options) {
     args.push_back(p->clone());
   }
   for (size_t i = 0; i < args.size(); ++i)
-    if (forward->arguments[i].kind == ArgKind::Input)
+    if (forward->arguments[i].tensor.name == "x")
       x = &args[i];
-  if (!x || x->dtype() != DType::I64 || x->rank() != 2)
-    return Status::error("the model's `forward` does not take int64 token "
-                         "windows x [batch, positions]");
-  int64_t context = x->shape()[1];
+  if (x->dtype() != DType::I64)
+    return Status::error("the model's `forward` takes token ids x as " +
+                         std::string(dtypeName(x->dtype())) +
+                         "; generate writes int64");
+  int64_t context = shapes.value().context;
 
   // The prompt, in the vocabulary.
   std::vector<int64_t> ids;
   for (size_t i = 0; i < options.prompt.size(); ++i) {
     unsigned char c = options.prompt[i];
-    if (c >= 32 && c <= 126)
-      ids.push_back(c - 32);
-    else if (c == '\n')
-      ids.push_back(95);
-    else
+    int64_t id = corpusId(c);
+    if (id < 0)
       return Status::error("--prompt: the character at position " +
                            std::to_string(i) + " (byte " + std::to_string(c) +
                            ") is not in the vocabulary (printable ASCII and "
                            "newlines)");
+    ids.push_back(id);
   }
   if (static_cast<int64_t>(ids.size()) > context)
     return Status::error("--prompt has " + std::to_string(ids.size()) +
@@ -131,72 +115,15 @@ Status generate(const CompiledModel &model, const GenerateOptions &options) {
     for (int64_t i = 0; i < keep; ++i)
       weights[order[i]] = std::exp((at(order[i]) - top) / options.temperature);
     // Symbols past the text vocabulary ([MASK]-like extras) never appear.
-    for (int64_t c = 96; c < vocab; ++c)
+    for (int64_t c = kCorpusSymbols; c < vocab; ++c)
       weights[c] = 0;
     std::discrete_distribution<int64_t> pick(weights.begin(), weights.end());
     int64_t next = pick(rng);
     ids.push_back(next);
-    std::fputc(symbolOf(next), stdout);
+    std::fputc(corpusSymbol(next), stdout);
     std::fflush(stdout);
   }
   std::fputc('\n', stdout);
-  return Status::success();
-}
-
-Status parseGenerateFlags(int argc, char **argv, int first,
-                          GenerateOptions &options) {
-  for (int i = first; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    size_t eq = arg.find('=');
-    std::string flag = arg.substr(0, eq);
-    if (eq != std::string::npos)
-      value = arg.substr(eq + 1);
-    else if (i + 1 < argc)
-      value = argv[++i];
-    else
-      return Status::error(flag + " needs a value");
-    auto integer = [&](int64_t &out) -> Status {
-      char *end = nullptr;
-      errno = 0;
-      long long n = std::strtoll(value.c_str(), &end, 10);
-      if (value.empty() || *end || errno)
-        return Status::error(flag + " needs an integer, got '" + value + "'");
-      out = n;
-      return Status::success();
-    };
-    Status s;
-    if (flag == "--params")
-      options.params = value;
-    else if (flag == "--prompt")
-      options.prompt = value;
-    else if (flag == "--tokens")
-      s = integer(options.tokens);
-    else if (flag == "--top-k")
-      s = integer(options.topK);
-    else if (flag == "--seed") {
-      int64_t seed = 0;
-      s = integer(seed);
-      if (s.ok() && seed < 0)
-        s = Status::error("--seed needs a non-negative integer, got '" +
-                          value + "'");
-      options.seed = static_cast<uint64_t>(seed);
-    } else if (flag == "--temperature") {
-      char *end = nullptr;
-      options.temperature = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end)
-        s = Status::error("--temperature needs a number, got '" + value + "'");
-    } else if (flag == "--threads") {
-      int64_t n = 0;
-      s = integer(n);
-      if (s.ok() && n > 0)
-        kiln_set_num_threads(n);
-    } else {
-      s = Status::error("unknown argument '" + arg + "'");
-    }
-    if (!s.ok())
-      return s;
-  }
   return Status::success();
 }
 

@@ -2,6 +2,8 @@
 
 #include "kiln/runtime/Training.h"
 
+#include "train/ModelShapes.h"
+
 #include "kiln/runtime/Library.h"
 #include "kiln/runtime/Numerics.h"
 #include "kiln/runtime/SafeTensors.h"
@@ -32,14 +34,6 @@ void onInterrupt(int signal) {
     return;
   }
   interrupted = 1;
-}
-
-const EntrySpec *find(const std::vector<EntrySpec> &entries,
-                      const std::string &name) {
-  for (const EntrySpec &e : entries)
-    if (e.name == name)
-      return &e;
-  return nullptr;
 }
 
 /// A tensor filled as `init` says ("uniform:B", "normal:S", "ones", zeros).
@@ -131,48 +125,6 @@ struct Loaded {
   Dataset train, test;
 };
 
-/// What the model's `forward` takes per example and how many classes its
-/// logits score. A model of token windows takes x [B, T] (integer ids) and
-/// scores each position: logits [B, T, vocabulary].
-struct ModelShapes {
-  std::vector<int64_t> example; // x's shape without the batch dimension.
-  int64_t classes = 0;
-  int64_t context = 0; // token models: T
-  bool masked = false; // token models: the loss takes a `mask` input
-};
-
-StatusOr<ModelShapes> modelShapes(const CompiledModel &model) {
-  const EntrySpec *forward = find(model.entries, "forward");
-  const ArgumentSpec *x = nullptr;
-  if (forward)
-    for (const ArgumentSpec &a : forward->arguments)
-      if (a.kind == ArgKind::Input && a.tensor.name == "x")
-        x = &a;
-  bool tokens = x && x->tensor.shape.size() == 2 &&
-                (x->tensor.dtype == DType::I64 || x->tensor.dtype == DType::I32);
-  size_t rank = tokens ? 3 : 2;
-  if (!forward || !x || forward->results.size() != 1 ||
-      forward->results[0].shape.size() != rank)
-    return Status::error(
-        "the model has no `forward` entry taking x and returning logits "
-        "[batch, classes] (or, for integer token windows x [batch, positions], "
-        "[batch, positions, vocabulary])");
-  ModelShapes shapes;
-  shapes.classes = forward->results[0].shape.back();
-  shapes.example.assign(x->tensor.shape.begin() + 1, x->tensor.shape.end());
-  if (tokens) {
-    shapes.context = x->tensor.shape[1];
-    if (shapes.classes < kCorpusSymbols)
-      return Status::error("the model scores " +
-                           std::to_string(shapes.classes) +
-                           " symbols; the text vocabulary has " +
-                           std::to_string(kCorpusSymbols));
-    if (const EntrySpec *loss = find(model.entries, "loss"))
-      for (const ArgumentSpec &a : loss->arguments)
-        shapes.masked |= a.kind == ArgKind::Input && a.tensor.name == "mask";
-  }
-  return shapes;
-}
 
 /// A batch's input tensors, found by name: x, y and (masked models) mask.
 struct BatchInputs {
@@ -289,7 +241,7 @@ StatusOr<Loaded> loadData(const TrainOptions &options,
 Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
                   const Dataset &data, const std::vector<NamedTensor> &state,
                   double &loss, double &accuracy) {
-  const EntrySpec *forward = find(model.entries, "forward");
+  const EntrySpec *forward = findEntry(model.entries, "forward");
   if (!forward || forward->results.size() != 1)
     return Status::error("the model has no `forward` entry with one result");
   SafeTensorsFile params;
@@ -371,9 +323,42 @@ Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
 
 } // namespace
 
+StatusOr<ModelShapes> modelShapes(const CompiledModel &model) {
+  const EntrySpec *forward = findEntry(model.entries, "forward");
+  const ArgumentSpec *x = nullptr;
+  if (forward)
+    for (const ArgumentSpec &a : forward->arguments)
+      if (a.kind == ArgKind::Input && a.tensor.name == "x")
+        x = &a;
+  bool tokens = x && x->tensor.shape.size() == 2 &&
+                (x->tensor.dtype == DType::I64 || x->tensor.dtype == DType::I32);
+  size_t rank = tokens ? 3 : 2;
+  if (!forward || !x || forward->results.size() != 1 ||
+      forward->results[0].shape.size() != rank)
+    return Status::error(
+        "the model has no `forward` entry taking x and returning logits "
+        "[batch, classes] (or, for integer token windows x [batch, positions], "
+        "[batch, positions, vocabulary])");
+  ModelShapes shapes;
+  shapes.classes = forward->results[0].shape.back();
+  shapes.example.assign(x->tensor.shape.begin() + 1, x->tensor.shape.end());
+  if (tokens) {
+    shapes.context = x->tensor.shape[1];
+    if (shapes.classes < kCorpusSymbols)
+      return Status::error("the model scores " +
+                           std::to_string(shapes.classes) +
+                           " symbols; the text vocabulary has " +
+                           std::to_string(kCorpusSymbols));
+    if (const EntrySpec *loss = findEntry(model.entries, "loss"))
+      for (const ArgumentSpec &a : loss->arguments)
+        shapes.masked |= a.kind == ArgKind::Input && a.tensor.name == "mask";
+  }
+  return shapes;
+}
+
 Status train(const CompiledModel &model, const TrainOptions &given) {
   TrainOptions options = given; // the checkpoint may supply the seed
-  const EntrySpec *step = find(model.entries, "train_step");
+  const EntrySpec *step = findEntry(model.entries, "train_step");
   if (!step)
     return Status::error("the model has no `train_step` entry; " +
                          listEntries(model.entries));
@@ -556,7 +541,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   };
   // The model's own state: what `forward` takes besides inputs (parameters
   // and buffers such as running statistics, not the optimizer's state).
-  const EntrySpec *forward = find(model.entries, "forward");
+  const EntrySpec *forward = findEntry(model.entries, "forward");
   auto isModelState = [&](const std::string &name) {
     for (const ArgumentSpec &a : forward->arguments)
       if (a.kind != ArgKind::Input && a.tensor.name == name)
@@ -752,87 +737,6 @@ Status evaluate(const CompiledModel &model, const std::string &paramsPath,
   std::printf("test loss %.4f, test accuracy %.2f%% (%lld %s)\n", loss,
               100 * accuracy, (long long)loaded.value().test.size(),
               shapes.value().context > 0 ? "windows" : "examples");
-  return Status::success();
-}
-
-namespace {
-
-/// The option a flag that takes no value turns on, or null.
-bool TrainOptions::*switchFor(const std::string &arg) {
-  if (arg == "--check-numerics")
-    return &TrainOptions::checkNumerics;
-  if (arg == "--copy-updates")
-    return &TrainOptions::copyUpdates;
-  if (arg == "--deterministic")
-    return &TrainOptions::deterministic;
-  return nullptr;
-}
-
-} // namespace
-
-Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
-                       std::string *paramsPath) {
-  for (int i = first; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    size_t eq = arg.find('=');
-    std::string flag = arg.substr(0, eq);
-    if (eq != std::string::npos)
-      value = arg.substr(eq + 1);
-    else if (i + 1 < argc && arg.rfind("--", 0) == 0 && !switchFor(arg))
-      value = argv[++i];
-    auto number = [&](int64_t &out) -> Status {
-      char *end = nullptr;
-      long long n = std::strtoll(value.c_str(), &end, 10);
-      if (value.empty() || *end || n < 0)
-        return Status::error(flag + " needs a non-negative integer, got '" +
-                             value + "'");
-      out = n;
-      return Status::success();
-    };
-    Status s;
-    int64_t seed = 0;
-    if (flag == "--epochs")
-      s = number(options.epochs);
-    else if (flag == "--seed")
-      s = number(seed), options.seed = static_cast<uint64_t>(seed),
-      options.seedGiven = true;
-    else if (flag == "--steps-per-epoch")
-      s = number(options.stepsPerEpoch);
-    else if (flag == "--checkpoint-every")
-      s = number(options.checkpointEvery);
-    else if (flag == "--stop-after-steps")
-      s = number(options.stopAfterSteps);
-    else if (flag == "--data")
-      options.data = value;
-    else if (flag == "--data-dir")
-      options.dataDir = value;
-    else if (flag == "--train-file")
-      options.trainFile = value;
-    else if (flag == "--test-file")
-      options.testFile = value;
-    else if (flag == "--checkpoint")
-      options.checkpoint = value;
-    else if (flag == "--resume")
-      options.resume = value;
-    else if (flag == "--metrics")
-      options.metrics = value;
-    else if (flag == "--save-params")
-      options.paramsOut = value;
-    else if (bool TrainOptions::*on = switchFor(arg))
-      options.*on = true;
-    else if (flag == "--params" && paramsPath)
-      *paramsPath = value;
-    else if (flag == "--threads") {
-      int64_t n = 0;
-      s = number(n);
-      if (s.ok() && n > 0)
-        kiln_set_num_threads(n);
-    } else
-      s = Status::error("unknown argument '" + arg + "'");
-    if (!s.ok())
-      return s;
-  }
   return Status::success();
 }
 

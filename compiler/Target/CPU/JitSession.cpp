@@ -167,10 +167,7 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
 }
 
 const rt::EntrySpec *Session::findEntry(const std::string &name) const {
-  for (const rt::EntrySpec &e : entries_)
-    if (e.name == name)
-      return &e;
-  return nullptr;
+  return rt::findEntry(entries_, name);
 }
 
 rt::Status Session::run(const std::string &name,

@@ -63,6 +63,10 @@ struct EntrySpec {
   int updatedArgument(size_t r) const;
 };
 
+/// The entry named `name`, or null.
+const EntrySpec *findEntry(const std::vector<EntrySpec> &entries,
+                           const std::string &name);
+
 /// The tensors for every argument of `entry`, in order: parameters and
 /// buffers from `params`, inputs from `inputs` (either may be null when the
 /// entry needs none of its kind). A tensor of a narrower dtype is widened

@@ -42,6 +42,10 @@ struct Dataset {
 /// The character vocabulary of the text models: bytes 32-126 are ids 0-94,
 /// a newline is 95; other bytes are dropped.
 constexpr int64_t kCorpusSymbols = 96;
+/// The id of byte `c` in that vocabulary, or -1 where it has none.
+int64_t corpusId(unsigned char c);
+/// The byte of id `id` (0 to kCorpusSymbols - 1).
+char corpusSymbol(int64_t id);
 /// Appends the ids of `text` to `ids`; returns how many bytes were dropped.
 int64_t corpusTokens(const std::string &text, std::vector<uint8_t> &ids);
 /// The text of the fortunes package (`dir`: its plain-text files, without

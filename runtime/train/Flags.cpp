@@ -1,0 +1,164 @@
+//===- Flags.cpp - Command-line flags of train, eval and generate ---------===//
+
+#include "kiln/runtime/Library.h"
+#include "kiln/runtime/Training.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <functional>
+
+namespace kiln::rt {
+namespace {
+
+/// argv[i] as a flag and its value: "--flag=value", or "--flag value"
+/// (moving i past the value) where `separate(arg)` allows it.
+struct FlagArg {
+  std::string arg, flag, value;
+  bool given = false; // a value was there
+};
+
+FlagArg readFlag(int argc, char **argv, int &i,
+                 const std::function<bool(const std::string &)> &separate) {
+  FlagArg f;
+  f.arg = argv[i];
+  size_t eq = f.arg.find('=');
+  f.flag = f.arg.substr(0, eq);
+  if (eq != std::string::npos) {
+    f.value = f.arg.substr(eq + 1);
+    f.given = true;
+  } else if (i + 1 < argc && separate(f.arg)) {
+    f.value = argv[++i];
+    f.given = true;
+  }
+  return f;
+}
+
+/// The option a flag that takes no value turns on, or null.
+bool TrainOptions::*switchFor(const std::string &arg) {
+  if (arg == "--check-numerics")
+    return &TrainOptions::checkNumerics;
+  if (arg == "--copy-updates")
+    return &TrainOptions::copyUpdates;
+  if (arg == "--deterministic")
+    return &TrainOptions::deterministic;
+  return nullptr;
+}
+
+} // namespace
+
+Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
+                       std::string *paramsPath) {
+  for (int i = first; i < argc; ++i) {
+    FlagArg f = readFlag(argc, argv, i, [](const std::string &a) {
+      return a.rfind("--", 0) == 0 && !switchFor(a);
+    });
+    const std::string &arg = f.arg, &flag = f.flag, &value = f.value;
+    auto number = [&](int64_t &out) -> Status {
+      char *end = nullptr;
+      long long n = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end || n < 0)
+        return Status::error(flag + " needs a non-negative integer, got '" +
+                             value + "'");
+      out = n;
+      return Status::success();
+    };
+    Status s;
+    int64_t seed = 0;
+    if (flag == "--epochs")
+      s = number(options.epochs);
+    else if (flag == "--seed")
+      s = number(seed), options.seed = static_cast<uint64_t>(seed),
+      options.seedGiven = true;
+    else if (flag == "--steps-per-epoch")
+      s = number(options.stepsPerEpoch);
+    else if (flag == "--checkpoint-every")
+      s = number(options.checkpointEvery);
+    else if (flag == "--stop-after-steps")
+      s = number(options.stopAfterSteps);
+    else if (flag == "--data")
+      options.data = value;
+    else if (flag == "--data-dir")
+      options.dataDir = value;
+    else if (flag == "--train-file")
+      options.trainFile = value;
+    else if (flag == "--test-file")
+      options.testFile = value;
+    else if (flag == "--checkpoint")
+      options.checkpoint = value;
+    else if (flag == "--resume")
+      options.resume = value;
+    else if (flag == "--metrics")
+      options.metrics = value;
+    else if (flag == "--save-params")
+      options.paramsOut = value;
+    else if (bool TrainOptions::*on = switchFor(arg))
+      options.*on = true;
+    else if (flag == "--params" && paramsPath)
+      *paramsPath = value;
+    else if (flag == "--threads") {
+      int64_t n = 0;
+      s = number(n);
+      if (s.ok() && n > 0)
+        kiln_set_num_threads(n);
+    } else
+      s = Status::error("unknown argument '" + arg + "'");
+    if (!s.ok())
+      return s;
+  }
+  return Status::success();
+}
+
+
+Status parseGenerateFlags(int argc, char **argv, int first,
+                          GenerateOptions &options) {
+  for (int i = first; i < argc; ++i) {
+    FlagArg f =
+        readFlag(argc, argv, i, [](const std::string &) { return true; });
+    const std::string &arg = f.arg, &flag = f.flag, &value = f.value;
+    if (!f.given)
+      return Status::error(flag + " needs a value");
+    auto integer = [&](int64_t &out) -> Status {
+      char *end = nullptr;
+      errno = 0;
+      long long n = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end || errno)
+        return Status::error(flag + " needs an integer, got '" + value + "'");
+      out = n;
+      return Status::success();
+    };
+    Status s;
+    if (flag == "--params")
+      options.params = value;
+    else if (flag == "--prompt")
+      options.prompt = value;
+    else if (flag == "--tokens")
+      s = integer(options.tokens);
+    else if (flag == "--top-k")
+      s = integer(options.topK);
+    else if (flag == "--seed") {
+      int64_t seed = 0;
+      s = integer(seed);
+      if (s.ok() && seed < 0)
+        s = Status::error("--seed needs a non-negative integer, got '" +
+                          value + "'");
+      options.seed = static_cast<uint64_t>(seed);
+    } else if (flag == "--temperature") {
+      char *end = nullptr;
+      options.temperature = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end)
+        s = Status::error("--temperature needs a number, got '" + value + "'");
+    } else if (flag == "--threads") {
+      int64_t n = 0;
+      s = integer(n);
+      if (s.ok() && n > 0)
+        kiln_set_num_threads(n);
+    } else {
+      s = Status::error("unknown argument '" + arg + "'");
+    }
+    if (!s.ok())
+      return s;
+  }
+  return Status::success();
+}
+
+} // namespace kiln::rt

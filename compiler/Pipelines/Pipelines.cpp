@@ -306,13 +306,15 @@ void registerPipelines() {
 mlir::LogicalResult keepEntries(mlir::ModuleOp module,
                                 const std::vector<std::string> &names,
                                 std::string &error) {
-  std::string available;
-  for (auto fn : module.getOps<FuncOp>())
-    if (fn.isPublic())
-      available += (available.empty() ? "" : ", ") + fn.getSymName().str();
   for (const std::string &name : names)
     if (!module.lookupSymbol<FuncOp>(name)) {
-      error = "no entry point '" + name + "'; entry points: " + available;
+      error = "no entry point '" + name + "'; entry points: ";
+      bool first = true;
+      for (auto fn : module.getOps<FuncOp>())
+        if (fn.isPublic()) {
+          error += (first ? "" : ", ") + fn.getSymName().str();
+          first = false;
+        }
       return mlir::failure();
     }
   llvm::SmallVector<FuncOp> unwanted;

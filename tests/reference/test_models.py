@@ -358,9 +358,14 @@ def check_model(name, args, workdir, report):
     # The reference: the same float32 values in float64.
     # forward runs the model in evaluation mode, loss in training mode
     # (batch statistics; the running statistics it updates are outputs).
-    reference = cls().double()
-    reference.load_state_dict({k: v.double() if v.is_floating_point() else v
-                               for k, v in state.items()})
+    def fresh_reference():
+        reference = cls().double()
+        reference.load_state_dict({k: v.double() if v.is_floating_point()
+                                   else v for k, v in state.items()})
+        return reference
+
+    reference = fresh_reference()
+
     def widened(tensors):
         return {k: v.double() if v.is_floating_point() else v
                 for k, v in tensors.items()}
@@ -375,9 +380,7 @@ def check_model(name, args, workdir, report):
         if k.endswith("num_batches_tracked"):
             expected["loss"][k] = v.numpy()
     # Every parameter's gradient of the training-mode loss.
-    reference = cls().double()
-    reference.load_state_dict({k: v.double() if v.is_floating_point() else v
-                               for k, v in state.items()})
+    reference = fresh_reference()
     grad_loss = loss_of(reference.train(), widened(loss_inputs))
     grad_loss.backward()
     expected["grad"] = {"loss": grad_loss.detach().numpy()}

@@ -8,6 +8,7 @@ const std::vector<ModelInfo> &models() {
   static const std::vector<ModelInfo> zoo = [] {
     std::vector<ModelInfo> all;
     addClassifiers(all);
+    addRecurrent(all);
     addTransformers(all);
     return all;
   }();

@@ -97,6 +97,34 @@ def torch_reduce(kind, x, dims, keep):
     return torch.amin(x, dim=dims, keepdim=keep)
 
 
+def torch_recurrence(cell, gates, weight, bias, state=None, reverse=False):
+    """graph.recurrence in PyTorch: its own cells (torch.rnn_tanh_cell,
+    lstm_cell, gru_cell) stepped over time, with an identity input weight so
+    that a step's input is its precomputed gates. Returns (hidden [B,T,H],
+    cell states [B,T,H] or None), differentiable."""
+    b, t, gh = gates.shape
+    h_size = weight.shape[1]
+    eye = torch.eye(gh, dtype=gates.dtype)
+    zero = torch.zeros(gh, dtype=gates.dtype)
+    lstm = cell == "lstm"
+    if state is None:
+        state = torch.zeros(b, (2 if lstm else 1) * h_size, dtype=gates.dtype)
+    h = state[:, :h_size]
+    c = state[:, h_size:] if lstm else None
+    hs, cs = [None] * t, [None] * t
+    for s in range(t):
+        pos = t - 1 - s if reverse else s
+        x = gates[:, pos]
+        if lstm:
+            h, c = torch.lstm_cell(x, (h, c), eye, weight, zero, bias)
+        elif cell == "gru":
+            h = torch.gru_cell(x, h, eye, weight, zero, bias)
+        else:
+            h = torch.rnn_tanh_cell(x, h, eye, weight, zero, bias)
+        hs[pos], cs[pos] = h, c
+    return torch.stack(hs, 1), (torch.stack(cs, 1) if lstm else None)
+
+
 # ---- input generators (float64 numpy arrays) -----------------------------
 
 def make_generators(rng):

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from gradient_cases import max_pool_body
 from gradient_harness import (bools, case, choice, distinct, fd_case, ints,
                               randn, signed_away_from_zero, uniform)
-from harness import arr, attrs, binary_body, pair, sn, torch_reduce
+from harness import (arr, attrs, binary_body, pair, sn, torch_recurrence,
+                     torch_reduce)
 
 # ---- losses --------------------------------------------------------------------------
 
@@ -421,3 +422,46 @@ case("attention", "attention/padding_mask",
      "%y = graph.attention %q, %k, %v, %m : $q, $k, $v, $m",
      lambda t: torch_attention(t["q"], t["k"], t["v"], mask=t["m"]),
      inputs={"m": _mask}, kind="long")
+
+
+# ---- recurrences: backpropagation through time --------------------------------
+
+GRAD_RECURRENCES = [  # cell, batch, steps, hidden, reverse, initial state
+    ("tanh", 2, 5, 3, False, True),
+    ("tanh", 3, 4, 4, True, False),
+    ("lstm", 2, 4, 3, False, False),
+    ("lstm", 3, 5, 4, True, True),
+    ("gru", 2, 5, 4, False, True),
+    ("gru", 3, 3, 3, True, True),
+]
+for (_cell, _b, _t, _h, _rev, _state) in GRAD_RECURRENCES:
+    _g = {"tanh": 1, "lstm": 4, "gru": 3}[_cell] * _h
+    _w = {"tanh": 1, "lstm": 5, "gru": 4}[_cell] * _h
+    _params = {"g": randn((_b, _t, _g)), "w": randn((_g, _h), 0.5),
+               "b": randn((_g,), 0.5)}
+    _operands, _types = "%g, %w, %b", "$g, $w, $b"
+    if _state:
+        _params["s0"] = randn((_b, (2 if _cell == "lstm" else 1) * _h))
+        _operands += ", %s0"
+        _types += ", $s0"
+    _body = "%%hid, %%saved = graph.recurrence %s %s%s : %s" % (
+        _cell, _operands, attrs(reverse=_rev), _types)
+    if _cell == "lstm":
+        # The loss reads the cell states too: their gradient enters through
+        # `saved`.
+        _body += ("\n%%c = graph.slice %%saved {starts = array<i64: 0, 0, %d>, "
+                  "limits = array<i64: %d, %d, %d>, strides = array<i64: 1, 1, 1>} : $saved"
+                  "\n%%y = graph.add %%hid, %%c : $hid, $c"
+                  % (4 * _h, _b, _t, 5 * _h))
+    else:
+        _body += "\n%y = graph.mul %hid, %hid : $hid, $hid"
+
+    def _ref(t, cell=_cell, rev=_rev):
+        hs, cs = torch_recurrence(cell, t["g"], t["w"], t["b"], t.get("s0"),
+                                  rev)
+        return hs + cs if cell == "lstm" else hs * hs
+    case("recurrence", "recurrence/%s_%dx%dx%d%s%s" % (
+        _cell, _b, _t, _h, "_reverse" if _rev else "",
+        "_state" if _state else ""), _params, _body, _ref, kind="long",
+         inter={"hid": ((_b, _t, _h), "T"), "saved": ((_b, _t, _w), "T"),
+                "c": ((_b, _t, _h), "T")})

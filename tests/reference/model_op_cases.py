@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from harness import (RNG, attrs, bools, case, choice, f64, ints, randn,
-                     uniform)
+                     torch_recurrence, uniform)
 
 # ---- attention and losses ------------------------------------------------------
 
@@ -192,3 +192,41 @@ case("fusion", "chain/mlp_block",
      lambda t: {"y": F.linear(F.gelu(F.linear(t["x"], t["w1"], t["b1"])),
                               t["w2"], t["b2"])},
      inter={"h": ((6, 16), "T")})
+
+# ---- recurrences ---------------------------------------------------------------
+
+GATES = {"tanh": 1, "lstm": 4, "gru": 3}
+SAVED = {"tanh": 1, "lstm": 5, "gru": 4}
+RECURRENCES = [  # cell, batch, steps, hidden, reverse, initial state
+    ("tanh", 3, 4, 5, False, False),
+    ("tanh", 2, 6, 3, True, True),
+    ("lstm", 3, 5, 4, False, False),
+    ("lstm", 2, 4, 6, True, True),
+    ("gru", 3, 5, 4, False, True),
+    ("gru", 2, 7, 5, True, False),
+    ("lstm", 1, 1, 3, False, True),  # one step, as GRUCell uses it
+]
+for (_cell, _b, _t, _h, _rev, _state) in RECURRENCES:
+    _g = GATES[_cell] * _h
+    _inputs = {"g": randn((_b, _t, _g)), "w": randn((_g, _h), 0.5),
+               "b": randn((_g,), 0.5)}
+    _operands, _types = "%g, %w, %b", "$g, $w, $b"
+    if _state:
+        _inputs["s0"] = randn((_b, (2 if _cell == "lstm" else 1) * _h))
+        _operands += ", %s0"
+        _types += ", $s0"
+    _body = "%%y, %%saved = graph.recurrence %s %s%s : %s" % (
+        _cell, _operands, attrs(reverse=_rev), _types)
+    if _cell == "lstm":
+        # The cell states are the last H columns of `saved`.
+        _body += ("\n%%c = graph.slice %%saved {starts = array<i64: 0, 0, %d>, "
+                  "limits = array<i64: %d, %d, %d>, strides = array<i64: 1, 1, 1>} : tensor<%dx%dx%dx$T>"
+                  % (4 * _h, _b, _t, 5 * _h, _b, _t, 5 * _h))
+
+    def _ref(t, cell=_cell, rev=_rev):
+        hs, cs = torch_recurrence(cell, t["g"], t["w"], t["b"], t.get("s0"),
+                                  rev)
+        return {"y": hs, "c": cs} if cell == "lstm" else {"y": hs}
+    case("model", "recurrence/%s_%dx%dx%d%s%s" % (
+        _cell, _b, _t, _h, "_reverse" if _rev else "",
+        "_state" if _state else ""), _inputs, _body, _ref, kind="long")

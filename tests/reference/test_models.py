@@ -224,6 +224,25 @@ class Bert(TextEncoder):
         super().__init__(97, 32, False)
 
 
+class RowClassifier(nn.Module):
+    """The 28 rows as 28 steps: `rnn` (nn.RNN, nn.LSTM or nn.GRU, hidden 128,
+    batch first, optionally bidirectional) -> `fc` on out[:, -1]."""
+
+    def __init__(self, layer, bidirectional=False):
+        super().__init__()
+        self.rnn = layer(28, 128, batch_first=True,
+                         bidirectional=bidirectional)
+        self.fc = nn.Linear(256 if bidirectional else 128, 10)
+
+    def forward(self, x):
+        out, _ = self.rnn(x.reshape(x.shape[0], 28, 28))
+        return self.fc(out[:, -1])
+
+
+def row_classifier(layer, bidirectional=False):
+    return lambda: RowClassifier(layer, bidirectional)
+
+
 def image_batch(batch, gen):
     x = torch.rand(batch, 1, 28, 28, generator=gen, dtype=torch.float32)
     y = torch.randint(0, 10, (batch,), generator=gen, dtype=torch.int64)
@@ -263,6 +282,11 @@ MODELS = collections.OrderedDict([
     ("cnn", (Cnn, 1, image_batch, classifier_loss)),
     ("resnet", (ResNet, 2, image_batch, classifier_loss)),
     ("vit", (Vit, 3, image_batch, classifier_loss)),
+    ("rnn", (row_classifier(nn.RNN), 6, image_batch, classifier_loss)),
+    ("lstm", (row_classifier(nn.LSTM), 7, image_batch, classifier_loss)),
+    ("gru", (row_classifier(nn.GRU), 8, image_batch, classifier_loss)),
+    ("bilstm", (row_classifier(nn.LSTM, True), 9, image_batch,
+                classifier_loss)),
     ("gpt", (Gpt, 4, token_batch(96, 64, False), sequence_loss)),
     ("bert", (Bert, 5, token_batch(97, 32, True), sequence_loss)),
 ])

@@ -2,6 +2,7 @@
 
 #include "compiler/Conversion/GraphToLinalg/Common.h"
 #include "dialects/Graph/IR/AttributeNames.h"
+#include "dialects/Kernel/IR/KernelDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -189,6 +190,38 @@ Value minS(OpBuilder &b, Location loc, Value x, Value y) {
   if (isFloat(x.getType()))
     return b.create<arith::MinimumFOp>(loc, x, y);
   return b.create<arith::MinSIOp>(loc, x, y);
+}
+
+SmallVector<Value> libraryCall(OpBuilder &b, Location loc, StringRef callee,
+                               ArrayRef<Value> slots,
+                               ArrayRef<RankedTensorType> results,
+                               ArrayRef<int64_t> ints,
+                               ArrayRef<double> floats) {
+  SmallVector<Value> inputs, inits;
+  SmallVector<int64_t> slotIndex;
+  SmallVector<Type> types;
+  for (Value v : slots) {
+    slotIndex.push_back(v ? static_cast<int64_t>(inputs.size()) : -1);
+    if (v)
+      inputs.push_back(v);
+  }
+  for (RankedTensorType result : results) {
+    inits.push_back(empty(b, loc, result.getShape(), result.getElementType()));
+    types.push_back(result);
+  }
+  auto call = b.create<kernel::LibraryCallOp>(
+      loc, types, b.getStringAttr(callee), inputs, inits,
+      b.getDenseI64ArrayAttr(slotIndex), b.getDenseI64ArrayAttr(ints),
+      b.getDenseF64ArrayAttr(floats));
+  return SmallVector<Value>(call.getResults());
+}
+
+Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
+                  ArrayRef<Value> slots, RankedTensorType result,
+                  ArrayRef<int64_t> ints, double alpha) {
+  return libraryCall(b, loc, callee, slots, ArrayRef<RankedTensorType>{result},
+                     ints, ArrayRef<double>{alpha})
+      .front();
 }
 
 Value transposeLastTwo(OpBuilder &b, Location loc, Value x) {

@@ -71,6 +71,21 @@ mlir::SmallVector<Value> generic(OpBuilder &b, Location loc, int64_t rank,
                                  ArrayRef<mlir::AffineMap> initMaps,
                                  ArrayRef<int64_t> reduced, BodyFn body);
 
+/// A runtime call (kernel.library_call to `callee`) that writes fresh
+/// tensors of `results`, each a C pointer after those of `slots`; a null
+/// entry of `slots` (an absent bias) becomes a null pointer. `ints` and
+/// `floats` follow as int64_t and double arguments.
+mlir::SmallVector<Value> libraryCall(OpBuilder &b, Location loc,
+                                     llvm::StringRef callee,
+                                     ArrayRef<Value> slots,
+                                     ArrayRef<mlir::RankedTensorType> results,
+                                     ArrayRef<int64_t> ints,
+                                     ArrayRef<double> floats);
+/// The same for one result and one float argument, `alpha`.
+Value libraryCall(OpBuilder &b, Location loc, llvm::StringRef callee,
+                  ArrayRef<Value> slots, mlir::RankedTensorType result,
+                  ArrayRef<int64_t> ints, double alpha);
+
 /// `x` [..., A, B] as [..., B, A] (a linalg.transpose into a new tensor).
 Value transposeLastTwo(OpBuilder &b, Location loc, Value x);
 

@@ -158,27 +158,6 @@ Value conv2d(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
                      groups);
 }
 
-/// A runtime call computing `result` into a fresh tensor; `optional` inputs
-/// may be null and become null pointers.
-Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
-                  ArrayRef<Value> slots, RankedTensorType result,
-                  ArrayRef<int64_t> ints, double alpha) {
-  SmallVector<Value> inputs;
-  SmallVector<int64_t> slotIndex;
-  for (Value v : slots) {
-    slotIndex.push_back(v ? static_cast<int64_t>(inputs.size()) : -1);
-    if (v)
-      inputs.push_back(v);
-  }
-  Value init = empty(b, loc, result.getShape(), result.getElementType());
-  return b
-      .create<kernel::LibraryCallOp>(
-          loc, TypeRange{result}, b.getStringAttr(callee), inputs,
-          ValueRange{init}, b.getDenseI64ArrayAttr(slotIndex),
-          b.getDenseI64ArrayAttr(ints), b.getDenseF64ArrayAttr({alpha}))
-      .getResult(0);
-}
-
 /// Transposed convolution. In float32 with library calls, oneDNN's
 /// deconvolution on the operands as they are; otherwise a stride-1
 /// convolution of the zero-dilated, padded input with the flipped,

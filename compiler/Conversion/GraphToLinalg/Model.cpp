@@ -1,4 +1,4 @@
-//===- Model.cpp - Attention and counter-based random numbers to linalg ---===//
+//===- Model.cpp - Attention, recurrences and random numbers to linalg ----===//
 
 #include "compiler/Conversion/GraphToLinalg/Common.h"
 #include "compiler/Conversion/GraphToLinalg/Lowerings.h"
@@ -274,12 +274,50 @@ Value randomTensor(OpBuilder &b, Location loc, Operation *op, Value seed,
       .front();
 }
 
+/// A recurrence and its gradient are one runtime call each
+/// (kiln_recurrence[_grad]_f32/_f64): the time loop with its per-step
+/// matrix product and fused gate pass lives in the runtime.
+std::string recurrenceCallee(StringRef base, Value like) {
+  return (base + (elementTypeOf(like).isF64() ? "_f64" : "_f32")).str();
+}
+
+SmallVector<Value> recurrence(OpBuilder &b, Location loc, RecurrenceOp op) {
+  ArrayRef<int64_t> h = shapeOf(op.getHidden());
+  SmallVector<RankedTensorType> results{tensorTypeOf(op.getHidden()),
+                                        tensorTypeOf(op.getSaved())};
+  return libraryCall(b, loc, recurrenceCallee("kiln_recurrence", op.getGates()),
+                     {op.getGates(), op.getWeight(), op.getBias(),
+                      op.getState()},
+                     results,
+                     {h[0], h[1], h[2], static_cast<int64_t>(op.getCell()),
+                      op.getReverse() ? 1 : 0},
+                     {});
+}
+
+SmallVector<Value> recurrenceGrad(OpBuilder &b, Location loc,
+                                  RecurrenceGradOp op) {
+  ArrayRef<int64_t> h = shapeOf(op.getHidden());
+  SmallVector<RankedTensorType> results;
+  for (Value r : op->getResults())
+    results.push_back(tensorTypeOf(r));
+  return libraryCall(
+      b, loc, recurrenceCallee("kiln_recurrence_grad", op.getWeight()),
+      {op.getWeight(), op.getState(), op.getHidden(), op.getSaved(),
+       op.getHiddenGrad(), op.getSavedGrad()},
+      results,
+      {h[0], h[1], h[2], static_cast<int64_t>(op.getCell()),
+       op.getReverse() ? 1 : 0},
+      {});
+}
+
 } // namespace
 
 Results lowerModel(OpBuilder &b, Operation *op) {
   Location loc = op->getLoc();
   return llvm::TypeSwitch<Operation *, Results>(op)
       .Case([&](AttentionOp o) { return SmallVector<Value>{attention(b, loc, o)}; })
+      .Case([&](RecurrenceOp o) { return recurrence(b, loc, o); })
+      .Case([&](RecurrenceGradOp o) { return recurrenceGrad(b, loc, o); })
       .Case<RandomUniformOp, RandomNormalOp, RandomIntegersOp>([&](auto o) {
         return SmallVector<Value>{
             randomTensor(b, loc, op, o.getSeed(), o.getOffset())};

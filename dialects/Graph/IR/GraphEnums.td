@@ -33,4 +33,13 @@ def Graph_Activation : I64EnumAttr<"Activation",
   let cppNamespace = "::kiln::graph";
 }
 
+// The cell of a graph.recurrence. Values match kiln::shapes::Cell and the
+// runtime's KILN_CELL_* codes (runtime/include/kiln/runtime/Library.h).
+def Graph_RecurrentCell : I64EnumAttr<"RecurrentCell",
+    "the cell a recurrence applies at each step", [
+  I64EnumAttrCase<"tanh", 0>, I64EnumAttrCase<"lstm", 1>,
+  I64EnumAttrCase<"gru", 2>]> {
+  let cppNamespace = "::kiln::graph";
+}
+
 #endif // KILN_GRAPH_ENUMS

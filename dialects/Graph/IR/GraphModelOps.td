@@ -30,6 +30,72 @@ def Graph_AttentionOp : Graph_InferredOp<"attention", [Graph_AttentionKernel, De
   }];
 }
 
+def Graph_RecurrenceOp : Graph_InferredOp<"recurrence",
+    [Graph_ContractionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+  let summary = "A recurrent layer's loop over time: tanh RNN, LSTM or GRU";
+  let description = [{
+    Runs `cell` over the steps of `gates` `[B, T, G*H]`, the input projection
+    `x W_ih^T + b_ih` of every step (one matmul for all steps, outside the
+    loop), with the recurrent weight `weight` `[G*H, H]` and bias `bias`
+    `[G*H]`, from the initial `state` `[B, S*H]` (zero when absent; S is 2
+    for lstm, whose state is h then c, else 1). With `reverse` the steps run
+    from the last to the first. PyTorch's gate order: lstm i, f, g, o; gru
+    r, z, n with `n = tanh(gx_n + r * (W_hn h + b_hn))`.
+
+    `hidden` `[B, T, H]` is the hidden state after each step, at that step's
+    position. `saved` `[B, T, W*H]` holds what the gradient reads: tanh h
+    (W = 1); lstm i, f, g, o after their activations and the cell state c
+    (W = 5); gru r, z, n and `W_hn h + b_hn` (W = 4). The whole loop is one
+    kernel: a call to the runtime's recurrence, whose steps are one matrix
+    product and one fused pass over the gates each.
+
+    ```mlir
+    %h, %saved = graph.recurrence lstm %gx, %w, %b
+        : tensor<64x28x512xf32>, tensor<512x128xf32>, tensor<512xf32>
+    ```
+  }];
+  let arguments = (ins Graph_RecurrentCell:$cell, Graph_FloatTensor:$gates,
+                       Graph_FloatTensor:$weight, Graph_FloatTensor:$bias,
+                       Optional<Graph_FloatTensor>:$state, UnitAttr:$reverse);
+  let results = (outs Graph_FloatTensor:$hidden, Graph_FloatTensor:$saved);
+  let assemblyFormat = [{
+    $cell $gates `,` $weight `,` $bias (`,` $state^)? attr-dict `:`
+    type($gates) `,` type($weight) `,` type($bias) (`,` type($state)^)?
+  }];
+}
+
+def Graph_RecurrenceGradOp : Graph_InferredOp<"recurrence_grad",
+    [Graph_ContractionKernel, SameOperandsElementType]> {
+  let summary = "The gradient of graph.recurrence: backpropagation through time";
+  let description = [{
+    Given a recurrence's `weight`, initial `state`, results `hidden` and
+    `saved`, and the gradients `hidden_grad` and `saved_grad` of those
+    results, runs the steps backwards and returns the gradients of the
+    recurrence's `gates`, `weight`, `bias` and `state`. Only the cell-state
+    part of `saved_grad` is read, and only for lstm (the forward exposes c
+    through `saved`); for the other cells it must be zero.
+
+    ```mlir
+    %dgx, %dw, %db, %ds = graph.recurrence_grad lstm %w, %s0, %h, %saved, %dh, %dsaved
+        : tensor<512x128xf32>, tensor<64x256xf32>, tensor<64x28x128xf32>,
+          tensor<64x28x640xf32>, tensor<64x28x128xf32>, tensor<64x28x640xf32>
+    ```
+  }];
+  let arguments = (ins Graph_RecurrentCell:$cell, Graph_FloatTensor:$weight,
+                       Graph_FloatTensor:$state, Graph_FloatTensor:$hidden,
+                       Graph_FloatTensor:$saved, Graph_FloatTensor:$hidden_grad,
+                       Graph_FloatTensor:$saved_grad, UnitAttr:$reverse);
+  let results = (outs Graph_FloatTensor:$gates_grad,
+                      Graph_FloatTensor:$weight_grad,
+                      Graph_FloatTensor:$bias_grad,
+                      Graph_FloatTensor:$state_grad);
+  let assemblyFormat = [{
+    $cell $weight `,` $state `,` $hidden `,` $saved `,` $hidden_grad `,`
+    $saved_grad attr-dict `:` type($weight) `,` type($state) `,`
+    type($hidden) `,` type($saved) `,` type($hidden_grad) `,` type($saved_grad)
+  }];
+}
+
 def Graph_CrossEntropyOp : Graph_ShapeRuleOp<"cross_entropy",
     [{ shapes::crossEntropy(s[0], s[1], static_cast<shapes::Reduction>(adaptor.getReduction())) }],
     [Graph_ReductionKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {

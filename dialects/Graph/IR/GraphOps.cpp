@@ -318,6 +318,53 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
                    });
 }
 
+//===----------------------------------------------------------------------===//
+// Recurrences
+//===----------------------------------------------------------------------===//
+
+LogicalResult RecurrenceOp::inferReturnTypes(MLIRContext *context,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  auto cell = static_cast<shapes::Cell>(adaptor.getCell());
+  if (failed(inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                       [&](auto &s) {
+                         return shapes::recurrence(
+                             s[0], s[1], s[2], s.size() > 3 ? &s[3] : nullptr,
+                             cell);
+                       })))
+    return failure();
+  auto hidden = llvm::cast<RankedTensorType>(types.front());
+  ArrayRef<int64_t> h = hidden.getShape();
+  types.push_back(RankedTensorType::get(
+      {h[0], h[1], shapes::cellSavedWidth(cell) * h[2]},
+      hidden.getElementType()));
+  return success();
+}
+
+LogicalResult RecurrenceGradOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  auto cell = static_cast<shapes::Cell>(adaptor.getCell());
+  if (failed(inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                       [&](auto &s) {
+                         return shapes::recurrenceGrad(s[0], s[1], s[2], s[3],
+                                                       s[4], s[5], cell);
+                       })))
+    return failure();
+  // The weight's, bias's and state's gradients have their shapes.
+  auto weight = llvm::cast<RankedTensorType>(adaptor.getWeight().getType());
+  types.push_back(weight);
+  types.push_back(RankedTensorType::get({weight.getDimSize(0)},
+                                        weight.getElementType()));
+  types.push_back(adaptor.getState().getType());
+  return success();
+}
+
 /// Success, or the op's error with `message` (a shared attribute check's).
 static LogicalResult verified(Operation *op, const std::string &message) {
   return message.empty() ? success() : op->emitOpError(message);

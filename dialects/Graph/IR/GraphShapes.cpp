@@ -445,6 +445,65 @@ Inferred attention(const Shape &query, const Shape &key, const Shape &value,
   return {out, {}};
 }
 
+int64_t cellGates(Cell cell) {
+  return cell == Cell::Lstm ? 4 : cell == Cell::Gru ? 3 : 1;
+}
+
+int64_t cellStateWidth(Cell cell) { return cell == Cell::Lstm ? 2 : 1; }
+
+int64_t cellSavedWidth(Cell cell) {
+  return cell == Cell::Lstm ? 5 : cell == Cell::Gru ? 4 : 1;
+}
+
+Inferred recurrence(const Shape &gates, const Shape &weight, const Shape &bias,
+                    const Shape *state, Cell cell) {
+  int64_t g = cellGates(cell);
+  if (weight.size() != 2 || weight[0] != g * weight[1])
+    return Inferred::fail(cat({"weight must be [", num(g), "*H, H] (", num(g),
+                               " gates of hidden size H), got ",
+                               str(weight)}));
+  int64_t h = weight[1];
+  if (gates.size() != 3 || gates[2] != g * h)
+    return Inferred::fail(cat({"gates must be [B, T, ", num(g * h),
+                               "] (batch, time, ", num(g), "*", num(h),
+                               "), got ", str(gates)}));
+  if (bias != Shape{g * h})
+    return Inferred::fail(cat({"bias must be [", num(g * h), "], got ",
+                               str(bias)}));
+  Shape stateShape{gates[0], cellStateWidth(cell) * h};
+  if (state && *state != stateShape)
+    return Inferred::fail(cat({"initial state must be ", str(stateShape),
+                               ", got ", str(*state)}));
+  return {{gates[0], gates[1], h}, {}};
+}
+
+Inferred recurrenceGrad(const Shape &weight, const Shape &state,
+                        const Shape &hidden, const Shape &saved,
+                        const Shape &hiddenGrad, const Shape &savedGrad,
+                        Cell cell) {
+  if (hidden.size() != 3)
+    return Inferred::fail("hidden must be [B, T, H], got " + str(hidden));
+  int64_t b = hidden[0], t = hidden[1], h = hidden[2];
+  int64_t g = cellGates(cell);
+  Shape gates{b, t, g * h};
+  Shape bias{g * h};
+  Inferred forward = recurrence(gates, weight, bias, &state, cell);
+  if (!forward.ok())
+    return forward;
+  if (forward.shape != hidden)
+    return Inferred::fail(cat({"hidden ", str(hidden), " does not match ",
+                               "weight ", str(weight)}));
+  Shape savedShape{b, t, cellSavedWidth(cell) * h};
+  if (saved != savedShape)
+    return Inferred::fail(cat({"saved must be ", str(savedShape), ", got ",
+                               str(saved)}));
+  if (hiddenGrad != hidden || savedGrad != saved)
+    return Inferred::fail(cat({"gradients ", str(hiddenGrad), " and ",
+                               str(savedGrad), " must have the shapes of ",
+                               "hidden and saved"}));
+  return {gates, {}};
+}
+
 namespace {
 Shape reduced(const Shape &perExample, Reduction reduction) {
   return reduction == Reduction::None ? perExample : Shape{};

@@ -92,6 +92,39 @@ Inferred broadcastTo(const Shape &input, const Shape &shape);
 Inferred attention(const Shape &query, const Shape &key, const Shape &value,
                    const Shape *mask);
 
+/// The cell a recurrence applies at each step; values match the graph
+/// dialect's RecurrentCell.
+///   tanh  h' = tanh(gx + W_hh h + b_hh)                          (1 gate)
+///   lstm  i, f, g, o = gx + W_hh h + b_hh (sigmoid, sigmoid, tanh, sigmoid);
+///         c' = f c + i g; h' = o tanh(c')                         (4 gates)
+///   gru   r, z = sigmoid(gx_rz + W_hh,rz h + b_hh,rz);
+///         n = tanh(gx_n + r (W_hn h + b_hn)); h' = (1 - z) n + z h (3 gates)
+enum class Cell : int64_t { Tanh = 0, Lstm = 1, Gru = 2 };
+/// The number of gates G: a step's input projection is [G*H].
+int64_t cellGates(Cell cell);
+/// The state a step carries, in multiples of H: 2 for lstm (h, c), else 1.
+int64_t cellStateWidth(Cell cell);
+/// What each step keeps for the gradient, in multiples of H: tanh 1 (h),
+/// lstm 5 (i, f, g, o after their activations, then c), gru 4 (r, z, n,
+/// then W_hn h + b_hn).
+int64_t cellSavedWidth(Cell cell);
+
+/// A recurrence over the time steps of `gates` [B, T, G*H] (the input
+/// projection of every step, input bias included) with `weight` W_hh
+/// [G*H, H], `bias` b_hh [G*H] and an optional initial `state`
+/// [B, S*H] (S = cellStateWidth; zero when absent). The result is the hidden
+/// state of every step, [B, T, H].
+Inferred recurrence(const Shape &gates, const Shape &weight, const Shape &bias,
+                    const Shape *state, Cell cell);
+/// The gradient of a recurrence: `weight` [G*H, H], initial `state`
+/// [B, S*H], the forward's `hidden` [B, T, H] and `saved` [B, T, W*H], and
+/// their gradients of the same shapes. The result is the gradient of the
+/// gates, [B, T, G*H].
+Inferred recurrenceGrad(const Shape &weight, const Shape &state,
+                        const Shape &hidden, const Shape &saved,
+                        const Shape &hiddenGrad, const Shape &savedGrad,
+                        Cell cell);
+
 /// How a loss reduces over the batch.
 enum class Reduction : int64_t { None = 0, Sum = 1, Mean = 2 };
 

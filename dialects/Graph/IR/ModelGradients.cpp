@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Graph/IR/GradientBuilder.h"
+#include "dialects/Graph/IR/GraphShapes.h"
 
 #include <cmath>
 #include <limits>
@@ -104,5 +105,45 @@ RULE(AttentionOp) {
   out.assign({dq, dk, dv});
   if (getMask())
     out.push_back(Value());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Recurrences
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// True when `v` is a constant zero (a result the loss does not reach).
+bool isZeroConstant(Value v) {
+  auto constant = v.getDefiningOp<ConstantOp>();
+  auto dense = constant
+                   ? llvm::dyn_cast<DenseFPElementsAttr>(constant.getValue())
+                   : DenseFPElementsAttr();
+  return dense && dense.isSplat() && dense.getSplatValue<APFloat>().isZero();
+}
+} // namespace
+
+// Backpropagation through time, one recurrence_grad (the steps in reverse);
+// the gates' gradient flows on into the input projection's matmul.
+RULE(RecurrenceOp) {
+  G m{builder, getLoc()};
+  Value hidden = getHidden(), saved = getSaved();
+  if (getCell() == RecurrentCell::gru && !isZeroConstant(grads[1]))
+    return emitOpError("has no gradient through its saved gate values: the "
+                       "loss may depend on `hidden` only");
+  ArrayRef<int64_t> h = m.shape(hidden);
+  Value state = getState();
+  if (!state)
+    state = m.splat(hidden,
+                    {h[0], shapes::cellStateWidth(
+                               static_cast<shapes::Cell>(getCell())) *
+                               h[2]},
+                    0.0);
+  auto grad = builder.create<RecurrenceGradOp>(
+      getLoc(), getCell(), getWeight(), state, hidden, saved, grads[0],
+      grads[1], getReverse());
+  out.assign({grad.getGatesGrad(), grad.getWeightGrad(), grad.getBiasGrad()});
+  if (getState())
+    out.push_back(grad.getStateGrad());
   return success();
 }

@@ -138,6 +138,174 @@ Tensor Embedding::operator()(const Tensor &indices, SourceLoc loc) const {
   return embedding(use(weight, graph, loc), indices, loc);
 }
 
+//===----------------------------------------------------------------------===//
+// Recurrent layers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+int64_t gateCount(Cell cell) {
+  return shapes::cellGates(static_cast<shapes::Cell>(cell));
+}
+
+} // namespace
+
+Recurrent::Recurrent(Module *parent, std::string name, std::string typeName,
+                     Cell cell, int64_t inputSize, int64_t hiddenSize,
+                     Options options)
+    : Module(parent, std::move(name), std::move(typeName)), cell(cell),
+      inputSize(inputSize), hiddenSize(hiddenSize), options(options) {
+  if (inputSize < 1 || hiddenSize < 1 || options.numLayers < 1)
+    throw GraphError(fmt::format(
+        "module '{}' ({}): input_size={}, hidden_size={} and num_layers={} "
+        "must be positive",
+        path(), this->typeName(), inputSize, hiddenSize, options.numLayers));
+  int64_t g = gateCount(cell) * hiddenSize;
+  int64_t directions = options.bidirectional ? 2 : 1;
+  double bound = 1.0 / std::sqrt(static_cast<double>(hiddenSize));
+  for (int64_t layer = 0; layer < options.numLayers; ++layer)
+    for (int64_t d = 0; d < directions; ++d) {
+      std::string suffix =
+          fmt::format("_l{}{}", layer, d == 1 ? "_reverse" : "");
+      int64_t in = layer == 0 ? inputSize : directions * hiddenSize;
+      Weights w;
+      w.weightIh =
+          addParameter("weight_ih" + suffix, {g, in}, Init::uniform(bound));
+      w.weightHh = addParameter("weight_hh" + suffix, {g, hiddenSize},
+                                Init::uniform(bound));
+      if (options.bias) {
+        w.biasIh = addParameter("bias_ih" + suffix, {g}, Init::uniform(bound));
+        w.biasHh = addParameter("bias_hh" + suffix, {g}, Init::uniform(bound));
+      }
+      weights.push_back(w);
+    }
+}
+
+Recurrent::Output Recurrent::operator()(const Tensor &x, const Tensor &h0,
+                                        const Tensor &c0,
+                                        SourceLoc loc) const {
+  Graph &graph = x.graph();
+  Scope scope(*this, graph, loc);
+  if (x.rank() != 3 || x.shape()[2] != inputSize)
+    graph.fail(typeName(),
+               fmt::format("input {} must be [B, T, input_size={}] "
+                           "(batch first)",
+                           shapes::str(x.shape()), inputSize),
+               loc);
+  int64_t b = x.shape()[0], t = x.shape()[1], h = hiddenSize;
+  int64_t directions = options.bidirectional ? 2 : 1;
+  int64_t states = options.numLayers * directions;
+  bool lstm = cell == Cell::Lstm;
+  Shape stateShape{states, b, h};
+  if (h0.valid() && h0.shape() != stateShape)
+    graph.fail(typeName(),
+               fmt::format("h0 {} must be {}", shapes::str(h0.shape()),
+                           shapes::str(stateShape)),
+               loc);
+  if (c0.valid() && (!lstm || c0.shape() != stateShape))
+    graph.fail(typeName(),
+               lstm ? fmt::format("c0 {} must be {}", shapes::str(c0.shape()),
+                                  shapes::str(stateShape))
+                    : std::string("only an LSTM takes c0"),
+               loc);
+  // The initial state of layer-direction i: [B, S*H], or invalid (zeros).
+  auto initial = [&](int64_t i) -> Tensor {
+    if (!h0.valid() && !c0.valid())
+      return Tensor();
+    auto part = [&](const Tensor &s) {
+      if (!s.valid())
+        return constant(graph, {b, h}, {0.0}, x.dtype(), loc);
+      return reshape(slice(s, {i, 0, 0}, {i + 1, b, h}, {}, loc), {b, h},
+                     loc);
+    };
+    return lstm ? concat({part(h0), part(c0)}, 1, loc) : part(h0);
+  };
+  int64_t g = gateCount(cell) * h;
+  Tensor input = x;
+  std::vector<Tensor> finalH, finalC;
+  for (int64_t layer = 0; layer < options.numLayers; ++layer) {
+    std::vector<Tensor> outputs;
+    for (int64_t d = 0; d < directions; ++d) {
+      int64_t i = layer * directions + d;
+      const Weights &w = weights[i];
+      int64_t in = input.shape()[2];
+      Tensor rows = reshape(input, {b * t, in}, loc);
+      Tensor gates = matmul(rows, use(w.weightIh, graph, loc), false, true, loc);
+      if (options.bias)
+        gates = add(gates, use(w.biasIh, graph, loc), loc);
+      gates = reshape(gates, {b, t, g}, loc);
+      // b_hh is an operand of every recurrence: zeros without biases.
+      Tensor biasHh = options.bias
+                          ? use(w.biasHh, graph, loc)
+                          : constant(graph, {g}, {0.0}, x.dtype(), loc);
+      RecurrenceResult r = recurrence(cell, gates, use(w.weightHh, graph, loc),
+                                      biasHh, initial(i), d == 1, loc);
+      outputs.push_back(r.hidden);
+      // The final state: after the last step, at position T-1 forwards and
+      // 0 in reverse.
+      int64_t last = d == 1 ? 0 : t - 1;
+      finalH.push_back(
+          reshape(slice(r.hidden, {0, last, 0}, {b, last + 1, h}, {}, loc),
+                  {1, b, h}, loc));
+      if (lstm)
+        finalC.push_back(reshape(slice(r.saved, {0, last, 4 * h},
+                                       {b, last + 1, 5 * h}, {}, loc),
+                                 {1, b, h}, loc));
+    }
+    input = directions == 1 ? outputs[0] : concat(outputs, 2, loc);
+  }
+  Output out;
+  out.output = input;
+  out.hidden = finalH.size() == 1 ? finalH[0] : concat(finalH, 0, loc);
+  if (lstm)
+    out.cell = finalC.size() == 1 ? finalC[0] : concat(finalC, 0, loc);
+  return out;
+}
+
+GRUCell::GRUCell(Module *parent, std::string name, int64_t inputSize,
+                 int64_t hiddenSize, bool bias)
+    : Module(parent, std::move(name), "GRUCell"), inputSize(inputSize),
+      hiddenSize(hiddenSize), hasBias(bias) {
+  if (inputSize < 1 || hiddenSize < 1)
+    throw GraphError(fmt::format("module '{}' (GRUCell): input_size={} and "
+                                 "hidden_size={} must be positive",
+                                 path(), inputSize, hiddenSize));
+  double bound = 1.0 / std::sqrt(static_cast<double>(hiddenSize));
+  int64_t g = 3 * hiddenSize;
+  weightIh = addParameter("weight_ih", {g, inputSize}, Init::uniform(bound));
+  weightHh = addParameter("weight_hh", {g, hiddenSize}, Init::uniform(bound));
+  if (bias) {
+    biasIh = addParameter("bias_ih", {g}, Init::uniform(bound));
+    biasHh = addParameter("bias_hh", {g}, Init::uniform(bound));
+  }
+}
+
+Tensor GRUCell::operator()(const Tensor &x, const Tensor &h,
+                           SourceLoc loc) const {
+  Graph &graph = x.graph();
+  Scope scope(*this, graph, loc);
+  if (x.rank() != 2 || x.shape()[1] != inputSize)
+    graph.fail("GRUCell",
+               fmt::format("input {} must be [B, input_size={}]",
+                           shapes::str(x.shape()), inputSize),
+               loc);
+  int64_t b = x.shape()[0], g = 3 * hiddenSize;
+  if (h.shape() != Shape{b, hiddenSize})
+    graph.fail("GRUCell",
+               fmt::format("hidden {} must be [{}, hidden_size={}]",
+                           shapes::str(h.shape()), b, hiddenSize),
+               loc);
+  Tensor gates = matmul(x, use(weightIh, graph, loc), false, true, loc);
+  if (hasBias)
+    gates = add(gates, use(biasIh, graph, loc), loc);
+  Tensor biasHhT = hasBias ? use(biasHh, graph, loc)
+                           : constant(graph, {g}, {0.0}, x.dtype(), loc);
+  RecurrenceResult r =
+      recurrence(Cell::Gru, reshape(gates, {b, 1, g}, loc),
+                 use(weightHh, graph, loc), biasHhT, h, false, loc);
+  return reshape(r.hidden, {b, hiddenSize}, loc);
+}
+
 Tensor splitHeads(const Tensor &x, int64_t heads, SourceLoc loc) {
   if (x.rank() != 3 || heads < 1 || x.shape()[2] % heads)
     x.graph().fail("splitHeads",

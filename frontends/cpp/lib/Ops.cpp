@@ -621,6 +621,37 @@ Tensor attention(const Tensor &q, const Tensor &k, const Tensor &v,
                 loc);
 }
 
+RecurrenceResult recurrence(Cell cell, const Tensor &gates,
+                            const Tensor &weight, const Tensor &bias,
+                            const Tensor &state, bool reverse, SourceLoc loc) {
+  const char *op = "graph.recurrence";
+  requireFloat(op, gates, "gates", loc);
+  requireSameDType(op, gates, weight, loc);
+  requireSameDType(op, gates, bias, loc);
+  if (state.valid())
+    requireSameDType(op, gates, state, loc);
+  auto shapeCell = static_cast<shapes::Cell>(cell);
+  Shape stateShape = state.valid() ? state.shape() : Shape{};
+  Shape hidden = check(gates.graph(), op,
+                       shapes::recurrence(gates.shape(), weight.shape(),
+                                          bias.shape(),
+                                          state.valid() ? &stateShape : nullptr,
+                                          shapeCell),
+                       loc);
+  Shape saved{hidden[0], hidden[1],
+              shapes::cellSavedWidth(shapeCell) * hidden[2]};
+  Attrs attrs{{"cell", EnumAttr{static_cast<int64_t>(cell)}}};
+  if (reverse)
+    attrs.push_back({"reverse", UnitAttr{}});
+  std::vector<Tensor> operands{gates, weight, bias};
+  if (state.valid())
+    operands.push_back(state);
+  std::vector<Tensor> r = gates.graph().addNode(
+      op, operands, std::move(attrs),
+      {{hidden, gates.dtype()}, {saved, gates.dtype()}}, loc);
+  return {r[0], r[1]};
+}
+
 Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
                     Reduction reduction, SourceLoc loc) {
   const char *op = "graph.cross_entropy";

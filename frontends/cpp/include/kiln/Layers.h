@@ -96,6 +96,83 @@ public:
   Param weight;
 };
 
+/// PyTorch's nn.RNN (tanh), nn.LSTM and nn.GRU, batch-first: input
+/// [B, T, input_size], output [B, T, D*hidden_size] (D = 2 when
+/// bidirectional: the forward direction's states, then the reverse's).
+/// Parameters as PyTorch names them, per layer k and direction:
+/// weight_ih_l{k}[_reverse] [G*H, in], weight_hh_l{k}[_reverse] [G*H, H],
+/// bias_ih_l{k}[_reverse], bias_hh_l{k}[_reverse] [G*H], all
+/// U(-1/sqrt(H), 1/sqrt(H)); G is 1, 4 (i, f, g, o) or 3 (r, z, n). Each
+/// direction of each layer is one input projection for all steps (a matmul)
+/// and one graph.recurrence. No dropout between layers.
+class Recurrent : public Module {
+public:
+  struct Options {
+    int64_t numLayers = 1;
+    bool bias = true;
+    bool bidirectional = false;
+  };
+  struct Output {
+    Tensor output; ///< [B, T, D*H]
+    Tensor hidden; ///< h_n [L*D, B, H], as PyTorch orders it.
+    Tensor cell;   ///< c_n [L*D, B, H] (LSTM only).
+  };
+  Recurrent(Module *parent, std::string name, std::string typeName, Cell cell,
+            int64_t inputSize, int64_t hiddenSize, Options options);
+  /// `h0` (and for an LSTM `c0`) [L*D, B, H] may be invalid tensors: zeros.
+  Output operator()(const Tensor &x, const Tensor &h0 = Tensor(),
+                    const Tensor &c0 = Tensor(),
+                    SourceLoc loc = SourceLoc::current()) const;
+
+  Cell cell;
+  int64_t inputSize, hiddenSize;
+  Options options;
+  /// Per layer and direction (index 2*layer + reverse, or layer):
+  /// weight_ih, weight_hh, bias_ih, bias_hh.
+  struct Weights {
+    Param weightIh, weightHh, biasIh, biasHh;
+  };
+  std::vector<Weights> weights;
+};
+
+class RNN : public Recurrent {
+public:
+  RNN(Module *parent, std::string name, int64_t inputSize, int64_t hiddenSize,
+      Options options = {})
+      : Recurrent(parent, std::move(name), "RNN", Cell::Tanh, inputSize,
+                  hiddenSize, options) {}
+};
+class LSTM : public Recurrent {
+public:
+  LSTM(Module *parent, std::string name, int64_t inputSize,
+       int64_t hiddenSize, Options options = {})
+      : Recurrent(parent, std::move(name), "LSTM", Cell::Lstm, inputSize,
+                  hiddenSize, options) {}
+};
+class GRU : public Recurrent {
+public:
+  GRU(Module *parent, std::string name, int64_t inputSize, int64_t hiddenSize,
+      Options options = {})
+      : Recurrent(parent, std::move(name), "GRU", Cell::Gru, inputSize,
+                  hiddenSize, options) {}
+};
+
+/// PyTorch's nn.GRUCell: one step, h' from x [B, input_size] and h
+/// [B, hidden_size]; parameters weight_ih [3H, in], weight_hh [3H, H],
+/// bias_ih, bias_hh [3H], U(-1/sqrt(H), 1/sqrt(H)). A one-step
+/// graph.recurrence, so its gradient is the recurrence's.
+class GRUCell : public Module {
+public:
+  GRUCell(Module *parent, std::string name, int64_t inputSize,
+          int64_t hiddenSize, bool bias = true);
+  Tensor operator()(const Tensor &x, const Tensor &h,
+                    SourceLoc loc = SourceLoc::current()) const;
+
+  int64_t inputSize, hiddenSize;
+  bool hasBias;
+  Param weightIh, weightHh, biasIh, biasHh;
+};
+
 /// Children named "0", "1", ... as PyTorch's nn.ModuleList and
 /// nn.Sequential, so a model writes
 ///

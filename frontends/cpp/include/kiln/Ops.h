@@ -168,6 +168,24 @@ Tensor attention(const Tensor &q, const Tensor &k, const Tensor &v,
                  const Tensor &mask, const AttentionOptions &options = {},
                  SourceLoc loc = SourceLoc::current());
 
+/// The cell of a recurrence (graph.recurrence); PyTorch's gate order.
+enum class Cell { Tanh = 0, Lstm = 1, Gru = 2 };
+struct RecurrenceResult {
+  Tensor hidden; ///< [B, T, H]: the hidden state after each step.
+  Tensor saved;  ///< [B, T, W*H]: the gate values the gradient reads;
+                 ///< for Lstm, the cell states are its last H columns.
+};
+/// A recurrent layer's loop over time: `gates` [B, T, G*H] is the input
+/// projection of every step (x W_ih^T + b_ih, computed before the loop),
+/// `weight` W_hh [G*H, H], `bias` b_hh [G*H], `state` the initial state
+/// [B, S*H] (invalid for zeros; S = 2 for Lstm: h then c). With `reverse`
+/// the steps run last to first; hidden[:, t] is still the state at t.
+RecurrenceResult recurrence(Cell cell, const Tensor &gates,
+                            const Tensor &weight, const Tensor &bias,
+                            const Tensor &state = Tensor(),
+                            bool reverse = false,
+                            SourceLoc loc = SourceLoc::current());
+
 enum class Reduction { None = 0, Sum = 1, Mean = 2 };
 Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
                     Reduction reduction = Reduction::Mean,

@@ -48,7 +48,11 @@
   X(kiln_matmul_f32)                                                           \
   X(kiln_conv2d_f32)                                                           \
   X(kiln_conv_transpose2d_f32)                                                 \
-  X(kiln_conv2d_weight_grad_f32)
+  X(kiln_conv2d_weight_grad_f32)                                               \
+  X(kiln_recurrence_f32)                                                       \
+  X(kiln_recurrence_f64)                                                       \
+  X(kiln_recurrence_grad_f32)                                                  \
+  X(kiln_recurrence_grad_f64)
 
 extern "C" {
 
@@ -109,6 +113,53 @@ void kiln_conv2d_weight_grad_f32(const float *input, const float *grad,
                                  int64_t padH, int64_t padW,
                                  int64_t dilationH, int64_t dilationW,
                                  int64_t groups);
+
+/// The cells of a recurrence (the graph dialect's RecurrentCell values).
+enum KilnCell : int64_t {
+  KILN_CELL_TANH = 0,
+  KILN_CELL_LSTM = 1,
+  KILN_CELL_GRU = 2,
+};
+
+/// A recurrent layer's loop over time (graph.recurrence): runs `cell` over
+/// the `steps` positions of `gates` [batch, steps, G*hidden], the input
+/// projection of every step, with the recurrent weight [G*hidden, hidden]
+/// and bias [G*hidden], from `state` [batch, S*hidden] (null: zero; S is 2
+/// for an LSTM, h then c, else 1); with `reverse` from the last position to
+/// the first. Writes the hidden state after each step to `hidden`
+/// [batch, steps, hidden] and what the gradient reads to `saved`
+/// [batch, steps, W*hidden]: tanh h (W = 1); LSTM i, f, g, o and c (W = 5);
+/// GRU r, z, n and W_hn h + b_hn (W = 4). Gate order as PyTorch's.
+void kiln_recurrence_f32(const float *gates, const float *weight,
+                         const float *bias, const float *state, float *hidden,
+                         float *saved, int64_t batch, int64_t steps,
+                         int64_t hiddenSize, int64_t cell, int64_t reverse);
+void kiln_recurrence_f64(const double *gates, const double *weight,
+                         const double *bias, const double *state,
+                         double *hidden, double *saved, int64_t batch,
+                         int64_t steps, int64_t hiddenSize, int64_t cell,
+                         int64_t reverse);
+
+/// Backpropagation through time of kiln_recurrence_*: from the forward's
+/// `weight`, `state` (not null: zeros when the forward had none), `hidden`
+/// and `saved`, and the gradients `hiddenGrad` and `savedGrad` of the last
+/// two (only an LSTM's c and a tanh cell's h are read from `savedGrad`),
+/// writes the gradients of the gates, the weight, the bias and the state.
+void kiln_recurrence_grad_f32(const float *weight, const float *state,
+                              const float *hidden, const float *saved,
+                              const float *hiddenGrad, const float *savedGrad,
+                              float *gatesGrad, float *weightGrad,
+                              float *biasGrad, float *stateGrad, int64_t batch,
+                              int64_t steps, int64_t hiddenSize, int64_t cell,
+                              int64_t reverse);
+void kiln_recurrence_grad_f64(const double *weight, const double *state,
+                              const double *hidden, const double *saved,
+                              const double *hiddenGrad,
+                              const double *savedGrad, double *gatesGrad,
+                              double *weightGrad, double *biasGrad,
+                              double *stateGrad, int64_t batch, int64_t steps,
+                              int64_t hiddenSize, int64_t cell,
+                              int64_t reverse);
 
 /// Sets the number of threads the library computes with; `n <= 0` restores
 /// the default (see kiln_num_threads). Takes effect on the next call.

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """PyTorch's training throughput on the models of docs/models.md, for
 bench/train.sh: the same model (tests/reference/test_models.py), batch and
-optimizer (Adam, lr 1e-3) as Kiln's training executables, eager mode, on one
-random batch (no data loading). Prints "MODEL THREADS EXAMPLES_PER_SECOND"
-(an example of gpt or bert is one window of token ids).
+optimizer (Adam, lr 1e-3) as Kiln's training executables, eager mode or,
+with --compile, the model under torch.compile (PyTorch 2), on one random
+batch (no data loading). Prints "MODEL THREADS EXAMPLES_PER_SECOND" (an
+example of gpt or bert is one window of token ids, of transformer or
+seq2seq one reversal problem).
 
-Usage: torch_train.py --model mlp|cnn|resnet|vit|gpt|bert --batch B
-                      --threads T [--steps N]
+Usage: torch_train.py --model NAME --batch B --threads T [--steps N]
+                      [--compile]
 """
 
 import argparse
@@ -27,6 +29,8 @@ def main():
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the model (PyTorch 2)")
     args = parser.parse_args()
 
     torch.manual_seed(1)
@@ -34,6 +38,11 @@ def main():
     cls, _, make_batch, loss_of = MODELS[args.model]
     model = cls().train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    if args.compile:
+        if not hasattr(torch, "compile"):
+            sys.exit("torch %s has no torch.compile: run bench/peers.sh and "
+                     "use its Python" % torch.__version__)
+        model = torch.compile(model)
     _, inputs = make_batch(args.batch, torch.Generator().manual_seed(1))
 
     def step():
@@ -41,7 +50,8 @@ def main():
         loss_of(model, inputs).backward()
         optimizer.step()
 
-    for _ in range(10):  # warm-up: allocator, first-call dispatch
+    # Warm-up: allocator, first-call dispatch, torch.compile's compilation.
+    for _ in range(10):
         step()
     start = time.perf_counter()
     for _ in range(args.steps):

@@ -10,6 +10,7 @@ const std::vector<ModelInfo> &models() {
     addClassifiers(all);
     addRecurrent(all);
     addTransformers(all);
+    addReversal(all);
     return all;
   }();
   return zoo;

@@ -66,6 +66,7 @@ BuiltModel buildClassifier(const std::string &name,
 void addClassifiers(std::vector<ModelInfo> &zoo);
 void addRecurrent(std::vector<ModelInfo> &zoo);
 void addTransformers(std::vector<ModelInfo> &zoo);
+void addReversal(std::vector<ModelInfo> &zoo);
 
 } // namespace kiln::zoo
 

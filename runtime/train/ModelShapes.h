@@ -14,12 +14,19 @@ namespace kiln::rt {
 
 /// What the model's `forward` takes per example and how many classes its
 /// logits score. A model of token windows takes x [B, T] (integer ids) and
-/// scores each position: logits [B, T, vocabulary].
+/// scores each position: logits [B, T, vocabulary]. An encoder-decoder of
+/// the reversal task takes src [B, S] and tgt [B, S+1] and scores each
+/// target position: logits [B, S+1, vocabulary].
 struct ModelShapes {
-  std::vector<int64_t> example; // x's shape without the batch dimension.
+  std::vector<int64_t> example; // x's (src's) shape without the batch.
   int64_t classes = 0;
   int64_t context = 0; // token models: T
   bool masked = false; // token models: the loss takes a `mask` input
+  int64_t source = 0;  // reversal models: S (0 for the others)
+  /// The positions each example's logits score: T, S+1, or 1.
+  int64_t positions() const {
+    return source > 0 ? source + 1 : context > 0 ? context : 1;
+  }
 };
 
 /// The shapes of `model`'s forward (and loss) entries; an error if it

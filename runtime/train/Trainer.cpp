@@ -126,16 +126,19 @@ struct Loaded {
 };
 
 
-/// A batch's input tensors, found by name: x, y and (masked models) mask.
+/// A batch's input tensors, found by name: x (src for the reversal task),
+/// y, and mask (masked models) or tgt (the reversal task's decoder input).
 struct BatchInputs {
-  HostTensor *x = nullptr, *y = nullptr, *mask = nullptr;
+  HostTensor *x = nullptr, *y = nullptr, *mask = nullptr, *tgt = nullptr;
 };
 
 /// Fills a batch with examples order[first..] of `data`.
 void fillInputs(const Dataset &data, const std::vector<int64_t> &order,
                 int64_t first, const WindowDraw &draw, const ModelShapes &shapes,
                 BatchInputs &in) {
-  if (data.context > 0)
+  if (data.problems > 0)
+    fillReversal(data, order, first, draw, *in.x, in.tgt, in.y);
+  else if (data.context > 0)
     fillWindows(data, order, first, draw, *in.x, *in.y, in.mask,
                 /*maskId=*/shapes.classes - 1);
   else
@@ -146,6 +149,13 @@ void fillInputs(const Dataset &data, const std::vector<int64_t> &order,
 StatusOr<Loaded> loadData(const TrainOptions &options,
                           const ModelShapes &shapes, bool testOnly = false) {
   Loaded data;
+  if (shapes.source > 0) {
+    // The reversal task: 64,000 fresh problems an epoch, 1,000 held out.
+    if (!testOnly)
+      data.train = reversalProblems(64000, shapes.source, /*heldOut=*/false);
+    data.test = reversalProblems(1000, shapes.source, /*heldOut=*/true);
+    return data;
+  }
   if (shapes.context > 0) {
     // A model of token windows reads a character corpus.
     std::vector<std::string> files;
@@ -235,21 +245,35 @@ StatusOr<Loaded> loadData(const TrainOptions &options,
   return data;
 }
 
-/// Mean cross-entropy and accuracy of `forward` over `data`, with the
-/// parameters found by name in `state`: per example for classifiers, per
-/// predicted position (every position, or the masked ones) for token models.
-Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
-                  const Dataset &data, const std::vector<NamedTensor> &state,
-                  double &loss, double &accuracy) {
-  const EntrySpec *forward = findEntry(model.entries, "forward");
-  if (!forward || forward->results.size() != 1)
-    return Status::error("the model has no `forward` entry with one result");
-  SafeTensorsFile params;
-  for (const NamedTensor &t : state)
-    params.tensors.push_back({t.name, t.tensor.clone()});
+/// What an evaluation measured.
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  /// The reversal task: the share of problems whose greedy decoding (the
+  /// `decode` entry) is exactly the reversed source and EOS; -1 without.
+  double sequences = -1;
+  /// The headline accuracy: exact sequences where measured.
+  double headline() const { return sequences >= 0 ? sequences : accuracy; }
+};
+
+/// "test accuracy 91.81%", or for the reversal task "token accuracy
+/// 99.95%, exact sequences 99.40% (greedy)".
+std::string describeAccuracy(const Evaluation &e) {
+  char text[96];
+  if (e.sequences >= 0)
+    std::snprintf(text, sizeof(text),
+                  "token accuracy %.2f%%, exact sequences %.2f%% (greedy)",
+                  100 * e.accuracy, 100 * e.sequences);
+  else
+    std::snprintf(text, sizeof(text), "test accuracy %.2f%%", 100 * e.accuracy);
+  return text;
+}
+
+/// Arguments for `entry`: zero inputs, and the parameters and buffers
+/// found by name in `params`.
+StatusOr<std::vector<HostTensor>>
+bindState(const EntrySpec &entry, const SafeTensorsFile &params) {
   std::vector<HostTensor> args;
-  BatchInputs in;
-  for (const ArgumentSpec &a : forward->arguments) {
+  for (const ArgumentSpec &a : entry.arguments) {
     if (a.kind == ArgKind::Input) {
       args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
       continue;
@@ -259,15 +283,63 @@ Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
       return Status::error("no parameter '" + a.tensor.name + "' to evaluate");
     args.push_back(p->clone());
   }
+  return args;
+}
+
+/// The argument of `entry` that is the input `name`, or null.
+HostTensor *inputNamed(const EntrySpec &entry, std::vector<HostTensor> &args,
+                       const std::string &name) {
   for (size_t i = 0; i < args.size(); ++i)
-    if (forward->arguments[i].kind == ArgKind::Input &&
-        forward->arguments[i].tensor.name == "x")
-      in.x = &args[i];
+    if (entry.arguments[i].kind == ArgKind::Input &&
+        entry.arguments[i].tensor.name == name)
+      return &args[i];
+  return nullptr;
+}
+
+/// Mean cross-entropy and accuracy of `forward` over `data`, with the
+/// parameters found by name in `state`: per example for classifiers, per
+/// predicted position (every position, or the masked ones) for token and
+/// reversal models; and for the reversal task, greedy decoding's exact
+/// sequences.
+Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
+                  const Dataset &data, const std::vector<NamedTensor> &state,
+                  Evaluation &result) {
+  const EntrySpec *forward = findEntry(model.entries, "forward");
+  if (!forward || forward->results.size() != 1)
+    return Status::error("the model has no `forward` entry with one result");
+  SafeTensorsFile params;
+  for (const NamedTensor &t : state)
+    params.tensors.push_back({t.name, t.tensor.clone()});
+  StatusOr<std::vector<HostTensor>> bound = bindState(*forward, params);
+  if (!bound.ok())
+    return bound.status();
+  std::vector<HostTensor> args = std::move(bound).value();
+  bool reversal = shapes.source > 0;
+  BatchInputs in;
+  in.x = inputNamed(*forward, args, reversal ? "src" : "x");
+  in.tgt = reversal ? inputNamed(*forward, args, "tgt") : nullptr;
   if (!in.x)
-    return Status::error("the model's `forward` takes no input x");
+    return Status::error(std::string("the model's `forward` takes no input ") +
+                         (reversal ? "src" : "x"));
+  // Greedy decoding, where the model has it, reads the same sources.
+  const EntrySpec *decode =
+      reversal ? findEntry(model.entries, "decode") : nullptr;
+  std::vector<HostTensor> decodeArgs;
+  HostTensor *decodeSource = nullptr;
+  if (decode) {
+    StatusOr<std::vector<HostTensor>> d = bindState(*decode, params);
+    if (!d.ok())
+      return d.status();
+    decodeArgs = std::move(d).value();
+    decodeSource = inputNamed(*decode, decodeArgs, "src");
+    if (!decodeSource || decode->results.size() != 1)
+      return Status::error("the model's `decode` entry must take src and "
+                           "return the decoded tokens");
+  }
+  int64_t sequencesRight = 0, sequencesCounted = 0;
   int64_t batch = in.x->shape()[0];
-  int64_t positions = shapes.context > 0 ? shapes.context : 1;
-  HostTensor labels = HostTensor::zeros(DType::I64, shapes.context > 0
+  int64_t positions = shapes.positions();
+  HostTensor labels = HostTensor::zeros(DType::I64, positions > 1 || reversal
                                                         ? std::vector<int64_t>{batch, positions}
                                                         : std::vector<int64_t>{batch})
                           .value();
@@ -291,6 +363,20 @@ Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
       return s;
     const HostTensor &logits = results[0];
     int64_t classes = logits.shape().back();
+    if (decode) {
+      std::memcpy(decodeSource->data(), in.x->data(), in.x->sizeInBytes());
+      std::vector<HostTensor> tokens = allocateResults(*decode).value();
+      if (Status s = model.run("decode", decodeArgs, tokens); !s.ok())
+        return s;
+      for (int64_t b = 0; b < batch && first + b < data.size(); ++b) {
+        bool exact = true;
+        for (int64_t t = 0; t < positions; ++t)
+          exact &= tokens[0].data<int64_t>()[b * positions + t] ==
+                   labels.data<int64_t>()[b * positions + t];
+        sequencesRight += exact;
+        ++sequencesCounted;
+      }
+    }
     for (int64_t b = 0; b < batch && first + b < data.size(); ++b) {
       for (int64_t t = 0; t < positions; ++t) {
         int64_t row = b * positions + t;
@@ -316,8 +402,10 @@ Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
       }
     }
   }
-  loss = counted > 0 ? total / counted : 0.0;
-  accuracy = counted > 0 ? correct / counted : 0.0;
+  result.loss = counted > 0 ? total / counted : 0.0;
+  result.accuracy = counted > 0 ? correct / counted : 0.0;
+  if (sequencesCounted > 0)
+    result.sequences = double(sequencesRight) / sequencesCounted;
   return Status::success();
 }
 
@@ -325,20 +413,49 @@ Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
 
 StatusOr<ModelShapes> modelShapes(const CompiledModel &model) {
   const EntrySpec *forward = findEntry(model.entries, "forward");
-  const ArgumentSpec *x = nullptr;
+  const ArgumentSpec *x = nullptr, *src = nullptr, *tgt = nullptr;
   if (forward)
-    for (const ArgumentSpec &a : forward->arguments)
-      if (a.kind == ArgKind::Input && a.tensor.name == "x")
+    for (const ArgumentSpec &a : forward->arguments) {
+      if (a.kind != ArgKind::Input)
+        continue;
+      if (a.tensor.name == "x")
         x = &a;
-  bool tokens = x && x->tensor.shape.size() == 2 &&
-                (x->tensor.dtype == DType::I64 || x->tensor.dtype == DType::I32);
+      else if (a.tensor.name == "src")
+        src = &a;
+      else if (a.tensor.name == "tgt")
+        tgt = &a;
+    }
+  auto isTokens = [](const ArgumentSpec *a) {
+    return a && a->tensor.shape.size() == 2 &&
+           (a->tensor.dtype == DType::I64 || a->tensor.dtype == DType::I32);
+  };
+  if (forward && isTokens(src) && isTokens(tgt) && !x) {
+    // An encoder-decoder of the reversal task.
+    int64_t s = src->tensor.shape[1];
+    const std::vector<int64_t> *logits =
+        forward->results.size() == 1 ? &forward->results[0].shape : nullptr;
+    if (tgt->tensor.shape[1] != s + 1 || !logits || logits->size() != 3 ||
+        (*logits)[1] != s + 1 || (*logits)[2] != kReversalVocabulary)
+      return Status::error(
+          "the model's `forward` takes src [batch, S] and tgt [batch, S+1] "
+          "but does not return logits [batch, S+1, " +
+          std::to_string(kReversalVocabulary) +
+          "] for the reversal task");
+    ModelShapes shapes;
+    shapes.example = {s};
+    shapes.source = s;
+    shapes.classes = kReversalVocabulary;
+    return shapes;
+  }
+  bool tokens = isTokens(x);
   size_t rank = tokens ? 3 : 2;
   if (!forward || !x || forward->results.size() != 1 ||
       forward->results[0].shape.size() != rank)
     return Status::error(
         "the model has no `forward` entry taking x and returning logits "
         "[batch, classes] (or, for integer token windows x [batch, positions], "
-        "[batch, positions, vocabulary])");
+        "[batch, positions, vocabulary]; or, for the reversal task, src and "
+        "tgt)");
   ModelShapes shapes;
   shapes.classes = forward->results[0].shape.back();
   shapes.example.assign(x->tensor.shape.begin() + 1, x->tensor.shape.end());
@@ -428,11 +545,22 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   // Arguments: state (parameters, buffers) then the batch (x, y).
   std::vector<HostTensor> args;
   std::mt19937_64 initRng(options.seed);
-  int xIndex = -1, yIndex = -1, maskIndex = -1;
+  bool reversal = shapes.value().source > 0;
+  int xIndex = -1, yIndex = -1, maskIndex = -1, tgtIndex = -1, otherIndex = -1;
   for (const ArgumentSpec &a : step->arguments) {
     if (a.kind == ArgKind::Input) {
       const std::string &name = a.tensor.name;
-      (name == "x" ? xIndex : name == "y" ? yIndex : maskIndex) = args.size();
+      int index = static_cast<int>(args.size());
+      if (name == (reversal ? "src" : "x"))
+        xIndex = index;
+      else if (name == "y")
+        yIndex = index;
+      else if (name == "mask" && !reversal)
+        maskIndex = index;
+      else if (name == "tgt" && reversal)
+        tgtIndex = index;
+      else
+        otherIndex = index;
       args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
       continue;
     }
@@ -455,9 +583,12 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       return t.status();
     args.push_back(std::move(t).value());
   }
-  if (xIndex < 0 || yIndex < 0 || (maskIndex >= 0) != shapes.value().masked)
+  if (xIndex < 0 || yIndex < 0 || otherIndex >= 0 ||
+      (maskIndex >= 0) != shapes.value().masked || (tgtIndex >= 0) != reversal)
     return Status::error(
-        shapes.value().context > 0
+        reversal ? std::string("train_step must take sources src, decoder "
+                               "inputs tgt and targets y, and no other input")
+        : shapes.value().context > 0
             ? std::string("train_step must take token windows x, targets y") +
                   (shapes.value().masked ? " and mask" : "") +
                   ", and no other input"
@@ -604,7 +735,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     auto epochStart = std::chrono::steady_clock::now();
     for (int64_t b = epoch == startEpoch ? startBatch : 0; b < batches; ++b) {
       BatchInputs in{&args[xIndex], &args[yIndex],
-                     maskIndex >= 0 ? &args[maskIndex] : nullptr};
+                     maskIndex >= 0 ? &args[maskIndex] : nullptr,
+                     tgtIndex >= 0 ? &args[tgtIndex] : nullptr};
       fillInputs(train, order, b * batch, {true, options.seed, epoch},
                  shapes.value(), in);
       resetNonFinite();
@@ -687,23 +819,22 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     }
     if (terminal)
       std::fprintf(stderr, "\n");
-    double testLoss = 0, accuracy = 0;
+    Evaluation evaluation;
     if (Status s = evaluateOn(model, shapes.value(), loaded.value().test,
-                              stateTensors(), testLoss, accuracy);
+                              stateTensors(), evaluation);
         !s.ok())
       return s;
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - started)
                          .count();
-    std::fprintf(stderr,
-                 "epoch %lld: train loss %.4f, test loss %.4f, test accuracy "
-                 "%.2f%% (%s)\n",
+    std::fprintf(stderr, "epoch %lld: train loss %.4f, test loss %.4f, %s (%s)\n",
                  (long long)epoch + 1, lossCount ? lossSum / lossCount : 0.0,
-                 testLoss, 100 * accuracy, clock(seconds).c_str());
+                 evaluation.loss, describeAccuracy(evaluation).c_str(),
+                 clock(seconds).c_str());
     if (metrics) {
       std::fprintf(metrics, "%lld,%lld,%.6f,%.6f,%.6f,%.2f\n", (long long)epoch + 1,
                    (long long)stepsDone, lossCount ? lossSum / lossCount : 0.0,
-                   testLoss, accuracy, seconds);
+                   evaluation.loss, evaluation.headline(), seconds);
       if (Status s = metricsWritten(false); !s.ok())
         return s;
     }
@@ -729,14 +860,17 @@ Status evaluate(const CompiledModel &model, const std::string &paramsPath,
   StatusOr<Loaded> loaded = loadData(options, shapes.value(), /*testOnly=*/true);
   if (!loaded.ok())
     return loaded.status();
-  double loss = 0, accuracy = 0;
+  Evaluation evaluation;
   if (Status s = evaluateOn(model, shapes.value(), loaded.value().test,
-                            file.value().tensors, loss, accuracy);
+                            file.value().tensors, evaluation);
       !s.ok())
     return s;
-  std::printf("test loss %.4f, test accuracy %.2f%% (%lld %s)\n", loss,
-              100 * accuracy, (long long)loaded.value().test.size(),
-              shapes.value().context > 0 ? "windows" : "examples");
+  std::printf("test loss %.4f, %s (%lld %s)\n", evaluation.loss,
+              describeAccuracy(evaluation).c_str(),
+              (long long)loaded.value().test.size(),
+              shapes.value().source > 0    ? "fresh problems"
+              : shapes.value().context > 0 ? "windows"
+                                           : "examples");
   return Status::success();
 }
 

@@ -243,6 +243,173 @@ def row_classifier(layer, bidirectional=False):
     return lambda: RowClassifier(layer, bidirectional)
 
 
+class Attention(nn.Module):
+    """`q`, `k`, `v`, `o` Linear(128, 128), 4 heads of 32."""
+
+    def __init__(self, causal):
+        super().__init__()
+        self.q, self.k, self.v, self.o = (nn.Linear(128, 128)
+                                          for _ in range(4))
+        self.causal = causal
+
+    def forward(self, x, memory):
+        def heads(t):
+            return t.reshape(t.shape[0], t.shape[1], 4, 32).transpose(1, 2)
+        q, k, v = heads(self.q(x)), heads(self.k(memory)), heads(self.v(memory))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(32)
+        if self.causal:
+            tq, tk = scores.shape[-2:]
+            keep = torch.ones(tq, tk, dtype=torch.bool).tril()
+            scores = scores.masked_fill(~keep, float("-inf"))
+        h = (torch.softmax(scores, -1) @ v).transpose(1, 2)
+        return self.o(h.reshape(x.shape[0], x.shape[1], 128))
+
+
+class FeedForward(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(128, 256)
+        self.fc2 = nn.Linear(256, 128)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.self_attn = Attention(False)
+        self.norm1 = nn.LayerNorm(128)
+        self.ff = FeedForward()
+        self.norm2 = nn.LayerNorm(128)
+
+    def forward(self, x):
+        x = self.norm1(x + self.self_attn(x, x))
+        return self.norm2(x + self.ff(x))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.self_attn = Attention(True)
+        self.norm1 = nn.LayerNorm(128)
+        self.cross_attn = Attention(False)
+        self.norm2 = nn.LayerNorm(128)
+        self.ff = FeedForward()
+        self.norm3 = nn.LayerNorm(128)
+
+    def forward(self, x, memory):
+        x = self.norm1(x + self.self_attn(x, x))
+        x = self.norm2(x + self.cross_attn(x, memory))
+        return self.norm3(x + self.ff(x))
+
+
+def sinusoids(positions, dim):
+    p = torch.arange(positions, dtype=torch.float64)[:, None]
+    i = torch.arange(0, dim, 2, dtype=torch.float64)[None, :]
+    angle = p * torch.pow(10000.0, -i / dim)
+    pe = torch.zeros(positions, dim, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angle)
+    pe[:, 1::2] = torch.cos(angle)
+    return pe[None]
+
+
+REVERSAL_BOS, REVERSAL_TARGET = 30, 17
+
+
+class Transformer(nn.Module):
+    """Post-LN encoder-decoder on the reversal task: width 128, 4 heads,
+    2 + 2 layers, FFN 256 with ReLU, embeddings scaled by sqrt(128) plus
+    sinusoidal positions."""
+
+    def __init__(self):
+        super().__init__()
+        self.src_emb = nn.Embedding(32, 128)
+        self.tgt_emb = nn.Embedding(32, 128)
+        self.encoder = nn.Module()
+        self.encoder.layers = nn.ModuleList(EncoderLayer() for _ in range(2))
+        self.decoder = nn.Module()
+        self.decoder.layers = nn.ModuleList(DecoderLayer() for _ in range(2))
+        self.out = nn.Linear(128, 32)
+
+    def embed(self, table, tokens):
+        e = table(tokens)
+        return e * math.sqrt(128) + sinusoids(tokens.shape[1], 128).to(e.dtype)
+
+    def encode(self, src):
+        h = self.embed(self.src_emb, src)
+        for layer in self.encoder.layers:
+            h = layer(h)
+        return h
+
+    def decode_logits(self, tgt, memory):
+        h = self.embed(self.tgt_emb, tgt)
+        for layer in self.decoder.layers:
+            h = layer(h, memory)
+        return self.out(h)
+
+    def forward(self, src, tgt):
+        return self.decode_logits(tgt, self.encode(src))
+
+    def greedy(self, src):
+        memory = self.encode(src)
+        tokens = torch.full((src.shape[0], 1), REVERSAL_BOS, dtype=torch.int64)
+        out = []
+        for t in range(REVERSAL_TARGET):
+            pred = self.decode_logits(tokens, memory)[:, t].argmax(-1)
+            out.append(pred)
+            tokens = torch.cat([tokens, pred[:, None]], 1)
+        return torch.stack(out, 1)
+
+
+class Seq2Seq(nn.Module):
+    """Bidirectional GRU encoder (64 -> 2x128), `bridge`, additive
+    attention `attn.{w_enc,w_dec,v}`, GRUCell decoder, `out`."""
+
+    def __init__(self):
+        super().__init__()
+        self.src_emb = nn.Embedding(32, 64)
+        self.tgt_emb = nn.Embedding(32, 64)
+        self.encoder = nn.GRU(64, 128, batch_first=True, bidirectional=True)
+        self.bridge = nn.Linear(256, 128)
+        self.attn = nn.Module()
+        self.attn.w_enc = nn.Linear(256, 128)
+        self.attn.w_dec = nn.Linear(128, 128)
+        self.attn.v = nn.Linear(128, 1, bias=False)
+        self.decoder = nn.GRUCell(64 + 256, 128)
+        self.out = nn.Linear(128 + 256, 32)
+
+    def encode(self, src):
+        enc, h_n = self.encoder(self.src_emb(src))
+        h = torch.tanh(self.bridge(torch.cat([h_n[0], h_n[1]], 1)))
+        return enc, self.attn.w_enc(enc), h
+
+    def step(self, enc, keys, h, previous):
+        score = self.attn.v(torch.tanh(keys + self.attn.w_dec(h)[:, None]))
+        weights = torch.softmax(score.squeeze(-1), 1)
+        context = (weights[:, :, None] * enc).sum(1)
+        h = self.decoder(torch.cat([self.tgt_emb(previous), context], 1), h)
+        return h, self.out(torch.cat([h, context], 1))
+
+    def forward(self, src, tgt):
+        enc, keys, h = self.encode(src)
+        logits = []
+        for t in range(tgt.shape[1]):
+            h, step_logits = self.step(enc, keys, h, tgt[:, t])
+            logits.append(step_logits)
+        return torch.stack(logits, 1)
+
+    def greedy(self, src):
+        enc, keys, h = self.encode(src)
+        token = torch.full((src.shape[0],), REVERSAL_BOS, dtype=torch.int64)
+        out = []
+        for _ in range(REVERSAL_TARGET):
+            h, step_logits = self.step(enc, keys, h, token)
+            token = step_logits.argmax(-1)
+            out.append(token)
+        return torch.stack(out, 1)
+
+
 def image_batch(batch, gen):
     x = torch.rand(batch, 1, 28, 28, generator=gen, dtype=torch.float32)
     y = torch.randint(0, 10, (batch,), generator=gen, dtype=torch.int64)
@@ -260,6 +427,19 @@ def token_batch(vocab, context, masked):
             loss["mask"] = mask
         return {"x": x}, loss
     return make
+
+
+def reversal_batch(batch, gen):
+    src = torch.randint(1, 30, (batch, 16), generator=gen)
+    reversed_src = src.flip(1)
+    tgt = torch.cat([torch.full((batch, 1), REVERSAL_BOS), reversed_src], 1)
+    y = torch.cat([reversed_src, torch.full((batch, 1), 31)], 1)
+    return {"src": src, "tgt": tgt}, {"src": src, "tgt": tgt, "y": y}
+
+
+def reversal_loss(model, inputs):
+    logits = model(inputs["src"], inputs["tgt"])
+    return F.cross_entropy(logits.reshape(-1, 32), inputs["y"].reshape(-1))
 
 
 def classifier_loss(model, inputs):
@@ -289,6 +469,8 @@ MODELS = collections.OrderedDict([
                 classifier_loss)),
     ("gpt", (Gpt, 4, token_batch(96, 64, False), sequence_loss)),
     ("bert", (Bert, 5, token_batch(97, 32, True), sequence_loss)),
+    ("transformer", (Transformer, 10, reversal_batch, reversal_loss)),
+    ("seq2seq", (Seq2Seq, 11, reversal_batch, reversal_loss)),
 ])
 
 
@@ -394,10 +576,18 @@ def check_model(name, args, workdir, report):
         return {k: v.double() if v.is_floating_point() else v
                 for k, v in tensors.items()}
     with torch.no_grad():
-        logits = reference.eval()(**{"x": widened(forward_inputs)["x"]})
+        logits = reference.eval()(**widened(forward_inputs))
         loss = loss_of(reference.train(), widened(loss_inputs))
     expected = {"forward": {"logits": logits.numpy()},
                 "loss": {"loss": loss.numpy()}}
+    if hasattr(reference, "greedy"):
+        # Greedy decoding: every token must be the reference's.
+        with torch.no_grad():
+            tokens = reference.eval().greedy(forward_inputs["src"])
+        expected["decode"] = {"tokens": tokens.numpy()}
+        inputs_paths["decode"] = os.path.join(
+            workdir, "%s_decode_inputs.safetensors" % name)
+        st.save(inputs_paths["decode"], {"src": forward_inputs["src"]})
     for k, v in reference.state_dict().items():
         if k.endswith("running_mean") or k.endswith("running_var"):
             expected["loss"][k] = v.numpy()

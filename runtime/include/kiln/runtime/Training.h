@@ -32,7 +32,14 @@ struct Dataset {
   /// windows.
   std::vector<uint8_t> tokens;
   int64_t context = 0;
+  /// The reversal task: `problems` sources of `problemLength` tokens,
+  /// drawn when a batch is filled (fillReversal), not stored; `heldOut`
+  /// draws them from the evaluation stream instead of the training one.
+  int64_t problems = 0, problemLength = 0;
+  bool heldOut = false;
   int64_t size() const {
+    if (problems > 0)
+      return problems;
     if (context > 0)
       return static_cast<int64_t>(tokens.size() - 1) / context;
     return labels.shape().empty() ? 0 : labels.shape()[0];
@@ -79,6 +86,24 @@ struct WindowDraw {
 void fillWindows(const Dataset &data, const std::vector<int64_t> &order,
                  int64_t first, const WindowDraw &draw, HostTensor &x,
                  HostTensor &y, HostTensor *mask, int64_t maskId);
+
+/// The sequence-reversal task of the encoder-decoder models: a source is
+/// `length` tokens drawn uniformly from 1..29; the decoder reads BOS (30)
+/// then the source reversed and must write the source reversed then EOS
+/// (31). Vocabulary 32, 0 is padding.
+constexpr int64_t kReversalVocabulary = 32, kReversalBos = 30,
+                  kReversalEos = 31;
+/// `count` problems of `length` tokens: a training set (each epoch draws
+/// fresh ones from the run's seed) or, `heldOut`, the evaluation set (the
+/// same problems in every run, from a stream training never draws from).
+Dataset reversalProblems(int64_t count, int64_t length, bool heldOut);
+/// Fills src [B, L], and where given tgt [B, L+1] (BOS, then src reversed)
+/// and y [B, L+1] (src reversed, then EOS), with problems `order[first..]`
+/// of `data`, drawn from (seed, epoch, problem) in training and from the
+/// problem alone in evaluation. Rows past the end of `order` are zero.
+void fillReversal(const Dataset &data, const std::vector<int64_t> &order,
+                  int64_t first, const WindowDraw &draw, HostTensor &src,
+                  HostTensor *tgt, HostTensor *y);
 
 /// Fashion-MNIST from Debian's dataset-fashion-mnist (IDX, gzip) in `dir`.
 StatusOr<Dataset> loadFashionMnist(const std::string &dir, bool train);

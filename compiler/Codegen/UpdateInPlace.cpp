@@ -75,6 +75,12 @@ struct KilnUpdateInPlace
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
+    // How often each kernel is referenced, counted in one walk (the
+    // rewrites below neither add nor remove references).
+    if (std::optional<SymbolTable::UseRange> uses =
+            SymbolTable::getSymbolUses(&module.getBodyRegion()))
+      for (const SymbolTable::SymbolUse &use : *uses)
+        ++references[use.getSymbolRef().getRootReference()];
     for (auto entry : module.getOps<func::FuncOp>()) {
       if (entry.isPrivate() || entry.isExternal())
         continue;
@@ -120,6 +126,8 @@ struct KilnUpdateInPlace
     }
   }
 
+  llvm::DenseMap<StringAttr, int64_t> references;
+
   /// If `value` is the result of a kernel used once, whose op computing it
   /// writes a fresh tensor (tensor.empty), that op writes into `destination`
   /// instead: the kernel's argument holding it, or a new one.
@@ -130,9 +138,7 @@ struct KilnUpdateInPlace
     auto kernel = symbols.lookup<func::FuncOp>(call.getCallee());
     if (!kernel || !kernel.isPrivate() || kernel.isExternal())
       return;
-    std::optional<SymbolTable::UseRange> uses =
-        SymbolTable::getSymbolUses(kernel, getOperation());
-    if (!uses || std::distance(uses->begin(), uses->end()) != 1)
+    if (references.lookup(kernel.getSymNameAttr()) != 1)
       return;
     unsigned k = cast<OpResult>(value).getResultNumber();
     auto ret = cast<func::ReturnOp>(kernel.getBody().front().getTerminator());

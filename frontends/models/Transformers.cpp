@@ -14,6 +14,8 @@
 
 #include "frontends/models/Zoo.h"
 
+#include <functional>
+
 namespace kiln::zoo {
 namespace {
 
@@ -45,11 +47,27 @@ struct Block : Module {
         attn{this, "attn", dim, heads, causal}, ln2{this, "ln2", dim},
         mlp{this, "mlp", dim, hidden} {}
 
+  /// What the block's attention does with its heads (of ln1(x)): plain
+  /// attention, or attention through a key/value cache.
+  using Attend = std::function<Tensor(const SelfAttention::Heads &)>;
+
+  Tensor apply(const Tensor &x, const Attend &attend,
+               SourceLoc loc = SourceLoc::current()) const {
+    Scope scope(*this, x.graph(), loc);
+    Tensor h = x + attn.output(attend(attn.project(ln1(x))));
+    return h + mlp(ln2(h));
+  }
+
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const {
-    Scope scope(*this, x.graph(), loc);
-    Tensor h = x + attn(ln1(x));
-    return h + mlp(ln2(h));
+    return apply(
+        x,
+        [&](const SelfAttention::Heads &a) {
+          AttentionOptions options;
+          options.causal = attn.causal;
+          return attention(a.q, a.k, a.v, Tensor(), options);
+        },
+        loc);
   }
 };
 
@@ -122,7 +140,73 @@ struct TextEncoder : Module {
 };
 
 struct Gpt : TextEncoder {
+  static constexpr int64_t kHeads = 4, kHeadDim = kDim / kHeads;
   explicit Gpt(DType dtype) : TextEncoder("GPT", dtype, 96, 64, true) {}
+
+  /// One sequence's keys and values: [blocks, 2 (k then v), heads,
+  /// context, head dim].
+  Shape cacheShape() const {
+    return {static_cast<int64_t>(blocks.size()), 2, kHeads, context, kHeadDim};
+  }
+
+  /// Logits [1, T, V] of a window [1, T], and its keys and values.
+  std::pair<Tensor, Tensor> prefill(const Tensor &tokens) const {
+    Graph &graph = tokens.graph();
+    Tensor h = tokEmb(tokens) + use(posEmb, graph, SourceLoc::current());
+    std::vector<Tensor> layers;
+    for (const Block &block : blocks)
+      h = block.apply(h, [&](const SelfAttention::Heads &a) {
+        layers.push_back(
+            reshape(concat({a.k, a.v}, 0), {1, 2, kHeads, context, kHeadDim}));
+        AttentionOptions options;
+        options.causal = true;
+        return attention(a.q, a.k, a.v, Tensor(), options);
+      });
+    return {head(lnF(h)), concat(layers, 0)};
+  }
+
+  /// The logits [1, V] after `token` [1] at `position` (a 0-d index below
+  /// the context), attending to the cache's positions up to it; the cache
+  /// with this position's keys and values written in.
+  std::pair<Tensor, Tensor> decodeStep(const Tensor &token,
+                                       const Tensor &position,
+                                       const Tensor &cache) const {
+    Graph &graph = token.graph();
+    int64_t t = context;
+    Tensor where = reshape(position, {1});
+    Tensor h = tokEmb(token) +
+               embedding(reshape(use(posEmb, graph, SourceLoc::current()),
+                                 {t, kDim}),
+                         where);
+    h = reshape(h, {1, 1, kDim});
+    std::vector<double> positions(t);
+    for (int64_t i = 0; i < t; ++i)
+      positions[i] = static_cast<double>(i);
+    Tensor iota = constant(graph, {t}, positions, DType::I64);
+    // 1 at this position along the cache's time axis; the keys seen so far.
+    Tensor here = cast(compare(Compare::Eq, reshape(iota, {1, 1, t, 1}),
+                               position),
+                       dtype());
+    Tensor keep = scalarLike(here, 1.0) - here;
+    Tensor seen = compare(Compare::Le, reshape(iota, {1, 1, 1, t}), position);
+    std::vector<Tensor> layers;
+    for (size_t l = 0; l < blocks.size(); ++l)
+      h = blocks[l].apply(h, [&](const SelfAttention::Heads &a) {
+        auto written = [&](int64_t which, const Tensor &fresh) {
+          int64_t layer = static_cast<int64_t>(l);
+          Tensor old = reshape(slice(cache, {layer, which, 0, 0, 0},
+                                     {layer + 1, which + 1, kHeads, t,
+                                      kHeadDim}),
+                               {1, kHeads, t, kHeadDim});
+          return old * keep + fresh * here;
+        };
+        Tensor k = written(0, a.k), v = written(1, a.v);
+        layers.push_back(
+            reshape(concat({k, v}, 0), {1, 2, kHeads, t, kHeadDim}));
+        return attention(a.q, k, v, seen);
+      });
+    return {reshape(head(lnF(h)), {1, vocab}), concat(layers, 0)};
+  }
 };
 
 struct Bert : TextEncoder {
@@ -161,6 +245,23 @@ BuiltModel buildTextModel(const std::string &name,
                             loss.input("mask", tokens, options.dtype)));
   else
     loss.output("loss", sequenceCrossEntropy(logits, labels));
+  if constexpr (std::is_same_v<Model, Gpt>) {
+    // Generation, one sequence at a time: prefill(x [1, T]) -> the logits
+    // of every position and the window's key/value cache; decode_step(token
+    // [1], position [], cache) -> the next logits and the updated cache.
+    Graph &prefill = program->addEntry("prefill");
+    auto [windowLogits, cache] =
+        model->prefill(prefill.input("x", {1, model->context}, DType::I64));
+    prefill.output("logits", windowLogits);
+    prefill.output("cache", cache);
+    Graph &step = program->addEntry("decode_step");
+    Tensor token = step.input("token", {1}, DType::I64);
+    Tensor position = step.input("position", {}, DType::I64);
+    Tensor past = step.input("cache", model->cacheShape(), options.dtype);
+    auto [nextLogits, nextCache] = model->decodeStep(token, position, past);
+    step.output("logits", nextLogits);
+    step.output("next_cache", nextCache);
+  }
   return {std::move(model), std::move(program)};
 }
 

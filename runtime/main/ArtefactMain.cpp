@@ -10,7 +10,7 @@
 //           [--deterministic]
 //   ./model eval --params P.safetensors [--data ...]
 //   ./gpt generate --params P.safetensors [--prompt TEXT] [--tokens N]
-//           [--temperature T] [--top-k K] [--seed S]
+//           [--temperature T] [--top-k K] [--seed S] [--kv-cache on|off]
 //   ./model run --entry=forward --params=P.safetensors
 //           --inputs=I.safetensors --outputs=O.safetensors [--check-numerics]
 //   ./model list               (the entry points and their tensors)

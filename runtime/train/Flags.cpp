@@ -152,6 +152,10 @@ Status parseGenerateFlags(int argc, char **argv, int first,
       s = integer(n);
       if (s.ok() && n > 0)
         kiln_set_num_threads(n);
+    } else if (flag == "--kv-cache") {
+      if (value != "on" && value != "off")
+        s = Status::error("--kv-cache must be on or off, got '" + value + "'");
+      options.cache = value == "on";
     } else {
       s = Status::error("unknown argument '" + arg + "'");
     }

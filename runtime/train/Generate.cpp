@@ -6,6 +6,7 @@
 #include "train/ModelShapes.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -40,31 +41,65 @@ Status generate(const CompiledModel &model, const GenerateOptions &options) {
   StatusOr<SafeTensorsFile> params = readSafeTensors(options.params);
   if (!params.ok())
     return params.status();
-  std::vector<HostTensor> args;
-  HostTensor *x = nullptr;
-  for (const ArgumentSpec &a : forward->arguments) {
-    if (a.kind == ArgKind::Input) {
-      args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
-      continue;
+  // An entry's arguments: zero inputs, and the parameters from the file.
+  auto bind = [&](const EntrySpec &entry) -> StatusOr<std::vector<HostTensor>> {
+    std::vector<HostTensor> args;
+    for (const ArgumentSpec &a : entry.arguments) {
+      if (a.kind == ArgKind::Input) {
+        args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
+        continue;
+      }
+      const HostTensor *p = params.value().find(a.tensor.name);
+      if (!p)
+        return Status::error("'" + options.params + "' has no tensor '" +
+                             a.tensor.name + "' (is it from another model?)");
+      if (p->shape() != a.tensor.shape || p->dtype() != a.tensor.dtype)
+        return Status::error("'" + options.params + "': '" + a.tensor.name +
+                             "' is " + p->describe() + ", the model expects " +
+                             dtypeName(a.tensor.dtype) +
+                             formatShape(a.tensor.shape));
+      args.push_back(p->clone());
     }
-    const HostTensor *p = params.value().find(a.tensor.name);
-    if (!p)
-      return Status::error("'" + options.params + "' has no tensor '" +
-                           a.tensor.name + "' (is it from another model?)");
-    if (p->shape() != a.tensor.shape || p->dtype() != a.tensor.dtype)
-      return Status::error("'" + options.params + "': '" + a.tensor.name +
-                           "' is " + p->describe() + ", the model expects " +
-                           dtypeName(a.tensor.dtype) +
-                           formatShape(a.tensor.shape));
-    args.push_back(p->clone());
+    return args;
+  };
+  auto input = [](const EntrySpec &entry, std::vector<HostTensor> &args,
+                  const std::string &name) -> HostTensor * {
+    for (size_t i = 0; i < args.size(); ++i)
+      if (entry.arguments[i].kind == ArgKind::Input &&
+          entry.arguments[i].tensor.name == name)
+        return &args[i];
+    return nullptr;
+  };
+  // The windows go through `prefill` (one sequence) with the cache, else
+  // through `forward` (row 0 of its batch).
+  const EntrySpec *prefill = findEntry(model.entries, "prefill");
+  const EntrySpec *step = findEntry(model.entries, "decode_step");
+  bool cached = options.cache && prefill && step;
+  const EntrySpec *window = cached ? prefill : forward;
+  StatusOr<std::vector<HostTensor>> windowBound = bind(*window);
+  if (!windowBound.ok())
+    return windowBound.status();
+  std::vector<HostTensor> windowArgs = std::move(windowBound).value();
+  HostTensor *x = input(*window, windowArgs, "x");
+  if (!x || x->dtype() != DType::I64)
+    return Status::error("the model's `" + window->name +
+                         "` does not take int64 token ids x");
+  std::vector<HostTensor> stepArgs;
+  HostTensor *token = nullptr, *position = nullptr, *cache = nullptr;
+  if (cached) {
+    StatusOr<std::vector<HostTensor>> stepBound = bind(*step);
+    if (!stepBound.ok())
+      return stepBound.status();
+    stepArgs = std::move(stepBound).value();
+    token = input(*step, stepArgs, "token");
+    position = input(*step, stepArgs, "position");
+    cache = input(*step, stepArgs, "cache");
+    if (!token || !position || !cache || step->results.size() != 2 ||
+        prefill->results.size() != 2)
+      return Status::error("the model's decode_step must take token, "
+                           "position and cache and return logits and the "
+                           "next cache, and prefill return logits and cache");
   }
-  for (size_t i = 0; i < args.size(); ++i)
-    if (forward->arguments[i].tensor.name == "x")
-      x = &args[i];
-  if (x->dtype() != DType::I64)
-    return Status::error("the model's `forward` takes token ids x as " +
-                         std::string(dtypeName(x->dtype())) +
-                         "; generate writes int64");
   int64_t context = shapes.value().context;
 
   // The prompt, in the vocabulary.
@@ -90,18 +125,10 @@ Status generate(const CompiledModel &model, const GenerateOptions &options) {
   std::mt19937_64 rng(options.seed);
   std::vector<double> weights(vocab);
   std::vector<int64_t> order(vocab);
-  for (int64_t step = 0; step < options.tokens; ++step) {
-    // The last `context` characters, in row 0; later positions cannot
-    // affect earlier ones (causal attention).
-    int64_t n = std::min<int64_t>(ids.size(), context);
-    std::fill(x->data<int64_t>(), x->data<int64_t>() + x->numElements(), 0);
-    std::copy(ids.end() - n, ids.end(), x->data<int64_t>());
-    std::vector<HostTensor> results = allocateResults(*forward).value();
-    if (Status s = model.run("forward", args, results); !s.ok())
-      return s;
-    const HostTensor &logits = results[0];
+  // Draws the next id from row `row` of `logits` [..., vocab].
+  auto sample = [&](const HostTensor &logits, int64_t row) {
     auto at = [&](int64_t c) {
-      int64_t index = (n - 1) * vocab + c;
+      int64_t index = row * vocab + c;
       return logits.dtype() == DType::F64 ? logits.data<double>()[index]
                                           : double(logits.data<float>()[index]);
     };
@@ -118,12 +145,58 @@ Status generate(const CompiledModel &model, const GenerateOptions &options) {
     for (int64_t c = kCorpusSymbols; c < vocab; ++c)
       weights[c] = 0;
     std::discrete_distribution<int64_t> pick(weights.begin(), weights.end());
-    int64_t next = pick(rng);
+    return pick(rng);
+  };
+  // The logits after the last id: a window of the last `context` ids (row
+  // 0, later positions cannot affect earlier ones: causal attention), or,
+  // with the cache and room left in the context, one decode step.
+  bool haveCache = false;
+  auto nextLogits = [&](HostTensor &logits, int64_t &row) -> Status {
+    int64_t n = static_cast<int64_t>(ids.size());
+    if (cached && haveCache && n <= context) {
+      token->data<int64_t>()[0] = ids.back();
+      position->data<int64_t>()[0] = n - 1;
+      std::vector<HostTensor> results = allocateResults(*step).value();
+      if (Status s = model.run("decode_step", stepArgs, results); !s.ok())
+        return s;
+      logits = std::move(results[0]);
+      *cache = std::move(results[1]);
+      row = 0;
+      return Status::success();
+    }
+    n = std::min(n, context);
+    std::fill(x->data<int64_t>(), x->data<int64_t>() + x->numElements(), 0);
+    std::copy(ids.end() - n, ids.end(), x->data<int64_t>());
+    std::vector<HostTensor> results = allocateResults(*window).value();
+    if (Status s = model.run(window->name, windowArgs, results); !s.ok())
+      return s;
+    logits = std::move(results[0]);
+    if (cached) {
+      *cache = std::move(results[1]);
+      haveCache = true;
+    }
+    row = n - 1;
+    return Status::success();
+  };
+  auto started = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < options.tokens; ++i) {
+    HostTensor logits;
+    int64_t row = 0;
+    if (Status s = nextLogits(logits, row); !s.ok())
+      return s;
+    int64_t next = sample(logits, row);
     ids.push_back(next);
     std::fputc(corpusSymbol(next), stdout);
     std::fflush(stdout);
   }
   std::fputc('\n', stdout);
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
+  std::fprintf(stderr, "%lld characters in %.2f s (%.0f per second, %s)\n",
+               static_cast<long long>(options.tokens), seconds,
+               options.tokens / std::max(seconds, 1e-9),
+               cached ? "key/value cache" : "whole window each step");
   return Status::success();
 }
 

@@ -340,7 +340,8 @@ SelfAttention::SelfAttention(Module *parent, std::string name, int64_t dim,
                                  path(), dim, heads));
 }
 
-Tensor SelfAttention::operator()(const Tensor &x, SourceLoc loc) const {
+SelfAttention::Heads SelfAttention::project(const Tensor &x,
+                                            SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
   if (x.rank() != 3 || x.shape()[2] != dim)
@@ -355,10 +356,20 @@ Tensor SelfAttention::operator()(const Tensor &x, SourceLoc loc) const {
                             {}, loc),
                       heads, loc);
   };
+  return {part(0), part(1), part(2)};
+}
+
+Tensor SelfAttention::output(const Tensor &h, SourceLoc loc) const {
+  Scope scope(*this, h.graph(), loc);
+  return proj(mergeHeads(h, loc), loc);
+}
+
+Tensor SelfAttention::operator()(const Tensor &x, SourceLoc loc) const {
+  Scope scope(*this, x.graph(), loc);
+  Heads h = project(x, loc);
   AttentionOptions options;
   options.causal = causal;
-  Tensor o = attention(part(0), part(1), part(2), Tensor(), options, loc);
-  return proj(mergeHeads(o, loc), loc);
+  return output(attention(h.q, h.k, h.v, Tensor(), options, loc), loc);
 }
 
 } // namespace kiln

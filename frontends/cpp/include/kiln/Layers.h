@@ -232,6 +232,16 @@ public:
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const;
 
+  /// The queries, keys and values of `x` [B, T, dim], each split into
+  /// heads, [B, heads, T, dim/heads]: what a key/value cache keeps.
+  struct Heads {
+    Tensor q, k, v;
+  };
+  Heads project(const Tensor &x, SourceLoc loc = SourceLoc::current()) const;
+  /// `proj` of the heads [B, heads, T, d] merged back to [B, T, dim].
+  Tensor output(const Tensor &heads,
+                SourceLoc loc = SourceLoc::current()) const;
+
   int64_t dim, heads;
   bool causal;
   Linear qkv, proj;

@@ -182,13 +182,20 @@ struct GenerateOptions {
   double temperature = 1.0;
   int64_t topK = 0;        // sample among the K most likely (0: all)
   uint64_t seed = 0;
+  /// Use the model's key/value cache (entries prefill and decode_step)
+  /// where it has one; off: every step runs `forward` on the whole window.
+  bool cache = true;
 };
 
-/// Writes the prompt and `tokens` sampled characters to stdout. Each step
-/// runs `forward` on the last `context` characters (the context slides
-/// past it) and samples the next from the last position's logits, divided
-/// by the temperature, among the top K. Without a key/value cache, each
-/// step recomputes the whole window.
+/// Writes the prompt and `tokens` sampled characters to stdout, and the
+/// rate to stderr. Each character is drawn from the logits of the last
+/// position, divided by the temperature, among the top K. With the model's
+/// key/value cache, `prefill` reads the prompt and each later step is one
+/// `decode_step` (one position, attending to the cached keys and values)
+/// until the text fills the context; past it the context slides to the
+/// last `context` characters, whose positions all change, so each step is
+/// a `prefill` of that window. Without a cache, every step runs `forward`
+/// on the window.
 Status generate(const CompiledModel &model, const GenerateOptions &options);
 
 /// Parses generate's flags from argv[first..].

@@ -535,6 +535,70 @@ class Report:
             self.failures.append("%s [%s]" % (name, mode))
 
 
+def gpt_keys_values(model, x):
+    """Every block's keys and values of the window x [1, T], as the cache
+    of Kiln's gpt: [blocks, 2, heads, T, head dim]."""
+    kept = []
+
+    def keep(module, inputs, output):
+        d = output.shape[-1] // 3
+        _, k, v = output.split(d, dim=-1)
+        b, t = k.shape[:2]
+        kept.append(torch.stack([z.reshape(b, t, 4, d // 4).transpose(1, 2)[0]
+                                 for z in (k, v)]))
+    hooks = [block.attn.qkv.register_forward_hook(keep)
+             for block in model.blocks]
+    logits = model(x)
+    for h in hooks:
+        h.remove()
+    return logits, torch.stack(kept)
+
+
+def gpt_decode_reference(model, token, p, cache):
+    """One cached step of the gpt: `token` at position p attends to the
+    cache's positions up to p, after writing its own key and value there.
+    Returns the logits [1, V] and the new cache."""
+    cache = cache.clone()
+    h = model.tok_emb(token.reshape(1, 1)) + model.pos_emb[:, p:p + 1]
+    for i, block in enumerate(model.blocks):
+        q, k, v = block.attn.qkv(block.ln1(h)).split(128, dim=-1)
+        q, k, v = (z.reshape(1, 1, 4, 32).transpose(1, 2) for z in (q, k, v))
+        cache[i, 0, :, p] = k[0, :, 0]
+        cache[i, 1, :, p] = v[0, :, 0]
+        keys, values = cache[i, 0, :, :p + 1][None], cache[i, 1, :, :p + 1][None]
+        weights = torch.softmax(q @ keys.transpose(-1, -2) / math.sqrt(32), -1)
+        o = (weights @ values).transpose(1, 2).reshape(1, 1, 128)
+        h = h + block.attn.proj(o)
+        h = h + block.mlp(block.ln2(h))
+    return model.head(model.ln_f(h))[0], cache
+
+
+def add_cache_checks(reference, x, workdir, expected, inputs_paths):
+    """gpt's generation entries: prefill of one window, and decode_step at a
+    position p from a cache holding positions < p (the rest zero) must give
+    the window's logits at p and the cache with p written."""
+    with torch.no_grad():
+        logits, cache = gpt_keys_values(reference.eval(), x)
+    expected["prefill"] = {"logits": logits.numpy(), "cache": cache.numpy()}
+    inputs_paths["prefill"] = os.path.join(workdir, "gpt_prefill.safetensors")
+    st.save(inputs_paths["prefill"], {"x": x})
+    # The cache as the entry receives it: float32, positions from p on zero.
+    p = 37
+    before = cache.float().double()
+    before[:, :, :, p:] = 0
+    with torch.no_grad():
+        step_logits, after = gpt_decode_reference(reference, x[0, p], p,
+                                                  before)
+    expected["decode_step"] = {"logits": step_logits.numpy(),
+                               "next_cache": after.numpy()}
+    inputs_paths["decode_step"] = os.path.join(workdir,
+                                               "gpt_decode_step.safetensors")
+    st.save(inputs_paths["decode_step"],
+            {"token": x[0, p:p + 1].clone(),
+             "position": torch.tensor(p, dtype=torch.int64),
+             "cache": before.float()})
+
+
 def check_model(name, args, workdir, report):
     cls, seed, make_batch, loss_of = MODELS[name]
     torch.manual_seed(seed)
@@ -580,6 +644,9 @@ def check_model(name, args, workdir, report):
         loss = loss_of(reference.train(), widened(loss_inputs))
     expected = {"forward": {"logits": logits.numpy()},
                 "loss": {"loss": loss.numpy()}}
+    if name == "gpt":
+        add_cache_checks(reference, forward_inputs["x"][:1], workdir, expected,
+                         inputs_paths)
     if hasattr(reference, "greedy"):
         # Greedy decoding: every token must be the reference's.
         with torch.no_grad():

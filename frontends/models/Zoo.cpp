@@ -8,6 +8,7 @@ const std::vector<ModelInfo> &models() {
   static const std::vector<ModelInfo> zoo = [] {
     std::vector<ModelInfo> all;
     addClassifiers(all);
+    addVision(all);
     addRecurrent(all);
     addTransformers(all);
     addReversal(all);

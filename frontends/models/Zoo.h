@@ -64,6 +64,7 @@ BuiltModel buildClassifier(const std::string &name,
 
 // Families, one file each; they append to the zoo.
 void addClassifiers(std::vector<ModelInfo> &zoo);
+void addVision(std::vector<ModelInfo> &zoo);
 void addRecurrent(std::vector<ModelInfo> &zoo);
 void addTransformers(std::vector<ModelInfo> &zoo);
 void addReversal(std::vector<ModelInfo> &zoo);

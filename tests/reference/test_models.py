@@ -54,7 +54,7 @@ torch.set_num_threads(1)
 TOL = {"f32": 1e-4, "f64": 1e-9}
 # Models whose float32 gradients may differ at ReLU kinks (docs/models.md):
 # their gradients are compared in float64 only.
-KINKED = {"resnet"}
+KINKED = {"resnet", "densenet"}
 
 
 class Mlp(nn.Module):
@@ -128,6 +128,139 @@ class ResNet(nn.Module):
         h = F.relu(self.bn1(self.conv1(x)))
         h = self.layer3(self.layer2(self.layer1(h)))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
+class DenseLayer(nn.Module):
+    def __init__(self, cin, growth=12):
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, 4 * growth, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(4 * growth)
+        self.conv2 = nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        return self.conv2(F.relu(self.norm2(self.conv1(F.relu(self.norm1(x))))))
+
+
+class DenseBlock(nn.Module):
+    def __init__(self, cin):
+        super().__init__()
+        for i in range(4):
+            self.add_module("layer%d" % (i + 1), DenseLayer(cin + 12 * i))
+
+    def forward(self, x):
+        for layer in self.children():
+            x = torch.cat([x, layer(x)], 1)
+        return x
+
+
+class Transition(nn.Module):
+    def __init__(self, cin):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(cin)
+        self.conv = nn.Conv2d(cin, cin // 2, 1, bias=False)
+
+    def forward(self, x):
+        return F.avg_pool2d(self.conv(F.relu(self.norm(x))), 2)
+
+
+class DenseNet(nn.Module):
+    """conv0 1-24 -> block1 (24->72) -> trans1 (->36) -> block2 (->84) ->
+    norm -> ReLU -> global average pool -> fc 84-10."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv0 = nn.Conv2d(1, 24, 3, padding=1, bias=False)
+        self.block1 = DenseBlock(24)
+        self.trans1 = Transition(72)
+        self.block2 = DenseBlock(36)
+        self.norm = nn.BatchNorm2d(84)
+        self.fc = nn.Linear(84, 10)
+
+    def forward(self, x):
+        h = self.block2(self.trans1(self.block1(self.conv0(x))))
+        return self.fc(F.relu(self.norm(h)).mean((2, 3)))
+
+
+class InceptionBlock(nn.Module):
+    def __init__(self, cin):
+        super().__init__()
+        self.b1 = nn.Conv2d(cin, 16, 1)
+        self.b2a = nn.Conv2d(cin, 16, 1)
+        self.b2b = nn.Conv2d(16, 24, 3, padding=1)
+        self.b3a = nn.Conv2d(cin, 8, 1)
+        self.b3b = nn.Conv2d(8, 12, 5, padding=2)
+        self.b4 = nn.Conv2d(cin, 12, 1)
+
+    def forward(self, x):
+        return torch.cat([
+            F.relu(self.b1(x)),
+            F.relu(self.b2b(F.relu(self.b2a(x)))),
+            F.relu(self.b3b(F.relu(self.b3a(x)))),
+            F.relu(self.b4(F.max_pool2d(x, 3, 1, 1)))], 1)
+
+
+class Inception(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 32, 3, padding=1)
+        self.mix1 = InceptionBlock(32)
+        self.mix2 = InceptionBlock(64)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        h = self.mix1(F.relu(self.stem(x)))
+        h = self.mix2(F.max_pool2d(h, 2))
+        return self.fc(h.mean((2, 3)))
+
+
+class ConvBn(nn.Module):
+    def __init__(self, cin, cout, kernel, stride=1, groups=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride, kernel // 2,
+                              groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+class MBConv(nn.Module):
+    def __init__(self, cin, cout, ratio, stride):
+        super().__init__()
+        ch = cin * ratio
+        if ratio > 1:
+            self.expand = ConvBn(cin, ch, 1)
+        self.dw = ConvBn(ch, ch, 3, stride, groups=ch)
+        self.se = nn.Module()
+        self.se.reduce = nn.Conv2d(ch, max(1, cin // 4), 1)
+        self.se.expand = nn.Conv2d(max(1, cin // 4), ch, 1)
+        self.project = ConvBn(ch, cout, 1)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        h = F.silu(self.expand(x)) if hasattr(self, "expand") else x
+        h = F.silu(self.dw(h))
+        gate = torch.sigmoid(self.se.expand(F.silu(
+            self.se.reduce(h.mean((2, 3), keepdim=True)))))
+        h = self.project(h * gate)
+        return h + x if self.residual else h
+
+
+class EfficientNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvBn(1, 16, 3, 2)
+        self.blocks = nn.ModuleList([MBConv(16, 16, 1, 1), MBConv(16, 24, 4, 2),
+                                     MBConv(24, 24, 4, 1)])
+        self.head = ConvBn(24, 128, 1)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        h = F.silu(self.stem(x))
+        for block in self.blocks:
+            h = block(h)
+        return self.fc(F.silu(self.head(h)).mean((2, 3)))
 
 
 class SelfAttention(nn.Module):
@@ -461,6 +594,9 @@ MODELS = collections.OrderedDict([
     ("mlp", (Mlp, 0, image_batch, classifier_loss)),
     ("cnn", (Cnn, 1, image_batch, classifier_loss)),
     ("resnet", (ResNet, 2, image_batch, classifier_loss)),
+    ("densenet", (DenseNet, 12, image_batch, classifier_loss)),
+    ("inception", (Inception, 13, image_batch, classifier_loss)),
+    ("efficientnet", (EfficientNet, 14, image_batch, classifier_loss)),
     ("vit", (Vit, 3, image_batch, classifier_loss)),
     ("rnn", (row_classifier(nn.RNN), 6, image_batch, classifier_loss)),
     ("lstm", (row_classifier(nn.LSTM), 7, image_batch, classifier_loss)),

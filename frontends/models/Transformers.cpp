@@ -245,6 +245,19 @@ BuiltModel buildTextModel(const std::string &name,
                             loss.input("mask", tokens, options.dtype)));
   else
     loss.output("loss", sequenceCrossEntropy(logits, labels));
+  if constexpr (std::is_same_v<Model, Bert>) {
+    // fill(x) -> x with every [MASK] replaced by the most likely of the
+    // text's symbols there.
+    Graph &fill = program->addEntry("fill");
+    Tensor corrupted = fill.input("x", tokens, DType::I64);
+    Tensor scores = (*model)(corrupted);
+    Tensor text = slice(scores, {0, 0, 0},
+                        {options.batch, model->context, model->vocab - 1});
+    Tensor masked = compare(Compare::Eq, corrupted,
+                            constant(fill, {}, {double(model->vocab - 1)},
+                                     DType::I64));
+    fill.output("tokens", select(masked, argmax(text, 2), corrupted));
+  }
   if constexpr (std::is_same_v<Model, Gpt>) {
     // Generation, one sequence at a time: prefill(x [1, T]) -> the logits
     // of every position and the window's key/value cache; decode_step(token

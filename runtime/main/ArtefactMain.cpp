@@ -11,6 +11,7 @@
 //   ./model eval --params P.safetensors [--data ...]
 //   ./gpt generate --params P.safetensors [--prompt TEXT] [--tokens N]
 //           [--temperature T] [--top-k K] [--seed S] [--kv-cache on|off]
+//   ./bert fill --params P.safetensors --text "Th_ qu_ck" [--mask-char C]
 //   ./model run --entry=forward --params=P.safetensors
 //           --inputs=I.safetensors --outputs=O.safetensors [--check-numerics]
 //   ./model list               (the entry points and their tensors)
@@ -85,11 +86,18 @@ int main(int argc, char **argv) {
       s = generate(model, options);
     return s.ok() ? 0 : fail(argv[0], s.message());
   }
+  if (command == "fill") {
+    FillOptions options;
+    Status s = parseFillFlags(argc, argv, 2, options);
+    if (s.ok())
+      s = fill(model, options);
+    return s.ok() ? 0 : fail(argv[0], s.message());
+  }
   // `run` (also the default when the first argument is a flag).
   int first = command == "run" ? 2 : 1;
   if (command != "run" && !command.empty() && command.rfind("--", 0) != 0)
     return fail(argv[0], "unknown command '" + command +
-                             "'; commands: train, eval, generate, run, list");
+                             "'; commands: train, eval, generate, fill, run, list");
   StatusOr<RunRequest> request = parseRunFlags(argc, argv, first);
   if (!request.ok())
     return fail(argv[0], request.status().message());

@@ -109,6 +109,37 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
 }
 
 
+Status parseFillFlags(int argc, char **argv, int first, FillOptions &options) {
+  for (int i = first; i < argc; ++i) {
+    FlagArg f =
+        readFlag(argc, argv, i, [](const std::string &) { return true; });
+    const std::string &arg = f.arg, &flag = f.flag, &value = f.value;
+    if (!f.given)
+      return Status::error(flag + " needs a value");
+    if (flag == "--params")
+      options.params = value;
+    else if (flag == "--text")
+      options.text = value;
+    else if (flag == "--mask-char") {
+      if (value.size() != 1)
+        return Status::error("--mask-char needs one character, got '" +
+                             value + "'");
+      options.maskChar = value[0];
+    } else if (flag == "--threads") {
+      char *end = nullptr;
+      long long n = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end)
+        return Status::error("--threads needs an integer, got '" + value +
+                             "'");
+      if (n > 0)
+        kiln_set_num_threads(n);
+    } else {
+      return Status::error("unknown argument '" + arg + "'");
+    }
+  }
+  return Status::success();
+}
+
 Status parseGenerateFlags(int argc, char **argv, int first,
                           GenerateOptions &options) {
   for (int i = first; i < argc; ++i) {

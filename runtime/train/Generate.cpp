@@ -1,5 +1,6 @@
 //===- Generate.cpp - Sampling text from a next-token model ---------------===//
 
+#include "kiln/runtime/RunCommand.h"
 #include "kiln/runtime/SafeTensors.h"
 #include "kiln/runtime/Training.h"
 
@@ -197,6 +198,81 @@ Status generate(const CompiledModel &model, const GenerateOptions &options) {
                static_cast<long long>(options.tokens), seconds,
                options.tokens / std::max(seconds, 1e-9),
                cached ? "key/value cache" : "whole window each step");
+  return Status::success();
+}
+
+Status fill(const CompiledModel &model, const FillOptions &options) {
+  const EntrySpec *entry = findEntry(model.entries, "fill");
+  if (!entry || entry->results.size() != 1)
+    return Status::error("fill needs a masked model with a `fill` entry "
+                         "(bert); " + listEntries(model.entries));
+  if (options.params.empty())
+    return Status::error("fill needs --params=P.safetensors");
+  StatusOr<SafeTensorsFile> params = readSafeTensors(options.params);
+  if (!params.ok())
+    return params.status();
+  std::vector<HostTensor> args;
+  HostTensor *x = nullptr;
+  for (const ArgumentSpec &a : entry->arguments) {
+    args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
+    if (a.kind == ArgKind::Input) {
+      if (a.tensor.name == "x")
+        x = &args.back();
+      continue;
+    }
+    const HostTensor *p = params.value().find(a.tensor.name);
+    if (!p)
+      return Status::error("'" + options.params + "' has no tensor '" +
+                           a.tensor.name + "' (is it from another model?)");
+    if (p->shape() != a.tensor.shape || p->dtype() != a.tensor.dtype)
+      return Status::error("'" + options.params + "': '" + a.tensor.name +
+                           "' is " + p->describe() + ", the model expects " +
+                           dtypeName(a.tensor.dtype) +
+                           formatShape(a.tensor.shape));
+    args.back() = p->clone();
+  }
+  if (!x || x->dtype() != DType::I64 || x->shape().size() != 2)
+    return Status::error("the model's `fill` does not take int64 token ids x "
+                         "[batch, positions]");
+  int64_t context = x->shape()[1];
+  const std::string &text = options.text;
+  if (text.empty())
+    return Status::error("fill needs --text: the text, with '" +
+                         std::string(1, options.maskChar) +
+                         "' for each character to fill in");
+  if (static_cast<int64_t>(text.size()) > context)
+    return Status::error("--text has " + std::to_string(text.size()) +
+                         " characters, more than the model's " +
+                         std::to_string(context) + " positions");
+  int64_t *row = x->data<int64_t>();
+  std::fill(row, row + context, int64_t(95)); // newlines after the text
+  int64_t blanks = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = text[i];
+    if (c == static_cast<unsigned char>(options.maskChar)) {
+      row[i] = kCorpusSymbols; // [MASK]
+      ++blanks;
+      continue;
+    }
+    int64_t id = corpusId(c);
+    if (id < 0)
+      return Status::error("--text: the character at position " +
+                           std::to_string(i) + " (byte " + std::to_string(c) +
+                           ") is not in the vocabulary (printable ASCII and "
+                           "newlines)");
+    row[i] = id;
+  }
+  if (blanks == 0)
+    return Status::error("--text has no '" + std::string(1, options.maskChar) +
+                         "' to fill in (--mask-char chooses another marker)");
+  std::vector<HostTensor> results = allocateResults(*entry).value();
+  if (Status s = model.run("fill", args, results); !s.ok())
+    return s;
+  const int64_t *filled = results[0].data<int64_t>();
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i)
+    out += corpusSymbol(filled[i]);
+  std::printf("%s\n", out.c_str());
   return Status::success();
 }
 

@@ -199,6 +199,20 @@ struct GenerateOptions {
 Status generate(const CompiledModel &model, const GenerateOptions &options);
 
 /// Parses generate's flags from argv[first..].
+/// bert's `fill`: the text with each `maskChar` predicted.
+struct FillOptions {
+  std::string params; // the model's state (safetensors)
+  std::string text;   // at most the model's context; '_' marks a blank
+  char maskChar = '_';
+};
+
+/// Prints `text` with every `maskChar` replaced by the masked model's
+/// prediction (the `fill` entry: the most likely text symbol where the
+/// input holds [MASK]). A text shorter than the context is followed by
+/// newlines, as training windows hold whole lines.
+Status fill(const CompiledModel &model, const FillOptions &options);
+Status parseFillFlags(int argc, char **argv, int first, FillOptions &options);
+
 Status parseGenerateFlags(int argc, char **argv, int first,
                           GenerateOptions &options);
 

@@ -547,6 +547,10 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   std::mt19937_64 initRng(options.seed);
   bool reversal = shapes.value().source > 0;
   int xIndex = -1, yIndex = -1, maskIndex = -1, tgtIndex = -1, otherIndex = -1;
+  // Counter-based random numbers (dropout): the run's seed, and an offset
+  // of step << 32 so that every step draws fresh numbers and a resumed run
+  // the same ones.
+  int rngSeedIndex = -1, rngOffsetIndex = -1;
   for (const ArgumentSpec &a : step->arguments) {
     if (a.kind == ArgKind::Input) {
       const std::string &name = a.tensor.name;
@@ -559,6 +563,10 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
         maskIndex = index;
       else if (name == "tgt" && reversal)
         tgtIndex = index;
+      else if (name == "rng_seed" && a.tensor.dtype == DType::I64)
+        rngSeedIndex = index;
+      else if (name == "rng_offset" && a.tensor.dtype == DType::I64)
+        rngOffsetIndex = index;
       else
         otherIndex = index;
       args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
@@ -739,6 +747,11 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                      tgtIndex >= 0 ? &args[tgtIndex] : nullptr};
       fillInputs(train, order, b * batch, {true, options.seed, epoch},
                  shapes.value(), in);
+      if (rngSeedIndex >= 0)
+        args[rngSeedIndex].data<int64_t>()[0] =
+            static_cast<int64_t>(options.seed & 0x7FFFFFFFFFFFFFFFull);
+      if (rngOffsetIndex >= 0)
+        args[rngOffsetIndex].data<int64_t>()[0] = stepsDone << 32;
       resetNonFinite();
       if (Status s = model.run("train_step", args, results); !s.ok())
         return s;

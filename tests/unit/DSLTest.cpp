@@ -359,3 +359,49 @@ TEST(DSL, AttributeChecksAreTheVerifiers) {
   EXPECT_THAT(errorOf([&] { randomNormal(seed, offset, {4}, 0, 1, DType::I64); }),
               HasSubstr("needs a float dtype, got i64"));
 }
+
+struct TwoDropouts : Module {
+  Linear fc{this, "fc", 8, 8};
+  Dropout first{this, "drop1", 0.25};
+  Dropout second{this, "drop2", 0.5};
+  TwoDropouts() : Module("TwoDropouts") {}
+  Tensor operator()(const Tensor &x) const { return second(fc(first(x))); }
+};
+
+TEST(DSL, DropoutDrawsDisjointRandomNumbersOnlyWhenTraining) {
+  TwoDropouts model;
+  Program program("dropouts", model);
+  Graph &forward = program.addEntry("forward");
+  forward.output("y", model(forward.input("x", {4, 8})));
+  std::vector<std::string> forwardInputs;
+  for (const Graph::Argument &a : forward.arguments())
+    if (a.kind == ArgKind::Input)
+      forwardInputs.push_back(a.name);
+  EXPECT_EQ(forwardInputs, std::vector<std::string>{"x"});
+
+  Graph &loss = program.addEntry("loss");
+  loss.setTraining(true);
+  Tensor y = model(loss.input("x", {4, 8}));
+  loss.output("loss", mean(y * y, {0, 1}));
+  std::vector<std::string> lossInputs;
+  for (const Graph::Argument &a : loss.arguments())
+    if (a.kind == ArgKind::Input)
+      lossInputs.push_back(a.name);
+  EXPECT_EQ(lossInputs,
+            (std::vector<std::string>{"x", "rng_seed", "rng_offset"}));
+  std::string ir = program.emitGraphIR();
+  // Two draws of 32 numbers each: the second starts 32 past the first.
+  size_t first = ir.find("graph.random_uniform");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_NE(ir.find("graph.random_uniform", first + 1), std::string::npos);
+  EXPECT_THAT(ir, HasSubstr("dense<32> : tensor<i64>"));
+  EXPECT_THAT(ir, HasSubstr("graph.compare ge"));
+
+  EXPECT_THAT(errorOf([] {
+                struct Bad : Module {
+                  Dropout drop{this, "drop", 1.5};
+                  Bad() : Module("Bad") {}
+                } bad;
+              }),
+              HasSubstr("module 'drop' (Dropout): p=1.5 must be between 0 and 1"));
+}

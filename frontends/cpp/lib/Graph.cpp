@@ -1,6 +1,7 @@
 //===- Graph.cpp - Tensors and graphs of the Kiln C++ DSL -----------------===//
 
 #include "kiln/Module.h"
+#include "kiln/Ops.h"
 #include "kiln/Tensor.h"
 
 #include "dialects/Graph/IR/GraphShapes.h"
@@ -94,6 +95,25 @@ Tensor Graph::input(const std::string &name, Shape shape, DType dtype,
                     SourceLoc loc) {
   return Tensor(this, addArgument(name, ArgKind::Input, std::move(shape),
                                   dtype, loc));
+}
+
+Graph::RandomStream Graph::randomStream(int64_t count, SourceLoc loc) {
+  if (count < 1)
+    fail("randomStream",
+         fmt::format("needs a positive count of numbers, got {}", count),
+         loc);
+  if (rngSeed_ < 0) {
+    rngSeed_ = input("rng_seed", {}, DType::I64, loc).id();
+    rngOffset_ = input("rng_offset", {}, DType::I64, loc).id();
+  }
+  Tensor seed(this, rngSeed_), offset(this, rngOffset_);
+  if (randomCounters_ > 0)
+    offset = add(offset,
+                 constant(*this, {}, {static_cast<double>(randomCounters_)},
+                          DType::I64, loc),
+                 loc);
+  randomCounters_ += count;
+  return {seed, offset};
 }
 
 void Graph::output(const std::string &name, const Tensor &value,

@@ -138,6 +138,32 @@ Tensor Embedding::operator()(const Tensor &indices, SourceLoc loc) const {
   return embedding(use(weight, graph, loc), indices, loc);
 }
 
+Dropout::Dropout(Module *parent, std::string name, double p)
+    : Module(parent, std::move(name), "Dropout"), p(p) {
+  if (!(p >= 0.0 && p <= 1.0))
+    throw GraphError(fmt::format("module '{}' (Dropout): p={} must be "
+                                 "between 0 and 1",
+                                 path(), p));
+}
+
+Tensor Dropout::operator()(const Tensor &x, SourceLoc loc) const {
+  Graph &graph = x.graph();
+  if (!graph.training() || p == 0.0)
+    return x;
+  Scope scope(*this, graph, loc);
+  if (p == 1.0)
+    return x * scalarLike(x, 0.0, loc);
+  int64_t count = 1;
+  for (int64_t d : x.shape())
+    count *= d;
+  Graph::RandomStream stream = graph.randomStream(count, loc);
+  Tensor u = randomUniform(stream.seed, stream.offset, x.shape(), 0.0, 1.0,
+                           x.dtype(), loc);
+  Tensor keep = cast(compare(Compare::Ge, u, scalarLike(u, p, loc), loc),
+                     x.dtype(), loc);
+  return x * keep * scalarLike(x, 1.0 / (1.0 - p), loc);
+}
+
 //===----------------------------------------------------------------------===//
 // Recurrent layers
 //===----------------------------------------------------------------------===//

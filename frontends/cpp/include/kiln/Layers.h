@@ -173,6 +173,20 @@ public:
   Param weightIh, weightHh, biasIh, biasHh;
 };
 
+/// PyTorch's nn.Dropout: in a training graph each element is zeroed with
+/// probability p and the others scaled by 1/(1 - p), the choice drawn from
+/// counter-based random numbers (Graph::randomStream: the entry point gets
+/// the inputs rng_seed and rng_offset); elsewhere (evaluation) the
+/// identity. No parameters.
+class Dropout : public Module {
+public:
+  Dropout(Module *parent, std::string name, double p = 0.5);
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const;
+
+  double p;
+};
+
 /// Children named "0", "1", ... as PyTorch's nn.ModuleList and
 /// nn.Sequential, so a model writes
 ///

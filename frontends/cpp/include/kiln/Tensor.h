@@ -154,6 +154,18 @@ public:
   bool training() const { return training_; }
   void setTraining(bool on) { training_ = on; }
 
+  /// Where `count` counter-based random numbers of this entry point come
+  /// from: its 0-d int64 inputs `rng_seed` and `rng_offset` (declared on
+  /// the first request) and an offset past every earlier request's
+  /// numbers, so no two requests share a number. The caller gives a seed
+  /// and, per call, a fresh offset: the trainer passes its seed and the
+  /// step number times 2^32, so a resumed run draws the same numbers.
+  struct RandomStream {
+    Tensor seed, offset;
+  };
+  RandomStream randomStream(int64_t count,
+                            SourceLoc loc = SourceLoc::current());
+
   const std::string &name() const { return name_; }
   const std::vector<Value> &values() const { return values_; }
   const std::vector<Node> &nodes() const { return nodes_; }
@@ -187,6 +199,8 @@ private:
   std::vector<Output> outputs_;
   std::vector<std::pair<const Module *, SourceLoc>> scopes_;
   bool training_ = false;
+  int rngSeed_ = -1, rngOffset_ = -1; // argument values, once declared
+  int64_t randomCounters_ = 0;        // numbers handed out so far
 };
 
 } // namespace kiln

@@ -2,6 +2,9 @@
 
   tiny_mlp.py DIR write          params, inputs, bad inputs, expected output
   tiny_mlp.py DIR check OUT...   each OUT's 'y' matches the reference
+  tiny_mlp.py DIR dataset        train.txt and test.txt: 16 values and a
+                                 label (the group of four with the
+                                 largest sum), for `tiny train --data text`
 """
 import os
 import sys
@@ -21,7 +24,20 @@ def model():
     })
 
 
+def dataset(directory):
+    rng = np.random.default_rng(11)
+    for name, rows in (("train.txt", 512), ("test.txt", 128)):
+        x = rng.standard_normal((rows, 16))
+        label = x.reshape(rows, 4, 4).sum(2).argmax(1)
+        with open(os.path.join(directory, name), "w") as f:
+            for values, y in zip(x, label):
+                f.write("%d %s\n" % (y, " ".join("%.4f" % v for v in values)))
+    return 0
+
+
 def main(directory, command, *outputs):
+    if command == "dataset":
+        return dataset(directory)
     m = model()
     params = {k: v.detach().numpy() for k, v in m.state_dict().items()}
     x = np.random.default_rng(3).standard_normal((8, 16)).astype(np.float32)

@@ -53,6 +53,6 @@ for model in $MODELS; do
       awk '$1 != "-" && $1 > best { best = $1 } END { print best + 0 }')"
     printf '%-12s %-3s %9s %9s %9s %9s %7.2f\n' "$model" "$threads" "$kiln" \
       "$eager" "$compiled" "$old" \
-      "$(awk -v k="$kiln" -v b="$best" 'BEGIN { print b > 0 ? k / b : 0 }')"
+      "$(awk -v k="$kiln" -v b="$best" 'BEGIN { print (b > 0 ? k / b : 0) }')"
   done
 done

@@ -12,6 +12,7 @@ const std::vector<ModelInfo> &models() {
     addRecurrent(all);
     addTransformers(all);
     addReversal(all);
+    addGenerative(all);
     return all;
   }();
   return zoo;

@@ -68,6 +68,7 @@ void addVision(std::vector<ModelInfo> &zoo);
 void addRecurrent(std::vector<ModelInfo> &zoo);
 void addTransformers(std::vector<ModelInfo> &zoo);
 void addReversal(std::vector<ModelInfo> &zoo);
+void addGenerative(std::vector<ModelInfo> &zoo);
 
 } // namespace kiln::zoo
 

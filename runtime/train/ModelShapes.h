@@ -23,6 +23,9 @@ struct ModelShapes {
   int64_t context = 0; // token models: T
   bool masked = false; // token models: the loss takes a `mask` input
   int64_t source = 0;  // reversal models: S (0 for the others)
+  /// A model of images without labels (vae): its `loss` takes x alone, and
+  /// evaluation reports the held-out loss only.
+  bool unsupervised = false;
   /// The positions each example's logits score: T, S+1, or 1.
   int64_t positions() const {
     return source > 0 ? source + 1 : context > 0 ? context : 1;

@@ -221,8 +221,8 @@ StatusOr<Loaded> loadData(const TrainOptions &options,
   }
   // The examples must be what the model takes, and the labels its classes.
   for (const Dataset *set : {&data.train, &data.test}) {
-    if (set->images.shape().empty())
-      continue; // Not loaded.
+    if (set->size() == 0)
+      continue; // Not loaded (eval reads no training set).
     std::vector<int64_t> example(set->images.shape().begin() + 1,
                                  set->images.shape().end());
     int64_t size = 1, expected = 1;
@@ -251,14 +251,20 @@ struct Evaluation {
   /// The reversal task: the share of problems whose greedy decoding (the
   /// `decode` entry) is exactly the reversed source and EOS; -1 without.
   double sequences = -1;
+  /// Only a loss was measured (models without labels).
+  bool lossOnly = false;
   /// The headline accuracy: exact sequences where measured.
-  double headline() const { return sequences >= 0 ? sequences : accuracy; }
+  double headline() const {
+    return lossOnly ? std::nan("") : sequences >= 0 ? sequences : accuracy;
+  }
 };
 
 /// "test accuracy 91.81%", or for the reversal task "token accuracy
 /// 99.95%, exact sequences 99.40% (greedy)".
 std::string describeAccuracy(const Evaluation &e) {
   char text[96];
+  if (e.lossOnly)
+    return "no labels to score";
   if (e.sequences >= 0)
     std::snprintf(text, sizeof(text),
                   "token accuracy %.2f%%, exact sequences %.2f%% (greedy)",
@@ -296,6 +302,53 @@ HostTensor *inputNamed(const EntrySpec &entry, std::vector<HostTensor> &args,
   return nullptr;
 }
 
+/// The mean of `loss` over the whole batches of `data` (a model without
+/// labels): the same random numbers in every evaluation (seed 1, offset
+/// batch << 32), so evaluations compare across epochs and runs.
+Status evaluateLoss(const CompiledModel &model, const Dataset &data,
+                    const std::vector<NamedTensor> &state, Evaluation &result) {
+  const EntrySpec *loss = findEntry(model.entries, "loss");
+  if (!loss || loss->results.empty())
+    return Status::error("the model has no `loss` entry to evaluate");
+  SafeTensorsFile params;
+  for (const NamedTensor &t : state)
+    params.tensors.push_back({t.name, t.tensor.clone()});
+  StatusOr<std::vector<HostTensor>> bound = bindState(*loss, params);
+  if (!bound.ok())
+    return bound.status();
+  std::vector<HostTensor> args = std::move(bound).value();
+  HostTensor *x = inputNamed(*loss, args, "x");
+  HostTensor *seed = inputNamed(*loss, args, "rng_seed");
+  HostTensor *offset = inputNamed(*loss, args, "rng_offset");
+  if (!x)
+    return Status::error("the model's `loss` takes no input x");
+  int64_t batch = x->shape()[0];
+  HostTensor labels = HostTensor::zeros(DType::I64, {batch}).value();
+  std::vector<int64_t> order(data.size());
+  for (int64_t i = 0; i < data.size(); ++i)
+    order[i] = i;
+  double total = 0;
+  int64_t batches = 0;
+  for (int64_t first = 0; first + batch <= data.size(); first += batch) {
+    fillBatch(data, order, first, *x, labels);
+    if (seed)
+      seed->data<int64_t>()[0] = 1;
+    if (offset)
+      offset->data<int64_t>()[0] = batches << 32;
+    std::vector<HostTensor> results = allocateResults(*loss).value();
+    if (Status s = model.run("loss", args, results); !s.ok())
+      return s;
+    total += scalarOf(results[0]);
+    ++batches;
+  }
+  if (batches == 0)
+    return Status::error("the test set has fewer examples than one batch of " +
+                         std::to_string(batch));
+  result.loss = total / batches;
+  result.lossOnly = true;
+  return Status::success();
+}
+
 /// Mean cross-entropy and accuracy of `forward` over `data`, with the
 /// parameters found by name in `state`: per example for classifiers, per
 /// predicted position (every position, or the masked ones) for token and
@@ -304,6 +357,8 @@ HostTensor *inputNamed(const EntrySpec &entry, std::vector<HostTensor> &args,
 Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
                   const Dataset &data, const std::vector<NamedTensor> &state,
                   Evaluation &result) {
+  if (shapes.unsupervised)
+    return evaluateLoss(model, data, state, result);
   const EntrySpec *forward = findEntry(model.entries, "forward");
   if (!forward || forward->results.size() != 1)
     return Status::error("the model has no `forward` entry with one result");
@@ -459,6 +514,13 @@ StatusOr<ModelShapes> modelShapes(const CompiledModel &model) {
   ModelShapes shapes;
   shapes.classes = forward->results[0].shape.back();
   shapes.example.assign(x->tensor.shape.begin() + 1, x->tensor.shape.end());
+  if (!tokens)
+    if (const EntrySpec *loss = findEntry(model.entries, "loss")) {
+      shapes.unsupervised = true;
+      for (const ArgumentSpec &a : loss->arguments)
+        if (a.kind == ArgKind::Input && a.tensor.name == "y")
+          shapes.unsupervised = false;
+    }
   if (tokens) {
     shapes.context = x->tensor.shape[1];
     if (shapes.classes < kCorpusSymbols)
@@ -591,7 +653,14 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       return t.status();
     args.push_back(std::move(t).value());
   }
-  if (xIndex < 0 || yIndex < 0 || otherIndex >= 0 ||
+  // A model without labels gets a scratch tensor for the labels the
+  // batches carry.
+  HostTensor unusedLabels;
+  if (shapes.value().unsupervised && yIndex < 0 && xIndex >= 0)
+    unusedLabels =
+        HostTensor::zeros(DType::I64, {args[xIndex].shape()[0]}).value();
+  if (xIndex < 0 || (yIndex < 0 && !shapes.value().unsupervised) ||
+      otherIndex >= 0 ||
       (maskIndex >= 0) != shapes.value().masked || (tgtIndex >= 0) != reversal)
     return Status::error(
         reversal ? std::string("train_step must take sources src, decoder "
@@ -742,7 +811,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     int64_t epochSteps = 0; // this run's, for the rate
     auto epochStart = std::chrono::steady_clock::now();
     for (int64_t b = epoch == startEpoch ? startBatch : 0; b < batches; ++b) {
-      BatchInputs in{&args[xIndex], &args[yIndex],
+      BatchInputs in{&args[xIndex],
+                     yIndex >= 0 ? &args[yIndex] : &unusedLabels,
                      maskIndex >= 0 ? &args[maskIndex] : nullptr,
                      tgtIndex >= 0 ? &args[tgtIndex] : nullptr};
       fillInputs(train, order, b * batch, {true, options.seed, epoch},

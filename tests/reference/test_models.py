@@ -543,6 +543,82 @@ class Seq2Seq(nn.Module):
         return torch.stack(out, 1)
 
 
+class Vae(nn.Module):
+    """enc.fc1 784-400 -> ReLU -> enc.fc2 400-40 (mu, log sigma^2);
+    dec.fc1 20-400 -> ReLU -> dec.fc2 400-784 logits. forward decodes mu."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Module()
+        self.enc.fc1 = nn.Linear(784, 400)
+        self.enc.fc2 = nn.Linear(400, 40)
+        self.dec = nn.Module()
+        self.dec.fc1 = nn.Linear(20, 400)
+        self.dec.fc2 = nn.Linear(400, 784)
+
+    def encode(self, x):
+        stats = self.enc.fc2(F.relu(self.enc.fc1(x.flatten(1))))
+        return stats[:, :20], stats[:, 20:]
+
+    def decode(self, z):
+        return self.dec.fc2(F.relu(self.dec.fc1(z)))
+
+    def forward(self, x):
+        return self.decode(self.encode(x)[0])
+
+
+def vae_batch(batch, gen):
+    x = torch.rand(batch, 1, 28, 28, generator=gen, dtype=torch.float32)
+    return {"x": x}, {"x": x, "rng_seed": torch.tensor(3),
+                      "rng_offset": torch.tensor(5)}
+
+
+def vae_loss(model, inputs):
+    x, eps = inputs["x"], inputs["eps"]
+    mu, log_var = model.encode(x)
+    logits = model.decode(mu + eps * torch.exp(0.5 * log_var))
+    bce = F.binary_cross_entropy_with_logits(logits, x.flatten(1),
+                                             reduction="sum")
+    kl = -0.5 * torch.sum(1 + log_var - mu * mu - log_var.exp())
+    return (bce + kl) / x.shape[0]
+
+
+# Models whose loss draws standard normal numbers inside the compiled step:
+# the shape drawn, per batch size.
+NOISE = {"vae": lambda batch: (batch, 20)}
+
+
+def kiln_noise(args, workdir, name, loss_inputs):
+    """The numbers the model's loss draws (Kiln's counter-based normal
+    generator, first request of the step: offset rng_offset), run by
+    kiln-run for each precision, as float64 tensors."""
+    shape = NOISE[name](args.batch)
+    out = {}
+    for dtype in ("f32", "f64"):
+        dims = "x".join(str(d) for d in shape)
+        module = os.path.join(workdir, "%s_noise_%s.mlir" % (name, dtype))
+        with open(module, "w") as f:
+            f.write(
+                "func.func @noise(%%seed: tensor<i64> {graph.input = \"rng_seed\"}, "
+                "%%offset: tensor<i64> {graph.input = \"rng_offset\"}) -> "
+                "(tensor<%sx%s> {graph.output = \"eps\"}) {\n"
+                "  %%e = graph.random_normal %%seed, %%offset "
+                "{shape = array<i64: %s>, dtype = %s}\n"
+                "  return %%e : tensor<%sx%s>\n}\n"
+                % (dims, dtype, ", ".join(str(d) for d in shape), dtype,
+                   dims, dtype))
+        inputs = os.path.join(workdir, "%s_noise_inputs.safetensors" % name)
+        st.save(inputs, {"rng_seed": loss_inputs["rng_seed"],
+                         "rng_offset": loss_inputs["rng_offset"]})
+        outputs = os.path.join(workdir, "%s_noise_%s.safetensors" % (name, dtype))
+        error = run([args.kiln_run, module, "--jit", "--entry=noise",
+                     "--inputs=" + inputs, "--outputs=" + outputs])
+        if error is not None:
+            raise RuntimeError("drawing the noise: " + error)
+        out[dtype] = torch.from_numpy(st.load(outputs)["eps"]).double()
+    return out
+
+
 def image_batch(batch, gen):
     x = torch.rand(batch, 1, 28, 28, generator=gen, dtype=torch.float32)
     y = torch.randint(0, 10, (batch,), generator=gen, dtype=torch.int64)
@@ -607,6 +683,7 @@ MODELS = collections.OrderedDict([
     ("bert", (Bert, 5, token_batch(97, 32, True), sequence_loss)),
     ("transformer", (Transformer, 10, reversal_batch, reversal_loss)),
     ("seq2seq", (Seq2Seq, 11, reversal_batch, reversal_loss)),
+    ("vae", (Vae, 15, vae_batch, vae_loss)),
 ])
 
 
@@ -770,46 +847,62 @@ def check_model(name, args, workdir, report):
                                    else v for k, v in state.items()})
         return reference
 
-    reference = fresh_reference()
-
     def widened(tensors):
         return {k: v.double() if v.is_floating_point() else v
                 for k, v in tensors.items()}
-    with torch.no_grad():
-        logits = reference.eval()(**widened(forward_inputs))
-        loss = loss_of(reference.train(), widened(loss_inputs))
-    expected = {"forward": {"logits": logits.numpy()},
-                "loss": {"loss": loss.numpy()}}
-    if name == "gpt":
-        add_cache_checks(reference, forward_inputs["x"][:1], workdir, expected,
-                         inputs_paths)
-    if hasattr(reference, "greedy"):
-        # Greedy decoding: every token must be the reference's.
+
+    # A model drawing random numbers inside its loss (vae) gets them from
+    # Kiln's own generator, for the reference too: once per precision.
+    noise = kiln_noise(args, workdir, name, loss_inputs) \
+        if name in NOISE else None
+
+    def reference_inputs(dtype):
+        given = widened(loss_inputs)
+        if noise:
+            given["eps"] = noise[dtype]
+        return given
+
+    def expectations(dtype):
+        reference = fresh_reference()
         with torch.no_grad():
-            tokens = reference.eval().greedy(forward_inputs["src"])
-        expected["decode"] = {"tokens": tokens.numpy()}
-        inputs_paths["decode"] = os.path.join(
-            workdir, "%s_decode_inputs.safetensors" % name)
-        st.save(inputs_paths["decode"], {"src": forward_inputs["src"]})
-    for k, v in reference.state_dict().items():
-        if k.endswith("running_mean") or k.endswith("running_var"):
-            expected["loss"][k] = v.numpy()
-        if k.endswith("num_batches_tracked"):
-            expected["loss"][k] = v.numpy()
-    # Every parameter's gradient of the training-mode loss.
-    reference = fresh_reference()
-    grad_loss = loss_of(reference.train(), widened(loss_inputs))
-    grad_loss.backward()
-    expected["grad"] = {"loss": grad_loss.detach().numpy()}
-    for k, p in reference.named_parameters():
-        expected["grad"]["grad." + k] = p.grad.numpy()
-    inputs_paths["grad"] = inputs_paths["loss"]
-    # Gradients are scaled by the model's largest one (docs/models.md's
-    # tolerance rule): those zero by construction are rounding noise.
-    largest_grad = max(float(np.max(np.abs(g)))
-                       for k, g in expected["grad"].items() if k != "loss")
+            logits = reference.eval()(**widened(forward_inputs))
+            loss = loss_of(reference.train(), reference_inputs(dtype))
+        expected = {"forward": {"logits": logits.numpy()},
+                    "loss": {"loss": loss.numpy()}}
+        if name == "gpt":
+            add_cache_checks(reference, forward_inputs["x"][:1], workdir, expected,
+                             inputs_paths)
+        if hasattr(reference, "greedy"):
+            # Greedy decoding: every token must be the reference's.
+            with torch.no_grad():
+                tokens = reference.eval().greedy(forward_inputs["src"])
+            expected["decode"] = {"tokens": tokens.numpy()}
+            inputs_paths["decode"] = os.path.join(
+                workdir, "%s_decode_inputs.safetensors" % name)
+            st.save(inputs_paths["decode"], {"src": forward_inputs["src"]})
+        for k, v in reference.state_dict().items():
+            if k.endswith("running_mean") or k.endswith("running_var"):
+                expected["loss"][k] = v.numpy()
+            if k.endswith("num_batches_tracked"):
+                expected["loss"][k] = v.numpy()
+        # Every parameter's gradient of the training-mode loss.
+        reference = fresh_reference()
+        grad_loss = loss_of(reference.train(), reference_inputs(dtype))
+        grad_loss.backward()
+        expected["grad"] = {"loss": grad_loss.detach().numpy()}
+        for k, p in reference.named_parameters():
+            expected["grad"]["grad." + k] = p.grad.numpy()
+        inputs_paths["grad"] = inputs_paths["loss"]
+        # Gradients are scaled by the model's largest one (docs/models.md's
+        # tolerance rule): those zero by construction are rounding noise.
+        largest_grad = max(float(np.max(np.abs(g)))
+                           for k, g in expected["grad"].items() if k != "loss")
+
+        return expected, largest_grad
 
     for dtype in ("f32", "f64"):
+        if dtype == "f32" or noise:
+            expected, largest_grad = expectations(dtype)
         module = os.path.join(workdir, "%s_%s.mlir" % (name, dtype))
         cmd = [args.kilnc, "--model=" + name, "--batch=%d" % args.batch,
                "-o", module]

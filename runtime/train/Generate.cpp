@@ -42,59 +42,31 @@ Status generate(const CompiledModel &model, const GenerateOptions &options) {
   StatusOr<SafeTensorsFile> params = readSafeTensors(options.params);
   if (!params.ok())
     return params.status();
-  // An entry's arguments: zero inputs, and the parameters from the file.
-  auto bind = [&](const EntrySpec &entry) -> StatusOr<std::vector<HostTensor>> {
-    std::vector<HostTensor> args;
-    for (const ArgumentSpec &a : entry.arguments) {
-      if (a.kind == ArgKind::Input) {
-        args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
-        continue;
-      }
-      const HostTensor *p = params.value().find(a.tensor.name);
-      if (!p)
-        return Status::error("'" + options.params + "' has no tensor '" +
-                             a.tensor.name + "' (is it from another model?)");
-      if (p->shape() != a.tensor.shape || p->dtype() != a.tensor.dtype)
-        return Status::error("'" + options.params + "': '" + a.tensor.name +
-                             "' is " + p->describe() + ", the model expects " +
-                             dtypeName(a.tensor.dtype) +
-                             formatShape(a.tensor.shape));
-      args.push_back(p->clone());
-    }
-    return args;
-  };
-  auto input = [](const EntrySpec &entry, std::vector<HostTensor> &args,
-                  const std::string &name) -> HostTensor * {
-    for (size_t i = 0; i < args.size(); ++i)
-      if (entry.arguments[i].kind == ArgKind::Input &&
-          entry.arguments[i].tensor.name == name)
-        return &args[i];
-    return nullptr;
-  };
+  std::string source = "'" + options.params + "'";
   // The windows go through `prefill` (one sequence) with the cache, else
   // through `forward` (row 0 of its batch).
   const EntrySpec *prefill = findEntry(model.entries, "prefill");
   const EntrySpec *step = findEntry(model.entries, "decode_step");
   bool cached = options.cache && prefill && step;
   const EntrySpec *window = cached ? prefill : forward;
-  StatusOr<std::vector<HostTensor>> windowBound = bind(*window);
+  StatusOr<std::vector<HostTensor>> windowBound = bindState(*window, params.value(), source);
   if (!windowBound.ok())
     return windowBound.status();
   std::vector<HostTensor> windowArgs = std::move(windowBound).value();
-  HostTensor *x = input(*window, windowArgs, "x");
+  HostTensor *x = inputNamed(*window, windowArgs, "x");
   if (!x || x->dtype() != DType::I64)
     return Status::error("the model's `" + window->name +
                          "` does not take int64 token ids x");
   std::vector<HostTensor> stepArgs;
   HostTensor *token = nullptr, *position = nullptr, *cache = nullptr;
   if (cached) {
-    StatusOr<std::vector<HostTensor>> stepBound = bind(*step);
+    StatusOr<std::vector<HostTensor>> stepBound = bindState(*step, params.value(), source);
     if (!stepBound.ok())
       return stepBound.status();
     stepArgs = std::move(stepBound).value();
-    token = input(*step, stepArgs, "token");
-    position = input(*step, stepArgs, "position");
-    cache = input(*step, stepArgs, "cache");
+    token = inputNamed(*step, stepArgs, "token");
+    position = inputNamed(*step, stepArgs, "position");
+    cache = inputNamed(*step, stepArgs, "cache");
     if (!token || !position || !cache || step->results.size() != 2 ||
         prefill->results.size() != 2)
       return Status::error("the model's decode_step must take token, "
@@ -211,26 +183,12 @@ Status fill(const CompiledModel &model, const FillOptions &options) {
   StatusOr<SafeTensorsFile> params = readSafeTensors(options.params);
   if (!params.ok())
     return params.status();
-  std::vector<HostTensor> args;
-  HostTensor *x = nullptr;
-  for (const ArgumentSpec &a : entry->arguments) {
-    args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
-    if (a.kind == ArgKind::Input) {
-      if (a.tensor.name == "x")
-        x = &args.back();
-      continue;
-    }
-    const HostTensor *p = params.value().find(a.tensor.name);
-    if (!p)
-      return Status::error("'" + options.params + "' has no tensor '" +
-                           a.tensor.name + "' (is it from another model?)");
-    if (p->shape() != a.tensor.shape || p->dtype() != a.tensor.dtype)
-      return Status::error("'" + options.params + "': '" + a.tensor.name +
-                           "' is " + p->describe() + ", the model expects " +
-                           dtypeName(a.tensor.dtype) +
-                           formatShape(a.tensor.shape));
-    args.back() = p->clone();
-  }
+  StatusOr<std::vector<HostTensor>> bound =
+      bindState(*entry, params.value(), "'" + options.params + "'");
+  if (!bound.ok())
+    return bound.status();
+  std::vector<HostTensor> args = std::move(bound).value();
+  HostTensor *x = inputNamed(*entry, args, "x");
   if (!x || x->dtype() != DType::I64 || x->shape().size() != 2)
     return Status::error("the model's `fill` does not take int64 token ids x "
                          "[batch, positions]");

@@ -8,6 +8,7 @@
 #ifndef KILN_RUNTIME_TRAIN_MODELSHAPES_H
 #define KILN_RUNTIME_TRAIN_MODELSHAPES_H
 
+#include "kiln/runtime/SafeTensors.h"
 #include "kiln/runtime/Training.h"
 
 namespace kiln::rt {
@@ -35,6 +36,16 @@ struct ModelShapes {
 /// The shapes of `model`'s forward (and loss) entries; an error if it
 /// has no `forward` taking x and returning logits.
 StatusOr<ModelShapes> modelShapes(const CompiledModel &model);
+
+/// Arguments for `entry`: zero inputs, and its parameters and buffers from
+/// `params`, which must hold each with the shape and dtype the entry takes
+/// (errors name `source`, where `params` came from).
+StatusOr<std::vector<HostTensor>> bindState(const EntrySpec &entry,
+                                            const SafeTensorsFile &params,
+                                            const std::string &source);
+/// The argument of `entry` that is the input `name`, or null.
+HostTensor *inputNamed(const EntrySpec &entry, std::vector<HostTensor> &args,
+                       const std::string &name);
 
 } // namespace kiln::rt
 

@@ -274,34 +274,6 @@ std::string describeAccuracy(const Evaluation &e) {
   return text;
 }
 
-/// Arguments for `entry`: zero inputs, and the parameters and buffers
-/// found by name in `params`.
-StatusOr<std::vector<HostTensor>>
-bindState(const EntrySpec &entry, const SafeTensorsFile &params) {
-  std::vector<HostTensor> args;
-  for (const ArgumentSpec &a : entry.arguments) {
-    if (a.kind == ArgKind::Input) {
-      args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
-      continue;
-    }
-    const HostTensor *p = params.find(a.tensor.name);
-    if (!p)
-      return Status::error("no parameter '" + a.tensor.name + "' to evaluate");
-    args.push_back(p->clone());
-  }
-  return args;
-}
-
-/// The argument of `entry` that is the input `name`, or null.
-HostTensor *inputNamed(const EntrySpec &entry, std::vector<HostTensor> &args,
-                       const std::string &name) {
-  for (size_t i = 0; i < args.size(); ++i)
-    if (entry.arguments[i].kind == ArgKind::Input &&
-        entry.arguments[i].tensor.name == name)
-      return &args[i];
-  return nullptr;
-}
-
 /// The mean of `loss` over the whole batches of `data` (a model without
 /// labels): the same random numbers in every evaluation (seed 1, offset
 /// batch << 32), so evaluations compare across epochs and runs.
@@ -313,7 +285,7 @@ Status evaluateLoss(const CompiledModel &model, const Dataset &data,
   SafeTensorsFile params;
   for (const NamedTensor &t : state)
     params.tensors.push_back({t.name, t.tensor.clone()});
-  StatusOr<std::vector<HostTensor>> bound = bindState(*loss, params);
+  StatusOr<std::vector<HostTensor>> bound = bindState(*loss, params, "the model's state");
   if (!bound.ok())
     return bound.status();
   std::vector<HostTensor> args = std::move(bound).value();
@@ -365,7 +337,7 @@ Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
   SafeTensorsFile params;
   for (const NamedTensor &t : state)
     params.tensors.push_back({t.name, t.tensor.clone()});
-  StatusOr<std::vector<HostTensor>> bound = bindState(*forward, params);
+  StatusOr<std::vector<HostTensor>> bound = bindState(*forward, params, "the model's state");
   if (!bound.ok())
     return bound.status();
   std::vector<HostTensor> args = std::move(bound).value();
@@ -382,7 +354,7 @@ Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
   std::vector<HostTensor> decodeArgs;
   HostTensor *decodeSource = nullptr;
   if (decode) {
-    StatusOr<std::vector<HostTensor>> d = bindState(*decode, params);
+    StatusOr<std::vector<HostTensor>> d = bindState(*decode, params, "the model's state");
     if (!d.ok())
       return d.status();
     decodeArgs = std::move(d).value();
@@ -533,6 +505,38 @@ StatusOr<ModelShapes> modelShapes(const CompiledModel &model) {
         shapes.masked |= a.kind == ArgKind::Input && a.tensor.name == "mask";
   }
   return shapes;
+}
+
+StatusOr<std::vector<HostTensor>> bindState(const EntrySpec &entry,
+                                            const SafeTensorsFile &params,
+                                            const std::string &source) {
+  std::vector<HostTensor> args;
+  for (const ArgumentSpec &a : entry.arguments) {
+    if (a.kind == ArgKind::Input) {
+      args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
+      continue;
+    }
+    const HostTensor *p = params.find(a.tensor.name);
+    if (!p)
+      return Status::error(source + " has no tensor '" + a.tensor.name +
+                           "' (is it from another model?)");
+    if (p->shape() != a.tensor.shape || p->dtype() != a.tensor.dtype)
+      return Status::error(source + ": '" + a.tensor.name + "' is " +
+                           p->describe() + ", the model expects " +
+                           dtypeName(a.tensor.dtype) +
+                           formatShape(a.tensor.shape));
+    args.push_back(p->clone());
+  }
+  return args;
+}
+
+HostTensor *inputNamed(const EntrySpec &entry, std::vector<HostTensor> &args,
+                       const std::string &name) {
+  for (size_t i = 0; i < args.size(); ++i)
+    if (entry.arguments[i].kind == ArgKind::Input &&
+        entry.arguments[i].tensor.name == name)
+      return &args[i];
+  return nullptr;
 }
 
 Status train(const CompiledModel &model, const TrainOptions &given) {

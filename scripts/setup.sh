@@ -8,7 +8,7 @@ packages=(
   # Compiler dependencies: LLVM/MLIR 19 (monolithic libMLIR.so), lit's FileCheck.
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools zlib1g-dev libzstd-dev
   # Runtime dependencies.
-  libdnnl-dev libfmt-dev
+  libdnnl-dev libfmt-dev libpng-dev
   # Tests and benchmarks.
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3-numpy strace
   python3-torch libopenblas0-pthread

@@ -108,7 +108,8 @@ struct KilnUpdateInPlace
       // other entries (loss and grad of batch-norm models) leave theirs
       // unchanged, though their updated results may still be given the
       // arguments' buffers.
-      bool donates = entry.getSymName() == "train_step";
+      bool donates = entry.getSymName() == "train_step" ||
+                     entry.getSymName().starts_with("train_step_");
       for (unsigned i = 0; i < entry.getNumArguments(); ++i)
         entry.setArgAttr(
             i, bufferization::BufferizationDialect::kWritableAttrName,

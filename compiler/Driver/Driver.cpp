@@ -10,6 +10,7 @@
 #include "compiler/Target/Manifest.h"
 #include "frontends/models/Zoo.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -90,9 +91,10 @@ cl::opt<std::string> streamStores(
     cl::value_desc("auto|off|bytes"), cl::init("auto"), cl::cat(category));
 cl::opt<std::string> trainStep(
     "train-step",
-    cl::desc("Optimizer of the train_step entry, as graph-train-step "
+    cl::desc("Optimizer of the train_step entries, as graph-train-step "
              "options: \"optimizer=sgd lr=0.1 momentum=0.9\" (default: "
-             "Adam, lr 1e-3)"),
+             "the zoo model's own, e.g. gan's Adam lr 2e-4 beta1 0.5; "
+             "else Adam, lr 1e-3)"),
     cl::init(""), cl::cat(category));
 cl::list<std::string> entries(
     "entries",
@@ -156,6 +158,9 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
 
 /// The built-in models and the program's own.
 std::vector<zoo::ModelInfo> allModels;
+
+/// The optimizer a zoo model specifies (ModelInfo::trainStep), once built.
+std::string zooTrainStep;
 
 const zoo::ModelInfo *findModel(const std::string &name) {
   for (const zoo::ModelInfo &m : allModels)
@@ -248,6 +253,7 @@ mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
     return nullptr;
   }
   zoo::ModelOptions options;
+  zooTrainStep = info->trainStep;
   options.batch = batch;
   options.dtype = dtypeName == "f64" ? DType::F64 : DType::F32;
   std::string text;
@@ -368,7 +374,9 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
     mlir::PassManager pm(module.getContext());
     PipelineOptions options;
     options.reportMemory = report == "memory";
-    options.trainStep = trainStep;
+    // The user's optimizer, else the zoo model's own.
+    options.trainStep =
+        trainStep.getNumOccurrences() > 0 ? trainStep.getValue() : zooTrainStep;
     options.wrtInputs = wrtInputs;
     options.numericsChecks = numericsChecks;
     options.avx512 = avx512;
@@ -513,12 +521,34 @@ int kilncMain(int argc, char **argv,
     options.wrtInputs = wrtInputs;
     options.testScaleRule = testScaleGradientRule;
     options.testScaleFactor = testScaleGradientFactor;
-    if (failed(addKinkProbe(*module, options.kinkOwners)))
-      return 1;
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    module->print(os, mlir::OpPrintingFlags().enableDebugInfo());
-    return gradCheck(text, options);
+    // A model trained in alternating steps is checked step by step:
+    // loss_<s> against grad_<s>.
+    std::vector<std::string> steps;
+    for (auto f : module->getOps<mlir::func::FuncOp>())
+      if (f.getSymName().starts_with("loss_") && !f.isExternal())
+        steps.push_back(f.getSymName().drop_front(5).str());
+    if (steps.empty())
+      steps.push_back("");
+    int status = 0;
+    for (const std::string &step : steps) {
+      GradCheckOptions stepOptions = options;
+      if (!step.empty()) {
+        stepOptions.lossEntry = "loss_" + step;
+        stepOptions.gradEntry = "grad_" + step;
+        std::printf("step %s: %s against %s\n", step.c_str(),
+                    stepOptions.gradEntry.c_str(),
+                    stepOptions.lossEntry.c_str());
+      }
+      mlir::OwningOpRef<mlir::ModuleOp> copy = module->clone();
+      if (failed(addKinkProbe(*copy, stepOptions.kinkOwners,
+                              stepOptions.lossEntry)))
+        return 1;
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      copy->print(os, mlir::OpPrintingFlags().enableDebugInfo());
+      status |= gradCheck(text, stepOptions);
+    }
+    return status;
   }
   if (summary) {
     if (summaryText.empty())

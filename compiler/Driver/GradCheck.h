@@ -25,6 +25,10 @@ struct GradCheckOptions {
   /// test-scale-rule), to show that the check catches it.
   std::string testScaleRule;
   double testScaleFactor = 1.0;
+  /// The loss entry checked and the entry of its gradients: loss and
+  /// grad, or one step of a model trained in alternating steps (loss_d and
+  /// grad_d).
+  std::string lossEntry = "loss", gradEntry = "grad";
   /// What owns each `kink.I` result of the module's probe entry (see
   /// addKinkProbe); empty when the module has no probe.
   std::vector<std::string> kinkOwners;
@@ -33,10 +37,10 @@ struct GradCheckOptions {
 /// Float64 ulps of the loss assumed lost to rounding in one evaluation.
 inline constexpr double kRoundingUlps = 64;
 
-/// Compiles `graphIR` (a float64 module with `loss`), draws parameters from
-/// their initializers and random inputs, and compares each checked element
-/// of every gradient of the `grad` entry with a Richardson-extrapolated
-/// central difference of `loss`. Elements whose left and right differences
+/// Compiles `graphIR` (a float64 module with the loss entry), draws
+/// parameters from their initializers and random inputs, and compares each
+/// checked element of every gradient of the gradient entry with a
+/// Richardson-extrapolated central difference of the loss. Elements whose left and right differences
 /// disagree sit on a kink (a ReLU's 0, a tie of a max): they are reported,
 /// not counted as failures, and another element is checked instead. NaN or
 /// infinity anywhere is a failure. Prints one line per tensor and returns 0

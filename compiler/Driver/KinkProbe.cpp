@@ -51,9 +51,10 @@ void branchKeys(OpBuilder &b, Operation *op, SmallVectorImpl<Value> &keys) {
 
 } // namespace
 
-LogicalResult addKinkProbe(ModuleOp module, std::vector<std::string> &owners) {
+LogicalResult addKinkProbe(ModuleOp module, std::vector<std::string> &owners,
+                           StringRef lossEntry) {
   SymbolTable symbols(module);
-  auto loss = symbols.lookup<func::FuncOp>("loss");
+  auto loss = symbols.lookup<func::FuncOp>(lossEntry);
   if (!loss || loss.isExternal())
     return success(); // The gradient check says what is missing.
   OpBuilder b(module.getContext());

@@ -19,15 +19,17 @@ namespace kiln::driver {
 /// The probe's entry point.
 inline constexpr const char *kKinkProbeEntry = "gradcheck_probe";
 
-/// Adds `gradcheck_probe` to `module`: the `loss` function's arguments, and
+/// Adds `gradcheck_probe` to `module`: the loss function's (`lossEntry`'s)
+/// arguments, and
 /// as results the loss and, for every op with the graph.Piecewise trait
 /// (ReLU, max pooling, maximum, clamp, comparisons, ...), a key that changes
 /// exactly when the op's branch does: its local derivative (its gradient
 /// rule applied to ones) or, without a rule, its result. Result `kink.I`
 /// belongs to the op described by owners[I] ("graph.relu in fc1 at
-/// file:line"). Without a `loss` function, adds nothing.
+/// file:line"). Without the loss function, adds nothing.
 mlir::LogicalResult addKinkProbe(mlir::ModuleOp module,
-                                 std::vector<std::string> &owners);
+                                 std::vector<std::string> &owners,
+                                 llvm::StringRef lossEntry = "loss");
 
 } // namespace kiln::driver
 

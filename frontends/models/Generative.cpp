@@ -1,4 +1,4 @@
-//===- Generative.cpp - Generative models: vae ----------------------------===//
+//===- Generative.cpp - Generative models: vae, gan -----------------------===//
 //
 // As docs/models.md specifies them, on Fashion-MNIST images x [B,1,28,28]
 // in [0,1] (no labels).
@@ -8,6 +8,11 @@
 //        eps * exp(logvar / 2) and eps ~ N(0, 1) drawn inside the step
 //        (counter-based: inputs rng_seed, rng_offset);
 //        sample(z [B,20]) -> images [B,1,28,28] in [0,1].
+//   gan  forward(x) -> the discriminator's logits [B,1];
+//        loss(x) -> L_D + L_G; loss_d(x) trains d, loss_g() trains g
+//        (train_step_d then train_step_g per batch, each with its own
+//        Adam), one z ~ N(0, 1) per batch drawn inside each step from the
+//        same counters; sample(z [B,64]) -> images [B,1,28,28] in [0,1].
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,6 +83,104 @@ BuiltModel buildVae(const ModelOptions &options) {
   return {std::move(model), std::move(program)};
 }
 
+/// A tensor of `value` shaped as `like`.
+Tensor filled(const Tensor &like, double value) {
+  return broadcastTo(scalarLike(like, value), like.shape());
+}
+
+/// DCGAN-style generator `g` and discriminator `d` (docs/models.md), in
+/// [-1, 1] pixel space: entries take Fashion-MNIST images in [0, 1] and
+/// rescale them.
+struct Gan : Module {
+  static constexpr int64_t kLatent = 64;
+  Module g{this, "g", "Generator"};
+  Linear gFc{&g, "fc", kLatent, 6272};
+  ConvTranspose2d gDeconv1{&g, "deconv1", 128, 64, 4, {2, 1, 0, 1, 1, false}};
+  BatchNorm2d gBn1{&g, "bn1", 64};
+  ConvTranspose2d gDeconv2{&g, "deconv2", 64, 1, 4, {2, 1}};
+  Module d{this, "d", "Discriminator"};
+  Conv2d dConv1{&d, "conv1", 1, 64, 4, {2, 1}};
+  Conv2d dConv2{&d, "conv2", 64, 128, 4, {2, 1}};
+  Linear dFc{&d, "fc", 6272, 1};
+
+  explicit Gan(DType dtype) : Module("GAN", dtype) {}
+
+  /// Images [B, 1, 28, 28] in [-1, 1] of latents [B, 64].
+  Tensor generate(const Tensor &z) const {
+    int64_t b = z.shape()[0];
+    Tensor h = reshape(relu(gFc(z)), {b, 128, 7, 7});
+    return tanh(gDeconv2(relu(gBn1(gDeconv1(h)))));
+  }
+
+  /// The discriminator's logit [B, 1] of images in [-1, 1].
+  Tensor discriminate(const Tensor &x) const {
+    Tensor h = leakyRelu(dConv1(x), 0.2);
+    return dFc(flatten(leakyRelu(dConv2(h), 0.2)));
+  }
+
+  /// L_D: real images scored 1, generated ones 0.
+  Tensor discriminatorLoss(const Tensor &real, const Tensor &fake) const {
+    Tensor realLogits = discriminate(real), fakeLogits = discriminate(fake);
+    return bceWithLogits(realLogits, filled(realLogits, 1.0)) +
+           bceWithLogits(fakeLogits, filled(fakeLogits, 0.0));
+  }
+
+  /// L_G, non-saturating: generated images scored 1.
+  Tensor generatorLoss(const Tensor &fake) const {
+    Tensor logits = discriminate(fake);
+    return bceWithLogits(logits, filled(logits, 1.0));
+  }
+};
+
+/// One latent batch z ~ N(0, 1) [B, 64], the entry's first random numbers:
+/// every entry given the same rng_seed and rng_offset draws the same z.
+Tensor ganLatents(Graph &graph, const ModelOptions &options) {
+  Graph::RandomStream noise = graph.randomStream(options.batch * Gan::kLatent);
+  return randomNormal(noise.seed, noise.offset, {options.batch, Gan::kLatent},
+                      0.0, 1.0, options.dtype);
+}
+
+BuiltModel buildGan(const ModelOptions &options) {
+  auto model = std::make_unique<Gan>(options.dtype);
+  auto program = std::make_unique<Program>("gan", *model);
+  Shape images{options.batch, 1, 28, 28};
+  auto scaled = [](const Tensor &x) { return x * 2.0 - 1.0; };
+
+  Graph &forward = program->addEntry("forward");
+  forward.output("logits", model->discriminate(scaled(
+                               forward.input("x", images, options.dtype))));
+
+  // L_D + L_G at the same parameters, the number training reports.
+  Graph &loss = program->addEntry("loss");
+  loss.setTraining(true);
+  Tensor x = scaled(loss.input("x", images, options.dtype));
+  Tensor fake = model->generate(ganLatents(loss, options));
+  loss.output("loss", model->discriminatorLoss(x, fake) +
+                          model->generatorLoss(fake));
+
+  // The two training steps, in order: the discriminator's, on the batch and
+  // G(z) as a constant; then the generator's, on the same z. Batch norm's
+  // running statistics count the batch once, in the first.
+  Graph &lossD = program->addEntry("loss_d");
+  lossD.setTraining(true);
+  lossD.trains(model->d);
+  Tensor real = scaled(lossD.input("x", images, options.dtype));
+  lossD.output("loss", model->discriminatorLoss(
+                           real, model->generate(ganLatents(lossD, options))));
+
+  Graph &lossG = program->addEntry("loss_g");
+  lossG.setTraining(true);
+  lossG.setKeepBuffers(true);
+  lossG.trains(model->g);
+  lossG.output("loss", model->generatorLoss(
+                           model->generate(ganLatents(lossG, options))));
+
+  Graph &sample = program->addEntry("sample");
+  Tensor z = sample.input("z", {options.batch, Gan::kLatent}, options.dtype);
+  sample.output("images", (model->generate(z) + 1.0) * 0.5);
+  return {std::move(model), std::move(program)};
+}
+
 } // namespace
 
 void addGenerative(std::vector<ModelInfo> &zoo) {
@@ -85,6 +188,11 @@ void addGenerative(std::vector<ModelInfo> &zoo) {
                  "Fashion-MNIST variational autoencoder: 784-400-(20+20), "
                  "20-400-784",
                  128, buildVae});
+  zoo.push_back({"gan",
+                 "Fashion-MNIST DCGAN: generator 64-6272-deconv-deconv, "
+                 "discriminator conv-conv-6272-1, trained in alternating "
+                 "steps",
+                 64, buildGan, "optimizer=adam lr=2e-4 beta1=0.5 beta2=0.999"});
 }
 
 } // namespace kiln::zoo

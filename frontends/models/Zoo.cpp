@@ -13,6 +13,7 @@ const std::vector<ModelInfo> &models() {
     addTransformers(all);
     addReversal(all);
     addGenerative(all);
+    addDiffusion(all);
     return all;
   }();
   return zoo;

@@ -29,6 +29,10 @@ struct ModelInfo {
   std::string description;
   int64_t defaultBatch;
   std::function<BuiltModel(const ModelOptions &)> build;
+  /// The optimizer of its train steps as docs/models.md specifies it
+  /// (graph-train-step options), unless the user gives one; empty: Adam,
+  /// lr 1e-3.
+  std::string trainStep = "";
 };
 
 /// Every model of the zoo, in the order of docs/models.md.
@@ -69,6 +73,7 @@ void addRecurrent(std::vector<ModelInfo> &zoo);
 void addTransformers(std::vector<ModelInfo> &zoo);
 void addReversal(std::vector<ModelInfo> &zoo);
 void addGenerative(std::vector<ModelInfo> &zoo);
+void addDiffusion(std::vector<ModelInfo> &zoo);
 
 } // namespace kiln::zoo
 

@@ -12,6 +12,9 @@
 //   ./gpt generate --params P.safetensors [--prompt TEXT] [--tokens N]
 //           [--temperature T] [--top-k K] [--seed S] [--kv-cache on|off]
 //   ./bert fill --params P.safetensors --text "Th_ qu_ck" [--mask-char C]
+//   ./gan sample --params P.safetensors [--n 64] [--seed S]
+//           [--out samples.safetensors] [--png samples.png]
+//   ./vae reconstruct --params P.safetensors [--n 64] [--out ...] [--png ...]
 //   ./model run --entry=forward --params=P.safetensors
 //           --inputs=I.safetensors --outputs=O.safetensors [--check-numerics]
 //   ./model list               (the entry points and their tensors)
@@ -20,6 +23,7 @@
 
 #include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/RunCommand.h"
+#include "kiln/runtime/Sampling.h"
 #include "kiln/runtime/Training.h"
 
 #include <cstdio>
@@ -93,11 +97,20 @@ int main(int argc, char **argv) {
       s = fill(model, options);
     return s.ok() ? 0 : fail(argv[0], s.message());
   }
+  if (command == "sample" || command == "reconstruct") {
+    SampleOptions options;
+    options.reconstruct = command == "reconstruct";
+    Status s = parseSampleFlags(argc, argv, 2, options);
+    if (s.ok())
+      s = sample(model, options);
+    return s.ok() ? 0 : fail(argv[0], s.message());
+  }
   // `run` (also the default when the first argument is a flag).
   int first = command == "run" ? 2 : 1;
   if (command != "run" && !command.empty() && command.rfind("--", 0) != 0)
     return fail(argv[0], "unknown command '" + command +
-                             "'; commands: train, eval, generate, fill, run, list");
+                             "'; commands: train, eval, generate, fill, sample, "
+                             "reconstruct, run, list");
   StatusOr<RunRequest> request = parseRunFlags(argc, argv, first);
   if (!request.ok())
     return fail(argv[0], request.status().message());

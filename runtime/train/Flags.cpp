@@ -1,6 +1,7 @@
-//===- Flags.cpp - Command-line flags of train, eval and generate ---------===//
+//===- Flags.cpp - Command-line flags of train, eval, generate and sample -===//
 
 #include "kiln/runtime/Library.h"
+#include "kiln/runtime/Sampling.h"
 #include "kiln/runtime/Training.h"
 
 #include <cerrno>
@@ -31,6 +32,20 @@ FlagArg readFlag(int argc, char **argv, int &i,
     f.given = true;
   }
   return f;
+}
+
+/// The integer value of flag `f` (non-negative where `nonNegative`), or an
+/// error naming the flag.
+Status integerFlag(const FlagArg &f, int64_t &out, bool nonNegative) {
+  char *end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(f.value.c_str(), &end, 10);
+  if (f.value.empty() || *end || errno || (nonNegative && n < 0))
+    return Status::error(f.flag + " needs a " +
+                         (nonNegative ? "non-negative " : "") +
+                         "integer, got '" + f.value + "'");
+  out = n;
+  return Status::success();
 }
 
 /// The option a flag that takes no value turns on, or null.
@@ -148,15 +163,7 @@ Status parseGenerateFlags(int argc, char **argv, int first,
     const std::string &arg = f.arg, &flag = f.flag, &value = f.value;
     if (!f.given)
       return Status::error(flag + " needs a value");
-    auto integer = [&](int64_t &out) -> Status {
-      char *end = nullptr;
-      errno = 0;
-      long long n = std::strtoll(value.c_str(), &end, 10);
-      if (value.empty() || *end || errno)
-        return Status::error(flag + " needs an integer, got '" + value + "'");
-      out = n;
-      return Status::success();
-    };
+    auto integer = [&](int64_t &out) { return integerFlag(f, out, false); };
     Status s;
     if (flag == "--params")
       options.params = value;
@@ -187,6 +194,44 @@ Status parseGenerateFlags(int argc, char **argv, int first,
       if (value != "on" && value != "off")
         s = Status::error("--kv-cache must be on or off, got '" + value + "'");
       options.cache = value == "on";
+    } else {
+      s = Status::error("unknown argument '" + arg + "'");
+    }
+    if (!s.ok())
+      return s;
+  }
+  return Status::success();
+}
+
+Status parseSampleFlags(int argc, char **argv, int first,
+                        SampleOptions &options) {
+  for (int i = first; i < argc; ++i) {
+    FlagArg f =
+        readFlag(argc, argv, i, [](const std::string &) { return true; });
+    const std::string &arg = f.arg, &flag = f.flag, &value = f.value;
+    if (!f.given)
+      return Status::error(flag + " needs a value");
+    auto count = [&](int64_t &out) { return integerFlag(f, out, true); };
+    Status s;
+    if (flag == "--params")
+      options.params = value;
+    else if (flag == "--n")
+      s = count(options.n);
+    else if (flag == "--seed") {
+      int64_t seed = 0;
+      s = count(seed);
+      options.seed = static_cast<uint64_t>(seed);
+    } else if (flag == "--out")
+      options.out = value;
+    else if (flag == "--png")
+      options.png = value;
+    else if (flag == "--data-dir")
+      options.dataDir = value;
+    else if (flag == "--threads") {
+      int64_t n = 0;
+      s = count(n);
+      if (s.ok() && n > 0)
+        kiln_set_num_threads(n);
     } else {
       s = Status::error("unknown argument '" + arg + "'");
     }

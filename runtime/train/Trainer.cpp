@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <utility>
 #include <unistd.h>
@@ -189,8 +190,11 @@ StatusOr<Loaded> loadData(const TrainOptions &options,
                              std::pair{&options.testFile, &data.test}}) {
       if (testOnly && out == &data.train)
         continue;
-      StatusOr<Dataset> set =
-          loadTextDataset(*path, shapes.example, shapes.classes);
+      // Labels of a model without them are read, and ignored.
+      StatusOr<Dataset> set = loadTextDataset(
+          *path, shapes.example,
+          shapes.unsupervised ? std::numeric_limits<int64_t>::max()
+                              : shapes.classes);
       if (!set.ok())
         return set.status();
       *out = std::move(set).value();
@@ -234,7 +238,8 @@ StatusOr<Loaded> loadData(const TrainOptions &options,
       return Status::error("the " + options.data + " examples are " +
                            formatShape(example) + ", the model takes " +
                            formatShape(shapes.example));
-    for (int64_t i = 0; i < set->size(); ++i)
+    // A model without labels (vae, gan) ignores them.
+    for (int64_t i = 0; i < set->size() && !shapes.unsupervised; ++i)
       if (set->labels.data<int64_t>()[i] >= shapes.classes)
         return Status::error("the " + options.data + " label " +
                              std::to_string(set->labels.data<int64_t>()[i]) +
@@ -476,23 +481,28 @@ StatusOr<ModelShapes> modelShapes(const CompiledModel &model) {
   }
   bool tokens = isTokens(x);
   size_t rank = tokens ? 3 : 2;
-  if (!forward || !x || forward->results.size() != 1 ||
-      forward->results[0].shape.size() != rank)
+  // A model of images whose loss takes no labels (vae, gan, ddpm): its
+  // forward may return anything; evaluation measures the loss.
+  bool unsupervised = false;
+  if (x && !tokens)
+    if (const EntrySpec *loss = findEntry(model.entries, "loss")) {
+      unsupervised = true;
+      for (const ArgumentSpec &a : loss->arguments)
+        if (a.kind == ArgKind::Input && a.tensor.name == "y")
+          unsupervised = false;
+    }
+  if (!forward || !x ||
+      (!unsupervised && (forward->results.size() != 1 ||
+                         forward->results[0].shape.size() != rank)))
     return Status::error(
         "the model has no `forward` entry taking x and returning logits "
         "[batch, classes] (or, for integer token windows x [batch, positions], "
         "[batch, positions, vocabulary]; or, for the reversal task, src and "
         "tgt)");
   ModelShapes shapes;
-  shapes.classes = forward->results[0].shape.back();
+  shapes.unsupervised = unsupervised;
+  shapes.classes = unsupervised ? 0 : forward->results[0].shape.back();
   shapes.example.assign(x->tensor.shape.begin() + 1, x->tensor.shape.end());
-  if (!tokens)
-    if (const EntrySpec *loss = findEntry(model.entries, "loss")) {
-      shapes.unsupervised = true;
-      for (const ArgumentSpec &a : loss->arguments)
-        if (a.kind == ArgKind::Input && a.tensor.name == "y")
-          shapes.unsupervised = false;
-    }
   if (tokens) {
     shapes.context = x->tensor.shape[1];
     if (shapes.classes < kCorpusSymbols)
@@ -541,10 +551,40 @@ HostTensor *inputNamed(const EntrySpec &entry, std::vector<HostTensor> &args,
 
 Status train(const CompiledModel &model, const TrainOptions &given) {
   TrainOptions options = given; // the checkpoint may supply the seed
-  const EntrySpec *step = findEntry(model.entries, "train_step");
-  if (!step)
+  // The training steps each batch runs, in order: train_step, or a model
+  // trained in alternating steps (gan) has train_step_<step> entries.
+  std::vector<const EntrySpec *> steps;
+  for (const EntrySpec &e : model.entries)
+    if (e.name.rfind("train_step_", 0) == 0)
+      steps.push_back(&e);
+  if (steps.empty())
+    if (const EntrySpec *step = findEntry(model.entries, "train_step"))
+      steps.push_back(step);
+  if (steps.empty())
     return Status::error("the model has no `train_step` entry; " +
                          listEntries(model.entries));
+  // The steps' arguments by name, each once (a slot): parameters, optimizer
+  // states and inputs the steps share are one tensor. slotOf[k][i] is the
+  // slot of step k's argument i.
+  std::vector<const ArgumentSpec *> slots;
+  std::vector<std::vector<int>> slotOf(steps.size());
+  for (size_t k = 0; k < steps.size(); ++k)
+    for (const ArgumentSpec &a : steps[k]->arguments) {
+      int found = -1;
+      for (size_t i = 0; i < slots.size(); ++i)
+        if (slots[i]->tensor.name == a.tensor.name)
+          found = static_cast<int>(i);
+      if (found >= 0 && (slots[found]->kind != a.kind ||
+                         slots[found]->tensor.shape != a.tensor.shape ||
+                         slots[found]->tensor.dtype != a.tensor.dtype))
+        return Status::error(steps[k]->name + "'s argument '" + a.tensor.name +
+                             "' differs from " + steps[0]->name + "'s");
+      if (found < 0) {
+        found = static_cast<int>(slots.size());
+        slots.push_back(&a);
+      }
+      slotOf[k].push_back(found);
+    }
   StatusOr<ModelShapes> shapes = modelShapes(model);
   if (!shapes.ok())
     return shapes.status();
@@ -617,7 +657,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   // of step << 32 so that every step draws fresh numbers and a resumed run
   // the same ones.
   int rngSeedIndex = -1, rngOffsetIndex = -1;
-  for (const ArgumentSpec &a : step->arguments) {
+  for (const ArgumentSpec *slot : slots) {
+    const ArgumentSpec &a = *slot;
     if (a.kind == ArgKind::Input) {
       const std::string &name = a.tensor.name;
       int index = static_cast<int>(args.size());
@@ -686,22 +727,46 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   }
   // Each result after the loss updates an argument (parameters, optimizer
   // state, the model's buffers) in place: it is given no buffer of its own.
-  for (size_t r = 1; r < step->results.size(); ++r)
-    if (step->updatedArgument(r) < 0)
-      return Status::error("train_step result '" + step->results[r].name +
-                           "' updates no argument");
-  std::vector<HostTensor> results(step->results.size());
-  results[0] = HostTensor::zeros(step->results[0].dtype, step->results[0].shape)
-                   .value();
-  auto copyUpdates = [&]() {
-    // With --copy-updates: results in buffers of their own, then moved into
-    // the arguments (the path kiln-run takes), to check the in-place one.
-    for (size_t r = 1; r < results.size(); ++r)
-      args[step->updatedArgument(r)] = std::move(results[r]);
-    results = allocateResults(*step).value();
+  std::vector<std::vector<HostTensor>> stepArgs(steps.size()),
+      results(steps.size());
+  for (size_t k = 0; k < steps.size(); ++k) {
+    const EntrySpec &step = *steps[k];
+    for (size_t r = 1; r < step.results.size(); ++r)
+      if (step.updatedArgument(r) < 0)
+        return Status::error(step.name + " result '" + step.results[r].name +
+                             "' updates no argument");
+    stepArgs[k].resize(step.arguments.size());
+    results[k].resize(step.results.size());
+    results[k][0] =
+        HostTensor::zeros(step.results[0].dtype, step.results[0].shape).value();
+    // With --copy-updates: results in buffers of their own, then moved
+    // into the arguments (the path kiln-run takes), to check the in-place
+    // one.
+    if (options.copyUpdates)
+      results[k] = allocateResults(step).value();
+  }
+  // Runs the steps on the slots' tensors, lent to each step's arguments;
+  // returns the sum of their losses.
+  auto runBatch = [&](double &loss) -> Status {
+    loss = 0;
+    for (size_t k = 0; k < steps.size(); ++k) {
+      std::vector<HostTensor> &lent = stepArgs[k];
+      for (size_t i = 0; i < lent.size(); ++i)
+        lent[i] = std::move(args[slotOf[k][i]]);
+      Status s = model.run(steps[k]->name, lent, results[k]);
+      if (s.ok() && options.copyUpdates) {
+        for (size_t r = 1; r < results[k].size(); ++r)
+          lent[steps[k]->updatedArgument(r)] = std::move(results[k][r]);
+        results[k] = allocateResults(*steps[k]).value();
+      }
+      for (size_t i = 0; i < lent.size(); ++i)
+        args[slotOf[k][i]] = std::move(lent[i]);
+      if (!s.ok())
+        return s;
+      loss += scalarOf(results[k][0]);
+    }
+    return Status::success();
   };
-  if (options.copyUpdates)
-    results = allocateResults(*step).value();
   int64_t batch = args[xIndex].shape()[0];
   int64_t batches = train.size() / batch;
   if (batches == 0)
@@ -747,8 +812,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   auto stateTensors = [&]() {
     std::vector<NamedTensor> state;
     for (size_t i = 0; i < args.size(); ++i)
-      if (step->arguments[i].kind != ArgKind::Input)
-        state.push_back({step->arguments[i].tensor.name, args[i].clone()});
+      if (slots[i]->kind != ArgKind::Input)
+        state.push_back({slots[i]->tensor.name, args[i].clone()});
     return state;
   };
   // The model's own state: what `forward` takes besides inputs (parameters
@@ -770,9 +835,9 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                   bool modelOnly) {
     SafeTensorsFile file;
     for (size_t i = 0; i < args.size(); ++i)
-      if (step->arguments[i].kind != ArgKind::Input &&
-          (!modelOnly || isModelState(step->arguments[i].tensor.name)))
-        file.tensors.push_back({step->arguments[i].tensor.name, args[i].clone()});
+      if (slots[i]->kind != ArgKind::Input &&
+          (!modelOnly || isModelState(slots[i]->tensor.name)))
+        file.tensors.push_back({slots[i]->tensor.name, args[i].clone()});
     char sum[40];
     std::snprintf(sum, sizeof(sum), "%.17g", next == 0 ? 0.0 : lossSum);
     file.metadata = {{"epoch", std::to_string(epoch)},
@@ -827,11 +892,9 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       if (rngOffsetIndex >= 0)
         args[rngOffsetIndex].data<int64_t>()[0] = stepsDone << 32;
       resetNonFinite();
-      if (Status s = model.run("train_step", args, results); !s.ok())
+      double loss = 0;
+      if (Status s = runBatch(loss); !s.ok())
         return s;
-      double loss = scalarOf(results[0]);
-      if (options.copyUpdates)
-        copyUpdates();
       // With --check-numerics, any non-finite value stops training (the
       // state is spoilt even while the loss still looks fine).
       std::optional<NonFiniteValue> bad = firstNonFinite();

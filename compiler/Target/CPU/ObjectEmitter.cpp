@@ -60,7 +60,7 @@ llvm::Error link(const std::vector<std::string> &objects,
   args.insert(args.end(), objects.begin(), objects.end());
   if (executable)
     args.push_back(KILN_ARTEFACT_MAIN_ARCHIVE);
-  args.insert(args.end(), {KILN_RUNTIME_ARCHIVE, KILN_DNNL_LIBRARY, "-lz",
+  args.insert(args.end(), {KILN_RUNTIME_ARCHIVE, KILN_DNNL_LIBRARY, "-lpng16", "-lz",
                            "-fopenmp", "-ldl", "-lm", "-pthread"});
   std::vector<llvm::StringRef> refs(args.begin(), args.end());
   return run(refs);

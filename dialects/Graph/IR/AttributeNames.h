@@ -23,6 +23,10 @@ inline constexpr llvm::StringLiteral kBuffer = "graph.buffer";
 inline constexpr llvm::StringLiteral kInput = "graph.input";
 /// How a parameter or buffer starts ("uniform:0.1", "ones").
 inline constexpr llvm::StringLiteral kInit = "graph.init";
+// On a loss function.
+/// The submodules (module paths) whose parameters its train step trains;
+/// the other parameters are constants there (DSL: Graph::trains).
+inline constexpr llvm::StringLiteral kTrains = "graph.trains";
 // On entry-point results.
 /// The result's name ("loss", "grad.fc1.weight").
 inline constexpr llvm::StringLiteral kOutput = "graph.output";

@@ -52,9 +52,21 @@ Value scaled(OpBuilder &b, Location loc, Value g, double factor) {
   return m.mul(g, m.splat(g, m.shape(g), factor));
 }
 
-/// Adds the gradient function of `loss` to the module.
-LogicalResult differentiate(func::FuncOp loss, bool wrtInputs,
-                            const PlantedError &planted) {
+/// Whether `param` belongs to one of the module paths `parts` (a
+/// graph.trains list); every parameter does without the list.
+bool isTrained(ArrayAttr parts, StringRef param) {
+  if (!parts)
+    return true;
+  return llvm::any_of(parts, [&](Attribute a) {
+    StringRef part = llvm::cast<StringAttr>(a).getValue();
+    return param == part ||
+           (param.starts_with(part) && param.drop_front(part.size()).starts_with("."));
+  });
+}
+
+/// Adds the gradient function of `loss`, named `gradName`, to the module.
+LogicalResult differentiate(func::FuncOp loss, StringRef gradName,
+                            bool wrtInputs, const PlantedError &planted) {
   Location loc = loss.getLoc();
   auto resultType = loss.getNumResults() >= 1
                         ? llvm::dyn_cast<RankedTensorType>(loss.getResultTypes()[0])
@@ -76,10 +88,19 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs,
   OpBuilder b(loss);
   b.setInsertionPointAfter(loss);
   // Arguments to differentiate: parameters, and float inputs on request.
+  // Parameters outside the loss's graph.trains parts are constants.
+  auto parts = loss->getAttrOfType<ArrayAttr>(kiln::attr::kTrains);
+  if (parts && !llvm::all_of(parts, [](Attribute a) {
+        return llvm::isa<StringAttr>(a);
+      }))
+    return loss.emitError(kiln::attr::kTrains)
+           << " must be an array of module paths (strings)";
   SmallVector<std::pair<unsigned, std::string>> wrt;
   for (unsigned i = 0; i < loss.getNumArguments(); ++i) {
-    if (auto name = loss.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam))
-      wrt.push_back({i, name.str()});
+    if (auto name = loss.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam)) {
+      if (isTrained(parts, name.getValue()))
+        wrt.push_back({i, name.str()});
+    }
     else if (auto name = loss.getArgAttrOfType<StringAttr>(i, kiln::attr::kInput);
              name && wrtInputs && isFloat(loss.getArgument(i)))
       wrt.push_back({i, name.str()});
@@ -90,8 +111,10 @@ LogicalResult differentiate(func::FuncOp loss, bool wrtInputs,
   for (unsigned r = 1; r < loss.getNumResults(); ++r)
     results.push_back(loss.getResultTypes()[r]);
   auto grad = b.create<func::FuncOp>(
-      loc, "grad", b.getFunctionType(loss.getArgumentTypes(), results));
+      loc, gradName, b.getFunctionType(loss.getArgumentTypes(), results));
   grad.setAllArgAttrs(loss.getAllArgAttrs());
+  if (parts)
+    grad->setAttr(kiln::attr::kTrains, parts);
   grad.setResultAttr(0, kiln::attr::kOutput, b.getStringAttr("loss"));
   for (auto [k, entry] : llvm::enumerate(wrt))
     grad.setResultAttr(k + 1, kiln::attr::kOutput,
@@ -194,11 +217,29 @@ struct GraphAutodiff : kiln::graph::impl::GraphAutodiffBase<GraphAutodiff> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
+    PlantedError planted{testScaleRule, testScaleFactor};
+    // A model trained in alternating steps has loss_<step> entries, each
+    // differentiated into grad_<step>; its `loss` is then only evaluated.
+    SmallVector<func::FuncOp> steps;
+    if (entry == "loss")
+      for (auto f : module.getOps<func::FuncOp>())
+        if (f.getSymName().starts_with("loss_") && !f.isExternal() &&
+            f.isPublic())
+          steps.push_back(f);
+    for (func::FuncOp loss : steps) {
+      std::string gradName =
+          "grad_" + loss.getSymName().drop_front(5).str();
+      if (symbols.lookup(gradName))
+        continue;
+      if (failed(differentiate(loss, gradName, wrtInputs, planted)))
+        return signalPassFailure();
+    }
+    if (!steps.empty())
+      return;
     auto loss = symbols.lookup<func::FuncOp>(entry);
     if (!loss || loss.isExternal() || symbols.lookup("grad"))
       return;
-    if (failed(differentiate(loss, wrtInputs,
-                             PlantedError{testScaleRule, testScaleFactor})))
+    if (failed(differentiate(loss, "grad", wrtInputs, planted)))
       return signalPassFailure();
   }
 };

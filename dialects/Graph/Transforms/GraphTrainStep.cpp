@@ -53,8 +53,18 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    auto grad = symbols.lookup<func::FuncOp>("grad");
-    if (!grad || symbols.lookup("train_step"))
+    // grad -> train_step; for alternating steps, grad_<step> ->
+    // train_step_<step>, each with an optimizer of its own.
+    SmallVector<std::pair<func::FuncOp, std::string>> work;
+    for (auto f : module.getOps<func::FuncOp>()) {
+      StringRef name = f.getSymName();
+      if (f.isExternal() || (name != "grad" && !name.starts_with("grad_")))
+        continue;
+      std::string step = "train_step" + name.drop_front(4).str();
+      if (!symbols.lookup(step))
+        work.push_back({f, step});
+    }
+    if (work.empty())
       return;
     if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw") {
       module.emitError("optimizer must be sgd, adam or adamw, got '")
@@ -66,8 +76,11 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
           << schedule << "'";
       return signalPassFailure();
     }
-    if (failed(checkNumbers(module)) || failed(build(grad)))
-      signalPassFailure();
+    if (failed(checkNumbers(module)))
+      return signalPassFailure();
+    for (auto &[grad, step] : work)
+      if (failed(build(grad, step)))
+        return signalPassFailure();
   }
 
   /// Every numeric option in its range: NaN, infinities and negative rates
@@ -106,32 +119,42 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     return success();
   }
 
-  LogicalResult build(func::FuncOp grad) {
+  LogicalResult build(func::FuncOp grad, StringRef stepName) {
     Location loc = grad.getLoc();
     OpBuilder b(grad);
     b.setInsertionPointAfter(grad);
 
-    // Parameters with gradients: grad's results 1.. are grad.<param>.
-    SmallVector<unsigned> params;
-    for (unsigned i = 0; i < grad.getNumArguments(); ++i)
-      if (grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam))
-        params.push_back(i);
     auto paramName = [&](unsigned i) {
       return grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam).str();
     };
-    // The result of grad holding each parameter's gradient, by name.
-    SmallVector<unsigned> gradResults;
-    for (unsigned i : params) {
+    // Trained parameters, and the result of grad holding each one's
+    // gradient (grad.<param>). Without graph.trains every parameter is
+    // trained; with it, those without a gradient are constants here.
+    bool partial = static_cast<bool>(grad->getAttr(kiln::attr::kTrains));
+    SmallVector<unsigned> params, gradResults;
+    for (unsigned i = 0; i < grad.getNumArguments(); ++i) {
+      if (!grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam))
+        continue;
       unsigned found = 0;
       for (unsigned r = 1; r < grad.getNumResults(); ++r)
         if (auto name = grad.getResultAttrOfType<StringAttr>(r, kiln::attr::kOutput);
             name && name.str() == "grad." + paramName(i))
           found = r;
+      if (!found && partial)
+        continue;
       if (!found)
-        return grad.emitError("grad returns no gradient for parameter '")
-               << paramName(i) << "'";
+        return grad.emitError() << grad.getSymName()
+                                << " returns no gradient for parameter '"
+                                << paramName(i) << "'";
+      params.push_back(i);
       gradResults.push_back(found);
     }
+    // train_step counts its steps in optimizer.step, train_step_<s> in
+    // optimizer.<s>.step.
+    std::string counter =
+        stepName == "train_step"
+            ? std::string("optimizer.step")
+            : "optimizer." + stepName.drop_front(11).str() + ".step";
     Type elt =
         llvm::cast<RankedTensorType>(grad.getResultTypes()[0]).getElementType();
 
@@ -154,11 +177,11 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
       }
     auto stepType = RankedTensorType::get({}, b.getI64Type());
     argTypes.push_back(stepType);
-    argNames.push_back({kiln::attr::kBuffer.str(), "optimizer.step"});
+    argNames.push_back({kiln::attr::kBuffer.str(), counter});
     unsigned firstOther = argTypes.size();
     SmallVector<unsigned> others;
     for (unsigned i = 0; i < grad.getNumArguments(); ++i)
-      if (!grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam)) {
+      if (!llvm::is_contained(params, i)) {
         others.push_back(i);
         argTypes.push_back(grad.getArgument(i).getType());
       }
@@ -185,7 +208,7 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     }
 
     auto step = b.create<func::FuncOp>(
-        loc, "train_step", b.getFunctionType(argTypes, resultTypes));
+        loc, stepName, b.getFunctionType(argTypes, resultTypes));
     for (auto [i, names] : llvm::enumerate(argNames))
       step.setArgAttr(i, names.first, b.getStringAttr(names.second));
     for (auto [k, i] : llvm::enumerate(params))

@@ -112,6 +112,12 @@ public:
     auto func = b_.create<func::FuncOp>(
         NameLoc::get(b_.getStringAttr(graph.name())), graph.name(),
         b_.getFunctionType(argTypes, resultTypes));
+    if (!graph.trainedParts().empty()) {
+      SmallVector<Attribute> parts;
+      for (const std::string &p : graph.trainedParts())
+        parts.push_back(b_.getStringAttr(p));
+      func->setAttr("graph.trains", b_.getArrayAttr(parts));
+    }
     for (auto [i, a] : llvm::enumerate(graph.arguments())) {
       const char *kind = a.kind == ArgKind::Parameter ? "graph.param"
                          : a.kind == ArgKind::Buffer  ? "graph.buffer"

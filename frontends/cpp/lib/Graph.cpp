@@ -72,6 +72,24 @@ Graph::Graph(std::string name, const Module &model) : name_(std::move(name)) {
   }
 }
 
+void Graph::trains(const Module &part, SourceLoc loc) {
+  std::string path = part.path();
+  if (path.empty())
+    fail("trains", "the model itself is every parameter: name a submodule",
+         loc);
+  bool owns = false;
+  for (const Argument &a : arguments_)
+    owns |= a.kind == ArgKind::Parameter &&
+            (a.name == path || a.name.rfind(path + ".", 0) == 0);
+  if (!owns)
+    fail("trains",
+         fmt::format("module '{}' has no parameter in this graph", path), loc);
+  for (const std::string &p : trained_)
+    if (p == path)
+      fail("trains", fmt::format("'{}' is already trained here", path), loc);
+  trained_.push_back(path);
+}
+
 int Graph::addArgument(const std::string &name, ArgKind kind, Shape shape,
                        DType dtype, SourceLoc loc) {
   for (const Argument &a : arguments_)

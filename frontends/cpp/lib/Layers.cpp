@@ -72,6 +72,37 @@ Tensor Conv2d::operator()(const Tensor &x, SourceLoc loc) const {
   return conv2d(x, use(weight, graph, loc), b, conv, loc);
 }
 
+ConvTranspose2d::ConvTranspose2d(Module *parent, std::string name, int64_t in,
+                                 int64_t out, int64_t kernel, Options options)
+    : Module(parent, std::move(name), "ConvTranspose2d"), in(in), out(out),
+      kernel(kernel), options(options) {
+  if (options.groups < 1 || in % options.groups || out % options.groups)
+    throw GraphError(fmt::format(
+        "module '{}' (ConvTranspose2d): in_channels={} and out_channels={} "
+        "must be divisible by groups={}",
+        path(), in, out, options.groups));
+  // PyTorch computes the fan from the weight's second dimension.
+  double fan = static_cast<double>(out / options.groups * kernel * kernel);
+  double bound = 1.0 / std::sqrt(fan);
+  weight = addParameter("weight", {in, out / options.groups, kernel, kernel},
+                        Init::uniform(bound));
+  if (options.bias)
+    bias = addParameter("bias", {out}, Init::uniform(bound));
+}
+
+Tensor ConvTranspose2d::operator()(const Tensor &x, SourceLoc loc) const {
+  Graph &graph = x.graph();
+  Scope scope(*this, graph, loc);
+  ConvOptions conv;
+  conv.stride = {options.stride, options.stride};
+  conv.padding = {options.padding, options.padding};
+  conv.dilation = {options.dilation, options.dilation};
+  conv.groups = options.groups;
+  conv.outputPadding = {options.outputPadding, options.outputPadding};
+  Tensor b = options.bias ? use(bias, graph, loc) : Tensor();
+  return convTranspose2d(x, use(weight, graph, loc), b, conv, loc);
+}
+
 BatchNorm2d::BatchNorm2d(Module *parent, std::string name, int64_t channels,
                          double epsilon, double momentum)
     : Module(parent, std::move(name), "BatchNorm2d"), channels(channels),
@@ -104,6 +135,30 @@ Tensor BatchNorm2d::operator()(const Tensor &x, SourceLoc loc) const {
   update(numBatchesTracked, graph,
          add(tracked, constant(graph, {}, {1}, DType::I64, loc), loc), loc);
   return r.output;
+}
+
+GroupNorm::GroupNorm(Module *parent, std::string name, int64_t groups,
+                     int64_t channels, double epsilon)
+    : Module(parent, std::move(name), "GroupNorm"), groups(groups),
+      channels(channels), epsilon(epsilon) {
+  if (groups < 1 || channels % groups)
+    throw GraphError(fmt::format("module '{}' (GroupNorm): num_channels={} "
+                                 "must be divisible by num_groups={}",
+                                 path(), channels, groups));
+  weight = addParameter("weight", {channels}, Init::ones());
+  bias = addParameter("bias", {channels}, Init::zeros());
+}
+
+Tensor GroupNorm::operator()(const Tensor &x, SourceLoc loc) const {
+  Graph &graph = x.graph();
+  Scope scope(*this, graph, loc);
+  if (x.rank() < 2 || x.shape()[1] != channels)
+    graph.fail("GroupNorm",
+               fmt::format("input {} must be [N, {}, ...]",
+                           shapes::str(x.shape()), channels),
+               loc);
+  return groupNorm(x, use(weight, graph, loc), use(bias, graph, loc), groups,
+                   epsilon, loc);
 }
 
 LayerNorm::LayerNorm(Module *parent, std::string name, int64_t dim,

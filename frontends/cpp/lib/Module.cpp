@@ -69,6 +69,8 @@ Tensor Module::use(const Param &param, Graph &graph, SourceLoc loc) const {
 
 void Module::update(const Param &buffer, Graph &graph, const Tensor &value,
                     SourceLoc loc) const {
+  if (graph.keepsBuffers())
+    return;
   const ParameterSpec &spec = buffer.owner->parameters_.at(buffer.index);
   std::string prefix = buffer.owner->path();
   graph.updateBuffer(prefix.empty() ? spec.name : prefix + "." + spec.name,

@@ -52,6 +52,30 @@ public:
   Param weight, bias;
 };
 
+/// PyTorch's nn.ConvTranspose2d (square kernel): weight [in, out/groups,
+/// k, k], bias [out], both U(-1/sqrt(fan), 1/sqrt(fan)) with PyTorch's fan
+/// out/groups * k * k (the weight's second dimension). Output size (H - 1)
+/// * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
+class ConvTranspose2d : public Module {
+public:
+  struct Options {
+    int64_t stride = 1, padding = 0, outputPadding = 0, dilation = 1,
+            groups = 1;
+    bool bias = true;
+  };
+  ConvTranspose2d(Module *parent, std::string name, int64_t in, int64_t out,
+                  int64_t kernel, Options options);
+  ConvTranspose2d(Module *parent, std::string name, int64_t in, int64_t out,
+                  int64_t kernel)
+      : ConvTranspose2d(parent, std::move(name), in, out, kernel, Options{}) {}
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const;
+
+  int64_t in, out, kernel;
+  Options options;
+  Param weight, bias;
+};
+
 /// Batch normalization over the channels of NCHW input (PyTorch's
 /// BatchNorm2d): weight [C] (ones), bias [C] (zeros), and the buffers
 /// running_mean [C] (zeros), running_var [C] (ones) and
@@ -68,6 +92,21 @@ public:
   int64_t channels;
   double epsilon, momentum;
   Param weight, bias, runningMean, runningVar, numBatchesTracked;
+};
+
+/// PyTorch's nn.GroupNorm over NCHW input: the channels split into
+/// `groups` groups, each normalized over its channels and positions;
+/// weight [C] (ones) and bias [C] (zeros) per channel.
+class GroupNorm : public Module {
+public:
+  GroupNorm(Module *parent, std::string name, int64_t groups,
+            int64_t channels, double epsilon = 1e-5);
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const;
+
+  int64_t groups, channels;
+  double epsilon;
+  Param weight, bias;
 };
 
 /// Layer normalization over the last dimension (PyTorch's LayerNorm with

@@ -154,6 +154,21 @@ public:
   bool training() const { return training_; }
   void setTraining(bool on) { training_ = on; }
 
+  /// A training graph that leaves the buffers as they are: batch norm
+  /// still normalizes with batch statistics but records no update (gan's
+  /// generator step, whose batch the discriminator step already counted).
+  bool keepsBuffers() const { return keepBuffers_; }
+  void setKeepBuffers(bool on) { keepBuffers_ = on; }
+
+  /// Restricts what the train step derived from this loss entry trains to
+  /// the parameters of `part` (a submodule; call again for more parts):
+  /// only they are differentiated and updated, the others enter the step
+  /// as constants. A model trained in alternating steps (gan) has one
+  /// such loss entry per step, named loss_<step>.
+  void trains(const Module &part, SourceLoc loc = SourceLoc::current());
+  /// The module paths given to trains(); empty: every parameter.
+  const std::vector<std::string> &trainedParts() const { return trained_; }
+
   /// Where `count` counter-based random numbers of this entry point come
   /// from: its 0-d int64 inputs `rng_seed` and `rng_offset` (declared on
   /// the first request) and an offset past every earlier request's
@@ -199,6 +214,8 @@ private:
   std::vector<Output> outputs_;
   std::vector<std::pair<const Module *, SourceLoc>> scopes_;
   bool training_ = false;
+  bool keepBuffers_ = false;
+  std::vector<std::string> trained_;
   int rngSeed_ = -1, rngOffset_ = -1; // argument values, once declared
   int64_t randomCounters_ = 0;        // numbers handed out so far
 };

@@ -1,0 +1,200 @@
+//===- Sample.cpp - Samples of generative models, as tensors and pictures -===//
+
+#include "kiln/runtime/Sampling.h"
+
+#include "ModelShapes.h"
+#include "io/AtomicFile.h"
+#include "io/Png.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+namespace kiln::rt {
+namespace {
+
+/// An error naming `path` if its folder cannot take a new file.
+Status checkWritable(const std::string &path) {
+  std::string folder = io::directoryOf(path);
+  if (::access(folder.c_str(), W_OK) == 0)
+    return Status::success();
+  return Status::error("cannot write '" + path + "': the folder '" + folder +
+                       "' " +
+                       (errno == ENOENT ? "does not exist" : "is not writable"));
+}
+
+double valueAt(const HostTensor &t, int64_t i) {
+  return t.dtype() == DType::F64 ? t.data<double>()[i]
+                                 : double(t.data<float>()[i]);
+}
+
+void setValue(HostTensor &t, int64_t i, double v) {
+  if (t.dtype() == DType::F64)
+    t.data<double>()[i] = v;
+  else
+    t.data<float>()[i] = static_cast<float>(v);
+}
+
+/// Images [n, 1, H, W] of `images` (the first `n` rows of a larger batch
+/// tensor are copied from batch tensors as they come).
+struct Collected {
+  HostTensor images;
+  int64_t filled = 0;
+};
+
+void appendRows(Collected &c, const HostTensor &batch, int64_t rows) {
+  int64_t per = batch.numElements() / batch.shape()[0];
+  size_t bytes = static_cast<size_t>(rows * per) * dtypeSize(batch.dtype());
+  std::memcpy(static_cast<char *>(c.images.data()) +
+                  c.filled * per * dtypeSize(batch.dtype()),
+              batch.data(), bytes);
+  c.filled += rows;
+}
+
+/// Writes `tensors` and the grid of `grid`.
+Status writeOutputs(const SampleOptions &options,
+                    std::vector<NamedTensor> tensors, const HostTensor &grid,
+                    int64_t columns) {
+  if (!options.png.empty())
+    if (Status s = io::writePngGrid(options.png, grid, columns); !s.ok())
+      return s;
+  SafeTensorsFile file;
+  file.tensors = std::move(tensors);
+  file.metadata = {{"seed", std::to_string(options.seed)}};
+  if (!options.out.empty())
+    if (Status s = writeSafeTensors(options.out, file); !s.ok())
+      return s;
+  std::fprintf(stderr, "wrote %s%s%s\n", options.out.c_str(),
+               options.out.empty() || options.png.empty() ? "" : " and ",
+               options.png.c_str());
+  return Status::success();
+}
+
+Status reconstruct(const CompiledModel &model, const SafeTensorsFile &params,
+                   const SampleOptions &options) {
+  const EntrySpec *forward = findEntry(model.entries, "forward");
+  if (!forward || forward->results.size() != 1)
+    return Status::error("the model has no `forward` entry to reconstruct "
+                         "with");
+  StatusOr<std::vector<HostTensor>> bound =
+      bindState(*forward, params, "'" + options.params + "'");
+  if (!bound.ok())
+    return bound.status();
+  std::vector<HostTensor> args = std::move(bound).value();
+  HostTensor *x = inputNamed(*forward, args, "x");
+  if (!x || x->rank() != 4 || x->shape()[1] != 1 ||
+      forward->results[0].shape.size() != 2 ||
+      forward->results[0].shape[1] != x->shape()[2] * x->shape()[3])
+    return Status::error("reconstruct needs a `forward` entry taking images "
+                         "x [B, 1, H, W] and returning logits [B, H*W]");
+  StatusOr<Dataset> test = loadFashionMnist(options.dataDir, /*train=*/false);
+  if (!test.ok())
+    return test.status();
+  int64_t available = test.value().size();
+  if (options.n > available)
+    return Status::error("--n " + std::to_string(options.n) +
+                         ": the test set has only " +
+                         std::to_string(available) + " images");
+  int64_t batch = x->shape()[0], pixels = x->numElements() / batch;
+  std::vector<int64_t> shape = x->shape();
+  shape[0] = options.n;
+  Collected originals{HostTensor::zeros(x->dtype(), shape).value()};
+  Collected rebuilt{HostTensor::zeros(x->dtype(), shape).value()};
+  const HostTensor &images = test.value().images;
+  for (int64_t first = 0; first < options.n; first += batch) {
+    int64_t rows = std::min(batch, options.n - first);
+    for (int64_t i = 0; i < batch * pixels; ++i)
+      setValue(*x, i,
+               i < rows * pixels ? images.data<float>()[first * pixels + i]
+                                 : 0.0);
+    std::vector<HostTensor> results = allocateResults(*forward).value();
+    if (Status s = model.run("forward", args, results); !s.ok())
+      return s;
+    HostTensor probabilities = results[0].clone();
+    for (int64_t i = 0; i < probabilities.numElements(); ++i)
+      setValue(probabilities, i, 1.0 / (1.0 + std::exp(-valueAt(results[0], i))));
+    appendRows(originals, *x, rows);
+    appendRows(rebuilt, probabilities, rows);
+  }
+  // The grid: a row of originals, then the row of their reconstructions.
+  int64_t columns = std::max<int64_t>(
+      1, static_cast<int64_t>(std::ceil(std::sqrt(2.0 * options.n))) & ~1LL);
+  std::vector<int64_t> gridShape = shape;
+  int64_t pairs = (options.n + columns - 1) / columns;
+  gridShape[0] = 2 * pairs * columns;
+  HostTensor grid = HostTensor::zeros(x->dtype(), gridShape).value();
+  for (int64_t i = 0; i < options.n; ++i) {
+    int64_t row = i / columns, col = i % columns;
+    for (int64_t p = 0; p < pixels; ++p) {
+      setValue(grid, ((2 * row) * columns + col) * pixels + p,
+               valueAt(originals.images, i * pixels + p));
+      setValue(grid, ((2 * row + 1) * columns + col) * pixels + p,
+               valueAt(rebuilt.images, i * pixels + p));
+    }
+  }
+  std::vector<NamedTensor> tensors;
+  tensors.push_back({"images", std::move(originals.images)});
+  tensors.push_back({"reconstructions", std::move(rebuilt.images)});
+  return writeOutputs(options, std::move(tensors), grid, columns);
+}
+
+} // namespace
+
+Status sample(const CompiledModel &model, const SampleOptions &options) {
+  if (options.params.empty())
+    return Status::error("give the model's state with --params "
+                         "P.safetensors (as written by train --save-params)");
+  if (options.n < 1)
+    return Status::error("--n must be at least 1, got " +
+                         std::to_string(options.n));
+  if (options.out.empty() && options.png.empty())
+    return Status::error("nothing to write: --out and --png are both empty");
+  for (const std::string *path : {&options.out, &options.png})
+    if (!path->empty())
+      if (Status s = checkWritable(*path); !s.ok())
+        return s;
+  StatusOr<SafeTensorsFile> params = readSafeTensors(options.params);
+  if (!params.ok())
+    return params.status();
+  if (options.reconstruct)
+    return reconstruct(model, params.value(), options);
+
+  const EntrySpec *entry = findEntry(model.entries, "sample");
+  if (!entry)
+    return Status::error("the model has no `sample` entry; " +
+                         listEntries(model.entries));
+  StatusOr<std::vector<HostTensor>> bound =
+      bindState(*entry, params.value(), "'" + options.params + "'");
+  if (!bound.ok())
+    return bound.status();
+  std::vector<HostTensor> args = std::move(bound).value();
+  HostTensor *z = inputNamed(*entry, args, "z");
+  if (!z || z->rank() != 2 || entry->results.size() != 1 ||
+      entry->results[0].shape.size() != 4 || entry->results[0].shape[1] != 1)
+    return Status::error("the `sample` entry must take latents z [B, D] and "
+                         "return greyscale images [B, 1, H, W]");
+  int64_t batch = z->shape()[0];
+  std::vector<int64_t> shape = entry->results[0].shape;
+  shape[0] = options.n;
+  Collected images{HostTensor::zeros(entry->results[0].dtype, shape).value()};
+  std::mt19937_64 rng(options.seed);
+  std::normal_distribution<double> normal;
+  for (int64_t first = 0; first < options.n; first += batch) {
+    for (int64_t i = 0; i < z->numElements(); ++i)
+      setValue(*z, i, normal(rng));
+    std::vector<HostTensor> results = allocateResults(*entry).value();
+    if (Status s = model.run("sample", args, results); !s.ok())
+      return s;
+    appendRows(images, results[0], std::min(batch, options.n - first));
+  }
+  std::vector<NamedTensor> tensors;
+  HostTensor grid = images.images.clone();
+  tensors.push_back({"images", std::move(images.images)});
+  return writeOutputs(options, std::move(tensors), grid, 0);
+}
+
+} // namespace kiln::rt

@@ -1,7 +1,8 @@
 //===- Classifiers.cpp - Fashion-MNIST classifiers: mlp, cnn, resnet -------===//
 //
 // As docs/models.md specifies them: x [B,1,28,28] f32 in [0,1], y [B] int labels,
-// loss mean softmax cross-entropy. Entry points: forward (logits) and loss.
+// loss mean softmax cross-entropy. Entry points: forward (logits) and loss;
+// the cnn also has features (fc1's activations, for Fréchet distances).
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,13 +33,27 @@ struct Cnn : Module {
 
   explicit Cnn(DType dtype) : Module("Cnn", dtype) {}
 
-  Tensor operator()(const Tensor &x) const {
+  /// The 128 activations of fc1 (after its ReLU): the feature space of
+  /// the generative models' Fréchet distance.
+  Tensor features(const Tensor &x) const {
     Tensor h = maxPool2d(relu(conv1(x)), {2, 2}, {2, 2});
     h = maxPool2d(relu(conv2(h)), {2, 2}, {2, 2});
-    h = relu(fc1(flatten(h)));
-    return fc2(h);
+    return relu(fc1(flatten(h)));
   }
+
+  Tensor operator()(const Tensor &x) const { return fc2(features(x)); }
 };
+
+/// cnn: a classifier, and `features(x)` -> [B, 128].
+BuiltModel buildCnn(const ModelOptions &options) {
+  BuiltModel built = buildClassifier<Cnn>("cnn", options);
+  const auto &cnn = static_cast<const Cnn &>(*built.model);
+  Graph &features = built.program->addEntry("features");
+  features.output("features",
+                  cnn.features(features.input(
+                      "x", {options.batch, 1, 28, 28}, options.dtype)));
+  return built;
+}
 
 /// A basic residual block: two 3x3 convolutions with batch norm, and a
 /// shortcut that is the identity or, where the shape changes, a strided 1x1
@@ -111,9 +126,7 @@ void addClassifiers(std::vector<ModelInfo> &zoo) {
                    return buildClassifier<Mlp>("mlp", o);
                  }});
   zoo.push_back({"cnn", "Fashion-MNIST CNN: two conv+pool stages, two linear",
-                 64, [](const ModelOptions &o) {
-                   return buildClassifier<Cnn>("cnn", o);
-                 }});
+                 64, buildCnn});
   zoo.push_back({"resnet",
                  "Fashion-MNIST ResNet: basic blocks 16-32-64 with batch norm",
                  64, [](const ModelOptions &o) {

@@ -15,6 +15,10 @@
 //   ./gan sample --params P.safetensors [--n 64] [--seed S]
 //           [--out samples.safetensors] [--png samples.png]
 //   ./vae reconstruct --params P.safetensors [--n 64] [--out ...] [--png ...]
+//   ./ddpm sample --params P.safetensors [--steps 1000 | --ddim 50] ...
+//   ./gan fid --cnn cnn.so --cnn-params C.safetensors --params P.safetensors
+//           [--n 10000] [--ddim 50] [--samples model|train|noise|FILE]
+//           [--reference test|FILE]   (Fréchet distance in cnn features)
 //   ./model run --entry=forward --params=P.safetensors
 //           --inputs=I.safetensors --outputs=O.safetensors [--check-numerics]
 //   ./model list               (the entry points and their tensors)
@@ -105,12 +109,19 @@ int main(int argc, char **argv) {
       s = sample(model, options);
     return s.ok() ? 0 : fail(argv[0], s.message());
   }
+  if (command == "fid") {
+    FrechetOptions options;
+    Status s = parseFrechetFlags(argc, argv, 2, options);
+    if (s.ok())
+      s = frechet(model, options);
+    return s.ok() ? 0 : fail(argv[0], s.message());
+  }
   // `run` (also the default when the first argument is a flag).
   int first = command == "run" ? 2 : 1;
   if (command != "run" && !command.empty() && command.rfind("--", 0) != 0)
     return fail(argv[0], "unknown command '" + command +
                              "'; commands: train, eval, generate, fill, sample, "
-                             "reconstruct, run, list");
+                             "reconstruct, fid, run, list");
   StatusOr<RunRequest> request = parseRunFlags(argc, argv, first);
   if (!request.ok())
     return fail(argv[0], request.status().message());

@@ -217,6 +217,10 @@ Status parseSampleFlags(int argc, char **argv, int first,
       options.params = value;
     else if (flag == "--n")
       s = count(options.n);
+    else if (flag == "--steps")
+      s = count(options.steps);
+    else if (flag == "--ddim")
+      s = count(options.ddim);
     else if (flag == "--seed") {
       int64_t seed = 0;
       s = count(seed);
@@ -239,6 +243,39 @@ Status parseSampleFlags(int argc, char **argv, int first,
       return s;
   }
   return Status::success();
+}
+
+Status parseFrechetFlags(int argc, char **argv, int first,
+                         FrechetOptions &options) {
+  // The flags of `sample` choose how samples are drawn; these say what is
+  // scored against what.
+  std::vector<char *> sampling{argv[0]};
+  for (int i = first; i < argc; ++i) {
+    FlagArg f =
+        readFlag(argc, argv, i, [](const std::string &) { return true; });
+    if (!f.given)
+      return Status::error(f.flag + " needs a value");
+    if (f.flag == "--cnn")
+      options.cnn = f.value;
+    else if (f.flag == "--cnn-params")
+      options.cnnParams = f.value;
+    else if (f.flag == "--samples")
+      options.samples = f.value;
+    else if (f.flag == "--reference")
+      options.reference = f.value;
+    else if (f.flag == "--out" || f.flag == "--png")
+      return Status::error("fid writes no files; " + f.flag +
+                           " is a flag of sample");
+    else {
+      // Kept alive by argv: the flag and its value as one argument.
+      options.flagText.push_back(f.flag + "=" + f.value);
+    }
+  }
+  for (std::string &text : options.flagText)
+    sampling.push_back(text.data());
+  options.sampling.n = 10000;
+  return parseSampleFlags(static_cast<int>(sampling.size()), sampling.data(),
+                          1, options.sampling);
 }
 
 } // namespace kiln::rt

@@ -8,7 +8,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -142,6 +144,136 @@ Status reconstruct(const CompiledModel &model, const SafeTensorsFile &params,
   return writeOutputs(options, std::move(tensors), grid, columns);
 }
 
+/// Progress of a long chain on stderr: a bar redrawn on a terminal, a line
+/// per quarter otherwise.
+class Progress {
+public:
+  Progress(int64_t total, const char *what)
+      : total_(total), what_(what), terminal_(isatty(2)),
+        started_(std::chrono::steady_clock::now()) {}
+
+  void step(int64_t done) {
+    double elapsed = seconds();
+    double eta = elapsed / std::max<int64_t>(done, 1) * (total_ - done);
+    if (terminal_) {
+      int width = 24, filled = static_cast<int>(width * done / total_);
+      std::fprintf(stderr, "\r%s [%s%s] %lld/%lld ETA %.0fs ", what_,
+                   std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), (long long)done,
+                   (long long)total_, eta);
+      if (done == total_)
+        std::fprintf(stderr, "\n");
+    } else if (done % std::max<int64_t>(1, total_ / 4) == 0 || done == total_) {
+      std::fprintf(stderr, "%s %lld/%lld ETA %.0fs\n", what_, (long long)done,
+                   (long long)total_, eta);
+    }
+  }
+
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         started_)
+        .count();
+  }
+
+private:
+  int64_t total_;
+  const char *what_;
+  bool terminal_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+/// The denoising chain of a diffusion model, from x_T ~ N(0, 1): every
+/// ancestral step (`ddpm_step`, its noise drawn inside from the seed and a
+/// fresh counter per call), or S DDIM steps (`ddim_step`). The images are
+/// (x_0 + 1) / 2, clamped to [0, 1].
+StatusOr<HostTensor> diffuse(const CompiledModel &model,
+                             const SafeTensorsFile &params,
+                             const SampleOptions &options) {
+  constexpr int64_t T = kDiffusionSteps;
+  bool ddim = options.ddim >= 0;
+  if (ddim && options.steps >= 0)
+    return Status::error("give either --steps (ancestral) or --ddim, not "
+                         "both");
+  if (ddim && (options.ddim < 1 || options.ddim > T || T % options.ddim))
+    return Status::error("--ddim " + std::to_string(options.ddim) +
+                         " does not divide the " + std::to_string(T) +
+                         " steps of the schedule (e.g. 10, 20, 50, 100, " +
+                         "250, 1000)");
+  if (!ddim && options.steps >= 0 && options.steps != T)
+    return Status::error("--steps " + std::to_string(options.steps) +
+                         ": ancestral sampling runs all " + std::to_string(T) +
+                         " steps of the schedule; --ddim S takes fewer");
+  const char *name = ddim ? "ddim_step" : "ddpm_step";
+  const EntrySpec *entry = findEntry(model.entries, name);
+  if (!entry)
+    return Status::error(std::string("the model has no `") + name +
+                         "` entry; " + listEntries(model.entries));
+  StatusOr<std::vector<HostTensor>> bound =
+      bindState(*entry, params, "'" + options.params + "'");
+  if (!bound.ok())
+    return bound.status();
+  std::vector<HostTensor> args = std::move(bound).value();
+  int xIndex = -1;
+  for (size_t i = 0; i < args.size(); ++i)
+    if (entry->arguments[i].kind == ArgKind::Input &&
+        entry->arguments[i].tensor.name == "x")
+      xIndex = static_cast<int>(i);
+  HostTensor *t = inputNamed(*entry, args, "t");
+  HostTensor *tPrev = inputNamed(*entry, args, "t_prev");
+  HostTensor *seed = inputNamed(*entry, args, "rng_seed");
+  HostTensor *offset = inputNamed(*entry, args, "rng_offset");
+  if (xIndex < 0 || !t || (ddim && !tPrev) || entry->results.size() != 1 ||
+      entry->results[0].shape != args[xIndex].shape())
+    return Status::error(std::string("`") + name +
+                         "` must take images x and steps t" +
+                         (ddim ? " and t_prev" : "") +
+                         " and return the images one step earlier");
+  int64_t batch = args[xIndex].shape()[0];
+  int64_t chain = ddim ? options.ddim : T, stride = T / chain;
+  int64_t batches = (options.n + batch - 1) / batch;
+  std::vector<int64_t> shape = args[xIndex].shape();
+  shape[0] = options.n;
+  Collected images{HostTensor::zeros(args[xIndex].dtype(), shape).value()};
+  std::mt19937_64 rng(options.seed);
+  std::normal_distribution<double> normal;
+  std::vector<HostTensor> results = allocateResults(*entry).value();
+  Progress progress(batches * chain, ddim ? "ddim" : "ddpm");
+  int64_t calls = 0;
+  for (int64_t b = 0; b < batches; ++b) {
+    HostTensor &x = args[xIndex];
+    for (int64_t i = 0; i < x.numElements(); ++i)
+      setValue(x, i, normal(rng));
+    for (int64_t k = chain - 1; k >= 0; --k) {
+      for (int64_t r = 0; r < batch; ++r) {
+        t->data<int64_t>()[r] = k * stride;
+        if (tPrev)
+          tPrev->data<int64_t>()[r] = k > 0 ? (k - 1) * stride : -1;
+      }
+      if (seed)
+        seed->data<int64_t>()[0] =
+            static_cast<int64_t>(options.seed & 0x7FFFFFFFFFFFFFFFull);
+      if (offset)
+        offset->data<int64_t>()[0] = calls << 32;
+      if (Status s = model.run(name, args, results); !s.ok())
+        return s;
+      std::swap(args[xIndex], results[0]);
+      ++calls;
+      progress.step(calls);
+    }
+    HostTensor &done = args[xIndex];
+    for (int64_t i = 0; i < done.numElements(); ++i)
+      setValue(done, i,
+               std::fmin(1.0, std::fmax(0.0, (valueAt(done, i) + 1.0) / 2.0)));
+    appendRows(images, done, std::min(batch, options.n - b * batch));
+  }
+  std::fprintf(stderr, "%lld images in %.1f s (%.2f images/s, %lld steps "
+               "each)\n",
+               (long long)options.n, progress.seconds(),
+               options.n / std::max(progress.seconds(), 1e-9),
+               (long long)chain);
+  return std::move(images.images);
+}
+
 } // namespace
 
 Status sample(const CompiledModel &model, const SampleOptions &options) {
@@ -162,13 +294,34 @@ Status sample(const CompiledModel &model, const SampleOptions &options) {
     return params.status();
   if (options.reconstruct)
     return reconstruct(model, params.value(), options);
+  StatusOr<HostTensor> images = drawImages(model, params.value(), options);
+  if (!images.ok())
+    return images.status();
+  std::vector<NamedTensor> tensors;
+  HostTensor grid = images.value().clone();
+  tensors.push_back({"images", std::move(images).value()});
+  return writeOutputs(options, std::move(tensors), grid, 0);
+}
+
+StatusOr<HostTensor> drawImages(const CompiledModel &model,
+                                const SafeTensorsFile &params,
+                                const SampleOptions &options) {
+  if (options.n < 1)
+    return Status::error("--n must be at least 1, got " +
+                         std::to_string(options.n));
+  if (findEntry(model.entries, "ddpm_step") ||
+      findEntry(model.entries, "ddim_step"))
+    return diffuse(model, params, options);
+  if (options.steps >= 0 || options.ddim >= 0)
+    return Status::error("--steps and --ddim are for diffusion models; this "
+                         "model samples in one step");
 
   const EntrySpec *entry = findEntry(model.entries, "sample");
   if (!entry)
     return Status::error("the model has no `sample` entry; " +
                          listEntries(model.entries));
   StatusOr<std::vector<HostTensor>> bound =
-      bindState(*entry, params.value(), "'" + options.params + "'");
+      bindState(*entry, params, "'" + options.params + "'");
   if (!bound.ok())
     return bound.status();
   std::vector<HostTensor> args = std::move(bound).value();
@@ -191,10 +344,7 @@ Status sample(const CompiledModel &model, const SampleOptions &options) {
       return s;
     appendRows(images, results[0], std::min(batch, options.n - first));
   }
-  std::vector<NamedTensor> tensors;
-  HostTensor grid = images.images.clone();
-  tensors.push_back({"images", std::move(images.images)});
-  return writeOutputs(options, std::move(tensors), grid, 0);
+  return std::move(images.images);
 }
 
 } // namespace kiln::rt

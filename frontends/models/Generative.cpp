@@ -1,4 +1,4 @@
-//===- Generative.cpp - Generative models: vae, gan -----------------------===//
+//===- Generative.cpp - Generative models: vae, gan, ebm ------------------===//
 //
 // As docs/models.md specifies them, on Fashion-MNIST images x [B,1,28,28]
 // in [0,1] (no labels).
@@ -13,6 +13,9 @@
 //        (train_step_d then train_step_g per batch, each with its own
 //        Adam), one z ~ N(0, 1) per batch drawn inside each step from the
 //        same counters; sample(z [B,64]) -> images [B,1,28,28] in [0,1].
+//   ebm  forward(x) -> energies [B]; loss(x, x_neg) -> mean(E+ - E-) +
+//        0.1 mean(E+^2 + E-^2); energy(x) -> sum of E, whose gradient by
+//        x the compiler adds as energy_grad (the Langevin chain's drift).
 //
 //===----------------------------------------------------------------------===//
 
@@ -181,6 +184,50 @@ BuiltModel buildGan(const ModelOptions &options) {
   return {std::move(model), std::move(program)};
 }
 
+/// An energy-based model: the cnn's body with one output, E(x) [B].
+struct Ebm : Module {
+  Conv2d conv1{this, "conv1", 1, 32, 3, {/*stride=*/1, /*padding=*/1}};
+  Conv2d conv2{this, "conv2", 32, 64, 3, {/*stride=*/1, /*padding=*/1}};
+  Linear fc1{this, "fc1", 3136, 128};
+  Linear fc2{this, "fc2", 128, 1};
+
+  explicit Ebm(DType dtype) : Module("EBM", dtype) {}
+
+  Tensor operator()(const Tensor &x) const {
+    Tensor h = maxPool2d(relu(conv1(x)), {2, 2}, {2, 2});
+    h = maxPool2d(relu(conv2(h)), {2, 2}, {2, 2});
+    return reshape(fc2(relu(fc1(flatten(h)))), {x.shape()[0]});
+  }
+};
+
+BuiltModel buildEbm(const ModelOptions &options) {
+  auto model = std::make_unique<Ebm>(options.dtype);
+  auto program = std::make_unique<Program>("ebm", *model);
+  Shape images{options.batch, 1, 28, 28};
+
+  Graph &forward = program->addEntry("forward");
+  forward.output("energy",
+                 (*model)(forward.input("x", images, options.dtype)));
+
+  // Data x scored low, negatives x_neg (Langevin samples, an input: no
+  // gradient flows into the chain) high, both energies kept near 0.
+  Graph &loss = program->addEntry("loss");
+  loss.setTraining(true);
+  Tensor positive = (*model)(loss.input("x", images, options.dtype));
+  Tensor negative = (*model)(loss.input("x_neg", images, options.dtype));
+  loss.output("loss", mean(positive - negative, {0}) +
+                          mean(positive * positive + negative * negative,
+                               {0}) *
+                              0.1);
+
+  // The Langevin chain's drift: energy_grad(x) gives d/dx of sum_b E(x_b).
+  Graph &energy = program->addEntry("energy");
+  Tensor chain = energy.input("x", images, options.dtype);
+  energy.output("energy", sum((*model)(chain), {0}));
+  energy.differentiateInputs({"x"});
+  return {std::move(model), std::move(program)};
+}
+
 } // namespace
 
 void addGenerative(std::vector<ModelInfo> &zoo) {
@@ -193,6 +240,11 @@ void addGenerative(std::vector<ModelInfo> &zoo) {
                  "discriminator conv-conv-6272-1, trained in alternating "
                  "steps",
                  64, buildGan, "optimizer=adam lr=2e-4 beta1=0.5 beta2=0.999"});
+  zoo.push_back({"ebm",
+                 "Fashion-MNIST energy-based model: the cnn body with one "
+                 "output, trained on short-run Langevin negatives from a "
+                 "replay buffer",
+                 128, buildEbm});
 }
 
 } // namespace kiln::zoo

@@ -2,6 +2,7 @@
 
 #include "kiln/runtime/Sampling.h"
 
+#include "Langevin.h"
 #include "ModelShapes.h"
 #include "io/AtomicFile.h"
 #include "io/Png.h"
@@ -274,6 +275,53 @@ StatusOr<HostTensor> diffuse(const CompiledModel &model,
   return std::move(images.images);
 }
 
+/// An energy-based model's samples: Langevin chains of `options.steps`
+/// steps (default 200) from uniform noise, clamped to [0, 1] at the end.
+StatusOr<HostTensor> langevinImages(const CompiledModel &model,
+                                    const EntrySpec &entry,
+                                    const SafeTensorsFile &params,
+                                    const SampleOptions &options) {
+  if (options.ddim >= 0)
+    return Status::error("--ddim is for diffusion models; an energy-based "
+                         "model samples by --steps of Langevin dynamics");
+  int64_t steps = options.steps >= 0 ? options.steps : 200;
+  StatusOr<std::vector<HostTensor>> bound =
+      bindState(entry, params, "'" + options.params + "'");
+  if (!bound.ok())
+    return bound.status();
+  std::vector<HostTensor> args = std::move(bound).value();
+  int xIndex = -1;
+  for (size_t i = 0; i < args.size(); ++i)
+    if (entry.arguments[i].kind == ArgKind::Input &&
+        entry.arguments[i].tensor.name == "x")
+      xIndex = static_cast<int>(i);
+  if (xIndex < 0 || args[xIndex].rank() != 4)
+    return Status::error("`energy_grad` must take images x [B, 1, H, W]");
+  HostTensor &x = args[xIndex];
+  int64_t batch = x.shape()[0];
+  std::vector<int64_t> shape = x.shape();
+  shape[0] = options.n;
+  Collected images{HostTensor::zeros(x.dtype(), shape).value()};
+  std::mt19937_64 rng(options.seed);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  int64_t batches = (options.n + batch - 1) / batch;
+  Progress progress(batches, "langevin batch");
+  for (int64_t b = 0; b < batches; ++b) {
+    for (int64_t i = 0; i < x.numElements(); ++i)
+      setValue(x, i, uniform(rng));
+    if (Status s = langevinChain(model, entry, args, xIndex, steps, rng);
+        !s.ok())
+      return s;
+    for (int64_t i = 0; i < x.numElements(); ++i)
+      setValue(x, i, std::fmin(1.0, std::fmax(0.0, valueAt(x, i))));
+    appendRows(images, x, std::min(batch, options.n - b * batch));
+    progress.step(b + 1);
+  }
+  std::fprintf(stderr, "%lld images in %.1f s (%lld Langevin steps each)\n",
+               (long long)options.n, progress.seconds(), (long long)steps);
+  return std::move(images.images);
+}
+
 } // namespace
 
 Status sample(const CompiledModel &model, const SampleOptions &options) {
@@ -312,6 +360,8 @@ StatusOr<HostTensor> drawImages(const CompiledModel &model,
   if (findEntry(model.entries, "ddpm_step") ||
       findEntry(model.entries, "ddim_step"))
     return diffuse(model, params, options);
+  if (const EntrySpec *energy = findEntry(model.entries, "energy_grad"))
+    return langevinImages(model, *energy, params, options);
   if (options.steps >= 0 || options.ddim >= 0)
     return Status::error("--steps and --ddim are for diffusion models; this "
                          "model samples in one step");

@@ -2,6 +2,7 @@
 
 #include "kiln/runtime/Training.h"
 
+#include "train/Langevin.h"
 #include "train/ModelShapes.h"
 
 #include "kiln/runtime/Library.h"
@@ -297,6 +298,11 @@ Status evaluateLoss(const CompiledModel &model, const Dataset &data,
   HostTensor *x = inputNamed(*loss, args, "x");
   HostTensor *seed = inputNamed(*loss, args, "rng_seed");
   HostTensor *offset = inputNamed(*loss, args, "rng_offset");
+  // An energy-based model's held-out loss sets the test images against
+  // uniform noise (the same in every evaluation).
+  HostTensor *negatives = inputNamed(*loss, args, "x_neg");
+  std::mt19937_64 noiseRng(1);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
   if (!x)
     return Status::error("the model's `loss` takes no input x");
   int64_t batch = x->shape()[0];
@@ -312,6 +318,12 @@ Status evaluateLoss(const CompiledModel &model, const Dataset &data,
       seed->data<int64_t>()[0] = 1;
     if (offset)
       offset->data<int64_t>()[0] = batches << 32;
+    for (int64_t i = 0; negatives && i < negatives->numElements(); ++i) {
+      if (negatives->dtype() == DType::F64)
+        negatives->data<double>()[i] = uniform(noiseRng);
+      else
+        negatives->data<float>()[i] = static_cast<float>(uniform(noiseRng));
+    }
     std::vector<HostTensor> results = allocateResults(*loss).value();
     if (Status s = model.run("loss", args, results); !s.ok())
       return s;
@@ -657,6 +669,10 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   // of step << 32 so that every step draws fresh numbers and a resumed run
   // the same ones.
   int rngSeedIndex = -1, rngOffsetIndex = -1;
+  // An energy-based model's negatives x_neg come from Langevin chains
+  // (entry energy_grad) started from a replay buffer.
+  const EntrySpec *energyGrad = findEntry(model.entries, "energy_grad");
+  int xNegIndex = -1;
   for (const ArgumentSpec *slot : slots) {
     const ArgumentSpec &a = *slot;
     if (a.kind == ArgKind::Input) {
@@ -674,6 +690,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
         rngSeedIndex = index;
       else if (name == "rng_offset" && a.tensor.dtype == DType::I64)
         rngOffsetIndex = index;
+      else if (name == "x_neg" && energyGrad)
+        xNegIndex = index;
       else
         otherIndex = index;
       args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
@@ -716,6 +734,69 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                   ", and no other input"
             : "train_step must take images x and integer labels y, and no "
               "other input");
+  // The Langevin chain's arguments: the model's state lent from the slots,
+  // and its own images.
+  HostTensor replay, chainImages;
+  std::vector<int> chainSlot; // per energy_grad argument; -1: the images
+  int chainX = -1;
+  if (xNegIndex >= 0) {
+    const HostTensor &negatives = args[xNegIndex];
+    std::vector<int64_t> example(negatives.shape().begin() + 1,
+                                 negatives.shape().end());
+    if (const HostTensor *saved =
+            resumed ? resumed->find(Langevin::kBufferName) : nullptr) {
+      std::vector<int64_t> want{Langevin::kBufferSize};
+      want.insert(want.end(), example.begin(), example.end());
+      if (saved->shape() != want || saved->dtype() != negatives.dtype())
+        return Status::error("checkpoint '" + options.resume + "': '" +
+                             Langevin::kBufferName + "' is " +
+                             saved->describe() + ", the model expects " +
+                             dtypeName(negatives.dtype()) + formatShape(want));
+      replay = saved->clone();
+    } else if (resumed) {
+      return Status::error("checkpoint '" + options.resume + "' has no '" +
+                           Langevin::kBufferName +
+                           "' (the energy-based model's replay buffer)");
+    } else {
+      replay = initialReplayBuffer(example, negatives.dtype(), options.seed);
+    }
+    for (size_t i = 0; i < energyGrad->arguments.size(); ++i) {
+      const ArgumentSpec &a = energyGrad->arguments[i];
+      int found = -1;
+      if (a.kind == ArgKind::Input && a.tensor.name == "x" &&
+          a.tensor.shape == negatives.shape()) {
+        chainX = static_cast<int>(i);
+      } else {
+        for (size_t k = 0; k < slots.size(); ++k)
+          if (slots[k]->kind != ArgKind::Input &&
+              slots[k]->tensor.name == a.tensor.name)
+            found = static_cast<int>(k);
+        if (found < 0)
+          return Status::error("energy_grad's argument '" + a.tensor.name +
+                               "' is not one of the training step's");
+      }
+      chainSlot.push_back(found);
+    }
+    if (chainX < 0)
+      return Status::error("energy_grad must take images x shaped as x_neg");
+    chainImages = HostTensor::zeros(negatives.dtype(), negatives.shape()).value();
+  }
+  // The batch's negatives: the chain, on the current parameters.
+  std::vector<HostTensor> chainArgs(chainSlot.size());
+  auto drawNegatives = [&](int64_t step) -> Status {
+    for (size_t i = 0; i < chainArgs.size(); ++i)
+      chainArgs[i] = std::move(chainSlot[i] < 0 ? chainImages
+                                                : args[chainSlot[i]]);
+    Status s = replayNegatives(model, *energyGrad, chainArgs, chainX, replay,
+                               options.seed, step);
+    for (size_t i = 0; i < chainArgs.size(); ++i)
+      (chainSlot[i] < 0 ? chainImages : args[chainSlot[i]]) =
+          std::move(chainArgs[i]);
+    if (s.ok())
+      std::memcpy(args[xNegIndex].data(), chainImages.data(),
+                  chainImages.sizeInBytes());
+    return s;
+  };
   if (resumed && startEpoch >= options.epochs) {
     std::fprintf(stderr,
                  "nothing to do: the checkpoint '%s' has finished %lld "
@@ -838,6 +919,9 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       if (slots[i]->kind != ArgKind::Input &&
           (!modelOnly || isModelState(slots[i]->tensor.name)))
         file.tensors.push_back({slots[i]->tensor.name, args[i].clone()});
+    // An energy-based model's replay buffer resumes with the run.
+    if (xNegIndex >= 0 && !modelOnly)
+      file.tensors.push_back({Langevin::kBufferName, replay.clone()});
     char sum[40];
     std::snprintf(sum, sizeof(sum), "%.17g", next == 0 ? 0.0 : lossSum);
     file.metadata = {{"epoch", std::to_string(epoch)},
@@ -892,6 +976,9 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       if (rngOffsetIndex >= 0)
         args[rngOffsetIndex].data<int64_t>()[0] = stepsDone << 32;
       resetNonFinite();
+      if (xNegIndex >= 0)
+        if (Status s = drawNegatives(stepsDone); !s.ok())
+          return s;
       double loss = 0;
       if (Status s = runBatch(loss); !s.ok())
         return s;

@@ -621,7 +621,7 @@ def gan_loss(model, inputs):
 
 
 # The name of `forward`'s result, where not "logits".
-FORWARD_OUTPUT = {"ddpm": "eps"}
+FORWARD_OUTPUT = {"ddpm": "eps", "ebm": "energy"}
 
 
 # Models trained in alternating steps: for each step, its loss, the
@@ -730,6 +730,46 @@ def ddpm_sampler_checks(args, workdir, reference, forward_inputs, expected,
     inputs_paths["ddim_step"] = os.path.join(workdir, "ddim_step_inputs.safetensors")
     st.save(inputs_paths["ddim_step"], {"x": forward_inputs["x"], "t": t,
                                         "t_prev": t_prev.clamp(min=-1)})
+
+
+class Ebm(nn.Module):
+    """The cnn's body with one output: the energy E(x) [B]."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.fc1 = nn.Linear(3136, 128)
+        self.fc2 = nn.Linear(128, 1)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        h = F.max_pool2d(F.relu(self.conv2(h)), 2)
+        return self.fc2(F.relu(self.fc1(h.flatten(1))))[:, 0]
+
+
+def ebm_batch(batch, gen):
+    x = torch.rand(batch, 1, 28, 28, generator=gen, dtype=torch.float32)
+    x_neg = torch.rand(batch, 1, 28, 28, generator=gen) * 1.4 - 0.2
+    return {"x": x}, {"x": x, "x_neg": x_neg}
+
+
+def ebm_loss(model, inputs):
+    positive, negative = model(inputs["x"]), model(inputs["x_neg"])
+    return ((positive - negative).mean()
+            + 0.1 * (positive ** 2 + negative ** 2).mean())
+
+
+def ebm_energy_checks(workdir, reference, forward_inputs, expected,
+                      inputs_paths):
+    """energy_grad: the summed energy of images and its gradient by them
+    (the Langevin chain's drift)."""
+    x = forward_inputs["x"].double().requires_grad_()
+    energy = reference.eval()(x).sum()
+    energy.backward()
+    expected["energy_grad"] = {"energy": energy.detach().numpy(),
+                               "grad.x": x.grad.numpy()}
+    inputs_paths["energy_grad"] = inputs_paths["forward"]
 
 
 def vae_batch(batch, gen):
@@ -886,6 +926,7 @@ MODELS = collections.OrderedDict([
     ("vae", (Vae, 15, vae_batch, vae_loss)),
     ("gan", (Gan, 16, vae_batch, gan_loss)),
     ("ddpm", (Ddpm, 17, ddpm_batch, ddpm_loss)),
+    ("ebm", (Ebm, 18, ebm_batch, ebm_loss)),
 ])
 
 
@@ -1081,6 +1122,9 @@ def check_model(name, args, workdir, report):
         if name == "gpt":
             add_cache_checks(reference, forward_inputs["x"][:1], workdir, expected,
                              inputs_paths)
+        if name == "ebm":
+            ebm_energy_checks(workdir, reference, forward_inputs, expected,
+                              inputs_paths)
         if name == "ddpm":
             ddpm_sampler_checks(args, workdir, reference, forward_inputs,
                                 expected, inputs_paths, step_draws, dtype)

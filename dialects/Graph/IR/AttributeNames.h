@@ -27,6 +27,9 @@ inline constexpr llvm::StringLiteral kInit = "graph.init";
 /// The submodules (module paths) whose parameters its train step trains;
 /// the other parameters are constants there (DSL: Graph::trains).
 inline constexpr llvm::StringLiteral kTrains = "graph.trains";
+/// On a function: the inputs to differentiate it by (DSL:
+/// Graph::differentiateInputs); graph-autodiff adds `<name>_grad`.
+inline constexpr llvm::StringLiteral kWrt = "graph.wrt";
 // On entry-point results.
 /// The result's name ("loss", "grad.fc1.weight").
 inline constexpr llvm::StringLiteral kOutput = "graph.output";

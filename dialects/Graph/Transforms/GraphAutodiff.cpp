@@ -64,9 +64,13 @@ bool isTrained(ArrayAttr parts, StringRef param) {
   });
 }
 
-/// Adds the gradient function of `loss`, named `gradName`, to the module.
+/// Adds the gradient function of `loss`, named `gradName`, to the module:
+/// by its parameters (those of graph.trains where given) and, with
+/// `wrtInputs`, its float inputs; or, where `inputsOnly` is given, by
+/// exactly those inputs.
 LogicalResult differentiate(func::FuncOp loss, StringRef gradName,
-                            bool wrtInputs, const PlantedError &planted) {
+                            bool wrtInputs, const PlantedError &planted,
+                            ArrayAttr inputsOnly = {}) {
   Location loc = loss.getLoc();
   auto resultType = loss.getNumResults() >= 1
                         ? llvm::dyn_cast<RankedTensorType>(loss.getResultTypes()[0])
@@ -96,7 +100,18 @@ LogicalResult differentiate(func::FuncOp loss, StringRef gradName,
     return loss.emitError(kiln::attr::kTrains)
            << " must be an array of module paths (strings)";
   SmallVector<std::pair<unsigned, std::string>> wrt;
-  for (unsigned i = 0; i < loss.getNumArguments(); ++i) {
+  for (unsigned i = 0; inputsOnly && i < loss.getNumArguments(); ++i)
+    if (auto name = loss.getArgAttrOfType<StringAttr>(i, kiln::attr::kInput);
+        name && llvm::is_contained(inputsOnly, name)) {
+      if (!isFloat(loss.getArgument(i)))
+        return loss.emitError("cannot differentiate by the integer input '")
+               << name.getValue() << "'";
+      wrt.push_back({i, name.str()});
+    }
+  if (inputsOnly && wrt.size() != inputsOnly.size())
+    return loss.emitError(kiln::attr::kWrt)
+           << " names an input that '" << loss.getSymName() << "' lacks";
+  for (unsigned i = 0; !inputsOnly && i < loss.getNumArguments(); ++i) {
     if (auto name = loss.getArgAttrOfType<StringAttr>(i, kiln::attr::kParam)) {
       if (isTrained(parts, name.getValue()))
         wrt.push_back({i, name.str()});
@@ -115,7 +130,10 @@ LogicalResult differentiate(func::FuncOp loss, StringRef gradName,
   grad.setAllArgAttrs(loss.getAllArgAttrs());
   if (parts)
     grad->setAttr(kiln::attr::kTrains, parts);
-  grad.setResultAttr(0, kiln::attr::kOutput, b.getStringAttr("loss"));
+  // The first result keeps its name (loss; energy).
+  auto firstName = loss.getResultAttrOfType<StringAttr>(0, kiln::attr::kOutput);
+  grad.setResultAttr(0, kiln::attr::kOutput,
+                     firstName ? firstName : b.getStringAttr("loss"));
   for (auto [k, entry] : llvm::enumerate(wrt))
     grad.setResultAttr(k + 1, kiln::attr::kOutput,
                        b.getStringAttr("grad." + entry.second));
@@ -218,6 +236,25 @@ struct GraphAutodiff : kiln::graph::impl::GraphAutodiffBase<GraphAutodiff> {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
     PlantedError planted{testScaleRule, testScaleFactor};
+    // Entries differentiated by their inputs (graph.wrt): <name>_grad.
+    SmallVector<func::FuncOp> byInputs;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (f->hasAttr(kiln::attr::kWrt) && !f.isExternal())
+        byInputs.push_back(f);
+    for (func::FuncOp f : byInputs) {
+      auto inputs = f->getAttrOfType<ArrayAttr>(kiln::attr::kWrt);
+      std::string gradName = f.getSymName().str() + "_grad";
+      if (!inputs || inputs.empty() ||
+          !llvm::all_of(inputs, [](Attribute a) { return isa<StringAttr>(a); })) {
+        f.emitError(kiln::attr::kWrt) << " must be a non-empty array of input "
+                                      << "names";
+        return signalPassFailure();
+      }
+      if (symbols.lookup(gradName))
+        continue;
+      if (failed(differentiate(f, gradName, false, planted, inputs)))
+        return signalPassFailure();
+    }
     // A model trained in alternating steps has loss_<step> entries, each
     // differentiated into grad_<step>; its `loss` is then only evaluated.
     SmallVector<func::FuncOp> steps;

@@ -118,6 +118,12 @@ public:
         parts.push_back(b_.getStringAttr(p));
       func->setAttr("graph.trains", b_.getArrayAttr(parts));
     }
+    if (!graph.differentiatedInputs().empty()) {
+      SmallVector<Attribute> inputs;
+      for (const std::string &name : graph.differentiatedInputs())
+        inputs.push_back(b_.getStringAttr(name));
+      func->setAttr("graph.wrt", b_.getArrayAttr(inputs));
+    }
     for (auto [i, a] : llvm::enumerate(graph.arguments())) {
       const char *kind = a.kind == ArgKind::Parameter ? "graph.param"
                          : a.kind == ArgKind::Buffer  ? "graph.buffer"

@@ -90,6 +90,28 @@ void Graph::trains(const Module &part, SourceLoc loc) {
   trained_.push_back(path);
 }
 
+void Graph::differentiateInputs(const std::vector<std::string> &names,
+                                SourceLoc loc) {
+  if (names.empty())
+    fail("differentiateInputs", "needs at least one input", loc);
+  for (const std::string &name : names) {
+    const Argument *input = nullptr;
+    for (const Argument &a : arguments_)
+      if (a.kind == ArgKind::Input && a.name == name)
+        input = &a;
+    if (!input)
+      fail("differentiateInputs",
+           fmt::format("'{}' is not an input of this graph", name), loc);
+    if (!isFloat(values_.at(input->value).dtype))
+      fail("differentiateInputs",
+           fmt::format("'{}' is an integer input; only float inputs have "
+                       "gradients",
+                       name),
+           loc);
+  }
+  wrt_ = names;
+}
+
 int Graph::addArgument(const std::string &name, ArgKind kind, Shape shape,
                        DType dtype, SourceLoc loc) {
   for (const Argument &a : arguments_)

@@ -169,6 +169,16 @@ public:
   /// The module paths given to trains(); empty: every parameter.
   const std::vector<std::string> &trainedParts() const { return trained_; }
 
+  /// Asks for this entry's gradient by its float inputs `names` (declared
+  /// before): the compiler adds the entry `<name>_grad`, returning the
+  /// entry's first output (a scalar) and grad.<input> for each. An
+  /// energy-based model's Langevin chain steps along it.
+  void differentiateInputs(const std::vector<std::string> &names,
+                           SourceLoc loc = SourceLoc::current());
+  const std::vector<std::string> &differentiatedInputs() const {
+    return wrt_;
+  }
+
   /// Where `count` counter-based random numbers of this entry point come
   /// from: its 0-d int64 inputs `rng_seed` and `rng_offset` (declared on
   /// the first request) and an offset past every earlier request's
@@ -216,6 +226,7 @@ private:
   bool training_ = false;
   bool keepBuffers_ = false;
   std::vector<std::string> trained_;
+  std::vector<std::string> wrt_;
   int rngSeed_ = -1, rngOffset_ = -1; // argument values, once declared
   int64_t randomCounters_ = 0;        // numbers handed out so far
 };

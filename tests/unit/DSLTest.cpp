@@ -405,3 +405,39 @@ TEST(DSL, DropoutDrawsDisjointRandomNumbersOnlyWhenTraining) {
               }),
               HasSubstr("module 'drop' (Dropout): p=1.5 must be between 0 and 1"));
 }
+
+TEST(DSL, TrainsNamesSubmodulesAndDifferentiateInputsFloatInputs) {
+  struct Pair : Module {
+    Module g{this, "g", "Generator"};
+    Linear gFc{&g, "fc", 4, 4};
+    Module d{this, "d", "Discriminator"};
+    Linear dFc{&d, "fc", 4, 1};
+    Module empty{this, "empty", "Empty"};
+    Pair() : Module("Pair") {}
+  } model;
+  Program program("pair", model);
+  Graph &lossD = program.addEntry("loss_d");
+  Tensor x = lossD.input("x", {2, 4});
+  lossD.trains(model.d);
+  lossD.output("loss", mean(model.dFc(model.gFc(x)), {0, 1}));
+  EXPECT_EQ(lossD.trainedParts(), std::vector<std::string>{"d"});
+  EXPECT_THAT(program.emitGraphIR(), HasSubstr("graph.trains = [\"d\"]"));
+  EXPECT_THAT(errorOf([&] { lossD.trains(model.d); }),
+              HasSubstr("'d' is already trained here"));
+  EXPECT_THAT(errorOf([&] { lossD.trains(model.empty); }),
+              HasSubstr("module 'empty' has no parameter in this graph"));
+  EXPECT_THAT(errorOf([&] { lossD.trains(model); }),
+              HasSubstr("name a submodule"));
+
+  Graph &energy = program.addEntry("energy");
+  Tensor e = energy.input("x", {2, 4});
+  Tensor labels = energy.input("y", {2}, DType::I64);
+  (void)labels;
+  energy.output("energy", sum(model.dFc(e), {0, 1}));
+  EXPECT_THAT(errorOf([&] { energy.differentiateInputs({"z"}); }),
+              HasSubstr("'z' is not an input of this graph"));
+  EXPECT_THAT(errorOf([&] { energy.differentiateInputs({"y"}); }),
+              HasSubstr("'y' is an integer input"));
+  energy.differentiateInputs({"x"});
+  EXPECT_THAT(program.emitGraphIR(), HasSubstr("graph.wrt = [\"x\"]"));
+}

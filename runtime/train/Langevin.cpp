@@ -2,26 +2,13 @@
 
 #include "Langevin.h"
 
+#include "Elements.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 namespace kiln::rt {
-namespace {
-
-double at(const HostTensor &t, int64_t i) {
-  return t.dtype() == DType::F64 ? t.data<double>()[i]
-                                 : double(t.data<float>()[i]);
-}
-
-void set(HostTensor &t, int64_t i, double v) {
-  if (t.dtype() == DType::F64)
-    t.data<double>()[i] = v;
-  else
-    t.data<float>()[i] = static_cast<float>(v);
-}
-
-} // namespace
 
 Status langevinChain(const CompiledModel &model, const EntrySpec &entry,
                      std::vector<HostTensor> &args, int xIndex, int64_t steps,
@@ -42,9 +29,9 @@ Status langevinChain(const CompiledModel &model, const EntrySpec &entry,
       return s;
     const HostTensor &g = results[gradient];
     for (int64_t i = 0; i < x.numElements(); ++i)
-      set(x, i,
-          at(x, i) - drift * at(g, i) +
-              noise * std::clamp(normal(rng), -1.0, 1.0));
+      setValue(x, i,
+               valueAt(x, i) - drift * valueAt(g, i) +
+                   noise * std::clamp(normal(rng), -1.0, 1.0));
   }
   return Status::success();
 }
@@ -57,7 +44,7 @@ HostTensor initialReplayBuffer(const std::vector<int64_t> &example,
   std::mt19937_64 rng(seed ^ 0x5EEDB0FFull);
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   for (int64_t i = 0; i < buffer.numElements(); ++i)
-    set(buffer, i, uniform(rng));
+    setValue(buffer, i, uniform(rng));
   return buffer;
 }
 
@@ -77,15 +64,15 @@ Status replayNegatives(const CompiledModel &model, const EntrySpec &entry,
     slots[b] = pick(rng);
     bool restart = uniform(rng) < Langevin::kRestart;
     for (int64_t i = 0; i < per; ++i)
-      set(x, b * per + i,
-          restart ? uniform(rng) : at(buffer, slots[b] * per + i));
+      setValue(x, b * per + i,
+               restart ? uniform(rng) : valueAt(buffer, slots[b] * per + i));
   }
   if (Status s = langevinChain(model, entry, args, xIndex, Langevin::kSteps, rng);
       !s.ok())
     return s;
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t i = 0; i < per; ++i)
-      set(buffer, slots[b] * per + i, at(x, b * per + i));
+      setValue(buffer, slots[b] * per + i, valueAt(x, b * per + i));
   return Status::success();
 }
 

@@ -2,6 +2,7 @@
 
 #include "kiln/runtime/Sampling.h"
 
+#include "Elements.h"
 #include "Langevin.h"
 #include "ModelShapes.h"
 #include "io/AtomicFile.h"
@@ -28,18 +29,6 @@ Status checkWritable(const std::string &path) {
   return Status::error("cannot write '" + path + "': the folder '" + folder +
                        "' " +
                        (errno == ENOENT ? "does not exist" : "is not writable"));
-}
-
-double valueAt(const HostTensor &t, int64_t i) {
-  return t.dtype() == DType::F64 ? t.data<double>()[i]
-                                 : double(t.data<float>()[i]);
-}
-
-void setValue(HostTensor &t, int64_t i, double v) {
-  if (t.dtype() == DType::F64)
-    t.data<double>()[i] = v;
-  else
-    t.data<float>()[i] = static_cast<float>(v);
 }
 
 /// Images [n, 1, H, W] of `images` (the first `n` rows of a larger batch

@@ -54,16 +54,18 @@ cl::opt<std::string> modelName("model",
                                cl::init(""), cl::cat(category));
 cl::opt<bool> listModels("list-models", cl::desc("List the built-in models"),
                          cl::init(false), cl::cat(category));
-cl::opt<int64_t> batch("batch",
-                       cl::desc("Batch size (default: the model's benchmark "
-                                "batch)"),
-                       cl::init(0), cl::cat(category));
+cl::list<int64_t> batch("batch",
+                        cl::desc("Batch size (default: the model's benchmark "
+                                 "batch); several, e.g. --batch=1,64, compile "
+                                 "each entry once per size (forward_b1, "
+                                 "forward_b64)"),
+                        cl::CommaSeparated, cl::cat(category));
 cl::opt<std::string> dtypeName("dtype", cl::desc("f32 or f64"), cl::init("f32"),
                                cl::cat(category));
 cl::opt<std::string> emit("emit",
                           cl::desc("Stage to emit: graph, graph-grad, kernel, "
                                    "linalg, llvm, llvm-ir, asm, obj (+ .h), "
-                                   "so, exe"),
+                                   "lib (a static archive + .h), so, exe"),
                           cl::init("graph"), cl::cat(category));
 cl::opt<std::string> dumpStages("dump-stages",
                                 cl::desc("Also write every stage's IR into "
@@ -171,8 +173,15 @@ const zoo::ModelInfo *findModel(const std::string &name) {
 
 /// Every stage --emit accepts, in pipeline order.
 constexpr const char *kStages[] = {"graph", "graph-grad", "kernel", "linalg",
-                                   "llvm", "llvm-ir", "asm", "obj", "so",
-                                   "exe"};
+                                   "llvm", "llvm-ir", "asm", "obj", "lib",
+                                   "so", "exe"};
+
+/// The batch size the zoo model is built at (0: its default).
+int64_t modelBatch = 0;
+
+/// The entry points to keep: --entries, and once a module holds several
+/// batch sizes, their suffixed names.
+std::vector<std::string> askedEntries;
 
 int fail(const std::string &message) {
   llvm::errs() << "kilnc: error: " << message << "\n";
@@ -254,7 +263,7 @@ mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
   }
   zoo::ModelOptions options;
   zooTrainStep = info->trainStep;
-  options.batch = batch;
+  options.batch = modelBatch;
   options.dtype = dtypeName == "f64" ? DType::F64 : DType::F32;
   std::string text;
   try {
@@ -327,34 +336,54 @@ mlir::LogicalResult printLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os) {
   return mlir::success();
 }
 
-/// Lowers `module` stage by stage from `from` up to `target`, writing each
-/// stage into --dump-stages when given.
-mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target) {
-  if (!dumpStages.empty()) {
-    if (std::error_code ec = llvm::sys::fs::create_directories(dumpStages)) {
-      fail("cannot create '" + dumpStages + "': " + ec.message());
-      return mlir::failure();
-    }
+/// Writes `module` as `stage` into --dump-stages, when given.
+mlir::LogicalResult dumpStage(mlir::ModuleOp module, Stage stage) {
+  if (dumpStages.empty())
+    return mlir::success();
+  if (std::error_code ec = llvm::sys::fs::create_directories(dumpStages)) {
+    fail("cannot create '" + dumpStages + "': " + ec.message());
+    return mlir::failure();
   }
+  llvm::SmallString<128> path(dumpStages);
+  llvm::sys::path::append(path, fmt::format("{}-{}.mlir",
+                                            static_cast<int>(stage),
+                                            stageName(stage)));
+  return writeText(path.str().str(),
+                   [&](llvm::raw_ostream &os) { printModule(module, os); });
+}
+
+/// Appends `suffix` to the name of every symbol in `module` (its functions),
+/// and to every use of it.
+void suffixSymbols(mlir::ModuleOp module, llvm::StringRef suffix) {
+  for (mlir::Operation &op : *module.getBody()) {
+    auto name = op.getAttrOfType<mlir::StringAttr>(
+        mlir::SymbolTable::getSymbolAttrName());
+    if (!name)
+      continue;
+    auto renamed = mlir::StringAttr::get(module.getContext(),
+                                         name.getValue() + suffix);
+    if (succeeded(mlir::SymbolTable::replaceAllSymbolUses(name, renamed,
+                                                          module)))
+      mlir::SymbolTable::setSymbolName(&op, renamed);
+  }
+}
+
+/// Lowers `module` stage by stage from `from` up to `target`, writing each
+/// stage into --dump-stages when given and `dumping`.
+mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
+                            bool dumping = true) {
   auto dump = [&](Stage stage) -> mlir::LogicalResult {
-    if (dumpStages.empty())
-      return mlir::success();
-    llvm::SmallString<128> path(dumpStages);
-    llvm::sys::path::append(path, fmt::format("{}-{}.mlir",
-                                              static_cast<int>(stage),
-                                              stageName(stage)));
-    return writeText(path.str().str(),
-                     [&](llvm::raw_ostream &os) { printModule(module, os); });
+    return dumping ? dumpStage(module, stage) : mlir::success();
   };
   if (from == Stage::Graph && failed(dump(Stage::Graph)))
     return mlir::failure();
   // --entries: after autodiff, which derives grad and train_step from loss;
   // at once if autodiff has run or will not.
   auto keepAskedEntries = [&]() -> mlir::LogicalResult {
-    if (entries.empty())
+    if (askedEntries.empty())
       return mlir::success();
     std::string error;
-    if (succeeded(keepEntries(module, {entries.begin(), entries.end()}, error)))
+    if (succeeded(keepEntries(module, askedEntries, error)))
       return mlir::success();
     fail("--entries: " + error);
     return mlir::failure();
@@ -442,9 +471,30 @@ int kilncMain(int argc, char **argv,
   if (dtypeName != "f32" && dtypeName != "f64")
     return fail(fmt::format("--dtype must be f32 or f64, got '{}'",
                             dtypeName.getValue()));
-  if (batch < 0)
-    return fail(fmt::format("--batch must be positive, got {}",
-                            static_cast<int64_t>(batch)));
+  std::vector<int64_t> batchSizes(batch.begin(), batch.end());
+  for (size_t i = 0; i < batchSizes.size(); ++i) {
+    if (batchSizes[i] < 1)
+      return fail(fmt::format("--batch must be positive, got {}",
+                              batchSizes[i]));
+    if (std::find(batchSizes.begin(), batchSizes.begin() + i, batchSizes[i]) !=
+        batchSizes.begin() + i)
+      return fail(fmt::format("--batch lists {} twice", batchSizes[i]));
+  }
+  if (batchSizes.empty())
+    batchSizes.push_back(0);
+  bool severalBatches = batchSizes.size() > 1;
+  if (severalBatches) {
+    if (modelName.empty())
+      return fail("several batch sizes need --model: the shapes of an .mlir "
+                  "file are its own");
+    if (emit == "exe")
+      return fail("an executable trains at one batch size; several go into "
+                  "--emit=obj, lib, so or asm (entry points forward_b1, "
+                  "forward_b64, ...)");
+    if (gradcheck)
+      return fail("--gradcheck checks one batch size at a time");
+  }
+  askedEntries.assign(entries.begin(), entries.end());
   if (std::find(std::begin(kStages), std::end(kStages), emit.getValue()) ==
       std::end(kStages)) {
     std::string stages;
@@ -476,7 +526,8 @@ int kilncMain(int argc, char **argv,
     if (report == "memory" && irStageOf(emit) != Stage::LLVM)
       return fail("--report=memory plans memory while lowering to LLVM: use "
                   "it with --emit=llvm or a later stage");
-    bool binary = emit == "obj" || emit == "so" || emit == "exe";
+    bool binary =
+        emit == "obj" || emit == "lib" || emit == "so" || emit == "exe";
     if (binary && outputFile == "-")
       return fail(fmt::format("--emit={} writes a file: give -o FILE",
                               emit.getValue()));
@@ -508,10 +559,42 @@ int kilncMain(int argc, char **argv,
   mlir::MLIRContext context(registry);
   std::string summaryText;
   mlir::TimingScope loading = timingScope("build or parse the graph");
+  modelBatch = batchSizes.front();
   mlir::OwningOpRef<mlir::ModuleOp> module = loadGraph(context, summaryText);
   loading.stop();
   if (!module)
     return 1;
+  // Entry points are read once autodiff has added `grad`.
+  Stage target = irStageOf(emit);
+  Stage first = target == Stage::Graph ? Stage::Graph : Stage::GraphGrad;
+  // Several batch sizes: the model built and differentiated at each, its
+  // symbols suffixed (forward_b64), all in one module.
+  if (severalBatches) {
+    for (size_t i = 0; i < batchSizes.size(); ++i) {
+      mlir::OwningOpRef<mlir::ModuleOp> sized;
+      if (i > 0) {
+        modelBatch = batchSizes[i];
+        sized = loadGraph(context, summaryText);
+        if (!sized)
+          return 1;
+      }
+      mlir::ModuleOp m = i > 0 ? *sized : *module;
+      if (failed(lowerTo(m, Stage::Graph, first, /*dumping=*/false)))
+        return 1;
+      suffixSymbols(m, fmt::format("_b{}", batchSizes[i]));
+      if (i > 0)
+        for (mlir::Operation &op :
+             llvm::make_early_inc_range(*sized->getBody()))
+          op.moveBefore(module->getBody(), module->getBody()->end());
+    }
+    std::vector<std::string> suffixed;
+    for (const std::string &name : askedEntries)
+      for (int64_t b : batchSizes)
+        suffixed.push_back(fmt::format("{}_b{}", name, b));
+    askedEntries = suffixed;
+    if (failed(dumpStage(*module, first)))
+      return 1;
+  }
   if (gradcheck) {
     GradCheckOptions options;
     options.samples = gradcheckSamples;
@@ -555,12 +638,9 @@ int kilncMain(int argc, char **argv,
       return fail("--summary needs --model");
     llvm::errs() << summaryText;
   }
-  // Entry points are read once autodiff has added `grad`.
-  Stage target = irStageOf(emit);
-  Stage first = target == Stage::Graph ? Stage::Graph : Stage::GraphGrad;
   std::vector<rt::EntrySpec> entries;
   std::string model = kiln::modelName(*module);
-  if (failed(lowerTo(*module, Stage::Graph, first)) ||
+  if ((!severalBatches && failed(lowerTo(*module, Stage::Graph, first))) ||
       failed(readEntries(*module, entries)) ||
       failed(lowerTo(*module, first, target)))
     return 1; // The pass manager printed located diagnostics.
@@ -583,6 +663,7 @@ int kilncMain(int argc, char **argv,
   aot::Artefact kind = llvm::StringSwitch<aot::Artefact>(emit)
                            .Case("asm", aot::Artefact::Assembly)
                            .Case("obj", aot::Artefact::Object)
+                           .Case("lib", aot::Artefact::Library)
                            .Case("so", aot::Artefact::SharedLibrary)
                            .Default(aot::Artefact::Executable);
   aot::TargetOptions targetOptions{cpu, features};

@@ -22,6 +22,8 @@ tools = ["kiln-opt", "kilnc", "kiln-run", "tiny-mlp"]
 config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%reference", os.path.join(config.test_source_root, "..", "reference")))
+config.substitutions.append(("%kiln_build", config.kiln_obj_root))
+config.substitutions.append(("%kiln_src", os.path.abspath(os.path.join(config.test_source_root, "..", ".."))))
 llvm_config.add_tool_substitutions(tools, [config.kiln_tools_dir])
 
 if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):

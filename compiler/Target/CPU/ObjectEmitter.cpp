@@ -4,12 +4,14 @@
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Object/ArchiveWriter.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -47,6 +49,23 @@ llvm::Error run(llvm::ArrayRef<llvm::StringRef> args) {
   return llvm::Error::success();
 }
 
+/// The runtime archive `name` (libKilnRuntime.a, libKilnArtefactMain.a):
+/// the installed one beside this kilnc (<prefix>/bin/kilnc links
+/// <prefix>/lib/<name>), else the one built with it (`built`).
+std::string runtimeArchive(llvm::StringRef name, llvm::StringRef built) {
+  // Any function of this program gives getMainExecutable its address.
+  static int anchor;
+  std::string self = llvm::sys::fs::getMainExecutable(nullptr, &anchor);
+  if (!self.empty()) {
+    llvm::SmallString<256> installed(llvm::sys::path::parent_path(
+        llvm::sys::path::parent_path(self)));
+    llvm::sys::path::append(installed, "lib", name);
+    if (llvm::sys::fs::is_regular_file(installed))
+      return installed.str().str();
+  }
+  return built.str();
+}
+
 /// Links `objects` with the runtime into a shared library or executable.
 llvm::Error link(const std::vector<std::string> &objects,
                  const std::string &output, bool executable) {
@@ -59,9 +78,12 @@ llvm::Error link(const std::vector<std::string> &objects,
   args.insert(args.end(), {"-o", output});
   args.insert(args.end(), objects.begin(), objects.end());
   if (executable)
-    args.push_back(KILN_ARTEFACT_MAIN_ARCHIVE);
-  args.insert(args.end(), {KILN_RUNTIME_ARCHIVE, KILN_DNNL_LIBRARY, "-lpng16", "-lz",
-                           "-fopenmp", "-ldl", "-lm", "-pthread"});
+    args.push_back(runtimeArchive("libKilnArtefactMain.a",
+                                  KILN_ARTEFACT_MAIN_ARCHIVE));
+  args.insert(args.end(),
+              {runtimeArchive("libKilnRuntime.a", KILN_RUNTIME_ARCHIVE),
+               KILN_DNNL_LIBRARY, "-lpng16", "-lz", "-fopenmp", "-ldl", "-lm",
+               "-pthread"});
   std::vector<llvm::StringRef> refs(args.begin(), args.end());
   return run(refs);
 }
@@ -123,13 +145,15 @@ constexpr uint64_t kSplitInstructions = 20000;
 /// Splits `module` into `parts` modules, as bitcode, that link back into
 /// the same program: every function definition goes to one part (the
 /// largest first, each to the least loaded part), global variables to the
-/// first; local symbols become hidden ones, renamed so that they cannot
-/// collide with another object's.
+/// first; local symbols become hidden ones, renamed (with the model's name)
+/// so that they cannot collide with another object's, another model's
+/// included.
 std::vector<llvm::SmallVector<char, 0>> splitModule(llvm::Module &module,
                                                     unsigned parts) {
   for (llvm::GlobalValue &value : module.global_values())
     if (value.hasLocalLinkage() && !value.isDeclaration()) {
-      value.setName("__kiln_local." + value.getName());
+      value.setName("__kiln_local." + module.getModuleIdentifier() + "." +
+                    value.getName());
       value.setLinkage(llvm::GlobalValue::ExternalLinkage);
       value.setVisibility(llvm::GlobalValue::HiddenVisibility);
     }
@@ -279,16 +303,22 @@ std::string cHeader(const std::string &model,
   std::string guard = identifier(model) + "_KILN_H";
   for (char &c : guard)
     c = std::toupper(static_cast<unsigned char>(c));
-  std::string out = "/* " + model +
-                    ": entry points compiled by kilnc. Every pointer is a "
-                    "contiguous row-major\n   buffer of the dtype and shape "
-                    "given; results are written in place.\n   An output "
-                    "buffer must not overlap any other buffer, except that "
-                    "an output\n   that updates a parameter may be that "
-                    "parameter's buffer. */\n#ifndef " +
-                    guard + "\n#define " + guard +
-                    "\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern "
-                    "\"C\" {\n#endif\n";
+  std::string out =
+      "/* " + model +
+      ": entry points compiled by kilnc. Every pointer is a contiguous "
+      "row-major\n   buffer of the dtype and shape given; results are written "
+      "in place.\n   An output buffer must not overlap any other buffer, "
+      "except that an output\n   that updates a parameter may be that "
+      "parameter's buffer. Entry points may\n   run on several threads at "
+      "once, each call on its own buffers. Link with\n   Kiln's runtime: "
+      "`pkg-config --libs kiln-runtime`, or CMake's Kiln::runtime.\n   "
+      "kiln/kiln.h sets the thread count and reads safetensors files. */\n"
+      "#ifndef " +
+      guard + "\n#define " + guard +
+      "\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern "
+      "\"C\" {\n#endif\n\n/* JSON naming every entry point's arguments and "
+      "results with their dtypes\n   and shapes. */\nconst char *" +
+      identifier(model) + "_kiln_manifest(void);\n";
   for (const rt::EntrySpec &e : entries) {
     out += "\n/* " + e.name + " */\nvoid " + identifier(model) + "_" +
            identifier(e.name) + "(";
@@ -334,6 +364,61 @@ std::string cHeader(const std::string &model,
          " */\n";
 }
 
+namespace {
+
+/// Prefixes the functions through which a loader reads the manifest
+/// (kiln_manifest, kiln_num_entries, kiln_entry_table) with the model's
+/// name, so that several models link into one program.
+void prefixManifestSymbols(llvm::Module &module, const std::string &model) {
+  for (const char *name :
+       {"kiln_manifest", "kiln_num_entries", "kiln_entry_table"})
+    if (llvm::Function *f = module.getFunction(name))
+      f->setName(identifier(model) + "_" + name);
+}
+
+/// The header beside an object or archive: `path` with a .h extension, and
+/// for an archive without the "lib" of its name (libmlp.a: mlp.h).
+std::string headerPath(const std::string &path, Artefact kind) {
+  llvm::SmallString<128> header(path);
+  llvm::sys::path::replace_extension(header, "h");
+  llvm::StringRef file = llvm::sys::path::filename(header);
+  if (kind == Artefact::Library && file.starts_with("lib") &&
+      file.size() > 5) {
+    llvm::SmallString<128> renamed(llvm::sys::path::parent_path(header));
+    llvm::sys::path::append(renamed, file.drop_front(3));
+    return renamed.str().str();
+  }
+  return header.str().str();
+}
+
+/// Writes `objects` into the static archive `path` as members
+/// <model>.o, <model>.1.o, ..., with a symbol table.
+llvm::Error writeLibrary(const std::vector<std::string> &objects,
+                         const std::string &path, const std::string &model) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < objects.size(); ++i)
+    names.push_back(identifier(model) +
+                    (i ? "." + std::to_string(i) : std::string()) + ".o");
+  std::vector<llvm::NewArchiveMember> members;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    llvm::Expected<llvm::NewArchiveMember> member =
+        llvm::NewArchiveMember::getFile(objects[i], /*Deterministic=*/true);
+    if (!member)
+      return member.takeError();
+    member->MemberName = names[i];
+    members.push_back(std::move(*member));
+  }
+  if (llvm::Error e = llvm::writeArchive(
+          path, members, llvm::SymtabWritingMode::NormalSymtab,
+          llvm::object::Archive::K_GNU, /*Deterministic=*/true,
+          /*Thin=*/false))
+    return error("cannot write '" + path + "': " +
+                 llvm::toString(std::move(e)));
+  return llvm::Error::success();
+}
+
+} // namespace
+
 llvm::Error emitArtefact(mlir::ModuleOp module, Artefact kind,
                          const TargetOptions &target, const std::string &path,
                          const std::string &model,
@@ -350,55 +435,61 @@ llvm::Error emitArtefact(mlir::ModuleOp module, Artefact kind,
   llvmModule->setDataLayout((*machine)->createDataLayout());
   bool linked =
       kind == Artefact::SharedLibrary || kind == Artefact::Executable;
-  // A large model linked into one file is optimized and compiled in parts,
-  // one per thread.
-  uint64_t instructions = llvmModule->getInstructionCount();
-  unsigned parts = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
-  if (linked && parts > 1 && instructions >= kSplitInstructions) {
-    std::vector<std::string> objects;
-    llvm::Error emitted =
-        emitInParallel(*llvmModule, target, parts, objects);
-    llvm::Error linkError = emitted ? std::move(emitted)
-                                    : link(objects, path,
-                                           kind == Artefact::Executable);
-    for (const std::string &object : objects)
-      llvm::sys::fs::remove(object);
-    return linkError;
-  }
-
-  std::string objectPath = path;
-  if (linked) {
-    llvm::SmallString<128> temp;
-    if (std::error_code ec =
-            llvm::sys::fs::createTemporaryFile("kiln", "o", temp))
-      return error("cannot create a temporary object file: " + ec.message());
-    objectPath = temp.str().str();
-  }
-  if (llvm::Error e = optimizeAndEmit(
-          *llvmModule, **machine,
-          kind == Artefact::Assembly ? llvm::CodeGenFileType::AssemblyFile
-                                     : llvm::CodeGenFileType::ObjectFile,
-          objectPath)) {
-    if (linked)
-      llvm::sys::fs::remove(objectPath);
-    return e;
-  }
-  if (kind == Artefact::Object) {
-    llvm::SmallString<128> header(path);
-    llvm::sys::path::replace_extension(header, "h");
+  // What another program links carries its model's name on every symbol.
+  if (!linked)
+    prefixManifestSymbols(*llvmModule, model);
+  // The header first: an unwritable folder is found before compiling.
+  if (kind == Artefact::Object || kind == Artefact::Library) {
+    std::string header = headerPath(path, kind);
     std::error_code ec;
     llvm::ToolOutputFile out(header, ec, llvm::sys::fs::OF_Text);
     if (ec)
-      return error("cannot write '" + header.str() + "': " + ec.message());
+      return error("cannot write '" + header + "': " + ec.message());
     out.os() << cHeader(model, entries);
     out.keep();
   }
-  if (!linked)
+  // A large model linked into one file or archived is optimized and
+  // compiled in parts, one per thread.
+  uint64_t instructions = llvmModule->getInstructionCount();
+  unsigned parts = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+  bool split = linked || kind == Artefact::Library;
+  std::vector<std::string> objects;
+  auto removeObjects = llvm::make_scope_exit([&] {
+    if (kind != Artefact::Object && kind != Artefact::Assembly)
+      for (const std::string &object : objects)
+        llvm::sys::fs::remove(object);
+  });
+  if (split && parts > 1 && instructions >= kSplitInstructions) {
+    if (llvm::Error e = emitInParallel(*llvmModule, target, parts, objects))
+      return e;
+  } else {
+    std::string objectPath = path;
+    if (kind != Artefact::Object && kind != Artefact::Assembly) {
+      llvm::SmallString<128> temp;
+      if (std::error_code ec =
+              llvm::sys::fs::createTemporaryFile("kiln", "o", temp))
+        return error("cannot create a temporary object file: " + ec.message());
+      objectPath = temp.str().str();
+    }
+    objects.push_back(objectPath);
+    if (llvm::Error e = optimizeAndEmit(
+            *llvmModule, **machine,
+            kind == Artefact::Assembly ? llvm::CodeGenFileType::AssemblyFile
+                                       : llvm::CodeGenFileType::ObjectFile,
+            objectPath))
+      return e;
+  }
+  switch (kind) {
+  case Artefact::Assembly:
+  case Artefact::Object:
     return llvm::Error::success();
-  llvm::Error linkError =
-      link({objectPath}, path, kind == Artefact::Executable);
-  llvm::sys::fs::remove(objectPath);
-  return linkError;
+  case Artefact::Library:
+    return writeLibrary(objects, path, model);
+  case Artefact::SharedLibrary:
+  case Artefact::Executable:
+    return link(objects, path, kind == Artefact::Executable);
+  }
+  return llvm::Error::success();
 }
 
 } // namespace kiln::aot

@@ -1,7 +1,8 @@
 //===- ObjectEmitter.h - Ahead-of-time artefacts for the CPU --------------===//
 //
-// From a module in the LLVM dialect to assembly, an object file with its C
-// header, a shared library or an executable (linked with Kiln's runtime).
+// From a module in the LLVM dialect to assembly, an object file or static
+// archive with its C header, a shared library or an executable (linked with
+// Kiln's runtime).
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,12 +40,15 @@ createTargetMachine(const TargetOptions &options);
 /// false if no target machine can be made for it.
 bool targetHasFeature(const TargetOptions &options, const std::string &feature);
 
-enum class Artefact { Assembly, Object, SharedLibrary, Executable };
+/// Library is a static archive of the model's objects, for other programs to
+/// link with the runtime.
+enum class Artefact { Assembly, Object, Library, SharedLibrary, Executable };
 
 /// Writes `module` (LLVM dialect) as `kind` to `path`, optimized for the
-/// target. Shared libraries and executables link the runtime; a C header
-/// declaring the entry points is written next to an object (`path` with a .h
-/// extension).
+/// target. Shared libraries and executables link the runtime. Beside an
+/// object or archive goes a C header declaring the entry points (`path` with
+/// a .h extension, without an archive's "lib": libmlp.a, mlp.h); their
+/// manifest accessor is <model>_kiln_manifest, so models link side by side.
 llvm::Error emitArtefact(mlir::ModuleOp module, Artefact kind,
                          const TargetOptions &target, const std::string &path,
                          const std::string &model,

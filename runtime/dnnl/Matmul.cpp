@@ -4,6 +4,7 @@
 
 #include "OneDnnSupport.h"
 #include "PrimitiveCache.h"
+#include "cpu/SmallMatmul.h"
 
 #include <memory>
 #include <stdexcept>
@@ -62,6 +63,13 @@ void runMatmul(const float *lhs, const float *rhs, const float *bias,
   if (cfg.m <= 0 || cfg.n <= 0 || cfg.k <= 0)
     throw std::invalid_argument("sizes must be positive");
   int64_t threads = useLibraryThreads();
+  // A few rows stream the weights on the runtime's own loop (SmallMatmul.h).
+  if (cfg.m <= kiln::rt::kSmallMatmulRows && !cfg.transposeLhs) {
+    kiln::rt::smallMatmul(lhs, rhs, bias, residual, result, cfg.m, cfg.n,
+                          cfg.k, cfg.transposeRhs, cfg.activation, cfg.alpha,
+                          threads);
+    return;
+  }
   CacheKey key{cfg.m,
                cfg.n,
                cfg.k,

@@ -143,7 +143,11 @@ std::vector<MatmulCase> matmulCases() {
   struct Size {
     int64_t m, n, k;
   };
-  std::vector<Size> sizes{{1, 1, 1}, {7, 13, 5}, {64, 10, 3136}, {33, 65, 17}};
+  // Up to four rows run on the runtime's own loop (SmallMatmul.h): one to
+  // four rows, with and without tails of the 32-wide blocks of k and n.
+  std::vector<Size> sizes{{1, 1, 1},     {7, 13, 5},   {64, 10, 3136},
+                          {33, 65, 17},  {1, 128, 3136}, {2, 70, 45},
+                          {3, 33, 64},   {4, 100, 97}};
   std::vector<MatmulCase> cases;
   for (Size s : sizes)
     for (int transposes = 0; transposes < 4; ++transposes) {
@@ -597,6 +601,22 @@ TEST_F(ThreadCountTest, HonoursEnvironmentThenExplicitSetting) {
   }
 }
 
+TEST_F(ThreadCountTest, FewRowsGiveTheSameBitsOnAnyThreadCount) {
+  // Each column of a few-row product is summed by one thread in one order.
+  std::vector<float> lhs = randomValues(3 * 4096, 19),
+                     rhs = randomValues(4096 * 96, 20);
+  std::vector<float> one(3 * 96), two(3 * 96);
+  for (int transpose = 0; transpose < 2; ++transpose) {
+    kiln_set_num_threads(1);
+    kiln_matmul_f32(lhs.data(), rhs.data(), nullptr, nullptr, one.data(), 3,
+                    96, 4096, 0, transpose, KILN_ACTIVATION_NONE, 0.0);
+    kiln_set_num_threads(2);
+    kiln_matmul_f32(lhs.data(), rhs.data(), nullptr, nullptr, two.data(), 3,
+                    96, 4096, 0, transpose, KILN_ACTIVATION_NONE, 0.0);
+    EXPECT_EQ(one, two) << "transposeRhs " << transpose;
+  }
+}
+
 TEST_F(ThreadCountTest, OneThreadComputesTheSameResult) {
   std::vector<float> lhs = randomValues(40 * 50, 13),
                      rhs = randomValues(50 * 30, 14);
@@ -614,6 +634,11 @@ TEST(LibraryDeathTest, UnknownActivationNamesTheCall) {
   EXPECT_DEATH(kiln_matmul_f32(a.data(), a.data(), nullptr, nullptr,
                                result.data(), 2, 2, 2, 0, 0, 9, 0.0),
                "kiln_matmul_f32\\(m=2, n=2, k=2.*unknown activation code 9");
+  // The same from oneDNN's primitive (more rows than the small path takes).
+  std::vector<float> b(64, 1.0f), big(64);
+  EXPECT_DEATH(kiln_matmul_f32(b.data(), b.data(), nullptr, nullptr,
+                               big.data(), 8, 8, 8, 0, 0, 9, 0.0),
+               "kiln_matmul_f32\\(m=8, n=8, k=8.*unknown activation code 9");
 }
 
 TEST(LibraryDeathTest, InconsistentConvolutionShapeIsAOneDnnError) {

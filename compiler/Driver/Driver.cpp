@@ -652,6 +652,16 @@ int kilncMain(int argc, char **argv,
            }))
                ? 0
                : 1;
+  // An executable trains through train_step, which autodiff derives from
+  // `loss`: without one it only runs and lists its entry points.
+  if (emit == "exe" &&
+      llvm::none_of(entries, [](const rt::EntrySpec &e) {
+        return llvm::StringRef(e.name).starts_with("train_step");
+      }))
+    llvm::errs() << "kilnc: note: '" << model
+                 << "' has no `loss` entry (with training on), so its "
+                    "executable cannot `train`: it runs and lists its entry "
+                    "points\n";
   if (emit == "llvm-ir") {
     mlir::LogicalResult printed = mlir::success();
     if (failed(writeText(outputFile, [&](llvm::raw_ostream &os) {

@@ -1,27 +1,8 @@
 //===- ArtefactMain.cpp - main() of an executable built by kilnc ----------===//
 //
-//   ./model train --epochs 5 [--seed S] [--data fashion-mnist|text|synthetic]
-//           [--data-dir DIR] [--train-file F --test-file G (with --data text)]
-//           Text models (gpt, bert) read a character corpus instead: the
-//           fortunes package, or [--train-file TEXT [--test-file TEXT]]
-//           [--checkpoint C.safetensors --checkpoint-every N]
-//           [--resume C.safetensors] [--metrics M.csv] [--save-params P]
-//           [--steps-per-epoch N] [--threads N] [--check-numerics]
-//           [--deterministic]
-//   ./model eval --params P.safetensors [--data ...]
-//   ./gpt generate --params P.safetensors [--prompt TEXT] [--tokens N]
-//           [--temperature T] [--top-k K] [--seed S] [--kv-cache on|off]
-//   ./bert fill --params P.safetensors --text "Th_ qu_ck" [--mask-char C]
-//   ./gan sample --params P.safetensors [--n 64] [--seed S]
-//           [--out samples.safetensors] [--png samples.png]
-//   ./vae reconstruct --params P.safetensors [--n 64] [--out ...] [--png ...]
-//   ./ddpm sample --params P.safetensors [--steps 1000 | --ddim 50] ...
-//   ./gan fid --cnn cnn.so --cnn-params C.safetensors --params P.safetensors
-//           [--n 10000] [--ddim 50] [--samples model|train|noise|FILE]
-//           [--reference test|FILE]   (Fréchet distance in cnn features)
-//   ./model run --entry=forward --params=P.safetensors
-//           --inputs=I.safetensors --outputs=O.safetensors [--check-numerics]
-//   ./model list               (the entry points and their tensors)
+// An executable built by `kilnc --emit=exe` runs one of the commands below
+// on its compiled model; `./model --help` lists those its entry points
+// allow, `./model COMMAND --help` gives a command's flags.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +13,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 extern "C" {
 const char *kiln_manifest(void);
@@ -41,92 +23,276 @@ const KilnEntryRecord *kiln_entry_table(void);
 
 using namespace kiln::rt;
 
-static int fail(const char *program, const std::string &message) {
+namespace {
+
+int fail(const char *program, const std::string &message) {
   std::fprintf(stderr, "%s: error: %s\n", program, message.c_str());
   return 1;
 }
+
+bool has(const std::vector<EntrySpec> &entries, const char *name) {
+  return findEntry(entries, name) != nullptr;
+}
+
+bool trains(const std::vector<EntrySpec> &entries) {
+  for (const EntrySpec &e : entries)
+    if (e.name == "train_step" || e.name.rfind("train_step_", 0) == 0)
+      return true;
+  return false;
+}
+
+bool samples(const std::vector<EntrySpec> &entries) {
+  return has(entries, "sample") || has(entries, "ddpm_step") ||
+         has(entries, "energy_grad");
+}
+
+/// An autoencoder: a `sample` entry and a `forward` whose result has as
+/// many elements as its input images (logits [B, H*W] of x [B, 1, H, W]).
+bool reconstructs(const std::vector<EntrySpec> &entries) {
+  const EntrySpec *forward = findEntry(entries, "forward");
+  if (!has(entries, "sample") || !forward || forward->results.empty())
+    return false;
+  auto elements = [](const std::vector<int64_t> &shape) {
+    int64_t count = 1;
+    for (int64_t size : shape)
+      count *= size;
+    return count;
+  };
+  for (const ArgumentSpec &a : forward->arguments)
+    if (a.kind == ArgKind::Input && a.tensor.name == "x")
+      return elements(a.tensor.shape) == elements(forward->results[0].shape);
+  return false;
+}
+
+/// One command: what it does, its flags, whether this model's entry points
+/// allow it, and what runs it.
+struct Command {
+  const char *name;
+  const char *summary;
+  const char *flags;
+  std::function<bool(const std::vector<EntrySpec> &)> available;
+  std::function<Status(const CompiledModel &, int, char **)> run;
+};
+
+constexpr const char *kDataFlags =
+    "  --data fashion-mnist|text|synthetic   (default fashion-mnist; text "
+    "models\n"
+    "                        read a character corpus: the fortunes package)\n"
+    "  --data-dir DIR        Fashion-MNIST's folder (default\n"
+    "                        /usr/share/datasets/fashion-mnist)\n"
+    "  --train-file F --test-file G   text data: a label and 784 pixels per "
+    "line,\n"
+    "                        or a text corpus for gpt and bert\n"
+    "  --threads N           threads (default: KILN_NUM_THREADS, else every "
+    "CPU)\n";
+
+std::vector<Command> commands() {
+  return {
+      {"train", "train the model and report test loss and accuracy per epoch",
+       "  --epochs N            epochs (default 1)\n"
+       "  --steps-per-epoch N   at most N steps per epoch\n"
+       "  --seed S              shuffling, initialization and drawn noise\n"
+       "  --checkpoint C.safetensors [--checkpoint-every N]   save the "
+       "whole state\n"
+       "                        (every N steps, each epoch, and on Ctrl-C or "
+       "SIGTERM)\n"
+       "  --resume C.safetensors   continue a checkpoint, bit for bit\n"
+       "  --save-params P.safetensors   the trained parameters, PyTorch's "
+       "names\n"
+       "  --metrics M.csv       loss and accuracy per epoch\n"
+       "  --stop-after-steps N  stop (and checkpoint) after N steps\n"
+       "  --check-numerics      stop at the first NaN or infinity, naming its "
+       "op\n"
+       "  --deterministic       the same results on any thread count\n",
+       trains,
+       [](const CompiledModel &model, int argc, char **argv) {
+         TrainOptions options;
+         if (Status s = parseTrainFlags(argc, argv, 2, options, nullptr);
+             !s.ok())
+           return s;
+         return train(model, options);
+       }},
+      {"eval", "test loss and accuracy of saved parameters",
+       "  --params P.safetensors   parameters (--save-params) or a "
+       "checkpoint\n",
+       [](const std::vector<EntrySpec> &e) {
+         return has(e, "forward") || has(e, "loss");
+       },
+       [](const CompiledModel &model, int argc, char **argv) {
+         TrainOptions options;
+         std::string params;
+         if (Status s = parseTrainFlags(argc, argv, 2, options, &params);
+             !s.ok())
+           return s;
+         if (params.empty())
+           return Status::error("eval needs --params=P.safetensors");
+         return evaluate(model, params, options);
+       }},
+      {"generate", "continue a prompt, character by character",
+       "  --params P.safetensors   trained parameters\n"
+       "  --prompt TEXT  --tokens N  --temperature T  --top-k K  --seed S\n"
+       "  --kv-cache on|off     decode with the key/value cache (default on)\n"
+       "  --threads N\n",
+       [](const std::vector<EntrySpec> &e) { return has(e, "prefill"); },
+       [](const CompiledModel &model, int argc, char **argv) {
+         GenerateOptions options;
+         Status s = parseGenerateFlags(argc, argv, 2, options);
+         return s.ok() ? generate(model, options) : s;
+       }},
+      {"fill", "fill the masked characters of a text",
+       "  --params P.safetensors   trained parameters\n"
+       "  --text \"Th_ qu_ck\"     the text; --mask-char C marks the gaps "
+       "(default _)\n"
+       "  --threads N\n",
+       [](const std::vector<EntrySpec> &e) { return has(e, "fill"); },
+       [](const CompiledModel &model, int argc, char **argv) {
+         FillOptions options;
+         Status s = parseFillFlags(argc, argv, 2, options);
+         return s.ok() ? fill(model, options) : s;
+       }},
+      {"sample", "draw images: safetensors and a PNG grid",
+       "  --params P.safetensors   trained parameters\n"
+       "  --n N                 images (default 64)\n"
+       "  --steps N | --ddim N  ddpm: ancestral steps (default 1000) or DDIM "
+       "steps\n"
+       "  --seed S  --out S.safetensors  --png S.png  --threads N\n",
+       samples,
+       [](const CompiledModel &model, int argc, char **argv) {
+         SampleOptions options;
+         Status s = parseSampleFlags(argc, argv, 2, options);
+         return s.ok() ? sample(model, options) : s;
+       }},
+      {"reconstruct", "test images and their reconstructions, as a grid",
+       "  --params P.safetensors  --n N  --out R.safetensors  --png R.png\n"
+       "  --data-dir DIR  --threads N\n",
+       reconstructs,
+       [](const CompiledModel &model, int argc, char **argv) {
+         SampleOptions options;
+         options.reconstruct = true;
+         Status s = parseSampleFlags(argc, argv, 2, options);
+         return s.ok() ? sample(model, options) : s;
+       }},
+      {"fid", "Frechet distance of samples in a trained cnn's features",
+       "  --cnn cnn.so --cnn-params C.safetensors   the feature extractor\n"
+       "  --params P.safetensors   this model's parameters\n"
+       "  --samples model|train|noise|FILE   what is scored (default model)\n"
+       "  --reference test|FILE  against (default the test set)\n"
+       "  --n N (default 10000)  --ddim N  --seed S  --threads N\n",
+       samples,
+       [](const CompiledModel &model, int argc, char **argv) {
+         FrechetOptions options;
+         Status s = parseFrechetFlags(argc, argv, 2, options);
+         return s.ok() ? frechet(model, options) : s;
+       }},
+      {"run", "run one entry point on tensors from files",
+       "  --entry=E --params=P.safetensors --inputs=I.safetensors\n"
+       "  --outputs=O.safetensors (or .npy for one result)\n"
+       "  [--threads=N] [--check-numerics]\n",
+       [](const std::vector<EntrySpec> &) { return true; }, nullptr},
+      {"list", "the entry points and their tensors", "",
+       [](const std::vector<EntrySpec> &) { return true; }, nullptr},
+  };
+}
+
+bool isHelp(const char *arg) {
+  return !std::strcmp(arg, "--help") || !std::strcmp(arg, "-h") ||
+         !std::strcmp(arg, "help");
+}
+
+/// The commands this model allows, with a line each.
+void printOverview(std::FILE *out, const char *program,
+                   const std::vector<EntrySpec> &entries) {
+  std::fprintf(out, "usage: %s COMMAND [flags]    (%s COMMAND --help: its "
+                    "flags)\n\ncommands:\n",
+               program, program);
+  for (const Command &c : commands())
+    if (c.available(entries))
+      std::fprintf(out, "  %-12s %s\n", c.name, c.summary);
+}
+
+void printCommandHelp(const char *program, const Command &c) {
+  std::printf("usage: %s %s [flags]\n%s.\n\nflags:\n%s", program, c.name,
+              c.summary, c.flags);
+  if (!std::strcmp(c.name, "train") || !std::strcmp(c.name, "eval"))
+    std::printf("%s", kDataFlags);
+}
+
+void list(const std::vector<EntrySpec> &entries) {
+  for (const EntrySpec &e : entries) {
+    std::printf("%s\n", e.name.c_str());
+    for (const ArgumentSpec &a : e.arguments)
+      std::printf("  %-9s %-32s %s%s\n",
+                  a.kind == ArgKind::Input    ? "input"
+                  : a.kind == ArgKind::Buffer ? "buffer"
+                                              : "parameter",
+                  a.tensor.name.c_str(), dtypeName(a.tensor.dtype),
+                  formatShape(a.tensor.shape).c_str());
+    for (const TensorSpec &r : e.results)
+      std::printf("  %-9s %-32s %s%s\n", "output", r.name.c_str(),
+                  dtypeName(r.dtype), formatShape(r.shape).c_str());
+  }
+}
+
+} // namespace
 
 int main(int argc, char **argv) {
   auto artefact =
       Artefact::linked(kiln_manifest, kiln_num_entries, kiln_entry_table);
   if (!artefact.ok())
     return fail(argv[0], artefact.status().message());
-  std::string command = argc > 1 ? argv[1] : "";
-  if (command == "list" || command == "--list") {
-    for (const EntrySpec &e : artefact.value()->entries()) {
-      std::printf("%s\n", e.name.c_str());
-      for (const ArgumentSpec &a : e.arguments)
-        std::printf("  %-9s %-32s %s%s\n",
-                    a.kind == ArgKind::Input     ? "input"
-                    : a.kind == ArgKind::Buffer ? "buffer"
-                                                : "parameter",
-                    a.tensor.name.c_str(), dtypeName(a.tensor.dtype),
-                    formatShape(a.tensor.shape).c_str());
-      for (const TensorSpec &r : e.results)
-        std::printf("  %-9s %-32s %s%s\n", "output", r.name.c_str(),
-                    dtypeName(r.dtype), formatShape(r.shape).c_str());
-    }
+  Artefact &a = *artefact.value();
+  const std::vector<EntrySpec> &entries = a.entries();
+  if (argc < 2) {
+    printOverview(stderr, argv[0], entries);
+    return 2;
+  }
+  std::string command = argv[1];
+  if (isHelp(argv[1])) {
+    printOverview(stdout, argv[0], entries);
     return 0;
   }
-  Artefact &a = *artefact.value();
-  CompiledModel model{a.entries(),
+  // `run` is also the command when the first argument is a flag.
+  if (command == "--list")
+    command = "list";
+  else if (command.rfind("--", 0) == 0)
+    command = "run";
+  const std::vector<Command> all = commands();
+  const Command *chosen = nullptr;
+  for (const Command &c : all)
+    if (command == c.name)
+      chosen = &c;
+  if (!chosen || !chosen->available(entries)) {
+    std::string names;
+    for (const Command &c : all)
+      if (c.available(entries))
+        names += (names.empty() ? "" : ", ") + std::string(c.name);
+    return fail(argv[0], (chosen ? "this model has no command '"
+                                 : "unknown command '") +
+                             command + "'; commands: " + names +
+                             " (--help describes them)");
+  }
+  for (int i = 2; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      printCommandHelp(argv[0], *chosen);
+      return 0;
+    }
+  if (command == "list") {
+    list(entries);
+    return 0;
+  }
+  CompiledModel model{entries,
                       [&](const std::string &e, std::vector<HostTensor> &args,
                           std::vector<HostTensor> &results) {
                         return a.run(e, args, results);
                       }};
-  if (command == "train" || command == "eval") {
-    TrainOptions options;
-    std::string params;
-    if (Status s = parseTrainFlags(argc, argv, 2, options,
-                                   command == "eval" ? &params : nullptr);
-        !s.ok())
-      return fail(argv[0], s.message());
-    if (command == "eval" && params.empty())
-      return fail(argv[0], "eval needs --params=P.safetensors");
-    Status s = command == "train" ? train(model, options)
-                                  : evaluate(model, params, options);
+  if (command == "run") {
+    StatusOr<RunRequest> request =
+        parseRunFlags(argc, argv, std::string(argv[1]) == "run" ? 2 : 1);
+    if (!request.ok())
+      return fail(argv[0], request.status().message());
+    Status s = runEntryOnFiles(entries, model.run, request.value());
     return s.ok() ? 0 : fail(argv[0], s.message());
   }
-  if (command == "generate") {
-    GenerateOptions options;
-    Status s = parseGenerateFlags(argc, argv, 2, options);
-    if (s.ok())
-      s = generate(model, options);
-    return s.ok() ? 0 : fail(argv[0], s.message());
-  }
-  if (command == "fill") {
-    FillOptions options;
-    Status s = parseFillFlags(argc, argv, 2, options);
-    if (s.ok())
-      s = fill(model, options);
-    return s.ok() ? 0 : fail(argv[0], s.message());
-  }
-  if (command == "sample" || command == "reconstruct") {
-    SampleOptions options;
-    options.reconstruct = command == "reconstruct";
-    Status s = parseSampleFlags(argc, argv, 2, options);
-    if (s.ok())
-      s = sample(model, options);
-    return s.ok() ? 0 : fail(argv[0], s.message());
-  }
-  if (command == "fid") {
-    FrechetOptions options;
-    Status s = parseFrechetFlags(argc, argv, 2, options);
-    if (s.ok())
-      s = frechet(model, options);
-    return s.ok() ? 0 : fail(argv[0], s.message());
-  }
-  // `run` (also the default when the first argument is a flag).
-  int first = command == "run" ? 2 : 1;
-  if (command != "run" && !command.empty() && command.rfind("--", 0) != 0)
-    return fail(argv[0], "unknown command '" + command +
-                             "'; commands: train, eval, generate, fill, sample, "
-                             "reconstruct, fid, run, list");
-  StatusOr<RunRequest> request = parseRunFlags(argc, argv, first);
-  if (!request.ok())
-    return fail(argv[0], request.status().message());
-  Status s = runEntryOnFiles(a.entries(), model.run, request.value());
-  if (!s.ok())
-    return fail(argv[0], s.message());
-  return 0;
+  Status s = chosen->run(model, argc, argv);
+  return s.ok() ? 0 : fail(argv[0], s.message());
 }

@@ -724,8 +724,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
         HostTensor::zeros(DType::I64, {args[xIndex].shape()[0]}).value();
   if (xIndex < 0 || (yIndex < 0 && !shapes.value().unsupervised) ||
       otherIndex >= 0 ||
-      (maskIndex >= 0) != shapes.value().masked || (tgtIndex >= 0) != reversal)
-    return Status::error(
+      (maskIndex >= 0) != shapes.value().masked || (tgtIndex >= 0) != reversal) {
+    std::string expected =
         reversal ? std::string("train_step must take sources src, decoder "
                                "inputs tgt and targets y, and no other input")
         : shapes.value().context > 0
@@ -733,7 +733,13 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                   (shapes.value().masked ? " and mask" : "") +
                   ", and no other input"
             : "train_step must take images x and integer labels y, and no "
-              "other input");
+              "other input";
+    if (otherIndex >= 0)
+      expected += " (it also takes '" + slots[otherIndex]->tensor.name +
+                  "'; the training loop feeds x, y, mask, src, tgt, "
+                  "rng_seed, rng_offset and x_neg by name)";
+    return Status::error(expected);
+  }
   // The Langevin chain's arguments: the model's state lent from the slots,
   // and its own images.
   HostTensor replay, chainImages;

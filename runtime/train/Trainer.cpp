@@ -2,6 +2,7 @@
 
 #include "kiln/runtime/Training.h"
 
+#include "train/Checkpoint.h"
 #include "train/Langevin.h"
 #include "train/ModelShapes.h"
 
@@ -11,6 +12,7 @@
 
 #include "io/AtomicFile.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -603,43 +605,29 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   // The checkpoint first: its seed, unless --seed overrides it, also
   // draws synthetic data.
   std::optional<SafeTensorsFile> resumed;
+  CheckpointProgress progress;
   int64_t startEpoch = 0, startBatch = 0;
   if (!options.resume.empty()) {
     StatusOr<SafeTensorsFile> file = readSafeTensors(options.resume);
     if (!file.ok())
       return file.status();
     resumed = std::move(file).value();
-    for (const auto &[key, value] : resumed->metadata) {
-      if (key == "seed") {
-        // The checkpoint's settings win unless overridden.
-        char *end = nullptr;
-        errno = 0;
-        unsigned long long saved = std::strtoull(value.c_str(), &end, 10);
-        if (value.empty() || *end || errno)
-          return Status::error("checkpoint '" + options.resume +
-                               "': metadata 'seed' is '" + value +
-                               "', not a non-negative integer");
-        if (!options.seedGiven)
-          options.seed = saved;
-        else if (options.seed != saved)
-          std::fprintf(stderr,
-                       "warning: --seed %llu differs from the checkpoint's "
-                       "seed %llu: batches are drawn in another order than "
-                       "the interrupted run's\n",
-                       (unsigned long long)options.seed, saved);
-        continue;
-      }
-      if (key != "epoch" && key != "batch")
-        continue;
-      char *end = nullptr;
-      errno = 0;
-      long long n = std::strtoll(value.c_str(), &end, 10);
-      if (value.empty() || *end || errno || n < 0)
-        return Status::error("checkpoint '" + options.resume + "': metadata '" +
-                             key + "' is '" + value +
-                             "', not a non-negative integer");
-      (key == "epoch" ? startEpoch : startBatch) = n;
-    }
+    StatusOr<CheckpointProgress> read = readProgress(*resumed, options.resume);
+    if (!read.ok())
+      return read.status();
+    progress = read.value();
+    // The checkpoint's settings win unless overridden.
+    if (progress.seed && !options.seedGiven)
+      options.seed = *progress.seed;
+    else if (progress.seed && options.seed != *progress.seed)
+      std::fprintf(stderr,
+                   "warning: --seed %llu differs from the checkpoint's "
+                   "seed %llu: batches are drawn in another order than "
+                   "the interrupted run's\n",
+                   (unsigned long long)options.seed,
+                   (unsigned long long)*progress.seed);
+    startEpoch = progress.epoch;
+    startBatch = progress.batch;
   }
   StatusOr<Loaded> loaded = loadData(options, shapes.value());
   if (!loaded.ok())
@@ -803,6 +791,32 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                   chainImages.sizeInBytes());
     return s;
   };
+  if (resumed && startEpoch >= options.epochs && !options.paramsOut.empty()) {
+    // A run killed after its last checkpoint but before writing
+    // --save-params: the parameters are the checkpoint's model state (what
+    // `forward` takes), with its metadata, as the run would have written.
+    const EntrySpec *forward = findEntry(model.entries, "forward");
+    SafeTensorsFile params;
+    params.metadata = resumed->metadata;
+    for (const NamedTensor &t : resumed->tensors)
+      if (forward && std::any_of(forward->arguments.begin(),
+                                 forward->arguments.end(),
+                                 [&](const ArgumentSpec &a) {
+                                   return a.kind != ArgKind::Input &&
+                                          a.tensor.name == t.name;
+                                 }))
+        params.tensors.push_back({t.name, t.tensor.clone()});
+    if (Status s = writeSafeTensors(options.paramsOut, params); !s.ok())
+      return s;
+    std::fprintf(stderr,
+                 "the checkpoint '%s' has finished %lld epoch%s and --epochs "
+                 "is %lld: its parameters were written to '%s'; the "
+                 "checkpoint was left alone\n",
+                 options.resume.c_str(), (long long)startEpoch,
+                 startEpoch == 1 ? "" : "s", (long long)options.epochs,
+                 options.paramsOut.c_str());
+    return Status::success();
+  }
   if (resumed && startEpoch >= options.epochs) {
     std::fprintf(stderr,
                  "nothing to do: the checkpoint '%s' has finished %lld "
@@ -928,14 +942,14 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     // An energy-based model's replay buffer resumes with the run.
     if (xNegIndex >= 0 && !modelOnly)
       file.tensors.push_back({Langevin::kBufferName, replay.clone()});
-    char sum[40];
-    std::snprintf(sum, sizeof(sum), "%.17g", next == 0 ? 0.0 : lossSum);
-    file.metadata = {{"epoch", std::to_string(epoch)},
-                     {"steps", std::to_string(stepsDone)},
-                     {"loss_sum", sum},
-                     {"loss_count", std::to_string(next == 0 ? 0 : lossCount)},
-                     {"batch", std::to_string(next)},
-                     {"seed", std::to_string(options.seed)}};
+    CheckpointProgress now;
+    now.epoch = epoch;
+    now.batch = next;
+    now.steps = stepsDone;
+    now.lossSum = next == 0 ? 0.0 : lossSum;
+    now.lossCount = next == 0 ? 0 : lossCount;
+    now.seed = options.seed;
+    file.metadata = progressMetadata(now);
     return writeSafeTensors(path, file);
   };
 
@@ -953,15 +967,9 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   std::signal(SIGTERM, onInterrupt);
   auto started = std::chrono::steady_clock::now();
   if (resumed) {
-    // Checkpoints written before these keys existed resume at zero.
-    for (const auto &[key, value] : resumed->metadata) {
-      if (key == "steps")
-        stepsDone = std::strtoll(value.c_str(), nullptr, 10);
-      else if (key == "loss_sum")
-        lossSum = std::strtod(value.c_str(), nullptr);
-      else if (key == "loss_count")
-        lossCount = std::strtoll(value.c_str(), nullptr, 10);
-    }
+    stepsDone = progress.steps;
+    lossSum = progress.lossSum;
+    lossCount = progress.lossCount;
   }
   for (int64_t epoch = startEpoch; epoch < options.epochs; ++epoch) {
     std::vector<int64_t> order = permutation(train.size(), options.seed, epoch);

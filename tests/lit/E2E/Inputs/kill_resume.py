@@ -35,7 +35,8 @@ for i in range(runs):
     resume = ["--resume", ckpt] if os.path.exists(ckpt) else []
     done = subprocess.run([exe] + common + ["--checkpoint", ckpt, "--save-params", final]
                           + resume, capture_output=True, text=True)
-    same = done.returncode == 0 and filecmp.cmp(straight, final, shallow=False)
+    same = (done.returncode == 0 and os.path.exists(final)
+            and filecmp.cmp(straight, final, shallow=False))
     leftovers = [f for f in os.listdir(work) if f.startswith(f"ckpt{i}.safetensors.tmp.")]
     identical += same and not leftovers
     if not same or leftovers:

@@ -12,6 +12,9 @@ packages=(
   # Tests and benchmarks.
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3-numpy strace
   python3-torch libopenblas0-pthread
+  # The runtime's sanitizer build and fuzzers (scripts/sanitize.sh): clang with
+  # libFuzzer and its OpenMP runtime.
+  clang libclang-rt-14-dev libomp-14-dev
   # Data.
   dataset-fashion-mnist
   # The text models' default corpus (/usr/share/games/fortunes).

@@ -5,3 +5,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 ctest --test-dir build --output-on-failure
+# The runtime under ASan and UBSan (clang): its unit tests, and 20 s of each
+# fuzz target from the checked-in corpora.
+scripts/sanitize.sh 20

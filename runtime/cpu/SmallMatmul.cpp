@@ -21,19 +21,21 @@ typedef float Vector __attribute__((vector_size(64)));
 constexpr int64_t kLanes = 16;
 
 // Each kernel is compiled three times; the loader picks the one the CPU
-// runs (GCC's function multiversioning).
+// runs (function multiversioning). The row-count templates below are
+// inlined into each clone, which compiles them for its CPU.
 #define KILN_CLONES                                                            \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define KILN_INLINE inline __attribute__((always_inline))
 
-inline Vector load(const float *p) {
+KILN_INLINE Vector load(const float *p) {
   Vector v;
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
 
-inline void store(float *p, Vector v) { std::memcpy(p, &v, sizeof(v)); }
+KILN_INLINE void store(float *p, Vector v) { std::memcpy(p, &v, sizeof(v)); }
 
-inline float sum(Vector v) {
+KILN_INLINE float sum(Vector v) {
   float total = 0;
   for (int i = 0; i < kLanes; ++i)
     total += v[i];
@@ -44,7 +46,7 @@ inline float sum(Vector v) {
 /// each result is one dot product of a lhs row with a rhs row, read once for
 /// all M rows.
 template <int M>
-KILN_CLONES void dotColumns(const float *lhs, const float *rhs, float *sums,
+KILN_INLINE void dotColumns(const float *lhs, const float *rhs, float *sums,
                             int64_t n, int64_t k, int64_t first,
                             int64_t last) {
   int64_t body = k - k % (2 * kLanes);
@@ -70,7 +72,7 @@ KILN_CLONES void dotColumns(const float *lhs, const float *rhs, float *sums,
 /// Columns [first, last) of result rows 0..M-1 for rhs [k,n]: rows of rhs,
 /// 32 columns at a time, scaled by each lhs row's element and accumulated.
 template <int M>
-KILN_CLONES void axpyColumns(const float *lhs, const float *rhs, float *sums,
+KILN_INLINE void axpyColumns(const float *lhs, const float *rhs, float *sums,
                              int64_t n, int64_t k, int64_t first,
                              int64_t last) {
   int64_t j = first;
@@ -99,12 +101,29 @@ KILN_CLONES void axpyColumns(const float *lhs, const float *rhs, float *sums,
 }
 
 template <int M>
-void columns(const float *lhs, const float *rhs, float *sums, int64_t n,
-             int64_t k, bool transposeRhs, int64_t first, int64_t last) {
+KILN_INLINE void columnsOf(const float *lhs, const float *rhs, float *sums,
+                           int64_t n, int64_t k, bool transposeRhs,
+                           int64_t first, int64_t last) {
   if (transposeRhs)
     dotColumns<M>(lhs, rhs, sums, n, k, first, last);
   else
     axpyColumns<M>(lhs, rhs, sums, n, k, first, last);
+}
+
+/// Result columns [first, last) of the `m` rows, as sums.
+KILN_CLONES void columns(int64_t m, const float *lhs, const float *rhs,
+                         float *sums, int64_t n, int64_t k, bool transposeRhs,
+                         int64_t first, int64_t last) {
+  switch (m) {
+  case 1:
+    return columnsOf<1>(lhs, rhs, sums, n, k, transposeRhs, first, last);
+  case 2:
+    return columnsOf<2>(lhs, rhs, sums, n, k, transposeRhs, first, last);
+  case 3:
+    return columnsOf<3>(lhs, rhs, sums, n, k, transposeRhs, first, last);
+  default:
+    return columnsOf<4>(lhs, rhs, sums, n, k, transposeRhs, first, last);
+  }
 }
 
 float activate(float v, int64_t activation, double alpha) {
@@ -152,20 +171,7 @@ void smallMatmul(const float *lhs, const float *rhs, const float *bias,
     sums = own.data();
   }
   auto compute = [&](int64_t first, int64_t last) {
-    switch (m) {
-    case 1:
-      columns<1>(lhs, rhs, sums, n, k, transposeRhs, first, last);
-      break;
-    case 2:
-      columns<2>(lhs, rhs, sums, n, k, transposeRhs, first, last);
-      break;
-    case 3:
-      columns<3>(lhs, rhs, sums, n, k, transposeRhs, first, last);
-      break;
-    default:
-      columns<4>(lhs, rhs, sums, n, k, transposeRhs, first, last);
-      break;
-    }
+    columns(m, lhs, rhs, sums, n, k, transposeRhs, first, last);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = first; j < last; ++j) {
         float v = sums[i * n + j];

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The runtime under AddressSanitizer and UndefinedBehaviorSanitizer
+# (tests/fuzz, built with clang into build-fuzz/): runs the runtime's unit
+# tests, then each libFuzzer target for SECONDS (default 30) on a copy of its
+# checked-in seed corpus, printing per target the executions and the corpus
+# it reached. A failed test, crash, sanitizer report or leak fails the
+# script; a fuzzer leaves the input that caused it in build-fuzz/findings/.
+# Usage: scripts/sanitize.sh [SECONDS] [targets...]   (default: all six)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH="${1:-30}"
+shift || true
+TARGETS="${*:-safetensors npy idx text-dataset checkpoint manifest}"
+BUILD=build-fuzz
+
+cmake -S tests/fuzz -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+cmake --build "$BUILD" -- kiln-runtime-tests-sanitized \
+  $(for t in $TARGETS; do echo "fuzz-$t"; done) >/dev/null
+
+if "$BUILD/kiln-runtime-tests-sanitized" >"$BUILD/unit.log" 2>&1; then
+  echo "runtime unit tests under ASan+UBSan: $(grep -o '[0-9]* tests from [0-9]* test suites ran' "$BUILD/unit.log")"
+else
+  echo "runtime unit tests under ASan+UBSan FAIL (log: $BUILD/unit.log):"
+  grep -m 20 -E "FAILED|ERROR|runtime error" "$BUILD/unit.log" || tail -20 "$BUILD/unit.log"
+  exit 1
+fi
+
+mkdir -p "$BUILD/findings"
+status=0
+for t in $TARGETS; do
+  corpus="$BUILD/corpus/$t"
+  rm -rf "$corpus" && mkdir -p "$corpus"
+  cp tests/fuzz/corpus/"$t"/* "$corpus"/
+  log="$BUILD/fuzz-$t.log"
+  if TMPDIR="$BUILD" "$BUILD/fuzz-$t" -max_total_time="$SECONDS_EACH" \
+      -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=10 \
+      -artifact_prefix="$BUILD/findings/$t-" "$corpus" >"$log" 2>&1; then
+    runs=$(grep -o 'Done [0-9]* runs' "$log" | grep -o '[0-9]*' || echo '?')
+    printf "fuzz-%-13s %10s executions in %ss, corpus %s inputs, no crash\n" \
+      "$t" "$runs" "$SECONDS_EACH" "$(ls "$corpus" | wc -l)"
+  else
+    echo "fuzz-$t FOUND A CRASH (log: $log, input: $BUILD/findings/$t-*):"
+    grep -m 20 -E "ERROR|SUMMARY|runtime error|==[0-9]+==" "$log" || tail -20 "$log"
+    status=1
+  fi
+done
+rm -f "$BUILD"/kiln-fuzz-*
+exit $status

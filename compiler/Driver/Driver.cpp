@@ -183,9 +183,27 @@ int64_t modelBatch = 0;
 /// batch sizes, their suffixed names.
 std::vector<std::string> askedEntries;
 
+/// The name errors begin with: kilnc, or a user's model program's own.
+std::string programName = "kilnc";
+
 int fail(const std::string &message) {
-  llvm::errs() << "kilnc: error: " << message << "\n";
+  llvm::errs() << programName << ": error: " << message << "\n";
   return 1;
+}
+
+/// Reports a model's mistake: as it is where it names the user's line
+/// ("model.cpp:12: error: ..."), else as fail() does.
+int failModel(const std::string &message) {
+  size_t at = message.find(": error: ");
+  llvm::StringRef where(message.data(), at == std::string::npos ? 0 : at);
+  auto [file, line] = where.rsplit(':');
+  unsigned number = 0;
+  if (at != std::string::npos && !file.empty() &&
+      !line.getAsInteger(10, number)) {
+    llvm::errs() << message << "\n";
+    return 1;
+  }
+  return fail(message);
 }
 
 /// The root of --mlir-timing's report: loading the model, each stage's
@@ -272,7 +290,7 @@ mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
     text = built.program->emitGraphIR(/*debugInfo=*/true);
     summaryText = built.program->summary();
   } catch (const GraphError &e) {
-    fail(e.what());
+    failModel(e.what());
     return nullptr;
   }
   return parseModule(llvm::MemoryBuffer::getMemBufferCopy(text, modelName),
@@ -448,6 +466,8 @@ int kilncMain(int argc, char **argv,
   allModels.insert(allModels.end(), zoo::models().begin(),
                    zoo::models().end());
   llvm::InitLLVM init(argc, argv);
+  if (argc > 0 && argv[0] && *argv[0])
+    programName = llvm::sys::path::filename(argv[0]).str();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
@@ -658,7 +678,7 @@ int kilncMain(int argc, char **argv,
       llvm::none_of(entries, [](const rt::EntrySpec &e) {
         return llvm::StringRef(e.name).starts_with("train_step");
       }))
-    llvm::errs() << "kilnc: note: '" << model
+    llvm::errs() << programName << ": note: '" << model
                  << "' has no `loss` entry (with training on), so its "
                     "executable cannot `train`: it runs and lists its entry "
                     "points\n";

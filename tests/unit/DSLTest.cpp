@@ -146,16 +146,57 @@ TEST(DSL, WrongRankAndDtype) {
 }
 
 TEST(DSL, DuplicateNamesAreRejected) {
+  static int line;
   struct Twice : Module {
     Linear a{this, "fc", 2, 2};
-    Twice() : Module("Twice") { Linear b(this, "fc", 2, 2); }
+    Twice() : Module("Twice") {
+      line = __LINE__ + 1;
+      Linear b(this, "fc", 2, 2);
+    }
   };
-  EXPECT_THAT(errorOf([] { Twice t; }),
-              HasSubstr("already has a child named 'fc'"));
+  // The user's line, and the root named by its type, not ''.
+  std::string twice = errorOf([] { Twice t; });
+  EXPECT_THAT(twice, HasSubstr(here(line) + ": error: the model (Twice) "
+                               "already has a child named 'fc' (a Linear)"));
+  static int paramLine;
+  struct Scale : Module {
+    Param w;
+    Scale() : Module("Scale") {
+      w = addParameter("w", {2}, Init::ones());
+      paramLine = __LINE__ + 1;
+      addParameter("w", {3}, Init::ones());
+    }
+  };
+  std::string scale = errorOf([] { Scale s; });
+  EXPECT_THAT(scale, HasSubstr(here(paramLine) + ": error: the model (Scale) "
+                               "already has a parameter named 'w'"));
   Graph g("f");
   g.input("x", {1});
   EXPECT_THAT(errorOf([&] { g.input("x", {2}); }),
               HasSubstr("an argument named 'x' already exists"));
+}
+
+TEST(DSL, ALossMustBeAFloatScalar) {
+  Graph loss("loss");
+  Tensor x = loss.input("x", {4, 3});
+  int line = __LINE__ + 1;
+  std::string error = errorOf([&] { loss.output("loss", x); });
+  EXPECT_THAT(error, AllOf(HasSubstr(here(line)),
+                           HasSubstr("the loss 'loss' must be a float scalar "
+                                     "(what training minimizes), got f32 "
+                                     "[4, 3]")));
+  Graph step("loss_d");
+  Tensor labels = step.input("y", {}, DType::I64);
+  EXPECT_THAT(errorOf([&] { step.output("loss", labels); }),
+              HasSubstr("must be a float scalar"));
+  // Other entries' outputs, and a loss entry's later outputs, may be
+  // anything.
+  Graph forward("forward");
+  forward.output("y", forward.input("x", {4, 3}));
+  Graph withExtra("loss");
+  Tensor v = withExtra.input("v", {2});
+  withExtra.output("loss", sum(v, {0}));
+  withExtra.output("v", v);
 }
 
 TEST(DSL, TensorsOfAnotherGraphAreRejected) {

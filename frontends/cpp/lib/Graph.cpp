@@ -166,6 +166,18 @@ void Graph::output(const std::string &name, const Tensor &value,
     if (o.name == name)
       fail("output", fmt::format("an output named '{}' already exists", name),
            loc);
+  // A loss entry's first output is what autodiff differentiates: one
+  // floating-point number.
+  bool lossEntry = name_ == "loss" || name_.rfind("loss_", 0) == 0;
+  if (lossEntry && outputs_.empty() &&
+      (!value.shape().empty() ||
+       (value.dtype() != DType::F32 && value.dtype() != DType::F64)))
+    fail("output",
+         fmt::format("the loss '{}' must be a float scalar (what training "
+                     "minimizes), got {} {}; reduce it, e.g. with mean()",
+                     name, dtypeName(value.dtype()),
+                     shapes::str(value.shape())),
+         loc);
   outputs_.push_back({name, value.id()});
 }
 

@@ -11,8 +11,8 @@
 namespace kiln {
 
 Linear::Linear(Module *parent, std::string name, int64_t in, int64_t out,
-               bool bias)
-    : Module(parent, std::move(name), "Linear"), in(in), out(out),
+               bool bias, SourceLoc loc)
+    : Module(parent, std::move(name), "Linear", loc), in(in), out(out),
       hasBias(bias) {
   // PyTorch: kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(in), 1/sqrt(in)),
   // and the bias uses the same bound.
@@ -44,14 +44,14 @@ Tensor Linear::operator()(const Tensor &x, SourceLoc loc) const {
 }
 
 Conv2d::Conv2d(Module *parent, std::string name, int64_t in, int64_t out,
-               int64_t kernel, Options options)
-    : Module(parent, std::move(name), "Conv2d"), in(in), out(out),
+               int64_t kernel, Options options, SourceLoc loc)
+    : Module(parent, std::move(name), "Conv2d", loc), in(in), out(out),
       kernel(kernel), options(options) {
   if (options.groups < 1 || in % options.groups || out % options.groups)
     throw GraphError(fmt::format(
-        "module '{}' (Conv2d): in_channels={} and out_channels={} must be "
+        "{}:{}: error: module '{}' (Conv2d): in_channels={} and out_channels={} must be "
         "divisible by groups={}",
-        path(), in, out, options.groups));
+        loc.file, loc.line, path(), in, out, options.groups));
   double fanIn = static_cast<double>(in / options.groups * kernel * kernel);
   double bound = 1.0 / std::sqrt(fanIn);
   weight = addParameter("weight", {out, in / options.groups, kernel, kernel},
@@ -73,14 +73,14 @@ Tensor Conv2d::operator()(const Tensor &x, SourceLoc loc) const {
 }
 
 ConvTranspose2d::ConvTranspose2d(Module *parent, std::string name, int64_t in,
-                                 int64_t out, int64_t kernel, Options options)
-    : Module(parent, std::move(name), "ConvTranspose2d"), in(in), out(out),
+                                 int64_t out, int64_t kernel, Options options, SourceLoc loc)
+    : Module(parent, std::move(name), "ConvTranspose2d", loc), in(in), out(out),
       kernel(kernel), options(options) {
   if (options.groups < 1 || in % options.groups || out % options.groups)
     throw GraphError(fmt::format(
-        "module '{}' (ConvTranspose2d): in_channels={} and out_channels={} "
+        "{}:{}: error: module '{}' (ConvTranspose2d): in_channels={} and out_channels={} "
         "must be divisible by groups={}",
-        path(), in, out, options.groups));
+        loc.file, loc.line, path(), in, out, options.groups));
   // PyTorch computes the fan from the weight's second dimension.
   double fan = static_cast<double>(out / options.groups * kernel * kernel);
   double bound = 1.0 / std::sqrt(fan);
@@ -104,8 +104,8 @@ Tensor ConvTranspose2d::operator()(const Tensor &x, SourceLoc loc) const {
 }
 
 BatchNorm2d::BatchNorm2d(Module *parent, std::string name, int64_t channels,
-                         double epsilon, double momentum)
-    : Module(parent, std::move(name), "BatchNorm2d"), channels(channels),
+                         double epsilon, double momentum, SourceLoc loc)
+    : Module(parent, std::move(name), "BatchNorm2d", loc), channels(channels),
       epsilon(epsilon), momentum(momentum) {
   weight = addParameter("weight", {channels}, Init::ones());
   bias = addParameter("bias", {channels}, Init::zeros());
@@ -138,13 +138,13 @@ Tensor BatchNorm2d::operator()(const Tensor &x, SourceLoc loc) const {
 }
 
 GroupNorm::GroupNorm(Module *parent, std::string name, int64_t groups,
-                     int64_t channels, double epsilon)
-    : Module(parent, std::move(name), "GroupNorm"), groups(groups),
+                     int64_t channels, double epsilon, SourceLoc loc)
+    : Module(parent, std::move(name), "GroupNorm", loc), groups(groups),
       channels(channels), epsilon(epsilon) {
   if (groups < 1 || channels % groups)
-    throw GraphError(fmt::format("module '{}' (GroupNorm): num_channels={} "
+    throw GraphError(fmt::format("{}:{}: error: module '{}' (GroupNorm): num_channels={} "
                                  "must be divisible by num_groups={}",
-                                 path(), channels, groups));
+                                 loc.file, loc.line, path(), channels, groups));
   weight = addParameter("weight", {channels}, Init::ones());
   bias = addParameter("bias", {channels}, Init::zeros());
 }
@@ -162,8 +162,8 @@ Tensor GroupNorm::operator()(const Tensor &x, SourceLoc loc) const {
 }
 
 LayerNorm::LayerNorm(Module *parent, std::string name, int64_t dim,
-                     double epsilon)
-    : Module(parent, std::move(name), "LayerNorm"), dim(dim),
+                     double epsilon, SourceLoc loc)
+    : Module(parent, std::move(name), "LayerNorm", loc), dim(dim),
       epsilon(epsilon) {
   weight = addParameter("weight", {dim}, Init::ones());
   bias = addParameter("bias", {dim}, Init::zeros());
@@ -182,8 +182,8 @@ Tensor LayerNorm::operator()(const Tensor &x, SourceLoc loc) const {
 }
 
 Embedding::Embedding(Module *parent, std::string name, int64_t num,
-                     int64_t dim)
-    : Module(parent, std::move(name), "Embedding"), num(num), dim(dim) {
+                     int64_t dim, SourceLoc loc)
+    : Module(parent, std::move(name), "Embedding", loc), num(num), dim(dim) {
   weight = addParameter("weight", {num, dim}, Init::normal(1.0));
 }
 
@@ -193,12 +193,12 @@ Tensor Embedding::operator()(const Tensor &indices, SourceLoc loc) const {
   return embedding(use(weight, graph, loc), indices, loc);
 }
 
-Dropout::Dropout(Module *parent, std::string name, double p)
-    : Module(parent, std::move(name), "Dropout"), p(p) {
+Dropout::Dropout(Module *parent, std::string name, double p, SourceLoc loc)
+    : Module(parent, std::move(name), "Dropout", loc), p(p) {
   if (!(p >= 0.0 && p <= 1.0))
-    throw GraphError(fmt::format("module '{}' (Dropout): p={} must be "
+    throw GraphError(fmt::format("{}:{}: error: module '{}' (Dropout): p={} must be "
                                  "between 0 and 1",
-                                 path(), p));
+                                 loc.file, loc.line, path(), p));
 }
 
 Tensor Dropout::operator()(const Tensor &x, SourceLoc loc) const {
@@ -233,14 +233,14 @@ int64_t gateCount(Cell cell) {
 
 Recurrent::Recurrent(Module *parent, std::string name, std::string typeName,
                      Cell cell, int64_t inputSize, int64_t hiddenSize,
-                     Options options)
-    : Module(parent, std::move(name), std::move(typeName)), cell(cell),
+                     Options options, SourceLoc loc)
+    : Module(parent, std::move(name), std::move(typeName), loc), cell(cell),
       inputSize(inputSize), hiddenSize(hiddenSize), options(options) {
   if (inputSize < 1 || hiddenSize < 1 || options.numLayers < 1)
     throw GraphError(fmt::format(
-        "module '{}' ({}): input_size={}, hidden_size={} and num_layers={} "
+        "{}:{}: error: module '{}' ({}): input_size={}, hidden_size={} and num_layers={} "
         "must be positive",
-        path(), this->typeName(), inputSize, hiddenSize, options.numLayers));
+        loc.file, loc.line, path(), this->typeName(), inputSize, hiddenSize, options.numLayers));
   int64_t g = gateCount(cell) * hiddenSize;
   int64_t directions = options.bidirectional ? 2 : 1;
   double bound = 1.0 / std::sqrt(static_cast<double>(hiddenSize));
@@ -344,13 +344,13 @@ Recurrent::Output Recurrent::operator()(const Tensor &x, const Tensor &h0,
 }
 
 GRUCell::GRUCell(Module *parent, std::string name, int64_t inputSize,
-                 int64_t hiddenSize, bool bias)
-    : Module(parent, std::move(name), "GRUCell"), inputSize(inputSize),
+                 int64_t hiddenSize, bool bias, SourceLoc loc)
+    : Module(parent, std::move(name), "GRUCell", loc), inputSize(inputSize),
       hiddenSize(hiddenSize), hasBias(bias) {
   if (inputSize < 1 || hiddenSize < 1)
-    throw GraphError(fmt::format("module '{}' (GRUCell): input_size={} and "
+    throw GraphError(fmt::format("{}:{}: error: module '{}' (GRUCell): input_size={} and "
                                  "hidden_size={} must be positive",
-                                 path(), inputSize, hiddenSize));
+                                 loc.file, loc.line, path(), inputSize, hiddenSize));
   double bound = 1.0 / std::sqrt(static_cast<double>(hiddenSize));
   int64_t g = 3 * hiddenSize;
   weightIh = addParameter("weight_ih", {g, inputSize}, Init::uniform(bound));
@@ -411,14 +411,14 @@ Tensor mergeHeads(const Tensor &x, SourceLoc loc) {
 }
 
 SelfAttention::SelfAttention(Module *parent, std::string name, int64_t dim,
-                             int64_t heads, bool causal)
-    : Module(parent, std::move(name), "SelfAttention"), dim(dim),
+                             int64_t heads, bool causal, SourceLoc loc)
+    : Module(parent, std::move(name), "SelfAttention", loc), dim(dim),
       heads(heads), causal(causal), qkv(this, "qkv", dim, 3 * dim),
       proj(this, "proj", dim, dim) {
   if (heads < 1 || dim % heads)
-    throw GraphError(fmt::format("module '{}' (SelfAttention): dim={} must "
+    throw GraphError(fmt::format("{}:{}: error: module '{}' (SelfAttention): dim={} must "
                                  "be divisible by heads={}",
-                                 path(), dim, heads));
+                                 loc.file, loc.line, path(), dim, heads));
 }
 
 SelfAttention::Heads SelfAttention::project(const Tensor &x,

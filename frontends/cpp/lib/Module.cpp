@@ -9,16 +9,25 @@ namespace kiln {
 Module::Module(std::string typeName, DType dtype)
     : typeName_(std::move(typeName)), dtype_(dtype) {}
 
-Module::Module(Module *parent, std::string name, std::string typeName)
+Module::Module(Module *parent, std::string name, std::string typeName,
+               SourceLoc loc)
     : parent_(parent), name_(std::move(name)), typeName_(std::move(typeName)) {
   if (!parent_)
-    throw GraphError(fmt::format("module '{}' ({}) needs a parent", name_,
-                                 typeName_));
+    throw GraphError(fmt::format("{}:{}: error: module '{}' ({}) needs a "
+                                 "parent",
+                                 loc.file, loc.line, name_, typeName_));
   for (const Module *sibling : parent_->children_)
     if (sibling->name_ == name_)
-      throw GraphError(fmt::format("module '{}' already has a child named '{}'",
-                                   parent_->path(), name_));
+      throw GraphError(fmt::format("{}:{}: error: {} already has a child "
+                                   "named '{}' (a {})",
+                                   loc.file, loc.line, parent_->describe(),
+                                   name_, sibling->typeName_));
   parent_->children_.push_back(this);
+}
+
+std::string Module::describe() const {
+  return parent_ ? fmt::format("module '{}' ({})", path(), typeName_)
+                 : fmt::format("the model ({})", typeName_);
 }
 
 std::string Module::path() const {
@@ -42,19 +51,20 @@ std::vector<Module::NamedParameter> Module::namedParameters() const {
   return out;
 }
 
-Param Module::addParameter(std::string name, Shape shape, Init init) {
-  Param param = addBuffer(std::move(name), std::move(shape), init, dtype());
+Param Module::addParameter(std::string name, Shape shape, Init init,
+                           SourceLoc loc) {
+  Param param = addBuffer(std::move(name), std::move(shape), init, dtype(), loc);
   parameters_.back().kind = ArgKind::Parameter;
   return param;
 }
 
 Param Module::addBuffer(std::string name, Shape shape, Init init,
-                        DType dtype) {
+                        DType dtype, SourceLoc loc) {
   for (const ParameterSpec &p : parameters_)
     if (p.name == name)
-      throw GraphError(fmt::format("module '{}' ({}) already has a parameter "
+      throw GraphError(fmt::format("{}:{}: error: {} already has a parameter "
                                    "named '{}'",
-                                   path(), typeName_, name));
+                                   loc.file, loc.line, describe(), name));
   parameters_.push_back(
       {std::move(name), std::move(shape), dtype, init, ArgKind::Buffer});
   return Param{this, static_cast<int>(parameters_.size()) - 1};

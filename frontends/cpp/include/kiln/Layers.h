@@ -23,7 +23,8 @@ namespace kiln {
 class Linear : public Module {
 public:
   Linear(Module *parent, std::string name, int64_t in, int64_t out,
-         bool bias = true);
+         bool bias = true,
+         SourceLoc loc = SourceLoc::current());
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const;
 
@@ -40,10 +41,12 @@ public:
     bool bias = true;
   };
   Conv2d(Module *parent, std::string name, int64_t in, int64_t out,
-         int64_t kernel, Options options);
+         int64_t kernel, Options options,
+         SourceLoc loc = SourceLoc::current());
   Conv2d(Module *parent, std::string name, int64_t in, int64_t out,
-         int64_t kernel)
-      : Conv2d(parent, std::move(name), in, out, kernel, Options{}) {}
+         int64_t kernel,
+         SourceLoc loc = SourceLoc::current())
+      : Conv2d(parent, std::move(name), in, out, kernel, Options{}, loc) {}
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const;
 
@@ -64,10 +67,13 @@ public:
     bool bias = true;
   };
   ConvTranspose2d(Module *parent, std::string name, int64_t in, int64_t out,
-                  int64_t kernel, Options options);
+                  int64_t kernel, Options options,
+                  SourceLoc loc = SourceLoc::current());
   ConvTranspose2d(Module *parent, std::string name, int64_t in, int64_t out,
-                  int64_t kernel)
-      : ConvTranspose2d(parent, std::move(name), in, out, kernel, Options{}) {}
+                  int64_t kernel,
+                  SourceLoc loc = SourceLoc::current())
+      : ConvTranspose2d(parent, std::move(name), in, out, kernel, Options{},
+                        loc) {}
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const;
 
@@ -85,7 +91,8 @@ public:
 class BatchNorm2d : public Module {
 public:
   BatchNorm2d(Module *parent, std::string name, int64_t channels,
-              double epsilon = 1e-5, double momentum = 0.1);
+              double epsilon = 1e-5, double momentum = 0.1,
+              SourceLoc loc = SourceLoc::current());
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const;
 
@@ -100,7 +107,8 @@ public:
 class GroupNorm : public Module {
 public:
   GroupNorm(Module *parent, std::string name, int64_t groups,
-            int64_t channels, double epsilon = 1e-5);
+            int64_t channels, double epsilon = 1e-5,
+            SourceLoc loc = SourceLoc::current());
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const;
 
@@ -114,7 +122,8 @@ public:
 class LayerNorm : public Module {
 public:
   LayerNorm(Module *parent, std::string name, int64_t dim,
-            double epsilon = 1e-5);
+            double epsilon = 1e-5,
+            SourceLoc loc = SourceLoc::current());
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const;
 
@@ -127,7 +136,8 @@ public:
 /// Indices of any integer type and shape give [..., dim].
 class Embedding : public Module {
 public:
-  Embedding(Module *parent, std::string name, int64_t num, int64_t dim);
+  Embedding(Module *parent, std::string name, int64_t num, int64_t dim,
+            SourceLoc loc = SourceLoc::current());
   Tensor operator()(const Tensor &indices,
                     SourceLoc loc = SourceLoc::current()) const;
 
@@ -157,7 +167,8 @@ public:
     Tensor cell;   ///< c_n [L*D, B, H] (LSTM only).
   };
   Recurrent(Module *parent, std::string name, std::string typeName, Cell cell,
-            int64_t inputSize, int64_t hiddenSize, Options options);
+            int64_t inputSize, int64_t hiddenSize, Options options,
+            SourceLoc loc = SourceLoc::current());
   /// `h0` (and for an LSTM `c0`) [L*D, B, H] may be invalid tensors: zeros.
   Output operator()(const Tensor &x, const Tensor &h0 = Tensor(),
                     const Tensor &c0 = Tensor(),
@@ -177,23 +188,26 @@ public:
 class RNN : public Recurrent {
 public:
   RNN(Module *parent, std::string name, int64_t inputSize, int64_t hiddenSize,
-      Options options = {})
+      Options options = {},
+      SourceLoc loc = SourceLoc::current())
       : Recurrent(parent, std::move(name), "RNN", Cell::Tanh, inputSize,
-                  hiddenSize, options) {}
+                  hiddenSize, options, loc) {}
 };
 class LSTM : public Recurrent {
 public:
   LSTM(Module *parent, std::string name, int64_t inputSize,
-       int64_t hiddenSize, Options options = {})
+       int64_t hiddenSize, Options options = {},
+       SourceLoc loc = SourceLoc::current())
       : Recurrent(parent, std::move(name), "LSTM", Cell::Lstm, inputSize,
-                  hiddenSize, options) {}
+                  hiddenSize, options, loc) {}
 };
 class GRU : public Recurrent {
 public:
   GRU(Module *parent, std::string name, int64_t inputSize, int64_t hiddenSize,
-      Options options = {})
+      Options options = {},
+      SourceLoc loc = SourceLoc::current())
       : Recurrent(parent, std::move(name), "GRU", Cell::Gru, inputSize,
-                  hiddenSize, options) {}
+                  hiddenSize, options, loc) {}
 };
 
 /// PyTorch's nn.GRUCell: one step, h' from x [B, input_size] and h
@@ -203,7 +217,8 @@ public:
 class GRUCell : public Module {
 public:
   GRUCell(Module *parent, std::string name, int64_t inputSize,
-          int64_t hiddenSize, bool bias = true);
+          int64_t hiddenSize, bool bias = true,
+          SourceLoc loc = SourceLoc::current());
   Tensor operator()(const Tensor &x, const Tensor &h,
                     SourceLoc loc = SourceLoc::current()) const;
 
@@ -219,7 +234,8 @@ public:
 /// identity. No parameters.
 class Dropout : public Module {
 public:
-  Dropout(Module *parent, std::string name, double p = 0.5);
+  Dropout(Module *parent, std::string name, double p = 0.5,
+          SourceLoc loc = SourceLoc::current());
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const;
 
@@ -237,8 +253,9 @@ public:
 template <typename T> class ModuleList : public Module {
 public:
   ModuleList(Module *parent, std::string name,
-             std::string typeName = "ModuleList")
-      : Module(parent, std::move(name), std::move(typeName)) {}
+             std::string typeName = "ModuleList",
+             SourceLoc loc = SourceLoc::current())
+      : Module(parent, std::move(name), std::move(typeName), loc) {}
 
   template <typename U = T, typename... Args> U &append(Args &&...args) {
     auto item = std::make_unique<U>(this, std::to_string(items_.size()),
@@ -281,7 +298,8 @@ private:
 class SelfAttention : public Module {
 public:
   SelfAttention(Module *parent, std::string name, int64_t dim, int64_t heads,
-                bool causal);
+                bool causal,
+                SourceLoc loc = SourceLoc::current());
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const;
 

@@ -54,8 +54,10 @@ class Module {
 public:
   /// A root module (a model).
   explicit Module(std::string typeName, DType dtype = DType::F32);
-  /// A child named `name` of `parent`.
-  Module(Module *parent, std::string name, std::string typeName);
+  /// A child named `name` of `parent`, declared at `loc` (where a
+  /// duplicate name is reported).
+  Module(Module *parent, std::string name, std::string typeName,
+         SourceLoc loc = SourceLoc::current());
   virtual ~Module() = default;
   Module(const Module &) = delete;
   Module &operator=(const Module &) = delete;
@@ -78,10 +80,16 @@ public:
 
 protected:
   /// Declares a trained parameter.
-  Param addParameter(std::string name, Shape shape, Init init);
+  Param addParameter(std::string name, Shape shape, Init init,
+                     SourceLoc loc = SourceLoc::current());
   /// Declares a buffer (state that is not trained, e.g. running statistics).
   Param addBuffer(std::string name, Shape shape, Init init,
-                  DType dtype = DType::F32);
+                  DType dtype = DType::F32,
+                  SourceLoc loc = SourceLoc::current());
+
+  /// "module 'layer1.0' (BasicBlock)", or for the root "the model (ResNet)":
+  /// how errors name this module.
+  std::string describe() const;
 
   /// The graph argument holding `param` in the graph `graph`.
   Tensor use(const Param &param, Graph &graph, SourceLoc loc) const;

@@ -100,6 +100,7 @@ std::vector<Command> commands() {
        "  --save-params P.safetensors   the trained parameters, PyTorch's "
        "names\n"
        "  --metrics M.csv       loss and accuracy per epoch\n"
+       "  --plot P.svg          draw them at the end\n"
        "  --stop-after-steps N  stop (and checkpoint) after N steps\n"
        "  --check-numerics      stop at the first NaN or infinity, naming its "
        "op\n"
@@ -280,11 +281,14 @@ int main(int argc, char **argv) {
     list(entries);
     return 0;
   }
+  std::string name = argv[0];
+  name = name.substr(name.find_last_of('/') + 1);
   CompiledModel model{entries,
                       [&](const std::string &e, std::vector<HostTensor> &args,
                           std::vector<HostTensor> &results) {
                         return a.run(e, args, results);
-                      }};
+                      },
+                      name};
   if (command == "run") {
     StatusOr<RunRequest> request =
         parseRunFlags(argc, argv, std::string(argv[1]) == "run" ? 2 : 1);

@@ -104,6 +104,8 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
       options.resume = value;
     else if (flag == "--metrics")
       options.metrics = value;
+    else if (flag == "--plot")
+      options.plot = value;
     else if (flag == "--save-params")
       options.paramsOut = value;
     else if (bool TrainOptions::*on = switchFor(arg))

@@ -3,6 +3,7 @@
 #include "kiln/runtime/Training.h"
 
 #include "train/Checkpoint.h"
+#include "train/Plot.h"
 #include "train/Langevin.h"
 #include "train/ModelShapes.h"
 
@@ -637,7 +638,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     return Status::error("the test set is empty: there is nothing to evaluate "
                          "the model on");
   // An output that cannot be written is found now, not after training.
-  for (const std::string *path : {&options.paramsOut, &options.checkpoint}) {
+  for (const std::string *path :
+       {&options.paramsOut, &options.checkpoint, &options.plot}) {
     if (path->empty())
       continue;
     std::string folder = io::directoryOf(*path);
@@ -905,6 +907,16 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                            "': " + std::strerror(error ? error : EIO));
     return Status::success();
   };
+  // The epochs' rows, for --plot and the summary: a resumed run's earlier
+  // ones from its metrics file, where there is one.
+  std::vector<EpochRecord> records;
+  if (resumed && !options.metrics.empty()) {
+    StatusOr<std::vector<EpochRecord>> earlier = readMetrics(options.metrics);
+    if (earlier.ok())
+      for (const EpochRecord &r : earlier.value())
+        if (r.epoch <= startEpoch)
+          records.push_back(r);
+  }
   if (metrics) {
     if (Status s = metricsWritten(false); !s.ok())
       return s;
@@ -1082,6 +1094,9 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                  (long long)epoch + 1, lossCount ? lossSum / lossCount : 0.0,
                  evaluation.loss, describeAccuracy(evaluation).c_str(),
                  clock(seconds).c_str());
+    records.push_back({epoch + 1, stepsDone,
+                       lossCount ? lossSum / lossCount : 0.0, evaluation.loss,
+                       evaluation.headline(), seconds});
     if (metrics) {
       std::fprintf(metrics, "%lld,%lld,%.6f,%.6f,%.6f,%.2f\n", (long long)epoch + 1,
                    (long long)stepsDone, lossCount ? lossSum / lossCount : 0.0,
@@ -1092,6 +1107,25 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   }
   if (Status s = metricsWritten(true); !s.ok())
     return s;
+  double runSeconds = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+  std::fprintf(stderr, "%s",
+               summarize(records, runSteps * batch / std::max(runSeconds, 1e-9),
+                         reversal ? "exact-sequence accuracy"
+                                  : "test accuracy")
+                   .c_str());
+  if (!options.plot.empty()) {
+    std::string svg = plotSvg(records, model.name + ": " +
+                                           std::to_string(records.size()) +
+                                           " epochs (seed " +
+                                           std::to_string(options.seed) + ")");
+    if (Status s = io::writeFileAtomically(options.plot,
+                                           {{svg.data(), svg.size()}});
+        !s.ok())
+      return s;
+    std::fprintf(stderr, "plot written to %s\n", options.plot.c_str());
+  }
   if (!options.checkpoint.empty())
     if (Status s = save(options.checkpoint, options.epochs, 0, false); !s.ok())
       return s;

@@ -142,6 +142,7 @@ struct TrainOptions {
   int64_t checkpointEvery = 0;
   std::string resume;         // checkpoint to continue from
   std::string metrics;        // CSV, one row per epoch
+  std::string plot;           // SVG of loss and accuracy per epoch
   std::string paramsOut;      // final model state: parameters and buffers,
                               // not the optimizer's (safetensors)
   /// Stop after this many steps of this run, writing the checkpoint as Ctrl-C
@@ -164,6 +165,8 @@ struct TrainOptions {
 struct CompiledModel {
   const std::vector<EntrySpec> &entries;
   EntryRunner run;
+  /// How the run's plot and messages name it.
+  std::string name = "model";
 };
 
 /// Trains with `train_step` and evaluates with `forward`; prints progress to

@@ -1,6 +1,6 @@
 //===- Driver.cpp - kilnc: flags, inputs, emitted stages ------------------===//
 
-#include "compiler/Driver/Driver.h"
+#include "kiln/Driver.h"
 #include "compiler/Driver/GradCheck.h"
 #include "compiler/Driver/KinkProbe.h"
 
@@ -8,7 +8,6 @@
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/CPU/ObjectEmitter.h"
 #include "compiler/Target/Manifest.h"
-#include "frontends/models/Zoo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -159,13 +158,13 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
                                 cl::cat(category));
 
 /// The built-in models and the program's own.
-std::vector<zoo::ModelInfo> allModels;
+std::vector<ModelInfo> allModels;
 
-/// The optimizer a zoo model specifies (ModelInfo::trainStep), once built.
-std::string zooTrainStep;
+/// The optimizer the model specifies (ModelInfo::trainStep), once built.
+std::string modelTrainStep;
 
-const zoo::ModelInfo *findModel(const std::string &name) {
-  for (const zoo::ModelInfo &m : allModels)
+const ModelInfo *findModel(const std::string &name) {
+  for (const ModelInfo &m : allModels)
     if (m.name == name)
       return &m;
   return nullptr;
@@ -176,7 +175,7 @@ constexpr const char *kStages[] = {"graph", "graph-grad", "kernel", "linalg",
                                    "llvm", "llvm-ir", "asm", "obj", "lib",
                                    "so", "exe"};
 
-/// The batch size the zoo model is built at (0: its default).
+/// The batch size the model is built at (0: its default).
 int64_t modelBatch = 0;
 
 /// The entry points to keep: --entries, and once a module holds several
@@ -270,22 +269,22 @@ mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
     }
     return module;
   }
-  const zoo::ModelInfo *info = findModel(modelName);
+  const ModelInfo *info = findModel(modelName);
   if (!info) {
     std::string names;
-    for (const zoo::ModelInfo &m : allModels)
+    for (const ModelInfo &m : allModels)
       names += (names.empty() ? "" : ", ") + m.name;
     fail(fmt::format("unknown model '{}'; built-in models: {}",
                      modelName.getValue(), names));
     return nullptr;
   }
-  zoo::ModelOptions options;
-  zooTrainStep = info->trainStep;
+  ModelOptions options;
+  modelTrainStep = info->trainStep;
   options.batch = modelBatch;
   options.dtype = dtypeName == "f64" ? DType::F64 : DType::F32;
   std::string text;
   try {
-    zoo::BuiltModel built = zoo::buildModel(*info, options);
+    BuiltModel built = buildModel(*info, options);
     // Locations always travel with the IR; printing decides whether to show.
     text = built.program->emitGraphIR(/*debugInfo=*/true);
     summaryText = built.program->summary();
@@ -421,9 +420,9 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
     mlir::PassManager pm(module.getContext());
     PipelineOptions options;
     options.reportMemory = report == "memory";
-    // The user's optimizer, else the zoo model's own.
+    // The user's optimizer, else the model's own.
     options.trainStep =
-        trainStep.getNumOccurrences() > 0 ? trainStep.getValue() : zooTrainStep;
+        trainStep.getNumOccurrences() > 0 ? trainStep.getValue() : modelTrainStep;
     options.wrtInputs = wrtInputs;
     options.numericsChecks = numericsChecks;
     options.avx512 = avx512;
@@ -460,11 +459,11 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
 
 } // namespace
 
-int kilncMain(int argc, char **argv,
-              const std::vector<zoo::ModelInfo> &userModels) {
-  allModels = userModels;
-  allModels.insert(allModels.end(), zoo::models().begin(),
-                   zoo::models().end());
+int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
+              const char *runtimeLibraryDir) {
+  if (runtimeLibraryDir && *runtimeLibraryDir)
+    aot::setRuntimeLibraryDir(runtimeLibraryDir);
+  allModels = models;
   llvm::InitLLVM init(argc, argv);
   if (argc > 0 && argv[0] && *argv[0])
     programName = llvm::sys::path::filename(argv[0]).str();
@@ -478,14 +477,14 @@ int kilncMain(int argc, char **argv,
                               "kilnc: compile a model to native code\n");
 
   if (listModels) {
-    for (const zoo::ModelInfo &m : allModels)
+    for (const ModelInfo &m : allModels)
       llvm::outs() << fmt::format("{:<14} batch {:<4} {}\n", m.name,
                                   m.defaultBatch, m.description);
     return 0;
   }
   // A program with exactly one model of its own compiles it by default.
-  if (modelName.empty() && inputFile.empty() && userModels.size() == 1)
-    modelName = userModels.front().name;
+  if (modelName.empty() && inputFile.empty() && models.size() == 1)
+    modelName = models.front().name;
   if (modelName.empty() == inputFile.empty())
     return fail("give either --model=NAME or one input .mlir file");
   if (dtypeName != "f32" && dtypeName != "f64")

@@ -4,6 +4,7 @@
 #define KILN_FRONTENDS_MODELS_ZOO_H
 
 #include "kiln/DSL.h"
+#include "kiln/Model.h"
 
 #include <functional>
 #include <memory>
@@ -12,36 +13,10 @@
 
 namespace kiln::zoo {
 
-struct ModelOptions {
-  int64_t batch = 0; // 0: the model's benchmark batch size.
-  DType dtype = DType::F32;
-};
-
-/// A model and the program of its entry points; the program refers to the
-/// model, so they travel together.
-struct BuiltModel {
-  std::unique_ptr<Module> model;
-  std::unique_ptr<Program> program;
-};
-
-struct ModelInfo {
-  std::string name;
-  std::string description;
-  int64_t defaultBatch;
-  std::function<BuiltModel(const ModelOptions &)> build;
-  /// The optimizer of its train steps as docs/models.md specifies it
-  /// (graph-train-step options), unless the user gives one; empty: Adam,
-  /// lr 1e-3.
-  std::string trainStep = "";
-};
-
 /// Every model of the zoo, in the order of docs/models.md.
 const std::vector<ModelInfo> &models();
 /// The model named `name`, or null.
 const ModelInfo *findModel(const std::string &name);
-/// Builds `info` with `options`, batch 0 meaning its benchmark batch size.
-/// Throws GraphError for a negative batch.
-BuiltModel buildModel(const ModelInfo &info, ModelOptions options);
 
 /// A Fashion-MNIST classifier's program: forward(x) -> logits and loss(x,
 /// y) -> mean cross-entropy; the loss runs the model in training mode

@@ -49,10 +49,23 @@ llvm::Error run(llvm::ArrayRef<llvm::StringRef> args) {
   return llvm::Error::success();
 }
 
+/// setRuntimeLibraryDir's folder ("" if none).
+std::string &runtimeLibraryDir() {
+  static std::string dir;
+  return dir;
+}
+
 /// The runtime archive `name` (libKilnRuntime.a, libKilnArtefactMain.a):
-/// the installed one beside this kilnc (<prefix>/bin/kilnc links
-/// <prefix>/lib/<name>), else the one built with it (`built`).
+/// in setRuntimeLibraryDir's folder, else the installed one beside this
+/// kilnc (<prefix>/bin/kilnc links <prefix>/lib/<name>), else the one built
+/// with it (`built`).
 std::string runtimeArchive(llvm::StringRef name, llvm::StringRef built) {
+  if (!runtimeLibraryDir().empty()) {
+    llvm::SmallString<256> given(runtimeLibraryDir());
+    llvm::sys::path::append(given, name);
+    if (llvm::sys::fs::is_regular_file(given))
+      return given.str().str();
+  }
   // Any function of this program gives getMainExecutable its address.
   static int anchor;
   std::string self = llvm::sys::fs::getMainExecutable(nullptr, &anchor);
@@ -236,6 +249,8 @@ llvm::Error emitInParallel(llvm::Module &module, const TargetOptions &target,
 }
 
 } // namespace
+
+void setRuntimeLibraryDir(const std::string &dir) { runtimeLibraryDir() = dir; }
 
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(const TargetOptions &options) {

@@ -54,6 +54,11 @@ llvm::Error emitArtefact(mlir::ModuleOp module, Artefact kind,
                          const std::string &model,
                          const std::vector<rt::EntrySpec> &entries);
 
+/// Where linking finds the runtime's archives (libKilnRuntime.a,
+/// libKilnArtefactMain.a): `dir` when it holds them, else <prefix>/lib
+/// beside an installed kilnc (<prefix>/bin), else the build tree's.
+void setRuntimeLibraryDir(const std::string &dir);
+
 /// The C header of an object: one prototype per entry point, documenting
 /// each pointer's tensor name, dtype and shape.
 std::string cHeader(const std::string &model,

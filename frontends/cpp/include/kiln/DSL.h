@@ -4,6 +4,7 @@
 #define KILN_DSL_DSL_H
 
 #include "kiln/Layers.h"
+#include "kiln/Model.h"
 #include "kiln/Module.h"
 #include "kiln/Ops.h"
 #include "kiln/Program.h"

@@ -13,8 +13,8 @@
 // training) makes it trainable: grad and train_step derive from it.
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Driver/Driver.h"
 #include "kiln/DSL.h"
+#include "kiln/Driver.h"
 
 using namespace kiln;
 
@@ -34,7 +34,7 @@ struct TinyMlp : Module {
   }
 };
 
-zoo::BuiltModel build(const zoo::ModelOptions &options) {
+BuiltModel build(const ModelOptions &options) {
   auto model = std::make_unique<TinyMlp>(options.dtype);
   auto program = std::make_unique<Program>("tiny_mlp", *model);
   Graph &forward = program->addEntry("forward");

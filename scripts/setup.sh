@@ -9,6 +9,8 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools zlib1g-dev libzstd-dev
   # Runtime dependencies.
   libdnnl-dev libfmt-dev libpng-dev
+  # kilnc --emit=svg lays graphs out with Graphviz.
+  graphviz
   # Tests and benchmarks.
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3-numpy strace
   python3-torch libopenblas0-pthread

@@ -2,6 +2,7 @@
 
 #include "kiln/Driver.h"
 #include "compiler/Driver/GradCheck.h"
+#include "compiler/Driver/KernelViews.h"
 #include "compiler/Driver/KinkProbe.h"
 
 #include "compiler/InitAll.h"
@@ -28,6 +29,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -64,7 +66,8 @@ cl::opt<std::string> dtypeName("dtype", cl::desc("f32 or f64"), cl::init("f32"),
 cl::opt<std::string> emit("emit",
                           cl::desc("Stage to emit: graph, graph-grad, kernel, "
                                    "linalg, llvm, llvm-ir, asm, obj (+ .h), "
-                                   "lib (a static archive + .h), so, exe"),
+                                   "lib (a static archive + .h), so, exe; "
+                                   "dot, svg (the kernels, drawn)"),
                           cl::init("graph"), cl::cat(category));
 cl::opt<std::string> dumpStages("dump-stages",
                                 cl::desc("Also write every stage's IR into "
@@ -81,7 +84,9 @@ cl::opt<std::string> features("cpu-features",
                               cl::init(""), cl::cat(category));
 cl::opt<std::string> report("report",
                             cl::desc("Print a report while compiling: memory "
-                                     "(each entry point's arena plan)"),
+                                     "(each entry point's arena plan) or "
+                                     "kernels (each kernel's ops, sources, "
+                                     "FLOPs and bytes)"),
                             cl::init(""), cl::cat(category));
 cl::opt<std::string> streamStores(
     "stream-stores",
@@ -173,7 +178,7 @@ const ModelInfo *findModel(const std::string &name) {
 /// Every stage --emit accepts, in pipeline order.
 constexpr const char *kStages[] = {"graph", "graph-grad", "kernel", "linalg",
                                    "llvm", "llvm-ir", "asm", "obj", "lib",
-                                   "so", "exe"};
+                                   "so", "exe", "dot", "svg"};
 
 /// The batch size the model is built at (0: its default).
 int64_t modelBatch = 0;
@@ -302,6 +307,7 @@ Stage irStageOf(llvm::StringRef name) {
       .Case("graph", Stage::Graph)
       .Case("graph-grad", Stage::GraphGrad)
       .Case("kernel", Stage::Kernel)
+      .Cases("dot", "svg", Stage::Kernel)
       .Case("linalg", Stage::Linalg)
       .Default(Stage::LLVM);
 }
@@ -367,6 +373,51 @@ mlir::LogicalResult dumpStage(mlir::ModuleOp module, Stage stage) {
                                             stageName(stage)));
   return writeText(path.str().str(),
                    [&](llvm::raw_ostream &os) { printModule(module, os); });
+}
+
+/// --emit=svg: the graph of printDot laid out by Graphviz's dot into
+/// --o (or stdout).
+int renderSvg(mlir::ModuleOp module) {
+  llvm::ErrorOr<std::string> dot = llvm::sys::findProgramByName("dot");
+  if (!dot)
+    return fail("--emit=svg lays the graph out with Graphviz's dot, which is "
+                "not on PATH (apt install graphviz), or use --emit=dot");
+  llvm::SmallString<128> input;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("kiln-graph", "dot", input))
+    return fail("cannot create a temporary file: " + ec.message());
+  auto removeInput =
+      llvm::make_scope_exit([&] { llvm::sys::fs::remove(input); });
+  if (failed(writeText(input.str().str(), [&](llvm::raw_ostream &os) {
+        printDot(module, os);
+      })))
+    return 1;
+  llvm::SmallString<128> output;
+  if (outputFile != "-") {
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("kiln-graph", "svg", output))
+      return fail("cannot create a temporary file: " + ec.message());
+  }
+  auto removeOutput = llvm::make_scope_exit([&] {
+    if (!output.empty())
+      llvm::sys::fs::remove(output);
+  });
+  std::vector<llvm::StringRef> args{*dot, "-Tsvg", input};
+  std::string outputFlag = "-o" + output.str().str();
+  if (!output.empty())
+    args.push_back(outputFlag);
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*dot, args, std::nullopt, {}, 0, 0,
+                                     &message);
+  if (rc != 0)
+    return fail("Graphviz's dot failed (" + std::to_string(rc) + ")" +
+                (message.empty() ? "" : ": " + message));
+  if (output.empty())
+    return 0;
+  // Moved into place whole: a failed layout leaves an old file untouched.
+  if (std::error_code ec = llvm::sys::fs::copy_file(output, outputFile))
+    return fail("cannot write '" + outputFile + "': " + ec.message());
+  return 0;
 }
 
 /// Appends `suffix` to the name of every symbol in `module` (its functions),
@@ -439,6 +490,8 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
       return mlir::failure();
     if (failed(pm.run(module)))
       return mlir::failure();
+    if (stage == Stage::Kernel && report == "kernels")
+      printKernelReport(module, llvm::errs());
     if (stage == Stage::GraphGrad && failed(keepAskedEntries()))
       return mlir::failure();
     if (failed(dump(stage)))
@@ -539,9 +592,13 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
                             "of bytes",
                             streamStores.getValue()));
   if (!gradcheck) {
-    if (!report.empty() && report != "memory")
-      return fail(fmt::format("--report={} is not a report; reports: memory",
+    if (!report.empty() && report != "memory" && report != "kernels")
+      return fail(fmt::format("--report={} is not a report; reports: memory, "
+                              "kernels",
                               report.getValue()));
+    if (report == "kernels" && irStageOf(emit) == Stage::Graph)
+      return fail("--report=kernels lists the kernels of the kernel stage: "
+                  "use it with --emit=kernel or a later stage");
     if (report == "memory" && irStageOf(emit) != Stage::LLVM)
       return fail("--report=memory plans memory while lowering to LLVM: use "
                   "it with --emit=llvm or a later stage");
@@ -664,6 +721,14 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
       failed(lowerTo(*module, first, target)))
     return 1; // The pass manager printed located diagnostics.
 
+  if (emit == "dot")
+    return succeeded(writeText(outputFile, [&](llvm::raw_ostream &os) {
+             printDot(*module, os);
+           }))
+               ? 0
+               : 1;
+  if (emit == "svg")
+    return renderSvg(*module);
   if (emit == "graph" || emit == "graph-grad" || emit == "kernel" ||
       emit == "linalg" || emit == "llvm")
     return succeeded(writeText(outputFile, [&](llvm::raw_ostream &os) {

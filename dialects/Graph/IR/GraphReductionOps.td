@@ -127,7 +127,7 @@ def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
 
 def Graph_BatchNormInferenceOp : Graph_ShapeRuleOp<"batch_norm_inference",
     [{ shapes::batchNorm(s[0], {s[1], s[2], s[3], s[4]}) }],
-                                                  [Graph_ReductionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
+                                                  [Graph_ElementwiseKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batch normalization with running statistics";
   let description = [{
     `(x - mean) / sqrt(var + epsilon) * weight + bias` per channel of

@@ -6,6 +6,9 @@
       loads Kiln's trained parameters into the same network written with
       torch.nn (the state_dict keys are the same), runs it on the batch and
       compares its logits with those `./net run` computed
+  python3 to_pytorch.py predictions LOGITS.safetensors CLASSIFY_ONE_OUTPUT
+      checks that classify_one (step 6) predicted, image by image, the
+      classes of the logits `./net run` computed
 
 safetensors files are read and written here in a few lines (an 8-byte
 header length, a JSON header, the raw data), so that nothing but PyTorch
@@ -81,3 +84,12 @@ elif sys.argv[1] == "compare":
           f"{'the same' if same else 'DIFFERENT'} predictions for "
           f"{len(x)} images")
     sys.exit(0 if difference < 1e-4 and same else 1)
+elif sys.argv[1] == "predictions":
+    kiln = load(sys.argv[2])["logits"].argmax(1).tolist()
+    with open(sys.argv[3]) as f:
+        mine = [int(line.split("class ")[1].split(",")[0])
+                for line in f if line.startswith("image ")]
+    same = mine == kiln[:len(mine)]
+    print(f"the application's {len(mine)} predictions are "
+          f"{'the run' + chr(39) + 's' if same else 'NOT the run' + chr(39) + 's'}")
+    sys.exit(0 if same else 1)

@@ -673,6 +673,7 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
   }
   if (gradcheck) {
     GradCheckOptions options;
+    options.program = programName;
     options.samples = gradcheckSamples;
     options.step = gradcheckStep;
     options.tolerance = gradcheckTol;

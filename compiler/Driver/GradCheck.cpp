@@ -35,8 +35,11 @@ namespace {
 constexpr double kEpsilon = std::numeric_limits<double>::epsilon();
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
+/// The program errors name (GradCheckOptions::program), for this check.
+std::string program = "kilnc";
+
 int fail(const std::string &message) {
-  std::fprintf(stderr, "kilnc: error: %s\n", message.c_str());
+  std::fprintf(stderr, "%s: error: %s\n", program.c_str(), message.c_str());
   return 1;
 }
 
@@ -237,6 +240,7 @@ std::string ownersText(const std::map<std::string, int64_t> &owners) {
 } // namespace
 
 int gradCheck(const std::string &graphIR, const GradCheckOptions &options) {
+  program = options.program;
   jit::Options jitOptions;
   jitOptions.wrtInputs = options.wrtInputs;
   jitOptions.testScaleRule = options.testScaleRule;

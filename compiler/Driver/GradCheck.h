@@ -10,6 +10,8 @@
 namespace kiln::driver {
 
 struct GradCheckOptions {
+  /// The program errors name (kilnc, or a user's model program).
+  std::string program = "kilnc";
   /// Smooth elements checked per tensor (all when it has fewer).
   int64_t samples = 8;
   /// Relative step: element x moves by step * max(|x|, 1).

@@ -414,7 +414,8 @@ int renderSvg(mlir::ModuleOp module) {
                 (message.empty() ? "" : ": " + message));
   if (output.empty())
     return 0;
-  // Moved into place whole: a failed layout leaves an old file untouched.
+  // Copied into place only once dot has succeeded: a failed layout leaves
+  // an old file untouched.
   if (std::error_code ec = llvm::sys::fs::copy_file(output, outputFile))
     return fail("cannot write '" + outputFile + "': " + ec.message());
   return 0;

@@ -15,6 +15,7 @@
 #include "llvm/Support/Path.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,15 @@ std::string describeLoc(mlir::Location loc, llvm::StringRef entry) {
   return path + where;
 }
 
+/// The activation a library call applies, if any.
+std::optional<graph::Activation> activationOf(mlir::Operation *op) {
+  if (auto activation = op->getAttrOfType<mlir::IntegerAttr>("activation"))
+    if (auto known = graph::symbolizeActivation(activation.getInt()))
+      if (*known != graph::Activation::none)
+        return known;
+  return std::nullopt;
+}
+
 /// A library call's fusions: "+ bias", "+ residual", "relu".
 std::string describeEpilogue(mlir::Operation *op) {
   std::string text;
@@ -77,10 +87,8 @@ std::string describeEpilogue(mlir::Operation *op) {
         text += " + residual";
     }
   }
-  if (auto activation = op->getAttrOfType<mlir::IntegerAttr>("activation"))
-    if (auto known = graph::symbolizeActivation(activation.getInt()))
-      if (*known != graph::Activation::none)
-        text += " → " + graph::stringifyActivation(*known).str();
+  if (std::optional<graph::Activation> activation = activationOf(op))
+    text += " → " + graph::stringifyActivation(*activation).str();
   return text;
 }
 
@@ -253,8 +261,7 @@ int64_t libraryFlops(mlir::Operation *op) {
             weight.getDimSize(3);
   }
   return flops + results * (static_cast<int64_t>(op->getNumOperands()) - 2 +
-                            (describeEpilogue(op).find("→") !=
-                             std::string::npos));
+                            activationOf(op).has_value());
 }
 
 /// Floating-point operations of a fused kernel: one per element of each

@@ -37,7 +37,7 @@ const HostTensor *lookup(const kiln_tensors *tensors, const char *name) {
 }
 
 /// Copies tensor `name` into `data` if it is `dtype` with `count` elements.
-int read(const kiln_tensors *tensors, const char *name, DType dtype,
+int readTensor(const kiln_tensors *tensors, const char *name, DType dtype,
          void *data, int64_t count) {
   const HostTensor *tensor = lookup(tensors, name);
   if (!tensor)
@@ -113,17 +113,17 @@ int kiln_tensors_shape(const kiln_tensors *tensors, const char *name,
 
 int kiln_tensors_read_f32(const kiln_tensors *tensors, const char *name,
                           float *data, int64_t count) {
-  return read(tensors, name, DType::F32, data, count);
+  return readTensor(tensors, name, DType::F32, data, count);
 }
 
 int kiln_tensors_read_f64(const kiln_tensors *tensors, const char *name,
                           double *data, int64_t count) {
-  return read(tensors, name, DType::F64, data, count);
+  return readTensor(tensors, name, DType::F64, data, count);
 }
 
 int kiln_tensors_read_i64(const kiln_tensors *tensors, const char *name,
                           int64_t *data, int64_t count) {
-  return read(tensors, name, DType::I64, data, count);
+  return readTensor(tensors, name, DType::I64, data, count);
 }
 
 const char *kiln_last_error(void) { return lastError.c_str(); }

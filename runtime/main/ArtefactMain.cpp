@@ -74,6 +74,20 @@ struct Command {
   std::function<Status(const CompiledModel &, int, char **)> run;
 };
 
+/// A command that parses its flags into `Options` (starting from `initial`)
+/// and runs `run` with them.
+template <typename Options>
+std::function<Status(const CompiledModel &, int, char **)>
+parsedThen(Status (*parse)(int, char **, int, Options &),
+           Status (*run)(const CompiledModel &, const Options &),
+           Options initial = {}) {
+  return [=](const CompiledModel &model, int argc, char **argv) {
+    Options options = initial;
+    Status s = parse(argc, argv, 2, options);
+    return s.ok() ? run(model, options) : s;
+  };
+}
+
 constexpr const char *kDataFlags =
     "  --data fashion-mnist|text|synthetic   (default fashion-mnist; text "
     "models\n"
@@ -135,22 +149,14 @@ std::vector<Command> commands() {
        "  --kv-cache on|off     decode with the key/value cache (default on)\n"
        "  --threads N\n",
        [](const std::vector<EntrySpec> &e) { return has(e, "prefill"); },
-       [](const CompiledModel &model, int argc, char **argv) {
-         GenerateOptions options;
-         Status s = parseGenerateFlags(argc, argv, 2, options);
-         return s.ok() ? generate(model, options) : s;
-       }},
+       parsedThen(parseGenerateFlags, generate)},
       {"fill", "fill the masked characters of a text",
        "  --params P.safetensors   trained parameters\n"
        "  --text \"Th_ qu_ck\"     the text; --mask-char C marks the gaps "
        "(default _)\n"
        "  --threads N\n",
        [](const std::vector<EntrySpec> &e) { return has(e, "fill"); },
-       [](const CompiledModel &model, int argc, char **argv) {
-         FillOptions options;
-         Status s = parseFillFlags(argc, argv, 2, options);
-         return s.ok() ? fill(model, options) : s;
-       }},
+       parsedThen(parseFillFlags, fill)},
       {"sample", "draw images: safetensors and a PNG grid",
        "  --params P.safetensors   trained parameters\n"
        "  --n N                 images (default 64)\n"
@@ -158,21 +164,16 @@ std::vector<Command> commands() {
        "steps\n"
        "  --seed S  --out S.safetensors  --png S.png  --threads N\n",
        samples,
-       [](const CompiledModel &model, int argc, char **argv) {
-         SampleOptions options;
-         Status s = parseSampleFlags(argc, argv, 2, options);
-         return s.ok() ? sample(model, options) : s;
-       }},
+       parsedThen(parseSampleFlags, sample)},
       {"reconstruct", "test images and their reconstructions, as a grid",
        "  --params P.safetensors  --n N  --out R.safetensors  --png R.png\n"
        "  --data-dir DIR  --threads N\n",
        reconstructs,
-       [](const CompiledModel &model, int argc, char **argv) {
+       parsedThen(parseSampleFlags, sample, [] {
          SampleOptions options;
          options.reconstruct = true;
-         Status s = parseSampleFlags(argc, argv, 2, options);
-         return s.ok() ? sample(model, options) : s;
-       }},
+         return options;
+       }())},
       {"fid", "Frechet distance of samples in a trained cnn's features",
        "  --cnn cnn.so --cnn-params C.safetensors   the feature extractor\n"
        "  --params P.safetensors   this model's parameters\n"
@@ -180,11 +181,7 @@ std::vector<Command> commands() {
        "  --reference test|FILE  against (default the test set)\n"
        "  --n N (default 10000)  --ddim N  --seed S  --threads N\n",
        samples,
-       [](const CompiledModel &model, int argc, char **argv) {
-         FrechetOptions options;
-         Status s = parseFrechetFlags(argc, argv, 2, options);
-         return s.ok() ? frechet(model, options) : s;
-       }},
+       parsedThen(parseFrechetFlags, frechet)},
       {"run", "run one entry point on tensors from files",
        "  --entry=E --params=P.safetensors --inputs=I.safetensors\n"
        "  --outputs=O.safetensors (or .npy for one result)\n"

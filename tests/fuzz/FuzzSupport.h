@@ -3,6 +3,8 @@
 #ifndef KILN_TESTS_FUZZ_FUZZSUPPORT_H
 #define KILN_TESTS_FUZZ_FUZZSUPPORT_H
 
+#include "kiln/runtime/HostTensor.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -26,6 +28,15 @@ inline std::string inputFile(const uint8_t *data, size_t size,
     std::abort();
   std::fclose(f);
   return path;
+}
+
+/// Reads every byte of `tensor`, so that a reader that hands out a tensor
+/// smaller than it claims is caught by AddressSanitizer.
+inline void readEvery(const kiln::rt::HostTensor &tensor) {
+  volatile uint8_t sink = 0;
+  const auto *bytes = static_cast<const uint8_t *>(tensor.data());
+  for (size_t i = 0; i < tensor.sizeInBytes(); ++i)
+    sink = sink ^ bytes[i];
 }
 
 } // namespace kiln::fuzz

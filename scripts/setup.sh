@@ -9,11 +9,15 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools zlib1g-dev libzstd-dev
   # Runtime dependencies.
   libdnnl-dev libfmt-dev libpng-dev
+  # The ONNX frontend: ONNX's protobuf schema and checker.
+  libonnx-dev libprotobuf-dev protobuf-compiler
   # kilnc --emit=svg lays graphs out with Graphviz.
   graphviz
   # Tests and benchmarks.
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3-numpy strace
   python3-torch libopenblas0-pthread
+  # ONNX's backend test data (the conformance runner) and its Python reader.
+  libonnx-testdata python3-onnx
   # The runtime's sanitizer build and fuzzers (scripts/sanitize.sh): clang with
   # libFuzzer and its OpenMP runtime.
   clang libclang-rt-14-dev libomp-14-dev

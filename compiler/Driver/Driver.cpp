@@ -1,6 +1,8 @@
 //===- Driver.cpp - kilnc: flags, inputs, emitted stages ------------------===//
 
 #include "kiln/Driver.h"
+#include "kiln/Onnx.h"
+#include "kiln/runtime/SafeTensors.h"
 #include "compiler/Driver/GradCheck.h"
 #include "compiler/Driver/KernelViews.h"
 #include "compiler/Driver/KinkProbe.h"
@@ -38,6 +40,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace cl = llvm::cl;
@@ -47,7 +50,8 @@ namespace {
 
 cl::OptionCategory category("kilnc options");
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("[input.mlir]"),
+cl::opt<std::string> inputFile(cl::Positional,
+                               cl::desc("[input.mlir | model.onnx]"),
                                cl::init(""), cl::cat(category));
 cl::opt<std::string> modelName("model",
                                cl::desc("Compile a built-in model (see "
@@ -238,6 +242,26 @@ bool parseStreamStores() {
          streamStoreBytes >= 0;
 }
 
+cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("An .onnx input's shape where the file leaves dimensions "
+             "symbolic, e.g. --input-shape=x=1x3x224x224 (repeat per input)"),
+    cl::value_desc("NAME=AxBx..."), cl::cat(category));
+cl::opt<std::string> onnxLoss(
+    "loss",
+    cl::desc("For an .onnx model: add a `loss` entry (cross_entropy over "
+             "logits [B, C] and integer labels y, or mse against a target y "
+             "of the output's shape), so that grad and train_step are "
+             "derived and the executable trains; the input is then called x "
+             "and the output logits"),
+    cl::value_desc("cross_entropy|mse"), cl::init(""), cl::cat(category));
+cl::opt<std::string> paramsOut(
+    "save-params",
+    cl::desc("For an .onnx model: write its initializers (the parameters "
+             "and buffers, state_dict names) to this safetensors file, for "
+             "kiln-run --params and the executable's --init-params"),
+    cl::value_desc("file.safetensors"), cl::init(""), cl::cat(category));
+
 /// Parses `buffer` (a graph module) into `context`, with located errors.
 mlir::OwningOpRef<mlir::ModuleOp>
 parseModule(std::unique_ptr<llvm::MemoryBuffer> buffer,
@@ -248,10 +272,77 @@ parseModule(std::unique_ptr<llvm::MemoryBuffer> buffer,
   return mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
 }
 
+bool isOnnxInput() { return llvm::StringRef(inputFile).ends_with(".onnx"); }
+
+/// A symbol-safe name from `path`'s stem: "resnet-18.onnx" -> "resnet_18".
+std::string modelNameOf(const std::string &path) {
+  std::string stem = llvm::sys::path::stem(path).str();
+  for (char &c : stem)
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  if (stem.empty() || std::isdigit(static_cast<unsigned char>(stem[0])))
+    stem = "model_" + stem;
+  return stem;
+}
+
+/// Writes an imported model's initial values as safetensors.
+bool writeInitialValues(const std::vector<onnx::InitialValue> &values,
+                        const std::string &path) {
+  rt::SafeTensorsFile file;
+  for (const onnx::InitialValue &v : values) {
+    rt::StatusOr<rt::HostTensor> t = rt::HostTensor::zeros(
+        v.dtype == DType::F64 ? rt::DType::F64 : rt::DType::F32, v.shape);
+    if (!t.ok()) {
+      fail(t.status().message());
+      return false;
+    }
+    std::memcpy(t.value().data(), v.bytes.data(), v.bytes.size());
+    file.tensors.push_back({v.name, std::move(t).value()});
+  }
+  file.metadata.push_back({"format", "pt"});
+  if (rt::Status s = rt::writeSafeTensors(path, file); !s.ok()) {
+    fail(s.message());
+    return false;
+  }
+  return true;
+}
+
+/// The graph module of an .onnx input; null after an error.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnx(mlir::MLIRContext &context,
+                                             std::string &summaryText) {
+  onnx::ImportOptions options;
+  options.loss = onnxLoss;
+  std::string text;
+  try {
+    for (const std::string &arg : inputShapes) {
+      size_t eq = arg.rfind('=');
+      if (eq == std::string::npos || eq == 0)
+        throw GraphError(fmt::format("--input-shape={} is not NAME=AxBx...",
+                                     arg));
+      options.inputShapes.push_back(
+          {arg.substr(0, eq), onnx::parseShape(arg.substr(eq + 1))});
+    }
+    onnx::ImportedModel imported =
+        onnx::importModel(inputFile, modelNameOf(inputFile), options);
+    text = imported.built.program->emitGraphIR(/*debugInfo=*/true);
+    summaryText = imported.built.program->summary();
+    if (!paramsOut.empty() &&
+        !writeInitialValues(imported.initialValues, paramsOut))
+      return nullptr;
+  } catch (const GraphError &e) {
+    fail(e.what());
+    return nullptr;
+  }
+  return parseModule(llvm::MemoryBuffer::getMemBufferCopy(text, inputFile),
+                     context);
+}
+
 /// The graph module of `--model` or of the input file; null after an error
 /// has been printed. `summaryText` receives the model's summary.
 mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
                                             std::string &summaryText) {
+  if (modelName.empty() && isOnnxInput())
+    return importOnnx(context, summaryText);
   if (modelName.empty()) {
     std::string error;
     std::unique_ptr<llvm::MemoryBuffer> buffer =
@@ -540,7 +631,12 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
   if (modelName.empty() && inputFile.empty() && models.size() == 1)
     modelName = models.front().name;
   if (modelName.empty() == inputFile.empty())
-    return fail("give either --model=NAME or one input .mlir file");
+    return fail("give either --model=NAME or one input file (.mlir or "
+                ".onnx)");
+  if (!isOnnxInput() &&
+      (!inputShapes.empty() || !onnxLoss.empty() || !paramsOut.empty()))
+    return fail("--input-shape, --loss and --save-params apply to an .onnx "
+                "input");
   if (dtypeName != "f32" && dtypeName != "f64")
     return fail(fmt::format("--dtype must be f32 or f64, got '{}'",
                             dtypeName.getValue()));

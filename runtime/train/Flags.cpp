@@ -108,6 +108,8 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
       options.plot = value;
     else if (flag == "--save-params")
       options.paramsOut = value;
+    else if (flag == "--init-params")
+      options.initParams = value;
     else if (bool TrainOptions::*on = switchFor(arg))
       options.*on = true;
     else if (flag == "--params" && paramsPath)

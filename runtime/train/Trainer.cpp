@@ -630,6 +630,13 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     startEpoch = progress.epoch;
     startBatch = progress.batch;
   }
+  std::optional<SafeTensorsFile> initial;
+  if (!options.initParams.empty() && !resumed) {
+    StatusOr<SafeTensorsFile> file = readSafeTensors(options.initParams);
+    if (!file.ok())
+      return file.status();
+    initial = std::move(file).value();
+  }
   StatusOr<Loaded> loaded = loadData(options, shapes.value());
   if (!loaded.ok())
     return loaded.status();
@@ -701,6 +708,23 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       args.push_back(t->clone());
       continue;
     }
+    if (const HostTensor *t = initial ? initial->find(a.tensor.name) : nullptr) {
+      if (t->shape() != a.tensor.shape || t->dtype() != a.tensor.dtype)
+        return Status::error("--init-params '" + options.initParams + "': '" +
+                             a.tensor.name + "' is " + t->describe() +
+                             ", the model expects " +
+                             dtypeName(a.tensor.dtype) +
+                             formatShape(a.tensor.shape));
+      args.push_back(t->clone());
+      continue;
+    }
+    if (a.init == "imported")
+      return Status::error(
+          "'" + a.tensor.name + "' starts from the imported model's value" +
+          (initial ? ", which --init-params '" + options.initParams +
+                         "' does not hold"
+                   : ": give --init-params P.safetensors (written by kilnc "
+                     "--save-params)"));
     StatusOr<HostTensor> t = initialize(a, initRng);
     if (!t.ok())
       return t.status();

@@ -68,6 +68,9 @@ Graph::Graph(std::string name, const Module &model) : name_(std::move(name)) {
     case Init::Kind::Normal:
       arguments_.back().init = fmt::format("normal:{:.17g}", init.a);
       break;
+    case Init::Kind::Imported:
+      arguments_.back().init = "imported";
+      break;
     }
   }
 }

@@ -25,7 +25,9 @@ namespace kiln {
 
 /// How a parameter starts, following PyTorch's defaults.
 struct Init {
-  enum class Kind { Zeros, Ones, Uniform, Normal };
+  /// Imported: values that come with the model (an ONNX file's
+  /// initializers), given to the trainer with --init-params.
+  enum class Kind { Zeros, Ones, Uniform, Normal, Imported };
   Kind kind = Kind::Zeros;
   double a = 0; // Uniform: bound (values in [-a, a]); Normal: stddev.
 
@@ -33,6 +35,7 @@ struct Init {
   static Init ones() { return {Kind::Ones, 0}; }
   static Init uniform(double bound) { return {Kind::Uniform, bound}; }
   static Init normal(double stddev) { return {Kind::Normal, stddev}; }
+  static Init imported() { return {Kind::Imported, 0}; }
 };
 
 /// A parameter or buffer of a module.

@@ -145,6 +145,10 @@ struct TrainOptions {
   std::string plot;           // SVG of loss and accuracy per epoch
   std::string paramsOut;      // final model state: parameters and buffers,
                               // not the optimizer's (safetensors)
+  /// Where the parameters and buffers start (fine-tuning): a safetensors
+  /// file with some or all of them by name; the rest start as the model
+  /// says. Required for values an imported model brings ("imported").
+  std::string initParams;
   /// Stop after this many steps of this run, writing the checkpoint as Ctrl-C
   /// does (0: never). Makes an interruption reproducible.
   int64_t stopAfterSteps = 0;

@@ -1,0 +1,953 @@
+//===- Import.cpp - Reading an .onnx file into a DSL program --------------===//
+
+#include "frontends/onnx/lib/Importer.h"
+#include "kiln/Onnx.h"
+
+#include <onnx/checker.h>
+
+#include <fmt/format.h>
+
+#include <google/protobuf/io/coded_stream.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sys/stat.h>
+
+namespace kiln::onnx {
+
+[[noreturn]] static void fail(const std::string &message) {
+  throw GraphError(message);
+}
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+int64_t Constant::count() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::vector<double> Constant::doubles() const {
+  if (isFloat(dtype))
+    return f;
+  return std::vector<double>(i.begin(), i.end());
+}
+
+std::vector<int64_t> Constant::ints() const {
+  if (!isFloat(dtype))
+    return i;
+  std::vector<int64_t> out;
+  out.reserve(f.size());
+  for (double v : f)
+    out.push_back(static_cast<int64_t>(v));
+  return out;
+}
+
+Constant Constant::ofInts(Shape shape, std::vector<int64_t> values,
+                          DType dtype) {
+  Constant c;
+  c.shape = std::move(shape);
+  c.dtype = dtype;
+  if (isFloat(dtype))
+    c.f.assign(values.begin(), values.end());
+  else
+    c.i = std::move(values);
+  return c;
+}
+
+Constant Constant::ofDoubles(Shape shape, std::vector<double> values,
+                             DType dtype) {
+  Constant c;
+  c.shape = std::move(shape);
+  c.dtype = dtype;
+  if (isFloat(dtype)) {
+    c.f = std::move(values);
+  } else {
+    c.i.reserve(values.size());
+    for (double v : values)
+      c.i.push_back(dtype == DType::I1 ? v != 0 : static_cast<int64_t>(v));
+  }
+  return c;
+}
+
+int64_t checkedCount(const Shape &shape, const std::string &what) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      fail(fmt::format("{} has a negative size {}", what, d));
+    if (d != 0 && n > kMaxElements / d)
+      fail(fmt::format("{} has more than 2^32 elements (shape {})", what,
+                       fmt::join(shape, "x")));
+    n *= d;
+  }
+  return n;
+}
+
+DType dtypeOf(int32_t elemType, const std::string &what) {
+  using TP = ::onnx::TensorProto;
+  switch (elemType) {
+  case TP::FLOAT:
+    return DType::F32;
+  case TP::DOUBLE:
+    return DType::F64;
+  case TP::INT64:
+    return DType::I64;
+  case TP::INT32:
+    return DType::I32;
+  case TP::BOOL:
+    return DType::I1;
+  default:
+    break;
+  }
+  std::string name = TP::DataType_IsValid(elemType)
+                         ? TP::DataType_Name(
+                               static_cast<TP::DataType>(elemType))
+                         : fmt::format("#{}", elemType);
+  fail(fmt::format("{} has element type {}; Kiln supports FLOAT, DOUBLE, "
+                   "INT64, INT32 and BOOL",
+                   what, name));
+}
+
+Tensor toTensor(Graph &graph, const Constant &c) {
+  return constant(graph, c.shape, c.doubles(), c.dtype);
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor data
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+size_t elementSize(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+  case DType::I32:
+    return 4;
+  case DType::F64:
+  case DType::I64:
+    return 8;
+  case DType::I1:
+    return 1;
+  }
+  return 1;
+}
+
+/// Decodes `count` little-endian elements of `dtype` from `bytes`.
+void decode(const unsigned char *bytes, int64_t count, Constant &c) {
+  switch (c.dtype) {
+  case DType::F32:
+    c.f.resize(count);
+    for (int64_t k = 0; k < count; ++k) {
+      float v;
+      std::memcpy(&v, bytes + 4 * k, 4);
+      c.f[k] = v;
+    }
+    break;
+  case DType::F64:
+    c.f.resize(count);
+    std::memcpy(c.f.data(), bytes, 8 * count);
+    break;
+  case DType::I64:
+    c.i.resize(count);
+    std::memcpy(c.i.data(), bytes, 8 * count);
+    break;
+  case DType::I32:
+    c.i.resize(count);
+    for (int64_t k = 0; k < count; ++k) {
+      int32_t v;
+      std::memcpy(&v, bytes + 4 * k, 4);
+      c.i[k] = v;
+    }
+    break;
+  case DType::I1:
+    c.i.resize(count);
+    for (int64_t k = 0; k < count; ++k)
+      c.i[k] = bytes[k] != 0;
+    break;
+  }
+}
+
+/// The bytes of an external-data tensor: `location` relative to `folder`,
+/// which it may not leave.
+std::vector<unsigned char> readExternal(const ::onnx::TensorProto &t,
+                                        const std::string &folder,
+                                        const std::string &what,
+                                        uint64_t expected) {
+  std::string location;
+  uint64_t offset = 0;
+  std::optional<uint64_t> length;
+  for (const auto &entry : t.external_data()) {
+    auto number = [&](const std::string &text) {
+      char *end = nullptr;
+      errno = 0;
+      unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+      if (text.empty() || *end || errno || text[0] == '-')
+        fail(fmt::format("{}: external data {} '{}' is not a byte count",
+                         what, entry.key(), text));
+      return static_cast<uint64_t>(v);
+    };
+    if (entry.key() == "location")
+      location = entry.value();
+    else if (entry.key() == "offset")
+      offset = number(entry.value());
+    else if (entry.key() == "length")
+      length = number(entry.value());
+  }
+  if (location.empty())
+    fail(fmt::format("{}: external data without a location", what));
+  // The file must lie inside the model's folder: no absolute path, no "..".
+  if (location[0] == '/' || location.find('\\') != std::string::npos)
+    fail(fmt::format("{}: external data path '{}' is not relative to the "
+                     "model's folder",
+                     what, location));
+  for (size_t start = 0; start <= location.size();) {
+    size_t end = location.find('/', start);
+    if (end == std::string::npos)
+      end = location.size();
+    if (location.compare(start, end - start, "..") == 0)
+      fail(fmt::format("{}: external data path '{}' leaves the model's "
+                       "folder",
+                       what, location));
+    start = end + 1;
+  }
+  std::string path = folder + "/" + location;
+  // A symbolic link may still point elsewhere: compare real paths.
+  char *realFolder = ::realpath(folder.c_str(), nullptr);
+  char *realFile = ::realpath(path.c_str(), nullptr);
+  std::string rf = realFolder ? realFolder : "", rp = realFile ? realFile : "";
+  std::free(realFolder);
+  std::free(realFile);
+  if (rp.empty())
+    fail(fmt::format("{}: cannot open external data file '{}'", what, path));
+  if (rp.compare(0, rf.size() + 1, rf + "/") != 0)
+    fail(fmt::format("{}: external data file '{}' lies outside the model's "
+                     "folder",
+                     what, location));
+  struct stat st;
+  if (::stat(rp.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    fail(fmt::format("{}: external data '{}' is not a regular file", what,
+                     location));
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  uint64_t want = length.value_or(expected);
+  if (want != expected)
+    fail(fmt::format("{}: external data length {} differs from the {} bytes "
+                     "its shape needs",
+                     what, want, expected));
+  if (offset > size || size - offset < want)
+    fail(fmt::format("{}: external data '{}' holds {} bytes, the tensor "
+                     "needs {} from offset {}",
+                     what, location, size, want, offset));
+  std::ifstream in(rp, std::ios::binary);
+  std::vector<unsigned char> bytes(want);
+  in.seekg(static_cast<std::streamoff>(offset));
+  in.read(reinterpret_cast<char *>(bytes.data()),
+          static_cast<std::streamsize>(want));
+  if (!in)
+    fail(fmt::format("{}: cannot read external data '{}'", what, location));
+  return bytes;
+}
+
+} // namespace
+
+Constant readTensor(const ::onnx::TensorProto &t, const std::string &folder) {
+  std::string what = fmt::format("tensor '{}'", t.name());
+  Constant c;
+  c.dtype = dtypeOf(t.data_type(), what);
+  c.shape.assign(t.dims().begin(), t.dims().end());
+  int64_t count = checkedCount(c.shape, what);
+  uint64_t bytes = static_cast<uint64_t>(count) * elementSize(c.dtype);
+  auto mismatch = [&](int64_t have) {
+    fail(fmt::format("{} holds {} values, its shape [{}] needs {}", what,
+                     have, fmt::join(c.shape, "x"), count));
+  };
+  if (t.data_location() == ::onnx::TensorProto::EXTERNAL) {
+    std::vector<unsigned char> data = readExternal(t, folder, what, bytes);
+    decode(data.data(), count, c);
+    return c;
+  }
+  if (t.has_raw_data()) {
+    const std::string &raw = t.raw_data();
+    if (raw.size() != bytes)
+      fail(fmt::format("{} holds {} bytes, its shape [{}] needs {}", what,
+                       raw.size(), fmt::join(c.shape, "x"), bytes));
+    decode(reinterpret_cast<const unsigned char *>(raw.data()), count, c);
+    return c;
+  }
+  switch (c.dtype) {
+  case DType::F32:
+    if (t.float_data_size() != count)
+      mismatch(t.float_data_size());
+    c.f.assign(t.float_data().begin(), t.float_data().end());
+    break;
+  case DType::F64:
+    if (t.double_data_size() != count)
+      mismatch(t.double_data_size());
+    c.f.assign(t.double_data().begin(), t.double_data().end());
+    break;
+  case DType::I64:
+    if (t.int64_data_size() != count)
+      mismatch(t.int64_data_size());
+    c.i.assign(t.int64_data().begin(), t.int64_data().end());
+    break;
+  case DType::I32:
+  case DType::I1:
+    if (t.int32_data_size() != count)
+      mismatch(t.int32_data_size());
+    for (int32_t v : t.int32_data())
+      c.i.push_back(c.dtype == DType::I1 ? v != 0 : v);
+    break;
+  }
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// NodeContext
+//===----------------------------------------------------------------------===//
+
+/// A float attribute as the decimal its writer meant: 1e-5 stored as a
+/// float is 9.99999975e-6, which becomes 1e-5 again (the shortest decimal
+/// that rounds to the same float), as PyTorch's own double would be.
+static double shortestDouble(float v) {
+  char text[64];
+  auto result = std::to_chars(text, text + sizeof text, v);
+  *result.ptr = '\0';
+  return std::strtod(text, nullptr);
+}
+
+Tensor NodeContext::tensor(size_t i) {
+  if (!has(i))
+    fail(fmt::format("input {} is required", i));
+  Value &v = *inputs_[i];
+  if (!v.tensor.valid())
+    v.tensor = toTensor(graph, *v.constant);
+  return v.tensor;
+}
+
+const Constant *NodeContext::constant(size_t i) const {
+  if (!has(i) || !inputs_[i]->constant)
+    return nullptr;
+  return &*inputs_[i]->constant;
+}
+
+const Constant &NodeContext::requireConstant(size_t i, const char *what) const {
+  if (!has(i))
+    fail(fmt::format("input {} ({}) is required", i, what));
+  if (!inputs_[i]->constant)
+    fail(fmt::format("input {} ({}, '{}') must be known when the model is "
+                     "compiled; it is computed from the graph's inputs",
+                     i, what, node.input(i)));
+  return *inputs_[i]->constant;
+}
+
+Shape NodeContext::shape(size_t i) const {
+  if (!has(i))
+    fail(fmt::format("input {} is required", i));
+  const Value &v = *inputs_[i];
+  return v.constant ? v.constant->shape : v.tensor.shape();
+}
+
+DType NodeContext::dtype(size_t i) const {
+  if (!has(i))
+    fail(fmt::format("input {} is required", i));
+  const Value &v = *inputs_[i];
+  return v.constant ? v.constant->dtype : v.tensor.dtype();
+}
+
+bool NodeContext::allConstant() const {
+  for (Value *v : inputs_)
+    if (v && !v->constant)
+      return false;
+  return true;
+}
+
+const ::onnx::AttributeProto *NodeContext::attr(const std::string &name) const {
+  read_.push_back(name);
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+bool NodeContext::hasAttr(const std::string &name) const {
+  return attr(name) != nullptr;
+}
+
+int64_t NodeContext::attrInt(const std::string &name, int64_t fallback) const {
+  const auto *a = attr(name);
+  if (!a)
+    return fallback;
+  if (a->type() != ::onnx::AttributeProto::INT)
+    fail(fmt::format("attribute '{}' must be an integer", name));
+  return a->i();
+}
+
+double NodeContext::attrFloat(const std::string &name, double fallback) const {
+  const auto *a = attr(name);
+  if (!a)
+    return fallback;
+  if (a->type() != ::onnx::AttributeProto::FLOAT)
+    fail(fmt::format("attribute '{}' must be a float", name));
+  return shortestDouble(a->f());
+}
+
+std::string NodeContext::attrString(const std::string &name,
+                                    const std::string &fallback) const {
+  const auto *a = attr(name);
+  if (!a)
+    return fallback;
+  if (a->type() != ::onnx::AttributeProto::STRING)
+    fail(fmt::format("attribute '{}' must be a string", name));
+  return a->s();
+}
+
+std::vector<int64_t> NodeContext::attrInts(const std::string &name) const {
+  const auto *a = attr(name);
+  if (!a)
+    return {};
+  if (a->type() != ::onnx::AttributeProto::INTS)
+    fail(fmt::format("attribute '{}' must be a list of integers", name));
+  return {a->ints().begin(), a->ints().end()};
+}
+
+std::vector<double> NodeContext::attrFloats(const std::string &name) const {
+  const auto *a = attr(name);
+  if (!a)
+    return {};
+  if (a->type() != ::onnx::AttributeProto::FLOATS)
+    fail(fmt::format("attribute '{}' must be a list of floats", name));
+  std::vector<double> out;
+  for (float v : a->floats())
+    out.push_back(shortestDouble(v));
+  return out;
+}
+
+Constant NodeContext::attrTensor(const std::string &name) const {
+  const auto *a = attr(name);
+  if (!a || a->type() != ::onnx::AttributeProto::TENSOR)
+    fail(fmt::format("attribute '{}' must be a tensor", name));
+  return readTensor(a->t(), folder_);
+}
+
+bool NodeContext::wantsOutput(size_t i) const {
+  return static_cast<int>(i) < node.output_size() && !node.output(i).empty();
+}
+
+void NodeContext::setOutput(size_t i, Tensor value) {
+  if (i < outputs_.size())
+    outputs_[i].tensor = value;
+}
+
+void NodeContext::setOutput(size_t i, Constant value) {
+  if (i < outputs_.size())
+    outputs_[i].constant = std::move(value);
+}
+
+const ::onnx::AttributeProto *NodeContext::unreadAttribute() const {
+  for (const auto &a : node.attribute()) {
+    // Legacy bookkeeping of opsets before 6, without effect on the result.
+    if (a.name() == "consumed_inputs")
+      continue;
+    if (std::find(read_.begin(), read_.end(), a.name()) == read_.end())
+      return &a;
+  }
+  return nullptr;
+}
+
+void NodeContext::fail(const std::string &message) const {
+  throw GraphError(message);
+}
+
+void NodeContext::unsupported(const std::string &what) const {
+  throw GraphError("unsupported: " + what);
+}
+
+//===----------------------------------------------------------------------===//
+// The importer
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The imported model: parameters and buffers named by their initializers.
+class OnnxModel : public Module {
+public:
+  explicit OnnxModel(DType dtype) : Module("OnnxModel", dtype) {}
+  void declare(const std::string &name, Shape shape, DType dtype,
+               bool buffer) {
+    if (buffer || dtype != this->dtype())
+      addBuffer(name, std::move(shape), Init::imported(), dtype);
+    else
+      addParameter(name, std::move(shape), Init::imported());
+  }
+};
+
+std::string describeNode(const ::onnx::NodeProto &node, int index,
+                         int64_t opset) {
+  std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
+  std::string name =
+      node.name().empty() ? fmt::format("#{}", index) : "'" + node.name() + "'";
+  return fmt::format("node {} ({}, domain {}, opset {})", name,
+                     node.op_type(), domain, opset);
+}
+
+class Importer {
+public:
+  Importer(const std::string &path, const ImportOptions &options)
+      : path_(path), options_(options) {
+    size_t slash = path.find_last_of('/');
+    folder_ = slash == std::string::npos ? "." : path.substr(0, slash);
+    if (folder_.empty())
+      folder_ = "/";
+  }
+
+  ImportedModel run(const std::string &name);
+
+private:
+  void load();
+  void readOpset();
+  void checkModel();
+  void readInputs();
+  void sortNodes();
+  void declareParameters();
+  /// Builds one entry point over the whole graph; returns its outputs.
+  std::vector<std::pair<std::string, Tensor>> buildGraph(Graph &graph);
+
+  [[noreturn]] void failFile(const std::string &message) const {
+    fail(fmt::format("{}: {}", path_, message));
+  }
+
+  std::string path_, folder_;
+  const ImportOptions &options_;
+  ::onnx::ModelProto model_;
+  int64_t opset_ = 0;
+  struct Input {
+    std::string name;
+    Shape shape;
+    DType dtype;
+  };
+  std::vector<Input> inputs_;
+  std::vector<int> order_; // nodes in a topological order
+  std::map<std::string, Constant> initializers_;
+  std::set<std::string> parameters_; // initializers that are parameters
+  std::unique_ptr<OnnxModel> module_;
+  std::vector<InitialValue> initialValues_;
+};
+
+void Importer::load() {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in)
+    failFile("cannot open the file");
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  if (in.bad())
+    failFile("cannot read the file");
+  google::protobuf::io::CodedInputStream stream(
+      reinterpret_cast<const uint8_t *>(bytes.data()),
+      static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)));
+  stream.SetRecursionLimit(64);
+  if (bytes.size() > size_t(INT32_MAX))
+    failFile("the file is larger than 2 GiB; store large initializers as "
+             "external data");
+  if (!model_.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
+    failFile("not a valid ONNX model (the protobuf does not parse: a "
+             "truncated or corrupt file?)");
+  if (!model_.has_graph())
+    failFile("the model has no graph");
+}
+
+void Importer::readOpset() {
+  for (const auto &o : model_.opset_import()) {
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      opset_ = o.version();
+  }
+  bool usesDefault = false;
+  for (const auto &node : model_.graph().node())
+    usesDefault |= node.domain().empty() || node.domain() == "ai.onnx";
+  if (opset_ == 0 && usesDefault)
+    failFile("the model imports no version of the default operator set");
+  if (usesDefault && (opset_ < 1 || opset_ > 21))
+    failFile(fmt::format("operator set {} is outside the versions Kiln "
+                         "imports (1 to 21)",
+                         opset_));
+}
+
+void Importer::checkModel() {
+  // ONNX's own checker knows the schemas up to opset 17; newer models are
+  // checked by the importer alone.
+  if (opset_ > 17 || opset_ == 0)
+    return;
+  try {
+    ::onnx::checker::CheckerContext ctx;
+    ctx.set_ir_version(static_cast<int>(model_.ir_version()));
+    std::unordered_map<std::string, int> versions;
+    for (const auto &o : model_.opset_import())
+      versions[o.domain()] = static_cast<int>(o.version());
+    ctx.set_opset_imports(versions);
+    ctx.set_model_dir(folder_);
+    ::onnx::checker::LexicalScopeContext scope;
+    ::onnx::checker::check_graph(model_.graph(), ctx, scope);
+  } catch (const std::exception &e) {
+    std::string message = e.what();
+    // The checker's messages end with a context dump after "==>".
+    size_t cut = message.find("==>");
+    if (cut != std::string::npos)
+      message = message.substr(0, cut);
+    while (!message.empty() && std::isspace((unsigned char)message.back()))
+      message.pop_back();
+    failFile("ONNX's checker rejects the graph: " + message);
+  }
+}
+
+void Importer::readInputs() {
+  const auto &graph = model_.graph();
+  std::set<std::string> initializerNames;
+  for (const auto &t : graph.initializer())
+    initializerNames.insert(t.name());
+  std::map<std::string, Shape> given(options_.inputShapes.begin(),
+                                     options_.inputShapes.end());
+  std::vector<std::string> symbolic;
+  std::set<std::string> known;
+  for (const auto &in : graph.input()) {
+    // Old exporters also list initializers as inputs (with defaults).
+    if (initializerNames.count(in.name()))
+      continue;
+    known.insert(in.name());
+    std::string what = fmt::format("input '{}'", in.name());
+    if (!in.type().has_tensor_type())
+      failFile(what + " is not a tensor (sequences, maps and optionals are "
+                      "not supported)");
+    const auto &tt = in.type().tensor_type();
+    Input input{in.name(), {}, dtypeOf(tt.elem_type(), what)};
+    auto it = given.find(in.name());
+    if (!tt.has_shape())
+      failFile(what + " has no shape");
+    bool isSymbolic = false;
+    for (const auto &d : tt.shape().dim()) {
+      if (d.has_dim_value())
+        input.shape.push_back(d.dim_value());
+      else {
+        input.shape.push_back(-1);
+        isSymbolic = true;
+      }
+    }
+    if (it != given.end()) {
+      const Shape &s = it->second;
+      if (s.size() != input.shape.size())
+        failFile(fmt::format("--input-shape {}={} has rank {}, the input has "
+                             "rank {}",
+                             in.name(), fmt::join(s, "x"), s.size(),
+                             input.shape.size()));
+      for (size_t k = 0; k < s.size(); ++k)
+        if (input.shape[k] >= 0 && input.shape[k] != s[k])
+          failFile(fmt::format("--input-shape {}={}: dimension {} of the "
+                               "input is fixed at {}",
+                               in.name(), fmt::join(s, "x"), k,
+                               input.shape[k]));
+      input.shape = s;
+      given.erase(it);
+    } else if (isSymbolic) {
+      std::vector<std::string> dims;
+      for (const auto &d : tt.shape().dim())
+        dims.push_back(d.has_dim_value() ? std::to_string(d.dim_value())
+                       : d.dim_param().empty() ? "?"
+                                               : d.dim_param());
+      symbolic.push_back(fmt::format("{} [{}]", in.name(),
+                                     fmt::join(dims, ", ")));
+    }
+    if (!isSymbolic || it != given.end()) {
+      try {
+        checkedCount(input.shape, what);
+      } catch (const GraphError &e) {
+        failFile(e.what());
+      }
+    }
+    inputs_.push_back(std::move(input));
+  }
+  if (!given.empty())
+    failFile(fmt::format("--input-shape names '{}', which is not an input "
+                         "of the model (inputs: {})",
+                         given.begin()->first, fmt::join(known, ", ")));
+  if (!symbolic.empty())
+    failFile(fmt::format("inputs with symbolic dimensions need "
+                         "--input-shape=NAME=AxBx...: {}",
+                         fmt::join(symbolic, "; ")));
+}
+
+void Importer::sortNodes() {
+  const auto &graph = model_.graph();
+  std::set<std::string> defined;
+  for (const Input &in : inputs_)
+    defined.insert(in.name);
+  for (const auto &t : graph.initializer())
+    defined.insert(t.name());
+  std::map<std::string, int> producer;
+  for (int n = 0; n < graph.node_size(); ++n)
+    for (const std::string &out : graph.node(n).output())
+      if (!out.empty()) {
+        if (defined.count(out) || producer.count(out))
+          failFile(fmt::format("{} defines '{}', which is already defined",
+                               describeNode(graph.node(n), n, opset_), out));
+        producer[out] = n;
+      }
+  // Kahn's algorithm, in file order where the file is already sorted.
+  std::vector<int> pending(graph.node_size(), 0);
+  std::map<std::string, std::vector<int>> users;
+  for (int n = 0; n < graph.node_size(); ++n) {
+    for (const std::string &in : graph.node(n).input()) {
+      if (in.empty() || defined.count(in))
+        continue;
+      if (!producer.count(in))
+        failFile(fmt::format("{} reads '{}', which no node, input or "
+                             "initializer defines",
+                             describeNode(graph.node(n), n, opset_), in));
+      ++pending[n];
+      users[in].push_back(n);
+    }
+  }
+  std::vector<int> ready;
+  for (int n = graph.node_size() - 1; n >= 0; --n)
+    if (pending[n] == 0)
+      ready.push_back(n);
+  while (!ready.empty()) {
+    int n = ready.back();
+    ready.pop_back();
+    order_.push_back(n);
+    for (const std::string &out : graph.node(n).output())
+      for (int user : users[out])
+        if (--pending[user] == 0)
+          ready.push_back(user);
+  }
+  if (static_cast<int>(order_.size()) != graph.node_size()) {
+    for (int n = 0; n < graph.node_size(); ++n)
+      if (pending[n] > 0)
+        failFile(fmt::format("the graph has a cycle through {}",
+                             describeNode(graph.node(n), n, opset_)));
+  }
+  for (const auto &out : graph.output())
+    if (!defined.count(out.name()) && !producer.count(out.name()))
+      failFile(fmt::format("output '{}' is not defined by any node",
+                           out.name()));
+}
+
+void Importer::declareParameters() {
+  const auto &graph = model_.graph();
+  std::set<std::string> statistics;
+  for (const auto &node : graph.node())
+    for (int k = 0; k < node.input_size(); ++k)
+      if (isBatchNormStatistic(node, k))
+        statistics.insert(node.input(k));
+  // The model's float dtype: its first float initializer's.
+  DType modelDtype = DType::F32;
+  for (const auto &t : graph.initializer())
+    if (t.data_type() == ::onnx::TensorProto::DOUBLE) {
+      modelDtype = DType::F64;
+      break;
+    } else if (t.data_type() == ::onnx::TensorProto::FLOAT) {
+      break;
+    }
+  module_ = std::make_unique<OnnxModel>(modelDtype);
+  for (const auto &t : graph.initializer()) {
+    if (initializers_.count(t.name()))
+      failFile(fmt::format("two initializers are named '{}'", t.name()));
+    Constant c;
+    try {
+      c = readTensor(t, folder_);
+    } catch (const GraphError &e) {
+      failFile(fmt::format("initializer {}", e.what()));
+    }
+    // Float tensors of rank 1 and more are what a model learns (and batch
+    // norm's statistics its buffers); integer tensors and 0-d scalars are
+    // constants the importer folds.
+    bool buffer = statistics.count(t.name()) > 0;
+    if (isFloat(c.dtype) && (!c.shape.empty() || buffer)) {
+      module_->declare(t.name(), c.shape, c.dtype, buffer);
+      parameters_.insert(t.name());
+      InitialValue v{t.name(), c.shape, c.dtype, {}};
+      size_t size = c.dtype == DType::F32 ? 4 : 8;
+      v.bytes.resize(c.f.size() * size);
+      for (size_t k = 0; k < c.f.size(); ++k) {
+        if (c.dtype == DType::F32) {
+          float x = static_cast<float>(c.f[k]);
+          std::memcpy(v.bytes.data() + 4 * k, &x, 4);
+        } else {
+          std::memcpy(v.bytes.data() + 8 * k, &c.f[k], 8);
+        }
+      }
+      initialValues_.push_back(std::move(v));
+      continue;
+    }
+    initializers_.emplace(t.name(), std::move(c));
+  }
+  // The model's order is its parameters' registration order, which is
+  // initialValues_'s.
+}
+
+std::vector<std::pair<std::string, Tensor>>
+Importer::buildGraph(Graph &graph) {
+  const auto &g = model_.graph();
+  std::unordered_map<std::string, Value> values;
+  for (const std::string &p : parameters_)
+    values[p].tensor = graph.parameter(p, SourceLoc{path_.c_str(), 0});
+  for (const auto &[name, c] : initializers_)
+    values[name].constant = c;
+  bool renameForLoss = !options_.loss.empty();
+  for (const Input &in : inputs_)
+    values[in.name].tensor =
+        graph.input(renameForLoss ? "x" : in.name, in.shape, in.dtype,
+                    SourceLoc{path_.c_str(), 0});
+  for (int n : order_) {
+    const auto &node = g.node(n);
+    std::string where = describeNode(node, n, opset_);
+    if (!node.domain().empty() && node.domain() != "ai.onnx")
+      failFile(where + ": operators of domain " + node.domain() +
+               " are not supported");
+    const Converter *convert = findConverter(node.op_type());
+    if (!convert)
+      failFile(where + ": unsupported operator " + node.op_type());
+    std::vector<Value *> inputs;
+    for (const std::string &in : node.input()) {
+      Value *v = in.empty() ? nullptr : &values.at(in);
+      if (v && !v->missing.empty())
+        failFile(fmt::format("{} reads '{}': {}", where, in, v->missing));
+      inputs.push_back(v);
+    }
+    NodeContext context(node, std::move(inputs), graph, opset_, folder_);
+    try {
+      (*convert)(context);
+      if (const auto *a = context.unreadAttribute())
+        context.unsupported(fmt::format("attribute '{}'", a->name()));
+    } catch (const GraphError &e) {
+      // The DSL's message starts with its own location ("file:line: error:
+      // in graph 'forward': "), which means nothing to the model's author.
+      std::string message = e.what();
+      size_t at = message.find(": error: ");
+      if (at != std::string::npos) {
+        message = message.substr(at + 9);
+        if (message.rfind("in graph '", 0) == 0) {
+          size_t end = message.find("': ");
+          if (end != std::string::npos)
+            message = message.substr(end + 3);
+        }
+      }
+      failFile(where + ": " + message);
+    }
+    for (int k = 0; k < node.output_size(); ++k) {
+      if (node.output(k).empty())
+        continue;
+      Value &out = context.outputs()[k];
+      if (!out.tensor.valid() && !out.constant)
+        out.missing = fmt::format("output {} of {} is not supported", k,
+                                  where);
+      values[node.output(k)] = std::move(out);
+    }
+  }
+  std::vector<std::pair<std::string, Tensor>> outputs;
+  for (const auto &out : g.output()) {
+    Value &v = values.at(out.name());
+    if (!v.missing.empty())
+      failFile(fmt::format("the graph's output '{}': {}", out.name(),
+                           v.missing));
+    if (!v.tensor.valid())
+      v.tensor = toTensor(graph, *v.constant);
+    outputs.push_back({out.name(), v.tensor});
+  }
+  return outputs;
+}
+
+ImportedModel Importer::run(const std::string &name) {
+  load();
+  readOpset();
+  checkModel();
+  readInputs();
+  sortNodes();
+  declareParameters();
+  const std::string &loss = options_.loss;
+  if (!loss.empty()) {
+    if (loss != "cross_entropy" && loss != "mse")
+      fail(fmt::format("--loss={} is not a loss; losses: cross_entropy, mse",
+                       loss));
+    if (inputs_.size() != 1 || model_.graph().output_size() != 1)
+      failFile(fmt::format("--loss needs a model with one input and one "
+                           "output; this one has {} and {}",
+                           inputs_.size(), model_.graph().output_size()));
+    if (!isFloat(inputs_[0].dtype))
+      failFile(fmt::format("--loss needs a float input; '{}' is {}",
+                           inputs_[0].name, dtypeName(inputs_[0].dtype)));
+  }
+  ImportedModel result;
+  result.opset = opset_;
+  result.built.model = std::move(module_);
+  result.built.program =
+      std::make_unique<Program>(name, *result.built.model);
+  Program &program = *result.built.program;
+  SourceLoc loc{path_.c_str(), 0};
+  {
+    Graph &forward = program.addEntry("forward");
+    for (auto &[outName, t] : buildGraph(forward))
+      forward.output(loss.empty() ? outName : "logits", t, loc);
+  }
+  if (!loss.empty()) {
+    Graph &graph = program.addEntry("loss");
+    graph.setTraining(true);
+    auto outputs = buildGraph(graph);
+    Tensor logits = outputs[0].second;
+    Tensor value;
+    if (loss == "cross_entropy") {
+      if (logits.rank() != 2 || !isFloat(logits.dtype()))
+        failFile(fmt::format("--loss=cross_entropy needs float logits "
+                             "[batch, classes]; the output is {}[{}]",
+                             dtypeName(logits.dtype()),
+                             fmt::join(logits.shape(), "x")));
+      Tensor y = graph.input("y", {logits.size(0)}, DType::I64, loc);
+      value = crossEntropy(logits, y, Reduction::Mean, loc);
+    } else {
+      Tensor y = graph.input("y", logits.shape(), logits.dtype(), loc);
+      value = mseLoss(logits, y, Reduction::Mean, loc);
+    }
+    graph.output("loss", value, loc);
+  }
+  result.initialValues = std::move(initialValues_);
+  return result;
+}
+
+} // namespace
+
+Shape parseShape(const std::string &text) {
+  Shape shape;
+  if (text.empty())
+    return shape;
+  size_t start = 0;
+  while (true) {
+    size_t end = text.find('x', start);
+    std::string part = text.substr(start, end == std::string::npos
+                                              ? std::string::npos
+                                              : end - start);
+    char *stop = nullptr;
+    errno = 0;
+    long long v = std::strtoll(part.c_str(), &stop, 10);
+    if (part.empty() || *stop || errno || v < 1)
+      fail(fmt::format("unsupported shape '{}': sizes are positive integers "
+                       "joined by 'x', e.g. 1x3x224x224 (Kiln's tensors are "
+                       "not empty)",
+                       text));
+    shape.push_back(v);
+    if (end == std::string::npos)
+      break;
+    start = end + 1;
+  }
+  return shape;
+}
+
+ImportedModel importModel(const std::string &path, const std::string &name,
+                          const ImportOptions &options) {
+  return Importer(path, options).run(name);
+}
+
+} // namespace kiln::onnx

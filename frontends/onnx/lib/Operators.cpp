@@ -186,7 +186,20 @@ Tensor scalar(const Tensor &like, double v) { return scalarLike(like, v); }
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-void unaryOp(Ctx &c, Tensor (*fn)(const Tensor &, SourceLoc)) {
+/// Rounds a folded value to its dtype (float32 folds as float32 does).
+double roundTo(DType dtype, double v) {
+  return dtype == DType::F32 ? static_cast<double>(static_cast<float>(v)) : v;
+}
+
+void unaryOp(Ctx &c, Tensor (*fn)(const Tensor &, SourceLoc),
+             double (*fold)(double)) {
+  if (const Constant *k = c.constant(0); k && fold && isFloat(k->dtype)) {
+    Constant out = *k;
+    for (double &v : out.f)
+      v = roundTo(out.dtype, fold(v));
+    c.setOutput(0, out);
+    return;
+  }
   c.setOutput(0, fn(c.tensor(0), SourceLoc::current()));
 }
 
@@ -236,7 +249,9 @@ void binaryOp(Ctx &c, Tensor (*fn)(const Tensor &, const Tensor &, SourceLoc),
                     return static_cast<int64_t>(fold(double(x), double(y)));
                   }));
     else
-      c.setOutput(0, foldBinary(c, a, b, a.dtype, fold));
+      c.setOutput(0, foldBinary(c, a, b, a.dtype, [&](double x, double y) {
+                    return roundTo(a.dtype, fold(x, y));
+                  }));
     return;
   }
   Tensor a = c.tensor(0);
@@ -280,6 +295,13 @@ void compareOp(Ctx &c, Compare predicate) {
 void convertPow(Ctx &c) {
   if (!isFloat(c.dtype(0)))
     c.unsupported("Pow of an integer base");
+  if (c.allConstant()) {
+    const Constant &a = *c.constant(0), &b = *c.constant(1);
+    c.setOutput(0, foldBinary(c, a, b, a.dtype, [&](double x, double y) {
+                  return roundTo(a.dtype, std::pow(x, y));
+                }));
+    return;
+  }
   Tensor x = c.tensor(0);
   if (const Constant *e = c.constant(1); e && e->count() == 1) {
     double p = e->at(0);
@@ -1090,9 +1112,10 @@ void convertSlice(Ctx &c) {
     hi[d] = std::max(lo[d], clampIndex(ends[k]));
     st[d] = step;
   }
-  for (int64_t d = 0; d < rank; ++d)
-    if (hi[d] == lo[d])
-      c.unsupported("a Slice with an empty result");
+  if (!c.constant(0))
+    for (int64_t d = 0; d < rank; ++d)
+      if (hi[d] == lo[d])
+        c.unsupported("a Slice with an empty result");
   setSlice(c, 0, 0, lo, hi, st);
 }
 
@@ -1553,6 +1576,44 @@ void convertTrilu(Ctx &c) {
   c.setOutput(0, select(mask, x, scalarLike(x, 0)));
 }
 
+/// ScatterND of constants (exporters emit it for tables a model fills in
+/// place, e.g. sinusoidal positions): folded.
+void convertScatterND(Ctx &c) {
+  if (c.attrString("reduction", "none") != "none")
+    c.unsupported("ScatterND with a reduction");
+  const Constant &data = c.requireConstant(0, "data");
+  const Constant &indices = c.requireConstant(1, "indices");
+  const Constant &updates = c.requireConstant(2, "updates");
+  Shape ds = data.shape, is = indices.shape;
+  if (is.empty())
+    c.fail("indices must have rank 1 or more");
+  int64_t depth = is.back();
+  if (depth > static_cast<int64_t>(ds.size()))
+    c.fail("indices index more dimensions than the data has");
+  int64_t slice = product(ds, depth), count = product(is, 0, is.size() - 1);
+  if (updates.count() != count * slice)
+    c.fail("updates do not match indices and data");
+  Constant out = data;
+  Shape strides = stridesOf(ds);
+  std::vector<int64_t> idx = indices.ints();
+  for (int64_t u = 0; u < count; ++u) {
+    int64_t base = 0;
+    for (int64_t d = 0; d < depth; ++d) {
+      int64_t v = idx[u * depth + d];
+      if (v < -ds[d] || v >= ds[d])
+        c.fail(fmt::format("index {} is out of range for size {}", v, ds[d]));
+      base += (v < 0 ? v + ds[d] : v) * strides[d];
+    }
+    for (int64_t e = 0; e < slice; ++e) {
+      if (isFloat(out.dtype))
+        out.f[base + e] = updates.at(u * slice + e);
+      else
+        out.i[base + e] = updates.intAt(u * slice + e);
+    }
+  }
+  c.setOutput(0, out);
+}
+
 void convertIdentity(Ctx &c) {
   if (const Constant *k = c.constant(0))
     c.setOutput(0, *k);
@@ -1613,20 +1674,20 @@ void convertGelu(Ctx &c) {
 const std::map<std::string, Converter> &converters() {
   static const std::map<std::string, Converter> table = [] {
     std::map<std::string, Converter> t;
-    auto unary = [&](const char *name,
-                     Tensor (*fn)(const Tensor &, SourceLoc)) {
-      t[name] = [fn](Ctx &c) { unaryOp(c, fn); };
+    auto unary = [&](const char *name, Tensor (*fn)(const Tensor &, SourceLoc),
+                     double (*fold)(double)) {
+      t[name] = [fn, fold](Ctx &c) { unaryOp(c, fn, fold); };
     };
-    unary("Abs", abs);
-    unary("Exp", exp);
-    unary("Log", log);
-    unary("Sqrt", sqrt);
-    unary("Sin", sin);
-    unary("Cos", cos);
-    unary("Tanh", tanh);
-    unary("Erf", erf);
-    unary("Sigmoid", sigmoid);
-    unary("Relu", relu);
+    unary("Abs", abs, [](double v) { return std::fabs(v); });
+    unary("Exp", exp, [](double v) { return std::exp(v); });
+    unary("Log", log, [](double v) { return std::log(v); });
+    unary("Sqrt", sqrt, [](double v) { return std::sqrt(v); });
+    unary("Sin", sin, [](double v) { return std::sin(v); });
+    unary("Cos", cos, [](double v) { return std::cos(v); });
+    unary("Tanh", tanh, [](double v) { return std::tanh(v); });
+    unary("Erf", erf, [](double v) { return std::erf(v); });
+    unary("Sigmoid", sigmoid, [](double v) { return 1 / (1 + std::exp(-v)); });
+    unary("Relu", relu, [](double v) { return v > 0 ? v : 0.0; });
     t["Neg"] = [](Ctx &c) {
       if (const Constant *k = c.constant(0)) {
         Constant out = *k;
@@ -1851,6 +1912,7 @@ const std::map<std::string, Converter> &converters() {
                                    x - scalar(x, bias), zero)));
     };
     t["Trilu"] = convertTrilu;
+    t["ScatterND"] = convertScatterND;
     return t;
   }();
   return table;

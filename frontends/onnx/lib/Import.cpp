@@ -541,6 +541,11 @@ private:
 };
 
 void Importer::load() {
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0)
+    failFile(std::string("cannot open the file: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    failFile("not a regular file");
   std::ifstream in(path_, std::ios::binary);
   if (!in)
     failFile("cannot open the file");
@@ -548,6 +553,8 @@ void Importer::load() {
                     std::istreambuf_iterator<char>());
   if (in.bad())
     failFile("cannot read the file");
+  if (bytes.empty())
+    failFile("the file is empty");
   google::protobuf::io::CodedInputStream stream(
       reinterpret_cast<const uint8_t *>(bytes.data()),
       static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)));
@@ -624,7 +631,12 @@ void Importer::readInputs() {
       failFile(what + " is not a tensor (sequences, maps and optionals are "
                       "not supported)");
     const auto &tt = in.type().tensor_type();
-    Input input{in.name(), {}, dtypeOf(tt.elem_type(), what)};
+    Input input{in.name(), {}, DType::F32};
+    try {
+      input.dtype = dtypeOf(tt.elem_type(), what);
+    } catch (const GraphError &e) {
+      failFile(e.what());
+    }
     auto it = given.find(in.name());
     if (!tt.has_shape())
       failFile(what + " has no shape");
@@ -818,7 +830,8 @@ Importer::buildGraph(Graph &graph) {
         failFile(fmt::format("{} reads '{}': {}", where, in, v->missing));
       inputs.push_back(v);
     }
-    NodeContext context(node, std::move(inputs), graph, opset_, folder_);
+    NodeContext context(node, std::move(inputs), graph, opset_, folder_,
+                        !options_.loss.empty());
     try {
       (*convert)(context);
       if (const auto *a = context.unreadAttribute())
@@ -864,10 +877,12 @@ Importer::buildGraph(Graph &graph) {
 ImportedModel Importer::run(const std::string &name) {
   load();
   readOpset();
-  checkModel();
+  // Kiln's own checks first (their messages are the more precise), then
+  // ONNX's checker.
   readInputs();
   sortNodes();
   declareParameters();
+  checkModel();
   const std::string &loss = options_.loss;
   if (!loss.empty()) {
     if (loss != "cross_entropy" && loss != "mse")

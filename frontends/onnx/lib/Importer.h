@@ -75,15 +75,19 @@ Constant readTensor(const ::onnx::TensorProto &tensor,
 class NodeContext {
 public:
   NodeContext(const ::onnx::NodeProto &node, std::vector<Value *> inputs,
-              Graph &graph, int64_t opset, const std::string &folder)
-      : node(node), graph(graph), opset(opset), inputs_(std::move(inputs)),
-        folder_(folder) {
+              Graph &graph, int64_t opset, const std::string &folder,
+              bool trainable)
+      : node(node), graph(graph), opset(opset), trainable(trainable),
+        inputs_(std::move(inputs)), folder_(folder) {
     outputs_.resize(node.output_size());
   }
 
   const ::onnx::NodeProto &node;
   Graph &graph;
   const int64_t opset;
+  /// The model has a loss entry (--loss): `forward` is inference whatever
+  /// an export's training_mode says, and the loss entry trains.
+  const bool trainable;
 
   /// Inputs as given; an empty name (an omitted optional input) is absent.
   size_t inputCount() const { return inputs_.size(); }

@@ -780,7 +780,10 @@ bool isStatistic(const ::onnx::NodeProto &node, int input) {
 void convertBatchNorm(Ctx &c) {
   Tensor x = c.tensor(0);
   double eps = c.attrFloat("epsilon", 1e-5);
-  bool train = c.training() || c.attrInt("training_mode", 0);
+  // An export's training_mode=1 asks for batch statistics; a trainable
+  // model's forward is inference regardless (its loss entry trains).
+  bool modeAttr = c.attrInt("training_mode", 0);
+  bool train = c.training() || (modeAttr && !c.trainable);
   double momentum = 1 - c.attrFloat("momentum", 0.9);
   if (!c.attrInt("spatial", 1))
     c.unsupported("spatial=0 (statistics per element, opsets before 9)");
@@ -1626,9 +1629,9 @@ void convertDropout(Ctx &c) {
   c.attrInt("seed", 0); // Kiln's dropout draws from the step's stream
   if (c.has(2)) {
     const Constant *mode = c.constant(2);
-    if (!mode && !train)
+    if (!mode && !train && !c.trainable)
       c.unsupported("training_mode computed at run time");
-    if (mode && mode->at(0) != 0 && !train)
+    if (mode && mode->at(0) != 0 && !train && !c.trainable)
       c.unsupported("training_mode=1 in an inference entry (Kiln drops out "
                     "in the loss entry, with its own random numbers)");
     if (train && mode)

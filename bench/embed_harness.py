@@ -16,7 +16,8 @@ if not match:
     sys.exit(f"{header} declares no {model}_{entry}")
 arguments = []
 for line in match.group(1).split(",\n"):
-    m = re.match(r"\s*(const )?(\w+) \*(\w+) /\* (\w+) ([^:]+): (\w+)\[([^\]]*)\]",
+    # The tensor's name may hold colons (ONNX's "onnx::Conv_146").
+    m = re.match(r"\s*(const )?(\w+) \*(\w+) /\* (\w+) (.+?): (\w+)\[([^\]]*)\]",
                  line)
     if not m:
         sys.exit(f"cannot read the argument '{line.strip()}'")

@@ -5,12 +5,14 @@
 # checked-in seed corpus, printing per target the executions and the corpus
 # it reached. A failed test, crash, sanitizer report or leak fails the
 # script; a fuzzer leaves the input that caused it in build-fuzz/findings/.
-# Usage: scripts/sanitize.sh [SECONDS] [targets...]   (default: all six)
+# The onnx target also starts from ONNX's node test models where Debian's
+# libonnx-testdata is installed.
+# Usage: scripts/sanitize.sh [SECONDS] [targets...]   (default: all seven)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-30}"
 shift || true
-TARGETS="${*:-safetensors npy idx text-dataset checkpoint manifest}"
+TARGETS="${*:-safetensors npy idx text-dataset checkpoint manifest onnx}"
 BUILD=build-fuzz
 
 cmake -S tests/fuzz -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -32,6 +34,11 @@ for t in $TARGETS; do
   corpus="$BUILD/corpus/$t"
   rm -rf "$corpus" && mkdir -p "$corpus"
   cp tests/fuzz/corpus/"$t"/* "$corpus"/
+  if [ "$t" = onnx ] && [ -d /usr/share/libonnx-testdata/data/node ]; then
+    for m in /usr/share/libonnx-testdata/data/node/*/model.onnx; do
+      cp "$m" "$corpus/$(basename "$(dirname "$m")")"
+    done
+  fi
   log="$BUILD/fuzz-$t.log"
   if TMPDIR="$BUILD" "$BUILD/fuzz-$t" -max_total_time="$SECONDS_EACH" \
       -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=10 \

@@ -92,3 +92,14 @@ for model, batch in (("mlp", 4), ("cnn", 2), ("gpt", 2)):
     os.remove(out)
     start = data.index(b'{"version": 1, "model": ')
     write("manifest", model, data[start:data.index(b"\0", start)])
+
+# ONNX models: the frontend tests' good and broken ones (make_models.py
+# needs Debian's python3-onnx), a few hundred bytes each.
+import tempfile  # noqa: E402
+with tempfile.TemporaryDirectory() as tmp:
+    subprocess.run([sys.executable, os.path.join(
+        here, "..", "lit", "Onnx", "Inputs", "make_models.py"), tmp],
+        check=True)
+    for name in sorted(os.listdir(tmp)):
+        if name.endswith(".onnx"):
+            write("onnx", name[:-5], open(os.path.join(tmp, name), "rb").read())

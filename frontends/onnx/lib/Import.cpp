@@ -35,6 +35,12 @@ int64_t Constant::count() const {
   return n;
 }
 
+double Constant::scalar(const char *what) const {
+  if (count() != 1)
+    fail(fmt::format("{} must hold one value, it holds {}", what, count()));
+  return at(0);
+}
+
 std::vector<double> Constant::doubles() const {
   if (isFloat(dtype))
     return f;

@@ -35,6 +35,9 @@ struct Constant {
   int64_t intAt(int64_t k) const {
     return isFloat(dtype) ? static_cast<int64_t>(f[k]) : i[k];
   }
+  /// The single element of a scalar-like constant (one element, any
+  /// rank); throws GraphError naming `what` otherwise.
+  double scalar(const char *what) const;
   /// Every element as a double (the form DSL constants take).
   std::vector<double> doubles() const;
   /// Every element as an integer.

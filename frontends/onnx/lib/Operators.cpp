@@ -47,6 +47,20 @@ Shape stridesOf(const Shape &shape) {
   return strides;
 }
 
+/// The most elements the importer computes itself (shape arithmetic and
+/// constant tables); larger results are left to the graph.
+constexpr int64_t kMaxFolded = int64_t(1) << 24;
+
+bool foldable(const Shape &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d != 0 && n > kMaxFolded / d))
+      return false;
+    n *= d;
+  }
+  return true;
+}
+
 /// NumPy's broadcast of two shapes.
 Shape broadcastShapes(const Ctx &c, const Shape &a, const Shape &b) {
   size_t rank = std::max(a.size(), b.size());
@@ -154,6 +168,9 @@ Shape reshapeTarget(const Ctx &c, const Shape &input,
     } else if (target[k] < 0) {
       c.fail(fmt::format("shape has a negative size {}", target[k]));
     } else {
+      if (target[k] > 0 && known > kMaxElements / target[k])
+        c.fail(fmt::format("shape [{}] has more than 2^32 elements",
+                           fmt::join(target, "x")));
       known *= target[k];
     }
   }
@@ -242,7 +259,8 @@ Tensor rhs(Ctx &c, const Tensor &a) {
 
 void binaryOp(Ctx &c, Tensor (*fn)(const Tensor &, const Tensor &, SourceLoc),
               double (*fold)(double, double)) {
-  if (c.allConstant() && fold) {
+  if (c.allConstant() && fold &&
+      foldable(broadcastShapes(c, c.shape(0), c.shape(1)))) {
     const Constant &a = *c.constant(0), &b = *c.constant(1);
     if (!isFloat(a.dtype))
       c.setOutput(0, foldIntegers(c, a, b, [fold](int64_t x, int64_t y) {
@@ -266,7 +284,8 @@ void variadic(Ctx &c, Tensor (*fn)(const Tensor &, const Tensor &, SourceLoc)) {
 }
 
 void compareOp(Ctx &c, Compare predicate) {
-  if (c.allConstant()) {
+  if (c.allConstant() &&
+      foldable(broadcastShapes(c, c.shape(0), c.shape(1)))) {
     const Constant &a = *c.constant(0), &b = *c.constant(1);
     c.setOutput(0, foldBinary(c, a, b, DType::I1, [predicate](double x,
                                                               double y) {
@@ -295,7 +314,8 @@ void compareOp(Ctx &c, Compare predicate) {
 void convertPow(Ctx &c) {
   if (!isFloat(c.dtype(0)))
     c.unsupported("Pow of an integer base");
-  if (c.allConstant()) {
+  if (c.allConstant() &&
+      foldable(broadcastShapes(c, c.shape(0), c.shape(1)))) {
     const Constant &a = *c.constant(0), &b = *c.constant(1);
     c.setOutput(0, foldBinary(c, a, b, a.dtype, [&](double x, double y) {
                   return roundTo(a.dtype, std::pow(x, y));
@@ -359,7 +379,8 @@ void convertClip(Ctx &c) {
   }
   const Constant *lo = c.constant(1), *hi = c.constant(2);
   if ((!c.has(1) || lo) && (!c.has(2) || hi) && isFloat(x.dtype())) {
-    double a = lo ? lo->at(0) : -INFINITY, b = hi ? hi->at(0) : INFINITY;
+    double a = lo ? lo->scalar("min") : -INFINITY,
+           b = hi ? hi->scalar("max") : INFINITY;
     if (a <= b) {
       c.setOutput(0, clamp(x, a, b));
       return;
@@ -373,7 +394,9 @@ void convertClip(Ctx &c) {
 }
 
 void convertWhere(Ctx &c) {
-  if (c.allConstant()) {
+  if (c.allConstant() &&
+      foldable(broadcastShapes(c, broadcastShapes(c, c.shape(0), c.shape(1)),
+                               c.shape(2)))) {
     const Constant &cond = *c.constant(0), &a = *c.constant(1),
                    &b = *c.constant(2);
     Shape out = broadcastShapes(c, broadcastShapes(c, cond.shape, a.shape),
@@ -413,6 +436,8 @@ void logicOp(Ctx &c, const std::string &op) {
 
 /// NumPy's matmul of ranks >= 1.
 Tensor matmulNd(const Ctx &c, Tensor a, Tensor b) {
+  if (a.rank() == 0 || b.rank() == 0)
+    c.fail("MatMul operands must have rank 1 or more");
   bool vecA = a.rank() == 1, vecB = b.rank() == 1;
   if (vecA)
     a = reshape(a, {1, a.size(0)});
@@ -511,6 +536,8 @@ Tensor padTensor(const Ctx &c, Tensor x, const Shape &before,
       } else { // reflect: x[count], ..., x[1] before; x[n-2], ... after
         if (count >= size)
           c.fail("reflect padding must be smaller than the dimension");
+        if (count > 256)
+          c.unsupported("reflect padding of more than 256 elements");
         for (int64_t k = 0; k < count; ++k)
           parts.push_back(
               piece(leading ? count - k : size - 2 - k));
@@ -539,6 +566,9 @@ Shape resolvePads(const Ctx &c, const Shape &input, const Shape &kernel,
     if (pads.size() != 2 * n)
       c.fail(fmt::format("pads has {} values; {} expected", pads.size(),
                          2 * n));
+    for (int64_t p : pads)
+      if (p < 0)
+        c.fail("pads must not be negative");
     return pads;
   }
   pads.assign(2 * n, 0);
@@ -620,9 +650,28 @@ Tensor padSpatial(const Ctx &c, const Tensor &x, const SplitPads &p,
   return padTensor(c, x, before, after, "constant", value);
 }
 
+/// A per-spatial-dimension attribute: `n` values, or `fill` repeated when
+/// absent. Values below `least` are refused.
+Shape spatialAttr(const Ctx &c, const char *name, size_t n, int64_t fill,
+                  int64_t least) {
+  Shape v = c.attrInts(name);
+  if (v.empty())
+    return Shape(n, fill);
+  if (v.size() != n)
+    c.fail(fmt::format("{} has {} values; {} expected", name, v.size(), n));
+  for (int64_t x : v)
+    if (x < least)
+      c.fail(fmt::format("{} holds {}; at least {} expected", name, x,
+                         least));
+  return v;
+}
+
 /// The kernel's spatial sizes, from the weight; a kernel_shape attribute
 /// must agree.
-Shape kernelOf(const Ctx &c, const Tensor &w) {
+Shape kernelOf(const Ctx &c, const Tensor &w, const Tensor &x) {
+  if (w.rank() != x.rank())
+    c.fail(fmt::format("the weight [{}] must have the input's rank {}",
+                       fmt::join(w.shape(), "x"), x.rank()));
   Shape kernel(w.shape().begin() + 2, w.shape().end());
   Shape given = c.attrInts("kernel_shape");
   if (!given.empty() && given != kernel)
@@ -635,12 +684,9 @@ void convertConv(Ctx &c) {
   Tensor x = c.tensor(0), w = c.tensor(1);
   Spatial sp = spatialOf(c, x);
   size_t n = x.rank() - 2;
-  Shape kernel = kernelOf(c, w);
-  Shape strides = c.attrInts("strides"), dilations = c.attrInts("dilations");
-  if (strides.empty())
-    strides.assign(n, 1);
-  if (dilations.empty())
-    dilations.assign(n, 1);
+  Shape kernel = kernelOf(c, w, x);
+  Shape strides = spatialAttr(c, "strides", n, 1, 1),
+        dilations = spatialAttr(c, "dilations", n, 1, 1);
   Shape pads = resolvePads(c, x.shape(), kernel, strides, dilations);
   SplitPads p = splitPads(pads);
   ConvOptions o;
@@ -659,15 +705,10 @@ void convertConvTranspose(Ctx &c) {
   Tensor x = c.tensor(0), w = c.tensor(1);
   Spatial sp = spatialOf(c, x);
   size_t n = x.rank() - 2;
-  Shape kernel = kernelOf(c, w);
-  Shape strides = c.attrInts("strides"), dilations = c.attrInts("dilations"),
-        outputPadding = c.attrInts("output_padding");
-  if (strides.empty())
-    strides.assign(n, 1);
-  if (dilations.empty())
-    dilations.assign(n, 1);
-  if (outputPadding.empty())
-    outputPadding.assign(n, 0);
+  Shape kernel = kernelOf(c, w, x);
+  Shape strides = spatialAttr(c, "strides", n, 1, 1),
+        dilations = spatialAttr(c, "dilations", n, 1, 1),
+        outputPadding = spatialAttr(c, "output_padding", n, 0, 0);
   Shape pads = c.attrInts("pads");
   Shape outputShape = c.attrInts("output_shape");
   std::string autoPad = c.attrString("auto_pad", "NOTSET");
@@ -676,6 +717,8 @@ void convertConvTranspose(Ctx &c) {
     if (outputShape.size() > n)
       outputShape.erase(outputShape.begin(),
                         outputShape.end() - static_cast<int64_t>(n));
+    if (!outputShape.empty() && outputShape.size() != n)
+      c.fail("output_shape must have one size per spatial dimension");
     pads.assign(2 * n, 0);
     for (size_t k = 0; k < n; ++k) {
       int64_t in = x.size(2 + k);
@@ -696,6 +739,9 @@ void convertConvTranspose(Ctx &c) {
     pads.assign(2 * n, 0);
   if (pads.size() != 2 * n)
     c.fail("pads must have two values per spatial dimension");
+  for (int64_t p : pads)
+    if (p < 0)
+      c.fail("pads must not be negative");
   for (size_t k = 0; k < n; ++k)
     if (pads[k] != pads[k + n])
       c.unsupported("asymmetric pads of ConvTranspose");
@@ -717,9 +763,10 @@ void convertPool(Ctx &c, bool isMax) {
   Shape kernel = c.attrInts("kernel_shape");
   if (kernel.size() != n)
     c.fail("kernel_shape must have one size per spatial dimension");
-  Shape strides = c.attrInts("strides");
-  if (strides.empty())
-    strides.assign(n, 1);
+  for (int64_t k : kernel)
+    if (k < 1)
+      c.fail("kernel sizes must be positive");
+  Shape strides = spatialAttr(c, "strides", n, 1, 1);
   Shape dilations = c.attrInts("dilations");
   for (int64_t d : dilations)
     if (d != 1)
@@ -989,10 +1036,17 @@ void convertTranspose(Ctx &c) {
       perm.push_back(d);
   if (static_cast<int64_t>(perm.size()) != rank)
     c.fail("perm must list every dimension");
+  std::vector<bool> seen(rank, false);
+  for (int64_t &d : perm) {
+    d = normalizeAxis(c, d, rank, "perm entry");
+    if (seen[d])
+      c.fail("perm repeats a dimension");
+    seen[d] = true;
+  }
   if (const Constant *k = c.constant(0)) {
     Shape out(rank);
     for (int64_t d = 0; d < rank; ++d)
-      out[d] = s[normalizeAxis(c, perm[d], rank)];
+      out[d] = s[perm[d]];
     Shape inStrides = stridesOf(s);
     int64_t n = product(out);
     std::vector<int64_t> indices(n);
@@ -1013,6 +1067,14 @@ void convertTranspose(Ctx &c) {
 void convertConcat(Ctx &c) {
   int64_t rank = static_cast<int64_t>(c.shape(0).size());
   int64_t axis = normalizeAxis(c, c.attrInt("axis", 0), rank);
+  for (size_t k = 1; k < c.inputCount(); ++k) {
+    Shape a = c.shape(0), b = c.shape(k);
+    if (a.size() != b.size())
+      c.fail("inputs differ in rank");
+    a[axis] = b[axis] = 0;
+    if (a != b)
+      c.fail("inputs differ in a dimension other than axis");
+  }
   if (c.allConstant()) {
     Shape out = c.shape(0);
     out[axis] = 0;
@@ -1165,6 +1227,8 @@ void convertGather(Ctx &c) {
   out.insert(out.end(), is.begin(), is.end());
   out.insert(out.end(), s.begin() + axis + 1, s.end());
   int64_t outer = product(s, 0, axis), inner = product(s, axis + 1);
+  if (product(is) == 0 || product(s) == 0)
+    c.unsupported("a Gather of no elements");
   if (const Constant *indices = c.constant(1)) {
     std::vector<int64_t> idx = indices->ints();
     for (int64_t &v : idx) {
@@ -1174,7 +1238,7 @@ void convertGather(Ctx &c) {
       if (v < 0)
         v += s[axis];
     }
-    if (const Constant *data = c.constant(0)) {
+    if (const Constant *data = c.constant(0); data && foldable(out)) {
       std::vector<int64_t> flat;
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t v : idx)
@@ -1183,7 +1247,14 @@ void convertGather(Ctx &c) {
       c.setOutput(0, gatherFlat(*data, flat, out));
       return;
     }
-    // Slices of the data, one per index.
+  }
+  if (const Constant *indices = c.constant(1);
+      indices && indices->count() <= 64) {
+    std::vector<int64_t> idx = indices->ints();
+    for (int64_t &v : idx)
+      if (v < 0)
+        v += s[axis];
+    // A few indices: slices of the data, one per index.
     Tensor x = c.tensor(0);
     std::vector<Tensor> parts;
     for (int64_t v : idx) {
@@ -1196,7 +1267,8 @@ void convertGather(Ctx &c) {
     c.setOutput(0, reshape(joined, out));
     return;
   }
-  // Indices computed at run time: an embedding lookup along `axis`.
+  // Indices computed at run time (or many): an embedding lookup along
+  // `axis`.
   Tensor x = c.tensor(0), idx = c.tensor(1);
   if (!isInteger(idx.dtype()))
     c.fail("indices must be integers");
@@ -1232,7 +1304,8 @@ void convertGather(Ctx &c) {
 void convertExpand(Ctx &c) {
   std::vector<int64_t> target = c.requireConstant(1, "shape").ints();
   Shape out = broadcastShapes(c, c.shape(0), target);
-  if (const Constant *k = c.constant(0)) {
+  checkedCount(out, "the expanded shape");
+  if (const Constant *k = c.constant(0); k && foldable(out)) {
     std::vector<int64_t> flat(product(out));
     for (size_t e = 0; e < flat.size(); ++e)
       flat[e] = broadcastIndex(static_cast<int64_t>(e), out, k->shape);
@@ -1248,9 +1321,14 @@ void convertTile(Ctx &c) {
   Tensor x = c.tensor(0);
   if (static_cast<int64_t>(repeats.size()) != x.rank())
     c.fail("repeats must have one value per dimension");
+  Shape tiled = x.shape();
   for (int64_t d = 0; d < x.rank(); ++d) {
-    if (repeats[d] < 1)
-      c.unsupported("repeats below 1");
+    if (repeats[d] < 1 || repeats[d] > 4096)
+      c.unsupported("repeats below 1 or above 4096");
+    tiled[d] *= repeats[d];
+  }
+  checkedCount(tiled, "the tiled shape");
+  for (int64_t d = 0; d < x.rank(); ++d) {
     if (repeats[d] > 1)
       x = concat(std::vector<Tensor>(repeats[d], x), d);
   }
@@ -1270,7 +1348,7 @@ void convertPad(Ctx &c) {
   } else {
     pads = c.requireConstant(1, "pads").ints();
     if (c.has(2))
-      value = c.requireConstant(2, "constant_value").at(0);
+      value = c.requireConstant(2, "constant_value").scalar("constant_value");
   }
   int64_t rank = x.rank();
   std::vector<int64_t> axes;
@@ -1281,12 +1359,16 @@ void convertPad(Ctx &c) {
       axes.push_back(d);
   if (pads.size() != 2 * axes.size())
     c.fail("pads must have two values per padded axis");
-  Shape before(rank, 0), after(rank, 0);
+  Shape before(rank, 0), after(rank, 0), padded = x.shape();
   for (size_t k = 0; k < axes.size(); ++k) {
     int64_t d = normalizeAxis(c, axes[k], rank);
     before[d] = pads[k];
     after[d] = pads[k + axes.size()];
+    if (std::abs(before[d]) > kMaxElements || std::abs(after[d]) > kMaxElements)
+      c.fail("pads are out of range");
+    padded[d] += before[d] + after[d];
   }
+  checkedCount(padded, "the padded shape");
   c.setOutput(0, padTensor(c, x, before, after, mode, value));
 }
 
@@ -1426,7 +1508,11 @@ void convertRecurrent(Ctx &c, Cell cell) {
     x = transpose(x, {1, 0, 2}); // [B, T, I]
   int64_t batch = x.size(0), steps = x.size(1), inputSize = x.size(2);
   Tensor w = c.tensor(1), r = c.tensor(2);
+  if (w.rank() != 3 || r.rank() != 3)
+    c.fail("W and R must have rank 3");
   int64_t h = c.attrInt("hidden_size", r.size(-1));
+  if (h < 1)
+    c.fail("hidden_size must be positive");
   if (w.shape() != Shape{dirs, gates * h, inputSize} ||
       r.shape() != Shape{dirs, gates * h, h})
     c.fail(fmt::format("W [{}] and R [{}] do not match {} direction(s), "
@@ -1440,6 +1526,16 @@ void convertRecurrent(Ctx &c, Cell cell) {
   } else if (c.has(4)) {
     c.unsupported("sequence_lens computed at run time");
   }
+  auto expect = [&](size_t input, const char *what, const Shape &shape) {
+    if (c.has(input) && c.shape(input) != shape)
+      c.fail(fmt::format("{} is [{}], expected [{}]", what,
+                         fmt::join(c.shape(input), "x"),
+                         fmt::join(shape, "x")));
+  };
+  expect(3, "B", {dirs, 2 * gates * h});
+  expect(5, "initial_h", {dirs, batch, h});
+  if (cell == Cell::Lstm)
+    expect(6, "initial_c", {dirs, batch, h});
   std::vector<Tensor> ys, hs, cs;
   for (int64_t d = 0; d < dirs; ++d) {
     bool reverse = dir == "reverse" || d == 1;
@@ -1541,9 +1637,13 @@ void convertConstantOfShape(Ctx &c) {
   Constant fill = c.hasAttr("value")
                       ? c.attrTensor("value")
                       : Constant::ofDoubles({1}, {0.0}, DType::F32);
-  if (fill.count() != 1)
-    c.fail("value must hold one element");
+  fill.scalar("value");
   int64_t n = checkedCount(shape, "the result");
+  if (!foldable(shape)) {
+    Constant one = Constant::ofDoubles({}, {fill.at(0)}, fill.dtype);
+    c.setOutput(0, broadcastTo(toTensor(c.graph, one), shape));
+    return;
+  }
   c.setOutput(0, Constant::ofDoubles(shape,
                                      std::vector<double>(n, fill.at(0)),
                                      fill.dtype));
@@ -1553,11 +1653,15 @@ void convertRange(Ctx &c) {
   const Constant &start = c.requireConstant(0, "start"),
                  &limit = c.requireConstant(1, "limit"),
                  &delta = c.requireConstant(2, "delta");
-  double a = start.at(0), b = limit.at(0), d = delta.at(0);
-  if (d == 0)
-    c.fail("delta is 0");
+  double a = start.scalar("start"), b = limit.scalar("limit"),
+         d = delta.scalar("delta");
+  if (d == 0 || !std::isfinite(a) || !std::isfinite(b) || !std::isfinite(d))
+    c.fail("start, limit and delta must be finite and delta not 0");
+  if (!(std::fabs((b - a) / d) < double(kMaxFolded)))
+    c.unsupported("a Range of more than 2^24 elements");
   int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((b - a) / d)));
-  checkedCount({n}, "the range");
+  if (!foldable({n}))
+    c.unsupported(fmt::format("a Range of {} elements (at most 2^24)", n));
   std::vector<double> values(n);
   for (int64_t k = 0; k < n; ++k)
     values[k] = a + k * d;
@@ -1568,7 +1672,9 @@ void convertTrilu(Ctx &c) {
   Tensor x = c.tensor(0);
   if (x.rank() < 2)
     c.fail("input must have rank 2 or more");
-  int64_t k = c.has(1) ? c.requireConstant(1, "k").intAt(0) : 0;
+  int64_t k = c.has(1) ? static_cast<int64_t>(
+                             c.requireConstant(1, "k").scalar("k"))
+                       : 0;
   bool upper = c.attrInt("upper", 1);
   int64_t rows = x.size(-2), cols = x.size(-1);
   std::vector<double> keep(rows * cols);
@@ -1631,15 +1737,15 @@ void convertDropout(Ctx &c) {
     const Constant *mode = c.constant(2);
     if (!mode && !train && !c.trainable)
       c.unsupported("training_mode computed at run time");
-    if (mode && mode->at(0) != 0 && !train && !c.trainable)
+    if (mode && mode->scalar("training_mode") != 0 && !train && !c.trainable)
       c.unsupported("training_mode=1 in an inference entry (Kiln drops out "
                     "in the loss entry, with its own random numbers)");
     if (train && mode)
-      train = mode->at(0) != 0;
+      train = mode->scalar("training_mode") != 0;
   }
   // The ratio matters only in training.
   double ratio = c.opset < 12     ? c.attrFloat("ratio", 0.5)
-                 : c.has(1) && train ? c.requireConstant(1, "ratio").at(0)
+                 : c.has(1) && train ? c.requireConstant(1, "ratio").scalar("ratio")
                                      : 0.5;
   c.attrInt("is_test", 0);
   Tensor x = c.tensor(0);
@@ -1778,7 +1884,8 @@ const std::map<std::string, Converter> &converters() {
       binaryOp(c, mul, [](double a, double b) { return a * b; });
     };
     t["Div"] = [](Ctx &c) {
-      if (c.allConstant() && !isFloat(c.dtype(0))) {
+      if (c.allConstant() && !isFloat(c.dtype(0)) &&
+          foldable(broadcastShapes(c, c.shape(0), c.shape(1)))) {
         const Constant &a = *c.constant(0), &b = *c.constant(1);
         for (int64_t v : b.i)
           if (v == 0)

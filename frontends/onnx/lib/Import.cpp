@@ -15,6 +15,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sys/stat.h>
 
@@ -525,6 +526,27 @@ private:
   /// Builds one entry point over the whole graph; returns its outputs.
   std::vector<std::pair<std::string, Tensor>> buildGraph(Graph &graph);
 
+  /// Scaled dot-product attention as exporters write it: MatMul(q,
+  /// Transpose(k)) -> Div or Mul by a constant -> optionally a constant
+  /// mask (Where with -inf, or Add of 0/-inf) -> Softmax over the last
+  /// axis -> MatMul(., v). Each intermediate value has no other reader.
+  struct AttentionMatch {
+    int scores = -1, transposeK = -1, scale = -1, mask = -1, softmax = -1;
+    /// Which input of `mask` carries the scores.
+    int maskScoresInput = -1;
+  };
+  /// The matches, by the index of their last MatMul, found in the graph's
+  /// structure (the constants are checked when the MatMul is reached).
+  void findAttention();
+  /// Emits the attention of `match` ending at node `n`; false (nothing
+  /// emitted) when its constants do not fit the pattern.
+  bool emitAttention(Graph &graph, int n, const AttentionMatch &match,
+                     std::unordered_map<std::string, Value> &values);
+  void convertNode(Graph &graph, int n,
+                   std::unordered_map<std::string, Value> &values);
+  std::map<int, AttentionMatch> attention_;
+  std::set<int> fusedNodes_; // nodes inside a match, converted with it
+
   [[noreturn]] void failFile(const std::string &message) const {
     fail(fmt::format("{}: {}", path_, message));
   }
@@ -807,6 +829,285 @@ void Importer::declareParameters() {
   // initialValues_'s.
 }
 
+void Importer::convertNode(Graph &graph, int n,
+                           std::unordered_map<std::string, Value> &values) {
+  const auto &g = model_.graph();
+  const auto &node = g.node(n);
+  std::string where = describeNode(node, n, opset_);
+  if (!node.domain().empty() && node.domain() != "ai.onnx")
+    failFile(where + ": operators of domain " + node.domain() +
+             " are not supported");
+  const Converter *convert = findConverter(node.op_type());
+  if (!convert)
+    failFile(where + ": unsupported operator " + node.op_type());
+  std::vector<Value *> inputs;
+  for (const std::string &in : node.input()) {
+    Value *v = in.empty() ? nullptr : &values.at(in);
+    if (v && !v->missing.empty())
+      failFile(fmt::format("{} reads '{}': {}", where, in, v->missing));
+    inputs.push_back(v);
+  }
+  NodeContext context(node, std::move(inputs), graph, opset_, folder_,
+                      !options_.loss.empty());
+  try {
+    (*convert)(context);
+    if (const auto *a = context.unreadAttribute())
+      context.unsupported(fmt::format("attribute '{}'", a->name()));
+  } catch (const GraphError &e) {
+    // The DSL's message starts with its own location ("file:line: error:
+    // in graph 'forward': "), which means nothing to the model's author.
+    std::string message = e.what();
+    size_t at = message.find(": error: ");
+    if (at != std::string::npos) {
+      message = message.substr(at + 9);
+      if (message.rfind("in graph '", 0) == 0) {
+        size_t end = message.find("': ");
+        if (end != std::string::npos)
+          message = message.substr(end + 3);
+      }
+    }
+    failFile(where + ": " + message);
+  }
+  for (int k = 0; k < node.output_size(); ++k) {
+    if (node.output(k).empty())
+      continue;
+    Value &out = context.outputs()[k];
+    if (!out.tensor.valid() && !out.constant)
+      out.missing = fmt::format("output {} of {} is not supported", k,
+                                where);
+    values[node.output(k)] = std::move(out);
+  }
+}
+
+void Importer::findAttention() {
+  const auto &g = model_.graph();
+  std::map<std::string, int> producer;
+  std::map<std::string, int> readers;
+  for (int n = 0; n < g.node_size(); ++n) {
+    for (const std::string &out : g.node(n).output())
+      producer[out] = n;
+    for (const std::string &in : g.node(n).input())
+      ++readers[in];
+  }
+  for (const auto &out : g.output())
+    readers[out.name()] += 2; // a graph output is never fused away
+  auto isDefault = [&](int n) {
+    const std::string &d = g.node(n).domain();
+    return d.empty() || d == "ai.onnx";
+  };
+  // The node producing `value` if it is `op` and `value` has one reader.
+  auto soleProducer = [&](const std::string &value, const char *op) -> int {
+    auto it = producer.find(value);
+    if (it == producer.end() || readers[value] != 1 ||
+        g.node(it->second).op_type() != op || !isDefault(it->second))
+      return -1;
+    return it->second;
+  };
+  auto producedBy = [&](const std::string &value,
+                        std::initializer_list<const char *> ops) {
+    for (const char *op : ops)
+      if (soleProducer(value, op) >= 0)
+        return true;
+    return false;
+  };
+  for (int n = 0; n < g.node_size(); ++n) {
+    const auto &last = g.node(n);
+    if (last.op_type() != "MatMul" || !isDefault(n) || last.input_size() != 2)
+      continue;
+    AttentionMatch m;
+    m.softmax = soleProducer(last.input(0), "Softmax");
+    if (m.softmax < 0)
+      continue;
+    std::string x = g.node(m.softmax).input(0);
+    for (const char *op : {"Where", "Add"}) {
+      int k = soleProducer(x, op);
+      if (k < 0 || g.node(k).input_size() < 2)
+        continue;
+      // The scores come through the input a Div, Mul or MatMul writes.
+      for (int i = g.node(k).input_size() - 1; i >= 0; --i)
+        if (producedBy(g.node(k).input(i), {"Div", "Mul", "MatMul"})) {
+          m.mask = k;
+          m.maskScoresInput = i;
+          x = g.node(k).input(i);
+          break;
+        }
+      break;
+    }
+    for (const char *op : {"Div", "Mul"}) {
+      int k = soleProducer(x, op);
+      if (k < 0 || g.node(k).input_size() != 2)
+        continue;
+      int scoresInput = producedBy(g.node(k).input(0), {"MatMul"}) ? 0
+                        : std::string(op) == "Mul" &&
+                                producedBy(g.node(k).input(1), {"MatMul"})
+                            ? 1
+                            : -1;
+      if (scoresInput < 0)
+        continue;
+      m.scale = k;
+      x = g.node(k).input(scoresInput);
+      break;
+    }
+    m.scores = soleProducer(x, "MatMul");
+    if (m.scores < 0)
+      continue;
+    m.transposeK = soleProducer(g.node(m.scores).input(1), "Transpose");
+    attention_[n] = m;
+    for (int k : {m.transposeK, m.scores, m.scale, m.mask, m.softmax})
+      if (k >= 0)
+        fusedNodes_.insert(k);
+  }
+}
+
+bool Importer::emitAttention(Graph &graph, int n, const AttentionMatch &m,
+                             std::unordered_map<std::string, Value> &values) {
+  const auto &g = model_.graph();
+  auto tensorOf = [&](const std::string &name) -> std::optional<Tensor> {
+    auto it = values.find(name);
+    if (it == values.end() || !it->second.missing.empty())
+      return std::nullopt;
+    Value &v = it->second;
+    if (!v.tensor.valid())
+      v.tensor = toTensor(graph, *v.constant);
+    return v.tensor;
+  };
+  auto constantOf = [&](const std::string &name) -> const Constant * {
+    auto it = values.find(name);
+    return it == values.end() || !it->second.constant ? nullptr
+                                                       : &*it->second.constant;
+  };
+  const auto &scores = g.node(m.scores);
+  std::optional<Tensor> q = tensorOf(scores.input(0)), v = tensorOf(g.node(n).input(1));
+  std::optional<Tensor> k;
+  if (m.transposeK >= 0) {
+    const auto &t = g.node(m.transposeK);
+    std::optional<Tensor> kt = tensorOf(t.input(0));
+    if (!kt || kt->rank() < 2)
+      return false;
+    int64_t r = kt->rank();
+    std::vector<int64_t> perm;
+    for (const auto &a : t.attribute())
+      if (a.name() == "perm")
+        perm.assign(a.ints().begin(), a.ints().end());
+      else
+        return false;
+    // k^T = transpose(x, perm): k = transpose(x, perm with its last two
+    // entries swapped).
+    if (static_cast<int64_t>(perm.size()) != r)
+      return false;
+    std::swap(perm[r - 1], perm[r - 2]);
+    bool identity = true;
+    for (int64_t d = 0; d < r; ++d)
+      identity &= perm[d] == d;
+    if (!identity) {
+      try {
+        kt = transpose(*kt, perm);
+      } catch (const GraphError &) {
+        return false;
+      }
+    }
+    k = kt;
+  } else {
+    std::optional<Tensor> kt = tensorOf(scores.input(1));
+    if (!kt || kt->rank() < 2)
+      return false;
+    Shape perm;
+    for (int64_t d = 0; d < kt->rank(); ++d)
+      perm.push_back(d);
+    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+    k = transpose(*kt, perm);
+  }
+  if (!q || !v || q->rank() < 2 || q->rank() != k->rank() ||
+      q->rank() != v->rank() || !isFloat(q->dtype()))
+    return false;
+  int64_t rank = q->rank();
+  // Equal batch dimensions, no broadcasting: what graph.attention takes.
+  Shape qb(q->shape().begin(), q->shape().end() - 2);
+  if (Shape(k->shape().begin(), k->shape().end() - 2) != qb ||
+      Shape(v->shape().begin(), v->shape().end() - 2) != qb ||
+      q->size(-1) != k->size(-1) || k->size(-2) != v->size(-2))
+    return false;
+  // The softmax over the last axis.
+  const auto &softmax = g.node(m.softmax);
+  int64_t axis = opset_ >= 13 ? -1 : 1;
+  for (const auto &a : softmax.attribute())
+    if (a.name() == "axis")
+      axis = a.i();
+    else
+      return false;
+  if (axis != -1 && axis != rank - 1)
+    return false;
+  AttentionOptions options;
+  options.scale = 1.0;
+  if (m.scale >= 0) {
+    const auto &node = g.node(m.scale);
+    if (node.attribute_size() != 0)
+      return false;
+    int other = node.input(0) == g.node(m.scores).output(0) ? 1 : 0;
+    const Constant *c = constantOf(node.input(other));
+    if (!c || c->count() != 1 || !std::isfinite(c->at(0)) || c->at(0) == 0)
+      return false;
+    options.scale = node.op_type() == "Div" ? 1 / c->at(0) : c->at(0);
+  }
+  if (!(*options.scale > 0))
+    return false;
+  Tensor mask;
+  int64_t tq = q->size(-2), tk = k->size(-2);
+  if (m.mask >= 0) {
+    const auto &node = g.node(m.mask);
+    if (node.attribute_size() != 0)
+      return false;
+    // attend[i] for the mask's elements, and its shape.
+    std::vector<bool> attend;
+    Shape shape;
+    auto masked = [](double x) { return x == -INFINITY || x <= -1e30; };
+    if (node.op_type() == "Where" && node.input_size() == 3) {
+      const Constant *cond = constantOf(node.input(0));
+      const Constant *fill = constantOf(node.input(m.maskScoresInput == 1 ? 2 : 1));
+      if (!cond || !fill || m.maskScoresInput == 0 || fill->count() != 1 ||
+          !masked(fill->at(0)))
+        return false;
+      shape = cond->shape;
+      for (int64_t e = 0; e < cond->count(); ++e)
+        attend.push_back((cond->at(e) != 0) == (m.maskScoresInput == 1));
+    } else if (node.op_type() == "Add" && node.input_size() == 2) {
+      const Constant *add = constantOf(node.input(1 - m.maskScoresInput));
+      if (!add)
+        return false;
+      shape = add->shape;
+      for (int64_t e = 0; e < add->count(); ++e) {
+        double x = add->at(e);
+        if (x != 0 && !masked(x))
+          return false;
+        attend.push_back(x == 0);
+      }
+    } else {
+      return false;
+    }
+    if (shape.size() > static_cast<size_t>(rank) || shape.size() < 2 ||
+        shape[shape.size() - 1] != tk || shape[shape.size() - 2] != tq)
+      return false;
+    bool causal = tq == tk && static_cast<int64_t>(attend.size()) == tq * tk;
+    for (int64_t i = 0; causal && i < tq; ++i)
+      for (int64_t j = 0; j < tk; ++j)
+        causal &= attend[i * tk + j] == (j <= i);
+    if (causal) {
+      options.causal = true;
+    } else {
+      std::vector<double> bits(attend.begin(), attend.end());
+      mask = constant(graph, shape, bits, DType::I1);
+    }
+  }
+  Tensor result;
+  try {
+    result = attention(*q, *k, *v, mask, options);
+  } catch (const GraphError &) {
+    return false;
+  }
+  values[g.node(n).output(0)].tensor = result;
+  return true;
+}
+
 std::vector<std::pair<std::string, Tensor>>
 Importer::buildGraph(Graph &graph) {
   const auto &g = model_.graph();
@@ -821,50 +1122,19 @@ Importer::buildGraph(Graph &graph) {
         graph.input(renameForLoss ? "x" : in.name, in.shape, in.dtype,
                     SourceLoc{path_.c_str(), 0});
   for (int n : order_) {
-    const auto &node = g.node(n);
-    std::string where = describeNode(node, n, opset_);
-    if (!node.domain().empty() && node.domain() != "ai.onnx")
-      failFile(where + ": operators of domain " + node.domain() +
-               " are not supported");
-    const Converter *convert = findConverter(node.op_type());
-    if (!convert)
-      failFile(where + ": unsupported operator " + node.op_type());
-    std::vector<Value *> inputs;
-    for (const std::string &in : node.input()) {
-      Value *v = in.empty() ? nullptr : &values.at(in);
-      if (v && !v->missing.empty())
-        failFile(fmt::format("{} reads '{}': {}", where, in, v->missing));
-      inputs.push_back(v);
-    }
-    NodeContext context(node, std::move(inputs), graph, opset_, folder_,
-                        !options_.loss.empty());
-    try {
-      (*convert)(context);
-      if (const auto *a = context.unreadAttribute())
-        context.unsupported(fmt::format("attribute '{}'", a->name()));
-    } catch (const GraphError &e) {
-      // The DSL's message starts with its own location ("file:line: error:
-      // in graph 'forward': "), which means nothing to the model's author.
-      std::string message = e.what();
-      size_t at = message.find(": error: ");
-      if (at != std::string::npos) {
-        message = message.substr(at + 9);
-        if (message.rfind("in graph '", 0) == 0) {
-          size_t end = message.find("': ");
-          if (end != std::string::npos)
-            message = message.substr(end + 3);
-        }
-      }
-      failFile(where + ": " + message);
-    }
-    for (int k = 0; k < node.output_size(); ++k) {
-      if (node.output(k).empty())
-        continue;
-      Value &out = context.outputs()[k];
-      if (!out.tensor.valid() && !out.constant)
-        out.missing = fmt::format("output {} of {} is not supported", k,
-                                  where);
-      values[node.output(k)] = std::move(out);
+    if (fusedNodes_.count(n))
+      continue; // converted with its attention's last MatMul
+    auto match = attention_.find(n);
+    if (match != attention_.end() &&
+        !emitAttention(graph, n, match->second, values)) {
+      // The constants did not fit: the nodes one by one after all.
+      const AttentionMatch &m = match->second;
+      for (int k : {m.transposeK, m.scores, m.scale, m.mask, m.softmax})
+        if (k >= 0)
+          convertNode(graph, k, values);
+      convertNode(graph, n, values);
+    } else if (match == attention_.end()) {
+      convertNode(graph, n, values);
     }
   }
   std::vector<std::pair<std::string, Tensor>> outputs;
@@ -887,6 +1157,7 @@ ImportedModel Importer::run(const std::string &name) {
   // ONNX's checker.
   readInputs();
   sortNodes();
+  findAttention();
   declareParameters();
   checkModel();
   const std::string &loss = options_.loss;

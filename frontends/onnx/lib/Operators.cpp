@@ -415,6 +415,26 @@ void convertWhere(Ctx &c) {
 
 /// Boolean ops on 0/1 integers: And(a, b) = a * b != 0, Or = a + b != 0.
 void logicOp(Ctx &c, const std::string &op) {
+  if (c.allConstant() && c.opset >= 7) {
+    const Constant &a = *c.constant(0);
+    if (op == "Not") {
+      Constant out = Constant::ofDoubles(a.shape, a.doubles(), DType::I1);
+      for (int64_t &v : out.i)
+        v = !v;
+      c.setOutput(0, out);
+      return;
+    }
+    const Constant &b = *c.constant(1);
+    if (foldable(broadcastShapes(c, a.shape, b.shape))) {
+      c.setOutput(0, foldBinary(c, a, b, DType::I1, [&](double x, double y) {
+                    bool p = x != 0, q = y != 0;
+                    return double(op == "And" ? p && q
+                                  : op == "Or" ? p || q
+                                               : p != q);
+                  }));
+      return;
+    }
+  }
   Tensor a = cast(c.tensor(0), DType::I32);
   Tensor zero = scalarLike(a, 0);
   if (op == "Not") {
@@ -1669,18 +1689,37 @@ void convertRange(Ctx &c) {
 }
 
 void convertTrilu(Ctx &c) {
-  Tensor x = c.tensor(0);
-  if (x.rank() < 2)
+  Shape shape = c.shape(0);
+  if (shape.size() < 2)
     c.fail("input must have rank 2 or more");
   int64_t k = c.has(1) ? static_cast<int64_t>(
                              c.requireConstant(1, "k").scalar("k"))
                        : 0;
   bool upper = c.attrInt("upper", 1);
-  int64_t rows = x.size(-2), cols = x.size(-1);
+  int64_t rows = shape[shape.size() - 2], cols = shape.back();
+  auto kept = [&](int64_t i, int64_t j) {
+    return upper ? j - i >= k : j - i <= k;
+  };
+  if (const Constant *x = c.constant(0)) {
+    // A constant (a causal mask being built): folded.
+    Constant out = *x;
+    for (int64_t e = 0; e < out.count(); ++e) {
+      int64_t j = e % cols, i = (e / cols) % rows;
+      if (!kept(i, j)) {
+        if (isFloat(out.dtype))
+          out.f[e] = 0;
+        else
+          out.i[e] = 0;
+      }
+    }
+    c.setOutput(0, out);
+    return;
+  }
+  Tensor x = c.tensor(0);
   std::vector<double> keep(rows * cols);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
-      keep[i * cols + j] = upper ? j - i >= k : j - i <= k;
+      keep[i * cols + j] = kept(i, j);
   Tensor mask = constant(c.graph, {rows, cols}, keep, DType::I1);
   c.setOutput(0, select(mask, x, scalarLike(x, 0)));
 }

@@ -151,3 +151,40 @@ u8 = helper.make_tensor_value_info("a", TensorProto.UINT8, [2])
 save(model([helper.make_node("Identity", ["a"], ["b"])], [u8],
            [helper.make_tensor_value_info("b", TensorProto.UINT8, [2])]),
      "uint8.onnx")
+
+# Attention as exporters write it: q @ transpose(k) / sqrt(d), a causal
+# mask built from Trilu and Where(-inf), softmax, @ v (q, k, v [1, 2, 4, 8]).
+def attention_model(name, mask, softmax_axis=-1):
+    info = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 4, 8])
+            for n in ("q", "k", "v")]
+    nodes = [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+             helper.make_node("MatMul", ["q", "kt"], ["s"]),
+             helper.make_node("Div", ["s", "root"], ["scaled"])]
+    inits = [init("root", np.array(np.sqrt(8), dtype=np.float32))]
+    last = "scaled"
+    if mask:
+        nodes += [helper.make_node("Constant", [], ["ones"],
+                                   value=numpy_helper.from_array(
+                                       np.ones((4, 4), dtype=np.float32))),
+                  helper.make_node("Trilu", ["ones", "one"], ["future"],
+                                   upper=1),
+                  helper.make_node("Cast", ["future"], ["cond"],
+                                   to=TensorProto.BOOL),
+                  helper.make_node("Where", ["cond", "minus_inf", "scaled"],
+                                   ["masked"])]
+        inits += [init("one", np.array(1, dtype=np.int64)),
+                  init("minus_inf", np.array(-np.inf, dtype=np.float32))]
+        last = "masked"
+    nodes += [helper.make_node("Softmax", [last], ["p"], axis=softmax_axis),
+              helper.make_node("MatMul", ["p", "v"], ["o"])]
+    out_info = helper.make_tensor_value_info("o", TensorProto.FLOAT,
+                                             [1, 2, 4, 8])
+    save(model(nodes, info, [out_info], inits), name)
+
+
+attention_model("attention.onnx", mask=False)
+attention_model("causal-attention.onnx", mask=True)
+attention_model("softmax-axis2.onnx", mask=False, softmax_axis=2)
+for n in ("q", "k", "v"):
+    np.save(os.path.join(out, "attn_%s.npy" % n),
+            rng.standard_normal((1, 2, 4, 8)).astype(np.float32))

@@ -11,6 +11,8 @@ packages=(
   libdnnl-dev libfmt-dev libpng-dev
   # The ONNX frontend: ONNX's protobuf schema and checker.
   libonnx-dev libprotobuf-dev protobuf-compiler
+  # Data-parallel training of the executables under mpirun.
+  libopenmpi-dev openmpi-bin
   # kilnc --emit=svg lays graphs out with Graphviz.
   graphviz
   # Tests and benchmarks.

@@ -104,12 +104,14 @@ struct KilnUpdateInPlace
         updates.push_back(a);
         any |= a >= 0;
       }
-      // Only train_step donates its arguments (it updates them in place);
+      // Only train_step and apply_step donate their arguments (they update
+      // them in place);
       // other entries (loss and grad of batch-norm models) leave theirs
       // unchanged, though their updated results may still be given the
       // arguments' buffers.
       bool donates = entry.getSymName() == "train_step" ||
-                     entry.getSymName().starts_with("train_step_");
+                     entry.getSymName().starts_with("train_step_") ||
+                     entry.getSymName().starts_with("apply_step");
       for (unsigned i = 0; i < entry.getNumArguments(); ++i)
         entry.setArgAttr(
             i, bufferization::BufferizationDialect::kWritableAttrName,

@@ -10,6 +10,7 @@
 #include "kiln/runtime/RunCommand.h"
 #include "kiln/runtime/Sampling.h"
 #include "kiln/runtime/Training.h"
+#include "main/Mpi.h"
 
 #include <cstdio>
 #include <cstring>
@@ -122,14 +123,31 @@ std::vector<Command> commands() {
        "  --stop-after-steps N  stop (and checkpoint) after N steps\n"
        "  --check-numerics      stop at the first NaN or infinity, naming its "
        "op\n"
-       "  --deterministic       the same results on any thread count\n",
+       "  --deterministic       the same results on any thread count\n"
+       "  under mpirun -np N: data-parallel, each rank a batch of the global\n"
+       "                        batch N x the compiled one; rank 0 prints and "
+       "writes\n",
        trains,
        [](const CompiledModel &model, int argc, char **argv) {
          TrainOptions options;
          if (Status s = parseTrainFlags(argc, argv, 2, options, nullptr);
              !s.ok())
            return s;
-         return train(model, options);
+         if (!startedByMpirun())
+           return train(model, options);
+         // Under mpirun: data-parallel across the ranks. An error on one
+         // rank ends them all (the others may be waiting for it).
+         StatusOr<std::unique_ptr<Communicator>> ranks = mpiCommunicator();
+         if (!ranks.ok())
+           return ranks.status();
+         options.communicator = ranks.value().get();
+         Status s = train(model, options);
+         if (!s.ok() && ranks.value()->size() > 1) {
+           std::fprintf(stderr, "%s: error: rank %d: %s\n", argv[0],
+                        ranks.value()->rank(), s.message().c_str());
+           ranks.value()->abort(1);
+         }
+         return s;
        }},
       {"eval", "test loss and accuracy of saved parameters",
        "  --params P.safetensors   parameters (--save-params) or a "

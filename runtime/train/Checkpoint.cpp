@@ -30,14 +30,15 @@ StatusOr<CheckpointProgress> readProgress(const SafeTensorsFile &file,
         return bad("a finite number");
       progress.lossSum = sum;
     } else if (key == "epoch" || key == "batch" || key == "steps" ||
-               key == "loss_count") {
+               key == "loss_count" || key == "global_batch") {
       long long n = std::strtoll(value.c_str(), &end, 10);
       if (value.empty() || *end || errno || n < 0)
         return bad("a non-negative integer");
-      (key == "epoch"   ? progress.epoch
-       : key == "batch" ? progress.batch
-       : key == "steps" ? progress.steps
-                        : progress.lossCount) = n;
+      (key == "epoch"          ? progress.epoch
+       : key == "batch"        ? progress.batch
+       : key == "steps"        ? progress.steps
+       : key == "global_batch" ? progress.globalBatch
+                               : progress.lossCount) = n;
     }
   }
   return progress;
@@ -52,7 +53,8 @@ progressMetadata(const CheckpointProgress &progress) {
           {"loss_sum", sum},
           {"loss_count", std::to_string(progress.lossCount)},
           {"batch", std::to_string(progress.batch)},
-          {"seed", std::to_string(progress.seed.value_or(0))}};
+          {"seed", std::to_string(progress.seed.value_or(0))},
+          {"global_batch", std::to_string(progress.globalBatch)}};
 }
 
 } // namespace kiln::rt

@@ -21,6 +21,10 @@ namespace kiln::rt {
 
 struct CheckpointProgress {
   int64_t epoch = 0, batch = 0, steps = 0, lossCount = 0;
+  /// Examples per step across every rank (0: not recorded): `batch`
+  /// counts steps of this many, so a run resumed on another number of
+  /// ranks finds its place.
+  int64_t globalBatch = 0;
   double lossSum = 0;
   std::optional<uint64_t> seed;
 };

@@ -1,5 +1,6 @@
 //===- Trainer.cpp - The training loop over a compiled train_step ---------===//
 
+#include "kiln/runtime/Communicator.h"
 #include "kiln/runtime/Training.h"
 
 #include "train/Checkpoint.h"
@@ -30,15 +31,37 @@ namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
 
+/// A data-parallel run's last completed step, as the line a signal prints
+/// at once: when a rank dies, mpirun ends the others with SIGTERM (then
+/// SIGKILL) while they wait for it in an all-reduce, so this line is all
+/// they can say.
+char progressLine[256];
+volatile std::sig_atomic_t progressLineLength = 0;
+
 /// Ctrl-C, or SIGTERM as schedulers and containers send it: finish the
 /// step, checkpoint and stop. A second one quits at once.
 void onInterrupt(int signal) {
+  if (progressLineLength > 0)
+    (void)!::write(2, progressLine, progressLineLength);
   if (interrupted) {
     std::signal(signal, SIG_DFL);
     std::raise(signal);
     return;
   }
   interrupted = 1;
+}
+
+/// Where train() prints its progress: stderr, or nothing on a data-parallel
+/// run's ranks other than 0.
+std::FILE *progressOut = stderr;
+
+/// A 64-bit FNV-1a hash of `size` bytes, continuing `hash`.
+uint64_t fnv(const void *data, size_t size,
+             uint64_t hash = 1469598103934665603ull) {
+  const auto *bytes = static_cast<const unsigned char *>(data);
+  for (size_t i = 0; i < size; ++i)
+    hash = (hash ^ bytes[i]) * 1099511628211ull;
+  return hash;
 }
 
 /// A tensor filled as `init` says ("uniform:B", "normal:S", "ones", zeros).
@@ -566,6 +589,15 @@ HostTensor *inputNamed(const EntrySpec &entry, std::vector<HostTensor> &args,
 
 Status train(const CompiledModel &model, const TrainOptions &given) {
   TrainOptions options = given; // the checkpoint may supply the seed
+  // A data-parallel run (mpirun): every rank trains on its share of each
+  // global batch; rank 0 alone prints and writes files.
+  Communicator *comm = options.communicator;
+  const int rank = comm ? comm->rank() : 0, ranks = comm ? comm->size() : 1;
+  static std::FILE *devNull = std::fopen("/dev/null", "w");
+  progressOut = rank == 0 || !devNull ? stderr : devNull;
+  if (rank != 0)
+    options.checkpoint = options.paramsOut = options.metrics = options.plot =
+        "";
   // The training steps each batch runs, in order: train_step, or a model
   // trained in alternating steps (gan) has train_step_<step> entries.
   std::vector<const EntrySpec *> steps;
@@ -578,6 +610,24 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   if (steps.empty())
     return Status::error("the model has no `train_step` entry; " +
                          listEntries(model.entries));
+  // Data-parallel, each train step runs as its gradient (grad, grad_<s>),
+  // averaged across the ranks, then its optimizer (apply_step,
+  // apply_step_<s>).
+  std::vector<const EntrySpec *> gradSteps, applySteps;
+  if (ranks > 1)
+    for (const EntrySpec *step : steps) {
+      std::string suffix = step->name.substr(std::string("train_step").size());
+      const EntrySpec *g = findEntry(model.entries, "grad" + suffix);
+      const EntrySpec *a = findEntry(model.entries, "apply_step" + suffix);
+      if (!g || !a)
+        return Status::error("data-parallel training needs the entries grad" +
+                             suffix + " and apply_step" + suffix +
+                             " beside " + step->name +
+                             " (compile the executable with this kilnc, "
+                             "without --entries)");
+      gradSteps.push_back(g);
+      applySteps.push_back(a);
+    }
   // The steps' arguments by name, each once (a slot): parameters, optimizer
   // states and inputs the steps share are one tensor. slotOf[k][i] is the
   // slot of step k's argument i.
@@ -621,7 +671,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     if (progress.seed && !options.seedGiven)
       options.seed = *progress.seed;
     else if (progress.seed && options.seed != *progress.seed)
-      std::fprintf(stderr,
+      std::fprintf(progressOut,
                    "warning: --seed %llu differs from the checkpoint's "
                    "seed %llu: batches are drawn in another order than "
                    "the interrupted run's\n",
@@ -834,7 +884,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
         params.tensors.push_back({t.name, t.tensor.clone()});
     if (Status s = writeSafeTensors(options.paramsOut, params); !s.ok())
       return s;
-    std::fprintf(stderr,
+    std::fprintf(progressOut,
                  "the checkpoint '%s' has finished %lld epoch%s and --epochs "
                  "is %lld: its parameters were written to '%s'; the "
                  "checkpoint was left alone\n",
@@ -844,7 +894,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     return Status::success();
   }
   if (resumed && startEpoch >= options.epochs) {
-    std::fprintf(stderr,
+    std::fprintf(progressOut,
                  "nothing to do: the checkpoint '%s' has finished %lld "
                  "epoch%s and --epochs is %lld (raise --epochs to train "
                  "further); nothing was written\n",
@@ -852,6 +902,173 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                  startEpoch == 1 ? "" : "s", (long long)options.epochs);
     return Status::success();
   }
+  // Every rank must run the same model with the same settings from the
+  // same state: a mismatch would train garbage, silently.
+  if (ranks > 1) {
+    uint64_t modelHash = fnv(model.name.data(), model.name.size());
+    for (const EntrySpec &e : model.entries) {
+      modelHash = fnv(e.name.data(), e.name.size(), modelHash);
+      for (const ArgumentSpec &a : e.arguments) {
+        modelHash = fnv(a.tensor.name.data(), a.tensor.name.size(), modelHash);
+        modelHash = fnv(a.tensor.shape.data(),
+                        a.tensor.shape.size() * sizeof(int64_t), modelHash);
+      }
+    }
+    int64_t settings[] = {static_cast<int64_t>(options.seed), options.epochs,
+                          options.stepsPerEpoch, startEpoch, startBatch};
+    uint64_t settingsHash = fnv(settings, sizeof(settings));
+    uint64_t stateHash = fnv(nullptr, 0);
+    for (size_t i = 0; i < args.size(); ++i)
+      if (slots[i]->kind != ArgKind::Input)
+        stateHash = fnv(args[i].data(), args[i].sizeInBytes(), stateHash);
+    for (auto [value, problem] :
+         {std::pair{modelHash, "runs another model than rank 0 (every rank "
+                               "must run the same executable)"},
+          std::pair{settingsHash, "was given other settings than rank 0 "
+                                  "(--seed, --epochs, --steps-per-epoch, "
+                                  "--resume must agree)"},
+          std::pair{stateHash, "starts from other parameters than rank 0 "
+                               "(--seed, --init-params, --resume must "
+                               "agree)"}}) {
+      StatusOr<std::vector<uint64_t>> all = comm->allGather(value);
+      if (!all.ok())
+        return all.status();
+      for (int r = 1; r < ranks; ++r)
+        if (all.value()[r] != all.value()[0])
+          return Status::error("rank " + std::to_string(r) + " " + problem);
+    }
+  }
+  // Data-parallel steps: grad and apply_step on the same slots, by name;
+  // apply_step's inputs grad.<param> are grad's results of those names.
+  std::vector<std::vector<int>> gradSlots(gradSteps.size()),
+      applySlots(gradSteps.size()), applyFrom(gradSteps.size());
+  std::vector<std::vector<HostTensor>> gradArgs(gradSteps.size()),
+      gradResults(gradSteps.size()), applyArgs(gradSteps.size()),
+      applyResults(gradSteps.size());
+  auto slotNamed = [&](const std::string &name) {
+    for (size_t i = 0; i < slots.size(); ++i)
+      if (slots[i]->tensor.name == name)
+        return static_cast<int>(i);
+    return -1;
+  };
+  for (size_t k = 0; k < gradSteps.size(); ++k) {
+    for (const ArgumentSpec &a : gradSteps[k]->arguments) {
+      gradSlots[k].push_back(slotNamed(a.tensor.name));
+      if (gradSlots[k].back() < 0)
+        return Status::error(gradSteps[k]->name + "'s argument '" +
+                             a.tensor.name + "' is not " + steps[k]->name +
+                             "'s");
+    }
+    for (const ArgumentSpec &a : applySteps[k]->arguments) {
+      int from = -1;
+      for (size_t r = 0; r < gradSteps[k]->results.size(); ++r)
+        if (a.kind == ArgKind::Input &&
+            gradSteps[k]->results[r].name == a.tensor.name)
+          from = static_cast<int>(r);
+      applyFrom[k].push_back(from);
+      applySlots[k].push_back(from >= 0 ? -1 : slotNamed(a.tensor.name));
+      if (from < 0 && applySlots[k].back() < 0)
+        return Status::error(applySteps[k]->name + "'s argument '" +
+                             a.tensor.name + "' is neither " +
+                             steps[k]->name + "'s nor a gradient");
+    }
+    gradArgs[k].resize(gradSteps[k]->arguments.size());
+    gradResults[k] = allocateResults(*gradSteps[k]).value();
+    applyArgs[k].resize(applySteps[k]->arguments.size());
+    applyResults[k].resize(applySteps[k]->results.size());
+  }
+  // Averages `tensors` across the ranks: one sum per dtype over their
+  // elements packed together, then a division by the number of ranks.
+  auto average = [&](std::vector<HostTensor *> tensors) -> Status {
+    for (DType dtype : {DType::F32, DType::F64}) {
+      size_t element = dtype == DType::F32 ? 4 : 8, total = 0;
+      for (HostTensor *t : tensors)
+        if (t->dtype() == dtype)
+          total += t->sizeInBytes();
+      if (total == 0)
+        continue;
+      std::vector<char> packed(total);
+      size_t at = 0;
+      for (HostTensor *t : tensors)
+        if (t->dtype() == dtype) {
+          std::memcpy(packed.data() + at, t->data(), t->sizeInBytes());
+          at += t->sizeInBytes();
+        }
+      if (Status s = comm->allReduceSum(packed.data(),
+                                        static_cast<int64_t>(total / element),
+                                        dtype);
+          !s.ok())
+        return s;
+      at = 0;
+      for (HostTensor *t : tensors)
+        if (t->dtype() == dtype) {
+          std::memcpy(t->data(), packed.data() + at, t->sizeInBytes());
+          at += t->sizeInBytes();
+          int64_t n = t->numElements();
+          if (dtype == DType::F32)
+            for (int64_t i = 0; i < n; ++i)
+              t->data<float>()[i] /= static_cast<float>(ranks);
+          else
+            for (int64_t i = 0; i < n; ++i)
+              t->data<double>()[i] /= ranks;
+        }
+    }
+    return Status::success();
+  };
+  // One data-parallel step: each train step's gradient on this rank's
+  // batch, averaged with the other ranks' (the loss and batch norm's new
+  // running statistics too), then its optimizer.
+  double reduceSeconds = 0; // this run's time in all-reduces
+  auto runDataParallel = [&](double &loss) -> Status {
+    loss = 0;
+    for (size_t k = 0; k < gradSteps.size(); ++k) {
+      std::vector<HostTensor> &lent = gradArgs[k];
+      for (size_t i = 0; i < lent.size(); ++i)
+        lent[i] = std::move(args[gradSlots[k][i]]);
+      Status s = model.run(gradSteps[k]->name, lent, gradResults[k]);
+      for (size_t i = 0; i < lent.size(); ++i)
+        args[gradSlots[k][i]] = std::move(lent[i]);
+      if (!s.ok())
+        return s;
+      std::vector<HostTensor *> shared;
+      for (HostTensor &t : gradResults[k])
+        if (t.dtype() == DType::F32 || t.dtype() == DType::F64)
+          shared.push_back(&t);
+      auto reduceStart = std::chrono::steady_clock::now();
+      if (Status s = average(shared); !s.ok())
+        return s;
+      reduceSeconds += std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - reduceStart)
+                           .count();
+      loss += scalarOf(gradResults[k][0]);
+      for (size_t r = 1; r < gradResults[k].size(); ++r)
+        if (int a = gradSteps[k]->updatedArgument(r); a >= 0) {
+          HostTensor &slot = args[gradSlots[k][a]];
+          std::memcpy(slot.data(), gradResults[k][r].data(),
+                      slot.sizeInBytes());
+        }
+      std::vector<HostTensor> &given = applyArgs[k];
+      for (size_t i = 0; i < given.size(); ++i)
+        given[i] = applySlots[k][i] >= 0
+                       ? std::move(args[applySlots[k][i]])
+                       : std::move(gradResults[k][applyFrom[k][i]]);
+      s = model.run(applySteps[k]->name, given, applyResults[k]);
+      for (size_t i = 0; i < given.size(); ++i)
+        (applySlots[k][i] >= 0 ? args[applySlots[k][i]]
+                               : gradResults[k][applyFrom[k][i]]) =
+            std::move(given[i]);
+      if (!s.ok())
+        return s;
+    }
+    // Ctrl-C or SIGTERM reaches the ranks at different moments: they stop
+    // together, after the step where the first saw it.
+    double stop = interrupted ? 1 : 0;
+    if (Status s = comm->allReduceSum(&stop, 1, DType::F64); !s.ok())
+      return s;
+    if (stop > 0)
+      interrupted = 1;
+    return Status::success();
+  };
   // Each result after the loss updates an argument (parameters, optimizer
   // state, the model's buffers) in place: it is given no buffer of its own.
   std::vector<std::vector<HostTensor>> stepArgs(steps.size()),
@@ -895,16 +1112,32 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     return Status::success();
   };
   int64_t batch = args[xIndex].shape()[0];
-  int64_t batches = train.size() / batch;
+  // Each step takes one batch per rank: a global batch of ranks x batch.
+  int64_t globalBatch = batch * ranks;
+  int64_t batches = train.size() / globalBatch;
   if (batches == 0)
     return Status::error("the training set has " +
                          std::to_string(train.size()) +
                          " examples, fewer than one batch of " +
-                         std::to_string(batch) +
+                         std::to_string(globalBatch) +
                          ": nothing to train (compile with a smaller --batch, "
                          "or give more data)");
   if (options.stepsPerEpoch > 0)
     batches = std::min(batches, options.stepsPerEpoch);
+  // A checkpoint of a run with another global batch (another number of
+  // ranks): continue at the same example of the epoch.
+  if (resumed && progress.globalBatch > 0 &&
+      progress.globalBatch != globalBatch && startBatch > 0) {
+    int64_t examples = startBatch * progress.globalBatch;
+    startBatch = examples / globalBatch;
+    std::fprintf(progressOut,
+                 "the checkpoint's steps took %lld examples, this run's take "
+                 "%lld: continuing at step %lld of epoch %lld (example "
+                 "%lld)\n",
+                 (long long)progress.globalBatch, (long long)globalBatch,
+                 (long long)startBatch + 1, (long long)startEpoch + 1,
+                 (long long)(startBatch * globalBatch));
+  }
 
   std::FILE *metrics = nullptr;
   if (!options.metrics.empty()) {
@@ -968,8 +1201,11 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   int64_t lossCount = 0;
   int64_t stepsDone = 0;
   int64_t runSteps = 0; // this run's (--stop-after-steps)
+  int64_t checkpointedStep = 0; // the step of the last checkpoint written
   auto save = [&](const std::string &path, int64_t epoch, int64_t next,
                   bool modelOnly) {
+    if (path == options.checkpoint)
+      checkpointedStep = stepsDone;
     SafeTensorsFile file;
     for (size_t i = 0; i < args.size(); ++i)
       if (slots[i]->kind != ArgKind::Input &&
@@ -985,6 +1221,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     now.lossSum = next == 0 ? 0.0 : lossSum;
     now.lossCount = next == 0 ? 0 : lossCount;
     now.seed = options.seed;
+    now.globalBatch = globalBatch;
     file.metadata = progressMetadata(now);
     return writeSafeTensors(path, file);
   };
@@ -993,7 +1230,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   for (const std::string *path : {&options.checkpoint, &options.paramsOut})
     if (!path->empty())
       if (int removed = io::removeStaleTemporaries(*path))
-        std::fprintf(stderr, "removed %d temporary file%s a killed run left "
+        std::fprintf(progressOut, "removed %d temporary file%s a killed run left "
                      "beside '%s'\n",
                      removed, removed == 1 ? "" : "s", path->c_str());
   setNumericsChecks(options.checkNumerics);
@@ -1018,8 +1255,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                      yIndex >= 0 ? &args[yIndex] : &unusedLabels,
                      maskIndex >= 0 ? &args[maskIndex] : nullptr,
                      tgtIndex >= 0 ? &args[tgtIndex] : nullptr};
-      fillInputs(train, order, b * batch, {true, options.seed, epoch},
-                 shapes.value(), in);
+      fillInputs(train, order, (b * ranks + rank) * batch,
+                 {true, options.seed, epoch}, shapes.value(), in);
       if (rngSeedIndex >= 0)
         args[rngSeedIndex].data<int64_t>()[0] =
             static_cast<int64_t>(options.seed & 0x7FFFFFFFFFFFFFFFull);
@@ -1030,7 +1267,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
         if (Status s = drawNegatives(stepsDone); !s.ok())
           return s;
       double loss = 0;
-      if (Status s = runBatch(loss); !s.ok())
+      if (Status s = ranks > 1 ? runDataParallel(loss) : runBatch(loss);
+          !s.ok())
         return s;
       // With --check-numerics, any non-finite value stops training (the
       // state is spoilt even while the loss still looks fine).
@@ -1053,22 +1291,35 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       lossSum += loss;
       ++lossCount;
       ++stepsDone;
+      if (ranks > 1 && rank == 0) {
+        progressLineLength = 0;
+        int n = std::snprintf(
+            progressLine, sizeof progressLine,
+            "rank 0: signalled after step %lld (epoch %lld, step %lld of "
+            "%lld); the last checkpoint: %s, step %lld\n",
+            (long long)stepsDone, (long long)epoch + 1, (long long)b + 1,
+            (long long)batches,
+            options.checkpoint.empty() ? "none" : options.checkpoint.c_str(),
+            (long long)checkpointedStep);
+        progressLineLength =
+            std::min<int>(n, static_cast<int>(sizeof progressLine) - 1);
+      }
       ++runSteps;
       ++epochSteps;
       double elapsed = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - epochStart)
                            .count();
-      double rate = epochSteps * batch / std::max(elapsed, 1e-9);
-      double eta = (batches - b - 1) * batch / std::max(rate, 1e-9);
+      double rate = epochSteps * globalBatch / std::max(elapsed, 1e-9);
+      double eta = (batches - b - 1) * globalBatch / std::max(rate, 1e-9);
       if (terminal) {
         int width = 24, filled = static_cast<int>(width * (b + 1) / batches);
-        std::fprintf(stderr, "\repoch %lld/%lld [%s%s] %lld/%lld loss %.4f  %.0f ex/s  ETA %s ",
+        std::fprintf(progressOut, "\repoch %lld/%lld [%s%s] %lld/%lld loss %.4f  %.0f ex/s  ETA %s ",
                      (long long)epoch + 1, (long long)options.epochs,
                      std::string(filled, '#').c_str(),
                      std::string(width - filled, '.').c_str(), (long long)b + 1,
                      (long long)batches, lossSum / lossCount, rate, clock(eta).c_str());
       } else if ((b + 1) % std::max<int64_t>(1, batches / 4) == 0 || b + 1 == batches) {
-        std::fprintf(stderr, "epoch %lld/%lld step %lld/%lld loss %.4f %.0f ex/s ETA %s\n",
+        std::fprintf(progressOut, "epoch %lld/%lld step %lld/%lld loss %.4f %.0f ex/s ETA %s\n",
                      (long long)epoch + 1, (long long)options.epochs, (long long)b + 1,
                      (long long)batches, lossSum / lossCount, rate, clock(eta).c_str());
       }
@@ -1092,8 +1343,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       }
       if (stopping) {
         if (terminal)
-          std::fprintf(stderr, "\n");
-        std::fprintf(stderr, "%s at epoch %lld, step %lld%s\n",
+          std::fprintf(progressOut, "\n");
+        std::fprintf(progressOut, "%s at epoch %lld, step %lld%s\n",
                      interrupted ? "interrupted" : "stopped",
                      (long long)epoch + 1, (long long)b + 1,
                      options.checkpoint.empty()
@@ -1105,7 +1356,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       }
     }
     if (terminal)
-      std::fprintf(stderr, "\n");
+      std::fprintf(progressOut, "\n");
     Evaluation evaluation;
     if (Status s = evaluateOn(model, shapes.value(), loaded.value().test,
                               stateTensors(), evaluation);
@@ -1114,7 +1365,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - started)
                          .count();
-    std::fprintf(stderr, "epoch %lld: train loss %.4f, test loss %.4f, %s (%s)\n",
+    std::fprintf(progressOut, "epoch %lld: train loss %.4f, test loss %.4f, %s (%s)\n",
                  (long long)epoch + 1, lossCount ? lossSum / lossCount : 0.0,
                  evaluation.loss, describeAccuracy(evaluation).c_str(),
                  clock(seconds).c_str());
@@ -1134,11 +1385,19 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   double runSeconds = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - started)
                           .count();
-  std::fprintf(stderr, "%s",
-               summarize(records, runSteps * batch / std::max(runSeconds, 1e-9),
+  std::fprintf(progressOut, "%s",
+               summarize(records,
+                         runSteps * globalBatch / std::max(runSeconds, 1e-9),
                          reversal ? "exact-sequence accuracy"
                                   : "test accuracy")
                    .c_str());
+  if (ranks > 1 && runSteps > 0)
+    std::fprintf(progressOut,
+                 "data-parallel: %d ranks, global batch %lld; the gradients' "
+                 "all-reduce took %.3f ms per step (%.1f%% of the run)\n",
+                 ranks, (long long)globalBatch,
+                 reduceSeconds / runSteps * 1e3,
+                 100 * reduceSeconds / std::max(runSeconds, 1e-9));
   if (!options.plot.empty()) {
     std::string svg = plotSvg(records, model.name + ": " +
                                            std::to_string(records.size()) +
@@ -1148,7 +1407,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                                            {{svg.data(), svg.size()}});
         !s.ok())
       return s;
-    std::fprintf(stderr, "plot written to %s\n", options.plot.c_str());
+    std::fprintf(progressOut, "plot written to %s\n", options.plot.c_str());
   }
   if (!options.checkpoint.empty())
     if (Status s = save(options.checkpoint, options.epochs, 0, false); !s.ok())

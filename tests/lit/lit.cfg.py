@@ -32,3 +32,9 @@ elif os.environ.get("KILN_NO_SKIPS"):
     # Under ctest an unsupported test would pass silently.
     lit_config.fatal("Fashion-MNIST is absent (dataset-fashion-mnist; "
                      "scripts/setup.sh installs it) and KILN_NO_SKIPS is set")
+
+# Data-parallel runs: Open MPI's launcher, as root in a container (no
+# network but the loopback), more ranks than cores allowed.
+config.substitutions.append(
+    ("%mpirun", "mpirun --allow-run-as-root --oversubscribe --bind-to none "
+                "--mca btl self,vader --mca btl_vader_single_copy_mechanism none"))

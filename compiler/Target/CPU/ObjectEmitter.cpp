@@ -91,8 +91,10 @@ llvm::Error link(const std::vector<std::string> &objects,
   args.insert(args.end(), {"-o", output});
   args.insert(args.end(), objects.begin(), objects.end());
   if (executable)
-    args.push_back(runtimeArchive("libKilnArtefactMain.a",
-                                  KILN_ARTEFACT_MAIN_ARCHIVE));
+    args.insert(args.end(), {runtimeArchive("libKilnArtefactMain.a",
+                                            KILN_ARTEFACT_MAIN_ARCHIVE),
+                             // Data-parallel training under mpirun.
+                             KILN_MPI_LIBRARY});
   args.insert(args.end(),
               {runtimeArchive("libKilnRuntime.a", KILN_RUNTIME_ARCHIVE),
                KILN_DNNL_LIBRARY, "-lpng16", "-lz", "-fopenmp", "-ldl", "-lm",

@@ -119,6 +119,94 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     return success();
   }
 
+  /// The optimizer's update of `params` (with their optimizer `state_`,
+  /// kind by kind, and the step count) by `gradients`, at the builder's
+  /// insertion point: the new parameters and state.
+  void emitUpdate(OpBuilder &b, Location loc, Type elt, ArrayRef<Value> params,
+                  ArrayRef<Value> state_, Value stepCount,
+                  SmallVector<Value> gradients, ArrayRef<std::string> names,
+                  SmallVector<Value> &newParams, SmallVector<Value> newState[2]) {
+    Math m{b, loc, elt};
+    size_t n = params.size();
+    auto param = [&](size_t k) { return params[k]; };
+    auto state = [&](size_t kind, size_t k) { return state_[kind * n + k]; };
+    Value t = b.create<CastOp>(loc, stepCount, TypeAttr::get(elt));
+
+    // Learning rate at step t.
+    Value rate = m.c(lr);
+    if (schedule == "step") {
+      Value k = b.create<FloorOp>(loc, m.div(t, m.c(double(stepSize))));
+      rate = m.mul(rate, b.create<PowOp>(loc, m.c(gamma), k));
+    } else if (schedule == "cosine") {
+      double warm = double(std::max<int64_t>(warmupSteps, 0));
+      double span = std::max(1.0, double(totalSteps) - warm);
+      Value warmFactor = m.div(m.add(t, m.c(1)), m.c(std::max(warm, 1.0)));
+      Value progress = b.create<MinimumOp>(
+          loc, m.div(m.sub(t, m.c(warm)), m.c(span)), m.c(1));
+      Value cosine = m.mul(
+          m.c(0.5), m.add(m.c(1), b.create<CosOp>(loc, m.mul(progress, m.c(M_PI)))));
+      Value warming = b.create<CompareOp>(loc, ComparePredicate::lt, t, m.c(warm));
+      rate = m.mul(rate, b.create<SelectOp>(loc, warming, warmFactor, cosine));
+    }
+
+    // Global-norm clipping.
+    if (clipNorm > 0) {
+      Value total = m.c(0);
+      for (Value g : gradients)
+        total = m.add(total, m.sumAll(m.mul(g, g)));
+      Value coef = m.div(m.c(clipNorm), m.add(m.sqrt(total), m.c(1e-6)));
+      coef = b.create<MinimumOp>(loc, coef, m.c(1));
+      for (Value &g : gradients)
+        g = m.mul(g, coef);
+    }
+
+    Value rateOfLoss = rate, tOfLoss = t;
+    for (size_t k = 0; k < n; ++k) {
+      Value p = param(k), g = gradients[k];
+      // Each parameter updates in its own precision.
+      Type pElt = llvm::cast<RankedTensorType>(p.getType()).getElementType();
+      // Located as "<optimizer> update of <param>", so messages about the
+      // update's kernels name the parameter.
+      Location updateLoc = NameLoc::get(
+          b.getStringAttr(optimizer + " update of " + names[k]),
+          loc);
+      Math m{b, updateLoc, pElt};
+      Value rate = pElt == elt ? rateOfLoss
+                               : b.create<CastOp>(loc, rateOfLoss,
+                                                  TypeAttr::get(pElt))
+                                     .getResult();
+      Value t = pElt == elt ? tOfLoss
+                            : b.create<CastOp>(loc, tOfLoss, TypeAttr::get(pElt))
+                                  .getResult();
+      if (optimizer == "sgd") {
+        if (weightDecay != 0)
+          g = m.add(g, m.mul(p, m.c(weightDecay)));
+        if (momentum != 0) {
+          Value buffer = m.add(m.mul(state(0, k), m.c(momentum)), g);
+          newState[0].push_back(buffer);
+          g = nesterov ? m.add(g, m.mul(buffer, m.c(momentum))) : buffer;
+        }
+        newParams.push_back(m.sub(p, m.mul(g, rate)));
+        continue;
+      }
+      if (optimizer == "adam" && weightDecay != 0)
+        g = m.add(g, m.mul(p, m.c(weightDecay)));
+      if (optimizer == "adamw" && weightDecay != 0)
+        p = m.mul(p, m.sub(m.c(1), m.mul(rate, m.c(weightDecay))));
+      Value mt = m.add(m.mul(state(0, k), m.c(beta1)), m.mul(g, m.c(1 - beta1)));
+      Value vt = m.add(m.mul(state(1, k), m.c(beta2)),
+                       m.mul(m.mul(g, g), m.c(1 - beta2)));
+      Value t1 = m.add(t, m.c(1));
+      Value bias1 = m.sub(m.c(1), b.create<PowOp>(loc, m.c(beta1), t1));
+      Value bias2 = m.sub(m.c(1), b.create<PowOp>(loc, m.c(beta2), t1));
+      // p - lr * (m / bias1) / (sqrt(v / bias2) + eps), as torch.optim.Adam.
+      Value denom = m.add(m.sqrt(m.div(vt, bias2)), m.c(epsilon));
+      newParams.push_back(m.sub(p, m.div(m.mul(m.div(mt, bias1), rate), denom)));
+      newState[0].push_back(mt);
+      newState[1].push_back(vt);
+    }
+  }
+
   LogicalResult build(func::FuncOp grad, StringRef stepName) {
     Location loc = grad.getLoc();
     OpBuilder b(grad);
@@ -242,89 +330,19 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
       gradients.push_back(mapping.lookup(gradReturn.getOperand(r)));
     Value loss = mapping.lookup(gradReturn.getOperand(0));
 
-    Math m{b, loc, elt};
     size_t n = params.size();
-    auto param = [&](size_t k) { return body->getArgument(k); };
-    auto state = [&](size_t kind, size_t k) {
-      return body->getArgument(n * (1 + kind) + k);
-    };
+    SmallVector<Value> paramValues, stateValues;
+    for (size_t k = 0; k < n; ++k)
+      paramValues.push_back(body->getArgument(k));
+    for (size_t k = 0; k < n * stateKinds.size(); ++k)
+      stateValues.push_back(body->getArgument(n + k));
     Value stepCount = body->getArgument(n * (1 + stateKinds.size()));
-    Value t = b.create<CastOp>(loc, stepCount, TypeAttr::get(elt));
-
-    // Learning rate at step t.
-    Value rate = m.c(lr);
-    if (schedule == "step") {
-      Value k = b.create<FloorOp>(loc, m.div(t, m.c(double(stepSize))));
-      rate = m.mul(rate, b.create<PowOp>(loc, m.c(gamma), k));
-    } else if (schedule == "cosine") {
-      double warm = double(std::max<int64_t>(warmupSteps, 0));
-      double span = std::max(1.0, double(totalSteps) - warm);
-      Value warmFactor = m.div(m.add(t, m.c(1)), m.c(std::max(warm, 1.0)));
-      Value progress = b.create<MinimumOp>(
-          loc, m.div(m.sub(t, m.c(warm)), m.c(span)), m.c(1));
-      Value cosine = m.mul(
-          m.c(0.5), m.add(m.c(1), b.create<CosOp>(loc, m.mul(progress, m.c(M_PI)))));
-      Value warming = b.create<CompareOp>(loc, ComparePredicate::lt, t, m.c(warm));
-      rate = m.mul(rate, b.create<SelectOp>(loc, warming, warmFactor, cosine));
-    }
-
-    // Global-norm clipping.
-    if (clipNorm > 0) {
-      Value total = m.c(0);
-      for (Value g : gradients)
-        total = m.add(total, m.sumAll(m.mul(g, g)));
-      Value coef = m.div(m.c(clipNorm), m.add(m.sqrt(total), m.c(1e-6)));
-      coef = b.create<MinimumOp>(loc, coef, m.c(1));
-      for (Value &g : gradients)
-        g = m.mul(g, coef);
-    }
-
+    SmallVector<std::string> names;
+    for (unsigned i : params)
+      names.push_back(paramName(i));
     SmallVector<Value> newParams, newState[2];
-    Value rateOfLoss = rate, tOfLoss = t;
-    for (size_t k = 0; k < n; ++k) {
-      Value p = param(k), g = gradients[k];
-      // Each parameter updates in its own precision.
-      Type pElt = llvm::cast<RankedTensorType>(p.getType()).getElementType();
-      // Located as "<optimizer> update of <param>", so messages about the
-      // update's kernels name the parameter.
-      Location updateLoc = NameLoc::get(
-          b.getStringAttr(optimizer + " update of " + paramName(params[k])),
-          loc);
-      Math m{b, updateLoc, pElt};
-      Value rate = pElt == elt ? rateOfLoss
-                               : b.create<CastOp>(loc, rateOfLoss,
-                                                  TypeAttr::get(pElt))
-                                     .getResult();
-      Value t = pElt == elt ? tOfLoss
-                            : b.create<CastOp>(loc, tOfLoss, TypeAttr::get(pElt))
-                                  .getResult();
-      if (optimizer == "sgd") {
-        if (weightDecay != 0)
-          g = m.add(g, m.mul(p, m.c(weightDecay)));
-        if (momentum != 0) {
-          Value buffer = m.add(m.mul(state(0, k), m.c(momentum)), g);
-          newState[0].push_back(buffer);
-          g = nesterov ? m.add(g, m.mul(buffer, m.c(momentum))) : buffer;
-        }
-        newParams.push_back(m.sub(p, m.mul(g, rate)));
-        continue;
-      }
-      if (optimizer == "adam" && weightDecay != 0)
-        g = m.add(g, m.mul(p, m.c(weightDecay)));
-      if (optimizer == "adamw" && weightDecay != 0)
-        p = m.mul(p, m.sub(m.c(1), m.mul(rate, m.c(weightDecay))));
-      Value mt = m.add(m.mul(state(0, k), m.c(beta1)), m.mul(g, m.c(1 - beta1)));
-      Value vt = m.add(m.mul(state(1, k), m.c(beta2)),
-                       m.mul(m.mul(g, g), m.c(1 - beta2)));
-      Value t1 = m.add(t, m.c(1));
-      Value bias1 = m.sub(m.c(1), b.create<PowOp>(loc, m.c(beta1), t1));
-      Value bias2 = m.sub(m.c(1), b.create<PowOp>(loc, m.c(beta2), t1));
-      // p - lr * (m / bias1) / (sqrt(v / bias2) + eps), as torch.optim.Adam.
-      Value denom = m.add(m.sqrt(m.div(vt, bias2)), m.c(epsilon));
-      newParams.push_back(m.sub(p, m.div(m.mul(m.div(mt, bias1), rate), denom)));
-      newState[0].push_back(mt);
-      newState[1].push_back(vt);
-    }
+    emitUpdate(b, loc, elt, paramValues, stateValues, stepCount, gradients,
+               names, newParams, newState);
     Value one = b.create<ConstantOp>(
         loc, stepType, DenseElementsAttr::get(stepType, b.getI64IntegerAttr(1)));
     SmallVector<Value> returned{loss};
@@ -335,6 +353,50 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     for (unsigned r : updateResults)
       returned.push_back(mapping.lookup(gradReturn.getOperand(r)));
     b.create<func::ReturnOp>(loc, returned);
+
+    // apply_step (apply_step_<s>): the optimizer alone, on gradients given
+    // as inputs grad.<param>. A data-parallel run calls grad, averages the
+    // gradients across its processes, then calls this.
+    std::string applyName = "apply_step" + stepName.drop_front(10).str();
+    b.setInsertionPointAfter(step);
+    SmallVector<Type> applyArgs(argTypes.begin(), argTypes.begin() + firstOther);
+    for (unsigned i : params)
+      applyArgs.push_back(grad.getArgument(i).getType());
+    SmallVector<Type> applyResults(argTypes.begin(),
+                                   argTypes.begin() + firstOther);
+    auto apply = b.create<func::FuncOp>(
+        loc, applyName, b.getFunctionType(applyArgs, applyResults));
+    for (auto [i, names] : llvm::enumerate(argNames)) {
+      apply.setArgAttr(i, names.first, b.getStringAttr(names.second));
+      apply.setResultAttr(i, kiln::attr::kOutput, b.getStringAttr(names.second));
+      apply.setResultAttr(i, kiln::attr::kUpdate, b.getStringAttr(names.second));
+    }
+    for (auto [k, i] : llvm::enumerate(params)) {
+      if (auto init = grad.getArgAttrOfType<StringAttr>(i, kiln::attr::kInit))
+        apply.setArgAttr(k, kiln::attr::kInit, init);
+      apply.setArgAttr(firstOther + k, kiln::attr::kInput,
+                       b.getStringAttr("grad." + paramName(i)));
+    }
+    Block *applyBody = apply.addEntryBlock();
+    b.setInsertionPointToStart(applyBody);
+    SmallVector<Value> applyParams, applyState, applyGradients;
+    for (size_t k = 0; k < n; ++k) {
+      applyParams.push_back(applyBody->getArgument(k));
+      applyGradients.push_back(applyBody->getArgument(firstOther + k));
+    }
+    for (size_t k = 0; k < n * stateKinds.size(); ++k)
+      applyState.push_back(applyBody->getArgument(n + k));
+    Value applyCount = applyBody->getArgument(n * (1 + stateKinds.size()));
+    SmallVector<Value> appliedParams, appliedState[2];
+    emitUpdate(b, loc, elt, applyParams, applyState, applyCount,
+               applyGradients, names, appliedParams, appliedState);
+    SmallVector<Value> applied(appliedParams);
+    for (size_t kind = 0; kind < stateKinds.size(); ++kind)
+      applied.append(appliedState[kind]);
+    Value applyOne = b.create<ConstantOp>(
+        loc, stepType, DenseElementsAttr::get(stepType, b.getI64IntegerAttr(1)));
+    applied.push_back(b.create<AddOp>(loc, applyCount, applyOne));
+    b.create<func::ReturnOp>(loc, applied);
     return success();
   }
 };

@@ -121,6 +121,8 @@ StatusOr<Dataset> loadTextDataset(const std::string &path,
 /// pattern plus noise, so a classifier can learn it quickly.
 StatusOr<Dataset> syntheticImages(int64_t size, uint64_t seed);
 
+class Communicator;
+
 struct TrainOptions {
   int64_t epochs = 1;
   uint64_t seed = 0;
@@ -145,6 +147,8 @@ struct TrainOptions {
   std::string plot;           // SVG of loss and accuracy per epoch
   std::string paramsOut;      // final model state: parameters and buffers,
                               // not the optimizer's (safetensors)
+  /// The ranks of a data-parallel run (mpirun), or null for one process.
+  Communicator *communicator = nullptr;
   /// Where the parameters and buffers start (fine-tuning): a safetensors
   /// file with some or all of them by name; the rest start as the model
   /// says. Required for values an imported model brings ("imported").

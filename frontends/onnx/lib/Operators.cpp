@@ -714,9 +714,9 @@ void convertConv(Ctx &c) {
   o.dilation = sp.lift(dilations, 1);
   o.padding = sp.lift(p.symmetric, 0);
   o.groups = c.attrInt("group", 1);
-  Tensor x4 = padSpatial(c, toFourD(x), p, 0);
-  if (p.extra && sp.oneD) // the pad lists were 1-D; pad the last dim only
-    x4 = toFourD(padSpatial(c, x, p, 0));
+  // Asymmetric pads: the input padded explicitly (the pad lists are per
+  // spatial dimension of the input as given).
+  Tensor x4 = toFourD(padSpatial(c, x, p, 0));
   Tensor y = conv2d(x4, toFourD(w), c.has(2) ? c.tensor(2) : Tensor(), o);
   c.setOutput(0, fromFourD(y, sp.oneD));
 }
@@ -817,8 +817,7 @@ void convertPool(Ctx &c, bool isMax) {
       c.unsupported("pads larger than half the kernel");
   Tensor x4 = toFourD(x);
   if (p.extra)
-    x4 = sp.oneD ? toFourD(padSpatial(c, x, p, isMax ? -INFINITY : 0))
-                 : padSpatial(c, x4, p, isMax ? -INFINITY : 0);
+    x4 = toFourD(padSpatial(c, x, p, isMax ? -INFINITY : 0));
   Tensor y = isMax ? maxPool2d(x4, sp.lift(kernel, 1), sp.lift(strides, 1),
                                sp.lift(p.symmetric, 0))
                    : avgPool2d(x4, sp.lift(kernel, 1), sp.lift(strides, 1),

@@ -1124,8 +1124,33 @@ void convertConcat(Ctx &c) {
   c.setOutput(0, parts.size() == 1 ? parts[0] : concat(parts, axis));
 }
 
-/// Slices of `x` (constant or tensor) by per-dimension starts, limits,
-/// positive steps.
+/// `x` with dimension `axis` in reverse order: an embedding lookup of its
+/// rows n-1, ..., 0 with `axis` moved first.
+Tensor reverseAxis(const Ctx &c, const Tensor &x, int64_t axis) {
+  int64_t n = x.size(axis);
+  if (n == 1)
+    return x;
+  if (!isFloat(x.dtype()))
+    c.unsupported("reversing an integer tensor computed at run time");
+  Shape perm{axis}, inverse(x.rank());
+  for (int64_t d = 0; d < x.rank(); ++d)
+    if (d != axis)
+      perm.push_back(d);
+  for (int64_t d = 0; d < x.rank(); ++d)
+    inverse[perm[d]] = d;
+  Tensor front = axis == 0 ? x : transpose(x, perm);
+  Shape shape = front.shape();
+  std::vector<double> rows(n);
+  for (int64_t k = 0; k < n; ++k)
+    rows[k] = static_cast<double>(n - 1 - k);
+  Tensor reversed = embedding(reshape(front, {n, product(shape, 1)}),
+                              constant(c.graph, {n}, rows, DType::I64));
+  reversed = reshape(reversed, shape);
+  return axis == 0 ? reversed : transpose(reversed, inverse);
+}
+
+/// Slices of `x` (constant or tensor) by per-dimension starts, limits and
+/// steps; with a negative step, from start down to limit (exclusive).
 void setSlice(Ctx &c, size_t input, size_t output, const Shape &starts,
               const Shape &limits, const Shape &steps) {
   const Shape s = c.shape(input);
@@ -1133,7 +1158,9 @@ void setSlice(Ctx &c, size_t input, size_t output, const Shape &starts,
     Shape out(s.size());
     for (size_t d = 0; d < s.size(); ++d)
       out[d] = std::max<int64_t>(
-          0, (limits[d] - starts[d] + steps[d] - 1) / steps[d]);
+          0, steps[d] > 0
+                 ? (limits[d] - starts[d] + steps[d] - 1) / steps[d]
+                 : (starts[d] - limits[d] - steps[d] - 1) / -steps[d]);
     Shape inStrides = stridesOf(s);
     int64_t n = product(out);
     std::vector<int64_t> indices(n);
@@ -1148,11 +1175,20 @@ void setSlice(Ctx &c, size_t input, size_t output, const Shape &starts,
     c.setOutput(output, gatherFlat(*k, indices, out));
     return;
   }
+  // Negative steps: the axis reversed, then sliced forwards.
+  Tensor x = c.tensor(input);
+  Shape lo = starts, hi = limits, st = steps;
+  for (size_t d = 0; d < s.size(); ++d)
+    if (st[d] < 0) {
+      x = reverseAxis(c, x, static_cast<int64_t>(d));
+      lo[d] = s[d] - 1 - starts[d];
+      hi[d] = s[d] - 1 - limits[d];
+      st[d] = -steps[d];
+    }
   bool whole = true;
   for (size_t d = 0; d < s.size(); ++d)
-    whole &= starts[d] == 0 && limits[d] == s[d] && steps[d] == 1;
-  Tensor x = c.tensor(input);
-  c.setOutput(output, whole ? x : slice(x, starts, limits, steps));
+    whole &= lo[d] == 0 && hi[d] == s[d] && st[d] == 1;
+  c.setOutput(output, whole ? x : slice(x, lo, hi, st));
 }
 
 void convertSlice(Ctx &c) {
@@ -1185,15 +1221,19 @@ void convertSlice(Ctx &c) {
     int64_t size = s[d], step = steps[k];
     if (step == 0)
       c.fail("a step of 0");
-    if (step < 0)
-      c.unsupported("negative Slice steps");
-    auto clampIndex = [&](int64_t v) {
+    auto clampIndex = [&](int64_t v, int64_t low, int64_t high) {
       if (v < 0)
-        v += size;
-      return std::clamp<int64_t>(v, 0, size);
+        v = v < -size ? -1 : v + size;
+      return std::clamp<int64_t>(v, low, high);
     };
-    lo[d] = clampIndex(starts[k]);
-    hi[d] = std::max(lo[d], clampIndex(ends[k]));
+    if (step > 0) {
+      lo[d] = clampIndex(starts[k], 0, size);
+      hi[d] = std::max(lo[d], clampIndex(ends[k], 0, size));
+    } else {
+      // Backwards: from start (at most size - 1) down to end (at least -1).
+      lo[d] = clampIndex(starts[k], 0, size - 1);
+      hi[d] = std::min(lo[d], clampIndex(ends[k], -1, size - 1));
+    }
     st[d] = step;
   }
   if (!c.constant(0))
@@ -1447,10 +1487,17 @@ void convertReduce(Ctx &c, const std::string &op) {
 
 void convertArg(Ctx &c, bool isMax) {
   Tensor x = c.tensor(0);
-  if (c.attrInt("select_last_index", 0))
-    c.unsupported("select_last_index=1");
   int64_t axis = normalizeAxis(c, c.attrInt("axis", 0), x.rank());
-  c.setOutput(0, argmax(isMax ? x : neg(x), axis, c.attrInt("keepdims", 1)));
+  bool keep = c.attrInt("keepdims", 1);
+  Tensor scores = isMax ? x : neg(x);
+  if (!c.attrInt("select_last_index", 0)) {
+    c.setOutput(0, argmax(scores, axis, keep));
+    return;
+  }
+  // The last of equal maxima: the first in the reversed axis, counted
+  // back from the end.
+  Tensor first = argmax(reverseAxis(c, scores, axis), axis, keep);
+  c.setOutput(0, scalarLike(first, double(x.size(axis) - 1)) - first);
 }
 
 

@@ -188,3 +188,21 @@ attention_model("softmax-axis2.onnx", mask=False, softmax_axis=2)
 for n in ("q", "k", "v"):
     np.save(os.path.join(out, "attn_%s.npy" % n),
             rng.standard_normal((1, 2, 4, 8)).astype(np.float32))
+
+# Slices with negative steps: x[:, ::-1] and x[:, 3:0:-2] of x [2, 5].
+def slice_model(name, start, end, step):
+    x_in = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])
+    n = len(range(5)[start:end:step])
+    y_out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, n])
+    save(model([helper.make_node("Slice", ["x", "s", "e", "a", "k"], ["y"])],
+               [x_in], [y_out],
+               [init("s", np.array([start], np.int64)),
+                init("e", np.array([end], np.int64)),
+                init("a", np.array([1], np.int64)),
+                init("k", np.array([step], np.int64))]), name)
+
+
+slice_model("reverse.onnx", -1, -(1 << 63), -1)
+slice_model("backwards.onnx", 3, 0, -2)
+np.save(os.path.join(out, "slice_x.npy"),
+        rng.standard_normal((2, 5)).astype(np.float32))

@@ -7,8 +7,16 @@
 #include "kiln/runtime/Numerics.h"
 #include "kiln/runtime/SafeTensors.h"
 
+#include "io/AtomicFile.h"
+#include "io/Json.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <unistd.h>
 
 namespace kiln::rt {
 namespace {
@@ -64,6 +72,55 @@ std::string listEntries(const std::vector<EntrySpec> &entries) {
   return "entry points: " + names;
 }
 
+/// Writes `events` as a Chrome trace at `path` and prints the ops that
+/// took the most time, per call of the entry (`calls` calls).
+Status reportProfile(const std::vector<ProfileEvent> &events,
+                     const std::string &path, int64_t calls) {
+  std::string trace = "{\"traceEvents\": [\n";
+  std::map<std::string, std::pair<double, int64_t>> byOrigin;
+  double total = 0;
+  char line[128];
+  for (size_t i = 0; i < events.size(); ++i) {
+    const ProfileEvent &e = events[i];
+    std::snprintf(line, sizeof line,
+                  ", \"ph\": \"X\", \"ts\": %.3f, \"dur\": %.3f, "
+                  "\"pid\": 1, \"tid\": 1}%s\n",
+                  e.start * 1e6, (e.end - e.start) * 1e6,
+                  i + 1 < events.size() ? "," : "");
+    trace += "  {\"name\": " + json::quote(e.origin) + line;
+    auto &[seconds, count] = byOrigin[e.origin];
+    seconds += e.end - e.start;
+    ++count;
+    total += e.end - e.start;
+  }
+  trace += "]}\n";
+  if (Status s = io::writeFileAtomically(path, {{trace.data(), trace.size()}});
+      !s.ok())
+    return s;
+  std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(
+      byOrigin.begin(), byOrigin.end());
+  std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+    return a.second.first > b.second.first;
+  });
+  std::fprintf(stderr, "profile: %lld call%s, %.3f ms per call; the ops "
+                       "that took the most time:\n",
+               (long long)calls, calls == 1 ? "" : "s", total / calls * 1e3);
+  std::fprintf(stderr, "  %10s %6s %8s  %s\n", "ms/call", "%", "kernels",
+               "op (the kernel writing its output)");
+  for (size_t i = 0; i < rows.size() && i < 15; ++i)
+    std::fprintf(stderr, "  %10.3f %5.1f%% %8lld  %s\n",
+                 rows[i].second.first / calls * 1e3,
+                 100 * rows[i].second.first / std::max(total, 1e-12),
+                 (long long)(rows[i].second.second / calls),
+                 rows[i].first.c_str());
+  if (rows.size() > 15)
+    std::fprintf(stderr, "  ... %zu more\n", rows.size() - 15);
+  std::fprintf(stderr, "trace written to %s (chrome://tracing or "
+                       "ui.perfetto.dev)\n",
+               path.c_str());
+  return Status::success();
+}
+
 Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
                        const EntryRunner &run, const RunRequest &request) {
   const EntrySpec *entry = findEntry(entries, request.entry);
@@ -75,6 +132,16 @@ Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
   if (request.outputs.empty())
     return Status::error("--outputs=FILE is required (.safetensors, or .npy "
                          "for one result)");
+  if (request.repeat < 1)
+    return Status::error("--repeat must be at least 1");
+  if (!request.profile.empty()) {
+    std::string folder = io::directoryOf(request.profile);
+    if (::access(folder.c_str(), W_OK) != 0)
+      return Status::error("cannot write the profile '" + request.profile +
+                           "': the folder '" + folder + "' " +
+                           (errno == ENOENT ? "does not exist"
+                                            : "is not writable"));
+  }
 
   std::optional<SafeTensorsFile> params, inputs;
   if (!request.params.empty()) {
@@ -100,8 +167,27 @@ Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
     setNumericsChecks(true);
     resetNonFinite();
   }
-  if (Status s = run(entry->name, arguments.value(), results.value()); !s.ok())
-    return s;
+  // With --repeat, the first call warms up (library primitives created,
+  // caches filled) and is not profiled.
+  bool warmUp = request.repeat > 1;
+  for (int64_t i = 0; i < request.repeat; ++i) {
+    if (!request.profile.empty() && i == (warmUp ? 1 : 0))
+      setProfiling(true);
+    profileStart();
+    Status s = run(entry->name, arguments.value(), results.value());
+    profileEnd(entry->name + " (after its last report)");
+    if (!s.ok()) {
+      setProfiling(false);
+      return s;
+    }
+  }
+  if (!request.profile.empty()) {
+    setProfiling(false);
+    if (Status s = reportProfile(takeProfile(), request.profile,
+                                 warmUp ? request.repeat - 1 : 1);
+        !s.ok())
+      return s;
+  }
   if (Status s = writeResults(*entry, request, std::move(results).value());
       !s.ok())
     return s;
@@ -137,13 +223,23 @@ StatusOr<RunRequest> parseRunFlags(int argc, char **argv, int first) {
                              *v + "'");
       request.threads = n;
     }
+    else if (auto v = value("--repeat")) {
+      char *end = nullptr;
+      long long n = std::strtoll(v->c_str(), &end, 10);
+      if (v->empty() || *end != '\0' || n < 1)
+        return Status::error("--repeat must be a positive integer, got '" +
+                             *v + "'");
+      request.repeat = n;
+    } else if (auto v = value("--profile"))
+      request.profile = *v;
     else if (arg == "--check-numerics")
       request.checkNumerics = true;
     else
       return Status::error("unknown argument '" + arg +
                            "'; expected --entry=E --params=P.safetensors "
                            "--inputs=I.safetensors --outputs=O.safetensors "
-                           "[--threads=N] [--check-numerics]");
+                           "[--threads=N] [--repeat=N] [--profile=T.json] "
+                           "[--check-numerics]");
   }
   return request;
 }

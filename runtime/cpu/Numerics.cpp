@@ -5,9 +5,11 @@
 #include "kiln/runtime/CodegenSupport.h"
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 namespace kiln::rt {
 namespace {
@@ -17,6 +19,30 @@ std::atomic<const KilnNumericsHooks *> forwarded{nullptr};
 std::atomic<bool> found{false};
 std::mutex recordMutex;
 NonFiniteValue first;
+
+// Profiling: intervals between reports, per thread.
+using Clock = std::chrono::steady_clock;
+std::atomic<bool> profiling{false};
+Clock::time_point profileOrigin;
+thread_local Clock::time_point lastReport;
+struct RawEvent {
+  const char *origin; // a string of the artefact, or of `owned`
+  double start, end;
+};
+std::mutex profileMutex;
+std::vector<RawEvent> events;
+std::vector<std::string> owned;
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(t - profileOrigin).count();
+}
+
+void recordInterval(const char *origin) {
+  Clock::time_point now = Clock::now();
+  std::lock_guard<std::mutex> lock(profileMutex);
+  events.push_back({origin ? origin : "?", since(lastReport), since(now)});
+  lastReport = now;
+}
 
 /// The exponent bits of an IEEE float: all ones means Inf or NaN.
 template <typename Float, typename Bits> struct Layout;
@@ -34,6 +60,8 @@ void check(uintptr_t data, uintptr_t origin, int64_t count) {
           forwarded.load(std::memory_order_relaxed))
     return (sizeof(Float) == 4 ? hooks->checkF32 : hooks->checkF64)(
         data, origin, count);
+  if (profiling.load(std::memory_order_relaxed))
+    recordInterval(reinterpret_cast<const char *>(origin));
   if (!enabled.load(std::memory_order_relaxed) ||
       found.load(std::memory_order_relaxed))
     return;
@@ -83,6 +111,40 @@ std::optional<NonFiniteValue> firstNonFinite() {
 void resetNonFinite() {
   std::lock_guard<std::mutex> lock(recordMutex);
   found.store(false);
+}
+
+void setProfiling(bool on) {
+  std::lock_guard<std::mutex> lock(profileMutex);
+  if (on && !profiling.load()) {
+    profileOrigin = Clock::now();
+    events.clear();
+    owned.clear();
+  }
+  profiling.store(on);
+}
+
+void profileStart() { lastReport = Clock::now(); }
+
+void profileEnd(const std::string &what) {
+  if (!profiling.load())
+    return;
+  Clock::time_point now = Clock::now();
+  std::lock_guard<std::mutex> lock(profileMutex);
+  owned.push_back(what);
+  events.push_back({nullptr, since(lastReport), since(now)});
+  lastReport = now;
+}
+
+std::vector<ProfileEvent> takeProfile() {
+  std::lock_guard<std::mutex> lock(profileMutex);
+  std::vector<ProfileEvent> out;
+  size_t nextOwned = 0;
+  for (const RawEvent &e : events)
+    out.push_back({e.origin ? std::string(e.origin) : owned[nextOwned++],
+                   e.start, e.end});
+  events.clear();
+  owned.clear();
+  return out;
 }
 
 std::string NonFiniteValue::describe() const {

@@ -207,7 +207,9 @@ std::vector<Command> commands() {
       {"run", "run one entry point on tensors from files",
        "  --entry=E --params=P.safetensors --inputs=I.safetensors\n"
        "  --outputs=O.safetensors (or .npy for one result)\n"
-       "  [--threads=N] [--check-numerics]\n",
+       "  [--threads=N] [--check-numerics]\n"
+       "  [--repeat=N] [--profile=trace.json]   time every kernel (Chrome "
+       "trace + top ops)\n",
        [](const std::vector<EntrySpec> &) { return true; }, nullptr},
       {"list", "the entry points and their tensors", "",
        [](const std::vector<EntrySpec> &) { return true; }, nullptr},

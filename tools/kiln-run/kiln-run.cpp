@@ -69,6 +69,16 @@ cl::opt<bool> checkNumerics(
              "naming the first op that wrote a NaN or Inf"),
     cl::init(false), cl::cat(category));
 
+cl::opt<int64_t> repeat("repeat",
+                        cl::desc("Run the entry point this many times (the "
+                                 "outputs are the last run's)"),
+                        cl::init(1), cl::cat(category));
+cl::opt<std::string> profile(
+    "profile",
+    cl::desc("Time every kernel: write a Chrome trace (chrome://tracing, "
+             "ui.perfetto.dev) and print the ops that took the most time"),
+    cl::value_desc("trace.json"), cl::init(""), cl::cat(category));
+
 int fail(const std::string &message) {
   llvm::errs() << "kiln-run: error: " << message << "\n";
   return 1;
@@ -109,6 +119,8 @@ int main(int argc, char **argv) {
                   flag->getValue() + "'");
   rt::RunRequest request{entryName, paramsFile, inputsFile, outputsFile};
   request.checkNumerics = checkNumerics;
+  request.repeat = repeat;
+  request.profile = profile;
   if (threads) {
     int64_t n = 0;
     if (llvm::StringRef(*threads).getAsInteger(10, n) || n < 1)

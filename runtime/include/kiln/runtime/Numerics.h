@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace kiln::rt {
 
@@ -33,6 +34,24 @@ struct NonFiniteValue {
 };
 std::optional<NonFiniteValue> firstNonFinite();
 void resetNonFinite();
+
+/// Kernel timing through the same reports: with profiling on, each report
+/// closes the interval since the previous one on this thread (or since
+/// profileStart) and attributes it to the op that wrote the output, so a
+/// kernel's interval is the kernel (and any kernel before it whose output
+/// is not a float tensor, which reports nothing). The reports of a
+/// compiled artefact reach its host's runtime.
+void setProfiling(bool on);
+/// An entry call starts on this thread.
+void profileStart();
+/// It ends: the time since the last report is attributed to `what`.
+void profileEnd(const std::string &what);
+struct ProfileEvent {
+  std::string origin; ///< "graph.conv2d in conv1 at model.cpp:12", ...
+  double start, end;  ///< seconds since profiling was turned on
+};
+/// The events recorded since profiling was turned on (and clears them).
+std::vector<ProfileEvent> takeProfile();
 
 } // namespace kiln::rt
 

@@ -27,6 +27,13 @@ struct RunRequest {
   /// Scan every kernel's output; fail (after writing the outputs) naming
   /// the first op that wrote a NaN or Inf.
   bool checkNumerics = false;
+  /// Run the entry this many times (the outputs are the last run's).
+  int64_t repeat = 1;
+  /// Time every kernel of every run but a first warm-up one (with
+  /// repeat > 1): a Chrome trace written here (chrome://tracing,
+  /// ui.perfetto.dev), and the ops that took the most time printed to
+  /// stderr. Empty: no profile.
+  std::string profile;
 };
 
 /// Runs an entry point: `run(entry, arguments, results)`.
@@ -38,9 +45,8 @@ using EntryRunner = std::function<Status(
 Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
                        const EntryRunner &run, const RunRequest &request);
 
-/// Parses --entry=, --params=, --inputs=, --outputs=, --threads= and
-/// --check-numerics from
-/// argv[first..].
+/// Parses --entry=, --params=, --inputs=, --outputs=, --threads=,
+/// --repeat=, --profile= and --check-numerics from argv[first..].
 StatusOr<RunRequest> parseRunFlags(int argc, char **argv, int first);
 
 /// "entry points: forward, loss".

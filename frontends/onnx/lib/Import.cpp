@@ -778,11 +778,16 @@ void Importer::sortNodes() {
 
 void Importer::declareParameters() {
   const auto &graph = model_.graph();
-  std::set<std::string> statistics;
+  std::set<std::string> statistics, settings;
   for (const auto &node : graph.node())
-    for (int k = 0; k < node.input_size(); ++k)
+    for (int k = 0; k < node.input_size(); ++k) {
       if (isBatchNormStatistic(node, k))
         statistics.insert(node.input(k));
+      // Float inputs that act as attributes (Resize's scales, Clip's
+      // bounds, ...) are constants, whatever their rank.
+      if (isSettingInput(node, k))
+        settings.insert(node.input(k));
+    }
   // The model's float dtype: its first float initializer's.
   DType modelDtype = DType::F32;
   for (const auto &t : graph.initializer())
@@ -806,7 +811,8 @@ void Importer::declareParameters() {
     // norm's statistics its buffers); integer tensors and 0-d scalars are
     // constants the importer folds.
     bool buffer = statistics.count(t.name()) > 0;
-    if (isFloat(c.dtype) && (!c.shape.empty() || buffer)) {
+    if (isFloat(c.dtype) && (!c.shape.empty() || buffer) &&
+        !settings.count(t.name())) {
       module_->declare(t.name(), c.shape, c.dtype, buffer);
       parameters_.insert(t.name());
       InitialValue v{t.name(), c.shape, c.dtype, {}};

@@ -151,6 +151,11 @@ using Converter = std::function<void(NodeContext &)>;
 /// The converter of `opType` in the default domain, or null.
 const Converter *findConverter(const std::string &opType);
 
+/// Whether input `input` of `node` is a setting the converter reads as a
+/// constant (Resize's scales, Clip's bounds, Pad's value, ...): a float
+/// initializer there is a constant, not a parameter.
+bool isSettingInput(const ::onnx::NodeProto &node, int input);
+
 /// Buffers the converters update in training mode: batch norm's running
 /// statistics, by initializer name (the importer names them buffers).
 bool isBatchNormStatistic(const ::onnx::NodeProto &node, int input);

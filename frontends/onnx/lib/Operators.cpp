@@ -1431,6 +1431,71 @@ void convertPad(Ctx &c) {
   c.setOutput(0, padTensor(c, x, before, after, mode, value));
 }
 
+/// Resize (and Upsample) by whole factors in nearest mode where every
+/// coordinate mode gives the same answer: each element repeated, which is
+/// what PyTorch's nearest upsampling exports (asymmetric, floor).
+void convertResize(Ctx &c, bool upsample) {
+  Tensor x = c.tensor(0);
+  std::string mode = c.attrString("mode", "nearest");
+  if (mode != "nearest")
+    c.unsupported("Resize mode " + mode + " (nearest only)");
+  std::vector<double> scales;
+  if (upsample) {
+    scales = c.opset < 9 ? c.attrFloats("scales")
+                         : c.requireConstant(1, "scales").doubles();
+  } else {
+    std::string coordinates =
+        c.attrString("coordinate_transformation_mode", "half_pixel");
+    std::string nearest = c.attrString("nearest_mode", "round_prefer_floor");
+    c.attrFloat("cubic_coeff_a", -0.75);
+    c.attrInt("exclude_outside", 0);
+    c.attrFloat("extrapolation_value", 0);
+    if (c.attrInt("antialias", 0))
+      c.unsupported("antialias=1");
+    if (c.hasAttr("axes") || c.hasAttr("keep_aspect_ratio_policy"))
+      c.unsupported("Resize's axes and keep_aspect_ratio_policy");
+    bool repeats = (coordinates == "asymmetric" && nearest == "floor") ||
+                   ((coordinates == "half_pixel" ||
+                     coordinates == "pytorch_half_pixel") &&
+                    nearest != "floor" && nearest != "ceil");
+    if (!repeats)
+      c.unsupported("Resize with coordinate_transformation_mode " +
+                    coordinates + " and nearest_mode " + nearest);
+    size_t scalesInput = c.opset < 11 ? 1 : 2;
+    if (c.has(scalesInput) && c.requireConstant(scalesInput, "scales").count())
+      scales = c.requireConstant(scalesInput, "scales").doubles();
+    else if (c.has(3)) {
+      std::vector<int64_t> sizes = c.requireConstant(3, "sizes").ints();
+      if (static_cast<int64_t>(sizes.size()) != x.rank())
+        c.fail("sizes must have one value per dimension");
+      for (int64_t d = 0; d < x.rank(); ++d)
+        scales.push_back(double(sizes[d]) / double(x.size(d)));
+    }
+  }
+  if (static_cast<int64_t>(scales.size()) != x.rank())
+    c.fail("scales must have one value per dimension");
+  Shape split, repeated, out;
+  bool any = false;
+  for (int64_t d = 0; d < x.rank(); ++d) {
+    double f = scales[d];
+    int64_t whole = static_cast<int64_t>(std::llround(f));
+    if (!(f >= 1) || std::fabs(f - double(whole)) > 1e-6 || whole > 4096)
+      c.unsupported(fmt::format("a Resize by {} (whole upscaling factors "
+                                "only)",
+                                f));
+    split.insert(split.end(), {x.size(d), 1});
+    repeated.insert(repeated.end(), {x.size(d), whole});
+    out.push_back(x.size(d) * whole);
+    any |= whole > 1;
+  }
+  if (!any) {
+    c.setOutput(0, x);
+    return;
+  }
+  checkedCount(out, "the resized shape");
+  c.setOutput(0, reshape(broadcastTo(reshape(x, split), repeated), out));
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
@@ -2108,6 +2173,8 @@ const std::map<std::string, Converter> &converters() {
     };
     t["Trilu"] = convertTrilu;
     t["ScatterND"] = convertScatterND;
+    t["Resize"] = [](Ctx &c) { convertResize(c, false); };
+    t["Upsample"] = [](Ctx &c) { convertResize(c, true); };
     return t;
   }();
   return table;
@@ -2119,6 +2186,14 @@ const Converter *findConverter(const std::string &opType) {
   const auto &table = converters();
   auto it = table.find(opType);
   return it == table.end() ? nullptr : &it->second;
+}
+
+bool isSettingInput(const ::onnx::NodeProto &node, int input) {
+  const std::string &op = node.op_type();
+  return ((op == "Resize" || op == "Upsample") && input >= 1) ||
+         (op == "Clip" && input >= 1) || (op == "Pad" && input == 2) ||
+         (op == "Dropout" && input == 1) || op == "Range" ||
+         op == "ConstantOfShape";
 }
 
 bool isBatchNormStatistic(const ::onnx::NodeProto &node, int input) {

@@ -206,3 +206,16 @@ slice_model("reverse.onnx", -1, -(1 << 63), -1)
 slice_model("backwards.onnx", 3, 0, -2)
 np.save(os.path.join(out, "slice_x.npy"),
         rng.standard_normal((2, 5)).astype(np.float32))
+
+# Nearest upsampling by 2 (what PyTorch's nn.Upsample exports): x [1, 2, 2, 3].
+img_in = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 2, 3])
+img_out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 4, 6])
+save(model([helper.make_node("Resize", ["x", "", "scales"], ["y"],
+                             mode="nearest",
+                             coordinate_transformation_mode="asymmetric",
+                             nearest_mode="floor")],
+           [img_in], [img_out],
+           [init("scales", np.array([1, 1, 2, 2], np.float32))]),
+     "upsample.onnx")
+np.save(os.path.join(out, "upsample_x.npy"),
+        rng.standard_normal((1, 2, 2, 3)).astype(np.float32))

@@ -142,7 +142,10 @@ std::vector<Command> commands() {
            return ranks.status();
          options.communicator = ranks.value().get();
          Status s = train(model, options);
-         if (!s.ok() && ranks.value()->size() > 1) {
+         // Interrupted, every rank stopped at the same step after rank 0
+         // wrote its checkpoint: nothing to abort.
+         if (!s.ok() && ranks.value()->size() > 1 &&
+             s.message() != "interrupted") {
            std::fprintf(stderr, "%s: error: rank %d: %s\n", argv[0],
                         ranks.value()->rank(), s.message().c_str());
            ranks.value()->abort(1);

@@ -680,6 +680,10 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     startEpoch = progress.epoch;
     startBatch = progress.batch;
   }
+  // The seed of the numbers a rank draws inside its steps (dropout, noise,
+  // Langevin chains): each rank its own, rank 0 the run's.
+  const uint64_t rankSeed =
+      options.seed + static_cast<uint64_t>(rank) * 0x9E3779B97F4A7C15ull;
   std::optional<SafeTensorsFile> initial;
   if (!options.initParams.empty() && !resumed) {
     StatusOr<SafeTensorsFile> file = readSafeTensors(options.initParams);
@@ -828,7 +832,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                            Langevin::kBufferName +
                            "' (the energy-based model's replay buffer)");
     } else {
-      replay = initialReplayBuffer(example, negatives.dtype(), options.seed);
+      replay = initialReplayBuffer(example, negatives.dtype(), rankSeed);
     }
     for (size_t i = 0; i < energyGrad->arguments.size(); ++i) {
       const ArgumentSpec &a = energyGrad->arguments[i];
@@ -858,7 +862,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       chainArgs[i] = std::move(chainSlot[i] < 0 ? chainImages
                                                 : args[chainSlot[i]]);
     Status s = replayNegatives(model, *energyGrad, chainArgs, chainX, replay,
-                               options.seed, step);
+                               rankSeed, step);
     for (size_t i = 0; i < chainArgs.size(); ++i)
       (chainSlot[i] < 0 ? chainImages : args[chainSlot[i]]) =
           std::move(chainArgs[i]);
@@ -915,7 +919,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       }
     }
     int64_t settings[] = {static_cast<int64_t>(options.seed), options.epochs,
-                          options.stepsPerEpoch, startEpoch, startBatch};
+                          options.stepsPerEpoch, options.stopAfterSteps,
+                          options.checkpointEvery, startEpoch, startBatch};
     uint64_t settingsHash = fnv(settings, sizeof(settings));
     uint64_t stateHash = fnv(nullptr, 0);
     for (size_t i = 0; i < args.size(); ++i)
@@ -926,6 +931,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                                "must run the same executable)"},
           std::pair{settingsHash, "was given other settings than rank 0 "
                                   "(--seed, --epochs, --steps-per-epoch, "
+                                  "--stop-after-steps, --checkpoint-every, "
                                   "--resume must agree)"},
           std::pair{stateHash, "starts from other parameters than rank 0 "
                                "(--seed, --init-params, --resume must "
@@ -1019,6 +1025,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   // batch, averaged with the other ranks' (the loss and batch norm's new
   // running statistics too), then its optimizer.
   double reduceSeconds = 0; // this run's time in all-reduces
+  bool agreedStop = false;  // every rank saw a signal by this step's end
   auto runDataParallel = [&](double &loss) -> Status {
     loss = 0;
     for (size_t k = 0; k < gradSteps.size(); ++k) {
@@ -1065,8 +1072,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     double stop = interrupted ? 1 : 0;
     if (Status s = comm->allReduceSum(&stop, 1, DType::F64); !s.ok())
       return s;
-    if (stop > 0)
-      interrupted = 1;
+    agreedStop = stop > 0;
     return Status::success();
   };
   // Each result after the loss updates an argument (parameters, optimizer
@@ -1126,15 +1132,18 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     batches = std::min(batches, options.stepsPerEpoch);
   // A checkpoint of a run with another global batch (another number of
   // ranks): continue at the same example of the epoch.
-  if (resumed && progress.globalBatch > 0 &&
-      progress.globalBatch != globalBatch && startBatch > 0) {
-    int64_t examples = startBatch * progress.globalBatch;
+  // A checkpoint from before global batches were recorded is a single
+  // process's: its steps took the compiled batch.
+  int64_t savedGlobalBatch =
+      progress.globalBatch > 0 ? progress.globalBatch : batch;
+  if (resumed && savedGlobalBatch != globalBatch && startBatch > 0) {
+    int64_t examples = startBatch * savedGlobalBatch;
     startBatch = examples / globalBatch;
     std::fprintf(progressOut,
                  "the checkpoint's steps took %lld examples, this run's take "
                  "%lld: continuing at step %lld of epoch %lld (example "
                  "%lld)\n",
-                 (long long)progress.globalBatch, (long long)globalBatch,
+                 (long long)savedGlobalBatch, (long long)globalBatch,
                  (long long)startBatch + 1, (long long)startEpoch + 1,
                  (long long)(startBatch * globalBatch));
   }
@@ -1259,7 +1268,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                  {true, options.seed, epoch}, shapes.value(), in);
       if (rngSeedIndex >= 0)
         args[rngSeedIndex].data<int64_t>()[0] =
-            static_cast<int64_t>(options.seed & 0x7FFFFFFFFFFFFFFFull);
+            static_cast<int64_t>(rankSeed & 0x7FFFFFFFFFFFFFFFull);
       if (rngOffsetIndex >= 0)
         args[rngOffsetIndex].data<int64_t>()[0] = stepsDone << 32;
       resetNonFinite();
@@ -1325,8 +1334,11 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       }
       bool periodic = options.checkpointEvery > 0 &&
                       stepsDone % options.checkpointEvery == 0;
-      bool stopping = interrupted || (options.stopAfterSteps > 0 &&
-                                      runSteps >= options.stopAfterSteps);
+      // Data-parallel ranks stop on the signal they agreed on, at the same
+      // step.
+      bool signalled = ranks > 1 ? agreedStop : bool(interrupted);
+      bool stopping = signalled || (options.stopAfterSteps > 0 &&
+                                    runSteps >= options.stopAfterSteps);
       if (!options.checkpoint.empty() && (periodic || stopping)) {
         int64_t nextEpoch = b + 1 == batches ? epoch + 1 : epoch;
         int64_t nextBatch = b + 1 == batches ? 0 : b + 1;
@@ -1345,14 +1357,20 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
         if (terminal)
           std::fprintf(progressOut, "\n");
         std::fprintf(progressOut, "%s at epoch %lld, step %lld%s\n",
-                     interrupted ? "interrupted" : "stopped",
+                     signalled ? "interrupted" : "stopped",
                      (long long)epoch + 1, (long long)b + 1,
                      options.checkpoint.empty()
                          ? ""
                          : ("; checkpoint written to " + options.checkpoint).c_str());
         if (Status s = metricsWritten(true); !s.ok())
           return s;
-        return interrupted ? Status::error("interrupted") : Status::success();
+        // The other ranks wait for rank 0's files before they end.
+        if (ranks > 1) {
+          double done = 0;
+          if (Status s = comm->allReduceSum(&done, 1, DType::F64); !s.ok())
+            return s;
+        }
+        return signalled ? Status::error("interrupted") : Status::success();
       }
     }
     if (terminal)

@@ -848,7 +848,11 @@ void Importer::convertNode(Graph &graph, int n,
     failFile(where + ": unsupported operator " + node.op_type());
   std::vector<Value *> inputs;
   for (const std::string &in : node.input()) {
-    Value *v = in.empty() ? nullptr : &values.at(in);
+    auto found = in.empty() ? values.end() : values.find(in);
+    if (!in.empty() && found == values.end())
+      failFile(fmt::format("{} reads '{}', which was not computed", where,
+                           in));
+    Value *v = in.empty() ? nullptr : &found->second;
     if (v && !v->missing.empty())
       failFile(fmt::format("{} reads '{}': {}", where, in, v->missing));
     inputs.push_back(v);
@@ -958,6 +962,13 @@ void Importer::findAttention() {
     if (m.scores < 0)
       continue;
     m.transposeK = soleProducer(g.node(m.scores).input(1), "Transpose");
+    // A node belongs to one match at most (one match's last MatMul may be
+    // another's scores).
+    bool overlaps = fusedNodes_.count(n) > 0;
+    for (int k : {m.transposeK, m.scores, m.scale, m.mask, m.softmax})
+      overlaps |= k >= 0 && (fusedNodes_.count(k) || attention_.count(k));
+    if (overlaps)
+      continue;
     attention_[n] = m;
     for (int k : {m.transposeK, m.scores, m.scale, m.mask, m.softmax})
       if (k >= 0)

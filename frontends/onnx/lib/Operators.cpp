@@ -257,15 +257,21 @@ Tensor rhs(Ctx &c, const Tensor &a) {
   return trailing ? reshape(b, shape) : b;
 }
 
+/// Whether a binary node's constant operands can be folded: the same
+/// dtype, a result of foldable size, and NumPy broadcasting (before opset
+/// 7 broadcasting was explicit: left to rhs()).
+bool foldsBinary(const Ctx &c) {
+  return c.allConstant() && c.opset >= 7 && c.dtype(0) == c.dtype(1) &&
+         foldable(broadcastShapes(c, c.shape(0), c.shape(1)));
+}
+
 void binaryOp(Ctx &c, Tensor (*fn)(const Tensor &, const Tensor &, SourceLoc),
-              double (*fold)(double, double)) {
-  if (c.allConstant() && fold &&
-      foldable(broadcastShapes(c, c.shape(0), c.shape(1)))) {
+              double (*fold)(double, double),
+              int64_t (*foldInt)(int64_t, int64_t)) {
+  if (foldsBinary(c)) {
     const Constant &a = *c.constant(0), &b = *c.constant(1);
     if (!isFloat(a.dtype))
-      c.setOutput(0, foldIntegers(c, a, b, [fold](int64_t x, int64_t y) {
-                    return static_cast<int64_t>(fold(double(x), double(y)));
-                  }));
+      c.setOutput(0, foldIntegers(c, a, b, foldInt));
     else
       c.setOutput(0, foldBinary(c, a, b, a.dtype, [&](double x, double y) {
                     return roundTo(a.dtype, fold(x, y));
@@ -283,28 +289,42 @@ void variadic(Ctx &c, Tensor (*fn)(const Tensor &, const Tensor &, SourceLoc)) {
   c.setOutput(0, acc);
 }
 
+/// `predicate` of two numbers of one kind.
+template <typename T> bool holds(Compare predicate, T x, T y) {
+  switch (predicate) {
+  case Compare::Eq:
+    return x == y;
+  case Compare::Ne:
+    return x != y;
+  case Compare::Lt:
+    return x < y;
+  case Compare::Le:
+    return x <= y;
+  case Compare::Gt:
+    return x > y;
+  case Compare::Ge:
+    return x >= y;
+  }
+  return false;
+}
+
 void compareOp(Ctx &c, Compare predicate) {
-  if (c.allConstant() &&
-      foldable(broadcastShapes(c, c.shape(0), c.shape(1)))) {
+  if (foldsBinary(c) && !isFloat(c.dtype(0))) {
+    // Integers compare exactly (no detour through double).
+    const Constant &a = *c.constant(0), &b = *c.constant(1);
+    Constant out = foldIntegers(c, a, b, [predicate](int64_t x, int64_t y) {
+      return int64_t(holds(predicate, x, y));
+    });
+    out.dtype = DType::I1;
+    c.setOutput(0, out);
+    return;
+  }
+  if (foldsBinary(c)) {
     const Constant &a = *c.constant(0), &b = *c.constant(1);
     c.setOutput(0, foldBinary(c, a, b, DType::I1, [predicate](double x,
                                                               double y) {
-      switch (predicate) {
-      case Compare::Eq:
-        return double(x == y);
-      case Compare::Ne:
-        return double(x != y);
-      case Compare::Lt:
-        return double(x < y);
-      case Compare::Le:
-        return double(x <= y);
-      case Compare::Gt:
-        return double(x > y);
-      case Compare::Ge:
-        return double(x >= y);
-      }
-      return 0.0;
-    }));
+                  return double(holds(predicate, x, y));
+                }));
     return;
   }
   Tensor a = c.tensor(0);
@@ -402,12 +422,21 @@ void convertWhere(Ctx &c) {
     Shape out = broadcastShapes(c, broadcastShapes(c, cond.shape, a.shape),
                                 b.shape);
     int64_t n = checkedCount(out, "a folded constant");
-    std::vector<double> values(n);
-    for (int64_t k = 0; k < n; ++k)
-      values[k] = cond.at(broadcastIndex(k, out, cond.shape))
-                      ? a.at(broadcastIndex(k, out, a.shape))
-                      : b.at(broadcastIndex(k, out, b.shape));
-    c.setOutput(0, Constant::ofDoubles(out, std::move(values), a.dtype));
+    if (a.dtype != b.dtype)
+      c.fail("X and Y differ in element type");
+    Constant result;
+    result.shape = out;
+    result.dtype = a.dtype;
+    for (int64_t k = 0; k < n; ++k) {
+      bool first = cond.at(broadcastIndex(k, out, cond.shape)) != 0;
+      const Constant &from = first ? a : b;
+      int64_t at = broadcastIndex(k, out, from.shape);
+      if (isFloat(result.dtype))
+        result.f.push_back(from.f[at]);
+      else
+        result.i.push_back(from.i[at]);
+    }
+    c.setOutput(0, std::move(result));
     return;
   }
   c.setOutput(0, select(c.tensor(0), c.tensor(1), c.tensor(2)));
@@ -1663,10 +1692,16 @@ void convertRecurrent(Ctx &c, Cell cell) {
                          fmt::join(c.shape(input), "x"),
                          fmt::join(shape, "x")));
   };
+  // Initial states are [D, B, H] (layout 0) or [B, D, H] (layout 1).
+  Shape stateShape = layout == 0 ? Shape{dirs, batch, h} : Shape{batch, dirs, h};
   expect(3, "B", {dirs, 2 * gates * h});
-  expect(5, "initial_h", {dirs, batch, h});
+  expect(5, "initial_h", stateShape);
   if (cell == Cell::Lstm)
-    expect(6, "initial_c", {dirs, batch, h});
+    expect(6, "initial_c", stateShape);
+  auto initialState = [&](size_t input) {
+    Tensor t = c.tensor(input);
+    return layout == 0 ? t : transpose(t, {1, 0, 2});
+  };
   std::vector<Tensor> ys, hs, cs;
   for (int64_t d = 0; d < dirs; ++d) {
     bool reverse = dir == "reverse" || d == 1;
@@ -1686,11 +1721,11 @@ void convertRecurrent(Ctx &c, Cell cell) {
     gx = reshape(gx, {batch, steps, gates * h});
     Tensor state;
     if (c.has(5) || (cell == Cell::Lstm && c.has(6))) {
-      Tensor h0 = c.has(5) ? direction(c.tensor(5), d)
+      Tensor h0 = c.has(5) ? direction(initialState(5), d)
                            : broadcastTo(scalar(x, 0), {batch, h});
       state = h0;
       if (cell == Cell::Lstm) {
-        Tensor c0 = c.has(6) ? direction(c.tensor(6), d)
+        Tensor c0 = c.has(6) ? direction(initialState(6), d)
                              : broadcastTo(scalar(x, 0), {batch, h});
         state = concat({h0, c0}, 1);
       }
@@ -2024,27 +2059,45 @@ const std::map<std::string, Converter> &converters() {
                          cast(compare(Compare::Lt, x, zero), x.dtype()));
     };
     t["Gelu"] = convertGelu;
+    // Integers fold exactly, wrapping as two's complement (exporters use
+    // INT64_MAX for "to the end").
     t["Add"] = [](Ctx &c) {
-      binaryOp(c, add, [](double a, double b) { return a + b; });
+      binaryOp(
+          c, add, [](double a, double b) { return a + b; },
+          [](int64_t a, int64_t b) {
+            return static_cast<int64_t>(uint64_t(a) + uint64_t(b));
+          });
     };
     t["Sub"] = [](Ctx &c) {
-      binaryOp(c, sub, [](double a, double b) { return a - b; });
+      binaryOp(
+          c, sub, [](double a, double b) { return a - b; },
+          [](int64_t a, int64_t b) {
+            return static_cast<int64_t>(uint64_t(a) - uint64_t(b));
+          });
     };
     t["Mul"] = [](Ctx &c) {
-      binaryOp(c, mul, [](double a, double b) { return a * b; });
+      binaryOp(
+          c, mul, [](double a, double b) { return a * b; },
+          [](int64_t a, int64_t b) {
+            return static_cast<int64_t>(uint64_t(a) * uint64_t(b));
+          });
     };
     t["Div"] = [](Ctx &c) {
-      if (c.allConstant() && !isFloat(c.dtype(0)) &&
-          foldable(broadcastShapes(c, c.shape(0), c.shape(1)))) {
+      if (foldsBinary(c) && !isFloat(c.dtype(0))) {
         const Constant &a = *c.constant(0), &b = *c.constant(1);
         for (int64_t v : b.i)
           if (v == 0)
             c.fail("integer division by zero");
-        c.setOutput(0, foldIntegers(c, a, b,
-                                    [](int64_t x, int64_t y) { return x / y; }));
+        c.setOutput(0, foldIntegers(c, a, b, [](int64_t x, int64_t y) {
+                      // INT64_MIN / -1 overflows: it wraps.
+                      return y == -1 ? static_cast<int64_t>(0 - uint64_t(x))
+                                     : x / y;
+                    }));
         return;
       }
-      binaryOp(c, div, [](double a, double b) { return a / b; });
+      binaryOp(
+          c, div, [](double a, double b) { return a / b; },
+          [](int64_t a, int64_t b) { return a / b; });
     };
     t["Pow"] = convertPow;
     t["Max"] = [](Ctx &c) { variadic(c, maximum); };

@@ -922,11 +922,12 @@ void Importer::findAttention() {
   };
   for (int n = 0; n < g.node_size(); ++n) {
     const auto &last = g.node(n);
-    if (last.op_type() != "MatMul" || !isDefault(n) || last.input_size() != 2)
+    if (last.op_type() != "MatMul" || !isDefault(n) || last.input_size() != 2 ||
+        last.output_size() != 1)
       continue;
     AttentionMatch m;
     m.softmax = soleProducer(last.input(0), "Softmax");
-    if (m.softmax < 0)
+    if (m.softmax < 0 || g.node(m.softmax).input_size() != 1)
       continue;
     std::string x = g.node(m.softmax).input(0);
     for (const char *op : {"Where", "Add"}) {
@@ -959,9 +960,11 @@ void Importer::findAttention() {
       break;
     }
     m.scores = soleProducer(x, "MatMul");
-    if (m.scores < 0)
+    if (m.scores < 0 || g.node(m.scores).input_size() != 2)
       continue;
     m.transposeK = soleProducer(g.node(m.scores).input(1), "Transpose");
+    if (m.transposeK >= 0 && g.node(m.transposeK).input_size() != 1)
+      continue;
     // A node belongs to one match at most (one match's last MatMul may be
     // another's scores).
     bool overlaps = fusedNodes_.count(n) > 0;

@@ -264,54 +264,67 @@ std::vector<unsigned char> readExternal(const ::onnx::TensorProto &t,
 
 } // namespace
 
-Constant readTensor(const ::onnx::TensorProto &t, const std::string &folder) {
+TensorBytes readTensorBytes(const ::onnx::TensorProto &t,
+                            const std::string &folder) {
   std::string what = fmt::format("tensor '{}'", t.name());
-  Constant c;
-  c.dtype = dtypeOf(t.data_type(), what);
-  c.shape.assign(t.dims().begin(), t.dims().end());
-  int64_t count = checkedCount(c.shape, what);
-  uint64_t bytes = static_cast<uint64_t>(count) * elementSize(c.dtype);
-  auto mismatch = [&](int64_t have) {
-    fail(fmt::format("{} holds {} values, its shape [{}] needs {}", what,
-                     have, fmt::join(c.shape, "x"), count));
-  };
+  TensorBytes out;
+  out.dtype = dtypeOf(t.data_type(), what);
+  out.shape.assign(t.dims().begin(), t.dims().end());
+  int64_t count = checkedCount(out.shape, what);
+  uint64_t bytes = static_cast<uint64_t>(count) * elementSize(out.dtype);
   if (t.data_location() == ::onnx::TensorProto::EXTERNAL) {
-    std::vector<unsigned char> data = readExternal(t, folder, what, bytes);
-    decode(data.data(), count, c);
-    return c;
+    out.bytes = readExternal(t, folder, what, bytes);
+    return out;
   }
   if (t.has_raw_data()) {
     const std::string &raw = t.raw_data();
     if (raw.size() != bytes)
       fail(fmt::format("{} holds {} bytes, its shape [{}] needs {}", what,
-                       raw.size(), fmt::join(c.shape, "x"), bytes));
-    decode(reinterpret_cast<const unsigned char *>(raw.data()), count, c);
-    return c;
+                       raw.size(), fmt::join(out.shape, "x"), bytes));
+    out.bytes.assign(raw.begin(), raw.end());
+    return out;
   }
-  switch (c.dtype) {
+  // The typed fields, as the little-endian bytes raw_data would hold.
+  auto take = [&](const auto &values) {
+    using T = std::decay_t<decltype(*values.begin())>;
+    if (values.size() != count)
+      fail(fmt::format("{} holds {} values, its shape [{}] needs {}", what,
+                       values.size(), fmt::join(out.shape, "x"), count));
+    out.bytes.resize(bytes);
+    size_t size = elementSize(out.dtype);
+    for (int64_t k = 0; k < count; ++k) {
+      if (out.dtype == DType::I1) {
+        out.bytes[k] = values.Get(k) != 0;
+      } else {
+        T v = values.Get(k);
+        std::memcpy(out.bytes.data() + k * size, &v, size);
+      }
+    }
+  };
+  switch (out.dtype) {
   case DType::F32:
-    if (t.float_data_size() != count)
-      mismatch(t.float_data_size());
-    c.f.assign(t.float_data().begin(), t.float_data().end());
+    take(t.float_data());
     break;
   case DType::F64:
-    if (t.double_data_size() != count)
-      mismatch(t.double_data_size());
-    c.f.assign(t.double_data().begin(), t.double_data().end());
+    take(t.double_data());
     break;
   case DType::I64:
-    if (t.int64_data_size() != count)
-      mismatch(t.int64_data_size());
-    c.i.assign(t.int64_data().begin(), t.int64_data().end());
+    take(t.int64_data());
     break;
   case DType::I32:
   case DType::I1:
-    if (t.int32_data_size() != count)
-      mismatch(t.int32_data_size());
-    for (int32_t v : t.int32_data())
-      c.i.push_back(c.dtype == DType::I1 ? v != 0 : v);
+    take(t.int32_data());
     break;
   }
+  return out;
+}
+
+Constant readTensor(const ::onnx::TensorProto &t, const std::string &folder) {
+  TensorBytes data = readTensorBytes(t, folder);
+  Constant c;
+  c.dtype = data.dtype;
+  c.shape = std::move(data.shape);
+  decode(data.bytes.data(), c.count(), c);
   return c;
 }
 
@@ -801,9 +814,9 @@ void Importer::declareParameters() {
   for (const auto &t : graph.initializer()) {
     if (initializers_.count(t.name()))
       failFile(fmt::format("two initializers are named '{}'", t.name()));
-    Constant c;
+    TensorBytes data;
     try {
-      c = readTensor(t, folder_);
+      data = readTensorBytes(t, folder_);
     } catch (const GraphError &e) {
       failFile(fmt::format("initializer {}", e.what()));
     }
@@ -811,24 +824,18 @@ void Importer::declareParameters() {
     // norm's statistics its buffers); integer tensors and 0-d scalars are
     // constants the importer folds.
     bool buffer = statistics.count(t.name()) > 0;
-    if (isFloat(c.dtype) && (!c.shape.empty() || buffer) &&
+    if (isFloat(data.dtype) && (!data.shape.empty() || buffer) &&
         !settings.count(t.name())) {
-      module_->declare(t.name(), c.shape, c.dtype, buffer);
+      module_->declare(t.name(), data.shape, data.dtype, buffer);
       parameters_.insert(t.name());
-      InitialValue v{t.name(), c.shape, c.dtype, {}};
-      size_t size = c.dtype == DType::F32 ? 4 : 8;
-      v.bytes.resize(c.f.size() * size);
-      for (size_t k = 0; k < c.f.size(); ++k) {
-        if (c.dtype == DType::F32) {
-          float x = static_cast<float>(c.f[k]);
-          std::memcpy(v.bytes.data() + 4 * k, &x, 4);
-        } else {
-          std::memcpy(v.bytes.data() + 8 * k, &c.f[k], 8);
-        }
-      }
-      initialValues_.push_back(std::move(v));
+      initialValues_.push_back(
+          {t.name(), data.shape, data.dtype, std::move(data.bytes)});
       continue;
     }
+    Constant c;
+    c.dtype = data.dtype;
+    c.shape = std::move(data.shape);
+    decode(data.bytes.data(), c.count(), c);
     initializers_.emplace(t.name(), std::move(c));
   }
   // The model's order is its parameters' registration order, which is

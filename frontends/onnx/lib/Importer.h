@@ -67,9 +67,20 @@ int64_t checkedCount(const Shape &shape, const std::string &what);
 /// Converts ONNX's element type; fails naming `what` for one Kiln lacks.
 DType dtypeOf(int32_t elemType, const std::string &what);
 
+/// A tensor's data as little-endian bytes (booleans one byte each).
+struct TensorBytes {
+  Shape shape;
+  DType dtype = DType::F32;
+  std::vector<unsigned char> bytes;
+};
+
 /// Reads a TensorProto's data (raw, typed fields or an external file under
-/// `folder`) as a constant; fails naming the tensor for data shorter or
-/// longer than its shape, or an external path outside `folder`.
+/// `folder`) as bytes; fails naming the tensor for data shorter or longer
+/// than its shape, or an external path outside `folder`.
+TensorBytes readTensorBytes(const ::onnx::TensorProto &tensor,
+                            const std::string &folder);
+
+/// The same, decoded as a constant.
 Constant readTensor(const ::onnx::TensorProto &tensor,
                     const std::string &folder);
 

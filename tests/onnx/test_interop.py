@@ -28,7 +28,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
 
 import safetensors as st  # noqa: E402
 import test_models as zoo  # noqa: E402
@@ -47,13 +46,8 @@ def run(cmd, timeout=600):
 
 
 def reference_model(name):
-    cls, seed, make_batch, _ = zoo.MODELS[name]
-    torch.manual_seed(seed)
-    model = cls().eval()
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
+    _, seed, make_batch, _ = zoo.MODELS[name]
+    model = zoo.seeded_model(name)
     gen = torch.Generator().manual_seed(100 + seed)
     forward_inputs, _ = make_batch(8, gen)
     return model, forward_inputs

@@ -1055,17 +1055,24 @@ def add_cache_checks(reference, x, workdir, expected, inputs_paths):
              "cache": before.float()})
 
 
-def check_model(name, args, workdir, report):
-    cls, seed, make_batch, loss_of = MODELS[name]
+def seeded_model(name):
+    """The reference model `name` in evaluation mode, initialized from its
+    seed, its running statistics moved away from their initial values so
+    that forward (evaluation mode) depends on them."""
+    cls, seed, _, _ = MODELS[name]
     torch.manual_seed(seed)
     model = cls().eval()
-    # Running statistics away from their initial values, so that forward
-    # (evaluation mode) depends on them.
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
             m.num_batches_tracked.fill_(3)
+    return model
+
+
+def check_model(name, args, workdir, report):
+    cls, seed, make_batch, loss_of = MODELS[name]
+    model = seeded_model(name)
     state = {k: (v.detach().clone().float() if v.is_floating_point()
                  else v.detach().clone()).contiguous()
              for k, v in model.state_dict().items()}

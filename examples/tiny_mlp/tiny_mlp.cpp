@@ -44,7 +44,7 @@ BuiltModel build(const ModelOptions &options) {
   loss.setTraining(true);
   Tensor logits = (*model)(loss.input("x", {options.batch, 16}, options.dtype));
   Tensor labels = loss.input("y", {options.batch}, DType::I64);
-  loss.output("loss", crossEntropy(logits, labels));
+  loss.output("loss", cross_entropy(logits, labels));
   return {std::move(model), std::move(program)};
 }
 

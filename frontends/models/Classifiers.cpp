@@ -19,7 +19,7 @@ struct Mlp : Module {
   explicit Mlp(DType dtype) : Module("Mlp", dtype) {}
 
   Tensor operator()(const Tensor &x) const {
-    Tensor h = relu(fc1(flatten(x)));
+    Tensor h = relu(fc1(flatten(x, 1)));
     h = relu(fc2(h));
     return fc3(h);
   }
@@ -36,9 +36,9 @@ struct Cnn : Module {
   /// The 128 activations of fc1 (after its ReLU): the feature space of
   /// the generative models' Fréchet distance.
   Tensor features(const Tensor &x) const {
-    Tensor h = maxPool2d(relu(conv1(x)), {2, 2}, {2, 2});
-    h = maxPool2d(relu(conv2(h)), {2, 2}, {2, 2});
-    return relu(fc1(flatten(h)));
+    Tensor h = max_pool2d(relu(conv1(x)), {2, 2}, {2, 2});
+    h = max_pool2d(relu(conv2(h)), {2, 2}, {2, 2});
+    return relu(fc1(flatten(h, 1)));
   }
 
   Tensor operator()(const Tensor &x) const { return fc2(features(x)); }
@@ -114,7 +114,7 @@ struct ResNet : Module {
     for (const BasicBlock *block :
          {&layer1_0, &layer1_1, &layer2_0, &layer2_1, &layer3_0, &layer3_1})
       h = (*block)(h);
-    return fc(flatten(globalAvgPool2d(h)));
+    return fc(flatten(adaptive_avg_pool2d(h, {1, 1}), 1));
   }
 };
 

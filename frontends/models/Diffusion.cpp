@@ -69,7 +69,7 @@ struct Res : Module {
   Tensor operator()(const Tensor &x, const Tensor &e) const {
     Tensor h = c1(silu(n1(x)));
     Tensor shift = reshape(t(e), {x.shape()[0], cout, 1, 1});
-    h = c2(silu(n2(h + broadcastTo(shift, h.shape()))));
+    h = c2(silu(n2(h + broadcast_to(shift, h.shape()))));
     return h + (sc ? (*sc)(x) : x);
   }
 };
@@ -102,7 +102,7 @@ struct Ddpm : Module {
     int64_t b = t.shape()[0];
     Tensor steps = reshape(cast(t, dtype()), {b, 1});
     Tensor angles = matmul(steps, constant(graph, {1, 16}, frequencies, dtype()));
-    Tensor features = concat({sin(angles), cos(angles)}, 1);
+    Tensor features = cat({sin(angles), cos(angles)}, 1);
     return temb2(silu(temb0(features)));
   }
 
@@ -111,7 +111,7 @@ struct Ddpm : Module {
     Tensor e = embed(t);
     Tensor h1 = d1(inp(x), e);
     Tensor h = mid(d2(down(h1), e), e);
-    h = u1(concat({up(h), h1}, 1), e);
+    h = u1(cat({up(h), h1}, 1), e);
     return out2(silu(out0(h)));
   }
 };
@@ -139,13 +139,13 @@ BuiltModel buildDdpm(const ModelOptions &options) {
   Graph &loss = program->addEntry("loss");
   Tensor x0 = loss.input("x", images, dtype) * 2.0 - 1.0;
   Graph::RandomStream steps = loss.randomStream(b);
-  Tensor lossT = randomIntegers(steps.seed, steps.offset, {b}, 0, kSteps);
+  Tensor lossT = randint(steps.seed, steps.offset, {b}, 0, kSteps);
   Graph::RandomStream noise = loss.randomStream(b * 784);
-  Tensor eps = randomNormal(noise.seed, noise.offset, images, 0.0, 1.0, dtype);
+  Tensor eps = randn(noise.seed, noise.offset, images, 0.0, 1.0, dtype);
   Tensor noisy =
-      broadcastTo(perStep(lossT, rootAlphaBar, dtype), images) * x0 +
-      broadcastTo(perStep(lossT, rootOneMinus, dtype), images) * eps;
-  loss.output("loss", mseLoss((*model)(noisy, lossT), eps));
+      broadcast_to(perStep(lossT, rootAlphaBar, dtype), images) * x0 +
+      broadcast_to(perStep(lossT, rootOneMinus, dtype), images) * eps;
+  loss.output("loss", mse_loss((*model)(noisy, lossT), eps));
 
   // Ancestral: x_{t-1} = (x_t - beta_t / sqrt(1 - ab_t) eps^) / sqrt(1 -
   // beta_t) + sqrt(beta_t) z, without z at t = 0.
@@ -159,10 +159,10 @@ BuiltModel buildDdpm(const ModelOptions &options) {
   Tensor xt = ddpm.input("x", images, dtype);
   Tensor tt = ddpm.input("t", {b}, DType::I64);
   Graph::RandomStream fresh = ddpm.randomStream(b * 784);
-  Tensor z = randomNormal(fresh.seed, fresh.offset, images, 0.0, 1.0, dtype);
+  Tensor z = randn(fresh.seed, fresh.offset, images, 0.0, 1.0, dtype);
   Tensor predicted = (*model)(xt, tt);
   auto at = [&](const Tensor &step, const std::vector<double> &table) {
-    return broadcastTo(perStep(step, table, dtype), images);
+    return broadcast_to(perStep(step, table, dtype), images);
   };
   ddpm.output("x_prev", at(tt, inverseRootAlpha) *
                             (xt - at(tt, noiseScale) * predicted) +

@@ -38,9 +38,9 @@ struct Vae : Module {
   /// mu and log sigma^2 [B, 20] of images [B, 1, 28, 28].
   std::pair<Tensor, Tensor> encode(const Tensor &x) const {
     int64_t b = x.shape()[0];
-    Tensor stats = encFc2(relu(encFc1(flatten(x))));
-    return {slice(stats, {0, 0}, {b, kLatent}),
-            slice(stats, {0, kLatent}, {b, 2 * kLatent})};
+    Tensor stats = encFc2(relu(encFc1(flatten(x, 1))));
+    return {strided_slice(stats, {0, 0}, {b, kLatent}),
+            strided_slice(stats, {0, kLatent}, {b, 2 * kLatent})};
   }
 
   /// Logits [B, 784] of latents [B, 20].
@@ -52,8 +52,8 @@ struct Vae : Module {
     auto [mu, logVar] = encode(x);
     Tensor z = mu + eps * exp(logVar * 0.5);
     Tensor reconstruction =
-        sum(bceWithLogits(decode(z), flatten(x), Reduction::None), {0, 1});
-    Tensor kl = sum(scalarLike(mu, 1.0) + logVar - mu * mu - exp(logVar),
+        sum(binary_cross_entropy_with_logits(decode(z), flatten(x, 1), Reduction::None), {0, 1});
+    Tensor kl = sum(scalar_like(mu, 1.0) + logVar - mu * mu - exp(logVar),
                     {0, 1}) *
                 -0.5;
     return (reconstruction + kl) / static_cast<double>(b);
@@ -74,7 +74,7 @@ BuiltModel buildVae(const ModelOptions &options) {
   Tensor lossX = loss.input("x", images, options.dtype);
   Graph::RandomStream noise =
       loss.randomStream(options.batch * Vae::kLatent);
-  Tensor eps = randomNormal(noise.seed, noise.offset,
+  Tensor eps = randn(noise.seed, noise.offset,
                             {options.batch, Vae::kLatent}, 0.0, 1.0,
                             options.dtype);
   loss.output("loss", model->loss(lossX, eps));
@@ -88,7 +88,7 @@ BuiltModel buildVae(const ModelOptions &options) {
 
 /// A tensor of `value` shaped as `like`.
 Tensor filled(const Tensor &like, double value) {
-  return broadcastTo(scalarLike(like, value), like.shape());
+  return broadcast_to(scalar_like(like, value), like.shape());
 }
 
 /// DCGAN-style generator `g` and discriminator `d` (docs/models.md), in
@@ -117,21 +117,21 @@ struct Gan : Module {
 
   /// The discriminator's logit [B, 1] of images in [-1, 1].
   Tensor discriminate(const Tensor &x) const {
-    Tensor h = leakyRelu(dConv1(x), 0.2);
-    return dFc(flatten(leakyRelu(dConv2(h), 0.2)));
+    Tensor h = leaky_relu(dConv1(x), 0.2);
+    return dFc(flatten(leaky_relu(dConv2(h), 0.2), 1));
   }
 
   /// L_D: real images scored 1, generated ones 0.
   Tensor discriminatorLoss(const Tensor &real, const Tensor &fake) const {
     Tensor realLogits = discriminate(real), fakeLogits = discriminate(fake);
-    return bceWithLogits(realLogits, filled(realLogits, 1.0)) +
-           bceWithLogits(fakeLogits, filled(fakeLogits, 0.0));
+    return binary_cross_entropy_with_logits(realLogits, filled(realLogits, 1.0)) +
+           binary_cross_entropy_with_logits(fakeLogits, filled(fakeLogits, 0.0));
   }
 
   /// L_G, non-saturating: generated images scored 1.
   Tensor generatorLoss(const Tensor &fake) const {
     Tensor logits = discriminate(fake);
-    return bceWithLogits(logits, filled(logits, 1.0));
+    return binary_cross_entropy_with_logits(logits, filled(logits, 1.0));
   }
 };
 
@@ -139,7 +139,7 @@ struct Gan : Module {
 /// every entry given the same rng_seed and rng_offset draws the same z.
 Tensor ganLatents(Graph &graph, const ModelOptions &options) {
   Graph::RandomStream noise = graph.randomStream(options.batch * Gan::kLatent);
-  return randomNormal(noise.seed, noise.offset, {options.batch, Gan::kLatent},
+  return randn(noise.seed, noise.offset, {options.batch, Gan::kLatent},
                       0.0, 1.0, options.dtype);
 }
 
@@ -194,9 +194,9 @@ struct Ebm : Module {
   explicit Ebm(DType dtype) : Module("EBM", dtype) {}
 
   Tensor operator()(const Tensor &x) const {
-    Tensor h = maxPool2d(relu(conv1(x)), {2, 2}, {2, 2});
-    h = maxPool2d(relu(conv2(h)), {2, 2}, {2, 2});
-    return reshape(fc2(relu(fc1(flatten(h)))), {x.shape()[0]});
+    Tensor h = max_pool2d(relu(conv1(x)), {2, 2}, {2, 2});
+    h = max_pool2d(relu(conv2(h)), {2, 2}, {2, 2});
+    return reshape(fc2(relu(fc1(flatten(h, 1)))), {x.shape()[0]});
   }
 };
 

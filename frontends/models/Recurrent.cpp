@@ -27,7 +27,7 @@ template <typename Layer, bool Bidirectional> struct RowClassifier : Module {
     // out[:, -1]: for the bidirectional model the forward state after the
     // last row and the reverse state after its first step (the last row).
     int64_t width = out.shape()[2];
-    Tensor last = reshape(slice(out, {0, 27, 0}, {b, 28, width}), {b, width});
+    Tensor last = reshape(strided_slice(out, {0, 27, 0}, {b, 28, width}), {b, width});
     return fc(last);
   }
 };

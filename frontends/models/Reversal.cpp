@@ -45,7 +45,7 @@ struct Attention : Module {
     Scope scope(*this, x.graph(), loc);
     AttentionOptions options;
     options.causal = causal;
-    Tensor h = attention(splitHeads(q(x), heads), splitHeads(k(memory), heads),
+    Tensor h = scaled_dot_product_attention(splitHeads(q(x), heads), splitHeads(k(memory), heads),
                          splitHeads(v(memory), heads), Tensor(), options);
     return o(mergeHeads(h));
   }
@@ -149,7 +149,7 @@ struct Transformer : Module {
   /// Embeddings scaled by sqrt(d), plus the positions.
   Tensor embed(const Embedding &table, const Tensor &tokens) const {
     Graph &graph = tokens.graph();
-    return table(tokens) * scalarLike(table(tokens), std::sqrt(double(kDim))) +
+    return table(tokens) * scalar_like(table(tokens), std::sqrt(double(kDim))) +
            sinusoids(graph, tokens.shape()[1], kDim, dtype());
   }
 
@@ -187,11 +187,11 @@ struct Transformer : Module {
       if (t + 1 < kTarget)
         parts.push_back(
             constant(graph, {b, kTarget - 1 - t}, {0.0}, DType::I64));
-      Tensor logits = decode(concat(parts, 1), memory);
-      Tensor at = slice(logits, {0, t, 0}, {b, t + 1, kVocab});
+      Tensor logits = decode(cat(parts, 1), memory);
+      Tensor at = strided_slice(logits, {0, t, 0}, {b, t + 1, kVocab});
       predicted.push_back(argmax(at, 2));
     }
-    return concat(predicted, 1);
+    return cat(predicted, 1);
   }
 };
 
@@ -222,7 +222,7 @@ struct Seq2Seq : Module {
     Recurrent::Output enc = encoder(srcEmb(src));
     // h_n [2, B, H]: the forward direction's final state, then the
     // backward's; bridged to the decoder's initial state.
-    Tensor finals = reshape(transpose(enc.hidden, {1, 0, 2}), {b, 2 * kHidden});
+    Tensor finals = reshape(permute(enc.hidden, {1, 0, 2}), {b, 2 * kHidden});
     return {enc.output, wEnc(enc.output), tanh(bridge(finals))};
   }
 
@@ -235,9 +235,9 @@ struct Seq2Seq : Module {
     Tensor query = reshape(wDec(h), {b, 1, kHidden});
     Tensor scores = reshape(v(tanh(e.keys + query)), {b, s});
     Tensor weights = reshape(softmax(scores, 1), {b, 1, s});
-    Tensor context = reshape(batchMatmul(weights, e.states), {b, 2 * kHidden});
-    Tensor next = decoder(concat({tgtEmb(previous), context}, 1), h);
-    return {next, out(concat({next, context}, 1))};
+    Tensor context = reshape(bmm(weights, e.states), {b, 2 * kHidden});
+    Tensor next = decoder(cat({tgtEmb(previous), context}, 1), h);
+    return {next, out(cat({next, context}, 1))};
   }
 
   /// Teacher forcing: step t reads tgt[:, t].
@@ -247,12 +247,12 @@ struct Seq2Seq : Module {
     Tensor h = e.h0;
     std::vector<Tensor> logits;
     for (int64_t i = 0; i < t; ++i) {
-      Tensor token = reshape(slice(tgt, {0, i}, {b, i + 1}), {b});
+      Tensor token = reshape(strided_slice(tgt, {0, i}, {b, i + 1}), {b});
       auto [next, stepLogits] = step(e, h, token);
       h = next;
       logits.push_back(reshape(stepLogits, {b, 1, kVocab}));
     }
-    return concat(logits, 1);
+    return cat(logits, 1);
   }
 
   /// Greedy decoding: each step reads the previous step's argmax.
@@ -269,13 +269,13 @@ struct Seq2Seq : Module {
       token = argmax(stepLogits, 1);
       predicted.push_back(reshape(token, {b, 1}));
     }
-    return concat(predicted, 1);
+    return cat(predicted, 1);
   }
 };
 
 /// Mean cross-entropy of logits [B, T, V] against labels [B, T].
 Tensor meanCrossEntropy(const Tensor &logits, const Tensor &labels) {
-  return crossEntropy(reshape(logits, {-1, kVocab}), reshape(labels, {-1}));
+  return cross_entropy(reshape(logits, {-1, kVocab}), reshape(labels, {-1}));
 }
 
 template <typename Model>

@@ -65,7 +65,7 @@ struct Block : Module {
         [&](const SelfAttention::Heads &a) {
           AttentionOptions options;
           options.causal = attn.causal;
-          return attention(a.q, a.k, a.v, Tensor(), options);
+          return scaled_dot_product_attention(a.q, a.k, a.v, Tensor(), options);
         },
         loc);
   }
@@ -95,14 +95,14 @@ struct Vit : Module {
     Graph &graph = x.graph();
     int64_t batch = x.shape()[0];
     // [B,64,4,4] -> 16 tokens in row-major order, [B,16,64].
-    Tensor patches = transpose(flatten(proj(x), 2), {0, 2, 1});
-    Tensor cls = broadcastTo(use(clsToken, graph, SourceLoc::current()),
+    Tensor patches = permute(flatten(proj(x), 2), {0, 2, 1});
+    Tensor cls = broadcast_to(use(clsToken, graph, SourceLoc::current()),
                              {batch, 1, kDim});
-    Tensor h = concat({cls, patches}, 1) +
+    Tensor h = cat({cls, patches}, 1) +
                use(posEmbed, graph, SourceLoc::current());
     for (const Block &block : blocks)
       h = block(h);
-    Tensor first = reshape(slice(h, {0, 0, 0}, {batch, 1, kDim}),
+    Tensor first = reshape(strided_slice(h, {0, 0, 0}, {batch, 1, kDim}),
                            {batch, kDim});
     return head(norm(first));
   }
@@ -157,12 +157,12 @@ struct Gpt : TextEncoder {
     for (const Block &block : blocks)
       h = block.apply(h, [&](const SelfAttention::Heads &a) {
         layers.push_back(
-            reshape(concat({a.k, a.v}, 0), {1, 2, kHeads, context, kHeadDim}));
+            reshape(cat({a.k, a.v}, 0), {1, 2, kHeads, context, kHeadDim}));
         AttentionOptions options;
         options.causal = true;
-        return attention(a.q, a.k, a.v, Tensor(), options);
+        return scaled_dot_product_attention(a.q, a.k, a.v, Tensor(), options);
       });
-    return {head(lnF(h)), concat(layers, 0)};
+    return {head(lnF(h)), cat(layers, 0)};
   }
 
   /// The logits [1, V] after `token` [1] at `position` (a 0-d index below
@@ -187,14 +187,14 @@ struct Gpt : TextEncoder {
     Tensor here = cast(compare(Compare::Eq, reshape(iota, {1, 1, t, 1}),
                                position),
                        dtype());
-    Tensor keep = scalarLike(here, 1.0) - here;
+    Tensor keep = scalar_like(here, 1.0) - here;
     Tensor seen = compare(Compare::Le, reshape(iota, {1, 1, 1, t}), position);
     std::vector<Tensor> layers;
     for (size_t l = 0; l < blocks.size(); ++l)
       h = blocks[l].apply(h, [&](const SelfAttention::Heads &a) {
         auto written = [&](int64_t which, const Tensor &fresh) {
           int64_t layer = static_cast<int64_t>(l);
-          Tensor old = reshape(slice(cache, {layer, which, 0, 0, 0},
+          Tensor old = reshape(strided_slice(cache, {layer, which, 0, 0, 0},
                                      {layer + 1, which + 1, kHeads, t,
                                       kHeadDim}),
                                {1, kHeads, t, kHeadDim});
@@ -202,10 +202,10 @@ struct Gpt : TextEncoder {
         };
         Tensor k = written(0, a.k), v = written(1, a.v);
         layers.push_back(
-            reshape(concat({k, v}, 0), {1, 2, kHeads, t, kHeadDim}));
-        return attention(a.q, k, v, seen);
+            reshape(cat({k, v}, 0), {1, 2, kHeads, t, kHeadDim}));
+        return scaled_dot_product_attention(a.q, k, v, seen);
       });
-    return {reshape(head(lnF(h)), {1, vocab}), concat(layers, 0)};
+    return {reshape(head(lnF(h)), {1, vocab}), cat(layers, 0)};
   }
 };
 
@@ -221,9 +221,9 @@ Tensor sequenceCrossEntropy(const Tensor &logits, const Tensor &labels,
   Tensor rows = reshape(logits, {-1, vocab});
   Tensor flat = reshape(labels, {-1});
   if (!weights.valid())
-    return crossEntropy(rows, flat);
+    return cross_entropy(rows, flat);
   Tensor w = reshape(weights, {-1});
-  return sum(crossEntropy(rows, flat, Reduction::None) * w, {0}) /
+  return sum(cross_entropy(rows, flat, Reduction::None) * w, {0}) /
          sum(w, {0});
 }
 
@@ -251,12 +251,12 @@ BuiltModel buildTextModel(const std::string &name,
     Graph &fill = program->addEntry("fill");
     Tensor corrupted = fill.input("x", tokens, DType::I64);
     Tensor scores = (*model)(corrupted);
-    Tensor text = slice(scores, {0, 0, 0},
+    Tensor text = strided_slice(scores, {0, 0, 0},
                         {options.batch, model->context, model->vocab - 1});
     Tensor masked = compare(Compare::Eq, corrupted,
                             constant(fill, {}, {double(model->vocab - 1)},
                                      DType::I64));
-    fill.output("tokens", select(masked, argmax(text, 2), corrupted));
+    fill.output("tokens", where(masked, argmax(text, 2), corrupted));
   }
   if constexpr (std::is_same_v<Model, Gpt>) {
     // Generation, one sequence at a time: prefill(x [1, T]) -> the logits

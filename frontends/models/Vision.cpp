@@ -56,7 +56,7 @@ struct DenseBlock : Module {
     Scope scope(*this, x.graph(), loc);
     Tensor h = x;
     for (const auto &layer : layers)
-      h = concat({h, (*layer)(h)}, 1);
+      h = cat({h, (*layer)(h)}, 1);
     return h;
   }
 };
@@ -73,7 +73,7 @@ struct Transition : Module {
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const {
     Scope scope(*this, x.graph(), loc);
-    return avgPool2d(conv(relu(norm(x))), {2, 2}, {2, 2});
+    return avg_pool2d(conv(relu(norm(x))), {2, 2}, {2, 2});
   }
 };
 
@@ -89,7 +89,7 @@ struct DenseNet : Module {
 
   Tensor operator()(const Tensor &x) const {
     Tensor h = block2(trans1(block1(conv0(x))));
-    return fc(flatten(globalAvgPool2d(relu(norm(h)))));
+    return fc(flatten(adaptive_avg_pool2d(relu(norm(h)), {1, 1}), 1));
   }
 };
 
@@ -113,8 +113,8 @@ struct InceptionBlock : Module {
     Tensor one = relu(b1(x));
     Tensor three = relu(b2b(relu(b2a(x))));
     Tensor five = relu(b3b(relu(b3a(x))));
-    Tensor pooled = relu(b4(maxPool2d(x, {3, 3}, {1, 1}, {1, 1})));
-    return concat({one, three, five, pooled}, 1);
+    Tensor pooled = relu(b4(max_pool2d(x, {3, 3}, {1, 1}, {1, 1})));
+    return cat({one, three, five, pooled}, 1);
   }
 };
 
@@ -128,8 +128,8 @@ struct Inception : Module {
 
   Tensor operator()(const Tensor &x) const {
     Tensor h = mix1(relu(stem(x)));
-    h = mix2(maxPool2d(h, {2, 2}, {2, 2}));
-    return fc(flatten(globalAvgPool2d(h)));
+    h = mix2(max_pool2d(h, {2, 2}, {2, 2}));
+    return fc(flatten(adaptive_avg_pool2d(h, {1, 1}), 1));
   }
 };
 
@@ -181,7 +181,7 @@ struct MBConv : Module {
     Scope scope(*this, x.graph(), loc);
     Tensor h = expand ? silu((*expand)(x)) : x;
     h = silu(dw(h));
-    Tensor gate = sigmoid(grow(silu(reduce(globalAvgPool2d(h)))));
+    Tensor gate = sigmoid(grow(silu(reduce(adaptive_avg_pool2d(h, {1, 1})))));
     h = project(h * gate);
     return stride == 1 && in == out ? h + x : h;
   }
@@ -203,7 +203,7 @@ struct EfficientNet : Module {
     Tensor h = silu(stem(x));
     for (const MBConv &block : blocks)
       h = block(h);
-    return fc(flatten(globalAvgPool2d(silu(head(h)))));
+    return fc(flatten(adaptive_avg_pool2d(silu(head(h)), {1, 1}), 1));
   }
 };
 

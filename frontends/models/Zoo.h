@@ -37,7 +37,7 @@ BuiltModel buildClassifier(const std::string &name,
   loss.setTraining(true);
   Tensor logits = (*model)(loss.input("x", images, options.dtype));
   Tensor labels = loss.input("y", {options.batch}, DType::I64);
-  loss.output("loss", crossEntropy(logits, labels));
+  loss.output("loss", cross_entropy(logits, labels));
   return {std::move(model), std::move(program)};
 }
 

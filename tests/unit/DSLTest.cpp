@@ -138,7 +138,7 @@ TEST(DSL, WrongRankAndDtype) {
               HasSubstr("input must be NCHW (rank 4), got [2, 28, 28]"));
   Tensor logits = g.input("logits", {2, 10});
   Tensor labels = g.input("labels", {2});
-  EXPECT_THAT(errorOf([&] { crossEntropy(logits, labels); }),
+  EXPECT_THAT(errorOf([&] { cross_entropy(logits, labels); }),
               HasSubstr("labels must be an integer tensor, got f32 [2]"));
   Tensor d = g.input("d", {2, 10}, DType::F64);
   EXPECT_THAT(errorOf([&] { logits + d; }),
@@ -211,7 +211,7 @@ TEST(DSL, ReshapeInfersOneDimensionAndFlattenCollapses) {
   Graph g("f");
   Tensor x = g.input("x", {4, 3, 5});
   EXPECT_EQ(reshape(x, {-1, 5}).shape(), (Shape{12, 5}));
-  EXPECT_EQ(flatten(x).shape(), (Shape{4, 15}));
+  EXPECT_EQ(flatten(x, 1).shape(), (Shape{4, 15}));
   EXPECT_THAT(errorOf([&] { reshape(x, {7, -1}); }),
               HasSubstr("cannot reshape [4, 3, 5]"));
 }
@@ -248,46 +248,46 @@ TEST(DSL, EveryOpEmitsVerifiedIR) {
   for (auto f : {neg, abs, exp, log, sqrt, rsqrt, sin, cos, tanh, erf, sigmoid,
                  relu, gelu, silu})
     e = f(e, SourceLoc::current());
-  e = leakyRelu(clamp(e, -1, 1), 0.2);
+  e = leaky_relu(clamp(e, -1, 1), 0.2);
   e = maximum(minimum(pow(e + 1, e), e), e - 1);
-  e = select(compare(Compare::Lt, e, scalarLike(e, 0)), e, e / 2);
+  e = where(compare(Compare::Lt, e, scalar_like(e, 0)), e, e / 2);
   Tensor conv = conv2d(e, w, c, {{1, 1}, {1, 1}, {1, 1}, 1});
   conv = conv2d(conv, dw, Tensor(), {{2, 2}, {1, 1}, {1, 1}, 4});
-  Tensor up = convTranspose2d(conv, tw, Tensor(), {{2, 2}, {1, 1}, {1, 1}, 1});
-  Tensor pooled = avgPool2d(maxPool2d(up, {2, 2}, {2, 2}), {3, 3}, {1, 1},
+  Tensor up = conv_transpose2d(conv, tw, Tensor(), {{2, 2}, {1, 1}, {1, 1}, 1});
+  Tensor pooled = avg_pool2d(max_pool2d(up, {2, 2}, {2, 2}), {3, 3}, {1, 1},
                             {1, 1}, false);
-  Tensor gp = globalAvgPool2d(pooled);
-  Tensor r = sum(mean(max(min(x, {0}, true), {1}), {-1}, true), {0});
+  Tensor gp = adaptive_avg_pool2d(pooled, {1, 1});
+  Tensor r = sum(mean(amax(amin(x, {0}, true), {1}), {-1}, true), {0});
   Tensor am = argmax(x, 1);
-  Tensor sm = logSoftmax(softmax(x));
-  Tensor ln = layerNorm(x, g.input("lw", {6}), g.input("lb", {6}));
-  BatchNormResult bn = batchNormTraining(x, c, c, c, c);
-  Tensor bi = batchNormInference(bn.output, bn.runningMean, c, c,
-                                 bn.runningVar);
-  Tensor gn = groupNorm(bi, c, c, 2);
+  Tensor sm = log_softmax(softmax(x));
+  Tensor ln = layer_norm(x, g.input("lw", {6}), g.input("lb", {6}));
+  BatchNormResult bn = batch_norm_training(x, c, c, c, c);
+  Tensor bi = batch_norm(bn.output, bn.running_mean, bn.running_var, c,
+                                 c);
+  Tensor gn = group_norm(bi, 2, c, c);
   Tensor emb = embedding(m, ids);
-  Tensor cat = concat({emb, emb}, 2);
-  Tensor sl = slice(cat, {0, 1, 0}, {2, 3, 32}, {1, 1, 4});
-  Tensor tr = transpose(reshape(sl, {2, 16}), {1, 0});
-  Tensor bc = broadcastTo(c, {3, 4});
-  Tensor att = attention(q, q, q, pad, {true, 0.5});
-  Tensor att2 = attention(q, q, q, Tensor());
-  Tensor mm = batchMatmul(att, att2, false, true);
+  Tensor joined = cat({emb, emb}, 2);
+  Tensor sl = strided_slice(joined, {0, 1, 0}, {2, 3, 32}, {1, 1, 4});
+  Tensor tr = permute(reshape(sl, {2, 16}), {1, 0});
+  Tensor bc = broadcast_to(c, {3, 4});
+  Tensor att = scaled_dot_product_attention(q, q, q, pad, {true, 0.5});
+  Tensor att2 = scaled_dot_product_attention(q, q, q, Tensor());
+  Tensor mm = bmm(att, att2, false, true);
   Tensor lin = matmul(tr, tr, true, false);
   Tensor logits = g.input("logits", {2, 10});
   Tensor labels = g.input("labels", {2}, DType::I64);
-  Tensor ce = crossEntropy(logits, labels, Reduction::None);
-  Tensor mse = mseLoss(logits, logits, Reduction::Sum);
-  Tensor bce = bceWithLogits(logits, logits);
-  Tensor u = randomUniform(seed, offset, {2, 3}, -1, 1);
-  Tensor n = randomNormal(seed, offset, {4}, 0, 2, DType::F64);
-  Tensor i = randomIntegers(seed, offset, {5}, 0, 96);
+  Tensor ce = cross_entropy(logits, labels, Reduction::None);
+  Tensor mse = mse_loss(logits, logits, Reduction::Sum);
+  Tensor bce = binary_cross_entropy_with_logits(logits, logits);
+  Tensor u = rand(seed, offset, {2, 3}, -1, 1);
+  Tensor n = randn(seed, offset, {4}, 0, 2, DType::F64);
+  Tensor i = randint(seed, offset, {5}, 0, 96);
   Tensor casted = cast(i, DType::F32);
   Tensor k = constant(g, {2, 2}, {1, 2, 3, 4});
   for (auto [name, t] :
        std::vector<std::pair<std::string, Tensor>>{
            {"gp", gp}, {"r", r}, {"am", am}, {"sm", sm}, {"ln", ln},
-           {"gn", gn}, {"bnm", bn.runningMean}, {"bc", bc}, {"mm", mm},
+           {"gn", gn}, {"bnm", bn.running_mean}, {"bc", bc}, {"mm", mm},
            {"lin", lin}, {"ce", ce}, {"mse", mse}, {"bce", bce}, {"u", u},
            {"n", n}, {"casted", casted}, {"k", k}})
     g.output(name, t);
@@ -387,17 +387,17 @@ TEST(DSL, AttributeChecksAreTheVerifiers) {
   Tensor q = g.input("q", {2, 4, 8});
   AttentionOptions negative;
   negative.scale = -1;
-  EXPECT_THAT(errorOf([&] { attention(q, q, q, Tensor(), negative); }),
+  EXPECT_THAT(errorOf([&] { scaled_dot_product_attention(q, q, q, Tensor(), negative); }),
               HasSubstr("scale must be positive, got -1"));
   Tensor seed = g.input("seed", {}, DType::I64);
   Tensor offset = g.input("offset", {}, DType::I64);
-  EXPECT_THAT(errorOf([&] { randomUniform(seed, offset, {4}, 1, 1); }),
+  EXPECT_THAT(errorOf([&] { rand(seed, offset, {4}, 1, 1); }),
               HasSubstr("low 1 must be below high 1"));
-  EXPECT_THAT(errorOf([&] { randomNormal(seed, offset, {4}, 0, 0); }),
+  EXPECT_THAT(errorOf([&] { randn(seed, offset, {4}, 0, 0); }),
               HasSubstr("stddev must be positive, got 0"));
-  EXPECT_THAT(errorOf([&] { randomIntegers(seed, offset, {4}, 5, 2); }),
+  EXPECT_THAT(errorOf([&] { randint(seed, offset, {4}, 5, 2); }),
               HasSubstr("low 5 must be below high 2"));
-  EXPECT_THAT(errorOf([&] { randomNormal(seed, offset, {4}, 0, 1, DType::I64); }),
+  EXPECT_THAT(errorOf([&] { randn(seed, offset, {4}, 0, 1, DType::I64); }),
               HasSubstr("needs a float dtype, got i64"));
 }
 

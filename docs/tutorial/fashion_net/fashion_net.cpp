@@ -21,8 +21,8 @@ struct FashionNet : Module {
 
   // images [B, 1, 28, 28] -> logits [B, 10]
   Tensor operator()(const Tensor &x) const {
-    Tensor h = maxPool2d(relu(conv(x)), {2, 2}, {2, 2});
-    return fc(flatten(h));
+    Tensor h = max_pool2d(relu(conv(x)), {2, 2}, {2, 2});
+    return fc(flatten(h, 1));
   }
 };
 
@@ -31,8 +31,8 @@ struct FashionNet : Module {
 // cross-entropy plus epsilon times the mean negative log-probability.
 Tensor smoothedCrossEntropy(const Tensor &logits, const Tensor &labels,
                             double epsilon) {
-  Tensor uniform = mean(-logSoftmax(logits, 1), {0, 1});
-  return crossEntropy(logits, labels) * (1 - epsilon) + uniform * epsilon;
+  Tensor uniform = mean(-log_softmax(logits, 1), {0, 1});
+  return cross_entropy(logits, labels) * (1 - epsilon) + uniform * epsilon;
 }
 
 // The program of entry points: `forward` for inference, and `loss` (built
@@ -52,7 +52,7 @@ BuiltModel build(const ModelOptions &options, bool smooth) {
   Tensor logits = (*model)(loss.input("x", images, options.dtype));
   Tensor labels = loss.input("y", {options.batch}, DType::I64);
   loss.output("loss", smooth ? smoothedCrossEntropy(logits, labels, 0.1)
-                             : crossEntropy(logits, labels));
+                             : cross_entropy(logits, labels));
   return {std::move(model), std::move(program)};
 }
 

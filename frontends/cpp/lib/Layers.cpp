@@ -100,7 +100,7 @@ Tensor ConvTranspose2d::operator()(const Tensor &x, SourceLoc loc) const {
   conv.groups = options.groups;
   conv.outputPadding = {options.outputPadding, options.outputPadding};
   Tensor b = options.bias ? use(bias, graph, loc) : Tensor();
-  return convTranspose2d(x, use(weight, graph, loc), b, conv, loc);
+  return conv_transpose2d(x, use(weight, graph, loc), b, conv, loc);
 }
 
 BatchNorm2d::BatchNorm2d(Module *parent, std::string name, int64_t channels,
@@ -126,11 +126,11 @@ Tensor BatchNorm2d::operator()(const Tensor &x, SourceLoc loc) const {
   Tensor w = use(weight, graph, loc), b = use(bias, graph, loc);
   Tensor mean = use(runningMean, graph, loc), var = use(runningVar, graph, loc);
   if (!graph.training())
-    return batchNormInference(x, w, b, mean, var, epsilon, loc);
+    return batch_norm(x, mean, var, w, b, epsilon, loc);
   BatchNormResult r =
-      batchNormTraining(x, w, b, mean, var, epsilon, momentum, loc);
-  update(runningMean, graph, r.runningMean, loc);
-  update(runningVar, graph, r.runningVar, loc);
+      batch_norm_training(x, mean, var, w, b, momentum, epsilon, loc);
+  update(runningMean, graph, r.running_mean, loc);
+  update(runningVar, graph, r.running_var, loc);
   Tensor tracked = use(numBatchesTracked, graph, loc);
   update(numBatchesTracked, graph,
          add(tracked, constant(graph, {}, {1}, DType::I64, loc), loc), loc);
@@ -157,8 +157,8 @@ Tensor GroupNorm::operator()(const Tensor &x, SourceLoc loc) const {
                fmt::format("input {} must be [N, {}, ...]",
                            shapes::str(x.shape()), channels),
                loc);
-  return groupNorm(x, use(weight, graph, loc), use(bias, graph, loc), groups,
-                   epsilon, loc);
+  return group_norm(x, groups, use(weight, graph, loc), use(bias, graph, loc),
+                    epsilon, loc);
 }
 
 LayerNorm::LayerNorm(Module *parent, std::string name, int64_t dim,
@@ -177,7 +177,7 @@ Tensor LayerNorm::operator()(const Tensor &x, SourceLoc loc) const {
                fmt::format("input {} must end in normalized_shape={}",
                            shapes::str(x.shape()), dim),
                loc);
-  return layerNorm(x, use(weight, graph, loc), use(bias, graph, loc), epsilon,
+  return layer_norm(x, use(weight, graph, loc), use(bias, graph, loc), epsilon,
                    loc);
 }
 
@@ -207,16 +207,16 @@ Tensor Dropout::operator()(const Tensor &x, SourceLoc loc) const {
     return x;
   Scope scope(*this, graph, loc);
   if (p == 1.0)
-    return x * scalarLike(x, 0.0, loc);
+    return x * scalar_like(x, 0.0, loc);
   int64_t count = 1;
   for (int64_t d : x.shape())
     count *= d;
   Graph::RandomStream stream = graph.randomStream(count, loc);
-  Tensor u = randomUniform(stream.seed, stream.offset, x.shape(), 0.0, 1.0,
+  Tensor u = rand(stream.seed, stream.offset, x.shape(), 0.0, 1.0,
                            x.dtype(), loc);
-  Tensor keep = cast(compare(Compare::Ge, u, scalarLike(u, p, loc), loc),
+  Tensor keep = cast(compare(Compare::Ge, u, scalar_like(u, p, loc), loc),
                      x.dtype(), loc);
-  return x * keep * scalarLike(x, 1.0 / (1.0 - p), loc);
+  return x * keep * scalar_like(x, 1.0 / (1.0 - p), loc);
 }
 
 //===----------------------------------------------------------------------===//
@@ -296,10 +296,10 @@ Recurrent::Output Recurrent::operator()(const Tensor &x, const Tensor &h0,
     auto part = [&](const Tensor &s) {
       if (!s.valid())
         return constant(graph, {b, h}, {0.0}, x.dtype(), loc);
-      return reshape(slice(s, {i, 0, 0}, {i + 1, b, h}, {}, loc), {b, h},
+      return reshape(strided_slice(s, {i, 0, 0}, {i + 1, b, h}, {}, loc), {b, h},
                      loc);
     };
-    return lstm ? concat({part(h0), part(c0)}, 1, loc) : part(h0);
+    return lstm ? cat({part(h0), part(c0)}, 1, loc) : part(h0);
   };
   int64_t g = gateCount(cell) * h;
   Tensor input = x;
@@ -326,20 +326,20 @@ Recurrent::Output Recurrent::operator()(const Tensor &x, const Tensor &h0,
       // 0 in reverse.
       int64_t last = d == 1 ? 0 : t - 1;
       finalH.push_back(
-          reshape(slice(r.hidden, {0, last, 0}, {b, last + 1, h}, {}, loc),
+          reshape(strided_slice(r.hidden, {0, last, 0}, {b, last + 1, h}, {}, loc),
                   {1, b, h}, loc));
       if (lstm)
-        finalC.push_back(reshape(slice(r.saved, {0, last, 4 * h},
+        finalC.push_back(reshape(strided_slice(r.saved, {0, last, 4 * h},
                                        {b, last + 1, 5 * h}, {}, loc),
                                  {1, b, h}, loc));
     }
-    input = directions == 1 ? outputs[0] : concat(outputs, 2, loc);
+    input = directions == 1 ? outputs[0] : cat(outputs, 2, loc);
   }
   Output out;
   out.output = input;
-  out.hidden = finalH.size() == 1 ? finalH[0] : concat(finalH, 0, loc);
+  out.hidden = finalH.size() == 1 ? finalH[0] : cat(finalH, 0, loc);
   if (lstm)
-    out.cell = finalC.size() == 1 ? finalC[0] : concat(finalC, 0, loc);
+    out.cell = finalC.size() == 1 ? finalC[0] : cat(finalC, 0, loc);
   return out;
 }
 
@@ -395,7 +395,7 @@ Tensor splitHeads(const Tensor &x, int64_t heads, SourceLoc loc) {
                                shapes::str(x.shape()), heads),
                    loc);
   const Shape &s = x.shape();
-  return transpose(reshape(x, {s[0], s[1], heads, s[2] / heads}, loc),
+  return permute(reshape(x, {s[0], s[1], heads, s[2] / heads}, loc),
                    {0, 2, 1, 3}, loc);
 }
 
@@ -406,7 +406,7 @@ Tensor mergeHeads(const Tensor &x, SourceLoc loc) {
                                shapes::str(x.shape())),
                    loc);
   const Shape &s = x.shape();
-  return reshape(transpose(x, {0, 2, 1, 3}, loc), {s[0], s[2], s[1] * s[3]},
+  return reshape(permute(x, {0, 2, 1, 3}, loc), {s[0], s[2], s[1] * s[3]},
                  loc);
 }
 
@@ -433,7 +433,7 @@ SelfAttention::Heads SelfAttention::project(const Tensor &x,
   int64_t b = x.shape()[0], t = x.shape()[1];
   Tensor packed = qkv(x, loc);
   auto part = [&](int64_t i) {
-    return splitHeads(slice(packed, {0, 0, i * dim}, {b, t, (i + 1) * dim},
+    return splitHeads(strided_slice(packed, {0, 0, i * dim}, {b, t, (i + 1) * dim},
                             {}, loc),
                       heads, loc);
   };
@@ -450,7 +450,7 @@ Tensor SelfAttention::operator()(const Tensor &x, SourceLoc loc) const {
   Heads h = project(x, loc);
   AttentionOptions options;
   options.causal = causal;
-  return output(attention(h.q, h.k, h.v, Tensor(), options, loc), loc);
+  return output(scaled_dot_product_attention(h.q, h.k, h.v, Tensor(), options, loc), loc);
 }
 
 } // namespace kiln

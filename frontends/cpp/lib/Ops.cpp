@@ -85,7 +85,7 @@ Tensor binary(const char *op, const Tensor &a, const Tensor &b, SourceLoc loc,
 std::pair<Tensor, Tensor> resolve(const Operand &lhs, const Operand &rhs) {
   const Tensor &like = lhs.tensor ? *lhs.tensor : *rhs.tensor;
   auto get = [&](const Operand &o) {
-    return o.tensor ? *o.tensor : scalarLike(like, o.scalar, o.loc);
+    return o.tensor ? *o.tensor : scalar_like(like, o.scalar, o.loc);
   };
   return {get(lhs), get(rhs)};
 }
@@ -170,7 +170,7 @@ Tensor operator-(const Operand &x) {
   return neg(*x.tensor, x.loc);
 }
 
-Tensor scalarLike(const Tensor &like, double value, SourceLoc loc) {
+Tensor scalar_like(const Tensor &like, double value, SourceLoc loc) {
   return constant(like.graph(), {}, {value}, like.dtype(), loc);
 }
 
@@ -245,7 +245,7 @@ Tensor gelu(const Tensor &x, SourceLoc loc) {
 Tensor silu(const Tensor &x, SourceLoc loc) {
   return unary("graph.silu", x, loc);
 }
-Tensor leakyRelu(const Tensor &x, double alpha, SourceLoc loc) {
+Tensor leaky_relu(const Tensor &x, double alpha, SourceLoc loc) {
   return unary("graph.leaky_relu", x, loc, {{"alpha", alpha}});
 }
 Tensor clamp(const Tensor &x, double min, double max, SourceLoc loc) {
@@ -267,8 +267,27 @@ Tensor compare(Compare predicate, const Tensor &a, const Tensor &b,
                 shape, DType::I1, loc);
 }
 
-Tensor select(const Tensor &condition, const Tensor &a, const Tensor &b,
-              SourceLoc loc) {
+Tensor eq(const Tensor &a, const Tensor &b, SourceLoc loc) {
+  return compare(Compare::Eq, a, b, loc);
+}
+Tensor ne(const Tensor &a, const Tensor &b, SourceLoc loc) {
+  return compare(Compare::Ne, a, b, loc);
+}
+Tensor lt(const Tensor &a, const Tensor &b, SourceLoc loc) {
+  return compare(Compare::Lt, a, b, loc);
+}
+Tensor le(const Tensor &a, const Tensor &b, SourceLoc loc) {
+  return compare(Compare::Le, a, b, loc);
+}
+Tensor gt(const Tensor &a, const Tensor &b, SourceLoc loc) {
+  return compare(Compare::Gt, a, b, loc);
+}
+Tensor ge(const Tensor &a, const Tensor &b, SourceLoc loc) {
+  return compare(Compare::Ge, a, b, loc);
+}
+
+Tensor where(const Tensor &condition, const Tensor &a, const Tensor &b,
+             SourceLoc loc) {
   const char *op = "graph.select";
   if (condition.dtype() != DType::I1)
     condition.graph().fail(op,
@@ -306,11 +325,38 @@ static Tensor matmulOp(const char *op, const Tensor &a, const Tensor &b,
 
 Tensor matmul(const Tensor &a, const Tensor &b, bool transposeA,
               bool transposeB, SourceLoc loc) {
-  return matmulOp("graph.matmul", a, b, transposeA, transposeB, loc, false);
+  if (a.rank() <= 2 && b.rank() <= 2)
+    return matmulOp("graph.matmul", a, b, transposeA, transposeB, loc, false);
+  if (a.rank() < 2 || b.rank() < 2)
+    a.graph().fail("graph.batch_matmul",
+                   fmt::format("operands must have rank >= 2, got {} and {}",
+                               shapes::str(a.shape()), shapes::str(b.shape())),
+                   loc);
+  // [..., M, K] x [K, N]: one product of all rows.
+  if (b.rank() == 2 && !transposeA) {
+    Shape rows(a.shape().begin(), a.shape().end() - 1);
+    Tensor product = matmulOp("graph.matmul",
+                              reshape(a, {-1, a.shape().back()}, loc), b,
+                              false, transposeB, loc, false);
+    rows.push_back(product.shape().back());
+    return reshape(product, rows, loc);
+  }
+  // Otherwise the batch dimensions broadcast to one shape.
+  Shape batchA(a.shape().begin(), a.shape().end() - 2);
+  Shape batchB(b.shape().begin(), b.shape().end() - 2);
+  Shape batch = check(a.graph(), "graph.batch_matmul",
+                      shapes::broadcast(batchA, batchB), loc);
+  auto expand = [&](const Tensor &t) {
+    Shape full = batch;
+    full.insert(full.end(), t.shape().end() - 2, t.shape().end());
+    return t.shape() == full ? t : broadcast_to(t, full, loc);
+  };
+  return matmulOp("graph.batch_matmul", expand(a), expand(b), transposeA,
+                  transposeB, loc, true);
 }
 
-Tensor batchMatmul(const Tensor &a, const Tensor &b, bool transposeA,
-                   bool transposeB, SourceLoc loc) {
+Tensor bmm(const Tensor &a, const Tensor &b, bool transposeA, bool transposeB,
+           SourceLoc loc) {
   return matmulOp("graph.batch_matmul", a, b, transposeA, transposeB, loc,
                   true);
 }
@@ -351,7 +397,7 @@ Tensor conv2d(const Tensor &x, const Tensor &weight, const Tensor &bias,
   return convOp("graph.conv2d", x, weight, bias, options, loc, false);
 }
 
-Tensor convTranspose2d(const Tensor &x, const Tensor &weight,
+Tensor conv_transpose2d(const Tensor &x, const Tensor &weight,
                        const Tensor &bias, const ConvOptions &options,
                        SourceLoc loc) {
   return convOp("graph.conv_transpose2d", x, weight, bias, options, loc, true);
@@ -367,22 +413,38 @@ static Tensor poolOp(const char *op, const Tensor &x, Shape kernel,
   return single(x.graph(), op, {x}, std::move(attrs), shape, x.dtype(), loc);
 }
 
-Tensor maxPool2d(const Tensor &x, Shape kernel, Shape stride, Shape padding,
+Tensor max_pool2d(const Tensor &x, Shape kernel, Shape stride, Shape padding,
                  SourceLoc loc) {
   return poolOp("graph.max_pool2d", x, kernel, stride, padding, {}, loc);
 }
 
-Tensor avgPool2d(const Tensor &x, Shape kernel, Shape stride, Shape padding,
+Tensor avg_pool2d(const Tensor &x, Shape kernel, Shape stride, Shape padding,
                  bool countIncludePad, SourceLoc loc) {
   return poolOp("graph.avg_pool2d", x, kernel, stride, padding,
                 {{"count_include_pad", countIncludePad}}, loc);
 }
 
-Tensor globalAvgPool2d(const Tensor &x, SourceLoc loc) {
+Tensor adaptive_avg_pool2d(const Tensor &x, Shape outputSize, SourceLoc loc) {
   const char *op = "graph.global_avg_pool2d";
   requireFloat(op, x, "input", loc);
   Shape shape = check(x.graph(), op, shapes::globalPool2d(x.shape()), loc);
-  return single(x.graph(), op, {x}, {}, shape, x.dtype(), loc);
+  if (outputSize.size() != 2 || outputSize[0] < 1 || outputSize[1] < 1)
+    x.graph().fail("adaptive_avg_pool2d",
+                   fmt::format("output size must be two positive numbers, "
+                               "got {}",
+                               shapes::str(outputSize)),
+                   loc);
+  if (outputSize == Shape{1, 1})
+    return single(x.graph(), op, {x}, {}, shape, x.dtype(), loc);
+  int64_t h = x.shape()[2], w = x.shape()[3];
+  if (h % outputSize[0] != 0 || w % outputSize[1] != 0)
+    x.graph().fail("adaptive_avg_pool2d",
+                   fmt::format("output size {} must divide the input's {}x{} "
+                               "(uneven windows are not supported)",
+                               shapes::str(outputSize), h, w),
+                   loc);
+  Shape window{h / outputSize[0], w / outputSize[1]};
+  return avg_pool2d(x, window, window, {0, 0}, true, loc);
 }
 
 //===----------------------------------------------------------------------===//
@@ -395,10 +457,10 @@ Tensor sum(const Tensor &x, Shape dims, bool keepDims, SourceLoc loc) {
 Tensor mean(const Tensor &x, Shape dims, bool keepDims, SourceLoc loc) {
   return reduceOp("graph.reduce_mean", x, dims, keepDims, loc);
 }
-Tensor max(const Tensor &x, Shape dims, bool keepDims, SourceLoc loc) {
+Tensor amax(const Tensor &x, Shape dims, bool keepDims, SourceLoc loc) {
   return reduceOp("graph.reduce_max", x, dims, keepDims, loc);
 }
-Tensor min(const Tensor &x, Shape dims, bool keepDims, SourceLoc loc) {
+Tensor amin(const Tensor &x, Shape dims, bool keepDims, SourceLoc loc) {
   return reduceOp("graph.reduce_min", x, dims, keepDims, loc);
 }
 
@@ -415,11 +477,11 @@ Tensor argmax(const Tensor &x, int64_t dim, bool keepDims, SourceLoc loc) {
 Tensor softmax(const Tensor &x, int64_t axis, SourceLoc loc) {
   return softmaxOp("graph.softmax", x, axis, loc);
 }
-Tensor logSoftmax(const Tensor &x, int64_t axis, SourceLoc loc) {
+Tensor log_softmax(const Tensor &x, int64_t axis, SourceLoc loc) {
   return softmaxOp("graph.log_softmax", x, axis, loc);
 }
 
-Tensor layerNorm(const Tensor &x, const Tensor &weight, const Tensor &bias,
+Tensor layer_norm(const Tensor &x, const Tensor &weight, const Tensor &bias,
                  double epsilon, SourceLoc loc) {
   const char *op = "graph.layer_norm";
   requireFloat(op, x, "input", loc);
@@ -432,10 +494,11 @@ Tensor layerNorm(const Tensor &x, const Tensor &weight, const Tensor &bias,
                 shape, x.dtype(), loc);
 }
 
-BatchNormResult batchNormTraining(const Tensor &x, const Tensor &weight,
-                                  const Tensor &bias, const Tensor &runningMean,
-                                  const Tensor &runningVar, double epsilon,
-                                  double momentum, SourceLoc loc) {
+BatchNormResult batch_norm_training(const Tensor &x, const Tensor &runningMean,
+                                    const Tensor &runningVar,
+                                    const Tensor &weight, const Tensor &bias,
+                                    double momentum, double epsilon,
+                                    SourceLoc loc) {
   const char *op = "graph.batch_norm_training";
   requireFloat(op, x, "input", loc);
   for (const Tensor *t : {&weight, &bias, &runningMean, &runningVar})
@@ -456,10 +519,9 @@ BatchNormResult batchNormTraining(const Tensor &x, const Tensor &weight,
   return {r[0], r[1], r[2]};
 }
 
-Tensor batchNormInference(const Tensor &x, const Tensor &weight,
-                          const Tensor &bias, const Tensor &mean,
-                          const Tensor &variance, double epsilon,
-                          SourceLoc loc) {
+Tensor batch_norm(const Tensor &x, const Tensor &mean, const Tensor &variance,
+                  const Tensor &weight, const Tensor &bias, double epsilon,
+                  SourceLoc loc) {
   const char *op = "graph.batch_norm_inference";
   requireFloat(op, x, "input", loc);
   for (const Tensor *t : {&weight, &bias, &mean, &variance})
@@ -473,8 +535,8 @@ Tensor batchNormInference(const Tensor &x, const Tensor &weight,
                 {{"epsilon", epsilon}}, shape, x.dtype(), loc);
 }
 
-Tensor groupNorm(const Tensor &x, const Tensor &weight, const Tensor &bias,
-                 int64_t numGroups, double epsilon, SourceLoc loc) {
+Tensor group_norm(const Tensor &x, int64_t numGroups, const Tensor &weight,
+                  const Tensor &bias, double epsilon, SourceLoc loc) {
   const char *op = "graph.group_norm";
   requireFloat(op, x, "input", loc);
   requireSameDType(op, x, weight, loc);
@@ -492,6 +554,22 @@ Tensor groupNorm(const Tensor &x, const Tensor &weight, const Tensor &bias,
 // Shapes and gathers
 //===----------------------------------------------------------------------===//
 
+Tensor one_hot(const Tensor &indices, int64_t numClasses, DType dtype,
+               SourceLoc loc) {
+  const char *op = "graph.one_hot";
+  requireInteger(op, indices, "indices", loc);
+  if (!isFloat(dtype))
+    indices.graph().fail(op,
+                         fmt::format("needs a float dtype, got {}",
+                                     dtypeName(dtype)),
+                         loc);
+  Shape shape = check(indices.graph(), op,
+                      shapes::oneHot(indices.shape(), numClasses), loc);
+  return single(indices.graph(), op, {indices},
+                {{"num_classes", numClasses}, {"dtype", dtype}}, shape, dtype,
+                loc);
+}
+
 Tensor embedding(const Tensor &weight, const Tensor &indices, SourceLoc loc) {
   const char *op = "graph.embedding";
   requireFloat(op, weight, "weight", loc);
@@ -502,7 +580,7 @@ Tensor embedding(const Tensor &weight, const Tensor &indices, SourceLoc loc) {
                 weight.dtype(), loc);
 }
 
-Tensor concat(const std::vector<Tensor> &inputs, int64_t axis, SourceLoc loc) {
+Tensor cat(const std::vector<Tensor> &inputs, int64_t axis, SourceLoc loc) {
   const char *op = "graph.concat";
   if (inputs.empty())
     throw GraphError(fmt::format("{}:{}: error: {}: needs at least one input",
@@ -518,7 +596,7 @@ Tensor concat(const std::vector<Tensor> &inputs, int64_t axis, SourceLoc loc) {
                 inputs.front().dtype(), loc);
 }
 
-Tensor slice(const Tensor &x, Shape starts, Shape limits, Shape strides,
+Tensor strided_slice(const Tensor &x, Shape starts, Shape limits, Shape strides,
              SourceLoc loc) {
   if (strides.empty())
     strides.assign(x.shape().size(), 1);
@@ -554,30 +632,109 @@ Tensor reshape(const Tensor &x, Shape shape, SourceLoc loc) {
                 loc);
 }
 
-Tensor flatten(const Tensor &x, int64_t startDim, SourceLoc loc) {
-  int64_t start = startDim;
-  if (!shapes::normalizeAxis(start, x.rank()))
-    x.graph().fail("graph.reshape",
-                   fmt::format("flatten start dimension {} is out of range "
-                               "for {}",
-                               startDim, shapes::str(x.shape())),
+Tensor flatten(const Tensor &x, int64_t startDim, int64_t endDim,
+               SourceLoc loc) {
+  int64_t rank = std::max<int64_t>(x.rank(), 1);
+  int64_t first = startDim, last = endDim;
+  if (!shapes::normalizeAxis(first, rank) ||
+      !shapes::normalizeAxis(last, rank) || first > last)
+    x.graph().fail("flatten",
+                   fmt::format("dimensions {}..{} are not a range of {}",
+                               startDim, endDim, shapes::str(x.shape())),
                    loc);
-  Shape shape(x.shape().begin(), x.shape().begin() + start);
-  int64_t rest = 1;
-  for (size_t i = start; i < x.shape().size(); ++i)
-    rest *= x.shape()[i];
-  shape.push_back(rest);
+  if (x.rank() == 0)
+    return reshape(x, {1}, loc);
+  Shape shape(x.shape().begin(), x.shape().begin() + first);
+  int64_t merged = 1;
+  for (int64_t i = first; i <= last; ++i)
+    merged *= x.shape()[i];
+  shape.push_back(merged);
+  shape.insert(shape.end(), x.shape().begin() + last + 1, x.shape().end());
   return reshape(x, shape, loc);
 }
 
-Tensor transpose(const Tensor &x, Shape permutation, SourceLoc loc) {
+Tensor unsqueeze(const Tensor &x, int64_t dim, SourceLoc loc) {
+  int64_t at = dim;
+  if (!shapes::normalizeAxis(at, x.rank() + 1))
+    x.graph().fail("unsqueeze",
+                   fmt::format("dimension {} is out of range for {}", dim,
+                               shapes::str(x.shape())),
+                   loc);
+  Shape shape = x.shape();
+  shape.insert(shape.begin() + at, 1);
+  return reshape(x, shape, loc);
+}
+
+Tensor squeeze(const Tensor &x, int64_t dim, SourceLoc loc) {
+  int64_t at = dim;
+  if (!shapes::normalizeAxis(at, x.rank()) || x.shape()[at] != 1)
+    x.graph().fail("squeeze",
+                   fmt::format("dimension {} of {} is not a dimension of 1",
+                               dim, shapes::str(x.shape())),
+                   loc);
+  Shape shape = x.shape();
+  shape.erase(shape.begin() + at);
+  return reshape(x, shape, loc);
+}
+
+Tensor transpose(const Tensor &x, int64_t dim0, int64_t dim1, SourceLoc loc) {
+  int64_t a = dim0, b = dim1;
+  if (!shapes::normalizeAxis(a, x.rank()) ||
+      !shapes::normalizeAxis(b, x.rank()))
+    x.graph().fail("transpose",
+                   fmt::format("dimensions {} and {} are out of range for {}",
+                               dim0, dim1, shapes::str(x.shape())),
+                   loc);
+  Shape dims(x.rank());
+  for (int64_t i = 0; i < x.rank(); ++i)
+    dims[i] = i;
+  std::swap(dims[a], dims[b]);
+  return permute(x, dims, loc);
+}
+
+Tensor slice(const Tensor &x, int64_t dim, int64_t start, int64_t end,
+             int64_t step, SourceLoc loc) {
+  int64_t d = dim;
+  if (!shapes::normalizeAxis(d, x.rank()) || step < 1)
+    x.graph().fail("slice",
+                   fmt::format("dimension {} with step {} does not slice {} "
+                               "(the step must be positive)",
+                               dim, step, shapes::str(x.shape())),
+                   loc);
+  int64_t size = x.shape()[d];
+  auto clampIndex = [&](int64_t i) {
+    if (i < 0)
+      i += size;
+    return std::min(std::max<int64_t>(i, 0), size);
+  };
+  Shape starts(x.rank(), 0), limits = x.shape(), strides(x.rank(), 1);
+  starts[d] = clampIndex(start);
+  limits[d] = std::max(starts[d], clampIndex(end));
+  strides[d] = step;
+  return strided_slice(x, starts, limits, strides, loc);
+}
+
+Tensor narrow(const Tensor &x, int64_t dim, int64_t start, int64_t length,
+              SourceLoc loc) {
+  int64_t d = dim;
+  if (!shapes::normalizeAxis(d, x.rank()) || length < 0 || start < 0 ||
+      start > x.shape()[d] - length)
+    x.graph().fail("narrow",
+                   fmt::format("{} elements from {} along dimension {} are "
+                               "not inside {}",
+                               length, start, dim, shapes::str(x.shape())),
+                   loc);
+  return slice(x, d, start, start + length, 1, loc);
+}
+
+Tensor permute(const Tensor &x, Shape permutation, SourceLoc loc) {
   Shape shape = check(x.graph(), "graph.transpose",
                       shapes::transpose(x.shape(), permutation), loc);
   return single(x.graph(), "graph.transpose", {x},
                 {{"permutation", permutation}}, shape, x.dtype(), loc);
 }
 
-Tensor broadcastTo(const Tensor &x, Shape shape, SourceLoc loc) {
+Tensor broadcast_to(const Tensor &x, Shape shape, SourceLoc loc) {
   Shape result = check(x.graph(), "graph.broadcast_to",
                        shapes::broadcastTo(x.shape(), shape), loc);
   return single(x.graph(), "graph.broadcast_to", {x}, {{"shape", shape}},
@@ -588,7 +745,7 @@ Tensor broadcastTo(const Tensor &x, Shape shape, SourceLoc loc) {
 // Attention, losses, random numbers
 //===----------------------------------------------------------------------===//
 
-Tensor attention(const Tensor &q, const Tensor &k, const Tensor &v,
+Tensor scaled_dot_product_attention(const Tensor &q, const Tensor &k, const Tensor &v,
                  const Tensor &mask, const AttentionOptions &options,
                  SourceLoc loc) {
   const char *op = "graph.attention";
@@ -652,9 +809,75 @@ RecurrenceResult recurrence(Cell cell, const Tensor &gates,
   return {r[0], r[1]};
 }
 
-Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
-                    Reduction reduction, SourceLoc loc) {
+namespace {
+
+/// The mean, sum or the values themselves of per-example `losses`.
+Tensor reduceLoss(const Tensor &losses, Reduction reduction, SourceLoc loc) {
+  Shape all(losses.rank());
+  for (int64_t i = 0; i < losses.rank(); ++i)
+    all[i] = i;
+  switch (reduction) {
+  case Reduction::None:
+    return losses;
+  case Reduction::Sum:
+    return sum(losses, all, false, loc);
+  case Reduction::Mean:
+    break;
+  }
+  return mean(losses, all, false, loc);
+}
+
+/// The loss of `logProbs [N, C]` against `labels [N]` as cross-entropy
+/// with smoothing `smoothing` and an optional ignored label, reduced.
+Tensor classLoss(const char *op, const Tensor &logProbs, const Tensor &labels,
+                 std::optional<int64_t> ignoreIndex, double smoothing,
+                 Reduction reduction, SourceLoc loc) {
+  requireFloat(op, logProbs, "input", loc);
+  requireInteger(op, labels, "labels", loc);
+  check(logProbs.graph(), op,
+        shapes::crossEntropy(logProbs.shape(), labels.shape(),
+                             static_cast<shapes::Reduction>(reduction)),
+        loc);
+  if (!(smoothing >= 0 && smoothing <= 1))
+    logProbs.graph().fail(op,
+                          fmt::format("label smoothing must be in [0, 1], "
+                                      "got {}",
+                                      smoothing),
+                          loc);
+  int64_t classes = logProbs.shape()[1];
+  Tensor picked = labels, valid;
+  if (ignoreIndex) {
+    Tensor ignored = scalar_like(labels, static_cast<double>(*ignoreIndex), loc);
+    valid = ne(labels, ignored, loc);
+    picked = where(valid, labels, scalar_like(labels, 0, loc), loc);
+  }
+  Tensor hot = one_hot(picked, classes, logProbs.dtype(), loc);
+  Tensor losses = -sum(logProbs * hot, {1}, false, loc);
+  if (smoothing > 0)
+    losses = losses * (1 - smoothing) -
+             mean(logProbs, {1}, false, loc) * smoothing;
+  if (!valid.valid())
+    return reduceLoss(losses, reduction, loc);
+  Tensor weights = cast(valid, logProbs.dtype(), loc);
+  losses = losses * weights;
+  if (reduction != Reduction::Mean)
+    return reduceLoss(losses, reduction, loc);
+  // PyTorch's mean over the labels that count (NaN when none does).
+  return sum(losses, {0}, false, loc) / sum(weights, {0}, false, loc);
+}
+
+} // namespace
+
+Tensor cross_entropy(const Tensor &logits, const Tensor &labels,
+                     const CrossEntropyOptions &options, SourceLoc loc) {
   const char *op = "graph.cross_entropy";
+  if (options.ignore_index_ || options.label_smoothing_ != 0) {
+    requireFloat(op, logits, "logits", loc);
+    return classLoss("cross_entropy", log_softmax(logits, 1, loc), labels,
+                     options.ignore_index_, options.label_smoothing_,
+                     options.reduction_, loc);
+  }
+  Reduction reduction = options.reduction_;
   requireFloat(op, logits, "logits", loc);
   requireInteger(op, labels, "labels", loc);
   Shape shape = check(logits.graph(), op,
@@ -667,18 +890,89 @@ Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
                 shape, logits.dtype(), loc);
 }
 
-Tensor mseLoss(const Tensor &input, const Tensor &target, Reduction reduction,
+Tensor nll_loss(const Tensor &logProbs, const Tensor &labels,
+                const NllLossOptions &options, SourceLoc loc) {
+  return classLoss("nll_loss", logProbs, labels, options.ignore_index_, 0,
+                   options.reduction_, loc);
+}
+
+Tensor l1_loss(const Tensor &input, const Tensor &target, Reduction reduction,
+               SourceLoc loc) {
+  requireFloat("l1_loss", input, "input", loc);
+  check(input.graph(), "l1_loss",
+        shapes::elementwiseLoss(input.shape(), target.shape(),
+                                static_cast<shapes::Reduction>(reduction)),
+        loc);
+  return reduceLoss(abs(input - target, loc), reduction, loc);
+}
+
+Tensor smooth_l1_loss(const Tensor &input, const Tensor &target,
+                      Reduction reduction, double beta, SourceLoc loc) {
+  requireFloat("smooth_l1_loss", input, "input", loc);
+  check(input.graph(), "smooth_l1_loss",
+        shapes::elementwiseLoss(input.shape(), target.shape(),
+                                static_cast<shapes::Reduction>(reduction)),
+        loc);
+  if (!(beta > 0 && std::isfinite(beta)))
+    input.graph().fail("smooth_l1_loss",
+                       fmt::format("beta must be positive, got {}", beta),
+                       loc);
+  Tensor d = abs(input - target, loc);
+  Tensor quadratic = d * d * (0.5 / beta);
+  Tensor linear = d - 0.5 * beta;
+  return reduceLoss(
+      where(lt(d, scalar_like(d, beta, loc), loc), quadratic, linear, loc),
+      reduction, loc);
+}
+
+Tensor kl_div(const Tensor &input, const Tensor &target,
+              const KLDivOptions &options, SourceLoc loc) {
+  requireFloat("kl_div", input, "input", loc);
+  requireSameDType("kl_div", input, target, loc);
+  check(input.graph(), "kl_div",
+        shapes::elementwiseLoss(input.shape(), target.shape(),
+                                shapes::Reduction::None),
+        loc);
+  Tensor pointwise;
+  if (options.log_target_) {
+    pointwise = exp(target, loc) * (target - input);
+  } else {
+    // target log target, with 0 log 0 = 0 (torch's xlogy).
+    Tensor zero = scalar_like(target, 0, loc);
+    Tensor positive = gt(target, zero, loc);
+    Tensor safe = where(positive, target, scalar_like(target, 1, loc), loc);
+    pointwise = where(positive, target * (log(safe, loc) - input),
+                      zero - target * input, loc);
+  }
+  Shape all(pointwise.rank());
+  for (int64_t i = 0; i < pointwise.rank(); ++i)
+    all[i] = i;
+  switch (options.reduction_) {
+  case KLDivReduction::None:
+    return pointwise;
+  case KLDivReduction::Sum:
+    return sum(pointwise, all, false, loc);
+  case KLDivReduction::Mean:
+    return mean(pointwise, all, false, loc);
+  case KLDivReduction::BatchMean:
+    break;
+  }
+  double batch = pointwise.rank() > 0 ? pointwise.shape()[0] : 1;
+  return sum(pointwise, all, false, loc) / batch;
+}
+
+Tensor mse_loss(const Tensor &input, const Tensor &target, Reduction reduction,
                SourceLoc loc) {
   return elementwiseLoss("graph.mse_loss", input, target, reduction, loc);
 }
 
-Tensor bceWithLogits(const Tensor &logits, const Tensor &target,
+Tensor binary_cross_entropy_with_logits(const Tensor &logits, const Tensor &target,
                      Reduction reduction, SourceLoc loc) {
   return elementwiseLoss("graph.bce_with_logits", logits, target, reduction,
                          loc);
 }
 
-Tensor randomUniform(const Tensor &seed, const Tensor &offset, Shape shape,
+Tensor rand(const Tensor &seed, const Tensor &offset, Shape shape,
                      double low, double high, DType dtype, SourceLoc loc) {
   if (!isFloat(dtype))
     seed.graph().fail("graph.random_uniform",
@@ -691,7 +985,7 @@ Tensor randomUniform(const Tensor &seed, const Tensor &offset, Shape shape,
                   {{"low", low}, {"high", high}}, loc);
 }
 
-Tensor randomNormal(const Tensor &seed, const Tensor &offset, Shape shape,
+Tensor randn(const Tensor &seed, const Tensor &offset, Shape shape,
                     double mean, double stddev, DType dtype, SourceLoc loc) {
   if (!isFloat(dtype))
     seed.graph().fail("graph.random_normal",
@@ -704,7 +998,7 @@ Tensor randomNormal(const Tensor &seed, const Tensor &offset, Shape shape,
                   {{"mean", mean}, {"stddev", stddev}}, loc);
 }
 
-Tensor randomIntegers(const Tensor &seed, const Tensor &offset, Shape shape,
+Tensor randint(const Tensor &seed, const Tensor &offset, Shape shape,
                       int64_t low, int64_t high, DType dtype, SourceLoc loc) {
   if (!isInteger(dtype))
     seed.graph().fail("graph.random_integers",

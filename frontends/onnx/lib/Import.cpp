@@ -1018,7 +1018,7 @@ bool Importer::emitAttention(Graph &graph, int n, const AttentionMatch &m,
         perm.assign(a.ints().begin(), a.ints().end());
       else
         return false;
-    // k^T = transpose(x, perm): k = transpose(x, perm with its last two
+    // k^T = permute(x, perm): k = permute(x, perm with its last two
     // entries swapped).
     if (static_cast<int64_t>(perm.size()) != r)
       return false;
@@ -1028,7 +1028,7 @@ bool Importer::emitAttention(Graph &graph, int n, const AttentionMatch &m,
       identity &= perm[d] == d;
     if (!identity) {
       try {
-        kt = transpose(*kt, perm);
+        kt = permute(*kt, perm);
       } catch (const GraphError &) {
         return false;
       }
@@ -1042,7 +1042,7 @@ bool Importer::emitAttention(Graph &graph, int n, const AttentionMatch &m,
     for (int64_t d = 0; d < kt->rank(); ++d)
       perm.push_back(d);
     std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-    k = transpose(*kt, perm);
+    k = permute(*kt, perm);
   }
   if (!q || !v || q->rank() < 2 || q->rank() != k->rank() ||
       q->rank() != v->rank() || !isFloat(q->dtype()))
@@ -1127,7 +1127,7 @@ bool Importer::emitAttention(Graph &graph, int n, const AttentionMatch &m,
   }
   Tensor result;
   try {
-    result = attention(*q, *k, *v, mask, options);
+    result = scaled_dot_product_attention(*q, *k, *v, mask, options);
   } catch (const GraphError &) {
     return false;
   }
@@ -1225,10 +1225,10 @@ ImportedModel Importer::run(const std::string &name) {
                              dtypeName(logits.dtype()),
                              fmt::join(logits.shape(), "x")));
       Tensor y = graph.input("y", {logits.size(0)}, DType::I64, loc);
-      value = crossEntropy(logits, y, Reduction::Mean, loc);
+      value = cross_entropy(logits, y, Reduction::Mean, loc);
     } else {
       Tensor y = graph.input("y", logits.shape(), logits.dtype(), loc);
-      value = mseLoss(logits, y, Reduction::Mean, loc);
+      value = mse_loss(logits, y, Reduction::Mean, loc);
     }
     graph.output("loss", value, loc);
   }

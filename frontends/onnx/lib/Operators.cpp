@@ -197,7 +197,7 @@ void setReshaped(Ctx &c, size_t input, const Shape &shape) {
     c.setOutput(0, reshape(c.tensor(input), shape));
 }
 
-Tensor scalar(const Tensor &like, double v) { return scalarLike(like, v); }
+Tensor scalar(const Tensor &like, double v) { return scalar_like(like, v); }
 
 //===----------------------------------------------------------------------===//
 // Elementwise
@@ -227,7 +227,7 @@ Tensor softplus(const Tensor &x) {
 
 Tensor elu(const Tensor &x, double alpha) {
   Tensor zero = scalar(x, 0);
-  return select(compare(Compare::Gt, x, zero), x,
+  return where(compare(Compare::Gt, x, zero), x,
                 scalar(x, alpha) * (exp(minimum(x, zero)) - 1.0));
 }
 
@@ -439,7 +439,7 @@ void convertWhere(Ctx &c) {
     c.setOutput(0, std::move(result));
     return;
   }
-  c.setOutput(0, select(c.tensor(0), c.tensor(1), c.tensor(2)));
+  c.setOutput(0, where(c.tensor(0), c.tensor(1), c.tensor(2)));
 }
 
 /// Boolean ops on 0/1 integers: And(a, b) = a * b != 0, Or = a + b != 0.
@@ -465,7 +465,7 @@ void logicOp(Ctx &c, const std::string &op) {
     }
   }
   Tensor a = cast(c.tensor(0), DType::I32);
-  Tensor zero = scalarLike(a, 0);
+  Tensor zero = scalar_like(a, 0);
   if (op == "Not") {
     c.setOutput(0, compare(Compare::Eq, a, zero));
     return;
@@ -512,11 +512,11 @@ Tensor matmulNd(const Ctx &c, Tensor a, Tensor b) {
     sa.insert(sa.end(), {m, k});
     sb.insert(sb.end(), {k, n});
     if (a.shape() != sa)
-      a = broadcastTo(a, sa);
+      a = broadcast_to(a, sa);
     if (b.shape() != sb)
-      b = broadcastTo(b, sb);
+      b = broadcast_to(b, sb);
     int64_t nb = product(batch);
-    r = batchMatmul(reshape(a, {nb, m, k}), reshape(b, {nb, k, n}));
+    r = bmm(reshape(a, {nb, m, k}), reshape(b, {nb, k, n}));
   }
   Shape out = batch;
   if (!vecA)
@@ -557,7 +557,7 @@ Tensor padTensor(const Ctx &c, Tensor x, const Shape &before,
       limits[d] = x.size(d) - std::max<int64_t>(0, -hi);
       if (limits[d] < starts[d])
         c.fail("negative pads remove more than the whole dimension");
-      x = slice(x, starts, limits);
+      x = strided_slice(x, starts, limits);
       lo = std::max<int64_t>(lo, 0);
       hi = std::max<int64_t>(hi, 0);
     }
@@ -568,7 +568,7 @@ Tensor padTensor(const Ctx &c, Tensor x, const Shape &before,
       Shape starts(x.rank(), 0), limits = x.shape();
       starts[d] = index;
       limits[d] = index + 1;
-      return slice(x, starts, limits);
+      return strided_slice(x, starts, limits);
     };
     auto block = [&](int64_t count, bool leading) -> std::vector<Tensor> {
       std::vector<Tensor> parts;
@@ -577,11 +577,11 @@ Tensor padTensor(const Ctx &c, Tensor x, const Shape &before,
       if (mode == "constant") {
         Shape s = x.shape();
         s[d] = count;
-        parts.push_back(broadcastTo(scalar(x, value), s));
+        parts.push_back(broadcast_to(scalar(x, value), s));
       } else if (mode == "edge") {
         Shape s = x.shape();
         s[d] = count;
-        parts.push_back(broadcastTo(piece(leading ? 0 : size - 1), s));
+        parts.push_back(broadcast_to(piece(leading ? 0 : size - 1), s));
       } else { // reflect: x[count], ..., x[1] before; x[n-2], ... after
         if (count >= size)
           c.fail("reflect padding must be smaller than the dimension");
@@ -597,7 +597,7 @@ Tensor padTensor(const Ctx &c, Tensor x, const Shape &before,
     parts.push_back(x);
     for (Tensor &t : block(hi, false))
       parts.push_back(t);
-    x = concat(parts, d);
+    x = cat(parts, d);
   }
   return x;
 }
@@ -800,7 +800,7 @@ void convertConvTranspose(Ctx &c) {
   o.padding = sp.lift(Shape(pads.begin(), pads.begin() + n), 0);
   o.outputPadding = sp.lift(outputPadding, 0);
   o.groups = c.attrInt("group", 1);
-  Tensor y = convTranspose2d(toFourD(x), toFourD(w),
+  Tensor y = conv_transpose2d(toFourD(x), toFourD(w),
                              c.has(2) ? c.tensor(2) : Tensor(), o);
   c.setOutput(0, fromFourD(y, sp.oneD));
 }
@@ -847,9 +847,9 @@ void convertPool(Ctx &c, bool isMax) {
   Tensor x4 = toFourD(x);
   if (p.extra)
     x4 = toFourD(padSpatial(c, x, p, isMax ? -INFINITY : 0));
-  Tensor y = isMax ? maxPool2d(x4, sp.lift(kernel, 1), sp.lift(strides, 1),
+  Tensor y = isMax ? max_pool2d(x4, sp.lift(kernel, 1), sp.lift(strides, 1),
                                sp.lift(p.symmetric, 0))
-                   : avgPool2d(x4, sp.lift(kernel, 1), sp.lift(strides, 1),
+                   : avg_pool2d(x4, sp.lift(kernel, 1), sp.lift(strides, 1),
                                sp.lift(p.symmetric, 0), includePad);
   c.setOutput(0, fromFourD(y, sp.oneD));
 }
@@ -861,7 +861,7 @@ void convertGlobalPool(Ctx &c, bool isMax) {
   Shape dims;
   for (int64_t d = 2; d < x.rank(); ++d)
     dims.push_back(d);
-  c.setOutput(0, isMax ? max(x, dims, true) : mean(x, dims, true));
+  c.setOutput(0, isMax ? amax(x, dims, true) : mean(x, dims, true));
 }
 
 //===----------------------------------------------------------------------===//
@@ -893,8 +893,8 @@ void convertBatchNorm(Ctx &c) {
                                                        : 1,
                     1});
   if (!train) {
-    Tensor y = batchNormInference(x, c.tensor(1), c.tensor(2), c.tensor(3),
-                                  c.tensor(4), eps);
+    Tensor y = batch_norm(x, c.tensor(3), c.tensor(4), c.tensor(1),
+                          c.tensor(2), eps);
     c.setOutput(0, y.shape() == original ? y : reshape(y, original));
     // A training export's running statistics pass through unchanged.
     for (int k : {1, 2})
@@ -902,9 +902,9 @@ void convertBatchNorm(Ctx &c) {
         c.setOutput(k, c.tensor(k + 2));
     return;
   }
-  BatchNormResult r = batchNormTraining(x, c.tensor(1), c.tensor(2),
-                                        c.tensor(3), c.tensor(4), eps,
-                                        momentum);
+  BatchNormResult r = batch_norm_training(x, c.tensor(3), c.tensor(4),
+                                          c.tensor(1), c.tensor(2), momentum,
+                                          eps);
   c.setOutput(0, r.output.shape() == original ? r.output
                                               : reshape(r.output, original));
   if (c.training()) {
@@ -913,16 +913,16 @@ void convertBatchNorm(Ctx &c) {
       if (c.constant(k))
         c.fail("running statistics must be initializers to be updated");
       c.graph.updateBuffer(c.node.input(k),
-                           k == 3 ? r.runningMean : r.runningVar);
+                           k == 3 ? r.running_mean : r.running_var);
     }
   }
   if (c.wantsOutput(1))
-    c.setOutput(1, r.runningMean);
+    c.setOutput(1, r.running_mean);
   if (c.wantsOutput(2)) {
     // ONNX's running variance (training_mode=1) blends in the biased batch
     // variance where PyTorch's (the loss entry's) blends the unbiased one:
     // (1-m) v + m s (n-1)/n from r = (1-m) v + m s.
-    Tensor v = c.tensor(4), newVar = r.runningVar;
+    Tensor v = c.tensor(4), newVar = r.running_var;
     if (!c.training()) {
       double n = static_cast<double>(x.numElements() / x.size(1));
       Tensor kept = v * scalar(v, 1 - momentum);
@@ -951,11 +951,11 @@ void convertLayerNorm(Ctx &c) {
   Shape trailing(x.shape().begin() + axis, x.shape().end());
   Tensor w = c.tensor(1);
   if (w.shape() != trailing)
-    w = broadcastTo(w, trailing);
-  Tensor b = c.has(2) ? c.tensor(2) : broadcastTo(scalar(x, 0), trailing);
+    w = broadcast_to(w, trailing);
+  Tensor b = c.has(2) ? c.tensor(2) : broadcast_to(scalar(x, 0), trailing);
   if (b.shape() != trailing)
-    b = broadcastTo(b, trailing);
-  c.setOutput(0, layerNorm(x, w, b, eps));
+    b = broadcast_to(b, trailing);
+  c.setOutput(0, layer_norm(x, w, b, eps));
 }
 
 Tensor lift4(const Tensor &x) {
@@ -969,8 +969,8 @@ void convertInstanceNorm(Ctx &c) {
   Tensor x = c.tensor(0);
   if (x.rank() < 3)
     c.fail("input must be [N, C, spatial...]");
-  Tensor y = groupNorm(lift4(x), c.tensor(1), c.tensor(2), x.size(1),
-                       c.attrFloat("epsilon", 1e-5));
+  Tensor y = group_norm(lift4(x), x.size(1), c.tensor(1), c.tensor(2),
+                        c.attrFloat("epsilon", 1e-5));
   c.setOutput(0, y.shape() == x.shape() ? y : reshape(y, x.shape()));
 }
 
@@ -985,13 +985,13 @@ void convertGroupNorm(Ctx &c) {
   // Opset 18 gives one scale and bias per group, 21 one per channel.
   auto perChannel = [&](Tensor t) {
     if (t.rank() == 1 && t.size(0) == groups && groups != channels)
-      return reshape(broadcastTo(reshape(t, {groups, 1}),
+      return reshape(broadcast_to(reshape(t, {groups, 1}),
                                  {groups, channels / groups}),
                      {channels});
     return t;
   };
-  Tensor y = groupNorm(lift4(x), perChannel(w), perChannel(b), groups,
-                       c.attrFloat("epsilon", 1e-5));
+  Tensor y = group_norm(lift4(x), groups, perChannel(w), perChannel(b),
+                        c.attrFloat("epsilon", 1e-5));
   c.setOutput(0, y.shape() == x.shape() ? y : reshape(y, x.shape()));
 }
 
@@ -999,14 +999,14 @@ void convertSoftmax(Ctx &c, bool isLog) {
   Tensor x = c.tensor(0);
   if (c.opset >= 13) {
     int64_t axis = normalizeAxis(c, c.attrInt("axis", -1), x.rank());
-    c.setOutput(0, isLog ? logSoftmax(x, axis) : softmax(x, axis));
+    c.setOutput(0, isLog ? log_softmax(x, axis) : softmax(x, axis));
     return;
   }
   // Before opset 13: over the input flattened to 2-D at `axis`.
   int64_t axis = normalizeAxis(c, c.attrInt("axis", 1), x.rank());
   Tensor flat = reshape(x, {product(x.shape(), 0, axis),
                             product(x.shape(), axis)});
-  Tensor y = isLog ? logSoftmax(flat, 1) : softmax(flat, 1);
+  Tensor y = isLog ? log_softmax(flat, 1) : softmax(flat, 1);
   c.setOutput(0, reshape(y, x.shape()));
 }
 
@@ -1109,7 +1109,7 @@ void convertTranspose(Ctx &c) {
     c.setOutput(0, gatherFlat(*k, indices, out));
     return;
   }
-  c.setOutput(0, transpose(c.tensor(0), perm));
+  c.setOutput(0, permute(c.tensor(0), perm));
 }
 
 void convertConcat(Ctx &c) {
@@ -1150,7 +1150,7 @@ void convertConcat(Ctx &c) {
   for (size_t k = 0; k < c.inputCount(); ++k)
     if (c.has(k) && product(c.shape(k)) > 0)
       parts.push_back(c.tensor(k));
-  c.setOutput(0, parts.size() == 1 ? parts[0] : concat(parts, axis));
+  c.setOutput(0, parts.size() == 1 ? parts[0] : cat(parts, axis));
 }
 
 /// `x` with dimension `axis` in reverse order: an embedding lookup of its
@@ -1167,7 +1167,7 @@ Tensor reverseAxis(const Ctx &c, const Tensor &x, int64_t axis) {
       perm.push_back(d);
   for (int64_t d = 0; d < x.rank(); ++d)
     inverse[perm[d]] = d;
-  Tensor front = axis == 0 ? x : transpose(x, perm);
+  Tensor front = axis == 0 ? x : permute(x, perm);
   Shape shape = front.shape();
   std::vector<double> rows(n);
   for (int64_t k = 0; k < n; ++k)
@@ -1175,7 +1175,7 @@ Tensor reverseAxis(const Ctx &c, const Tensor &x, int64_t axis) {
   Tensor reversed = embedding(reshape(front, {n, product(shape, 1)}),
                               constant(c.graph, {n}, rows, DType::I64));
   reversed = reshape(reversed, shape);
-  return axis == 0 ? reversed : transpose(reversed, inverse);
+  return axis == 0 ? reversed : permute(reversed, inverse);
 }
 
 /// Slices of `x` (constant or tensor) by per-dimension starts, limits and
@@ -1217,7 +1217,7 @@ void setSlice(Ctx &c, size_t input, size_t output, const Shape &starts,
   bool whole = true;
   for (size_t d = 0; d < s.size(); ++d)
     whole &= lo[d] == 0 && hi[d] == s[d] && st[d] == 1;
-  c.setOutput(output, whole ? x : slice(x, lo, hi, st));
+  c.setOutput(output, whole ? x : strided_slice(x, lo, hi, st));
 }
 
 void convertSlice(Ctx &c) {
@@ -1349,9 +1349,9 @@ void convertGather(Ctx &c) {
       Shape lo(rank, 0), hi = s;
       lo[axis] = v;
       hi[axis] = v + 1;
-      parts.push_back(slice(x, lo, hi));
+      parts.push_back(strided_slice(x, lo, hi));
     }
-    Tensor joined = parts.size() == 1 ? parts[0] : concat(parts, axis);
+    Tensor joined = parts.size() == 1 ? parts[0] : cat(parts, axis);
     c.setOutput(0, reshape(joined, out));
     return;
   }
@@ -1363,14 +1363,14 @@ void convertGather(Ctx &c) {
   if (idx.dtype() != DType::I64)
     idx = cast(idx, DType::I64);
   // Negative indices count from the end.
-  idx = select(compare(Compare::Lt, idx, scalarLike(idx, 0)),
-               idx + scalarLike(idx, double(s[axis])), idx);
+  idx = where(compare(Compare::Lt, idx, scalar_like(idx, 0)),
+               idx + scalar_like(idx, double(s[axis])), idx);
   Shape perm;
   perm.push_back(axis);
   for (int64_t d = 0; d < rank; ++d)
     if (d != axis)
       perm.push_back(d);
-  Tensor front = axis == 0 ? x : transpose(x, perm);
+  Tensor front = axis == 0 ? x : permute(x, perm);
   Tensor table = reshape(front, {s[axis], outer * inner});
   Tensor g = embedding(table, idx); // [idx..., outer*inner]
   Shape gs = is;
@@ -1384,7 +1384,7 @@ void convertGather(Ctx &c) {
     for (int64_t d = 0; d < ir; ++d)
       p.push_back(d);
     p.push_back(ir + 1);
-    g = transpose(g, p);
+    g = permute(g, p);
   }
   c.setOutput(0, reshape(g, out));
 }
@@ -1401,7 +1401,7 @@ void convertExpand(Ctx &c) {
     return;
   }
   Tensor x = c.tensor(0);
-  c.setOutput(0, x.shape() == out ? x : broadcastTo(x, out));
+  c.setOutput(0, x.shape() == out ? x : broadcast_to(x, out));
 }
 
 void convertTile(Ctx &c) {
@@ -1418,7 +1418,7 @@ void convertTile(Ctx &c) {
   checkedCount(tiled, "the tiled shape");
   for (int64_t d = 0; d < x.rank(); ++d) {
     if (repeats[d] > 1)
-      x = concat(std::vector<Tensor>(repeats[d], x), d);
+      x = cat(std::vector<Tensor>(repeats[d], x), d);
   }
   c.setOutput(0, x);
 }
@@ -1522,7 +1522,7 @@ void convertResize(Ctx &c, bool upsample) {
     return;
   }
   checkedCount(out, "the resized shape");
-  c.setOutput(0, reshape(broadcastTo(reshape(x, split), repeated), out));
+  c.setOutput(0, reshape(broadcast_to(reshape(x, split), repeated), out));
 }
 
 //===----------------------------------------------------------------------===//
@@ -1554,9 +1554,9 @@ void convertReduce(Ctx &c, const std::string &op) {
   else if (op == "ReduceMean")
     y = mean(x, dims, keep);
   else if (op == "ReduceMax")
-    y = max(x, dims, keep);
+    y = amax(x, dims, keep);
   else if (op == "ReduceMin")
-    y = min(x, dims, keep);
+    y = amin(x, dims, keep);
   else if (op == "ReduceL1")
     y = sum(abs(x), dims, keep);
   else if (op == "ReduceL2")
@@ -1566,7 +1566,7 @@ void convertReduce(Ctx &c, const std::string &op) {
   else if (op == "ReduceLogSum")
     y = log(sum(x, dims, keep));
   else { // ReduceLogSumExp, shifted by the maximum
-    Tensor m = max(x, dims, true);
+    Tensor m = amax(x, dims, true);
     y = log(sum(exp(x - m), dims, true)) + m;
     if (!keep) {
       Shape s;
@@ -1591,7 +1591,7 @@ void convertArg(Ctx &c, bool isMax) {
   // The last of equal maxima: the first in the reversed axis, counted
   // back from the end.
   Tensor first = argmax(reverseAxis(c, scores, axis), axis, keep);
-  c.setOutput(0, scalarLike(first, double(x.size(axis) - 1)) - first);
+  c.setOutput(0, scalar_like(first, double(x.size(axis) - 1)) - first);
 }
 
 
@@ -1610,9 +1610,9 @@ Tensor reorderGates(const Tensor &w, const std::vector<int64_t> &order,
     Shape lo(w.rank(), 0), hi = w.shape();
     lo[0] = k * h;
     hi[0] = (k + 1) * h;
-    blocks.push_back(slice(w, lo, hi));
+    blocks.push_back(strided_slice(w, lo, hi));
   }
-  return concat(blocks, 0);
+  return cat(blocks, 0);
 }
 
 /// Slab `d` of `t` along dim 0, without that dim.
@@ -1621,7 +1621,7 @@ Tensor direction(const Tensor &t, int64_t d) {
   lo[0] = d;
   hi[0] = d + 1;
   Shape rest(t.shape().begin() + 1, t.shape().end());
-  return reshape(slice(t, lo, hi), rest);
+  return reshape(strided_slice(t, lo, hi), rest);
 }
 
 /// LSTM, GRU and RNN onto Kiln's recurrence (PyTorch's cells): the input
@@ -1665,7 +1665,7 @@ void convertRecurrent(Ctx &c, Cell cell) {
   if (x.rank() != 3)
     c.fail("X must have rank 3");
   if (layout == 0)
-    x = transpose(x, {1, 0, 2}); // [B, T, I]
+    x = permute(x, {1, 0, 2}); // [B, T, I]
   int64_t batch = x.size(0), steps = x.size(1), inputSize = x.size(2);
   Tensor w = c.tensor(1), r = c.tensor(2);
   if (w.rank() != 3 || r.rank() != 3)
@@ -1700,7 +1700,7 @@ void convertRecurrent(Ctx &c, Cell cell) {
     expect(6, "initial_c", stateShape);
   auto initialState = [&](size_t input) {
     Tensor t = c.tensor(input);
-    return layout == 0 ? t : transpose(t, {1, 0, 2});
+    return layout == 0 ? t : permute(t, {1, 0, 2});
   };
   std::vector<Tensor> ys, hs, cs;
   for (int64_t d = 0; d < dirs; ++d) {
@@ -1710,10 +1710,10 @@ void convertRecurrent(Ctx &c, Cell cell) {
     Tensor wb, rb;
     if (c.has(3)) {
       Tensor bd = direction(c.tensor(3), d); // [2 G H]
-      wb = reorderGates(slice(bd, {0}, {gates * h}), order, h);
-      rb = reorderGates(slice(bd, {gates * h}, {2 * gates * h}), order, h);
+      wb = reorderGates(strided_slice(bd, {0}, {gates * h}), order, h);
+      rb = reorderGates(strided_slice(bd, {gates * h}, {2 * gates * h}), order, h);
     } else {
-      rb = broadcastTo(scalar(x, 0), {gates * h});
+      rb = broadcast_to(scalar(x, 0), {gates * h});
     }
     Tensor gx = matmul(reshape(x, {batch * steps, inputSize}), wd, false, true);
     if (wb.valid())
@@ -1722,22 +1722,22 @@ void convertRecurrent(Ctx &c, Cell cell) {
     Tensor state;
     if (c.has(5) || (cell == Cell::Lstm && c.has(6))) {
       Tensor h0 = c.has(5) ? direction(initialState(5), d)
-                           : broadcastTo(scalar(x, 0), {batch, h});
+                           : broadcast_to(scalar(x, 0), {batch, h});
       state = h0;
       if (cell == Cell::Lstm) {
         Tensor c0 = c.has(6) ? direction(initialState(6), d)
-                             : broadcastTo(scalar(x, 0), {batch, h});
-        state = concat({h0, c0}, 1);
+                             : broadcast_to(scalar(x, 0), {batch, h});
+        state = cat({h0, c0}, 1);
       }
     }
     RecurrenceResult res = recurrence(cell, gx, rd, rb, state, reverse);
     ys.push_back(res.hidden); // [B, T, H]
     int64_t last = reverse ? 0 : steps - 1;
-    hs.push_back(reshape(slice(res.hidden, {0, last, 0}, {batch, last + 1, h}),
+    hs.push_back(reshape(strided_slice(res.hidden, {0, last, 0}, {batch, last + 1, h}),
                          {1, batch, h}));
     if (cell == Cell::Lstm) {
       int64_t width = res.saved.size(2);
-      cs.push_back(reshape(slice(res.saved, {0, last, width - h},
+      cs.push_back(reshape(strided_slice(res.saved, {0, last, width - h},
                                  {batch, last + 1, width}),
                            {1, batch, h}));
     }
@@ -1745,17 +1745,17 @@ void convertRecurrent(Ctx &c, Cell cell) {
   // Y: [T, D, B, H] (layout 0) or [B, T, D, H] (layout 1).
   std::vector<Tensor> parts;
   for (Tensor &y : ys)
-    parts.push_back(layout == 0 ? reshape(transpose(y, {1, 0, 2}),
+    parts.push_back(layout == 0 ? reshape(permute(y, {1, 0, 2}),
                                           {steps, 1, batch, h})
                                 : reshape(y, {batch, steps, 1, h}));
   auto joined = [](std::vector<Tensor> &v, int64_t axis) {
-    return v.size() == 1 ? v[0] : concat(v, axis);
+    return v.size() == 1 ? v[0] : cat(v, axis);
   };
   if (c.wantsOutput(0))
     c.setOutput(0, joined(parts, layout == 0 ? 1 : 2));
   auto finalState = [&](std::vector<Tensor> &v) {
     Tensor t = joined(v, 0); // [D, B, H]
-    return layout == 0 ? t : transpose(t, {1, 0, 2});
+    return layout == 0 ? t : permute(t, {1, 0, 2});
   };
   if (c.wantsOutput(1))
     c.setOutput(1, finalState(hs));
@@ -1807,7 +1807,7 @@ void convertConstantOfShape(Ctx &c) {
   int64_t n = checkedCount(shape, "the result");
   if (!foldable(shape)) {
     Constant one = Constant::ofDoubles({}, {fill.at(0)}, fill.dtype);
-    c.setOutput(0, broadcastTo(toTensor(c.graph, one), shape));
+    c.setOutput(0, broadcast_to(toTensor(c.graph, one), shape));
     return;
   }
   c.setOutput(0, Constant::ofDoubles(shape,
@@ -1867,7 +1867,7 @@ void convertTrilu(Ctx &c) {
     for (int64_t j = 0; j < cols; ++j)
       keep[i * cols + j] = kept(i, j);
   Tensor mask = constant(c.graph, {rows, cols}, keep, DType::I1);
-  c.setOutput(0, select(mask, x, scalarLike(x, 0)));
+  c.setOutput(0, where(mask, x, scalar_like(x, 0)));
 }
 
 /// ScatterND of constants (exporters emit it for tables a model fills in
@@ -1943,7 +1943,7 @@ void convertDropout(Ctx &c) {
   if (!(ratio > 0 && ratio < 1))
     c.fail(fmt::format("ratio {} is not in [0, 1)", ratio));
   Graph::RandomStream stream = c.graph.randomStream(x.numElements());
-  Tensor u = randomUniform(stream.seed, stream.offset, x.shape(), 0.0, 1.0,
+  Tensor u = rand(stream.seed, stream.offset, x.shape(), 0.0, 1.0,
                            x.dtype());
   Tensor keep = cast(compare(Compare::Ge, u, scalar(u, ratio)), x.dtype());
   c.setOutput(0, x * keep * scalar(x, 1 / (1 - ratio)));
@@ -2022,7 +2022,7 @@ const std::map<std::string, Converter> &converters() {
       c.setOutput(0, elu(x, alpha) * scalar(x, gamma));
     };
     t["LeakyRelu"] = [](Ctx &c) {
-      c.setOutput(0, leakyRelu(c.tensor(0), c.attrFloat("alpha", 0.01)));
+      c.setOutput(0, leaky_relu(c.tensor(0), c.attrFloat("alpha", 0.01)));
     };
     t["PRelu"] = [](Ctx &c) {
       Tensor x = c.tensor(0), slope = c.tensor(1);
@@ -2033,12 +2033,12 @@ const std::map<std::string, Converter> &converters() {
         s.insert(s.end(), x.rank() - 2, 1);
         slope = reshape(slope, s);
       }
-      c.setOutput(0, select(compare(Compare::Lt, x, scalar(x, 0)), x * slope,
+      c.setOutput(0, where(compare(Compare::Lt, x, scalar(x, 0)), x * slope,
                             x));
     };
     t["ThresholdedRelu"] = [](Ctx &c) {
       Tensor x = c.tensor(0);
-      c.setOutput(0, select(compare(Compare::Gt, x,
+      c.setOutput(0, where(compare(Compare::Gt, x,
                                     scalar(x, c.attrFloat("alpha", 1))),
                             x, scalar(x, 0)));
     };
@@ -2219,9 +2219,9 @@ const std::map<std::string, Converter> &converters() {
       Tensor x = c.tensor(0);
       double bias = c.attrFloat("bias", 0), lambd = c.attrFloat("lambd", 0.5);
       Tensor zero = scalar(x, 0);
-      c.setOutput(0, select(compare(Compare::Lt, x, scalar(x, -lambd)),
+      c.setOutput(0, where(compare(Compare::Lt, x, scalar(x, -lambd)),
                             x + scalar(x, bias),
-                            select(compare(Compare::Gt, x, scalar(x, lambd)),
+                            where(compare(Compare::Gt, x, scalar(x, lambd)),
                                    x - scalar(x, bias), zero)));
     };
     t["Trilu"] = convertTrilu;

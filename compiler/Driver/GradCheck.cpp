@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -61,8 +62,15 @@ rt::HostTensor draw(const rt::ArgumentSpec &arg, std::mt19937_64 &rng) {
   if (t.dtype() != rt::DType::F64)
     return t;
   double bound = 1.0;
-  if (arg.init.rfind("uniform:", 0) == 0)
-    bound = std::strtod(arg.init.c_str() + 8, nullptr);
+  if (arg.init.rfind("uniform:", 0) == 0) {
+    // "uniform:B" or "uniform:LO:HI": values of the initializer's size.
+    char *end = nullptr;
+    bound = std::fabs(std::strtod(arg.init.c_str() + 8, &end));
+    if (*end == ':')
+      bound = std::max(bound, std::fabs(std::strtod(end + 1, nullptr)));
+    if (!(bound > 0 && std::isfinite(bound)))
+      bound = 1.0;
+  }
   bool ones = arg.init == "ones";
   std::uniform_real_distribution<double> d(
       arg.kind == rt::ArgKind::Input ? 0.0 : -bound, bound);

@@ -26,8 +26,8 @@ struct Mlp : Module {
 };
 
 struct Cnn : Module {
-  Conv2d conv1{this, "conv1", 1, 32, 3, {/*stride=*/1, /*padding=*/1}};
-  Conv2d conv2{this, "conv2", 32, 64, 3, {/*stride=*/1, /*padding=*/1}};
+  Conv2d conv1{this, "conv1", Conv2dOptions(1, 32, 3).padding(1)};
+  Conv2d conv2{this, "conv2", Conv2dOptions(32, 64, 3).padding(1)};
   Linear fc1{this, "fc1", 3136, 128};
   Linear fc2{this, "fc2", 128, 10};
 
@@ -55,6 +55,11 @@ BuiltModel buildCnn(const ModelOptions &options) {
   return built;
 }
 
+/// A 3x3 convolution without bias, as the residual blocks use them.
+Conv2dOptions conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
+  return Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false);
+}
+
 /// A basic residual block: two 3x3 convolutions with batch norm, and a
 /// shortcut that is the identity or, where the shape changes, a strided 1x1
 /// convolution with batch norm (`downsample.0`, `downsample.1`).
@@ -63,24 +68,19 @@ struct BasicBlock : Module {
   BatchNorm2d bn1;
   Conv2d conv2;
   BatchNorm2d bn2;
-  std::unique_ptr<Module> downsample;
-  std::unique_ptr<Conv2d> downsampleConv;
-  std::unique_ptr<BatchNorm2d> downsampleNorm;
+  std::unique_ptr<Sequential> downsample;
 
   BasicBlock(Module *parent, std::string name, int64_t in, int64_t out,
              int64_t stride)
       : Module(parent, std::move(name), "BasicBlock"),
-        conv1{this, "conv1", in, out, 3, {stride, 1, 1, 1, /*bias=*/false}},
-        bn1{this, "bn1", out},
-        conv2{this, "conv2", out, out, 3, {1, 1, 1, 1, /*bias=*/false}},
-        bn2{this, "bn2", out} {
+        conv1{this, "conv1", conv3x3(in, out, stride)}, bn1{this, "bn1", out},
+        conv2{this, "conv2", conv3x3(out, out)}, bn2{this, "bn2", out} {
     if (stride == 1 && in == out)
       return;
-    downsample = std::make_unique<Module>(this, "downsample", "Sequential");
-    downsampleConv = std::make_unique<Conv2d>(
-        downsample.get(), "0", in, out, 1,
-        Conv2d::Options{stride, 0, 1, 1, /*bias=*/false});
-    downsampleNorm = std::make_unique<BatchNorm2d>(downsample.get(), "1", out);
+    downsample = std::make_unique<Sequential>(this, "downsample");
+    downsample->append<Conv2d>(
+        Conv2dOptions(in, out, 1).stride(stride).bias(false));
+    downsample->append<BatchNorm2d>(out);
   }
 
   Tensor operator()(const Tensor &x,
@@ -88,32 +88,29 @@ struct BasicBlock : Module {
     Scope scope(*this, x.graph(), loc);
     Tensor h = relu(bn1(conv1(x)));
     h = bn2(conv2(h));
-    Tensor shortcut = downsample ? (*downsampleNorm)((*downsampleConv)(x)) : x;
-    return relu(h + shortcut);
+    return relu(h + (downsample ? (*downsample)(x) : x));
   }
 };
 
 struct ResNet : Module {
-  Conv2d conv1{this, "conv1", 1, 16, 3, {1, 1, 1, 1, /*bias=*/false}};
+  Conv2d conv1{this, "conv1", conv3x3(1, 16)};
   BatchNorm2d bn1{this, "bn1", 16};
-  Module layer1{this, "layer1", "Sequential"};
-  BasicBlock layer1_0{&layer1, "0", 16, 16, 1};
-  BasicBlock layer1_1{&layer1, "1", 16, 16, 1};
-  Module layer2{this, "layer2", "Sequential"};
-  BasicBlock layer2_0{&layer2, "0", 16, 32, 2};
-  BasicBlock layer2_1{&layer2, "1", 32, 32, 1};
-  Module layer3{this, "layer3", "Sequential"};
-  BasicBlock layer3_0{&layer3, "0", 32, 64, 2};
-  BasicBlock layer3_1{&layer3, "1", 64, 64, 1};
+  Sequential layer1{this, "layer1"};
+  Sequential layer2{this, "layer2"};
+  Sequential layer3{this, "layer3"};
   Linear fc{this, "fc", 64, 10};
 
-  explicit ResNet(DType dtype) : Module("ResNet", dtype) {}
+  explicit ResNet(DType dtype) : Module("ResNet", dtype) {
+    layer1.append<BasicBlock>(16, 16, 1);
+    layer1.append<BasicBlock>(16, 16, 1);
+    layer2.append<BasicBlock>(16, 32, 2);
+    layer2.append<BasicBlock>(32, 32, 1);
+    layer3.append<BasicBlock>(32, 64, 2);
+    layer3.append<BasicBlock>(64, 64, 1);
+  }
 
   Tensor operator()(const Tensor &x) const {
-    Tensor h = relu(bn1(conv1(x)));
-    for (const BasicBlock *block :
-         {&layer1_0, &layer1_1, &layer2_0, &layer2_1, &layer3_0, &layer3_1})
-      h = (*block)(h);
+    Tensor h = layer3(layer2(layer1(relu(bn1(conv1(x))))));
     return fc(flatten(adaptive_avg_pool2d(h, {1, 1}), 1));
   }
 };

@@ -59,9 +59,10 @@ struct Res : Module {
 
   Res(Module *parent, std::string name, int64_t cin, int64_t cout)
       : Module(parent, std::move(name), "Res"), cin(cin), cout(cout),
-        n1(this, "n1", 8, cin), c1(this, "c1", cin, cout, 3, {1, 1}),
+        n1(this, "n1", 8, cin),
+        c1(this, "c1", Conv2dOptions(cin, cout, 3).padding(1)),
         t(this, "t", 128, cout), n2(this, "n2", 8, cout),
-        c2(this, "c2", cout, cout, 3, {1, 1}) {
+        c2(this, "c2", Conv2dOptions(cout, cout, 3).padding(1)) {
     if (cin != cout)
       sc = std::make_unique<Conv2d>(this, "sc", cin, cout, 1);
   }
@@ -76,21 +77,25 @@ struct Res : Module {
 
 struct Ddpm : Module {
   Schedule schedule;
-  Module temb{this, "temb", "Sequential"};
-  Linear temb0{&temb, "0", 32, 128};
-  Linear temb2{&temb, "2", 128, 128};
-  Conv2d inp{this, "inp", 1, 32, 3, {1, 1}};
+  Sequential temb{this, "temb"};
+  Conv2d inp{this, "inp", Conv2dOptions(1, 32, 3).padding(1)};
   Res d1{this, "d1", 32, 32};
-  Conv2d down{this, "down", 32, 64, 3, {2, 1}};
+  Conv2d down{this, "down", Conv2dOptions(32, 64, 3).stride(2).padding(1)};
   Res d2{this, "d2", 64, 64};
   Res mid{this, "mid", 64, 64};
-  ConvTranspose2d up{this, "up", 64, 32, 4, {2, 1}};
+  ConvTranspose2d up{this, "up",
+                     ConvTranspose2dOptions(64, 32, 4).stride(2).padding(1)};
   Res u1{this, "u1", 64, 32};
-  Module out{this, "out", "Sequential"};
-  GroupNorm out0{&out, "0", 8, 32};
-  Conv2d out2{&out, "2", 32, 1, 3, {1, 1}};
+  Sequential out{this, "out"};
 
-  explicit Ddpm(DType dtype) : Module("DDPM", dtype) {}
+  explicit Ddpm(DType dtype) : Module("DDPM", dtype) {
+    temb.append<Linear>(32, 128);
+    temb.append<SiLU>();
+    temb.append<Linear>(128, 128);
+    out.append<GroupNorm>(8, 32);
+    out.append<SiLU>();
+    out.append<Conv2d>(Conv2dOptions(32, 1, 3).padding(1));
+  }
 
   /// The time embedding [B, 128] of steps t [B]: sin and cos of t times
   /// 16 frequencies exp(-ln(10^4) k / 16), then temb.
@@ -103,7 +108,7 @@ struct Ddpm : Module {
     Tensor steps = reshape(cast(t, dtype()), {b, 1});
     Tensor angles = matmul(steps, constant(graph, {1, 16}, frequencies, dtype()));
     Tensor features = cat({sin(angles), cos(angles)}, 1);
-    return temb2(silu(temb0(features)));
+    return temb(features);
   }
 
   /// The predicted noise of images x [B, 1, 28, 28] at steps t [B].
@@ -112,7 +117,7 @@ struct Ddpm : Module {
     Tensor h1 = d1(inp(x), e);
     Tensor h = mid(d2(down(h1), e), e);
     h = u1(cat({up(h), h1}, 1), e);
-    return out2(silu(out0(h)));
+    return out(h);
   }
 };
 

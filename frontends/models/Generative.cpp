@@ -26,25 +26,27 @@ namespace {
 
 struct Vae : Module {
   static constexpr int64_t kLatent = 20;
-  Module enc{this, "enc", "Encoder"};
-  Linear encFc1{&enc, "fc1", 784, 400};
-  Linear encFc2{&enc, "fc2", 400, 2 * kLatent};
-  Module dec{this, "dec", "Decoder"};
-  Linear decFc1{&dec, "fc1", kLatent, 400};
-  Linear decFc2{&dec, "fc2", 400, 784};
+  Sequential enc{this, "enc"};
+  Sequential dec{this, "dec"};
 
-  explicit Vae(DType dtype) : Module("VAE", dtype) {}
+  explicit Vae(DType dtype) : Module("VAE", dtype) {
+    enc.add<Flatten>("flatten");
+    enc.add<Linear>("fc1", 784, 400);
+    enc.add<ReLU>("relu");
+    enc.add<Linear>("fc2", 400, 2 * kLatent);
+    dec.add<Linear>("fc1", kLatent, 400);
+    dec.add<ReLU>("relu");
+    dec.add<Linear>("fc2", 400, 784);
+  }
 
   /// mu and log sigma^2 [B, 20] of images [B, 1, 28, 28].
   std::pair<Tensor, Tensor> encode(const Tensor &x) const {
-    int64_t b = x.shape()[0];
-    Tensor stats = encFc2(relu(encFc1(flatten(x, 1))));
-    return {strided_slice(stats, {0, 0}, {b, kLatent}),
-            strided_slice(stats, {0, kLatent}, {b, 2 * kLatent})};
+    Tensor stats = enc(x);
+    return {narrow(stats, 1, 0, kLatent), narrow(stats, 1, kLatent, kLatent)};
   }
 
   /// Logits [B, 784] of latents [B, 20].
-  Tensor decode(const Tensor &z) const { return decFc2(relu(decFc1(z))); }
+  Tensor decode(const Tensor &z) const { return dec(z); }
 
   /// The loss per example for noise `eps` [B, 20].
   Tensor loss(const Tensor &x, const Tensor &eps) const {
@@ -52,7 +54,8 @@ struct Vae : Module {
     auto [mu, logVar] = encode(x);
     Tensor z = mu + eps * exp(logVar * 0.5);
     Tensor reconstruction =
-        sum(binary_cross_entropy_with_logits(decode(z), flatten(x, 1), Reduction::None), {0, 1});
+        sum(binary_cross_entropy_with_logits(decode(z), flatten(x, 1), kNone),
+            {0, 1});
     Tensor kl = sum(scalar_like(mu, 1.0) + logVar - mu * mu - exp(logVar),
                     {0, 1}) *
                 -0.5;
@@ -96,30 +99,35 @@ Tensor filled(const Tensor &like, double value) {
 /// rescale them.
 struct Gan : Module {
   static constexpr int64_t kLatent = 64;
-  Module g{this, "g", "Generator"};
-  Linear gFc{&g, "fc", kLatent, 6272};
-  ConvTranspose2d gDeconv1{&g, "deconv1", 128, 64, 4, {2, 1, 0, 1, 1, false}};
-  BatchNorm2d gBn1{&g, "bn1", 64};
-  ConvTranspose2d gDeconv2{&g, "deconv2", 64, 1, 4, {2, 1}};
-  Module d{this, "d", "Discriminator"};
-  Conv2d dConv1{&d, "conv1", 1, 64, 4, {2, 1}};
-  Conv2d dConv2{&d, "conv2", 64, 128, 4, {2, 1}};
-  Linear dFc{&d, "fc", 6272, 1};
+  Sequential g{this, "g"};
+  Sequential d{this, "d"};
 
-  explicit Gan(DType dtype) : Module("GAN", dtype) {}
+  explicit Gan(DType dtype) : Module("GAN", dtype) {
+    g.add<Linear>("fc", kLatent, 6272);
+    g.add<ReLU>("relu1");
+    g.add<Unflatten>("unflatten", UnflattenOptions(1, {128, 7, 7}));
+    g.add<ConvTranspose2d>(
+        "deconv1", ConvTranspose2dOptions(128, 64, 4).stride(2).padding(1).bias(
+                       false));
+    g.add<BatchNorm2d>("bn1", 64);
+    g.add<ReLU>("relu2");
+    g.add<ConvTranspose2d>("deconv2",
+                           ConvTranspose2dOptions(64, 1, 4).stride(2).padding(1));
+    g.add<Tanh>("tanh");
+    auto slope = LeakyReLUOptions().negative_slope(0.2);
+    d.add<Conv2d>("conv1", Conv2dOptions(1, 64, 4).stride(2).padding(1));
+    d.add<LeakyReLU>("act1", slope);
+    d.add<Conv2d>("conv2", Conv2dOptions(64, 128, 4).stride(2).padding(1));
+    d.add<LeakyReLU>("act2", slope);
+    d.add<Flatten>("flatten");
+    d.add<Linear>("fc", 6272, 1);
+  }
 
   /// Images [B, 1, 28, 28] in [-1, 1] of latents [B, 64].
-  Tensor generate(const Tensor &z) const {
-    int64_t b = z.shape()[0];
-    Tensor h = reshape(relu(gFc(z)), {b, 128, 7, 7});
-    return tanh(gDeconv2(relu(gBn1(gDeconv1(h)))));
-  }
+  Tensor generate(const Tensor &z) const { return g(z); }
 
   /// The discriminator's logit [B, 1] of images in [-1, 1].
-  Tensor discriminate(const Tensor &x) const {
-    Tensor h = leaky_relu(dConv1(x), 0.2);
-    return dFc(flatten(leaky_relu(dConv2(h), 0.2), 1));
-  }
+  Tensor discriminate(const Tensor &x) const { return d(x); }
 
   /// L_D: real images scored 1, generated ones 0.
   Tensor discriminatorLoss(const Tensor &real, const Tensor &fake) const {
@@ -186,8 +194,8 @@ BuiltModel buildGan(const ModelOptions &options) {
 
 /// An energy-based model: the cnn's body with one output, E(x) [B].
 struct Ebm : Module {
-  Conv2d conv1{this, "conv1", 1, 32, 3, {/*stride=*/1, /*padding=*/1}};
-  Conv2d conv2{this, "conv2", 32, 64, 3, {/*stride=*/1, /*padding=*/1}};
+  Conv2d conv1{this, "conv1", Conv2dOptions(1, 32, 3).padding(1)};
+  Conv2d conv2{this, "conv2", Conv2dOptions(32, 64, 3).padding(1)};
   Linear fc1{this, "fc1", 3136, 128};
   Linear fc2{this, "fc2", 128, 1};
 

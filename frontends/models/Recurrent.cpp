@@ -14,8 +14,9 @@ namespace {
 
 template <typename Layer, bool Bidirectional> struct RowClassifier : Module {
   static constexpr int64_t kHidden = 128;
-  Layer rnn{this, "rnn", 28, kHidden,
-            Recurrent::Options{/*numLayers=*/1, /*bias=*/true, Bidirectional}};
+  Layer rnn{this, "rnn",
+            RNNOptions(28, kHidden).batch_first(true).bidirectional(
+                Bidirectional)};
   Linear fc{this, "fc", (Bidirectional ? 2 : 1) * kHidden, 10};
 
   explicit RowClassifier(DType dtype) : Module("RowClassifier", dtype) {}
@@ -27,7 +28,7 @@ template <typename Layer, bool Bidirectional> struct RowClassifier : Module {
     // out[:, -1]: for the bidirectional model the forward state after the
     // last row and the reverse state after its first step (the last row).
     int64_t width = out.shape()[2];
-    Tensor last = reshape(strided_slice(out, {0, 27, 0}, {b, 28, width}), {b, width});
+    Tensor last = reshape(slice(out, 1, 27, 28), {b, width});
     return fc(last);
   }
 };

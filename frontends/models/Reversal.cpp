@@ -129,20 +129,26 @@ Tensor sinusoids(Graph &graph, int64_t positions, int64_t dim, DType dtype) {
   return constant(graph, {1, positions, dim}, values, dtype);
 }
 
+/// A stack of layers under `layers` (the encoder's and the decoder's).
+template <typename Layer> struct LayerStack : Module {
+  ModuleList<Layer> layers{this, "layers"};
+
+  LayerStack(Module *parent, std::string name, std::string typeName)
+      : Module(parent, std::move(name), std::move(typeName)) {}
+};
+
 struct Transformer : Module {
   static constexpr int64_t kDim = 128;
   Embedding srcEmb{this, "src_emb", kVocab, kDim};
   Embedding tgtEmb{this, "tgt_emb", kVocab, kDim};
-  Module encoder{this, "encoder", "Encoder"};
-  ModuleList<EncoderLayer> encoderLayers{&encoder, "layers"};
-  Module decoder{this, "decoder", "Decoder"};
-  ModuleList<DecoderLayer> decoderLayers{&decoder, "layers"};
+  LayerStack<EncoderLayer> encoder{this, "encoder", "Encoder"};
+  LayerStack<DecoderLayer> decoder{this, "decoder", "Decoder"};
   Linear out{this, "out", kDim, kVocab};
 
   explicit Transformer(DType dtype) : Module("Transformer", dtype) {
     for (int i = 0; i < 2; ++i) {
-      encoderLayers.append(kDim, /*heads=*/4, /*hidden=*/256);
-      decoderLayers.append(kDim, /*heads=*/4, /*hidden=*/256);
+      encoder.layers.append(kDim, /*heads=*/4, /*hidden=*/256);
+      decoder.layers.append(kDim, /*heads=*/4, /*hidden=*/256);
     }
   }
 
@@ -155,7 +161,7 @@ struct Transformer : Module {
 
   Tensor encode(const Tensor &src) const {
     Tensor h = embed(srcEmb, src);
-    for (const EncoderLayer &layer : encoderLayers)
+    for (const EncoderLayer &layer : encoder.layers)
       h = layer(h);
     return h;
   }
@@ -163,7 +169,7 @@ struct Transformer : Module {
   /// Logits [B, T, V] of decoder inputs `tgt` [B, T].
   Tensor decode(const Tensor &tgt, const Tensor &memory) const {
     Tensor h = embed(tgtEmb, tgt);
-    for (const DecoderLayer &layer : decoderLayers)
+    for (const DecoderLayer &layer : decoder.layers)
       h = layer(h, memory);
     return out(h);
   }
@@ -188,24 +194,34 @@ struct Transformer : Module {
         parts.push_back(
             constant(graph, {b, kTarget - 1 - t}, {0.0}, DType::I64));
       Tensor logits = decode(cat(parts, 1), memory);
-      Tensor at = strided_slice(logits, {0, t, 0}, {b, t + 1, kVocab});
+      Tensor at = slice(logits, 1, t, t + 1);
       predicted.push_back(argmax(at, 2));
     }
     return cat(predicted, 1);
   }
 };
 
+/// Bahdanau's scores v(tanh(w_enc(enc_s) + w_dec(h))): `w_enc` Linear(key,
+/// hidden), `w_dec` Linear(hidden, hidden), `v` Linear(hidden, 1) without
+/// bias.
+struct AdditiveAttention : Module {
+  Linear wEnc, wDec, v;
+
+  AdditiveAttention(Module *parent, std::string name, int64_t key,
+                    int64_t hidden)
+      : Module(parent, std::move(name), "AdditiveAttention"),
+        wEnc{this, "w_enc", key, hidden}, wDec{this, "w_dec", hidden, hidden},
+        v{this, "v", LinearOptions(hidden, 1).bias(false)} {}
+};
+
 struct Seq2Seq : Module {
   static constexpr int64_t kEmbed = 64, kHidden = 128;
   Embedding srcEmb{this, "src_emb", kVocab, kEmbed};
   Embedding tgtEmb{this, "tgt_emb", kVocab, kEmbed};
-  GRU encoder{this, "encoder", kEmbed, kHidden,
-              Recurrent::Options{1, true, /*bidirectional=*/true}};
+  GRU encoder{this, "encoder",
+              GRUOptions(kEmbed, kHidden).batch_first(true).bidirectional(true)};
   Linear bridge{this, "bridge", 2 * kHidden, kHidden};
-  Module attn{this, "attn", "AdditiveAttention"};
-  Linear wEnc{&attn, "w_enc", 2 * kHidden, kHidden};
-  Linear wDec{&attn, "w_dec", kHidden, kHidden};
-  Linear v{&attn, "v", kHidden, 1, /*bias=*/false};
+  AdditiveAttention attn{this, "attn", 2 * kHidden, kHidden};
   GRUCell decoder{this, "decoder", kEmbed + 2 * kHidden, kHidden};
   Linear out{this, "out", kHidden + 2 * kHidden, kVocab};
 
@@ -223,7 +239,7 @@ struct Seq2Seq : Module {
     // h_n [2, B, H]: the forward direction's final state, then the
     // backward's; bridged to the decoder's initial state.
     Tensor finals = reshape(permute(enc.hidden, {1, 0, 2}), {b, 2 * kHidden});
-    return {enc.output, wEnc(enc.output), tanh(bridge(finals))};
+    return {enc.output, attn.wEnc(enc.output), tanh(bridge(finals))};
   }
 
   /// One decoder step from the previous state `h` and token `previous`
@@ -232,8 +248,8 @@ struct Seq2Seq : Module {
                                  const Tensor &previous) const {
     int64_t b = h.shape()[0], s = e.states.shape()[1];
     // score_s = v(tanh(w_enc(enc_s) + w_dec(h))), softmax over s.
-    Tensor query = reshape(wDec(h), {b, 1, kHidden});
-    Tensor scores = reshape(v(tanh(e.keys + query)), {b, s});
+    Tensor query = reshape(attn.wDec(h), {b, 1, kHidden});
+    Tensor scores = reshape(attn.v(tanh(e.keys + query)), {b, s});
     Tensor weights = reshape(softmax(scores, 1), {b, 1, s});
     Tensor context = reshape(bmm(weights, e.states), {b, 2 * kHidden});
     Tensor next = decoder(cat({tgtEmb(previous), context}, 1), h);

@@ -74,13 +74,28 @@ struct Block : Module {
 /// Bare parameters (`pos_emb`, `cls_token`) start N(0, 0.02^2).
 constexpr double kBareStddev = 0.02;
 
+/// Non-overlapping patches as tokens: `proj` Conv2d(1, dim, patch, stride
+/// patch), [B, 1, H, W] -> [B, H*W/patch^2, dim] in row-major order.
+struct PatchEmbed : Module {
+  Conv2d proj;
+
+  PatchEmbed(Module *parent, std::string name, int64_t dim, int64_t patch)
+      : Module(parent, std::move(name), "PatchEmbed"),
+        proj{this, "proj", Conv2dOptions(1, dim, patch).stride(patch)} {}
+
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const {
+    Scope scope(*this, x.graph(), loc);
+    return transpose(flatten(proj(x), 2), 1, 2);
+  }
+};
+
 struct Vit : Module {
   static constexpr int64_t kDim = 64, kTokens = 16;
-  Module patchEmbed{this, "patch_embed", "PatchEmbed"};
-  Conv2d proj{&patchEmbed, "proj", 1, kDim, 7, {/*stride=*/7}};
-  Param clsToken = addParameter("cls_token", {1, 1, kDim},
+  PatchEmbed patchEmbed{this, "patch_embed", kDim, 7};
+  Param clsToken = register_parameter("cls_token", {1, 1, kDim},
                                 Init::normal(kBareStddev));
-  Param posEmbed = addParameter("pos_embed", {1, kTokens + 1, kDim},
+  Param posEmbed = register_parameter("pos_embed", {1, kTokens + 1, kDim},
                                 Init::normal(kBareStddev));
   ModuleList<Block> blocks{this, "blocks"};
   LayerNorm norm{this, "norm", kDim};
@@ -94,8 +109,7 @@ struct Vit : Module {
   Tensor operator()(const Tensor &x) const {
     Graph &graph = x.graph();
     int64_t batch = x.shape()[0];
-    // [B,64,4,4] -> 16 tokens in row-major order, [B,16,64].
-    Tensor patches = permute(flatten(proj(x), 2), {0, 2, 1});
+    Tensor patches = patchEmbed(x); // [B, 16, 64]
     Tensor cls = broadcast_to(use(clsToken, graph, SourceLoc::current()),
                              {batch, 1, kDim});
     Tensor h = cat({cls, patches}, 1) +
@@ -122,7 +136,7 @@ struct TextEncoder : Module {
   TextEncoder(const char *type, DType dtype, int64_t vocab, int64_t context,
               bool causal)
       : Module(type, dtype), vocab(vocab), context(context),
-        posEmb(addParameter("pos_emb", {1, context, kDim},
+        posEmb(register_parameter("pos_emb", {1, context, kDim},
                             Init::normal(kBareStddev))),
         tokEmb{this, "tok_emb", vocab, kDim}, head{this, "head", kDim, vocab} {
     for (int i = 0; i < 4; ++i)
@@ -173,22 +187,20 @@ struct Gpt : TextEncoder {
                                        const Tensor &cache) const {
     Graph &graph = token.graph();
     int64_t t = context;
-    Tensor where = reshape(position, {1});
+    Tensor at = reshape(position, {1});
     Tensor h = tokEmb(token) +
                embedding(reshape(use(posEmb, graph, SourceLoc::current()),
                                  {t, kDim}),
-                         where);
+                         at);
     h = reshape(h, {1, 1, kDim});
     std::vector<double> positions(t);
     for (int64_t i = 0; i < t; ++i)
       positions[i] = static_cast<double>(i);
     Tensor iota = constant(graph, {t}, positions, DType::I64);
     // 1 at this position along the cache's time axis; the keys seen so far.
-    Tensor here = cast(compare(Compare::Eq, reshape(iota, {1, 1, t, 1}),
-                               position),
-                       dtype());
+    Tensor here = cast(eq(reshape(iota, {1, 1, t, 1}), position), dtype());
     Tensor keep = scalar_like(here, 1.0) - here;
-    Tensor seen = compare(Compare::Le, reshape(iota, {1, 1, 1, t}), position);
+    Tensor seen = le(reshape(iota, {1, 1, 1, t}), position);
     std::vector<Tensor> layers;
     for (size_t l = 0; l < blocks.size(); ++l)
       h = blocks[l].apply(h, [&](const SelfAttention::Heads &a) {
@@ -223,7 +235,7 @@ Tensor sequenceCrossEntropy(const Tensor &logits, const Tensor &labels,
   if (!weights.valid())
     return cross_entropy(rows, flat);
   Tensor w = reshape(weights, {-1});
-  return sum(cross_entropy(rows, flat, Reduction::None) * w, {0}) /
+  return sum(cross_entropy(rows, flat, kNone) * w, {0}) /
          sum(w, {0});
 }
 
@@ -253,9 +265,8 @@ BuiltModel buildTextModel(const std::string &name,
     Tensor scores = (*model)(corrupted);
     Tensor text = strided_slice(scores, {0, 0, 0},
                         {options.batch, model->context, model->vocab - 1});
-    Tensor masked = compare(Compare::Eq, corrupted,
-                            constant(fill, {}, {double(model->vocab - 1)},
-                                     DType::I64));
+    Tensor masked = eq(corrupted, constant(fill, {}, {double(model->vocab - 1)},
+                                           DType::I64));
     fill.output("tokens", where(masked, argmax(text, 2), corrupted));
   }
   if constexpr (std::is_same_v<Model, Gpt>) {

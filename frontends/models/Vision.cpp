@@ -12,10 +12,9 @@
 namespace kiln::zoo {
 namespace {
 
-Conv2d::Options noBias(int64_t stride = 1, int64_t padding = 0,
-                       int64_t groups = 1) {
-  return Conv2d::Options{stride, padding, /*dilation=*/1, groups,
-                         /*bias=*/false};
+/// A convolution without bias, padded to keep the size at stride 1.
+Conv2dOptions noBias(int64_t in, int64_t out, int64_t kernel) {
+  return Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(false);
 }
 
 /// A dense layer: BN -> ReLU -> 1x1 conv to 48 -> BN -> ReLU -> 3x3 conv to
@@ -28,9 +27,9 @@ struct DenseLayer : Module {
 
   DenseLayer(Module *parent, std::string name, int64_t in, int64_t growth)
       : Module(parent, std::move(name), "DenseLayer"), norm1{this, "norm1", in},
-        conv1{this, "conv1", in, 4 * growth, 1, noBias()},
+        conv1{this, "conv1", noBias(in, 4 * growth, 1)},
         norm2{this, "norm2", 4 * growth},
-        conv2{this, "conv2", 4 * growth, growth, 3, noBias(1, 1)} {}
+        conv2{this, "conv2", noBias(4 * growth, growth, 3)} {}
 
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const {
@@ -42,20 +41,20 @@ struct DenseLayer : Module {
 
 /// Four dense layers `layer1`..`layer4`, each fed everything before it.
 struct DenseBlock : Module {
-  std::vector<std::unique_ptr<DenseLayer>> layers;
+  DenseLayer layer1, layer2, layer3, layer4;
 
   DenseBlock(Module *parent, std::string name, int64_t in, int64_t growth)
-      : Module(parent, std::move(name), "DenseBlock") {
-    for (int64_t i = 0; i < 4; ++i)
-      layers.push_back(std::make_unique<DenseLayer>(
-          this, "layer" + std::to_string(i + 1), in + i * growth, growth));
-  }
+      : Module(parent, std::move(name), "DenseBlock"),
+        layer1{this, "layer1", in, growth},
+        layer2{this, "layer2", in + growth, growth},
+        layer3{this, "layer3", in + 2 * growth, growth},
+        layer4{this, "layer4", in + 3 * growth, growth} {}
 
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const {
     Scope scope(*this, x.graph(), loc);
     Tensor h = x;
-    for (const auto &layer : layers)
+    for (const DenseLayer *layer : {&layer1, &layer2, &layer3, &layer4})
       h = cat({h, (*layer)(h)}, 1);
     return h;
   }
@@ -68,7 +67,7 @@ struct Transition : Module {
 
   Transition(Module *parent, std::string name, int64_t in)
       : Module(parent, std::move(name), "Transition"), norm{this, "norm", in},
-        conv{this, "conv", in, in / 2, 1, noBias()} {}
+        conv{this, "conv", noBias(in, in / 2, 1)} {}
 
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const {
@@ -78,7 +77,7 @@ struct Transition : Module {
 };
 
 struct DenseNet : Module {
-  Conv2d conv0{this, "conv0", 1, 24, 3, noBias(1, 1)};
+  Conv2d conv0{this, "conv0", noBias(1, 24, 3)};
   DenseBlock block1{this, "block1", 24, 12};
   Transition trans1{this, "trans1", 72};
   DenseBlock block2{this, "block2", 36, 12};
@@ -102,9 +101,9 @@ struct InceptionBlock : Module {
   InceptionBlock(Module *parent, std::string name, int64_t in)
       : Module(parent, std::move(name), "InceptionBlock"),
         b1{this, "b1", in, 16, 1}, b2a{this, "b2a", in, 16, 1},
-        b2b{this, "b2b", 16, 24, 3, {/*stride=*/1, /*padding=*/1}},
+        b2b{this, "b2b", Conv2dOptions(16, 24, 3).padding(1)},
         b3a{this, "b3a", in, 8, 1},
-        b3b{this, "b3b", 8, 12, 5, {/*stride=*/1, /*padding=*/2}},
+        b3b{this, "b3b", Conv2dOptions(8, 12, 5).padding(2)},
         b4{this, "b4", in, 12, 1} {}
 
   Tensor operator()(const Tensor &x,
@@ -119,7 +118,7 @@ struct InceptionBlock : Module {
 };
 
 struct Inception : Module {
-  Conv2d stem{this, "stem", 1, 32, 3, {/*stride=*/1, /*padding=*/1}};
+  Conv2d stem{this, "stem", Conv2dOptions(1, 32, 3).padding(1)};
   InceptionBlock mix1{this, "mix1", 32};
   InceptionBlock mix2{this, "mix2", 64};
   Linear fc{this, "fc", 64, 10};
@@ -141,14 +140,33 @@ struct ConvBn : Module {
   ConvBn(Module *parent, std::string name, int64_t in, int64_t out,
          int64_t kernel, int64_t stride = 1, int64_t groups = 1)
       : Module(parent, std::move(name), "ConvBn"),
-        conv{this, "conv", in, out, kernel,
-             noBias(stride, kernel / 2, groups)},
+        conv{this, "conv",
+             noBias(in, out, kernel).stride(stride).groups(groups)},
         bn{this, "bn", out} {}
 
   Tensor operator()(const Tensor &x,
                     SourceLoc loc = SourceLoc::current()) const {
     Scope scope(*this, x.graph(), loc);
     return bn(conv(x));
+  }
+};
+
+/// Squeeze-and-excitation: a per-channel gate [B, C, 1, 1] of `[B, C, H,
+/// W]`: global average, `reduce` 1x1 to `hidden`, SiLU, `expand` 1x1 back,
+/// sigmoid.
+struct SqueezeExcitation : Module {
+  Conv2d reduce, expand;
+
+  SqueezeExcitation(Module *parent, std::string name, int64_t channels,
+                    int64_t hidden)
+      : Module(parent, std::move(name), "SqueezeExcitation"),
+        reduce{this, "reduce", channels, hidden, 1},
+        expand{this, "expand", hidden, channels, 1} {}
+
+  Tensor operator()(const Tensor &x,
+                    SourceLoc loc = SourceLoc::current()) const {
+    Scope scope(*this, x.graph(), loc);
+    return sigmoid(expand(silu(reduce(adaptive_avg_pool2d(x, {1, 1})))));
   }
 };
 
@@ -159,8 +177,7 @@ struct MBConv : Module {
   int64_t in, out, stride;
   std::unique_ptr<ConvBn> expand;
   ConvBn dw;
-  Module se;
-  Conv2d reduce, grow;
+  SqueezeExcitation se;
   ConvBn project;
 
   MBConv(Module *parent, std::string name, int64_t in, int64_t out,
@@ -171,9 +188,7 @@ struct MBConv : Module {
                                                     in * ratio, 1)
                          : nullptr),
         dw{this, "dw", in * ratio, in * ratio, 3, stride, in * ratio},
-        se{this, "se", "SqueezeExcitation"},
-        reduce{&se, "reduce", in * ratio, std::max<int64_t>(1, in / 4), 1},
-        grow{&se, "expand", std::max<int64_t>(1, in / 4), in * ratio, 1},
+        se{this, "se", in * ratio, std::max<int64_t>(1, in / 4)},
         project{this, "project", in * ratio, out, 1} {}
 
   Tensor operator()(const Tensor &x,
@@ -181,8 +196,7 @@ struct MBConv : Module {
     Scope scope(*this, x.graph(), loc);
     Tensor h = expand ? silu((*expand)(x)) : x;
     h = silu(dw(h));
-    Tensor gate = sigmoid(grow(silu(reduce(adaptive_avg_pool2d(h, {1, 1})))));
-    h = project(h * gate);
+    h = project(h * se(h));
     return stride == 1 && in == out ? h + x : h;
   }
 };

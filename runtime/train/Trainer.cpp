@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <random>
 #include <utility>
 #include <unistd.h>
@@ -64,7 +65,27 @@ uint64_t fnv(const void *data, size_t size,
   return hash;
 }
 
-/// A tensor filled as `init` says ("uniform:B", "normal:S", "ones", zeros).
+/// The numbers of an initializer's text after its kind ("uniform:-1:2"
+/// -> {-1, 2}); none when the text is not one or two finite numbers.
+std::optional<std::vector<double>> initNumbers(const std::string &text) {
+  std::vector<double> values;
+  const char *p = text.c_str();
+  while (*p) {
+    char *end = nullptr;
+    double v = std::strtod(p, &end);
+    if (end == p || !std::isfinite(v) || (*end != ':' && *end != '\0'))
+      return std::nullopt;
+    values.push_back(v);
+    p = *end == ':' ? end + 1 : end;
+  }
+  if (values.empty() || values.size() > 2)
+    return std::nullopt;
+  return values;
+}
+
+/// A tensor filled as `init` says ("uniform:B" for U(-B, B),
+/// "uniform:LO:HI", "normal:S", "normal:M:S", "constant:V", "ones",
+/// zeros).
 StatusOr<HostTensor> initialize(const ArgumentSpec &arg, std::mt19937_64 &rng) {
   StatusOr<HostTensor> t = HostTensor::zeros(arg.tensor.dtype, arg.tensor.shape);
   if (!t.ok() || arg.init.empty() || arg.init == "zeros")
@@ -84,14 +105,25 @@ StatusOr<HostTensor> initialize(const ArgumentSpec &arg, std::mt19937_64 &rng) {
     return Status::success();
   };
   Status s;
+  auto numbers = [&](size_t prefix) {
+    return initNumbers(arg.init.substr(prefix));
+  };
+  std::optional<std::vector<double>> v;
   if (arg.init == "ones") {
     s = fill([] { return 1.0; });
-  } else if (arg.init.rfind("uniform:", 0) == 0) {
-    double bound = std::strtod(arg.init.c_str() + 8, nullptr);
-    std::uniform_real_distribution<double> d(-bound, bound);
+  } else if (arg.init.rfind("constant:", 0) == 0 && (v = numbers(9)) &&
+             v->size() == 1) {
+    s = fill([&] { return (*v)[0]; });
+  } else if (arg.init.rfind("uniform:", 0) == 0 && (v = numbers(8)) &&
+             (v->size() == 1 ? (*v)[0] >= 0 : (*v)[0] <= (*v)[1])) {
+    double low = v->size() == 1 ? -(*v)[0] : (*v)[0];
+    double high = v->size() == 1 ? (*v)[0] : (*v)[1];
+    std::uniform_real_distribution<double> d(low, high);
     s = fill([&] { return d(rng); });
-  } else if (arg.init.rfind("normal:", 0) == 0) {
-    std::normal_distribution<double> d(0.0, std::strtod(arg.init.c_str() + 7, nullptr));
+  } else if (arg.init.rfind("normal:", 0) == 0 && (v = numbers(7)) &&
+             v->back() >= 0) {
+    std::normal_distribution<double> d(v->size() == 1 ? 0.0 : (*v)[0],
+                                       v->back());
     s = fill([&] { return d(rng); });
   } else {
     s = Status::error("'" + arg.tensor.name + "': unknown initializer '" +

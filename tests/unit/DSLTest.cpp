@@ -38,7 +38,7 @@ struct Tower : Module {
   Block first{this, "blocks.0", 32};
   Block second{this, "blocks.1", 32};
   Param scale;
-  Tower() : Module("Tower") { scale = addParameter("scale", {32}, Init::ones()); }
+  Tower() : Module("Tower") { scale = register_parameter("scale", {32}, Init::ones()); }
   Tensor operator()(const Tensor &x, Graph &g) const {
     return second(first(embed(x))) * use(scale, g, SourceLoc::current());
   }
@@ -116,7 +116,7 @@ TEST(DSL, ErrorInsideNestedModuleNamesFullPath) {
 
 TEST(DSL, ConvChannelMismatch) {
   struct Net : Module {
-    Conv2d conv{this, "conv", 3, 8, 3, {1, 1}};
+    Conv2d conv{this, "conv", Conv2dOptions(3, 8, 3).padding(1)};
     Net() : Module("Net") {}
   } net;
   Graph g("forward", net);
@@ -162,9 +162,9 @@ TEST(DSL, DuplicateNamesAreRejected) {
   struct Scale : Module {
     Param w;
     Scale() : Module("Scale") {
-      w = addParameter("w", {2}, Init::ones());
+      w = register_parameter("w", {2}, Init::ones());
       paramLine = __LINE__ + 1;
-      addParameter("w", {3}, Init::ones());
+      register_parameter("w", {3}, Init::ones());
     }
   };
   std::string scale = errorOf([] { Scale s; });

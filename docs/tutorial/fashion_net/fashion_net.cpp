@@ -14,7 +14,7 @@ namespace {
 // make the parameters' state_dict keys (conv.weight, fc.bias), as
 // PyTorch's would be.
 struct FashionNet : Module {
-  Conv2d conv{this, "conv", 1, 16, 3, {/*stride=*/1, /*padding=*/1}};
+  Conv2d conv{this, "conv", Conv2dOptions(1, 16, 3).padding(1)};
   Linear fc{this, "fc", 16 * 14 * 14, 10};
 
   explicit FashionNet(DType dtype) : Module("FashionNet", dtype) {}

@@ -62,11 +62,23 @@ Graph::Graph(std::string name, const Module &model) : name_(std::move(name)) {
     case Init::Kind::Ones:
       arguments_.back().init = "ones";
       break;
+    case Init::Kind::Constant:
+      arguments_.back().init =
+          init.a == 0   ? "zeros"
+          : init.a == 1 ? "ones"
+                        : fmt::format("constant:{:.17g}", init.a);
+      break;
     case Init::Kind::Uniform:
-      arguments_.back().init = fmt::format("uniform:{:.17g}", init.a);
+      // Symmetric ranges keep the short form "uniform:BOUND".
+      arguments_.back().init =
+          init.a == -init.b
+              ? fmt::format("uniform:{:.17g}", init.b)
+              : fmt::format("uniform:{:.17g}:{:.17g}", init.a, init.b);
       break;
     case Init::Kind::Normal:
-      arguments_.back().init = fmt::format("normal:{:.17g}", init.a);
+      arguments_.back().init =
+          init.a == 0 ? fmt::format("normal:{:.17g}", init.b)
+                      : fmt::format("normal:{:.17g}:{:.17g}", init.a, init.b);
       break;
     case Init::Kind::Imported:
       arguments_.back().init = "imported";

@@ -10,21 +10,42 @@
 
 namespace kiln {
 
-Linear::Linear(Module *parent, std::string name, int64_t in, int64_t out,
-               bool bias, SourceLoc loc)
-    : Module(parent, std::move(name), "Linear", loc), in(in), out(out),
-      hasBias(bias) {
+namespace {
+
+/// "file:line: error: module 'path' (Type): what", for a layer's options.
+[[noreturn]] void refuse(const Module &m, SourceLoc loc,
+                         const std::string &what) {
+  throw GraphError(fmt::format("{}:{}: error: module '{}' ({}): {}", loc.file,
+                               loc.line, m.path(), m.typeName(), what));
+}
+
+void requirePositive(const Module &m, SourceLoc loc,
+                     std::initializer_list<std::pair<const char *, int64_t>>
+                         values) {
+  for (auto [name, value] : values)
+    if (value < 1)
+      refuse(m, loc, fmt::format("{}={} must be positive", name, value));
+}
+
+} // namespace
+
+Linear::Linear(Module *parent, std::string name, const LinearOptions &options,
+               SourceLoc loc)
+    : Module(parent, std::move(name), "Linear", loc), options(options) {
+  int64_t in = options.in_features(), out = options.out_features();
+  requirePositive(*this, loc, {{"in_features", in}, {"out_features", out}});
   // PyTorch: kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(in), 1/sqrt(in)),
   // and the bias uses the same bound.
   double bound = 1.0 / std::sqrt(static_cast<double>(in));
-  weight = addParameter("weight", {out, in}, Init::uniform(bound));
-  if (hasBias)
-    this->bias = addParameter("bias", {out}, Init::uniform(bound));
+  weight = register_parameter("weight", {out, in}, Init::uniform(bound), loc);
+  if (options.bias())
+    bias = register_parameter("bias", {out}, Init::uniform(bound), loc);
 }
 
 Tensor Linear::operator()(const Tensor &x, SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
+  int64_t in = options.in_features(), out = options.out_features();
   if (x.rank() < 1 || x.shape().back() != in)
     graph.fail("Linear",
                fmt::format("input {} must end in in_features={} (weight {})",
@@ -34,7 +55,7 @@ Tensor Linear::operator()(const Tensor &x, SourceLoc loc) const {
   // Leading dimensions fold into the rows of one matmul.
   Tensor rows = x.rank() == 2 ? x : reshape(x, {-1, in}, loc);
   Tensor y = matmul(rows, use(weight, graph, loc), false, true, loc);
-  if (hasBias)
+  if (options.bias())
     y = add(y, use(bias, graph, loc), loc);
   if (x.rank() == 2)
     return y;
@@ -43,148 +64,196 @@ Tensor Linear::operator()(const Tensor &x, SourceLoc loc) const {
   return reshape(y, shape, loc);
 }
 
-Conv2d::Conv2d(Module *parent, std::string name, int64_t in, int64_t out,
-               int64_t kernel, Options options, SourceLoc loc)
-    : Module(parent, std::move(name), "Conv2d", loc), in(in), out(out),
-      kernel(kernel), options(options) {
-  if (options.groups < 1 || in % options.groups || out % options.groups)
-    throw GraphError(fmt::format(
-        "{}:{}: error: module '{}' (Conv2d): in_channels={} and out_channels={} must be "
-        "divisible by groups={}",
-        loc.file, loc.line, path(), in, out, options.groups));
-  double fanIn = static_cast<double>(in / options.groups * kernel * kernel);
+Conv2d::Conv2d(Module *parent, std::string name, const Conv2dOptions &options,
+               SourceLoc loc)
+    : Module(parent, std::move(name), "Conv2d", loc), options(options) {
+  const Conv2dOptions &o = options;
+  int64_t in = o.in_channels(), out = o.out_channels(), k = o.kernel_size();
+  requirePositive(*this, loc,
+                  {{"in_channels", in},
+                   {"out_channels", out},
+                   {"kernel_size", k},
+                   {"stride", o.stride()},
+                   {"dilation", o.dilation()},
+                   {"groups", o.groups()}});
+  if (o.padding() < 0)
+    refuse(*this, loc, fmt::format("padding={} must not be negative",
+                                   o.padding()));
+  if (in % o.groups() || out % o.groups())
+    refuse(*this, loc,
+           fmt::format("in_channels={} and out_channels={} must be divisible "
+                       "by groups={}",
+                       in, out, o.groups()));
+  double fanIn = static_cast<double>(in / o.groups() * k * k);
   double bound = 1.0 / std::sqrt(fanIn);
-  weight = addParameter("weight", {out, in / options.groups, kernel, kernel},
-                        Init::uniform(bound));
-  if (options.bias)
-    bias = addParameter("bias", {out}, Init::uniform(bound));
+  weight = register_parameter("weight", {out, in / o.groups(), k, k},
+                              Init::uniform(bound), loc);
+  if (o.bias())
+    bias = register_parameter("bias", {out}, Init::uniform(bound), loc);
 }
 
 Tensor Conv2d::operator()(const Tensor &x, SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
   ConvOptions conv;
-  conv.stride = {options.stride, options.stride};
-  conv.padding = {options.padding, options.padding};
-  conv.dilation = {options.dilation, options.dilation};
-  conv.groups = options.groups;
-  Tensor b = options.bias ? use(bias, graph, loc) : Tensor();
+  conv.stride = {options.stride(), options.stride()};
+  conv.padding = {options.padding(), options.padding()};
+  conv.dilation = {options.dilation(), options.dilation()};
+  conv.groups = options.groups();
+  Tensor b = options.bias() ? use(bias, graph, loc) : Tensor();
   return conv2d(x, use(weight, graph, loc), b, conv, loc);
 }
 
-ConvTranspose2d::ConvTranspose2d(Module *parent, std::string name, int64_t in,
-                                 int64_t out, int64_t kernel, Options options, SourceLoc loc)
-    : Module(parent, std::move(name), "ConvTranspose2d", loc), in(in), out(out),
-      kernel(kernel), options(options) {
-  if (options.groups < 1 || in % options.groups || out % options.groups)
-    throw GraphError(fmt::format(
-        "{}:{}: error: module '{}' (ConvTranspose2d): in_channels={} and out_channels={} "
-        "must be divisible by groups={}",
-        loc.file, loc.line, path(), in, out, options.groups));
+ConvTranspose2d::ConvTranspose2d(Module *parent, std::string name,
+                                 const ConvTranspose2dOptions &options,
+                                 SourceLoc loc)
+    : Module(parent, std::move(name), "ConvTranspose2d", loc),
+      options(options) {
+  const ConvTranspose2dOptions &o = options;
+  int64_t in = o.in_channels(), out = o.out_channels(), k = o.kernel_size();
+  requirePositive(*this, loc,
+                  {{"in_channels", in},
+                   {"out_channels", out},
+                   {"kernel_size", k},
+                   {"stride", o.stride()},
+                   {"dilation", o.dilation()},
+                   {"groups", o.groups()}});
+  if (o.padding() < 0 || o.output_padding() < 0)
+    refuse(*this, loc,
+           fmt::format("padding={} and output_padding={} must not be "
+                       "negative",
+                       o.padding(), o.output_padding()));
+  if (in % o.groups() || out % o.groups())
+    refuse(*this, loc,
+           fmt::format("in_channels={} and out_channels={} must be divisible "
+                       "by groups={}",
+                       in, out, o.groups()));
   // PyTorch computes the fan from the weight's second dimension.
-  double fan = static_cast<double>(out / options.groups * kernel * kernel);
+  double fan = static_cast<double>(out / o.groups() * k * k);
   double bound = 1.0 / std::sqrt(fan);
-  weight = addParameter("weight", {in, out / options.groups, kernel, kernel},
-                        Init::uniform(bound));
-  if (options.bias)
-    bias = addParameter("bias", {out}, Init::uniform(bound));
+  weight = register_parameter("weight", {in, out / o.groups(), k, k},
+                              Init::uniform(bound), loc);
+  if (o.bias())
+    bias = register_parameter("bias", {out}, Init::uniform(bound), loc);
 }
 
 Tensor ConvTranspose2d::operator()(const Tensor &x, SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
   ConvOptions conv;
-  conv.stride = {options.stride, options.stride};
-  conv.padding = {options.padding, options.padding};
-  conv.dilation = {options.dilation, options.dilation};
-  conv.groups = options.groups;
-  conv.outputPadding = {options.outputPadding, options.outputPadding};
-  Tensor b = options.bias ? use(bias, graph, loc) : Tensor();
+  conv.stride = {options.stride(), options.stride()};
+  conv.padding = {options.padding(), options.padding()};
+  conv.dilation = {options.dilation(), options.dilation()};
+  conv.groups = options.groups();
+  conv.outputPadding = {options.output_padding(), options.output_padding()};
+  Tensor b = options.bias() ? use(bias, graph, loc) : Tensor();
   return conv_transpose2d(x, use(weight, graph, loc), b, conv, loc);
 }
 
-BatchNorm2d::BatchNorm2d(Module *parent, std::string name, int64_t channels,
-                         double epsilon, double momentum, SourceLoc loc)
-    : Module(parent, std::move(name), "BatchNorm2d", loc), channels(channels),
-      epsilon(epsilon), momentum(momentum) {
-  weight = addParameter("weight", {channels}, Init::ones());
-  bias = addParameter("bias", {channels}, Init::zeros());
-  runningMean = addBuffer("running_mean", {channels}, Init::zeros(), dtype());
-  runningVar = addBuffer("running_var", {channels}, Init::ones(), dtype());
-  numBatchesTracked =
-      addBuffer("num_batches_tracked", {}, Init::zeros(), DType::I64);
+BatchNorm2d::BatchNorm2d(Module *parent, std::string name,
+                         const BatchNorm2dOptions &options, SourceLoc loc)
+    : Module(parent, std::move(name), "BatchNorm2d", loc), options(options) {
+  int64_t channels = options.num_features();
+  requirePositive(*this, loc, {{"num_features", channels}});
+  if (!(options.eps() > 0) || !(options.momentum() >= 0 && options.momentum() <= 1))
+    refuse(*this, loc,
+           fmt::format("eps={} must be positive and momentum={} in [0, 1]",
+                       options.eps(), options.momentum()));
+  weight = register_parameter("weight", {channels}, Init::ones(), loc);
+  bias = register_parameter("bias", {channels}, Init::zeros(), loc);
+  running_mean =
+      register_buffer("running_mean", {channels}, Init::zeros(), {}, loc);
+  running_var =
+      register_buffer("running_var", {channels}, Init::ones(), {}, loc);
+  num_batches_tracked = register_buffer("num_batches_tracked", {},
+                                        Init::zeros(), DType::I64, loc);
 }
 
 Tensor BatchNorm2d::operator()(const Tensor &x, SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
+  int64_t channels = options.num_features();
   if (x.rank() != 4 || x.shape()[1] != channels)
     graph.fail("BatchNorm2d",
                fmt::format("input {} must be [N, {}, H, W]",
                            shapes::str(x.shape()), channels),
                loc);
   Tensor w = use(weight, graph, loc), b = use(bias, graph, loc);
-  Tensor mean = use(runningMean, graph, loc), var = use(runningVar, graph, loc);
+  Tensor mean = use(running_mean, graph, loc);
+  Tensor var = use(running_var, graph, loc);
   if (!graph.training())
-    return batch_norm(x, mean, var, w, b, epsilon, loc);
-  BatchNormResult r =
-      batch_norm_training(x, mean, var, w, b, momentum, epsilon, loc);
-  update(runningMean, graph, r.running_mean, loc);
-  update(runningVar, graph, r.running_var, loc);
-  Tensor tracked = use(numBatchesTracked, graph, loc);
-  update(numBatchesTracked, graph,
+    return batch_norm(x, mean, var, w, b, options.eps(), loc);
+  BatchNormResult r = batch_norm_training(x, mean, var, w, b,
+                                          options.momentum(), options.eps(),
+                                          loc);
+  update(running_mean, graph, r.running_mean, loc);
+  update(running_var, graph, r.running_var, loc);
+  Tensor tracked = use(num_batches_tracked, graph, loc);
+  update(num_batches_tracked, graph,
          add(tracked, constant(graph, {}, {1}, DType::I64, loc), loc), loc);
   return r.output;
 }
 
-GroupNorm::GroupNorm(Module *parent, std::string name, int64_t groups,
-                     int64_t channels, double epsilon, SourceLoc loc)
-    : Module(parent, std::move(name), "GroupNorm", loc), groups(groups),
-      channels(channels), epsilon(epsilon) {
-  if (groups < 1 || channels % groups)
-    throw GraphError(fmt::format("{}:{}: error: module '{}' (GroupNorm): num_channels={} "
-                                 "must be divisible by num_groups={}",
-                                 loc.file, loc.line, path(), channels, groups));
-  weight = addParameter("weight", {channels}, Init::ones());
-  bias = addParameter("bias", {channels}, Init::zeros());
+GroupNorm::GroupNorm(Module *parent, std::string name,
+                     const GroupNormOptions &options, SourceLoc loc)
+    : Module(parent, std::move(name), "GroupNorm", loc), options(options) {
+  int64_t groups = options.num_groups(), channels = options.num_channels();
+  requirePositive(*this, loc,
+                  {{"num_groups", groups}, {"num_channels", channels}});
+  if (channels % groups)
+    refuse(*this, loc,
+           fmt::format("num_channels={} must be divisible by num_groups={}",
+                       channels, groups));
+  if (!(options.eps() > 0))
+    refuse(*this, loc, fmt::format("eps={} must be positive", options.eps()));
+  weight = register_parameter("weight", {channels}, Init::ones(), loc);
+  bias = register_parameter("bias", {channels}, Init::zeros(), loc);
 }
 
 Tensor GroupNorm::operator()(const Tensor &x, SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
+  int64_t channels = options.num_channels();
   if (x.rank() < 2 || x.shape()[1] != channels)
     graph.fail("GroupNorm",
                fmt::format("input {} must be [N, {}, ...]",
                            shapes::str(x.shape()), channels),
                loc);
-  return group_norm(x, groups, use(weight, graph, loc), use(bias, graph, loc),
-                    epsilon, loc);
+  return group_norm(x, options.num_groups(), use(weight, graph, loc),
+                    use(bias, graph, loc), options.eps(), loc);
 }
 
-LayerNorm::LayerNorm(Module *parent, std::string name, int64_t dim,
-                     double epsilon, SourceLoc loc)
-    : Module(parent, std::move(name), "LayerNorm", loc), dim(dim),
-      epsilon(epsilon) {
-  weight = addParameter("weight", {dim}, Init::ones());
-  bias = addParameter("bias", {dim}, Init::zeros());
+LayerNorm::LayerNorm(Module *parent, std::string name,
+                     const LayerNormOptions &options, SourceLoc loc)
+    : Module(parent, std::move(name), "LayerNorm", loc), options(options) {
+  int64_t dim = options.normalized_shape();
+  requirePositive(*this, loc, {{"normalized_shape", dim}});
+  if (!(options.eps() > 0))
+    refuse(*this, loc, fmt::format("eps={} must be positive", options.eps()));
+  weight = register_parameter("weight", {dim}, Init::ones(), loc);
+  bias = register_parameter("bias", {dim}, Init::zeros(), loc);
 }
 
 Tensor LayerNorm::operator()(const Tensor &x, SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
+  int64_t dim = options.normalized_shape();
   if (x.rank() < 1 || x.shape().back() != dim)
     graph.fail("LayerNorm",
                fmt::format("input {} must end in normalized_shape={}",
                            shapes::str(x.shape()), dim),
                loc);
-  return layer_norm(x, use(weight, graph, loc), use(bias, graph, loc), epsilon,
-                   loc);
+  return layer_norm(x, use(weight, graph, loc), use(bias, graph, loc),
+                    options.eps(), loc);
 }
 
-Embedding::Embedding(Module *parent, std::string name, int64_t num,
-                     int64_t dim, SourceLoc loc)
-    : Module(parent, std::move(name), "Embedding", loc), num(num), dim(dim) {
-  weight = addParameter("weight", {num, dim}, Init::normal(1.0));
+Embedding::Embedding(Module *parent, std::string name,
+                     const EmbeddingOptions &options, SourceLoc loc)
+    : Module(parent, std::move(name), "Embedding", loc), options(options) {
+  int64_t num = options.num_embeddings(), dim = options.embedding_dim();
+  requirePositive(*this, loc,
+                  {{"num_embeddings", num}, {"embedding_dim", dim}});
+  weight = register_parameter("weight", {num, dim}, Init::normal(1.0), loc);
 }
 
 Tensor Embedding::operator()(const Tensor &indices, SourceLoc loc) const {
@@ -193,16 +262,17 @@ Tensor Embedding::operator()(const Tensor &indices, SourceLoc loc) const {
   return embedding(use(weight, graph, loc), indices, loc);
 }
 
-Dropout::Dropout(Module *parent, std::string name, double p, SourceLoc loc)
-    : Module(parent, std::move(name), "Dropout", loc), p(p) {
-  if (!(p >= 0.0 && p <= 1.0))
-    throw GraphError(fmt::format("{}:{}: error: module '{}' (Dropout): p={} must be "
-                                 "between 0 and 1",
-                                 loc.file, loc.line, path(), p));
+Dropout::Dropout(Module *parent, std::string name,
+                 const DropoutOptions &options, SourceLoc loc)
+    : Module(parent, std::move(name), "Dropout", loc), options(options) {
+  if (!(options.p() >= 0.0 && options.p() <= 1.0))
+    refuse(*this, loc,
+           fmt::format("p={} must be between 0 and 1", options.p()));
 }
 
 Tensor Dropout::operator()(const Tensor &x, SourceLoc loc) const {
   Graph &graph = x.graph();
+  double p = options.p();
   if (!graph.training() || p == 0.0)
     return x;
   Scope scope(*this, graph, loc);
@@ -214,8 +284,7 @@ Tensor Dropout::operator()(const Tensor &x, SourceLoc loc) const {
   Graph::RandomStream stream = graph.randomStream(count, loc);
   Tensor u = rand(stream.seed, stream.offset, x.shape(), 0.0, 1.0,
                            x.dtype(), loc);
-  Tensor keep = cast(compare(Compare::Ge, u, scalar_like(u, p, loc), loc),
-                     x.dtype(), loc);
+  Tensor keep = cast(ge(u, scalar_like(u, p, loc), loc), x.dtype(), loc);
   return x * keep * scalar_like(x, 1.0 / (1.0 - p), loc);
 }
 
@@ -232,31 +301,32 @@ int64_t gateCount(Cell cell) {
 } // namespace
 
 Recurrent::Recurrent(Module *parent, std::string name, std::string typeName,
-                     Cell cell, int64_t inputSize, int64_t hiddenSize,
-                     Options options, SourceLoc loc)
+                     Cell cell, const RNNOptions &options, SourceLoc loc)
     : Module(parent, std::move(name), std::move(typeName), loc), cell(cell),
-      inputSize(inputSize), hiddenSize(hiddenSize), options(options) {
-  if (inputSize < 1 || hiddenSize < 1 || options.numLayers < 1)
-    throw GraphError(fmt::format(
-        "{}:{}: error: module '{}' ({}): input_size={}, hidden_size={} and num_layers={} "
-        "must be positive",
-        loc.file, loc.line, path(), this->typeName(), inputSize, hiddenSize, options.numLayers));
+      options(options) {
+  int64_t inputSize = options.input_size(), hiddenSize = options.hidden_size();
+  requirePositive(*this, loc,
+                  {{"input_size", inputSize},
+                   {"hidden_size", hiddenSize},
+                   {"num_layers", options.num_layers()}});
   int64_t g = gateCount(cell) * hiddenSize;
-  int64_t directions = options.bidirectional ? 2 : 1;
+  int64_t directions = options.bidirectional() ? 2 : 1;
   double bound = 1.0 / std::sqrt(static_cast<double>(hiddenSize));
-  for (int64_t layer = 0; layer < options.numLayers; ++layer)
+  for (int64_t layer = 0; layer < options.num_layers(); ++layer)
     for (int64_t d = 0; d < directions; ++d) {
       std::string suffix =
           fmt::format("_l{}{}", layer, d == 1 ? "_reverse" : "");
       int64_t in = layer == 0 ? inputSize : directions * hiddenSize;
       Weights w;
-      w.weightIh =
-          addParameter("weight_ih" + suffix, {g, in}, Init::uniform(bound));
-      w.weightHh = addParameter("weight_hh" + suffix, {g, hiddenSize},
-                                Init::uniform(bound));
-      if (options.bias) {
-        w.biasIh = addParameter("bias_ih" + suffix, {g}, Init::uniform(bound));
-        w.biasHh = addParameter("bias_hh" + suffix, {g}, Init::uniform(bound));
+      w.weightIh = register_parameter("weight_ih" + suffix, {g, in},
+                                      Init::uniform(bound), loc);
+      w.weightHh = register_parameter("weight_hh" + suffix, {g, hiddenSize},
+                                      Init::uniform(bound), loc);
+      if (options.bias()) {
+        w.biasIh = register_parameter("bias_ih" + suffix, {g},
+                                      Init::uniform(bound), loc);
+        w.biasHh = register_parameter("bias_hh" + suffix, {g},
+                                      Init::uniform(bound), loc);
       }
       weights.push_back(w);
     }
@@ -267,15 +337,24 @@ Recurrent::Output Recurrent::operator()(const Tensor &x, const Tensor &h0,
                                         SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
+  int64_t inputSize = options.input_size();
   if (x.rank() != 3 || x.shape()[2] != inputSize)
     graph.fail(typeName(),
-               fmt::format("input {} must be [B, T, input_size={}] "
-                           "(batch first)",
-                           shapes::str(x.shape()), inputSize),
+               fmt::format("input {} must be {} with input_size={}",
+                           shapes::str(x.shape()),
+                           options.batch_first() ? "[B, T, input_size]"
+                                                 : "[T, B, input_size] (or "
+                                                   "[B, T, input_size] with "
+                                                   "batch_first)",
+                           inputSize),
                loc);
-  int64_t b = x.shape()[0], t = x.shape()[1], h = hiddenSize;
-  int64_t directions = options.bidirectional ? 2 : 1;
-  int64_t states = options.numLayers * directions;
+  // The loop runs batch first; time-major input is transposed around it.
+  Tensor batchFirst =
+      options.batch_first() ? x : permute(x, {1, 0, 2}, loc);
+  int64_t b = batchFirst.shape()[0], t = batchFirst.shape()[1];
+  int64_t h = options.hidden_size();
+  int64_t directions = options.bidirectional() ? 2 : 1;
+  int64_t states = options.num_layers() * directions;
   bool lstm = cell == Cell::Lstm;
   Shape stateShape{states, b, h};
   if (h0.valid() && h0.shape() != stateShape)
@@ -302,9 +381,9 @@ Recurrent::Output Recurrent::operator()(const Tensor &x, const Tensor &h0,
     return lstm ? cat({part(h0), part(c0)}, 1, loc) : part(h0);
   };
   int64_t g = gateCount(cell) * h;
-  Tensor input = x;
+  Tensor input = batchFirst;
   std::vector<Tensor> finalH, finalC;
-  for (int64_t layer = 0; layer < options.numLayers; ++layer) {
+  for (int64_t layer = 0; layer < options.num_layers(); ++layer) {
     std::vector<Tensor> outputs;
     for (int64_t d = 0; d < directions; ++d) {
       int64_t i = layer * directions + d;
@@ -312,11 +391,11 @@ Recurrent::Output Recurrent::operator()(const Tensor &x, const Tensor &h0,
       int64_t in = input.shape()[2];
       Tensor rows = reshape(input, {b * t, in}, loc);
       Tensor gates = matmul(rows, use(w.weightIh, graph, loc), false, true, loc);
-      if (options.bias)
+      if (options.bias())
         gates = add(gates, use(w.biasIh, graph, loc), loc);
       gates = reshape(gates, {b, t, g}, loc);
       // b_hh is an operand of every recurrence: zeros without biases.
-      Tensor biasHh = options.bias
+      Tensor biasHh = options.bias()
                           ? use(w.biasHh, graph, loc)
                           : constant(graph, {g}, {0.0}, x.dtype(), loc);
       RecurrenceResult r = recurrence(cell, gates, use(w.weightHh, graph, loc),
@@ -336,28 +415,28 @@ Recurrent::Output Recurrent::operator()(const Tensor &x, const Tensor &h0,
     input = directions == 1 ? outputs[0] : cat(outputs, 2, loc);
   }
   Output out;
-  out.output = input;
+  out.output = options.batch_first() ? input : permute(input, {1, 0, 2}, loc);
   out.hidden = finalH.size() == 1 ? finalH[0] : cat(finalH, 0, loc);
   if (lstm)
     out.cell = finalC.size() == 1 ? finalC[0] : cat(finalC, 0, loc);
   return out;
 }
 
-GRUCell::GRUCell(Module *parent, std::string name, int64_t inputSize,
-                 int64_t hiddenSize, bool bias, SourceLoc loc)
-    : Module(parent, std::move(name), "GRUCell", loc), inputSize(inputSize),
-      hiddenSize(hiddenSize), hasBias(bias) {
-  if (inputSize < 1 || hiddenSize < 1)
-    throw GraphError(fmt::format("{}:{}: error: module '{}' (GRUCell): input_size={} and "
-                                 "hidden_size={} must be positive",
-                                 loc.file, loc.line, path(), inputSize, hiddenSize));
+GRUCell::GRUCell(Module *parent, std::string name,
+                 const GRUCellOptions &options, SourceLoc loc)
+    : Module(parent, std::move(name), "GRUCell", loc), options(options) {
+  int64_t inputSize = options.input_size(), hiddenSize = options.hidden_size();
+  requirePositive(*this, loc,
+                  {{"input_size", inputSize}, {"hidden_size", hiddenSize}});
   double bound = 1.0 / std::sqrt(static_cast<double>(hiddenSize));
   int64_t g = 3 * hiddenSize;
-  weightIh = addParameter("weight_ih", {g, inputSize}, Init::uniform(bound));
-  weightHh = addParameter("weight_hh", {g, hiddenSize}, Init::uniform(bound));
-  if (bias) {
-    biasIh = addParameter("bias_ih", {g}, Init::uniform(bound));
-    biasHh = addParameter("bias_hh", {g}, Init::uniform(bound));
+  weightIh = register_parameter("weight_ih", {g, inputSize},
+                                Init::uniform(bound), loc);
+  weightHh = register_parameter("weight_hh", {g, hiddenSize},
+                                Init::uniform(bound), loc);
+  if (options.bias()) {
+    biasIh = register_parameter("bias_ih", {g}, Init::uniform(bound), loc);
+    biasHh = register_parameter("bias_hh", {g}, Init::uniform(bound), loc);
   }
 }
 
@@ -365,6 +444,8 @@ Tensor GRUCell::operator()(const Tensor &x, const Tensor &h,
                            SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
+  int64_t inputSize = options.input_size(), hiddenSize = options.hidden_size();
+  bool hasBias = options.bias();
   if (x.rank() != 2 || x.shape()[1] != inputSize)
     graph.fail("GRUCell",
                fmt::format("input {} must be [B, input_size={}]",

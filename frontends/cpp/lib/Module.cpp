@@ -51,23 +51,37 @@ std::vector<Module::NamedParameter> Module::namedParameters() const {
   return out;
 }
 
-Param Module::addParameter(std::string name, Shape shape, Init init,
-                           SourceLoc loc) {
-  Param param = addBuffer(std::move(name), std::move(shape), init, dtype(), loc);
+Param Module::register_parameter(std::string name, Shape shape, Init init,
+                                 SourceLoc loc) {
+  Param param =
+      register_buffer(std::move(name), std::move(shape), init, dtype(), loc);
   parameters_.back().kind = ArgKind::Parameter;
   return param;
 }
 
-Param Module::addBuffer(std::string name, Shape shape, Init init,
-                        DType dtype, SourceLoc loc) {
+Param Module::register_buffer(std::string name, Shape shape, Init init,
+                              std::optional<DType> dtype, SourceLoc loc) {
   for (const ParameterSpec &p : parameters_)
     if (p.name == name)
       throw GraphError(fmt::format("{}:{}: error: {} already has a parameter "
                                    "named '{}'",
                                    loc.file, loc.line, describe(), name));
-  parameters_.push_back(
-      {std::move(name), std::move(shape), dtype, init, ArgKind::Buffer});
+  parameters_.push_back({std::move(name), std::move(shape),
+                         dtype ? *dtype : this->dtype(), init,
+                         ArgKind::Buffer});
   return Param{this, static_cast<int>(parameters_.size()) - 1};
+}
+
+const ParameterSpec &Param::spec() const {
+  if (!owner)
+    throw GraphError("error: a parameter handle that names no parameter "
+                     "(declared but not registered)");
+  return owner->parameters_.at(index);
+}
+
+void Param::setInit(const Init &init) const {
+  spec();
+  owner->parameters_.at(index).init = init;
 }
 
 Tensor Module::use(const Param &param, Graph &graph, SourceLoc loc) const {

@@ -502,9 +502,9 @@ public:
   void declare(const std::string &name, Shape shape, DType dtype,
                bool buffer) {
     if (buffer || dtype != this->dtype())
-      addBuffer(name, std::move(shape), Init::imported(), dtype);
+      register_buffer(name, std::move(shape), Init::imported(), dtype);
     else
-      addParameter(name, std::move(shape), Init::imported());
+      register_parameter(name, std::move(shape), Init::imported());
   }
 };
 

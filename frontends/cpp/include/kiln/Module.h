@@ -18,24 +18,36 @@
 #include "kiln/Tensor.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace kiln {
 
-/// How a parameter starts, following PyTorch's defaults.
+/// How a parameter starts: the training executable draws the values
+/// (kiln/Init.h has PyTorch's nn::init functions, which set these).
 struct Init {
   /// Imported: values that come with the model (an ONNX file's
   /// initializers), given to the trainer with --init-params.
-  enum class Kind { Zeros, Ones, Uniform, Normal, Imported };
+  enum class Kind { Zeros, Ones, Constant, Uniform, Normal, Imported };
   Kind kind = Kind::Zeros;
-  double a = 0; // Uniform: bound (values in [-a, a]); Normal: stddev.
+  /// Constant: the value a. Uniform: in [a, b). Normal: mean a, stddev b.
+  double a = 0, b = 0;
 
-  static Init zeros() { return {Kind::Zeros, 0}; }
-  static Init ones() { return {Kind::Ones, 0}; }
-  static Init uniform(double bound) { return {Kind::Uniform, bound}; }
-  static Init normal(double stddev) { return {Kind::Normal, stddev}; }
-  static Init imported() { return {Kind::Imported, 0}; }
+  static Init zeros() { return {Kind::Zeros}; }
+  static Init ones() { return {Kind::Ones}; }
+  static Init constant(double value) { return {Kind::Constant, value}; }
+  /// U(-bound, bound).
+  static Init uniform(double bound) { return {Kind::Uniform, -bound, bound}; }
+  static Init uniform(double low, double high) {
+    return {Kind::Uniform, low, high};
+  }
+  /// N(0, stddev^2).
+  static Init normal(double stddev) { return {Kind::Normal, 0, stddev}; }
+  static Init normal(double mean, double stddev) {
+    return {Kind::Normal, mean, stddev};
+  }
+  static Init imported() { return {Kind::Imported}; }
 };
 
 /// A parameter or buffer of a module.
@@ -47,10 +59,16 @@ struct ParameterSpec {
   ArgKind kind; // Parameter (trained) or Buffer (running statistics).
 };
 
-/// A handle to one of a module's parameters.
+/// A handle to one of a module's parameters (or buffers).
 struct Param {
-  const Module *owner = nullptr;
+  Module *owner = nullptr;
   int index = -1;
+
+  bool valid() const { return owner != nullptr; }
+  /// Its shape and dtype as declared.
+  const ParameterSpec &spec() const;
+  /// Changes how it starts (what kiln/Init.h's functions do).
+  void setInit(const Init &init) const;
 };
 
 class Module {
@@ -81,14 +99,19 @@ public:
   std::vector<NamedParameter> namedParameters() const;
   const std::vector<Module *> &children() const { return children_; }
 
+  /// Declares a trained parameter named `name` (the last part of its
+  /// state_dict key), of the model's float dtype, as PyTorch's
+  /// register_parameter: `Param cls = register_parameter("cls_token",
+  /// {1, 1, 64}, Init::normal(0.02));`.
+  Param register_parameter(std::string name, Shape shape, Init init,
+                           SourceLoc loc = SourceLoc::current());
+  /// Declares a buffer: state that is saved but not trained (running
+  /// statistics), of `dtype` (the model's float dtype when not given).
+  Param register_buffer(std::string name, Shape shape, Init init,
+                        std::optional<DType> dtype = std::nullopt,
+                        SourceLoc loc = SourceLoc::current());
+
 protected:
-  /// Declares a trained parameter.
-  Param addParameter(std::string name, Shape shape, Init init,
-                     SourceLoc loc = SourceLoc::current());
-  /// Declares a buffer (state that is not trained, e.g. running statistics).
-  Param addBuffer(std::string name, Shape shape, Init init,
-                  DType dtype = DType::F32,
-                  SourceLoc loc = SourceLoc::current());
 
   /// "module 'layer1.0' (BasicBlock)", or for the root "the model (ResNet)":
   /// how errors name this module.
@@ -115,6 +138,7 @@ protected:
   };
 
 private:
+  friend struct Param;
   Module *parent_ = nullptr;
   std::string name_;
   std::string typeName_;

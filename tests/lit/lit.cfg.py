@@ -16,7 +16,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 
-tools = ["kiln-opt", "kilnc", "kiln-run", "tiny-mlp"]
+tools = ["kiln-opt", "kilnc", "kiln-run", "tiny-mlp", "kiln-dsl-cases"]
 # The reference numerics use Debian's python3 (numpy, torch), whichever
 # interpreter runs lit: replace lit's own %python.
 config.substitutions = [s for s in config.substitutions if s[0] != "%python"]

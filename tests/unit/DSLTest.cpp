@@ -1,6 +1,7 @@
 //===- DSLTest.cpp - Unit tests of the C++ DSL ----------------------------===//
 
 #include "kiln/DSL.h"
+#include "kiln/Init.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -482,3 +483,173 @@ TEST(DSL, TrainsNamesSubmodulesAndDifferentiateInputsFloatInputs) {
   energy.differentiateInputs({"x"});
   EXPECT_THAT(program.emitGraphIR(), HasSubstr("graph.wrt = [\"x\"]"));
 }
+
+namespace {
+
+TEST(DSL, SequentialNamesChildrenAsPyTorch) {
+  struct Net : Module {
+    Sequential body{this, "body"};
+    Net() : Module("Net") {
+      body.append<Conv2d>(Conv2dOptions(1, 4, 3).padding(1).bias(false));
+      body.append<BatchNorm2d>(BatchNorm2dOptions(4).eps(1e-3));
+      body.append<ReLU>();
+      body.add<Flatten>("flatten");
+      body.add<Linear>("fc", LinearOptions(4 * 5 * 5, 2).bias(false));
+    }
+  } net;
+  std::vector<std::string> names;
+  for (const auto &p : net.namedParameters())
+    names.push_back(p.path);
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "body.0.weight", "body.1.weight", "body.1.bias",
+                       "body.1.running_mean", "body.1.running_var",
+                       "body.1.num_batches_tracked", "body.fc.weight"}));
+  EXPECT_EQ(net.body.size(), 5u);
+  EXPECT_EQ(net.body[2].typeName(), "ReLU");
+  Graph g("forward", net);
+  EXPECT_EQ(net.body(g.input("x", {3, 1, 5, 5})).shape(), (Shape{3, 2}));
+  EXPECT_THAT(errorOf([&] { net.body.add<ReLU>("fc"); }),
+              HasSubstr("module 'body' (Sequential) already has a child named "
+                        "'fc' (a Linear)"));
+}
+
+TEST(DSL, OptionsAreCheckedWhereTheLayerIsDeclared) {
+  // The user's file and line (GCC gives a member initializer's default
+  // arguments the line of the constructor that runs it).
+  struct BadGroups : Module {
+    Conv2d conv{this, "conv", Conv2dOptions(6, 4, 3).groups(4)};
+    BadGroups() : Module("BadGroups") {}
+  };
+  EXPECT_THAT(errorOf([] { BadGroups bad; }),
+              AllOf(HasSubstr("tests/unit/DSLTest.cpp:"),
+                    HasSubstr("module 'conv' (Conv2d): in_channels=6 and "
+                              "out_channels=4 must be divisible by groups=4")));
+  struct BadStride : Module {
+    Conv2d conv{this, "conv", Conv2dOptions(1, 4, 3).stride(0)};
+    BadStride() : Module("BadStride") {}
+  };
+  EXPECT_THAT(errorOf([] { BadStride bad; }),
+              HasSubstr("module 'conv' (Conv2d): stride=0 must be positive"));
+  struct BadLstm : Module {
+    LSTM lstm{this, "lstm", LSTMOptions(4, 3).num_layers(0)};
+    BadLstm() : Module("BadLstm") {}
+  };
+  EXPECT_THAT(errorOf([] { BadLstm bad; }),
+              HasSubstr("module 'lstm' (LSTM): num_layers=0 must be positive"));
+  struct BadNorm : Module {
+    LayerNorm ln{this, "ln", LayerNormOptions(8).eps(0)};
+    BadNorm() : Module("BadNorm") {}
+  };
+  EXPECT_THAT(errorOf([] { BadNorm bad; }),
+              HasSubstr("module 'ln' (LayerNorm): eps=0 must be positive"));
+}
+
+TEST(DSL, RecurrentLayersAreTimeMajorUnlessBatchFirst) {
+  struct Net : Module {
+    GRU timeMajor{this, "a", GRUOptions(4, 3).bidirectional(true)};
+    LSTM batchFirst{this, "b", LSTMOptions(4, 3).batch_first(true)};
+    Net() : Module("Net") {}
+  } net;
+  Graph g("forward", net);
+  Tensor x = g.input("x", {7, 2, 4});
+  EXPECT_EQ(net.timeMajor(x).output.shape(), (Shape{7, 2, 6}));
+  EXPECT_EQ(net.timeMajor(x).hidden.shape(), (Shape{2, 2, 3}));
+  EXPECT_EQ(net.batchFirst(x).output.shape(), (Shape{7, 2, 3}));
+  EXPECT_EQ(net.batchFirst(x).hidden.shape(), (Shape{1, 7, 3}));
+  EXPECT_THAT(errorOf([&] { net.timeMajor(g.input("y", {7, 2, 5})); }),
+              HasSubstr("must be [T, B, input_size] (or [B, T, input_size] "
+                        "with batch_first) with input_size=4"));
+}
+
+TEST(DSL, ShapeOpsFollowTorch) {
+  Graph g("forward");
+  Tensor x = g.input("x", {2, 3, 4, 5});
+  EXPECT_EQ(flatten(x).shape(), (Shape{120}));
+  EXPECT_EQ(flatten(x, 1, 2).shape(), (Shape{2, 12, 5}));
+  EXPECT_EQ(transpose(x, 1, -1).shape(), (Shape{2, 5, 4, 3}));
+  EXPECT_EQ(unsqueeze(x, -1).shape(), (Shape{2, 3, 4, 5, 1}));
+  // (shape() refers into the graph: copy it before adding nodes)
+  Shape original = x.shape();
+  EXPECT_EQ(squeeze(unsqueeze(x, 0), 0).shape(), original);
+  EXPECT_EQ(slice(x, 3, 1, -1, 2).shape(), (Shape{2, 3, 4, 2}));
+  EXPECT_EQ(slice(x, 1, -100, 100).shape(), original);
+  EXPECT_EQ(narrow(x, 2, 1, 2).shape(), (Shape{2, 3, 2, 5}));
+  EXPECT_EQ(matmul(x, g.input("w", {5, 6})).shape(), (Shape{2, 3, 4, 6}));
+  EXPECT_EQ(matmul(g.input("a", {3, 1, 4, 5}), g.input("b", {2, 5, 7})).shape(),
+            (Shape{3, 2, 4, 7}));
+  EXPECT_EQ(adaptive_avg_pool2d(g.input("i", {1, 2, 8, 6}), {4, 3}).shape(),
+            (Shape{1, 2, 4, 3}));
+  EXPECT_EQ(one_hot(g.input("t", {4}, DType::I64), 3).shape(), (Shape{4, 3}));
+  EXPECT_THAT(errorOf([&] { squeeze(x, 1); }),
+              HasSubstr("dimension 1 of [2, 3, 4, 5] is not a dimension of 1"));
+  EXPECT_THAT(errorOf([&] { narrow(x, 3, 4, 2); }),
+              HasSubstr("2 elements from 4 along dimension 3 are not inside"));
+  EXPECT_THAT(errorOf([&] { adaptive_avg_pool2d(x, {3, 3}); }),
+              HasSubstr("output size [3, 3] must divide the input's 4x5"));
+  EXPECT_THAT(errorOf([&] { transpose(x, 0, 4); }),
+              HasSubstr("dimensions 0 and 4 are out of range"));
+  EXPECT_THAT(errorOf([&] { flatten(x, 2, 1); }),
+              HasSubstr("dimensions 2..1 are not a range of [2, 3, 4, 5]"));
+}
+
+TEST(DSL, LossOptionsAreChecked) {
+  Graph g("loss");
+  Tensor logits = g.input("logits", {4, 3});
+  Tensor labels = g.input("labels", {4}, DType::I64);
+  EXPECT_EQ(cross_entropy(logits, labels,
+                          CrossEntropyOptions(kNone).ignore_index(-1))
+                .shape(),
+            (Shape{4}));
+  EXPECT_EQ(kl_div(logits, logits, KLDivOptions(KLDivReduction::None)).shape(),
+            (Shape{4, 3}));
+  EXPECT_THAT(errorOf([&] {
+                cross_entropy(logits, labels,
+                              CrossEntropyOptions().label_smoothing(1.5));
+              }),
+              HasSubstr("label smoothing must be in [0, 1], got 1.5"));
+  EXPECT_THAT(errorOf([&] { smooth_l1_loss(logits, logits, kMean, 0); }),
+              HasSubstr("beta must be positive, got 0"));
+  EXPECT_THAT(errorOf([&] { l1_loss(logits, g.input("t", {4})); }),
+              HasSubstr("must have the same shape"));
+  EXPECT_THAT(errorOf([&] { nll_loss(logits, g.input("f", {4})); }),
+              HasSubstr("labels must be an integer tensor"));
+}
+
+TEST(DSL, InitFunctionsSetPyTorchsDistributions) {
+  struct Net : Module {
+    Conv2d conv{this, "conv", Conv2dOptions(3, 8, 3)};
+    Linear fc{this, "fc", 20, 10};
+    Param scale = register_parameter("scale", {4}, Init::ones());
+    Net() : Module("Net") {
+      init::kaiming_normal_(conv.weight, 0, kFanOut, kReLU);
+      init::xavier_uniform_(fc.weight);
+      init::constant_(fc.bias, 0.5);
+      init::uniform_(conv.bias, -0.1, 0.3);
+      init::normal_(scale, 1, 0.02);
+    }
+  } net;
+  Program program("net", net);
+  Graph &forward = program.addEntry("forward");
+  forward.output("y", net.fc(forward.input("x", {2, 20})));
+  std::string ir = program.emitGraphIR();
+  // 1/sqrt(8*9) * sqrt(2); sqrt(6 / 30); constants and ranges verbatim.
+  EXPECT_THAT(ir, HasSubstr("graph.init = \"normal:0.16666666666666669\", "
+                            "graph.param = \"conv.weight\""));
+  EXPECT_THAT(ir, HasSubstr("graph.init = \"uniform:0.44721359549995793\", "
+                            "graph.param = \"fc.weight\""));
+  EXPECT_THAT(ir, HasSubstr("graph.init = \"constant:0.5\", graph.param = "
+                            "\"fc.bias\""));
+  EXPECT_THAT(ir, HasSubstr("graph.init = \"uniform:-0.10000000000000001:"
+                            "0.29999999999999999\", graph.param = \"conv.bias\""));
+  EXPECT_THAT(ir, HasSubstr("graph.init = \"normal:1:0.02\", graph.param = "
+                            "\"scale\""));
+  EXPECT_THAT(errorOf([&] { init::xavier_normal_(net.scale); }),
+              HasSubstr("init of 'scale' [4]: fan in and fan out need a "
+                        "parameter of rank 2 or more"));
+  EXPECT_THAT(errorOf([&] { init::normal_(net.scale, 0, -1); }),
+              HasSubstr("normal_ needs std >= 0, got -1"));
+  EXPECT_THAT(errorOf([&] { init::uniform_(net.scale, 1, 0); }),
+              HasSubstr("uniform_ needs a <= b"));
+}
+
+} // namespace

@@ -12,6 +12,7 @@
 #define KILN_DSL_TENSOR_H
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,7 @@ public:
   Tensor() = default;
   Tensor(Graph *graph, int id) : graph_(graph), id_(id) {}
 
+  /// Valid as long as the graph: adding ops does not move it.
   const Shape &shape() const;
   DType dtype() const;
   int64_t rank() const { return static_cast<int64_t>(shape().size()); }
@@ -192,7 +194,7 @@ public:
                             SourceLoc loc = SourceLoc::current());
 
   const std::string &name() const { return name_; }
-  const std::vector<Value> &values() const { return values_; }
+  const std::deque<Value> &values() const { return values_; }
   const std::vector<Node> &nodes() const { return nodes_; }
   const std::vector<Argument> &arguments() const { return arguments_; }
   const std::vector<Output> &outputs() const { return outputs_; }
@@ -218,7 +220,7 @@ private:
                   DType dtype, SourceLoc loc);
 
   std::string name_;
-  std::vector<Value> values_;
+  std::deque<Value> values_; // a deque: shape() references stay valid
   std::vector<Node> nodes_;
   std::vector<Argument> arguments_;
   std::vector<Output> outputs_;

@@ -4,6 +4,7 @@
 
 #include "dialects/Graph/IR/AttributeNames.h"
 #include "dialects/Graph/IR/GraphDialect.h"
+#include "dialects/Kernel/IR/KernelDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -227,63 +228,6 @@ private:
   int next = 0, kernels = 0;
 };
 
-/// Elements of a ranked tensor (0 otherwise).
-int64_t elementsOf(mlir::Type type) {
-  auto tensor = mlir::dyn_cast<mlir::RankedTensorType>(type);
-  return tensor && tensor.hasStaticShape() ? tensor.getNumElements() : 0;
-}
-
-/// Bytes of a ranked tensor (0 otherwise).
-int64_t bytesOf(mlir::Type type) {
-  auto tensor = mlir::dyn_cast<mlir::RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return 0;
-  return tensor.getNumElements() *
-         std::max<int64_t>(1, tensor.getElementTypeBitWidth() / 8);
-}
-
-/// Floating-point operations of a library call: a matmul's 2·M·N·K, a
-/// convolution's 2·N·O·OH·OW·(C/groups)·KH·KW, plus one per result element
-/// for each fused bias, residual and activation.
-int64_t libraryFlops(mlir::Operation *op) {
-  llvm::StringRef name = op->getName().getStringRef();
-  int64_t flops = 0;
-  int64_t results = elementsOf(op->getResult(0).getType());
-  if (name == "kernel.matmul") {
-    auto lhs = mlir::cast<mlir::RankedTensorType>(op->getOperand(0).getType());
-    int64_t k = op->hasAttr("transpose_lhs") ? lhs.getDimSize(0)
-                                              : lhs.getDimSize(1);
-    flops = 2 * results * k;
-  } else if (name == "kernel.conv2d") {
-    auto weight =
-        mlir::cast<mlir::RankedTensorType>(op->getOperand(1).getType());
-    flops = 2 * results * weight.getDimSize(1) * weight.getDimSize(2) *
-            weight.getDimSize(3);
-  }
-  return flops + results * (static_cast<int64_t>(op->getNumOperands()) - 2 +
-                            activationOf(op).has_value());
-}
-
-/// Floating-point operations of a fused kernel: one per element of each
-/// arithmetic op's widest operand or result (reductions count their input).
-int64_t fusedFlops(mlir::Operation *fusedOp) {
-  int64_t flops = 0;
-  fusedOp->getRegion(0).walk([&](mlir::Operation *op) {
-    llvm::StringRef name = op->getName().getStringRef();
-    if (name == "kernel.yield" || name == "graph.reshape" ||
-        name == "graph.transpose" || name == "graph.broadcast" ||
-        name == "graph.constant" || name == "graph.slice")
-      return;
-    int64_t widest = 0;
-    for (mlir::Value v : op->getOperands())
-      widest = std::max(widest, elementsOf(v.getType()));
-    for (mlir::Value v : op->getResults())
-      widest = std::max(widest, elementsOf(v.getType()));
-    flops += widest;
-  });
-  return flops;
-}
-
 /// "conv1 · Classifiers.cpp:39, conv2 · Classifiers.cpp:40" (each once).
 std::string sourcesOf(mlir::Operation *op, llvm::StringRef entry) {
   std::vector<std::string> seen;
@@ -329,18 +273,14 @@ void printKernelReport(mlir::ModuleOp module, llvm::raw_ostream &os) {
             names.push_back(o->getName().getStringRef().split('.').second.str());
         });
         row.ops = llvm::join(names, " ");
-        row.flops = fusedFlops(&op);
       } else {
         ++library;
         row.kind = "library";
         row.ops = name.split('.').second.str() + describeEpilogue(&op);
-        row.flops = libraryFlops(&op);
       }
-      row.bytes = 0;
-      for (mlir::Value v : op.getOperands())
-        row.bytes += bytesOf(v.getType());
-      for (mlir::Value v : op.getResults())
-        row.bytes += bytesOf(v.getType());
+      kernel::Cost cost = kernel::estimateCost(&op);
+      row.flops = cost.flops;
+      row.bytes = cost.bytes;
       row.sources = sourcesOf(&op, f.getSymName());
       totalFlops += row.flops;
       totalBytes += row.bytes;

@@ -72,55 +72,6 @@ std::string listEntries(const std::vector<EntrySpec> &entries) {
   return "entry points: " + names;
 }
 
-/// Writes `events` as a Chrome trace at `path` and prints the ops that
-/// took the most time, per call of the entry (`calls` calls).
-Status reportProfile(const std::vector<ProfileEvent> &events,
-                     const std::string &path, int64_t calls) {
-  std::string trace = "{\"traceEvents\": [\n";
-  std::map<std::string, std::pair<double, int64_t>> byOrigin;
-  double total = 0;
-  char line[128];
-  for (size_t i = 0; i < events.size(); ++i) {
-    const ProfileEvent &e = events[i];
-    std::snprintf(line, sizeof line,
-                  ", \"ph\": \"X\", \"ts\": %.3f, \"dur\": %.3f, "
-                  "\"pid\": 1, \"tid\": 1}%s\n",
-                  e.start * 1e6, (e.end - e.start) * 1e6,
-                  i + 1 < events.size() ? "," : "");
-    trace += "  {\"name\": " + json::quote(e.origin) + line;
-    auto &[seconds, count] = byOrigin[e.origin];
-    seconds += e.end - e.start;
-    ++count;
-    total += e.end - e.start;
-  }
-  trace += "]}\n";
-  if (Status s = io::writeFileAtomically(path, {{trace.data(), trace.size()}});
-      !s.ok())
-    return s;
-  std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(
-      byOrigin.begin(), byOrigin.end());
-  std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
-    return a.second.first > b.second.first;
-  });
-  std::fprintf(stderr, "profile: %lld call%s, %.3f ms per call; the ops "
-                       "that took the most time:\n",
-               (long long)calls, calls == 1 ? "" : "s", total / calls * 1e3);
-  std::fprintf(stderr, "  %10s %6s %8s  %s\n", "ms/call", "%", "kernels",
-               "op (the kernel writing its output)");
-  for (size_t i = 0; i < rows.size() && i < 15; ++i)
-    std::fprintf(stderr, "  %10.3f %5.1f%% %8lld  %s\n",
-                 rows[i].second.first / calls * 1e3,
-                 100 * rows[i].second.first / std::max(total, 1e-12),
-                 (long long)(rows[i].second.second / calls),
-                 rows[i].first.c_str());
-  if (rows.size() > 15)
-    std::fprintf(stderr, "  ... %zu more\n", rows.size() - 15);
-  std::fprintf(stderr, "trace written to %s (chrome://tracing or "
-                       "ui.perfetto.dev)\n",
-               path.c_str());
-  return Status::success();
-}
-
 Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
                        const EntryRunner &run, const RunRequest &request) {
   const EntrySpec *entry = findEntry(entries, request.entry);
@@ -184,7 +135,8 @@ Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
   if (!request.profile.empty()) {
     setProfiling(false);
     if (Status s = reportProfile(takeProfile(), request.profile,
-                                 warmUp ? request.repeat - 1 : 1);
+                                 warmUp ? request.repeat - 1 : 1,
+                                 "'" + entry->name + "'");
         !s.ok())
       return s;
   }

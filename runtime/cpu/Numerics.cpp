@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -32,6 +33,23 @@ struct RawEvent {
 std::mutex profileMutex;
 std::vector<RawEvent> events;
 std::vector<std::string> owned;
+
+/// An artefact's origin text, "\x01FLOPS BYTES\x01text" where the
+/// compiler knew the kernel's cost: the text, and the cost (zeros if none).
+const char *originText(const char *origin, int64_t *flops = nullptr,
+                       int64_t *bytes = nullptr) {
+  if (!origin || origin[0] != '\x01')
+    return origin;
+  const char *end = std::strchr(origin + 1, '\x01');
+  if (!end)
+    return origin;
+  if (flops && bytes) {
+    char *rest = nullptr;
+    *flops = std::strtoll(origin + 1, &rest, 10);
+    *bytes = rest && rest < end ? std::strtoll(rest, nullptr, 10) : 0;
+  }
+  return end + 1;
+}
 
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(t - profileOrigin).count();
@@ -86,7 +104,8 @@ void check(uintptr_t data, uintptr_t origin, int64_t count) {
       std::lock_guard<std::mutex> lock(recordMutex);
       if (found.load())
         return;
-      first.origin = origin ? reinterpret_cast<const char *>(origin) : "?";
+      first.origin =
+          origin ? originText(reinterpret_cast<const char *>(origin)) : "?";
       first.index = i;
       first.count = count;
       first.value = static_cast<double>(values[i]);
@@ -139,9 +158,14 @@ std::vector<ProfileEvent> takeProfile() {
   std::lock_guard<std::mutex> lock(profileMutex);
   std::vector<ProfileEvent> out;
   size_t nextOwned = 0;
-  for (const RawEvent &e : events)
-    out.push_back({e.origin ? std::string(e.origin) : owned[nextOwned++],
-                   e.start, e.end});
+  for (const RawEvent &e : events) {
+    ProfileEvent event{"", e.start, e.end};
+    if (e.origin)
+      event.origin = originText(e.origin, &event.flops, &event.bytes);
+    else
+      event.origin = owned[nextOwned++];
+    out.push_back(std::move(event));
+  }
   events.clear();
   owned.clear();
   return out;

@@ -106,6 +106,14 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
       options.metrics = value;
     else if (flag == "--plot")
       options.plot = value;
+    else if (flag == "--profile")
+      options.profile = value;
+    else if (flag == "--profile-steps") {
+      s = number(options.profileSteps);
+      if (s.ok() && options.profileSteps < 1)
+        s = Status::error("--profile-steps needs at least 1, got '" + value +
+                          "'");
+    }
     else if (flag == "--save-params")
       options.paramsOut = value;
     else if (flag == "--init-params")

@@ -629,7 +629,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   progressOut = rank == 0 || !devNull ? stderr : devNull;
   if (rank != 0)
     options.checkpoint = options.paramsOut = options.metrics = options.plot =
-        "";
+        options.profile = "";
   // The training steps each batch runs, in order: train_step, or a model
   // trained in alternating steps (gan) has train_step_<step> entries.
   std::vector<const EntrySpec *> steps;
@@ -732,7 +732,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                          "the model on");
   // An output that cannot be written is found now, not after training.
   for (const std::string *path :
-       {&options.paramsOut, &options.checkpoint, &options.plot}) {
+       {&options.paramsOut, &options.checkpoint, &options.plot,
+        &options.profile}) {
     if (path->empty())
       continue;
     std::string folder = io::directoryOf(*path);
@@ -1277,6 +1278,20 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   setNumericsChecks(options.checkNumerics);
   kiln_set_deterministic(options.deterministic);
   bool terminal = isatty(2);
+  // --profile's steps: they end early with the epoch (its evaluation is not
+  // a training step) or the run.
+  bool profiling = false;
+  int64_t profiledSteps = 0;
+  auto finishProfile = [&]() -> Status {
+    if (!profiling)
+      return Status::success();
+    profiling = false;
+    setProfiling(false);
+    if (terminal)
+      std::fputc('\n', progressOut);
+    return reportProfile(takeProfile(), options.profile, profiledSteps,
+                         "a training step");
+  };
   std::signal(SIGINT, onInterrupt);
   std::signal(SIGTERM, onInterrupt);
   auto started = std::chrono::steady_clock::now();
@@ -1308,9 +1323,22 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
         if (Status s = drawNegatives(stepsDone); !s.ok())
           return s;
       double loss = 0;
-      if (Status s = ranks > 1 ? runDataParallel(loss) : runBatch(loss);
-          !s.ok())
-        return s;
+      // --profile: this run's first step warms up (primitives created),
+      // the next profileSteps are timed.
+      if (!options.profile.empty() && runSteps == 1 && profiledSteps == 0) {
+        setProfiling(true);
+        profiling = true;
+      }
+      profileStart();
+      Status stepped = ranks > 1 ? runDataParallel(loss) : runBatch(loss);
+      profileEnd("train step (after its last report)");
+      if (!stepped.ok()) {
+        setProfiling(false);
+        return stepped;
+      }
+      if (profiling && ++profiledSteps == options.profileSteps)
+        if (Status s = finishProfile(); !s.ok())
+          return s;
       // With --check-numerics, any non-finite value stops training (the
       // state is spoilt even while the loss still looks fine).
       std::optional<NonFiniteValue> bad = firstNonFinite();
@@ -1388,6 +1416,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       if (stopping) {
         if (terminal)
           std::fprintf(progressOut, "\n");
+        if (Status s = finishProfile(); !s.ok())
+          return s;
         std::fprintf(progressOut, "%s at epoch %lld, step %lld%s\n",
                      signalled ? "interrupted" : "stopped",
                      (long long)epoch + 1, (long long)b + 1,
@@ -1407,6 +1437,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     }
     if (terminal)
       std::fprintf(progressOut, "\n");
+    if (Status s = finishProfile(); !s.ok())
+      return s;
     Evaluation evaluation;
     if (Status s = evaluateOn(model, shapes.value(), loaded.value().test,
                               stateTensors(), evaluation);

@@ -22,25 +22,34 @@ public:
   explicit Inserter(ModuleOp module) : module(module), symbols(module) {}
 
   /// Reports `buffer` (the output of the op described by `origin`) after
-  /// the builder's insertion point. Buffers that are not float, not
-  /// statically shaped or not contiguous are skipped.
-  void check(OpBuilder &b, Location loc, Value buffer, StringRef origin) {
+  /// the builder's insertion point; false where it cannot: buffers that are
+  /// not float, not statically shaped or not contiguous. `cost`, the
+  /// kernel's flops and bytes, goes before the text as "\x01F B\x01" (the
+  /// runtime's profiler reads it; messages skip it).
+  bool check(OpBuilder &b, Location loc, Value buffer, StringRef origin,
+             DenseI64ArrayAttr cost = {}) {
     auto type = llvm::dyn_cast<MemRefType>(buffer.getType());
     if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
-      return;
+      return false;
     Type element = type.getElementType();
     if (!element.isF32() && !element.isF64())
-      return;
+      return false;
+    std::string text = origin.str();
+    if (cost && cost.size() == 2)
+      text = "\x01" + std::to_string(cost[0]) + " " + std::to_string(cost[1]) +
+             "\x01" + text;
+    origin = text;
     // A runtime call in the library-call ABI: convert-library-calls turns
     // the buffers into addresses once the arena's views exist.
-    Value text =
+    Value global =
         b.create<memref::GetGlobalOp>(loc, originType(origin), originGlobal(origin));
     b.create<kiln::kernel::LibraryCallOp>(
         loc, TypeRange{},
         element.isF32() ? "kiln_check_finite_f32" : "kiln_check_finite_f64",
-        ValueRange{buffer, text}, ValueRange{}, b.getDenseI64ArrayAttr({0, 1}),
+        ValueRange{buffer, global}, ValueRange{}, b.getDenseI64ArrayAttr({0, 1}),
         b.getDenseI64ArrayAttr({type.getNumElements()}),
         b.getDenseF64ArrayAttr({}));
+    return true;
   }
 
 private:
@@ -97,10 +106,14 @@ struct KilnInsertNumericsChecks
       auto updated = call->getAttrOfType<ArrayAttr>("kernel.updated_origins");
       OpBuilder b(call);
       b.setInsertionPointAfter(call);
+      // The kernel's cost goes with its first report, which closes its
+      // interval.
+      auto cost = call->getAttrOfType<DenseI64ArrayAttr>(kiln::kernel::kCostAttr);
       for (unsigned k = 0; k < outputs; ++k)
         if (auto origin = llvm::dyn_cast<StringAttr>(origins[k]))
-          inserter.check(b, call.getLoc(), call.getOperand(first + k),
-                         origin.getValue());
+          if (inserter.check(b, call.getLoc(), call.getOperand(first + k),
+                             origin.getValue(), cost))
+            cost = {};
       for (Attribute entry : updated ? updated.getValue() : ArrayRef<Attribute>()) {
         auto pair = llvm::dyn_cast<ArrayAttr>(entry);
         auto index = pair && pair.size() == 2
@@ -122,8 +135,10 @@ struct KilnInsertNumericsChecks
       OpBuilder b(call);
       b.setInsertionPointAfter(call);
       std::string origin = kiln::kernel::describeOrigin(call);
+      auto cost = call->getAttrOfType<DenseI64ArrayAttr>(kiln::kernel::kCostAttr);
       for (Value out : call.getOutputs())
-        inserter.check(b, call.getLoc(), out, origin);
+        if (inserter.check(b, call.getLoc(), out, origin, cost))
+          cost = {};
     }
   }
 };

@@ -40,9 +40,17 @@ struct LowerFamilyPattern : ConversionPattern {
     // values, so that they see the producers' lowered forms.
     if (!llvm::equal(op->getOperands(), operands))
       rewriter.modifyOpInPlace(op, [&] { op->setOperands(operands); });
+    Operation *before = op->getPrevNode();
     kiln::lowering::Results results = lower(rewriter, op);
     if (!results)
       return failure();
+    // The library calls made for the op carry its cost to the profiler.
+    if (Attribute cost = op->getAttr(kiln::kernel::kCostAttr))
+      for (Operation *made = before ? before->getNextNode()
+                                    : &op->getBlock()->front();
+           made && made != op; made = made->getNextNode())
+        if (isa<kiln::kernel::LibraryCallOp>(made))
+          made->setAttr(kiln::kernel::kCostAttr, cost);
     rewriter.replaceOp(op, *results);
     return success();
   }

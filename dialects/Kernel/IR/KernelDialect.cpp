@@ -41,10 +41,11 @@ struct LibraryCallBufferization
       outputs.push_back(*buffer);
     }
     rewriter.setInsertionPoint(op);
-    rewriter.create<LibraryCallOp>(op->getLoc(), TypeRange{},
-                                   call.getCalleeAttr(), inputs, outputs,
-                                   call.getSlotsAttr(), call.getIntsAttr(),
-                                   call.getFloatsAttr());
+    auto bufferized = rewriter.create<LibraryCallOp>(
+        op->getLoc(), TypeRange{}, call.getCalleeAttr(), inputs, outputs,
+        call.getSlotsAttr(), call.getIntsAttr(), call.getFloatsAttr());
+    if (Attribute cost = op->getAttr(kCostAttr))
+      bufferized->setAttr(kCostAttr, cost);
     bufferization::replaceOpWithBufferizedValues(rewriter, op, outputs);
     return success();
   }
@@ -218,6 +219,111 @@ Location kiln::kernel::gradientLocation(Operation *forward) {
   return FusedLoc::get(
       ctx, {forward->getLoc()},
       StringAttr::get(ctx, kGradientOf + forward->getName().getStringRef()));
+}
+
+namespace {
+
+int64_t elementsOf(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.hasStaticShape() ? tensor.getNumElements() : 0;
+}
+
+int64_t bytesOf(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return 0;
+  return tensor.getNumElements() *
+         std::max<int64_t>(1, tensor.getElementTypeBitWidth() / 8);
+}
+
+/// Dimension `d` of operand `i` (negative counts from the end), 0 when it
+/// is not a ranked tensor with that dimension.
+int64_t dimOf(Operation *op, unsigned i, int64_t d) {
+  if (i >= op->getNumOperands())
+    return 0;
+  auto t = dyn_cast<RankedTensorType>(op->getOperand(i).getType());
+  if (!t || !t.hasStaticShape())
+    return 0;
+  int64_t rank = t.getRank();
+  if (d < 0)
+    d += rank;
+  return d >= 0 && d < rank ? t.getDimSize(d) : 0;
+}
+
+} // namespace
+
+int64_t kiln::kernel::contractionFlops(Operation *op) {
+  StringRef name = op->getName().getStringRef();
+  int64_t results =
+      op->getNumResults() ? elementsOf(op->getResult(0).getType()) : 0;
+  if (name == "kernel.matmul" || name == "graph.matmul" ||
+      name == "graph.batch_matmul")
+    return 2 * results *
+           dimOf(op, 0, op->hasAttr("transpose_lhs") ? -2 : -1);
+  if (name == "kernel.conv2d" || name == "graph.conv2d")
+    return 2 * results * dimOf(op, 1, 1) * dimOf(op, 1, 2) * dimOf(op, 1, 3);
+  if (name == "graph.conv_transpose2d") // each input element, scattered
+    return 2 * elementsOf(op->getOperand(0).getType()) * dimOf(op, 1, 1) *
+           dimOf(op, 1, 2) * dimOf(op, 1, 3);
+  if (name == "graph.conv2d_weight_grad") // weight x (N * OH * OW)
+    return 2 * results * dimOf(op, 1, 0) * dimOf(op, 1, 2) * dimOf(op, 1, 3);
+  if (name == "graph.attention") // q k^T and the weights times v
+    return 2 * dimOf(op, 1, -2) *
+           (elementsOf(op->getOperand(0).getType()) + results);
+  if (name == "graph.recurrence" || name == "graph.recurrence_grad")
+    return 2 * elementsOf(op->getOperand(0).getType()) * dimOf(op, 1, -1);
+  return 0;
+}
+
+namespace {
+
+int64_t libraryFlops(Operation *op) {
+  if (op->getNumResults() == 0)
+    return 0;
+  int64_t results = elementsOf(op->getResult(0).getType());
+  int64_t flops = contractionFlops(op);
+  bool activation = false;
+  if (auto a = op->getAttrOfType<IntegerAttr>("activation"))
+    activation = a.getInt() != 0;
+  return flops + results * (std::max<int64_t>(op->getNumOperands(), 2) - 2 +
+                            activation);
+}
+
+int64_t fusedFlops(FusedOp fused) {
+  int64_t flops = 0;
+  fused.getBody().walk([&](Operation *op) {
+    StringRef name = op->getName().getStringRef();
+    if (name == "kernel.yield" || name == "graph.reshape" ||
+        name == "graph.transpose" || name == "graph.broadcast_to" ||
+        name == "graph.constant" || name == "graph.slice")
+      return;
+    if (int64_t contraction = contractionFlops(op)) {
+      flops += contraction;
+      return;
+    }
+    int64_t widest = 0;
+    for (Value v : op->getOperands())
+      widest = std::max(widest, elementsOf(v.getType()));
+    for (Value v : op->getResults())
+      widest = std::max(widest, elementsOf(v.getType()));
+    flops += widest;
+  });
+  return flops;
+}
+
+} // namespace
+
+kiln::kernel::Cost kiln::kernel::estimateCost(Operation *op) {
+  Cost cost;
+  if (auto fused = dyn_cast<FusedOp>(op))
+    cost.flops = fusedFlops(fused);
+  else
+    cost.flops = libraryFlops(op);
+  for (Value v : op->getOperands())
+    cost.bytes += bytesOf(v.getType());
+  for (Value v : op->getResults())
+    cost.bytes += bytesOf(v.getType());
+  return cost;
 }
 
 std::string kiln::kernel::describeOrigin(Operation *op) {

@@ -26,6 +26,25 @@ namespace kiln::kernel {
 /// line, e.g. "graph.mul (gradient of graph.relu) in fc1 at model.cpp:21".
 std::string describeOrigin(mlir::Operation *op);
 
+/// The work of a kernel (a kernel.fused op) or a library call (kernel.matmul,
+/// kernel.conv2d, ...) at the kernel stage: floating-point operations (a
+/// matmul's 2·M·N·K, a convolution's 2·N·O·OH·OW·(C/groups)·KH·KW plus one
+/// per result element for each fused bias, residual and activation; in a
+/// fused kernel one per element of each arithmetic op's widest operand or
+/// result) and the bytes of its operands and results. The kernel report
+/// prints it; the profiler divides it by the measured time.
+struct Cost {
+  int64_t flops = 0, bytes = 0;
+};
+Cost estimateCost(mlir::Operation *op);
+/// The floating-point operations of a contraction (matmul, convolution and
+/// their gradients), attention or recurrence; 0 for any other op.
+int64_t contractionFlops(mlir::Operation *op);
+
+/// The attribute carrying a kernel's Cost (array<i64: flops, bytes>) from
+/// the kernel stage to the calls that kiln-insert-numerics-checks reports.
+constexpr const char *kCostAttr = "kernel.cost";
+
 /// The location autodiff gives the ops of `forward`'s gradient: the forward
 /// op's location, tagged "gradient of <op name>".
 mlir::Location gradientLocation(mlir::Operation *forward);

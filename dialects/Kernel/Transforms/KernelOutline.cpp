@@ -23,6 +23,20 @@ struct KernelOutline : kiln::kernel::impl::KernelOutlineBase<KernelOutline> {
     for (func::FuncOp entry : entries) {
       SmallVector<FusedOp> kernels;
       entry.walk([&](FusedOp op) { kernels.push_back(op); });
+      // Library calls carry their cost through lowering (the profiler
+      // reports achieved rates); a fused kernel's goes on its call below.
+      for (Operation &op : entry.getBody().getOps()) {
+        // Ops outside kernels: library calls once lowered (matmul,
+        // convolutions and their gradients, recurrences); the rest ignore it.
+        StringRef name = op.getName().getStringRef();
+        bool outside = !isa<FusedOp>(op) && name != "graph.constant" &&
+                       name != "graph.reshape" && name != "func.return";
+        if (outside && op.getNumResults() > 0) {
+          Cost cost = estimateCost(&op);
+          op.setAttr(kCostAttr, DenseI64ArrayAttr::get(
+                                    op.getContext(), {cost.flops, cost.bytes}));
+        }
+      }
       for (auto [index, fused] : llvm::enumerate(kernels)) {
         OpBuilder b(module.getBodyRegion());
         b.setInsertionPointAfter(entry);
@@ -39,6 +53,19 @@ struct KernelOutline : kiln::kernel::impl::KernelOutlineBase<KernelOutline> {
         // (kiln-insert-numerics-checks names the kernel that wrote a NaN).
         // They belong to the call: kernels of equal bodies merge
         // (kiln-dedup-kernels), their calls stay apart.
+        // A kernel around a library call (a convolution's gradients): the
+        // call carries its cost, reported when it returns; otherwise the
+        // kernel's call carries the kernel's.
+        bool inner = false;
+        fused.getBody().walk([&](Operation *op) {
+          if (contractionFlops(op) > 0) {
+            Cost cost = estimateCost(op);
+            op->setAttr(kCostAttr,
+                        b.getDenseI64ArrayAttr({cost.flops, cost.bytes}));
+            inner = true;
+          }
+        });
+        Cost cost = estimateCost(fused);
         auto yield0 = cast<YieldOp>(fused.getBody().front().getTerminator());
         SmallVector<Attribute> origins;
         for (Value v : yield0.getValues()) {
@@ -58,6 +85,9 @@ struct KernelOutline : kiln::kernel::impl::KernelOutlineBase<KernelOutline> {
         auto call = b.create<func::CallOp>(fused.getLoc(), func,
                                            fused.getInputs());
         call->setAttr("kernel.origins", b.getArrayAttr(origins));
+        if (!inner)
+          call->setAttr(kCostAttr,
+                        b.getDenseI64ArrayAttr({cost.flops, cost.bytes}));
         fused.replaceAllUsesWith(call.getResults());
         fused.erase();
       }

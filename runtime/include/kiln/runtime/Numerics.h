@@ -11,6 +11,8 @@
 #ifndef KILN_RUNTIME_NUMERICS_H
 #define KILN_RUNTIME_NUMERICS_H
 
+#include "kiln/runtime/Status.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,9 +51,28 @@ void profileEnd(const std::string &what);
 struct ProfileEvent {
   std::string origin; ///< "graph.conv2d in conv1 at model.cpp:12", ...
   double start, end;  ///< seconds since profiling was turned on
+  /// The kernel's floating-point operations and bytes of operands and
+  /// results as the compiler estimated them (0 where unknown).
+  int64_t flops = 0, bytes = 0;
 };
 /// The events recorded since profiling was turned on (and clears them).
 std::vector<ProfileEvent> takeProfile();
+
+/// What this machine reaches with the runtime's threads: a parallel memcpy's
+/// bytes (read and written) per second and oneDNN's sgemm's floating-point
+/// operations per second (1024^3). Measured once per process (about 0.2 s).
+struct MachinePeaks {
+  double copyBytesPerSecond = 0, sgemmFlopsPerSecond = 0;
+};
+const MachinePeaks &machinePeaks();
+
+/// Writes `events` as a Chrome trace at `path` (atomically) and prints to
+/// stderr the ops that took the most time per call of what was profiled
+/// (`calls` calls of `what`), each with its achieved GFLOP/s and GB/s and
+/// the larger of their shares of the machine's peaks.
+Status reportProfile(const std::vector<ProfileEvent> &events,
+                     const std::string &path, int64_t calls,
+                     const std::string &what);
 
 } // namespace kiln::rt
 

@@ -145,6 +145,10 @@ struct TrainOptions {
   std::string resume;         // checkpoint to continue from
   std::string metrics;        // CSV, one row per epoch
   std::string plot;           // SVG of loss and accuracy per epoch
+  /// A Chrome trace of `profileSteps` training steps (after one unprofiled
+  /// step), and a table of the ops that took the most time; empty: none.
+  std::string profile;
+  int64_t profileSteps = 10;
   std::string paramsOut;      // final model state: parameters and buffers,
                               // not the optimizer's (safetensors)
   /// The ranks of a data-parallel run (mpirun), or null for one process.

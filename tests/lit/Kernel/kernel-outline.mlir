@@ -1,12 +1,14 @@
 // RUN: kiln-opt %s -kernel-outline | FileCheck %s
 
 // Each call of a kernel records where its results come from
-// (kernel.origins): the op, its module path and source line.
+// (kernel.origins): the op, its module path and source line; and its cost
+// (kernel.cost: FLOPs, one per element of each op, and the bytes of its
+// operands and results) for the profiler.
 
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: (%[[X:.*]]: tensor<4xf32>, %[[Y:.*]]: tensor<4x4xf32>)
-// CHECK: %[[A:.*]] = call @forward_kernel0_elementwise(%[[X]]) {kernel.origins = ["graph.exp in head at model.cpp:7"]} : (tensor<4xf32>) -> tensor<4xf32>
-// CHECK: %[[B:.*]] = call @forward_kernel1_reduction(%[[Y]]) {kernel.origins = ["graph.softmax at {{.*}}kernel-outline.mlir:{{[0-9]+}}"]} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+// CHECK: %[[A:.*]] = call @forward_kernel0_elementwise(%[[X]]) {kernel.cost = array<i64: 4, 32>, kernel.origins = ["graph.exp in head at model.cpp:7"]} : (tensor<4xf32>) -> tensor<4xf32>
+// CHECK: %[[B:.*]] = call @forward_kernel1_reduction(%[[Y]]) {kernel.cost = array<i64: 16, 128>, kernel.origins = ["graph.softmax at {{.*}}kernel-outline.mlir:{{[0-9]+}}"]} : (tensor<4x4xf32>) -> tensor<4x4xf32>
 // CHECK: return %[[A]], %[[B]]
 // CHECK: func.func private @forward_kernel1_reduction(%[[R:.*]]: tensor<4x4xf32>) -> tensor<4x4xf32> attributes {kernel.kind = "reduction"}
 // CHECK-NEXT: %[[S:.*]] = graph.softmax %[[R]]

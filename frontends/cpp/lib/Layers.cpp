@@ -27,6 +27,39 @@ void requirePositive(const Module &m, SourceLoc loc,
       refuse(m, loc, fmt::format("{}={} must be positive", name, value));
 }
 
+/// The checks both convolution layers make of their options.
+template <typename Options>
+void checkConvolution(const Module &m, SourceLoc loc, const Options &o,
+                      int64_t outputPadding = 0) {
+  requirePositive(m, loc,
+                  {{"in_channels", o.in_channels()},
+                   {"out_channels", o.out_channels()},
+                   {"kernel_size", o.kernel_size()},
+                   {"stride", o.stride()},
+                   {"dilation", o.dilation()},
+                   {"groups", o.groups()}});
+  if (o.padding() < 0 || outputPadding < 0)
+    refuse(m, loc,
+           fmt::format("padding={} and output_padding={} must not be "
+                       "negative",
+                       o.padding(), outputPadding));
+  if (o.in_channels() % o.groups() || o.out_channels() % o.groups())
+    refuse(m, loc,
+           fmt::format("in_channels={} and out_channels={} must be divisible "
+                       "by groups={}",
+                       o.in_channels(), o.out_channels(), o.groups()));
+}
+
+/// A layer's square options as the functional op's.
+template <typename Options> ConvOptions functionalOptions(const Options &o) {
+  ConvOptions conv;
+  conv.stride = {o.stride(), o.stride()};
+  conv.padding = {o.padding(), o.padding()};
+  conv.dilation = {o.dilation(), o.dilation()};
+  conv.groups = o.groups();
+  return conv;
+}
+
 } // namespace
 
 Linear::Linear(Module *parent, std::string name, const LinearOptions &options,
@@ -68,22 +101,8 @@ Conv2d::Conv2d(Module *parent, std::string name, const Conv2dOptions &options,
                SourceLoc loc)
     : Module(parent, std::move(name), "Conv2d", loc), options(options) {
   const Conv2dOptions &o = options;
+  checkConvolution(*this, loc, o);
   int64_t in = o.in_channels(), out = o.out_channels(), k = o.kernel_size();
-  requirePositive(*this, loc,
-                  {{"in_channels", in},
-                   {"out_channels", out},
-                   {"kernel_size", k},
-                   {"stride", o.stride()},
-                   {"dilation", o.dilation()},
-                   {"groups", o.groups()}});
-  if (o.padding() < 0)
-    refuse(*this, loc, fmt::format("padding={} must not be negative",
-                                   o.padding()));
-  if (in % o.groups() || out % o.groups())
-    refuse(*this, loc,
-           fmt::format("in_channels={} and out_channels={} must be divisible "
-                       "by groups={}",
-                       in, out, o.groups()));
   double fanIn = static_cast<double>(in / o.groups() * k * k);
   double bound = 1.0 / std::sqrt(fanIn);
   weight = register_parameter("weight", {out, in / o.groups(), k, k},
@@ -95,13 +114,9 @@ Conv2d::Conv2d(Module *parent, std::string name, const Conv2dOptions &options,
 Tensor Conv2d::operator()(const Tensor &x, SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
-  ConvOptions conv;
-  conv.stride = {options.stride(), options.stride()};
-  conv.padding = {options.padding(), options.padding()};
-  conv.dilation = {options.dilation(), options.dilation()};
-  conv.groups = options.groups();
   Tensor b = options.bias() ? use(bias, graph, loc) : Tensor();
-  return conv2d(x, use(weight, graph, loc), b, conv, loc);
+  return conv2d(x, use(weight, graph, loc), b, functionalOptions(options),
+                loc);
 }
 
 ConvTranspose2d::ConvTranspose2d(Module *parent, std::string name,
@@ -110,24 +125,8 @@ ConvTranspose2d::ConvTranspose2d(Module *parent, std::string name,
     : Module(parent, std::move(name), "ConvTranspose2d", loc),
       options(options) {
   const ConvTranspose2dOptions &o = options;
+  checkConvolution(*this, loc, o, o.output_padding());
   int64_t in = o.in_channels(), out = o.out_channels(), k = o.kernel_size();
-  requirePositive(*this, loc,
-                  {{"in_channels", in},
-                   {"out_channels", out},
-                   {"kernel_size", k},
-                   {"stride", o.stride()},
-                   {"dilation", o.dilation()},
-                   {"groups", o.groups()}});
-  if (o.padding() < 0 || o.output_padding() < 0)
-    refuse(*this, loc,
-           fmt::format("padding={} and output_padding={} must not be "
-                       "negative",
-                       o.padding(), o.output_padding()));
-  if (in % o.groups() || out % o.groups())
-    refuse(*this, loc,
-           fmt::format("in_channels={} and out_channels={} must be divisible "
-                       "by groups={}",
-                       in, out, o.groups()));
   // PyTorch computes the fan from the weight's second dimension.
   double fan = static_cast<double>(out / o.groups() * k * k);
   double bound = 1.0 / std::sqrt(fan);
@@ -140,11 +139,7 @@ ConvTranspose2d::ConvTranspose2d(Module *parent, std::string name,
 Tensor ConvTranspose2d::operator()(const Tensor &x, SourceLoc loc) const {
   Graph &graph = x.graph();
   Scope scope(*this, graph, loc);
-  ConvOptions conv;
-  conv.stride = {options.stride(), options.stride()};
-  conv.padding = {options.padding(), options.padding()};
-  conv.dilation = {options.dilation(), options.dilation()};
-  conv.groups = options.groups();
+  ConvOptions conv = functionalOptions(options);
   conv.outputPadding = {options.output_padding(), options.output_padding()};
   Tensor b = options.bias() ? use(bias, graph, loc) : Tensor();
   return conv_transpose2d(x, use(weight, graph, loc), b, conv, loc);

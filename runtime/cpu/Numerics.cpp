@@ -21,6 +21,9 @@ std::atomic<bool> found{false};
 std::mutex recordMutex;
 NonFiniteValue first;
 
+std::atomic<ReportHook> reportHook{nullptr};
+void *reportContext = nullptr;
+
 // Profiling: intervals between reports, per thread.
 using Clock = std::chrono::steady_clock;
 std::atomic<bool> profiling{false};
@@ -78,6 +81,9 @@ void check(uintptr_t data, uintptr_t origin, int64_t count) {
           forwarded.load(std::memory_order_relaxed))
     return (sizeof(Float) == 4 ? hooks->checkF32 : hooks->checkF64)(
         data, origin, count);
+  if (ReportHook hook = reportHook.load(std::memory_order_relaxed))
+    hook(reportContext, reinterpret_cast<const void *>(data),
+         count * static_cast<int64_t>(sizeof(Float)));
   if (profiling.load(std::memory_order_relaxed))
     recordInterval(reinterpret_cast<const char *>(origin));
   if (!enabled.load(std::memory_order_relaxed) ||
@@ -118,6 +124,11 @@ void check(uintptr_t data, uintptr_t origin, int64_t count) {
 } // namespace
 
 void setNumericsChecks(bool on) { enabled.store(on); }
+
+void setReportHook(ReportHook hook, void *context) {
+  reportContext = context;
+  reportHook.store(hook);
+}
 bool numericsChecksEnabled() { return enabled.load(); }
 
 std::optional<NonFiniteValue> firstNonFinite() {

@@ -130,7 +130,11 @@ std::vector<Command> commands() {
        "  --deterministic       the same results on any thread count\n"
        "  under mpirun -np N: data-parallel, each rank a batch of the global\n"
        "                        batch N x the compiled one; rank 0 prints and "
-       "writes\n",
+       "writes\n"
+       "  --bucket-mb M         gradients summed across ranks in buckets of M "
+       "MiB\n"
+       "                        while the backward pass runs (default 1; 0: "
+       "after it)\n",
        trains,
        [](const CompiledModel &model, int argc, char **argv) {
          TrainOptions options;

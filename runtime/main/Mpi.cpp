@@ -9,6 +9,7 @@
 #include "main/Mpi.h"
 
 #include <algorithm>
+#include <vector>
 
 // MPI's C interface only (its C++ bindings need a library of their own).
 #define OMPI_SKIP_MPICXX 1
@@ -55,6 +56,51 @@ public:
     return Status::success();
   }
 
+  StatusOr<Request> startAllReduceSum(void *data, int64_t count,
+                                      DType dtype) override {
+    if (dtype != DType::F64 && dtype != DType::F32)
+      return Status::error("only float tensors are averaged across ranks");
+    // MPI counts are ints: a larger sum is made at once, as allReduceSum's.
+    if (count > (int64_t(1) << 30)) {
+      if (Status s = allReduceSum(data, count, dtype); !s.ok())
+        return s;
+      requests_.push_back(MPI_REQUEST_NULL);
+      return static_cast<Request>(requests_.size() - 1);
+    }
+    MPI_Request request;
+    if (int code = MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count),
+                                  dtype == DType::F64 ? MPI_DOUBLE : MPI_FLOAT,
+                                  MPI_SUM, MPI_COMM_WORLD, &request);
+        code != MPI_SUCCESS)
+      return mpiError("MPI_Iallreduce", code);
+    requests_.push_back(request);
+    return static_cast<Request>(requests_.size() - 1);
+  }
+
+  StatusOr<bool> test(Request request) override {
+    if (request < 0 || request >= static_cast<Request>(requests_.size()))
+      return Status::error("no such all-reduce request");
+    int done = 0;
+    if (int code = MPI_Test(&requests_[request], &done, MPI_STATUS_IGNORE);
+        code != MPI_SUCCESS)
+      return mpiError("MPI_Test", code);
+    return done != 0;
+  }
+
+  Status wait(Request request) override {
+    if (request < 0 || request >= static_cast<Request>(requests_.size()))
+      return Status::error("no such all-reduce request");
+    if (int code = MPI_Wait(&requests_[request], MPI_STATUS_IGNORE);
+        code != MPI_SUCCESS)
+      return mpiError("MPI_Wait", code);
+    // Every request of a step done: the list starts over.
+    bool all = std::all_of(requests_.begin(), requests_.end(),
+                           [](MPI_Request r) { return r == MPI_REQUEST_NULL; });
+    if (all && request + 1 == static_cast<Request>(requests_.size()))
+      requests_.clear();
+    return Status::success();
+  }
+
   StatusOr<std::vector<uint64_t>> allGather(uint64_t value) override {
     std::vector<uint64_t> all(size_);
     if (int code = MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1,
@@ -72,6 +118,7 @@ public:
 
 private:
   int rank_, size_;
+  std::vector<MPI_Request> requests_;
 };
 
 } // namespace

@@ -108,6 +108,15 @@ Status parseTrainFlags(int argc, char **argv, int first, TrainOptions &options,
       options.plot = value;
     else if (flag == "--profile")
       options.profile = value;
+    else if (flag == "--bucket-mb") {
+      char *end = nullptr;
+      double mb = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end || !(mb >= 0 && mb <= 1e6))
+        s = Status::error("--bucket-mb needs a size in MiB from 0 to "
+                          "1000000, got '" + value + "'");
+      else
+        options.bucketBytes = static_cast<int64_t>(mb * (1 << 20));
+    }
     else if (flag == "--profile-steps") {
       s = number(options.profileSteps);
       if (s.ok() && options.profileSteps < 1)

@@ -4,6 +4,7 @@
 #include "kiln/runtime/Training.h"
 
 #include "train/Checkpoint.h"
+#include "train/GradientAverager.h"
 #include "train/Plot.h"
 #include "train/Langevin.h"
 #include "train/ModelShapes.h"
@@ -1018,46 +1019,16 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   }
   // Averages `tensors` across the ranks: one sum per dtype over their
   // elements packed together, then a division by the number of ranks.
-  auto average = [&](std::vector<HostTensor *> tensors) -> Status {
-    for (DType dtype : {DType::F32, DType::F64}) {
-      size_t element = dtype == DType::F32 ? 4 : 8, total = 0;
-      for (HostTensor *t : tensors)
-        if (t->dtype() == dtype)
-          total += t->sizeInBytes();
-      if (total == 0)
-        continue;
-      std::vector<char> packed(total);
-      size_t at = 0;
-      for (HostTensor *t : tensors)
-        if (t->dtype() == dtype) {
-          std::memcpy(packed.data() + at, t->data(), t->sizeInBytes());
-          at += t->sizeInBytes();
-        }
-      if (Status s = comm->allReduceSum(packed.data(),
-                                        static_cast<int64_t>(total / element),
-                                        dtype);
-          !s.ok())
-        return s;
-      at = 0;
-      for (HostTensor *t : tensors)
-        if (t->dtype() == dtype) {
-          std::memcpy(t->data(), packed.data() + at, t->sizeInBytes());
-          at += t->sizeInBytes();
-          int64_t n = t->numElements();
-          if (dtype == DType::F32)
-            for (int64_t i = 0; i < n; ++i)
-              t->data<float>()[i] /= static_cast<float>(ranks);
-          else
-            for (int64_t i = 0; i < n; ++i)
-              t->data<double>()[i] /= ranks;
-        }
-    }
-    return Status::success();
-  };
+  // Each grad step's gradients are averaged in buckets while it runs
+  // (--bucket-mb; 0: after it).
+  std::vector<std::unique_ptr<GradientAverager>> averagers;
+  if (ranks > 1)
+    for (size_t k = 0; k < gradSteps.size(); ++k)
+      averagers.push_back(
+          std::make_unique<GradientAverager>(*comm, options.bucketBytes));
   // One data-parallel step: each train step's gradient on this rank's
   // batch, averaged with the other ranks' (the loss and batch norm's new
   // running statistics too), then its optimizer.
-  double reduceSeconds = 0; // this run's time in all-reduces
   bool agreedStop = false;  // every rank saw a signal by this step's end
   auto runDataParallel = [&](double &loss) -> Status {
     loss = 0;
@@ -1065,21 +1036,17 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       std::vector<HostTensor> &lent = gradArgs[k];
       for (size_t i = 0; i < lent.size(); ++i)
         lent[i] = std::move(args[gradSlots[k][i]]);
-      Status s = model.run(gradSteps[k]->name, lent, gradResults[k]);
+      GradientAverager &averager = *averagers[k];
+      Status s = averager.beforeStep(gradResults[k]);
+      if (s.ok())
+        s = model.run(gradSteps[k]->name, lent, gradResults[k]);
       for (size_t i = 0; i < lent.size(); ++i)
         args[gradSlots[k][i]] = std::move(lent[i]);
+      if (s.ok())
+        s = averager.afterStep();
+      setReportHook(nullptr, nullptr);
       if (!s.ok())
         return s;
-      std::vector<HostTensor *> shared;
-      for (HostTensor &t : gradResults[k])
-        if (t.dtype() == DType::F32 || t.dtype() == DType::F64)
-          shared.push_back(&t);
-      auto reduceStart = std::chrono::steady_clock::now();
-      if (Status s = average(shared); !s.ok())
-        return s;
-      reduceSeconds += std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - reduceStart)
-                           .count();
       loss += scalarOf(gradResults[k][0]);
       for (size_t r = 1; r < gradResults[k].size(); ++r)
         if (int a = gradSteps[k]->updatedArgument(r); a >= 0) {
@@ -1473,13 +1440,27 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                          reversal ? "exact-sequence accuracy"
                                   : "test accuracy")
                    .c_str());
-  if (ranks > 1 && runSteps > 0)
+  if (ranks > 1 && runSteps > 0) {
+    // The first step sums after the backward pass (it finds the buckets);
+    // the others while it runs: what they still wait for after it.
+    double exposed = 0, hooked = 0;
+    size_t buckets = 0;
+    for (const auto &a : averagers)
+      exposed += a->exposedSeconds(), hooked += a->hookSeconds(),
+          buckets += a->buckets();
     std::fprintf(progressOut,
-                 "data-parallel: %d ranks, global batch %lld; the gradients' "
-                 "all-reduce took %.3f ms per step (%.1f%% of the run)\n",
-                 ranks, (long long)globalBatch,
-                 reduceSeconds / runSteps * 1e3,
-                 100 * reduceSeconds / std::max(runSeconds, 1e-9));
+                 "data-parallel: %d ranks, global batch %lld; waiting for the "
+                 "gradients' all-reduce after the backward pass: %.3f ms per "
+                 "step (%.1f%% of the run)",
+                 ranks, (long long)globalBatch, exposed / runSteps * 1e3,
+                 100 * exposed / std::max(runSeconds, 1e-9));
+    if (options.bucketBytes > 0)
+      std::fprintf(progressOut,
+                   "; %zu bucket%s begun during it (%.3f ms per step in its "
+                   "reports)",
+                   buckets, buckets == 1 ? "" : "s", hooked / runSteps * 1e3);
+    std::fprintf(progressOut, "\n");
+  }
   if (!options.plot.empty()) {
     std::string svg = plotSvg(records, model.name + ": " +
                                            std::to_string(records.size()) +

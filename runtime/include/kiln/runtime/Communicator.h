@@ -29,6 +29,18 @@ public:
   /// Sums `count` elements of `dtype` (F32 or F64) at `data` across the
   /// ranks; every rank gets the sum, in place.
   virtual Status allReduceSum(void *data, int64_t count, DType dtype) = 0;
+  /// A sum begun by startAllReduceSum.
+  using Request = int64_t;
+  /// Begins summing as allReduceSum does, without waiting: `data` must stay
+  /// untouched until wait(request) returns. Every rank begins the same sums
+  /// in the same order.
+  virtual StatusOr<Request> startAllReduceSum(void *data, int64_t count,
+                                              DType dtype) = 0;
+  /// Moves the begun sums on (MPI progresses inside its calls); whether
+  /// `request` is done.
+  virtual StatusOr<bool> test(Request request) = 0;
+  /// Waits for `request`.
+  virtual Status wait(Request request) = 0;
   /// Every rank's `value`, in rank order.
   virtual StatusOr<std::vector<uint64_t>> allGather(uint64_t value) = 0;
   /// Ends the run on every rank after an error on this one (the others may

@@ -37,6 +37,13 @@ struct NonFiniteValue {
 std::optional<NonFiniteValue> firstNonFinite();
 void resetNonFinite();
 
+/// A function the reports call with the output each kernel wrote (its
+/// address and size), on the thread running the entry: data-parallel
+/// training begins averaging a gradient as soon as its last kernel has run.
+/// Null: none. One at a time.
+using ReportHook = void (*)(void *context, const void *data, int64_t bytes);
+void setReportHook(ReportHook hook, void *context);
+
 /// Kernel timing through the same reports: with profiling on, each report
 /// closes the interval since the previous one on this thread (or since
 /// profileStart) and attributes it to the op that wrote the output, so a

@@ -153,6 +153,10 @@ struct TrainOptions {
                               // not the optimizer's (safetensors)
   /// The ranks of a data-parallel run (mpirun), or null for one process.
   Communicator *communicator = nullptr;
+  /// Data-parallel: gradients are summed across the ranks in buckets of at
+  /// least this many bytes as the backward pass produces them (0: all at
+  /// once after it).
+  int64_t bucketBytes = int64_t(1) << 20;
   /// Where the parameters and buffers start (fine-tuning): a safetensors
   /// file with some or all of them by name; the rest start as the model
   /// says. Required for values an imported model brings ("imported").

@@ -1,0 +1,214 @@
+//===- GradientAverager.cpp - Gradients averaged across ranks, overlapped -===//
+
+#include "train/GradientAverager.h"
+
+#include "kiln/runtime/Numerics.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <numeric>
+
+namespace kiln::rt {
+namespace {
+
+double since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+
+/// Divides a float tensor by `ranks`.
+void divide(HostTensor &t, int ranks) {
+  int64_t n = t.numElements();
+  if (t.dtype() == DType::F32)
+    for (int64_t i = 0; i < n; ++i)
+      t.data<float>()[i] /= static_cast<float>(ranks);
+  else
+    for (int64_t i = 0; i < n; ++i)
+      t.data<double>()[i] /= ranks;
+}
+
+} // namespace
+
+GradientAverager::~GradientAverager() { setReportHook(nullptr, nullptr); }
+
+void GradientAverager::onReport(void *self, const void *data, int64_t bytes) {
+  static_cast<GradientAverager *>(self)->report(data, bytes);
+}
+
+Status GradientAverager::beforeStep(std::vector<HostTensor> &results) {
+  std::vector<HostTensor *> floats;
+  for (HostTensor &t : results)
+    if (t.dtype() == DType::F32 || t.dtype() == DType::F64)
+      floats.push_back(&t);
+  std::vector<const void *> addresses;
+  for (HostTensor *t : floats)
+    addresses.push_back(t->data());
+  if (!buckets_.empty() && (floats != results_ || addresses != addresses_))
+    return Status::error("data-parallel step: the gradients moved between "
+                         "steps");
+  results_ = std::move(floats);
+  addresses_ = std::move(addresses);
+  reports_ = 0;
+  failed_ = Status::success();
+  calibrating_ = bucketBytes_ > 0 && buckets_.empty();
+  if (calibrating_)
+    lastReport_.assign(results_.size(), -1);
+  nextBucket_ = 0;
+  for (Bucket &b : buckets_)
+    b.begun = false, b.request = -1;
+  if (bucketBytes_ > 0)
+    setReportHook(&GradientAverager::onReport, this);
+  return Status::success();
+}
+
+void GradientAverager::report(const void *data, int64_t bytes) {
+  auto start = std::chrono::steady_clock::now();
+  int64_t index = reports_++;
+  const char *written = static_cast<const char *>(data);
+  if (calibrating_) {
+    // Which results this kernel wrote into: the last writer makes it final.
+    for (size_t r = 0; r < results_.size(); ++r) {
+      const char *at = static_cast<const char *>(results_[r]->data());
+      if (written < at + results_[r]->sizeInBytes() && at < written + bytes)
+        lastReport_[r] = index;
+    }
+  } else if (failed_.ok()) {
+    // The buckets this report completes begin their sums; the earlier ones
+    // are moved on.
+    while (nextBucket_ < buckets_.size() &&
+           buckets_[nextBucket_].readyAt == index) {
+      if (Status s = begin(buckets_[nextBucket_]); !s.ok())
+        failed_ = s;
+      ++nextBucket_;
+    }
+    for (size_t b = 0; b < nextBucket_ && failed_.ok(); ++b)
+      if (buckets_[b].request >= 0) {
+        StatusOr<bool> done = comm_.test(buckets_[b].request);
+        if (!done.ok())
+          failed_ = done.status();
+        else if (!done.value())
+          break; // later ones wait behind it
+      }
+  }
+  hooked_ += since(start);
+}
+
+Status GradientAverager::begin(Bucket &bucket) {
+  size_t at = 0;
+  for (const Member &m : bucket.members) {
+    std::memcpy(bucket.staging.data() + at, m.tensor->data(),
+                m.tensor->sizeInBytes());
+    at += m.tensor->sizeInBytes();
+  }
+  size_t element = bucket.dtype == DType::F64 ? 8 : 4;
+  StatusOr<Communicator::Request> request = comm_.startAllReduceSum(
+      bucket.staging.data(), static_cast<int64_t>(at / element), bucket.dtype);
+  if (!request.ok())
+    return request.status();
+  bucket.request = request.value();
+  bucket.begun = true;
+  return Status::success();
+}
+
+Status GradientAverager::averageAll() {
+  for (DType dtype : {DType::F32, DType::F64}) {
+    size_t total = 0;
+    for (HostTensor *t : results_)
+      if (t->dtype() == dtype)
+        total += t->sizeInBytes();
+    if (total == 0)
+      continue;
+    std::vector<char> packed(total);
+    size_t at = 0;
+    for (HostTensor *t : results_)
+      if (t->dtype() == dtype) {
+        std::memcpy(packed.data() + at, t->data(), t->sizeInBytes());
+        at += t->sizeInBytes();
+      }
+    size_t element = dtype == DType::F64 ? 8 : 4;
+    if (Status s = comm_.allReduceSum(packed.data(),
+                                      static_cast<int64_t>(total / element),
+                                      dtype);
+        !s.ok())
+      return s;
+    at = 0;
+    for (HostTensor *t : results_)
+      if (t->dtype() == dtype) {
+        std::memcpy(t->data(), packed.data() + at, t->sizeInBytes());
+        at += t->sizeInBytes();
+        divide(*t, comm_.size());
+      }
+  }
+  return Status::success();
+}
+
+void GradientAverager::makeBuckets() {
+  // The results in the order they become final (those no report wrote, at
+  // the end), cut into buckets of one dtype and at least bucketBytes_.
+  std::vector<size_t> order(results_.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto finalAt = [&](size_t r) {
+    return lastReport_[r] < 0 ? INT64_MAX : lastReport_[r];
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return finalAt(a) < finalAt(b);
+  });
+  buckets_.clear();
+  for (size_t r : order) {
+    HostTensor *t = results_[r];
+    if (buckets_.empty() || buckets_.back().dtype != t->dtype() ||
+        static_cast<int64_t>(buckets_.back().staging.size()) >= bucketBytes_)
+      buckets_.emplace_back().dtype = t->dtype();
+    Bucket &b = buckets_.back();
+    b.members.push_back({t, lastReport_[r]});
+    b.staging.resize(b.staging.size() + t->sizeInBytes());
+    b.readyAt = lastReport_[r] < 0 || (b.members.size() > 1 && b.readyAt < 0)
+                    ? -1
+                    : std::max(b.readyAt, lastReport_[r]);
+  }
+  calibratedReports_ = reports_;
+}
+
+Status GradientAverager::afterStep() {
+  setReportHook(nullptr, nullptr);
+  auto start = std::chrono::steady_clock::now();
+  if (bucketBytes_ <= 0 || calibrating_) {
+    Status s = averageAll();
+    if (calibrating_)
+      makeBuckets();
+    calibrating_ = false;
+    exposed_ += since(start);
+    return s;
+  }
+  if (!failed_.ok())
+    return failed_;
+  // The same kernels at every step: otherwise a bucket may have been summed
+  // before its last write (every rank sees the same sequence, so all stop).
+  if (reports_ != calibratedReports_)
+    return Status::error(
+        "data-parallel step: the compiled step reported " +
+        std::to_string(reports_) + " kernel outputs, the first step " +
+        std::to_string(calibratedReports_) +
+        "; its gradients cannot be summed while it runs (--bucket-mb=0 sums "
+        "them after it)");
+  for (; nextBucket_ < buckets_.size(); ++nextBucket_)
+    if (Status s = begin(buckets_[nextBucket_]); !s.ok())
+      return s;
+  for (Bucket &b : buckets_) {
+    if (Status s = comm_.wait(b.request); !s.ok())
+      return s;
+    size_t at = 0;
+    for (const Member &m : b.members) {
+      std::memcpy(m.tensor->data(), b.staging.data() + at,
+                  m.tensor->sizeInBytes());
+      at += m.tensor->sizeInBytes();
+      divide(*m.tensor, comm_.size());
+    }
+  }
+  exposed_ += since(start);
+  return Status::success();
+}
+
+} // namespace kiln::rt

@@ -1,10 +1,12 @@
 //===- Library.cpp - Thread count and cache size of the oneDNN library ----===//
 
 #include "kiln/runtime/Library.h"
+#include "kiln/runtime/Threads.h"
 
 #include "OneDnnSupport.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <thread>
 
 using namespace kiln::rt::onednn;
@@ -89,4 +92,15 @@ extern "C" int64_t kiln_num_threads(void) {
 
 extern "C" size_t kiln_library_cache_size(void) {
   return matmulCacheSize() + convolutionCacheSize();
+}
+
+void kiln::rt::boundOpenMpSpinning(char **argv) {
+  const char *choice = std::getenv("KILN_OPENMP_SPIN");
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT") ||
+      (choice && std::string(choice) == "default"))
+    return;
+  if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0)
+    return;
+  execv("/proc/self/exe", argv);
+  unsetenv("GOMP_SPINCOUNT"); // exec failed: carry on as it is
 }

@@ -9,6 +9,7 @@
 #include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/RunCommand.h"
 #include "kiln/runtime/Sampling.h"
+#include "kiln/runtime/Threads.h"
 #include "kiln/runtime/Training.h"
 #include "main/Mpi.h"
 
@@ -269,6 +270,7 @@ void list(const std::vector<EntrySpec> &entries) {
 } // namespace
 
 int main(int argc, char **argv) {
+  boundOpenMpSpinning(argv);
   auto artefact =
       Artefact::linked(kiln_manifest, kiln_num_entries, kiln_entry_table);
   if (!artefact.ok())

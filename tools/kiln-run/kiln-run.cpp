@@ -15,6 +15,7 @@
 #include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/Library.h"
 #include "kiln/runtime/RunCommand.h"
+#include "kiln/runtime/Threads.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -108,6 +109,7 @@ std::optional<std::string> takeThreadsFlag(int &argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  kiln::rt::boundOpenMpSpinning(argv);
   llvm::InitLLVM init(argc, argv);
   std::optional<std::string> threads = takeThreadsFlag(argc, argv);
   cl::HideUnrelatedOptions(category);

@@ -6,13 +6,14 @@
 # it reached. A failed test, crash, sanitizer report or leak fails the
 # script; a fuzzer leaves the input that caused it in build-fuzz/findings/.
 # The onnx target also starts from ONNX's node test models where Debian's
-# libonnx-testdata is installed.
-# Usage: scripts/sanitize.sh [SECONDS] [targets...]   (default: all seven)
+# libonnx-testdata is installed; graph-ir is kiln-opt's parser, verifier,
+# printer and canonicalizer on Kiln's dialects.
+# Usage: scripts/sanitize.sh [SECONDS] [targets...]   (default: all eight)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-30}"
 shift || true
-TARGETS="${*:-safetensors npy idx text-dataset checkpoint manifest onnx}"
+TARGETS="${*:-safetensors npy idx text-dataset checkpoint manifest onnx graph-ir}"
 BUILD=build-fuzz
 
 cmake -S tests/fuzz -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \

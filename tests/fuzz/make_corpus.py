@@ -103,3 +103,23 @@ with tempfile.TemporaryDirectory() as tmp:
     for name in sorted(os.listdir(tmp)):
         if name.endswith(".onnx"):
             write("onnx", name[:-5], open(os.path.join(tmp, name), "rb").read())
+
+# Graph IR: every case of the graph and kernel dialects' lit tests (split at
+# their `// -----` lines) and a small model's graph and kernel stages.
+lit = os.path.join(here, "..", "lit")
+for dialect in ("Graph", "Kernel"):
+    for name in sorted(os.listdir(os.path.join(lit, dialect))):
+        if not name.endswith(".mlir"):
+            continue
+        text = open(os.path.join(lit, dialect, name)).read()
+        for i, part in enumerate(re.split(r"^// -----$", text, flags=re.M)):
+            part = "\n".join(l for l in part.splitlines()
+                             if not l.lstrip().startswith("//"))
+            if part.strip() and len(part) <= 8192:
+                write("graph-ir", f"{dialect.lower()}-{name[:-5]}-{i}",
+                      part.encode())
+for stage in ("graph", "graph-grad", "kernel"):
+    ir = subprocess.run([kilnc, "--model=mlp", "--batch=2", f"--emit={stage}"],
+                        check=True, capture_output=True).stdout
+    if len(ir) <= 8192:
+        write("graph-ir", f"mlp-{stage}", ir)

@@ -653,3 +653,24 @@ TEST(DSL, InitFunctionsSetPyTorchsDistributions) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(DSL, TensorMethodsAreTheOps) {
+  Graph g("forward");
+  Tensor x = g.input("x", {2, 3, 4});
+  Tensor w = g.input("w", {5, 12});
+  EXPECT_EQ(x.flatten(1).matmul(w.t()).shape(), (Shape{2, 5}));
+  EXPECT_EQ(x.view({6, 4}).shape(), (Shape{6, 4}));
+  EXPECT_EQ(x.transpose(0, 2).permute({1, 0, 2}).shape(), (Shape{3, 4, 2}));
+  EXPECT_EQ(x.unsqueeze(1).squeeze(1).expand({5, 2, 3, 4}).shape(),
+            (Shape{5, 2, 3, 4}));
+  EXPECT_EQ(x.sum({1}).mean({0}, true).shape(), (Shape{1, 4}));
+  EXPECT_EQ(x.log_softmax(-1).relu().exp().amax({2}).shape(), (Shape{2, 3}));
+  EXPECT_EQ(x.argmax(2).dtype(), DType::I64);
+  EXPECT_EQ(x.to(DType::F64).dtype(), DType::F64);
+  EXPECT_THAT(errorOf([&] { g.input("v", {3}).t(); }),
+              HasSubstr("t: needs a tensor of rank 2 or more, got [3]"));
+}
+
+} // namespace

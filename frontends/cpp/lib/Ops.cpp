@@ -1011,4 +1011,75 @@ Tensor randint(const Tensor &seed, const Tensor &offset, Shape shape,
                   {{"low", low}, {"high", high}}, loc);
 }
 
+//===----------------------------------------------------------------------===//
+// Tensor methods
+//===----------------------------------------------------------------------===//
+
+Tensor Tensor::reshape(Shape shape, SourceLoc loc) const {
+  return kiln::reshape(*this, std::move(shape), loc);
+}
+Tensor Tensor::view(Shape shape, SourceLoc loc) const {
+  return kiln::reshape(*this, std::move(shape), loc);
+}
+Tensor Tensor::flatten(int64_t startDim, int64_t endDim, SourceLoc loc) const {
+  return kiln::flatten(*this, startDim, endDim, loc);
+}
+Tensor Tensor::unsqueeze(int64_t dim, SourceLoc loc) const {
+  return kiln::unsqueeze(*this, dim, loc);
+}
+Tensor Tensor::squeeze(int64_t dim, SourceLoc loc) const {
+  return kiln::squeeze(*this, dim, loc);
+}
+Tensor Tensor::permute(Shape dims, SourceLoc loc) const {
+  return kiln::permute(*this, std::move(dims), loc);
+}
+Tensor Tensor::transpose(int64_t dim0, int64_t dim1, SourceLoc loc) const {
+  return kiln::transpose(*this, dim0, dim1, loc);
+}
+Tensor Tensor::t(SourceLoc loc) const {
+  if (rank() < 2)
+    graph().fail("t", fmt::format("needs a tensor of rank 2 or more, got {}",
+                                  shapes::str(shape())),
+                 loc);
+  return kiln::transpose(*this, -2, -1, loc);
+}
+Tensor Tensor::expand(Shape shape, SourceLoc loc) const {
+  return kiln::broadcast_to(*this, std::move(shape), loc);
+}
+Tensor Tensor::to(DType dtype, SourceLoc loc) const {
+  return kiln::cast(*this, dtype, loc);
+}
+Tensor Tensor::matmul(const Tensor &other, SourceLoc loc) const {
+  return kiln::matmul(*this, other, false, false, loc);
+}
+Tensor Tensor::sum(Shape dims, bool keepdim, SourceLoc loc) const {
+  return kiln::sum(*this, std::move(dims), keepdim, loc);
+}
+Tensor Tensor::mean(Shape dims, bool keepdim, SourceLoc loc) const {
+  return kiln::mean(*this, std::move(dims), keepdim, loc);
+}
+Tensor Tensor::amax(Shape dims, bool keepdim, SourceLoc loc) const {
+  return kiln::amax(*this, std::move(dims), keepdim, loc);
+}
+Tensor Tensor::amin(Shape dims, bool keepdim, SourceLoc loc) const {
+  return kiln::amin(*this, std::move(dims), keepdim, loc);
+}
+Tensor Tensor::argmax(int64_t dim, bool keepdim, SourceLoc loc) const {
+  return kiln::argmax(*this, dim, keepdim, loc);
+}
+Tensor Tensor::softmax(int64_t dim, SourceLoc loc) const {
+  return kiln::softmax(*this, dim, loc);
+}
+Tensor Tensor::log_softmax(int64_t dim, SourceLoc loc) const {
+  return kiln::log_softmax(*this, dim, loc);
+}
+Tensor Tensor::relu(SourceLoc loc) const { return kiln::relu(*this, loc); }
+Tensor Tensor::sigmoid(SourceLoc loc) const { return kiln::sigmoid(*this, loc); }
+Tensor Tensor::tanh(SourceLoc loc) const { return kiln::tanh(*this, loc); }
+Tensor Tensor::exp(SourceLoc loc) const { return kiln::exp(*this, loc); }
+Tensor Tensor::log(SourceLoc loc) const { return kiln::log(*this, loc); }
+Tensor Tensor::sqrt(SourceLoc loc) const { return kiln::sqrt(*this, loc); }
+Tensor Tensor::abs(SourceLoc loc) const { return kiln::abs(*this, loc); }
+Tensor Tensor::neg(SourceLoc loc) const { return kiln::neg(*this, loc); }
+
 } // namespace kiln

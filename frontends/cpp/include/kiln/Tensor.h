@@ -69,6 +69,48 @@ public:
   int id() const { return id_; }
   bool valid() const { return graph_ != nullptr; }
 
+  /// PyTorch's tensor methods: the functions of kiln/Ops.h (which state
+  /// their shape rules) applied to this tensor, e.g.
+  /// `x.flatten(1).matmul(w.t())` or `logits.log_softmax(1)`.
+  Tensor reshape(Shape shape, SourceLoc loc = SourceLoc::current()) const;
+  /// As reshape (Kiln's tensors are always contiguous).
+  Tensor view(Shape shape, SourceLoc loc = SourceLoc::current()) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1,
+                 SourceLoc loc = SourceLoc::current()) const;
+  Tensor unsqueeze(int64_t dim, SourceLoc loc = SourceLoc::current()) const;
+  Tensor squeeze(int64_t dim, SourceLoc loc = SourceLoc::current()) const;
+  Tensor permute(Shape dims, SourceLoc loc = SourceLoc::current()) const;
+  Tensor transpose(int64_t dim0, int64_t dim1,
+                   SourceLoc loc = SourceLoc::current()) const;
+  /// The last two dimensions swapped (a matrix's transpose).
+  Tensor t(SourceLoc loc = SourceLoc::current()) const;
+  /// broadcast_to.
+  Tensor expand(Shape shape, SourceLoc loc = SourceLoc::current()) const;
+  /// cast.
+  Tensor to(DType dtype, SourceLoc loc = SourceLoc::current()) const;
+  Tensor matmul(const Tensor &other,
+                SourceLoc loc = SourceLoc::current()) const;
+  Tensor sum(Shape dims, bool keepdim = false,
+             SourceLoc loc = SourceLoc::current()) const;
+  Tensor mean(Shape dims, bool keepdim = false,
+              SourceLoc loc = SourceLoc::current()) const;
+  Tensor amax(Shape dims, bool keepdim = false,
+              SourceLoc loc = SourceLoc::current()) const;
+  Tensor amin(Shape dims, bool keepdim = false,
+              SourceLoc loc = SourceLoc::current()) const;
+  Tensor argmax(int64_t dim, bool keepdim = false,
+                SourceLoc loc = SourceLoc::current()) const;
+  Tensor softmax(int64_t dim, SourceLoc loc = SourceLoc::current()) const;
+  Tensor log_softmax(int64_t dim, SourceLoc loc = SourceLoc::current()) const;
+  Tensor relu(SourceLoc loc = SourceLoc::current()) const;
+  Tensor sigmoid(SourceLoc loc = SourceLoc::current()) const;
+  Tensor tanh(SourceLoc loc = SourceLoc::current()) const;
+  Tensor exp(SourceLoc loc = SourceLoc::current()) const;
+  Tensor log(SourceLoc loc = SourceLoc::current()) const;
+  Tensor sqrt(SourceLoc loc = SourceLoc::current()) const;
+  Tensor abs(SourceLoc loc = SourceLoc::current()) const;
+  Tensor neg(SourceLoc loc = SourceLoc::current()) const;
+
 private:
   Graph *graph_ = nullptr;
   int id_ = -1;

@@ -3,6 +3,7 @@
 #ifndef KILN_DSL_DSL_H
 #define KILN_DSL_DSL_H
 
+#include "kiln/Init.h"
 #include "kiln/Layers.h"
 #include "kiln/Model.h"
 #include "kiln/Module.h"

@@ -7,6 +7,7 @@
 #include "train/Checkpoint.h"
 #include "train/Evaluation.h"
 #include "train/GradientAverager.h"
+#include "train/Initialize.h"
 #include "train/Plot.h"
 #include "train/Langevin.h"
 #include "train/ModelShapes.h"
@@ -68,74 +69,6 @@ uint64_t fnv(const void *data, size_t size,
   return hash;
 }
 
-/// The numbers of an initializer's text after its kind ("uniform:-1:2"
-/// -> {-1, 2}); none when the text is not one or two finite numbers.
-std::optional<std::vector<double>> initNumbers(const std::string &text) {
-  std::vector<double> values;
-  const char *p = text.c_str();
-  while (*p) {
-    char *end = nullptr;
-    double v = std::strtod(p, &end);
-    if (end == p || !std::isfinite(v) || (*end != ':' && *end != '\0'))
-      return std::nullopt;
-    values.push_back(v);
-    p = *end == ':' ? end + 1 : end;
-  }
-  if (values.empty() || values.size() > 2)
-    return std::nullopt;
-  return values;
-}
-
-/// A tensor filled as `init` says ("uniform:B" for U(-B, B),
-/// "uniform:LO:HI", "normal:S", "normal:M:S", "constant:V", "ones",
-/// zeros).
-StatusOr<HostTensor> initialize(const ArgumentSpec &arg, std::mt19937_64 &rng) {
-  StatusOr<HostTensor> t = HostTensor::zeros(arg.tensor.dtype, arg.tensor.shape);
-  if (!t.ok() || arg.init.empty() || arg.init == "zeros")
-    return t;
-  HostTensor &tensor = t.value();
-  auto fill = [&](auto generate) -> Status {
-    if (tensor.dtype() == DType::F32) {
-      for (int64_t i = 0; i < tensor.numElements(); ++i)
-        tensor.data<float>()[i] = static_cast<float>(generate());
-    } else if (tensor.dtype() == DType::F64) {
-      for (int64_t i = 0; i < tensor.numElements(); ++i)
-        tensor.data<double>()[i] = generate();
-    } else {
-      return Status::error("cannot initialize '" + arg.tensor.name + "' of " +
-                           "dtype " + dtypeName(tensor.dtype()));
-    }
-    return Status::success();
-  };
-  Status s;
-  auto numbers = [&](size_t prefix) {
-    return initNumbers(arg.init.substr(prefix));
-  };
-  std::optional<std::vector<double>> v;
-  if (arg.init == "ones") {
-    s = fill([] { return 1.0; });
-  } else if (arg.init.rfind("constant:", 0) == 0 && (v = numbers(9)) &&
-             v->size() == 1) {
-    s = fill([&] { return (*v)[0]; });
-  } else if (arg.init.rfind("uniform:", 0) == 0 && (v = numbers(8)) &&
-             (v->size() == 1 ? (*v)[0] >= 0 : (*v)[0] <= (*v)[1])) {
-    double low = v->size() == 1 ? -(*v)[0] : (*v)[0];
-    double high = v->size() == 1 ? (*v)[0] : (*v)[1];
-    std::uniform_real_distribution<double> d(low, high);
-    s = fill([&] { return d(rng); });
-  } else if (arg.init.rfind("normal:", 0) == 0 && (v = numbers(7)) &&
-             v->back() >= 0) {
-    std::normal_distribution<double> d(v->size() == 1 ? 0.0 : (*v)[0],
-                                       v->back());
-    s = fill([&] { return d(rng); });
-  } else {
-    s = Status::error("'" + arg.tensor.name + "': unknown initializer '" +
-                      arg.init + "'");
-  }
-  if (!s.ok())
-    return s;
-  return t;
-}
 
 std::string clock(double seconds) {
   int64_t s = static_cast<int64_t>(seconds + 0.5);

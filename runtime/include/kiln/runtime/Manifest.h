@@ -33,8 +33,10 @@ struct TensorSpec {
 struct ArgumentSpec {
   TensorSpec tensor;
   ArgKind kind;
-  /// How a parameter or buffer starts (PyTorch's defaults): "uniform:BOUND"
-  /// (U(-BOUND, BOUND)), "normal:STDDEV", "ones"; empty or "zeros": zeros.
+  /// How a parameter or buffer starts: "uniform:BOUND" (U(-BOUND, BOUND)),
+  /// "uniform:LOW:HIGH", "normal:STDDEV", "normal:MEAN:STDDEV",
+  /// "constant:VALUE", "ones", "imported" (given by --init-params); empty or
+  /// "zeros": zeros (train/Initialize.h draws them).
   std::string init;
   /// For an integer input used as indices (cross-entropy's class labels,
   /// embedding ids, one-hot classes): every value must lie in

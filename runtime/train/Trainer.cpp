@@ -69,7 +69,6 @@ uint64_t fnv(const void *data, size_t size,
   return hash;
 }
 
-
 std::string clock(double seconds) {
   int64_t s = static_cast<int64_t>(seconds + 0.5);
   char text[32];

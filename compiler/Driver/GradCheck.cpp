@@ -18,6 +18,7 @@
 #include "compiler/Driver/KinkProbe.h"
 
 #include "compiler/Target/CPU/JitSession.h"
+#include "runtime/train/Initialize.h"
 
 #include <fmt/format.h>
 
@@ -62,13 +63,12 @@ rt::HostTensor draw(const rt::ArgumentSpec &arg, std::mt19937_64 &rng) {
   if (t.dtype() != rt::DType::F64)
     return t;
   double bound = 1.0;
-  if (arg.init.rfind("uniform:", 0) == 0) {
-    // "uniform:B" or "uniform:LO:HI": values of the initializer's size.
-    char *end = nullptr;
-    bound = std::fabs(std::strtod(arg.init.c_str() + 8, &end));
-    if (*end == ':')
-      bound = std::max(bound, std::fabs(std::strtod(end + 1, nullptr)));
-    if (!(bound > 0 && std::isfinite(bound)))
+  // "uniform:B" or "uniform:LO:HI": values of the initializer's size.
+  if (auto range = rt::initializerNumbers(arg.init, "uniform")) {
+    bound = 0;
+    for (double v : *range)
+      bound = std::max(bound, std::fabs(v));
+    if (!(bound > 0))
       bound = 1.0;
   }
   bool ones = arg.init == "ones";

@@ -10,27 +10,27 @@
 
 namespace kiln::rt {
 
-/// The numbers of an initializer's text after its kind ("uniform:-1:2"
-/// -> {-1, 2}); none when the text is not one or two finite numbers.
-namespace {
-
-std::optional<std::vector<double>> initNumbers(const std::string &text) {
+std::optional<std::vector<double>> initializerNumbers(const std::string &init,
+                                                      const std::string &kind) {
+  if (init.size() <= kind.size() || init.compare(0, kind.size(), kind) != 0 ||
+      init[kind.size()] != ':')
+    return std::nullopt;
   std::vector<double> values;
-  const char *p = text.c_str();
+  const char *p = init.c_str() + kind.size() + 1;
   while (*p) {
     char *end = nullptr;
     double v = std::strtod(p, &end);
     if (end == p || !std::isfinite(v) || (*end != ':' && *end != '\0'))
       return std::nullopt;
     values.push_back(v);
-    p = *end == ':' ? end + 1 : end;
+    p = end;
+    if (*p == ':' && *++p == '\0')
+      return std::nullopt; // "normal:1:"
   }
   if (values.empty() || values.size() > 2)
     return std::nullopt;
   return values;
 }
-
-} // namespace
 
 StatusOr<HostTensor> initialize(const ArgumentSpec &arg, std::mt19937_64 &rng) {
   StatusOr<HostTensor> t = HostTensor::zeros(arg.tensor.dtype, arg.tensor.shape);
@@ -51,22 +51,19 @@ StatusOr<HostTensor> initialize(const ArgumentSpec &arg, std::mt19937_64 &rng) {
     return Status::success();
   };
   Status s;
-  auto numbers = [&](size_t prefix) {
-    return initNumbers(arg.init.substr(prefix));
-  };
   std::optional<std::vector<double>> v;
   if (arg.init == "ones") {
     s = fill([] { return 1.0; });
-  } else if (arg.init.rfind("constant:", 0) == 0 && (v = numbers(9)) &&
+  } else if ((v = initializerNumbers(arg.init, "constant")) &&
              v->size() == 1) {
     s = fill([&] { return (*v)[0]; });
-  } else if (arg.init.rfind("uniform:", 0) == 0 && (v = numbers(8)) &&
+  } else if ((v = initializerNumbers(arg.init, "uniform")) &&
              (v->size() == 1 ? (*v)[0] >= 0 : (*v)[0] <= (*v)[1])) {
     double low = v->size() == 1 ? -(*v)[0] : (*v)[0];
     double high = v->size() == 1 ? (*v)[0] : (*v)[1];
     std::uniform_real_distribution<double> d(low, high);
     s = fill([&] { return d(rng); });
-  } else if (arg.init.rfind("normal:", 0) == 0 && (v = numbers(7)) &&
+  } else if ((v = initializerNumbers(arg.init, "normal")) &&
              v->back() >= 0) {
     std::normal_distribution<double> d(v->size() == 1 ? 0.0 : (*v)[0],
                                        v->back());

@@ -6,7 +6,10 @@
 #include "kiln/runtime/Manifest.h"
 #include "kiln/runtime/HostTensor.h"
 
+#include <optional>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace kiln::rt {
 
@@ -17,6 +20,12 @@ namespace kiln::rt {
 /// that are not finite, LO > HI, S < 0 included) or a dtype that is not
 /// float.
 StatusOr<HostTensor> initialize(const ArgumentSpec &arg, std::mt19937_64 &rng);
+
+/// The numbers of an initializer text of kind `kind`:
+/// initializerNumbers("uniform:-1:2", "uniform") is {-1, 2}; none when the
+/// text is of another kind or its numbers are not one or two finite ones.
+std::optional<std::vector<double>> initializerNumbers(const std::string &init,
+                                                      const std::string &kind);
 
 } // namespace kiln::rt
 

@@ -86,4 +86,15 @@ TEST(InitializeTest, RefusesWhatItCannotDraw) {
   EXPECT_THAT(t.status().message(), HasSubstr("cannot initialize"));
 }
 
+TEST(InitializeTest, ReadsTheNumbersOfAKind) {
+  using Numbers = std::optional<std::vector<double>>;
+  EXPECT_EQ(initializerNumbers("uniform:-1:2", "uniform"),
+            Numbers(std::vector<double>{-1, 2}));
+  EXPECT_EQ(initializerNumbers("normal:0.02", "normal"),
+            Numbers(std::vector<double>{0.02}));
+  for (const char *other : {"uniform:1", "uniformx:1", "uniform", "normal:",
+                            "normal:1:2:3", "normal:1:", "normal:inf"})
+    EXPECT_EQ(initializerNumbers(other, "normal"), std::nullopt) << other;
+}
+
 } // namespace

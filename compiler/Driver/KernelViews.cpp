@@ -66,15 +66,6 @@ std::string describeLoc(mlir::Location loc, llvm::StringRef entry) {
   return path + where;
 }
 
-/// The activation a library call applies, if any.
-std::optional<graph::Activation> activationOf(mlir::Operation *op) {
-  if (auto activation = op->getAttrOfType<mlir::IntegerAttr>("activation"))
-    if (auto known = graph::symbolizeActivation(activation.getInt()))
-      if (*known != graph::Activation::none)
-        return known;
-  return std::nullopt;
-}
-
 /// A library call's fusions: "+ bias", "+ residual", "relu".
 std::string describeEpilogue(mlir::Operation *op) {
   std::string text;
@@ -88,7 +79,8 @@ std::string describeEpilogue(mlir::Operation *op) {
         text += " + residual";
     }
   }
-  if (std::optional<graph::Activation> activation = activationOf(op))
+  if (std::optional<graph::Activation> activation =
+          kernel::appliedActivation(op))
     text += " → " + graph::stringifyActivation(*activation).str();
   return text;
 }

@@ -275,6 +275,14 @@ int64_t kiln::kernel::contractionFlops(Operation *op) {
   return 0;
 }
 
+std::optional<graph::Activation> kernel::appliedActivation(Operation *op) {
+  if (auto activation = op->getAttrOfType<IntegerAttr>("activation"))
+    if (auto known = graph::symbolizeActivation(activation.getInt()))
+      if (*known != graph::Activation::none)
+        return known;
+  return std::nullopt;
+}
+
 namespace {
 
 int64_t libraryFlops(Operation *op) {
@@ -282,9 +290,7 @@ int64_t libraryFlops(Operation *op) {
     return 0;
   int64_t results = elementsOf(op->getResult(0).getType());
   int64_t flops = contractionFlops(op);
-  bool activation = false;
-  if (auto a = op->getAttrOfType<IntegerAttr>("activation"))
-    activation = a.getInt() != 0;
+  bool activation = appliedActivation(op).has_value();
   return flops + results * (std::max<int64_t>(op->getNumOperands(), 2) - 2 +
                             activation);
 }

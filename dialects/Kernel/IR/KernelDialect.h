@@ -17,6 +17,7 @@
 #define GET_OP_CLASSES
 #include "dialects/Kernel/IR/KernelOps.h.inc"
 
+#include <optional>
 #include <string>
 
 namespace kiln::kernel {
@@ -40,6 +41,11 @@ Cost estimateCost(mlir::Operation *op);
 /// The floating-point operations of a contraction (matmul, convolution and
 /// their gradients), attention or recurrence; 0 for any other op.
 int64_t contractionFlops(mlir::Operation *op);
+
+/// The activation a library call (a kernel op, or the call it is lowered
+/// to) applies to its result, from its `activation` attribute; none when it
+/// applies none.
+std::optional<graph::Activation> appliedActivation(mlir::Operation *op);
 
 /// The attribute carrying a kernel's Cost (array<i64: flops, bytes>) from
 /// the kernel stage to the calls that kiln-insert-numerics-checks reports.

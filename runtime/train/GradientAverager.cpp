@@ -171,8 +171,10 @@ void GradientAverager::makeBuckets() {
   calibratedReports_ = reports_;
 }
 
-Status GradientAverager::afterStep() {
+Status GradientAverager::afterStep(Status ran) {
   setReportHook(nullptr, nullptr);
+  if (!ran.ok())
+    return ran;
   auto start = std::chrono::steady_clock::now();
   if (bucketBytes_ <= 0 || calibrating_) {
     Status s = averageAll();

@@ -37,9 +37,10 @@ public:
   /// Before the entry that computes `results` runs (their buffers must be
   /// the same at every step): listens to its reports.
   Status beforeStep(std::vector<HostTensor> &results);
-  /// After it returned: the sums not begun yet, then every sum waited for
-  /// and divided by the number of ranks.
-  Status afterStep();
+  /// After it returned with `ran`: stops listening, then (if it succeeded)
+  /// begins the sums not begun yet and waits for every sum, divided by the
+  /// number of ranks. A failed `ran` is returned as it is.
+  Status afterStep(Status ran);
 
   /// Seconds spent in afterStep (the communication the backward pass did
   /// not hide), and in the reports' hook (beginning and testing sums).

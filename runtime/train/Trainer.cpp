@@ -501,9 +501,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
         s = model.run(gradSteps[k]->name, lent, gradResults[k]);
       for (size_t i = 0; i < lent.size(); ++i)
         args[gradSlots[k][i]] = std::move(lent[i]);
-      if (s.ok())
-        s = averager.afterStep();
-      setReportHook(nullptr, nullptr);
+      s = averager.afterStep(std::move(s));
       if (!s.ok())
         return s;
       loss += scalarOf(gradResults[k][0]);

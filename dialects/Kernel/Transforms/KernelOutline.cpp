@@ -25,13 +25,10 @@ struct KernelOutline : kiln::kernel::impl::KernelOutlineBase<KernelOutline> {
       entry.walk([&](FusedOp op) { kernels.push_back(op); });
       // Library calls carry their cost through lowering (the profiler
       // reports achieved rates); a fused kernel's goes on its call below.
+      // Contractions outside kernels are the ops lowered to library calls
+      // (matmul, convolutions and their gradients, recurrences).
       for (Operation &op : entry.getBody().getOps()) {
-        // Ops outside kernels: library calls once lowered (matmul,
-        // convolutions and their gradients, recurrences); the rest ignore it.
-        StringRef name = op.getName().getStringRef();
-        bool outside = !isa<FusedOp>(op) && name != "graph.constant" &&
-                       name != "graph.reshape" && name != "func.return";
-        if (outside && op.getNumResults() > 0) {
+        if (contractionFlops(&op) > 0) {
           Cost cost = estimateCost(&op);
           op.setAttr(kCostAttr, DenseI64ArrayAttr::get(
                                     op.getContext(), {cost.flops, cost.bytes}));

@@ -770,4 +770,60 @@ def KilnParallelize : Pass<"kiln-parallelize", "::mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU (--target=cuda)
+//===----------------------------------------------------------------------===//
+
+def KilnGpuMapLoops : Pass<"kiln-gpu-map-loops", "::mlir::func::FuncOp"> {
+  let summary = "Turns the bufferized linalg ops of a function into parallel loops shaped for GPU blocks and threads";
+  let description = [{
+    On bufferized code, before scf.parallel loops become `gpu.launch`:
+    `memref.copy` becomes `linalg.copy`, and every linalg op becomes a
+    parallel loop nest (its parallel dimensions in one `scf.parallel`, its
+    reductions sequential loops inside). A nest of more than three
+    dimensions is collapsed to three (a launch has three); then its
+    dimensions are tiled, innermost first, into a block of up to
+    `threads-per-block` threads (the innermost dimension whole up to that
+    many, outer ones filling what remains), the tiles becoming the grid.
+    Work that no parallel loop covers (a reduction to one value: loops of
+    loads and stores outside any `scf.parallel`) is wrapped in a one-thread
+    parallel loop, so that no load or store of a buffer is left to the
+    host. `gpu-map-parallel-loops` then maps the outer loop to blocks and
+    the inner one to threads.
+
+    Before:
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "parallel"]}
+        ins(%a : memref<64x1000xf32>) outs(%b : memref<64x1000xf32>) { ... }
+    ```
+    After:
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c1000) step (%c1, %c256) {
+      scf.parallel (%ti, %tj) = (%c0, %c0) to (%c1, min(256, 1000 - %j)) ... {
+        ...
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"256",
+           "Threads per block">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def KilnGpuMergeModules : Pass<"kiln-gpu-merge-modules", "::mlir::ModuleOp"> {
+  let summary = "Moves every outlined GPU kernel into one gpu.module";
+  let description = [{
+    After `gpu-kernel-outlining`, which makes a `gpu.module` per kernel:
+    every kernel moves into one `gpu.module @kiln_kernels` under its
+    module's (unique) name, and each `gpu.launch_func` is pointed at it, so
+    an artefact carries one PTX module, loaded once.
+  }];
+}
+
 #endif // KILN_CODEGEN_PASSES

@@ -10,6 +10,7 @@
 #include "compiler/InitAll.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/CPU/ObjectEmitter.h"
+#include "compiler/Target/CUDA/PtxEmitter.h"
 #include "compiler/Target/Manifest.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -71,7 +72,8 @@ cl::opt<std::string> emit("emit",
                           cl::desc("Stage to emit: graph, graph-grad, kernel, "
                                    "linalg, llvm, llvm-ir, asm, obj (+ .h), "
                                    "lib (a static archive + .h), so, exe; "
-                                   "dot, svg (the kernels, drawn)"),
+                                   "dot, svg (the kernels, drawn); ptx (the "
+                                   "GPU kernels of --target=cuda)"),
                           cl::init("graph"), cl::cat(category));
 cl::opt<std::string> dumpStages("dump-stages",
                                 cl::desc("Also write every stage's IR into "
@@ -86,6 +88,21 @@ cl::opt<std::string> features("cpu-features",
                               cl::desc("Extra LLVM target features, e.g. "
                                        "+avx512f"),
                               cl::init(""), cl::cat(category));
+cl::opt<std::string> targetName(
+    "target",
+    cl::desc("Where the code runs: cpu (default), or cuda: NVIDIA GPUs, "
+             "whose kernels --emit=ptx writes (the CUDA runtime that runs "
+             "them is not built yet)"),
+    cl::init("cpu"), cl::cat(category));
+cl::opt<std::string> gpuArch("gpu-arch",
+                             cl::desc("--target=cuda: the GPU architecture "
+                                      "(default sm_90, the H100)"),
+                             cl::init("sm_90"), cl::cat(category));
+cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("--target=cuda: the CUDA toolkit whose libdevice the kernels' "
+             "math links (default: $CUDA_PATH, else /usr/local/cuda)"),
+    cl::value_desc("dir"), cl::init(""), cl::cat(category));
 cl::opt<std::string> report("report",
                             cl::desc("Print a report while compiling: memory "
                                      "(each entry point's arena plan) or "
@@ -182,7 +199,12 @@ const ModelInfo *findModel(const std::string &name) {
 /// Every stage --emit accepts, in pipeline order.
 constexpr const char *kStages[] = {"graph", "graph-grad", "kernel", "linalg",
                                    "llvm", "llvm-ir", "asm", "obj", "lib",
-                                   "so", "exe", "dot", "svg"};
+                                   "so", "exe", "dot", "svg", "ptx"};
+
+/// --target=cuda's CUDA toolkit (cuda::findToolkit), once found.
+std::string cudaToolkit;
+
+bool targetIsCuda() { return targetName == "cuda"; }
 
 /// The batch size the model is built at (0: its default).
 int64_t modelBatch = 0;
@@ -570,6 +592,10 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
     options.numericsChecks = numericsChecks;
     options.avx512 = avx512;
     options.streamStoreBytes = streamStoreBytes;
+    if (targetIsCuda()) {
+      options.target = PipelineOptions::Target::CUDA;
+      options.gpuArch = gpuArch;
+    }
     mlir::TimingScope stageTiming =
         timingScope(std::string("stage: ") + stageName(stage));
     pm.enableTiming(stageTiming);
@@ -588,6 +614,17 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
       return mlir::failure();
     if (failed(dump(stage)))
       return mlir::failure();
+  }
+  if (!dumpStages.empty() && target == Stage::LLVM && targetIsCuda()) {
+    llvm::SmallString<128> path(dumpStages);
+    llvm::sys::path::append(path, "5-kernels.ptx");
+    llvm::Expected<std::string> ptx = cuda::emitPtx(module, cudaToolkit);
+    if (!ptx) {
+      fail(llvm::toString(ptx.takeError()));
+      return mlir::failure();
+    }
+    return writeText(path.str().str(),
+                     [&](llvm::raw_ostream &os) { os << *ptx; });
   }
   if (!dumpStages.empty() && target == Stage::LLVM) {
     llvm::SmallString<128> path(dumpStages);
@@ -671,6 +708,36 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
       stages += (stages.empty() ? "" : ", ") + std::string(s);
     return fail(fmt::format("--emit={} is not a stage; stages: {}",
                             emit.getValue(), stages));
+  }
+  if (targetName != "cpu" && targetName != "cuda")
+    return fail(fmt::format("--target={} is not a target; targets: cpu, cuda",
+                            targetName.getValue()));
+  if (emit == "ptx" && !targetIsCuda())
+    return fail("--emit=ptx writes GPU kernels: add --target=cuda");
+  if (targetIsCuda()) {
+    llvm::StringRef e = emit.getValue();
+    if (e == "llvm-ir" || e == "asm" || e == "obj" || e == "lib" ||
+        e == "so" || e == "exe")
+      return fail(fmt::format(
+          "--target=cuda --emit={}: Kiln does not build GPU artefacts yet "
+          "(the runtime that launches the kernels is missing); it emits "
+          "the kernels (--emit=ptx) and the IR stages (graph ... llvm)",
+          emit.getValue()));
+    if (gradcheck)
+      return fail("--gradcheck runs on the CPU: drop --target=cuda");
+    if (report == "memory")
+      return fail("--report=memory is the CPU's memory plan: drop "
+                  "--target=cuda");
+    if (llvm::Error e = cuda::checkGpuArch(gpuArch))
+      return fail(llvm::toString(std::move(e)));
+    if (irStageOf(emit) == Stage::LLVM) {
+      llvm::Expected<std::string> toolkit = cuda::findToolkit(cudaPath);
+      if (!toolkit)
+        return fail(llvm::toString(toolkit.takeError()));
+      cudaToolkit = *toolkit;
+    }
+  } else if (gpuArch.getNumOccurrences() || cudaPath.getNumOccurrences()) {
+    return fail("--gpu-arch and --cuda-path are for --target=cuda");
   }
   if (gradcheckSamples < 1)
     return fail(fmt::format("--gradcheck-samples must be at least 1, got {}",
@@ -827,6 +894,15 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
                : 1;
   if (emit == "svg")
     return renderSvg(*module);
+  if (emit == "ptx") {
+    llvm::Expected<std::string> ptx = cuda::emitPtx(*module, cudaToolkit);
+    if (!ptx)
+      return fail(llvm::toString(ptx.takeError()));
+    return succeeded(writeText(outputFile,
+                               [&](llvm::raw_ostream &os) { os << *ptx; }))
+               ? 0
+               : 1;
+  }
   if (emit == "graph" || emit == "graph-grad" || emit == "kernel" ||
       emit == "linalg" || emit == "llvm")
     return succeeded(writeText(outputFile, [&](llvm::raw_ostream &os) {

@@ -8,9 +8,12 @@
 #include "dialects/Kernel/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/Transforms/Passes.h"
@@ -191,6 +194,49 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createKilnEmitAbi());
 }
 
+/// The GPU flavour of the LLVM stage: bufferized as for the CPU, each
+/// linalg op becomes a parallel loop mapped to blocks and threads, then a
+/// kernel of the one gpu.module, lowered to NVVM (libdevice's math, bare
+/// pointers for buffers). The host code around the launches is left in the
+/// func, memref and gpu dialects.
+void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
+  pm.addNestedPass<FuncOp>(createKilnCopyReturnedArguments());
+  mlir::bufferization::OneShotBufferizationOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.setFunctionBoundaryTypeConversion(
+      mlir::bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(createKilnDropReturnedArguments());
+  pm.addPass(createKilnResultsToOutParams());
+  pm.addPass(createKilnForwardResultCopies());
+  pm.addPass(createKilnAliasUpdatedResults());
+  pm.addPass(mlir::createCanonicalizerPass());
+  mlir::bufferization::buildBufferDeallocationPipeline(
+      pm, mlir::bufferization::BufferDeallocationPipelineOptions());
+  // No canonicalization from here to the launches: it would fold the
+  // one-iteration loops that keep scalar work on the device.
+  pm.addNestedPass<FuncOp>(createKilnGpuMapLoops());
+  pm.addPass(mlir::createParallelLoopToGpuPass());
+  pm.addPass(mlir::createGpuKernelOutliningPass());
+  pm.addPass(createKilnGpuMergeModules());
+  pm.addPass(mlir::createLowerAffinePass());
+  pm.addPass(mlir::createConvertSCFToCFPass());
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  mlir::GpuNVVMAttachTargetOptions target;
+  target.chip = options.gpuArch;
+  target.features = "+ptx80";
+  pm.addPass(mlir::createGpuNVVMAttachTarget(target));
+  mlir::ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.useBarePtrCallConv = true;
+  pm.addNestedPass<mlir::gpu::GPUModuleOp>(
+      mlir::createConvertGpuOpsToNVVMOps(nvvm));
+  pm.addNestedPass<mlir::gpu::GPUModuleOp>(
+      mlir::createReconcileUnrealizedCastsPass());
+  pm.addNestedPass<mlir::gpu::GPUModuleOp>(mlir::createCanonicalizerPass());
+}
+
 mlir::LogicalResult printError(const llvm::Twine &message) {
   llvm::errs() << "error: " << message << "\n";
   return mlir::failure();
@@ -228,6 +274,15 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
                      "non-temporal stores"),
       llvm::cl::init(hostLastLevelCacheBytes())};
 
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("kiln-linalg-to-llvm's target: cpu, or cuda (NVVM "
+                     "kernels in a gpu.module)"),
+      llvm::cl::init("cpu")};
+  Option<std::string> gpuArch{*this, "gpu-arch",
+                              llvm::cl::desc("The GPU's architecture (cuda)"),
+                              llvm::cl::init("sm_90")};
+
   PipelineOptions get() const {
     PipelineOptions o;
     o.fusion = fusion;
@@ -238,6 +293,9 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
     o.numericsChecks = numericsChecks;
     o.avx512 = avx512;
     o.streamStoreBytes = streamStoreBytes;
+    o.target = target == "cuda" ? PipelineOptions::Target::CUDA
+                                : PipelineOptions::Target::CPU;
+    o.gpuArch = gpuArch;
     return o;
   }
 };
@@ -259,7 +317,10 @@ mlir::LogicalResult addPassesInto(OpPassManager &pm, Stage stage,
     addKernelToLinalgPasses(pm, options);
     return mlir::success();
   case Stage::LLVM:
-    addLinalgToLLVMPasses(pm, options);
+    if (options.target == PipelineOptions::Target::CUDA)
+      addLinalgToNVVMPasses(pm, options);
+    else
+      addLinalgToLLVMPasses(pm, options);
     return mlir::success();
   }
   return mlir::success();
@@ -287,6 +348,9 @@ void registerPipelines() {
           PipelineCLOptions options;
           if (failed(options.parseFromString(text)))
             return mlir::failure();
+          if (options.target != "cpu" && options.target != "cuda")
+            return errorHandler("target=" + options.target.getValue() +
+                                " is not a target; targets: cpu, cuda");
           return addPassesInto(pm, stage, options.get(), errorHandler);
         },
         [](llvm::function_ref<void(const mlir::detail::PassOptions &)> print) {

@@ -64,6 +64,11 @@ struct PipelineOptions {
   /// non-temporal stores (kiln-stream-stores); by default, this machine's
   /// last-level cache.
   long long streamStoreBytes = hostLastLevelCacheBytes();
+  /// Where the generated code runs: the host's CPU, or an NVIDIA GPU (the
+  /// LLVM stage then holds the host code and a gpu.module of NVVM kernels).
+  enum class Target { CPU, CUDA } target = Target::CPU;
+  /// The GPU's architecture, for the NVVM target (--gpu-arch).
+  std::string gpuArch = "sm_90";
 };
 
 /// Reports an error in a pipeline's options (the user's --train-step text).

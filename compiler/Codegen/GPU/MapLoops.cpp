@@ -1,0 +1,236 @@
+//===- MapLoops.cpp - Bufferized linalg as GPU-shaped parallel loops ------===//
+
+#include "compiler/Codegen/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/FoldUtils.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <numeric>
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNGPUMAPLOOPS
+#include "compiler/Codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// Maps each dimension of `loop` (at most one, here) to `processor`.
+void mapTo(scf::ParallelOp loop, gpu::Processor processor) {
+  MLIRContext *context = loop.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(1, context);
+  SmallVector<gpu::ParallelLoopDimMappingAttr> mapping(
+      loop.getNumLoops(),
+      gpu::ParallelLoopDimMappingAttr::get(context, gpu::Processor::Sequential,
+                                           identity, identity));
+  mapping.front() =
+      gpu::ParallelLoopDimMappingAttr::get(context, processor, identity, identity);
+  (void)gpu::setMappingAttr(loop, mapping);
+}
+
+/// Whether `op` reads or writes a buffer's elements itself or in its
+/// regions, outside parallel loops (which become kernels): work the host
+/// must not do.
+bool touchesBuffers(Operation *op) {
+  return op
+      ->walk<WalkOrder::PreOrder>([&](Operation *inner) {
+        if (isa<scf::ParallelOp>(inner))
+          return WalkResult::skip();
+        if (isa<memref::LoadOp, memref::StoreOp, memref::AtomicRMWOp,
+                vector::TransferReadOp, vector::TransferWriteOp,
+                vector::LoadOp, vector::StoreOp>(inner))
+          return WalkResult::interrupt();
+        return WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+/// Whether `op` holds a parallel loop (a kernel to be).
+bool holdsParallelLoop(Operation *op) {
+  return op->walk([](scf::ParallelOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
+struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal())
+      return;
+    if (threadsPerBlock < 1 || threadsPerBlock > 1024) {
+      func.emitError("kiln-gpu-map-loops: threads-per-block must be in "
+                     "[1, 1024], got ")
+          << threadsPerBlock;
+      return signalPassFailure();
+    }
+    IRRewriter rewriter(func.getContext());
+    if (failed(toParallelLoops(rewriter, func)) ||
+        failed(shapeLoops(rewriter, func)) ||
+        failed(wrapHostWork(rewriter, func)))
+      return signalPassFailure();
+    // The bounds and steps collapsing and tiling computed (products of
+    // constants) become constants; nothing else is folded here, since the
+    // canonicalizer would fold the one-iteration loops away.
+    OperationFolder folder(func.getContext());
+    SmallVector<Operation *> arithmetic;
+    func.walk([&](Operation *op) {
+      if (isa<arith::MulIOp, arith::AddIOp, arith::SubIOp>(op))
+        arithmetic.push_back(op);
+    });
+    for (Operation *op : arithmetic)
+      (void)folder.tryToFold(op);
+  }
+
+  /// memref.copy as linalg.copy, then every linalg op as loops.
+  LogicalResult toParallelLoops(IRRewriter &rewriter, func::FuncOp func) {
+    SmallVector<memref::CopyOp> copies;
+    func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
+    for (memref::CopyOp copy : copies) {
+      rewriter.setInsertionPoint(copy);
+      rewriter.create<linalg::CopyOp>(copy.getLoc(), copy.getSource(),
+                                      copy.getTarget());
+      rewriter.eraseOp(copy);
+    }
+    SmallVector<linalg::LinalgOp> ops;
+    func.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
+    for (linalg::LinalgOp op : ops) {
+      if (!op.hasPureBufferSemantics())
+        return op->emitError("kiln-gpu-map-loops: the op is not bufferized");
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))
+        return op->emitError("kiln-gpu-map-loops: cannot lower to loops");
+      rewriter.eraseOp(op);
+    }
+    return success();
+  }
+
+  /// Each outermost scf.parallel: its dimensions collapsed into one, tiled
+  /// by the block's threads; tiles map to blocks, the tile's elements to
+  /// threads (consecutive threads, consecutive innermost elements, so loads
+  /// and stores coalesce).
+  LogicalResult shapeLoops(IRRewriter &rewriter, func::FuncOp func) {
+    SmallVector<scf::ParallelOp> outermost;
+    func.walk([&](scf::ParallelOp loop) {
+      if (!loop->getParentOfType<scf::ParallelOp>())
+        outermost.push_back(loop);
+    });
+    for (scf::ParallelOp loop : outermost) {
+      int64_t count = 1;
+      for (auto [lower, upper, step] :
+           llvm::zip(loop.getLowerBound(), loop.getUpperBound(),
+                     loop.getStep())) {
+        std::optional<int64_t> lo = getConstantIntValue(lower),
+                               hi = getConstantIntValue(upper),
+                               st = getConstantIntValue(step);
+        if (!lo || !hi || !st || *st <= 0)
+          return loop.emitError("kiln-gpu-map-loops: a parallel loop without "
+                                "constant bounds and a positive step");
+        int64_t trips = *hi > *lo ? (*hi - *lo + *st - 1) / *st : 0;
+        if (llvm::MulOverflow(count, trips, count))
+          return loop.emitError("kiln-gpu-map-loops: too many iterations");
+      }
+      if (loop.getNumLoops() > 1) {
+        std::vector<unsigned> all(loop.getNumLoops());
+        std::iota(all.begin(), all.end(), 0u);
+        Block *block = loop->getBlock();
+        Operation *next = loop->getNextNode();
+        rewriter.setInsertionPoint(loop);
+        collapseParallelLoops(rewriter, loop, {all});
+        loop = cast<scf::ParallelOp>(next ? next->getPrevNode()
+                                          : &block->back());
+      }
+      int64_t threads = std::min<int64_t>(std::max<int64_t>(count, 1),
+                                          threadsPerBlock);
+      rewriter.setInsertionPoint(loop);
+      auto [grid, block] =
+          scf::tileParallelLoop(loop, {threads}, /*noMinMaxBounds=*/false);
+      mapTo(grid, gpu::Processor::BlockX);
+      mapTo(block, gpu::Processor::ThreadX);
+      // Parallel loops nested deeper run sequentially in their thread.
+      block.walk([&](scf::ParallelOp inner) {
+        if (inner != block)
+          mapTo(inner, gpu::Processor::Sequential);
+      });
+    }
+    return success();
+  }
+
+  /// Loads and stores outside any parallel loop (a reduction to one value,
+  /// a scalar's update) move, with the computations between them, into a
+  /// one-thread parallel loop: the host never touches a buffer's elements.
+  LogicalResult wrapHostWork(IRRewriter &rewriter, func::FuncOp func) {
+    SmallVector<SmallVector<Operation *>> runs;
+    for (Block &block : func.getBody()) {
+      SmallVector<Operation *> run;
+      auto finish = [&] {
+        while (!run.empty() && !touchesBuffers(run.back()))
+          run.pop_back();
+        if (!run.empty())
+          runs.push_back(run);
+        run.clear();
+      };
+      for (Operation &op : block) {
+        bool device = !isa<scf::ParallelOp>(op) && touchesBuffers(&op);
+        bool movable = !device && op.getNumRegions() == 0 &&
+                       isMemoryEffectFree(&op) && !op.hasTrait<OpTrait::IsTerminator>();
+        if (device || (movable && !run.empty()))
+          run.push_back(&op);
+        else
+          finish();
+      }
+      finish();
+    }
+    for (SmallVector<Operation *> &run : runs) {
+      llvm::SmallPtrSet<Operation *, 16> inRun(run.begin(), run.end());
+      // A value computed in the run and used after it: pure computations of
+      // values from before the run stay on the host, before it.
+      SmallVector<Operation *> device;
+      for (Operation *op : run) {
+        bool escapes = llvm::any_of(op->getUsers(), [&](Operation *user) {
+          Operation *ancestor = user;
+          while (ancestor && !inRun.count(ancestor))
+            ancestor = ancestor->getParentOp();
+          return !ancestor;
+        });
+        if (!escapes) {
+          device.push_back(op);
+          continue;
+        }
+        bool fromBefore = llvm::none_of(op->getOperands(), [&](Value v) {
+          return v.getDefiningOp() && inRun.count(v.getDefiningOp());
+        });
+        if (touchesBuffers(op) || !fromBefore)
+          return op->emitError("kiln-gpu-map-loops: a value computed from a "
+                               "buffer's elements is used by the host");
+        inRun.erase(op);
+        if (op != run.front())
+          op->moveBefore(run.front());
+      }
+      for (Operation *op : device)
+        if (holdsParallelLoop(op))
+          return op->emitError("kiln-gpu-map-loops: host code around a "
+                               "parallel loop reads or writes a buffer");
+      Location loc = device.front()->getLoc();
+      rewriter.setInsertionPoint(device.front());
+      Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+      Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+      auto single = rewriter.create<scf::ParallelOp>(
+          loc, ValueRange{zero}, ValueRange{one}, ValueRange{one});
+      for (Operation *op : device)
+        op->moveBefore(single.getBody()->getTerminator());
+      mapTo(single, gpu::Processor::BlockX);
+    }
+    return success();
+  }
+};
+
+} // namespace

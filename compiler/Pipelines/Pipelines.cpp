@@ -109,6 +109,29 @@ void addKernelToLinalgPasses(OpPassManager &pm,
   pm.addPass(createKilnDedupKernels());
 }
 
+/// Buffers, for either target: one-shot bufferization across functions,
+/// results become out-parameters (computed in them where possible, updated
+/// arguments in place), kernels report their outputs to the numerics
+/// checks if asked, temporaries are freed.
+void addBufferizationPasses(OpPassManager &pm, bool numericsChecks) {
+  pm.addNestedPass<FuncOp>(createKilnCopyReturnedArguments());
+  mlir::bufferization::OneShotBufferizationOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.setFunctionBoundaryTypeConversion(
+      mlir::bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(createKilnDropReturnedArguments());
+  pm.addPass(createKilnResultsToOutParams());
+  pm.addPass(createKilnForwardResultCopies());
+  pm.addPass(createKilnAliasUpdatedResults());
+  if (numericsChecks)
+    pm.addPass(createKilnInsertNumericsChecks());
+  pm.addPass(mlir::createCanonicalizerPass());
+  mlir::bufferization::buildBufferDeallocationPipeline(
+      pm, mlir::bufferization::BufferDeallocationPipelineOptions());
+}
+
 /// Static tiles, vectorized; buffers: one-shot bufferization across
 /// functions, results become out-parameters, temporaries are freed;
 /// library calls become C calls; then loops, vectors and math to LLVM.
@@ -122,23 +145,7 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addNestedPass<FuncOp>(createKilnSelectBounds());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
-  pm.addNestedPass<FuncOp>(createKilnCopyReturnedArguments());
-  mlir::bufferization::OneShotBufferizationOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.setFunctionBoundaryTypeConversion(
-      mlir::bufferization::LayoutMapOption::IdentityLayoutMap);
-  pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(createKilnDropReturnedArguments());
-  pm.addPass(createKilnResultsToOutParams());
-  // Results are computed in their out-parameters where possible.
-  pm.addPass(createKilnForwardResultCopies());
-  pm.addPass(createKilnAliasUpdatedResults());
-  if (options.numericsChecks)
-    pm.addPass(createKilnInsertNumericsChecks());
-  pm.addPass(mlir::createCanonicalizerPass());
-  mlir::bufferization::buildBufferDeallocationPipeline(
-      pm, mlir::bufferization::BufferDeallocationPipelineOptions());
+  addBufferizationPasses(pm, options.numericsChecks);
   // Strided reads (pooling windows) read contiguously; outputs larger than
   // the cache are written past it; while a block of rows computes, the next
   // one is fetched.
@@ -200,20 +207,7 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
 /// pointers for buffers). The host code around the launches is left in the
 /// func, memref and gpu dialects.
 void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
-  pm.addNestedPass<FuncOp>(createKilnCopyReturnedArguments());
-  mlir::bufferization::OneShotBufferizationOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.setFunctionBoundaryTypeConversion(
-      mlir::bufferization::LayoutMapOption::IdentityLayoutMap);
-  pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(createKilnDropReturnedArguments());
-  pm.addPass(createKilnResultsToOutParams());
-  pm.addPass(createKilnForwardResultCopies());
-  pm.addPass(createKilnAliasUpdatedResults());
-  pm.addPass(mlir::createCanonicalizerPass());
-  mlir::bufferization::buildBufferDeallocationPipeline(
-      pm, mlir::bufferization::BufferDeallocationPipelineOptions());
+  addBufferizationPasses(pm, /*numericsChecks=*/false);
   // No canonicalization from here to the launches: it would fold the
   // one-iteration loops that keep scalar work on the device.
   pm.addNestedPass<FuncOp>(createKilnGpuMapLoops());

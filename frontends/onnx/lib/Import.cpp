@@ -15,6 +15,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sys/stat.h>
@@ -160,11 +161,13 @@ void decode(const unsigned char *bytes, int64_t count, Constant &c) {
     break;
   case DType::F64:
     c.f.resize(count);
-    std::memcpy(c.f.data(), bytes, 8 * count);
+    if (count > 0) // an empty vector's data() may be null
+      std::memcpy(c.f.data(), bytes, 8 * count);
     break;
   case DType::I64:
     c.i.resize(count);
-    std::memcpy(c.i.data(), bytes, 8 * count);
+    if (count > 0)
+      std::memcpy(c.i.data(), bytes, 8 * count);
     break;
   case DType::I32:
     c.i.resize(count);
@@ -565,6 +568,16 @@ private:
   }
 
   std::string path_, folder_;
+
+  /// The model's path for SourceLoc, which keeps a `const char *` as long
+  /// as the graph lives (past this importer): interned for the process, as
+  /// __builtin_FILE's names are.
+  const char *stablePath() const {
+    static std::mutex mutex;
+    static std::set<std::string> interned;
+    std::lock_guard<std::mutex> lock(mutex);
+    return interned.insert(path_).first->c_str();
+  }
   const ImportOptions &options_;
   ::onnx::ModelProto model_;
   int64_t opset_ = 0;
@@ -1140,14 +1153,14 @@ Importer::buildGraph(Graph &graph) {
   const auto &g = model_.graph();
   std::unordered_map<std::string, Value> values;
   for (const std::string &p : parameters_)
-    values[p].tensor = graph.parameter(p, SourceLoc{path_.c_str(), 0});
+    values[p].tensor = graph.parameter(p, SourceLoc{stablePath(), 0});
   for (const auto &[name, c] : initializers_)
     values[name].constant = c;
   bool renameForLoss = !options_.loss.empty();
   for (const Input &in : inputs_)
     values[in.name].tensor =
         graph.input(renameForLoss ? "x" : in.name, in.shape, in.dtype,
-                    SourceLoc{path_.c_str(), 0});
+                    SourceLoc{stablePath(), 0});
   for (int n : order_) {
     if (fusedNodes_.count(n))
       continue; // converted with its attention's last MatMul
@@ -1206,7 +1219,7 @@ ImportedModel Importer::run(const std::string &name) {
   result.built.program =
       std::make_unique<Program>(name, *result.built.model);
   Program &program = *result.built.program;
-  SourceLoc loc{path_.c_str(), 0};
+  SourceLoc loc{stablePath(), 0};
   {
     Graph &forward = program.addEntry("forward");
     for (auto &[outName, t] : buildGraph(forward))

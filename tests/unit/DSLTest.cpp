@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 
 using namespace kiln;
 using ::testing::AllOf;
@@ -144,6 +145,22 @@ TEST(DSL, WrongRankAndDtype) {
   Tensor d = g.input("d", {2, 10}, DType::F64);
   EXPECT_THAT(errorOf([&] { logits + d; }),
               HasSubstr("dtypes differ: f32 [2, 10] and f64 [2, 10]"));
+}
+
+TEST(DSL, ArgumentsTooLargeToExistAreRejected) {
+  Graph g("f");
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  // The element count overflows int64; then one that fits but exceeds
+  // 2^47 bytes in float64, though not in one-byte booleans.
+  EXPECT_THAT(errorOf([&] { g.input("x", {huge, 1, 28, 28}); }),
+              HasSubstr("'x' of shape [9223372036854775807, 1, 28, 28] needs "
+                        "more than 2^47 bytes (128 TiB)"));
+  EXPECT_THAT(errorOf([&] { g.input("y", {int64_t(1) << 45}, DType::F64); }),
+              HasSubstr("'y' of shape [35184372088832] needs more than 2^47"));
+  EXPECT_EQ(errorOf([&] { g.input("z", {int64_t(1) << 45}, DType::I1); }), "");
+  Tensor ok = g.input("ok", {8, 784});
+  EXPECT_THAT(errorOf([&] { reshape(ok, {-1, huge, 2}); }),
+              HasSubstr("has more elements than int64 counts"));
 }
 
 TEST(DSL, DuplicateNamesAreRejected) {

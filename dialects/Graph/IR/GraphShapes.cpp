@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include <algorithm>
+#include <limits>
 #include <sstream>
 #include <tuple>
 
@@ -51,7 +52,8 @@ std::string str(const Shape &shape) {
 int64_t numElements(const Shape &shape) {
   int64_t n = 1;
   for (int64_t d : shape)
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n))
+      return std::numeric_limits<int64_t>::max();
   return n;
 }
 

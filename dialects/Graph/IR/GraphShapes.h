@@ -28,6 +28,7 @@ struct Inferred {
 
 /// "[64, 3136]".
 std::string str(const Shape &shape);
+/// The product of the dimensions; INT64_MAX where it overflows.
 int64_t numElements(const Shape &shape);
 
 /// Numpy broadcasting of two shapes.

@@ -139,6 +139,21 @@ int Graph::addArgument(const std::string &name, ArgKind kind, Shape shape,
            fmt::format("'{}' has a negative dimension in {}", name,
                        shapes::str(shape)),
            loc);
+  // No machine holds 2^47 bytes: refusing them here keeps every product of
+  // dimensions the ops compute from arguments' shapes within int64.
+  int64_t elements = 1;
+  bool overflows = false;
+  for (int64_t d : shape)
+    overflows |= __builtin_mul_overflow(elements, d, &elements);
+  int64_t elementBytes = dtype == DType::F64 || dtype == DType::I64 ? 8
+                         : dtype == DType::I1                       ? 1
+                                                                    : 4;
+  if (overflows || elements > (int64_t(1) << 47) / elementBytes)
+    fail("input",
+         fmt::format("'{}' of shape {} needs more than 2^47 bytes (128 TiB): "
+                     "it cannot be allocated (check the batch size)",
+                     name, shapes::str(shape)),
+         loc);
   int id = static_cast<int>(values_.size());
   values_.push_back({std::move(shape), dtype, -1,
                      static_cast<int>(arguments_.size())});

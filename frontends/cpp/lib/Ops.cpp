@@ -615,8 +615,11 @@ Tensor reshape(const Tensor &x, Shape shape, SourceLoc loc) {
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1 && inferred < 0)
       inferred = static_cast<int>(i);
-    else
-      known *= shape[i];
+    else if (__builtin_mul_overflow(known, shape[i], &known))
+      x.graph().fail(op, fmt::format("the shape {} has more elements than "
+                                     "int64 counts",
+                                     shapes::str(shape)),
+                     loc);
   }
   if (inferred >= 0) {
     if (known <= 0 || x.numElements() % known != 0)

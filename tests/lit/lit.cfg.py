@@ -11,7 +11,13 @@ config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "tests", "lit")
 
-llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+# The sanitizers' settings (lit's own list misses ASAN_OPTIONS).
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP", "ASAN_OPTIONS",
+                                     "UBSAN_OPTIONS", "LSAN_OPTIONS"])
+# A build with KILN_SANITIZE: tests that time or count things unsuited to
+# an instrumented build say `UNSUPPORTED: sanitized`.
+if config.kiln_sanitize:
+    config.available_features.add("sanitized")
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
@@ -32,6 +38,15 @@ elif os.environ.get("KILN_NO_SKIPS"):
     # Under ctest an unsupported test would pass silently.
     lit_config.fatal("Fashion-MNIST is absent (dataset-fashion-mnist; "
                      "scripts/setup.sh installs it) and KILN_NO_SKIPS is set")
+
+# --target=cuda: the CUDA toolkit's ptxas and libdevice (CUDA_PATH, else
+# /usr/local/cuda; not a Debian package, so its tests are optional).
+cuda = os.environ.get("CUDA_PATH") or "/usr/local/cuda"
+if os.path.exists(os.path.join(cuda, "bin", "ptxas")) and os.path.exists(
+        os.path.join(cuda, "nvvm", "libdevice", "libdevice.10.bc")):
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", os.path.join(cuda, "bin", "ptxas")))
+    llvm_config.with_system_environment(["CUDA_PATH"])
 
 # Data-parallel runs: Open MPI's launcher, as root in a container (no
 # network but the loopback), more ranks than cores allowed.

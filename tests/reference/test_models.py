@@ -1275,7 +1275,7 @@ def main():
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--filter", default="", help="only models whose name "
-                        "contains SUBSTR")
+                        "contains SUBSTR (or one of SUBSTR,SUBSTR,...)")
     parser.add_argument("--kiln-run", default=default_tool("KILN_RUN", "kiln-run"))
     parser.add_argument("--kilnc", default=default_tool("KILNC", "kilnc"))
     parser.add_argument("--batch", type=int, default=8)
@@ -1291,7 +1291,7 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     report = Report()
     for name in MODELS:
-        if args.filter in name:
+        if any(f in name for f in args.filter.split(",")):
             check_model(name, args, workdir, report)
     print("\n%d passed, %d failed" % (report.passes, len(report.failures)))
     for f in report.failures:

@@ -99,6 +99,9 @@ llvm::Error link(const std::vector<std::string> &objects,
               {runtimeArchive("libKilnRuntime.a", KILN_RUNTIME_ARCHIVE),
                KILN_DNNL_LIBRARY, "-lpng16", "-lz", "-fopenmp", "-ldl", "-lm",
                "-pthread"});
+#ifdef KILN_LINK_SANITIZERS
+  args.push_back(KILN_LINK_SANITIZERS);
+#endif
   std::vector<llvm::StringRef> refs(args.begin(), args.end());
   return run(refs);
 }

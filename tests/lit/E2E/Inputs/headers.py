@@ -41,11 +41,15 @@ with open(main, "w") as f:
                 f'strlen({model}_kiln_manifest()));\n')
     f.write("  return 0;\n}\n")
 program = os.path.join(work, "all_models")
+# A build with KILN_SANITIZE instruments the runtime: link the sanitizers.
+with open(os.path.join(build, "CMakeCache.txt")) as f:
+    sanitized = "KILN_SANITIZE:BOOL=ON" in f.read()
 link = subprocess.run(
     ["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", work, main] +
     [os.path.join(work, m + ".o") for m in models] +
     [os.path.join(build, "runtime", "libKilnRuntime.a"), "-ldnnl", "-lpng16",
-     "-lz", "-lgomp", "-lstdc++", "-lm", "-ldl", "-pthread", "-o", program],
+     "-lz", "-lgomp", "-lstdc++", "-lm", "-ldl", "-pthread", "-o", program] +
+    (["-fsanitize=address,undefined"] if sanitized else []),
     capture_output=True, text=True)
 if link.returncode:
     print("linking all models FAILS\n" + link.stderr[:4000])

@@ -70,5 +70,9 @@ int main(int argc, char **argv) {
     printf("image %ld: class %d, label %d\n", i, best, labels[i]);
   }
   printf("%ld of %ld right\n", right, n);
+  for (int p = 0; p < 4; ++p)
+    free(params[p]);
+  free(pixels - 16);
+  free(labels - 8);
   return 0;
 }

@@ -74,9 +74,9 @@ llvm::Error checkGpuArch(llvm::StringRef arch) {
 
 llvm::Expected<std::string> emitPtx(mlir::ModuleOp module,
                                     llvm::StringRef toolkit) {
-  mlir::OwningOpRef<mlir::ModuleOp> copy = module.clone();
-  if (copy->getOps<mlir::gpu::GPUModuleOp>().empty())
+  if (module.getOps<mlir::gpu::GPUModuleOp>().empty())
     return std::string();
+  mlir::OwningOpRef<mlir::ModuleOp> copy = module.clone();
   mlir::PassManager pm(copy->getContext());
   mlir::GpuModuleToBinaryPassOptions options;
   options.toolkitPath = toolkit.str();

@@ -76,6 +76,8 @@ void kiln::registerAllDialects(mlir::DialectRegistry &registry) {
   // --target=cuda: NVVM kernels, serialized to PTX by LLVM's NVPTX backend.
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   mlir::registerGPUDialectTranslation(registry);
+  // gpu.binary and the launches' runtime calls in the host's LLVM IR.
+  mlir::gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   mlir::registerNVVMDialectTranslation(registry);
 }
 

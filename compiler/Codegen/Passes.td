@@ -826,4 +826,17 @@ def KilnGpuMergeModules : Pass<"kiln-gpu-merge-modules", "::mlir::ModuleOp"> {
   }];
 }
 
+def KilnGpuDeviceBuffers : Pass<"kiln-gpu-device-buffers", "::mlir::ModuleOp"> {
+  let summary = "The host code's buffers are allocated on the GPU";
+  let description = [{
+    After `finalize-memref-to-llvm` with generic allocation functions, on
+    the host code of `--target=cuda`: the buffers an entry point allocates
+    (temporaries between kernels) live in the GPU's memory, so the calls of
+    `_mlir_memref_to_llvm_alloc`, `_mlir_memref_to_llvm_aligned_alloc` and
+    `_mlir_memref_to_llvm_free` become calls of Kiln's CUDA runtime
+    (`kiln_cuda_alloc`, `kiln_cuda_aligned_alloc`, `kiln_cuda_free`),
+    which allocate in stream order on the artefact's stream.
+  }];
+}
+
 #endif // KILN_CODEGEN_PASSES

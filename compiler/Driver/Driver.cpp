@@ -595,6 +595,9 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
     if (targetIsCuda()) {
       options.target = PipelineOptions::Target::CUDA;
       options.gpuArch = gpuArch;
+      // No oneDNN on the GPU: matmul and convolution are kernels of their
+      // own.
+      options.libraryCalls = false;
     }
     mlir::TimingScope stageTiming =
         timingScope(std::string("stage: ") + stageName(stage));
@@ -716,13 +719,11 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
     return fail("--emit=ptx writes GPU kernels: add --target=cuda");
   if (targetIsCuda()) {
     llvm::StringRef e = emit.getValue();
-    if (e == "llvm-ir" || e == "asm" || e == "obj" || e == "lib" ||
-        e == "so" || e == "exe")
-      return fail(fmt::format(
-          "--target=cuda --emit={}: Kiln does not build GPU artefacts yet "
-          "(the runtime that launches the kernels is missing); it emits "
-          "the kernels (--emit=ptx) and the IR stages (graph ... llvm)",
-          emit.getValue()));
+    if (e == "exe")
+      return fail("--target=cuda --emit=exe: Kiln's training executables "
+                  "run on the CPU; for the GPU, build a shared library "
+                  "(--emit=so) and run its entry points with kiln-run "
+                  "--device=cuda, or link --emit=obj or lib into a program");
     if (gradcheck)
       return fail("--gradcheck runs on the CPU: drop --target=cuda");
     if (report == "memory")
@@ -920,6 +921,10 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
                  << "' has no `loss` entry (with training on), so its "
                     "executable cannot `train`: it runs and lists its entry "
                     "points\n";
+  // The host code's launches carry the kernels as a fatbin.
+  if (targetIsCuda())
+    if (llvm::Error e = cuda::embedKernels(*module, cudaToolkit))
+      return fail(llvm::toString(std::move(e)));
   if (emit == "llvm-ir") {
     mlir::LogicalResult printed = mlir::success();
     if (failed(writeText(outputFile, [&](llvm::raw_ostream &os) {

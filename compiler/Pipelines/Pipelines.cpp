@@ -204,8 +204,12 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
 /// The GPU flavour of the LLVM stage: bufferized as for the CPU, each
 /// linalg op becomes a parallel loop mapped to blocks and threads, then a
 /// kernel of the one gpu.module, lowered to NVVM (libdevice's math, bare
-/// pointers for buffers). The host code around the launches is left in the
-/// func, memref and gpu dialects.
+/// pointers for buffers). The host code around the launches becomes LLVM
+/// too: its buffers are allocated on the device by Kiln's CUDA runtime,
+/// each launch a call of the runtime's `mgpu*` entry points, and the
+/// entry points get the artefact ABI of the CPU's. The gpu.module stays
+/// until the artefact is written (PTX, or a fatbin embedded in the host
+/// code).
 void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   addBufferizationPasses(pm, /*numericsChecks=*/false);
   // No canonicalization from here to the launches: it would fold the
@@ -229,6 +233,26 @@ void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addNestedPass<mlir::gpu::GPUModuleOp>(
       mlir::createReconcileUnrealizedCastsPass());
   pm.addNestedPass<mlir::gpu::GPUModuleOp>(mlir::createCanonicalizerPass());
+
+  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
+  pm.addPass(mlir::createLowerAffinePass());
+  mlir::FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(mlir::createArithToLLVMConversionPass());
+  pm.addPass(mlir::createConvertIndexToLLVMPass());
+  mlir::ConvertFuncToLLVMPassOptions funcToLLVM;
+  funcToLLVM.useBarePtrCallConv = true;
+  pm.addPass(mlir::createConvertFuncToLLVMPass(funcToLLVM));
+  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  mlir::GpuToLLVMConversionPassOptions launches;
+  launches.hostBarePtrCallConv = true;
+  launches.kernelBarePtrCallConv = true;
+  pm.addPass(mlir::createGpuToLLVMConversionPass(launches));
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  pm.addPass(createKilnGpuDeviceBuffers());
+  pm.addPass(createKilnStripGraphAttrs());
+  pm.addPass(createKilnEmitAbi());
 }
 
 mlir::LogicalResult printError(const llvm::Twine &message) {
@@ -289,6 +313,9 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
     o.streamStoreBytes = streamStoreBytes;
     o.target = target == "cuda" ? PipelineOptions::Target::CUDA
                                 : PipelineOptions::Target::CPU;
+    // No oneDNN on the GPU: matmul and convolution are kernels of their own.
+    if (o.target == PipelineOptions::Target::CUDA)
+      o.libraryCalls = false;
     o.gpuArch = gpuArch;
     return o;
   }

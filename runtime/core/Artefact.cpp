@@ -1,6 +1,7 @@
 //===- Artefact.cpp - Manifests and loading compiled models ---------------===//
 
 #include "kiln/runtime/Artefact.h"
+#include "kiln/runtime/Cuda.h"
 
 #include "kiln/runtime/CodegenSupport.h"
 #include "kiln/runtime/Library.h"
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <elf.h>
+#include <map>
 
 namespace kiln::rt {
 namespace {
@@ -376,6 +378,19 @@ StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
     return a;
   }
   a.value()->handle_ = handle;
+  // A GPU artefact exports its copy of the CUDA runtime.
+  using CudaApi = const KilnCudaApi *(*)();
+  if (auto api = reinterpret_cast<CudaApi>(dlsym(handle, "kiln_cuda_api"))) {
+    a.value()->cuda_ = api();
+    if (!a.value()->cuda_ || a.value()->cuda_->version != kKilnCudaApiVersion)
+      return Status::error("'" + path + "' was compiled for the GPU by "
+                           "another version of Kiln (CUDA runtime API " +
+                           std::to_string(a.value()->cuda_
+                                              ? a.value()->cuda_->version
+                                              : 0) +
+                           ", this one's " +
+                           std::to_string(kKilnCudaApiVersion) + ")");
+  }
   // The artefact carries its own copy of the runtime: its numerics checks
   // report to this process's, which --check-numerics turns on and reads.
   using Forward = void (*)(const KilnNumericsHooks *);
@@ -451,10 +466,70 @@ Status Artefact::run(const std::string &name,
         packPointers(entries_[i], arguments, results);
     if (!pointers.ok())
       return pointers.status();
+    if (cuda_)
+      return runOnGpu(i, pointers.value(), arguments, results);
     functions_[i](pointers.value().data());
     return Status::success();
   }
   return Status::error("no entry point named '" + name + "'");
+}
+
+Status Artefact::initializeGpu() {
+  if (!cuda_)
+    return Status::error("the artefact was compiled for the CPU; compile it "
+                         "with kilnc --target=cuda to run it on a GPU");
+  if (gpuReady_)
+    return Status::success();
+  char error[1024];
+  if (cuda_->initialize(error, sizeof(error)))
+    return Status::error(error);
+  gpuReady_ = true;
+  return Status::success();
+}
+
+Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
+                          const std::vector<HostTensor> &arguments,
+                          const std::vector<HostTensor> &results) {
+  if (Status s = initializeGpu(); !s.ok())
+    return s;
+  const std::string &name = entries_[index].name;
+  cuda_->beginEntry(name.c_str());
+  // One device buffer per host buffer: a result that updates its argument
+  // in place (the same host pointer) is the same device buffer.
+  std::map<void *, void *> device;
+  std::vector<void *> devicePointers(pointers.size());
+  for (size_t i = 0; i < pointers.size(); ++i) {
+    bool argument = i < arguments.size();
+    const HostTensor &tensor =
+        argument ? arguments[i] : results[i - arguments.size()];
+    auto [slot, fresh] = device.try_emplace(pointers[i], nullptr);
+    if (fresh) {
+      size_t bytes = tensor.sizeInBytes();
+      slot->second = cuda_->allocate(bytes);
+      if (argument)
+        cuda_->copyToDevice(slot->second, pointers[i], bytes);
+    }
+    devicePointers[i] = slot->second;
+  }
+  functions_[index](devicePointers.data());
+  std::map<void *, bool> copied;
+  for (size_t i = arguments.size(); i < pointers.size(); ++i) {
+    if (!copied.emplace(pointers[i], true).second)
+      continue;
+    const HostTensor &result = results[i - arguments.size()];
+    // An empty result updates its argument: the argument's bytes.
+    size_t bytes = result.data() ? result.sizeInBytes() : 0;
+    for (size_t a = 0; !bytes && a < arguments.size(); ++a)
+      if (pointers[a] == pointers[i])
+        bytes = arguments[a].sizeInBytes();
+    cuda_->copyToHost(pointers[i], devicePointers[i], bytes);
+  }
+  for (auto &[host, buffer] : device)
+    cuda_->release(buffer);
+  char error[1024];
+  if (cuda_->finish(error, sizeof(error)))
+    return Status::error(std::string("on the GPU: ") + error);
+  return Status::success();
 }
 
 } // namespace kiln::rt

@@ -47,6 +47,9 @@ if os.path.exists(os.path.join(cuda, "bin", "ptxas")) and os.path.exists(
     config.available_features.add("cuda-toolkit")
     config.substitutions.append(("%ptxas", os.path.join(cuda, "bin", "ptxas")))
     llvm_config.with_system_environment(["CUDA_PATH"])
+# A CUDA driver in host memory (tests/unit/FakeCudaDriver.cpp).
+config.substitutions.append(
+    ("%fake_cuda", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-cuda.so")))
 
 # Data-parallel runs: Open MPI's launcher, as root in a container (no
 # network but the loopback), more ranks than cores allowed.

@@ -64,6 +64,12 @@ cl::opt<std::string> libraryCalls("library-calls",
                                            "oneDNN: on or off (generated "
                                            "code)"),
                                   cl::init("on"), cl::cat(category));
+cl::opt<std::string> deviceName(
+    "device",
+    cl::desc("Where the entry point runs: cpu (default), or cuda (an "
+             "artefact compiled with kilnc --target=cuda, on the first "
+             "NVIDIA GPU)"),
+    cl::init("cpu"), cl::cat(category));
 cl::opt<bool> checkNumerics(
     "check-numerics",
     cl::desc("Scan every kernel's output; fail (after writing the outputs) "
@@ -119,6 +125,10 @@ int main(int argc, char **argv) {
     if (*flag != "on" && *flag != "off")
       return fail("--" + flag->ArgStr.str() + " must be on or off, got '" +
                   flag->getValue() + "'");
+  if (deviceName != "cpu" && deviceName != "cuda")
+    return fail("--device=" + deviceName.getValue() +
+                " is not a device; devices: cpu, cuda");
+  bool cuda = deviceName == "cuda";
   rt::RunRequest request{entryName, paramsFile, inputsFile, outputsFile};
   request.checkNumerics = checkNumerics;
   request.repeat = repeat;
@@ -139,6 +149,23 @@ int main(int argc, char **argv) {
     if (!artefact.ok())
       return fail(artefact.status().message());
     rt::Artefact &a = *artefact.value();
+    if (a.onGpu() && !cuda)
+      return fail("'" + modelFile + "' was compiled for NVIDIA GPUs "
+                  "(kilnc --target=cuda): run it with --device=cuda");
+    if (cuda && !a.onGpu())
+      return fail("'" + modelFile + "' was compiled for the CPU: compile it "
+                  "with kilnc --target=cuda to run it with --device=cuda");
+    if (cuda) {
+      if (request.checkNumerics)
+        return fail("--check-numerics scans the CPU's kernels; on the GPU, "
+                    "run the CPU artefact with it to find the first "
+                    "non-finite kernel");
+      if (!request.profile.empty())
+        return fail("--profile times the CPU's kernels; it does not time "
+                    "GPU artefacts");
+      if (rt::Status s = a.initializeGpu(); !s.ok())
+        return fail(s.message());
+    }
     if (request.threads > 0)
       a.setNumThreads(request.threads);
     rt::Status status = rt::runEntryOnFiles(
@@ -151,6 +178,9 @@ int main(int argc, char **argv) {
     return status.ok() ? 0 : fail(status.message());
   }
 
+  if (cuda)
+    return fail("--jit compiles for the CPU; compile the model with kilnc "
+                "--target=cuda --emit=so to run it with --device=cuda");
   auto buffer = llvm::MemoryBuffer::getFile(modelFile);
   if (!buffer)
     return fail("cannot read '" + modelFile +

@@ -104,12 +104,53 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
     for (linalg::LinalgOp op : ops) {
       if (!op.hasPureBufferSemantics())
         return op->emitError("kiln-gpu-map-loops: the op is not bufferized");
+      FailureOr<linalg::LinalgOp> ordered = parallelFirst(rewriter, op);
+      if (failed(ordered))
+        return failure();
+      op = *ordered;
       rewriter.setInsertionPoint(op);
       if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))
         return op->emitError("kiln-gpu-map-loops: cannot lower to loops");
       rewriter.eraseOp(op);
     }
     return success();
+  }
+
+  /// `op` with its parallel dimensions first, so that its loops are one
+  /// scf.parallel (the threads) around the scf.for of its reductions: each
+  /// thread reduces its own outputs, and no reduction dimension is left to
+  /// the host as a loop of launches.
+  FailureOr<linalg::LinalgOp> parallelFirst(IRRewriter &rewriter,
+                                            linalg::LinalgOp op) {
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    SmallVector<unsigned> order;
+    for (unsigned i = 0; i < iterators.size(); ++i)
+      if (iterators[i] == utils::IteratorType::parallel)
+        order.push_back(i);
+    for (unsigned i = 0; i < iterators.size(); ++i)
+      if (iterators[i] != utils::IteratorType::parallel)
+        order.push_back(i);
+    bool inOrder = llvm::all_of(llvm::enumerate(order), [](auto entry) {
+      return entry.index() == entry.value();
+    });
+    if (inOrder)
+      return op;
+    rewriter.setInsertionPoint(op);
+    auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+    if (!generic) {
+      FailureOr<linalg::GenericOp> general =
+          linalg::generalizeNamedOp(rewriter, op);
+      if (failed(general))
+        return op->emitError("kiln-gpu-map-loops: cannot reorder the loops "
+                             "of this op");
+      generic = *general;
+    }
+    FailureOr<linalg::GenericOp> interchanged =
+        linalg::interchangeGenericOp(rewriter, generic, order);
+    if (failed(interchanged))
+      return generic->emitError("kiln-gpu-map-loops: cannot put the parallel "
+                                "loops of this op first");
+    return cast<linalg::LinalgOp>(interchanged->getOperation());
   }
 
   /// Each outermost scf.parallel: its dimensions collapsed into one, tiled
@@ -152,6 +193,7 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
       rewriter.setInsertionPoint(loop);
       auto [grid, block] =
           scf::tileParallelLoop(loop, {threads}, /*noMinMaxBounds=*/false);
+      preciseTileBound(rewriter, grid, block, count, threads);
       mapTo(grid, gpu::Processor::BlockX);
       mapTo(block, gpu::Processor::ThreadX);
       // Parallel loops nested deeper run sequentially in their thread.
@@ -161,6 +203,35 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
       });
     }
     return success();
+  }
+
+  /// The tile's trip count, min(threads, count - start), with its constants
+  /// in the map: the block size of the launch is then known (`threads`);
+  /// where every tile is full it is that constant.
+  void preciseTileBound(IRRewriter &rewriter, scf::ParallelOp grid,
+                        scf::ParallelOp block, int64_t count,
+                        int64_t threads) {
+    Value bound = block.getUpperBound().front();
+    auto min = bound.getDefiningOp<affine::AffineMinOp>();
+    if (!min)
+      return;
+    rewriter.setInsertionPoint(min);
+    Value replacement;
+    if (count % threads == 0) {
+      replacement =
+          rewriter.create<arith::ConstantIndexOp>(min.getLoc(), threads);
+    } else {
+      MLIRContext *context = min.getContext();
+      AffineExpr start = getAffineDimExpr(0, context);
+      AffineMap map = AffineMap::get(
+          1, 0,
+          {getAffineConstantExpr(threads, context),
+           getAffineConstantExpr(count, context) - start},
+          context);
+      replacement = rewriter.create<affine::AffineMinOp>(
+          min.getLoc(), map, ValueRange{grid.getInductionVars().front()});
+    }
+    rewriter.replaceOp(min, replacement);
   }
 
   /// Loads and stores outside any parallel loop (a reduction to one value,

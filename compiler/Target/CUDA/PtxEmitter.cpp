@@ -97,4 +97,20 @@ llvm::Expected<std::string> emitPtx(mlir::ModuleOp module,
   return ptx;
 }
 
+llvm::Error embedKernels(mlir::ModuleOp module, llvm::StringRef toolkit) {
+  if (module.getOps<mlir::gpu::GPUModuleOp>().empty())
+    return llvm::Error::success();
+  mlir::PassManager pm(module.getContext());
+  mlir::GpuModuleToBinaryPassOptions options;
+  options.toolkitPath = toolkit.str();
+  options.compilationTarget = "fatbin";
+  pm.addPass(mlir::createGpuModuleToBinaryPass(options));
+  if (failed(pm.run(module)))
+    return error(llvm::Twine("assembling the GPU kernels into a fatbin "
+                             "failed (ptxas and fatbinary of the CUDA "
+                             "toolkit at '") +
+                 toolkit + "')");
+  return llvm::Error::success();
+}
+
 } // namespace kiln::cuda

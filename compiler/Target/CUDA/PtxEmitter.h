@@ -31,6 +31,12 @@ llvm::Error checkGpuArch(llvm::StringRef arch);
 llvm::Expected<std::string> emitPtx(mlir::ModuleOp module,
                                     llvm::StringRef toolkit);
 
+/// Replaces `module`'s gpu.module with a gpu.binary holding a fatbin of its
+/// kernels: the cubin ptxas assembles for the module's architecture, and
+/// the PTX, which the driver compiles for newer GPUs. The host code's
+/// launches then embed it (translation to LLVM IR).
+llvm::Error embedKernels(mlir::ModuleOp module, llvm::StringRef toolkit);
+
 } // namespace kiln::cuda
 
 #endif // KILN_COMPILER_TARGET_CUDA_PTXEMITTER_H

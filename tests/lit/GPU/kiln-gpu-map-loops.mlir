@@ -48,6 +48,31 @@ func.func @rows(%a: memref<4x10xf32>, %b: memref<4xf32>) {
 
 // -----
 
+// Columns reduced (a bias gradient): the reduced dimension comes first in
+// the op, but its loop goes inside the threads, one per column, rather than
+// around the launches. 512 columns fill two blocks of 256 exactly: the
+// tile's bound is the constant 256, no affine.min.
+// CHECK-LABEL: func.func @columns
+// CHECK-NOT: scf.for
+// CHECK: scf.parallel ({{.*}}) = ({{.*}}) to (%c512{{.*}}) step (%c256{{.*}}) {
+// CHECK-NOT: affine.min
+// CHECK: scf.parallel ({{.*}}) = ({{.*}}) to (%c256{{.*}}) step
+// CHECK: scf.for {{.*}} to %c8
+// CHECK: arith.addf
+// CHECK: processor = thread_x
+// CHECK: processor = block_x
+func.func @columns(%a: memref<8x512xf32>, %b: memref<512xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]}
+      ins(%a : memref<8x512xf32>) outs(%b : memref<512xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %s = arith.addf %x, %o : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A sum to one value has no parallel dimension: its loop runs in a
 // one-thread parallel loop on the device, not on the host. A buffer's copy
 // becomes a parallel loop of its own.

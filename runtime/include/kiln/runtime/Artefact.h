@@ -19,6 +19,7 @@
 #include <vector>
 
 extern "C" {
+struct KilnCudaApi;
 struct KilnEntryRecord {
   const char *name;
   void (*packed)(void **arguments);
@@ -60,6 +61,13 @@ public:
   Status run(const std::string &entry, std::vector<HostTensor> &arguments,
              std::vector<HostTensor> &results);
 
+  /// Whether the entry points run on an NVIDIA GPU (kilnc --target=cuda):
+  /// run then copies the host tensors to the GPU and the results back.
+  bool onGpu() const { return cuda_ != nullptr; }
+  /// Loads the CUDA driver and sets up the GPU of a GPU artefact: "no CUDA
+  /// device: ..." without one.
+  Status initializeGpu();
+
 private:
   Artefact() = default;
   static StatusOr<std::unique_ptr<Artefact>>
@@ -67,7 +75,14 @@ private:
                 const KilnEntryRecord *(*entryTable)(),
                 const std::string &where);
 
+  Status runOnGpu(size_t index, const std::vector<void *> &pointers,
+                  const std::vector<HostTensor> &arguments,
+                  const std::vector<HostTensor> &results);
+
   void *handle_ = nullptr;
+  /// The GPU artefact's CUDA runtime (null for the CPU's).
+  const KilnCudaApi *cuda_ = nullptr;
+  bool gpuReady_ = false;
   std::vector<EntrySpec> entries_;
   std::vector<void (*)(void **)> functions_;
 };

@@ -1,0 +1,462 @@
+//===- CudaRuntime.cpp - GPU artefacts' launches, memory and copies -------===//
+//
+// The CUDA driver API is loaded with dlopen: nothing here needs CUDA's
+// headers or libraries to build, and a machine without them only fails
+// when a GPU artefact runs. The few driver types and signatures used are
+// declared below as the driver exports them (cuda.h, CUDA 11.2 and later:
+// stream-ordered allocation).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime/Cuda.h"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+
+constexpr unsigned kStreamNonBlocking = 1;
+
+/// The driver's functions Kiln calls, resolved by name.
+struct Driver {
+  CUresult (*init)(unsigned);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*moduleLoadData)(CUmodule *, const void *);
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **,
+                           void **);
+  CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*memFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*memcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
+  CUresult (*memcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
+  CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*memsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
+  CUresult (*memsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
+  CUresult (*getErrorName)(CUresult, const char **);
+  CUresult (*getErrorString)(CUresult, const char **);
+};
+
+/// The runtime of this copy of it (one per artefact): the driver, the
+/// stream, loaded modules and the first failure.
+struct Runtime {
+  std::mutex mutex;
+  void *library = nullptr;
+  std::string libraryPath;
+  Driver driver{};
+  bool ready = false;
+  CUstream stream = nullptr;
+  /// The first failure since the last finish ("" if none).
+  std::string failure;
+  std::string entry;
+  /// Launch after launch synchronously ($KILN_CUDA_SYNC=1), so that a
+  /// failing kernel is named.
+  bool synchronous = false;
+  std::map<const void *, CUmodule> modules;
+  std::map<std::pair<CUmodule, std::string>, CUfunction> functions;
+  std::map<CUfunction, std::string> kernelNames;
+};
+
+Runtime &runtime() {
+  static Runtime *instance = new Runtime; // never destroyed: no exit order
+  return *instance;
+}
+
+std::string describe(Runtime &rt, CUresult result) {
+  const char *name = nullptr, *text = nullptr;
+  if (rt.driver.getErrorName)
+    rt.driver.getErrorName(result, &name);
+  if (rt.driver.getErrorString)
+    rt.driver.getErrorString(result, &text);
+  std::string message = name ? name : "CUDA error " + std::to_string(result);
+  if (text)
+    message += std::string(" (") + text + ")";
+  return message;
+}
+
+/// Records the first failure: `what` failed with `result`.
+void fail(Runtime &rt, const std::string &what, CUresult result) {
+  if (!rt.failure.empty())
+    return;
+  rt.failure = what + ": " + describe(rt, result);
+  if (!rt.entry.empty())
+    rt.failure += " (entry point '" + rt.entry + "')";
+}
+
+bool check(Runtime &rt, CUresult result, const std::string &what) {
+  if (result == 0)
+    return true;
+  fail(rt, what, result);
+  return false;
+}
+
+template <typename F> bool resolve(void *library, const char *name, F &fn) {
+  fn = reinterpret_cast<F>(dlsym(library, name));
+  return fn != nullptr;
+}
+
+/// Loads the driver and sets up the first GPU; "" or why not.
+std::string load(Runtime &rt) {
+  if (rt.ready)
+    return "";
+  const char *override = std::getenv("KILN_CUDA_DRIVER");
+  std::string path = override && *override ? override : "libcuda.so.1";
+  // A driver that could not set up a GPU gives way to another one asked for.
+  if (rt.library && rt.libraryPath != path) {
+    dlclose(rt.library);
+    rt.library = nullptr;
+    rt.driver = Driver{};
+  }
+  if (!rt.library) {
+    rt.libraryPath = path;
+    rt.library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!rt.library) {
+      const char *why = dlerror();
+      return "no CUDA device: cannot load the CUDA driver '" + path +
+             "': " + (why ? why : "unknown error") +
+             " (is the NVIDIA driver installed?)";
+    }
+  }
+  Driver &d = rt.driver;
+  struct Symbol {
+    const char *name;
+    bool found;
+  };
+  Symbol symbols[] = {
+      {"cuInit", resolve(rt.library, "cuInit", d.init)},
+      {"cuDeviceGetCount",
+       resolve(rt.library, "cuDeviceGetCount", d.deviceGetCount)},
+      {"cuDeviceGet", resolve(rt.library, "cuDeviceGet", d.deviceGet)},
+      {"cuDevicePrimaryCtxRetain",
+       resolve(rt.library, "cuDevicePrimaryCtxRetain", d.primaryCtxRetain)},
+      {"cuCtxSetCurrent",
+       resolve(rt.library, "cuCtxSetCurrent", d.ctxSetCurrent)},
+      {"cuStreamCreate", resolve(rt.library, "cuStreamCreate", d.streamCreate)},
+      {"cuStreamSynchronize",
+       resolve(rt.library, "cuStreamSynchronize", d.streamSynchronize)},
+      {"cuModuleLoadData",
+       resolve(rt.library, "cuModuleLoadData", d.moduleLoadData)},
+      {"cuModuleGetFunction",
+       resolve(rt.library, "cuModuleGetFunction", d.moduleGetFunction)},
+      {"cuLaunchKernel", resolve(rt.library, "cuLaunchKernel", d.launchKernel)},
+      {"cuMemAllocAsync",
+       resolve(rt.library, "cuMemAllocAsync", d.memAllocAsync)},
+      {"cuMemFreeAsync", resolve(rt.library, "cuMemFreeAsync", d.memFreeAsync)},
+      {"cuMemcpyHtoDAsync_v2",
+       resolve(rt.library, "cuMemcpyHtoDAsync_v2", d.memcpyHtoDAsync)},
+      {"cuMemcpyDtoHAsync_v2",
+       resolve(rt.library, "cuMemcpyDtoHAsync_v2", d.memcpyDtoHAsync)},
+      {"cuMemcpyAsync", resolve(rt.library, "cuMemcpyAsync", d.memcpyAsync)},
+      {"cuMemsetD32Async",
+       resolve(rt.library, "cuMemsetD32Async", d.memsetD32Async)},
+      {"cuMemsetD16Async",
+       resolve(rt.library, "cuMemsetD16Async", d.memsetD16Async)},
+      {"cuGetErrorName", resolve(rt.library, "cuGetErrorName", d.getErrorName)},
+      {"cuGetErrorString",
+       resolve(rt.library, "cuGetErrorString", d.getErrorString)},
+  };
+  for (const Symbol &symbol : symbols)
+    if (!symbol.found)
+      return "no CUDA device: the CUDA driver '" + path + "' has no " +
+             symbol.name + " (a driver for CUDA 11.2 or later is needed)";
+  if (CUresult r = d.init(0))
+    return "no CUDA device: cuInit: " + describe(rt, r);
+  int count = 0;
+  if (CUresult r = d.deviceGetCount(&count))
+    return "no CUDA device: cuDeviceGetCount: " + describe(rt, r);
+  if (count == 0)
+    return "no CUDA device: the driver sees no GPU";
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  if (CUresult r = d.deviceGet(&device, 0))
+    return "cuDeviceGet: " + describe(rt, r);
+  if (CUresult r = d.primaryCtxRetain(&context, device))
+    return "cuDevicePrimaryCtxRetain: " + describe(rt, r);
+  if (CUresult r = d.ctxSetCurrent(context))
+    return "cuCtxSetCurrent: " + describe(rt, r);
+  if (CUresult r = d.streamCreate(&rt.stream, kStreamNonBlocking))
+    return "cuStreamCreate: " + describe(rt, r);
+  const char *sync = std::getenv("KILN_CUDA_SYNC");
+  rt.synchronous = sync && std::strcmp(sync, "0") != 0 && *sync;
+  rt.ready = true;
+  return "";
+}
+
+/// The runtime, ready to queue work, or null (the failure recorded).
+Runtime *usable() {
+  Runtime &rt = runtime();
+  if (!rt.failure.empty())
+    return nullptr;
+  std::string why = load(rt);
+  if (!why.empty()) {
+    rt.failure = why;
+    return nullptr;
+  }
+  return &rt;
+}
+
+void writeMessage(const std::string &message, char *error, size_t capacity) {
+  if (!error || capacity == 0)
+    return;
+  size_t n = std::min(message.size(), capacity - 1);
+  std::memcpy(error, message.data(), n);
+  error[n] = '\0';
+}
+
+CUdeviceptr address(const void *device) {
+  return static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(device));
+}
+
+void *allocate(size_t bytes) {
+  Runtime *rt = usable();
+  if (!rt || bytes == 0)
+    return nullptr;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  CUdeviceptr device = 0;
+  if (!check(*rt, rt->driver.memAllocAsync(&device, bytes, rt->stream),
+             "cuMemAllocAsync of " + std::to_string(bytes) + " bytes"))
+    return nullptr;
+  return reinterpret_cast<void *>(static_cast<uintptr_t>(device));
+}
+
+void release(void *device) {
+  Runtime *rt = usable();
+  if (!rt || !device)
+    return;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  check(*rt, rt->driver.memFreeAsync(address(device), rt->stream),
+        "cuMemFreeAsync");
+}
+
+int apiInitialize(char *error, size_t capacity) {
+  Runtime &rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  rt.failure.clear();
+  std::string why = load(rt);
+  if (why.empty())
+    return 0;
+  writeMessage(why, error, capacity);
+  return 1;
+}
+
+void apiCopyToDevice(void *device, const void *host, size_t bytes) {
+  Runtime *rt = usable();
+  if (!rt || bytes == 0)
+    return;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  check(*rt, rt->driver.memcpyHtoDAsync(address(device), host, bytes,
+                                        rt->stream),
+        "copy of " + std::to_string(bytes) + " bytes to the GPU");
+}
+
+void apiCopyToHost(void *host, const void *device, size_t bytes) {
+  Runtime *rt = usable();
+  if (!rt || bytes == 0)
+    return;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  check(*rt, rt->driver.memcpyDtoHAsync(host, address(device), bytes,
+                                        rt->stream),
+        "copy of " + std::to_string(bytes) + " bytes from the GPU");
+}
+
+void apiBeginEntry(const char *entry) {
+  Runtime &rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  rt.entry = entry ? entry : "";
+}
+
+int apiFinish(char *error, size_t capacity) {
+  Runtime &rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  if (rt.failure.empty() && rt.ready)
+    check(rt, rt.driver.streamSynchronize(rt.stream),
+          "the GPU's work (run with KILN_CUDA_SYNC=1 to name the kernel)");
+  if (rt.failure.empty() && !rt.ready)
+    rt.failure = "the CUDA runtime was not initialized";
+  std::string failure;
+  std::swap(failure, rt.failure);
+  rt.entry.clear();
+  if (failure.empty())
+    return 0;
+  writeMessage(failure, error, capacity);
+  return 1;
+}
+
+constexpr KilnCudaApi kApi = {
+    kKilnCudaApiVersion, apiInitialize, allocate,      release,
+    apiCopyToDevice,     apiCopyToHost, apiBeginEntry, apiFinish,
+};
+
+} // namespace
+
+extern "C" {
+
+const KilnCudaApi *kiln_cuda_api(void) { return &kApi; }
+
+// The host code's temporaries (kiln-gpu-device-buffers).
+void *kiln_cuda_alloc(uint64_t bytes) { return allocate(bytes); }
+void *kiln_cuda_aligned_alloc(uint64_t alignment, uint64_t bytes) {
+  // Stream-ordered allocations are aligned to at least 256 bytes.
+  (void)alignment;
+  return allocate(bytes);
+}
+void kiln_cuda_free(void *device) { release(device); }
+
+// The entry points MLIR's gpu-to-llvm lowering calls. The module of an
+// artefact's kernels is loaded once (its launches ask for it every time),
+// and every launch goes onto the artefact's stream, which only the host's
+// finish waits for: kernels of one stream run in order, and the host code
+// never reads device memory.
+
+void *mgpuModuleLoad(void *data, size_t /*size*/) {
+  Runtime *rt = usable();
+  if (!rt)
+    return nullptr;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  auto found = rt->modules.find(data);
+  if (found != rt->modules.end())
+    return found->second;
+  CUmodule module = nullptr;
+  if (!check(*rt, rt->driver.moduleLoadData(&module, data),
+             "loading the artefact's GPU kernels (cuModuleLoadData)"))
+    return nullptr;
+  rt->modules[data] = module;
+  return module;
+}
+
+void *mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
+  return mgpuModuleLoad(data, 0);
+}
+
+void mgpuModuleUnload(void * /*module*/) {}
+
+void *mgpuModuleGetFunction(void *module, const char *name) {
+  Runtime *rt = usable();
+  if (!rt || !module)
+    return nullptr;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  auto key = std::make_pair(static_cast<CUmodule>(module), std::string(name));
+  auto found = rt->functions.find(key);
+  if (found != rt->functions.end())
+    return found->second;
+  CUfunction function = nullptr;
+  if (!check(*rt, rt->driver.moduleGetFunction(&function, module, name),
+             std::string("kernel '") + name + "' (cuModuleGetFunction)"))
+    return nullptr;
+  rt->functions[key] = function;
+  rt->kernelNames[function] = name;
+  return function;
+}
+
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t sharedBytes, void *stream,
+                      void **params, void **extra, size_t /*paramsCount*/) {
+  Runtime *rt = usable();
+  if (!rt || !function)
+    return;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  // Grids of no blocks (an empty tensor's kernel) launch nothing.
+  if (gridX == 0 || gridY == 0 || gridZ == 0)
+    return;
+  std::string kernel = "kernel '" + rt->kernelNames[function] + "'";
+  if (!check(*rt,
+             rt->driver.launchKernel(
+                 function, static_cast<unsigned>(gridX),
+                 static_cast<unsigned>(gridY), static_cast<unsigned>(gridZ),
+                 static_cast<unsigned>(blockX), static_cast<unsigned>(blockY),
+                 static_cast<unsigned>(blockZ),
+                 static_cast<unsigned>(sharedBytes),
+                 stream ? stream : rt->stream, params, extra),
+             "launch of " + kernel))
+    return;
+  if (rt->synchronous)
+    check(*rt, rt->driver.streamSynchronize(rt->stream), kernel);
+}
+
+void *mgpuStreamCreate() {
+  Runtime *rt = usable();
+  return rt ? rt->stream : nullptr;
+}
+void mgpuStreamDestroy(void * /*stream*/) {}
+void mgpuStreamSynchronize(void * /*stream*/) {}
+void mgpuStreamWaitEvent(void * /*stream*/, void * /*event*/) {}
+// One stream orders everything: events have nothing to order.
+void *mgpuEventCreate() {
+  static int event;
+  return &event;
+}
+void mgpuEventDestroy(void * /*event*/) {}
+void mgpuEventSynchronize(void * /*event*/) {}
+void mgpuEventRecord(void * /*event*/, void * /*stream*/) {}
+
+void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool isHostShared) {
+  if (isHostShared) {
+    Runtime &rt = runtime();
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    if (rt.failure.empty())
+      rt.failure = "host-shared GPU memory is not supported";
+    return nullptr;
+  }
+  return allocate(bytes);
+}
+void mgpuMemFree(void *device, void * /*stream*/) { release(device); }
+
+void mgpuMemcpy(void *destination, void *source, size_t bytes,
+                void * /*stream*/) {
+  Runtime *rt = usable();
+  if (!rt || bytes == 0)
+    return;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  check(*rt, rt->driver.memcpyAsync(address(destination), address(source),
+                                    bytes, rt->stream),
+        "cuMemcpyAsync");
+}
+
+void mgpuMemset32(void *destination, unsigned value, size_t count,
+                  void * /*stream*/) {
+  Runtime *rt = usable();
+  if (!rt || count == 0)
+    return;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  check(*rt,
+        rt->driver.memsetD32Async(address(destination), value, count,
+                                  rt->stream),
+        "cuMemsetD32Async");
+}
+
+void mgpuMemset16(void *destination, unsigned short value, size_t count,
+                  void * /*stream*/) {
+  Runtime *rt = usable();
+  if (!rt || count == 0)
+    return;
+  std::lock_guard<std::mutex> lock(rt->mutex);
+  check(*rt,
+        rt->driver.memsetD16Async(address(destination), value, count,
+                                  rt->stream),
+        "cuMemsetD16Async");
+}
+
+void mgpuSetDefaultDevice(int32_t /*device*/) {}
+
+} // extern "C"

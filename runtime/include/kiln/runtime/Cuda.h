@@ -1,0 +1,55 @@
+//===- Cuda.h - The runtime of artefacts compiled with --target=cuda ------===//
+//
+// An artefact compiled with `kilnc --target=cuda` runs its kernels through
+// Kiln's CUDA runtime (runtime/cuda), linked into it: the CUDA driver API
+// loaded with dlopen (libcuda.so.1, or $KILN_CUDA_DRIVER), so a machine
+// without a GPU or driver runs every CPU artefact and gets a clear error
+// ("no CUDA device: ...") only when it asks for the GPU.
+//
+// Its host code calls the `mgpu*` functions MLIR's gpu-to-llvm lowering
+// emits, and kiln_cuda_alloc / kiln_cuda_free for its temporaries; all of it
+// goes, in order, onto one stream per artefact, which the host synchronizes
+// only at the edges (KilnCudaApi::finish). Programs that call the artefact
+// use the KilnCudaApi its `kiln_cuda_api` symbol returns: the artefact's own
+// copy of this runtime, with its stream.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_CUDA_H
+#define KILN_RUNTIME_CUDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+
+/// What a host program needs to run a GPU artefact's entry points. Every
+/// function that can fail returns 0 on success, else writes a message
+/// (NUL-terminated, truncated to `capacity`) and returns nonzero. After a
+/// failure the runtime does nothing more until finish reports it.
+struct KilnCudaApi {
+  /// kKilnCudaApiVersion.
+  int version;
+  /// Loads the driver and makes the first GPU's primary context current.
+  int (*initialize)(char *error, size_t capacity);
+  /// `bytes` of device memory (null after a failure).
+  void *(*allocate)(size_t bytes);
+  void (*release)(void *device);
+  /// Stream-ordered copies; `host` must stay valid until finish.
+  void (*copyToDevice)(void *device, const void *host, size_t bytes);
+  void (*copyToHost)(void *host, const void *device, size_t bytes);
+  /// Names the entry point whose launches follow, for error messages.
+  void (*beginEntry)(const char *entry);
+  /// Waits for everything queued; reports the first failure since the last
+  /// finish, naming the entry point and kernel, and clears it.
+  int (*finish)(char *error, size_t capacity);
+};
+
+enum { kKilnCudaApiVersion = 1 };
+
+/// The runtime's API (exported by every GPU artefact).
+const KilnCudaApi *kiln_cuda_api(void);
+
+} // extern "C"
+
+#endif // KILN_RUNTIME_CUDA_H

@@ -1,0 +1,281 @@
+//===- FakeCudaDriver.cpp - A CUDA driver without a GPU, for tests --------===//
+//
+// The driver functions Kiln's CUDA runtime loads, in host memory: device
+// allocations are host allocations, copies are memcpy, and a launch runs
+// nothing but is checked and logged. Loaded instead of libcuda.so.1 with
+// $KILN_CUDA_DRIVER, it lets the suite run a GPU artefact's host code on a
+// machine without a GPU: which kernels it launches with what grids, whether
+// every buffer it allocates is freed, whether every copy stays inside an
+// allocation, and how a failing launch is reported.
+//
+//   KILN_FAKE_CUDA_LOG=FILE          appends one line per module load,
+//                                    launch, copy and synchronization
+//   KILN_FAKE_CUDA_DEVICES=0         no device (cuInit fails as without one)
+//   KILN_FAKE_CUDA_FAIL_KERNEL=NAME  that kernel's launch fails
+//   KILN_FAKE_CUDA_DUMP=FILE         writes the fatbin the artefact loads
+//
+//===----------------------------------------------------------------------===//
+
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+
+namespace {
+
+using CUresult = int;
+constexpr CUresult kSuccess = 0;
+constexpr CUresult kInvalidValue = 1;
+constexpr CUresult kNoDevice = 100;
+constexpr CUresult kNotFound = 500;
+constexpr CUresult kIllegalAddress = 700;
+
+struct Fake {
+  std::map<uintptr_t, size_t> allocations; // start -> bytes
+  std::set<std::string *> functions;
+  void *lastParams = nullptr;
+  unsigned lastGrid[3] = {0, 0, 0};
+  unsigned lastBlock[3] = {0, 0, 0};
+  int moduleLoads = 0;
+};
+
+Fake &fake() {
+  static Fake *instance = new Fake;
+  return *instance;
+}
+
+void log(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void log(const char *format, ...) {
+  const char *path = std::getenv("KILN_FAKE_CUDA_LOG");
+  if (!path || !*path)
+    return;
+  FILE *file = std::fopen(path, "a");
+  if (!file)
+    return;
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(file, format, args);
+  va_end(args);
+  std::fputc('\n', file);
+  std::fclose(file);
+}
+
+/// Whether [address, address + bytes) lies in one allocation.
+bool inside(uintptr_t address, size_t bytes) {
+  auto &all = fake().allocations;
+  auto it = all.upper_bound(address);
+  if (it == all.begin())
+    return false;
+  --it;
+  return address >= it->first && address + bytes <= it->first + it->second;
+}
+
+} // namespace
+
+extern "C" {
+
+CUresult cuInit(unsigned) {
+  const char *devices = std::getenv("KILN_FAKE_CUDA_DEVICES");
+  return devices && std::strcmp(devices, "0") == 0 ? kNoDevice : kSuccess;
+}
+
+CUresult cuDeviceGetCount(int *count) {
+  *count = 1;
+  return kSuccess;
+}
+
+CUresult cuDeviceGet(int *device, int ordinal) {
+  *device = ordinal;
+  return ordinal == 0 ? kSuccess : kInvalidValue;
+}
+
+CUresult cuDevicePrimaryCtxRetain(void **context, int) {
+  static int token;
+  *context = &token;
+  return kSuccess;
+}
+
+CUresult cuCtxSetCurrent(void *) { return kSuccess; }
+
+CUresult cuStreamCreate(void **stream, unsigned) {
+  static int token;
+  *stream = &token;
+  return kSuccess;
+}
+
+CUresult cuStreamSynchronize(void *) {
+  log("synchronize live=%zu", fake().allocations.size());
+  return kSuccess;
+}
+
+CUresult cuModuleLoadData(void **module, const void *image) {
+  uint32_t magic = 0;
+  std::memcpy(&magic, image, sizeof(magic));
+  const char *kind = magic == 0xBA55ED50u ? "fatbin"
+                     : magic == 0x464C457Fu ? "elf"
+                                            : "other";
+  log("module %s", kind);
+  // A fatbin's header: magic, version (2 bytes), header size (2), size of
+  // what follows it (8).
+  const char *dump = std::getenv("KILN_FAKE_CUDA_DUMP");
+  if (dump && *dump && magic == 0xBA55ED50u) {
+    uint16_t headerSize = 0;
+    uint64_t bodySize = 0;
+    std::memcpy(&headerSize, static_cast<const char *>(image) + 6, 2);
+    std::memcpy(&bodySize, static_cast<const char *>(image) + 8, 8);
+    if (FILE *file = std::fopen(dump, "wb")) {
+      std::fwrite(image, 1, headerSize + bodySize, file);
+      std::fclose(file);
+    }
+  }
+  ++fake().moduleLoads;
+  static int token;
+  *module = &token;
+  return kSuccess;
+}
+
+CUresult cuModuleGetFunction(void **function, void *, const char *name) {
+  auto *held = new std::string(name);
+  fake().functions.insert(held);
+  *function = held;
+  return kSuccess;
+}
+
+CUresult cuLaunchKernel(void *function, unsigned gridX, unsigned gridY,
+                        unsigned gridZ, unsigned blockX, unsigned blockY,
+                        unsigned blockZ, unsigned, void *, void **params,
+                        void **) {
+  auto *name = static_cast<std::string *>(function);
+  if (!fake().functions.count(name))
+    return kNotFound;
+  Fake &f = fake();
+  f.lastParams = params;
+  unsigned grid[3] = {gridX, gridY, gridZ}, block[3] = {blockX, blockY, blockZ};
+  std::memcpy(f.lastGrid, grid, sizeof(grid));
+  std::memcpy(f.lastBlock, block, sizeof(block));
+  log("launch %s grid=%u,%u,%u block=%u,%u,%u", name->c_str(), gridX, gridY,
+      gridZ, blockX, blockY, blockZ);
+  if (uint64_t(blockX) * blockY * blockZ > 1024 || !blockX || !blockY ||
+      !blockZ)
+    return kInvalidValue;
+  const char *failing = std::getenv("KILN_FAKE_CUDA_FAIL_KERNEL");
+  if (failing && *name == failing)
+    return kIllegalAddress;
+  return kSuccess;
+}
+
+CUresult cuMemAllocAsync(unsigned long long *device, size_t bytes, void *) {
+  if (bytes == 0)
+    return kInvalidValue;
+  void *memory = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!memory)
+    return 2; // CUDA_ERROR_OUT_OF_MEMORY
+  fake().allocations[reinterpret_cast<uintptr_t>(memory)] = bytes;
+  *device = reinterpret_cast<uintptr_t>(memory);
+  return kSuccess;
+}
+
+CUresult cuMemFreeAsync(unsigned long long device, void *) {
+  auto &all = fake().allocations;
+  auto it = all.find(device);
+  if (it == all.end()) {
+    log("bad free");
+    return kInvalidValue;
+  }
+  std::free(reinterpret_cast<void *>(static_cast<uintptr_t>(device)));
+  all.erase(it);
+  return kSuccess;
+}
+
+CUresult cuMemcpyHtoDAsync_v2(unsigned long long device, const void *host,
+                              size_t bytes, void *) {
+  if (!inside(device, bytes)) {
+    log("copy to the device outside an allocation");
+    return kInvalidValue;
+  }
+  std::memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(device)), host,
+              bytes);
+  log("copy to device %zu", bytes);
+  return kSuccess;
+}
+
+CUresult cuMemcpyDtoHAsync_v2(void *host, unsigned long long device,
+                              size_t bytes, void *) {
+  if (!inside(device, bytes)) {
+    log("copy from the device outside an allocation");
+    return kInvalidValue;
+  }
+  std::memcpy(host, reinterpret_cast<void *>(static_cast<uintptr_t>(device)),
+              bytes);
+  log("copy to host %zu", bytes);
+  return kSuccess;
+}
+
+CUresult cuMemcpyAsync(unsigned long long to, unsigned long long from,
+                       size_t bytes, void *) {
+  if (!inside(to, bytes) || !inside(from, bytes))
+    return kInvalidValue;
+  std::memmove(reinterpret_cast<void *>(static_cast<uintptr_t>(to)),
+               reinterpret_cast<void *>(static_cast<uintptr_t>(from)), bytes);
+  return kSuccess;
+}
+
+CUresult cuMemsetD32Async(unsigned long long device, unsigned value,
+                          size_t count, void *) {
+  if (!inside(device, count * 4))
+    return kInvalidValue;
+  auto *words = reinterpret_cast<uint32_t *>(static_cast<uintptr_t>(device));
+  for (size_t i = 0; i < count; ++i)
+    words[i] = value;
+  return kSuccess;
+}
+
+CUresult cuMemsetD16Async(unsigned long long device, unsigned short value,
+                          size_t count, void *) {
+  if (!inside(device, count * 2))
+    return kInvalidValue;
+  auto *halves = reinterpret_cast<uint16_t *>(static_cast<uintptr_t>(device));
+  for (size_t i = 0; i < count; ++i)
+    halves[i] = value;
+  return kSuccess;
+}
+
+CUresult cuGetErrorName(CUresult result, const char **name) {
+  switch (result) {
+  case kInvalidValue:
+    *name = "CUDA_ERROR_INVALID_VALUE";
+    return kSuccess;
+  case kNoDevice:
+    *name = "CUDA_ERROR_NO_DEVICE";
+    return kSuccess;
+  case kNotFound:
+    *name = "CUDA_ERROR_NOT_FOUND";
+    return kSuccess;
+  case kIllegalAddress:
+    *name = "CUDA_ERROR_ILLEGAL_ADDRESS";
+    return kSuccess;
+  }
+  *name = nullptr;
+  return kInvalidValue;
+}
+
+CUresult cuGetErrorString(CUresult result, const char **text) {
+  *text = result == kIllegalAddress ? "an illegal memory access was "
+                                      "encountered"
+          : result == kNoDevice     ? "no CUDA-capable device is detected"
+                                    : nullptr;
+  return *text ? kSuccess : kInvalidValue;
+}
+
+// For unit tests: what the last launch was given.
+void *kiln_fake_cuda_last_params() { return fake().lastParams; }
+const unsigned *kiln_fake_cuda_last_grid() { return fake().lastGrid; }
+const unsigned *kiln_fake_cuda_last_block() { return fake().lastBlock; }
+int kiln_fake_cuda_module_loads() { return fake().moduleLoads; }
+size_t kiln_fake_cuda_live_allocations() { return fake().allocations.size(); }
+
+} // extern "C"

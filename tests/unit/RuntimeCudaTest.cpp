@@ -1,0 +1,163 @@
+//===- RuntimeCudaTest.cpp - The CUDA runtime without a GPU ---------------===//
+//
+// The driver is loaded with dlopen: a missing or stub driver is one clear
+// error, and with the fake driver (FakeCudaDriver.cpp, host memory) the
+// launches, module cache, copies and error reports are checked.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime/Cuda.h"
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+extern "C" {
+void *mgpuModuleLoad(void *data, size_t size);
+void mgpuModuleUnload(void *module);
+void *mgpuModuleGetFunction(void *module, const char *name);
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t sharedBytes, void *stream,
+                      void **params, void **extra, size_t paramsCount);
+void *mgpuStreamCreate();
+void mgpuStreamSynchronize(void *stream);
+void mgpuStreamDestroy(void *stream);
+void *kiln_cuda_alloc(uint64_t bytes);
+void kiln_cuda_free(void *device);
+}
+
+namespace {
+
+std::string initialize(const KilnCudaApi &api) {
+  char error[512] = "";
+  return api.initialize(error, sizeof(error)) ? error : "";
+}
+
+std::string finish(const KilnCudaApi &api) {
+  char error[512] = "";
+  return api.finish(error, sizeof(error)) ? error : "";
+}
+
+template <typename F> F fakeSymbol(const char *name) {
+  void *library = dlopen(KILN_FAKE_CUDA_DRIVER, RTLD_NOW | RTLD_NOLOAD);
+  EXPECT_NE(library, nullptr) << "the fake driver is not loaded";
+  return library ? reinterpret_cast<F>(dlsym(library, name)) : nullptr;
+}
+
+// A driver that cannot set up a GPU gives way to the next one asked for.
+TEST(CudaRuntime, DriverLoadingLaunchesCopiesAndErrors) {
+  const KilnCudaApi *api = kiln_cuda_api();
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ(api->version, kKilnCudaApiVersion);
+
+  // No driver: one error, and nothing else runs.
+  setenv("KILN_CUDA_DRIVER", "/nonexistent/libcuda.so.1", 1);
+  std::string missing = initialize(*api);
+  EXPECT_EQ(missing.rfind("no CUDA device: cannot load the CUDA driver "
+                          "'/nonexistent/libcuda.so.1'",
+                          0),
+            0u)
+      << missing;
+  EXPECT_EQ(kiln_cuda_alloc(64), nullptr);
+  EXPECT_NE(finish(*api).find("no CUDA device"), std::string::npos);
+
+  // The toolkit's stub driver has every symbol but no device.
+  struct stat info;
+  const char *stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
+  if (stat(stub, &info) == 0) {
+    setenv("KILN_CUDA_DRIVER", stub, 1);
+    std::string stubbed = initialize(*api);
+    EXPECT_EQ(stubbed.rfind("no CUDA device: cuInit: ", 0), 0u) << stubbed;
+  }
+}
+
+TEST(CudaRuntime, FakeDriver) {
+  const KilnCudaApi *api = kiln_cuda_api();
+  setenv("KILN_CUDA_DRIVER", KILN_FAKE_CUDA_DRIVER, 1);
+  ASSERT_EQ(initialize(*api), "");
+
+  // The module is loaded once, however often the launches ask for it.
+  uint32_t image[4] = {0xBA55ED50u, 0, 0, 0};
+  auto loads = fakeSymbol<int (*)()>("kiln_fake_cuda_module_loads");
+  ASSERT_NE(loads, nullptr);
+  int before = loads();
+  void *module = mgpuModuleLoad(image, sizeof(image));
+  ASSERT_NE(module, nullptr);
+  EXPECT_EQ(mgpuModuleLoad(image, sizeof(image)), module);
+  mgpuModuleUnload(module);
+  EXPECT_EQ(mgpuModuleLoad(image, sizeof(image)), module);
+  EXPECT_EQ(loads(), before + 1);
+
+  // A launch reaches the driver with its grid, block and the very argument
+  // array the host code packed: pointers to each argument's value.
+  void *function = mgpuModuleGetFunction(module, "scale_kernel");
+  ASSERT_NE(function, nullptr);
+  EXPECT_EQ(mgpuModuleGetFunction(module, "scale_kernel"), function);
+  float *buffer = static_cast<float *>(kiln_cuda_alloc(256 * sizeof(float)));
+  ASSERT_NE(buffer, nullptr);
+  int64_t count = 256;
+  float factor = 0.5f;
+  void *params[] = {&buffer, &count, &factor};
+  void *stream = mgpuStreamCreate();
+  api->beginEntry("forward");
+  mgpuLaunchKernel(function, 3, 1, 1, 128, 1, 1, 0, stream, params, nullptr,
+                   3);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  auto lastParams = fakeSymbol<void **(*)()>("kiln_fake_cuda_last_params");
+  auto lastGrid = fakeSymbol<const unsigned *(*)()>("kiln_fake_cuda_last_grid");
+  auto lastBlock =
+      fakeSymbol<const unsigned *(*)()>("kiln_fake_cuda_last_block");
+  ASSERT_TRUE(lastParams && lastGrid && lastBlock);
+  void **given = lastParams();
+  EXPECT_EQ(given, params);
+  EXPECT_EQ(*static_cast<float **>(given[0]), buffer);
+  EXPECT_EQ(*static_cast<int64_t *>(given[1]), 256);
+  EXPECT_EQ(*static_cast<float *>(given[2]), 0.5f);
+  EXPECT_EQ(lastGrid()[0], 3u);
+  EXPECT_EQ(lastBlock()[0], 128u);
+
+  // An empty grid launches nothing.
+  mgpuLaunchKernel(function, 0, 1, 1, 128, 1, 1, 0, nullptr, params, nullptr,
+                   3);
+  EXPECT_EQ(lastGrid()[0], 3u);
+
+  // Copies round-trip through device memory.
+  float host[256], back[256];
+  for (int i = 0; i < 256; ++i)
+    host[i] = float(i);
+  api->copyToDevice(buffer, host, sizeof(host));
+  api->copyToHost(back, buffer, sizeof(back));
+  kiln_cuda_free(buffer);
+  EXPECT_EQ(finish(*api), "");
+  for (int i = 0; i < 256; ++i)
+    ASSERT_EQ(back[i], float(i));
+  auto live = fakeSymbol<size_t (*)()>("kiln_fake_cuda_live_allocations");
+  ASSERT_NE(live, nullptr);
+  EXPECT_EQ(live(), 0u);
+
+  // A failing launch is reported by finish with its kernel and entry point,
+  // once; what follows the failure does not run.
+  setenv("KILN_FAKE_CUDA_FAIL_KERNEL", "scale_kernel", 1);
+  api->beginEntry("train_step");
+  mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 0, nullptr, params, nullptr,
+                   3);
+  EXPECT_EQ(kiln_cuda_alloc(64), nullptr);
+  std::string failure = finish(*api);
+  EXPECT_NE(failure.find("launch of kernel 'scale_kernel'"), std::string::npos)
+      << failure;
+  EXPECT_NE(failure.find("CUDA_ERROR_ILLEGAL_ADDRESS"), std::string::npos)
+      << failure;
+  EXPECT_NE(failure.find("entry point 'train_step'"), std::string::npos)
+      << failure;
+  unsetenv("KILN_FAKE_CUDA_FAIL_KERNEL");
+  EXPECT_EQ(finish(*api), "");
+}
+
+} // namespace

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/IR/Location.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -98,6 +99,32 @@ llvm::Expected<std::string> emitPtx(mlir::ModuleOp module,
 }
 
 llvm::Error embedKernels(mlir::ModuleOp module, llvm::StringRef toolkit) {
+  // What the CPU does in a library (the recurrences of RNN, LSTM and GRU)
+  // is left in the host code: no GPU artefact can run it.
+  mlir::Operation *library = nullptr;
+  module.walk([&](mlir::Operation *op) {
+    if (op->getName().getStringRef() != "kernel.library_call")
+      return mlir::WalkResult::advance();
+    library = op;
+    return mlir::WalkResult::interrupt();
+  });
+  if (library) {
+    auto callee = library->getAttrOfType<mlir::StringAttr>("callee");
+    std::string where = "an unknown place";
+    library->getLoc()->walk([&](mlir::Location loc) {
+      auto file = llvm::dyn_cast<mlir::FileLineColLoc>(loc);
+      if (!file)
+        return mlir::WalkResult::advance();
+      where = file.getFilename().str() + ":" + std::to_string(file.getLine());
+      return mlir::WalkResult::interrupt();
+    });
+    return error(llvm::Twine("--target=cuda: ") +
+                 (callee ? callee.getValue() : "a library call") +
+                 " (at " + where +
+                 ") runs on the CPU only: recurrences have no GPU kernel "
+                 "yet, so this model's kernels compile (--emit=ptx) but no "
+                 "GPU artefact does");
+  }
   if (module.getOps<mlir::gpu::GPUModuleOp>().empty())
     return llvm::Error::success();
   mlir::PassManager pm(module.getContext());

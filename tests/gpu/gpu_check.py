@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""Kiln's GPU artefacts on an NVIDIA GPU, against PyTorch on the same GPU.
+
+Runs on a machine with the NVIDIA driver and PyTorch (CUDA) but no LLVM,
+MLIR or oneDNN: the artefacts were compiled elsewhere (scripts/gpu-check.sh
+prepare) and are loaded here with ctypes. Each is a shared library whose
+entry points take device pointers: PyTorch's CUDA tensors are passed as
+they are (one primary context), so no copy separates the two.
+
+    gpu_check.py DIR                 numerics, a short training run, speed
+    gpu_check.py DIR --fake-driver L the same calls through a CUDA driver in
+                                     host memory (tests/unit/FakeCudaDriver):
+                                     the plumbing only, no numbers checked
+
+Numerics: every model of DIR/models.txt, its forward, loss and every
+gradient against the reference model of tests/reference/test_models.py in
+float64 on the CPU, from the same float32 weights and batch; tolerance
+1e-4 of the largest magnitude, as the CPU's suite (the gradients of models
+with ReLU kinks, which float32 rounding moves across, by relative norm
+1e-3). Training: the cnn trains one pass over the training images carried
+and is evaluated on the test set. Speed: each train step beside PyTorch
+eager and torch.compile (Adam, same batch), in milliseconds and as ratios.
+Exit 1 if a check fails.
+"""
+
+import argparse
+import ctypes
+import gzip
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import test_models as tm  # noqa: E402
+
+DTYPES = {"f32": torch.float32, "f64": torch.float64, "i64": torch.int64,
+          "i32": torch.int32, "bool": torch.uint8, "u8": torch.uint8,
+          "i8": torch.int8}
+
+
+class Api(ctypes.Structure):
+    """KilnCudaApi (runtime/include/kiln/runtime/Cuda.h)."""
+    _fields_ = [
+        ("version", ctypes.c_int),
+        ("initialize", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.c_size_t)),
+        ("allocate", ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_size_t)),
+        ("release", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+        ("copyToDevice", ctypes.CFUNCTYPE(None, ctypes.c_void_p,
+                                          ctypes.c_void_p, ctypes.c_size_t)),
+        ("copyToHost", ctypes.CFUNCTYPE(None, ctypes.c_void_p,
+                                        ctypes.c_void_p, ctypes.c_size_t)),
+        ("beginEntry", ctypes.CFUNCTYPE(None, ctypes.c_char_p)),
+        ("finish", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p,
+                                    ctypes.c_size_t)),
+    ]
+
+
+class Record(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("packed", ctypes.c_void_p)]
+
+
+Packed = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))
+
+
+class Artefact:
+    """A GPU artefact: its manifest and entry points, on tensors of
+    `device` (cuda, or cpu with the fake driver)."""
+
+    def __init__(self, path, device):
+        self.lib = ctypes.CDLL(os.path.abspath(path))
+        self.device = device
+        self.lib.kiln_manifest.restype = ctypes.c_char_p
+        self.lib.kiln_num_entries.restype = ctypes.c_int64
+        self.lib.kiln_entry_table.restype = ctypes.POINTER(Record)
+        self.lib.kiln_cuda_api.restype = ctypes.POINTER(Api)
+        manifest = json.loads(self.lib.kiln_manifest().decode())
+        self.entries = {e["name"]: e for e in manifest["entries"]}
+        table = self.lib.kiln_entry_table()
+        self.functions = {}
+        for i in range(self.lib.kiln_num_entries()):
+            self.functions[table[i].name.decode()] = Packed(table[i].packed)
+        self.api = self.lib.kiln_cuda_api().contents
+        error = ctypes.create_string_buffer(1024)
+        if self.api.initialize(error, len(error)):
+            raise RuntimeError(error.value.decode())
+
+    def arguments(self, entry, given):
+        """The tensors of `entry`'s arguments: from `given` by name, the
+        rest (optimizer state) zeros."""
+        tensors = []
+        for a in self.entries[entry]["arguments"]:
+            dtype = DTYPES[a["dtype"]]
+            if a["name"] in given:
+                t = given[a["name"]].to(self.device, dtype).contiguous()
+            else:
+                t = torch.zeros(a["shape"], dtype=dtype, device=self.device)
+            if list(t.shape) != a["shape"]:
+                raise ValueError("%s: %s has shape %s, the artefact wants %s"
+                                 % (entry, a["name"], list(t.shape),
+                                    a["shape"]))
+            tensors.append(t)
+        return tensors
+
+    def call(self, entry, arguments, sync=True):
+        """Runs `entry`; results that update an argument are computed into
+        it. Returns {result name: tensor}."""
+        spec = self.entries[entry]
+        names = [a["name"] for a in spec["arguments"]]
+        results, pointers = {}, [t.data_ptr() for t in arguments]
+        for r in spec["results"]:
+            if "updates" in r:
+                t = arguments[names.index(r["updates"])]
+            else:
+                t = torch.empty(r["shape"], dtype=DTYPES[r["dtype"]],
+                                device=self.device)
+            results[r["name"]] = t
+            pointers.append(t.data_ptr())
+        array = (ctypes.c_void_p * len(pointers))(*pointers)
+        # PyTorch's work on the tensors first (Kiln has a stream of its own).
+        if self.device == "cuda" and sync:
+            torch.cuda.synchronize()
+        self.api.beginEntry(entry.encode())
+        self.functions[entry](array)
+        if sync:
+            self.finish()
+        return results
+
+    def finish(self):
+        error = ctypes.create_string_buffer(1024)
+        if self.api.finish(error, len(error)):
+            raise RuntimeError(error.value.decode())
+
+
+class Report:
+    def __init__(self):
+        self.failed = 0
+
+    def line(self, ok, what, detail):
+        self.failed += not ok
+        print("%-4s %-40s %s" % ("ok" if ok else "FAIL", what, detail),
+              flush=True)
+
+
+def compare(report, what, got, want, tol, relative_norm=False):
+    got = got.detach().double().cpu().numpy()
+    want = np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        report.line(False, what, "shape %s, expected %s"
+                    % (list(got.shape), list(want.shape)))
+        return
+    if relative_norm:
+        err = float(np.linalg.norm(got - want) /
+                    max(np.linalg.norm(want), 1e-30))
+        report.line(err <= 1e-3, what, "relative norm %.2e (tol 1e-3)" % err)
+        return
+    err = float(np.max(np.abs(got - want))) if got.size else 0.0
+    report.line(err <= tol, what, "max|diff| %.2e (tol %.2e)" % (err, tol))
+
+
+def check_numerics(report, directory, name, batch, device, fake):
+    _, seed, make_batch, loss_of = tm.MODELS[name]
+    model = tm.seeded_model(name)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    gen = torch.Generator().manual_seed(100 + seed)
+    forward_inputs, loss_inputs = make_batch(batch, gen)
+    artefact = Artefact(os.path.join(directory, name + ".so"), device)
+
+    start = time.time()
+    got = {}
+    for entry, inputs in (("forward", forward_inputs), ("loss", loss_inputs),
+                          ("grad", loss_inputs)):
+        given = dict(state)
+        given.update(inputs)
+        got[entry] = artefact.call(entry, artefact.arguments(entry, given))
+    if fake:
+        report.line(True, name + "/plumbing", "forward, loss and grad ran "
+                    "through the fake driver (%.1f s)" % (time.time() - start))
+        return
+
+    reference = tm.seeded_model(name).double()
+    wide = {k: v.double() if v.is_floating_point() else v
+            for k, v in loss_inputs.items()}
+    with torch.no_grad():
+        logits = reference.eval()(**{k: v.double() if v.is_floating_point()
+                                     else v for k, v in forward_inputs.items()})
+        loss = loss_of(reference.train(), wide)
+    output = tm.FORWARD_OUTPUT.get(name, "logits")
+    scale = lambda t: max(1e-3, float(t.abs().max()))  # noqa: E731
+    compare(report, name + "/forward/" + output, got["forward"][output],
+            logits.numpy(), 1e-4 * scale(logits))
+    compare(report, name + "/loss", got["loss"]["loss"], loss.numpy(),
+            1e-4 * scale(loss))
+    reference = tm.seeded_model(name).double()
+    grad_loss = loss_of(reference.train(), wide)
+    grad_loss.backward()
+    grads = {"grad." + k: p.grad for k, p in reference.named_parameters()}
+    largest = max(float(g.abs().max()) for g in grads.values())
+    worst = None
+    for key, want in grads.items():
+        if key not in got["grad"]:
+            report.line(False, name + "/" + key, "missing from the artefact")
+            continue
+        tol = 1e-4 * max(float(want.abs().max()), 1e-3 * largest)
+        before = report.failed
+        compare(_Quiet(report), name + "/" + key, got["grad"][key],
+                want.numpy(), tol, relative_norm=name in tm.KINKED)
+        if report.failed > before and worst is None:
+            worst = key
+    report.line(worst is None, name + "/grad (%d tensors)" % len(grads),
+                "all within tolerance" if worst is None
+                else "first failure: " + worst)
+
+
+class _Quiet:
+    """Counts failures without a line per tensor; prints the failing ones."""
+
+    def __init__(self, report):
+        self.report = report
+
+    def line(self, ok, what, detail):
+        if not ok:
+            self.report.line(ok, what, detail)
+
+
+def load_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big")
+             for i in range(dims)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def train_cnn(report, directory, device):
+    """One pass of the cnn over the carried training images, then test
+    accuracy; far above chance (10%) or a failure."""
+    artefact = Artefact(os.path.join(directory, "bench_cnn.so"), device)
+    batch = artefact.entries["train_step"]["arguments"][-1]["shape"][0]
+    images = np.load(os.path.join(directory, "fashion_train.npz"))
+    x_train, y_train = images["x"], images["y"]
+    x_test = load_idx(os.path.join(directory, "t10k-images-idx3-ubyte.gz"))
+    y_test = load_idx(os.path.join(directory, "t10k-labels-idx1-ubyte.gz"))
+    torch.manual_seed(1)
+    state = {k: v for k, v in tm.Cnn().state_dict().items()}
+    args = artefact.arguments("train_step", state)
+    names = [a["name"] for a in artefact.entries["train_step"]["arguments"]]
+    ix, iy = names.index("x"), names.index("y")
+    order = np.random.default_rng(0).permutation(len(x_train))
+    steps = len(x_train) // batch
+    start = time.time()
+    for s in range(steps):
+        take = order[s * batch:(s + 1) * batch]
+        args[ix].copy_(torch.from_numpy(x_train[take]).to(device).float()
+                       .div_(255).reshape(batch, 1, 28, 28))
+        args[iy].copy_(torch.from_numpy(y_train[take].astype(np.int64)))
+        loss = artefact.call("train_step", args)["loss"]
+    seconds = time.time() - start
+    params = {n: t for n, t in zip(names, args)}
+    correct = total = 0
+    for s in range(len(x_test) // batch):
+        x = torch.from_numpy(x_test[s * batch:(s + 1) * batch]).float() / 255
+        given = dict(params)
+        given["x"] = x.reshape(batch, 1, 28, 28)
+        logits = artefact.call("forward",
+                               artefact.arguments("forward", given))["logits"]
+        labels = torch.from_numpy(
+            y_test[s * batch:(s + 1) * batch].astype(np.int64))
+        correct += int((logits.argmax(1).cpu() == labels).sum())
+        total += batch
+    accuracy = correct / total
+    report.line(accuracy >= 0.75, "cnn/train %d steps of %d" % (steps, batch),
+                "last loss %.3f, test accuracy %.2f%% (%.2f s; an epoch of "
+                "60,000 at this rate: %.2f s)"
+                % (float(loss), 100 * accuracy, seconds,
+                   seconds / (steps * batch) * 60000))
+
+
+def bench(report, directory, name, device, deadline):
+    artefact = Artefact(os.path.join(directory, "bench_%s.so" % name), device)
+    spec = artefact.entries["train_step"]
+    _, seed, make_batch, loss_of = tm.MODELS[name]
+    batch = spec["arguments"][-1]["shape"][0]
+    model = tm.seeded_model(name)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    _, loss_inputs = make_batch(batch, torch.Generator().manual_seed(seed))
+    given = dict(state)
+    given.update(loss_inputs)
+    args = artefact.arguments("train_step", given)
+    torch.cuda.synchronize()
+
+    def kiln_steps(n):
+        for _ in range(n):
+            artefact.call("train_step", args, sync=False)
+        artefact.finish()
+
+    reference = tm.MODELS[name][0]().to(device).train()
+    inputs = {k: v.to(device) for k, v in loss_inputs.items()}
+    optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3)
+
+    def torch_step(m):
+        optimizer.zero_grad(set_to_none=True)
+        loss_of(m, inputs).backward()
+        optimizer.step()
+
+    def timed(run, n):
+        run(3)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        run(n)
+        torch.cuda.synchronize()
+        return (time.perf_counter() - start) / n * 1000
+
+    n = 30
+    kiln = timed(kiln_steps, n)
+    eager = timed(lambda k: [torch_step(reference) for _ in range(k)], n)
+    try:
+        # torch.compile's own compile takes a minute or more per model.
+        if time.time() > deadline:
+            raise RuntimeError("skipped: the check's time budget is spent")
+        compiled_model = torch.compile(reference)
+        compiled = timed(lambda k: [torch_step(compiled_model)
+                                    for _ in range(k)], n)
+    except Exception as e:  # noqa: BLE001 (no Triton, no compiler)
+        compiled = float("nan")
+        print("     torch.compile unavailable: %s" % str(e).split("\n")[0])
+    best = min(eager, compiled) if compiled == compiled else eager
+    report.line(True, "%s/train_step batch %d" % (name, batch),
+                "Kiln %.2f ms, eager %.2f ms, torch.compile %.2f ms: "
+                "%.2fx the faster" % (kiln, eager, compiled, best / kiln))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("directory")
+    parser.add_argument("--fake-driver", metavar="LIB",
+                        help="run the plumbing through this CUDA driver")
+    parser.add_argument("--budget", type=float, default=300,
+                        help="seconds after which torch.compile is skipped")
+    args = parser.parse_args()
+    deadline = time.time() + args.budget
+    fake = args.fake_driver is not None
+    if fake:
+        os.environ["KILN_CUDA_DRIVER"] = os.path.abspath(args.fake_driver)
+        device = "cpu"
+    else:
+        if not torch.cuda.is_available():
+            print("no CUDA device visible to PyTorch")
+            return 1
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        device = "cuda"
+        print("device: %s; PyTorch %s" % (torch.cuda.get_device_name(0),
+                                          torch.__version__))
+    with open(os.path.join(args.directory, "models.txt")) as f:
+        plan = [line.split() for line in f if line.strip()]
+    report = Report()
+    for kind, name, batch in plan:
+        try:
+            if kind == "numerics":
+                check_numerics(report, args.directory, name, int(batch),
+                               device, fake)
+            elif kind == "train" and not fake:
+                train_cnn(report, args.directory, device)
+            elif kind == "bench" and not fake:
+                bench(report, args.directory, name, device, deadline)
+        except Exception as e:  # noqa: BLE001 (a failed check, reported)
+            report.line(False, "%s/%s" % (name, kind), str(e))
+    print("%d check(s) failed" % report.failed if report.failed
+          else "every check passed")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -719,11 +719,6 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
     return fail("--emit=ptx writes GPU kernels: add --target=cuda");
   if (targetIsCuda()) {
     llvm::StringRef e = emit.getValue();
-    if (e == "exe")
-      return fail("--target=cuda --emit=exe: Kiln's training executables "
-                  "run on the CPU; for the GPU, build a shared library "
-                  "(--emit=so) and run its entry points with kiln-run "
-                  "--device=cuda, or link --emit=obj or lib into a program");
     if (gradcheck)
       return fail("--gradcheck runs on the CPU: drop --target=cuda");
     if (report == "memory")

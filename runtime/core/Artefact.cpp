@@ -405,8 +405,13 @@ StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
 
 StatusOr<std::unique_ptr<Artefact>>
 Artefact::linked(const char *(*manifest)(), int64_t (*numEntries)(),
-                 const KilnEntryRecord *(*entryTable)()) {
-  return fromFunctions(manifest, numEntries, entryTable, "this program");
+                 const KilnEntryRecord *(*entryTable)(),
+                 const KilnCudaApi *(*cudaApi)()) {
+  StatusOr<std::unique_ptr<Artefact>> a =
+      fromFunctions(manifest, numEntries, entryTable, "this program");
+  if (a.ok() && cudaApi)
+    a.value()->cuda_ = cudaApi();
+  return a;
 }
 
 StatusOr<std::unique_ptr<Artefact>>

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/Artefact.h"
+#include "kiln/runtime/Cuda.h"
 #include "kiln/runtime/RunCommand.h"
 #include "kiln/runtime/Sampling.h"
 #include "kiln/runtime/Threads.h"
@@ -21,6 +22,9 @@ extern "C" {
 const char *kiln_manifest(void);
 int64_t kiln_num_entries(void);
 const KilnEntryRecord *kiln_entry_table(void);
+// Linked (from the runtime's archive) only when the model was compiled for
+// the GPU: its launches call the CUDA runtime, which defines this.
+const KilnCudaApi *kiln_cuda_api(void) __attribute__((weak));
 }
 
 using namespace kiln::rt;
@@ -269,13 +273,57 @@ void list(const std::vector<EntrySpec> &entries) {
 
 } // namespace
 
+/// Takes --device=D (or --device D) out of the arguments; "" if absent.
+std::string takeDevice(int &argc, char **argv) {
+  std::string device;
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strncmp(argv[i], "--device=", 9)) {
+      device = argv[i] + 9;
+      continue;
+    }
+    if (!std::strcmp(argv[i], "--device") && i + 1 < argc) {
+      device = argv[++i];
+      continue;
+    }
+    argv[out++] = argv[i];
+  }
+  argc = out;
+  return device;
+}
+
 int main(int argc, char **argv) {
   boundOpenMpSpinning(argv);
-  auto artefact =
-      Artefact::linked(kiln_manifest, kiln_num_entries, kiln_entry_table);
+  auto artefact = Artefact::linked(kiln_manifest, kiln_num_entries,
+                                   kiln_entry_table, kiln_cuda_api);
   if (!artefact.ok())
     return fail(argv[0], artefact.status().message());
   Artefact &a = *artefact.value();
+  // Where the model runs is where it was compiled for; --device names it.
+  std::string device = takeDevice(argc, argv);
+  if (!device.empty() && device != "cpu" && device != "cuda")
+    return fail(argv[0], "--device=" + device +
+                             " is not a device; devices: cpu, cuda");
+  if (device == "cuda" && !a.onGpu())
+    return fail(argv[0], "this program was compiled for the CPU: compile it "
+                         "with kilnc --target=cuda to run on a GPU");
+  if (device == "cpu" && a.onGpu())
+    return fail(argv[0], "this program was compiled for NVIDIA GPUs "
+                         "(kilnc --target=cuda): it runs with --device=cuda");
+  bool wantsHelp = argc < 2 || isHelp(argv[1]) ||
+                   !std::strcmp(argv[1], "list") ||
+                   !std::strcmp(argv[1], "--list");
+  if (a.onGpu())
+    for (int i = 1; i < argc; ++i)
+      if (!std::strcmp(argv[i], "--check-numerics") ||
+          !std::strcmp(argv[i], "--profile") ||
+          !std::strncmp(argv[i], "--profile=", 10))
+        return fail(argv[0], std::string(argv[i]) +
+                                 " checks the CPU's kernels: compile the "
+                                 "model for the CPU to use it");
+  if (a.onGpu() && !wantsHelp)
+    if (Status s = a.initializeGpu(); !s.ok())
+      return fail(argv[0], s.message());
   const std::vector<EntrySpec> &entries = a.entries();
   if (argc < 2) {
     printOverview(stderr, argv[0], entries);

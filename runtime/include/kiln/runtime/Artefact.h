@@ -42,10 +42,12 @@ public:
   /// Loads a shared library produced by `kilnc --emit=so`.
   static StatusOr<std::unique_ptr<Artefact>> open(const std::string &path);
   /// The artefact linked into this program (`kilnc --emit=exe`), from its
-  /// three ABI functions.
+  /// three ABI functions, and the CUDA runtime linked with it if it was
+  /// compiled for the GPU (else null).
   static StatusOr<std::unique_ptr<Artefact>>
   linked(const char *(*manifest)(), int64_t (*numEntries)(),
-         const KilnEntryRecord *(*entryTable)());
+         const KilnEntryRecord *(*entryTable)(),
+         const KilnCudaApi *(*cudaApi)() = nullptr);
   ~Artefact();
 
   const std::vector<EntrySpec> &entries() const { return entries_; }

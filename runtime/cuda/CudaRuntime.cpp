@@ -77,9 +77,10 @@ struct Runtime {
   std::map<CUfunction, std::string> kernelNames;
 };
 
+/// Destroyed when the artefact holding this copy is unloaded (or at exit).
 Runtime &runtime() {
-  static Runtime *instance = new Runtime; // never destroyed: no exit order
-  return *instance;
+  static Runtime instance;
+  return instance;
 }
 
 std::string describe(Runtime &rt, CUresult result) {

@@ -36,7 +36,7 @@ constexpr CUresult kIllegalAddress = 700;
 
 struct Fake {
   std::map<uintptr_t, size_t> allocations; // start -> bytes
-  std::set<std::string *> functions;
+  std::set<std::string> functions; // a function is its name's node
   void *lastParams = nullptr;
   unsigned lastGrid[3] = {0, 0, 0};
   unsigned lastBlock[3] = {0, 0, 0};
@@ -44,8 +44,8 @@ struct Fake {
 };
 
 Fake &fake() {
-  static Fake *instance = new Fake;
-  return *instance;
+  static Fake instance;
+  return instance;
 }
 
 void log(const char *format, ...) __attribute__((format(printf, 1, 2)));
@@ -139,9 +139,8 @@ CUresult cuModuleLoadData(void **module, const void *image) {
 }
 
 CUresult cuModuleGetFunction(void **function, void *, const char *name) {
-  auto *held = new std::string(name);
-  fake().functions.insert(held);
-  *function = held;
+  const std::string &held = *fake().functions.insert(name).first;
+  *function = const_cast<std::string *>(&held);
   return kSuccess;
 }
 
@@ -149,8 +148,9 @@ CUresult cuLaunchKernel(void *function, unsigned gridX, unsigned gridY,
                         unsigned gridZ, unsigned blockX, unsigned blockY,
                         unsigned blockZ, unsigned, void *, void **params,
                         void **) {
-  auto *name = static_cast<std::string *>(function);
-  if (!fake().functions.count(name))
+  auto *name = static_cast<const std::string *>(function);
+  auto known = fake().functions.find(*name);
+  if (known == fake().functions.end() || &*known != name)
     return kNotFound;
   Fake &f = fake();
   f.lastParams = params;

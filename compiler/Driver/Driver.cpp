@@ -721,9 +721,6 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
     llvm::StringRef e = emit.getValue();
     if (gradcheck)
       return fail("--gradcheck runs on the CPU: drop --target=cuda");
-    if (report == "memory")
-      return fail("--report=memory is the CPU's memory plan: drop "
-                  "--target=cuda");
     if (llvm::Error e = cuda::checkGpuArch(gpuArch))
       return fail(llvm::toString(std::move(e)));
     if (irStageOf(emit) == Stage::LLVM) {

@@ -212,6 +212,12 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
 /// code).
 void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   addBufferizationPasses(pm, /*numericsChecks=*/false);
+  // An entry point's temporaries share one arena on the device, planned as
+  // the CPU's: the launches of one stream run in order, so bytes a buffer
+  // no longer needs are free for the next kernel's.
+  KilnPlanMemoryOptions plan;
+  plan.report = options.reportMemory;
+  pm.addNestedPass<FuncOp>(createKilnPlanMemory(plan));
   // No canonicalization from here to the launches: it would fold the
   // one-iteration loops that keep scalar work on the device.
   pm.addNestedPass<FuncOp>(createKilnGpuMapLoops());

@@ -11,6 +11,8 @@
 #include "mlir/Transforms/FoldUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <algorithm>
+#include <functional>
 #include <numeric>
 
 namespace kiln {
@@ -262,9 +264,27 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
     for (SmallVector<Operation *> &run : runs) {
       llvm::SmallPtrSet<Operation *, 16> inRun(run.begin(), run.end());
       // A value computed in the run and used after it: pure computations of
-      // values from before the run stay on the host, before it.
-      SmallVector<Operation *> device;
+      // values from before the run (a constant, a view of the arena, and
+      // what they use of the run) stay on the host, before it.
+      SmallVector<Operation *> device, host;
+      std::function<bool(Operation *)> hoist = [&](Operation *op) {
+        if (touchesBuffers(op) || op->getNumRegions() > 0 ||
+            !isMemoryEffectFree(op))
+          return false;
+        for (Value v : op->getOperands()) {
+          Operation *def = v.getDefiningOp();
+          if (def && inRun.count(def) && !hoist(def))
+            return false;
+        }
+        inRun.erase(op);
+        device.erase(std::remove(device.begin(), device.end(), op),
+                     device.end());
+        host.push_back(op);
+        return true;
+      };
       for (Operation *op : run) {
+        if (!inRun.count(op))
+          continue; // hoisted already, with a user
         bool escapes = llvm::any_of(op->getUsers(), [&](Operation *user) {
           Operation *ancestor = user;
           while (ancestor && !inRun.count(ancestor))
@@ -275,16 +295,12 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
           device.push_back(op);
           continue;
         }
-        bool fromBefore = llvm::none_of(op->getOperands(), [&](Value v) {
-          return v.getDefiningOp() && inRun.count(v.getDefiningOp());
-        });
-        if (touchesBuffers(op) || !fromBefore)
+        if (!hoist(op))
           return op->emitError("kiln-gpu-map-loops: a value computed from a "
                                "buffer's elements is used by the host");
-        inRun.erase(op);
-        if (op != run.front())
-          op->moveBefore(run.front());
       }
+      for (Operation *op : host)
+        op->moveBefore(device.front());
       for (Operation *op : device)
         if (holdsParallelLoop(op))
           return op->emitError("kiln-gpu-map-loops: host code around a "

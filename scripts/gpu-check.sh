@@ -22,9 +22,13 @@ DIR="${1:-build/gpu-check}"
 KILNC="${KILNC:-build/bin/kilnc}"
 DATA=/usr/share/datasets/fashion-mnist
 
-# What runs: kind, model, batch. Numerics at batch 8 (forward, loss, grad);
+# What runs: kind, model, batch. Every op case of the reference suite in
+# float32 and float64 (but recurrences); numerics at batch 8 (forward, loss,
+# grad);
 # the benchmark's train steps at the batch of each model's training.
-PLAN="numerics mlp 8
+PLAN="ops all f32
+ops all f64
+numerics mlp 8
 numerics cnn 8
 numerics resnet 8
 numerics vit 8
@@ -41,6 +45,11 @@ prepare() {
   echo "$PLAN" >"$DIR/models.txt"
   echo "$PLAN" | while read -r kind model batch; do
     case $kind in
+    ops)
+      /usr/bin/python3 tests/gpu/ops_module.py "$batch" "$DIR/ops_$batch.mlir"
+      "$KILNC" "$DIR/ops_$batch.mlir" --target=cuda --emit=so \
+        -o "$DIR/ops_$batch.so"
+      rm "$DIR/ops_$batch.mlir" ;;
     numerics)
       "$KILNC" --model="$model" --batch="$batch" --target=cuda --emit=so \
         --entries=forward,loss,grad -o "$DIR/$model.so" ;;

@@ -11,8 +11,14 @@ they are (one primary context), so no copy separates the two.
     gpu_check.py DIR --fake-driver L the same calls through a CUDA driver in
                                      host memory (tests/unit/FakeCudaDriver):
                                      the plumbing only, no numbers checked
+    gpu_check.py DIR --cpu           artefacts compiled for the CPU: every
+                                     check of numbers, run on the host (the
+                                     checks' own test)
 
-Numerics: every model of DIR/models.txt, its forward, loss and every
+Ops: every case of the op reference suite (but recurrences) in float32
+and float64, one artefact each, against its PyTorch reference with the CPU
+suite's tolerances (tests/reference/harness.py). Numerics: every model of
+DIR/models.txt, its forward, loss and every
 gradient against the reference model of tests/reference/test_models.py in
 float64 on the CPU, from the same float32 weights and batch; tolerance
 1e-4 of the largest magnitude, as the CPU's suite (the gradients of models
@@ -80,17 +86,21 @@ class Artefact:
         self.lib.kiln_manifest.restype = ctypes.c_char_p
         self.lib.kiln_num_entries.restype = ctypes.c_int64
         self.lib.kiln_entry_table.restype = ctypes.POINTER(Record)
-        self.lib.kiln_cuda_api.restype = ctypes.POINTER(Api)
         manifest = json.loads(self.lib.kiln_manifest().decode())
         self.entries = {e["name"]: e for e in manifest["entries"]}
         table = self.lib.kiln_entry_table()
         self.functions = {}
         for i in range(self.lib.kiln_num_entries()):
             self.functions[table[i].name.decode()] = Packed(table[i].packed)
-        self.api = self.lib.kiln_cuda_api().contents
-        error = ctypes.create_string_buffer(1024)
-        if self.api.initialize(error, len(error)):
-            raise RuntimeError(error.value.decode())
+        self.api = None
+        if hasattr(self.lib, "kiln_cuda_api"):
+            self.lib.kiln_cuda_api.restype = ctypes.POINTER(Api)
+            self.api = self.lib.kiln_cuda_api().contents
+            error = ctypes.create_string_buffer(1024)
+            if self.api.initialize(error, len(error)):
+                raise RuntimeError(error.value.decode())
+        elif device != "cpu":
+            raise RuntimeError("%s was compiled for the CPU" % path)
 
     def arguments(self, entry, given):
         """The tensors of `entry`'s arguments: from `given` by name, the
@@ -127,13 +137,16 @@ class Artefact:
         # PyTorch's work on the tensors first (Kiln has a stream of its own).
         if self.device == "cuda" and sync:
             torch.cuda.synchronize()
-        self.api.beginEntry(entry.encode())
+        if self.api:
+            self.api.beginEntry(entry.encode())
         self.functions[entry](array)
         if sync:
             self.finish()
         return results
 
     def finish(self):
+        if not self.api:
+            return
         error = ctypes.create_string_buffer(1024)
         if self.api.finish(error, len(error)):
             raise RuntimeError(error.value.decode())
@@ -230,13 +243,46 @@ class _Quiet:
             self.report.line(ok, what, detail)
 
 
+def check_ops(report, directory, float_type, device, fake):
+    import harness
+    import ops_module
+    text, inputs, indexed = ops_module.module(float_type)
+    artefact = Artefact(os.path.join(directory, "ops_%s.so" % float_type),
+                        device)
+    given = {k: torch.from_numpy(np.array(v, order="C"))
+             for k, v in inputs.items()}
+    start = time.time()
+    outputs = artefact.call("f", artefact.arguments("f", given))
+    if fake:
+        report.line(True, "ops/%s/plumbing" % float_type,
+                    "%d cases ran through the fake driver (%.1f s)"
+                    % (len(indexed), time.time() - start))
+        return
+    failed = 0
+    for index, c in indexed:
+        prefix = "c%d_" % index
+        expected = harness.expected_outputs(c, float_type)
+        got = {k: outputs[prefix + k].cpu().numpy() for k in expected
+               if prefix + k in outputs}
+        ok, worst, tol, messages = harness.compare_case(c, float_type,
+                                                        expected, got)
+        if not ok:
+            failed += 1
+            report.line(False, "ops/%s/%s" % (float_type, c.name),
+                        "; ".join(messages)[:300])
+    report.line(failed == 0, "ops/%s" % float_type,
+                "%d of %d cases within tolerance (%.1f s)"
+                % (len(indexed) - failed, len(indexed), time.time() - start))
+
+
 def load_idx(path):
     with gzip.open(path, "rb") as f:
         data = f.read()
     dims = data[3]
     shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big")
              for i in range(dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+    return np.frombuffer(data, np.uint8,
+                         offset=4 + 4 * dims).reshape(shape).copy()
 
 
 def train_cnn(report, directory, device):
@@ -342,6 +388,8 @@ def main():
     parser.add_argument("directory")
     parser.add_argument("--fake-driver", metavar="LIB",
                         help="run the plumbing through this CUDA driver")
+    parser.add_argument("--cpu", action="store_true",
+                        help="the artefacts were compiled for the CPU")
     parser.add_argument("--budget", type=float, default=300,
                         help="seconds after which torch.compile is skipped")
     args = parser.parse_args()
@@ -349,6 +397,8 @@ def main():
     fake = args.fake_driver is not None
     if fake:
         os.environ["KILN_CUDA_DRIVER"] = os.path.abspath(args.fake_driver)
+        device = "cpu"
+    elif args.cpu:
         device = "cpu"
     else:
         if not torch.cuda.is_available():
@@ -364,12 +414,14 @@ def main():
     report = Report()
     for kind, name, batch in plan:
         try:
-            if kind == "numerics":
+            if kind == "ops":
+                check_ops(report, args.directory, batch, device, fake)
+            elif kind == "numerics":
                 check_numerics(report, args.directory, name, int(batch),
                                device, fake)
             elif kind == "train" and not fake:
                 train_cnn(report, args.directory, device)
-            elif kind == "bench" and not fake:
+            elif kind == "bench" and device == "cuda":
                 bench(report, args.directory, name, device, deadline)
         except Exception as e:  # noqa: BLE001 (a failed check, reported)
             report.line(False, "%s/%s" % (name, kind), str(e))

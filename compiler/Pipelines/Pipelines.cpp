@@ -132,6 +132,31 @@ void addBufferizationPasses(OpPassManager &pm, bool numericsChecks) {
       pm, mlir::bufferization::BufferDeallocationPipelineOptions());
 }
 
+/// The host code's memrefs, arithmetic, calls and branches to LLVM, every
+/// buffer a bare pointer (the artefact ABI); allocations call the generic
+/// functions (the runtime's). With `gpuLaunches`, the launches become calls
+/// of the GPU runtime's entry points, kernels taking bare pointers too.
+void addHostCodeToLLVMPasses(OpPassManager &pm, bool gpuLaunches) {
+  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
+  pm.addPass(mlir::createLowerAffinePass());
+  mlir::FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(mlir::createArithToLLVMConversionPass());
+  pm.addPass(mlir::createConvertIndexToLLVMPass());
+  mlir::ConvertFuncToLLVMPassOptions funcToLLVM;
+  funcToLLVM.useBarePtrCallConv = true;
+  pm.addPass(mlir::createConvertFuncToLLVMPass(funcToLLVM));
+  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  if (gpuLaunches) {
+    mlir::GpuToLLVMConversionPassOptions launches;
+    launches.hostBarePtrCallConv = true;
+    launches.kernelBarePtrCallConv = true;
+    pm.addPass(mlir::createGpuToLLVMConversionPass(launches));
+  }
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+}
+
 /// Static tiles, vectorized; buffers: one-shot bufferization across
 /// functions, results become out-parameters, temporaries are freed;
 /// library calls become C calls; then loops, vectors and math to LLVM.
@@ -181,19 +206,8 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(mlir::createConvertMathToLLVMPass());
   pm.addPass(mlir::createConvertMathToLibmPass());
   pm.addPass(mlir::createConvertVectorToLLVMPass());
-  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
-  pm.addPass(mlir::createLowerAffinePass());
   // Heap allocations go to the runtime's caching workspace.
-  mlir::FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
-  memrefToLLVM.useGenericFunctions = true;
-  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
-  pm.addPass(mlir::createArithToLLVMConversionPass());
-  pm.addPass(mlir::createConvertIndexToLLVMPass());
-  mlir::ConvertFuncToLLVMPassOptions funcToLLVM;
-  funcToLLVM.useBarePtrCallConv = true;
-  pm.addPass(mlir::createConvertFuncToLLVMPass(funcToLLVM));
-  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
-  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  addHostCodeToLLVMPasses(pm, /*gpuLaunches=*/false);
   // Boolean buffers hold bytes; vectors of i1 are bitmasks.
   pm.addPass(createKilnByteBooleans());
   pm.addPass(createKilnAlignStreamStores());
@@ -240,22 +254,7 @@ void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
       mlir::createReconcileUnrealizedCastsPass());
   pm.addNestedPass<mlir::gpu::GPUModuleOp>(mlir::createCanonicalizerPass());
 
-  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
-  pm.addPass(mlir::createLowerAffinePass());
-  mlir::FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
-  memrefToLLVM.useGenericFunctions = true;
-  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
-  pm.addPass(mlir::createArithToLLVMConversionPass());
-  pm.addPass(mlir::createConvertIndexToLLVMPass());
-  mlir::ConvertFuncToLLVMPassOptions funcToLLVM;
-  funcToLLVM.useBarePtrCallConv = true;
-  pm.addPass(mlir::createConvertFuncToLLVMPass(funcToLLVM));
-  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
-  mlir::GpuToLLVMConversionPassOptions launches;
-  launches.hostBarePtrCallConv = true;
-  launches.kernelBarePtrCallConv = true;
-  pm.addPass(mlir::createGpuToLLVMConversionPass(launches));
-  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  addHostCodeToLLVMPasses(pm, /*gpuLaunches=*/true);
   pm.addPass(createKilnGpuDeviceBuffers());
   pm.addPass(createKilnStripGraphAttrs());
   pm.addPass(createKilnEmitAbi());

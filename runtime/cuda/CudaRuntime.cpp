@@ -139,47 +139,34 @@ std::string load(Runtime &rt) {
     }
   }
   Driver &d = rt.driver;
-  struct Symbol {
-    const char *name;
-    bool found;
-  };
-  Symbol symbols[] = {
-      {"cuInit", resolve(rt.library, "cuInit", d.init)},
-      {"cuDeviceGetCount",
-       resolve(rt.library, "cuDeviceGetCount", d.deviceGetCount)},
-      {"cuDeviceGet", resolve(rt.library, "cuDeviceGet", d.deviceGet)},
-      {"cuDevicePrimaryCtxRetain",
-       resolve(rt.library, "cuDevicePrimaryCtxRetain", d.primaryCtxRetain)},
-      {"cuCtxSetCurrent",
-       resolve(rt.library, "cuCtxSetCurrent", d.ctxSetCurrent)},
-      {"cuStreamCreate", resolve(rt.library, "cuStreamCreate", d.streamCreate)},
-      {"cuStreamSynchronize",
-       resolve(rt.library, "cuStreamSynchronize", d.streamSynchronize)},
-      {"cuModuleLoadData",
-       resolve(rt.library, "cuModuleLoadData", d.moduleLoadData)},
-      {"cuModuleGetFunction",
-       resolve(rt.library, "cuModuleGetFunction", d.moduleGetFunction)},
-      {"cuLaunchKernel", resolve(rt.library, "cuLaunchKernel", d.launchKernel)},
-      {"cuMemAllocAsync",
-       resolve(rt.library, "cuMemAllocAsync", d.memAllocAsync)},
-      {"cuMemFreeAsync", resolve(rt.library, "cuMemFreeAsync", d.memFreeAsync)},
-      {"cuMemcpyHtoDAsync_v2",
-       resolve(rt.library, "cuMemcpyHtoDAsync_v2", d.memcpyHtoDAsync)},
-      {"cuMemcpyDtoHAsync_v2",
-       resolve(rt.library, "cuMemcpyDtoHAsync_v2", d.memcpyDtoHAsync)},
-      {"cuMemcpyAsync", resolve(rt.library, "cuMemcpyAsync", d.memcpyAsync)},
-      {"cuMemsetD32Async",
-       resolve(rt.library, "cuMemsetD32Async", d.memsetD32Async)},
-      {"cuMemsetD16Async",
-       resolve(rt.library, "cuMemsetD16Async", d.memsetD16Async)},
-      {"cuGetErrorName", resolve(rt.library, "cuGetErrorName", d.getErrorName)},
-      {"cuGetErrorString",
-       resolve(rt.library, "cuGetErrorString", d.getErrorString)},
-  };
-  for (const Symbol &symbol : symbols)
-    if (!symbol.found)
-      return "no CUDA device: the CUDA driver '" + path + "' has no " +
-             symbol.name + " (a driver for CUDA 11.2 or later is needed)";
+  // Each field of Driver and the driver's symbol for it.
+#define KILN_DRIVER_SYMBOLS(X)                                                 \
+  X(init, "cuInit")                                                            \
+  X(deviceGetCount, "cuDeviceGetCount")                                        \
+  X(deviceGet, "cuDeviceGet")                                                  \
+  X(primaryCtxRetain, "cuDevicePrimaryCtxRetain")                              \
+  X(ctxSetCurrent, "cuCtxSetCurrent")                                          \
+  X(streamCreate, "cuStreamCreate")                                            \
+  X(streamSynchronize, "cuStreamSynchronize")                                  \
+  X(moduleLoadData, "cuModuleLoadData")                                        \
+  X(moduleGetFunction, "cuModuleGetFunction")                                  \
+  X(launchKernel, "cuLaunchKernel")                                            \
+  X(memAllocAsync, "cuMemAllocAsync")                                          \
+  X(memFreeAsync, "cuMemFreeAsync")                                            \
+  X(memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2")                                   \
+  X(memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2")                                   \
+  X(memcpyAsync, "cuMemcpyAsync")                                              \
+  X(memsetD32Async, "cuMemsetD32Async")                                        \
+  X(memsetD16Async, "cuMemsetD16Async")                                        \
+  X(getErrorName, "cuGetErrorName")                                            \
+  X(getErrorString, "cuGetErrorString")
+#define KILN_RESOLVE(field, symbol)                                            \
+  if (!resolve(rt.library, symbol, d.field))                                   \
+    return "no CUDA device: the CUDA driver '" + path + "' has no " + symbol + \
+           " (a driver for CUDA 11.2 or later is needed)";
+  KILN_DRIVER_SYMBOLS(KILN_RESOLVE)
+#undef KILN_RESOLVE
+#undef KILN_DRIVER_SYMBOLS
   if (CUresult r = d.init(0))
     return "no CUDA device: cuInit: " + describe(rt, r);
   int count = 0;

@@ -34,6 +34,7 @@ numerics resnet 8
 numerics vit 8
 numerics gpt 8
 numerics bert 8
+numerics lstm 8
 train cnn 128
 bench cnn 128
 bench resnet 64

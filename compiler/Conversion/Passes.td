@@ -37,8 +37,8 @@ def ConvertGraphToLinalg : Pass<"convert-graph-to-linalg", "::mlir::ModuleOp"> {
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
-    "::kiln::kernel::KernelDialect"];
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::kiln::kernel::KernelDialect"];
 }
 
 def ConvertLibraryCalls : Pass<"convert-library-calls", "::mlir::ModuleOp"> {

@@ -1,6 +1,6 @@
 """The op reference suite (tests/reference/op_cases.py, model_op_cases.py)
-as one graph module per float type, for GPU artefacts: every case but the
-recurrences (a CPU library: no GPU artefact), one function @f whose
+as one graph module per float type, for GPU artefacts: every case, one
+function @f whose
 arguments and results carry each case's prefix (c<index>_).
 
     ops_module.py f32 OUT.mlir      writes the module (scripts/gpu-check.sh)
@@ -22,7 +22,7 @@ import model_op_cases  # noqa: E402,F401
 
 
 def gpu_cases():
-    return [c for c in CASES if "graph.recurrence" not in c.body]
+    return list(CASES)
 
 
 def module(float_type):

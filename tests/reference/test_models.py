@@ -843,7 +843,8 @@ def kiln_draws(args, workdir, tag, requests, rng):
                          "rng_offset": rng["rng_offset"]})
         outputs = os.path.join(workdir, "%s_noise_%s.safetensors" % (tag, dtype))
         error = run([args.kiln_run, module, "--jit", "--entry=noise",
-                     "--inputs=" + inputs, "--outputs=" + outputs])
+                     "--inputs=" + inputs, "--outputs=" + outputs]
+                    + args.kiln_run_arg)
         if error is not None:
             raise RuntimeError("drawing the noise: " + error)
         drawn = st.load(outputs)
@@ -1222,7 +1223,8 @@ def check_model(name, args, workdir, report):
                              "--params=" + params_path,
                              "--inputs=" + inputs_paths[entry],
                              "--outputs=" + out_path,
-                             "--fusion=" + ("on" if fusion else "off")])
+                             "--fusion=" + ("on" if fusion else "off")]
+                            + args.kiln_run_arg)
                 got = None
                 if error is None:
                     try:
@@ -1279,6 +1281,9 @@ def main():
     parser.add_argument("--kiln-run", default=default_tool("KILN_RUN", "kiln-run"))
     parser.add_argument("--kilnc", default=default_tool("KILNC", "kilnc"))
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--kiln-run-arg", action="append", default=[],
+                        metavar="ARG", help="extra kiln-run argument, e.g. "
+                        "--kiln-run-arg=--library-calls=off (repeatable)")
     parser.add_argument("--keep", metavar="DIR",
                         help="keep the IR, parameters, inputs and outputs")
     args = parser.parse_args()

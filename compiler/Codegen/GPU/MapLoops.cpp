@@ -9,6 +9,9 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Transforms/FoldUtils.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <algorithm>
@@ -78,6 +81,7 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
         failed(shapeLoops(rewriter, func)) ||
         failed(wrapHostWork(rewriter, func)))
       return signalPassFailure();
+    sinkViews(func);
     // The bounds and steps collapsing and tiling computed (products of
     // constants) become constants; nothing else is folded here, since the
     // canonicalizer would fold the one-iteration loops away.
@@ -89,6 +93,48 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
     });
     for (Operation *op : arithmetic)
       (void)folder.tryToFold(op);
+  }
+
+  /// A kernel takes each buffer as a bare pointer, which a view with a
+  /// layout of its own (a recurrence step's slice, at an offset known only
+  /// at run time) cannot be: such views are made again inside each
+  /// outermost parallel loop that uses them, from the buffer they view and
+  /// their offsets, which the kernel then takes instead.
+  void sinkViews(func::FuncOp func) {
+    SmallVector<scf::ParallelOp> outermost;
+    func.walk([&](scf::ParallelOp loop) {
+      if (!loop->getParentOfType<scf::ParallelOp>())
+        outermost.push_back(loop);
+    });
+    for (scf::ParallelOp loop : outermost) {
+      llvm::SetVector<Value> captured;
+      getUsedValuesDefinedAbove(loop.getRegion(), captured);
+      OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
+      IRMapping inside;
+      std::function<Value(Value)> sink = [&](Value v) -> Value {
+        if (Value done = inside.lookupOrNull(v))
+          return done;
+        auto type = dyn_cast<MemRefType>(v.getType());
+        Operation *def = v.getDefiningOp();
+        if (!type || type.getLayout().isIdentity() || !def ||
+            !isa<ViewLikeOpInterface>(def))
+          return v;
+        for (Value operand : def->getOperands())
+          if (isa<MemRefType>(operand.getType()))
+            inside.map(operand, sink(operand));
+        Operation *copy = b.clone(*def, inside);
+        Value result = copy->getResult(cast<OpResult>(v).getResultNumber());
+        inside.map(v, result);
+        return result;
+      };
+      for (Value v : captured) {
+        Value replacement = sink(v);
+        if (replacement != v)
+          v.replaceUsesWithIf(replacement, [&](OpOperand &use) {
+            return loop->isProperAncestor(use.getOwner());
+          });
+      }
+    }
   }
 
   /// memref.copy as linalg.copy, then every linalg op as loops.

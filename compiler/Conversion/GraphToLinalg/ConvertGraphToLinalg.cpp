@@ -95,8 +95,11 @@ void kiln::populateGraphToLinalgPatterns(RewritePatternSet &patterns,
   LowerFamily contraction = [libraryCalls](OpBuilder &b, Operation *op) {
     return lowerContraction(b, op, libraryCalls);
   };
+  LowerFamily model = [libraryCalls](OpBuilder &b, Operation *op) {
+    return lowerModel(b, op, libraryCalls);
+  };
   for (LowerFamily lower : {LowerFamily(&lowerElementwise),
                             LowerFamily(&lowerReduction), contraction,
-                            LowerFamily(&lowerShape), LowerFamily(&lowerModel)})
+                            LowerFamily(&lowerShape), model})
     patterns.add<LowerFamilyPattern>(ctx, std::move(lower));
 }

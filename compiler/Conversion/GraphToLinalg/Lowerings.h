@@ -37,8 +37,12 @@ Results lowerContraction(mlir::OpBuilder &b, mlir::Operation *op,
                          bool libraryCalls);
 /// Reshape, transpose, slice, concat, embedding.
 Results lowerShape(mlir::OpBuilder &b, mlir::Operation *op);
-/// Attention and random numbers.
-Results lowerModel(mlir::OpBuilder &b, mlir::Operation *op);
+/// Attention, recurrences and random numbers; without library calls,
+/// recurrences are loops of linalg ops (lowerRecurrenceLoops).
+Results lowerModel(mlir::OpBuilder &b, mlir::Operation *op,
+                   bool libraryCalls);
+/// graph.recurrence and its gradient as an scf.for of linalg ops.
+Results lowerRecurrenceLoops(mlir::OpBuilder &b, mlir::Operation *op);
 
 } // namespace kiln::lowering
 

@@ -312,8 +312,10 @@ SmallVector<Value> recurrenceGrad(OpBuilder &b, Location loc,
 
 } // namespace
 
-Results lowerModel(OpBuilder &b, Operation *op) {
+Results lowerModel(OpBuilder &b, Operation *op, bool libraryCalls) {
   Location loc = op->getLoc();
+  if (!libraryCalls && isa<RecurrenceOp, RecurrenceGradOp>(op))
+    return lowerRecurrenceLoops(b, op);
   return llvm::TypeSwitch<Operation *, Results>(op)
       .Case([&](AttentionOp o) { return SmallVector<Value>{attention(b, loc, o)}; })
       .Case([&](RecurrenceOp o) { return recurrence(b, loc, o); })

@@ -409,8 +409,16 @@ Artefact::linked(const char *(*manifest)(), int64_t (*numEntries)(),
                  const KilnCudaApi *(*cudaApi)()) {
   StatusOr<std::unique_ptr<Artefact>> a =
       fromFunctions(manifest, numEntries, entryTable, "this program");
-  if (a.ok() && cudaApi)
-    a.value()->cuda_ = cudaApi();
+  if (a.ok() && cudaApi) {
+    const KilnCudaApi *api = cudaApi();
+    if (!api || api->version != kKilnCudaApiVersion)
+      return Status::error("this program's CUDA runtime is not the one "
+                           "Kiln's runtime expects (API version " +
+                           std::to_string(api ? api->version : 0) + ", "
+                           "expected " +
+                           std::to_string(kKilnCudaApiVersion) + ")");
+    a.value()->cuda_ = api;
+  }
   return a;
 }
 
@@ -503,6 +511,7 @@ Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
   // in place (the same host pointer) is the same device buffer.
   std::map<void *, void *> device;
   std::vector<void *> devicePointers(pointers.size());
+  bool allocated = true;
   for (size_t i = 0; i < pointers.size(); ++i) {
     bool argument = i < arguments.size();
     const HostTensor &tensor =
@@ -511,10 +520,19 @@ Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
     if (fresh) {
       size_t bytes = tensor.sizeInBytes();
       slot->second = cuda_->allocate(bytes);
+      allocated = allocated && (slot->second || bytes == 0);
       if (argument)
         cuda_->copyToDevice(slot->second, pointers[i], bytes);
     }
     devicePointers[i] = slot->second;
+  }
+  char error[1024];
+  // Out of memory (or any failure so far): free what was had, run nothing.
+  if (!allocated) {
+    for (auto &[host, buffer] : device)
+      cuda_->release(buffer);
+    cuda_->finish(error, sizeof(error));
+    return Status::error(std::string("on the GPU: ") + error);
   }
   functions_[index](devicePointers.data());
   std::map<void *, bool> copied;
@@ -531,7 +549,6 @@ Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
   }
   for (auto &[host, buffer] : device)
     cuda_->release(buffer);
-  char error[1024];
   if (cuda_->finish(error, sizeof(error)))
     return Status::error(std::string("on the GPU: ") + error);
   return Status::success();

@@ -38,10 +38,13 @@ struct Driver {
   CUresult (*deviceGetCount)(int *);
   CUresult (*deviceGet)(CUdevice *, int);
   CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*primaryCtxRelease)(CUdevice);
   CUresult (*ctxSetCurrent)(CUcontext);
   CUresult (*streamCreate)(CUstream *, unsigned);
   CUresult (*streamSynchronize)(CUstream);
+  CUresult (*streamDestroy)(CUstream);
   CUresult (*moduleLoadData)(CUmodule *, const void *);
+  CUresult (*moduleUnload)(CUmodule);
   CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
@@ -65,6 +68,8 @@ struct Runtime {
   std::string libraryPath;
   Driver driver{};
   bool ready = false;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
   CUstream stream = nullptr;
   /// The first failure since the last finish ("" if none).
   std::string failure;
@@ -75,6 +80,19 @@ struct Runtime {
   std::map<const void *, CUmodule> modules;
   std::map<std::pair<CUmodule, std::string>, CUfunction> functions;
   std::map<CUfunction, std::string> kernelNames;
+
+  /// When the artefact holding this copy is unloaded: its work finished,
+  /// its modules, stream and hold on the context given back (errors
+  /// ignored: at exit the driver may have shut down first).
+  ~Runtime() {
+    if (!ready || driver.ctxSetCurrent(context) != 0)
+      return;
+    driver.streamSynchronize(stream);
+    for (auto &[data, module] : modules)
+      driver.moduleUnload(module);
+    driver.streamDestroy(stream);
+    driver.primaryCtxRelease(device);
+  }
 };
 
 /// Destroyed when the artefact holding this copy is unloaded (or at exit).
@@ -127,6 +145,7 @@ std::string load(Runtime &rt) {
     dlclose(rt.library);
     rt.library = nullptr;
     rt.driver = Driver{};
+    rt.context = nullptr;
   }
   if (!rt.library) {
     rt.libraryPath = path;
@@ -145,10 +164,13 @@ std::string load(Runtime &rt) {
   X(deviceGetCount, "cuDeviceGetCount")                                        \
   X(deviceGet, "cuDeviceGet")                                                  \
   X(primaryCtxRetain, "cuDevicePrimaryCtxRetain")                              \
+  X(primaryCtxRelease, "cuDevicePrimaryCtxRelease_v2")                         \
   X(ctxSetCurrent, "cuCtxSetCurrent")                                          \
   X(streamCreate, "cuStreamCreate")                                            \
   X(streamSynchronize, "cuStreamSynchronize")                                  \
+  X(streamDestroy, "cuStreamDestroy_v2")                                       \
   X(moduleLoadData, "cuModuleLoadData")                                        \
+  X(moduleUnload, "cuModuleUnload")                                            \
   X(moduleGetFunction, "cuModuleGetFunction")                                  \
   X(launchKernel, "cuLaunchKernel")                                            \
   X(memAllocAsync, "cuMemAllocAsync")                                          \
@@ -174,13 +196,12 @@ std::string load(Runtime &rt) {
     return "no CUDA device: cuDeviceGetCount: " + describe(rt, r);
   if (count == 0)
     return "no CUDA device: the driver sees no GPU";
-  CUdevice device = 0;
-  CUcontext context = nullptr;
-  if (CUresult r = d.deviceGet(&device, 0))
+  if (CUresult r = d.deviceGet(&rt.device, 0))
     return "cuDeviceGet: " + describe(rt, r);
-  if (CUresult r = d.primaryCtxRetain(&context, device))
-    return "cuDevicePrimaryCtxRetain: " + describe(rt, r);
-  if (CUresult r = d.ctxSetCurrent(context))
+  if (!rt.context)
+    if (CUresult r = d.primaryCtxRetain(&rt.context, rt.device))
+      return "cuDevicePrimaryCtxRetain: " + describe(rt, r);
+  if (CUresult r = d.ctxSetCurrent(rt.context))
     return "cuCtxSetCurrent: " + describe(rt, r);
   if (CUresult r = d.streamCreate(&rt.stream, kStreamNonBlocking))
     return "cuStreamCreate: " + describe(rt, r);
@@ -190,17 +211,33 @@ std::string load(Runtime &rt) {
   return "";
 }
 
-/// The runtime, ready to queue work, or null (the failure recorded).
-Runtime *usable() {
+/// The runtime under its lock, ready to queue work on this thread (the
+/// context made current), or null after a failure (recorded); with
+/// `afterFailure`, ready even then (to free what a failed run holds).
+struct Locked {
+  Runtime *rt = nullptr;
+  std::unique_lock<std::mutex> lock;
+  explicit operator bool() const { return rt != nullptr; }
+  Runtime *operator->() const { return rt; }
+  Runtime &operator*() const { return *rt; }
+};
+
+Locked usable(bool afterFailure = false) {
   Runtime &rt = runtime();
-  if (!rt.failure.empty())
-    return nullptr;
+  std::unique_lock<std::mutex> lock(rt.mutex);
+  if (!rt.failure.empty() && !(afterFailure && rt.ready))
+    return {};
   std::string why = load(rt);
   if (!why.empty()) {
     rt.failure = why;
-    return nullptr;
+    return {};
   }
-  return &rt;
+  // The context is current per thread: entry points may run on several.
+  if (CUresult r = rt.driver.ctxSetCurrent(rt.context)) {
+    fail(rt, "cuCtxSetCurrent", r);
+    return {};
+  }
+  return {&rt, std::move(lock)};
 }
 
 void writeMessage(const std::string &message, char *error, size_t capacity) {
@@ -216,10 +253,9 @@ CUdeviceptr address(const void *device) {
 }
 
 void *allocate(size_t bytes) {
-  Runtime *rt = usable();
+  Locked rt = usable();
   if (!rt || bytes == 0)
     return nullptr;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   CUdeviceptr device = 0;
   if (!check(*rt, rt->driver.memAllocAsync(&device, bytes, rt->stream),
              "cuMemAllocAsync of " + std::to_string(bytes) + " bytes"))
@@ -228,10 +264,9 @@ void *allocate(size_t bytes) {
 }
 
 void release(void *device) {
-  Runtime *rt = usable();
+  Locked rt = usable(/*afterFailure=*/true);
   if (!rt || !device)
     return;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   check(*rt, rt->driver.memFreeAsync(address(device), rt->stream),
         "cuMemFreeAsync");
 }
@@ -248,20 +283,18 @@ int apiInitialize(char *error, size_t capacity) {
 }
 
 void apiCopyToDevice(void *device, const void *host, size_t bytes) {
-  Runtime *rt = usable();
+  Locked rt = usable();
   if (!rt || bytes == 0)
     return;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   check(*rt, rt->driver.memcpyHtoDAsync(address(device), host, bytes,
                                         rt->stream),
         "copy of " + std::to_string(bytes) + " bytes to the GPU");
 }
 
 void apiCopyToHost(void *host, const void *device, size_t bytes) {
-  Runtime *rt = usable();
+  Locked rt = usable();
   if (!rt || bytes == 0)
     return;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   check(*rt, rt->driver.memcpyDtoHAsync(host, address(device), bytes,
                                         rt->stream),
         "copy of " + std::to_string(bytes) + " bytes from the GPU");
@@ -276,7 +309,8 @@ void apiBeginEntry(const char *entry) {
 int apiFinish(char *error, size_t capacity) {
   Runtime &rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
-  if (rt.failure.empty() && rt.ready)
+  // Always wait: a kernel's fault belongs to this run, not the next one.
+  if (rt.ready && rt.driver.ctxSetCurrent(rt.context) == 0)
     check(rt, rt.driver.streamSynchronize(rt.stream),
           "the GPU's work (run with KILN_CUDA_SYNC=1 to name the kernel)");
   if (rt.failure.empty() && !rt.ready)
@@ -317,10 +351,9 @@ void kiln_cuda_free(void *device) { release(device); }
 // never reads device memory.
 
 void *mgpuModuleLoad(void *data, size_t /*size*/) {
-  Runtime *rt = usable();
+  Locked rt = usable();
   if (!rt)
     return nullptr;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   auto found = rt->modules.find(data);
   if (found != rt->modules.end())
     return found->second;
@@ -339,10 +372,9 @@ void *mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
 void mgpuModuleUnload(void * /*module*/) {}
 
 void *mgpuModuleGetFunction(void *module, const char *name) {
-  Runtime *rt = usable();
+  Locked rt = usable();
   if (!rt || !module)
     return nullptr;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   auto key = std::make_pair(static_cast<CUmodule>(module), std::string(name));
   auto found = rt->functions.find(key);
   if (found != rt->functions.end())
@@ -360,10 +392,9 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t sharedBytes, void *stream,
                       void **params, void **extra, size_t /*paramsCount*/) {
-  Runtime *rt = usable();
+  Locked rt = usable();
   if (!rt || !function)
     return;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   // Grids of no blocks (an empty tensor's kernel) launch nothing.
   if (gridX == 0 || gridY == 0 || gridZ == 0)
     return;
@@ -383,7 +414,7 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 }
 
 void *mgpuStreamCreate() {
-  Runtime *rt = usable();
+  Locked rt = usable();
   return rt ? rt->stream : nullptr;
 }
 void mgpuStreamDestroy(void * /*stream*/) {}
@@ -412,10 +443,9 @@ void mgpuMemFree(void *device, void * /*stream*/) { release(device); }
 
 void mgpuMemcpy(void *destination, void *source, size_t bytes,
                 void * /*stream*/) {
-  Runtime *rt = usable();
+  Locked rt = usable();
   if (!rt || bytes == 0)
     return;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   check(*rt, rt->driver.memcpyAsync(address(destination), address(source),
                                     bytes, rt->stream),
         "cuMemcpyAsync");
@@ -423,10 +453,9 @@ void mgpuMemcpy(void *destination, void *source, size_t bytes,
 
 void mgpuMemset32(void *destination, unsigned value, size_t count,
                   void * /*stream*/) {
-  Runtime *rt = usable();
+  Locked rt = usable();
   if (!rt || count == 0)
     return;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   check(*rt,
         rt->driver.memsetD32Async(address(destination), value, count,
                                   rt->stream),
@@ -435,10 +464,9 @@ void mgpuMemset32(void *destination, unsigned value, size_t count,
 
 void mgpuMemset16(void *destination, unsigned short value, size_t count,
                   void * /*stream*/) {
-  Runtime *rt = usable();
+  Locked rt = usable();
   if (!rt || count == 0)
     return;
-  std::lock_guard<std::mutex> lock(rt->mutex);
   check(*rt,
         rt->driver.memsetD16Async(address(destination), value, count,
                                   rt->stream),

@@ -99,7 +99,13 @@ CUresult cuDevicePrimaryCtxRetain(void **context, int) {
   return kSuccess;
 }
 
+CUresult cuDevicePrimaryCtxRelease_v2(int) { return kSuccess; }
+
 CUresult cuCtxSetCurrent(void *) { return kSuccess; }
+
+CUresult cuStreamDestroy_v2(void *) { return kSuccess; }
+
+CUresult cuModuleUnload(void *) { return kSuccess; }
 
 CUresult cuStreamCreate(void **stream, unsigned) {
   static int token;

@@ -220,6 +220,8 @@ SmallVector<Value> recurrenceLoop(OpBuilder &b, Location loc, RecurrenceOp op) {
                                [](OpBuilder &, Location, ValueRange a) {
                                  return a[0];
                                });
+  if (d.steps == 0)
+    return {hidden, saved};
   // The first step from the initial state; each later one reads the state
   // the step before wrote (h in hidden, lstm's c in saved), so the loop
   // carries only hidden and saved, updated in place.
@@ -284,6 +286,12 @@ SmallVector<Value> recurrenceGradLoop(OpBuilder &b, Location loc,
   int64_t B = d.batch, T = d.steps, H = d.hidden, G = d.gates(),
           W = d.savedWidth();
   MLIRContext *ctx = b.getContext();
+  if (T == 0) {
+    Value zero = scalar(b, loc, t, 0);
+    return {empty(b, loc, {B, 0, G * H}, t), filled(b, loc, {G * H, H}, zero),
+            filled(b, loc, {G * H}, zero),
+            filled(b, loc, {B, d.stateWidth() * H}, zero)};
+  }
   auto [h0, c0] = initialState(b, loc, state, d, t);
   // The state every step started from: h for all cells (the weight's
   // gradient reads it too), c for lstm (saved's last piece).

@@ -9,7 +9,7 @@
 #   scripts/gpu-check.sh prepare [DIR]  compile the artefacts (kilnc from
 #                                       build/, the CUDA toolkit) and copy
 #                                       the data into DIR (default
-#                                       build/gpu-check; about 50 MiB)
+#                                       build/gpu-check; about 53 MiB)
 #   scripts/gpu-check.sh run [DIR]      on the GPU machine: run the checks
 #   scripts/gpu-check.sh [DIR]          both, on a machine that has both
 #

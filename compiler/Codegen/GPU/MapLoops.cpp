@@ -49,8 +49,11 @@ bool touchesBuffers(Operation *op) {
         if (isa<scf::ParallelOp>(inner))
           return WalkResult::skip();
         if (isa<memref::LoadOp, memref::StoreOp, memref::AtomicRMWOp,
-                vector::TransferReadOp, vector::TransferWriteOp,
-                vector::LoadOp, vector::StoreOp>(inner))
+                memref::GenericAtomicRMWOp, affine::AffineLoadOp,
+                affine::AffineStoreOp, vector::TransferReadOp,
+                vector::TransferWriteOp, vector::LoadOp, vector::StoreOp,
+                vector::MaskedLoadOp, vector::MaskedStoreOp,
+                vector::GatherOp, vector::ScatterOp>(inner))
           return WalkResult::interrupt();
         return WalkResult::advance();
       })
@@ -261,7 +264,10 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
                         int64_t threads) {
     Value bound = block.getUpperBound().front();
     auto min = bound.getDefiningOp<affine::AffineMinOp>();
-    if (!min)
+    // The tiles of a normalized loop (from 0, step 1) only: the grid's
+    // index then counts iterations.
+    if (!min || getConstantIntValue(grid.getLowerBound().front()) != 0 ||
+        getConstantIntValue(block.getStep().front()) != 1)
       return;
     rewriter.setInsertionPoint(min);
     Value replacement;

@@ -595,9 +595,6 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
     if (targetIsCuda()) {
       options.target = PipelineOptions::Target::CUDA;
       options.gpuArch = gpuArch;
-      // No oneDNN on the GPU: matmul and convolution are kernels of their
-      // own.
-      options.libraryCalls = false;
     }
     mlir::TimingScope stageTiming =
         timingScope(std::string("stage: ") + stageName(stage));

@@ -97,7 +97,10 @@ void addKernelToLinalgPasses(OpPassManager &pm,
                              const PipelineOptions &options) {
   pm.addPass(kernel::createKernelOutline());
   ConvertGraphToLinalgOptions lowering;
-  lowering.libraryCalls = options.libraryCalls;
+  // No oneDNN on the GPU: matmul and convolution are kernels of their own,
+  // recurrences loops of them.
+  lowering.libraryCalls = options.libraryCalls &&
+                          options.target != PipelineOptions::Target::CUDA;
   pm.addPass(createConvertGraphToLinalg(lowering));
   pm.addNestedPass<FuncOp>(mlir::createLinalgElementwiseOpFusionPass());
   pm.addPass(mlir::createCanonicalizerPass());
@@ -318,9 +321,6 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
     o.streamStoreBytes = streamStoreBytes;
     o.target = target == "cuda" ? PipelineOptions::Target::CUDA
                                 : PipelineOptions::Target::CPU;
-    // No oneDNN on the GPU: matmul and convolution are kernels of their own.
-    if (o.target == PipelineOptions::Target::CUDA)
-      o.libraryCalls = false;
     o.gpuArch = gpuArch;
     return o;
   }

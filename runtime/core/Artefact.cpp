@@ -380,17 +380,9 @@ StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
   a.value()->handle_ = handle;
   // A GPU artefact exports its copy of the CUDA runtime.
   using CudaApi = const KilnCudaApi *(*)();
-  if (auto api = reinterpret_cast<CudaApi>(dlsym(handle, "kiln_cuda_api"))) {
-    a.value()->cuda_ = api();
-    if (!a.value()->cuda_ || a.value()->cuda_->version != kKilnCudaApiVersion)
-      return Status::error("'" + path + "' was compiled for the GPU by "
-                           "another version of Kiln (CUDA runtime API " +
-                           std::to_string(a.value()->cuda_
-                                              ? a.value()->cuda_->version
-                                              : 0) +
-                           ", this one's " +
-                           std::to_string(kKilnCudaApiVersion) + ")");
-  }
+  if (auto api = reinterpret_cast<CudaApi>(dlsym(handle, "kiln_cuda_api")))
+    if (Status st = a.value()->useCudaApi(api(), "'" + path + "'"); !st.ok())
+      return st;
   // The artefact carries its own copy of the runtime: its numerics checks
   // report to this process's, which --check-numerics turns on and reads.
   using Forward = void (*)(const KilnNumericsHooks *);
@@ -409,16 +401,9 @@ Artefact::linked(const char *(*manifest)(), int64_t (*numEntries)(),
                  const KilnCudaApi *(*cudaApi)()) {
   StatusOr<std::unique_ptr<Artefact>> a =
       fromFunctions(manifest, numEntries, entryTable, "this program");
-  if (a.ok() && cudaApi) {
-    const KilnCudaApi *api = cudaApi();
-    if (!api || api->version != kKilnCudaApiVersion)
-      return Status::error("this program's CUDA runtime is not the one "
-                           "Kiln's runtime expects (API version " +
-                           std::to_string(api ? api->version : 0) + ", "
-                           "expected " +
-                           std::to_string(kKilnCudaApiVersion) + ")");
-    a.value()->cuda_ = api;
-  }
+  if (a.ok() && cudaApi)
+    if (Status st = a.value()->useCudaApi(cudaApi(), "this program"); !st.ok())
+      return st;
   return a;
 }
 
@@ -487,6 +472,17 @@ Status Artefact::run(const std::string &name,
   return Status::error("no entry point named '" + name + "'");
 }
 
+Status Artefact::useCudaApi(const KilnCudaApi *api, const std::string &where) {
+  if (!api || api->version != kKilnCudaApiVersion)
+    return Status::error(where + " was compiled for the GPU by another "
+                         "version of Kiln (CUDA runtime API " +
+                         std::to_string(api ? api->version : 0) +
+                         ", this one's " +
+                         std::to_string(kKilnCudaApiVersion) + ")");
+  cuda_ = api;
+  return Status::success();
+}
+
 Status Artefact::initializeGpu() {
   if (!cuda_)
     return Status::error("the artefact was compiled for the CPU; compile it "
@@ -508,47 +504,50 @@ Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
   const std::string &name = entries_[index].name;
   cuda_->beginEntry(name.c_str());
   // One device buffer per host buffer: a result that updates its argument
-  // in place (the same host pointer) is the same device buffer.
-  std::map<void *, void *> device;
+  // in place (the same host pointer, no buffer of its own) is the same
+  // device buffer, of the argument's size.
+  struct DeviceBuffer {
+    void *data = nullptr;
+    size_t bytes = 0;
+    bool copiedBack = false;
+  };
+  std::map<void *, DeviceBuffer> device;
   std::vector<void *> devicePointers(pointers.size());
   bool allocated = true;
   for (size_t i = 0; i < pointers.size(); ++i) {
     bool argument = i < arguments.size();
     const HostTensor &tensor =
         argument ? arguments[i] : results[i - arguments.size()];
-    auto [slot, fresh] = device.try_emplace(pointers[i], nullptr);
+    auto [slot, fresh] = device.try_emplace(pointers[i]);
+    DeviceBuffer &buffer = slot->second;
     if (fresh) {
-      size_t bytes = tensor.sizeInBytes();
-      slot->second = cuda_->allocate(bytes);
-      allocated = allocated && (slot->second || bytes == 0);
+      buffer.bytes = tensor.sizeInBytes();
+      buffer.data = cuda_->allocate(buffer.bytes);
+      allocated = allocated && (buffer.data || buffer.bytes == 0);
       if (argument)
-        cuda_->copyToDevice(slot->second, pointers[i], bytes);
+        cuda_->copyToDevice(buffer.data, pointers[i], buffer.bytes);
     }
-    devicePointers[i] = slot->second;
+    devicePointers[i] = buffer.data;
   }
   char error[1024];
   // Out of memory (or any failure so far): free what was had, run nothing.
   if (!allocated) {
     for (auto &[host, buffer] : device)
-      cuda_->release(buffer);
+      cuda_->release(buffer.data);
     cuda_->finish(error, sizeof(error));
     return Status::error(std::string("on the GPU: ") + error);
   }
   functions_[index](devicePointers.data());
-  std::map<void *, bool> copied;
+  // Every result's buffer back, once each (updated arguments included).
   for (size_t i = arguments.size(); i < pointers.size(); ++i) {
-    if (!copied.emplace(pointers[i], true).second)
+    DeviceBuffer &buffer = device[pointers[i]];
+    if (buffer.copiedBack)
       continue;
-    const HostTensor &result = results[i - arguments.size()];
-    // An empty result updates its argument: the argument's bytes.
-    size_t bytes = result.data() ? result.sizeInBytes() : 0;
-    for (size_t a = 0; !bytes && a < arguments.size(); ++a)
-      if (pointers[a] == pointers[i])
-        bytes = arguments[a].sizeInBytes();
-    cuda_->copyToHost(pointers[i], devicePointers[i], bytes);
+    cuda_->copyToHost(pointers[i], buffer.data, buffer.bytes);
+    buffer.copiedBack = true;
   }
   for (auto &[host, buffer] : device)
-    cuda_->release(buffer);
+    cuda_->release(buffer.data);
   if (cuda_->finish(error, sizeof(error)))
     return Status::error(std::string("on the GPU: ") + error);
   return Status::success();

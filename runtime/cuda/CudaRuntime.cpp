@@ -113,13 +113,18 @@ std::string describe(Runtime &rt, CUresult result) {
   return message;
 }
 
-/// Records the first failure: `what` failed with `result`.
-void fail(Runtime &rt, const std::string &what, CUresult result) {
+/// Records the first failure, `message`, with the entry point it is in.
+void fail(Runtime &rt, const std::string &message) {
   if (!rt.failure.empty())
     return;
-  rt.failure = what + ": " + describe(rt, result);
+  rt.failure = message;
   if (!rt.entry.empty())
     rt.failure += " (entry point '" + rt.entry + "')";
+}
+
+/// Records the first failure: `what` failed with `result`.
+void fail(Runtime &rt, const std::string &what, CUresult result) {
+  fail(rt, what + ": " + describe(rt, result));
 }
 
 bool check(Runtime &rt, CUresult result, const std::string &what) {
@@ -433,8 +438,7 @@ void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool isHostShared) {
   if (isHostShared) {
     Runtime &rt = runtime();
     std::lock_guard<std::mutex> lock(rt.mutex);
-    if (rt.failure.empty())
-      rt.failure = "host-shared GPU memory is not supported";
+    fail(rt, "host-shared GPU memory is not supported");
     return nullptr;
   }
   return allocate(bytes);

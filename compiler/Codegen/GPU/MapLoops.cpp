@@ -60,6 +60,16 @@ bool touchesBuffers(Operation *op) {
       .wasInterrupted();
 }
 
+/// The parallel loops of `func` not inside another (the kernels to be).
+SmallVector<scf::ParallelOp> outermostParallelLoops(func::FuncOp func) {
+  SmallVector<scf::ParallelOp> outermost;
+  func.walk([&](scf::ParallelOp loop) {
+    if (!loop->getParentOfType<scf::ParallelOp>())
+      outermost.push_back(loop);
+  });
+  return outermost;
+}
+
 /// Whether `op` holds a parallel loop (a kernel to be).
 bool holdsParallelLoop(Operation *op) {
   return op->walk([](scf::ParallelOp) { return WalkResult::interrupt(); })
@@ -104,12 +114,7 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
   /// outermost parallel loop that uses them, from the buffer they view and
   /// their offsets, which the kernel then takes instead.
   void sinkViews(func::FuncOp func) {
-    SmallVector<scf::ParallelOp> outermost;
-    func.walk([&](scf::ParallelOp loop) {
-      if (!loop->getParentOfType<scf::ParallelOp>())
-        outermost.push_back(loop);
-    });
-    for (scf::ParallelOp loop : outermost) {
+    for (scf::ParallelOp loop : outermostParallelLoops(func)) {
       llvm::SetVector<Value> captured;
       getUsedValuesDefinedAbove(loop.getRegion(), captured);
       OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
@@ -209,12 +214,7 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
   /// threads (consecutive threads, consecutive innermost elements, so loads
   /// and stores coalesce).
   LogicalResult shapeLoops(IRRewriter &rewriter, func::FuncOp func) {
-    SmallVector<scf::ParallelOp> outermost;
-    func.walk([&](scf::ParallelOp loop) {
-      if (!loop->getParentOfType<scf::ParallelOp>())
-        outermost.push_back(loop);
-    });
-    for (scf::ParallelOp loop : outermost) {
+    for (scf::ParallelOp loop : outermostParallelLoops(func)) {
       int64_t count = 1;
       for (auto [lower, upper, step] :
            llvm::zip(loop.getLowerBound(), loop.getUpperBound(),

@@ -43,46 +43,63 @@ OpFoldResult idx(OpBuilder &b, int64_t value) {
   return b.getIndexAttr(value);
 }
 
+/// The unit strides of a slice of `rank` dims.
+SmallVector<OpFoldResult> unitStrides(OpBuilder &b, size_t rank) {
+  return SmallVector<OpFoldResult>(rank, idx(b, 1));
+}
+
+/// The block of x at `offsets` of `sizes`, as a tensor of `shape` (the
+/// sizes without the unit dims `shape` drops).
+Value extract(OpBuilder &b, Location loc, Value x,
+              ArrayRef<OpFoldResult> offsets, ArrayRef<int64_t> sizes,
+              ArrayRef<int64_t> shape) {
+  SmallVector<OpFoldResult> sizeAttrs;
+  for (int64_t size : sizes)
+    sizeAttrs.push_back(idx(b, size));
+  return b.create<tensor::ExtractSliceOp>(
+      loc, RankedTensorType::get(shape, elementTypeOf(x)), x, offsets,
+      sizeAttrs, unitStrides(b, sizes.size()));
+}
+
+/// `piece` written into x at `offsets` as a block of `sizes`.
+Value insert(OpBuilder &b, Location loc, Value piece, Value x,
+             ArrayRef<OpFoldResult> offsets, ArrayRef<int64_t> sizes) {
+  SmallVector<OpFoldResult> sizeAttrs;
+  for (int64_t size : sizes)
+    sizeAttrs.push_back(idx(b, size));
+  return b.create<tensor::InsertSliceOp>(loc, piece, x, offsets, sizeAttrs,
+                                         unitStrides(b, sizes.size()));
+}
+
 /// x[:, t, offset : offset + width] of x [B, T, N], as [B, width].
 Value stepSlice(OpBuilder &b, Location loc, Value x, OpFoldResult t,
                 int64_t offset, int64_t width) {
-  ArrayRef<int64_t> s = shapeOf(x);
-  auto type = RankedTensorType::get({s[0], width}, elementTypeOf(x));
-  return b.create<tensor::ExtractSliceOp>(
-      loc, type, x, ArrayRef<OpFoldResult>{idx(b, 0), t, idx(b, offset)},
-      ArrayRef<OpFoldResult>{idx(b, s[0]), idx(b, 1), idx(b, width)},
-      ArrayRef<OpFoldResult>{idx(b, 1), idx(b, 1), idx(b, 1)});
+  int64_t rows = shapeOf(x)[0];
+  return extract(b, loc, x, {idx(b, 0), t, idx(b, offset)}, {rows, 1, width},
+                 {rows, width});
 }
 
 /// `piece` [B, width] written at x[:, t, offset...] of x [B, T, N].
 Value stepInsert(OpBuilder &b, Location loc, Value piece, Value x,
                  OpFoldResult t, int64_t offset) {
   ArrayRef<int64_t> p = shapeOf(piece);
-  return b.create<tensor::InsertSliceOp>(
-      loc, piece, x, ArrayRef<OpFoldResult>{idx(b, 0), t, idx(b, offset)},
-      ArrayRef<OpFoldResult>{idx(b, p[0]), idx(b, 1), idx(b, p[1])},
-      ArrayRef<OpFoldResult>{idx(b, 1), idx(b, 1), idx(b, 1)});
+  return insert(b, loc, piece, x, {idx(b, 0), t, idx(b, offset)},
+                {p[0], 1, p[1]});
 }
 
 /// x[:, offset : offset + width] of x [B, N].
 Value columns(OpBuilder &b, Location loc, Value x, int64_t offset,
               int64_t width) {
-  ArrayRef<int64_t> s = shapeOf(x);
-  auto type = RankedTensorType::get({s[0], width}, elementTypeOf(x));
-  return b.create<tensor::ExtractSliceOp>(
-      loc, type, x, ArrayRef<OpFoldResult>{idx(b, 0), idx(b, offset)},
-      ArrayRef<OpFoldResult>{idx(b, s[0]), idx(b, width)},
-      ArrayRef<OpFoldResult>{idx(b, 1), idx(b, 1)});
+  int64_t rows = shapeOf(x)[0];
+  return extract(b, loc, x, {idx(b, 0), idx(b, offset)}, {rows, width},
+                 {rows, width});
 }
 
 /// `piece` [B, width] written at x[:, offset...] of x [B, N].
 Value insertColumns(OpBuilder &b, Location loc, Value piece, Value x,
                     int64_t offset) {
-  ArrayRef<int64_t> p = shapeOf(piece);
-  return b.create<tensor::InsertSliceOp>(
-      loc, piece, x, ArrayRef<OpFoldResult>{idx(b, 0), idx(b, offset)},
-      ArrayRef<OpFoldResult>{idx(b, p[0]), idx(b, p[1])},
-      ArrayRef<OpFoldResult>{idx(b, 1), idx(b, 1)});
+  return insert(b, loc, piece, x, {idx(b, 0), idx(b, offset)},
+                shapeOf(piece));
 }
 
 /// init[m, n] + sum_k lhs[m, k] rhs(k, n), where rhs(k, n) is rhs[n, k]
@@ -261,17 +278,11 @@ Value previousSteps(OpBuilder &b, Location loc, Value all, Value first,
     return result;
   ArrayRef<int64_t> s = shapeOf(all);
   int64_t from = d.reverse ? 1 : 0, to = d.reverse ? 0 : 1;
-  auto type = RankedTensorType::get({s[0], s[1] - 1, s[2]}, elementTypeOf(all));
-  Value moved = b.create<tensor::ExtractSliceOp>(
-      loc, type, all,
-      ArrayRef<OpFoldResult>{idx(b, 0), idx(b, from), idx(b, 0)},
-      ArrayRef<OpFoldResult>{idx(b, s[0]), idx(b, s[1] - 1), idx(b, s[2])},
-      ArrayRef<OpFoldResult>{idx(b, 1), idx(b, 1), idx(b, 1)});
-  return b.create<tensor::InsertSliceOp>(
-      loc, moved, result,
-      ArrayRef<OpFoldResult>{idx(b, 0), idx(b, to), idx(b, 0)},
-      ArrayRef<OpFoldResult>{idx(b, s[0]), idx(b, s[1] - 1), idx(b, s[2])},
-      ArrayRef<OpFoldResult>{idx(b, 1), idx(b, 1), idx(b, 1)});
+  SmallVector<int64_t> block{s[0], s[1] - 1, s[2]};
+  Value moved =
+      extract(b, loc, all, {idx(b, 0), idx(b, from), idx(b, 0)}, block, block);
+  return insert(b, loc, moved, result, {idx(b, 0), idx(b, to), idx(b, 0)},
+                block);
 }
 
 SmallVector<Value> recurrenceGradLoop(OpBuilder &b, Location loc,
@@ -298,12 +309,8 @@ SmallVector<Value> recurrenceGradLoop(OpBuilder &b, Location loc,
   Value hPrevAll = previousSteps(b, loc, hidden, h0, d);
   Value cPrevAll = hPrevAll;
   if (d.cell == kLstm) {
-    auto type = RankedTensorType::get({B, T, H}, t);
-    Value cAll = b.create<tensor::ExtractSliceOp>(
-        loc, type, saved,
-        ArrayRef<OpFoldResult>{idx(b, 0), idx(b, 0), idx(b, 4 * H)},
-        ArrayRef<OpFoldResult>{idx(b, B), idx(b, T), idx(b, H)},
-        ArrayRef<OpFoldResult>{idx(b, 1), idx(b, 1), idx(b, 1)});
+    Value cAll = extract(b, loc, saved, {idx(b, 0), idx(b, 0), idx(b, 4 * H)},
+                         {B, T, H}, {B, T, H});
     cPrevAll = previousSteps(b, loc, cAll, c0, d);
   }
   Value zeros = filled(b, loc, {B, H}, scalar(b, loc, t, 0));

@@ -99,8 +99,8 @@ llvm::Expected<std::string> emitPtx(mlir::ModuleOp module,
 }
 
 llvm::Error embedKernels(mlir::ModuleOp module, llvm::StringRef toolkit) {
-  // What the CPU does in a library (the recurrences of RNN, LSTM and GRU)
-  // is left in the host code: no GPU artefact can run it.
+  // A call of the CPU's runtime (IR lowered with library calls on, which
+  // --target=cuda never does itself) cannot run in a GPU artefact.
   mlir::Operation *library = nullptr;
   module.walk([&](mlir::Operation *op) {
     if (op->getName().getStringRef() != "kernel.library_call")
@@ -121,9 +121,8 @@ llvm::Error embedKernels(mlir::ModuleOp module, llvm::StringRef toolkit) {
     return error(llvm::Twine("--target=cuda: ") +
                  (callee ? callee.getValue() : "a library call") +
                  " (at " + where +
-                 ") runs on the CPU only: recurrences have no GPU kernel "
-                 "yet, so this model's kernels compile (--emit=ptx) but no "
-                 "GPU artefact does");
+                 ") is a call of Kiln's CPU runtime, which no GPU artefact "
+                 "can make: lower the model with library calls off");
   }
   if (module.getOps<mlir::gpu::GPUModuleOp>().empty())
     return llvm::Error::success();

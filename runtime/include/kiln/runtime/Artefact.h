@@ -77,6 +77,9 @@ private:
                 const KilnEntryRecord *(*entryTable)(),
                 const std::string &where);
 
+  /// Takes `api` as the CUDA runtime of the artefact (`where`, for the
+  /// error if its version is not this runtime's).
+  Status useCudaApi(const KilnCudaApi *api, const std::string &where);
   Status runOnGpu(size_t index, const std::vector<void *> &pointers,
                   const std::vector<HostTensor> &arguments,
                   const std::vector<HostTensor> &results);

@@ -9,6 +9,7 @@
 #include "io/InputFile.h"
 #include "io/Json.h"
 
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
 #include <elf.h>
@@ -496,6 +497,36 @@ Status Artefact::initializeGpu() {
   return Status::success();
 }
 
+Status Artefact::setDeviceResultsHook(const std::string &entry,
+                                      DeviceResultsHook hook) {
+  for (size_t i = 0; i < entries_.size(); ++i)
+    if (entries_[i].name == entry) {
+      deviceResultsHooks_.resize(entries_.size());
+      deviceResultsHooks_[i] = std::move(hook);
+      return Status::success();
+    }
+  return Status::error("no entry point named '" + entry + "'");
+}
+
+namespace {
+
+/// A DeviceResultsHook run through KilnCudaApi::submit.
+struct HookCall {
+  const Artefact::DeviceResultsHook *hook;
+  const std::vector<void *> *results;
+};
+
+int runHook(void *stream, void *user, char *error, size_t capacity) {
+  auto *call = static_cast<HookCall *>(user);
+  Status s = (*call->hook)(stream, *call->results);
+  if (s.ok())
+    return 0;
+  std::snprintf(error, capacity, "%s", s.message().c_str());
+  return 1;
+}
+
+} // namespace
+
 Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
                           const std::vector<HostTensor> &arguments,
                           const std::vector<HostTensor> &results) {
@@ -538,6 +569,13 @@ Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
     return Status::error(std::string("on the GPU: ") + error);
   }
   functions_[index](devicePointers.data());
+  if (index < deviceResultsHooks_.size() && deviceResultsHooks_[index]) {
+    std::vector<void *> deviceResults(devicePointers.begin() +
+                                          arguments.size(),
+                                      devicePointers.end());
+    HookCall call{&deviceResultsHooks_[index], &deviceResults};
+    cuda_->submit(&runHook, &call);
+  }
   // Every result's buffer back, once each (updated arguments included).
   for (size_t i = arguments.size(); i < pointers.size(); ++i) {
     DeviceBuffer &buffer = device[pointers[i]];

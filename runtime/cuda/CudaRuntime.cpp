@@ -69,6 +69,7 @@ struct Runtime {
   Driver driver{};
   bool ready = false;
   CUdevice device = 0;
+  int ordinal = -1;
   CUcontext context = nullptr;
   CUstream stream = nullptr;
   /// The first failure since the last finish ("" if none).
@@ -139,7 +140,36 @@ template <typename F> bool resolve(void *library, const char *name, F &fn) {
   return fn != nullptr;
 }
 
-/// Loads the driver and sets up the first GPU; "" or why not.
+struct DeviceChoice {
+  int ordinal = 0;
+  std::string error;
+};
+
+/// The GPU this process uses among `count`: $KILN_CUDA_DEVICE, else its
+/// rank on this machine under an MPI launcher (modulo count), else 0.
+DeviceChoice chooseDevice(int count) {
+  if (const char *named = std::getenv("KILN_CUDA_DEVICE"); named && *named) {
+    char *end = nullptr;
+    long ordinal = std::strtol(named, &end, 10);
+    if (*end || ordinal < 0 || ordinal >= count)
+      return {0, "KILN_CUDA_DEVICE=" + std::string(named) +
+                     " is not a GPU of this machine (it has " +
+                     std::to_string(count) + ": 0 to " +
+                     std::to_string(count - 1) + ")"};
+    return {static_cast<int>(ordinal), ""};
+  }
+  for (const char *name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
+                           "SLURM_LOCALID"})
+    if (const char *local = std::getenv(name); local && *local) {
+      char *end = nullptr;
+      long rank = std::strtol(local, &end, 10);
+      if (!*end && rank >= 0)
+        return {static_cast<int>(rank % count), ""};
+    }
+  return {0, ""};
+}
+
+/// Loads the driver and sets up the process's GPU; "" or why not.
 std::string load(Runtime &rt) {
   if (rt.ready)
     return "";
@@ -201,8 +231,13 @@ std::string load(Runtime &rt) {
     return "no CUDA device: cuDeviceGetCount: " + describe(rt, r);
   if (count == 0)
     return "no CUDA device: the driver sees no GPU";
-  if (CUresult r = d.deviceGet(&rt.device, 0))
-    return "cuDeviceGet: " + describe(rt, r);
+  DeviceChoice chosen = chooseDevice(count);
+  if (!chosen.error.empty())
+    return chosen.error;
+  if (CUresult r = d.deviceGet(&rt.device, chosen.ordinal))
+    return "cuDeviceGet(" + std::to_string(chosen.ordinal) +
+           "): " + describe(rt, r);
+  rt.ordinal = chosen.ordinal;
   if (!rt.context)
     if (CUresult r = d.primaryCtxRetain(&rt.context, rt.device))
       return "cuDevicePrimaryCtxRetain: " + describe(rt, r);
@@ -329,9 +364,27 @@ int apiFinish(char *error, size_t capacity) {
   return 1;
 }
 
+int apiSubmit(int (*work)(void *, void *, char *, size_t), void *user) {
+  Locked rt = usable();
+  if (!rt)
+    return 1;
+  char error[1024] = "";
+  if (work(rt->stream, user, error, sizeof(error)) == 0)
+    return 0;
+  fail(*rt, error[0] ? error : "work submitted to the GPU's stream failed");
+  return 1;
+}
+
+int apiDeviceOrdinal() {
+  Runtime &rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  return rt.ready ? rt.ordinal : -1;
+}
+
 constexpr KilnCudaApi kApi = {
     kKilnCudaApiVersion, apiInitialize, allocate,      release,
     apiCopyToDevice,     apiCopyToHost, apiBeginEntry, apiFinish,
+    apiSubmit,           apiDeviceOrdinal,
 };
 
 } // namespace

@@ -370,7 +370,7 @@ int main(int argc, char **argv) {
                           std::vector<HostTensor> &results) {
                         return a.run(e, args, results);
                       },
-                      name};
+                      name, &a};
   if (command == "run") {
     StatusOr<RunRequest> request =
         parseRunFlags(argc, argv, std::string(argv[1]) == "run" ? 2 : 1);

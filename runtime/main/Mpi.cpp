@@ -9,6 +9,8 @@
 #include "main/Mpi.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 // MPI's C interface only (its C++ bindings need a library of their own).
@@ -108,6 +110,17 @@ public:
         code != MPI_SUCCESS)
       return mpiError("MPI_Allgather", code);
     return all;
+  }
+
+  Status broadcast(void *data, int64_t bytes, int root) override {
+    if (bytes < 0 || bytes > INT32_MAX)
+      return Status::error("a broadcast of " + std::to_string(bytes) +
+                           " bytes");
+    if (int code = MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root,
+                             MPI_COMM_WORLD);
+        code != MPI_SUCCESS)
+      return mpiError("MPI_Bcast", code);
+    return Status::success();
   }
 
   [[noreturn]] void abort(int status) override {

@@ -31,13 +31,70 @@ void divide(HostTensor &t, int ranks) {
 
 } // namespace
 
-GradientAverager::~GradientAverager() { setReportHook(nullptr, nullptr); }
+class HostGradientAverager : public GradientAverager {
+public:
+  /// Buckets of at least `bucketBytes` (0: one sum after the backward pass).
+  HostGradientAverager(Communicator &comm, int64_t bucketBytes)
+      : comm_(comm), bucketBytes_(bucketBytes) {}
+  HostGradientAverager(const HostGradientAverager &) = delete;
+  HostGradientAverager &operator=(const HostGradientAverager &) = delete;
+  ~HostGradientAverager() override;
 
-void GradientAverager::onReport(void *self, const void *data, int64_t bytes) {
-  static_cast<GradientAverager *>(self)->report(data, bytes);
+  /// Before the entry that computes `results` runs (their buffers must be
+  /// the same at every step): listens to its reports.
+  Status beforeStep(std::vector<HostTensor> &results) override;
+  /// After it returned with `ran`: stops listening, then (if it succeeded)
+  /// begins the sums not begun yet and waits for every sum, divided by the
+  /// number of ranks. A failed `ran` is returned as it is.
+  Status afterStep(Status ran) override;
+
+  /// Seconds spent in afterStep (the communication the backward pass did
+  /// not hide), and in the reports' hook (beginning and testing sums).
+  double exposedSeconds() const override { return exposed_; }
+  double hookSeconds() const override { return hooked_; }
+  /// The buckets, once the first step has made them (0 before).
+  size_t buckets() const override { return buckets_.size(); }
+
+private:
+  struct Member {
+    HostTensor *tensor;
+    int64_t lastReport; // the report after which it is final; -1: the end
+  };
+  struct Bucket {
+    std::vector<Member> members;
+    DType dtype = DType::F32;
+    int64_t readyAt = -1; // the report that completes it; -1: the end
+    std::vector<char> staging;
+    Communicator::Request request = -1;
+    bool begun = false;
+  };
+
+  static void onReport(void *self, const void *data, int64_t bytes);
+  void report(const void *data, int64_t bytes);
+  Status begin(Bucket &bucket);
+  Status averageAll(); // the first step's: everything after the pass
+  void makeBuckets();
+
+  Communicator &comm_;
+  int64_t bucketBytes_;
+  std::vector<HostTensor *> results_; // the float results, in order
+  std::vector<const void *> addresses_; // and their buffers
+  std::vector<int64_t> lastReport_;   // per result, while calibrating
+  std::vector<Bucket> buckets_;
+  size_t nextBucket_ = 0;
+  int64_t reports_ = 0, calibratedReports_ = -1;
+  bool calibrating_ = false;
+  Status failed_;
+  double exposed_ = 0, hooked_ = 0;
+};
+
+HostGradientAverager::~HostGradientAverager() { setReportHook(nullptr, nullptr); }
+
+void HostGradientAverager::onReport(void *self, const void *data, int64_t bytes) {
+  static_cast<HostGradientAverager *>(self)->report(data, bytes);
 }
 
-Status GradientAverager::beforeStep(std::vector<HostTensor> &results) {
+Status HostGradientAverager::beforeStep(std::vector<HostTensor> &results) {
   std::vector<HostTensor *> floats;
   for (HostTensor &t : results)
     if (t.dtype() == DType::F32 || t.dtype() == DType::F64)
@@ -59,11 +116,11 @@ Status GradientAverager::beforeStep(std::vector<HostTensor> &results) {
   for (Bucket &b : buckets_)
     b.begun = false, b.request = -1;
   if (bucketBytes_ > 0)
-    setReportHook(&GradientAverager::onReport, this);
+    setReportHook(&HostGradientAverager::onReport, this);
   return Status::success();
 }
 
-void GradientAverager::report(const void *data, int64_t bytes) {
+void HostGradientAverager::report(const void *data, int64_t bytes) {
   auto start = std::chrono::steady_clock::now();
   int64_t index = reports_++;
   const char *written = static_cast<const char *>(data);
@@ -95,7 +152,7 @@ void GradientAverager::report(const void *data, int64_t bytes) {
   hooked_ += since(start);
 }
 
-Status GradientAverager::begin(Bucket &bucket) {
+Status HostGradientAverager::begin(Bucket &bucket) {
   size_t at = 0;
   for (const Member &m : bucket.members) {
     std::memcpy(bucket.staging.data() + at, m.tensor->data(),
@@ -112,7 +169,7 @@ Status GradientAverager::begin(Bucket &bucket) {
   return Status::success();
 }
 
-Status GradientAverager::averageAll() {
+Status HostGradientAverager::averageAll() {
   for (DType dtype : {DType::F32, DType::F64}) {
     size_t total = 0;
     for (HostTensor *t : results_)
@@ -144,7 +201,7 @@ Status GradientAverager::averageAll() {
   return Status::success();
 }
 
-void GradientAverager::makeBuckets() {
+void HostGradientAverager::makeBuckets() {
   // The results in the order they become final (those no report wrote, at
   // the end), cut into buckets of one dtype and at least bucketBytes_.
   std::vector<size_t> order(results_.size());
@@ -171,7 +228,7 @@ void GradientAverager::makeBuckets() {
   calibratedReports_ = reports_;
 }
 
-Status GradientAverager::afterStep(Status ran) {
+Status HostGradientAverager::afterStep(Status ran) {
   setReportHook(nullptr, nullptr);
   if (!ran.ok())
     return ran;
@@ -211,6 +268,11 @@ Status GradientAverager::afterStep(Status ran) {
   }
   exposed_ += since(start);
   return Status::success();
+}
+
+std::unique_ptr<GradientAverager> hostGradientAverager(Communicator &comm,
+                                                       int64_t bucketBytes) {
+  return std::make_unique<HostGradientAverager>(comm, bucketBytes);
 }
 
 } // namespace kiln::rt

@@ -480,11 +480,21 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   // elements packed together, then a division by the number of ranks.
   // Each grad step's gradients are averaged in buckets while it runs
   // (--bucket-mb; 0: after it).
+  // A GPU artefact's are averaged on the GPU with NCCL.
   std::vector<std::unique_ptr<GradientAverager>> averagers;
+  const bool onGpu = model.artefact && model.artefact->onGpu();
   if (ranks > 1)
-    for (size_t k = 0; k < gradSteps.size(); ++k)
-      averagers.push_back(
-          std::make_unique<GradientAverager>(*comm, options.bucketBytes));
+    for (size_t k = 0; k < gradSteps.size(); ++k) {
+      if (!onGpu) {
+        averagers.push_back(hostGradientAverager(*comm, options.bucketBytes));
+        continue;
+      }
+      StatusOr<std::unique_ptr<GradientAverager>> nccl = ncclGradientAverager(
+          *comm, *model.artefact, gradSteps[k]->name, options.bucketBytes);
+      if (!nccl.ok())
+        return nccl.status();
+      averagers.push_back(std::move(nccl.value()));
+    }
   // One data-parallel step: each train step's gradient on this rank's
   // batch, averaged with the other ranks' (the loss and batch norm's new
   // running statistics too), then its optimizer.
@@ -897,7 +907,17 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                          reversal ? "exact-sequence accuracy"
                                   : "test accuracy")
                    .c_str());
-  if (ranks > 1 && runSteps > 0) {
+  if (ranks > 1 && runSteps > 0 && onGpu) {
+    size_t groups = 0;
+    for (const auto &a : averagers)
+      groups += a->buckets();
+    std::fprintf(progressOut,
+                 "data-parallel: %d ranks, global batch %lld; gradients "
+                 "averaged on the GPUs with NCCL, %zu group%s of all-reduces "
+                 "per step\n",
+                 ranks, (long long)globalBatch, groups,
+                 groups == 1 ? "" : "s");
+  } else if (ranks > 1 && runSteps > 0) {
     // The first step sums after the backward pass (it finds the buckets);
     // the others while it runs: what they still wait for after it.
     double exposed = 0, hooked = 0;

@@ -66,6 +66,12 @@ class Api(ctypes.Structure):
         ("beginEntry", ctypes.CFUNCTYPE(None, ctypes.c_char_p)),
         ("finish", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p,
                                     ctypes.c_size_t)),
+        ("submit", ctypes.CFUNCTYPE(
+            ctypes.c_int,
+            ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                             ctypes.c_char_p, ctypes.c_size_t),
+            ctypes.c_void_p)),
+        ("deviceOrdinal", ctypes.CFUNCTYPE(ctypes.c_int)),
     ]
 
 

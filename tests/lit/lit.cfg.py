@@ -22,7 +22,8 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 
-tools = ["kiln-opt", "kilnc", "kiln-run", "tiny-mlp", "kiln-dsl-cases"]
+tools = ["kiln-opt", "kilnc", "kiln-run", "tiny-mlp", "kiln-dsl-cases",
+         "kiln-nccl-average-test"]
 # The reference numerics use Debian's python3 (numpy, torch), whichever
 # interpreter runs lit: replace lit's own %python.
 config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
@@ -50,6 +51,9 @@ if os.path.exists(os.path.join(cuda, "bin", "ptxas")) and os.path.exists(
 # A CUDA driver in host memory (tests/unit/FakeCudaDriver.cpp).
 config.substitutions.append(
     ("%fake_cuda", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-cuda.so")))
+# NCCL over MPI on that host memory (tests/unit/FakeNccl.cpp).
+config.substitutions.append(
+    ("%fake_nccl", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-nccl.so")))
 
 # Data-parallel runs: Open MPI's launcher, as root in a container (no
 # network but the loopback), more ranks than cores allowed.

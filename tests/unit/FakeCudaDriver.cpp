@@ -1,16 +1,18 @@
 //===- FakeCudaDriver.cpp - A CUDA driver without a GPU, for tests --------===//
 //
 // The driver functions Kiln's CUDA runtime loads, in host memory: device
-// allocations are host allocations, copies are memcpy, and a launch runs
-// nothing but is checked and logged. Loaded instead of libcuda.so.1 with
-// $KILN_CUDA_DRIVER, it lets the suite run a GPU artefact's host code on a
-// machine without a GPU: which kernels it launches with what grids, whether
-// every buffer it allocates is freed, whether every copy stays inside an
-// allocation, and how a failing launch is reported.
+// allocations are host allocations (zeroed), copies are memcpy, and a
+// launch runs nothing but is checked and logged. Loaded instead of
+// libcuda.so.1 with $KILN_CUDA_DRIVER, it lets the suite run a GPU
+// artefact's host code on a machine without a GPU: which kernels it
+// launches with what grids, whether every buffer it allocates is freed,
+// whether every copy stays inside an allocation, and how a failing launch
+// is reported.
 //
 //   KILN_FAKE_CUDA_LOG=FILE          appends one line per module load,
 //                                    launch, copy and synchronization
-//   KILN_FAKE_CUDA_DEVICES=0         no device (cuInit fails as without one)
+//   KILN_FAKE_CUDA_DEVICES=N         N GPUs (default 1; 0: cuInit fails as
+//                                    without one)
 //   KILN_FAKE_CUDA_FAIL_KERNEL=NAME  that kernel's launch fails
 //   KILN_FAKE_CUDA_DUMP=FILE         writes the fatbin the artefact loads
 //
@@ -84,13 +86,17 @@ CUresult cuInit(unsigned) {
 }
 
 CUresult cuDeviceGetCount(int *count) {
-  *count = 1;
+  const char *devices = std::getenv("KILN_FAKE_CUDA_DEVICES");
+  *count = devices && *devices ? std::atoi(devices) : 1;
   return kSuccess;
 }
 
 CUresult cuDeviceGet(int *device, int ordinal) {
+  int count = 0;
+  cuDeviceGetCount(&count);
   *device = ordinal;
-  return ordinal == 0 ? kSuccess : kInvalidValue;
+  log("device %d", ordinal);
+  return ordinal >= 0 && ordinal < count ? kSuccess : kInvalidValue;
 }
 
 CUresult cuDevicePrimaryCtxRetain(void **context, int) {
@@ -180,6 +186,9 @@ CUresult cuMemAllocAsync(unsigned long long *device, size_t bytes, void *) {
   void *memory = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
   if (!memory)
     return 2; // CUDA_ERROR_OUT_OF_MEMORY
+  // Zeros, so that what the kernels (which never run) leave is the same at
+  // every run.
+  std::memset(memory, 0, bytes);
   fake().allocations[reinterpret_cast<uintptr_t>(memory)] = bytes;
   *device = reinterpret_cast<uintptr_t>(memory);
   return kSuccess;

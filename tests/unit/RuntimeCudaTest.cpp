@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -157,6 +158,47 @@ TEST(CudaRuntime, FakeDriver) {
   EXPECT_NE(failure.find("entry point 'train_step'"), std::string::npos)
       << failure;
   unsetenv("KILN_FAKE_CUDA_FAIL_KERNEL");
+  EXPECT_EQ(finish(*api), "");
+}
+
+// Work a host library queues on the artefact's stream (NCCL's all-reduce)
+// runs with that stream, in order; its failure is the run's.
+TEST(CudaRuntime, SubmittedWork) {
+  const KilnCudaApi *api = kiln_cuda_api();
+  setenv("KILN_CUDA_DRIVER", KILN_FAKE_CUDA_DRIVER, 1);
+  ASSERT_EQ(initialize(*api), "");
+  EXPECT_EQ(api->deviceOrdinal(), 0);
+  void *seen = nullptr;
+  EXPECT_EQ(api->submit(
+                [](void *stream, void *user, char *, size_t) {
+                  *static_cast<void **>(user) = stream;
+                  return 0;
+                },
+                &seen),
+            0);
+  EXPECT_EQ(seen, mgpuStreamCreate());
+  EXPECT_NE(seen, nullptr);
+  EXPECT_EQ(finish(*api), "");
+
+  api->beginEntry("grad");
+  EXPECT_NE(api->submit(
+                [](void *, void *, char *error, size_t capacity) {
+                  std::snprintf(error, capacity, "ncclAllReduce failed");
+                  return 1;
+                },
+                nullptr),
+            0);
+  // After a failure nothing more runs, submitted work included.
+  bool ran = false;
+  EXPECT_NE(api->submit(
+                [](void *, void *user, char *, size_t) {
+                  *static_cast<bool *>(user) = true;
+                  return 0;
+                },
+                &ran),
+            0);
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(finish(*api), "ncclAllReduce failed (entry point 'grad')");
   EXPECT_EQ(finish(*api), "");
 }
 

@@ -14,6 +14,7 @@
 
 #include "kiln/runtime/Manifest.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +70,20 @@ public:
   /// Loads the CUDA driver and sets up the GPU of a GPU artefact: "no CUDA
   /// device: ..." without one.
   Status initializeGpu();
+  /// The GPU artefact's CUDA runtime (null for a CPU artefact).
+  const KilnCudaApi *cudaApi() const { return cuda_; }
+
+  /// Work on an entry point's results while they are on the GPU: given the
+  /// artefact's stream (a CUstream) and the results' device buffers, in
+  /// the manifest's order, it queues work on that stream, which runs after
+  /// the entry's kernels and before the copies back (NCCL's all-reduce of
+  /// the gradients). Its error fails the run.
+  using DeviceResultsHook = std::function<Status(
+      void *stream, const std::vector<void *> &deviceResults)>;
+  /// Called by every run of `entry` on the GPU until cleared (an empty
+  /// hook); an error if the artefact has no such entry point.
+  Status setDeviceResultsHook(const std::string &entry,
+                              DeviceResultsHook hook);
 
 private:
   Artefact() = default;
@@ -89,6 +104,7 @@ private:
   const KilnCudaApi *cuda_ = nullptr;
   bool gpuReady_ = false;
   std::vector<EntrySpec> entries_;
+  std::vector<DeviceResultsHook> deviceResultsHooks_; // per entry
   std::vector<void (*)(void **)> functions_;
 };
 

@@ -43,6 +43,8 @@ public:
   virtual Status wait(Request request) = 0;
   /// Every rank's `value`, in rank order.
   virtual StatusOr<std::vector<uint64_t>> allGather(uint64_t value) = 0;
+  /// Rank `root`'s `bytes` at `data`, on every rank.
+  virtual Status broadcast(void *data, int64_t bytes, int root) = 0;
   /// Ends the run on every rank after an error on this one (the others may
   /// be waiting for it); does not return.
   [[noreturn]] virtual void abort(int status) = 0;

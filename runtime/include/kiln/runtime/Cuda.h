@@ -30,7 +30,10 @@ extern "C" {
 struct KilnCudaApi {
   /// kKilnCudaApiVersion.
   int version;
-  /// Loads the driver and makes the first GPU's primary context current.
+  /// Loads the driver and makes a GPU's primary context current: the GPU
+  /// $KILN_CUDA_DEVICE names (an ordinal), else, under an MPI launcher, the
+  /// process's rank on its machine modulo the GPUs it has (one GPU per rank
+  /// when there are as many), else the first.
   int (*initialize)(char *error, size_t capacity);
   /// `bytes` of device memory (null after a failure).
   void *(*allocate)(size_t bytes);
@@ -43,9 +46,19 @@ struct KilnCudaApi {
   /// Waits for everything queued; reports the first failure since the last
   /// finish, naming the entry point and kernel, and clears it.
   int (*finish)(char *error, size_t capacity);
+  /// Runs `work` now, on this thread, with the GPU's context current and
+  /// the artefact's stream (a CUstream): what it queues on that stream runs
+  /// in order with the artefact's kernels and copies (a library such as
+  /// NCCL enqueues there). A nonzero return, with a message written to
+  /// `error`, is a failure finish reports.
+  int (*submit)(int (*work)(void *stream, void *user, char *error,
+                            size_t capacity),
+                void *user);
+  /// The ordinal of the GPU initialize chose (-1 before).
+  int (*deviceOrdinal)(void);
 };
 
-enum { kKilnCudaApiVersion = 1 };
+enum { kKilnCudaApiVersion = 2 };
 
 /// The runtime's API (exported by every GPU artefact).
 const KilnCudaApi *kiln_cuda_api(void);

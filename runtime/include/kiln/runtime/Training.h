@@ -121,6 +121,7 @@ StatusOr<Dataset> loadTextDataset(const std::string &path,
 /// pattern plus noise, so a classifier can learn it quickly.
 StatusOr<Dataset> syntheticImages(int64_t size, uint64_t seed);
 
+class Artefact;
 class Communicator;
 
 struct TrainOptions {
@@ -183,6 +184,9 @@ struct CompiledModel {
   EntryRunner run;
   /// How the run's plot and messages name it.
   std::string name = "model";
+  /// The artefact `run` calls, where there is one (a GPU artefact's
+  /// data-parallel steps average on the GPU through it).
+  Artefact *artefact = nullptr;
 };
 
 /// Trains with `train_step` and evaluates with `forward`; prints progress to

@@ -86,8 +86,11 @@ llvm::Error link(const std::vector<std::string> &objects,
   if (!cxx)
     return error("no C++ compiler driver (c++) on PATH to link with");
   std::vector<std::string> args{*cxx};
+  // A shared artefact binds its calls to its own copy of the runtime (its
+  // CUDA runtime's mgpu* functions, its thread pool), even in a host that
+  // exports functions of the same names.
   if (!executable)
-    args.push_back("-shared");
+    args.insert(args.end(), {"-shared", "-Wl,-Bsymbolic"});
   args.insert(args.end(), {"-o", output});
   args.insert(args.end(), objects.begin(), objects.end());
   if (executable)

@@ -396,8 +396,14 @@ const KilnCudaApi *kiln_cuda_api(void) { return &kApi; }
 // The host code's temporaries (kiln-gpu-device-buffers).
 void *kiln_cuda_alloc(uint64_t bytes) { return allocate(bytes); }
 void *kiln_cuda_aligned_alloc(uint64_t alignment, uint64_t bytes) {
-  // Stream-ordered allocations are aligned to at least 256 bytes.
-  (void)alignment;
+  // Stream-ordered allocations are aligned to 256 bytes: no more.
+  if (alignment > 256) {
+    Runtime &rt = runtime();
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    fail(rt, "a device buffer aligned to " + std::to_string(alignment) +
+                 " bytes (the driver's allocations are aligned to 256)");
+    return nullptr;
+  }
   return allocate(bytes);
 }
 void kiln_cuda_free(void *device) { release(device); }

@@ -30,6 +30,7 @@ void *mgpuStreamCreate();
 void mgpuStreamSynchronize(void *stream);
 void mgpuStreamDestroy(void *stream);
 void *kiln_cuda_alloc(uint64_t bytes);
+void *kiln_cuda_aligned_alloc(uint64_t alignment, uint64_t bytes);
 void kiln_cuda_free(void *device);
 }
 
@@ -200,6 +201,22 @@ TEST(CudaRuntime, SubmittedWork) {
   EXPECT_FALSE(ran);
   EXPECT_EQ(finish(*api), "ncclAllReduce failed (entry point 'grad')");
   EXPECT_EQ(finish(*api), "");
+}
+
+// The driver's stream-ordered allocations are aligned to 256 bytes; a
+// buffer asked to be aligned more is refused, not silently misaligned.
+TEST(CudaRuntime, Alignment) {
+  const KilnCudaApi *api = kiln_cuda_api();
+  setenv("KILN_CUDA_DRIVER", KILN_FAKE_CUDA_DRIVER, 1);
+  ASSERT_EQ(initialize(*api), "");
+  void *aligned = kiln_cuda_aligned_alloc(256, 1000);
+  ASSERT_NE(aligned, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(aligned) % 256, 0u);
+  kiln_cuda_free(aligned);
+  EXPECT_EQ(finish(*api), "");
+  EXPECT_EQ(kiln_cuda_aligned_alloc(4096, 1000), nullptr);
+  EXPECT_EQ(finish(*api), "a device buffer aligned to 4096 bytes (the "
+                          "driver's allocations are aligned to 256)");
 }
 
 } // namespace

@@ -37,6 +37,7 @@ struct Driver {
   CUresult (*init)(unsigned);
   CUresult (*deviceGetCount)(int *);
   CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*deviceGetPciBusId)(char *, int, CUdevice);
   CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*primaryCtxRelease)(CUdevice);
   CUresult (*ctxSetCurrent)(CUcontext);
@@ -198,6 +199,7 @@ std::string load(Runtime &rt) {
   X(init, "cuInit")                                                            \
   X(deviceGetCount, "cuDeviceGetCount")                                        \
   X(deviceGet, "cuDeviceGet")                                                  \
+  X(deviceGetPciBusId, "cuDeviceGetPCIBusId")                                  \
   X(primaryCtxRetain, "cuDevicePrimaryCtxRetain")                              \
   X(primaryCtxRelease, "cuDevicePrimaryCtxRelease_v2")                         \
   X(ctxSetCurrent, "cuCtxSetCurrent")                                          \
@@ -381,10 +383,19 @@ int apiDeviceOrdinal() {
   return rt.ready ? rt.ordinal : -1;
 }
 
+int apiDeviceBusId(char *id, size_t capacity) {
+  Runtime &rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  if (!rt.ready || !id || capacity == 0)
+    return 1;
+  return rt.driver.deviceGetPciBusId(id, static_cast<int>(capacity),
+                                     rt.device) != 0;
+}
+
 constexpr KilnCudaApi kApi = {
-    kKilnCudaApiVersion, apiInitialize, allocate,      release,
-    apiCopyToDevice,     apiCopyToHost, apiBeginEntry, apiFinish,
-    apiSubmit,           apiDeviceOrdinal,
+    kKilnCudaApiVersion, apiInitialize,    allocate,      release,
+    apiCopyToDevice,     apiCopyToHost,    apiBeginEntry, apiFinish,
+    apiSubmit,           apiDeviceOrdinal, apiDeviceBusId,
 };
 
 } // namespace

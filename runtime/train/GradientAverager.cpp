@@ -88,9 +88,12 @@ private:
   double exposed_ = 0, hooked_ = 0;
 };
 
-HostGradientAverager::~HostGradientAverager() { setReportHook(nullptr, nullptr); }
+HostGradientAverager::~HostGradientAverager() {
+  setReportHook(nullptr, nullptr);
+}
 
-void HostGradientAverager::onReport(void *self, const void *data, int64_t bytes) {
+void HostGradientAverager::onReport(void *self, const void *data,
+                                    int64_t bytes) {
   static_cast<HostGradientAverager *>(self)->report(data, bytes);
 }
 

@@ -3,21 +3,21 @@
 // Data-parallel training averages each step's gradients across the ranks.
 // On the CPU (MPI), done after the backward pass, the all-reduce waits for
 // the last gradient and the backward pass waits for it; as PyTorch's DDP
-// does, the averager instead sums gradients in buckets while the backward pass goes on: the
-// compiled code reports every kernel's output (the reports --check-numerics
-// and --profile use), and a bucket's sum begins at the report after which
-// none of its gradients is written again. Which report that is, the first
-// step finds out (it averages after the backward pass); the kernels run in
-// the same order at every step, on every rank, so every rank begins the
-// same sums in the same order. On the GPU (NCCL): the device buffers are
-// averaged on the artefact's stream after the step's kernels.
+// does, the averager instead sums gradients in buckets while the backward
+// pass goes on: the compiled code reports every kernel's output (the
+// reports --check-numerics and --profile use), and a bucket's sum begins at
+// the report after which none of its gradients is written again. Which
+// report that is, the first step finds out (it averages after the backward
+// pass); the kernels run in the same order at every step, on every rank, so
+// every rank begins the same sums in the same order. On the GPU (NCCL): the
+// device buffers are averaged on the artefact's stream after the step's
+// kernels.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_TRAIN_GRADIENTAVERAGER_H
 #define KILN_RUNTIME_TRAIN_GRADIENTAVERAGER_H
 
-#include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/Communicator.h"
 #include "kiln/runtime/HostTensor.h"
 #include "kiln/runtime/Status.h"
@@ -28,6 +28,8 @@
 #include <vector>
 
 namespace kiln::rt {
+
+class Artefact;
 
 /// Averages the float results of a data-parallel grad step across the
 /// ranks (the gradients, the loss, batch norm's running statistics).

@@ -16,6 +16,7 @@
 
 #include "train/GradientAverager.h"
 
+#include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/Cuda.h"
 
 #include <dlfcn.h>
@@ -46,7 +47,7 @@ struct Nccl {
   NcclResult (*getVersion)(int *);
   NcclResult (*getUniqueId)(NcclUniqueId *);
   NcclResult (*commInitRank)(NcclComm *, int, NcclUniqueId, int);
-  NcclResult (*commDestroy)(NcclComm);
+  NcclResult (*commAbort)(NcclComm);
   NcclResult (*allReduce)(const void *, void *, size_t, int, int, NcclComm,
                           void *);
   NcclResult (*groupStart)();
@@ -76,7 +77,7 @@ StatusOr<Nccl> loadNccl() {
   X(getVersion, "ncclGetVersion")                                              \
   X(getUniqueId, "ncclGetUniqueId")                                            \
   X(commInitRank, "ncclCommInitRank")                                          \
-  X(commDestroy, "ncclCommDestroy")                                            \
+  X(commAbort, "ncclCommAbort")                                                \
   X(allReduce, "ncclAllReduce")                                                \
   X(groupStart, "ncclGroupStart")                                              \
   X(groupEnd, "ncclGroupEnd")                                                  \
@@ -93,9 +94,13 @@ StatusOr<Nccl> loadNccl() {
   int version = 0;
   if (n.getVersion(&version) != 0 || version < kNcclVersionWithAvg) {
     dlclose(n.library);
+    // Codes were X*1000 + Y*100 + Z up to 2.8, X*10000 + Y*100 + Z since.
+    bool old = version < 10000;
     return Status::error("'" + n.path + "' is NCCL " +
-                         std::to_string(version / 10000) + "." +
-                         std::to_string(version / 100 % 100) +
+                         std::to_string(version / (old ? 1000 : 10000)) +
+                         "." +
+                         std::to_string(old ? version / 100 % 10
+                                            : version / 100 % 100) +
                          "; Kiln needs 2.10 or later (ncclAvg)");
   }
   return n;
@@ -122,23 +127,20 @@ public:
   NcclGradientAverager(const NcclGradientAverager &) = delete;
   NcclGradientAverager &operator=(const NcclGradientAverager &) = delete;
 
+  /// Frees the communicator without waiting for the other ranks
+  /// (ncclCommAbort): after a failure on this rank they may never come, and
+  /// the trainer must reach MPI_Abort to stop them. After a failed step the
+  /// stream is not waited for either (an all-reduce there may wait for a
+  /// rank that never joins).
   ~NcclGradientAverager() override {
     (void)artefact_.setDeviceResultsHook(entry_, nullptr);
-    if (comm_) {
-      // The communicator's work is done when the stream is: wait for it,
-      // then destroy it with the GPU's context current.
-      const KilnCudaApi *api = artefact_.cudaApi();
-      char error[256];
+    if (!comm_)
+      return;
+    const KilnCudaApi *api = artefact_.cudaApi();
+    char error[256];
+    if (!failed_)
       api->finish(error, sizeof(error));
-      api->submit(
-          [](void *, void *user, char *, size_t) {
-            auto *self = static_cast<NcclGradientAverager *>(user);
-            self->nccl_.commDestroy(self->comm_);
-            return 0;
-          },
-          this);
-      api->finish(error, sizeof(error));
-    }
+    nccl_.commAbort(comm_);
   }
 
   /// Sets up the communicator: rank 0's id to every rank, then
@@ -195,7 +197,10 @@ public:
     return Status::success();
   }
 
-  Status afterStep(Status ran) override { return ran; }
+  Status afterStep(Status ran) override {
+    failed_ = failed_ || !ran.ok();
+    return ran;
+  }
 
   double exposedSeconds() const override { return 0; }
   double hookSeconds() const override { return hooked_; }
@@ -245,6 +250,7 @@ private:
   int64_t bucketBytes_;
   Nccl nccl_;
   NcclComm comm_ = nullptr;
+  bool failed_ = false;
   std::vector<Float> floats_;
   size_t groups_ = 0;
   double hooked_ = 0;
@@ -274,25 +280,25 @@ ncclGradientAverager(Communicator &comm, Artefact &artefact,
                            " cannot load NCCL (its own error says why)");
   // NCCL wants a GPU of its own for each rank: two ranks of one machine on
   // one GPU (more ranks than GPUs) is an error named here, not in NCCL.
-  char host[256] = "";
+  // GPUs are told apart by machine and PCI bus (ordinals differ between
+  // processes that CUDA_VISIBLE_DEVICES gives different GPUs).
+  char host[256] = "", bus[64] = "";
   gethostname(host, sizeof(host) - 1);
-  uint64_t hostHash = 1469598103934665603ull; // FNV-1a
-  for (const char *c = host; *c; ++c)
-    hostHash = (hostHash ^ static_cast<unsigned char>(*c)) * 1099511628211ull;
-  StatusOr<std::vector<uint64_t>> hosts = comm.allGather(hostHash);
-  if (!hosts.ok())
-    return hosts.status();
-  StatusOr<std::vector<uint64_t>> gpus = comm.allGather(
-      static_cast<uint64_t>(artefact.cudaApi()->deviceOrdinal()));
+  if (artefact.cudaApi()->deviceBusId(bus, sizeof(bus)))
+    return Status::error("cannot read the PCI bus id of this rank's GPU");
+  std::string where = std::string(host) + " " + bus;
+  uint64_t gpu = 1469598103934665603ull; // FNV-1a of "host bus"
+  for (char c : where)
+    gpu = (gpu ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  StatusOr<std::vector<uint64_t>> gpus = comm.allGather(gpu);
   if (!gpus.ok())
     return gpus.status();
   for (int r = 0; r < comm.size(); ++r)
-    if (r != comm.rank() && hosts.value()[r] == hostHash &&
-        gpus.value()[r] == gpus.value()[comm.rank()])
+    if (r != comm.rank() && gpus.value()[r] == gpu)
       return Status::error(
           "ranks " + std::to_string(std::min(r, comm.rank())) + " and " +
-          std::to_string(std::max(r, comm.rank())) + " share GPU " +
-          std::to_string(gpus.value()[r]) + " of " + host +
+          std::to_string(std::max(r, comm.rank())) +
+          " share the GPU at PCI bus " + bus + " of " + host +
           ": NCCL needs a GPU for each rank (start at most as many ranks per "
           "machine as it has GPUs; KILN_CUDA_DEVICE chooses one)");
   auto averager = std::make_unique<NcclGradientAverager>(

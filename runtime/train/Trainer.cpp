@@ -1,5 +1,6 @@
 //===- Trainer.cpp - The training loop over a compiled train_step ---------===//
 
+#include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/Communicator.h"
 #include "kiln/runtime/Training.h"
 

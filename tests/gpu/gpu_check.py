@@ -72,6 +72,8 @@ class Api(ctypes.Structure):
                              ctypes.c_char_p, ctypes.c_size_t),
             ctypes.c_void_p)),
         ("deviceOrdinal", ctypes.CFUNCTYPE(ctypes.c_int)),
+        ("deviceBusId", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p,
+                                         ctypes.c_size_t)),
     ]
 
 

@@ -13,6 +13,7 @@
 //                                    launch, copy and synchronization
 //   KILN_FAKE_CUDA_DEVICES=N         N GPUs (default 1; 0: cuInit fails as
 //                                    without one)
+//   KILN_FAKE_CUDA_BUS_BASE=B        GPU N's PCI bus is B + N (default 0)
 //   KILN_FAKE_CUDA_FAIL_KERNEL=NAME  that kernel's launch fails
 //   KILN_FAKE_CUDA_DUMP=FILE         writes the fatbin the artefact loads
 //
@@ -97,6 +98,15 @@ CUresult cuDeviceGet(int *device, int ordinal) {
   *device = ordinal;
   log("device %d", ordinal);
   return ordinal >= 0 && ordinal < count ? kSuccess : kInvalidValue;
+}
+
+CUresult cuDeviceGetPCIBusId(char *id, int capacity, int device) {
+  // $KILN_FAKE_CUDA_BUS_BASE renumbers them, as CUDA_VISIBLE_DEVICES does
+  // when each process sees a different GPU as its first.
+  const char *base = std::getenv("KILN_FAKE_CUDA_BUS_BASE");
+  int bus = device + (base && *base ? std::atoi(base) : 0);
+  std::snprintf(id, capacity, "0000:%02x:00.0", bus);
+  return kSuccess;
 }
 
 CUresult cuDevicePrimaryCtxRetain(void **context, int) {

@@ -13,6 +13,7 @@
 //   KILN_FAKE_NCCL_LOG=FILE      appends one line per call (with the rank)
 //   KILN_FAKE_NCCL_FAIL=CALL     that call (ncclCommInitRank,
 //                                ncclAllReduce, ...) fails
+//   KILN_FAKE_NCCL_FAIL_RANK=R   ... on rank R only (default: on all)
 //   KILN_FAKE_NCCL_VERSION=N     what ncclGetVersion says (default 22809)
 //
 //===----------------------------------------------------------------------===//
@@ -83,7 +84,9 @@ void log(const char *format, ...) {
 
 bool failing(const char *call) {
   const char *named = std::getenv("KILN_FAKE_NCCL_FAIL");
-  return named && std::strcmp(named, call) == 0;
+  const char *rank = std::getenv("KILN_FAKE_NCCL_FAIL_RANK");
+  return named && std::strcmp(named, call) == 0 &&
+         (!rank || !*rank || std::atoi(rank) == worldRank());
 }
 
 NcclResult reduce(const Pending &p) {
@@ -167,8 +170,8 @@ NcclResult ncclCommInitRank(void **comm, int ranks, NcclUniqueId id,
   return kSuccess;
 }
 
-NcclResult ncclCommDestroy(void *comm) {
-  log("ncclCommDestroy");
+NcclResult ncclCommAbort(void *comm) {
+  log("ncclCommAbort");
   delete static_cast<Comm *>(comm);
   return kSuccess;
 }

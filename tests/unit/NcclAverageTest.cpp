@@ -14,6 +14,7 @@
 
 #include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/Cuda.h"
+#include "kiln/runtime/Manifest.h"
 #include "main/Mpi.h"
 #include "train/GradientAverager.h"
 

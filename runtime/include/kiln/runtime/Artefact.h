@@ -77,7 +77,9 @@ public:
   /// artefact's stream (a CUstream) and the results' device buffers, in
   /// the manifest's order, it queues work on that stream, which runs after
   /// the entry's kernels and before the copies back (NCCL's all-reduce of
-  /// the gradients). Its error fails the run.
+  /// the gradients). Its error fails the run. It runs under the CUDA
+  /// runtime's lock (KilnCudaApi::submit), so it must not call the runtime,
+  /// and not at all when the run failed before it.
   using DeviceResultsHook = std::function<Status(
       void *stream, const std::vector<void *> &deviceResults)>;
   /// Called by every run of `entry` on the GPU until cleared (an empty

@@ -50,12 +50,17 @@ struct KilnCudaApi {
   /// the artefact's stream (a CUstream): what it queues on that stream runs
   /// in order with the artefact's kernels and copies (a library such as
   /// NCCL enqueues there). A nonzero return, with a message written to
-  /// `error`, is a failure finish reports.
+  /// `error`, is a failure finish reports. After an earlier failure the
+  /// work does not run (nonzero). It runs under the runtime's lock: it
+  /// must not call this API.
   int (*submit)(int (*work)(void *stream, void *user, char *error,
                             size_t capacity),
                 void *user);
   /// The ordinal of the GPU initialize chose (-1 before).
   int (*deviceOrdinal)(void);
+  /// Its PCI bus id ("0000:3b:00.0"), which tells GPUs apart across
+  /// processes whatever CUDA_VISIBLE_DEVICES renumbers; 0 on success.
+  int (*deviceBusId)(char *id, size_t capacity);
 };
 
 enum { kKilnCudaApiVersion = 2 };

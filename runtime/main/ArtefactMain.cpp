@@ -139,7 +139,9 @@ std::vector<Command> commands() {
        "  --bucket-mb M         gradients summed across ranks in buckets of M "
        "MiB\n"
        "                        while the backward pass runs (default 1; 0: "
-       "after it)\n",
+       "after it);\n"
+       "                        GPU executables: NCCL groups of M MiB after "
+       "it\n",
        trains,
        [](const CompiledModel &model, int argc, char **argv) {
          TrainOptions options;

@@ -484,6 +484,27 @@ Status Artefact::useCudaApi(const KilnCudaApi *api, const std::string &where) {
   return Status::success();
 }
 
+Status knownDevice(const std::string &device) {
+  if (device != "cpu" && device != "cuda")
+    return Status::error("--device=" + device +
+                         " is not a device; devices: cpu, cuda");
+  return Status::success();
+}
+
+Status Artefact::checkDevice(const std::string &device,
+                             const std::string &what) const {
+  if (Status s = knownDevice(device); !s.ok())
+    return s;
+  if (device == "cpu" && onGpu())
+    return Status::error(what + " was compiled for NVIDIA GPUs (kilnc "
+                                "--target=cuda): run it with --device=cuda");
+  if (device == "cuda" && !onGpu())
+    return Status::error(what + " was compiled for the CPU: compile it with "
+                                "kilnc --target=cuda to run it with "
+                                "--device=cuda");
+  return Status::success();
+}
+
 Status Artefact::initializeGpu() {
   if (!cuda_)
     return Status::error("the artefact was compiled for the CPU; compile it "

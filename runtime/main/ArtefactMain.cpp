@@ -303,15 +303,9 @@ int main(int argc, char **argv) {
   Artefact &a = *artefact.value();
   // Where the model runs is where it was compiled for; --device names it.
   std::string device = takeDevice(argc, argv);
-  if (!device.empty() && device != "cpu" && device != "cuda")
-    return fail(argv[0], "--device=" + device +
-                             " is not a device; devices: cpu, cuda");
-  if (device == "cuda" && !a.onGpu())
-    return fail(argv[0], "this program was compiled for the CPU: compile it "
-                         "with kilnc --target=cuda to run on a GPU");
-  if (device == "cpu" && a.onGpu())
-    return fail(argv[0], "this program was compiled for NVIDIA GPUs "
-                         "(kilnc --target=cuda): it runs with --device=cuda");
+  if (!device.empty())
+    if (Status s = a.checkDevice(device, "this program"); !s.ok())
+      return fail(argv[0], s.message());
   bool wantsHelp = argc < 2 || isHelp(argv[1]) ||
                    !std::strcmp(argv[1], "list") ||
                    !std::strcmp(argv[1], "--list");

@@ -125,9 +125,8 @@ int main(int argc, char **argv) {
     if (*flag != "on" && *flag != "off")
       return fail("--" + flag->ArgStr.str() + " must be on or off, got '" +
                   flag->getValue() + "'");
-  if (deviceName != "cpu" && deviceName != "cuda")
-    return fail("--device=" + deviceName.getValue() +
-                " is not a device; devices: cpu, cuda");
+  if (rt::Status s = rt::knownDevice(deviceName); !s.ok())
+    return fail(s.message());
   bool cuda = deviceName == "cuda";
   rt::RunRequest request{entryName, paramsFile, inputsFile, outputsFile};
   request.checkNumerics = checkNumerics;
@@ -149,12 +148,9 @@ int main(int argc, char **argv) {
     if (!artefact.ok())
       return fail(artefact.status().message());
     rt::Artefact &a = *artefact.value();
-    if (a.onGpu() && !cuda)
-      return fail("'" + modelFile + "' was compiled for NVIDIA GPUs "
-                  "(kilnc --target=cuda): run it with --device=cuda");
-    if (cuda && !a.onGpu())
-      return fail("'" + modelFile + "' was compiled for the CPU: compile it "
-                  "with kilnc --target=cuda to run it with --device=cuda");
+    if (rt::Status s = a.checkDevice(deviceName, "'" + modelFile + "'");
+        !s.ok())
+      return fail(s.message());
     if (cuda) {
       if (request.checkNumerics)
         return fail("--check-numerics scans the CPU's kernels; on the GPU, "

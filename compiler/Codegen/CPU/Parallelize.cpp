@@ -89,8 +89,9 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
   /// Moves `loop` into a function body(begin, end, buffers...) and runs it
   /// through kiln_parallel_for, when its bounds are constant, it has
   /// iterations to share, it touches enough data to be worth the threads,
-  /// and everything it uses from outside is a constant or a contiguous,
-  /// statically shaped buffer.
+  /// and everything it uses from outside is a constant, a contiguous,
+  /// statically shaped buffer, or a static view of one (a pooling window's
+  /// strided slice), which the body makes again from the buffer.
   void outline(SymbolTable &symbols, func::FuncOp kernel, scf::ForOp loop,
                size_t index) {
     std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
@@ -100,13 +101,22 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
       return;
     llvm::SetVector<Value> captured;
     getUsedValuesDefinedAbove(loop.getRegion(), captured);
-    SmallVector<Value> buffers;
+    llvm::SetVector<Value> bufferSet;
     SmallVector<Operation *> constants;
+    SmallVector<memref::SubViewOp> views;
     // Scratch buffers: allocated in the kernel and used only by the loop
     // (tile temporaries that bufferization hoisted). Each thread gets its
     // own, allocated in the body.
     SmallVector<memref::AllocOp> scratch;
     int64_t largest = 0;
+    auto addBuffer = [&](Value v) {
+      auto type = llvm::dyn_cast<MemRefType>(v.getType());
+      if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
+        return false;
+      bufferSet.insert(v);
+      largest = std::max(largest, type.getNumElements());
+      return true;
+    };
     for (Value v : captured) {
       Operation *def = v.getDefiningOp();
       if (def && def->hasTrait<OpTrait::ConstantLike>()) {
@@ -121,12 +131,16 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
         scratch.push_back(alloc);
         continue;
       }
-      auto type = llvm::dyn_cast<MemRefType>(v.getType());
-      if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
+      if (auto view = dyn_cast_or_null<memref::SubViewOp>(def);
+          view && view.getOffsets().empty() && view.getSizes().empty() &&
+          view.getStrides().empty() && addBuffer(view.getSource())) {
+        views.push_back(view);
+        continue;
+      }
+      if (!addBuffer(v))
         return;
-      buffers.push_back(v);
-      largest = std::max(largest, type.getNumElements());
     }
+    SmallVector<Value> buffers = bufferSet.takeVector();
     if (buffers.empty() || static_cast<int64_t>(buffers.size()) > kMaxBuffers ||
         largest < minElements)
       return;
@@ -151,6 +165,8 @@ struct KilnParallelize : kiln::impl::KilnParallelizeBase<KilnParallelize> {
       b.clone(*alloc, mapping);
     for (auto [k, v] : llvm::enumerate(buffers))
       mapping.map(v, entry->getArgument(2 + k));
+    for (memref::SubViewOp view : views)
+      b.clone(*view, mapping);
     auto clone = cast<scf::ForOp>(b.clone(*loop, mapping));
     clone.getLowerBoundMutable().assign(entry->getArgument(0));
     clone.getUpperBoundMutable().assign(entry->getArgument(1));

@@ -140,3 +140,44 @@ func.func private @fenced(%in: memref<16x16xf32>, %out: memref<16x16xf32>) attri
   llvm.fence seq_cst
   return
 }
+
+// A loop over static strided views of a buffer (a pooling window's slice)
+// shares its iterations too: the body takes the buffer and makes the view
+// again from it. A view with a size known only at run time keeps the loop.
+// CHECK-LABEL: func.func private @window(
+// CHECK-SAME: %[[X:.*]]: memref<16x8xf32>, %[[Y:.*]]: memref<16x4xf32>)
+// CHECK-NOT: scf.for
+// CHECK: kernel.library_call "kiln_parallel_for" ins(%[[X]], %[[Y]] : memref<16x8xf32>, memref<16x4xf32>)
+// CHECK-SAME: kiln.body = @window_loop0
+// CHECK: func.func private @window_loop0(%[[B:.*]]: index, %[[E:.*]]: index, %[[BX:.*]]: memref<16x8xf32>, %[[BY:.*]]: memref<16x4xf32>)
+// CHECK: %[[V:.*]] = memref.subview %[[BX]][0, 1] [16, 4] [1, 2]
+// CHECK: scf.for %[[I:.*]] = %[[B]] to %[[E]]
+// CHECK: memref.load %[[V]][%[[I]],
+// CHECK-LABEL: func.func private @dynamic_view(
+// CHECK: scf.for
+// CHECK-NOT: kiln_parallel_for
+func.func private @window(%x: memref<16x8xf32>, %y: memref<16x4xf32>) attributes {kernel.kind = "window"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %odd = memref.subview %x[0, 1] [16, 4] [1, 2] : memref<16x8xf32> to memref<16x4xf32, strided<[8, 2], offset: 1>>
+  scf.for %i = %c0 to %c16 step %c1 {
+    scf.for %j = %c0 to %c4 step %c1 {
+      %v = memref.load %odd[%i, %j] : memref<16x4xf32, strided<[8, 2], offset: 1>>
+      memref.store %v, %y[%i, %j] : memref<16x4xf32>
+    }
+  } {kiln.parallel}
+  return
+}
+func.func private @dynamic_view(%x: memref<16x8xf32>, %y: memref<16x4xf32>, %n: index) attributes {kernel.kind = "window"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %part = memref.subview %x[0, 0] [16, %n] [1, 1] : memref<16x8xf32> to memref<16x?xf32, strided<[8, 1]>>
+  scf.for %i = %c0 to %c16 step %c1 {
+    %v = memref.load %part[%i, %c0] : memref<16x?xf32, strided<[8, 1]>>
+    memref.store %v, %y[%i, %c0] : memref<16x4xf32>
+  } {kiln.parallel}
+  return
+}

@@ -72,6 +72,10 @@ public:
   Status initializeGpu();
   /// The GPU artefact's CUDA runtime (null for a CPU artefact).
   const KilnCudaApi *cudaApi() const { return cuda_; }
+  /// Whether the artefact (`what` names it in the error) runs on `device`
+  /// ("cpu" or "cuda"): an error that says which device it was compiled
+  /// for and how to run it, or that `device` is none.
+  Status checkDevice(const std::string &device, const std::string &what) const;
 
   /// Work on an entry point's results while they are on the GPU: given the
   /// artefact's stream (a CUstream) and the results' device buffers, in
@@ -109,6 +113,9 @@ private:
   std::vector<DeviceResultsHook> deviceResultsHooks_; // per entry
   std::vector<void (*)(void **)> functions_;
 };
+
+/// Whether `device` names a device artefacts run on ("cpu", "cuda").
+Status knownDevice(const std::string &device);
 
 /// Checks `arguments` and `results` against `entry` and collects their data
 /// pointers in the packed calling convention. A result that updates an

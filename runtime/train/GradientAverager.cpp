@@ -1,6 +1,7 @@
 //===- GradientAverager.cpp - Gradients averaged across ranks, overlapped -===//
 
 #include "train/GradientAverager.h"
+#include "train/Support.h"
 
 #include "kiln/runtime/Numerics.h"
 
@@ -11,12 +12,6 @@
 
 namespace kiln::rt {
 namespace {
-
-double since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
-      .count();
-}
 
 /// Divides a float tensor by `ranks`.
 void divide(HostTensor &t, int ranks) {

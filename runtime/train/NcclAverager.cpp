@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "train/GradientAverager.h"
+#include "train/Support.h"
 
 #include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/Cuda.h"
@@ -110,12 +111,6 @@ std::string describe(const Nccl &nccl, const char *call, NcclResult r) {
   const char *text = nccl.getErrorString ? nccl.getErrorString(r) : nullptr;
   return std::string(call) + " failed: " +
          (text ? text : "NCCL error " + std::to_string(r));
-}
-
-double since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
-      .count();
 }
 
 class NcclGradientAverager : public GradientAverager {
@@ -287,9 +282,7 @@ ncclGradientAverager(Communicator &comm, Artefact &artefact,
   if (artefact.cudaApi()->deviceBusId(bus, sizeof(bus)))
     return Status::error("cannot read the PCI bus id of this rank's GPU");
   std::string where = std::string(host) + " " + bus;
-  uint64_t gpu = 1469598103934665603ull; // FNV-1a of "host bus"
-  for (char c : where)
-    gpu = (gpu ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  uint64_t gpu = fnv(where.data(), where.size());
   StatusOr<std::vector<uint64_t>> gpus = comm.allGather(gpu);
   if (!gpus.ok())
     return gpus.status();

@@ -10,6 +10,7 @@
 #include "train/GradientAverager.h"
 #include "train/Initialize.h"
 #include "train/Plot.h"
+#include "train/Support.h"
 #include "train/Langevin.h"
 #include "train/ModelShapes.h"
 
@@ -61,14 +62,6 @@ void onInterrupt(int signal) {
 /// run's ranks other than 0.
 std::FILE *progressOut = stderr;
 
-/// A 64-bit FNV-1a hash of `size` bytes, continuing `hash`.
-uint64_t fnv(const void *data, size_t size,
-             uint64_t hash = 1469598103934665603ull) {
-  const auto *bytes = static_cast<const unsigned char *>(data);
-  for (size_t i = 0; i < size; ++i)
-    hash = (hash ^ bytes[i]) * 1099511628211ull;
-  return hash;
-}
 
 std::string clock(double seconds) {
   int64_t s = static_cast<int64_t>(seconds + 0.5);

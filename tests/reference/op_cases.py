@@ -506,6 +506,29 @@ for _name, _xs, _mom, _eps in [("4x3x5x5", (4, 3, 5, 5), None, None),
              t, 0.1 if m is None else m, 1e-5 if e is None else e),
          results={"y": "%r#0", "mean": "%r#1", "var": "%r#2"})
 
+def bn_grad_ref(t, eps):
+    """PyTorch's gradients of training-mode batch norm for the gradient g."""
+    with torch.enable_grad():  # the harness computes references without
+        x = t["x"].clone().requires_grad_(True)
+        w = t["w"].clone().requires_grad_(True)
+        b = torch.zeros_like(t["w"], requires_grad=True)
+        y = F.batch_norm(x, None, None, w, b, training=True, eps=eps)
+        dx, dw, db = torch.autograd.grad(y, (x, w, b), t["g"])
+    return {"dx": dx, "dw": dw, "db": db}
+
+
+for _name, _xs, _eps in [("4x3x5x5", (4, 3, 5, 5), None),
+                         ("8x6_eps1e-3", (8, 6), 1e-3),
+                         ("3x4x7", (3, 4, 7), None),
+                         ("16x8x3x3", (16, 8, 3, 3), None)]:
+    c = _xs[1]
+    case("norm", "batch_norm_grad/" + _name,
+         {"x": randn(_xs, 3.0) + 2.0, "g": randn(_xs), "w": randn((c,))},
+         "%%r:3 = graph.batch_norm_grad %%x, %%g, %%w%s : $x, $g, $w"
+         % attrs(epsilon=None if _eps is None else f64(_eps)),
+         lambda t, e=_eps: bn_grad_ref(t, 1e-5 if e is None else e),
+         results={"dx": "%r#0", "dw": "%r#1", "db": "%r#2"})
+
 for _name, _xs, _eps in [("4x3x5x5", (4, 3, 5, 5), None),
                          ("8x6_eps1e-3", (8, 6), 1e-3),
                          ("2x4x7", (2, 4, 7), None)]:

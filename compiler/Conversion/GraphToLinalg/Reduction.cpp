@@ -274,6 +274,85 @@ SmallVector<Value> lowerCrossEntropy(OpBuilder &b, Location loc,
   return {reduceAll(b, loc, perExample, op.getReduction())};
 }
 
+/// The gradients of batch norm: the batch's moments as the forward pass
+/// computes them (two passes over x), sum(g) and sum(g (x - m)) (reductions
+/// whose elementwise prologues fuse into them), per-channel coefficients,
+/// then dx = w r ((g - sum(g)/N) - (x - m) r^2 sum(g (x - m))/N) in one
+/// pass over x and g.
+SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
+                                      BatchNormGradOp op) {
+  MLIRContext *ctx = b.getContext();
+  Value x = op.getInput(), g = op.getGrad(), w = op.getWeight();
+  ArrayRef<int64_t> shape = shapeOf(x);
+  int64_t rank = shape.size();
+  Type t = elementTypeOf(x);
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != 1)
+      dims.push_back(d);
+  double n = static_cast<double>(countOver(shape, dims));
+  double eps = op.getEpsilon().convertToDouble();
+  auto [mean, var] = moments(b, loc, x, dims);
+  Value zero = scalar(b, loc, t, 0);
+  Value sumG = reduce(b, loc, g, dims, zero, addF);
+  Value sumGCentered = reduce(
+      b, loc,
+      withReduced(b, loc, x, {mean}, dims, {g},
+                  [](OpBuilder &nb, Location l, ValueRange a) {
+                    Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
+                    return nb.create<arith::MulFOp>(l, a[2], centered)
+                        .getResult();
+                  }),
+      dims, zero, addF);
+
+  // Per channel: r (as the forward pass computes it), the weight's
+  // gradient r sum(g (x - m)), and dx's three coefficients.
+  ArrayRef<int64_t> channels = shapeOf(var);
+  auto perChannel = [&](ValueRange inputs, ScalarFn body) {
+    return elementwise(b, loc, channels, t, inputs, body);
+  };
+  Value r = perChannel(var, [&](OpBuilder &nb, Location l, ValueRange a) {
+    return nb
+        .create<arith::DivFOp>(
+            l, scalar(nb, l, t, 1),
+            nb.create<math::SqrtOp>(
+                l, nb.create<arith::AddFOp>(l, a[0], scalar(nb, l, t, eps))))
+        .getResult();
+  });
+  Value weightGrad =
+      perChannel({sumGCentered, r}, [](OpBuilder &nb, Location l, ValueRange a) {
+        return nb.create<arith::MulFOp>(l, a[0], a[1]).getResult();
+      });
+  Value scale = perChannel({w, r}, [](OpBuilder &nb, Location l, ValueRange a) {
+    return nb.create<arith::MulFOp>(l, a[0], a[1]).getResult();
+  });
+  Value meanG = divideBy(b, loc, sumG, n);
+  Value projection = perChannel(
+      {sumGCentered, r}, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value rr = nb.create<arith::MulFOp>(l, a[1], a[1]);
+        return nb
+            .create<arith::DivFOp>(l, nb.create<arith::MulFOp>(l, a[0], rr),
+                                   scalar(nb, l, t, n))
+            .getResult();
+      });
+
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap ch = channelMap(ctx, rank, 1);
+  Value inputGrad =
+      generic(b, loc, rank, {x, g, mean, meanG, projection, scale},
+              {id, id, ch, ch, ch, ch}, empty(b, loc, shape, t), id, {},
+              [](OpBuilder &nb, Location l, ValueRange a) {
+                Value centered = nb.create<arith::SubFOp>(l, a[0], a[2]);
+                Value shifted = nb.create<arith::SubFOp>(l, a[1], a[3]);
+                Value projected = nb.create<arith::MulFOp>(l, centered, a[4]);
+                Value d = nb.create<arith::SubFOp>(l, shifted, projected);
+                return SmallVector<Value>{
+                    nb.create<arith::MulFOp>(l, a[5], d)};
+              })
+          .front();
+  return {inputGrad, weightGrad, sumG};
+}
+
 } // namespace
 
 Results lowerReduction(OpBuilder &b, Operation *op) {
@@ -396,6 +475,7 @@ Results lowerReduction(OpBuilder &b, Operation *op) {
             y, update(o.getRunningMean(), mean, 1.0),
             update(o.getRunningVar(), var, n > 1 ? n / (n - 1) : 1.0)};
       })
+      .Case([&](BatchNormGradOp o) { return lowerBatchNormGrad(b, loc, o); })
       .Case([&](GroupNormOp o) {
         Value x = o.getInput();
         ArrayRef<int64_t> shape = shapeOf(x);

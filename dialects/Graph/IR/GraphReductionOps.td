@@ -125,6 +125,42 @@ def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
   }];
 }
 
+def Graph_BatchNormGradOp : Graph_InferredOp<"batch_norm_grad",
+                                             [Graph_ReductionKernel, SameOperandsElementType]> {
+  let summary = "The gradients of batch normalization with batch statistics";
+  let description = [{
+    Given the input `x` of a `graph.batch_norm_training`, the gradient `g` of
+    its result and its `weight`, returns the gradients of its input, weight
+    and bias (PyTorch's `native_batch_norm_backward`): with the batch mean
+    `m` and biased variance `v` per channel, `r = 1/sqrt(v + epsilon)`, `N`
+    the elements per channel and sums over all dimensions but the channel,
+
+    - `dx = weight r (g - sum(g)/N - (x - m) r^2 sum(g (x - m))/N)`
+    - `dweight = r sum(g (x - m))`, `dbias = sum(g)`.
+
+    Autodiff emits it for `graph.batch_norm_training`; as one op it lowers to
+    three passes over `x` and `g` (the mean; the variance and both sums; `dx`)
+    where the same formula in elementwise ops and reductions writes and
+    rereads several intermediates of the input's size. It has no gradient of
+    its own.
+
+    ```mlir
+    %dx, %dw, %db = graph.batch_norm_grad %x, %g, %w {epsilon = 1.0e-05 : f64}
+        : tensor<64x16x28x28xf32>, tensor<64x16x28x28xf32>, tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$grad,
+                       Graph_FloatTensor:$weight,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+  let results = (outs Graph_FloatTensor:$input_grad,
+                      Graph_FloatTensor:$weight_grad,
+                      Graph_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $input `,` $grad `,` $weight attr-dict `:` type($input) `,` type($grad)
+    `,` type($weight)
+  }];
+}
+
 def Graph_BatchNormInferenceOp : Graph_ShapeRuleOp<"batch_norm_inference",
     [{ shapes::batchNorm(s[0], {s[1], s[2], s[3], s[4]}) }],
                                                   [Graph_ElementwiseKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {

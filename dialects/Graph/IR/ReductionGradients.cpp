@@ -142,15 +142,11 @@ RULE(LayerNormOp) {
   out.assign({dx, m.unbroadcast(m.mul(g, xHat), w), m.unbroadcast(g, getBias())});
   return success();
 }
+// One op (graph.batch_norm_grad), which lowers to three passes over x and g.
 RULE(BatchNormTrainingOp) {
-  G m{builder, getLoc()};
-  Value x = getInput(), g = grads[0];
-  int64_t rank = m.shape(x).size();
-  SmallVector<int64_t> dims = allBut(rank, 1);
-  auto [xHat, r] = normalized(m, x, dims, getEpsilon().convertToDouble());
-  Value w = channelView(m, getWeight(), rank);
-  Value dx = normalizedInputGradient(m, m.mul(g, w), xHat, r, dims);
-  out.assign({dx, m.sum(m.mul(g, xHat), dims, false), m.sum(g, dims, false),
+  auto grad = builder.create<BatchNormGradOp>(getLoc(), getInput(), grads[0],
+                                              getWeight(), getEpsilon());
+  out.assign({grad.getInputGrad(), grad.getWeightGrad(), grad.getBiasGrad(),
               Value(), Value()});
   return success();
 }

@@ -71,10 +71,14 @@ func.func @loss(%w: tensor<4xf32> {graph.param = "w"}) -> (tensor<f32> {graph.ou
 
 // Batch norm in training mode: the running statistics it returns are buffer
 // updates, which grad passes through after the gradients (they have none).
+// Its gradients are one graph.batch_norm_grad of the input and the result's
+// gradient.
 // CHECK-LABEL: func.func @grad
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<2x3x4x4xf32> {graph.input = "x"}, %[[W:[^:]*]]: tensor<3xf32>
 // CHECK-SAME: -> (tensor<f32> {graph.output = "loss"}, tensor<3xf32> {graph.output = "grad.bn.weight"}, tensor<3xf32> {graph.output = "grad.bn.bias"}, tensor<3xf32> {graph.output = "bn.running_mean", graph.update = "bn.running_mean"}, tensor<3xf32> {graph.output = "bn.running_var", graph.update = "bn.running_var"})
 // CHECK: %[[Y:.*]], %[[M:.*]], %[[V:.*]] = graph.batch_norm_training
-// CHECK: return %{{.*}}, %{{.*}}, %{{.*}}, %[[M]], %[[V]]
+// CHECK: %[[DX:.*]], %[[DW:.*]], %[[DB:.*]] = graph.batch_norm_grad %[[X]], %{{.*}}, %[[W]] : tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>, tensor<3xf32>
+// CHECK: return %{{.*}}, %[[DW]], %[[DB]], %[[M]], %[[V]]
 func.func @loss(%x: tensor<2x3x4x4xf32> {graph.input = "x"},
                 %g: tensor<3xf32> {graph.param = "bn.weight"}, %b: tensor<3xf32> {graph.param = "bn.bias"},
                 %rm: tensor<3xf32> {graph.buffer = "bn.running_mean"}, %rv: tensor<3xf32> {graph.buffer = "bn.running_var"})

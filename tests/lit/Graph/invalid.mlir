@@ -329,6 +329,22 @@ func.func @case40(%x: tensor<2x8x3x3xf32>, %c: tensor<8xf32>, %d: tensor<4xf32>)
 
 // -----
 
+func.func @case40b(%x: tensor<2x8x3x3xf32>, %g: tensor<2x8x3x4xf32>, %c: tensor<8xf32>) {
+  // expected-error @+1 {{gradient [2, 8, 3, 4] must have the input's shape [2, 8, 3, 3]}}
+  %r:3 = graph.batch_norm_grad %x, %g, %c : tensor<2x8x3x3xf32>, tensor<2x8x3x4xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @case40c(%x: tensor<2x8x3x3xf32>, %d: tensor<4xf32>) {
+  // expected-error @+1 {{per-channel operand [4] must be [8] for input [2, 8, 3, 3]}}
+  %r:3 = graph.batch_norm_grad %x, %x, %d : tensor<2x8x3x3xf32>, tensor<2x8x3x3xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @case41(%x: tensor<2x8x3x3xf32>, %c: tensor<8xf32>) {
   // expected-error @+1 {{channels 8 of [2, 8, 3, 3] are not divisible by num_groups=3}}
   %r = graph.group_norm %x, %c, %c {num_groups = 3 : i64} : tensor<2x8x3x3xf32>, tensor<8xf32>, tensor<8xf32>

@@ -113,6 +113,8 @@ func.func @reductions_and_norms(%x: tensor<4x8x6x6xf32>, %c: tensor<8xf32>, %s: 
   %7 = graph.layer_norm %s, %g, %g : tensor<2x5x16xf32>, tensor<16xf32>, tensor<16xf32>
   // CHECK: graph.batch_norm_training %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {momentum = 2.000000e-01 : f64}
   %8:3 = graph.batch_norm_training %x, %c, %c, %c, %c {momentum = 0.2 : f64} : tensor<4x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  // CHECK: graph.batch_norm_grad %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 1.000000e-03 : f64} : tensor<4x8x6x6xf32>, tensor<4x8x6x6xf32>, tensor<8xf32>
+  %bg:3 = graph.batch_norm_grad %x, %x, %c {epsilon = 1.0e-3 : f64} : tensor<4x8x6x6xf32>, tensor<4x8x6x6xf32>, tensor<8xf32>
   // CHECK: graph.batch_norm_inference %{{.*}} {epsilon = 1.000000e-03 : f64}
   %9 = graph.batch_norm_inference %x, %c, %c, %c, %c {epsilon = 1.0e-3 : f64} : tensor<4x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
   // CHECK: graph.group_norm %{{.*}} {num_groups = 4 : i64}

@@ -73,11 +73,14 @@ RULE(SigmoidOp) {
   out.assign({m.mul(grads[0], m.mul(y, m.sub(m.c(y, 1), y)))});
   return success();
 }
+// relu(x) > 0 exactly where x > 0 (NaN and -0 included): the mask reads the
+// result, so the input need not outlive the forward pass, and the kernel
+// computing it (a batch norm, say) need not write it.
 RULE(ReluOp) {
   G m{builder, getLoc()};
-  Value x = getInput();
-  out.assign({m.select(m.cmp(ComparePredicate::gt, x, m.c(x, 0)), grads[0],
-                  m.c(x, 0))});
+  Value y = getResult();
+  out.assign({m.select(m.cmp(ComparePredicate::gt, y, m.c(y, 0)), grads[0],
+                  m.c(y, 0))});
   return success();
 }
 RULE(GeluOp) {

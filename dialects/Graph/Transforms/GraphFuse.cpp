@@ -186,6 +186,46 @@ struct Group {
   SmallVector<Operation *> ops; // in block order
 };
 
+/// The group of a normalization whose result the elementwise `op` can finish
+/// in the same pass: `op` reads, at the result's own shape, a value of that
+/// group that nothing else reads — the normalization's result or an
+/// elementwise op already appended to it (batch norm, then a residual add,
+/// then ReLU). The normalization's last pass is elementwise, so `op` fuses
+/// into it and the value it reads is never written to memory. None when no
+/// operand qualifies or when joining would make kernels depend cyclically.
+std::optional<size_t> epilogueHost(Operation &op,
+                                   const std::vector<Group> &groups,
+                                   const DenseMap<Operation *, size_t> &groupOf) {
+  if (op.getNumResults() != 1)
+    return std::nullopt;
+  auto resultType = llvm::dyn_cast<RankedTensorType>(op.getResult(0).getType());
+  if (!resultType)
+    return std::nullopt;
+  for (Value operand : op.getOperands()) {
+    Operation *def = operand.getDefiningOp();
+    auto it = def ? groupOf.find(def) : groupOf.end();
+    if (it == groupOf.end() || groups[it->second].role != Role::Reduction ||
+        !operand.hasOneUse() ||
+        tensorTypeOf(operand).getShape() != resultType.getShape())
+      continue;
+    if (!isa<BatchNormTrainingOp, LayerNormOp, GroupNormOp>(def) &&
+        kernelKindOf(def) != KernelKind::Elementwise)
+      continue;
+    const Group &host = groups[it->second];
+    DenseSet<Operation *> combined(host.ops.begin(), host.ops.end());
+    combined.insert(&op);
+    auto members = [&](Operation *member) -> ArrayRef<Operation *> {
+      auto found = groupOf.find(member);
+      if (found == groupOf.end() || found->second == it->second)
+        return {};
+      return groups[found->second].ops;
+    };
+    if (!createsCycle(combined, members))
+      return it->second;
+  }
+  return std::nullopt;
+}
+
 /// Assigns every kernel-worthy op of `block` to a group. Fails on a graph
 /// op without a kernel kind.
 FailureOr<std::vector<Group>> formGroups(Block &block, bool fuseElementwise) {
@@ -201,6 +241,13 @@ FailureOr<std::vector<Group>> formGroups(Block &block, bool fuseElementwise) {
     Role role = *kind;
     if (role == Role::None || role == Role::Library)
       continue;
+    if (role == Role::Elementwise && fuseElementwise) {
+      if (std::optional<size_t> norm = epilogueHost(op, groups, groupOf)) {
+        groups[*norm].ops.push_back(&op);
+        groupOf[&op] = *norm;
+        continue;
+      }
+    }
     size_t mine = groups.size();
     groups.push_back({role, {&op}});
     groupOf[&op] = mine;

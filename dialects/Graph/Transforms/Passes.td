@@ -13,6 +13,10 @@ def GraphFuse : Pass<"graph-fuse", "::mlir::func::FuncOp"> {
     single-use chain after them: a bias add, a residual add, an activation.
     Elementwise and broadcasting ops fuse into `kernel.fused "elementwise"`
     regions, as large as possible without creating a cycle between kernels.
+    An elementwise op that alone reads a normalization's result (batch,
+    layer or group norm) at its own shape joins the norm's kernel instead,
+    and so may the ops after it: the norm's last pass computes them too
+    (batch norm, residual add, ReLU), and only their result is written.
     Every other op (reductions, softmax, norms, losses, pooling, data
     movement, attention, random numbers) becomes a single-op kernel of its
     kind. Constants are cloned into the kernels that use them; reshapes stay

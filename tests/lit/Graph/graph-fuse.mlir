@@ -135,3 +135,58 @@ func.func @no_cycle_through_kernels(%a: tensor<f32>, %c: tensor<2x3xf32>) -> (te
   %y = graph.add %n, %k : tensor<2x3xf32>, tensor<f32>
   return %x, %y : tensor<f32>, tensor<2x3xf32>
 }
+
+// -----
+
+// A batch norm's kernel finishes its result: the residual add and the ReLU
+// that alone read it join the norm's kernel (its last pass is elementwise),
+// so only relu(y + r) is written. The unfused pipeline keeps one op per
+// kernel.
+// CHECK-LABEL: func.func @norm_epilogue
+// CHECK: %[[K:.*]]:3 = kernel.fused "reduction"(%{{.*}}, %{{.*}}, %{{.*}}) : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<2x3x4x4xf32>) -> (tensor<3xf32>, tensor<3xf32>, tensor<2x3x4x4xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graph.batch_norm_training
+// CHECK-NEXT: graph.add
+// CHECK-NEXT: graph.relu
+// CHECK-NEXT: kernel.yield
+// CHECK-NOT: kernel.fused
+// CHECK: return %[[K]]#2, %[[K]]#0, %[[K]]#1
+// UNFUSED-LABEL: func.func @norm_epilogue
+// UNFUSED: kernel.fused "reduction"
+// UNFUSED: kernel.fused "elementwise"
+// UNFUSED: kernel.fused "elementwise"
+func.func @norm_epilogue(%x: tensor<2x3x4x4xf32>, %w: tensor<3xf32>, %r: tensor<2x3x4x4xf32>) -> (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>) {
+  %y, %m, %v = graph.batch_norm_training %x, %w, %w, %w, %w : tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+  %s = graph.add %y, %r : tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>
+  %z = graph.relu %s : tensor<2x3x4x4xf32>
+  return %z, %m, %v : tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>
+}
+
+// -----
+
+// Not when the norm's result is read elsewhere too (it is written anyway:
+// the ReLU stays an elementwise kernel), nor for an op that broadcasts the
+// result to a larger shape. An op that broadcasts another operand to the
+// result's shape (a bias) joins.
+// CHECK-LABEL: func.func @norm_result_shared
+// CHECK: %[[N:.*]] = kernel.fused "reduction"
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graph.batch_norm_training
+// CHECK-NEXT: kernel.yield
+// CHECK: kernel.fused "elementwise"(%[[N]])
+// CHECK: graph.relu
+// CHECK: %[[L:.*]] = kernel.fused "reduction"
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graph.layer_norm
+// CHECK-NEXT: graph.add
+// CHECK-NEXT: kernel.yield
+// CHECK: kernel.fused "elementwise"(%[[L]])
+// CHECK: graph.broadcast_to
+func.func @norm_result_shared(%x: tensor<2x3x4x4xf32>, %w: tensor<3xf32>, %t: tensor<4xf32>, %u: tensor<2x4xf32>) -> (tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>, tensor<3x2x4xf32>) {
+  %y, %m, %v = graph.batch_norm_training %x, %w, %w, %w, %w : tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+  %z = graph.relu %y : tensor<2x3x4x4xf32>
+  %l = graph.layer_norm %u, %t, %t : tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>
+  %b = graph.add %l, %t : tensor<2x4xf32>, tensor<4xf32>
+  %c = graph.broadcast_to %b {shape = array<i64: 3, 2, 4>} : tensor<2x4xf32>
+  return %y, %z, %c : tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>, tensor<3x2x4xf32>
+}

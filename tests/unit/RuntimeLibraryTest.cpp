@@ -272,7 +272,11 @@ std::vector<ConvCase> convCases() {
       {"Depthwise", 2, 8, 11, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8},
       {"DepthwiseStride2", 1, 32, 13, 13, 32, 3, 3, 2, 2, 1, 1, 1, 1, 32},
       {"DepthwiseMultiplier", 2, 4, 7, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4},
+      // Pointwise (a matmul per image on NCHW), also with one image and
+      // dilated (a 1x1 kernel ignores its dilation); not with a stride.
       {"Pointwise", 3, 16, 7, 7, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+      {"PointwiseOneImage", 1, 24, 5, 3, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+      {"PointwiseDilated", 2, 5, 6, 6, 7, 1, 1, 1, 1, 0, 0, 2, 2, 1},
       {"PointwiseStride2", 2, 32, 9, 9, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1},
       {"OneChannel", 4, 1, 28, 28, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1},
       {"OneChannelStride2", 3, 1, 17, 15, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1},
@@ -350,6 +354,8 @@ INSTANTIATE_TEST_SUITE_P(
         {"Groups2", 2, 6, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2},
         {"Depthwise", 2, 8, 11, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8},
         {"Pointwise", 3, 16, 7, 7, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+        {"PointwiseManyImages", 17, 12, 5, 4, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+        {"PointwiseStride2", 2, 8, 9, 9, 6, 1, 1, 2, 2, 0, 0, 1, 1, 1},
         {"OneChannel", 4, 1, 28, 28, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1},
         {"Blocked", 2, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {"Asymmetric", 2, 3, 11, 8, 5, 3, 1, 2, 1, 1, 0, 2, 1, 1},
@@ -466,6 +472,7 @@ std::vector<ConvTransposeCase> convTransposeCases() {
       {"Groups2", 2, 6, 5, 5, 4, 3, 3, 2, 1, 1, 1, 1, 0, 1, 1, 2},
       {"Depthwise", 1, 8, 6, 6, 8, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 8},
       {"Pointwise", 2, 16, 5, 5, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+      {"PointwiseOneImage", 1, 7, 4, 6, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
       {"Blocked", 2, 32, 7, 7, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
       {"Asymmetric", 1, 3, 5, 4, 5, 3, 1, 2, 1, 1, 0, 0, 0, 1, 1, 1},
       // Output padding beyond the padding (the input gradient of a 1x1,

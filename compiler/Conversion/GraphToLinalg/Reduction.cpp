@@ -274,11 +274,11 @@ SmallVector<Value> lowerCrossEntropy(OpBuilder &b, Location loc,
   return {reduceAll(b, loc, perExample, op.getReduction())};
 }
 
-/// The gradients of batch norm: the batch's moments as the forward pass
-/// computes them (two passes over x), sum(g) and sum(g (x - m)) (reductions
-/// whose elementwise prologues fuse into them), per-channel coefficients,
-/// then dx = w r ((g - sum(g)/N) - (x - m) r^2 sum(g (x - m))/N) in one
-/// pass over x and g.
+/// The gradients of batch norm: the batch mean m (one pass over x); then in
+/// one more pass over x and g the three sums sum((x - m)^2) (the biased
+/// variance times N, as the forward pass sums it), sum(g) and
+/// sum(g (x - m)); per-channel coefficients; then
+/// dx = w r ((g - sum(g)/N) - (x - m) r^2 sum(g (x - m))/N) in a last pass.
 SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
                                       BatchNormGradOp op) {
   MLIRContext *ctx = b.getContext();
@@ -292,22 +292,29 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
       dims.push_back(d);
   double n = static_cast<double>(countOver(shape, dims));
   double eps = op.getEpsilon().convertToDouble();
-  auto [mean, var] = moments(b, loc, x, dims);
   Value zero = scalar(b, loc, t, 0);
-  Value sumG = reduce(b, loc, g, dims, zero, addF);
-  Value sumGCentered = reduce(
-      b, loc,
-      withReduced(b, loc, x, {mean}, dims, {g},
-                  [](OpBuilder &nb, Location l, ValueRange a) {
-                    Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
-                    return nb.create<arith::MulFOp>(l, a[2], centered)
-                        .getResult();
-                  }),
-      dims, zero, addF);
+  Value mean = divideBy(b, loc, reduce(b, loc, x, dims, zero, addF), n);
+  ArrayRef<int64_t> channels = shapeOf(mean);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap ch = channelMap(ctx, rank, 1);
+  SmallVector<Value> inits;
+  for (int i = 0; i < 3; ++i)
+    inits.push_back(filled(b, loc, channels, zero));
+  SmallVector<Value> sums = generic(
+      b, loc, rank, {x, mean, g}, {id, ch, id}, inits,
+      {ch, ch, ch}, dims, [](OpBuilder &nb, Location l, ValueRange a) {
+        Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
+        Value squared = nb.create<arith::MulFOp>(l, centered, centered);
+        Value weighted = nb.create<arith::MulFOp>(l, a[2], centered);
+        return SmallVector<Value>{nb.create<arith::AddFOp>(l, squared, a[3]),
+                                  nb.create<arith::AddFOp>(l, a[2], a[4]),
+                                  nb.create<arith::AddFOp>(l, weighted, a[5])};
+      });
+  Value var = divideBy(b, loc, sums[0], n);
+  Value sumG = sums[1], sumGCentered = sums[2];
 
   // Per channel: r (as the forward pass computes it), the weight's
   // gradient r sum(g (x - m)), and dx's three coefficients.
-  ArrayRef<int64_t> channels = shapeOf(var);
   auto perChannel = [&](ValueRange inputs, ScalarFn body) {
     return elementwise(b, loc, channels, t, inputs, body);
   };
@@ -336,8 +343,6 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
             .getResult();
       });
 
-  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap ch = channelMap(ctx, rank, 1);
   Value inputGrad =
       generic(b, loc, rank, {x, g, mean, meanG, projection, scale},
               {id, id, ch, ch, ch, ch}, empty(b, loc, shape, t), id, {},

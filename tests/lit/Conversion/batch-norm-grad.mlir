@@ -1,10 +1,10 @@
 // RUN: kiln-opt %s -convert-graph-to-linalg -linalg-fuse-elementwise-ops -canonicalize -cse | FileCheck %s
 
-// The gradients of batch norm in four passes over the input's shape: the
-// mean of x; the variance, sum(g) and sum(g (x - m)), each prologue fused
-// into its reduction; then dx in one parallel generic whose per-channel
-// coefficients (18 elements per channel) are fused in. No intermediate of
-// the input's size is written.
+// The gradients of batch norm in three passes over the input's shape: the
+// mean of x; one generic with three sums (the variance's sum((x - m)^2),
+// sum(g) and sum(g (x - m))); then dx in one parallel generic whose
+// per-channel coefficients (18 elements per channel) are fused in. No
+// intermediate of the input's size is written.
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 // CHECK-DAG: #[[CH:.*]] = affine_map<(d0, d1, d2, d3) -> (d1)>
 // CHECK-LABEL: func.func @batch_norm_grad
@@ -12,18 +12,17 @@
 // CHECK: %[[EPS:.*]] = arith.constant 1.000000e-03 : f32
 // CHECK: %[[SUMX:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[CH]]], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%[[X]] :
 // CHECK: %[[MEAN:.*]] = linalg.generic
-// CHECK: %[[SQ:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[CH]], #[[CH]]], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%[[X]], %[[MEAN]] :
-// CHECK: arith.subf
-// CHECK: arith.mulf
-// CHECK: %[[SUMG:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[CH]]], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%[[G]] :
-// CHECK: %[[SUMGX:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[CH]], #[[ID]], #[[CH]]], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%[[X]], %[[MEAN]], %[[G]] :
-// CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%[[SQ]] :
+// CHECK: %[[SUMS:.*]]:3 = linalg.generic {indexing_maps = [#[[ID]], #[[CH]], #[[ID]], #[[CH]], #[[CH]], #[[CH]]], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%[[X]], %[[MEAN]], %[[G]] :
+// CHECK: %[[C:.*]] = arith.subf
+// CHECK: %[[SQ:.*]] = arith.mulf %[[C]], %[[C]]
+// CHECK: arith.mulf %{{.*}}, %[[C]]
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%[[SUMS]]#0 :
 // CHECK: arith.addf %{{.*}}, %[[EPS]]
 // CHECK: math.sqrt
-// CHECK: %[[DW:.*]] = linalg.generic {{.*}} ins(%[[SUMGX]], %[[R]] :
-// CHECK: %[[DX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[X]], %[[G]], %[[MEAN]], %[[SUMG]], %[[SUMGX]], %[[R]], %[[W]] :
+// CHECK: %[[DW:.*]] = linalg.generic {{.*}} ins(%[[SUMS]]#2, %[[R]] :
+// CHECK: %[[DX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[X]], %[[G]], %[[MEAN]], %[[SUMS]]#1, %[[SUMS]]#2, %[[R]], %[[W]] :
 // CHECK-NOT: linalg.generic
-// CHECK: return %[[DX]], %[[DW]], %[[SUMG]]
+// CHECK: return %[[DX]], %[[DW]], %[[SUMS]]#1
 func.func @batch_norm_grad(%x: tensor<2x4x3x3xf32>, %g: tensor<2x4x3x3xf32>, %w: tensor<4xf32>)
     -> (tensor<2x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>) {
   %0:3 = graph.batch_norm_grad %x, %g, %w {epsilon = 1.0e-3 : f64}

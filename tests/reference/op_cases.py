@@ -529,6 +529,31 @@ for _name, _xs, _eps in [("4x3x5x5", (4, 3, 5, 5), None),
          lambda t, e=_eps: bn_grad_ref(t, 1e-5 if e is None else e),
          results={"dx": "%r#0", "dw": "%r#1", "db": "%r#2"})
 
+def gn_grad_ref(t, groups, eps):
+    """PyTorch's gradients of group norm for the gradient g."""
+    with torch.enable_grad():  # the harness computes references without
+        x = t["x"].clone().requires_grad_(True)
+        w = t["w"].clone().requires_grad_(True)
+        b = torch.zeros_like(t["w"], requires_grad=True)
+        y = F.group_norm(x, groups, w, b, eps)
+        dx, dw, db = torch.autograd.grad(y, (x, w, b), t["g"])
+    return {"dx": dx, "dw": dw, "db": db}
+
+
+for _name, _xs, _groups, _eps in [("4x6x5x5_g3", (4, 6, 5, 5), 3, None),
+                                  ("3x8_g2_eps1e-3", (3, 8), 2, 1e-3),
+                                  ("2x4x7_g4", (2, 4, 7), 4, None),
+                                  ("2x8x3x3_g1", (2, 8, 3, 3), 1, None)]:
+    c = _xs[1]
+    case("norm", "group_norm_grad/" + _name,
+         {"x": randn(_xs, 3.0) + 2.0, "g": randn(_xs), "w": randn((c,))},
+         "%%r:3 = graph.group_norm_grad %%x, %%g, %%w%s : $x, $g, $w"
+         % attrs(num_groups=i64(_groups),
+                 epsilon=None if _eps is None else f64(_eps)),
+         lambda t, n=_groups, e=_eps: gn_grad_ref(
+             t, n, 1e-5 if e is None else e),
+         results={"dx": "%r#0", "dw": "%r#1", "db": "%r#2"})
+
 for _name, _xs, _eps in [("4x3x5x5", (4, 3, 5, 5), None),
                          ("8x6_eps1e-3", (8, 6), 1e-3),
                          ("2x4x7", (2, 4, 7), None)]:

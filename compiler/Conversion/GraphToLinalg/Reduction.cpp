@@ -358,6 +358,102 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
   return {inputGrad, weightGrad, sumG};
 }
 
+/// The gradients of group norm on the view [n, groups, c/groups, rest] of x
+/// and g (w as [groups, c/groups]): the group means (one pass); the group
+/// variances, sum(g w) and sum(g w (x - m)) (one pass); the per-channel
+/// sums of g x^ and g over the batch and the rest (one pass); then dx.
+SmallVector<Value> lowerGroupNormGrad(OpBuilder &b, Location loc,
+                                      GroupNormGradOp op) {
+  MLIRContext *ctx = b.getContext();
+  Value x = op.getInput(), g = op.getGrad(), w = op.getWeight();
+  ArrayRef<int64_t> shape = shapeOf(x);
+  Type t = elementTypeOf(x);
+  int64_t n = shape[0], channels = shape[1];
+  int64_t groups = static_cast<int64_t>(op.getNumGroups());
+  int64_t perGroup = channels / groups;
+  int64_t rest = tensorTypeOf(x).getNumElements() / (n * channels);
+  SmallVector<int64_t> view{n, groups, perGroup, rest};
+  Value xv = reshape(b, loc, x, view), gv = reshape(b, loc, g, view);
+  Value wv = reshape(b, loc, w, {groups, perGroup});
+  double count = static_cast<double>(perGroup * rest);
+  double eps = op.getEpsilon().convertToDouble();
+  Value zero = scalar(b, loc, t, 0);
+
+  AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+  auto dimsMap = [&](std::initializer_list<unsigned> dims) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d : dims)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+    return AffineMap::get(4, 0, exprs, ctx);
+  };
+  AffineMap group = dimsMap({0, 1}), channel = dimsMap({1, 2});
+  auto zeros = [&](ArrayRef<int64_t> sumShape, int count) {
+    SmallVector<Value> inits;
+    for (int i = 0; i < count; ++i)
+      inits.push_back(filled(b, loc, sumShape, zero));
+    return inits;
+  };
+
+  Value mean = divideBy(b, loc, reduce(b, loc, xv, {2, 3}, zero, addF), count);
+  SmallVector<Value> groupSums = generic(
+      b, loc, 4, {xv, mean, gv, wv}, {id, group, id, channel},
+      zeros({n, groups}, 3), {group, group, group}, {2, 3},
+      [](OpBuilder &nb, Location l, ValueRange a) {
+        Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
+        Value squared = nb.create<arith::MulFOp>(l, centered, centered);
+        Value scaled = nb.create<arith::MulFOp>(l, a[2], a[3]);
+        Value weighted = nb.create<arith::MulFOp>(l, scaled, centered);
+        return SmallVector<Value>{nb.create<arith::AddFOp>(l, squared, a[4]),
+                                  nb.create<arith::AddFOp>(l, scaled, a[5]),
+                                  nb.create<arith::AddFOp>(l, weighted, a[6])};
+      });
+  Value r = elementwise(
+      b, loc, {n, groups}, t, groupSums[0],
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value var = nb.create<arith::DivFOp>(l, a[0], scalar(nb, l, t, count));
+        return nb
+            .create<arith::DivFOp>(
+                l, scalar(nb, l, t, 1),
+                nb.create<math::SqrtOp>(
+                    l, nb.create<arith::AddFOp>(l, var, scalar(nb, l, t, eps))))
+            .getResult();
+      });
+  SmallVector<Value> channelSums = generic(
+      b, loc, 4, {xv, mean, r, gv}, {id, group, group, id},
+      zeros({groups, perGroup}, 2), {channel, channel}, {0, 3},
+      [](OpBuilder &nb, Location l, ValueRange a) {
+        Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
+        Value normalized = nb.create<arith::MulFOp>(l, centered, a[2]);
+        Value weighted = nb.create<arith::MulFOp>(l, a[3], normalized);
+        return SmallVector<Value>{nb.create<arith::AddFOp>(l, weighted, a[4]),
+                                  nb.create<arith::AddFOp>(l, a[3], a[5])};
+      });
+  Value inputGrad =
+      generic(b, loc, 4,
+              {xv, gv, wv, mean, r, groupSums[1], groupSums[2]},
+              {id, id, channel, group, group, group, group},
+              empty(b, loc, view, t), id, {},
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                Value m = scalar(nb, l, t, count);
+                Value centered = nb.create<arith::SubFOp>(l, a[0], a[3]);
+                Value scaled = nb.create<arith::MulFOp>(l, a[1], a[2]);
+                Value meanScaled = nb.create<arith::DivFOp>(l, a[5], m);
+                Value rr = nb.create<arith::MulFOp>(l, a[4], a[4]);
+                Value projection = nb.create<arith::DivFOp>(
+                    l, nb.create<arith::MulFOp>(l, a[6], rr), m);
+                Value d = nb.create<arith::SubFOp>(
+                    l, nb.create<arith::SubFOp>(l, scaled, meanScaled),
+                    nb.create<arith::MulFOp>(l, centered, projection));
+                return SmallVector<Value>{
+                    nb.create<arith::MulFOp>(l, a[4], d)};
+              })
+          .front();
+  ArrayRef<int64_t> weightShape = shapeOf(w);
+  return {reshape(b, loc, inputGrad, shape),
+          reshape(b, loc, channelSums[0], weightShape),
+          reshape(b, loc, channelSums[1], weightShape)};
+}
+
 } // namespace
 
 Results lowerReduction(OpBuilder &b, Operation *op) {
@@ -481,6 +577,7 @@ Results lowerReduction(OpBuilder &b, Operation *op) {
             update(o.getRunningVar(), var, n > 1 ? n / (n - 1) : 1.0)};
       })
       .Case([&](BatchNormGradOp o) { return lowerBatchNormGrad(b, loc, o); })
+      .Case([&](GroupNormGradOp o) { return lowerGroupNormGrad(b, loc, o); })
       .Case([&](GroupNormOp o) {
         Value x = o.getInput();
         ArrayRef<int64_t> shape = shapeOf(x);

@@ -293,6 +293,28 @@ LogicalResult BatchNormGradOp::inferReturnTypes(
   return success();
 }
 
+LogicalResult GroupNormGradOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  int64_t groups = static_cast<int64_t>(adaptor.getNumGroups());
+  if (failed(inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
+                       [&](auto &s) {
+                         if (s[1] != s[0])
+                           return shapes::Inferred::fail(
+                               "gradient " + shapes::str(s[1]) +
+                               " must have the input's shape " +
+                               shapes::str(s[0]));
+                         return shapes::groupNorm(s[0], s[2], s[2], groups);
+                       })))
+    return failure();
+  // The weight's and bias's gradients have the weight's type.
+  types.push_back(adaptor.getWeight().getType());
+  types.push_back(adaptor.getWeight().getType());
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Shape manipulation and gathers
 //===----------------------------------------------------------------------===//

@@ -210,4 +210,39 @@ def Graph_GroupNormOp : Graph_ShapeRuleOp<"group_norm",
   }];
 }
 
+def Graph_GroupNormGradOp : Graph_InferredOp<"group_norm_grad",
+                                             [Graph_ReductionKernel, SameOperandsElementType]> {
+  let summary = "The gradients of group normalization";
+  let description = [{
+    Given the input `x` of a `graph.group_norm`, the gradient `g` of its
+    result and its `weight`, returns the gradients of its input, weight and
+    bias. Per sample and group, with mean `m`, biased variance `v`,
+    `r = 1/sqrt(v + epsilon)`, `M` the group's elements and `x^ = (x - m) r`:
+
+    - `dx = r (g w - sum(g w)/M - (x - m) r^2 sum(g w (x - m))/M)`, the sums
+      over the group;
+    - `dweight = sum(g x^)`, `dbias = sum(g)` per channel, over the batch and
+      the spatial dimensions.
+
+    Autodiff emits it for `graph.group_norm`; it lowers to four passes over
+    `x` and `g` (the mean; the variance and the group sums; the channel
+    sums; `dx`). It has no gradient of its own.
+
+    ```mlir
+    %dx, %dw, %db = graph.group_norm_grad %x, %g, %w {num_groups = 8 : i64}
+        : tensor<64x32x28x28xf32>, tensor<64x32x28x28xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$grad,
+                       Graph_FloatTensor:$weight, I64Attr:$num_groups,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+  let results = (outs Graph_FloatTensor:$input_grad,
+                      Graph_FloatTensor:$weight_grad,
+                      Graph_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $input `,` $grad `,` $weight attr-dict `:` type($input) `,` type($grad)
+    `,` type($weight)
+  }];
+}
+
 #endif // KILN_GRAPH_REDUCTION_OPS

@@ -164,21 +164,11 @@ RULE(BatchNormInferenceOp) {
               Value(), Value()});
   return success();
 }
+// One op (graph.group_norm_grad), which lowers to four passes over x and g.
 RULE(GroupNormOp) {
-  G m{builder, getLoc()};
-  Value x = getInput(), g = grads[0];
-  ArrayRef<int64_t> s = m.shape(x);
-  int64_t rank = s.size();
-  int64_t groups = static_cast<int64_t>(getNumGroups());
-  int64_t rest = llvm::cast<RankedTensorType>(x.getType()).getNumElements() /
-                 s[0] / groups;
-  SmallVector<int64_t> grouped{s[0], groups, rest};
-  auto [xHat, r] = normalized(m, m.reshape(x, grouped), {2},
-                              getEpsilon().convertToDouble());
-  Value gHat = m.reshape(m.mul(g, channelView(m, getWeight(), rank)), grouped);
-  Value dx = m.reshape(normalizedInputGradient(m, gHat, xHat, r, {2}), s);
-  SmallVector<int64_t> dims = allBut(rank, 1);
-  out.assign({dx, m.sum(m.mul(g, m.reshape(xHat, s)), dims, false),
-              m.sum(g, dims, false)});
+  auto grad = builder.create<GroupNormGradOp>(getLoc(), getInput(), grads[0],
+                                              getWeight(), getNumGroups(),
+                                              getEpsilon());
+  out.assign({grad.getInputGrad(), grad.getWeightGrad(), grad.getBiasGrad()});
   return success();
 }

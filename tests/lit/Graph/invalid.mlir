@@ -353,6 +353,22 @@ func.func @case41(%x: tensor<2x8x3x3xf32>, %c: tensor<8xf32>) {
 
 // -----
 
+func.func @case41b(%x: tensor<2x8x3x3xf32>, %c: tensor<8xf32>) {
+  // expected-error @+1 {{channels 8 of [2, 8, 3, 3] are not divisible by num_groups=3}}
+  %r:3 = graph.group_norm_grad %x, %x, %c {num_groups = 3 : i64} : tensor<2x8x3x3xf32>, tensor<2x8x3x3xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @case41c(%x: tensor<2x8x3x3xf32>, %g: tensor<2x8x9xf32>, %c: tensor<8xf32>) {
+  // expected-error @+1 {{gradient [2, 8, 9] must have the input's shape [2, 8, 3, 3]}}
+  %r:3 = graph.group_norm_grad %x, %g, %c {num_groups = 2 : i64} : tensor<2x8x3x3xf32>, tensor<2x8x9xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
 func.func @case42(%t: tensor<96xf32>, %i: tensor<4xi64>) {
   // expected-error @+1 {{weight must be [num_embeddings, dim], got [96]}}
   %r = graph.embedding %t, %i : tensor<96xf32>, tensor<4xi64>

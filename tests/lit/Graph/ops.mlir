@@ -117,6 +117,8 @@ func.func @reductions_and_norms(%x: tensor<4x8x6x6xf32>, %c: tensor<8xf32>, %s: 
   %bg:3 = graph.batch_norm_grad %x, %x, %c {epsilon = 1.0e-3 : f64} : tensor<4x8x6x6xf32>, tensor<4x8x6x6xf32>, tensor<8xf32>
   // CHECK: graph.batch_norm_inference %{{.*}} {epsilon = 1.000000e-03 : f64}
   %9 = graph.batch_norm_inference %x, %c, %c, %c, %c {epsilon = 1.0e-3 : f64} : tensor<4x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  // CHECK: graph.group_norm_grad %{{.*}}, %{{.*}}, %{{.*}} {num_groups = 2 : i64} : tensor<4x8x6x6xf32>, tensor<4x8x6x6xf32>, tensor<8xf32>
+  %gg:3 = graph.group_norm_grad %x, %x, %c {num_groups = 2 : i64} : tensor<4x8x6x6xf32>, tensor<4x8x6x6xf32>, tensor<8xf32>
   // CHECK: graph.group_norm %{{.*}} {num_groups = 4 : i64}
   %10 = graph.group_norm %x, %c, %c {num_groups = 4 : i64} : tensor<4x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>
   return

@@ -100,10 +100,22 @@ dnnl::memory::dims weightsDimsOf(const ConvolutionConfig &cfg) {
   return {cfg.o, cfg.c, cfg.kh, cfg.kw};
 }
 
-/// True when oneDNN would run `primitiveDesc` on its reference (scalar,
-/// unblocked) implementation, many times slower than a convolution.
-bool isReferenceImplementation(const dnnl::primitive_desc_base &primitiveDesc) {
-  return std::string(primitiveDesc.impl_info_str()).rfind("ref", 0) == 0;
+/// The matmul `desc` with `attributes` on oneDNN's optimized kernels, or
+/// none where oneDNN has only its reference (scalar, unblocked)
+/// implementation for it, many times slower than a convolution.
+std::optional<dnnl::matmul::primitive_desc>
+optimizedMatmul(const dnnl::matmul::desc &desc,
+                const dnnl::primitive_attr &attributes) {
+  try {
+    dnnl::matmul::primitive_desc primitiveDesc(desc, attributes, cpuEngine());
+    if (std::string(primitiveDesc.impl_info_str()).rfind("ref", 0) == 0)
+      return std::nullopt;
+    return primitiveDesc;
+  } catch (const dnnl::error &error) {
+    if (error.status != dnnl_unimplemented)
+      throw;
+    return std::nullopt;
+  }
 }
 
 /// True for a 1x1 convolution with unit strides, no padding and one group,
@@ -141,24 +153,17 @@ createPointwise(const ConvolutionConfig &cfg) {
   if (cfg.hasBias)
     entry.bias = dnnl::memory::desc({1, cfg.o, 1}, DataType::f32,
                                     dnnl::memory::dims{cfg.o, 1, 1});
-  try {
-    dnnl::matmul::desc desc =
-        cfg.hasBias ? dnnl::matmul::desc(entry.userWeights, entry.userSource,
-                                         entry.bias, entry.userResult)
-                    : dnnl::matmul::desc(entry.userWeights, entry.userSource,
-                                         entry.userResult);
-    dnnl::matmul::primitive_desc primitiveDesc(
-        desc, fusedAttributes(cfg.hasResidual, cfg.activation, cfg.alpha),
-        cpuEngine());
-    if (isReferenceImplementation(primitiveDesc))
-      return std::nullopt;
-    entry.primitive = dnnl::matmul(primitiveDesc);
-    entry.scratchpad = primitiveDesc.scratchpad_desc();
-  } catch (const dnnl::error &error) {
-    if (error.status != dnnl_unimplemented)
-      throw;
+  dnnl::matmul::desc desc =
+      cfg.hasBias ? dnnl::matmul::desc(entry.userWeights, entry.userSource,
+                                       entry.bias, entry.userResult)
+                  : dnnl::matmul::desc(entry.userWeights, entry.userSource,
+                                       entry.userResult);
+  std::optional<dnnl::matmul::primitive_desc> primitiveDesc = optimizedMatmul(
+      desc, fusedAttributes(cfg.hasResidual, cfg.activation, cfg.alpha));
+  if (!primitiveDesc)
     return std::nullopt;
-  }
+  entry.primitive = dnnl::matmul(*primitiveDesc);
+  entry.scratchpad = primitiveDesc->scratchpad_desc();
   entry.source = entry.userSource;
   entry.weights = entry.userWeights;
   entry.result = entry.userResult;
@@ -426,21 +431,15 @@ createPointwiseWeightGrad(const ConvolutionConfig &cfg) {
                          dnnl::memory::dims{cfg.o * cfg.c, cfg.c, 1});
   entry.userWeights = dnnl::memory::desc({cfg.o, cfg.c, 1, 1}, DataType::f32,
                                          Tag::oihw);
-  try {
-    dnnl::primitive_attr attributes;
-    attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    dnnl::matmul::primitive_desc primitiveDesc(
-        dnnl::matmul::desc(entry.userGrad, entry.userSource, entry.weights),
-        attributes, cpuEngine());
-    if (isReferenceImplementation(primitiveDesc))
-      return std::nullopt;
-    entry.primitive = dnnl::matmul(primitiveDesc);
-    entry.scratchpad = primitiveDesc.scratchpad_desc();
-  } catch (const dnnl::error &error) {
-    if (error.status != dnnl_unimplemented)
-      throw;
+  dnnl::primitive_attr attributes;
+  attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  std::optional<dnnl::matmul::primitive_desc> primitiveDesc = optimizedMatmul(
+      dnnl::matmul::desc(entry.userGrad, entry.userSource, entry.weights),
+      attributes);
+  if (!primitiveDesc)
     return std::nullopt;
-  }
+  entry.primitive = dnnl::matmul(*primitiveDesc);
+  entry.scratchpad = primitiveDesc->scratchpad_desc();
   entry.source = entry.userSource;
   entry.grad = entry.userGrad;
   return entry;

@@ -272,25 +272,40 @@ LogicalResult BatchNormTrainingOp::inferReturnTypes(
   return success();
 }
 
+namespace {
+/// The results of a norm's gradient op (input, gradient, weight): the
+/// input's type, then the weight's twice. The gradient must have the
+/// input's shape; `weightRule(input, weight)` checks the weight against the
+/// input.
+template <typename WeightRule>
+LogicalResult inferNormGradTypes(std::optional<Location> loc, StringRef opName,
+                                 ValueRange operands,
+                                 SmallVectorImpl<Type> &types,
+                                 WeightRule weightRule) {
+  if (failed(inferFrom(loc, opName, operands, types, [&](auto &s) {
+        if (s[1] != s[0])
+          return shapes::Inferred::fail("gradient " + shapes::str(s[1]) +
+                                        " must have the input's shape " +
+                                        shapes::str(s[0]));
+        return weightRule(s[0], s[2]);
+      })))
+    return failure();
+  types.push_back(operands[2].getType());
+  types.push_back(operands[2].getType());
+  return success();
+}
+} // namespace
+
 LogicalResult BatchNormGradOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
   if (failed(verifyAttributes(adaptor, context, loc)))
     return failure();
-  if (failed(inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                       [](auto &s) {
-                         if (s[1] != s[0])
-                           return shapes::Inferred::fail(
-                               "gradient " + shapes::str(s[1]) +
-                               " must have the input's shape " +
-                               shapes::str(s[0]));
-                         return shapes::batchNorm(s[0], {s[2]});
-                       })))
-    return failure();
-  // The weight's and bias's gradients have the weight's type.
-  types.push_back(adaptor.getWeight().getType());
-  types.push_back(adaptor.getWeight().getType());
-  return success();
+  return inferNormGradTypes(
+      loc, getOperationName(), adaptor.getOperands(), types,
+      [](const Shape &input, const Shape &weight) {
+        return shapes::batchNorm(input, {weight});
+      });
 }
 
 LogicalResult GroupNormGradOp::inferReturnTypes(
@@ -299,20 +314,11 @@ LogicalResult GroupNormGradOp::inferReturnTypes(
   if (failed(verifyAttributes(adaptor, context, loc)))
     return failure();
   int64_t groups = static_cast<int64_t>(adaptor.getNumGroups());
-  if (failed(inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                       [&](auto &s) {
-                         if (s[1] != s[0])
-                           return shapes::Inferred::fail(
-                               "gradient " + shapes::str(s[1]) +
-                               " must have the input's shape " +
-                               shapes::str(s[0]));
-                         return shapes::groupNorm(s[0], s[2], s[2], groups);
-                       })))
-    return failure();
-  // The weight's and bias's gradients have the weight's type.
-  types.push_back(adaptor.getWeight().getType());
-  types.push_back(adaptor.getWeight().getType());
-  return success();
+  return inferNormGradTypes(
+      loc, getOperationName(), adaptor.getOperands(), types,
+      [&](const Shape &input, const Shape &weight) {
+        return shapes::groupNorm(input, weight, weight, groups);
+      });
 }
 
 //===----------------------------------------------------------------------===//

@@ -118,6 +118,12 @@ optimizedMatmul(const dnnl::matmul::desc &desc,
   }
 }
 
+/// NCHW data as [n, channels, plane] planes, plane = h*w: plain row-major.
+dnnl::memory::desc planesOf(int64_t n, int64_t channels, int64_t plane) {
+  return dnnl::memory::desc({n, channels, plane}, DataType::f32,
+                            dnnl::memory::dims{channels * plane, plane, 1});
+}
+
 /// True for a 1x1 convolution with unit strides, no padding and one group,
 /// transposed or not: its result's plane per image is a matrix product.
 bool isPointwise(const ConvolutionConfig &cfg) {
@@ -144,12 +150,8 @@ createPointwise(const ConvolutionConfig &cfg) {
       {1, cfg.o, cfg.c}, DataType::f32,
       cfg.transposed ? dnnl::memory::dims{cfg.o * cfg.c, 1, cfg.o}
                      : dnnl::memory::dims{cfg.o * cfg.c, cfg.c, 1});
-  entry.userSource =
-      dnnl::memory::desc({cfg.n, cfg.c, plane}, DataType::f32,
-                         dnnl::memory::dims{cfg.c * plane, plane, 1});
-  entry.userResult =
-      dnnl::memory::desc({cfg.n, cfg.o, plane}, DataType::f32,
-                         dnnl::memory::dims{cfg.o * plane, plane, 1});
+  entry.userSource = planesOf(cfg.n, cfg.c, plane);
+  entry.userResult = planesOf(cfg.n, cfg.o, plane);
   if (cfg.hasBias)
     entry.bias = dnnl::memory::desc({1, cfg.o, 1}, DataType::f32,
                                     dnnl::memory::dims{cfg.o, 1, 1});
@@ -420,9 +422,7 @@ createPointwiseWeightGrad(const ConvolutionConfig &cfg) {
   int64_t plane = cfg.h * cfg.w;
   WeightGradEntry entry;
   entry.pointwise = true;
-  entry.userGrad =
-      dnnl::memory::desc({cfg.n, cfg.o, plane}, DataType::f32,
-                         dnnl::memory::dims{cfg.o * plane, plane, 1});
+  entry.userGrad = planesOf(cfg.n, cfg.o, plane);
   entry.userSource =
       dnnl::memory::desc({cfg.n, plane, cfg.c}, DataType::f32,
                          dnnl::memory::dims{cfg.c * plane, 1, plane});

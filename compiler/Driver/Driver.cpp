@@ -8,6 +8,7 @@
 #include "compiler/Driver/KinkProbe.h"
 
 #include "compiler/InitAll.h"
+#include "compiler/ParseScreen.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/CPU/ObjectEmitter.h"
 #include "compiler/Target/CUDA/PtxEmitter.h"
@@ -290,6 +291,8 @@ parseModule(std::unique_ptr<llvm::MemoryBuffer> buffer,
             mlir::MLIRContext &context) {
   auto sourceMgr = std::make_shared<llvm::SourceMgr>();
   sourceMgr->AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  if (reportParseHazard(*sourceMgr, llvm::errs()))
+    return nullptr;
   mlir::SourceMgrDiagnosticHandler handler(*sourceMgr, &context);
   return mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
 }

@@ -3,6 +3,7 @@
 #include "compiler/Target/CPU/JitSession.h"
 
 #include "compiler/InitAll.h"
+#include "compiler/ParseScreen.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/CPU/ObjectEmitter.h"
 #include "compiler/Target/Manifest.h"
@@ -67,6 +68,8 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
   auto sourceMgr = std::make_shared<llvm::SourceMgr>();
   sourceMgr->AddNewSourceBuffer(
       llvm::MemoryBuffer::getMemBufferCopy(graphIR, "module"), llvm::SMLoc());
+  if (reportParseHazard(*sourceMgr, diagnostics))
+    return nullptr;
   SourceMgrDiagnosticHandler handler(*sourceMgr, &context, diagnostics);
 
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);

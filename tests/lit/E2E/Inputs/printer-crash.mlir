@@ -1,4 +1,0 @@
-func.func @f() {
-  %0 = "test.op"() {a = array<i1: 0>} : () -> i32
-  return
-}

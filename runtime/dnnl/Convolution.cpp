@@ -507,7 +507,7 @@ void runWeightGrad(const float *input, const float *grad, float *result,
   dnnl::stream &stream = threadStream();
   if (entry->pointwise) {
     // Per-image partial sums, then their sum in image order (the same on
-    // any thread count).
+    // any thread count), each thread a range of the weight's elements.
     dnnl::memory partial = wrapScratch(entry->weights, Scratch::Weights);
     entry->primitive.execute(
         stream, {{DNNL_ARG_SRC, wrap(entry->userGrad, grad)},
@@ -518,10 +518,16 @@ void runWeightGrad(const float *input, const float *grad, float *result,
     stream.wait();
     const float *sums = static_cast<const float *>(partial.get_data_handle());
     int64_t count = cfg.o * cfg.c;
-    std::copy(sums, sums + count, result);
-    for (int64_t image = 1; image < cfg.n; ++image)
-      for (int64_t i = 0; i < count; ++i)
-        result[i] += sums[image * count + i];
+    constexpr int64_t kChunk = 4096;
+    int64_t chunks = (count + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      int64_t begin = chunk * kChunk, end = std::min(count, begin + kChunk);
+      std::copy(sums + begin, sums + end, result + begin);
+      for (int64_t image = 1; image < cfg.n; ++image)
+        for (int64_t i = begin; i < end; ++i)
+          result[i] += sums[image * count + i];
+    }
     return;
   }
   dnnl::memory source =

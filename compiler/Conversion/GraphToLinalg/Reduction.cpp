@@ -107,19 +107,34 @@ std::pair<Value, Value> moments(OpBuilder &b, Location loc, Value x,
   return {mean, var};
 }
 
+/// 1 / sqrt(var + eps): the one formula for the inverse standard deviation,
+/// so that the norms' gradients reuse their forward pass's value exactly.
+Value inverseStd(OpBuilder &b, Location loc, Value var, double eps) {
+  Type t = var.getType();
+  Value root = b.create<math::SqrtOp>(
+      loc, b.create<arith::AddFOp>(loc, var, scalar(b, loc, t, eps)));
+  return b.create<arith::DivFOp>(loc, scalar(b, loc, t, 1), root);
+}
+
+/// `count` zero-filled accumulators of shape `shape`.
+SmallVector<Value> zeroSums(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                            Type t, int count) {
+  SmallVector<Value> sums;
+  for (int i = 0; i < count; ++i)
+    sums.push_back(filled(b, loc, shape, scalar(b, loc, t, 0)));
+  return sums;
+}
+
 /// (x - mean) * rsqrt(var + eps), then optional per-channel affine.
 Value normalize(OpBuilder &b, Location loc, Value x, Value mean, Value var,
                 ArrayRef<int64_t> dims, double eps) {
-  Type t = elementTypeOf(x);
   return withReduced(b, loc, x, {mean, var}, dims, {},
                      [&](OpBuilder &nb, Location l, ValueRange a) {
                        Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
-                       Value inv = nb.create<arith::DivFOp>(
-                           l, scalar(nb, l, t, 1),
-                           nb.create<math::SqrtOp>(
-                               l, nb.create<arith::AddFOp>(
-                                      l, a[2], scalar(nb, l, t, eps))));
-                       return nb.create<arith::MulFOp>(l, d, inv).getResult();
+                       return nb
+                           .create<arith::MulFOp>(l, d,
+                                                  inverseStd(nb, l, a[2], eps))
+                           .getResult();
                      });
 }
 
@@ -297,11 +312,8 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
   ArrayRef<int64_t> channels = shapeOf(mean);
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
   AffineMap ch = channelMap(ctx, rank, 1);
-  SmallVector<Value> inits;
-  for (int i = 0; i < 3; ++i)
-    inits.push_back(filled(b, loc, channels, zero));
   SmallVector<Value> sums = generic(
-      b, loc, rank, {x, mean, g}, {id, ch, id}, inits,
+      b, loc, rank, {x, mean, g}, {id, ch, id}, zeroSums(b, loc, channels, t, 3),
       {ch, ch, ch}, dims, [](OpBuilder &nb, Location l, ValueRange a) {
         Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
         Value squared = nb.create<arith::MulFOp>(l, centered, centered);
@@ -319,12 +331,7 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
     return elementwise(b, loc, channels, t, inputs, body);
   };
   Value r = perChannel(var, [&](OpBuilder &nb, Location l, ValueRange a) {
-    return nb
-        .create<arith::DivFOp>(
-            l, scalar(nb, l, t, 1),
-            nb.create<math::SqrtOp>(
-                l, nb.create<arith::AddFOp>(l, a[0], scalar(nb, l, t, eps))))
-        .getResult();
+    return inverseStd(nb, l, a[0], eps);
   });
   Value weightGrad =
       perChannel({sumGCentered, r}, [](OpBuilder &nb, Location l, ValueRange a) {
@@ -387,17 +394,11 @@ SmallVector<Value> lowerGroupNormGrad(OpBuilder &b, Location loc,
     return AffineMap::get(4, 0, exprs, ctx);
   };
   AffineMap group = dimsMap({0, 1}), channel = dimsMap({1, 2});
-  auto zeros = [&](ArrayRef<int64_t> sumShape, int count) {
-    SmallVector<Value> inits;
-    for (int i = 0; i < count; ++i)
-      inits.push_back(filled(b, loc, sumShape, zero));
-    return inits;
-  };
 
   Value mean = divideBy(b, loc, reduce(b, loc, xv, {2, 3}, zero, addF), count);
   SmallVector<Value> groupSums = generic(
       b, loc, 4, {xv, mean, gv, wv}, {id, group, id, channel},
-      zeros({n, groups}, 3), {group, group, group}, {2, 3},
+      zeroSums(b, loc, {n, groups}, t, 3), {group, group, group}, {2, 3},
       [](OpBuilder &nb, Location l, ValueRange a) {
         Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
         Value squared = nb.create<arith::MulFOp>(l, centered, centered);
@@ -411,16 +412,11 @@ SmallVector<Value> lowerGroupNormGrad(OpBuilder &b, Location loc,
       b, loc, {n, groups}, t, groupSums[0],
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Value var = nb.create<arith::DivFOp>(l, a[0], scalar(nb, l, t, count));
-        return nb
-            .create<arith::DivFOp>(
-                l, scalar(nb, l, t, 1),
-                nb.create<math::SqrtOp>(
-                    l, nb.create<arith::AddFOp>(l, var, scalar(nb, l, t, eps))))
-            .getResult();
+        return inverseStd(nb, l, var, eps);
       });
   SmallVector<Value> channelSums = generic(
       b, loc, 4, {xv, mean, r, gv}, {id, group, group, id},
-      zeros({groups, perGroup}, 2), {channel, channel}, {0, 3},
+      zeroSums(b, loc, {groups, perGroup}, t, 2), {channel, channel}, {0, 3},
       [](OpBuilder &nb, Location l, ValueRange a) {
         Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
         Value normalized = nb.create<arith::MulFOp>(l, centered, a[2]);

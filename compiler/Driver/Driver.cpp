@@ -1,14 +1,13 @@
 //===- Driver.cpp - kilnc: flags, inputs, emitted stages ------------------===//
 
 #include "kiln/Driver.h"
-#include "kiln/Onnx.h"
-#include "kiln/runtime/SafeTensors.h"
 #include "compiler/Driver/GradCheck.h"
+#include "compiler/Driver/GraphSource.h"
 #include "compiler/Driver/KernelViews.h"
 #include "compiler/Driver/KinkProbe.h"
+#include "compiler/Driver/Report.h"
 
 #include "compiler/InitAll.h"
-#include "compiler/ParseScreen.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/CPU/ObjectEmitter.h"
 #include "compiler/Target/CUDA/PtxEmitter.h"
@@ -19,7 +18,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
@@ -34,7 +32,6 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -207,35 +204,9 @@ std::string cudaToolkit;
 
 bool targetIsCuda() { return targetName == "cuda"; }
 
-/// The batch size the model is built at (0: its default).
-int64_t modelBatch = 0;
-
 /// The entry points to keep: --entries, and once a module holds several
 /// batch sizes, their suffixed names.
 std::vector<std::string> askedEntries;
-
-/// The name errors begin with: kilnc, or a user's model program's own.
-std::string programName = "kilnc";
-
-int fail(const std::string &message) {
-  llvm::errs() << programName << ": error: " << message << "\n";
-  return 1;
-}
-
-/// Reports a model's mistake: as it is where it names the user's line
-/// ("model.cpp:12: error: ..."), else as fail() does.
-int failModel(const std::string &message) {
-  size_t at = message.find(": error: ");
-  llvm::StringRef where(message.data(), at == std::string::npos ? 0 : at);
-  auto [file, line] = where.rsplit(':');
-  unsigned number = 0;
-  if (at != std::string::npos && !file.empty() &&
-      !line.getAsInteger(10, number)) {
-    llvm::errs() << message << "\n";
-    return 1;
-  }
-  return fail(message);
-}
 
 /// The root of --mlir-timing's report: loading the model, each stage's
 /// passes, and emitting the artefact are scopes under it.
@@ -284,138 +255,6 @@ cl::opt<std::string> paramsOut(
              "and buffers, state_dict names) to this safetensors file, for "
              "kiln-run --params and the executable's --init-params"),
     cl::value_desc("file.safetensors"), cl::init(""), cl::cat(category));
-
-/// Parses `buffer` (a graph module) into `context`, with located errors.
-mlir::OwningOpRef<mlir::ModuleOp>
-parseModule(std::unique_ptr<llvm::MemoryBuffer> buffer,
-            mlir::MLIRContext &context) {
-  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
-  sourceMgr->AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
-  if (reportParseHazard(*sourceMgr, llvm::errs()))
-    return nullptr;
-  mlir::SourceMgrDiagnosticHandler handler(*sourceMgr, &context);
-  return mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
-}
-
-bool isOnnxInput() { return llvm::StringRef(inputFile).ends_with(".onnx"); }
-
-/// A symbol-safe name from `path`'s stem: "resnet-18.onnx" -> "resnet_18".
-std::string modelNameOf(const std::string &path) {
-  std::string stem = llvm::sys::path::stem(path).str();
-  for (char &c : stem)
-    if (!std::isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  if (stem.empty() || std::isdigit(static_cast<unsigned char>(stem[0])))
-    stem = "model_" + stem;
-  return stem;
-}
-
-/// Writes an imported model's initial values as safetensors.
-bool writeInitialValues(const std::vector<onnx::InitialValue> &values,
-                        const std::string &path) {
-  rt::SafeTensorsFile file;
-  for (const onnx::InitialValue &v : values) {
-    rt::StatusOr<rt::HostTensor> t = rt::HostTensor::zeros(
-        v.dtype == DType::F64 ? rt::DType::F64 : rt::DType::F32, v.shape);
-    if (!t.ok()) {
-      fail(t.status().message());
-      return false;
-    }
-    std::memcpy(t.value().data(), v.bytes.data(), v.bytes.size());
-    file.tensors.push_back({v.name, std::move(t).value()});
-  }
-  file.metadata.push_back({"format", "pt"});
-  if (rt::Status s = rt::writeSafeTensors(path, file); !s.ok()) {
-    fail(s.message());
-    return false;
-  }
-  return true;
-}
-
-/// The graph module of an .onnx input; null after an error.
-mlir::OwningOpRef<mlir::ModuleOp> importOnnx(mlir::MLIRContext &context,
-                                             std::string &summaryText) {
-  onnx::ImportOptions options;
-  options.loss = onnxLoss;
-  std::string text;
-  try {
-    for (const std::string &arg : inputShapes) {
-      size_t eq = arg.rfind('=');
-      if (eq == std::string::npos || eq == 0)
-        throw GraphError(fmt::format("--input-shape={} is not NAME=AxBx...",
-                                     arg));
-      options.inputShapes.push_back(
-          {arg.substr(0, eq), onnx::parseShape(arg.substr(eq + 1))});
-    }
-    onnx::ImportedModel imported =
-        onnx::importModel(inputFile, modelNameOf(inputFile), options);
-    text = imported.built.program->emitGraphIR(/*debugInfo=*/true);
-    summaryText = imported.built.program->summary();
-    if (!paramsOut.empty() &&
-        !writeInitialValues(imported.initialValues, paramsOut))
-      return nullptr;
-  } catch (const GraphError &e) {
-    fail(e.what());
-    return nullptr;
-  }
-  return parseModule(llvm::MemoryBuffer::getMemBufferCopy(text, inputFile),
-                     context);
-}
-
-/// The graph module of `--model` or of the input file; null after an error
-/// has been printed. `summaryText` receives the model's summary.
-mlir::OwningOpRef<mlir::ModuleOp> loadGraph(mlir::MLIRContext &context,
-                                            std::string &summaryText) {
-  if (modelName.empty() && isOnnxInput())
-    return importOnnx(context, summaryText);
-  if (modelName.empty()) {
-    std::string error;
-    std::unique_ptr<llvm::MemoryBuffer> buffer =
-        mlir::openInputFile(inputFile, &error);
-    if (!buffer) {
-      fail(error);
-      return nullptr;
-    }
-    mlir::OwningOpRef<mlir::ModuleOp> module =
-        parseModule(std::move(buffer), context);
-    // Artefact symbols are prefixed by the module's name: default to the
-    // file's stem.
-    if (module && !module->getSymName()) {
-      std::string stem = llvm::sys::path::stem(inputFile).str();
-      for (char &c : stem)
-        if (!std::isalnum(static_cast<unsigned char>(c)))
-          c = '_';
-      if (!stem.empty() && !std::isdigit(static_cast<unsigned char>(stem[0])))
-        module->setSymName(stem);
-    }
-    return module;
-  }
-  const ModelInfo *info = findModel(modelName);
-  if (!info) {
-    std::string names;
-    for (const ModelInfo &m : allModels)
-      names += (names.empty() ? "" : ", ") + m.name;
-    fail(fmt::format("unknown model '{}'; built-in models: {}",
-                     modelName.getValue(), names));
-    return nullptr;
-  }
-  ModelOptions options;
-  modelTrainStep = info->trainStep;
-  options.batch = modelBatch;
-  options.dtype = dtypeName == "f64" ? DType::F64 : DType::F32;
-  std::string text;
-  try {
-    BuiltModel built = buildModel(*info, options);
-    // Locations always travel with the IR; printing decides whether to show.
-    text = built.program->emitGraphIR(/*debugInfo=*/true);
-    summaryText = built.program->summary();
-  } catch (const GraphError &e) {
-    failModel(e.what());
-    return nullptr;
-  }
-  return parseModule(llvm::MemoryBuffer::getMemBufferCopy(text, modelName),
-                     context);
-}
 
 /// The IR stage an --emit value needs (later stages translate LLVM).
 Stage irStageOf(llvm::StringRef name) {
@@ -642,45 +481,31 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
   return mlir::success();
 }
 
-} // namespace
-
-int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
-              const char *runtimeLibraryDir) {
-  if (runtimeLibraryDir && *runtimeLibraryDir)
-    aot::setRuntimeLibraryDir(runtimeLibraryDir);
-  allModels = models;
-  llvm::InitLLVM init(argc, argv);
-  if (argc > 0 && argv[0] && *argv[0])
-    programName = llvm::sys::path::filename(argv[0]).str();
-  mlir::registerAsmPrinterCLOptions();
-  mlir::registerMLIRContextCLOptions();
-  mlir::registerPassManagerCLOptions();
-  mlir::registerDefaultTimingManagerCLOptions();
-  registerAllPasses();
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "kilnc: compile a model to native code\n");
-
-  if (listModels) {
-    for (const ModelInfo &m : allModels)
-      llvm::outs() << fmt::format("{:<14} batch {:<4} {}\n", m.name,
-                                  m.defaultBatch, m.description);
-    return 0;
-  }
+/// Checks the flags' values and how they combine, before any work; sets
+/// --model's default and `batchSizes` (one 0 for the model's default).
+/// Returns 0, or 1 after printing the error.
+int checkFlags(std::vector<int64_t> &batchSizes) {
   // A program with exactly one model of its own compiles it by default.
-  if (modelName.empty() && inputFile.empty() && models.size() == 1)
-    modelName = models.front().name;
+  if (modelName.empty() && inputFile.empty() && allModels.size() == 1)
+    modelName = allModels.front().name;
   if (modelName.empty() == inputFile.empty())
     return fail("give either --model=NAME or one input file (.mlir or "
                 ".onnx)");
-  if (!isOnnxInput() &&
+  if (!modelName.empty() && !findModel(modelName)) {
+    std::string names;
+    for (const ModelInfo &m : allModels)
+      names += (names.empty() ? "" : ", ") + m.name;
+    return fail(fmt::format("unknown model '{}'; built-in models: {}",
+                            modelName.getValue(), names));
+  }
+  if (!isOnnxFile(inputFile) &&
       (!inputShapes.empty() || !onnxLoss.empty() || !paramsOut.empty()))
     return fail("--input-shape, --loss and --save-params apply to an .onnx "
                 "input");
   if (dtypeName != "f32" && dtypeName != "f64")
     return fail(fmt::format("--dtype must be f32 or f64, got '{}'",
                             dtypeName.getValue()));
-  std::vector<int64_t> batchSizes(batch.begin(), batch.end());
+  batchSizes.assign(batch.begin(), batch.end());
   for (size_t i = 0; i < batchSizes.size(); ++i) {
     if (batchSizes[i] < 1)
       return fail(fmt::format("--batch must be positive, got {}",
@@ -691,8 +516,7 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
   }
   if (batchSizes.empty())
     batchSizes.push_back(0);
-  bool severalBatches = batchSizes.size() > 1;
-  if (severalBatches) {
+  if (batchSizes.size() > 1) {
     if (modelName.empty())
       return fail("several batch sizes need --model: the shapes of an .mlir "
                   "file are its own");
@@ -718,7 +542,6 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
   if (emit == "ptx" && !targetIsCuda())
     return fail("--emit=ptx writes GPU kernels: add --target=cuda");
   if (targetIsCuda()) {
-    llvm::StringRef e = emit.getValue();
     if (gradcheck)
       return fail("--gradcheck runs on the CPU: drop --target=cuda");
     if (llvm::Error e = cuda::checkGpuArch(gpuArch))
@@ -766,13 +589,6 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
                               emit.getValue()));
   }
 
-  // --mlir-timing: one report for the whole compilation.
-  mlir::DefaultTimingManager timing;
-  mlir::applyDefaultTimingManagerCLOptions(timing);
-  mlir::TimingScope root = timing.getRootScope();
-  timingRoot = &root;
-  auto stopTiming = llvm::make_scope_exit([] { timingRoot = nullptr; });
-
   // A CPU name LLVM does not know, or one without 64-bit mode, is found
   // before compiling, not by an abort inside LLVM.
   if (cpu != "host" || !features.empty())
@@ -786,14 +602,105 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
                               "exist",
                               outputFile.getValue(), folder.str()));
   }
+  return 0;
+}
+
+/// --gradcheck: each loss entry's gradients against finite differences
+/// (a model trained in alternating steps step by step: loss_<s> against
+/// grad_<s>). Returns the exit status.
+int runGradChecks(mlir::ModuleOp module) {
+  GradCheckOptions options;
+  options.program = programName();
+  options.samples = gradcheckSamples;
+  options.step = gradcheckStep;
+  options.tolerance = gradcheckTol;
+  options.seed = gradcheckSeed;
+  options.wrtInputs = wrtInputs;
+  options.testScaleRule = testScaleGradientRule;
+  options.testScaleFactor = testScaleGradientFactor;
+  std::vector<std::string> steps;
+  for (auto f : module.getOps<mlir::func::FuncOp>())
+    if (f.getSymName().starts_with("loss_") && !f.isExternal())
+      steps.push_back(f.getSymName().drop_front(5).str());
+  if (steps.empty())
+    steps.push_back("");
+  int status = 0;
+  for (const std::string &step : steps) {
+    GradCheckOptions stepOptions = options;
+    if (!step.empty()) {
+      stepOptions.lossEntry = "loss_" + step;
+      stepOptions.gradEntry = "grad_" + step;
+      std::printf("step %s: %s against %s\n", step.c_str(),
+                  stepOptions.gradEntry.c_str(),
+                  stepOptions.lossEntry.c_str());
+    }
+    mlir::OwningOpRef<mlir::ModuleOp> copy = module.clone();
+    if (failed(addKinkProbe(*copy, stepOptions.kinkOwners,
+                            stepOptions.lossEntry)))
+      return 1;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    copy->print(os, mlir::OpPrintingFlags().enableDebugInfo());
+    status |= gradCheck(text, stepOptions);
+  }
+  return status;
+}
+
+} // namespace
+
+int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
+              const char *runtimeLibraryDir) {
+  if (runtimeLibraryDir && *runtimeLibraryDir)
+    aot::setRuntimeLibraryDir(runtimeLibraryDir);
+  allModels = models;
+  llvm::InitLLVM init(argc, argv);
+  if (argc > 0 && argv[0] && *argv[0])
+    setProgramName(llvm::sys::path::filename(argv[0]).str());
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  registerAllPasses();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "kilnc: compile a model to native code\n");
+
+  if (listModels) {
+    for (const ModelInfo &m : allModels)
+      llvm::outs() << fmt::format("{:<14} batch {:<4} {}\n", m.name,
+                                  m.defaultBatch, m.description);
+    return 0;
+  }
+  std::vector<int64_t> batchSizes;
+  if (int status = checkFlags(batchSizes))
+    return status;
+  bool severalBatches = batchSizes.size() > 1;
+
+  // --mlir-timing: one report for the whole compilation.
+  mlir::DefaultTimingManager timing;
+  mlir::applyDefaultTimingManagerCLOptions(timing);
+  mlir::TimingScope root = timing.getRootScope();
+  timingRoot = &root;
+  auto stopTiming = llvm::make_scope_exit([] { timingRoot = nullptr; });
 
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
   mlir::MLIRContext context(registry);
+  GraphSource source;
+  if (!modelName.empty()) {
+    source.model = findModel(modelName);
+    modelTrainStep = source.model->trainStep;
+  }
+  source.modelOptions.batch = batchSizes.front();
+  source.modelOptions.dtype = dtypeName == "f64" ? DType::F64 : DType::F32;
+  source.inputFile = inputFile;
+  source.inputShapes.assign(inputShapes.begin(), inputShapes.end());
+  source.onnxLoss = onnxLoss;
+  source.paramsOut = paramsOut;
   std::string summaryText;
   mlir::TimingScope loading = timingScope("build or parse the graph");
-  modelBatch = batchSizes.front();
-  mlir::OwningOpRef<mlir::ModuleOp> module = loadGraph(context, summaryText);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      loadGraph(source, context, summaryText);
   loading.stop();
   if (!module)
     return 1;
@@ -806,8 +713,8 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
     for (size_t i = 0; i < batchSizes.size(); ++i) {
       mlir::OwningOpRef<mlir::ModuleOp> sized;
       if (i > 0) {
-        modelBatch = batchSizes[i];
-        sized = loadGraph(context, summaryText);
+        source.modelOptions.batch = batchSizes[i];
+        sized = loadGraph(source, context, summaryText);
         if (!sized)
           return 1;
       }
@@ -828,45 +735,8 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
     if (failed(dumpStage(*module, first)))
       return 1;
   }
-  if (gradcheck) {
-    GradCheckOptions options;
-    options.program = programName;
-    options.samples = gradcheckSamples;
-    options.step = gradcheckStep;
-    options.tolerance = gradcheckTol;
-    options.seed = gradcheckSeed;
-    options.wrtInputs = wrtInputs;
-    options.testScaleRule = testScaleGradientRule;
-    options.testScaleFactor = testScaleGradientFactor;
-    // A model trained in alternating steps is checked step by step:
-    // loss_<s> against grad_<s>.
-    std::vector<std::string> steps;
-    for (auto f : module->getOps<mlir::func::FuncOp>())
-      if (f.getSymName().starts_with("loss_") && !f.isExternal())
-        steps.push_back(f.getSymName().drop_front(5).str());
-    if (steps.empty())
-      steps.push_back("");
-    int status = 0;
-    for (const std::string &step : steps) {
-      GradCheckOptions stepOptions = options;
-      if (!step.empty()) {
-        stepOptions.lossEntry = "loss_" + step;
-        stepOptions.gradEntry = "grad_" + step;
-        std::printf("step %s: %s against %s\n", step.c_str(),
-                    stepOptions.gradEntry.c_str(),
-                    stepOptions.lossEntry.c_str());
-      }
-      mlir::OwningOpRef<mlir::ModuleOp> copy = module->clone();
-      if (failed(addKinkProbe(*copy, stepOptions.kinkOwners,
-                              stepOptions.lossEntry)))
-        return 1;
-      std::string text;
-      llvm::raw_string_ostream os(text);
-      copy->print(os, mlir::OpPrintingFlags().enableDebugInfo());
-      status |= gradCheck(text, stepOptions);
-    }
-    return status;
-  }
+  if (gradcheck)
+    return runGradChecks(*module);
   if (summary) {
     if (summaryText.empty())
       return fail("--summary needs --model");
@@ -909,7 +779,7 @@ int kilncMain(int argc, char **argv, const std::vector<ModelInfo> &models,
       llvm::none_of(entries, [](const rt::EntrySpec &e) {
         return llvm::StringRef(e.name).starts_with("train_step");
       }))
-    llvm::errs() << programName << ": note: '" << model
+    llvm::errs() << programName() << ": note: '" << model
                  << "' has no `loss` entry (with training on), so its "
                     "executable cannot `train`: it runs and lists its entry "
                     "points\n";

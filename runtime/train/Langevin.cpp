@@ -76,4 +76,52 @@ Status replayNegatives(const CompiledModel &model, const EntrySpec &entry,
   return Status::success();
 }
 
+StatusOr<NegativeChain> prepareChain(
+    const EntrySpec &energyGrad, const HostTensor &negatives,
+    const std::vector<const ArgumentSpec *> &slots,
+    const SafeTensorsFile *resumed, const std::string &resumePath,
+    uint64_t rankSeed) {
+  NegativeChain chain;
+  std::vector<int64_t> example(negatives.shape().begin() + 1,
+                               negatives.shape().end());
+  if (const HostTensor *saved =
+          resumed ? resumed->find(Langevin::kBufferName) : nullptr) {
+    std::vector<int64_t> want{Langevin::kBufferSize};
+    want.insert(want.end(), example.begin(), example.end());
+    if (saved->shape() != want || saved->dtype() != negatives.dtype())
+      return Status::error("checkpoint '" + resumePath + "': '" +
+                           Langevin::kBufferName + "' is " +
+                           saved->describe() + ", the model expects " +
+                           dtypeName(negatives.dtype()) + formatShape(want));
+    chain.replay = saved->clone();
+  } else if (resumed) {
+    return Status::error("checkpoint '" + resumePath + "' has no '" +
+                         Langevin::kBufferName +
+                         "' (the energy-based model's replay buffer)");
+  } else {
+    chain.replay = initialReplayBuffer(example, negatives.dtype(), rankSeed);
+  }
+  for (const ArgumentSpec &a : energyGrad.arguments) {
+    int found = -1;
+    if (a.kind == ArgKind::Input && a.tensor.name == "x" &&
+        a.tensor.shape == negatives.shape()) {
+      chain.x = static_cast<int>(chain.slotOf.size());
+    } else {
+      for (size_t k = 0; k < slots.size(); ++k)
+        if (slots[k]->kind != ArgKind::Input &&
+            slots[k]->tensor.name == a.tensor.name)
+          found = static_cast<int>(k);
+      if (found < 0)
+        return Status::error("energy_grad's argument '" + a.tensor.name +
+                             "' is not one of the training step's");
+    }
+    chain.slotOf.push_back(found);
+  }
+  if (chain.x < 0)
+    return Status::error("energy_grad must take images x shaped as x_neg");
+  chain.images = HostTensor::zeros(negatives.dtype(), negatives.shape()).value();
+  return chain;
+}
+
+
 } // namespace kiln::rt

@@ -14,6 +14,7 @@
 #ifndef KILN_RUNTIME_TRAIN_LANGEVIN_H
 #define KILN_RUNTIME_TRAIN_LANGEVIN_H
 
+#include "kiln/runtime/SafeTensors.h"
 #include "kiln/runtime/Training.h"
 
 #include <random>
@@ -45,6 +46,25 @@ HostTensor initialReplayBuffer(const std::vector<int64_t> &example,
 Status replayNegatives(const CompiledModel &model, const EntrySpec &entry,
                        std::vector<HostTensor> &args, int xIndex,
                        HostTensor &buffer, uint64_t seed, int64_t step);
+
+/// An energy-based model's Langevin chain in training: its replay buffer
+/// (the checkpoint's, or a fresh one), its own images, and for each
+/// argument of energy_grad the training slot lending it (-1: the images,
+/// argument `x`).
+struct NegativeChain {
+  HostTensor replay, images;
+  std::vector<int> slotOf;
+  int x = -1;
+};
+
+/// The chain for negatives shaped as `negatives` (x_neg), energy_grad's
+/// arguments found among the training steps' `slots`; the buffer from
+/// `resumed` (the checkpoint at `resumePath`) when resuming.
+StatusOr<NegativeChain> prepareChain(
+    const EntrySpec &energyGrad, const HostTensor &negatives,
+    const std::vector<const ArgumentSpec *> &slots,
+    const SafeTensorsFile *resumed, const std::string &resumePath,
+    uint64_t rankSeed);
 
 } // namespace kiln::rt
 

@@ -13,6 +13,7 @@
 #include "train/Support.h"
 #include "train/Langevin.h"
 #include "train/ModelShapes.h"
+#include "train/TrainSteps.h"
 
 #include "kiln/runtime/Library.h"
 #include "kiln/runtime/Numerics.h"
@@ -71,6 +72,119 @@ std::string clock(double seconds) {
   return text;
 }
 
+/// An output that cannot be written is found before training, not after.
+Status checkOutputFolders(const TrainOptions &options) {
+  for (const std::string *path :
+       {&options.paramsOut, &options.checkpoint, &options.plot,
+        &options.profile}) {
+    if (path->empty())
+      continue;
+    std::string folder = io::directoryOf(*path);
+    if (::access(folder.c_str(), W_OK) != 0)
+      return Status::error("cannot write '" + *path + "': the folder '" +
+                           folder + "' " +
+                           (errno == ENOENT ? "does not exist"
+                                            : "is not writable"));
+  }
+  return Status::success();
+}
+
+/// Training's progress after a step: on a terminal a bar redrawn in place,
+/// else a line at each quarter of the epoch and at its end. `epoch` and
+/// `step` are 1-based, with their totals.
+void printProgress(bool terminal, std::pair<int64_t, int64_t> epoch,
+                   std::pair<int64_t, int64_t> step, double loss, double rate,
+                   double eta) {
+  auto [e, epochs] = epoch;
+  auto [b, batches] = step;
+  if (terminal) {
+    int width = 24, filled = static_cast<int>(width * b / batches);
+    std::fprintf(progressOut,
+                 "\repoch %lld/%lld [%s%s] %lld/%lld loss %.4f  %.0f ex/s  "
+                 "ETA %s ",
+                 (long long)e, (long long)epochs,
+                 std::string(filled, '#').c_str(),
+                 std::string(width - filled, '.').c_str(), (long long)b,
+                 (long long)batches, loss, rate, clock(eta).c_str());
+  } else if (b % std::max<int64_t>(1, batches / 4) == 0 || b == batches) {
+    std::fprintf(progressOut,
+                 "epoch %lld/%lld step %lld/%lld loss %.4f %.0f ex/s ETA %s\n",
+                 (long long)e, (long long)epochs, (long long)b,
+                 (long long)batches, loss, rate, clock(eta).c_str());
+  }
+}
+
+/// A run killed after its last checkpoint but before writing --save-params:
+/// the parameters are the checkpoint's model state (what `forward` takes),
+/// with its metadata, as the run would have written them.
+Status writeFinishedParams(const CompiledModel &model,
+                           const SafeTensorsFile &resumed,
+                           const TrainOptions &options, int64_t startEpoch) {
+  // A run killed after its last checkpoint but before writing
+  // --save-params: the parameters are the checkpoint's model state (what
+  // `forward` takes), with its metadata, as the run would have written.
+  const EntrySpec *forward = findEntry(model.entries, "forward");
+  SafeTensorsFile params;
+  params.metadata = resumed.metadata;
+  for (const NamedTensor &t : resumed.tensors)
+    if (forward && std::any_of(forward->arguments.begin(),
+                               forward->arguments.end(),
+                               [&](const ArgumentSpec &a) {
+                                 return a.kind != ArgKind::Input &&
+                                        a.tensor.name == t.name;
+                               }))
+      params.tensors.push_back({t.name, t.tensor.clone()});
+  if (Status s = writeSafeTensors(options.paramsOut, params); !s.ok())
+    return s;
+  std::fprintf(progressOut,
+               "the checkpoint '%s' has finished %lld epoch%s and --epochs "
+               "is %lld: its parameters were written to '%s'; the "
+               "checkpoint was left alone\n",
+               options.resume.c_str(), (long long)startEpoch,
+               startEpoch == 1 ? "" : "s", (long long)options.epochs,
+               options.paramsOut.c_str());
+  return Status::success();
+}
+
+/// The end of a data-parallel run: how its gradients were averaged, and
+/// what the steps waited for.
+void reportDataParallel(
+    const std::vector<std::unique_ptr<GradientAverager>> &averagers, int ranks,
+    int64_t globalBatch, int64_t runSteps, double runSeconds, bool onGpu,
+    int64_t bucketBytes) {
+  if (onGpu) {
+    size_t groups = 0;
+    for (const auto &a : averagers)
+      groups += a->buckets();
+    std::fprintf(progressOut,
+                 "data-parallel: %d ranks, global batch %lld; gradients "
+                 "averaged on the GPUs with NCCL, %zu group%s of all-reduces "
+                 "per step\n",
+                 ranks, (long long)globalBatch, groups,
+                 groups == 1 ? "" : "s");
+  } else {
+    // The first step sums after the backward pass (it finds the buckets);
+    // the others while it runs: what they still wait for after it.
+    double exposed = 0, hooked = 0;
+    size_t buckets = 0;
+    for (const auto &a : averagers)
+      exposed += a->exposedSeconds(), hooked += a->hookSeconds(),
+          buckets += a->buckets();
+    std::fprintf(progressOut,
+                 "data-parallel: %d ranks, global batch %lld; waiting for the "
+                 "gradients' all-reduce after the backward pass: %.3f ms per "
+                 "step (%.1f%% of the run)",
+                 ranks, (long long)globalBatch, exposed / runSteps * 1e3,
+                 100 * exposed / std::max(runSeconds, 1e-9));
+    if (bucketBytes > 0)
+      std::fprintf(progressOut,
+                   "; %zu bucket%s begun during it (%.3f ms per step in its "
+                   "reports)",
+                   buckets, buckets == 1 ? "" : "s", hooked / runSteps * 1e3);
+    std::fprintf(progressOut, "\n");
+  }
+}
+
 } // namespace
 
 Status train(const CompiledModel &model, const TrainOptions &given) {
@@ -84,58 +198,16 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   if (rank != 0)
     options.checkpoint = options.paramsOut = options.metrics = options.plot =
         options.profile = "";
-  // The training steps each batch runs, in order: train_step, or a model
-  // trained in alternating steps (gan) has train_step_<step> entries.
-  std::vector<const EntrySpec *> steps;
-  for (const EntrySpec &e : model.entries)
-    if (e.name.rfind("train_step_", 0) == 0)
-      steps.push_back(&e);
-  if (steps.empty())
-    if (const EntrySpec *step = findEntry(model.entries, "train_step"))
-      steps.push_back(step);
-  if (steps.empty())
-    return Status::error("the model has no `train_step` entry; " +
-                         listEntries(model.entries));
-  // Data-parallel, each train step runs as its gradient (grad, grad_<s>),
-  // averaged across the ranks, then its optimizer (apply_step,
-  // apply_step_<s>).
-  std::vector<const EntrySpec *> gradSteps, applySteps;
-  if (ranks > 1)
-    for (const EntrySpec *step : steps) {
-      std::string suffix = step->name.substr(std::string("train_step").size());
-      const EntrySpec *g = findEntry(model.entries, "grad" + suffix);
-      const EntrySpec *a = findEntry(model.entries, "apply_step" + suffix);
-      if (!g || !a)
-        return Status::error("data-parallel training needs the entries grad" +
-                             suffix + " and apply_step" + suffix +
-                             " beside " + step->name +
-                             " (compile the executable with this kilnc, "
-                             "without --entries)");
-      gradSteps.push_back(g);
-      applySteps.push_back(a);
-    }
-  // The steps' arguments by name, each once (a slot): parameters, optimizer
-  // states and inputs the steps share are one tensor. slotOf[k][i] is the
-  // slot of step k's argument i.
+  StatusOr<TrainSteps> found = trainSteps(model, ranks);
+  if (!found.ok())
+    return found.status();
+  const std::vector<const EntrySpec *> &steps = found.value().steps,
+                                       &gradSteps = found.value().gradSteps,
+                                       &applySteps = found.value().applySteps;
   std::vector<const ArgumentSpec *> slots;
-  std::vector<std::vector<int>> slotOf(steps.size());
-  for (size_t k = 0; k < steps.size(); ++k)
-    for (const ArgumentSpec &a : steps[k]->arguments) {
-      int found = -1;
-      for (size_t i = 0; i < slots.size(); ++i)
-        if (slots[i]->tensor.name == a.tensor.name)
-          found = static_cast<int>(i);
-      if (found >= 0 && (slots[found]->kind != a.kind ||
-                         slots[found]->tensor.shape != a.tensor.shape ||
-                         slots[found]->tensor.dtype != a.tensor.dtype))
-        return Status::error(steps[k]->name + "'s argument '" + a.tensor.name +
-                             "' differs from " + steps[0]->name + "'s");
-      if (found < 0) {
-        found = static_cast<int>(slots.size());
-        slots.push_back(&a);
-      }
-      slotOf[k].push_back(found);
-    }
+  std::vector<std::vector<int>> slotOf;
+  if (Status shared = shareSlots(steps, slots, slotOf); !shared.ok())
+    return shared;
   StatusOr<ModelShapes> shapes = modelShapes(model);
   if (!shapes.ok())
     return shapes.status();
@@ -184,19 +256,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   if (loaded.value().test.size() == 0)
     return Status::error("the test set is empty: there is nothing to evaluate "
                          "the model on");
-  // An output that cannot be written is found now, not after training.
-  for (const std::string *path :
-       {&options.paramsOut, &options.checkpoint, &options.plot,
-        &options.profile}) {
-    if (path->empty())
-      continue;
-    std::string folder = io::directoryOf(*path);
-    if (::access(folder.c_str(), W_OK) != 0)
-      return Status::error("cannot write '" + *path + "': the folder '" +
-                           folder + "' " +
-                           (errno == ENOENT ? "does not exist"
-                                            : "is not writable"));
-  }
+  if (Status writable = checkOutputFolders(options); !writable.ok())
+    return writable;
 
   // Arguments: state (parameters, buffers) then the batch (x, y).
   std::vector<HostTensor> args;
@@ -295,95 +356,33 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                   "rng_seed, rng_offset and x_neg by name)";
     return Status::error(expected);
   }
-  // The Langevin chain's arguments: the model's state lent from the slots,
-  // and its own images.
-  HostTensor replay, chainImages;
-  std::vector<int> chainSlot; // per energy_grad argument; -1: the images
-  int chainX = -1;
+  NegativeChain chain;
   if (xNegIndex >= 0) {
-    const HostTensor &negatives = args[xNegIndex];
-    std::vector<int64_t> example(negatives.shape().begin() + 1,
-                                 negatives.shape().end());
-    if (const HostTensor *saved =
-            resumed ? resumed->find(Langevin::kBufferName) : nullptr) {
-      std::vector<int64_t> want{Langevin::kBufferSize};
-      want.insert(want.end(), example.begin(), example.end());
-      if (saved->shape() != want || saved->dtype() != negatives.dtype())
-        return Status::error("checkpoint '" + options.resume + "': '" +
-                             Langevin::kBufferName + "' is " +
-                             saved->describe() + ", the model expects " +
-                             dtypeName(negatives.dtype()) + formatShape(want));
-      replay = saved->clone();
-    } else if (resumed) {
-      return Status::error("checkpoint '" + options.resume + "' has no '" +
-                           Langevin::kBufferName +
-                           "' (the energy-based model's replay buffer)");
-    } else {
-      replay = initialReplayBuffer(example, negatives.dtype(), rankSeed);
-    }
-    for (size_t i = 0; i < energyGrad->arguments.size(); ++i) {
-      const ArgumentSpec &a = energyGrad->arguments[i];
-      int found = -1;
-      if (a.kind == ArgKind::Input && a.tensor.name == "x" &&
-          a.tensor.shape == negatives.shape()) {
-        chainX = static_cast<int>(i);
-      } else {
-        for (size_t k = 0; k < slots.size(); ++k)
-          if (slots[k]->kind != ArgKind::Input &&
-              slots[k]->tensor.name == a.tensor.name)
-            found = static_cast<int>(k);
-        if (found < 0)
-          return Status::error("energy_grad's argument '" + a.tensor.name +
-                               "' is not one of the training step's");
-      }
-      chainSlot.push_back(found);
-    }
-    if (chainX < 0)
-      return Status::error("energy_grad must take images x shaped as x_neg");
-    chainImages = HostTensor::zeros(negatives.dtype(), negatives.shape()).value();
+    StatusOr<NegativeChain> prepared =
+        prepareChain(*energyGrad, args[xNegIndex], slots,
+                     resumed ? &*resumed : nullptr, options.resume, rankSeed);
+    if (!prepared.ok())
+      return prepared.status();
+    chain = std::move(prepared).value();
   }
   // The batch's negatives: the chain, on the current parameters.
-  std::vector<HostTensor> chainArgs(chainSlot.size());
+  std::vector<HostTensor> chainArgs(chain.slotOf.size());
   auto drawNegatives = [&](int64_t step) -> Status {
     for (size_t i = 0; i < chainArgs.size(); ++i)
-      chainArgs[i] = std::move(chainSlot[i] < 0 ? chainImages
-                                                : args[chainSlot[i]]);
-    Status s = replayNegatives(model, *energyGrad, chainArgs, chainX, replay,
-                               rankSeed, step);
+      chainArgs[i] = std::move(chain.slotOf[i] < 0 ? chain.images
+                                                   : args[chain.slotOf[i]]);
+    Status s = replayNegatives(model, *energyGrad, chainArgs, chain.x,
+                               chain.replay, rankSeed, step);
     for (size_t i = 0; i < chainArgs.size(); ++i)
-      (chainSlot[i] < 0 ? chainImages : args[chainSlot[i]]) =
+      (chain.slotOf[i] < 0 ? chain.images : args[chain.slotOf[i]]) =
           std::move(chainArgs[i]);
     if (s.ok())
-      std::memcpy(args[xNegIndex].data(), chainImages.data(),
-                  chainImages.sizeInBytes());
+      std::memcpy(args[xNegIndex].data(), chain.images.data(),
+                  chain.images.sizeInBytes());
     return s;
   };
-  if (resumed && startEpoch >= options.epochs && !options.paramsOut.empty()) {
-    // A run killed after its last checkpoint but before writing
-    // --save-params: the parameters are the checkpoint's model state (what
-    // `forward` takes), with its metadata, as the run would have written.
-    const EntrySpec *forward = findEntry(model.entries, "forward");
-    SafeTensorsFile params;
-    params.metadata = resumed->metadata;
-    for (const NamedTensor &t : resumed->tensors)
-      if (forward && std::any_of(forward->arguments.begin(),
-                                 forward->arguments.end(),
-                                 [&](const ArgumentSpec &a) {
-                                   return a.kind != ArgKind::Input &&
-                                          a.tensor.name == t.name;
-                                 }))
-        params.tensors.push_back({t.name, t.tensor.clone()});
-    if (Status s = writeSafeTensors(options.paramsOut, params); !s.ok())
-      return s;
-    std::fprintf(progressOut,
-                 "the checkpoint '%s' has finished %lld epoch%s and --epochs "
-                 "is %lld: its parameters were written to '%s'; the "
-                 "checkpoint was left alone\n",
-                 options.resume.c_str(), (long long)startEpoch,
-                 startEpoch == 1 ? "" : "s", (long long)options.epochs,
-                 options.paramsOut.c_str());
-    return Status::success();
-  }
+  if (resumed && startEpoch >= options.epochs && !options.paramsOut.empty())
+    return writeFinishedParams(model, *resumed, options, startEpoch);
   if (resumed && startEpoch >= options.epochs) {
     std::fprintf(progressOut,
                  "nothing to do: the checkpoint '%s' has finished %lld "
@@ -393,44 +392,11 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                  startEpoch == 1 ? "" : "s", (long long)options.epochs);
     return Status::success();
   }
-  // Every rank must run the same model with the same settings from the
-  // same state: a mismatch would train garbage, silently.
-  if (ranks > 1) {
-    uint64_t modelHash = fnv(model.name.data(), model.name.size());
-    for (const EntrySpec &e : model.entries) {
-      modelHash = fnv(e.name.data(), e.name.size(), modelHash);
-      for (const ArgumentSpec &a : e.arguments) {
-        modelHash = fnv(a.tensor.name.data(), a.tensor.name.size(), modelHash);
-        modelHash = fnv(a.tensor.shape.data(),
-                        a.tensor.shape.size() * sizeof(int64_t), modelHash);
-      }
-    }
-    int64_t settings[] = {static_cast<int64_t>(options.seed), options.epochs,
-                          options.stepsPerEpoch, options.stopAfterSteps,
-                          options.checkpointEvery, startEpoch, startBatch};
-    uint64_t settingsHash = fnv(settings, sizeof(settings));
-    uint64_t stateHash = fnv(nullptr, 0);
-    for (size_t i = 0; i < args.size(); ++i)
-      if (slots[i]->kind != ArgKind::Input)
-        stateHash = fnv(args[i].data(), args[i].sizeInBytes(), stateHash);
-    for (auto [value, problem] :
-         {std::pair{modelHash, "runs another model than rank 0 (every rank "
-                               "must run the same executable)"},
-          std::pair{settingsHash, "was given other settings than rank 0 "
-                                  "(--seed, --epochs, --steps-per-epoch, "
-                                  "--stop-after-steps, --checkpoint-every, "
-                                  "--resume must agree)"},
-          std::pair{stateHash, "starts from other parameters than rank 0 "
-                               "(--seed, --init-params, --resume must "
-                               "agree)"}}) {
-      StatusOr<std::vector<uint64_t>> all = comm->allGather(value);
-      if (!all.ok())
-        return all.status();
-      for (int r = 1; r < ranks; ++r)
-        if (all.value()[r] != all.value()[0])
-          return Status::error("rank " + std::to_string(r) + " " + problem);
-    }
-  }
+  if (ranks > 1)
+    if (Status agreed = checkRanksAgree(*comm, model, options, startEpoch,
+                                        startBatch, args, slots);
+        !agreed.ok())
+      return agreed;
   // Data-parallel steps: grad and apply_step on the same slots, by name;
   // apply_step's inputs grad.<param> are grad's results of those names.
   std::vector<std::vector<int>> gradSlots(gradSteps.size()),
@@ -683,7 +649,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
         file.tensors.push_back({slots[i]->tensor.name, args[i].clone()});
     // An energy-based model's replay buffer resumes with the run.
     if (xNegIndex >= 0 && !modelOnly)
-      file.tensors.push_back({Langevin::kBufferName, replay.clone()});
+      file.tensors.push_back({Langevin::kBufferName, chain.replay.clone()});
     CheckpointProgress now;
     now.epoch = epoch;
     now.batch = next;
@@ -808,18 +774,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                            .count();
       double rate = epochSteps * globalBatch / std::max(elapsed, 1e-9);
       double eta = (batches - b - 1) * globalBatch / std::max(rate, 1e-9);
-      if (terminal) {
-        int width = 24, filled = static_cast<int>(width * (b + 1) / batches);
-        std::fprintf(progressOut, "\repoch %lld/%lld [%s%s] %lld/%lld loss %.4f  %.0f ex/s  ETA %s ",
-                     (long long)epoch + 1, (long long)options.epochs,
-                     std::string(filled, '#').c_str(),
-                     std::string(width - filled, '.').c_str(), (long long)b + 1,
-                     (long long)batches, lossSum / lossCount, rate, clock(eta).c_str());
-      } else if ((b + 1) % std::max<int64_t>(1, batches / 4) == 0 || b + 1 == batches) {
-        std::fprintf(progressOut, "epoch %lld/%lld step %lld/%lld loss %.4f %.0f ex/s ETA %s\n",
-                     (long long)epoch + 1, (long long)options.epochs, (long long)b + 1,
-                     (long long)batches, lossSum / lossCount, rate, clock(eta).c_str());
-      }
+      printProgress(terminal, {epoch + 1, options.epochs}, {b + 1, batches},
+                    lossSum / lossCount, rate, eta);
       bool periodic = options.checkpointEvery > 0 &&
                       stepsDone % options.checkpointEvery == 0;
       // Data-parallel ranks stop on the signal they agreed on, at the same
@@ -901,37 +857,9 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                          reversal ? "exact-sequence accuracy"
                                   : "test accuracy")
                    .c_str());
-  if (ranks > 1 && runSteps > 0 && onGpu) {
-    size_t groups = 0;
-    for (const auto &a : averagers)
-      groups += a->buckets();
-    std::fprintf(progressOut,
-                 "data-parallel: %d ranks, global batch %lld; gradients "
-                 "averaged on the GPUs with NCCL, %zu group%s of all-reduces "
-                 "per step\n",
-                 ranks, (long long)globalBatch, groups,
-                 groups == 1 ? "" : "s");
-  } else if (ranks > 1 && runSteps > 0) {
-    // The first step sums after the backward pass (it finds the buckets);
-    // the others while it runs: what they still wait for after it.
-    double exposed = 0, hooked = 0;
-    size_t buckets = 0;
-    for (const auto &a : averagers)
-      exposed += a->exposedSeconds(), hooked += a->hookSeconds(),
-          buckets += a->buckets();
-    std::fprintf(progressOut,
-                 "data-parallel: %d ranks, global batch %lld; waiting for the "
-                 "gradients' all-reduce after the backward pass: %.3f ms per "
-                 "step (%.1f%% of the run)",
-                 ranks, (long long)globalBatch, exposed / runSteps * 1e3,
-                 100 * exposed / std::max(runSeconds, 1e-9));
-    if (options.bucketBytes > 0)
-      std::fprintf(progressOut,
-                   "; %zu bucket%s begun during it (%.3f ms per step in its "
-                   "reports)",
-                   buckets, buckets == 1 ? "" : "s", hooked / runSteps * 1e3);
-    std::fprintf(progressOut, "\n");
-  }
+  if (ranks > 1 && runSteps > 0)
+    reportDataParallel(averagers, ranks, globalBatch, runSteps, runSeconds,
+                       onGpu, options.bucketBytes);
   if (!options.plot.empty()) {
     std::string svg = plotSvg(records, model.name + ": " +
                                            std::to_string(records.size()) +

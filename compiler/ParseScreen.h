@@ -11,14 +11,16 @@
 //
 // The tools screen their input text for these before parsing and reject it
 // with an error located like the parser's own. The screen is lexical: it
-// skips comments and string literals, and looks for the `array` keyword
-// standing alone.
+// skips comments and string literals, looks for the `array` keyword
+// standing alone, and follows type aliases (`!b = i1`, defined before
+// use as MLIR requires).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_COMPILER_PARSESCREEN_H
 #define KILN_COMPILER_PARSESCREEN_H
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -65,7 +67,8 @@ inline llvm::StringRef tokenAt(llvm::StringRef text, size_t i) {
   size_t end = i;
   while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
          text[end] != ',' && text[end] != '>' && text[end] != '<' &&
-         text[end] != ':' && !text.substr(end).starts_with("//"))
+         text[end] != ':' && text[end] != '=' &&
+         !text.substr(end).starts_with("//"))
     ++end;
   return text.slice(i, end);
 }
@@ -79,16 +82,29 @@ inline bool isOneBitInteger(llvm::StringRef type) {
   return type == "1";
 }
 
+/// The type aliases (`!name = type`) seen so far that name index or a
+/// one-bit integer, directly or through another such alias: by name, the
+/// type they stand for.
+using HazardAliases = llvm::StringMap<std::string>;
+
+/// The type `type` stands for: itself, or what the alias it names does.
+inline llvm::StringRef resolveType(llvm::StringRef type,
+                                   const HazardAliases &aliases) {
+  auto found = aliases.find(type);
+  return found == aliases.end() ? type : llvm::StringRef(found->second);
+}
+
 /// The hazard, if any, in the dense array whose element type starts at `i`.
-inline std::optional<ParseHazard> screenDenseArray(llvm::StringRef text,
-                                                   size_t i) {
-  llvm::StringRef type = tokenAt(text, i);
+inline std::optional<ParseHazard>
+screenDenseArray(llvm::StringRef text, size_t i, const HazardAliases &aliases) {
+  llvm::StringRef token = tokenAt(text, i);
+  llvm::StringRef type = resolveType(token, aliases);
   if (type == "index")
     return ParseHazard{i, "a dense array of index (array<index: ...>) is not "
                           "supported: MLIR 19 misreads it; use i64"};
   if (!isOneBitInteger(type))
     return std::nullopt;
-  i = skipBlank(text, i + type.size());
+  i = skipBlank(text, i + token.size());
   if (i >= text.size() || text[i] != ':')
     return std::nullopt;
   for (i = skipBlank(text, i + 1); i < text.size();) {
@@ -111,13 +127,32 @@ inline std::optional<ParseHazard> screenDenseArray(llvm::StringRef text,
 
 /// The first spelling in `text` that MLIR 19's parser would misread, if any.
 inline std::optional<ParseHazard> findParseHazard(llvm::StringRef text) {
+  detail::HazardAliases aliases;
   for (size_t i = 0; i < text.size();) {
     char c = text[i];
-    if (c == '"') { // A string literal, with backslash escapes.
-      for (++i; i < text.size() && text[i] != '"'; ++i)
+    if (c == '"') { // A string literal, with backslash escapes, ending at
+                    // the line's end as MLIR's lexer ends it.
+      for (++i; i < text.size() && text[i] != '"' && text[i] != '\n'; ++i)
         if (text[i] == '\\')
           ++i;
       ++i;
+      continue;
+    }
+    if (c == '!' && (i == 0 || !detail::isIdentifierChar(text[i - 1]))) {
+      // A type alias's definition, `!name = type`: remember the ones that
+      // stand for index or a one-bit integer.
+      llvm::StringRef name = detail::tokenAt(text, i);
+      size_t equals = detail::skipBlank(text, i + name.size());
+      if (name.size() > 1 && equals < text.size() && text[equals] == '=') {
+        size_t typeAt = detail::skipBlank(text, equals + 1);
+        llvm::StringRef type =
+            detail::resolveType(detail::tokenAt(text, typeAt), aliases);
+        if (type == "index" || detail::isOneBitInteger(type))
+          aliases[name] = type.str();
+        else
+          aliases.erase(name);
+      }
+      i += name.size() ? name.size() : 1;
       continue;
     }
     if (text.substr(i).starts_with("//")) {
@@ -131,7 +166,7 @@ inline std::optional<ParseHazard> findParseHazard(llvm::StringRef text) {
       if (open < text.size() && text[open] == '<' &&
           (i + 5 == text.size() || !detail::isIdentifierChar(text[i + 5])))
         if (std::optional<ParseHazard> hazard = detail::screenDenseArray(
-                text, detail::skipBlank(text, open + 1)))
+                text, detail::skipBlank(text, open + 1), aliases))
           return hazard;
     }
     ++i;

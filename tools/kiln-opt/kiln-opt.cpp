@@ -13,16 +13,22 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdio>
 #include <memory>
 #include <string>
 
 namespace {
 
 int runOpt(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
   mlir::DialectRegistry registry;
   kiln::registerAllDialects(registry);
   kiln::registerAllPasses();
@@ -36,6 +42,19 @@ int runOpt(int argc, char **argv) {
     return 0;
   }
 
+  // An output in a folder that does not exist is found before the work.
+  if (outputFile != "-") {
+    llvm::StringRef folder = llvm::sys::path::parent_path(outputFile);
+    if (!folder.empty() && !llvm::sys::fs::is_directory(folder)) {
+      llvm::errs() << "kiln-opt: cannot write '" << outputFile
+                   << "': the folder '" << folder << "' does not exist\n";
+      return 1;
+    }
+  }
+  if (inputFile == "-" &&
+      llvm::sys::Process::FileDescriptorIsDisplayed(fileno(stdin)))
+    llvm::errs() << "(processing input from stdin now, hit ctrl-c/ctrl-d to "
+                    "interrupt)\n";
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input =
       mlir::openInputFile(inputFile, &error);
@@ -51,8 +70,14 @@ int runOpt(int argc, char **argv) {
     if (kiln::reportParseHazard(screen, llvm::errs()))
       return 1;
   }
-  // The result is written only once it is complete: a failed run leaves an
-  // existing output file as it was.
+  // To stdout the result streams as it comes (with --split-input-file, the
+  // chunks before a failing one are printed); to a file it is written only
+  // once complete, so a failed run leaves an existing file as it was.
+  if (outputFile == "-")
+    return mlir::succeeded(mlir::MlirOptMain(llvm::outs(), std::move(input),
+                                             registry, config))
+               ? 0
+               : 1;
   std::string result;
   llvm::raw_string_ostream resultStream(result);
   if (mlir::failed(

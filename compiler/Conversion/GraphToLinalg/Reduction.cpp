@@ -532,11 +532,7 @@ Results lowerReduction(OpBuilder &b, Operation *op) {
             {id, ch, ch, ch, ch}, init, id, {},
             [&](OpBuilder &nb, Location l, ValueRange a) {
               Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
-              Value inv = nb.create<arith::DivFOp>(
-                  l, scalar(nb, l, t, 1),
-                  nb.create<math::SqrtOp>(
-                      l, nb.create<arith::AddFOp>(l, a[2],
-                                                  scalar(nb, l, t, eps))));
+              Value inv = inverseStd(nb, l, a[2], eps);
               Value y = nb.create<arith::MulFOp>(
                   l, nb.create<arith::MulFOp>(l, d, inv), a[3]);
               return SmallVector<Value>{nb.create<arith::AddFOp>(l, y, a[4])};

@@ -22,7 +22,13 @@
 //
 // The transposed convolution runs on oneDNN's deconvolution, which reads
 // PyTorch's [in, out/groups, kh, kw] weight through strides: no flipped copy
-// of the weight and no zero-dilated input. A convolution's weight gradient
+// of the weight and no zero-dilated input. With at most 4 output channels
+// (and no activation) it runs instead as one matmul over the batch into
+// columns, the weight's transpose times the input's plane per image, each
+// column then added into its place in the result: oneDNN's deconvolution
+// vectorizes over output channels and ran one-channel outputs at 5-8
+// GFLOP/s (gan's last layer: 4.6 ms a call where the columns take under
+// 1). A convolution's weight gradient
 // runs on oneDNN's backward-weights convolution.
 //
 //===----------------------------------------------------------------------===//
@@ -74,6 +80,9 @@ struct ConvolutionEntry {
   /// A matmul of the weight (its source) and the input (its weights) over
   /// the batch: see createPointwise.
   bool pointwise = false;
+  /// A transposed convolution as a matmul into columns (`result`, in
+  /// scratch) scattered into the result: see createColumns.
+  bool columns = false;
   /// Rows at the bottom and columns at the right of a transposed
   /// convolution's result that no input reaches (output padding beyond the
   /// padding): the primitive computes the rest, into a strided view.
@@ -172,9 +181,89 @@ createPointwise(const ConvolutionConfig &cfg) {
   return entry;
 }
 
+/// Up to this many output channels, an ungrouped transposed convolution
+/// without an activation runs as a matrix product and a scatter
+/// (createColumns): oneDNN's deconvolution vectorizes over output channels,
+/// and with one of them ran at 5-8 GFLOP/s where the convolutions around it
+/// reached 130 (gan's last layer; the input gradient of a convolution of
+/// one-channel images, which ebm's Langevin chains take 20 times a step).
+constexpr int64_t maxColumnOutputs = 4;
+
+bool usesColumns(const ConvolutionConfig &cfg) {
+  return cfg.transposed && cfg.groups == 1 && cfg.o <= maxColumnOutputs &&
+         cfg.activation == KILN_ACTIVATION_NONE;
+}
+
+/// A transposed convolution as columns = W^T x per image, one oneDNN matmul
+/// over the batch: source [1, o*kh*kw, c] (PyTorch's weight [c, o, kh, kw]
+/// read transposed: element (r, c) at c*o*kh*kw + r), weights [n, c, h*w]
+/// (the input), destination [n, o*kh*kw, h*w] (`result`, in scratch); then
+/// scatterColumns adds every column into the result. Empty where oneDNN has
+/// only its reference matmul: then the deconvolution runs.
+std::optional<ConvolutionEntry> createColumns(const ConvolutionConfig &cfg) {
+  int64_t rows = cfg.o * cfg.kh * cfg.kw;
+  ConvolutionEntry entry;
+  entry.columns = true;
+  entry.reorderResult = false;
+  entry.userWeights = dnnl::memory::desc(
+      {1, rows, cfg.c}, DataType::f32, dnnl::memory::dims{rows * cfg.c, 1, rows});
+  entry.userSource = planesOf(cfg.n, cfg.c, cfg.h * cfg.w);
+  entry.userResult = planesOf(cfg.n, cfg.o, cfg.oh * cfg.ow);
+  entry.result = planesOf(cfg.n, rows, cfg.h * cfg.w);
+  std::optional<dnnl::matmul::primitive_desc> primitiveDesc = optimizedMatmul(
+      dnnl::matmul::desc(entry.userWeights, entry.userSource, entry.result),
+      fusedAttributes(false, KILN_ACTIVATION_NONE, 0.0));
+  if (!primitiveDesc)
+    return std::nullopt;
+  entry.primitive = dnnl::matmul(*primitiveDesc);
+  entry.scratchpad = primitiveDesc->scratchpad_desc();
+  entry.source = entry.userSource;
+  entry.weights = entry.userWeights;
+  return entry;
+}
+
+/// Adds each image's columns [o*kh*kw, h*w] into its result planes: input
+/// pixel (y, x) under tap (ky, kx) lands at (y*strideH - padH + ky*dilationH,
+/// x*strideW - padW + kx*dilationW) where that is inside the result, which
+/// starts as the bias plus the residual (so output padding's margin is
+/// theirs alone). One thread per plane, taps in order: the same sums on any
+/// thread count. `residual` may be `result` itself.
+void scatterColumns(const float *columns, const float *bias,
+                    const float *residual, float *result,
+                    const ConvolutionConfig &cfg, int64_t threads) {
+  int64_t plane = cfg.h * cfg.w, outPlane = cfg.oh * cfg.ow;
+  int64_t taps = cfg.kh * cfg.kw, planes = cfg.n * cfg.o;
+#pragma omp parallel for schedule(static) num_threads(threads) if (planes > 1)
+  for (int64_t p = 0; p < planes; ++p) {
+    float *out = result + p * outPlane;
+    const float *start = residual ? residual + p * outPlane : nullptr;
+    float base = bias ? bias[p % cfg.o] : 0.0f;
+    for (int64_t i = 0; i < outPlane; ++i)
+      out[i] = start ? base + start[i] : base;
+    const float *tapRows = columns + p * taps * plane;
+    for (int64_t ky = 0; ky < cfg.kh; ++ky)
+      for (int64_t kx = 0; kx < cfg.kw; ++kx) {
+        const float *row = tapRows + (ky * cfg.kw + kx) * plane;
+        for (int64_t y = 0; y < cfg.h; ++y) {
+          int64_t oy = y * cfg.strideH - cfg.padH + ky * cfg.dilationH;
+          if (oy < 0 || oy >= cfg.oh)
+            continue;
+          for (int64_t x = 0; x < cfg.w; ++x) {
+            int64_t ox = x * cfg.strideW - cfg.padW + kx * cfg.dilationW;
+            if (ox >= 0 && ox < cfg.ow)
+              out[oy * cfg.ow + ox] += row[y * cfg.w + x];
+          }
+        }
+      }
+  }
+}
+
 ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
   if (isPointwise(cfg))
     if (std::optional<ConvolutionEntry> entry = createPointwise(cfg))
+      return std::move(*entry);
+  if (usesColumns(cfg))
+    if (std::optional<ConvolutionEntry> entry = createColumns(cfg))
       return std::move(*entry);
   bool grouped = cfg.groups > 1;
   dnnl::memory::dims sourceDims{cfg.n, cfg.c, cfg.h, cfg.w};
@@ -336,6 +425,19 @@ void runConvolution(const float *input, const float *weight, const float *bias,
                                      [&] { return createConvolution(cfg); });
 
   dnnl::stream &stream = threadStream();
+  if (entry->columns) {
+    dnnl::memory columns = wrapScratch(entry->result, Scratch::Destination);
+    entry->primitive.execute(
+        stream, {{DNNL_ARG_SRC, wrap(entry->userWeights, weight)},
+                 {DNNL_ARG_WEIGHTS, wrap(entry->userSource, input)},
+                 {DNNL_ARG_DST, columns},
+                 {DNNL_ARG_SCRATCHPAD,
+                  wrapScratch(entry->scratchpad, Scratch::Primitive)}});
+    stream.wait();
+    scatterColumns(static_cast<const float *>(columns.get_data_handle()), bias,
+                   residual, result, cfg, threads);
+    return;
+  }
   dnnl::memory source =
       inPrimitiveFormat(stream, entry->userSource, entry->source,
                         entry->sourceReorder, input, Scratch::Source);

@@ -479,6 +479,13 @@ std::vector<ConvTransposeCase> convTransposeCases() {
       // stride-2 downsampling convolution): a margin no input reaches.
       {"MarginPointwise", 2, 16, 7, 7, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1, 1, 1},
       {"Margin3x3", 1, 6, 5, 6, 4, 3, 3, 3, 2, 0, 1, 2, 1, 1, 1, 2},
+      // At most four output channels, ungrouped: a matmul into columns and
+      // a scatter (gan's last layer; a one-channel input's gradient).
+      {"OneOutput", 3, 16, 7, 7, 1, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+      {"OneOutputSame", 2, 9, 6, 5, 1, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+      {"TwoOutputsDilated", 2, 5, 5, 6, 2, 3, 2, 2, 1, 2, 0, 1, 0, 2, 1, 1},
+      {"FourOutputsMargin", 2, 3, 4, 4, 4, 3, 3, 3, 2, 0, 1, 2, 1, 1, 1, 1},
+      {"FiveOutputs", 2, 6, 5, 5, 5, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
   };
   std::vector<ConvTransposeCase> cases;
   for (const ConvTransposeShape &shape : shapes) {

@@ -408,6 +408,24 @@ void fillMargin(float *result, const float *bias, const float *residual,
   }
 }
 
+/// Runs `entry`'s matmul of `source` and `weights` into this thread's
+/// scratch `slot` (format `result`) and returns the result, complete.
+template <typename Entry>
+const float *matmulIntoScratch(dnnl::stream &stream, const Entry &entry,
+                               const dnnl::memory &source,
+                               const dnnl::memory &weights,
+                               const dnnl::memory::desc &result, Scratch slot) {
+  dnnl::memory destination = wrapScratch(result, slot);
+  entry.primitive.execute(
+      stream, {{DNNL_ARG_SRC, source},
+               {DNNL_ARG_WEIGHTS, weights},
+               {DNNL_ARG_DST, destination},
+               {DNNL_ARG_SCRATCHPAD,
+                wrapScratch(entry.scratchpad, Scratch::Primitive)}});
+  stream.wait();
+  return static_cast<const float *>(destination.get_data_handle());
+}
+
 void runConvolution(const float *input, const float *weight, const float *bias,
                     const float *residual, float *result,
                     const ConvolutionConfig &cfg) {
@@ -426,16 +444,10 @@ void runConvolution(const float *input, const float *weight, const float *bias,
 
   dnnl::stream &stream = threadStream();
   if (entry->columns) {
-    dnnl::memory columns = wrapScratch(entry->result, Scratch::Destination);
-    entry->primitive.execute(
-        stream, {{DNNL_ARG_SRC, wrap(entry->userWeights, weight)},
-                 {DNNL_ARG_WEIGHTS, wrap(entry->userSource, input)},
-                 {DNNL_ARG_DST, columns},
-                 {DNNL_ARG_SCRATCHPAD,
-                  wrapScratch(entry->scratchpad, Scratch::Primitive)}});
-    stream.wait();
-    scatterColumns(static_cast<const float *>(columns.get_data_handle()), bias,
-                   residual, result, cfg, threads);
+    const float *columns = matmulIntoScratch(
+        stream, *entry, wrap(entry->userWeights, weight),
+        wrap(entry->userSource, input), entry->result, Scratch::Destination);
+    scatterColumns(columns, bias, residual, result, cfg, threads);
     return;
   }
   dnnl::memory source =
@@ -610,15 +622,9 @@ void runWeightGrad(const float *input, const float *grad, float *result,
   if (entry->pointwise) {
     // Per-image partial sums, then their sum in image order (the same on
     // any thread count), each thread a range of the weight's elements.
-    dnnl::memory partial = wrapScratch(entry->weights, Scratch::Weights);
-    entry->primitive.execute(
-        stream, {{DNNL_ARG_SRC, wrap(entry->userGrad, grad)},
-                 {DNNL_ARG_WEIGHTS, wrap(entry->userSource, input)},
-                 {DNNL_ARG_DST, partial},
-                 {DNNL_ARG_SCRATCHPAD,
-                  wrapScratch(entry->scratchpad, Scratch::Primitive)}});
-    stream.wait();
-    const float *sums = static_cast<const float *>(partial.get_data_handle());
+    const float *sums = matmulIntoScratch(
+        stream, *entry, wrap(entry->userGrad, grad),
+        wrap(entry->userSource, input), entry->weights, Scratch::Weights);
     int64_t count = cfg.o * cfg.c;
     constexpr int64_t kChunk = 4096;
     int64_t chunks = (count + kChunk - 1) / kChunk;

@@ -131,6 +131,12 @@ cl::opt<bool> wrtInputs("wrt-inputs",
                         cl::desc("The grad entry also returns the gradients "
                                  "of float inputs (grad.<input>)"),
                         cl::init(false), cl::cat(category));
+cl::opt<bool> channelsLast(
+    "channels-last",
+    cl::desc("Keep float32 activations channels-last (NHWC) between oneDNN "
+             "convolutions, batch norms and elementwise ops, so convolutions "
+             "reorder no activations (default on; CPU target)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> numericsChecks(
     "numerics-checks",
     cl::desc("Compile in the calls that let `--check-numerics` name the first "
@@ -432,6 +438,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
         trainStep.getNumOccurrences() > 0 ? trainStep.getValue() : modelTrainStep;
     options.wrtInputs = wrtInputs;
     options.numericsChecks = numericsChecks;
+    options.channelsLast = channelsLast;
     options.avx512 = avx512;
     options.streamStoreBytes = streamStoreBytes;
     if (targetIsCuda()) {

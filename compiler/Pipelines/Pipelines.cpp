@@ -85,6 +85,13 @@ void addGraphToKernelPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createKilnRecordManifest());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
+  // oneDNN's convolutions run NHWC; no oneDNN on the GPU.
+  if (options.channelsLast && options.libraryCalls &&
+      options.target == PipelineOptions::Target::CPU) {
+    pm.addNestedPass<FuncOp>(graph::createGraphChannelsLast());
+    pm.addPass(mlir::createCanonicalizerPass());
+    pm.addPass(mlir::createCSEPass());
+  }
   graph::GraphFuseOptions fuse;
   fuse.fuseElementwise = options.fusion;
   fuse.fuseEpilogues = options.fusion;

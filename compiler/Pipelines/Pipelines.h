@@ -42,6 +42,9 @@ struct PipelineOptions {
   /// Float32 matmul and convolution through oneDNN-backed runtime calls
   /// (off: generated code, as float64 always is).
   bool libraryCalls = true;
+  /// Float32 convolutions, with library calls on the CPU, take and keep
+  /// channels-last activations (graph-channels-last).
+  bool channelsLast = true;
   /// Print each entry point's memory plan (arena size, largest buffers).
   bool reportMemory = false;
   /// Options of graph-train-step ("optimizer=sgd lr=0.1 momentum=0.9");

@@ -28,8 +28,16 @@
 // column then added into its place in the result: oneDNN's deconvolution
 // vectorizes over output channels and ran one-channel outputs at 5-8
 // GFLOP/s (gan's last layer: 4.6 ms a call where the columns take under
-// 1). A convolution's weight gradient
-// runs on oneDNN's backward-weights convolution.
+// 1). A convolution's weight gradient runs on oneDNN's backward-weights
+// convolution.
+//
+// The `_nhwc` entry points take and return channels-last activations
+// ([n, h, w, c]; weights as PyTorch's), which the compiler's
+// graph-channels-last keeps between convolutions, batch norms and
+// elementwise ops. oneDNN's AVX-512 kernels run NHWC directly, so these
+// calls reorder only weights: the primitive is created on the caller's
+// NHWC buffers where oneDNN has an optimized kernel for them, and on the
+// formats it picks (with reorders) where it has not.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,7 +74,41 @@ struct ConvolutionConfig {
   double alpha;
   bool transposed = false;
   int64_t outputPadH = 0, outputPadW = 0;
+  /// Input, residual and result are [n, h, w, c] (NHWC), not NCHW.
+  bool channelsLast = false;
 };
+
+/// The caller's activations' format.
+Tag activationTag(const ConvolutionConfig &cfg) {
+  return cfg.channelsLast ? Tag::nhwc : Tag::nchw;
+}
+
+/// True where oneDNN picked only its reference (scalar) implementation.
+template <typename PrimitiveDesc> bool isReference(const PrimitiveDesc &pd) {
+  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
+/// The primitive descriptor `make(source, result)` creates on the caller's
+/// own formats `userSource` and `userResult` (no reorders) when oneDNN has
+/// an optimized kernel for them (`preferUser`), else on the formats oneDNN
+/// picks (`anySource`, `anyResult`).
+template <typename Make>
+auto onUserFormats(bool preferUser, const dnnl::memory::desc &userSource,
+                   const dnnl::memory::desc &userResult,
+                   const dnnl::memory::desc &anySource,
+                   const dnnl::memory::desc &anyResult, Make &&make) {
+  if (preferUser) {
+    try {
+      auto primitiveDesc = make(userSource, userResult);
+      if (!isReference(primitiveDesc))
+        return primitiveDesc;
+    } catch (const dnnl::error &error) {
+      if (error.status != dnnl_unimplemented)
+        throw;
+    }
+  }
+  return make(anySource, anyResult);
+}
 
 /// A created convolution, the descriptors of the caller's plain buffers and
 /// of the formats the primitive runs in, and the reorders between them (only
@@ -117,7 +159,7 @@ optimizedMatmul(const dnnl::matmul::desc &desc,
                 const dnnl::primitive_attr &attributes) {
   try {
     dnnl::matmul::primitive_desc primitiveDesc(desc, attributes, cpuEngine());
-    if (std::string(primitiveDesc.impl_info_str()).rfind("ref", 0) == 0)
+    if (isReference(primitiveDesc))
       return std::nullopt;
     return primitiveDesc;
   } catch (const dnnl::error &error) {
@@ -134,12 +176,13 @@ dnnl::memory::desc planesOf(int64_t n, int64_t channels, int64_t plane) {
 }
 
 /// True for a 1x1 convolution with unit strides, no padding and one group,
-/// transposed or not: its result's plane per image is a matrix product.
+/// transposed or not, on NCHW: its result's plane per image is a matrix
+/// product.
 bool isPointwise(const ConvolutionConfig &cfg) {
-  return cfg.kh == 1 && cfg.kw == 1 && cfg.strideH == 1 && cfg.strideW == 1 &&
-         cfg.padH == 0 && cfg.padW == 0 && cfg.outputPadH == 0 &&
-         cfg.outputPadW == 0 && cfg.groups == 1 && cfg.oh == cfg.h &&
-         cfg.ow == cfg.w;
+  return !cfg.channelsLast && cfg.kh == 1 && cfg.kw == 1 && cfg.strideH == 1 &&
+         cfg.strideW == 1 && cfg.padH == 0 && cfg.padW == 0 &&
+         cfg.outputPadH == 0 && cfg.outputPadW == 0 && cfg.groups == 1 &&
+         cfg.oh == cfg.h && cfg.ow == cfg.w;
 }
 
 /// A pointwise convolution as a oneDNN matmul on the caller's NCHW
@@ -190,8 +233,8 @@ createPointwise(const ConvolutionConfig &cfg) {
 constexpr int64_t maxColumnOutputs = 4;
 
 bool usesColumns(const ConvolutionConfig &cfg) {
-  return cfg.transposed && cfg.groups == 1 && cfg.o <= maxColumnOutputs &&
-         cfg.activation == KILN_ACTIVATION_NONE;
+  return !cfg.channelsLast && cfg.transposed && cfg.groups == 1 &&
+         cfg.o <= maxColumnOutputs && cfg.activation == KILN_ACTIVATION_NONE;
 }
 
 /// A transposed convolution as columns = W^T x per image, one oneDNN matmul
@@ -271,7 +314,8 @@ ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
   dnnl::memory::dims resultDims{cfg.n, cfg.o, cfg.oh, cfg.ow};
 
   ConvolutionEntry entry;
-  entry.userSource = dnnl::memory::desc(sourceDims, DataType::f32, Tag::nchw);
+  entry.userSource =
+      dnnl::memory::desc(sourceDims, DataType::f32, activationTag(cfg));
   if (cfg.transposed) {
     // PyTorch's transposed weight is [c, o/groups, kh, kw]: element
     // (g, oc, ic, kh, kw) of oneDNN's (g)oihw view is at
@@ -286,7 +330,8 @@ ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
     entry.userWeights = dnnl::memory::desc(weightsDims, DataType::f32,
                                            grouped ? Tag::goihw : Tag::oihw);
   }
-  entry.userResult = dnnl::memory::desc(resultDims, DataType::f32, Tag::nchw);
+  entry.userResult =
+      dnnl::memory::desc(resultDims, DataType::f32, activationTag(cfg));
   // Output padding beyond the padding extends the result past everything
   // the input reaches: the primitive computes the reachable part, written
   // through the strides of the whole result, and the margin is filled after.
@@ -295,16 +340,18 @@ ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
   if (entry.marginH || entry.marginW) {
     resultDims = {cfg.n, cfg.o, cfg.oh - entry.marginH,
                   cfg.ow - entry.marginW};
-    entry.userResult = dnnl::memory::desc(
-        resultDims, DataType::f32,
-        dnnl::memory::dims{cfg.o * cfg.oh * cfg.ow, cfg.oh * cfg.ow, cfg.ow,
-                           1});
+    dnnl::memory::dims strides =
+        cfg.channelsLast ? dnnl::memory::dims{cfg.oh * cfg.ow * cfg.o, 1,
+                                              cfg.ow * cfg.o, cfg.o}
+                         : dnnl::memory::dims{cfg.o * cfg.oh * cfg.ow,
+                                              cfg.oh * cfg.ow, cfg.ow, 1};
+    entry.userResult = dnnl::memory::desc(resultDims, DataType::f32, strides);
   }
   if (cfg.hasBias)
     entry.bias = dnnl::memory::desc({cfg.o}, DataType::f32, Tag::x);
 
-  bool plainSource =
-      !cfg.transposed && !grouped && cfg.c < minBlockedSourceChannels;
+  bool plainSource = !cfg.channelsLast && !cfg.transposed && !grouped &&
+                     cfg.c < minBlockedSourceChannels;
   dnnl::memory::desc anySource(sourceDims, DataType::f32, Tag::any);
   dnnl::memory::desc anyWeights(weightsDims, DataType::f32, Tag::any);
   dnnl::memory::desc anyResult(resultDims, DataType::f32, Tag::any);
@@ -324,22 +371,32 @@ ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
     entry.result = primitiveDesc.dst_desc();
     entry.scratchpad = primitiveDesc.scratchpad_desc();
   };
+  if (plainSource)
+    anySource = entry.userSource;
   if (cfg.transposed) {
-    dnnl::deconvolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference,
-        dnnl::algorithm::deconvolution_direct, anySource, anyWeights,
-        entry.bias, anyResult, strides, gaps, padLow, padHigh);
-    dnnl::deconvolution_forward::primitive_desc primitiveDesc(
-        desc, attributes, cpuEngine());
+    auto primitiveDesc = onUserFormats(
+        cfg.channelsLast, entry.userSource, entry.userResult, anySource,
+        anyResult, [&](const auto &source, const auto &result) {
+          return dnnl::deconvolution_forward::primitive_desc(
+              dnnl::deconvolution_forward::desc(
+                  dnnl::prop_kind::forward_inference,
+                  dnnl::algorithm::deconvolution_direct, source, anyWeights,
+                  entry.bias, result, strides, gaps, padLow, padHigh),
+              attributes, cpuEngine());
+        });
     entry.primitive = dnnl::deconvolution_forward(primitiveDesc);
     describe(primitiveDesc);
   } else {
-    dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-        plainSource ? entry.userSource : anySource, anyWeights, entry.bias,
-        anyResult, strides, gaps, padLow, padHigh);
-    dnnl::convolution_forward::primitive_desc primitiveDesc(
-        desc, attributes, cpuEngine());
+    auto primitiveDesc = onUserFormats(
+        cfg.channelsLast, entry.userSource, entry.userResult, anySource,
+        anyResult, [&](const auto &source, const auto &result) {
+          return dnnl::convolution_forward::primitive_desc(
+              dnnl::convolution_forward::desc(
+                  dnnl::prop_kind::forward_inference,
+                  dnnl::algorithm::convolution_direct, source, anyWeights,
+                  entry.bias, result, strides, gaps, padLow, padHigh),
+              attributes, cpuEngine());
+        });
     entry.primitive = dnnl::convolution_forward(primitiveDesc);
     describe(primitiveDesc);
   }
@@ -399,10 +456,13 @@ void fillMargin(float *result, const float *bias, const float *residual,
                 int64_t marginW) {
   int64_t reachedH = cfg.oh - marginH, reachedW = cfg.ow - marginW;
   for (int64_t image = 0; image < cfg.n * cfg.o; ++image) {
-    float base = bias ? bias[image % cfg.o] : 0.0f;
+    int64_t n = image / cfg.o, channel = image % cfg.o;
+    float base = bias ? bias[channel] : 0.0f;
     for (int64_t y = 0; y < cfg.oh; ++y)
       for (int64_t x = y < reachedH ? reachedW : 0; x < cfg.ow; ++x) {
-        int64_t at = (image * cfg.oh + y) * cfg.ow + x;
+        int64_t at = cfg.channelsLast
+                         ? ((n * cfg.oh + y) * cfg.ow + x) * cfg.o + channel
+                         : (image * cfg.oh + y) * cfg.ow + x;
         result[at] = residual ? base + residual[at] : base;
       }
   }
@@ -431,13 +491,19 @@ void runConvolution(const float *input, const float *weight, const float *bias,
                     const ConvolutionConfig &cfg) {
   checkConfig(cfg);
   int64_t threads = useLibraryThreads();
-  CacheKey key{
-      cfg.n,       cfg.c,           cfg.h,          cfg.w,
-      cfg.o,       cfg.kh,          cfg.kw,         cfg.oh,
-      cfg.ow,      cfg.strideH,     cfg.strideW,    cfg.padH,
-      cfg.padW,    cfg.dilationH,   cfg.dilationW,  cfg.groups,
-      cfg.hasBias, cfg.hasResidual, cfg.activation, CacheKey::bitsOf(cfg.alpha),
-      threads,     cfg.transposed,  cfg.outputPadH, cfg.outputPadW};
+  CacheKey key{cfg.n,           cfg.c,
+               cfg.h,           cfg.w,
+               cfg.o,           cfg.kh,
+               cfg.kw,          cfg.oh,
+               cfg.ow,          cfg.strideH,
+               cfg.strideW,     cfg.padH,
+               cfg.padW,        cfg.dilationH,
+               cfg.dilationW,   cfg.groups,
+               cfg.hasBias,     cfg.hasResidual,
+               cfg.activation,  CacheKey::bitsOf(cfg.alpha),
+               threads,         cfg.transposed,
+               cfg.outputPadH,  cfg.outputPadW,
+               cfg.channelsLast};
   std::shared_ptr<const ConvolutionEntry> entry =
       convolutionCache().getOrCreate(key,
                                      [&] { return createConvolution(cfg); });
@@ -568,8 +634,10 @@ WeightGradEntry createWeightGrad(const ConvolutionConfig &cfg) {
   dnnl::memory::dims weightsDims = weightsDimsOf(cfg);
   dnnl::memory::dims gradDims{cfg.n, cfg.o, cfg.oh, cfg.ow};
   WeightGradEntry entry;
-  entry.userSource = dnnl::memory::desc(sourceDims, DataType::f32, Tag::nchw);
-  entry.userGrad = dnnl::memory::desc(gradDims, DataType::f32, Tag::nchw);
+  entry.userSource =
+      dnnl::memory::desc(sourceDims, DataType::f32, activationTag(cfg));
+  entry.userGrad =
+      dnnl::memory::desc(gradDims, DataType::f32, activationTag(cfg));
   entry.userWeights = dnnl::memory::desc(weightsDims, DataType::f32,
                                          grouped ? Tag::goihw : Tag::oihw);
   dnnl::memory::desc anySource(sourceDims, DataType::f32, Tag::any);
@@ -578,20 +646,25 @@ WeightGradEntry createWeightGrad(const ConvolutionConfig &cfg) {
   dnnl::memory::dims strides{cfg.strideH, cfg.strideW};
   dnnl::memory::dims gaps{cfg.dilationH - 1, cfg.dilationW - 1};
   dnnl::memory::dims padding{cfg.padH, cfg.padW};
-  // oneDNN picks the backward primitive given the forward one it belongs to.
-  dnnl::convolution_forward::primitive_desc forward(
-      dnnl::convolution_forward::desc(
-          dnnl::prop_kind::forward_training,
-          dnnl::algorithm::convolution_direct, anySource, anyWeights, anyGrad,
-          strides, gaps, padding, padding),
-      cpuEngine());
   dnnl::primitive_attr attributes;
   attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  dnnl::convolution_backward_weights::primitive_desc primitiveDesc(
-      dnnl::convolution_backward_weights::desc(
-          dnnl::algorithm::convolution_direct, anySource, anyWeights, anyGrad,
-          strides, gaps, padding, padding),
-      attributes, cpuEngine(), forward);
+  auto primitiveDesc = onUserFormats(
+      cfg.channelsLast, entry.userSource, entry.userGrad, anySource, anyGrad,
+      [&](const auto &source, const auto &grad) {
+        // oneDNN picks the backward primitive given the forward one it
+        // belongs to.
+        dnnl::convolution_forward::primitive_desc forward(
+            dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                            dnnl::algorithm::convolution_direct,
+                                            source, anyWeights, grad, strides,
+                                            gaps, padding, padding),
+            cpuEngine());
+        return dnnl::convolution_backward_weights::primitive_desc(
+            dnnl::convolution_backward_weights::desc(
+                dnnl::algorithm::convolution_direct, source, anyWeights, grad,
+                strides, gaps, padding, padding),
+            attributes, cpuEngine(), forward);
+      });
   entry.primitive = dnnl::convolution_backward_weights(primitiveDesc);
   entry.source = primitiveDesc.src_desc();
   entry.grad = primitiveDesc.diff_dst_desc();
@@ -610,11 +683,11 @@ void runWeightGrad(const float *input, const float *grad, float *result,
                    const ConvolutionConfig &cfg) {
   checkConfig(cfg);
   int64_t threads = useThreadsForSplitSums();
-  CacheKey key{cfg.n,         cfg.c,         cfg.h,      cfg.w,
-               cfg.o,         cfg.kh,        cfg.kw,     cfg.oh,
-               cfg.ow,        cfg.strideH,   cfg.strideW, cfg.padH,
-               cfg.padW,      cfg.dilationH, cfg.dilationW, cfg.groups,
-               threads};
+  CacheKey key{cfg.n,    cfg.c,           cfg.h,         cfg.w,
+               cfg.o,    cfg.kh,          cfg.kw,        cfg.oh,
+               cfg.ow,   cfg.strideH,     cfg.strideW,   cfg.padH,
+               cfg.padW, cfg.dilationH,   cfg.dilationW, cfg.groups,
+               threads,  cfg.channelsLast};
   std::shared_ptr<const WeightGradEntry> entry = weightGradCache().getOrCreate(
       key, [&] { return createWeightGrad(cfg); });
 
@@ -666,53 +739,73 @@ size_t kiln::rt::onednn::convolutionCacheSize() {
   return convolutionCache().size() + weightGradCache().size();
 }
 
-extern "C" void kiln_conv2d_f32(const float *input, const float *weight,
-                                const float *bias, const float *residual,
-                                float *result, int64_t n, int64_t c, int64_t h,
-                                int64_t w, int64_t o, int64_t kh, int64_t kw,
-                                int64_t oh, int64_t ow, int64_t strideH,
-                                int64_t strideW, int64_t padH, int64_t padW,
-                                int64_t dilationH, int64_t dilationW,
-                                int64_t groups, int64_t activation,
-                                double alpha) {
+namespace {
+
+void conv2d(const char *name, bool channelsLast, const float *input,
+            const float *weight, const float *bias, const float *residual,
+            float *result, int64_t n, int64_t c, int64_t h, int64_t w,
+            int64_t o, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+            int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
+            int64_t dilationH, int64_t dilationW, int64_t groups,
+            int64_t activation, double alpha) {
   ConvolutionConfig config{
       n,         c,      h,       w,           o,          kh,       kw,
       oh,        ow,     strideH, strideW,     padH,       padW,     dilationH,
       dilationW, groups, bias != nullptr, residual != nullptr, activation,
       activationParameter(activation, alpha)};
-  callConvolution("kiln_conv2d_f32", config, input, weight, bias, residual,
-                  result);
+  config.channelsLast = channelsLast;
+  callConvolution(name, config, input, weight, bias, residual, result);
 }
 
-extern "C" void kiln_conv_transpose2d_f32(
-    const float *input, const float *weight, const float *bias,
-    const float *residual, float *result, int64_t n, int64_t c, int64_t h,
-    int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
-    int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
-    int64_t outputPadH, int64_t outputPadW, int64_t dilationH,
-    int64_t dilationW, int64_t groups, int64_t activation, double alpha) {
-  ConvolutionConfig config{
-      n,         c,      h,       w,           o,          kh,        kw,
-      oh,        ow,     strideH, strideW,     padH,       padW,      dilationH,
-      dilationW, groups, bias != nullptr, residual != nullptr, activation,
-      activationParameter(activation, alpha), /*transposed=*/true,
-      outputPadH, outputPadW};
-  callConvolution("kiln_conv_transpose2d_f32", config, input, weight, bias,
-                  residual, result);
+void convTranspose2d(const char *name, bool channelsLast, const float *input,
+                     const float *weight, const float *bias,
+                     const float *residual, float *result, int64_t n, int64_t c,
+                     int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
+                     int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
+                     int64_t padH, int64_t padW, int64_t outputPadH,
+                     int64_t outputPadW, int64_t dilationH, int64_t dilationW,
+                     int64_t groups, int64_t activation, double alpha) {
+  ConvolutionConfig config{n,
+                           c,
+                           h,
+                           w,
+                           o,
+                           kh,
+                           kw,
+                           oh,
+                           ow,
+                           strideH,
+                           strideW,
+                           padH,
+                           padW,
+                           dilationH,
+                           dilationW,
+                           groups,
+                           bias != nullptr,
+                           residual != nullptr,
+                           activation,
+                           activationParameter(activation, alpha),
+                           /*transposed=*/true,
+                           outputPadH,
+                           outputPadW,
+                           channelsLast};
+  callConvolution(name, config, input, weight, bias, residual, result);
 }
 
-extern "C" void kiln_conv2d_weight_grad_f32(
-    const float *input, const float *grad, float *result, int64_t n,
-    int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
-    int64_t oh, int64_t ow, int64_t strideH, int64_t strideW, int64_t padH,
-    int64_t padW, int64_t dilationH, int64_t dilationW, int64_t groups) {
+void conv2dWeightGrad(const char *name, bool channelsLast, const float *input,
+                      const float *grad, float *result, int64_t n, int64_t c,
+                      int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
+                      int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
+                      int64_t padH, int64_t padW, int64_t dilationH,
+                      int64_t dilationW, int64_t groups) {
   ConvolutionConfig config{
       n,         c,      h,       w,       o,    kh,   kw,
       oh,        ow,     strideH, strideW, padH, padW, dilationH,
       dilationW, groups, false,   false,   KILN_ACTIVATION_NONE, 0.0};
+  config.channelsLast = channelsLast;
   runGuarded(
       [&] {
-        return describeCall("kiln_conv2d_weight_grad_f32",
+        return describeCall(name,
                             "n c h w o kh kw oh ow strideH strideW padH padW "
                             "dilationH dilationW groups",
                             {n, c, h, w, o, kh, kw, oh, ow, strideH, strideW,
@@ -720,3 +813,53 @@ extern "C" void kiln_conv2d_weight_grad_f32(
       },
       [&] { runWeightGrad(input, grad, result, config); });
 }
+
+} // namespace
+
+// The C entry points: NCHW activations, and NHWC with `_nhwc`.
+#define KILN_CONV2D_ENTRY(symbol, channelsLast)                                \
+  extern "C" void symbol(                                                      \
+      const float *input, const float *weight, const float *bias,              \
+      const float *residual, float *result, int64_t n, int64_t c, int64_t h,   \
+      int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t oh, int64_t ow,    \
+      int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,            \
+      int64_t dilationH, int64_t dilationW, int64_t groups,                    \
+      int64_t activation, double alpha) {                                      \
+    conv2d(#symbol, channelsLast, input, weight, bias, residual, result, n, c, \
+           h, w, o, kh, kw, oh, ow, strideH, strideW, padH, padW, dilationH,   \
+           dilationW, groups, activation, alpha);                              \
+  }
+KILN_CONV2D_ENTRY(kiln_conv2d_f32, false)
+KILN_CONV2D_ENTRY(kiln_conv2d_nhwc_f32, true)
+#undef KILN_CONV2D_ENTRY
+
+#define KILN_CONV_TRANSPOSE2D_ENTRY(symbol, channelsLast)                      \
+  extern "C" void symbol(                                                      \
+      const float *input, const float *weight, const float *bias,              \
+      const float *residual, float *result, int64_t n, int64_t c, int64_t h,   \
+      int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t oh, int64_t ow,    \
+      int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,            \
+      int64_t outputPadH, int64_t outputPadW, int64_t dilationH,               \
+      int64_t dilationW, int64_t groups, int64_t activation, double alpha) {   \
+    convTranspose2d(#symbol, channelsLast, input, weight, bias, residual,      \
+                    result, n, c, h, w, o, kh, kw, oh, ow, strideH, strideW,   \
+                    padH, padW, outputPadH, outputPadW, dilationH, dilationW,  \
+                    groups, activation, alpha);                                \
+  }
+KILN_CONV_TRANSPOSE2D_ENTRY(kiln_conv_transpose2d_f32, false)
+KILN_CONV_TRANSPOSE2D_ENTRY(kiln_conv_transpose2d_nhwc_f32, true)
+#undef KILN_CONV_TRANSPOSE2D_ENTRY
+
+#define KILN_CONV2D_WEIGHT_GRAD_ENTRY(symbol, channelsLast)                    \
+  extern "C" void symbol(                                                      \
+      const float *input, const float *grad, float *result, int64_t n,         \
+      int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,      \
+      int64_t oh, int64_t ow, int64_t strideH, int64_t strideW, int64_t padH,  \
+      int64_t padW, int64_t dilationH, int64_t dilationW, int64_t groups) {    \
+    conv2dWeightGrad(#symbol, channelsLast, input, grad, result, n, c, h, w,   \
+                     o, kh, kw, oh, ow, strideH, strideW, padH, padW,          \
+                     dilationH, dilationW, groups);                            \
+  }
+KILN_CONV2D_WEIGHT_GRAD_ENTRY(kiln_conv2d_weight_grad_f32, false)
+KILN_CONV2D_WEIGHT_GRAD_ENTRY(kiln_conv2d_weight_grad_nhwc_f32, true)
+#undef KILN_CONV2D_WEIGHT_GRAD_ENTRY

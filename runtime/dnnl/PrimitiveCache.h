@@ -26,7 +26,7 @@ namespace kiln::rt::onednn {
 /// primitive. Unused trailing slots stay zero.
 class CacheKey {
 public:
-  static constexpr size_t capacity = 24;
+  static constexpr size_t capacity = 25;
 
   CacheKey(std::initializer_list<int64_t> fields);
 

@@ -169,6 +169,26 @@ INSTANTIATE_TEST_SUITE_P(Library, MatmulTest, testing::ValuesIn(matmulCases()),
 // Convolution
 //===----------------------------------------------------------------------===//
 
+/// NCHW data [n, c, h, w] as NHWC [n, h, w, c] (`toChannelsLast`), or
+/// NHWC data back to NCHW.
+std::vector<float> relayout(const std::vector<float> &data, int64_t n,
+                            int64_t c, int64_t h, int64_t w,
+                            bool toChannelsLast) {
+  std::vector<float> out(data.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x) {
+          int64_t nchw = ((b * c + ch) * h + y) * w + x;
+          int64_t nhwc = ((b * h + y) * w + x) * c + ch;
+          if (toChannelsLast)
+            out[nhwc] = data[nchw];
+          else
+            out[nchw] = data[nhwc];
+        }
+  return out;
+}
+
 struct ConvShape {
   const char *name;
   int64_t n, c, h, w, o, kh, kw, strideH, strideW, padH, padW, dilationH,
@@ -259,6 +279,31 @@ TEST_P(ConvTest, MatchesFloat64Reference) {
   }
 }
 
+// The channels-last entry point on the same data, transposed to NHWC: the
+// result, transposed back, matches the same reference.
+TEST_P(ConvTest, ChannelsLastMatchesFloat64Reference) {
+  const ConvCase &c = GetParam();
+  const ConvShape &s = c.shape;
+  int64_t oh = s.outH(), ow = s.outW();
+  std::vector<float> input = randomValues(s.n * s.c * s.h * s.w, 5);
+  std::vector<float> weight =
+      randomValues(s.o * (s.c / s.groups) * s.kh * s.kw, 6);
+  std::vector<float> bias = randomValues(s.o, 7);
+  std::vector<float> residual = randomValues(s.n * s.o * oh * ow, 8);
+  std::vector<float> nhwcInput = relayout(input, s.n, s.c, s.h, s.w, true);
+  std::vector<float> nhwcResidual = relayout(residual, s.n, s.o, oh, ow, true);
+  const float *biasData = c.bias ? bias.data() : nullptr;
+  std::vector<float> result(residual.size(), 1e30f);
+  kiln_conv2d_nhwc_f32(nhwcInput.data(), weight.data(), biasData,
+                       c.residual ? nhwcResidual.data() : nullptr,
+                       result.data(), s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, oh,
+                       ow, s.strideH, s.strideW, s.padH, s.padW, s.dilationH,
+                       s.dilationW, s.groups, c.activation, leakySlope);
+  expectClose(relayout(result, s.n, s.o, oh, ow, false),
+              referenceConv(c, input, weight, biasData,
+                            c.residual ? residual.data() : nullptr));
+}
+
 std::vector<ConvCase> convCases() {
   // name, n, c, h, w, o, kh, kw, strideH, strideW, padH, padW, dilationH,
   // dilationW, groups.
@@ -340,6 +385,21 @@ TEST_P(ConvWeightGradTest, MatchesFloat64Reference) {
                               s.c, s.h, s.w, s.o, s.kh, s.kw, oh, ow,
                               s.strideH, s.strideW, s.padH, s.padW,
                               s.dilationH, s.dilationW, s.groups);
+  expectClose(result, referenceWeightGrad(s, input, grad));
+}
+
+TEST_P(ConvWeightGradTest, ChannelsLastMatchesFloat64Reference) {
+  const ConvShape &s = GetParam();
+  int64_t oh = s.outH(), ow = s.outW();
+  std::vector<float> input = randomValues(s.n * s.c * s.h * s.w, 21);
+  std::vector<float> grad = randomValues(s.n * s.o * oh * ow, 22);
+  std::vector<float> nhwcInput = relayout(input, s.n, s.c, s.h, s.w, true);
+  std::vector<float> nhwcGrad = relayout(grad, s.n, s.o, oh, ow, true);
+  std::vector<float> result(s.o * (s.c / s.groups) * s.kh * s.kw, 1e30f);
+  kiln_conv2d_weight_grad_nhwc_f32(nhwcInput.data(), nhwcGrad.data(),
+                                   result.data(), s.n, s.c, s.h, s.w, s.o, s.kh,
+                                   s.kw, oh, ow, s.strideH, s.strideW, s.padH,
+                                   s.padW, s.dilationH, s.dilationW, s.groups);
   expectClose(result, referenceWeightGrad(s, input, grad));
 }
 
@@ -459,6 +519,30 @@ TEST_P(ConvTransposeTest, MatchesFloat64Reference) {
                             leakySlope);
   expectClose(result,
               referenceConvTranspose(c, input, weight, biasData, residualData));
+}
+
+TEST_P(ConvTransposeTest, ChannelsLastMatchesFloat64Reference) {
+  const ConvTransposeCase &c = GetParam();
+  const ConvTransposeShape &s = c.shape;
+  int64_t oh = s.outH(), ow = s.outW();
+  std::vector<float> input = randomValues(s.n * s.c * s.h * s.w, 25);
+  std::vector<float> weight =
+      randomValues(s.c * (s.o / s.groups) * s.kh * s.kw, 26);
+  std::vector<float> bias = randomValues(s.o, 27);
+  std::vector<float> residual = randomValues(s.n * s.o * oh * ow, 28);
+  std::vector<float> nhwcInput = relayout(input, s.n, s.c, s.h, s.w, true);
+  std::vector<float> nhwcResidual = relayout(residual, s.n, s.o, oh, ow, true);
+  const float *biasData = c.bias ? bias.data() : nullptr;
+  std::vector<float> result(residual.size(), 1e30f);
+  kiln_conv_transpose2d_nhwc_f32(
+      nhwcInput.data(), weight.data(), biasData,
+      c.residual ? nhwcResidual.data() : nullptr, result.data(), s.n, s.c, s.h,
+      s.w, s.o, s.kh, s.kw, oh, ow, s.strideH, s.strideW, s.padH, s.padW,
+      s.outputPadH, s.outputPadW, s.dilationH, s.dilationW, s.groups,
+      c.activation, leakySlope);
+  expectClose(relayout(result, s.n, s.o, oh, ow, false),
+              referenceConvTranspose(c, input, weight, biasData,
+                                     c.residual ? residual.data() : nullptr));
 }
 
 std::vector<ConvTransposeCase> convTransposeCases() {

@@ -64,6 +64,11 @@ cl::opt<std::string> libraryCalls("library-calls",
                                            "oneDNN: on or off (generated "
                                            "code)"),
                                   cl::init("on"), cl::cat(category));
+cl::opt<std::string> channelsLast(
+    "channels-last",
+    cl::desc("With --jit: float32 convolutions keep channels-last (NHWC) "
+             "activations: on or off"),
+    cl::init("on"), cl::cat(category));
 cl::opt<std::string> deviceName(
     "device",
     cl::desc("Where the entry point runs: cpu (default), or cuda (an "
@@ -121,7 +126,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "kiln-run: run an entry point of a model\n");
-  for (const cl::opt<std::string> *flag : {&fusion, &libraryCalls})
+  for (const cl::opt<std::string> *flag :
+       {&fusion, &libraryCalls, &channelsLast})
     if (*flag != "on" && *flag != "off")
       return fail("--" + flag->ArgStr.str() + " must be on or off, got '" +
                   flag->getValue() + "'");
@@ -184,6 +190,7 @@ int main(int argc, char **argv) {
   jit::Options options;
   options.fusion = fusion == "on";
   options.libraryCalls = libraryCalls == "on";
+  options.channelsLast = channelsLast == "on";
   options.trainStep = trainStep;
   // Only the entry that runs is compiled: the others would cost most of
   // the compile time (train_step alone holds forward, backward and update).

@@ -224,18 +224,25 @@ Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
       .front();
 }
 
-Value transposeLastTwo(OpBuilder &b, Location loc, Value x) {
+Value permute(OpBuilder &b, Location loc, Value x,
+              ArrayRef<int64_t> permutation) {
   ArrayRef<int64_t> s = shapeOf(x);
-  int64_t rank = s.size();
-  SmallVector<int64_t> permutation, shape(s.begin(), s.end());
-  for (int64_t i = 0; i < rank; ++i)
-    permutation.push_back(i);
-  std::swap(permutation[rank - 2], permutation[rank - 1]);
-  std::swap(shape[rank - 2], shape[rank - 1]);
+  SmallVector<int64_t> shape;
+  for (int64_t d : permutation)
+    shape.push_back(s[d]);
   Value init = empty(b, loc, shape, elementTypeOf(x));
   return b.create<linalg::TransposeOp>(loc, x, init, permutation)
       .getResult()
       .front();
+}
+
+Value transposeLastTwo(OpBuilder &b, Location loc, Value x) {
+  int64_t rank = shapeOf(x).size();
+  SmallVector<int64_t> permutation;
+  for (int64_t i = 0; i < rank; ++i)
+    permutation.push_back(i);
+  std::swap(permutation[rank - 2], permutation[rank - 1]);
+  return permute(b, loc, x, permutation);
 }
 
 } // namespace kiln::lowering

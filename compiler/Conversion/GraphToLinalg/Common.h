@@ -86,7 +86,12 @@ Value libraryCall(OpBuilder &b, Location loc, llvm::StringRef callee,
                   ArrayRef<Value> slots, mlir::RankedTensorType result,
                   ArrayRef<int64_t> ints, double alpha);
 
-/// `x` [..., A, B] as [..., B, A] (a linalg.transpose into a new tensor).
+/// `x` with its dimensions permuted: result dimension i is dimension
+/// `permutation[i]` of `x` (a linalg.transpose into a new tensor).
+Value permute(OpBuilder &b, Location loc, Value x,
+              ArrayRef<int64_t> permutation);
+
+/// `x` [..., A, B] as [..., B, A].
 Value transposeLastTwo(OpBuilder &b, Location loc, Value x);
 
 /// Marks the reduction computing `value` as a maximum whose result, where

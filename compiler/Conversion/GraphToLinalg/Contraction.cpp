@@ -43,6 +43,29 @@ namespace {
 
 AffineExpr d(MLIRContext *ctx, unsigned i) { return getAffineDimExpr(i, ctx); }
 
+/// The permutations between NHWC and NCHW (result dimension i is operand
+/// dimension permutation[i]).
+constexpr int64_t kToChannelsFirst[] = {0, 3, 1, 2};
+constexpr int64_t kToChannelsLast[] = {0, 2, 3, 1};
+
+/// A 4-D activation's sizes as [N, C, H, W], whichever its layout.
+SmallVector<int64_t> nchwOf(Value v, bool channelsLast) {
+  ArrayRef<int64_t> s = shapeOf(v);
+  if (!channelsLast)
+    return SmallVector<int64_t>(s.begin(), s.end());
+  return {s[0], s[3], s[1], s[2]};
+}
+
+/// The generated path computes channels-first: a channels-last operand is
+/// transposed in, and the result back out.
+Value channelsFirst(OpBuilder &b, Location loc, Value v, bool channelsLast) {
+  return channelsLast && v ? permute(b, loc, v, kToChannelsFirst) : v;
+}
+Value channelsLastAgain(OpBuilder &b, Location loc, Value v,
+                        bool channelsLast) {
+  return channelsLast ? permute(b, loc, v, kToChannelsLast) : v;
+}
+
 Value multiplyAccumulate(OpBuilder &b, Location loc, ValueRange a) {
   return addS(b, loc, mulS(b, loc, a[0], a[1]), a[2]);
 }
@@ -83,19 +106,36 @@ Value contraction(OpBuilder &b, Location loc, Value lhs, Value rhs, bool tl,
 
 /// Pads the spatial dims of NCHW `x` by (top, left, bottom, right) with
 /// `value`.
-Value padSpatial(OpBuilder &b, Location loc, Value x, int64_t top,
-                 int64_t left, int64_t bottom, int64_t right, Value value) {
+/// A 4-D vector with `y` and `x` at the spatial dimensions (2 and 3, or 1
+/// and 2 for channels-last) and `other` at the batch and channel ones: the
+/// offsets, sizes or strides of a window op's slices.
+SmallVector<int64_t> atSpatial(bool channelsLast, int64_t y, int64_t x,
+                               int64_t other) {
+  if (channelsLast)
+    return {other, y, x, other};
+  return {other, other, y, x};
+}
+
+Value padSpatial(OpBuilder &b, Location loc, Value x, int64_t top, int64_t left,
+                 int64_t bottom, int64_t right, Value value,
+                 bool channelsLast = false) {
   if (top == 0 && left == 0 && bottom == 0 && right == 0)
     return x;
-  ArrayRef<int64_t> s = shapeOf(x);
-  auto type = RankedTensorType::get(
-      {s[0], s[1], s[2] + top + bottom, s[3] + left + right},
-      elementTypeOf(x));
-  SmallVector<OpFoldResult> low{b.getIndexAttr(0), b.getIndexAttr(0),
-                                b.getIndexAttr(top), b.getIndexAttr(left)};
-  SmallVector<OpFoldResult> high{b.getIndexAttr(0), b.getIndexAttr(0),
-                                 b.getIndexAttr(bottom), b.getIndexAttr(right)};
-  return b.create<tensor::PadOp>(loc, type, x, low, high, value);
+  SmallVector<int64_t> shape(shapeOf(x));
+  SmallVector<int64_t> added =
+      atSpatial(channelsLast, top + bottom, left + right, 0);
+  for (int i = 0; i < 4; ++i)
+    shape[i] += added[i];
+  auto type = RankedTensorType::get(shape, elementTypeOf(x));
+  auto indices = [&](ArrayRef<int64_t> values) {
+    SmallVector<OpFoldResult> out;
+    for (int64_t v : values)
+      out.push_back(b.getIndexAttr(v));
+    return out;
+  };
+  return b.create<tensor::PadOp>(
+      loc, type, x, indices(atSpatial(channelsLast, top, left, 0)),
+      indices(atSpatial(channelsLast, bottom, right, 0)), value);
 }
 
 /// The input channel that output channel `o` reads as its group's `c`-th:
@@ -158,6 +198,18 @@ Value conv2d(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
                      groups);
 }
 
+/// The generated code of graph.conv2d or kernel.conv2d (bias included, no
+/// epilogue), computed channels-first: a channels-last input is transposed
+/// in, and the result stays NCHW.
+template <typename ConvOp>
+Value generatedConv2d(OpBuilder &b, Location loc, ConvOp o) {
+  bool channelsLast = o.getChannelsLast();
+  return conv2d(b, loc, channelsFirst(b, loc, o.getInput(), channelsLast),
+                o.getWeight(), o.getBias(), o.getStrides(), o.getPadding(),
+                o.getDilation(), static_cast<int64_t>(o.getGroups()),
+                nchwOf(o.getResult(), channelsLast));
+}
+
 /// Transposed convolution. In float32 with library calls, oneDNN's
 /// deconvolution on the operands as they are; otherwise a stride-1
 /// convolution of the zero-dilated, padded input with the flipped,
@@ -165,25 +217,29 @@ Value conv2d(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
 Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
                       bool libraryCalls) {
   MLIRContext *ctx = b.getContext();
+  bool channelsLast = op.getChannelsLast();
   Value x = op.getInput(), w = op.getWeight();
   Type t = elementTypeOf(x);
-  ArrayRef<int64_t> xs = shapeOf(x), ws = shapeOf(w);
+  SmallVector<int64_t> xs = nchwOf(x, channelsLast);
+  ArrayRef<int64_t> ws = shapeOf(w);
   ArrayRef<int64_t> s = op.getStrides(), p = op.getPadding(),
                     dl = op.getDilation(), op_ = op.getOutputPadding();
   int64_t groups = static_cast<int64_t>(op.getGroups());
   int64_t inPerGroup = ws[0] / groups, outPerGroup = ws[1];
   int64_t outChannels = outPerGroup * groups;
-  ArrayRef<int64_t> rs = shapeOf(op.getResult());
+  SmallVector<int64_t> rs = nchwOf(op.getResult(), channelsLast);
   if (libraryCalls && t.isF32())
-    return libraryCall(b, loc, "kiln_conv_transpose2d_f32",
-                       {x, w, op.getBias(), Value()},
-                       tensorTypeOf(op.getResult()),
-                       {xs[0], xs[1], xs[2], xs[3], outChannels, ws[2], ws[3],
-                        rs[2], rs[3], s[0], s[1], p[0], p[1], op_[0], op_[1],
-                        dl[0], dl[1], groups,
-                        static_cast<int64_t>(graph::Activation::none)},
-                       0.0);
+    return libraryCall(
+        b, loc,
+        channelsLast ? "kiln_conv_transpose2d_nhwc_f32"
+                     : "kiln_conv_transpose2d_f32",
+        {x, w, op.getBias(), Value()}, tensorTypeOf(op.getResult()),
+        {xs[0], xs[1], xs[2], xs[3], outChannels, ws[2], ws[3], rs[2], rs[3],
+         s[0], s[1], p[0], p[1], op_[0], op_[1], dl[0], dl[1], groups,
+         static_cast<int64_t>(graph::Activation::none)},
+        0.0);
 
+  x = channelsFirst(b, loc, x, channelsLast);
   // Insert stride-1 zeros between input pixels.
   int64_t dh = (xs[2] - 1) * s[0] + 1, dw = (xs[3] - 1) * s[1] + 1;
   Value zeros = filled(b, loc, {xs[0], xs[1], dh, dw}, scalar(b, loc, t, 0));
@@ -229,8 +285,10 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
                 return SmallVector<Value>{a[0]};
               })
           .front();
-  return convolution(b, loc, padded, flipped,
-                     convInit(b, loc, rs, t, op.getBias()), {1, 1}, dl, groups);
+  Value result =
+      convolution(b, loc, padded, flipped,
+                  convInit(b, loc, rs, t, op.getBias()), {1, 1}, dl, groups);
+  return channelsLastAgain(b, loc, result, channelsLast);
 }
 
 /// The weight gradient of a convolution. In float32 with library calls,
@@ -240,19 +298,25 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
 Value conv2dWeightGrad(OpBuilder &b, Location loc, Conv2DWeightGradOp op,
                        bool libraryCalls) {
   MLIRContext *ctx = b.getContext();
+  bool channelsLast = op.getChannelsLast();
   Value x = op.getInput(), g = op.getResultGrad();
   Type t = elementTypeOf(x);
-  ArrayRef<int64_t> xs = shapeOf(x), gs = shapeOf(g);
+  SmallVector<int64_t> xs = nchwOf(x, channelsLast),
+                       gs = nchwOf(g, channelsLast);
   ArrayRef<int64_t> rs = shapeOf(op.getResult());
   ArrayRef<int64_t> s = op.getStrides(), p = op.getPadding(),
                     dl = op.getDilation();
   int64_t groups = static_cast<int64_t>(op.getGroups());
   if (libraryCalls && t.isF32())
-    return libraryCall(b, loc, "kiln_conv2d_weight_grad_f32", {x, g},
-                       tensorTypeOf(op.getResult()),
+    return libraryCall(b, loc,
+                       channelsLast ? "kiln_conv2d_weight_grad_nhwc_f32"
+                                    : "kiln_conv2d_weight_grad_f32",
+                       {x, g}, tensorTypeOf(op.getResult()),
                        {xs[0], xs[1], xs[2], xs[3], gs[1], rs[2], rs[3], gs[2],
                         gs[3], s[0], s[1], p[0], p[1], dl[0], dl[1], groups},
                        0.0);
+  x = channelsFirst(b, loc, x, channelsLast);
+  g = channelsFirst(b, loc, g, channelsLast);
   Value padded =
       padSpatial(b, loc, x, p[0], p[1], p[0], p[1], scalar(b, loc, t, 0));
   int64_t outPerGroup = gs[1] / groups, inPerGroup = rs[1];
@@ -277,20 +341,21 @@ Value conv2dWeightGrad(OpBuilder &b, Location loc, Conv2DWeightGradOp op,
 /// at (i, j), so every map is an identity and the generic vectorizes.
 Value pool(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> kernel,
            ArrayRef<int64_t> strides, ArrayRef<int64_t> padding, bool max,
-           ArrayRef<int64_t> resultShape) {
+           ArrayRef<int64_t> resultShape, bool channelsLast) {
   Type t = elementTypeOf(x);
   Value padValue = max ? lowest(b, loc, t) : scalar(b, loc, t, 0);
   Value padded = padSpatial(b, loc, x, padding[0], padding[1], padding[0],
-                            padding[1], padValue);
+                            padding[1], padValue, channelsLast);
   auto windowType = RankedTensorType::get(resultShape, t);
   SmallVector<Value> windows;
   for (int64_t i = 0; i < kernel[0]; ++i)
     for (int64_t j = 0; j < kernel[1]; ++j)
       windows.push_back(b.create<tensor::ExtractSliceOp>(
           loc, windowType, padded, ValueRange{}, ValueRange{}, ValueRange{},
-          b.getDenseI64ArrayAttr({0, 0, i, j}),
+          b.getDenseI64ArrayAttr(atSpatial(channelsLast, i, j, 0)),
           b.getDenseI64ArrayAttr(resultShape),
-          b.getDenseI64ArrayAttr({1, 1, strides[0], strides[1]})));
+          b.getDenseI64ArrayAttr(
+              atSpatial(channelsLast, strides[0], strides[1], 1))));
   return elementwise(b, loc, resultShape, t, windows,
                      [&](OpBuilder &nb, Location l, ValueRange a) {
                        Value acc = a[0];
@@ -307,19 +372,21 @@ Value pool(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> kernel,
 /// overlap), which is then cropped.
 Value maxPoolGrad(OpBuilder &b, Location loc, MaxPool2DGradOp op) {
   Value x = op.getInput(), g = op.getResultGrad();
+  bool channelsLast = op.getChannelsLast();
   Type t = elementTypeOf(x);
   ArrayRef<int64_t> k = op.getKernel(), s = op.getStrides(),
                     p = op.getPadding();
   ArrayRef<int64_t> gs = shapeOf(g), xs = shapeOf(x);
   Value padded = padSpatial(b, loc, x, p[0], p[1], p[0], p[1],
-                            lowest(b, loc, t));
+                            lowest(b, loc, t), channelsLast);
   ArrayRef<int64_t> ps = shapeOf(padded);
   auto windowType = RankedTensorType::get(gs, t);
   auto slice = [&](Value from, int64_t i, int64_t j) -> Value {
     return b.create<tensor::ExtractSliceOp>(
         loc, windowType, from, ValueRange{}, ValueRange{}, ValueRange{},
-        b.getDenseI64ArrayAttr({0, 0, i, j}), b.getDenseI64ArrayAttr(gs),
-        b.getDenseI64ArrayAttr({1, 1, s[0], s[1]}));
+        b.getDenseI64ArrayAttr(atSpatial(channelsLast, i, j, 0)),
+        b.getDenseI64ArrayAttr(gs),
+        b.getDenseI64ArrayAttr(atSpatial(channelsLast, s[0], s[1], 1)));
   };
   SmallVector<Value> windows;
   for (int64_t i = 0; i < k[0]; ++i)
@@ -366,24 +433,28 @@ Value maxPoolGrad(OpBuilder &b, Location loc, MaxPool2DGradOp op) {
               .front();
       accumulator = b.create<tensor::InsertSliceOp>(
           loc, updated, accumulator, ValueRange{}, ValueRange{}, ValueRange{},
-          b.getDenseI64ArrayAttr({0, 0, i, j}), b.getDenseI64ArrayAttr(gs),
-          b.getDenseI64ArrayAttr({1, 1, s[0], s[1]}));
+          b.getDenseI64ArrayAttr(atSpatial(channelsLast, i, j, 0)),
+          b.getDenseI64ArrayAttr(gs),
+          b.getDenseI64ArrayAttr(atSpatial(channelsLast, s[0], s[1], 1)));
     }
   if (p[0] == 0 && p[1] == 0)
     return accumulator;
   return b.create<tensor::ExtractSliceOp>(
       loc, RankedTensorType::get(xs, t), accumulator, ValueRange{},
-      ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr({0, 0, p[0], p[1]}),
+      ValueRange{}, ValueRange{},
+      b.getDenseI64ArrayAttr(atSpatial(channelsLast, p[0], p[1], 0)),
       b.getDenseI64ArrayAttr(xs), b.getDenseI64ArrayAttr({1, 1, 1, 1}));
 }
 
 Value avgPool(OpBuilder &b, Location loc, AvgPool2DOp op) {
+  bool channelsLast = op.getChannelsLast();
   ArrayRef<int64_t> k = op.getKernel(), s = op.getStrides(),
                     p = op.getPadding();
-  ArrayRef<int64_t> rs = shapeOf(op.getResult());
-  ArrayRef<int64_t> xs = shapeOf(op.getInput());
+  SmallVector<int64_t> rs = nchwOf(op.getResult(), channelsLast),
+                       xs = nchwOf(op.getInput(), channelsLast);
   Type t = elementTypeOf(op.getInput());
-  Value sum = pool(b, loc, op.getInput(), k, s, p, false, rs);
+  Value sum = pool(b, loc, op.getInput(), k, s, p, false,
+                   shapeOf(op.getResult()), channelsLast);
   // Divisors per output position: the window size, or the number of
   // unpadded elements it covers.
   SmallVector<double> divisors;
@@ -400,13 +471,17 @@ Value avgPool(OpBuilder &b, Location loc, AvgPool2DOp op) {
           covered(y * s[0] - p[0], k[0], xs[2]) *
           covered(x * s[1] - p[1], k[1], xs[3])));
     }
-  auto divType = RankedTensorType::get({rs[2], rs[3]}, t);
+  // Broadcast over the channels: [OH, OW], or [OH, OW, 1] channels-last.
+  SmallVector<int64_t> divShape{rs[2], rs[3]};
+  if (channelsLast)
+    divShape.push_back(1);
+  auto divType = RankedTensorType::get(divShape, t);
   SmallVector<Attribute> attrs;
   for (double v : divisors)
     attrs.push_back(b.getFloatAttr(t, v));
   Value div = b.create<arith::ConstantOp>(
       loc, DenseElementsAttr::get(divType, attrs));
-  return elementwise(b, loc, rs, t, {sum, div},
+  return elementwise(b, loc, shapeOf(op.getResult()), t, {sum, div},
                      [](OpBuilder &nb, Location l, ValueRange a) {
                        return nb.create<arith::DivFOp>(l, a[0], a[1])
                            .getResult();
@@ -456,20 +531,20 @@ Value matmulCall(OpBuilder &b, Location loc, kernel::MatmulOp o) {
 }
 
 Value convCall(OpBuilder &b, Location loc, kernel::Conv2DOp o) {
+  bool channelsLast = o.getChannelsLast();
   RankedTensorType result = tensorTypeOf(o.getResult());
-  ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight());
+  SmallVector<int64_t> x = nchwOf(o.getInput(), channelsLast),
+                       r = nchwOf(o.getResult(), channelsLast);
+  ArrayRef<int64_t> w = shapeOf(o.getWeight());
   ArrayRef<int64_t> s = o.getStrides(), p = o.getPadding(),
                     dl = o.getDilation();
-  return libraryCall(b, loc, "kiln_conv2d_f32",
-                     {o.getInput(), o.getWeight(), o.getBias(),
-                      o.getResidual()},
-                     result,
-                     {x[0], x[1], x[2], x[3], w[0], w[2], w[3],
-                      result.getDimSize(2), result.getDimSize(3), s[0], s[1],
-                      p[0], p[1], dl[0], dl[1],
-                      static_cast<int64_t>(o.getGroups()),
-                      static_cast<int64_t>(o.getActivation())},
-                     o.getAlpha().convertToDouble());
+  return libraryCall(
+      b, loc, channelsLast ? "kiln_conv2d_nhwc_f32" : "kiln_conv2d_f32",
+      {o.getInput(), o.getWeight(), o.getBias(), o.getResidual()}, result,
+      {x[0], x[1], x[2], x[3], w[0], w[2], w[3], r[2], r[3], s[0], s[1], p[0],
+       p[1], dl[0], dl[1], static_cast<int64_t>(o.getGroups()),
+       static_cast<int64_t>(o.getActivation())},
+      o.getAlpha().convertToDouble());
 }
 
 } // namespace
@@ -488,10 +563,8 @@ Results lowerContraction(OpBuilder &b, Operation *op, bool libraryCalls) {
                         o.getTransposeRhs(), shapeOf(o.getResult()))};
       })
       .Case([&](Conv2DOp o) {
-        return SmallVector<Value>{conv2d(
-            b, loc, o.getInput(), o.getWeight(), o.getBias(), o.getStrides(),
-            o.getPadding(), o.getDilation(),
-            static_cast<int64_t>(o.getGroups()), shapeOf(o.getResult()))};
+        return SmallVector<Value>{channelsLastAgain(
+            b, loc, generatedConv2d(b, loc, o), o.getChannelsLast())};
       })
       .Case([&](ConvTranspose2DOp o) {
         return SmallVector<Value>{convTranspose2d(b, loc, o, libraryCalls)};
@@ -500,19 +573,27 @@ Results lowerContraction(OpBuilder &b, Operation *op, bool libraryCalls) {
         return SmallVector<Value>{conv2dWeightGrad(b, loc, o, libraryCalls)};
       })
       .Case([&](MaxPool2DOp o) {
-        return SmallVector<Value>{pool(b, loc, o.getInput(), o.getKernel(),
-                                       o.getStrides(), o.getPadding(), true,
-                                       shapeOf(o.getResult()))};
+        return SmallVector<Value>{pool(
+            b, loc, o.getInput(), o.getKernel(), o.getStrides(), o.getPadding(),
+            true, shapeOf(o.getResult()), o.getChannelsLast())};
       })
-      .Case([&](AvgPool2DOp o) { return SmallVector<Value>{avgPool(b, loc, o)}; })
+      .Case(
+          [&](AvgPool2DOp o) { return SmallVector<Value>{avgPool(b, loc, o)}; })
       .Case([&](MaxPool2DGradOp o) {
         return SmallVector<Value>{maxPoolGrad(b, loc, o)};
       })
       .Case([&](GlobalAvgPool2DOp o) {
         Value x = o.getInput();
         Type t = elementTypeOf(x);
-        ArrayRef<int64_t> s = shapeOf(x);
-        Value sum = reduce(b, loc, x, {2, 3}, scalar(b, loc, t, 0),
+        bool channelsLast = o.getChannelsLast();
+        SmallVector<int64_t> s = nchwOf(x, channelsLast);
+        // The mean over H and W as [N, C], then reshaped to the result.
+        SmallVector<int64_t> spatial = atSpatial(channelsLast, 1, 1, 0);
+        SmallVector<int64_t> dims;
+        for (int64_t d = 0; d < 4; ++d)
+          if (spatial[d])
+            dims.push_back(d);
+        Value sum = reduce(b, loc, x, dims, scalar(b, loc, t, 0),
                            [](OpBuilder &nb, Location l, Value v, Value acc) {
                              return addS(nb, l, v, acc);
                            });
@@ -539,13 +620,13 @@ Results lowerContraction(OpBuilder &b, Operation *op, bool libraryCalls) {
       .Case([&](kernel::Conv2DOp o) {
         if (libraryCalls && elementTypeOf(o.getInput()).isF32())
           return SmallVector<Value>{convCall(b, loc, o)};
-        Value product = conv2d(b, loc, o.getInput(), o.getWeight(), o.getBias(),
-                               o.getStrides(), o.getPadding(), o.getDilation(),
-                               static_cast<int64_t>(o.getGroups()),
-                               shapeOf(o.getResult()));
+        bool channelsLast = o.getChannelsLast();
+        Value product =
+            epilogue(b, loc, generatedConv2d(b, loc, o), Value(), 1,
+                     channelsFirst(b, loc, o.getResidual(), channelsLast),
+                     o.getActivation(), o.getAlpha().convertToDouble());
         return SmallVector<Value>{
-            epilogue(b, loc, product, Value(), 1, o.getResidual(),
-                     o.getActivation(), o.getAlpha().convertToDouble())};
+            channelsLastAgain(b, loc, product, channelsLast)};
       })
       .Default([](Operation *) { return std::nullopt; });
 }

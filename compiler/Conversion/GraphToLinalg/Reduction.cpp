@@ -68,6 +68,11 @@ AffineMap channelMap(MLIRContext *ctx, int64_t rank, int64_t channel) {
   return AffineMap::get(rank, 0, getAffineDimExpr(channel, ctx), ctx);
 }
 
+/// A batch norm's channel dimension: 1, or the last with `channels_last`.
+template <typename BatchNormOp> int64_t channelOf(BatchNormOp op) {
+  return op.getChannelsLast() ? shapeOf(op.getInput()).size() - 1 : 1;
+}
+
 Value divideBy(OpBuilder &b, Location loc, Value t, double count) {
   Type elt = elementTypeOf(t);
   return elementwise(b, loc, shapeOf(t), elt, t,
@@ -89,21 +94,46 @@ int64_t countOver(ArrayRef<int64_t> shape, ArrayRef<int64_t> dims) {
   return n;
 }
 
+/// True for sums over the batch and the dimensions after it but not the
+/// last: a channels-last batch norm's per-channel sums. Each channel's sum
+/// then runs down one long strided column (N*H*W values, one vector lane
+/// each), which rounds more than NCHW's sums over contiguous planes; they
+/// are summed in two stages instead: per image, then over the batch.
+bool sumsInStages(ArrayRef<int64_t> dims, int64_t rank) {
+  return dims.size() >= 2 && dims.front() == 0 && dims.back() != rank - 1;
+}
+
+/// `dims` without the batch: the first stage's reduced dimensions.
+SmallVector<int64_t> firstStage(ArrayRef<int64_t> dims) {
+  return SmallVector<int64_t>(dims.drop_front());
+}
+
+/// Sums `partials` (per image, [N, ...]) over the batch.
+Value overBatch(OpBuilder &b, Location loc, Value partials) {
+  return reduce(b, loc, partials, {0},
+                scalar(b, loc, elementTypeOf(partials), 0), addF);
+}
+
+/// The sum of `x` over `dims`, in stages where sumsInStages says so.
+Value sumOver(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> dims) {
+  Value zero = scalar(b, loc, elementTypeOf(x), 0);
+  if (!sumsInStages(dims, shapeOf(x).size()))
+    return reduce(b, loc, x, dims, zero, addF);
+  return overBatch(b, loc, reduce(b, loc, x, firstStage(dims), zero, addF));
+}
+
 /// Mean and biased variance of `x` over `dims` (two passes).
 std::pair<Value, Value> moments(OpBuilder &b, Location loc, Value x,
                                 ArrayRef<int64_t> dims) {
-  Type t = elementTypeOf(x);
   double n = static_cast<double>(countOver(shapeOf(x), dims));
-  Value mean =
-      divideBy(b, loc, reduce(b, loc, x, dims, scalar(b, loc, t, 0), addF), n);
+  Value mean = divideBy(b, loc, sumOver(b, loc, x, dims), n);
   Value centered = withReduced(b, loc, x, {mean}, dims, {},
                                [](OpBuilder &nb, Location l, ValueRange a) {
                                  Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
                                  return nb.create<arith::MulFOp>(l, d, d)
                                      .getResult();
                                });
-  Value var = divideBy(
-      b, loc, reduce(b, loc, centered, dims, scalar(b, loc, t, 0), addF), n);
+  Value var = divideBy(b, loc, sumOver(b, loc, centered, dims), n);
   return {mean, var};
 }
 
@@ -299,22 +329,30 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
   MLIRContext *ctx = b.getContext();
   Value x = op.getInput(), g = op.getGrad(), w = op.getWeight();
   ArrayRef<int64_t> shape = shapeOf(x);
-  int64_t rank = shape.size();
+  int64_t rank = shape.size(), channel = channelOf(op);
   Type t = elementTypeOf(x);
-  SmallVector<int64_t> dims;
-  for (int64_t d = 0; d < rank; ++d)
-    if (d != 1)
-      dims.push_back(d);
+  SmallVector<int64_t> dims = allDimsBut(rank, channel);
   double n = static_cast<double>(countOver(shape, dims));
   double eps = op.getEpsilon().convertToDouble();
-  Value zero = scalar(b, loc, t, 0);
-  Value mean = divideBy(b, loc, reduce(b, loc, x, dims, zero, addF), n);
+  Value mean = divideBy(b, loc, sumOver(b, loc, x, dims), n);
   ArrayRef<int64_t> channels = shapeOf(mean);
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap ch = channelMap(ctx, rank, 1);
+  AffineMap ch = channelMap(ctx, rank, channel);
+  // The three sums, per image first where they run in stages.
+  bool staged = sumsInStages(dims, rank);
+  AffineMap sumMap =
+      staged ? AffineMap::get(rank, 0,
+                              {getAffineDimExpr(0, ctx),
+                               getAffineDimExpr(channel, ctx)},
+                              ctx)
+             : ch;
+  SmallVector<int64_t> sumShape{channels.begin(), channels.end()};
+  if (staged)
+    sumShape.insert(sumShape.begin(), shape[0]);
   SmallVector<Value> sums = generic(
-      b, loc, rank, {x, mean, g}, {id, ch, id}, zeroSums(b, loc, channels, t, 3),
-      {ch, ch, ch}, dims, [](OpBuilder &nb, Location l, ValueRange a) {
+      b, loc, rank, {x, mean, g}, {id, ch, id}, zeroSums(b, loc, sumShape, t, 3),
+      {sumMap, sumMap, sumMap}, staged ? firstStage(dims) : dims,
+      [](OpBuilder &nb, Location l, ValueRange a) {
         Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
         Value squared = nb.create<arith::MulFOp>(l, centered, centered);
         Value weighted = nb.create<arith::MulFOp>(l, a[2], centered);
@@ -322,6 +360,9 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
                                   nb.create<arith::AddFOp>(l, a[2], a[4]),
                                   nb.create<arith::AddFOp>(l, weighted, a[5])};
       });
+  if (staged)
+    for (Value &sum : sums)
+      sum = overBatch(b, loc, sum);
   Value var = divideBy(b, loc, sums[0], n);
   Value sumG = sums[1], sumGCentered = sums[2];
 
@@ -524,7 +565,7 @@ Results lowerReduction(OpBuilder &b, Operation *op) {
         Type t = elementTypeOf(x);
         double eps = o.getEpsilon().convertToDouble();
         AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-        AffineMap ch = channelMap(ctx, rank, 1);
+        AffineMap ch = channelMap(ctx, rank, channelOf(o));
         Value init = empty(b, loc, shapeOf(x), t);
         return generic(
             b, loc, rank,
@@ -540,19 +581,16 @@ Results lowerReduction(OpBuilder &b, Operation *op) {
       })
       .Case([&](BatchNormTrainingOp o) {
         Value x = o.getInput();
-        int64_t rank = shapeOf(x).size();
+        int64_t rank = shapeOf(x).size(), channel = channelOf(o);
         Type t = elementTypeOf(x);
-        SmallVector<int64_t> dims;
-        for (int64_t d = 0; d < rank; ++d)
-          if (d != 1)
-            dims.push_back(d);
+        SmallVector<int64_t> dims = allDimsBut(rank, channel);
         auto [mean, var] = moments(b, loc, x, dims);
         double eps = o.getEpsilon().convertToDouble();
         double momentum = o.getMomentum().convertToDouble();
         double n = static_cast<double>(countOver(shapeOf(x), dims));
-        Value y = perChannelAffine(
-            b, loc, normalize(b, loc, x, mean, var, dims, eps), o.getWeight(),
-            o.getBias(), 1);
+        Value y =
+            perChannelAffine(b, loc, normalize(b, loc, x, mean, var, dims, eps),
+                             o.getWeight(), o.getBias(), channel);
         auto update = [&](Value running, Value batch, double correction) {
           return elementwise(
               b, loc, shapeOf(running), t, {running, batch},

@@ -78,6 +78,7 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
   PipelineOptions pipeline;
   pipeline.fusion = options.fusion;
   pipeline.libraryCalls = options.libraryCalls;
+  pipeline.channelsLast = options.channelsLast;
   pipeline.trainStep = options.trainStep;
   pipeline.wrtInputs = options.wrtInputs;
   pipeline.testScaleRule = options.testScaleRule;

@@ -24,6 +24,8 @@ struct Options {
   /// Float32 matmul and convolution through the runtime's oneDNN calls
   /// (off: generated code).
   bool libraryCalls = true;
+  /// Float32 convolutions keep channels-last activations (graph-channels-last).
+  bool channelsLast = true;
   /// Options of the optimizer in train_step (see graph-train-step).
   std::string trainStep;
   /// `grad` also returns the gradients of float inputs (grad.<input>).

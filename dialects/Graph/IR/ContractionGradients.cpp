@@ -88,6 +88,8 @@ Value groupedWeightGradient(G &m, Value x, Value g, int64_t groups,
 // size); dw: conv2d_weight_grad of the input and g; db: g summed over batch
 // and space.
 RULE(Conv2DOp) {
+  if (getChannelsLast())
+    return emitOpError("has no gradient rule with channels_last");
   G m{builder, getLoc()};
   Value x = getInput(), w = getWeight(), g = grads[0];
   int64_t groups = static_cast<int64_t>(getGroups());
@@ -109,6 +111,8 @@ RULE(Conv2DOp) {
 // y = conv_transpose2d(x, W): dx is the convolution of g with W; dW a
 // convolution of g with x over the batch (strides and dilations swapped).
 RULE(ConvTranspose2DOp) {
+  if (getChannelsLast())
+    return emitOpError("has no gradient rule with channels_last");
   G m{builder, getLoc()};
   Value x = getInput(), w = getWeight(), g = grads[0];
   int64_t groups = static_cast<int64_t>(getGroups());
@@ -140,12 +144,14 @@ RULE(ConvTranspose2DOp) {
   return success();
 }
 RULE(MaxPool2DOp) {
-  out.assign({builder.create<MaxPool2DGradOp>(getLoc(), getInput(), grads[0],
-                                         getKernel(), getStrides(),
-                                         getPadding())});
+  out.assign({builder.create<MaxPool2DGradOp>(
+      getLoc(), getInput(), grads[0], getKernel(), getStrides(), getPadding(),
+      getChannelsLast())});
   return success();
 }
 RULE(GlobalAvgPool2DOp) {
+  if (getChannelsLast())
+    return emitOpError("has no gradient rule with channels_last");
   G m{builder, getLoc()};
   ArrayRef<int64_t> xs = m.shape(getInput());
   Value scaled = m.mul(grads[0], m.c(grads[0], 1.0 / double(xs[2] * xs[3])));
@@ -156,6 +162,8 @@ RULE(GlobalAvgPool2DOp) {
 // The window sums spread back: a depthwise transposed convolution of
 // g / divisor with a kernel of ones.
 RULE(AvgPool2DOp) {
+  if (getChannelsLast())
+    return emitOpError("has no gradient rule with channels_last");
   G m{builder, getLoc()};
   Value x = getInput(), g = grads[0];
   ArrayRef<int64_t> xs = m.shape(x), gs = m.shape(g);

@@ -45,7 +45,7 @@ def Graph_BatchMatmulOp : Graph_ShapeRuleOp<"batch_matmul",
 }
 
 def Graph_Conv2DOp : Graph_ShapeRuleOp<"conv2d",
-    [{ shapes::conv2d(s[0], s[1], s.size() > 2 ? &s[2] : nullptr, shapeAttrOr(adaptor.getStridesAttr(), {1, 1}), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getDilationAttr(), {1, 1}), intAttrOr(adaptor.getGroupsAttr(), 1)) }],
+    [{ shapes::conv2d(s[0], s[1], s.size() > 2 ? &s[2] : nullptr, shapeAttrOr(adaptor.getStridesAttr(), {1, 1}), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getDilationAttr(), {1, 1}), intAttrOr(adaptor.getGroupsAttr(), 1), static_cast<bool>(adaptor.getChannelsLastAttr())) }],
     [Graph_LibraryKernel, SameOperandsElementType,
     DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D convolution, NCHW, PyTorch weight layout";
@@ -53,7 +53,9 @@ def Graph_Conv2DOp : Graph_ShapeRuleOp<"conv2d",
     Cross-correlation of an `[N, C, H, W]` input with an `[O, C/groups, KH,
     KW]` weight, plus an optional `[O]` bias. `padding` is symmetric, as in
     PyTorch; `strides`, `padding` and `dilation` have one value per spatial
-    dimension. Output size: `(H + 2p - d(K - 1) - 1) / s + 1`.
+    dimension. Output size: `(H + 2p - d(K - 1) - 1) / s + 1`. With
+    `channels_last`, input and result are `[N, H, W, C]` (graph-channels-last
+    sets it after autodiff; such an op has no gradient rule).
 
     ```mlir
     %y = graph.conv2d %x, %w, %b {padding = array<i64: 1, 1>}
@@ -65,7 +67,7 @@ def Graph_Conv2DOp : Graph_ShapeRuleOp<"conv2d",
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
-      DefaultValuedAttr<I64Attr, "1">:$groups);
+      DefaultValuedAttr<I64Attr, "1">:$groups, UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
@@ -74,13 +76,14 @@ def Graph_Conv2DOp : Graph_ShapeRuleOp<"conv2d",
 }
 
 def Graph_ConvTranspose2DOp : Graph_ShapeRuleOp<"conv_transpose2d",
-    [{ shapes::convTranspose2d(s[0], s[1], s.size() > 2 ? &s[2] : nullptr, shapeAttrOr(adaptor.getStridesAttr(), {1, 1}), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getOutputPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getDilationAttr(), {1, 1}), intAttrOr(adaptor.getGroupsAttr(), 1)) }],
+    [{ shapes::convTranspose2d(s[0], s[1], s.size() > 2 ? &s[2] : nullptr, shapeAttrOr(adaptor.getStridesAttr(), {1, 1}), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getOutputPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getDilationAttr(), {1, 1}), intAttrOr(adaptor.getGroupsAttr(), 1), static_cast<bool>(adaptor.getChannelsLastAttr())) }],
     [Graph_ContractionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D transposed convolution, NCHW, PyTorch weight layout";
   let description = [{
     The gradient of `graph.conv2d` with respect to its input, used as a
     layer: input `[N, C, H, W]`, weight `[C, O/groups, KH, KW]`, optional
     bias `[O]`. Output size: `(H - 1)s - 2p + d(K - 1) + output_padding + 1`.
+    With `channels_last`, input and result are `[N, H, W, C]`.
 
     ```mlir
     %y = graph.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, padding = array<i64: 1, 1>}
@@ -93,7 +96,7 @@ def Graph_ConvTranspose2DOp : Graph_ShapeRuleOp<"conv_transpose2d",
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$output_padding,
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
-      DefaultValuedAttr<I64Attr, "1">:$groups);
+      DefaultValuedAttr<I64Attr, "1">:$groups, UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
@@ -102,7 +105,7 @@ def Graph_ConvTranspose2DOp : Graph_ShapeRuleOp<"conv_transpose2d",
 }
 
 def Graph_Conv2DWeightGradOp : Graph_ShapeRuleOp<"conv2d_weight_grad",
-    [{ shapes::conv2dWeightGrad(s[0], s[1], shapeAttr(adaptor.getKernel()), shapeAttrOr(adaptor.getStridesAttr(), {1, 1}), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getDilationAttr(), {1, 1}), intAttrOr(adaptor.getGroupsAttr(), 1)) }],
+    [{ shapes::conv2dWeightGrad(s[0], s[1], shapeAttr(adaptor.getKernel()), shapeAttrOr(adaptor.getStridesAttr(), {1, 1}), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), shapeAttrOr(adaptor.getDilationAttr(), {1, 1}), intAttrOr(adaptor.getGroupsAttr(), 1), static_cast<bool>(adaptor.getChannelsLastAttr())) }],
                                                 [Graph_ContractionKernel, SameOperandsElementType]> {
   let summary = "The gradient of 2-D convolution with respect to its weight";
   let description = [{
@@ -112,6 +115,7 @@ def Graph_Conv2DWeightGradOp : Graph_ShapeRuleOp<"conv2d_weight_grad",
     result: each weight tap summed over the batch and the output positions,
     input times output gradient. The other attributes are those of the
     convolution. The autodiff pass creates it; it has no gradient of its own.
+    With `channels_last`, the input and `result_grad` are `[N, H, W, C]`.
 
     ```mlir
     %dw = graph.conv2d_weight_grad %x, %dy {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>}
@@ -123,7 +127,7 @@ def Graph_Conv2DWeightGradOp : Graph_ShapeRuleOp<"conv2d_weight_grad",
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
-      DefaultValuedAttr<I64Attr, "1">:$groups);
+      DefaultValuedAttr<I64Attr, "1">:$groups, UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $result_grad attr-dict `:` type($input) `,` type($result_grad)
@@ -131,12 +135,14 @@ def Graph_Conv2DWeightGradOp : Graph_ShapeRuleOp<"conv2d_weight_grad",
 }
 
 def Graph_MaxPool2DOp : Graph_ShapeRuleOp<"max_pool2d",
-    [{ shapes::pool2d(s[0], shapeAttr(adaptor.getKernel()), shapeAttr(adaptor.getStrides()), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0})) }],
+    [{ shapes::pool2d(s[0], shapeAttr(adaptor.getKernel()), shapeAttr(adaptor.getStrides()), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), static_cast<bool>(adaptor.getChannelsLastAttr())) }],
     [Graph_WindowKernel, Graph_Piecewise, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D max pooling, NCHW";
   let description = [{
     Maximum over `kernel` windows moved by `strides`; `padding` (at most half
-    the kernel) counts as -infinity.
+    the kernel) counts as -infinity. With `channels_last` (set by
+    graph-channels-last) input and result are `[N, H, W, C]`, as for the
+    other window ops here.
 
     ```mlir
     %y = graph.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
@@ -145,13 +151,14 @@ def Graph_MaxPool2DOp : Graph_ShapeRuleOp<"max_pool2d",
   }];
   let arguments = (ins Graph_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
       DenseI64ArrayAttr:$strides,
-      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding);
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
+      UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
 def Graph_AvgPool2DOp : Graph_ShapeRuleOp<"avg_pool2d",
-    [{ shapes::pool2d(s[0], shapeAttr(adaptor.getKernel()), shapeAttr(adaptor.getStrides()), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0})) }],
+    [{ shapes::pool2d(s[0], shapeAttr(adaptor.getKernel()), shapeAttr(adaptor.getStrides()), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), static_cast<bool>(adaptor.getChannelsLastAttr())) }],
     [Graph_WindowKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "2-D average pooling, NCHW";
   let description = [{
@@ -166,13 +173,14 @@ def Graph_AvgPool2DOp : Graph_ShapeRuleOp<"avg_pool2d",
   let arguments = (ins Graph_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
       DenseI64ArrayAttr:$strides,
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
-      DefaultValuedAttr<BoolAttr, "true">:$count_include_pad);
+      DefaultValuedAttr<BoolAttr, "true">:$count_include_pad,
+      UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
 def Graph_MaxPool2DGradOp : Graph_ShapeRuleOp<"max_pool2d_grad",
-    [{ shapes::poolGrad(s[0], s[1], shapeAttr(adaptor.getKernel()), shapeAttr(adaptor.getStrides()), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0})) }],
+    [{ shapes::poolGrad(s[0], s[1], shapeAttr(adaptor.getKernel()), shapeAttr(adaptor.getStrides()), shapeAttrOr(adaptor.getPaddingAttr(), {0, 0}), static_cast<bool>(adaptor.getChannelsLastAttr())) }],
                                              [Graph_WindowKernel, SameOperandsElementType]> {
   let summary = "The gradient of 2-D max pooling with respect to its input";
   let description = [{
@@ -187,7 +195,8 @@ def Graph_MaxPool2DGradOp : Graph_ShapeRuleOp<"max_pool2d_grad",
   }];
   let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$result_grad,
       DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
-      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding);
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
+      UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $result_grad attr-dict `:` type($input) `,` type($result_grad)
@@ -195,17 +204,18 @@ def Graph_MaxPool2DGradOp : Graph_ShapeRuleOp<"max_pool2d_grad",
 }
 
 def Graph_GlobalAvgPool2DOp : Graph_ShapeRuleOp<"global_avg_pool2d",
-    [{ shapes::globalPool2d(s[0]) }],
+    [{ shapes::globalPool2d(s[0], static_cast<bool>(adaptor.getChannelsLastAttr())) }],
     [Graph_WindowKernel, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Mean over the spatial dimensions, NCHW";
   let description = [{
-    `[N, C, H, W] -> [N, C, 1, 1]`, PyTorch's `AdaptiveAvgPool2d(1)`.
+    `[N, C, H, W] -> [N, C, 1, 1]`, PyTorch's `AdaptiveAvgPool2d(1)`;
+    `[N, H, W, C] -> [N, 1, 1, C]` with `channels_last`.
 
     ```mlir
     %y = graph.global_avg_pool2d %x : tensor<64x64x7x7xf32>
     ```
   }];
-  let arguments = (ins Graph_FloatTensor:$input);
+  let arguments = (ins Graph_FloatTensor:$input, UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }

@@ -66,6 +66,14 @@ template <Activation Act> bool isActivation(OperationName name) {
 }
 } // namespace
 
+llvm::SmallVector<int64_t> kiln::graph::allDimsBut(int64_t rank, int64_t keep) {
+  llvm::SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != keep)
+      dims.push_back(d);
+  return dims;
+}
+
 std::optional<KernelKind> kiln::graph::kernelKindOf(Operation *op) {
   return kernelKindOf(op->getName());
 }

@@ -70,6 +70,10 @@ template <Activation Act> struct LibraryActivationIs {
 std::optional<KernelKind> kernelKindOf(mlir::Operation *op);
 std::optional<KernelKind> kernelKindOf(mlir::OperationName name);
 
+/// The dimensions 0..rank-1 but `keep`, in order: what a per-channel
+/// statistic sums over.
+llvm::SmallVector<int64_t> allDimsBut(int64_t rank, int64_t keep);
+
 /// The epilogue activation `op` becomes, with its alpha (leaky ReLU's
 /// slope); none if it is not an activation.
 std::optional<std::pair<Activation, double>>

@@ -262,8 +262,10 @@ LogicalResult BatchNormTrainingOp::inferReturnTypes(
   if (failed(verifyAttributes(adaptor, context, loc)))
     return failure();
   if (failed(inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                       [](auto &s) {
-                         return shapes::batchNorm(s[0], {s[1], s[2], s[3], s[4]});
+                       [&](auto &s) {
+                         return shapes::batchNorm(
+                             s[0], {s[1], s[2], s[3], s[4]},
+                             static_cast<bool>(adaptor.getChannelsLastAttr()));
                        })))
     return failure();
   // The running statistics keep their types.
@@ -303,8 +305,9 @@ LogicalResult BatchNormGradOp::inferReturnTypes(
     return failure();
   return inferNormGradTypes(
       loc, getOperationName(), adaptor.getOperands(), types,
-      [](const Shape &input, const Shape &weight) {
-        return shapes::batchNorm(input, {weight});
+      [&](const Shape &input, const Shape &weight) {
+        return shapes::batchNorm(
+            input, {weight}, static_cast<bool>(adaptor.getChannelsLastAttr()));
       });
 }
 

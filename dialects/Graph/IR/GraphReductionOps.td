@@ -101,7 +101,9 @@ def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
     Normalizes `[N, C, ...]` per channel with the batch mean and biased
     variance, scales by `weight` and shifts by `bias`, and returns the updated
     running statistics: `(1 - momentum) * running + momentum * batch`, the
-    variance unbiased (`n / (n - 1)`), as PyTorch.
+    variance unbiased (`n / (n - 1)`), as PyTorch. With `channels_last` the
+    channel is the input's last dimension (`[N, H, W, C]`; set by
+    graph-channels-last after autodiff).
 
     ```mlir
     %y, %mean, %var = graph.batch_norm_training %x, %g, %b, %rm, %rv
@@ -114,7 +116,8 @@ def Graph_BatchNormTrainingOp : Graph_InferredOp<"batch_norm_training",
                        Graph_FloatTensor:$running_mean,
                        Graph_FloatTensor:$running_var,
                        DefaultValuedAttr<F64Attr, "1e-5">:$epsilon,
-                       DefaultValuedAttr<F64Attr, "0.1">:$momentum);
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum,
+                       UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result,
                       Graph_FloatTensor:$new_running_mean,
                       Graph_FloatTensor:$new_running_var);
@@ -142,7 +145,7 @@ def Graph_BatchNormGradOp : Graph_InferredOp<"batch_norm_grad",
     three passes over `x` and `g` (the mean; the variance and both sums; `dx`)
     where the same formula in elementwise ops and reductions writes and
     rereads several intermediates of the input's size. It has no gradient of
-    its own.
+    its own. With `channels_last` the channel is the last dimension.
 
     ```mlir
     %dx, %dw, %db = graph.batch_norm_grad %x, %g, %w {epsilon = 1.0e-05 : f64}
@@ -151,7 +154,8 @@ def Graph_BatchNormGradOp : Graph_InferredOp<"batch_norm_grad",
   }];
   let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$grad,
                        Graph_FloatTensor:$weight,
-                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon,
+                       UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$input_grad,
                       Graph_FloatTensor:$weight_grad,
                       Graph_FloatTensor:$bias_grad);
@@ -162,12 +166,13 @@ def Graph_BatchNormGradOp : Graph_InferredOp<"batch_norm_grad",
 }
 
 def Graph_BatchNormInferenceOp : Graph_ShapeRuleOp<"batch_norm_inference",
-    [{ shapes::batchNorm(s[0], {s[1], s[2], s[3], s[4]}) }],
+    [{ shapes::batchNorm(s[0], {s[1], s[2], s[3], s[4]}, static_cast<bool>(adaptor.getChannelsLastAttr())) }],
                                                   [Graph_ElementwiseKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Batch normalization with running statistics";
   let description = [{
     `(x - mean) / sqrt(var + epsilon) * weight + bias` per channel of
-    `[N, C, ...]`: the evaluation form of batch norm.
+    `[N, C, ...]` (or `[N, ..., C]` with `channels_last`): the evaluation
+    form of batch norm.
 
     ```mlir
     %y = graph.batch_norm_inference %x, %g, %b, %rm, %rv {epsilon = 1.0e-05 : f64}
@@ -177,7 +182,8 @@ def Graph_BatchNormInferenceOp : Graph_ShapeRuleOp<"batch_norm_inference",
   let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$weight,
                        Graph_FloatTensor:$bias, Graph_FloatTensor:$mean,
                        Graph_FloatTensor:$variance,
-                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon,
+                       UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $bias `,` $mean `,` $variance attr-dict `:`

@@ -158,9 +158,34 @@ std::string checkBias(const Shape *bias, int64_t channels) {
 }
 } // namespace
 
+Shape toChannelsFirst(const Shape &nhwc) {
+  if (nhwc.size() != 4)
+    return nhwc;
+  return {nhwc[0], nhwc[3], nhwc[1], nhwc[2]};
+}
+
+Shape toChannelsLast(const Shape &nchw) {
+  if (nchw.size() != 4)
+    return nchw;
+  return {nchw[0], nchw[2], nchw[3], nchw[1]};
+}
+
+namespace {
+/// A channels-last convolution's result: inferred channels-first, its shape
+/// converted back.
+Inferred backToChannelsLast(Inferred inferred) {
+  if (inferred.ok())
+    inferred.shape = toChannelsLast(inferred.shape);
+  return inferred;
+}
+} // namespace
+
 Inferred conv2d(const Shape &input, const Shape &weight, const Shape *bias,
                 const Shape &strides, const Shape &padding,
-                const Shape &dilation, int64_t groups) {
+                const Shape &dilation, int64_t groups, bool channelsLast) {
+  if (channelsLast)
+    return backToChannelsLast(conv2d(toChannelsFirst(input), weight, bias,
+                                     strides, padding, dilation, groups));
   if (std::string e =
           checkConvCommon(input, weight, strides, padding, dilation, groups);
       !e.empty())
@@ -194,7 +219,12 @@ Inferred conv2d(const Shape &input, const Shape &weight, const Shape *bias,
 Inferred convTranspose2d(const Shape &input, const Shape &weight,
                          const Shape *bias, const Shape &strides,
                          const Shape &padding, const Shape &outputPadding,
-                         const Shape &dilation, int64_t groups) {
+                         const Shape &dilation, int64_t groups,
+                         bool channelsLast) {
+  if (channelsLast)
+    return backToChannelsLast(convTranspose2d(toChannelsFirst(input), weight,
+                                              bias, strides, padding,
+                                              outputPadding, dilation, groups));
   if (std::string e =
           checkConvCommon(input, weight, strides, padding, dilation, groups);
       !e.empty())
@@ -228,7 +258,10 @@ Inferred convTranspose2d(const Shape &input, const Shape &weight,
 }
 
 Inferred pool2d(const Shape &input, const Shape &kernel, const Shape &strides,
-                const Shape &padding) {
+                const Shape &padding, bool channelsLast) {
+  if (channelsLast)
+    return backToChannelsLast(
+        pool2d(toChannelsFirst(input), kernel, strides, padding));
   if (input.size() != 4)
     return Inferred::fail("input must be NCHW (rank 4), got " + str(input));
   for (auto [name, values, min] :
@@ -253,7 +286,9 @@ Inferred pool2d(const Shape &input, const Shape &kernel, const Shape &strides,
   return {out, {}};
 }
 
-Inferred globalPool2d(const Shape &input) {
+Inferred globalPool2d(const Shape &input, bool channelsLast) {
+  if (channelsLast)
+    return backToChannelsLast(globalPool2d(toChannelsFirst(input)));
   if (input.size() != 4)
     return Inferred::fail("input must be NCHW (rank 4), got " + str(input));
   return {{input[0], input[1], 1, 1}, {}};
@@ -303,13 +338,15 @@ Inferred layerNorm(const Shape &input, const Shape &weight, const Shape &bias) {
   return {input, {}};
 }
 
-Inferred batchNorm(const Shape &input, const std::vector<Shape> &perChannel) {
+Inferred batchNorm(const Shape &input, const std::vector<Shape> &perChannel,
+                   bool channelsLast) {
   if (input.size() < 2)
     return Inferred::fail("input must be [N, C, ...], got " + str(input));
+  int64_t channels = channelsLast ? input.back() : input[1];
   for (const Shape &s : perChannel)
-    if (s != Shape{input[1]})
+    if (s != Shape{channels})
       return Inferred::fail(cat({"per-channel operand ", str(s), " must be [",
-                                 num(input[1]), "] for input ", str(input)}));
+                                 num(channels), "] for input ", str(input)}));
   return {input, {}};
 }
 
@@ -539,7 +576,12 @@ Inferred oneHot(const Shape &indices, int64_t numClasses) {
 }
 
 Inferred poolGrad(const Shape &input, const Shape &grad, const Shape &kernel,
-                  const Shape &strides, const Shape &padding) {
+                  const Shape &strides, const Shape &padding,
+                  bool channelsLast) {
+  if (channelsLast)
+    return backToChannelsLast(poolGrad(toChannelsFirst(input),
+                                       toChannelsFirst(grad), kernel, strides,
+                                       padding));
   Inferred pooled = pool2d(input, kernel, strides, padding);
   if (!pooled.ok())
     return pooled;
@@ -553,7 +595,10 @@ Inferred poolGrad(const Shape &input, const Shape &grad, const Shape &kernel,
 Inferred conv2dWeightGrad(const Shape &input, const Shape &grad,
                           const Shape &kernel, const Shape &strides,
                           const Shape &padding, const Shape &dilation,
-                          int64_t groups) {
+                          int64_t groups, bool channelsLast) {
+  if (channelsLast)
+    return conv2dWeightGrad(toChannelsFirst(input), toChannelsFirst(grad),
+                            kernel, strides, padding, dilation, groups);
   if (std::string e = checkAttr("kernel", kernel, 2, 1); !e.empty())
     return Inferred::fail(e);
   if (grad.size() != 4)

@@ -43,26 +43,36 @@ Inferred matmul(const Shape &lhs, const Shape &rhs, bool transposeLhs,
 Inferred batchMatmul(const Shape &lhs, const Shape &rhs, bool transposeLhs,
                      bool transposeRhs);
 
-/// Conv2d, NCHW, weight [O, I/groups, KH, KW], optional bias [O].
+/// A channels-last shape [N, H, W, C] as [N, C, H, W], and back; shapes of
+/// another rank stay as they are (the rules then reject them).
+Shape toChannelsFirst(const Shape &nhwc);
+Shape toChannelsLast(const Shape &nchw);
+
+/// Conv2d, NCHW, weight [O, I/groups, KH, KW], optional bias [O]. With
+/// `channelsLast`, input and result are NHWC.
 Inferred conv2d(const Shape &input, const Shape &weight, const Shape *bias,
                 const Shape &strides, const Shape &padding,
-                const Shape &dilation, int64_t groups);
-/// ConvTranspose2d, NCHW, weight [I, O/groups, KH, KW], optional bias [O].
+                const Shape &dilation, int64_t groups,
+                bool channelsLast = false);
+/// ConvTranspose2d, NCHW (or NHWC), weight [I, O/groups, KH, KW], optional
+/// bias [O].
 Inferred convTranspose2d(const Shape &input, const Shape &weight,
                          const Shape *bias, const Shape &strides,
                          const Shape &padding, const Shape &outputPadding,
-                         const Shape &dilation, int64_t groups);
+                         const Shape &dilation, int64_t groups,
+                         bool channelsLast = false);
 /// The weight gradient [O, I/groups, KH, KW] of a conv2d of `input` whose
-/// result gradient is `grad` ([N, O, OH, OW]); `kernel` is [KH, KW].
+/// result gradient is `grad` ([N, O, OH, OW], or both NHWC with
+/// `channelsLast`); `kernel` is [KH, KW].
 Inferred conv2dWeightGrad(const Shape &input, const Shape &grad,
                           const Shape &kernel, const Shape &strides,
                           const Shape &padding, const Shape &dilation,
-                          int64_t groups);
+                          int64_t groups, bool channelsLast = false);
 /// Max or average pooling of NCHW input.
-Inferred pool2d(const Shape &input, const Shape &kernel,
-                const Shape &strides, const Shape &padding);
-/// [N, C, H, W] -> [N, C, 1, 1].
-Inferred globalPool2d(const Shape &input);
+Inferred pool2d(const Shape &input, const Shape &kernel, const Shape &strides,
+                const Shape &padding, bool channelsLast = false);
+/// [N, C, H, W] -> [N, C, 1, 1] (NHWC with `channelsLast`).
+Inferred globalPool2d(const Shape &input, bool channelsLast = false);
 
 /// Reduction over `dims` (each in [-rank, rank), no repeats).
 Inferred reduce(const Shape &input, const Shape &dims,
@@ -72,8 +82,10 @@ Inferred alongAxis(const Shape &input, int64_t axis);
 
 /// Layer norm: weight and bias equal the trailing dimensions of input.
 Inferred layerNorm(const Shape &input, const Shape &weight, const Shape &bias);
-/// Batch norm: input [N, C, ...], every other operand [C].
-Inferred batchNorm(const Shape &input, const std::vector<Shape> &perChannel);
+/// Batch norm: input [N, C, ...] (or [N, ..., C] with `channelsLast`),
+/// every other operand [C].
+Inferred batchNorm(const Shape &input, const std::vector<Shape> &perChannel,
+                   bool channelsLast = false);
 /// Group norm: input [N, C, ...], C divisible by groups, weight/bias [C].
 Inferred groupNorm(const Shape &input, const Shape &weight, const Shape &bias,
                    int64_t numGroups);
@@ -143,7 +155,8 @@ Inferred oneHot(const Shape &indices, int64_t numClasses);
 /// The gradient of max pooling: `grad` must have the pooled shape of
 /// `input`; the result has the input's shape.
 Inferred poolGrad(const Shape &input, const Shape &grad, const Shape &kernel,
-                  const Shape &strides, const Shape &padding);
+                  const Shape &strides, const Shape &padding,
+                  bool channelsLast = false);
 
 // Checks of attribute values, shared by the dialect's verifiers and the DSL:
 // each returns the error message, or an empty string when the values are

@@ -115,13 +115,6 @@ Value normalizedInputGradient(G &m, Value gHat, Value xHat, Value r,
   Value meanGX = b.create<ReduceMeanOp>(m.loc, m.mul(gHat, xHat), dims, true);
   return m.mul(r, m.sub(m.sub(gHat, meanG), m.mul(xHat, meanGX)));
 }
-SmallVector<int64_t> allBut(int64_t rank, int64_t keep) {
-  SmallVector<int64_t> dims;
-  for (int64_t d = 0; d < rank; ++d)
-    if (d != keep)
-      dims.push_back(d);
-  return dims;
-}
 /// A per-channel [C] tensor as [1, C, 1, ...] for broadcasting over NC...
 Value channelView(G &m, Value v, int64_t rank) {
   SmallVector<int64_t> shape(rank, 1);
@@ -145,16 +138,19 @@ RULE(LayerNormOp) {
 // One op (graph.batch_norm_grad), which lowers to three passes over x and g.
 RULE(BatchNormTrainingOp) {
   auto grad = builder.create<BatchNormGradOp>(getLoc(), getInput(), grads[0],
-                                              getWeight(), getEpsilon());
+                                              getWeight(), getEpsilon(),
+                                              getChannelsLast());
   out.assign({grad.getInputGrad(), grad.getWeightGrad(), grad.getBiasGrad(),
               Value(), Value()});
   return success();
 }
 RULE(BatchNormInferenceOp) {
+  if (getChannelsLast())
+    return emitOpError("has no gradient rule with channels_last");
   G m{builder, getLoc()};
   Value x = getInput(), g = grads[0];
   int64_t rank = m.shape(x).size();
-  SmallVector<int64_t> dims = allBut(rank, 1);
+  SmallVector<int64_t> dims = allDimsBut(rank, 1);
   Value r = builder.create<RsqrtOp>(
       getLoc(), m.add(channelView(m, getVariance(), rank),
                       m.c(x, getEpsilon().convertToDouble())));

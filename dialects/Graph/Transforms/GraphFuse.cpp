@@ -169,9 +169,10 @@ LogicalResult formLibraryCalls(func::FuncOp func, bool fuseEpilogues) {
     Epilogue e = matchEpilogue(anchor, conv.getBias(), 0, fuseEpilogues);
     b.setInsertionPoint(e.chain.back());
     auto call = b.create<kernel::Conv2DOp>(
-        anchor->getLoc(), conv.getInput(), conv.getWeight(), e.bias,
-        e.residual, conv.getStrides(), conv.getPadding(), conv.getDilation(),
-        conv.getGroups(), e.activation, APFloat(e.alpha));
+        anchor->getLoc(), conv.getInput(), conv.getWeight(), e.bias, e.residual,
+        conv.getStrides(), conv.getPadding(), conv.getDilation(),
+        conv.getGroups(), e.activation, APFloat(e.alpha),
+        conv.getChannelsLast());
     replaceChain(e, call.getResult());
   }
   return success();

@@ -50,6 +50,36 @@ def GraphFuse : Pass<"graph-fuse", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }
 
+def GraphChannelsLast : Pass<"graph-channels-last", "::mlir::func::FuncOp"> {
+  let summary = "Keeps float32 activations channels-last (NHWC) between convolutions";
+  let description = [{
+    oneDNN's convolutions run on NHWC activations. Every float32
+    `graph.conv2d`, `graph.conv_transpose2d` (except those with at most four
+    outputs and one group, which the runtime computes from NCHW planes) and
+    `graph.conv2d_weight_grad` gets `channels_last` operands, and the layout
+    is carried forward through elementwise ops (whose rank-4 operands all
+    have the result's shape), batch norm and pooling (`channels_last`). A
+    `graph.transpose` to NCHW is left only where a value meets an op that
+    needs it (a reshape, a broadcast, a concatenation, a function result).
+    Runs after autodiff: channels-last ops have no gradient rules.
+
+    Before:
+    ```mlir
+    %0 = graph.conv2d %x, %w {padding = array<i64: 1, 1>} : tensor<64x16x28x28xf32>, tensor<16x16x3x3xf32>
+    %1 = graph.relu %0 : tensor<64x16x28x28xf32>
+    %2 = graph.conv2d %1, %w {padding = array<i64: 1, 1>} : tensor<64x16x28x28xf32>, tensor<16x16x3x3xf32>
+    ```
+    After (canonicalized):
+    ```mlir
+    %0 = graph.transpose %x {permutation = array<i64: 0, 2, 3, 1>} : tensor<64x16x28x28xf32>
+    %1 = graph.conv2d %0, %w {channels_last, padding = array<i64: 1, 1>} : tensor<64x28x28x16xf32>, tensor<16x16x3x3xf32>
+    %2 = graph.relu %1 : tensor<64x28x28x16xf32>
+    %3 = graph.conv2d %2, %w {channels_last, padding = array<i64: 1, 1>} : tensor<64x28x28x16xf32>, tensor<16x16x3x3xf32>
+    %4 = graph.transpose %3 {permutation = array<i64: 0, 3, 1, 2>} : tensor<64x28x28x16xf32>
+    ```
+  }];
+}
+
 def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
   let summary = "Reverse-mode automatic differentiation of a loss function";
   let description = [{

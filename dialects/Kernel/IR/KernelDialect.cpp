@@ -189,12 +189,14 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *context,
   if (failed(graph::verifyAttributes(adaptor, context, loc)))
     return failure();
   IntegerAttr groups = adaptor.getGroupsAttr();
-  shapes::Inferred product = shapes::conv2d(
-      shapeOf(adaptor.getInput()), shapeOf(adaptor.getWeight()), nullptr,
-      attrOr(adaptor.getStridesAttr(), {1, 1}),
-      attrOr(adaptor.getPaddingAttr(), {0, 0}),
-      attrOr(adaptor.getDilationAttr(), {1, 1}), groups ? groups.getInt() : 1);
-  int64_t channels = product.ok() ? product.shape[1] : 0;
+  bool channelsLast = static_cast<bool>(adaptor.getChannelsLastAttr());
+  shapes::Inferred product =
+      shapes::conv2d(shapeOf(adaptor.getInput()), shapeOf(adaptor.getWeight()),
+                     nullptr, attrOr(adaptor.getStridesAttr(), {1, 1}),
+                     attrOr(adaptor.getPaddingAttr(), {0, 0}),
+                     attrOr(adaptor.getDilationAttr(), {1, 1}),
+                     groups ? groups.getInt() : 1, channelsLast);
+  int64_t channels = product.ok() ? product.shape[channelsLast ? 3 : 1] : 0;
   return checkEpilogue(
       loc, getOperationName(), product, channels, adaptor.getBias(),
       adaptor.getResidual(),
@@ -265,8 +267,11 @@ int64_t kiln::kernel::contractionFlops(Operation *op) {
   if (name == "graph.conv_transpose2d") // each input element, scattered
     return 2 * elementsOf(op->getOperand(0).getType()) * dimOf(op, 1, 1) *
            dimOf(op, 1, 2) * dimOf(op, 1, 3);
-  if (name == "graph.conv2d_weight_grad") // weight x (N * OH * OW)
-    return 2 * results * dimOf(op, 1, 0) * dimOf(op, 1, 2) * dimOf(op, 1, 3);
+  if (name == "graph.conv2d_weight_grad") { // weight x (N * OH * OW)
+    bool channelsLast = op->hasAttr("channels_last");
+    return 2 * results * dimOf(op, 1, 0) * dimOf(op, 1, channelsLast ? 1 : 2) *
+           dimOf(op, 1, channelsLast ? 2 : 3);
+  }
   if (name == "graph.attention") // q k^T and the weights times v
     return 2 * dimOf(op, 1, -2) *
            (elementsOf(op->getOperand(0).getType()) + results);

@@ -90,7 +90,8 @@ def Kernel_Conv2DOp : Kernel_LibraryOp<"conv2d"> {
   let summary = "2-D convolution as a library call, with an epilogue";
   let description = [{
     `act(conv2d(input, weight) + bias + residual)` with the attributes of
-    `graph.conv2d`; bias, residual add and activation are library post-ops.
+    `graph.conv2d` (`channels_last` included: input, residual and result
+    `[N, H, W, C]`); bias, residual add and activation are library post-ops.
 
     ```mlir
     %y = kernel.conv2d %x, %w bias(%b : tensor<32xf32>) activation(relu)
@@ -104,7 +105,7 @@ def Kernel_Conv2DOp : Kernel_LibraryOp<"conv2d"> {
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
       DefaultValuedAttr<I64Attr, "1">:$groups,
       DefaultValuedAttr<Graph_Activation, "::kiln::graph::Activation::none">:$activation,
-      DefaultValuedAttr<F64Attr, "0.0">:$alpha);
+      DefaultValuedAttr<F64Attr, "0.0">:$alpha, UnitAttr:$channels_last);
   let assemblyFormat = [{
     $input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`residual` `(` $residual^ `:` type($residual) `)`)?

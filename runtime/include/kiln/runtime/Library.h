@@ -49,6 +49,9 @@
   X(kiln_conv2d_f32)                                                           \
   X(kiln_conv_transpose2d_f32)                                                 \
   X(kiln_conv2d_weight_grad_f32)                                               \
+  X(kiln_conv2d_nhwc_f32)                                                      \
+  X(kiln_conv_transpose2d_nhwc_f32)                                            \
+  X(kiln_conv2d_weight_grad_nhwc_f32)                                          \
   X(kiln_recurrence_f32)                                                       \
   X(kiln_recurrence_f64)                                                       \
   X(kiln_recurrence_grad_f32)                                                  \
@@ -113,6 +116,30 @@ void kiln_conv2d_weight_grad_f32(const float *input, const float *grad,
                                  int64_t padH, int64_t padW,
                                  int64_t dilationH, int64_t dilationW,
                                  int64_t groups);
+
+/// The three convolutions above on channels-last activations: `input`,
+/// `residual`, `result` and `grad` are [n,h,w,c] (NHWC) where the functions
+/// above take [n,c,h,w]; the arguments, weights and sizes are the same.
+void kiln_conv2d_nhwc_f32(const float *input, const float *weight,
+                          const float *bias, const float *residual,
+                          float *result, int64_t n, int64_t c, int64_t h,
+                          int64_t w, int64_t o, int64_t kh, int64_t kw,
+                          int64_t oh, int64_t ow, int64_t strideH,
+                          int64_t strideW, int64_t padH, int64_t padW,
+                          int64_t dilationH, int64_t dilationW, int64_t groups,
+                          int64_t activation, double alpha);
+void kiln_conv_transpose2d_nhwc_f32(
+    const float *input, const float *weight, const float *bias,
+    const float *residual, float *result, int64_t n, int64_t c, int64_t h,
+    int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+    int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
+    int64_t outputPadH, int64_t outputPadW, int64_t dilationH,
+    int64_t dilationW, int64_t groups, int64_t activation, double alpha);
+void kiln_conv2d_weight_grad_nhwc_f32(
+    const float *input, const float *grad, float *result, int64_t n, int64_t c,
+    int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t oh,
+    int64_t ow, int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
+    int64_t dilationH, int64_t dilationW, int64_t groups);
 
 /// The cells of a recurrence (the graph dialect's RecurrentCell values).
 enum KilnCell : int64_t {

@@ -1,0 +1,304 @@
+//===- GraphChannelsLast.cpp - Keep activations NHWC between convolutions -===//
+//
+// oneDNN's convolutions run on channels-last (NHWC) activations; the graph
+// holds NCHW ones, so every convolution call reordered its input and result
+// (a fifth to a third of a ResNet's time in oneDNN). This pass gives each
+// float32 convolution, transposed convolution and convolution weight
+// gradient channels-last operands, and carries the layout forward through
+// the ops whose result does not depend on it (elementwise ops) and those
+// that have a channels-last form (batch norm, pooling). A transpose is left
+// only where a value meets an op that needs NCHW (a reshape, a broadcast, a
+// concatenation, a result of the function).
+//
+// Ops already channels-last (written so) are left as they are. One walk in
+// block order suffices: every op's operands are defined before
+// it, so when it is reached each operand's NHWC twin, if there is one, is
+// known. `twins` maps an NCHW value to the NHWC value holding the same
+// data; the NCHW value is a transpose of its twin, which becomes dead (and
+// is removed by the canonicalizer) once all its users read the twin.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Graph/IR/GraphDialect.h"
+#include "dialects/Graph/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace kiln::graph {
+#define GEN_PASS_DEF_GRAPHCHANNELSLAST
+#include "dialects/Graph/Transforms/Passes.h.inc"
+} // namespace kiln::graph
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::graph;
+
+namespace {
+
+/// Result dimension i is operand dimension permutation[i].
+constexpr int64_t kToChannelsLast[] = {0, 2, 3, 1};
+constexpr int64_t kToChannelsFirst[] = {0, 3, 1, 2};
+
+RankedTensorType permuted(RankedTensorType type,
+                          ArrayRef<int64_t> permutation) {
+  SmallVector<int64_t> shape;
+  for (int64_t d : permutation)
+    shape.push_back(type.getDimSize(d));
+  return RankedTensorType::get(shape, type.getElementType());
+}
+
+bool isRank4(Value v) {
+  auto type = llvm::dyn_cast<RankedTensorType>(v.getType());
+  return type && type.getRank() == 4;
+}
+
+/// `v` relaid by `permutation`: a reshape (a view, no kernel) where only
+/// dimensions of size 1 move, else a transpose.
+Value relayout(OpBuilder &b, Location loc, Value v,
+               ArrayRef<int64_t> permutation) {
+  auto type = llvm::cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> moved;
+  for (int64_t d : permutation)
+    if (type.getDimSize(d) != 1)
+      moved.push_back(d);
+  if (llvm::is_sorted(moved))
+    return b.create<ReshapeOp>(loc, v, permuted(type, permutation).getShape());
+  return b.create<TransposeOp>(loc, v, permutation);
+}
+
+class ChannelsLast {
+public:
+  explicit ChannelsLast(func::FuncOp func) : func(func) {}
+
+  void run() {
+    SmallVector<Operation *> ops;
+    for (Operation &op : func.getBody().front())
+      ops.push_back(&op);
+    for (Operation *op : ops)
+      visit(op);
+  }
+
+private:
+  func::FuncOp func;
+  /// NCHW value -> the NHWC value holding the same data.
+  DenseMap<Value, Value> twins;
+
+  /// `v` (NCHW) as NHWC: its twin, or a new relayout right after `v`.
+  Value nhwcOf(Value v) {
+    if (Value twin = twins.lookup(v))
+      return twin;
+    OpBuilder b(func.getContext());
+    if (Operation *def = v.getDefiningOp())
+      b.setInsertionPointAfter(def);
+    else
+      b.setInsertionPointToStart(v.getParentBlock());
+    Value twin = relayout(b, v.getLoc(), v, kToChannelsLast);
+    twins[v] = twin;
+    return twin;
+  }
+
+  /// Replaces `old` (NCHW) by the NCHW view of `nhwc`, its new twin.
+  void replaceWithTwin(OpBuilder &b, Value old, Value nhwc) {
+    Value nchw = relayout(b, old.getLoc(), nhwc, kToChannelsFirst);
+    twins[nchw] = nhwc;
+    old.replaceAllUsesWith(nchw);
+  }
+
+  void visit(Operation *op) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    if (auto conv = dyn_cast<Conv2DOp>(op)) {
+      if (conv.getChannelsLast() || !isF32(conv.getInput()))
+        return;
+      auto y = b.create<Conv2DOp>(loc, nhwcOf(conv.getInput()),
+                                  conv.getWeight(), conv.getBias(),
+                                  conv.getStrides(), conv.getPadding(),
+                                  conv.getDilation(), conv.getGroups(), true);
+      finish(b, op, y.getResult());
+      return;
+    }
+    if (auto conv = dyn_cast<ConvTranspose2DOp>(op)) {
+      // The runtime computes transposed convolutions with few outputs from
+      // NCHW planes (a matrix product and a scatter), faster than oneDNN's
+      // deconvolution in any layout.
+      int64_t outputs = shapeOf(conv.getResult())[1];
+      if (conv.getChannelsLast() || !isF32(conv.getInput()) ||
+          (outputs <= 4 && conv.getGroups() == 1))
+        return;
+      auto y = b.create<ConvTranspose2DOp>(
+          loc, nhwcOf(conv.getInput()), conv.getWeight(), conv.getBias(),
+          conv.getStrides(), conv.getPadding(), conv.getOutputPadding(),
+          conv.getDilation(), conv.getGroups(), true);
+      finish(b, op, y.getResult());
+      return;
+    }
+    if (auto grad = dyn_cast<Conv2DWeightGradOp>(op)) {
+      if (grad.getChannelsLast() || !isF32(grad.getInput()))
+        return;
+      auto dw = b.create<Conv2DWeightGradOp>(
+          loc, nhwcOf(grad.getInput()), nhwcOf(grad.getResultGrad()),
+          grad.getKernel(), grad.getStrides(), grad.getPadding(),
+          grad.getDilation(), grad.getGroups(), true);
+      grad.getResult().replaceAllUsesWith(dw.getResult());
+      op->erase();
+      return;
+    }
+    if (auto bn = dyn_cast<BatchNormTrainingOp>(op)) {
+      if (bn.getChannelsLast() || !twins.count(bn.getInput()))
+        return;
+      auto y = b.create<BatchNormTrainingOp>(
+          loc, twins.lookup(bn.getInput()), bn.getWeight(), bn.getBias(),
+          bn.getRunningMean(), bn.getRunningVar(), bn.getEpsilon(),
+          bn.getMomentum(), true);
+      bn.getNewRunningMean().replaceAllUsesWith(y.getNewRunningMean());
+      bn.getNewRunningVar().replaceAllUsesWith(y.getNewRunningVar());
+      finish(b, op, y.getResult());
+      return;
+    }
+    if (auto bn = dyn_cast<BatchNormGradOp>(op)) {
+      if (bn.getChannelsLast() || !twins.count(bn.getInput()))
+        return;
+      auto grads = b.create<BatchNormGradOp>(
+          loc, twins.lookup(bn.getInput()), nhwcOf(bn.getGrad()),
+          bn.getWeight(), bn.getEpsilon(), true);
+      bn.getWeightGrad().replaceAllUsesWith(grads.getWeightGrad());
+      bn.getBiasGrad().replaceAllUsesWith(grads.getBiasGrad());
+      finish(b, op, grads.getInputGrad());
+      return;
+    }
+    if (auto bn = dyn_cast<BatchNormInferenceOp>(op)) {
+      if (bn.getChannelsLast() || !twins.count(bn.getInput()))
+        return;
+      auto y = b.create<BatchNormInferenceOp>(
+          loc, twins.lookup(bn.getInput()), bn.getWeight(), bn.getBias(),
+          bn.getMean(), bn.getVariance(), bn.getEpsilon(), true);
+      finish(b, op, y.getResult());
+      return;
+    }
+    if (visitWindow(b, op))
+      return;
+    visitElementwise(b, op);
+  }
+
+  /// Pooling of an NHWC twin pools it channels-last. Returns true where
+  /// `op` is a window op (whether or not it changed).
+  bool visitWindow(OpBuilder &b, Operation *op) {
+    Location loc = op->getLoc();
+    if (auto pool = dyn_cast<MaxPool2DOp>(op)) {
+      if (!pool.getChannelsLast() && twins.count(pool.getInput()))
+        finish(b, op,
+               b.create<MaxPool2DOp>(loc, twins.lookup(pool.getInput()),
+                                     pool.getKernel(), pool.getStrides(),
+                                     pool.getPadding(), true));
+      return true;
+    }
+    if (auto pool = dyn_cast<AvgPool2DOp>(op)) {
+      if (!pool.getChannelsLast() && twins.count(pool.getInput()))
+        finish(b, op,
+               b.create<AvgPool2DOp>(loc, twins.lookup(pool.getInput()),
+                                     pool.getKernel(), pool.getStrides(),
+                                     pool.getPadding(),
+                                     pool.getCountIncludePad(), true));
+      return true;
+    }
+    if (auto pool = dyn_cast<GlobalAvgPool2DOp>(op)) {
+      if (!pool.getChannelsLast() && twins.count(pool.getInput()))
+        finish(b, op,
+               b.create<GlobalAvgPool2DOp>(loc, twins.lookup(pool.getInput()),
+                                           true));
+      return true;
+    }
+    if (auto grad = dyn_cast<MaxPool2DGradOp>(op)) {
+      if (!grad.getChannelsLast() && twins.count(grad.getInput()))
+        finish(b, op,
+               b.create<MaxPool2DGradOp>(loc, twins.lookup(grad.getInput()),
+                                         nhwcOf(grad.getResultGrad()),
+                                         grad.getKernel(), grad.getStrides(),
+                                         grad.getPadding(), true));
+      return true;
+    }
+    return false;
+  }
+
+  /// An elementwise op whose rank-4 operands all have the result's shape
+  /// and an NHWC twin (or are splat constants), and whose other operands
+  /// are single elements, computes the same on the twins: it is recreated
+  /// on them, with NHWC results.
+  void visitElementwise(OpBuilder &b, Operation *op) {
+    if (kernelKindOf(op) != KernelKind::Elementwise ||
+        isa<BatchNormInferenceOp>(op) || op->getNumRegions() != 0 ||
+        op->getNumResults() == 0)
+      return;
+    ArrayRef<int64_t> shape = shapeOf(op->getResult(0));
+    if (shape.size() != 4)
+      return;
+    for (Value result : op->getResults())
+      if (shapeOf(result) != shape)
+        return;
+    bool anyTwin = false;
+    SmallVector<Value> operands;
+    for (Value operand : op->getOperands()) {
+      auto type = llvm::dyn_cast<RankedTensorType>(operand.getType());
+      if (!type)
+        return;
+      if (type.getNumElements() == 1 && type.getRank() <= 4) {
+        operands.push_back(operand);
+        continue;
+      }
+      if (type.getShape() != shape)
+        return;
+      if (Value twin = twins.lookup(operand)) {
+        anyTwin = true;
+        operands.push_back(twin);
+        continue;
+      }
+      auto constant = operand.getDefiningOp<ConstantOp>();
+      auto splat = constant
+                       ? llvm::dyn_cast<SplatElementsAttr>(constant.getValue())
+                       : SplatElementsAttr();
+      if (!splat)
+        return;
+      operands.push_back(b.create<ConstantOp>(
+          op->getLoc(), splat.resizeSplat(permuted(type, kToChannelsLast))));
+    }
+    if (!anyTwin)
+      return;
+    OperationState state(op->getLoc(), op->getName());
+    state.addOperands(operands);
+    for (Value result : op->getResults())
+      state.addTypes(permuted(llvm::cast<RankedTensorType>(result.getType()),
+                              kToChannelsLast));
+    state.addAttributes(op->getAttrs());
+    Operation *nhwc = b.create(state);
+    for (auto [old, now] : llvm::zip(op->getResults(), nhwc->getResults()))
+      replaceWithTwin(b, old, now);
+    op->erase();
+  }
+
+  /// Replaces `op`'s first result by the NCHW view of `nhwc` and erases it.
+  void finish(OpBuilder &b, Operation *op, Value nhwc) {
+    replaceWithTwin(b, op->getResult(0), nhwc);
+    op->erase();
+  }
+
+  static bool isF32(Value v) {
+    return isRank4(v) &&
+           llvm::cast<RankedTensorType>(v.getType()).getElementType().isF32();
+  }
+
+  static ArrayRef<int64_t> shapeOf(Value v) {
+    return llvm::cast<RankedTensorType>(v.getType()).getShape();
+  }
+};
+
+struct GraphChannelsLastPass
+    : kiln::graph::impl::GraphChannelsLastBase<GraphChannelsLastPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (!func.isExternal())
+      ChannelsLast(func).run();
+  }
+};
+
+} // namespace

@@ -1,0 +1,89 @@
+"""Inputs for channels-last.mlir (`inputs OUT`), and the check of its
+outputs against PyTorch in float64 on the same data in NCHW (`check IN
+OUTPUTS...`): each result, transposed to NCHW, within 1e-5 of the
+reference relative to the reference's largest magnitude."""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "reference"))
+import safetensors  # noqa: E402
+
+TOLERANCE = 1e-5
+
+
+def nhwc(t):
+    return t.permute(0, 2, 3, 1).contiguous()
+
+
+def nchw(a):
+    return torch.from_numpy(np.ascontiguousarray(a)).double().permute(0, 3, 1, 2)
+
+
+def make_inputs(path):
+    rng = np.random.default_rng(0)
+
+    def normal(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    safetensors.save(path, {
+        "x": normal(2, 6, 6, 8), "w": normal(8, 8, 3, 3),
+        "wt": normal(8, 4, 3, 3), "dy": normal(2, 6, 6, 8),
+        "dp": normal(2, 3, 3, 8),
+        "g": (rng.random(8) + 0.5).astype(np.float32), "b": normal(8)})
+
+
+def reference(i):
+    x, dy, dp = nchw(i["x"]), nchw(i["dy"]), nchw(i["dp"])
+    w, wt = (torch.from_numpy(i[k]).double() for k in ("w", "wt"))
+    g, b = (torch.from_numpy(i[k]).double() for k in ("g", "b"))
+    conv = F.conv2d(x, w, b, padding=1)
+    xw = x.clone().requires_grad_()
+    ww = w.clone().requires_grad_()
+    F.conv2d(xw, ww, padding=1).backward(dy)
+    cb = conv.clone().requires_grad_()
+    gb = g.clone().requires_grad_()
+    F.batch_norm(cb, None, None, gb, None, training=True).backward(dy)
+    xp = x.clone().requires_grad_()
+    F.max_pool2d(xp, 3, 2, 1).backward(dp)
+    return {
+        "conv": conv,
+        "conv_transpose": F.conv_transpose2d(x, wt, stride=2, padding=1),
+        "weight_grad": ww.grad,
+        "batch_norm": F.batch_norm(conv, None, None, g, b, training=True),
+        "batch_norm_grad": cb.grad,
+        "batch_norm_weight_grad": gb.grad,
+        # Running mean b and variance g (the op's operand order).
+        "batch_norm_inference": F.batch_norm(x, b, g, g, b, training=False),
+        "max_pool": F.max_pool2d(x, 3, 2, 1),
+        "max_pool_grad": xp.grad,
+        "avg_pool": F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+        "global_avg_pool": F.adaptive_avg_pool2d(x, 1),
+    }
+
+
+def check(inputs, outputs):
+    want = reference(safetensors.load(inputs))
+    for path in outputs:
+        got = safetensors.load(path)
+        label = os.path.basename(path).split(".")[0]
+        for name, expected in want.items():
+            value = torch.from_numpy(got[name]).double()
+            if expected.dim() == 4 and name != "weight_grad":
+                value = value.permute(0, 3, 1, 2)
+            error = ((value - expected).abs().max() /
+                     expected.abs().max()).item()
+            assert error < TOLERANCE, "%s: %s differs by %g" % (label, name,
+                                                                 error)
+        print("%s: %d outputs within %g" % (label, len(want), TOLERANCE))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "inputs":
+        make_inputs(sys.argv[2])
+    else:
+        check(sys.argv[2], sys.argv[3:])

@@ -1,0 +1,66 @@
+// RUN: kiln-opt %s -graph-channels-last -canonicalize -split-input-file | FileCheck %s
+
+// Two convolutions with batch norm, a residual add and ReLU between them:
+// only the function's input and result are transposed.
+func.func @block(%x: tensor<2x8x6x6xf32>, %w: tensor<8x8x3x3xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>, %rm: tensor<8xf32>, %rv: tensor<8xf32>) -> (tensor<2x8x6x6xf32>, tensor<8xf32>) {
+  %0 = graph.conv2d %x, %w {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>, tensor<8x8x3x3xf32>
+  %1, %m, %v = graph.batch_norm_training %0, %g, %b, %rm, %rv : tensor<2x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  %2 = graph.add %1, %0 : tensor<2x8x6x6xf32>, tensor<2x8x6x6xf32>
+  %3 = graph.relu %2 : tensor<2x8x6x6xf32>
+  %4 = graph.conv2d %3, %w {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>, tensor<8x8x3x3xf32>
+  return %4, %m : tensor<2x8x6x6xf32>, tensor<8xf32>
+}
+
+// CHECK-LABEL: func.func @block
+// CHECK-NEXT: %[[T:.*]] = graph.transpose %arg0 {permutation = array<i64: 0, 2, 3, 1>} : tensor<2x8x6x6xf32>
+// CHECK-NEXT: %[[C:.*]] = graph.conv2d %[[T]], %arg1 {channels_last, padding = array<i64: 1, 1>} : tensor<2x6x6x8xf32>, tensor<8x8x3x3xf32>
+// CHECK-NEXT: %[[Y:.*]], %[[M:.*]], %{{.*}} = graph.batch_norm_training %[[C]], {{.*}} {channels_last} : tensor<2x6x6x8xf32>
+// CHECK-NEXT: %[[A:.*]] = graph.add %[[Y]], %[[C]] : tensor<2x6x6x8xf32>, tensor<2x6x6x8xf32>
+// CHECK-NEXT: %[[R:.*]] = graph.relu %[[A]] : tensor<2x6x6x8xf32>
+// CHECK-NEXT: %[[C2:.*]] = graph.conv2d %[[R]], %arg1 {channels_last, padding = array<i64: 1, 1>}
+// CHECK-NEXT: %[[B:.*]] = graph.transpose %[[C2]] {permutation = array<i64: 0, 3, 1, 2>} : tensor<2x6x6x8xf32>
+// CHECK-NEXT: return %[[B]], %[[M]]
+
+// -----
+
+// The weight gradient and the input gradient of a convolution; the
+// one-channel result gradient is relaid by a reshape (a view), and the
+// elementwise op before it keeps NCHW (no operand of it is NHWC).
+func.func @grads(%x: tensor<2x8x6x6xf32>, %dy: tensor<2x1x6x6xf32>, %w: tensor<1x8x3x3xf32>, %s: tensor<f32>) -> (tensor<1x8x3x3xf32>, tensor<2x8x6x6xf32>) {
+  %0 = graph.mul %dy, %s : tensor<2x1x6x6xf32>, tensor<f32>
+  %dw = graph.conv2d_weight_grad %x, %0 {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>, tensor<2x1x6x6xf32>
+  %dx = graph.conv_transpose2d %0, %w {padding = array<i64: 1, 1>} : tensor<2x1x6x6xf32>, tensor<1x8x3x3xf32>
+  return %dw, %dx : tensor<1x8x3x3xf32>, tensor<2x8x6x6xf32>
+}
+
+// CHECK-LABEL: func.func @grads
+// CHECK-DAG: %[[X:.*]] = graph.transpose %arg0 {permutation = array<i64: 0, 2, 3, 1>}
+// CHECK-DAG: %[[S:.*]] = graph.mul %arg1, %arg3 : tensor<2x1x6x6xf32>, tensor<f32>
+// CHECK: %[[G:.*]] = graph.reshape %[[S]] {shape = array<i64: 2, 6, 6, 1>}
+// CHECK-NEXT: %[[DW:.*]] = graph.conv2d_weight_grad %[[X]], %[[G]] {channels_last, kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>} : tensor<2x6x6x8xf32>, tensor<2x6x6x1xf32>
+// CHECK-NEXT: %[[DX:.*]] = graph.conv_transpose2d %[[G]], %arg2 {channels_last, padding = array<i64: 1, 1>} : tensor<2x6x6x1xf32>
+// CHECK-NEXT: %[[B:.*]] = graph.transpose %[[DX]] {permutation = array<i64: 0, 3, 1, 2>}
+// CHECK-NEXT: return %[[DW]], %[[B]]
+
+// -----
+
+// Pooling runs channels-last too; the flatten (a reshape) needs NCHW, so
+// the pooled result is transposed back. A float64 convolution and a
+// transposed convolution with few outputs keep NCHW.
+func.func @boundaries(%x: tensor<2x8x6x6xf32>, %w: tensor<8x8x3x3xf32>, %x64: tensor<2x8x6x6xf64>, %w64: tensor<8x8x3x3xf64>, %wt: tensor<8x2x3x3xf32>) -> (tensor<2x72xf32>, tensor<2x8x6x6xf64>, tensor<2x2x6x6xf32>) {
+  %0 = graph.conv2d %x, %w {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>, tensor<8x8x3x3xf32>
+  %1 = graph.max_pool2d %0 {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x8x6x6xf32>
+  %f = graph.reshape %1 {shape = array<i64: 2, 72>} : tensor<2x8x3x3xf32>
+  %2 = graph.conv2d %x64, %w64 {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf64>, tensor<8x8x3x3xf64>
+  %3 = graph.conv_transpose2d %x, %wt {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>, tensor<8x2x3x3xf32>
+  return %f, %2, %3 : tensor<2x72xf32>, tensor<2x8x6x6xf64>, tensor<2x2x6x6xf32>
+}
+
+// CHECK-LABEL: func.func @boundaries
+// CHECK: %[[C:.*]] = graph.conv2d %{{.*}}, %arg1 {channels_last
+// CHECK-NEXT: %[[P:.*]] = graph.max_pool2d %[[C]] {channels_last, kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x6x6x8xf32>
+// CHECK-NEXT: %[[B:.*]] = graph.transpose %[[P]] {permutation = array<i64: 0, 3, 1, 2>} : tensor<2x3x3x8xf32>
+// CHECK-NEXT: %[[F:.*]] = graph.reshape %[[B]] {shape = array<i64: 2, 72>}
+// CHECK-NEXT: %[[D:.*]] = graph.conv2d %arg2, %arg3 {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf64>
+// CHECK-NEXT: %[[T:.*]] = graph.conv_transpose2d %arg0, %arg4 {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>
+// CHECK-NEXT: return %[[F]], %[[D]], %[[T]]

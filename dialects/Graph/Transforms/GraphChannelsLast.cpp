@@ -178,6 +178,20 @@ private:
     }
     if (visitWindow(b, op))
       return;
+    if (auto broadcast = dyn_cast<BroadcastToOp>(op))
+      return visitBroadcast(b, broadcast);
+    if (auto concat = dyn_cast<ConcatOp>(op))
+      return visitConcat(b, concat);
+    if (auto slice = dyn_cast<SliceOp>(op))
+      return visitSlice(b, slice);
+    if (auto reduce = dyn_cast<ReduceSumOp>(op))
+      return visitReduce(b, reduce);
+    if (auto reduce = dyn_cast<ReduceMeanOp>(op))
+      return visitReduce(b, reduce);
+    if (auto reduce = dyn_cast<ReduceMaxOp>(op))
+      return visitReduce(b, reduce);
+    if (auto reduce = dyn_cast<ReduceMinOp>(op))
+      return visitReduce(b, reduce);
     visitElementwise(b, op);
   }
 
@@ -221,14 +235,17 @@ private:
     return false;
   }
 
-  /// An elementwise op whose rank-4 operands all have the result's shape
-  /// and an NHWC twin (or are splat constants), and whose other operands
-  /// are single elements, computes the same on the twins: it is recreated
-  /// on them, with NHWC results.
+  /// An elementwise op computes the same on NHWC operands where one of
+  /// its operands has an NHWC twin and each other operand is a single
+  /// element, a twin, a splat constant, or a broadcast operand that NHWC
+  /// holds in the same order (a [N, C, 1, 1] gate is [N, 1, 1, C]: a view).
+  /// It is recreated on them, with NHWC results.
   void visitElementwise(OpBuilder &b, Operation *op) {
+    // Batch norm and broadcast_to have rules of their own; one_hot's result
+    // has another rank.
     if (kernelKindOf(op) != KernelKind::Elementwise ||
-        isa<BatchNormInferenceOp>(op) || op->getNumRegions() != 0 ||
-        op->getNumResults() == 0)
+        isa<BatchNormInferenceOp, BroadcastToOp, OneHotOp>(op) ||
+        op->getNumRegions() != 0 || op->getNumResults() == 0)
       return;
     ArrayRef<int64_t> shape = shapeOf(op->getResult(0));
     if (shape.size() != 4)
@@ -236,34 +253,17 @@ private:
     for (Value result : op->getResults())
       if (shapeOf(result) != shape)
         return;
-    bool anyTwin = false;
-    SmallVector<Value> operands;
-    for (Value operand : op->getOperands()) {
-      auto type = llvm::dyn_cast<RankedTensorType>(operand.getType());
-      if (!type)
-        return;
-      if (type.getNumElements() == 1 && type.getRank() <= 4) {
-        operands.push_back(operand);
-        continue;
-      }
-      if (type.getShape() != shape)
-        return;
-      if (Value twin = twins.lookup(operand)) {
-        anyTwin = true;
-        operands.push_back(twin);
-        continue;
-      }
-      auto constant = operand.getDefiningOp<ConstantOp>();
-      auto splat = constant
-                       ? llvm::dyn_cast<SplatElementsAttr>(constant.getValue())
-                       : SplatElementsAttr();
-      if (!splat)
-        return;
-      operands.push_back(b.create<ConstantOp>(
-          op->getLoc(), splat.resizeSplat(permuted(type, kToChannelsLast))));
-    }
-    if (!anyTwin)
+    if (llvm::none_of(op->getOperands(),
+                      [&](Value operand) { return twins.count(operand); }))
       return;
+    // Decide first, then create: an op that cannot move gains nothing.
+    for (Value operand : op->getOperands())
+      if (!twins.count(operand) && !isSplatConstant(operand) &&
+          !movesAsView(operand))
+        return;
+    SmallVector<Value> operands;
+    for (Value operand : op->getOperands())
+      operands.push_back(nhwcOperand(b, op->getLoc(), operand));
     OperationState state(op->getLoc(), op->getName());
     state.addOperands(operands);
     for (Value result : op->getResults())
@@ -274,6 +274,141 @@ private:
     for (auto [old, now] : llvm::zip(op->getResults(), nhwc->getResults()))
       replaceWithTwin(b, old, now);
     op->erase();
+  }
+
+  /// A broadcast of a twin to a rank-4 shape broadcasts the twin to that
+  /// shape permuted (a global average pool's gradient: [N, 1, 1, C] to
+  /// [N, H, W, C]).
+  void visitBroadcast(OpBuilder &b, BroadcastToOp broadcast) {
+    Value twin = twins.lookup(broadcast.getInput());
+    if (!twin || !isRank4(broadcast.getResult()))
+      return;
+    SmallVector<int64_t> shape;
+    for (int64_t d : kToChannelsLast)
+      shape.push_back(broadcast.getShape()[d]);
+    finish(b, broadcast,
+           b.create<BroadcastToOp>(broadcast.getLoc(), twin, shape));
+  }
+
+  /// A concatenation of twins concatenates them along the same dimension
+  /// of NHWC (the channels: the last); operands without a twin are
+  /// transposed.
+  void visitConcat(OpBuilder &b, ConcatOp concat) {
+    if (!isRank4(concat.getResult()) ||
+        llvm::none_of(concat.getInputs(),
+                      [&](Value input) { return twins.count(input); }))
+      return;
+    SmallVector<Value> inputs;
+    for (Value input : concat.getInputs())
+      inputs.push_back(nhwcOf(input));
+    int64_t axis = nhwcDim(static_cast<int64_t>(concat.getAxis()));
+    finish(b, concat, b.create<ConcatOp>(concat.getLoc(), inputs, axis));
+  }
+
+  /// A slice of a twin slices the twin, its bounds permuted.
+  void visitSlice(OpBuilder &b, SliceOp slice) {
+    Value twin = twins.lookup(slice.getInput());
+    if (!twin)
+      return;
+    auto nhwc = [](ArrayRef<int64_t> nchw) {
+      SmallVector<int64_t> out;
+      for (int64_t d : kToChannelsLast)
+        out.push_back(nchw[d]);
+      return out;
+    };
+    finish(b, slice,
+           b.create<SliceOp>(slice.getLoc(), twin, nhwc(slice.getStarts()),
+                             nhwc(slice.getLimits()),
+                             nhwc(slice.getStrides())));
+  }
+
+  /// A reduction of a twin reduces the twin over the same dimensions. With
+  /// `keep_dims` the result is a twin; without, the dimensions left must
+  /// keep their order (the channel is left alone or only with the batch).
+  template <typename ReduceOp> void visitReduce(OpBuilder &b, ReduceOp reduce) {
+    Value twin = twins.lookup(reduce.getInput());
+    if (!twin)
+      return;
+    SmallVector<int64_t> dims;
+    for (int64_t d : reduce.getDims())
+      dims.push_back(nhwcDim(d < 0 ? d + 4 : d));
+    llvm::sort(dims);
+    bool keepDims = reduce.getKeepDims();
+    if (!keepDims) {
+      int64_t last = -1;
+      for (int64_t d = 0; d < 4; ++d)
+        if (!llvm::is_contained(reduce.getDims(), d) &&
+            !llvm::is_contained(reduce.getDims(), d - 4)) {
+          if (nhwcDim(d) < last)
+            return;
+          last = nhwcDim(d);
+        }
+    }
+    auto reduced =
+        b.create<ReduceOp>(reduce.getLoc(), twin, dims, keepDims);
+    if (keepDims) {
+      finish(b, reduce, reduced.getResult());
+      return;
+    }
+    reduce.getResult().replaceAllUsesWith(reduced.getResult());
+    reduce->erase();
+  }
+
+  /// Where NCHW dimension `d` is in NHWC.
+  static int64_t nhwcDim(int64_t d) {
+    return llvm::find(kToChannelsLast, d) - std::begin(kToChannelsLast);
+  }
+
+  static bool isSplatConstant(Value v) {
+    auto constant = v.getDefiningOp<ConstantOp>();
+    return constant && llvm::isa<SplatElementsAttr>(constant.getValue());
+  }
+
+  /// `v`, padded to rank 4 with leading ones as broadcasting reads it.
+  static SmallVector<int64_t> asRank4(Value v) {
+    ArrayRef<int64_t> shape = shapeOf(v);
+    SmallVector<int64_t> padded(4 - std::min<size_t>(shape.size(), 4), 1);
+    padded.append(shape.begin(), shape.end());
+    return padded;
+  }
+
+  /// True where `v` (rank 4 at most, as broadcasting reads it) holds its
+  /// NHWC form in the same order: only dimensions of size 1 move.
+  static bool movesAsView(Value v) {
+    if (shapeOf(v).size() > 4)
+      return false;
+    SmallVector<int64_t> shape = asRank4(v);
+    int64_t last = -1;
+    for (int64_t d : kToChannelsLast)
+      if (shape[d] != 1) {
+        if (d < last)
+          return false;
+        last = d;
+      }
+    return true;
+  }
+
+  /// An elementwise op's operand in NHWC: its twin, a splat constant of the
+  /// permuted shape, or a view (visitElementwise has checked which).
+  Value nhwcOperand(OpBuilder &b, Location loc, Value operand) {
+    if (Value twin = twins.lookup(operand))
+      return twin;
+    auto type = llvm::cast<RankedTensorType>(operand.getType());
+    if (type.getNumElements() == 1)
+      return operand; // broadcast the same way in either layout
+    SmallVector<int64_t> shape = asRank4(operand);
+    SmallVector<int64_t> nhwc;
+    for (int64_t d : kToChannelsLast)
+      nhwc.push_back(shape[d]);
+    auto nhwcType = RankedTensorType::get(nhwc, type.getElementType());
+    if (isSplatConstant(operand))
+      return b.create<ConstantOp>(
+          loc, llvm::cast<SplatElementsAttr>(
+                   operand.getDefiningOp<ConstantOp>().getValue())
+                   .resizeSplat(nhwcType));
+    if (nhwcType == type)
+      return operand;
+    return b.create<ReshapeOp>(loc, operand, nhwc);
   }
 
   /// Replaces `op`'s first result by the NCHW view of `nhwc` and erases it.

@@ -64,3 +64,38 @@ func.func @boundaries(%x: tensor<2x8x6x6xf32>, %w: tensor<8x8x3x3xf32>, %x64: te
 // CHECK-NEXT: %[[D:.*]] = graph.conv2d %arg2, %arg3 {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf64>
 // CHECK-NEXT: %[[T:.*]] = graph.conv_transpose2d %arg0, %arg4 {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>
 // CHECK-NEXT: return %[[F]], %[[D]], %[[T]]
+
+// -----
+
+// A dense block's concatenation and its gradient's slices, a squeeze-and-
+// excitation gate (global pooling, a [N, C, 1, 1] gate broadcast over the
+// image, its gradient's sum over the image) stay channels-last.
+func.func @dense_se(%x: tensor<2x8x6x6xf32>, %w: tensor<4x8x3x3xf32>, %w2: tensor<4x12x1x1xf32>, %gate: tensor<2x12x1x1xf32>) -> (tensor<2x4x6x6xf32>, tensor<2x12x1x1xf32>, tensor<2x12xf32>, tensor<2x12x6x6xf32>) {
+  %0 = graph.conv2d %x, %w {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>, tensor<4x8x3x3xf32>
+  %1 = graph.concat %x, %0 {axis = 1 : i64} : tensor<2x8x6x6xf32>, tensor<2x4x6x6xf32>
+  %2 = graph.mul %1, %gate : tensor<2x12x6x6xf32>, tensor<2x12x1x1xf32>
+  %3 = graph.conv2d %2, %w2 : tensor<2x12x6x6xf32>, tensor<4x12x1x1xf32>
+  %4 = graph.slice %1 {starts = array<i64: 0, 8, 0, 0>, limits = array<i64: 2, 12, 6, 6>, strides = array<i64: 1, 1, 1, 1>} : tensor<2x12x6x6xf32>
+  %5 = graph.add %3, %4 : tensor<2x4x6x6xf32>, tensor<2x4x6x6xf32>
+  %6 = graph.reduce_sum %2 {dims = array<i64: 2, 3>, keep_dims} : tensor<2x12x6x6xf32>
+  %7 = graph.reduce_mean %2 {dims = array<i64: 2, 3>} : tensor<2x12x6x6xf32>
+  %8 = graph.broadcast_to %6 {shape = array<i64: 2, 12, 6, 6>} : tensor<2x12x1x1xf32>
+  return %5, %6, %7, %8 : tensor<2x4x6x6xf32>, tensor<2x12x1x1xf32>, tensor<2x12xf32>, tensor<2x12x6x6xf32>
+}
+
+// CHECK-LABEL: func.func @dense_se
+// CHECK: %[[X:.*]] = graph.transpose %arg0 {permutation = array<i64: 0, 2, 3, 1>}
+// CHECK-NEXT: %[[C:.*]] = graph.conv2d %[[X]], %arg1 {channels_last
+// CHECK-NEXT: %[[J:.*]] = graph.concat %[[X]], %[[C]] {axis = 3 : i64} : tensor<2x6x6x8xf32>, tensor<2x6x6x4xf32>
+// CHECK-NEXT: %[[G:.*]] = graph.reshape %arg3 {shape = array<i64: 2, 1, 1, 12>}
+// CHECK-NEXT: %[[M:.*]] = graph.mul %[[J]], %[[G]] : tensor<2x6x6x12xf32>, tensor<2x1x1x12xf32>
+// CHECK-NEXT: %[[P:.*]] = graph.conv2d %[[M]], %arg2 {channels_last}
+// CHECK-NEXT: %[[S:.*]] = graph.slice %[[J]] {limits = array<i64: 2, 6, 6, 12>, starts = array<i64: 0, 0, 0, 8>, strides = array<i64: 1, 1, 1, 1>}
+// CHECK-NEXT: %[[A:.*]] = graph.add %[[P]], %[[S]] : tensor<2x6x6x4xf32>
+// CHECK-NEXT: %[[R0:.*]] = graph.transpose %[[A]] {permutation = array<i64: 0, 3, 1, 2>}
+// CHECK-NEXT: %[[K:.*]] = graph.reduce_sum %[[M]] {dims = array<i64: 1, 2>, keep_dims} : tensor<2x6x6x12xf32>
+// CHECK-NEXT: %[[R1:.*]] = graph.reshape %[[K]] {shape = array<i64: 2, 12, 1, 1>}
+// CHECK-NEXT: %[[R2:.*]] = graph.reduce_mean %[[M]] {dims = array<i64: 1, 2>} : tensor<2x6x6x12xf32>
+// CHECK-NEXT: %[[B:.*]] = graph.broadcast_to %[[K]] {shape = array<i64: 2, 6, 6, 12>}
+// CHECK-NEXT: %[[R3:.*]] = graph.transpose %[[B]] {permutation = array<i64: 0, 3, 1, 2>}
+// CHECK-NEXT: return %[[R0]], %[[R1]], %[[R2]], %[[R3]]

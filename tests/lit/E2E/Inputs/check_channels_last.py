@@ -1,7 +1,9 @@
 """Inputs for channels-last.mlir (`inputs OUT`), and the check of its
 outputs against PyTorch in float64 on the same data in NCHW (`check IN
 OUTPUTS...`): each result, transposed to NCHW, within 1e-5 of the
-reference relative to the reference's largest magnitude."""
+reference relative to the reference's largest magnitude. For
+channels-last-pass.mlir: its inputs (`pass-inputs OUT`), and the check that
+two runs' outputs agree within 1e-5 in the same sense (`same A B`)."""
 import os
 import sys
 
@@ -35,6 +37,29 @@ def make_inputs(path):
         "wt": normal(8, 4, 3, 3), "dy": normal(2, 6, 6, 8),
         "dp": normal(2, 3, 3, 8),
         "g": (rng.random(8) + 0.5).astype(np.float32), "b": normal(8)})
+
+
+def make_pass_inputs(path):
+    rng = np.random.default_rng(1)
+
+    def normal(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    safetensors.save(path, {
+        "x": normal(2, 8, 6, 6), "w": normal(8, 8, 3, 3),
+        "w2": normal(4, 16, 1, 1), "gate": normal(2, 16, 1, 1),
+        "g": (rng.random(8) + 0.5).astype(np.float32), "b": normal(8)})
+
+
+def same(first, second):
+    a, b = safetensors.load(first), safetensors.load(second)
+    assert sorted(a) == sorted(b), (sorted(a), sorted(b))
+    for name in a:
+        want = a[name].astype(np.float64)
+        error = np.abs(b[name] - want).max() / max(np.abs(want).max(), 1e-30)
+        assert b[name].shape == want.shape, name
+        assert error < TOLERANCE, "%s differs by %g" % (name, error)
+    print("%d outputs agree within %g" % (len(a), TOLERANCE))
 
 
 def reference(i):
@@ -85,5 +110,9 @@ def check(inputs, outputs):
 if __name__ == "__main__":
     if sys.argv[1] == "inputs":
         make_inputs(sys.argv[2])
+    elif sys.argv[1] == "pass-inputs":
+        make_pass_inputs(sys.argv[2])
+    elif sys.argv[1] == "same":
+        same(sys.argv[2], sys.argv[3])
     else:
         check(sys.argv[2], sys.argv[3:])

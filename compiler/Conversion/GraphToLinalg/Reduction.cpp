@@ -416,11 +416,23 @@ SmallVector<Value> lowerGroupNormGrad(OpBuilder &b, Location loc,
   Value x = op.getInput(), g = op.getGrad(), w = op.getWeight();
   ArrayRef<int64_t> shape = shapeOf(x);
   Type t = elementTypeOf(x);
-  int64_t n = shape[0], channels = shape[1];
+  bool channelsLast = op.getChannelsLast();
+  int64_t n = shape[0], channels = channelsLast ? shape.back() : shape[1];
   int64_t groups = static_cast<int64_t>(op.getNumGroups());
   int64_t perGroup = channels / groups;
   int64_t rest = tensorTypeOf(x).getNumElements() / (n * channels);
-  SmallVector<int64_t> view{n, groups, perGroup, rest};
+  // The view's dimensions: the batch, the group, the channel within it and
+  // the rest (the image), which channels-last holds before the channels.
+  unsigned N = 0, G = channelsLast ? 2 : 1, C = channelsLast ? 3 : 2,
+           R = channelsLast ? 1 : 3;
+  SmallVector<int64_t> view(4);
+  view[N] = n;
+  view[G] = groups;
+  view[C] = perGroup;
+  view[R] = rest;
+  auto sorted = [](unsigned a, unsigned b) {
+    return SmallVector<int64_t>{std::min(a, b), std::max(a, b)};
+  };
   Value xv = reshape(b, loc, x, view), gv = reshape(b, loc, g, view);
   Value wv = reshape(b, loc, w, {groups, perGroup});
   double count = static_cast<double>(perGroup * rest);
@@ -434,12 +446,13 @@ SmallVector<Value> lowerGroupNormGrad(OpBuilder &b, Location loc,
       exprs.push_back(getAffineDimExpr(d, ctx));
     return AffineMap::get(4, 0, exprs, ctx);
   };
-  AffineMap group = dimsMap({0, 1}), channel = dimsMap({1, 2});
+  AffineMap group = dimsMap({N, G}), channel = dimsMap({G, C});
 
-  Value mean = divideBy(b, loc, reduce(b, loc, xv, {2, 3}, zero, addF), count);
+  Value mean =
+      divideBy(b, loc, reduce(b, loc, xv, sorted(C, R), zero, addF), count);
   SmallVector<Value> groupSums = generic(
       b, loc, 4, {xv, mean, gv, wv}, {id, group, id, channel},
-      zeroSums(b, loc, {n, groups}, t, 3), {group, group, group}, {2, 3},
+      zeroSums(b, loc, {n, groups}, t, 3), {group, group, group}, sorted(C, R),
       [](OpBuilder &nb, Location l, ValueRange a) {
         Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
         Value squared = nb.create<arith::MulFOp>(l, centered, centered);
@@ -457,8 +470,8 @@ SmallVector<Value> lowerGroupNormGrad(OpBuilder &b, Location loc,
       });
   SmallVector<Value> channelSums = generic(
       b, loc, 4, {xv, mean, r, gv}, {id, group, group, id},
-      zeroSums(b, loc, {groups, perGroup}, t, 2), {channel, channel}, {0, 3},
-      [](OpBuilder &nb, Location l, ValueRange a) {
+      zeroSums(b, loc, {groups, perGroup}, t, 2), {channel, channel},
+      sorted(N, R), [](OpBuilder &nb, Location l, ValueRange a) {
         Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
         Value normalized = nb.create<arith::MulFOp>(l, centered, a[2]);
         Value weighted = nb.create<arith::MulFOp>(l, a[3], normalized);
@@ -612,6 +625,20 @@ Results lowerReduction(OpBuilder &b, Operation *op) {
         Value x = o.getInput();
         ArrayRef<int64_t> shape = shapeOf(x);
         int64_t groups = static_cast<int64_t>(o.getNumGroups());
+        if (o.getChannelsLast()) {
+          // [N, rest, groups, C/groups]: each group's statistics over the
+          // image and its channels.
+          int64_t channels = shape.back();
+          int64_t rest = tensorTypeOf(x).getNumElements() / shape[0] / channels;
+          Value grouped =
+              reshape(b, loc, x, {shape[0], rest, groups, channels / groups});
+          auto [mean, var] = moments(b, loc, grouped, {1, 3});
+          Value y = normalize(b, loc, grouped, mean, var, {1, 3},
+                              o.getEpsilon().convertToDouble());
+          return SmallVector<Value>{
+              perChannelAffine(b, loc, reshape(b, loc, y, shape), o.getWeight(),
+                               o.getBias(), shape.size() - 1)};
+        }
         int64_t rest = tensorTypeOf(x).getNumElements() / shape[0] / groups;
         Value grouped = reshape(b, loc, x, {shape[0], groups, rest});
         auto [mean, var] = moments(b, loc, grouped, {2});

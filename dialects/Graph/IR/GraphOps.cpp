@@ -320,7 +320,9 @@ LogicalResult GroupNormGradOp::inferReturnTypes(
   return inferNormGradTypes(
       loc, getOperationName(), adaptor.getOperands(), types,
       [&](const Shape &input, const Shape &weight) {
-        return shapes::groupNorm(input, weight, weight, groups);
+        return shapes::groupNorm(
+            input, weight, weight, groups,
+            static_cast<bool>(adaptor.getChannelsLastAttr()));
       });
 }
 

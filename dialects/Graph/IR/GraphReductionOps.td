@@ -193,13 +193,13 @@ def Graph_BatchNormInferenceOp : Graph_ShapeRuleOp<"batch_norm_inference",
 }
 
 def Graph_GroupNormOp : Graph_ShapeRuleOp<"group_norm",
-    [{ shapes::groupNorm(s[0], s[1], s[2], static_cast<int64_t>(adaptor.getNumGroups())) }],
+    [{ shapes::groupNorm(s[0], s[1], s[2], static_cast<int64_t>(adaptor.getNumGroups()), static_cast<bool>(adaptor.getChannelsLastAttr())) }],
                                          [Graph_ReductionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "Group normalization";
   let description = [{
     Splits the channels of `[N, C, ...]` into `num_groups` groups, normalizes
     each group of each sample (biased variance), then applies the per-channel
-    `weight` and `bias`.
+    `weight` and `bias`. With `channels_last` the input is `[N, ..., C]`.
 
     ```mlir
     %y = graph.group_norm %x, %g, %b {num_groups = 8 : i64, epsilon = 1.0e-05 : f64}
@@ -208,7 +208,8 @@ def Graph_GroupNormOp : Graph_ShapeRuleOp<"group_norm",
   }];
   let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$weight,
                        Graph_FloatTensor:$bias, I64Attr:$num_groups,
-                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon,
+                       UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
@@ -232,7 +233,8 @@ def Graph_GroupNormGradOp : Graph_InferredOp<"group_norm_grad",
 
     Autodiff emits it for `graph.group_norm`; it lowers to four passes over
     `x` and `g` (the mean; the variance and the group sums; the channel
-    sums; `dx`). It has no gradient of its own.
+    sums; `dx`). It has no gradient of its own. With `channels_last` the
+    input and gradient are `[N, ..., C]`.
 
     ```mlir
     %dx, %dw, %db = graph.group_norm_grad %x, %g, %w {num_groups = 8 : i64}
@@ -241,7 +243,8 @@ def Graph_GroupNormGradOp : Graph_InferredOp<"group_norm_grad",
   }];
   let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$grad,
                        Graph_FloatTensor:$weight, I64Attr:$num_groups,
-                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon,
+                       UnitAttr:$channels_last);
   let results = (outs Graph_FloatTensor:$input_grad,
                       Graph_FloatTensor:$weight_grad,
                       Graph_FloatTensor:$bias_grad);

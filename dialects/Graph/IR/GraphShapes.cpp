@@ -351,14 +351,15 @@ Inferred batchNorm(const Shape &input, const std::vector<Shape> &perChannel,
 }
 
 Inferred groupNorm(const Shape &input, const Shape &weight, const Shape &bias,
-                   int64_t numGroups) {
+                   int64_t numGroups, bool channelsLast) {
   if (input.size() < 2)
     return Inferred::fail("input must be [N, C, ...], got " + str(input));
-  if (numGroups < 1 || input[1] % numGroups != 0)
-    return Inferred::fail(cat({"channels ", num(input[1]), " of ", str(input),
-                               " are not divisible by num_groups=",
-                               num(numGroups)}));
-  return batchNorm(input, {weight, bias});
+  int64_t channels = channelsLast ? input.back() : input[1];
+  if (numGroups < 1 || channels % numGroups != 0)
+    return Inferred::fail(
+        cat({"channels ", num(channels), " of ", str(input),
+             " are not divisible by num_groups=", num(numGroups)}));
+  return batchNorm(input, {weight, bias}, channelsLast);
 }
 
 Inferred embedding(const Shape &weight, const Shape &indices) {

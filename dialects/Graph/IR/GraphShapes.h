@@ -88,7 +88,7 @@ Inferred batchNorm(const Shape &input, const std::vector<Shape> &perChannel,
                    bool channelsLast = false);
 /// Group norm: input [N, C, ...], C divisible by groups, weight/bias [C].
 Inferred groupNorm(const Shape &input, const Shape &weight, const Shape &bias,
-                   int64_t numGroups);
+                   int64_t numGroups, bool channelsLast = false);
 
 /// Embedding gather: weight [V, D], indices [...] -> [..., D].
 Inferred embedding(const Shape &weight, const Shape &indices);

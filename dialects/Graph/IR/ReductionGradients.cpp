@@ -164,7 +164,7 @@ RULE(BatchNormInferenceOp) {
 RULE(GroupNormOp) {
   auto grad = builder.create<GroupNormGradOp>(getLoc(), getInput(), grads[0],
                                               getWeight(), getNumGroups(),
-                                              getEpsilon());
+                                              getEpsilon(), getChannelsLast());
   out.assign({grad.getInputGrad(), grad.getWeightGrad(), grad.getBiasGrad()});
   return success();
 }

@@ -6,9 +6,10 @@
 // float32 convolution, transposed convolution and convolution weight
 // gradient channels-last operands, and carries the layout forward through
 // the ops whose result does not depend on it (elementwise ops) and those
-// that have a channels-last form (batch norm, pooling). A transpose is left
-// only where a value meets an op that needs NCHW (a reshape, a broadcast, a
-// concatenation, a result of the function).
+// that have a channels-last form (batch and group norm, pooling,
+// concatenation, slices, sums and broadcasts). A transpose is left only
+// where a value meets an op that needs NCHW (a reshape such as a flatten,
+// an op without a channels-last form, a result of the function).
 //
 // Ops already channels-last (written so) are left as they are. One walk in
 // block order suffices: every op's operands are defined before
@@ -167,6 +168,26 @@ private:
       finish(b, op, grads.getInputGrad());
       return;
     }
+    if (auto norm = dyn_cast<GroupNormOp>(op)) {
+      if (norm.getChannelsLast() || !twins.count(norm.getInput()))
+        return;
+      finish(b, op,
+             b.create<GroupNormOp>(
+                 loc, twins.lookup(norm.getInput()), norm.getWeight(),
+                 norm.getBias(), norm.getNumGroups(), norm.getEpsilon(), true));
+      return;
+    }
+    if (auto norm = dyn_cast<GroupNormGradOp>(op)) {
+      if (norm.getChannelsLast() || !twins.count(norm.getInput()))
+        return;
+      auto grads = b.create<GroupNormGradOp>(
+          loc, twins.lookup(norm.getInput()), nhwcOf(norm.getGrad()),
+          norm.getWeight(), norm.getNumGroups(), norm.getEpsilon(), true);
+      norm.getWeightGrad().replaceAllUsesWith(grads.getWeightGrad());
+      norm.getBiasGrad().replaceAllUsesWith(grads.getBiasGrad());
+      finish(b, op, grads.getInputGrad());
+      return;
+    }
     if (auto bn = dyn_cast<BatchNormInferenceOp>(op)) {
       if (bn.getChannelsLast() || !twins.count(bn.getInput()))
         return;
@@ -276,13 +297,16 @@ private:
     op->erase();
   }
 
-  /// A broadcast of a twin to a rank-4 shape broadcasts the twin to that
-  /// shape permuted (a global average pool's gradient: [N, 1, 1, C] to
-  /// [N, H, W, C]).
+  /// A broadcast to a rank-4 shape of a twin, or of a value whose NHWC
+  /// form is a view, broadcasts that to the shape permuted (a global
+  /// average pool's gradient: [N, 1, 1, C] to [N, H, W, C]; a time
+  /// embedding [N, C, 1, 1] added to every pixel).
   void visitBroadcast(OpBuilder &b, BroadcastToOp broadcast) {
-    Value twin = twins.lookup(broadcast.getInput());
-    if (!twin || !isRank4(broadcast.getResult()))
+    Value input = broadcast.getInput();
+    if (!isRank4(broadcast.getResult()) ||
+        (!twins.count(input) && !movesAsView(input)))
       return;
+    Value twin = nhwcOperand(b, broadcast.getLoc(), input);
     SmallVector<int64_t> shape;
     for (int64_t d : kToChannelsLast)
       shape.push_back(broadcast.getShape()[d]);

@@ -58,7 +58,8 @@ def GraphChannelsLast : Pass<"graph-channels-last", "::mlir::func::FuncOp"> {
     outputs and one group, which the runtime computes from NCHW planes) and
     `graph.conv2d_weight_grad` gets `channels_last` operands, and the layout
     is carried forward through elementwise ops (whose rank-4 operands all
-    have the result's shape), batch norm and pooling (`channels_last`). A
+    have the result's shape), batch and group norm and pooling
+    (`channels_last`), concatenations, slices, sums and broadcasts. A
     `graph.transpose` to NCHW is left only where a value meets an op that
     needs it (a reshape, a broadcast, a concatenation, a function result).
     Runs after autodiff: channels-last ops have no gradient rules.

@@ -75,6 +75,9 @@ def reference(i):
     F.batch_norm(cb, None, None, gb, None, training=True).backward(dy)
     xp = x.clone().requires_grad_()
     F.max_pool2d(xp, 3, 2, 1).backward(dp)
+    cg = conv.clone().requires_grad_()
+    gg = g.clone().requires_grad_()
+    F.group_norm(cg, 2, gg, None).backward(dy)
     return {
         "conv": conv,
         "conv_transpose": F.conv_transpose2d(x, wt, stride=2, padding=1),
@@ -88,6 +91,9 @@ def reference(i):
         "max_pool_grad": xp.grad,
         "avg_pool": F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
         "global_avg_pool": F.adaptive_avg_pool2d(x, 1),
+        "group_norm": F.group_norm(conv, 2, g, b),
+        "group_norm_grad": cg.grad,
+        "group_norm_weight_grad": gg.grad,
     }
 
 

@@ -83,9 +83,11 @@ Tag activationTag(const ConvolutionConfig &cfg) {
   return cfg.channelsLast ? Tag::nhwc : Tag::nchw;
 }
 
-/// True where oneDNN picked only its reference (scalar) implementation.
+/// True where oneDNN picked only its reference (scalar) implementation:
+/// "ref:any", or a deconvolution over one ("conv:ref:any").
 template <typename PrimitiveDesc> bool isReference(const PrimitiveDesc &pd) {
-  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+  std::string name = pd.impl_info_str();
+  return name.rfind("ref", 0) == 0 || name.find(":ref") != std::string::npos;
 }
 
 /// The primitive descriptor `make(source, result)` creates on the caller's

@@ -297,14 +297,22 @@ private:
     op->erase();
   }
 
-  /// A broadcast to a rank-4 shape of a twin, or of a value whose NHWC
-  /// form is a view, broadcasts that to the shape permuted (a global
-  /// average pool's gradient: [N, 1, 1, C] to [N, H, W, C]; a time
-  /// embedding [N, C, 1, 1] added to every pixel).
+  /// A broadcast to a rank-4 shape of a twin broadcasts the twin to the
+  /// shape permuted (a global average pool's gradient: [N, 1, 1, C] to
+  /// [N, H, W, C]). So does a broadcast of a value whose NHWC form is a
+  /// view, where a user of it also reads a twin (ddpm's time embedding
+  /// [N, C, 1, 1] added to a convolution's result); elsewhere (an
+  /// attention mask) it would only add a transpose back.
   void visitBroadcast(OpBuilder &b, BroadcastToOp broadcast) {
     Value input = broadcast.getInput();
+    auto readsTwin = [&](Operation *user) {
+      return llvm::any_of(user->getOperands(),
+                          [&](Value v) { return twins.count(v); });
+    };
     if (!isRank4(broadcast.getResult()) ||
-        (!twins.count(input) && !movesAsView(input)))
+        (!twins.count(input) &&
+         !(movesAsView(input) &&
+           llvm::any_of(broadcast->getUsers(), readsTwin))))
       return;
     Value twin = nhwcOperand(b, broadcast.getLoc(), input);
     SmallVector<int64_t> shape;
@@ -325,7 +333,8 @@ private:
     SmallVector<Value> inputs;
     for (Value input : concat.getInputs())
       inputs.push_back(nhwcOf(input));
-    int64_t axis = nhwcDim(static_cast<int64_t>(concat.getAxis()));
+    int64_t axis = static_cast<int64_t>(concat.getAxis());
+    axis = nhwcDim(axis < 0 ? axis + 4 : axis);
     finish(b, concat, b.create<ConcatOp>(concat.getLoc(), inputs, axis));
   }
 

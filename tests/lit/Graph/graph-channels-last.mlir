@@ -99,3 +99,23 @@ func.func @dense_se(%x: tensor<2x8x6x6xf32>, %w: tensor<4x8x3x3xf32>, %w2: tenso
 // CHECK-NEXT: %[[B:.*]] = graph.broadcast_to %[[K]] {shape = array<i64: 2, 6, 6, 12>}
 // CHECK-NEXT: %[[R3:.*]] = graph.transpose %[[B]] {permutation = array<i64: 0, 3, 1, 2>}
 // CHECK-NEXT: return %[[R0]], %[[R1]], %[[R2]], %[[R3]]
+
+// -----
+
+// A negative concatenation axis counts from the end; a broadcast that meets
+// no channels-last value (an attention-style mask) is left alone.
+func.func @axis_and_mask(%x: tensor<2x8x6x6xf32>, %w: tensor<8x8x3x3xf32>, %m: tensor<6x6xf32>, %s: tensor<2x3x6x6xf32>) -> (tensor<2x16x6x6xf32>, tensor<2x3x6x6xf32>) {
+  %0 = graph.conv2d %x, %w {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>, tensor<8x8x3x3xf32>
+  %1 = graph.concat %0, %0 {axis = -3 : i64} : tensor<2x8x6x6xf32>, tensor<2x8x6x6xf32>
+  %2 = graph.broadcast_to %m {shape = array<i64: 2, 3, 6, 6>} : tensor<6x6xf32>
+  %3 = graph.add %s, %2 : tensor<2x3x6x6xf32>, tensor<2x3x6x6xf32>
+  return %1, %3 : tensor<2x16x6x6xf32>, tensor<2x3x6x6xf32>
+}
+
+// CHECK-LABEL: func.func @axis_and_mask
+// CHECK: %[[C:.*]] = graph.conv2d %{{.*}}, %arg1 {channels_last
+// CHECK-NEXT: %[[J:.*]] = graph.concat %[[C]], %[[C]] {axis = 3 : i64} : tensor<2x6x6x8xf32>, tensor<2x6x6x8xf32>
+// CHECK-NEXT: %[[T:.*]] = graph.transpose %[[J]] {permutation = array<i64: 0, 3, 1, 2>}
+// CHECK-NEXT: %[[B:.*]] = graph.broadcast_to %arg2 {shape = array<i64: 2, 3, 6, 6>} : tensor<6x6xf32>
+// CHECK-NEXT: %[[A:.*]] = graph.add %arg3, %[[B]] : tensor<2x3x6x6xf32>
+// CHECK-NEXT: return %[[T]], %[[A]]

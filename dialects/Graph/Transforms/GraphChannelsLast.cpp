@@ -41,12 +41,19 @@ namespace {
 constexpr int64_t kToChannelsLast[] = {0, 2, 3, 1};
 constexpr int64_t kToChannelsFirst[] = {0, 3, 1, 2};
 
+/// `values` (one per dimension) reordered by `permutation`.
+SmallVector<int64_t> reordered(ArrayRef<int64_t> values,
+                               ArrayRef<int64_t> permutation) {
+  SmallVector<int64_t> out;
+  for (int64_t d : permutation)
+    out.push_back(values[d]);
+  return out;
+}
+
 RankedTensorType permuted(RankedTensorType type,
                           ArrayRef<int64_t> permutation) {
-  SmallVector<int64_t> shape;
-  for (int64_t d : permutation)
-    shape.push_back(type.getDimSize(d));
-  return RankedTensorType::get(shape, type.getElementType());
+  return RankedTensorType::get(reordered(type.getShape(), permutation),
+                               type.getElementType());
 }
 
 bool isRank4(Value v) {
@@ -141,7 +148,7 @@ private:
           loc, nhwcOf(grad.getInput()), nhwcOf(grad.getResultGrad()),
           grad.getKernel(), grad.getStrides(), grad.getPadding(),
           grad.getDilation(), grad.getGroups(), true);
-      grad.getResult().replaceAllUsesWith(dw.getResult());
+      op->replaceAllUsesWith(dw);
       op->erase();
       return;
     }
@@ -152,9 +159,7 @@ private:
           loc, twins.lookup(bn.getInput()), bn.getWeight(), bn.getBias(),
           bn.getRunningMean(), bn.getRunningVar(), bn.getEpsilon(),
           bn.getMomentum(), true);
-      bn.getNewRunningMean().replaceAllUsesWith(y.getNewRunningMean());
-      bn.getNewRunningVar().replaceAllUsesWith(y.getNewRunningVar());
-      finish(b, op, y.getResult());
+      finishAll(b, op, y);
       return;
     }
     if (auto bn = dyn_cast<BatchNormGradOp>(op)) {
@@ -163,9 +168,7 @@ private:
       auto grads = b.create<BatchNormGradOp>(
           loc, twins.lookup(bn.getInput()), nhwcOf(bn.getGrad()),
           bn.getWeight(), bn.getEpsilon(), true);
-      bn.getWeightGrad().replaceAllUsesWith(grads.getWeightGrad());
-      bn.getBiasGrad().replaceAllUsesWith(grads.getBiasGrad());
-      finish(b, op, grads.getInputGrad());
+      finishAll(b, op, grads);
       return;
     }
     if (auto norm = dyn_cast<GroupNormOp>(op)) {
@@ -183,9 +186,7 @@ private:
       auto grads = b.create<GroupNormGradOp>(
           loc, twins.lookup(norm.getInput()), nhwcOf(norm.getGrad()),
           norm.getWeight(), norm.getNumGroups(), norm.getEpsilon(), true);
-      norm.getWeightGrad().replaceAllUsesWith(grads.getWeightGrad());
-      norm.getBiasGrad().replaceAllUsesWith(grads.getBiasGrad());
-      finish(b, op, grads.getInputGrad());
+      finishAll(b, op, grads);
       return;
     }
     if (auto bn = dyn_cast<BatchNormInferenceOp>(op)) {
@@ -315,11 +316,10 @@ private:
            llvm::any_of(broadcast->getUsers(), readsTwin))))
       return;
     Value twin = nhwcOperand(b, broadcast.getLoc(), input);
-    SmallVector<int64_t> shape;
-    for (int64_t d : kToChannelsLast)
-      shape.push_back(broadcast.getShape()[d]);
     finish(b, broadcast,
-           b.create<BroadcastToOp>(broadcast.getLoc(), twin, shape));
+           b.create<BroadcastToOp>(
+               broadcast.getLoc(), twin,
+               reordered(broadcast.getShape(), kToChannelsLast)));
   }
 
   /// A concatenation of twins concatenates them along the same dimension
@@ -343,16 +343,11 @@ private:
     Value twin = twins.lookup(slice.getInput());
     if (!twin)
       return;
-    auto nhwc = [](ArrayRef<int64_t> nchw) {
-      SmallVector<int64_t> out;
-      for (int64_t d : kToChannelsLast)
-        out.push_back(nchw[d]);
-      return out;
-    };
     finish(b, slice,
-           b.create<SliceOp>(slice.getLoc(), twin, nhwc(slice.getStarts()),
-                             nhwc(slice.getLimits()),
-                             nhwc(slice.getStrides())));
+           b.create<SliceOp>(slice.getLoc(), twin,
+                             reordered(slice.getStarts(), kToChannelsLast),
+                             reordered(slice.getLimits(), kToChannelsLast),
+                             reordered(slice.getStrides(), kToChannelsLast)));
   }
 
   /// A reduction of a twin reduces the twin over the same dimensions. With
@@ -429,10 +424,7 @@ private:
     auto type = llvm::cast<RankedTensorType>(operand.getType());
     if (type.getNumElements() == 1)
       return operand; // broadcast the same way in either layout
-    SmallVector<int64_t> shape = asRank4(operand);
-    SmallVector<int64_t> nhwc;
-    for (int64_t d : kToChannelsLast)
-      nhwc.push_back(shape[d]);
+    SmallVector<int64_t> nhwc = reordered(asRank4(operand), kToChannelsLast);
     auto nhwcType = RankedTensorType::get(nhwc, type.getElementType());
     if (isSplatConstant(operand))
       return b.create<ConstantOp>(
@@ -448,6 +440,16 @@ private:
   void finish(OpBuilder &b, Operation *op, Value nhwc) {
     replaceWithTwin(b, op->getResult(0), nhwc);
     op->erase();
+  }
+
+  /// Replaces `op` by its channels-last form `nhwc`: the first result (the
+  /// activation) by its NCHW view, the others (per-channel statistics and
+  /// gradients, which have no layout) as they are; and erases it.
+  void finishAll(OpBuilder &b, Operation *op, Operation *nhwc) {
+    for (auto [old, now] :
+         llvm::drop_begin(llvm::zip(op->getResults(), nhwc->getResults())))
+      old.replaceAllUsesWith(now);
+    finish(b, op, nhwc->getResult(0));
   }
 
   static bool isF32(Value v) {

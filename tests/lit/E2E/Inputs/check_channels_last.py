@@ -26,29 +26,25 @@ def nchw(a):
     return torch.from_numpy(np.ascontiguousarray(a)).double().permute(0, 3, 1, 2)
 
 
+def normal(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
 def make_inputs(path):
     rng = np.random.default_rng(0)
-
-    def normal(*shape):
-        return rng.standard_normal(shape).astype(np.float32)
-
     safetensors.save(path, {
-        "x": normal(2, 6, 6, 8), "w": normal(8, 8, 3, 3),
-        "wt": normal(8, 4, 3, 3), "dy": normal(2, 6, 6, 8),
-        "dp": normal(2, 3, 3, 8),
-        "g": (rng.random(8) + 0.5).astype(np.float32), "b": normal(8)})
+        "x": normal(rng, 2, 6, 6, 8), "w": normal(rng, 8, 8, 3, 3),
+        "wt": normal(rng, 8, 4, 3, 3), "dy": normal(rng, 2, 6, 6, 8),
+        "dp": normal(rng, 2, 3, 3, 8),
+        "g": (rng.random(8) + 0.5).astype(np.float32), "b": normal(rng, 8)})
 
 
 def make_pass_inputs(path):
     rng = np.random.default_rng(1)
-
-    def normal(*shape):
-        return rng.standard_normal(shape).astype(np.float32)
-
     safetensors.save(path, {
-        "x": normal(2, 8, 6, 6), "w": normal(8, 8, 3, 3),
-        "w2": normal(4, 16, 1, 1), "gate": normal(2, 16, 1, 1),
-        "g": (rng.random(8) + 0.5).astype(np.float32), "b": normal(8)})
+        "x": normal(rng, 2, 8, 6, 6), "w": normal(rng, 8, 8, 3, 3),
+        "w2": normal(rng, 4, 16, 1, 1), "gate": normal(rng, 2, 16, 1, 1),
+        "g": (rng.random(8) + 0.5).astype(np.float32), "b": normal(rng, 8)})
 
 
 def same(first, second):

@@ -5,6 +5,31 @@
 
 include "mlir/Pass/PassBase.td"
 
+def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuses elementwise generics and folds reshapes into them, keeping each generic's innermost loop whole";
+  let description = [{
+    linalg-fuse-elementwise-ops, with one rule more: a `tensor.expand_shape`
+    of a generic's result, or a `tensor.collapse_shape` a generic reads, is
+    folded into the generic (expanding its loops) only where that does not
+    split the dimension the generic walks with its innermost loop into
+    several of size above 1. kiln-vectorize makes vectors along that loop,
+    so split it would give vectors of a few lanes: group norm's
+    per-channel sums ([N, C], C innermost), summed per group as
+    [N, groups, C / groups], stay sums over whole rows of channels.
+
+    Kept (the reshape stays, a view after bufferization):
+    ```mlir
+    %s = linalg.generic {iterator_types = ["parallel", "reduction", "parallel"]}
+        ins(%x : tensor<64x784x64xf32>) outs(%acc : tensor<64x64xf32>) ...
+    %g = tensor.expand_shape %s [[0], [1, 2]] : tensor<64x64xf32> into tensor<64x8x8xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect"
+  ];
+}
+
 def KilnFuseRows : Pass<"kiln-fuse-rows", "::mlir::func::FuncOp"> {
   let summary = "Computes kernels that reduce rows (softmax, norms) block by block of rows";
   let description = [{

@@ -109,7 +109,7 @@ void addKernelToLinalgPasses(OpPassManager &pm,
   lowering.libraryCalls = options.libraryCalls &&
                           options.target != PipelineOptions::Target::CUDA;
   pm.addPass(createConvertGraphToLinalg(lowering));
-  pm.addNestedPass<FuncOp>(mlir::createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<FuncOp>(createKilnFuseElementwise());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   // Updated arguments (train_step) become kernel destinations.

@@ -406,102 +406,200 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
   return {inputGrad, weightGrad, sumG};
 }
 
-/// The gradients of group norm on the view [n, groups, c/groups, rest] of x
-/// and g (w as [groups, c/groups]): the group means (one pass); the group
-/// variances, sum(g w) and sum(g w (x - m)) (one pass); the per-channel
-/// sums of g x^ and g over the batch and the rest (one pass); then dx.
+/// Group norm's statistics, per image and channel first: x is [N, C, *]
+/// (or [N, *, C] channels-last) and a group's sums are the sums over the
+/// image of each of its channels ([N, C]: in channels-last one vector lane
+/// a channel, each image's sums apart), then over the group's channels.
+/// Every pass over x reads it in its own layout, and the last one writes
+/// the result in it, so the elementwise ops after the norm fuse with it.
+struct GroupNormView {
+  int64_t rank, n, channels, groups;
+  SmallVector<int64_t> image; // the dimensions summed per channel
+  double count;               // the elements of a group in one image
+  AffineMap id, perImage, perChannel;
+
+  template <typename GroupNormOpT>
+  GroupNormView(MLIRContext *ctx, GroupNormOpT op) {
+    ArrayRef<int64_t> shape = shapeOf(op.getInput());
+    rank = shape.size();
+    int64_t channel = op.getChannelsLast() ? rank - 1 : 1;
+    n = shape[0];
+    channels = shape[channel];
+    groups = static_cast<int64_t>(op.getNumGroups());
+    for (int64_t d = 1; d < rank; ++d)
+      if (d != channel)
+        image.push_back(d);
+    count = static_cast<double>(countOver(shape, image) * (channels / groups));
+    id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    perImage = AffineMap::get(
+        rank, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(channel, ctx)},
+        ctx);
+    perChannel = channelMap(ctx, rank, channel);
+  }
+
+  /// `count` sums over each image and channel, [N, C] each, of `body`
+  /// (block arguments: the inputs, then the running sums).
+  SmallVector<Value> imageSums(OpBuilder &b, Location loc, ValueRange inputs,
+                               ArrayRef<AffineMap> maps, int count,
+                               BodyFn body) const {
+    SmallVector<AffineMap> sumMaps(count, perImage);
+    return generic(
+        b, loc, rank, inputs, maps,
+        zeroSums(b, loc, {n, channels}, elementTypeOf(inputs[0]), count),
+        sumMaps, image, body);
+  }
+
+  /// [N, C] summed over each group's channels: [N, G].
+  Value overGroup(OpBuilder &b, Location loc, Value perChannelSums) const {
+    Value grouped =
+        reshape(b, loc, perChannelSums, {n, groups, channels / groups});
+    return reduce(b, loc, grouped, {2},
+                  scalar(b, loc, elementTypeOf(grouped), 0), addF);
+  }
+
+  /// [N, G] read back per channel: [N, C].
+  Value perGroupChannel(OpBuilder &b, Location loc, Value perGroup) const {
+    MLIRContext *ctx = b.getContext();
+    AffineMap group = AffineMap::get(
+        3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx);
+    SmallVector<int64_t> shape{n, groups, channels / groups};
+    Type t = elementTypeOf(perGroup);
+    Value spread = generic(b, loc, 3, perGroup, group, empty(b, loc, shape, t),
+                           AffineMap::getMultiDimIdentityMap(3, ctx), {},
+                           [](OpBuilder &, Location, ValueRange a) {
+                             return SmallVector<Value>{a[0]};
+                           })
+                       .front();
+    return reshape(b, loc, spread, {n, channels});
+  }
+
+  /// Each group's mean of x, per channel: [N, C].
+  Value mean(OpBuilder &b, Location loc, Value x) const {
+    Value sums = imageSums(b, loc, x, id, 1,
+                           [](OpBuilder &nb, Location l, ValueRange a) {
+                             return SmallVector<Value>{
+                                 nb.create<arith::AddFOp>(l, a[0], a[1])};
+                           })
+                     .front();
+    return perGroupChannel(b, loc,
+                           divideBy(b, loc, overGroup(b, loc, sums), count));
+  }
+
+  /// 1 / sqrt(var + eps) of each group's sums of squared deviations, [N, G].
+  Value inverseStdOf(OpBuilder &b, Location loc, Value squares,
+                     double eps) const {
+    Type t = elementTypeOf(squares);
+    return elementwise(b, loc, {n, groups}, t, overGroup(b, loc, squares),
+                       [&](OpBuilder &nb, Location l, ValueRange a) {
+                         Value var = nb.create<arith::DivFOp>(
+                             l, a[0], scalar(nb, l, t, count));
+                         return inverseStd(nb, l, var, eps);
+                       });
+  }
+};
+
+/// Group norm: the group means, then the squared deviations (two passes
+/// over x); then y = (x - m) r w + b in one more.
+Value lowerGroupNorm(OpBuilder &b, Location loc, GroupNormOp op) {
+  GroupNormView v(b.getContext(), op);
+  Value x = op.getInput();
+  Value mean = v.mean(b, loc, x);
+  Value squares = v.imageSums(b, loc, {x, mean}, {v.id, v.perImage}, 1,
+                              [](OpBuilder &nb, Location l, ValueRange a) {
+                                Value d =
+                                    nb.create<arith::SubFOp>(l, a[0], a[1]);
+                                Value dd = nb.create<arith::MulFOp>(l, d, d);
+                                return SmallVector<Value>{
+                                    nb.create<arith::AddFOp>(l, dd, a[2])};
+                              })
+                      .front();
+  Value r = v.perGroupChannel(
+      b, loc,
+      v.inverseStdOf(b, loc, squares, op.getEpsilon().convertToDouble()));
+  return generic(b, loc, v.rank, {x, mean, r, op.getWeight(), op.getBias()},
+                 {v.id, v.perImage, v.perImage, v.perChannel, v.perChannel},
+                 empty(b, loc, shapeOf(x), elementTypeOf(x)), v.id, {},
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
+                   Value y = nb.create<arith::MulFOp>(
+                       l, nb.create<arith::MulFOp>(l, d, a[2]), a[3]);
+                   return SmallVector<Value>{
+                       nb.create<arith::AddFOp>(l, y, a[4])};
+                 })
+      .front();
+}
+
+/// The gradients of group norm: the group means (one pass over x); then,
+/// per image and channel, sum((x - m)^2), sum(g) and sum(g (x - m)) (one
+/// pass over x and g); from those, per group, r, sum(g w) and
+/// sum(g w (x - m)), and per channel the weight's and bias's gradients;
+/// then dx = r ((g w - sum(g w)/M) - (x - m) r^2 sum(g w (x - m))/M), M a
+/// group's count, in a last pass.
 SmallVector<Value> lowerGroupNormGrad(OpBuilder &b, Location loc,
                                       GroupNormGradOp op) {
-  MLIRContext *ctx = b.getContext();
+  GroupNormView v(b.getContext(), op);
   Value x = op.getInput(), g = op.getGrad(), w = op.getWeight();
-  ArrayRef<int64_t> shape = shapeOf(x);
   Type t = elementTypeOf(x);
-  bool channelsLast = op.getChannelsLast();
-  int64_t n = shape[0], channels = channelsLast ? shape.back() : shape[1];
-  int64_t groups = static_cast<int64_t>(op.getNumGroups());
-  int64_t perGroup = channels / groups;
-  int64_t rest = tensorTypeOf(x).getNumElements() / (n * channels);
-  // The view's dimensions: the batch, the group, the channel within it and
-  // the rest (the image), which channels-last holds before the channels.
-  unsigned N = 0, G = channelsLast ? 2 : 1, C = channelsLast ? 3 : 2,
-           R = channelsLast ? 1 : 3;
-  SmallVector<int64_t> view(4);
-  view[N] = n;
-  view[G] = groups;
-  view[C] = perGroup;
-  view[R] = rest;
-  auto sorted = [](unsigned a, unsigned b) {
-    return SmallVector<int64_t>{std::min(a, b), std::max(a, b)};
-  };
-  Value xv = reshape(b, loc, x, view), gv = reshape(b, loc, g, view);
-  Value wv = reshape(b, loc, w, {groups, perGroup});
-  double count = static_cast<double>(perGroup * rest);
-  double eps = op.getEpsilon().convertToDouble();
-  Value zero = scalar(b, loc, t, 0);
-
-  AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
-  auto dimsMap = [&](std::initializer_list<unsigned> dims) {
-    SmallVector<AffineExpr> exprs;
-    for (unsigned d : dims)
-      exprs.push_back(getAffineDimExpr(d, ctx));
-    return AffineMap::get(4, 0, exprs, ctx);
-  };
-  AffineMap group = dimsMap({N, G}), channel = dimsMap({G, C});
-
-  Value mean =
-      divideBy(b, loc, reduce(b, loc, xv, sorted(C, R), zero, addF), count);
-  SmallVector<Value> groupSums = generic(
-      b, loc, 4, {xv, mean, gv, wv}, {id, group, id, channel},
-      zeroSums(b, loc, {n, groups}, t, 3), {group, group, group}, sorted(C, R),
+  SmallVector<int64_t> nc{v.n, v.channels};
+  Value mean = v.mean(b, loc, x);
+  SmallVector<Value> sums = v.imageSums(
+      b, loc, {x, mean, g}, {v.id, v.perImage, v.id}, 3,
       [](OpBuilder &nb, Location l, ValueRange a) {
         Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
         Value squared = nb.create<arith::MulFOp>(l, centered, centered);
-        Value scaled = nb.create<arith::MulFOp>(l, a[2], a[3]);
-        Value weighted = nb.create<arith::MulFOp>(l, scaled, centered);
-        return SmallVector<Value>{nb.create<arith::AddFOp>(l, squared, a[4]),
-                                  nb.create<arith::AddFOp>(l, scaled, a[5]),
-                                  nb.create<arith::AddFOp>(l, weighted, a[6])};
+        Value weighted = nb.create<arith::MulFOp>(l, a[2], centered);
+        return SmallVector<Value>{nb.create<arith::AddFOp>(l, squared, a[3]),
+                                  nb.create<arith::AddFOp>(l, a[2], a[4]),
+                                  nb.create<arith::AddFOp>(l, weighted, a[5])};
       });
-  Value r = elementwise(
-      b, loc, {n, groups}, t, groupSums[0],
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value var = nb.create<arith::DivFOp>(l, a[0], scalar(nb, l, t, count));
-        return inverseStd(nb, l, var, eps);
-      });
-  SmallVector<Value> channelSums = generic(
-      b, loc, 4, {xv, mean, r, gv}, {id, group, group, id},
-      zeroSums(b, loc, {groups, perGroup}, t, 2), {channel, channel},
-      sorted(N, R), [](OpBuilder &nb, Location l, ValueRange a) {
-        Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
-        Value normalized = nb.create<arith::MulFOp>(l, centered, a[2]);
-        Value weighted = nb.create<arith::MulFOp>(l, a[3], normalized);
-        return SmallVector<Value>{nb.create<arith::AddFOp>(l, weighted, a[4]),
-                                  nb.create<arith::AddFOp>(l, a[3], a[5])};
-      });
+  Value sumG = sums[1], sumGCentered = sums[2];
+  Value rGroup =
+      v.inverseStdOf(b, loc, sums[0], op.getEpsilon().convertToDouble());
+  Value r = v.perGroupChannel(b, loc, rGroup);
+  auto product = [](OpBuilder &nb, Location l, ValueRange a) {
+    return nb.create<arith::MulFOp>(l, a[0], a[1]).getResult();
+  };
+  // Per group: sum(g w) / M and r^2 sum(g w (x - m)) / M, read per channel.
+  Value meanScaled = v.perGroupChannel(
+      b, loc,
+      divideBy(
+          b, loc,
+          v.overGroup(b, loc, elementwise(b, loc, nc, t, {sumG, w}, product)),
+          v.count));
+  Value sumScaledCentered = v.overGroup(
+      b, loc, elementwise(b, loc, nc, t, {sumGCentered, w}, product));
+  Value projection = v.perGroupChannel(
+      b, loc,
+      elementwise(b, loc, {v.n, v.groups}, t, {sumScaledCentered, rGroup},
+                  [&](OpBuilder &nb, Location l, ValueRange a) {
+                    Value rr = nb.create<arith::MulFOp>(l, a[1], a[1]);
+                    return nb
+                        .create<arith::DivFOp>(
+                            l, nb.create<arith::MulFOp>(l, a[0], rr),
+                            scalar(nb, l, t, v.count))
+                        .getResult();
+                  }));
   Value inputGrad =
-      generic(b, loc, 4,
-              {xv, gv, wv, mean, r, groupSums[1], groupSums[2]},
-              {id, id, channel, group, group, group, group},
-              empty(b, loc, view, t), id, {},
-              [&](OpBuilder &nb, Location l, ValueRange a) {
-                Value m = scalar(nb, l, t, count);
+      generic(b, loc, v.rank, {x, g, w, mean, r, meanScaled, projection},
+              {v.id, v.id, v.perChannel, v.perImage, v.perImage, v.perImage,
+               v.perImage},
+              empty(b, loc, shapeOf(x), t), v.id, {},
+              [](OpBuilder &nb, Location l, ValueRange a) {
                 Value centered = nb.create<arith::SubFOp>(l, a[0], a[3]);
                 Value scaled = nb.create<arith::MulFOp>(l, a[1], a[2]);
-                Value meanScaled = nb.create<arith::DivFOp>(l, a[5], m);
-                Value rr = nb.create<arith::MulFOp>(l, a[4], a[4]);
-                Value projection = nb.create<arith::DivFOp>(
-                    l, nb.create<arith::MulFOp>(l, a[6], rr), m);
                 Value d = nb.create<arith::SubFOp>(
-                    l, nb.create<arith::SubFOp>(l, scaled, meanScaled),
-                    nb.create<arith::MulFOp>(l, centered, projection));
+                    l, nb.create<arith::SubFOp>(l, scaled, a[5]),
+                    nb.create<arith::MulFOp>(l, centered, a[6]));
                 return SmallVector<Value>{
                     nb.create<arith::MulFOp>(l, a[4], d)};
               })
           .front();
-  ArrayRef<int64_t> weightShape = shapeOf(w);
-  return {reshape(b, loc, inputGrad, shape),
-          reshape(b, loc, channelSums[0], weightShape),
-          reshape(b, loc, channelSums[1], weightShape)};
+  // The weight's gradient sum(g x^) = sum over images of r sum(g (x - m)).
+  Value zero = scalar(b, loc, t, 0);
+  Value weightGrad =
+      reduce(b, loc, elementwise(b, loc, nc, t, {sumGCentered, r}, product),
+             {0}, zero, addF);
+  return {inputGrad, weightGrad, reduce(b, loc, sumG, {0}, zero, addF)};
 }
 
 } // namespace
@@ -622,30 +720,7 @@ Results lowerReduction(OpBuilder &b, Operation *op) {
       .Case([&](BatchNormGradOp o) { return lowerBatchNormGrad(b, loc, o); })
       .Case([&](GroupNormGradOp o) { return lowerGroupNormGrad(b, loc, o); })
       .Case([&](GroupNormOp o) {
-        Value x = o.getInput();
-        ArrayRef<int64_t> shape = shapeOf(x);
-        int64_t groups = static_cast<int64_t>(o.getNumGroups());
-        if (o.getChannelsLast()) {
-          // [N, rest, groups, C/groups]: each group's statistics over the
-          // image and its channels.
-          int64_t channels = shape.back();
-          int64_t rest = tensorTypeOf(x).getNumElements() / shape[0] / channels;
-          Value grouped =
-              reshape(b, loc, x, {shape[0], rest, groups, channels / groups});
-          auto [mean, var] = moments(b, loc, grouped, {1, 3});
-          Value y = normalize(b, loc, grouped, mean, var, {1, 3},
-                              o.getEpsilon().convertToDouble());
-          return SmallVector<Value>{
-              perChannelAffine(b, loc, reshape(b, loc, y, shape), o.getWeight(),
-                               o.getBias(), shape.size() - 1)};
-        }
-        int64_t rest = tensorTypeOf(x).getNumElements() / shape[0] / groups;
-        Value grouped = reshape(b, loc, x, {shape[0], groups, rest});
-        auto [mean, var] = moments(b, loc, grouped, {2});
-        Value y = normalize(b, loc, grouped, mean, var, {2},
-                            o.getEpsilon().convertToDouble());
-        return SmallVector<Value>{perChannelAffine(
-            b, loc, reshape(b, loc, y, shape), o.getWeight(), o.getBias(), 1)};
+        return SmallVector<Value>{lowerGroupNorm(b, loc, o)};
       })
       .Case([&](CrossEntropyOp o) { return lowerCrossEntropy(b, loc, o); })
       .Case([&](MseLossOp o) {

@@ -219,20 +219,25 @@ func.func @batch_norm_inference(%x: tensor<2x4x3x3xf32>, %g: tensor<4xf32>, %b: 
 
 // -----
 
-// Group norm: [2, 4, 3, 3] is reshaped to [2, groups, 18], normalized over
-// the last dim, reshaped back and scaled per channel.
+// Group norm: x summed over each image and channel ([2, 4]), those sums
+// over each group's channels ([2, 4] seen as [2, 2, 2]), the group means
+// read back per channel; the squared deviations the same way; then one
+// pass over x in its own shape, (x - m) r w + b.
 // CHECK-LABEL: func.func @group_norm
-// CHECK: tensor.collapse_shape %{{.*}} : tensor<2x4x3x3xf32> into tensor<72xf32>
-// CHECK: %[[G:.*]] = tensor.expand_shape %{{.*}} output_shape [2, 2, 18] : tensor<72xf32> into tensor<2x2x18xf32>
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK-SAME: ins(%arg0 : tensor<2x4x3x3xf32>) outs(%{{.*}} : tensor<2x4xf32>)
+// CHECK: tensor.collapse_shape %[[S]]
+// CHECK: tensor.expand_shape %{{.*}} output_shape [2, 2, 2] : tensor<8xf32> into tensor<2x2x2xf32>
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK-SAME: ins(%[[G]] : tensor<2x2x18xf32>)
-// CHECK: arith.constant 1.800000e+01 : f32
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: %[[M:.*]] = tensor.expand_shape %{{.*}} output_shape [2, 4] : tensor<8xf32> into tensor<2x4xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK-SAME: ins(%arg0, %[[M]] : tensor<2x4x3x3xf32>, tensor<2x4xf32>)
 // CHECK: math.sqrt
-// CHECK: tensor.collapse_shape %{{.*}} : tensor<2x2x18xf32> into tensor<72xf32>
-// CHECK: %[[Y:.*]] = tensor.expand_shape %{{.*}} output_shape [2, 4, 3, 3] : tensor<72xf32> into tensor<2x4x3x3xf32>
+// CHECK: %[[R:.*]] = tensor.expand_shape %{{.*}} output_shape [2, 4] : tensor<8xf32> into tensor<2x4xf32>
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]
-// CHECK-SAME: ins(%[[Y]], %{{.*}}, %{{.*}} : tensor<2x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>)
+// CHECK-SAME: ins(%arg0, %[[M]], %[[R]], %arg1, %arg2 : tensor<2x4x3x3xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>)
+// CHECK: arith.subf
+// CHECK: arith.mulf
 // CHECK: arith.mulf
 // CHECK: arith.addf
 func.func @group_norm(%x: tensor<2x4x3x3xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<2x4x3x3xf32> {

@@ -137,15 +137,6 @@ std::pair<Value, Value> moments(OpBuilder &b, Location loc, Value x,
   return {mean, var};
 }
 
-/// 1 / sqrt(var + eps): the one formula for the inverse standard deviation,
-/// so that the norms' gradients reuse their forward pass's value exactly.
-Value inverseStd(OpBuilder &b, Location loc, Value var, double eps) {
-  Type t = var.getType();
-  Value root = b.create<math::SqrtOp>(
-      loc, b.create<arith::AddFOp>(loc, var, scalar(b, loc, t, eps)));
-  return b.create<arith::DivFOp>(loc, scalar(b, loc, t, 1), root);
-}
-
 /// `count` zero-filled accumulators of shape `shape`.
 SmallVector<Value> zeroSums(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                             Type t, int count) {
@@ -153,6 +144,15 @@ SmallVector<Value> zeroSums(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
   for (int i = 0; i < count; ++i)
     sums.push_back(filled(b, loc, shape, scalar(b, loc, t, 0)));
   return sums;
+}
+
+/// 1 / sqrt(var + eps): the one formula for the inverse standard deviation,
+/// so that the norms' gradients reuse their forward pass's value exactly.
+Value inverseStd(OpBuilder &b, Location loc, Value var, double eps) {
+  Type t = var.getType();
+  Value root = b.create<math::SqrtOp>(
+      loc, b.create<arith::AddFOp>(loc, var, scalar(b, loc, t, eps)));
+  return b.create<arith::DivFOp>(loc, scalar(b, loc, t, 1), root);
 }
 
 /// (x - mean) * rsqrt(var + eps), then optional per-channel affine.
@@ -319,10 +319,10 @@ SmallVector<Value> lowerCrossEntropy(OpBuilder &b, Location loc,
   return {reduceAll(b, loc, perExample, op.getReduction())};
 }
 
-/// The gradients of batch norm: the batch mean m (one pass over x); then in
-/// one more pass over x and g the three sums sum((x - m)^2) (the biased
-/// variance times N, as the forward pass sums it), sum(g) and
-/// sum(g (x - m)); per-channel coefficients; then
+/// The gradients of batch norm: per channel, the batch mean m, the biased
+/// variance, sum(g) and sum(g (x - m)) (float32: one pass over x and g;
+/// float64: the mean, then the centered sums in a second); per-channel
+/// coefficients; then
 /// dx = w r ((g - sum(g)/N) - (x - m) r^2 sum(g (x - m))/N) in a last pass.
 SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
                                       BatchNormGradOp op) {
@@ -334,11 +334,10 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
   SmallVector<int64_t> dims = allDimsBut(rank, channel);
   double n = static_cast<double>(countOver(shape, dims));
   double eps = op.getEpsilon().convertToDouble();
-  Value mean = divideBy(b, loc, sumOver(b, loc, x, dims), n);
-  ArrayRef<int64_t> channels = shapeOf(mean);
+  ArrayRef<int64_t> channels = shapeOf(w);
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
   AffineMap ch = channelMap(ctx, rank, channel);
-  // The three sums, per image first where they run in stages.
+  // The sums run per image first where they run in stages.
   bool staged = sumsInStages(dims, rank);
   AffineMap sumMap =
       staged ? AffineMap::get(rank, 0,
@@ -349,22 +348,79 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
   SmallVector<int64_t> sumShape{channels.begin(), channels.end()};
   if (staged)
     sumShape.insert(sumShape.begin(), shape[0]);
-  SmallVector<Value> sums = generic(
-      b, loc, rank, {x, mean, g}, {id, ch, id}, zeroSums(b, loc, sumShape, t, 3),
-      {sumMap, sumMap, sumMap}, staged ? firstStage(dims) : dims,
-      [](OpBuilder &nb, Location l, ValueRange a) {
-        Value centered = nb.create<arith::SubFOp>(l, a[0], a[1]);
-        Value squared = nb.create<arith::MulFOp>(l, centered, centered);
-        Value weighted = nb.create<arith::MulFOp>(l, a[2], centered);
-        return SmallVector<Value>{nb.create<arith::AddFOp>(l, squared, a[3]),
-                                  nb.create<arith::AddFOp>(l, a[2], a[4]),
-                                  nb.create<arith::AddFOp>(l, weighted, a[5])};
-      });
-  if (staged)
-    for (Value &sum : sums)
-      sum = overBatch(b, loc, sum);
-  Value var = divideBy(b, loc, sums[0], n);
-  Value sumG = sums[1], sumGCentered = sums[2];
+  SmallVector<int64_t> reduced = staged ? firstStage(dims) : dims;
+  auto sums = [&](ValueRange inputs, ArrayRef<AffineMap> maps, Type sumType,
+                  int count, BodyFn body) {
+    SmallVector<Value> result = generic(
+        b, loc, rank, inputs, maps, zeroSums(b, loc, sumShape, sumType, count),
+        SmallVector<AffineMap>(count, sumMap), reduced, body);
+    if (staged)
+      for (Value &sum : result)
+        sum = overBatch(b, loc, sum);
+    return result;
+  };
+  Value mean, var, sumG, sumGCentered;
+  if (t.isF32()) {
+    // float32: one pass, float64 sums of x, x^2, g and g x, from which
+    // follow the mean, the variance and sum(g (x - m)). A float64 product
+    // of two float32 values is exact, and in float64 sums the
+    // cancellation of E[x^2] - m^2 stays far below float32's precision.
+    Type wide = b.getF64Type();
+    SmallVector<Value> wideSums =
+        sums({x, g}, {id, id}, wide, 4,
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value xw = nb.create<arith::ExtFOp>(l, wide, a[0]);
+               Value gw = nb.create<arith::ExtFOp>(l, wide, a[1]);
+               Value xx = nb.create<arith::MulFOp>(l, xw, xw);
+               Value gx = nb.create<arith::MulFOp>(l, gw, xw);
+               return SmallVector<Value>{nb.create<arith::AddFOp>(l, xw, a[2]),
+                                         nb.create<arith::AddFOp>(l, xx, a[3]),
+                                         nb.create<arith::AddFOp>(l, gw, a[4]),
+                                         nb.create<arith::AddFOp>(l, gx, a[5])};
+             });
+    AffineMap one = AffineMap::getMultiDimIdentityMap(1, ctx);
+    SmallVector<Value> stats = generic(
+        b, loc, 1, wideSums, SmallVector<AffineMap>(4, one),
+        {empty(b, loc, channels, t), empty(b, loc, channels, t),
+         empty(b, loc, channels, t), empty(b, loc, channels, t)},
+        SmallVector<AffineMap>(4, one), {},
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value count = scalar(nb, l, wide, n);
+          Value m = nb.create<arith::DivFOp>(l, a[0], count);
+          Value v = nb.create<arith::SubFOp>(
+              l, nb.create<arith::DivFOp>(l, a[1], count),
+              nb.create<arith::MulFOp>(l, m, m));
+          v = nb.create<arith::MaximumFOp>(l, v, scalar(nb, l, wide, 0));
+          Value gc = nb.create<arith::SubFOp>(
+              l, a[3], nb.create<arith::MulFOp>(l, m, a[2]));
+          auto narrow = [&](Value value) {
+            return nb.create<arith::TruncFOp>(l, t, value).getResult();
+          };
+          return SmallVector<Value>{narrow(m), narrow(v), narrow(a[2]),
+                                    narrow(gc)};
+        });
+    mean = stats[0];
+    var = stats[1];
+    sumG = stats[2];
+    sumGCentered = stats[3];
+  } else {
+    // Two passes: the mean, then sums of the centered values.
+    mean = divideBy(b, loc, sumOver(b, loc, x, dims), n);
+    SmallVector<Value> centered =
+        sums({x, mean, g}, {id, ch, id}, t, 3,
+             [](OpBuilder &nb, Location l, ValueRange a) {
+               Value c = nb.create<arith::SubFOp>(l, a[0], a[1]);
+               Value squared = nb.create<arith::MulFOp>(l, c, c);
+               Value weighted = nb.create<arith::MulFOp>(l, a[2], c);
+               return SmallVector<Value>{
+                   nb.create<arith::AddFOp>(l, squared, a[3]),
+                   nb.create<arith::AddFOp>(l, a[2], a[4]),
+                   nb.create<arith::AddFOp>(l, weighted, a[5])};
+             });
+    var = divideBy(b, loc, centered[0], n);
+    sumG = centered[1];
+    sumGCentered = centered[2];
+  }
 
   // Per channel: r (as the forward pass computes it), the weight's
   // gradient r sum(g (x - m)), and dx's three coefficients.

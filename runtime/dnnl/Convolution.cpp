@@ -1,4 +1,4 @@
-//===- Convolution.cpp - Convolutions, transposed and backward, on oneDNN --===//
+//===- Convolution.cpp - Convolutions and transposed ones, on oneDNN ------===//
 //
 // The convolution runs in the memory formats oneDNN picks for speed (blocked
 // or channels-last, as its AVX-512 kernels prefer): source and weights are
@@ -28,8 +28,7 @@
 // column then added into its place in the result: oneDNN's deconvolution
 // vectorizes over output channels and ran one-channel outputs at 5-8
 // GFLOP/s (gan's last layer: 4.6 ms a call where the columns take under
-// 1). A convolution's weight gradient runs on oneDNN's backward-weights
-// convolution.
+// 1). A convolution's weight gradient is ConvolutionWeightGrad.cpp's.
 //
 // The `_nhwc` entry points take and return channels-last activations
 // ([n, h, w, c]; weights as PyTorch's), which the compiler's
@@ -43,6 +42,7 @@
 
 #include "kiln/runtime/Library.h"
 
+#include "Convolution.h"
 #include "OneDnnSupport.h"
 #include "PrimitiveCache.h"
 
@@ -54,63 +54,87 @@
 #include <unordered_map>
 
 using namespace kiln::rt::onednn;
+using namespace kiln::rt::onednn::convolution;
+
+// What Convolution.h declares.
+namespace kiln::rt::onednn::convolution {
+
+dnnl::reorder makeReorder(const dnnl::memory::desc &from,
+                          const dnnl::memory::desc &to) {
+  const dnnl::engine &engine = cpuEngine();
+  return dnnl::reorder(dnnl::reorder::primitive_desc(engine, from, engine, to));
+}
+
+dnnl::memory::dims weightsDimsOf(const ConvolutionConfig &cfg) {
+  if (cfg.groups > 1)
+    return {cfg.groups, cfg.o / cfg.groups, cfg.c / cfg.groups, cfg.kh,
+            cfg.kw};
+  return {cfg.o, cfg.c, cfg.kh, cfg.kw};
+}
+
+std::optional<dnnl::matmul::primitive_desc>
+optimizedMatmul(const dnnl::matmul::desc &desc,
+                const dnnl::primitive_attr &attributes) {
+  try {
+    dnnl::matmul::primitive_desc primitiveDesc(desc, attributes, cpuEngine());
+    if (isReference(primitiveDesc))
+      return std::nullopt;
+    return primitiveDesc;
+  } catch (const dnnl::error &error) {
+    if (error.status != dnnl_unimplemented)
+      throw;
+    return std::nullopt;
+  }
+}
+
+dnnl::memory::desc planesOf(int64_t n, int64_t channels, int64_t plane) {
+  return dnnl::memory::desc({n, channels, plane}, DataType::f32,
+                            dnnl::memory::dims{channels * plane, plane, 1});
+}
+
+bool isPointwise(const ConvolutionConfig &cfg) {
+  return !cfg.channelsLast && cfg.kh == 1 && cfg.kw == 1 && cfg.strideH == 1 &&
+         cfg.strideW == 1 && cfg.padH == 0 && cfg.padW == 0 &&
+         cfg.outputPadH == 0 && cfg.outputPadW == 0 && cfg.groups == 1 &&
+         cfg.oh == cfg.h && cfg.ow == cfg.w;
+}
+
+dnnl::memory inPrimitiveFormat(dnnl::stream &stream,
+                               const dnnl::memory::desc &user,
+                               const dnnl::memory::desc &format,
+                               const dnnl::reorder &reorder, const float *data,
+                               Scratch slot) {
+  dnnl::memory plain = wrap(user, data);
+  if (!reorder)
+    return plain;
+  dnnl::memory converted = wrapScratch(format, slot);
+  reorder.execute(stream, plain, converted);
+  return converted;
+}
+
+void checkConfig(const ConvolutionConfig &cfg) {
+  for (int64_t size :
+       {cfg.n, cfg.c, cfg.h, cfg.w, cfg.o, cfg.kh, cfg.kw, cfg.oh, cfg.ow,
+        cfg.strideH, cfg.strideW, cfg.dilationH, cfg.dilationW, cfg.groups})
+    if (size <= 0)
+      throw std::invalid_argument("sizes, strides, dilations and groups must "
+                                  "be positive");
+  if (cfg.padH < 0 || cfg.padW < 0 || cfg.outputPadH < 0 || cfg.outputPadW < 0)
+    throw std::invalid_argument("padding must not be negative");
+  if ((cfg.outputPadH > cfg.padH || cfg.outputPadW > cfg.padW) &&
+      cfg.activation != KILN_ACTIVATION_NONE)
+    throw std::invalid_argument(
+        "output padding beyond the padding takes no activation");
+  if (cfg.c % cfg.groups != 0 || cfg.o % cfg.groups != 0)
+    throw std::invalid_argument("groups must divide both channel counts");
+}
+
+} // namespace kiln::rt::onednn::convolution
 
 namespace {
 
-using Tag = dnnl::memory::format_tag;
-using DataType = dnnl::memory::data_type;
-
 /// Below this many input channels (without groups), the source stays NCHW.
 constexpr int64_t minBlockedSourceChannels = 16;
-
-/// The shape and fusions of one convolution call. A transposed convolution
-/// maps [n, c, h, w] to [n, o, oh, ow] too; its output padding adds rows and
-/// columns at the bottom and right.
-struct ConvolutionConfig {
-  int64_t n, c, h, w, o, kh, kw, oh, ow;
-  int64_t strideH, strideW, padH, padW, dilationH, dilationW, groups;
-  bool hasBias, hasResidual;
-  int64_t activation;
-  double alpha;
-  bool transposed = false;
-  int64_t outputPadH = 0, outputPadW = 0;
-  /// Input, residual and result are [n, h, w, c] (NHWC), not NCHW.
-  bool channelsLast = false;
-};
-
-/// The caller's activations' format.
-Tag activationTag(const ConvolutionConfig &cfg) {
-  return cfg.channelsLast ? Tag::nhwc : Tag::nchw;
-}
-
-/// True where oneDNN picked only its reference (scalar) implementation:
-/// "ref:any", or a deconvolution over one ("conv:ref:any").
-template <typename PrimitiveDesc> bool isReference(const PrimitiveDesc &pd) {
-  std::string name = pd.impl_info_str();
-  return name.rfind("ref", 0) == 0 || name.find(":ref") != std::string::npos;
-}
-
-/// The primitive descriptor `make(source, result)` creates on the caller's
-/// own formats `userSource` and `userResult` (no reorders) when oneDNN has
-/// an optimized kernel for them (`preferUser`), else on the formats oneDNN
-/// picks (`anySource`, `anyResult`).
-template <typename Make>
-auto onUserFormats(bool preferUser, const dnnl::memory::desc &userSource,
-                   const dnnl::memory::desc &userResult,
-                   const dnnl::memory::desc &anySource,
-                   const dnnl::memory::desc &anyResult, Make &&make) {
-  if (preferUser) {
-    try {
-      auto primitiveDesc = make(userSource, userResult);
-      if (!isReference(primitiveDesc))
-        return primitiveDesc;
-    } catch (const dnnl::error &error) {
-      if (error.status != dnnl_unimplemented)
-        throw;
-    }
-  }
-  return make(anySource, anyResult);
-}
 
 /// A created convolution, the descriptors of the caller's plain buffers and
 /// of the formats the primitive runs in, and the reorders between them (only
@@ -136,55 +160,6 @@ struct ConvolutionEntry {
 PrimitiveCache<ConvolutionEntry> &convolutionCache() {
   static auto *cache = new PrimitiveCache<ConvolutionEntry>();
   return *cache;
-}
-
-dnnl::reorder makeReorder(const dnnl::memory::desc &from,
-                          const dnnl::memory::desc &to) {
-  const dnnl::engine &engine = cpuEngine();
-  return dnnl::reorder(dnnl::reorder::primitive_desc(engine, from, engine, to));
-}
-
-/// The weight's dimensions as oneDNN orders them: [o, c, kh, kw], or
-/// [groups, o/groups, c/groups, kh, kw].
-dnnl::memory::dims weightsDimsOf(const ConvolutionConfig &cfg) {
-  if (cfg.groups > 1)
-    return {cfg.groups, cfg.o / cfg.groups, cfg.c / cfg.groups, cfg.kh,
-            cfg.kw};
-  return {cfg.o, cfg.c, cfg.kh, cfg.kw};
-}
-
-/// The matmul `desc` with `attributes` on oneDNN's optimized kernels, or
-/// none where oneDNN has only its reference (scalar, unblocked)
-/// implementation for it, many times slower than a convolution.
-std::optional<dnnl::matmul::primitive_desc>
-optimizedMatmul(const dnnl::matmul::desc &desc,
-                const dnnl::primitive_attr &attributes) {
-  try {
-    dnnl::matmul::primitive_desc primitiveDesc(desc, attributes, cpuEngine());
-    if (isReference(primitiveDesc))
-      return std::nullopt;
-    return primitiveDesc;
-  } catch (const dnnl::error &error) {
-    if (error.status != dnnl_unimplemented)
-      throw;
-    return std::nullopt;
-  }
-}
-
-/// NCHW data as [n, channels, plane] planes, plane = h*w: plain row-major.
-dnnl::memory::desc planesOf(int64_t n, int64_t channels, int64_t plane) {
-  return dnnl::memory::desc({n, channels, plane}, DataType::f32,
-                            dnnl::memory::dims{channels * plane, plane, 1});
-}
-
-/// True for a 1x1 convolution with unit strides, no padding and one group,
-/// transposed or not, on NCHW: its result's plane per image is a matrix
-/// product.
-bool isPointwise(const ConvolutionConfig &cfg) {
-  return !cfg.channelsLast && cfg.kh == 1 && cfg.kw == 1 && cfg.strideH == 1 &&
-         cfg.strideW == 1 && cfg.padH == 0 && cfg.padW == 0 &&
-         cfg.outputPadH == 0 && cfg.outputPadW == 0 && cfg.groups == 1 &&
-         cfg.oh == cfg.h && cfg.ow == cfg.w;
 }
 
 /// A pointwise convolution as a oneDNN matmul on the caller's NCHW
@@ -416,40 +391,6 @@ ConvolutionEntry createConvolution(const ConvolutionConfig &cfg) {
   return entry;
 }
 
-/// The caller's buffer `data` (format `user`) as a primitive reads it: the
-/// buffer itself where the formats agree (no `reorder` was made), else its
-/// reordered copy (format `format`) in this thread's `slot`.
-dnnl::memory inPrimitiveFormat(dnnl::stream &stream,
-                               const dnnl::memory::desc &user,
-                               const dnnl::memory::desc &format,
-                               const dnnl::reorder &reorder, const float *data,
-                               Scratch slot) {
-  dnnl::memory plain = wrap(user, data);
-  if (!reorder)
-    return plain;
-  dnnl::memory converted = wrapScratch(format, slot);
-  reorder.execute(stream, plain, converted);
-  return converted;
-}
-
-void checkConfig(const ConvolutionConfig &cfg) {
-  for (int64_t size :
-       {cfg.n, cfg.c, cfg.h, cfg.w, cfg.o, cfg.kh, cfg.kw, cfg.oh, cfg.ow,
-        cfg.strideH, cfg.strideW, cfg.dilationH, cfg.dilationW, cfg.groups})
-    if (size <= 0)
-      throw std::invalid_argument("sizes, strides, dilations and groups must "
-                                  "be positive");
-  if (cfg.padH < 0 || cfg.padW < 0 || cfg.outputPadH < 0 ||
-      cfg.outputPadW < 0)
-    throw std::invalid_argument("padding must not be negative");
-  if ((cfg.outputPadH > cfg.padH || cfg.outputPadW > cfg.padW) &&
-      cfg.activation != KILN_ACTIVATION_NONE)
-    throw std::invalid_argument(
-        "output padding beyond the padding takes no activation");
-  if (cfg.c % cfg.groups != 0 || cfg.o % cfg.groups != 0)
-    throw std::invalid_argument("groups must divide both channel counts");
-}
-
 /// The bottom `marginH` rows and right `marginW` columns of a transposed
 /// convolution's result, which no input reaches: the bias plus the residual
 /// (checkConfig has ruled out an activation).
@@ -468,24 +409,6 @@ void fillMargin(float *result, const float *bias, const float *residual,
         result[at] = residual ? base + residual[at] : base;
       }
   }
-}
-
-/// Runs `entry`'s matmul of `source` and `weights` into this thread's
-/// scratch `slot` (format `result`) and returns the result, complete.
-template <typename Entry>
-const float *matmulIntoScratch(dnnl::stream &stream, const Entry &entry,
-                               const dnnl::memory &source,
-                               const dnnl::memory &weights,
-                               const dnnl::memory::desc &result, Scratch slot) {
-  dnnl::memory destination = wrapScratch(result, slot);
-  entry.primitive.execute(
-      stream, {{DNNL_ARG_SRC, source},
-               {DNNL_ARG_WEIGHTS, weights},
-               {DNNL_ARG_DST, destination},
-               {DNNL_ARG_SCRATCHPAD,
-                wrapScratch(entry.scratchpad, Scratch::Primitive)}});
-  stream.wait();
-  return static_cast<const float *>(destination.get_data_handle());
 }
 
 void runConvolution(const float *input, const float *weight, const float *bias,
@@ -576,169 +499,10 @@ void callConvolution(const char *name, const ConvolutionConfig &cfg,
       [&] { runConvolution(input, weight, bias, residual, result, cfg); });
 }
 
-/// A created backward-weights convolution: the caller's plain source,
-/// result gradient and weight gradient, the formats the primitive runs in,
-/// and the reorders between them (only where the formats differ).
-struct WeightGradEntry {
-  /// A convolution_backward_weights, or for a pointwise convolution a
-  /// matmul of the result gradient [n, o, h*w] by the input's transposed
-  /// planes [n, h*w, c] into per-image partial sums [n, o, c], which
-  /// runWeightGrad adds up.
-  dnnl::primitive primitive;
-  bool pointwise = false;
-  dnnl::memory::desc userSource, userGrad, userWeights;
-  dnnl::memory::desc source, grad, weights, scratchpad;
-  dnnl::reorder sourceReorder, gradReorder, weightsReorder;
-};
-
-PrimitiveCache<WeightGradEntry> &weightGradCache() {
-  static auto *cache = new PrimitiveCache<WeightGradEntry>();
-  return *cache;
-}
-
-/// The pointwise weight gradient: per image, the result gradient's
-/// [o, h*w] plane times the transposed input plane [h*w, c], both read in
-/// place from NCHW.
-std::optional<WeightGradEntry>
-createPointwiseWeightGrad(const ConvolutionConfig &cfg) {
-  int64_t plane = cfg.h * cfg.w;
-  WeightGradEntry entry;
-  entry.pointwise = true;
-  entry.userGrad = planesOf(cfg.n, cfg.o, plane);
-  entry.userSource =
-      dnnl::memory::desc({cfg.n, plane, cfg.c}, DataType::f32,
-                         dnnl::memory::dims{cfg.c * plane, 1, plane});
-  entry.weights =
-      dnnl::memory::desc({cfg.n, cfg.o, cfg.c}, DataType::f32,
-                         dnnl::memory::dims{cfg.o * cfg.c, cfg.c, 1});
-  entry.userWeights = dnnl::memory::desc({cfg.o, cfg.c, 1, 1}, DataType::f32,
-                                         Tag::oihw);
-  dnnl::primitive_attr attributes;
-  attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  std::optional<dnnl::matmul::primitive_desc> primitiveDesc = optimizedMatmul(
-      dnnl::matmul::desc(entry.userGrad, entry.userSource, entry.weights),
-      attributes);
-  if (!primitiveDesc)
-    return std::nullopt;
-  entry.primitive = dnnl::matmul(*primitiveDesc);
-  entry.scratchpad = primitiveDesc->scratchpad_desc();
-  entry.source = entry.userSource;
-  entry.grad = entry.userGrad;
-  return entry;
-}
-
-WeightGradEntry createWeightGrad(const ConvolutionConfig &cfg) {
-  if (isPointwise(cfg))
-    if (std::optional<WeightGradEntry> entry = createPointwiseWeightGrad(cfg))
-      return std::move(*entry);
-  bool grouped = cfg.groups > 1;
-  dnnl::memory::dims sourceDims{cfg.n, cfg.c, cfg.h, cfg.w};
-  dnnl::memory::dims weightsDims = weightsDimsOf(cfg);
-  dnnl::memory::dims gradDims{cfg.n, cfg.o, cfg.oh, cfg.ow};
-  WeightGradEntry entry;
-  entry.userSource =
-      dnnl::memory::desc(sourceDims, DataType::f32, activationTag(cfg));
-  entry.userGrad =
-      dnnl::memory::desc(gradDims, DataType::f32, activationTag(cfg));
-  entry.userWeights = dnnl::memory::desc(weightsDims, DataType::f32,
-                                         grouped ? Tag::goihw : Tag::oihw);
-  dnnl::memory::desc anySource(sourceDims, DataType::f32, Tag::any);
-  dnnl::memory::desc anyWeights(weightsDims, DataType::f32, Tag::any);
-  dnnl::memory::desc anyGrad(gradDims, DataType::f32, Tag::any);
-  dnnl::memory::dims strides{cfg.strideH, cfg.strideW};
-  dnnl::memory::dims gaps{cfg.dilationH - 1, cfg.dilationW - 1};
-  dnnl::memory::dims padding{cfg.padH, cfg.padW};
-  dnnl::primitive_attr attributes;
-  attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  auto primitiveDesc = onUserFormats(
-      cfg.channelsLast, entry.userSource, entry.userGrad, anySource, anyGrad,
-      [&](const auto &source, const auto &grad) {
-        // oneDNN picks the backward primitive given the forward one it
-        // belongs to.
-        dnnl::convolution_forward::primitive_desc forward(
-            dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                            dnnl::algorithm::convolution_direct,
-                                            source, anyWeights, grad, strides,
-                                            gaps, padding, padding),
-            cpuEngine());
-        return dnnl::convolution_backward_weights::primitive_desc(
-            dnnl::convolution_backward_weights::desc(
-                dnnl::algorithm::convolution_direct, source, anyWeights, grad,
-                strides, gaps, padding, padding),
-            attributes, cpuEngine(), forward);
-      });
-  entry.primitive = dnnl::convolution_backward_weights(primitiveDesc);
-  entry.source = primitiveDesc.src_desc();
-  entry.grad = primitiveDesc.diff_dst_desc();
-  entry.weights = primitiveDesc.diff_weights_desc();
-  entry.scratchpad = primitiveDesc.scratchpad_desc();
-  if (entry.source != entry.userSource)
-    entry.sourceReorder = makeReorder(entry.userSource, entry.source);
-  if (entry.grad != entry.userGrad)
-    entry.gradReorder = makeReorder(entry.userGrad, entry.grad);
-  if (entry.weights != entry.userWeights)
-    entry.weightsReorder = makeReorder(entry.weights, entry.userWeights);
-  return entry;
-}
-
-void runWeightGrad(const float *input, const float *grad, float *result,
-                   const ConvolutionConfig &cfg) {
-  checkConfig(cfg);
-  int64_t threads = useThreadsForSplitSums();
-  CacheKey key{cfg.n,    cfg.c,           cfg.h,         cfg.w,
-               cfg.o,    cfg.kh,          cfg.kw,        cfg.oh,
-               cfg.ow,   cfg.strideH,     cfg.strideW,   cfg.padH,
-               cfg.padW, cfg.dilationH,   cfg.dilationW, cfg.groups,
-               threads,  cfg.channelsLast};
-  std::shared_ptr<const WeightGradEntry> entry = weightGradCache().getOrCreate(
-      key, [&] { return createWeightGrad(cfg); });
-
-  dnnl::stream &stream = threadStream();
-  if (entry->pointwise) {
-    // Per-image partial sums, then their sum in image order (the same on
-    // any thread count), each thread a range of the weight's elements.
-    const float *sums = matmulIntoScratch(
-        stream, *entry, wrap(entry->userGrad, grad),
-        wrap(entry->userSource, input), entry->weights, Scratch::Weights);
-    int64_t count = cfg.o * cfg.c;
-    constexpr int64_t kChunk = 4096;
-    int64_t chunks = (count + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
-    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-      int64_t begin = chunk * kChunk, end = std::min(count, begin + kChunk);
-      std::copy(sums + begin, sums + end, result + begin);
-      for (int64_t image = 1; image < cfg.n; ++image)
-        for (int64_t i = begin; i < end; ++i)
-          result[i] += sums[image * count + i];
-    }
-    return;
-  }
-  dnnl::memory source =
-      inPrimitiveFormat(stream, entry->userSource, entry->source,
-                        entry->sourceReorder, input, Scratch::Source);
-  dnnl::memory gradient =
-      inPrimitiveFormat(stream, entry->userGrad, entry->grad,
-                        entry->gradReorder, grad, Scratch::Destination);
-  dnnl::memory userWeights = wrap(entry->userWeights, result);
-  dnnl::memory weights =
-      entry->weightsReorder ? wrapScratch(entry->weights, Scratch::Weights)
-                            : userWeights;
-  entry->primitive.execute(
-      stream,
-      {{DNNL_ARG_SRC, source},
-       {DNNL_ARG_DIFF_DST, gradient},
-       {DNNL_ARG_DIFF_WEIGHTS, weights},
-       {DNNL_ARG_SCRATCHPAD,
-        wrapScratch(entry->scratchpad, Scratch::Primitive)}});
-  if (entry->weightsReorder)
-    entry->weightsReorder.execute(stream, weights, userWeights);
-  stream.wait();
-}
-
 } // namespace
 
 size_t kiln::rt::onednn::convolutionCacheSize() {
-  return convolutionCache().size() + weightGradCache().size();
+  return convolutionCache().size() + weightGradCacheSize();
 }
 
 namespace {
@@ -794,28 +558,6 @@ void convTranspose2d(const char *name, bool channelsLast, const float *input,
   callConvolution(name, config, input, weight, bias, residual, result);
 }
 
-void conv2dWeightGrad(const char *name, bool channelsLast, const float *input,
-                      const float *grad, float *result, int64_t n, int64_t c,
-                      int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
-                      int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
-                      int64_t padH, int64_t padW, int64_t dilationH,
-                      int64_t dilationW, int64_t groups) {
-  ConvolutionConfig config{
-      n,         c,      h,       w,       o,    kh,   kw,
-      oh,        ow,     strideH, strideW, padH, padW, dilationH,
-      dilationW, groups, false,   false,   KILN_ACTIVATION_NONE, 0.0};
-  config.channelsLast = channelsLast;
-  runGuarded(
-      [&] {
-        return describeCall(name,
-                            "n c h w o kh kw oh ow strideH strideW padH padW "
-                            "dilationH dilationW groups",
-                            {n, c, h, w, o, kh, kw, oh, ow, strideH, strideW,
-                             padH, padW, dilationH, dilationW, groups});
-      },
-      [&] { runWeightGrad(input, grad, result, config); });
-}
-
 } // namespace
 
 // The C entry points: NCHW activations, and NHWC with `_nhwc`.
@@ -851,17 +593,3 @@ KILN_CONV2D_ENTRY(kiln_conv2d_nhwc_f32, true)
 KILN_CONV_TRANSPOSE2D_ENTRY(kiln_conv_transpose2d_f32, false)
 KILN_CONV_TRANSPOSE2D_ENTRY(kiln_conv_transpose2d_nhwc_f32, true)
 #undef KILN_CONV_TRANSPOSE2D_ENTRY
-
-#define KILN_CONV2D_WEIGHT_GRAD_ENTRY(symbol, channelsLast)                    \
-  extern "C" void symbol(                                                      \
-      const float *input, const float *grad, float *result, int64_t n,         \
-      int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,      \
-      int64_t oh, int64_t ow, int64_t strideH, int64_t strideW, int64_t padH,  \
-      int64_t padW, int64_t dilationH, int64_t dilationW, int64_t groups) {    \
-    conv2dWeightGrad(#symbol, channelsLast, input, grad, result, n, c, h, w,   \
-                     o, kh, kw, oh, ow, strideH, strideW, padH, padW,          \
-                     dilationH, dilationW, groups);                            \
-  }
-KILN_CONV2D_WEIGHT_GRAD_ENTRY(kiln_conv2d_weight_grad_f32, false)
-KILN_CONV2D_WEIGHT_GRAD_ENTRY(kiln_conv2d_weight_grad_nhwc_f32, true)
-#undef KILN_CONV2D_WEIGHT_GRAD_ENTRY

@@ -6,16 +6,18 @@
 include "mlir/Pass/PassBase.td"
 
 def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "::mlir::func::FuncOp"> {
-  let summary = "Fuses elementwise generics and folds reshapes into them, keeping each generic's innermost loop whole";
+  let summary = "Fuses elementwise generics and folds reshapes into them, keeping each op's innermost loop at least a vector long";
   let description = [{
     linalg-fuse-elementwise-ops, with one rule more: a `tensor.expand_shape`
-    of a generic's result, or a `tensor.collapse_shape` a generic reads, is
-    folded into the generic (expanding its loops) only where that does not
-    split the dimension the generic walks with its innermost loop into
-    several of size above 1. kiln-vectorize makes vectors along that loop,
-    so split it would give vectors of a few lanes: group norm's
-    per-channel sums ([N, C], C innermost), summed per group as
-    [N, groups, C / groups], stay sums over whole rows of channels.
+    of a structured op's result, or a `tensor.collapse_shape` one reads, is
+    folded into the op (expanding its loops) only where that does not split
+    the dimension the op walks with its innermost loop into several of size
+    above 1, the innermost of them shorter than a vector (16 elements).
+    kiln-vectorize makes vectors along that loop, so split it would give
+    vectors of a few lanes: group norm's per-channel sums ([N, C], C
+    innermost), summed per group as [N, groups, C / groups] with 4 or 8
+    channels a group, stay sums over whole rows of channels. Attention's
+    [B, T, heads * 16 or more] split per head still folds.
 
     Kept (the reshape stays, a view after bufferization):
     ```mlir

@@ -147,7 +147,10 @@ SmallVector<Value> zeroSums(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 }
 
 /// 1 / sqrt(var + eps): the one formula for the inverse standard deviation,
-/// so that the norms' gradients reuse their forward pass's value exactly.
+/// so that a norm's gradient computes it as its forward pass does (from a
+/// variance summed the same way, the same value; the float32 batch-norm
+/// gradient's one-pass variance may differ from the forward pass's in its
+/// last bits).
 Value inverseStd(OpBuilder &b, Location loc, Value var, double eps) {
   Type t = var.getType();
   Value root = b.create<math::SqrtOp>(
@@ -321,7 +324,7 @@ SmallVector<Value> lowerCrossEntropy(OpBuilder &b, Location loc,
 
 /// The gradients of batch norm: per channel, the batch mean m, the biased
 /// variance, sum(g) and sum(g (x - m)) (float32: one pass over x and g;
-/// float64: the mean, then the centered sums in a second); per-channel
+/// other types: the mean, then the centered sums in a second); per-channel
 /// coefficients; then
 /// dx = w r ((g - sum(g)/N) - (x - m) r^2 sum(g (x - m))/N) in a last pass.
 SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
@@ -364,7 +367,9 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
     // float32: one pass, float64 sums of x, x^2, g and g x, from which
     // follow the mean, the variance and sum(g (x - m)). A float64 product
     // of two float32 values is exact, and in float64 sums the
-    // cancellation of E[x^2] - m^2 stays far below float32's precision.
+    // cancellation of E[x^2] - m^2 (and of sum(g x) - m sum(g)) stays
+    // below float32's precision while |mean| / std is below about 10^3;
+    // a negative variance from rounding is clamped to 0.
     Type wide = b.getF64Type();
     SmallVector<Value> wideSums =
         sums({x, g}, {id, id}, wide, 4,
@@ -422,7 +427,7 @@ SmallVector<Value> lowerBatchNormGrad(OpBuilder &b, Location loc,
     sumGCentered = centered[2];
   }
 
-  // Per channel: r (as the forward pass computes it), the weight's
+  // Per channel: r (inverseStd, as the forward pass computes it), the weight's
   // gradient r sum(g (x - m)), and dx's three coefficients.
   auto perChannel = [&](ValueRange inputs, ScalarFn body) {
     return elementwise(b, loc, channels, t, inputs, body);

@@ -142,7 +142,9 @@ def Graph_BatchNormGradOp : Graph_InferredOp<"batch_norm_grad",
     - `dweight = r sum(g (x - m))`, `dbias = sum(g)`.
 
     Autodiff emits it for `graph.batch_norm_training`; as one op it lowers to
-    three passes over `x` and `g` (the mean; the variance and both sums; `dx`)
+    two passes over `x` and `g` in float32 (float64 sums of x, x^2, g and
+    g x, from which the mean, the variance and both sums follow; `dx`) and
+    three in other types (the mean; the variance and both sums; `dx`),
     where the same formula in elementwise ops and reductions writes and
     rereads several intermediates of the input's size. It has no gradient of
     its own. With `channels_last` the channel is the last dimension.
@@ -231,9 +233,10 @@ def Graph_GroupNormGradOp : Graph_InferredOp<"group_norm_grad",
     - `dweight = sum(g x^)`, `dbias = sum(g)` per channel, over the batch and
       the spatial dimensions.
 
-    Autodiff emits it for `graph.group_norm`; it lowers to four passes over
-    `x` and `g` (the mean; the variance and the group sums; the channel
-    sums; `dx`). It has no gradient of its own. With `channels_last` the
+    Autodiff emits it for `graph.group_norm`; it lowers to three passes over
+    `x` and `g` (the mean; per image and channel, the squared deviations,
+    `g` and `g (x - m)`, from which the group sums and the weight's and
+    bias's gradients follow; `dx`). It has no gradient of its own. With `channels_last` the
     input and gradient are `[N, ..., C]`.
 
     ```mlir

@@ -135,7 +135,8 @@ RULE(LayerNormOp) {
   out.assign({dx, m.unbroadcast(m.mul(g, xHat), w), m.unbroadcast(g, getBias())});
   return success();
 }
-// One op (graph.batch_norm_grad), which lowers to three passes over x and g.
+// One op (graph.batch_norm_grad), which lowers to two passes over x and g
+// (three in float64).
 RULE(BatchNormTrainingOp) {
   auto grad = builder.create<BatchNormGradOp>(getLoc(), getInput(), grads[0],
                                               getWeight(), getEpsilon(),
@@ -160,7 +161,7 @@ RULE(BatchNormInferenceOp) {
               Value(), Value()});
   return success();
 }
-// One op (graph.group_norm_grad), which lowers to four passes over x and g.
+// One op (graph.group_norm_grad), which lowers to three passes over x and g.
 RULE(GroupNormOp) {
   auto grad = builder.create<GroupNormGradOp>(getLoc(), getInput(), grads[0],
                                               getWeight(), getNumGroups(),

@@ -91,3 +91,45 @@ func.func @folds_outer_dimension(%x: tensor<2x8x9xf32>) -> tensor<2x4xf32> {
   } -> tensor<2x4xf32>
   return %r : tensor<2x4xf32>
 }
+
+// -----
+
+// A collapsed [N, groups, C / groups] read per channel by a pass over a
+// channels-last image: expanding the pass would split its channel loop
+// into loops of 4 and 2, so the collapse stays.
+// CHECK-LABEL: func.func @keeps_innermost_loop_of_reader
+// CHECK: %[[C:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : tensor<2x4x2xf32> into tensor<2x8xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%{{.*}}, %[[C]] : tensor<2x9x8xf32>, tensor<2x8xf32>)
+#image = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#perChannel = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @keeps_innermost_loop_of_reader(%x: tensor<2x9x8xf32>, %m: tensor<2x4x2xf32>) -> tensor<2x9x8xf32> {
+  %c = tensor.collapse_shape %m [[0], [1, 2]] : tensor<2x4x2xf32> into tensor<2x8xf32>
+  %e = tensor.empty() : tensor<2x9x8xf32>
+  %y = linalg.generic {indexing_maps = [#image, #perChannel, #image], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %c : tensor<2x9x8xf32>, tensor<2x8xf32>) outs(%e : tensor<2x9x8xf32>) {
+  ^bb0(%in: f32, %mean: f32, %out: f32):
+    %d = arith.subf %in, %mean : f32
+    linalg.yield %d : f32
+  } -> tensor<2x9x8xf32>
+  return %y : tensor<2x9x8xf32>
+}
+
+// -----
+
+// [B, T, heads * 16] split per head: the innermost piece is a whole vector,
+// so the expansion folds into the producer, which writes [B, T, 4, 16].
+// CHECK-LABEL: func.func @folds_whole_vectors
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3x4x16xf32>)
+// CHECK-NOT: tensor.expand_shape
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @folds_whole_vectors(%x: tensor<2x3x64xf32>) -> tensor<2x3x4x16xf32> {
+  %e = tensor.empty() : tensor<2x3x64xf32>
+  %y = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x3x64xf32>) outs(%e : tensor<2x3x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.mulf %in, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3x64xf32>
+  %h = tensor.expand_shape %y [[0], [1], [2, 3]] output_shape [2, 3, 4, 16] : tensor<2x3x64xf32> into tensor<2x3x4x16xf32>
+  return %h : tensor<2x3x4x16xf32>
+}

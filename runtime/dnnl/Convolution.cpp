@@ -507,6 +507,15 @@ size_t kiln::rt::onednn::convolutionCacheSize() {
 
 namespace {
 
+/// Records a call's fusions in `config`: its bias, residual and activation.
+void fuse(ConvolutionConfig &config, const float *bias, const float *residual,
+          int64_t activation, double alpha) {
+  config.hasBias = bias != nullptr;
+  config.hasResidual = residual != nullptr;
+  config.activation = activation;
+  config.alpha = activationParameter(activation, alpha);
+}
+
 void conv2d(const char *name, bool channelsLast, const float *input,
             const float *weight, const float *bias, const float *residual,
             float *result, int64_t n, int64_t c, int64_t h, int64_t w,
@@ -514,11 +523,10 @@ void conv2d(const char *name, bool channelsLast, const float *input,
             int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
             int64_t dilationH, int64_t dilationW, int64_t groups,
             int64_t activation, double alpha) {
-  ConvolutionConfig config{
-      n,         c,      h,       w,           o,          kh,       kw,
-      oh,        ow,     strideH, strideW,     padH,       padW,     dilationH,
-      dilationW, groups, bias != nullptr, residual != nullptr, activation,
-      activationParameter(activation, alpha)};
+  ConvolutionConfig config =
+      convolutionShape(n, c, h, w, o, kh, kw, oh, ow, strideH, strideW, padH,
+                       padW, dilationH, dilationW, groups);
+  fuse(config, bias, residual, activation, alpha);
   config.channelsLast = channelsLast;
   callConvolution(name, config, input, weight, bias, residual, result);
 }
@@ -531,30 +539,14 @@ void convTranspose2d(const char *name, bool channelsLast, const float *input,
                      int64_t padH, int64_t padW, int64_t outputPadH,
                      int64_t outputPadW, int64_t dilationH, int64_t dilationW,
                      int64_t groups, int64_t activation, double alpha) {
-  ConvolutionConfig config{n,
-                           c,
-                           h,
-                           w,
-                           o,
-                           kh,
-                           kw,
-                           oh,
-                           ow,
-                           strideH,
-                           strideW,
-                           padH,
-                           padW,
-                           dilationH,
-                           dilationW,
-                           groups,
-                           bias != nullptr,
-                           residual != nullptr,
-                           activation,
-                           activationParameter(activation, alpha),
-                           /*transposed=*/true,
-                           outputPadH,
-                           outputPadW,
-                           channelsLast};
+  ConvolutionConfig config =
+      convolutionShape(n, c, h, w, o, kh, kw, oh, ow, strideH, strideW, padH,
+                       padW, dilationH, dilationW, groups);
+  fuse(config, bias, residual, activation, alpha);
+  config.transposed = true;
+  config.outputPadH = outputPadH;
+  config.outputPadW = outputPadW;
+  config.channelsLast = channelsLast;
   callConvolution(name, config, input, weight, bias, residual, result);
 }
 

@@ -12,6 +12,8 @@
 
 #include "OneDnnSupport.h"
 
+#include "kiln/runtime/Library.h"
+
 #include <optional>
 #include <string>
 
@@ -34,6 +36,36 @@ struct ConvolutionConfig {
   /// Input, residual and result are [n, h, w, c] (NHWC), not NCHW.
   bool channelsLast = false;
 };
+
+/// A convolution of [n, c, h, w] to [n, o, oh, ow] by a kh x kw kernel:
+/// no bias, residual or activation, not transposed, NCHW. The entry points
+/// set the rest.
+inline ConvolutionConfig
+convolutionShape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
+                 int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+                 int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
+                 int64_t dilationH, int64_t dilationW, int64_t groups) {
+  return {n,
+          c,
+          h,
+          w,
+          o,
+          kh,
+          kw,
+          oh,
+          ow,
+          strideH,
+          strideW,
+          padH,
+          padW,
+          dilationH,
+          dilationW,
+          groups,
+          false,
+          false,
+          KILN_ACTIVATION_NONE,
+          0.0};
+}
 
 /// The caller's activations' format.
 inline Tag activationTag(const ConvolutionConfig &cfg) {

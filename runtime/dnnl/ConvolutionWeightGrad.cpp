@@ -195,26 +195,9 @@ void conv2dWeightGrad(const char *name, bool channelsLast, const float *input,
                       int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
                       int64_t padH, int64_t padW, int64_t dilationH,
                       int64_t dilationW, int64_t groups) {
-  ConvolutionConfig config{n,
-                           c,
-                           h,
-                           w,
-                           o,
-                           kh,
-                           kw,
-                           oh,
-                           ow,
-                           strideH,
-                           strideW,
-                           padH,
-                           padW,
-                           dilationH,
-                           dilationW,
-                           groups,
-                           false,
-                           false,
-                           KILN_ACTIVATION_NONE,
-                           0.0};
+  ConvolutionConfig config =
+      convolutionShape(n, c, h, w, o, kh, kw, oh, ow, strideH, strideW, padH,
+                       padW, dilationH, dilationW, groups);
   config.channelsLast = channelsLast;
   runGuarded(
       [&] {

@@ -11,8 +11,9 @@
 //   gan  forward(x) -> the discriminator's logits [B,1];
 //        loss(x) -> L_D + L_G; loss_d(x) trains d, loss_g() trains g
 //        (train_step_d then train_step_g per batch, each with its own
-//        Adam), one z ~ N(0, 1) per batch drawn inside each step from the
-//        same counters; sample(z [B,64]) -> images [B,1,28,28] in [0,1].
+//        Adam; train_step chains them, G(z) computed once), one
+//        z ~ N(0, 1) per batch drawn inside each step from the same
+//        counters; sample(z [B,64]) -> images [B,1,28,28] in [0,1].
 //   ebm  forward(x) -> energies [B]; loss(x, x_neg) -> mean(E+ - E-) +
 //        0.1 mean(E+^2 + E-^2); energy(x) -> sum of E, whose gradient by
 //        x the compiler adds as energy_grad (the Langevin chain's drift).

@@ -11,12 +11,18 @@ namespace kiln::rt {
 
 StatusOr<TrainSteps> trainSteps(const CompiledModel &model, int ranks) {
   TrainSteps found;
-  for (const EntrySpec &e : model.entries)
-    if (e.name.rfind("train_step_", 0) == 0)
-      found.steps.push_back(&e);
-  if (found.steps.empty())
-    if (const EntrySpec *step = findEntry(model.entries, "train_step"))
-      found.steps.push_back(step);
+  // A model trained in alternating steps has them as train_step_<s> and,
+  // in one process, runs them as the one train_step that chains them;
+  // data-parallel, each step's gradients are averaged before its update.
+  const EntrySpec *whole = findEntry(model.entries, "train_step");
+  if (ranks == 1 && whole)
+    found.steps.push_back(whole);
+  else
+    for (const EntrySpec &e : model.entries)
+      if (e.name.rfind("train_step_", 0) == 0)
+        found.steps.push_back(&e);
+  if (found.steps.empty() && whole)
+    found.steps.push_back(whole);
   if (found.steps.empty())
     return Status::error("the model has no `train_step` entry; " +
                          listEntries(model.entries));

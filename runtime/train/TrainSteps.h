@@ -18,10 +18,11 @@
 
 namespace kiln::rt {
 
-/// The training steps each batch runs, in order: train_step, or a model
-/// trained in alternating steps (gan) has train_step_<step> entries.
-/// Data-parallel, each runs as its gradient (grad, grad_<s>), averaged
-/// across the ranks, then its optimizer (apply_step, apply_step_<s>).
+/// The training steps each batch runs, in order: train_step, which for a
+/// model trained in alternating steps (gan) chains its train_step_<step>
+/// entries. Data-parallel, such a model runs its train_step_<s> in turn,
+/// and each step runs as its gradient (grad, grad_<s>), averaged across the
+/// ranks, then its optimizer (apply_step, apply_step_<s>).
 struct TrainSteps {
   std::vector<const EntrySpec *> steps, gradSteps, applySteps;
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """train_step against torch.optim: 10 steps of each optimizer on the mlp, and
 of SGD with momentum on the resnet, whose batch norm running statistics
-train_step updates too.
+train_step updates too; 3 steps of the gan, trained in alternating steps.
 
 For every configuration (SGD plain / momentum / Nesterov with weight decay,
 Adam, Adam with L2 weight decay, AdamW; constant, step and warm-up+cosine
@@ -205,6 +205,88 @@ def resnet_check(args, work):
     return ok
 
 
+def gan_check(args, work):
+    """3 steps of the gan in float64, compiled once as a shared library,
+    against the DCGAN loop of torch.optim (two Adams at lr 2e-4, betas 0.5
+    and 0.999: the discriminator's step on G(z) detached, then the
+    generator's through the same G(z)): Kiln's train_step, which chains the
+    two steps, and its train_step_d then train_step_g, which a data-parallel
+    run calls. Parameters, optimizer state, running statistics and losses
+    (Kiln's train_step reports the sum of the steps' losses)."""
+    from test_models import Gan, bce_logits, kiln_draws
+    batch, steps = 8, 3
+    torch.manual_seed(5)
+    model = Gan().double().train()
+    params = {k: v.detach().clone().numpy() for k, v in model.state_dict().items()}
+    rng = np.random.default_rng(4)
+    images = [rng.random((batch, 1, 28, 28)) for _ in range(steps)]
+    # The latents each step draws inside itself from its counters.
+    counters = [{"rng_seed": np.array(11, dtype=np.int64),
+                 "rng_offset": np.array(step << 32, dtype=np.int64)}
+                for step in range(steps)]
+    args.kiln_run_arg = []
+    latents = [kiln_draws(args, work, "gan%d" % step, [("eps", (batch, 64), None)],
+                          counters[step])["f64"]["eps"] for step in range(steps)]
+    opt_d = torch.optim.Adam(model.d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(model.g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    expected_losses = []
+    for x, z in zip(images, latents):
+        fake = model.generate(z)
+        opt_d.zero_grad()
+        loss_d = (bce_logits(model.discriminate(2 * torch.tensor(x) - 1), 1.0)
+                  + bce_logits(model.discriminate(fake.detach()), 0.0))
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        loss_g = bce_logits(model.discriminate(fake), 1.0)
+        loss_g.backward()
+        opt_g.step()
+        expected_losses.append(loss_d.item() + loss_g.item())
+    expected = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    for name, p in model.named_parameters():
+        opt = opt_d if name.startswith("d.") else opt_g
+        expected["adam.m." + name] = opt.state[p]["exp_avg"].numpy()
+        expected["adam.v." + name] = opt.state[p]["exp_avg_sq"].numpy()
+
+    library = os.path.join(work, "gan.so")
+    subprocess.run([args.kilnc, "--model=gan", f"--batch={batch}", "--dtype=f64",
+                    "--emit=so", "-o", library], check=True)
+    ok = True
+    for entries in (["train_step"], ["train_step_d", "train_step_g"]):
+        state = dict(params)
+        for name, p in model.named_parameters():
+            state["adam.m." + name] = np.zeros_like(params[name])
+            state["adam.v." + name] = np.zeros_like(params[name])
+        state["optimizer.d.step"] = np.zeros((), dtype=np.int64)
+        state["optimizer.g.step"] = np.zeros((), dtype=np.int64)
+        losses = []
+        for x, rng_counters in zip(images, counters):
+            loss = 0.0
+            for entry in entries:
+                paths = [os.path.join(work, f"gan_{kind}.safetensors")
+                         for kind in ("state", "inputs", "out")]
+                safetensors.save(paths[0], state)
+                safetensors.save(paths[1], dict(x=x, **rng_counters))
+                subprocess.run([args.kiln_run, library, "--entry=" + entry,
+                                f"--params={paths[0]}", f"--inputs={paths[1]}",
+                                f"--outputs={paths[2]}"], check=True)
+                result = safetensors.load(paths[2])
+                loss += float(result.pop("loss"))
+                state.update(result)
+            losses.append(loss)
+        worst, worst_name = worst_of({k: rel_err(state[k], v)
+                                      for k, v in expected.items()})
+        loss_err, _ = worst_of({i: rel_err(a, b) for i, (a, b) in
+                                enumerate(zip(losses, expected_losses))})
+        passed = worst <= 1e-9 and loss_err <= 1e-9
+        ok &= passed
+        label = "gan-" + "+".join(e[len("train_step"):].lstrip("_") or "chained"
+                                  for e in entries)
+        print(f"{'PASS' if passed else 'FAIL'}  {label:<20} f64  state max_rel_err={worst:.2e}"
+              f" ({worst_name})  losses max_rel_err={loss_err:.2e}  tol=1e-09")
+    return ok
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kilnc", default=os.environ.get("KILNC", os.path.join(BIN, "kilnc")))
@@ -241,6 +323,8 @@ def main():
                       f"  losses max_rel_err={loss_err:.2e}  tol={tol:g}")
         if args.filter in "resnet-sgd-momentum":
             failures += not resnet_check(args, work)
+        if args.filter in "gan-chained-steps":
+            failures += not gan_check(args, work)
     print(f"{'all passed' if not failures else f'{failures} failed'}")
     return 1 if failures else 0
 

@@ -5,8 +5,12 @@
 #include "dialects/Graph/IR/GraphShapes.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/CSE.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <cmath>
 #include <limits>
@@ -81,6 +85,15 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
     for (auto &[grad, step] : work)
       if (failed(build(grad, step)))
         return signalPassFailure();
+    // Alternating steps also run as one train_step, in the order of the
+    // train_step_<s> entries (the order a training run calls them).
+    SmallVector<func::FuncOp> steps;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (f.getSymName().starts_with("train_step_") && !f.isExternal())
+        steps.push_back(f);
+    if (steps.size() > 1 && !symbols.lookup("train_step") &&
+        failed(chain(steps)))
+      return signalPassFailure();
   }
 
   /// Every numeric option in its range: NaN, infinities and negative rates
@@ -397,6 +410,142 @@ struct GraphTrainStep : kiln::graph::impl::GraphTrainStepBase<GraphTrainStep> {
         loc, stepType, DenseElementsAttr::get(stepType, b.getI64IntegerAttr(1)));
     applied.push_back(b.create<AddOp>(loc, applyCount, applyOne));
     b.create<func::ReturnOp>(loc, applied);
+    return success();
+  }
+
+  /// The name an entry's argument has in the manifest (its parameter,
+  /// buffer or input name); empty if it has none.
+  static std::string argumentName(func::FuncOp f, unsigned i) {
+    for (StringRef attr :
+         {kiln::attr::kParam, kiln::attr::kBuffer, kiln::attr::kInput})
+      if (auto name = f.getArgAttrOfType<StringAttr>(i, attr))
+        return name.str();
+    return "";
+  }
+
+  /// `train_step` of a model trained in alternating steps (gan's
+  /// discriminator, then generator): the steps in turn, each on the
+  /// parameters, state and buffers the steps before it updated, so it
+  /// computes what calling them one after the other computes. Its arguments
+  /// are the steps' by name, its loss their losses' sum, its results every
+  /// value a step updates (the last step's, where several do).
+  ///
+  /// In one function, what the steps compute alike is computed once: the
+  /// generator's forward pass on the batch's latents, which the
+  /// discriminator's step needs as its fake images and the generator's
+  /// step differentiates.
+  LogicalResult chain(ArrayRef<func::FuncOp> steps) {
+    func::FuncOp first = steps.front(), last = steps.back();
+    OpBuilder b(last);
+    b.setInsertionPointAfter(last);
+    Location loc = first.getLoc();
+
+    SmallVector<std::string> argNames;
+    SmallVector<Type> argTypes;
+    SmallVector<DictionaryAttr> argAttrs;
+    llvm::StringMap<unsigned> argIndex;
+    for (func::FuncOp step : steps)
+      for (unsigned i = 0; i < step.getNumArguments(); ++i) {
+        std::string name = argumentName(step, i);
+        if (name.empty())
+          return step.emitError()
+                 << step.getSymName() << "'s argument #" << i << " has no name";
+        Type type = step.getArgument(i).getType();
+        auto [it, added] = argIndex.try_emplace(name, argNames.size());
+        if (added) {
+          argNames.push_back(name);
+          argTypes.push_back(type);
+          argAttrs.push_back(step.getArgAttrDict(i));
+        } else if (argTypes[it->second] != type) {
+          return step.emitError()
+                 << step.getSymName() << "'s argument '" << name
+                 << "' has type " << type << " where an earlier step's has "
+                 << argTypes[it->second];
+        }
+      }
+    Type lossType = first.getResultTypes()[0];
+    auto whole = b.create<func::FuncOp>(loc, "train_step",
+                                        b.getFunctionType(argTypes, {}));
+    for (auto [i, attrs] : llvm::enumerate(argAttrs))
+      whole.setArgAttrs(i, attrs);
+    Block *body = whole.addEntryBlock();
+    b.setInsertionPointToStart(body);
+
+    // Each name's value so far; the names updated, in first-update order,
+    // with the attributes of their last update's result.
+    llvm::StringMap<Value> current;
+    for (auto [i, name] : llvm::enumerate(argNames))
+      current[name] = body->getArgument(i);
+    SmallVector<std::string> updated;
+    llvm::StringMap<DictionaryAttr> updateAttrs;
+    Value loss;
+    for (func::FuncOp step : steps) {
+      if (step.getResultTypes()[0] != lossType)
+        return step.emitError() << step.getSymName() << "'s loss has type "
+                                << step.getResultTypes()[0] << ", "
+                                << first.getSymName() << "'s " << lossType;
+      IRMapping mapping;
+      for (unsigned i = 0; i < step.getNumArguments(); ++i)
+        mapping.map(step.getArgument(i), current[argumentName(step, i)]);
+      for (Operation &op : step.getBody().front().without_terminator())
+        b.clone(op, mapping);
+      auto ret = cast<func::ReturnOp>(step.getBody().front().getTerminator());
+      Value stepLoss = mapping.lookup(ret.getOperand(0));
+      loss = loss ? b.create<AddOp>(loc, loss, stepLoss).getResult() : stepLoss;
+      for (unsigned r = 1; r < ret.getNumOperands(); ++r) {
+        auto name =
+            step.getResultAttrOfType<StringAttr>(r, kiln::attr::kUpdate);
+        if (!name || !current.count(name.getValue()))
+          return step.emitError() << step.getSymName() << "'s result #" << r
+                                  << " updates no argument";
+        if (!updateAttrs.count(name.getValue()))
+          updated.push_back(name.str());
+        updateAttrs[name.getValue()] = step.getResultAttrDict(r);
+        current[name.getValue()] = mapping.lookup(ret.getOperand(r));
+      }
+    }
+    SmallVector<Value> returned{loss};
+    SmallVector<Type> resultTypes{lossType};
+    for (const std::string &name : updated) {
+      returned.push_back(current[name]);
+      resultTypes.push_back(current[name].getType());
+    }
+    b.create<func::ReturnOp>(loc, returned);
+    whole.setType(b.getFunctionType(argTypes, resultTypes));
+    whole.setResultAttr(0, kiln::attr::kOutput, b.getStringAttr("loss"));
+    for (auto [k, name] : llvm::enumerate(updated))
+      whole.setResultAttrs(k + 1, updateAttrs[name]);
+
+    // Share what the steps compute alike. A later step's batch norm whose
+    // running statistics nobody reads (the generator's step keeps them)
+    // computes the earlier one's result: in training mode it normalizes by
+    // the batch's statistics alone, whatever running statistics it is
+    // given. Each merge lets the ops after it merge in turn.
+    IRRewriter rewriter(b.getContext());
+    for (bool merged = true; merged;) {
+      DominanceInfo dominance(whole);
+      eliminateCommonSubExpressions(rewriter, dominance, whole);
+      merged = false;
+      SmallVector<BatchNormTrainingOp> seen;
+      for (auto norm :
+           llvm::make_early_inc_range(body->getOps<BatchNormTrainingOp>())) {
+        auto same = llvm::find_if(seen, [&](BatchNormTrainingOp earlier) {
+          return earlier.getInput() == norm.getInput() &&
+                 earlier.getWeight() == norm.getWeight() &&
+                 earlier.getBias() == norm.getBias() &&
+                 earlier.getEpsilon() == norm.getEpsilon() &&
+                 earlier.getChannelsLast() == norm.getChannelsLast();
+        });
+        if (same == seen.end() || !norm.getNewRunningMean().use_empty() ||
+            !norm.getNewRunningVar().use_empty()) {
+          seen.push_back(norm);
+          continue;
+        }
+        rewriter.replaceAllUsesWith(norm.getResult(), same->getResult());
+        rewriter.eraseOp(norm);
+        merged = true;
+      }
+    }
     return success();
   }
 };

@@ -150,6 +150,15 @@ def GraphTrainStep : Pass<"graph-train-step", "::mlir::ModuleOp"> {
     with clip-norm > 0 the gradients are first scaled to a global L2 norm of
     at most clip-norm, as torch.nn.utils.clip_grad_norm_.
 
+    A model trained in alternating steps has grad_<s> entries, and each
+    gains train_step_<s> (its own optimizer state, counted in
+    `optimizer.<s>.step`) and apply_step_<s>. `train_step` then chains the
+    train_step_<s> in their order: each step on the parameters, state and
+    buffers the steps before it updated, the losses summed. What the steps
+    compute alike is computed once (common subexpressions, and a batch norm
+    in training mode whose running statistics a later step does not
+    update): gan's generator runs once per batch, for both of its steps.
+
     Before: `func.func @grad(%w {graph.param = "w"}, %x) -> (loss, grad.w)`
     After (added): `func.func @train_step(%w {graph.param = "w"},
     %m {graph.buffer = "adam.m.w"}, ..., %t {graph.buffer = "optimizer.step"},

@@ -24,7 +24,8 @@
 // PyTorch's [in, out/groups, kh, kw] weight through strides: no flipped copy
 // of the weight and no zero-dilated input. With at most 4 output channels
 // (and no activation) it runs instead as one matmul over the batch into
-// columns, the weight's transpose times the input's plane per image, each
+// columns, the weight's transpose times the input's plane per image (or,
+// channels-last, the input's [h*w, c] matrix times the weight), each
 // column then added into its place in the result: oneDNN's deconvolution
 // vectorizes over output channels and ran one-channel outputs at 5-8
 // GFLOP/s (gan's last layer: 4.6 ms a call where the columns take under
@@ -210,29 +211,43 @@ createPointwise(const ConvolutionConfig &cfg) {
 constexpr int64_t maxColumnOutputs = 4;
 
 bool usesColumns(const ConvolutionConfig &cfg) {
-  return !cfg.channelsLast && cfg.transposed && cfg.groups == 1 &&
-         cfg.o <= maxColumnOutputs && cfg.activation == KILN_ACTIVATION_NONE;
+  return cfg.transposed && cfg.groups == 1 && cfg.o <= maxColumnOutputs &&
+         cfg.activation == KILN_ACTIVATION_NONE;
 }
 
-/// A transposed convolution as columns = W^T x per image, one oneDNN matmul
-/// over the batch: source [1, o*kh*kw, c] (PyTorch's weight [c, o, kh, kw]
-/// read transposed: element (r, c) at c*o*kh*kw + r), weights [n, c, h*w]
-/// (the input), destination [n, o*kh*kw, h*w] (`result`, in scratch); then
-/// scatterColumns adds every column into the result. Empty where oneDNN has
-/// only its reference matmul: then the deconvolution runs.
+/// A transposed convolution as columns, one oneDNN matmul over the batch,
+/// then scatterColumns adds every column into the result. NCHW: columns
+/// [o*kh*kw, h*w] = W^T x per image, source [1, o*kh*kw, c] (PyTorch's
+/// weight [c, o, kh, kw] read transposed: element (r, c) at c*o*kh*kw + r),
+/// weights [n, c, h*w] (the input). Channels-last: columns [h*w, o*kh*kw] =
+/// x W per image, source [n, h*w, c] (the input), weights [1, c, o*kh*kw]
+/// (PyTorch's weight as it is). The columns (`result`) are in scratch. Empty
+/// where oneDNN has only its reference matmul: then the deconvolution runs.
 std::optional<ConvolutionEntry> createColumns(const ConvolutionConfig &cfg) {
-  int64_t rows = cfg.o * cfg.kh * cfg.kw;
+  int64_t rows = cfg.o * cfg.kh * cfg.kw, plane = cfg.h * cfg.w;
   ConvolutionEntry entry;
   entry.columns = true;
   entry.reorderResult = false;
-  entry.userWeights = dnnl::memory::desc(
-      {1, rows, cfg.c}, DataType::f32, dnnl::memory::dims{rows * cfg.c, 1, rows});
-  entry.userSource = planesOf(cfg.n, cfg.c, cfg.h * cfg.w);
-  entry.userResult = planesOf(cfg.n, cfg.o, cfg.oh * cfg.ow);
-  entry.result = planesOf(cfg.n, rows, cfg.h * cfg.w);
-  std::optional<dnnl::matmul::primitive_desc> primitiveDesc = optimizedMatmul(
-      dnnl::matmul::desc(entry.userWeights, entry.userSource, entry.result),
-      fusedAttributes(false, KILN_ACTIVATION_NONE, 0.0));
+  std::optional<dnnl::matmul::primitive_desc> primitiveDesc;
+  if (cfg.channelsLast) {
+    entry.userResult = planesOf(cfg.n, cfg.oh * cfg.ow, cfg.o);
+    entry.userSource = planesOf(cfg.n, plane, cfg.c);
+    entry.userWeights = planesOf(1, cfg.c, rows);
+    entry.result = planesOf(cfg.n, plane, rows);
+    primitiveDesc = optimizedMatmul(
+        dnnl::matmul::desc(entry.userSource, entry.userWeights, entry.result),
+        fusedAttributes(false, KILN_ACTIVATION_NONE, 0.0));
+  } else {
+    entry.userWeights =
+        dnnl::memory::desc({1, rows, cfg.c}, DataType::f32,
+                           dnnl::memory::dims{rows * cfg.c, 1, rows});
+    entry.userResult = planesOf(cfg.n, cfg.o, cfg.oh * cfg.ow);
+    entry.userSource = planesOf(cfg.n, cfg.c, plane);
+    entry.result = planesOf(cfg.n, rows, plane);
+    primitiveDesc = optimizedMatmul(
+        dnnl::matmul::desc(entry.userWeights, entry.userSource, entry.result),
+        fusedAttributes(false, KILN_ACTIVATION_NONE, 0.0));
+  }
   if (!primitiveDesc)
     return std::nullopt;
   entry.primitive = dnnl::matmul(*primitiveDesc);
@@ -242,28 +257,41 @@ std::optional<ConvolutionEntry> createColumns(const ConvolutionConfig &cfg) {
   return entry;
 }
 
-/// Adds each image's columns [o*kh*kw, h*w] into its result planes: input
-/// pixel (y, x) under tap (ky, kx) lands at (y*strideH - padH + ky*dilationH,
+/// Adds each image's columns into its result planes: input pixel (y, x)
+/// under tap (ky, kx) lands at (y*strideH - padH + ky*dilationH,
 /// x*strideW - padW + kx*dilationW) where that is inside the result, which
 /// starts as the bias plus the residual (so output padding's margin is
-/// theirs alone). One thread per plane, taps in order: the same sums on any
-/// thread count. `residual` may be `result` itself.
+/// theirs alone). The columns are createColumns's: [o*kh*kw, h*w] per image
+/// for NCHW, [h*w, o*kh*kw] channels-last, where the result is [oh, ow, o]
+/// per image. One thread per output plane, taps in order: the same sums on
+/// any thread count. `residual` may be `result` itself.
 void scatterColumns(const float *columns, const float *bias,
                     const float *residual, float *result,
                     const ConvolutionConfig &cfg, int64_t threads) {
   int64_t plane = cfg.h * cfg.w, outPlane = cfg.oh * cfg.ow;
   int64_t taps = cfg.kh * cfg.kw, planes = cfg.n * cfg.o;
+  int64_t rows = cfg.o * taps;
 #pragma omp parallel for schedule(static) num_threads(threads) if (planes > 1)
   for (int64_t p = 0; p < planes; ++p) {
-    float *out = result + p * outPlane;
-    const float *start = residual ? residual + p * outPlane : nullptr;
-    float base = bias ? bias[p % cfg.o] : 0.0f;
+    int64_t image = p / cfg.o, channel = p % cfg.o;
+    // Element i of the output plane, and column entry (tap, pixel).
+    int64_t outAt = cfg.channelsLast ? image * outPlane * cfg.o + channel
+                                     : p * outPlane;
+    int64_t outStride = cfg.channelsLast ? cfg.o : 1;
+    const float *imageColumns =
+        columns + (cfg.channelsLast ? image * plane * rows : p * taps * plane);
+    int64_t tapStride = cfg.channelsLast ? 1 : plane;
+    int64_t pixelStride = cfg.channelsLast ? rows : 1;
+    if (cfg.channelsLast)
+      imageColumns += channel * taps;
+    float *out = result + outAt;
+    const float *start = residual ? residual + outAt : nullptr;
+    float base = bias ? bias[channel] : 0.0f;
     for (int64_t i = 0; i < outPlane; ++i)
-      out[i] = start ? base + start[i] : base;
-    const float *tapRows = columns + p * taps * plane;
+      out[i * outStride] = start ? base + start[i * outStride] : base;
     for (int64_t ky = 0; ky < cfg.kh; ++ky)
       for (int64_t kx = 0; kx < cfg.kw; ++kx) {
-        const float *row = tapRows + (ky * cfg.kw + kx) * plane;
+        const float *tap = imageColumns + (ky * cfg.kw + kx) * tapStride;
         for (int64_t y = 0; y < cfg.h; ++y) {
           int64_t oy = y * cfg.strideH - cfg.padH + ky * cfg.dilationH;
           if (oy < 0 || oy >= cfg.oh)
@@ -271,7 +299,8 @@ void scatterColumns(const float *columns, const float *bias,
           for (int64_t x = 0; x < cfg.w; ++x) {
             int64_t ox = x * cfg.strideW - cfg.padW + kx * cfg.dilationW;
             if (ox >= 0 && ox < cfg.ow)
-              out[oy * cfg.ow + ox] += row[y * cfg.w + x];
+              out[(oy * cfg.ow + ox) * outStride] +=
+                  tap[(y * cfg.w + x) * pixelStride];
           }
         }
       }
@@ -435,9 +464,14 @@ void runConvolution(const float *input, const float *weight, const float *bias,
 
   dnnl::stream &stream = threadStream();
   if (entry->columns) {
-    const float *columns = matmulIntoScratch(
-        stream, *entry, wrap(entry->userWeights, weight),
-        wrap(entry->userSource, input), entry->result, Scratch::Destination);
+    dnnl::memory weights = wrap(entry->userWeights, weight);
+    dnnl::memory source = wrap(entry->userSource, input);
+    const float *columns =
+        cfg.channelsLast
+            ? matmulIntoScratch(stream, *entry, source, weights, entry->result,
+                                Scratch::Destination)
+            : matmulIntoScratch(stream, *entry, weights, source, entry->result,
+                                Scratch::Destination);
     scatterColumns(columns, bias, residual, result, cfg, threads);
     return;
   }

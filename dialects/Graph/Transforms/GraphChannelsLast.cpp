@@ -127,12 +127,7 @@ private:
       return;
     }
     if (auto conv = dyn_cast<ConvTranspose2DOp>(op)) {
-      // The runtime computes transposed convolutions with few outputs from
-      // NCHW planes (a matrix product and a scatter), faster than oneDNN's
-      // deconvolution in any layout.
-      int64_t outputs = shapeOf(conv.getResult())[1];
-      if (conv.getChannelsLast() || !isF32(conv.getInput()) ||
-          (outputs <= 4 && conv.getGroups() == 1))
+      if (conv.getChannelsLast() || !isF32(conv.getInput()))
         return;
       auto y = b.create<ConvTranspose2DOp>(
           loc, nhwcOf(conv.getInput()), conv.getWeight(), conv.getBias(),

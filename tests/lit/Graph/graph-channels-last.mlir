@@ -45,8 +45,9 @@ func.func @grads(%x: tensor<2x8x6x6xf32>, %dy: tensor<2x1x6x6xf32>, %w: tensor<1
 // -----
 
 // Pooling runs channels-last too; the flatten (a reshape) needs NCHW, so
-// the pooled result is transposed back. A float64 convolution and a
-// transposed convolution with few outputs keep NCHW.
+// the pooled result is transposed back. A float64 convolution keeps NCHW;
+// a transposed convolution with few outputs (the runtime's matrix product
+// and scatter) reads the input's NHWC twin too.
 func.func @boundaries(%x: tensor<2x8x6x6xf32>, %w: tensor<8x8x3x3xf32>, %x64: tensor<2x8x6x6xf64>, %w64: tensor<8x8x3x3xf64>, %wt: tensor<8x2x3x3xf32>) -> (tensor<2x72xf32>, tensor<2x8x6x6xf64>, tensor<2x2x6x6xf32>) {
   %0 = graph.conv2d %x, %w {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>, tensor<8x8x3x3xf32>
   %1 = graph.max_pool2d %0 {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x8x6x6xf32>
@@ -57,13 +58,15 @@ func.func @boundaries(%x: tensor<2x8x6x6xf32>, %w: tensor<8x8x3x3xf32>, %x64: te
 }
 
 // CHECK-LABEL: func.func @boundaries
-// CHECK: %[[C:.*]] = graph.conv2d %{{.*}}, %arg1 {channels_last
+// CHECK: %[[X:.*]] = graph.transpose %arg0 {permutation = array<i64: 0, 2, 3, 1>}
+// CHECK: %[[C:.*]] = graph.conv2d %[[X]], %arg1 {channels_last
 // CHECK-NEXT: %[[P:.*]] = graph.max_pool2d %[[C]] {channels_last, kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<2x6x6x8xf32>
 // CHECK-NEXT: %[[B:.*]] = graph.transpose %[[P]] {permutation = array<i64: 0, 3, 1, 2>} : tensor<2x3x3x8xf32>
 // CHECK-NEXT: %[[F:.*]] = graph.reshape %[[B]] {shape = array<i64: 2, 72>}
 // CHECK-NEXT: %[[D:.*]] = graph.conv2d %arg2, %arg3 {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf64>
-// CHECK-NEXT: %[[T:.*]] = graph.conv_transpose2d %arg0, %arg4 {padding = array<i64: 1, 1>} : tensor<2x8x6x6xf32>
-// CHECK-NEXT: return %[[F]], %[[D]], %[[T]]
+// CHECK-NEXT: %[[T:.*]] = graph.conv_transpose2d %[[X]], %arg4 {channels_last, padding = array<i64: 1, 1>} : tensor<2x6x6x8xf32>
+// CHECK-NEXT: %[[TB:.*]] = graph.transpose %[[T]] {permutation = array<i64: 0, 3, 1, 2>} : tensor<2x6x6x2xf32>
+// CHECK-NEXT: return %[[F]], %[[D]], %[[TB]]
 
 // -----
 

@@ -162,6 +162,22 @@ case("chain", "chain/conv_relu_pool_linear",
      inputs={"x": randn((2, 3, 4, 4))},
      inter={"c": ((2, 4, 4, 4), "T"), "p": ((2, 4, 2, 2), "T"),
             "f": ((2, 16), "T")})
+# A classifier with fewer outputs than images (gan's discriminator): in
+# float32, graph-channels-last flattens the NHWC activation and permutes
+# the weight's columns instead, and its gradients come back through the
+# same permutation.
+case("chain", "chain/conv_leaky_relu_one_logit",
+     {"w": randn((6, 3, 3, 3), 0.5), "b": randn((6,)), "fw": randn((1, 150), 0.3),
+      "fb": randn((1,))},
+     "%c = graph.conv2d %x, %w, %b {padding = array<i64: 1, 1>} : $x, $w, $b\n"
+     "%a = graph.leaky_relu %c {alpha = 2.000000e-01 : f64} : $c\n"
+     "%f = graph.reshape %a {shape = array<i64: 4, 150>} : $c\n"
+     "%o = graph.matmul %f, %fw {transpose_rhs} : $f, $fw\n"
+     "%y = graph.add %o, %fb : $o, $fb",
+     lambda t: F.linear(F.leaky_relu(F.conv2d(t["x"], t["w"], t["b"], padding=1),
+                                     0.2).reshape(4, 150), t["fw"], t["fb"]),
+     inputs={"x": randn((4, 3, 5, 5))},
+     inter={"c": ((4, 6, 5, 5), "T"), "f": ((4, 150), "T"), "o": ((4, 1), "T")})
 case("chain", "chain/layer_norm_from_primitives",
      {"x": randn((4, 6), 2.0) + 1.0, "g": randn((6,)), "b": randn((6,))},
      "%mu = graph.reduce_mean %x {dims = array<i64: 1>, keep_dims} : $x\n"

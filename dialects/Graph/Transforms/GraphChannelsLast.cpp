@@ -7,9 +7,11 @@
 // gradient channels-last operands, and carries the layout forward through
 // the ops whose result does not depend on it (elementwise ops) and those
 // that have a channels-last form (batch and group norm, pooling,
-// concatenation, slices, sums and broadcasts). A transpose is left only
-// where a value meets an op that needs NCHW (a reshape such as a flatten,
-// an op without a channels-last form, a result of the function).
+// concatenation, slices, sums and broadcasts). A classifier with fewer
+// outputs than images reads the flattened NHWC activation through its
+// weight's permuted columns. A transpose is left only where a value meets
+// an op that needs NCHW (a reshape such as another flatten, an op without
+// a channels-last form, a result of the function).
 //
 // Ops already channels-last (written so) are left as they are. One walk in
 // block order suffices: every op's operands are defined before
@@ -201,6 +203,8 @@ private:
       return visitConcat(b, concat);
     if (auto slice = dyn_cast<SliceOp>(op))
       return visitSlice(b, slice);
+    if (auto reshape = dyn_cast<ReshapeOp>(op))
+      return visitReshape(b, reshape);
     if (auto reduce = dyn_cast<ReduceSumOp>(op))
       return visitReduce(b, reduce);
     if (auto reduce = dyn_cast<ReduceMeanOp>(op))
@@ -291,6 +295,94 @@ private:
     for (auto [old, now] : llvm::zip(op->getResults(), nhwc->getResults()))
       replaceWithTwin(b, old, now);
     op->erase();
+  }
+
+  /// A classifier's weight W [O, C*H*W] reads a flattened image in NCHW
+  /// order. Where it has fewer rows than the batch (gan's discriminator:
+  /// one), the products with it take the image flattened in NHWC order and
+  /// W with its columns permuted to match (O*C*H*W elements moved, where
+  /// the image's transpose moved N*C*H*W):
+  /// - the flatten [N, C, H, W] -> [N, C*H*W] of a twin that only such
+  ///   products read (x W^T, and the weight's gradient g^T x, whose columns
+  ///   are permuted back) flattens the twin;
+  /// - the unflatten of a product g W (the flatten's data gradient) to
+  ///   [N, C, H, W] gives a twin: g W' unflattened to [N, H, W, C].
+  void visitReshape(OpBuilder &b, ReshapeOp reshape) {
+    Value input = reshape.getInput(), flat = reshape.getResult();
+    ArrayRef<int64_t> in = shapeOf(input), out = shapeOf(flat);
+    Location loc = reshape.getLoc();
+    // (A flatten of a [N, C, 1, 1] image is a view in either layout.)
+    if (in.size() == 4 && out.size() == 2 && out[0] == in[0] &&
+        in[2] * in[3] > 1 && twins.count(input)) {
+      auto readsAsClassifier = [&](OpOperand &use) {
+        auto product = dyn_cast<MatmulOp>(use.getOwner());
+        if (!product || product.getLhs() == product.getRhs())
+          return false;
+        bool weightTimesImage = use.getOperandNumber() == 0 &&
+                                !product.getTransposeLhs() &&
+                                product.getTransposeRhs();
+        bool weightGradient = use.getOperandNumber() == 1 &&
+                              product.getTransposeLhs() &&
+                              !product.getTransposeRhs();
+        return (weightTimesImage || weightGradient) &&
+               shapeOf(product.getResult())[weightTimesImage ? 1 : 0] < in[0];
+      };
+      if (flat.use_empty() || !llvm::all_of(flat.getUses(), readsAsClassifier))
+        return;
+      Value nhwcFlat = b.create<ReshapeOp>(loc, twins.lookup(input), out);
+      for (OpOperand &use : llvm::make_early_inc_range(flat.getUses())) {
+        auto product = cast<MatmulOp>(use.getOwner());
+        OpBuilder at(product);
+        Location productLoc = product.getLoc();
+        if (use.getOperandNumber() == 0) {
+          Value weight = toNhwcColumns(at, productLoc, product.getRhs(), in);
+          product.getResult().replaceAllUsesWith(at.create<MatmulOp>(
+              productLoc, nhwcFlat, weight, false, true));
+        } else {
+          Value gradient = at.create<MatmulOp>(productLoc, product.getLhs(),
+                                               nhwcFlat, true, false);
+          product.getResult().replaceAllUsesWith(
+              toNchwColumns(at, productLoc, gradient, in));
+        }
+        product->erase();
+      }
+      reshape->erase();
+      return;
+    }
+    auto product = input.getDefiningOp<MatmulOp>();
+    if (in.size() != 2 || out.size() != 4 || in[0] != out[0] ||
+        out[2] * out[3] == 1 || !isF32(flat) || !product ||
+        product.getTransposeLhs() ||
+        product.getTransposeRhs() || !input.hasOneUse() ||
+        shapeOf(product.getRhs())[0] >= out[0])
+      return;
+    Value weight = toNhwcColumns(b, loc, product.getRhs(), out);
+    Value nhwc = b.create<MatmulOp>(loc, product.getLhs(), weight, false,
+                                    false);
+    finish(b, reshape,
+           b.create<ReshapeOp>(loc, nhwc, reordered(out, kToChannelsLast)));
+    product->erase();
+  }
+
+  /// `matrix` [O, C*H*W] with its columns in NHWC order ([O, H*W*C]), for
+  /// the image shape `image` ([N, C, H, W]).
+  static Value toNhwcColumns(OpBuilder &b, Location loc, Value matrix,
+                             ArrayRef<int64_t> image) {
+    int64_t rows = shapeOf(matrix)[0];
+    Value planes = b.create<ReshapeOp>(
+        loc, matrix, ArrayRef<int64_t>{rows, image[1], image[2], image[3]});
+    Value permuted = b.create<TransposeOp>(loc, planes, kToChannelsLast);
+    return b.create<ReshapeOp>(loc, permuted, shapeOf(matrix));
+  }
+
+  /// The inverse: `matrix` [O, H*W*C] with its columns back in NCHW order.
+  static Value toNchwColumns(OpBuilder &b, Location loc, Value matrix,
+                             ArrayRef<int64_t> image) {
+    int64_t rows = shapeOf(matrix)[0];
+    Value planes = b.create<ReshapeOp>(
+        loc, matrix, ArrayRef<int64_t>{rows, image[2], image[3], image[1]});
+    Value permuted = b.create<TransposeOp>(loc, planes, kToChannelsFirst);
+    return b.create<ReshapeOp>(loc, permuted, shapeOf(matrix));
   }
 
   /// A broadcast to a rank-4 shape of a twin broadcasts the twin to the

@@ -54,15 +54,17 @@ def GraphChannelsLast : Pass<"graph-channels-last", "::mlir::func::FuncOp"> {
   let summary = "Keeps float32 activations channels-last (NHWC) between convolutions";
   let description = [{
     oneDNN's convolutions run on NHWC activations. Every float32
-    `graph.conv2d`, `graph.conv_transpose2d` (except those with at most four
-    outputs and one group, which the runtime computes from NCHW planes) and
-    `graph.conv2d_weight_grad` gets `channels_last` operands, and the layout
-    is carried forward through elementwise ops (whose rank-4 operands all
-    have the result's shape), batch and group norm and pooling
-    (`channels_last`), concatenations, slices, sums and broadcasts. A
+    `graph.conv2d`, `graph.conv_transpose2d` and `graph.conv2d_weight_grad`
+    gets `channels_last` operands, and the layout is carried forward through
+    elementwise ops (whose rank-4 operands all have the result's shape),
+    batch and group norm and pooling (`channels_last`), concatenations,
+    slices, sums and broadcasts. A classifier's flatten feeding a weight
+    with fewer rows than the batch (`x W^T` and the weight's gradient) reads
+    the NHWC activation, the weight's columns permuted to match; the
+    unflatten of its data gradient (`g W`) is NHWC too. A
     `graph.transpose` to NCHW is left only where a value meets an op that
-    needs it (a reshape, a broadcast, a concatenation, a function result).
-    Runs after autodiff: channels-last ops have no gradient rules.
+    needs it (another reshape, a broadcast, a concatenation, a function
+    result). Runs after autodiff: channels-last ops have no gradient rules.
 
     Before:
     ```mlir

@@ -122,3 +122,52 @@ func.func @axis_and_mask(%x: tensor<2x8x6x6xf32>, %w: tensor<8x8x3x3xf32>, %m: t
 // CHECK-NEXT: %[[B:.*]] = graph.broadcast_to %arg2 {shape = array<i64: 2, 3, 6, 6>} : tensor<6x6xf32>
 // CHECK-NEXT: %[[A:.*]] = graph.add %arg3, %[[B]] : tensor<2x3x6x6xf32>
 // CHECK-NEXT: return %[[T]], %[[A]]
+
+// -----
+
+// A classifier with fewer outputs than images (one logit of four): the
+// flatten of the NHWC activation feeds the products with the weight, whose
+// columns are permuted to NHWC order; the weight's gradient comes back to
+// NCHW order; the data gradient g W, unflattened, is an NHWC twin, so the
+// leaky ReLU's gradient and the convolution's weight gradient read it
+// without a transpose of the activation. (CSE later merges the weight's
+// two permutations.)
+func.func @classifier(%x: tensor<4x3x5x5xf32>, %w: tensor<6x3x3x3xf32>, %fw: tensor<1x150xf32>, %g: tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<1x150xf32>, tensor<6x3x3x3xf32>) {
+  %c = graph.conv2d %x, %w {padding = array<i64: 1, 1>} : tensor<4x3x5x5xf32>, tensor<6x3x3x3xf32>
+  %a = graph.leaky_relu %c {alpha = 2.000000e-01 : f64} : tensor<4x6x5x5xf32>
+  %f = graph.reshape %a {shape = array<i64: 4, 150>} : tensor<4x6x5x5xf32>
+  %y = graph.matmul %f, %fw {transpose_rhs} : tensor<4x150xf32>, tensor<1x150xf32>
+  %dfw = graph.matmul %g, %f {transpose_lhs} : tensor<4x1xf32>, tensor<4x150xf32>
+  %df = graph.matmul %g, %fw : tensor<4x1xf32>, tensor<1x150xf32>
+  %da = graph.reshape %df {shape = array<i64: 4, 6, 5, 5>} : tensor<4x150xf32>
+  %zero = graph.constant dense<0.0> : tensor<f32>
+  %slope = graph.constant dense<0.2> : tensor<f32>
+  %scaled = graph.mul %da, %slope : tensor<4x6x5x5xf32>, tensor<f32>
+  %positive = graph.compare gt, %c, %zero : tensor<4x6x5x5xf32>, tensor<f32>
+  %dc = graph.select %positive, %da, %scaled : tensor<4x6x5x5xi1>, tensor<4x6x5x5xf32>, tensor<4x6x5x5xf32>
+  %dw = graph.conv2d_weight_grad %x, %dc {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>} : tensor<4x3x5x5xf32>, tensor<4x6x5x5xf32>
+  return %y, %dfw, %dw : tensor<4x1xf32>, tensor<1x150xf32>, tensor<6x3x3x3xf32>
+}
+
+// CHECK-LABEL: func.func @classifier
+// CHECK: %[[X:.*]] = graph.transpose %arg0 {permutation = array<i64: 0, 2, 3, 1>}
+// CHECK-NEXT: %[[C:.*]] = graph.conv2d %[[X]], %arg1 {channels_last
+// CHECK-NEXT: %[[A:.*]] = graph.leaky_relu %[[C]] {{.*}} : tensor<4x5x5x6xf32>
+// CHECK-NEXT: %[[F:.*]] = graph.reshape %[[A]] {shape = array<i64: 4, 150>} : tensor<4x5x5x6xf32>
+// CHECK-NEXT: %[[W4:.*]] = graph.reshape %arg2 {shape = array<i64: 1, 6, 5, 5>}
+// CHECK-NEXT: %[[WT:.*]] = graph.transpose %[[W4]] {permutation = array<i64: 0, 2, 3, 1>}
+// CHECK-NEXT: %[[W:.*]] = graph.reshape %[[WT]] {shape = array<i64: 1, 150>}
+// CHECK-NEXT: %[[Y:.*]] = graph.matmul %[[F]], %[[W]] {transpose_rhs}
+// CHECK-NEXT: %[[G:.*]] = graph.matmul %arg3, %[[F]] {transpose_lhs}
+// CHECK-NEXT: %[[G4:.*]] = graph.reshape %[[G]] {shape = array<i64: 1, 5, 5, 6>}
+// CHECK-NEXT: %[[GT:.*]] = graph.transpose %[[G4]] {permutation = array<i64: 0, 3, 1, 2>}
+// CHECK-NEXT: %[[DFW:.*]] = graph.reshape %[[GT]] {shape = array<i64: 1, 150>}
+// CHECK-NEXT: %[[W4B:.*]] = graph.reshape %arg2 {shape = array<i64: 1, 6, 5, 5>}
+// CHECK-NEXT: %[[WTB:.*]] = graph.transpose %[[W4B]] {permutation = array<i64: 0, 2, 3, 1>}
+// CHECK-NEXT: %[[WB:.*]] = graph.reshape %[[WTB]] {shape = array<i64: 1, 150>}
+// CHECK-NEXT: %[[DF:.*]] = graph.matmul %arg3, %[[WB]] :
+// CHECK-NEXT: %[[DA:.*]] = graph.reshape %[[DF]] {shape = array<i64: 4, 5, 5, 6>}
+// CHECK-NOT: graph.transpose
+// CHECK: %[[DC:.*]] = graph.select %{{.*}}, %[[DA]], %{{.*}} : tensor<4x5x5x6xi1>
+// CHECK-NEXT: %[[DW:.*]] = graph.conv2d_weight_grad %[[X]], %[[DC]] {channels_last
+// CHECK-NEXT: return %[[Y]], %[[DFW]], %[[DW]]

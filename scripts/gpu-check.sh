@@ -9,7 +9,7 @@
 #   scripts/gpu-check.sh prepare [DIR]  compile the artefacts (kilnc from
 #                                       build/, the CUDA toolkit) and copy
 #                                       the data into DIR (default
-#                                       build/gpu-check; about 53 MiB)
+#                                       build/gpu-check; about 54 MiB)
 #   scripts/gpu-check.sh run [DIR]      on the GPU machine: run the checks
 #   scripts/gpu-check.sh [DIR]          both, on a machine that has both
 #
@@ -23,7 +23,7 @@ KILNC="${KILNC:-build/bin/kilnc}"
 DATA=/usr/share/datasets/fashion-mnist
 
 # What runs: kind, model, batch. Every op case of the reference suite in
-# float32 and float64 (but recurrences); numerics at batch 8 (forward, loss,
+# float32 and float64; numerics at batch 8 (forward, loss,
 # grad);
 # the benchmark's train steps at the batch of each model's training.
 PLAN="ops all f32

@@ -807,11 +807,11 @@ def KilnGpuMapLoops : Pass<"kiln-gpu-map-loops", "::mlir::func::FuncOp"> {
     On bufferized code, before scf.parallel loops become `gpu.launch`:
     `memref.copy` becomes `linalg.copy`, and every linalg op becomes a
     parallel loop nest (its parallel dimensions in one `scf.parallel`, its
-    reductions sequential loops inside). A nest of more than three
-    dimensions is collapsed to three (a launch has three); then its
-    dimensions are tiled, innermost first, into a block of up to
-    `threads-per-block` threads (the innermost dimension whole up to that
-    many, outer ones filling what remains), the tiles becoming the grid.
+    reductions sequential loops inside). The parallel dimensions of each
+    outermost nest are collapsed into one, which is tiled into blocks of up
+    to `threads-per-block` threads, the tiles becoming the grid:
+    consecutive threads take consecutive innermost elements, so loads and
+    stores coalesce.
     Work that no parallel loop covers (a reduction to one value: loops of
     loads and stores outside any `scf.parallel`) is wrapped in a one-thread
     parallel loop, so that no load or store of a buffer is left to the
@@ -825,8 +825,8 @@ def KilnGpuMapLoops : Pass<"kiln-gpu-map-loops", "::mlir::func::FuncOp"> {
     ```
     After:
     ```mlir
-    scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c1000) step (%c1, %c256) {
-      scf.parallel (%ti, %tj) = (%c0, %c0) to (%c1, min(256, 1000 - %j)) ... {
+    scf.parallel (%b) = (%c0) to (%c64000) step (%c256) {
+      scf.parallel (%t) = (%c0) to (min(256, 64000 - %b)) ... {
         ...
       }
     }

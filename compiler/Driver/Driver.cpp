@@ -88,9 +88,9 @@ cl::opt<std::string> features("cpu-features",
                               cl::init(""), cl::cat(category));
 cl::opt<std::string> targetName(
     "target",
-    cl::desc("Where the code runs: cpu (default), or cuda: NVIDIA GPUs, "
-             "whose kernels --emit=ptx writes (the CUDA runtime that runs "
-             "them is not built yet)"),
+    cl::desc("Where the code runs: cpu (default), or cuda: NVIDIA GPUs "
+             "(so, exe, obj and lib launch their kernels through Kiln's "
+             "CUDA runtime; --emit=ptx writes the kernels)"),
     cl::init("cpu"), cl::cat(category));
 cl::opt<std::string> gpuArch("gpu-arch",
                              cl::desc("--target=cuda: the GPU architecture "

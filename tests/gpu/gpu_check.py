@@ -15,7 +15,7 @@ they are (one primary context), so no copy separates the two.
                                      check of numbers, run on the host (the
                                      checks' own test)
 
-Ops: every case of the op reference suite (but recurrences) in float32
+Ops: every case of the op reference suite in float32
 and float64, one artefact each, against its PyTorch reference with the CPU
 suite's tolerances (tests/reference/harness.py). Numerics: every model of
 DIR/models.txt, its forward, loss and every

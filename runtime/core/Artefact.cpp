@@ -434,6 +434,9 @@ Artefact::fromFunctions(const char *(*manifest)(), int64_t (*count)(),
 }
 
 Artefact::~Artefact() {
+  if (cuda_)
+    for (auto &[host, copy] : resident_)
+      cuda_->release(copy.data);
   if (handle_)
     dlclose(handle_);
 }
@@ -565,11 +568,19 @@ Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
   };
   std::map<void *, DeviceBuffer> device;
   std::vector<void *> devicePointers(pointers.size());
+  // keepOnGpu's tensors are on the GPU already and stay there.
+  std::vector<bool> resident(pointers.size(), false);
   bool allocated = true;
   for (size_t i = 0; i < pointers.size(); ++i) {
     bool argument = i < arguments.size();
     const HostTensor &tensor =
         argument ? arguments[i] : results[i - arguments.size()];
+    auto kept = resident_.find(pointers[i]);
+    if (kept != resident_.end() && kept->second.bytes == tensor.sizeInBytes()) {
+      devicePointers[i] = kept->second.data;
+      resident[i] = true;
+      continue;
+    }
     auto [slot, fresh] = device.try_emplace(pointers[i]);
     DeviceBuffer &buffer = slot->second;
     if (fresh) {
@@ -599,6 +610,8 @@ Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
   }
   // Every result's buffer back, once each (updated arguments included).
   for (size_t i = arguments.size(); i < pointers.size(); ++i) {
+    if (resident[i])
+      continue;
     DeviceBuffer &buffer = device[pointers[i]];
     if (buffer.copiedBack)
       continue;
@@ -610,6 +623,93 @@ Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
   if (cuda_->finish(error, sizeof(error)))
     return Status::error(std::string("on the GPU: ") + error);
   return Status::success();
+}
+
+Status Artefact::keepOnGpu(const std::vector<HostTensor *> &tensors) {
+  if (!cuda_)
+    return Status::success();
+  if (Status s = initializeGpu(); !s.ok())
+    return s;
+  cuda_->beginEntry("(the state kept on the GPU)");
+  std::vector<HostTensor *> kept;
+  bool allocated = true;
+  for (HostTensor *tensor : tensors) {
+    void *host = tensor->data();
+    size_t bytes = tensor->sizeInBytes();
+    if (bytes == 0 || resident_.count(host))
+      continue;
+    DeviceCopy copy{cuda_->allocate(bytes), bytes};
+    if (!copy.data) {
+      allocated = false;
+      break;
+    }
+    resident_[host] = copy;
+    kept.push_back(tensor);
+    cuda_->copyToDevice(copy.data, host, bytes);
+  }
+  char error[1024];
+  if (cuda_->finish(error, sizeof(error)) || !allocated) {
+    releaseResident(kept);
+    return Status::error(std::string("keeping the training state on the "
+                                     "GPU: ") +
+                         (allocated ? error : "out of device memory"));
+  }
+  return Status::success();
+}
+
+Status Artefact::copyResidentToHost(const std::vector<HostTensor *> &tensors) {
+  if (!cuda_ || resident_.empty())
+    return Status::success();
+  cuda_->beginEntry("(the state kept on the GPU)");
+  for (HostTensor *tensor : tensors) {
+    auto kept = resident_.find(tensor->data());
+    if (kept != resident_.end())
+      cuda_->copyToHost(kept->first, kept->second.data, kept->second.bytes);
+  }
+  char error[1024];
+  if (cuda_->finish(error, sizeof(error)))
+    return Status::error(std::string("copying the training state from the "
+                                     "GPU: ") +
+                         error);
+  return Status::success();
+}
+
+void Artefact::releaseResident(const std::vector<HostTensor *> &tensors) {
+  if (!cuda_ || resident_.empty())
+    return;
+  for (HostTensor *tensor : tensors) {
+    auto kept = resident_.find(tensor->data());
+    if (kept == resident_.end())
+      continue;
+    cuda_->release(kept->second.data);
+    resident_.erase(kept);
+  }
+  char error[1024];
+  cuda_->finish(error, sizeof(error));
+}
+
+Status GpuResidency::keep(Artefact *artefact,
+                          std::vector<HostTensor *> tensors) {
+  release();
+  if (!artefact || !artefact->onGpu())
+    return Status::success();
+  if (Status s = artefact->keepOnGpu(tensors); !s.ok())
+    return s;
+  artefact_ = artefact;
+  tensors_ = std::move(tensors);
+  return Status::success();
+}
+
+Status GpuResidency::copyToHost() const {
+  return artefact_ ? artefact_->copyResidentToHost(tensors_)
+                   : Status::success();
+}
+
+void GpuResidency::release() {
+  if (artefact_)
+    artefact_->releaseResident(tensors_);
+  artefact_ = nullptr;
+  tensors_.clear();
 }
 
 } // namespace kiln::rt

@@ -2,6 +2,7 @@
 
 #include "train/Evaluation.h"
 
+#include "kiln/runtime/Artefact.h"
 #include "train/Batches.h"
 
 #include <cmath>
@@ -32,6 +33,17 @@ std::string describeAccuracy(const Evaluation &e) {
 /// batch << 32), so evaluations compare across epochs and runs.
 namespace {
 
+/// The arguments of `entry` that are the model's state (not inputs): kept
+/// on a GPU artefact's device for the whole evaluation.
+std::vector<HostTensor *> stateOf(const EntrySpec &entry,
+                                  std::vector<HostTensor> &args) {
+  std::vector<HostTensor *> state;
+  for (size_t i = 0; i < args.size() && i < entry.arguments.size(); ++i)
+    if (entry.arguments[i].kind != ArgKind::Input)
+      state.push_back(&args[i]);
+  return state;
+}
+
 Status evaluateLoss(const CompiledModel &model, const Dataset &data,
                     const std::vector<NamedTensor> &state, Evaluation &result) {
   const EntrySpec *loss = findEntry(model.entries, "loss");
@@ -44,6 +56,9 @@ Status evaluateLoss(const CompiledModel &model, const Dataset &data,
   if (!bound.ok())
     return bound.status();
   std::vector<HostTensor> args = std::move(bound).value();
+  GpuResidency onGpu;
+  if (Status s = onGpu.keep(model.artefact, stateOf(*loss, args)); !s.ok())
+    return s;
   HostTensor *x = inputNamed(*loss, args, "x");
   HostTensor *seed = inputNamed(*loss, args, "rng_seed");
   HostTensor *offset = inputNamed(*loss, args, "rng_offset");
@@ -109,6 +124,9 @@ Status evaluateOn(const CompiledModel &model, const ModelShapes &shapes,
   if (!bound.ok())
     return bound.status();
   std::vector<HostTensor> args = std::move(bound).value();
+  GpuResidency onGpu;
+  if (Status s = onGpu.keep(model.artefact, stateOf(*forward, args)); !s.ok())
+    return s;
   bool reversal = shapes.source > 0;
   BatchInputs in;
   in.x = inputNamed(*forward, args, reversal ? "src" : "x");

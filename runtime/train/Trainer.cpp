@@ -615,6 +615,19 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
       return s;
   }
 
+  // A GPU artefact keeps the training state (parameters, optimizer state,
+  // buffers) on the GPU from step to step; its host copy is brought up to
+  // date where it is read (evaluation, checkpoints). With --copy-updates
+  // every step's results are new buffers: no state stays anywhere.
+  GpuResidency stateOnGpu;
+  if (!options.copyUpdates) {
+    std::vector<HostTensor *> state;
+    for (size_t i = 0; i < args.size(); ++i)
+      if (slots[i]->kind != ArgKind::Input)
+        state.push_back(&args[i]);
+    if (Status s = stateOnGpu.keep(model.artefact, std::move(state)); !s.ok())
+      return s;
+  }
   auto stateTensors = [&]() {
     std::vector<NamedTensor> state;
     for (size_t i = 0; i < args.size(); ++i)
@@ -640,6 +653,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   int64_t checkpointedStep = 0; // the step of the last checkpoint written
   auto save = [&](const std::string &path, int64_t epoch, int64_t next,
                   bool modelOnly) {
+    if (Status s = stateOnGpu.copyToHost(); !s.ok())
+      return s;
     if (path == options.checkpoint)
       checkpointedStep = stepsDone;
     SafeTensorsFile file;
@@ -824,6 +839,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     if (Status s = finishProfile(); !s.ok())
       return s;
     Evaluation evaluation;
+    if (Status s = stateOnGpu.copyToHost(); !s.ok())
+      return s;
     if (Status s = evaluateOn(model, shapes.value(), loaded.value().test,
                               stateTensors(), evaluation);
         !s.ok())

@@ -15,6 +15,7 @@
 #include "kiln/runtime/Manifest.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,6 +92,20 @@ public:
   Status setDeviceResultsHook(const std::string &entry,
                               DeviceResultsHook hook);
 
+  /// Keeps `tensors` on the GPU between runs (a training run's parameters
+  /// and optimizer state): a run given one of them, as an argument or as
+  /// the argument a result updates, uses its device copy, with no copy to
+  /// or from the host. The host data is stale until copyResidentToHost.
+  /// Each tensor's buffer must stay where it is (a HostTensor moved keeps
+  /// it) until releaseResident. Nothing for a CPU artefact. GpuResidency
+  /// does all three for a scope.
+  Status keepOnGpu(const std::vector<HostTensor *> &tensors);
+  /// Copies the device data of those of `tensors` kept on the GPU to their
+  /// host buffers.
+  Status copyResidentToHost(const std::vector<HostTensor *> &tensors);
+  /// Frees the device copies of `tensors`, without copying them back.
+  void releaseResident(const std::vector<HostTensor *> &tensors);
+
 private:
   Artefact() = default;
   static StatusOr<std::unique_ptr<Artefact>>
@@ -111,7 +126,33 @@ private:
   bool gpuReady_ = false;
   std::vector<EntrySpec> entries_;
   std::vector<DeviceResultsHook> deviceResultsHooks_; // per entry
+  /// keepOnGpu's tensors: host buffer -> its device copy.
+  struct DeviceCopy {
+    void *data = nullptr;
+    size_t bytes = 0;
+  };
+  std::map<void *, DeviceCopy> resident_;
   std::vector<void (*)(void **)> functions_;
+};
+
+/// Tensors a GPU artefact keeps on the GPU while this lives (a training
+/// run's state across its steps, an evaluation's parameters across its
+/// batches); nothing for a CPU artefact or a null one.
+class GpuResidency {
+public:
+  GpuResidency() = default;
+  GpuResidency(const GpuResidency &) = delete;
+  GpuResidency &operator=(const GpuResidency &) = delete;
+  ~GpuResidency() { release(); }
+
+  Status keep(Artefact *artefact, std::vector<HostTensor *> tensors);
+  /// Their host buffers up to date (before they are read or written out).
+  Status copyToHost() const;
+  void release();
+
+private:
+  Artefact *artefact_ = nullptr;
+  std::vector<HostTensor *> tensors_;
 };
 
 /// Whether `device` names a device artefacts run on ("cpu", "cuda").

@@ -245,4 +245,52 @@ Value transposeLastTwo(OpBuilder &b, Location loc, Value x) {
   return permute(b, loc, x, permutation);
 }
 
+Value addF(OpBuilder &b, Location l, Value x, Value y) {
+  return addS(b, l, x, y);
+}
+
+Value withReduced(OpBuilder &b, Location loc, Value x, ArrayRef<Value> reduced,
+                  ArrayRef<int64_t> dropped, ArrayRef<Value> extra,
+                  ScalarFn body, Type resultElt) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> shape = shapeOf(x);
+  int64_t rank = shape.size();
+  SmallVector<Value> inputs{x};
+  SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  for (Value r : reduced) {
+    inputs.push_back(r);
+    maps.push_back(droppingMap(ctx, rank, dropped));
+  }
+  for (Value e : extra) {
+    inputs.push_back(e);
+    maps.push_back(broadcastMap(ctx, shapeOf(e), rank));
+  }
+  Value init = empty(b, loc, shape, resultElt ? resultElt : elementTypeOf(x));
+  return generic(b, loc, rank, inputs, maps, init,
+                 AffineMap::getMultiDimIdentityMap(rank, ctx), {},
+                 [&](OpBuilder &nb, Location l, ValueRange args) {
+                   return SmallVector<Value>{body(nb, l, args.drop_back())};
+                 })
+      .front();
+}
+
+Value divideBy(OpBuilder &b, Location loc, Value t, double count) {
+  Type elt = elementTypeOf(t);
+  return elementwise(
+      b, loc, shapeOf(t), elt, t, [&](OpBuilder &nb, Location l, ValueRange a) {
+        if (isFloat(elt))
+          return nb.create<arith::DivFOp>(l, a[0], scalar(nb, l, elt, count))
+              .getResult();
+        return nb.create<arith::DivSIOp>(l, a[0], scalar(nb, l, elt, count))
+            .getResult();
+      });
+}
+
+int64_t countOver(ArrayRef<int64_t> shape, ArrayRef<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    n *= shape[d];
+  return n;
+}
+
 } // namespace kiln::lowering

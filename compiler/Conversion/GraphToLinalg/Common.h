@@ -121,6 +121,22 @@ Value mulS(OpBuilder &b, Location loc, Value x, Value y);
 Value maxS(OpBuilder &b, Location loc, Value x, Value y);
 Value minS(OpBuilder &b, Location loc, Value x, Value y);
 
+/// addS: reduce()'s combine for a sum.
+Value addF(OpBuilder &b, Location l, Value x, Value y);
+
+/// An elementwise pass over `x`'s shape reading `x` and tensors that lack
+/// the dims `dropped` (reduced values broadcast back), plus `extra` inputs
+/// with numpy broadcasting.
+Value withReduced(OpBuilder &b, Location loc, Value x, ArrayRef<Value> reduced,
+                  ArrayRef<int64_t> dropped, ArrayRef<Value> extra,
+                  ScalarFn body, Type resultElt = {});
+
+/// `t` divided by `count`, elementwise (float or signed integer division).
+Value divideBy(OpBuilder &b, Location loc, Value t, double count);
+
+/// The number of elements of `shape` over the dimensions `dims`.
+int64_t countOver(ArrayRef<int64_t> shape, ArrayRef<int64_t> dims);
+
 } // namespace kiln::lowering
 
 #endif // KILN_COMPILER_CONVERSION_GRAPHTOLINALG_COMMON_H

@@ -98,8 +98,9 @@ void kiln::populateGraphToLinalgPatterns(RewritePatternSet &patterns,
   LowerFamily model = [libraryCalls](OpBuilder &b, Operation *op) {
     return lowerModel(b, op, libraryCalls);
   };
-  for (LowerFamily lower : {LowerFamily(&lowerElementwise),
-                            LowerFamily(&lowerReduction), contraction,
-                            LowerFamily(&lowerShape), model})
+  for (LowerFamily lower :
+       {LowerFamily(&lowerElementwise), LowerFamily(&lowerReduction),
+        LowerFamily(&lowerNormalization), contraction, LowerFamily(&lowerShape),
+        model})
     patterns.add<LowerFamilyPattern>(ctx, std::move(lower));
 }

@@ -28,8 +28,10 @@ mlir::Value scalarActivation(mlir::OpBuilder &b, mlir::Location loc,
 
 /// Unary and binary math, comparisons, select, casts, constants, broadcasts.
 Results lowerElementwise(mlir::OpBuilder &b, mlir::Operation *op);
-/// Reductions, argmax, softmax, norms, losses.
+/// Reductions, argmax, softmax, losses.
 Results lowerReduction(mlir::OpBuilder &b, mlir::Operation *op);
+/// Layer, batch and group norms and their gradients.
+Results lowerNormalization(mlir::OpBuilder &b, mlir::Operation *op);
 /// Matmuls, convolutions, pooling, and the kernel dialect's library calls:
 /// float32 ones become runtime calls when `libraryCalls`, the rest take the
 /// generated path.

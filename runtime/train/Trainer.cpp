@@ -618,12 +618,20 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   // A GPU artefact keeps the training state (parameters, optimizer state,
   // buffers) on the GPU from step to step; its host copy is brought up to
   // date where it is read (evaluation, checkpoints). With --copy-updates
-  // every step's results are new buffers: no state stays anywhere.
+  // every step's results are new buffers: no state stays anywhere. A
+  // data-parallel step averages the buffers its gradient step updates
+  // (batch norm's running statistics) on the host and writes them into
+  // their slots there: those go to the GPU with every call.
+  std::vector<bool> updatedOnHost(args.size(), false);
+  for (size_t k = 0; k < gradSteps.size(); ++k)
+    for (size_t r = 1; r < gradSteps[k]->results.size(); ++r)
+      if (int a = gradSteps[k]->updatedArgument(r); a >= 0)
+        updatedOnHost[gradSlots[k][a]] = true;
   GpuResidency stateOnGpu;
   if (!options.copyUpdates) {
     std::vector<HostTensor *> state;
     for (size_t i = 0; i < args.size(); ++i)
-      if (slots[i]->kind != ArgKind::Input)
+      if (slots[i]->kind != ArgKind::Input && !updatedOnHost[i])
         state.push_back(&args[i]);
     if (Status s = stateOnGpu.keep(model.artefact, std::move(state)); !s.ok())
       return s;

@@ -329,12 +329,17 @@ private:
       };
       if (flat.use_empty() || !llvm::all_of(flat.getUses(), readsAsClassifier))
         return;
+      // The products come later in the block, which run() still walks:
+      // they and the flatten are left dead, for the canonicalizer.
       Value nhwcFlat = b.create<ReshapeOp>(loc, twins.lookup(input), out);
-      for (OpOperand &use : llvm::make_early_inc_range(flat.getUses())) {
-        auto product = cast<MatmulOp>(use.getOwner());
+      SmallVector<OpOperand *> uses;
+      for (OpOperand &use : flat.getUses())
+        uses.push_back(&use);
+      for (OpOperand *use : uses) {
+        auto product = cast<MatmulOp>(use->getOwner());
         OpBuilder at(product);
         Location productLoc = product.getLoc();
-        if (use.getOperandNumber() == 0) {
+        if (use->getOperandNumber() == 0) {
           Value weight = toNhwcColumns(at, productLoc, product.getRhs(), in);
           product.getResult().replaceAllUsesWith(at.create<MatmulOp>(
               productLoc, nhwcFlat, weight, false, true));
@@ -344,9 +349,7 @@ private:
           product.getResult().replaceAllUsesWith(
               toNchwColumns(at, productLoc, gradient, in));
         }
-        product->erase();
       }
-      reshape->erase();
       return;
     }
     auto product = input.getDefiningOp<MatmulOp>();

@@ -371,21 +371,27 @@ private:
   /// the image shape `image` ([N, C, H, W]).
   static Value toNhwcColumns(OpBuilder &b, Location loc, Value matrix,
                              ArrayRef<int64_t> image) {
-    int64_t rows = shapeOf(matrix)[0];
-    Value planes = b.create<ReshapeOp>(
-        loc, matrix, ArrayRef<int64_t>{rows, image[1], image[2], image[3]});
-    Value permuted = b.create<TransposeOp>(loc, planes, kToChannelsLast);
-    return b.create<ReshapeOp>(loc, permuted, shapeOf(matrix));
+    return relaidColumns(b, loc, matrix, {image[1], image[2], image[3]},
+                         kToChannelsLast);
   }
 
   /// The inverse: `matrix` [O, H*W*C] with its columns back in NCHW order.
   static Value toNchwColumns(OpBuilder &b, Location loc, Value matrix,
                              ArrayRef<int64_t> image) {
-    int64_t rows = shapeOf(matrix)[0];
-    Value planes = b.create<ReshapeOp>(
-        loc, matrix, ArrayRef<int64_t>{rows, image[2], image[3], image[1]});
-    Value permuted = b.create<TransposeOp>(loc, planes, kToChannelsFirst);
-    return b.create<ReshapeOp>(loc, permuted, shapeOf(matrix));
+    return relaidColumns(b, loc, matrix, {image[2], image[3], image[1]},
+                         kToChannelsFirst);
+  }
+
+  /// `matrix` [O, K] read as [O, planes...] (K their product), relaid by
+  /// `permutation` (dimension 0 staying first), and flattened back.
+  static Value relaidColumns(OpBuilder &b, Location loc, Value matrix,
+                             ArrayRef<int64_t> planes,
+                             ArrayRef<int64_t> permutation) {
+    SmallVector<int64_t> shape{shapeOf(matrix)[0]};
+    shape.append(planes.begin(), planes.end());
+    Value relaid = relayout(b, loc, b.create<ReshapeOp>(loc, matrix, shape),
+                            permutation);
+    return b.create<ReshapeOp>(loc, relaid, shapeOf(matrix));
   }
 
   /// A broadcast to a rank-4 shape of a twin broadcasts the twin to the

@@ -37,7 +37,9 @@
 // elementwise ops. oneDNN's AVX-512 kernels run NHWC directly, so these
 // calls reorder only weights: the primitive is created on the caller's
 // NHWC buffers where oneDNN has an optimized kernel for them, and on the
-// formats it picks (with reorders) where it has not.
+// formats it picks (with reorders) where it has not. Their stride-1 3x3
+// convolutions of 16k channels, and the transposed twins (data gradients),
+// run Winograd's algorithm instead (Winograd.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,6 +48,7 @@
 #include "Convolution.h"
 #include "OneDnnSupport.h"
 #include "PrimitiveCache.h"
+#include "Winograd.h"
 
 #include <algorithm>
 #include <memory>
@@ -458,6 +461,10 @@ void runConvolution(const float *input, const float *weight, const float *bias,
                threads,         cfg.transposed,
                cfg.outputPadH,  cfg.outputPadW,
                cfg.channelsLast};
+  if (winogradTakes(cfg)) {
+    runWinograd(input, weight, bias, residual, result, cfg, threads);
+    return;
+  }
   std::shared_ptr<const ConvolutionEntry> entry =
       convolutionCache().getOrCreate(key,
                                      [&] { return createConvolution(cfg); });
@@ -536,7 +543,8 @@ void callConvolution(const char *name, const ConvolutionConfig &cfg,
 } // namespace
 
 size_t kiln::rt::onednn::convolutionCacheSize() {
-  return convolutionCache().size() + weightGradCacheSize();
+  return convolutionCache().size() + weightGradCacheSize() +
+         winogradCacheSize();
 }
 
 namespace {

@@ -328,6 +328,10 @@ std::vector<ConvCase> convCases() {
       {"Blocked", 2, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
       {"OddChannels", 1, 20, 7, 9, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1},
       {"Asymmetric", 2, 3, 11, 8, 5, 3, 1, 2, 1, 1, 0, 2, 1, 1},
+      // Channels-last, these run Winograd's F(4x4) (sides multiples of 4)
+      // and F(2x2) (a ragged edge) without an activation.
+      {"Winograd4x4", 3, 16, 8, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+      {"Winograd2x2Ragged", 2, 32, 9, 10, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},
   };
   std::vector<ConvCase> cases;
   for (const ConvShape &shape : shapes) {
@@ -570,6 +574,9 @@ std::vector<ConvTransposeCase> convTransposeCases() {
       {"TwoOutputsDilated", 2, 5, 5, 6, 2, 3, 2, 2, 1, 2, 0, 1, 0, 2, 1, 1},
       {"FourOutputsMargin", 2, 3, 4, 4, 4, 3, 3, 3, 2, 0, 1, 2, 1, 1, 1, 1},
       {"FiveOutputs", 2, 6, 5, 5, 5, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+      // Stride 1, padding 1 (a data gradient): Winograd's, channels-last.
+      {"Winograd4x4", 2, 32, 8, 8, 16, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+      {"Winograd2x2Ragged", 3, 16, 10, 9, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
   };
   std::vector<ConvTransposeCase> cases;
   for (const ConvTransposeShape &shape : shapes) {
@@ -724,6 +731,72 @@ TEST_F(ThreadCountTest, OneThreadComputesTheSameResult) {
   kiln_matmul_f32(lhs.data(), rhs.data(), nullptr, nullptr, result.data(), 40,
                   30, 50, 0, 0, KILN_ACTIVATION_NONE, 0.0);
   expectClose(result, referenceMatmul(c, lhs, rhs, nullptr, nullptr));
+}
+
+// ddpm's 3x3 layers, channels-last, run Winograd's algorithm: F(4x4) on
+// 28x28, F(2x2) on 14x14, over a batch that leaves a partial last block of
+// images. Within 2e-5 of the largest output of the float64 reference (the
+// suites above allow 1e-4), bit for bit the same on one and two threads,
+// and the same with the residual updated in place.
+TEST_F(ThreadCountTest, WinogradIsAccurateAndTheSameOnAnyThreadCount) {
+  struct Layer {
+    int64_t n, c, side, o;
+    bool transposed;
+  };
+  for (const Layer &layer :
+       {Layer{5, 32, 28, 32, false}, Layer{5, 32, 28, 64, true},
+        Layer{3, 64, 14, 64, false}, Layer{3, 64, 14, 32, true}}) {
+    int64_t n = layer.n, c = layer.c, side = layer.side, o = layer.o;
+    std::vector<float> input = randomValues(n * c * side * side, 31);
+    std::vector<float> weight = randomValues(o * c * 9, 32);
+    std::vector<float> bias = randomValues(o, 33);
+    std::vector<float> residual = randomValues(n * o * side * side, 34);
+    std::vector<float> nhwcInput = relayout(input, n, c, side, side, true);
+    std::vector<float> nhwcResidual =
+        relayout(residual, n, o, side, side, true);
+    auto run = [&](int64_t threads, const float *residualArg, float *result) {
+      kiln_set_num_threads(threads);
+      if (layer.transposed)
+        kiln_conv_transpose2d_nhwc_f32(
+            nhwcInput.data(), weight.data(), bias.data(), residualArg, result,
+            n, c, side, side, o, 3, 3, side, side, 1, 1, 1, 1, 0, 0, 1, 1, 1,
+            KILN_ACTIVATION_NONE, 0.0);
+      else
+        kiln_conv2d_nhwc_f32(nhwcInput.data(), weight.data(), bias.data(),
+                             residualArg, result, n, c, side, side, o, 3, 3,
+                             side, side, 1, 1, 1, 1, 1, 1, 1,
+                             KILN_ACTIVATION_NONE, 0.0);
+    };
+    std::vector<float> one(residual.size()), two(residual.size());
+    run(1, nhwcResidual.data(), one.data());
+    run(2, nhwcResidual.data(), two.data());
+    EXPECT_EQ(one, two) << "c " << c << " side " << side;
+    std::vector<float> inPlace = nhwcResidual;
+    run(2, inPlace.data(), inPlace.data());
+    EXPECT_EQ(inPlace, one);
+
+    std::vector<double> expected =
+        layer.transposed
+            ? referenceConvTranspose(
+                  {{"", n, c, side, side, o, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                   true,
+                   true,
+                   KILN_ACTIVATION_NONE},
+                  input, weight, bias.data(), residual.data())
+            : referenceConv(
+                  {{"", n, c, side, side, o, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                   true,
+                   true,
+                   KILN_ACTIVATION_NONE},
+                  input, weight, bias.data(), residual.data());
+    std::vector<float> actual = relayout(one, n, o, side, side, false);
+    double largest = 0, worst = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      largest = std::max(largest, std::abs(expected[i]));
+      worst = std::max(worst, std::abs(actual[i] - expected[i]));
+    }
+    EXPECT_LE(worst, 2e-5 * largest) << "c " << c << " side " << side;
+  }
 }
 
 TEST(LibraryDeathTest, UnknownActivationNamesTheCall) {

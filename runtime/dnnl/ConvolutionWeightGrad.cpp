@@ -4,7 +4,9 @@
 // convolution (NCHW or, with `_nhwc`, channels-last activations; the weight
 // as PyTorch's [o, c/groups, kh, kw]). A pointwise convolution's runs as one
 // matmul over the batch into per-image partial sums, added up in image
-// order, so that its sums are the same on any thread count.
+// order, so that its sums are the same on any thread count. A stride-1
+// 3x3 convolution's on channels-last data runs Winograd's algorithm
+// (Winograd.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +15,7 @@
 #include "Convolution.h"
 #include "OneDnnSupport.h"
 #include "PrimitiveCache.h"
+#include "Winograd.h"
 
 #include <algorithm>
 #include <memory>
@@ -132,6 +135,10 @@ void runWeightGrad(const float *input, const float *grad, float *result,
                    const ConvolutionConfig &cfg) {
   checkConfig(cfg);
   int64_t threads = useThreadsForSplitSums();
+  if (winogradTakes(cfg) && !cfg.transposed) {
+    runWinogradWeightGrad(input, grad, result, cfg, threads);
+    return;
+  }
   CacheKey key{cfg.n,    cfg.c,           cfg.h,         cfg.w,
                cfg.o,    cfg.kh,          cfg.kw,        cfg.oh,
                cfg.ow,   cfg.strideH,     cfg.strideW,   cfg.padH,

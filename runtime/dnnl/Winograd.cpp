@@ -22,12 +22,20 @@
 // in both axes with input and output channels swapped: only the weight's
 // transform reads it differently.
 //
+// The weight gradient follows from the same algebra: a tile's output is
+// linear in the kernel, so the kernel's gradient is G^T [(A dy A^T) . V] G
+// for the result gradient's m x m tile dy, summed over tiles. The sums
+// over tiles are (m+2)^2 matrix products [c, tiles] x [tiles, o], added
+// block by block into a fixed number of partial sums, which are then added
+// in order (the same result on any thread count).
+//
 // Rounding: F(4x4)'s transforms multiply by up to 8 and 5 before the sums
-// cancel, so its results carry a few times the direct convolution's
-// rounding error (a relative 1e-6 to 1e-5 of the largest output, against
-// about 1e-7; the library tests bound it against float64). Measured on one
-// AVX-512 core (Zen 5), batch 64: 32 to 32 channels on 28x28 images, 2.5
-// ms against oneDNN's direct 4.5; 64 to 64 on 14x14, 2.4 ms against 3.9.
+// cancel, so its results carry several times the direct convolution's
+// rounding error: ddpm's layers, against float64, 4.5e-6 of the largest
+// output and 4.8e-6 of the largest weight gradient with F(4x4), 3e-7 and
+// 4e-7 with F(2x2) (the library tests bound both at 2e-5). ddpm's training
+// step on one AVX-512 core, batch 64: 159 ms with oneDNN's direct kernels
+// (KILN_WINOGRAD=0), 124-133 with these; on two cores 94 and 73.
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,6 +92,14 @@ struct Tile2 {
     r[0] = s[0] + s[1] + s[2];
     r[1] = s[1] - s[2] - s[3];
   }
+  /// A applied to a column (or row) `g` of a result gradient's tile: the
+  /// transposed output transform, for the weight gradient.
+  static KILN_INLINE void gradient(const Vector *g, Vector *r) {
+    r[0] = g[0];
+    r[1] = g[0] + g[1];
+    r[2] = g[0] - g[1];
+    r[3] = -g[1];
+  }
   static constexpr double g[alpha][3] = {
       {1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 };
@@ -107,6 +123,16 @@ struct Tile4 {
     r[1] = diff12 + 2.0f * diff34;
     r[2] = sum12 + 4.0f * sum34;
     r[3] = diff12 + 8.0f * diff34 + s[5];
+  }
+  static KILN_INLINE void gradient(const Vector *g, Vector *r) {
+    Vector even = g[0] + g[2], odd = g[1] + g[3];
+    Vector even4 = g[0] + 4.0f * g[2], odd8 = 2.0f * g[1] + 8.0f * g[3];
+    r[0] = g[0];
+    r[1] = even + odd;
+    r[2] = even - odd;
+    r[3] = even4 + odd8;
+    r[4] = even4 - odd8;
+    r[5] = g[3];
   }
   static constexpr double g[alpha][3] = {{0.25, 0, 0},
                                          {-1.0 / 6, -1.0 / 6, -1.0 / 6},
@@ -213,6 +239,45 @@ KILN_INLINE void transformOutputs(const float *products, int64_t o,
       }
 }
 
+/// Z[xi][t][o] = (A g A^T)[xi] for every tile t of `grid` and channel o of
+/// the NHWC result gradient `grad` ([n, h, w, o]), zero beyond the border.
+template <typename Tile>
+KILN_INLINE void transformGrads(const float *grad, int64_t o,
+                                const TileGrid &grid, float *z) {
+  constexpr int alpha = Tile::alpha, m = Tile::m;
+  int64_t tiles = grid.tiles(), t = 0;
+  const Vector zero = {};
+  for (int64_t image = grid.firstImage; image < grid.firstImage + grid.images;
+       ++image)
+    for (int64_t ty = 0; ty < grid.tilesH; ++ty)
+      for (int64_t tx = 0; tx < grid.tilesW; ++tx, ++t) {
+        int64_t rowsInside = std::min<int64_t>(m, grid.h - ty * m);
+        int64_t columnsInside = std::min<int64_t>(m, grid.w - tx * m);
+        for (int64_t o0 = 0; o0 < o; o0 += kLanes) {
+          Vector u[alpha][m], column[m], row[alpha];
+          for (int j = 0; j < m; ++j) {
+            for (int i = 0; i < m; ++i)
+              column[i] = i < rowsInside && j < columnsInside
+                              ? load(grad +
+                                     ((image * grid.h + ty * m + i) * grid.w +
+                                      tx * m + j) *
+                                         o +
+                                     o0)
+                              : zero;
+            Vector out[alpha];
+            Tile::gradient(column, out);
+            for (int i = 0; i < alpha; ++i)
+              u[i][j] = out[i];
+          }
+          for (int i = 0; i < alpha; ++i) {
+            Tile::gradient(u[i], row);
+            for (int j = 0; j < alpha; ++j)
+              store(z + ((i * alpha + j) * tiles + t) * o + o0, row[j]);
+          }
+        }
+      }
+}
+
 KILN_CLONES void transformInputs2(const float *input, int64_t c,
                                   const TileGrid &grid, float *v) {
   transformInputs<Tile2>(input, c, grid, v);
@@ -230,6 +295,15 @@ KILN_CLONES void transformOutputs4(const float *products, int64_t o,
                                    const TileGrid &grid, const float *bias,
                                    const float *residual, float *result) {
   transformOutputs<Tile4>(products, o, grid, bias, residual, result);
+}
+
+KILN_CLONES void transformGrads2(const float *grad, int64_t o,
+                                 const TileGrid &grid, float *z) {
+  transformGrads<Tile2>(grad, o, grid, z);
+}
+KILN_CLONES void transformGrads4(const float *grad, int64_t o,
+                                 const TileGrid &grid, float *z) {
+  transformGrads<Tile4>(grad, o, grid, z);
 }
 
 /// U[xi][c][o] = (G g G^T)[xi] for each kernel g = weight(o, c): PyTorch's
@@ -266,7 +340,10 @@ void transformWeights(const float *weight, const ConvolutionConfig &cfg,
     }
 }
 
-/// The batched matrix product [xis, tiles, c] x [xis, c, o] on one thread.
+/// The batched matrix product of one block on one thread: the forward
+/// pass's [xis, tiles, c] x [xis, c, o], or the weight gradient's
+/// [xis, c, tiles] (the transformed input tiles, transposed) x
+/// [xis, tiles, o] added into [xis, c, o].
 struct ProductEntry {
   dnnl::primitive primitive;
   dnnl::memory::desc source, weights, result, scratchpad;
@@ -277,14 +354,26 @@ PrimitiveCache<ProductEntry> &productCache() {
   return *cache;
 }
 
-ProductEntry createProduct(int64_t xis, int64_t tiles, int64_t c, int64_t o) {
+ProductEntry createProduct(int64_t xis, int64_t tiles, int64_t c, int64_t o,
+                           bool weightGrad) {
   using Tag = dnnl::memory::format_tag;
   ProductEntry entry;
-  entry.source = dnnl::memory::desc({xis, tiles, c}, DataType::f32, Tag::abc);
-  entry.weights = dnnl::memory::desc({xis, c, o}, DataType::f32, Tag::abc);
-  entry.result = dnnl::memory::desc({xis, tiles, o}, DataType::f32, Tag::abc);
   dnnl::primitive_attr attributes;
   attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (weightGrad) {
+    entry.source = dnnl::memory::desc({xis, c, tiles}, DataType::f32,
+                                      dnnl::memory::dims{tiles * c, 1, c});
+    entry.weights =
+        dnnl::memory::desc({xis, tiles, o}, DataType::f32, Tag::abc);
+    entry.result = dnnl::memory::desc({xis, c, o}, DataType::f32, Tag::abc);
+    dnnl::post_ops accumulate;
+    accumulate.append_sum(1.0f);
+    attributes.set_post_ops(accumulate);
+  } else {
+    entry.source = dnnl::memory::desc({xis, tiles, c}, DataType::f32, Tag::abc);
+    entry.weights = dnnl::memory::desc({xis, c, o}, DataType::f32, Tag::abc);
+    entry.result = dnnl::memory::desc({xis, tiles, o}, DataType::f32, Tag::abc);
+  }
   // Each product runs on the thread of its block: oneDNN partitions a
   // primitive's work for the thread count it is created under.
 #if DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
@@ -306,10 +395,11 @@ ProductEntry createProduct(int64_t xis, int64_t tiles, int64_t c, int64_t o) {
 }
 
 std::shared_ptr<const ProductEntry> productFor(int64_t xis, int64_t tiles,
-                                               int64_t c, int64_t o) {
-  return productCache().getOrCreate(CacheKey{xis, tiles, c, o}, [&] {
-    return createProduct(xis, tiles, c, o);
-  });
+                                               int64_t c, int64_t o,
+                                               bool weightGrad = false) {
+  return productCache().getOrCreate(
+      CacheKey{xis, tiles, c, o, weightGrad},
+      [&] { return createProduct(xis, tiles, c, o, weightGrad); });
 }
 
 /// The transformed tiles and their products of a block of images take at
@@ -382,6 +472,114 @@ void runTiles(const float *input, const float *weight, const float *bias,
     std::rethrow_exception(failure);
 }
 
+/// Blocks of images whose weight-gradient sums are added in a fixed order:
+/// each group's blocks into one partial sum, on one thread, then the
+/// groups' sums in group order, so that the result is the same on any
+/// thread count.
+constexpr int64_t kSumGroups = 8;
+
+template <typename Tile>
+void runWeightGradTiles(const float *input, const float *grad, float *result,
+                        const ConvolutionConfig &cfg, int64_t threads,
+                        void (*inputs)(const float *, int64_t, const TileGrid &,
+                                       float *),
+                        void (*grads)(const float *, int64_t, const TileGrid &,
+                                      float *)) {
+  constexpr int alpha = Tile::alpha;
+  constexpr int64_t xis = alpha * alpha;
+  int64_t tilesH = (cfg.h + Tile::m - 1) / Tile::m;
+  int64_t tilesW = (cfg.w + Tile::m - 1) / Tile::m;
+  int64_t bytesPerImage = xis * tilesH * tilesW * (cfg.c + cfg.o) * 4;
+  int64_t perBlock = std::clamp<int64_t>(kBlockBytes / bytesPerImage, 1, cfg.n);
+  int64_t blocks = (cfg.n + perBlock - 1) / perBlock;
+  int64_t lastImages = cfg.n - (blocks - 1) * perBlock;
+  int64_t groups = std::min(blocks, kSumGroups);
+  int64_t sumCount = xis * cfg.c * cfg.o;
+  float *sums = static_cast<float *>(
+      scratchBuffer(Scratch::Weights, groups * sumCount * sizeof(float)));
+  std::shared_ptr<const ProductEntry> full =
+      productFor(xis, perBlock * tilesH * tilesW, cfg.c, cfg.o, true);
+  std::shared_ptr<const ProductEntry> last =
+      lastImages == perBlock
+          ? full
+          : productFor(xis, lastImages * tilesH * tilesW, cfg.c, cfg.o, true);
+
+  auto runGroup = [&](int64_t group) {
+    float *sum = sums + group * sumCount;
+    std::fill(sum, sum + sumCount, 0.0f);
+    dnnl::stream &stream = threadStream();
+    for (int64_t block = group * blocks / groups;
+         block < (group + 1) * blocks / groups; ++block) {
+      TileGrid grid{cfg.h,
+                    cfg.w,
+                    tilesH,
+                    tilesW,
+                    block * perBlock,
+                    block + 1 == blocks ? lastImages : perBlock};
+      const ProductEntry &product = block + 1 == blocks ? *last : *full;
+      float *v = static_cast<float *>(
+          scratchBuffer(Scratch::Source, product.source.get_size()));
+      float *z = static_cast<float *>(
+          scratchBuffer(Scratch::Destination, product.weights.get_size()));
+      inputs(input, cfg.c, grid, v);
+      grads(grad, cfg.o, grid, z);
+      product.primitive.execute(
+          stream, {{DNNL_ARG_SRC, wrap(product.source, v)},
+                   {DNNL_ARG_WEIGHTS, wrap(product.weights, z)},
+                   {DNNL_ARG_DST, wrap(product.result, sum)},
+                   {DNNL_ARG_SCRATCHPAD,
+                    wrapScratch(product.scratchpad, Scratch::Primitive)}});
+      stream.wait();
+    }
+  };
+  if (threads <= 1 || groups == 1) {
+    for (int64_t group = 0; group < groups; ++group)
+      runGroup(group);
+  } else {
+    std::exception_ptr failure;
+    std::mutex failureMutex;
+#pragma omp parallel for num_threads(static_cast <int>(threads))               \
+    schedule(static)
+    for (int64_t group = 0; group < groups; ++group) {
+      try {
+        runGroup(group);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failureMutex);
+        if (!failure)
+          failure = std::current_exception();
+      }
+    }
+    if (failure)
+      std::rethrow_exception(failure);
+  }
+  for (int64_t group = 1; group < groups; ++group)
+    for (int64_t i = 0; i < sumCount; ++i)
+      sums[i] += sums[group * sumCount + i];
+
+  // The kernel's gradient is G^T S G for the summed products S of each
+  // (input, output) channel pair, in float64.
+  for (int64_t oc = 0; oc < cfg.o; ++oc)
+    for (int64_t ic = 0; ic < cfg.c; ++ic) {
+      double left[3][alpha];
+      for (int ky = 0; ky < 3; ++ky)
+        for (int b = 0; b < alpha; ++b) {
+          double total = 0;
+          for (int a = 0; a < alpha; ++a)
+            total += Tile::g[a][ky] *
+                     sums[((a * alpha + b) * cfg.c + ic) * cfg.o + oc];
+          left[ky][b] = total;
+        }
+      for (int ky = 0; ky < 3; ++ky)
+        for (int kx = 0; kx < 3; ++kx) {
+          double total = 0;
+          for (int b = 0; b < alpha; ++b)
+            total += left[ky][b] * Tile::g[b][kx];
+          result[((oc * cfg.c + ic) * 3 + ky) * 3 + kx] =
+              static_cast<float>(total);
+        }
+    }
+}
+
 bool winogradEnabled() {
   static const bool enabled = [] {
     const char *choice = std::getenv("KILN_WINOGRAD");
@@ -414,6 +612,18 @@ void convolution::runWinograd(const float *input, const float *weight,
   else
     runTiles<Tile2>(input, weight, bias, residual, result, cfg, threads,
                     transformInputs2, transformOutputs2);
+}
+
+void convolution::runWinogradWeightGrad(const float *input, const float *grad,
+                                        float *result,
+                                        const ConvolutionConfig &cfg,
+                                        int64_t threads) {
+  if (cfg.h % 4 == 0 && cfg.w % 4 == 0)
+    runWeightGradTiles<Tile4>(input, grad, result, cfg, threads,
+                              transformInputs4, transformGrads4);
+  else
+    runWeightGradTiles<Tile2>(input, grad, result, cfg, threads,
+                              transformInputs2, transformGrads2);
 }
 
 size_t convolution::winogradCacheSize() { return productCache().size(); }

@@ -1,9 +1,9 @@
 //===- Winograd.h - 3x3 convolutions by Winograd's algorithm ----*- C++ -*-===//
 //
-// Stride-1, padding-1 3x3 convolutions on channels-last data, and their
-// transposed twins (the data gradients), with fewer multiplications than
-// oneDNN's direct kernels: see Winograd.cpp. Internal to the runtime's
-// convolution calls.
+// Stride-1, padding-1 3x3 convolutions on channels-last data, their
+// transposed twins (the data gradients) and their weight gradients, with
+// fewer multiplications than oneDNN's direct kernels: see Winograd.cpp.
+// Internal to the runtime's convolution calls.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +29,13 @@ bool winogradTakes(const ConvolutionConfig &cfg);
 void runWinograd(const float *input, const float *weight, const float *bias,
                  const float *residual, float *result,
                  const ConvolutionConfig &cfg, int64_t threads);
+
+/// The gradient of the convolution `cfg`'s weight (winogradTakes(cfg), not
+/// transposed), PyTorch's [o, c, 3, 3], from its NHWC `input` and result
+/// gradient `grad`. Its sums are added in the same order on any thread
+/// count.
+void runWinogradWeightGrad(const float *input, const float *grad, float *result,
+                           const ConvolutionConfig &cfg, int64_t threads);
 
 /// How many matrix-product primitives the Winograd path holds.
 size_t winogradCacheSize();

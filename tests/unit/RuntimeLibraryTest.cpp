@@ -423,6 +423,9 @@ INSTANTIATE_TEST_SUITE_P(
         {"OneChannel", 4, 1, 28, 28, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1},
         {"Blocked", 2, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {"Asymmetric", 2, 3, 11, 8, 5, 3, 1, 2, 1, 1, 0, 2, 1, 1},
+        // Channels-last: Winograd's F(4x4) and F(2x2) (a ragged edge).
+        {"Winograd4x4", 3, 16, 8, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {"Winograd2x2Ragged", 2, 32, 9, 10, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},
     }),
     [](const testing::TestParamInfo<ConvShape> &info) {
       return std::string(info.param.name);
@@ -733,11 +736,25 @@ TEST_F(ThreadCountTest, OneThreadComputesTheSameResult) {
   expectClose(result, referenceMatmul(c, lhs, rhs, nullptr, nullptr));
 }
 
+/// Expects `actual` within `bound` times the largest magnitude of
+/// `expected`, naming `what`.
+void expectWithin(const std::vector<float> &actual,
+                  const std::vector<double> &expected, double bound,
+                  const char *what) {
+  double largest = 0, worst = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    largest = std::max(largest, std::abs(expected[i]));
+    worst = std::max(worst, std::abs(actual[i] - expected[i]));
+  }
+  EXPECT_LE(worst, bound * largest) << what;
+}
+
 // ddpm's 3x3 layers, channels-last, run Winograd's algorithm: F(4x4) on
 // 28x28, F(2x2) on 14x14, over a batch that leaves a partial last block of
 // images. Within 2e-5 of the largest output of the float64 reference (the
 // suites above allow 1e-4), bit for bit the same on one and two threads,
-// and the same with the residual updated in place.
+// and the same with the residual updated in place; so are the weight
+// gradients.
 TEST_F(ThreadCountTest, WinogradIsAccurateAndTheSameOnAnyThreadCount) {
   struct Layer {
     int64_t n, c, side, o;
@@ -790,12 +807,24 @@ TEST_F(ThreadCountTest, WinogradIsAccurateAndTheSameOnAnyThreadCount) {
                    KILN_ACTIVATION_NONE},
                   input, weight, bias.data(), residual.data());
     std::vector<float> actual = relayout(one, n, o, side, side, false);
-    double largest = 0, worst = 0;
-    for (size_t i = 0; i < expected.size(); ++i) {
-      largest = std::max(largest, std::abs(expected[i]));
-      worst = std::max(worst, std::abs(actual[i] - expected[i]));
-    }
-    EXPECT_LE(worst, 2e-5 * largest) << "c " << c << " side " << side;
+    expectWithin(actual, expected, 2e-5, "result");
+    if (layer.transposed)
+      continue;
+
+    // The weight gradient, from the residual as the result's gradient.
+    ConvShape shape{"", n, c, side, side, o, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+    auto weightGrad = [&](int64_t threads, float *result) {
+      kiln_set_num_threads(threads);
+      kiln_conv2d_weight_grad_nhwc_f32(nhwcInput.data(), nhwcResidual.data(),
+                                       result, n, c, side, side, o, 3, 3, side,
+                                       side, 1, 1, 1, 1, 1, 1, 1);
+    };
+    std::vector<float> gradOne(weight.size()), gradTwo(weight.size());
+    weightGrad(1, gradOne.data());
+    weightGrad(2, gradTwo.data());
+    EXPECT_EQ(gradOne, gradTwo) << "c " << c << " side " << side;
+    expectWithin(gradOne, referenceWeightGrad(shape, input, residual), 2e-5,
+                 "weight gradient");
   }
 }
 

@@ -862,7 +862,10 @@ def KilnGpuDeviceBuffers : Pass<"kiln-gpu-device-buffers", "::mlir::ModuleOp"> {
     `_mlir_memref_to_llvm_alloc`, `_mlir_memref_to_llvm_aligned_alloc` and
     `_mlir_memref_to_llvm_free` become calls of Kiln's CUDA runtime
     (`kiln_cuda_alloc`, `kiln_cuda_aligned_alloc`, `kiln_cuda_free`),
-    which allocate in stream order on the artefact's stream.
+    which allocate in stream order on the artefact's stream. The numerics
+    checks' `kiln_check_finite_f32/f64`, which would scan host memory,
+    become `kiln_cuda_check_finite_f32/f64`, which copy the kernel's output
+    from the GPU first (only while `--check-numerics` is on).
   }];
 }
 

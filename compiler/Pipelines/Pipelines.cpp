@@ -235,7 +235,7 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
 /// until the artefact is written (PTX, or a fatbin embedded in the host
 /// code).
 void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
-  addBufferizationPasses(pm, /*numericsChecks=*/false);
+  addBufferizationPasses(pm, options.numericsChecks);
   // An entry point's temporaries share one arena on the device, planned as
   // the CPU's: the launches of one stream run in order, so bytes a buffer
   // no longer needs are free for the next kernel's.
@@ -248,6 +248,10 @@ void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(mlir::createParallelLoopToGpuPass());
   pm.addPass(mlir::createGpuKernelOutliningPass());
   pm.addPass(createKilnGpuMergeModules());
+  // The numerics checks stay on the host, after the launches they check:
+  // calls of the runtime (kiln-gpu-device-buffers sends them to its CUDA
+  // copies, which read the device buffers).
+  pm.addPass(createConvertLibraryCalls());
   pm.addPass(mlir::createLowerAffinePass());
   pm.addPass(mlir::createConvertSCFToCFPass());
   pm.addPass(mlir::createCanonicalizerPass());

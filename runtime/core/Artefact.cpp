@@ -5,6 +5,7 @@
 
 #include "kiln/runtime/CodegenSupport.h"
 #include "kiln/runtime/Library.h"
+#include "kiln/runtime/Numerics.h"
 
 #include "io/InputFile.h"
 #include "io/Json.h"
@@ -389,8 +390,8 @@ StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
   using Forward = void (*)(const KilnNumericsHooks *);
   auto forward =
       reinterpret_cast<Forward>(dlsym(handle, "kiln_numerics_forward_to"));
-  static const KilnNumericsHooks hooks{&kiln_check_finite_f32,
-                                       &kiln_check_finite_f64};
+  static const KilnNumericsHooks hooks{
+      &kiln_check_finite_f32, &kiln_check_finite_f64, &numericsScanningHook};
   if (forward && forward != &kiln_numerics_forward_to)
     forward(&hooks);
   return a;

@@ -125,6 +125,14 @@ void check(uintptr_t data, uintptr_t origin, int64_t count) {
 
 void setNumericsChecks(bool on) { enabled.store(on); }
 
+bool numericsScanWanted() {
+  if (const KilnNumericsHooks *hooks = forwarded.load())
+    return hooks->scanning && hooks->scanning();
+  return enabled.load() && !found.load();
+}
+
+int numericsScanningHook() { return numericsScanWanted() ? 1 : 0; }
+
 void setReportHook(ReportHook hook, void *context) {
   reportContext = context;
   reportHook.store(hook);

@@ -10,6 +10,9 @@
 
 #include "kiln/runtime/Cuda.h"
 
+#include "kiln/runtime/CodegenSupport.h"
+#include "kiln/runtime/Numerics.h"
+
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -19,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -392,6 +396,29 @@ int apiDeviceBusId(char *id, size_t capacity) {
                                      rt.device) != 0;
 }
 
+/// `count` elements of `elementBytes` at the device address `data`, copied
+/// to this thread's host buffer once the kernels before have run; null
+/// after a failure (which finish reports).
+const void *outputOnHost(uintptr_t data, int64_t count, size_t elementBytes) {
+  thread_local std::vector<unsigned char> host;
+  Locked rt = usable();
+  if (!rt)
+    return nullptr;
+  size_t bytes = static_cast<size_t>(count) * elementBytes;
+  if (host.size() < bytes)
+    host.resize(bytes);
+  if (!check(*rt,
+             rt->driver.memcpyDtoHAsync(host.data(),
+                                        static_cast<CUdeviceptr>(data), bytes,
+                                        rt->stream),
+             "copy of a kernel's output for --check-numerics"))
+    return nullptr;
+  if (!check(*rt, rt->driver.streamSynchronize(rt->stream),
+             "the kernels before a numerics check"))
+    return nullptr;
+  return host.data();
+}
+
 constexpr KilnCudaApi kApi = {
     kKilnCudaApiVersion, apiInitialize,    allocate,      release,
     apiCopyToDevice,     apiCopyToHost,    apiBeginEntry, apiFinish,
@@ -419,11 +446,32 @@ void *kiln_cuda_aligned_alloc(uint64_t alignment, uint64_t bytes) {
 }
 void kiln_cuda_free(void *device) { release(device); }
 
+// The numerics checks of the host code (kiln-gpu-device-buffers renames
+// kiln_check_finite_*): a kernel's output is on the GPU, so it is copied
+// to the host and scanned there, only while --check-numerics is on and has
+// found nothing; otherwise a check costs a call and a branch, and the
+// stream runs on unsynchronized.
+void kiln_cuda_check_finite_f32(uintptr_t data, uintptr_t origin,
+                                int64_t count) {
+  if (count <= 0 || !kiln::rt::numericsScanWanted())
+    return;
+  if (const void *host = outputOnHost(data, count, sizeof(float)))
+    kiln_check_finite_f32(reinterpret_cast<uintptr_t>(host), origin, count);
+}
+void kiln_cuda_check_finite_f64(uintptr_t data, uintptr_t origin,
+                                int64_t count) {
+  if (count <= 0 || !kiln::rt::numericsScanWanted())
+    return;
+  if (const void *host = outputOnHost(data, count, sizeof(double)))
+    kiln_check_finite_f64(reinterpret_cast<uintptr_t>(host), origin, count);
+}
+
 // The entry points MLIR's gpu-to-llvm lowering calls. The module of an
 // artefact's kernels is loaded once (its launches ask for it every time),
 // and every launch goes onto the artefact's stream, which only the host's
 // finish waits for: kernels of one stream run in order, and the host code
-// never reads device memory.
+// never reads device memory (but for --check-numerics, which copies each
+// kernel's output to the host: kiln_cuda_check_finite_*).
 
 void *mgpuModuleLoad(void *data, size_t /*size*/) {
   Locked rt = usable();

@@ -311,11 +311,10 @@ int main(int argc, char **argv) {
                    !std::strcmp(argv[1], "--list");
   if (a.onGpu())
     for (int i = 1; i < argc; ++i)
-      if (!std::strcmp(argv[i], "--check-numerics") ||
-          !std::strcmp(argv[i], "--profile") ||
+      if (!std::strcmp(argv[i], "--profile") ||
           !std::strncmp(argv[i], "--profile=", 10))
         return fail(argv[0], std::string(argv[i]) +
-                                 " checks the CPU's kernels: compile the "
+                                 " times the CPU's kernels: compile the "
                                  "model for the CPU to use it");
   if (a.onGpu() && !wantsHelp)
     if (Status s = a.initializeGpu(); !s.ok())

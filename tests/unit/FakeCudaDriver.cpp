@@ -44,6 +44,7 @@ struct Fake {
   unsigned lastGrid[3] = {0, 0, 0};
   unsigned lastBlock[3] = {0, 0, 0};
   int moduleLoads = 0;
+  int copiesToHost = 0;
 };
 
 Fake &fake() {
@@ -236,6 +237,7 @@ CUresult cuMemcpyDtoHAsync_v2(void *host, unsigned long long device,
   }
   std::memcpy(host, reinterpret_cast<void *>(static_cast<uintptr_t>(device)),
               bytes);
+  ++fake().copiesToHost;
   log("copy to host %zu", bytes);
   return kSuccess;
 }
@@ -301,6 +303,7 @@ void *kiln_fake_cuda_last_params() { return fake().lastParams; }
 const unsigned *kiln_fake_cuda_last_grid() { return fake().lastGrid; }
 const unsigned *kiln_fake_cuda_last_block() { return fake().lastBlock; }
 int kiln_fake_cuda_module_loads() { return fake().moduleLoads; }
+int kiln_fake_cuda_copies_to_host() { return fake().copiesToHost; }
 size_t kiln_fake_cuda_live_allocations() { return fake().allocations.size(); }
 
 } // extern "C"

@@ -7,12 +7,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/Cuda.h"
+#include "kiln/runtime/Numerics.h"
 
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +34,10 @@ void mgpuStreamDestroy(void *stream);
 void *kiln_cuda_alloc(uint64_t bytes);
 void *kiln_cuda_aligned_alloc(uint64_t alignment, uint64_t bytes);
 void kiln_cuda_free(void *device);
+void kiln_cuda_check_finite_f32(uintptr_t data, uintptr_t origin,
+                                int64_t count);
+void kiln_cuda_check_finite_f64(uintptr_t data, uintptr_t origin,
+                                int64_t count);
 }
 
 namespace {
@@ -200,6 +206,68 @@ TEST(CudaRuntime, SubmittedWork) {
             0);
   EXPECT_FALSE(ran);
   EXPECT_EQ(finish(*api), "ncclAllReduce failed (entry point 'grad')");
+  EXPECT_EQ(finish(*api), "");
+}
+
+// The host code's numerics checks read a kernel's output from the GPU: a
+// copy to the host (then the scan there) while --check-numerics is on and
+// has found nothing, no copy at all otherwise.
+TEST(CudaRuntime, NumericsChecksCopyOutputsOnlyWhileOn) {
+  const KilnCudaApi *api = kiln_cuda_api();
+  setenv("KILN_CUDA_DRIVER", KILN_FAKE_CUDA_DRIVER, 1);
+  ASSERT_EQ(initialize(*api), "");
+  auto copies = fakeSymbol<int (*)()>("kiln_fake_cuda_copies_to_host");
+  ASSERT_NE(copies, nullptr);
+  float values[64] = {};
+  values[37] = std::nanf("");
+  double wide[8] = {};
+  wide[5] = -HUGE_VAL;
+  void *device = kiln_cuda_alloc(sizeof(values));
+  void *deviceWide = kiln_cuda_alloc(sizeof(wide));
+  ASSERT_TRUE(device && deviceWide);
+  api->copyToDevice(device, values, sizeof(values));
+  api->copyToDevice(deviceWide, wide, sizeof(wide));
+  const char *origin = "graph.mul in scale at model.cpp:3";
+  const char *originWide = "graph.exp in grow at model.cpp:4";
+  auto check = [&] {
+    kiln_cuda_check_finite_f32(reinterpret_cast<uintptr_t>(device),
+                               reinterpret_cast<uintptr_t>(origin), 64);
+  };
+  auto checkWide = [&] {
+    kiln_cuda_check_finite_f64(reinterpret_cast<uintptr_t>(deviceWide),
+                               reinterpret_cast<uintptr_t>(originWide), 8);
+  };
+
+  kiln::rt::setNumericsChecks(false);
+  kiln::rt::resetNonFinite();
+  int before = copies();
+  check();
+  EXPECT_EQ(copies(), before);
+  EXPECT_FALSE(kiln::rt::firstNonFinite());
+
+  kiln::rt::setNumericsChecks(true);
+  check();
+  EXPECT_EQ(copies(), before + 1);
+  std::optional<kiln::rt::NonFiniteValue> bad = kiln::rt::firstNonFinite();
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->describe(),
+            "nan at element 37 of 64 written by graph.mul in scale at "
+            "model.cpp:3");
+  // Found: later checks copy nothing.
+  check();
+  EXPECT_EQ(copies(), before + 1);
+
+  kiln::rt::resetNonFinite();
+  checkWide();
+  EXPECT_EQ(copies(), before + 2);
+  bad = kiln::rt::firstNonFinite();
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->describe(), "-inf at element 5 of 8 written by graph.exp in "
+                             "grow at model.cpp:4");
+  kiln::rt::setNumericsChecks(false);
+  kiln::rt::resetNonFinite();
+  kiln_cuda_free(device);
+  kiln_cuda_free(deviceWide);
   EXPECT_EQ(finish(*api), "");
 }
 

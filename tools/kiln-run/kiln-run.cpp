@@ -158,10 +158,6 @@ int main(int argc, char **argv) {
         !s.ok())
       return fail(s.message());
     if (cuda) {
-      if (request.checkNumerics)
-        return fail("--check-numerics scans the CPU's kernels; on the GPU, "
-                    "run the CPU artefact with it to find the first "
-                    "non-finite kernel");
       if (!request.profile.empty())
         return fail("--profile times the CPU's kernels; it does not time "
                     "GPU artefacts");

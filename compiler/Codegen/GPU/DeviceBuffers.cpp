@@ -14,12 +14,15 @@ using namespace mlir;
 
 namespace {
 
-/// finalize-memref-to-llvm's generic allocation functions and the CUDA
-/// runtime's functions of the same signatures.
+/// finalize-memref-to-llvm's generic allocation functions, and the numerics
+/// checks' scans of host memory, with the CUDA runtime's functions of the
+/// same signatures.
 constexpr std::pair<llvm::StringLiteral, llvm::StringLiteral> kRenames[] = {
     {"_mlir_memref_to_llvm_alloc", "kiln_cuda_alloc"},
     {"_mlir_memref_to_llvm_aligned_alloc", "kiln_cuda_aligned_alloc"},
     {"_mlir_memref_to_llvm_free", "kiln_cuda_free"},
+    {"kiln_check_finite_f32", "kiln_cuda_check_finite_f32"},
+    {"kiln_check_finite_f64", "kiln_cuda_check_finite_f64"},
 };
 
 struct KilnGpuDeviceBuffers

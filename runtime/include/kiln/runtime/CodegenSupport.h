@@ -61,9 +61,12 @@ void kiln_check_finite_f64(uintptr_t data, uintptr_t origin, int64_t count);
 /// Where a copy of the runtime sends its numerics checks instead of
 /// scanning itself: an artefact (.so) links its own runtime, and the
 /// program that loads it forwards the artefact's checks to its own.
+/// `scanning` says whether the host's checks are on and have found nothing
+/// yet: a GPU artefact copies a kernel's output to the host only then.
 struct KilnNumericsHooks {
   void (*checkF32)(uintptr_t data, uintptr_t origin, int64_t count);
   void (*checkF64)(uintptr_t data, uintptr_t origin, int64_t count);
+  int (*scanning)(void);
 };
 void kiln_numerics_forward_to(const KilnNumericsHooks *hooks);
 

@@ -7,9 +7,11 @@
 // ("no CUDA device: ...") only when it asks for the GPU.
 //
 // Its host code calls the `mgpu*` functions MLIR's gpu-to-llvm lowering
-// emits, and kiln_cuda_alloc / kiln_cuda_free for its temporaries; all of it
-// goes, in order, onto one stream per artefact, which the host synchronizes
-// only at the edges (KilnCudaApi::finish). Programs that call the artefact
+// emits, kiln_cuda_alloc / kiln_cuda_free for its temporaries and
+// kiln_cuda_check_finite_* for its numerics checks; all of it goes, in
+// order, onto one stream per artefact, which the host synchronizes only at
+// the edges (KilnCudaApi::finish; and after each kernel while
+// --check-numerics scans its output). Programs that call the artefact
 // use the KilnCudaApi its `kiln_cuda_api` symbol returns: the artefact's own
 // copy of this runtime, with its stream.
 //

@@ -36,6 +36,13 @@ struct NonFiniteValue {
 };
 std::optional<NonFiniteValue> firstNonFinite();
 void resetNonFinite();
+/// Whether a report would be scanned now: checks on and nothing found yet
+/// (in the host's runtime, where this copy's reports are forwarded to it).
+/// A GPU artefact's reports copy the output to the host only then.
+bool numericsScanWanted();
+/// numericsScanWanted() of this copy of the runtime, for the hooks a host
+/// gives the artefacts it loads.
+int numericsScanningHook();
 
 /// A function the reports call with the output each kernel wrote (its
 /// address and size), on the thread running the entry: data-parallel

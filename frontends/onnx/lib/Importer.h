@@ -3,7 +3,9 @@
 // While a graph is imported, each ONNX value is either a DSL tensor or a
 // constant known at import time. Operators on constants are folded where
 // the importer knows how (shape arithmetic); a constant meets a tensor
-// operand as a dense constant in the graph.
+// operand as a dense constant in the graph. The header also declares
+// what the importer's files share: tensor data (Tensors.cpp), the node
+// context (NodeContext.cpp) and attention fusion (Attention.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,7 +17,9 @@
 #include <onnx/onnx_pb.h>
 
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,6 +62,10 @@ struct Value {
   std::string missing;
 };
 
+/// Throws GraphError with `message`: how the importer and the tensor
+/// readers fail outside a node's converter (defined in Import.cpp).
+[[noreturn]] void fail(const std::string &message);
+
 /// The largest tensor the importer accepts.
 constexpr int64_t kMaxElements = int64_t(1) << 32;
 /// The product of `shape`'s sizes; fails (naming `what`) on a negative
@@ -83,6 +91,10 @@ TensorBytes readTensorBytes(const ::onnx::TensorProto &tensor,
 /// The same, decoded as a constant.
 Constant readTensor(const ::onnx::TensorProto &tensor,
                     const std::string &folder);
+
+/// Decodes `count` little-endian elements of `c.dtype` from `bytes` into
+/// `c` (TensorBytes' data as a constant).
+void decode(const unsigned char *bytes, int64_t count, Constant &c);
 
 /// One node being converted: its inputs, attributes and where its outputs
 /// go.
@@ -170,6 +182,35 @@ bool isSettingInput(const ::onnx::NodeProto &node, int input);
 /// Buffers the converters update in training mode: batch norm's running
 /// statistics, by initializer name (the importer names them buffers).
 bool isBatchNormStatistic(const ::onnx::NodeProto &node, int input);
+
+//===----------------------------------------------------------------------===//
+// Attention (Attention.cpp)
+//===----------------------------------------------------------------------===//
+
+/// Scaled dot-product attention as exporters write it: MatMul(q,
+/// Transpose(k)) -> Div or Mul by a constant -> optionally a constant
+/// mask (Where with -inf, or Add of 0/-inf) -> Softmax over the last
+/// axis -> MatMul(., v). Each intermediate value has no other reader.
+struct AttentionMatch {
+  int scores = -1, transposeK = -1, scale = -1, mask = -1, softmax = -1;
+  /// Which input of `mask` carries the scores.
+  int maskScoresInput = -1;
+};
+
+/// The matches in the model's graph `g`, by the index of their last MatMul,
+/// found in the graph's structure (the constants are checked when the
+/// MatMul is reached) into `matches`; the nodes inside a match, converted
+/// with it, into `fused`.
+void findAttention(const ::onnx::GraphProto &g,
+                   std::map<int, AttentionMatch> &matches,
+                   std::set<int> &fused);
+
+/// Emits the attention of `match` ending at node `n` of `g` (whose default
+/// operator set is `opset`) into `graph`; false (nothing emitted) when its
+/// constants do not fit the pattern.
+bool emitAttention(Graph &graph, const ::onnx::GraphProto &g, int64_t opset,
+                   int n, const AttentionMatch &match,
+                   std::unordered_map<std::string, Value> &values);
 
 } // namespace kiln::onnx
 

@@ -636,6 +636,21 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     if (Status s = stateOnGpu.keep(model.artefact, std::move(state)); !s.ok())
       return s;
   }
+  // A data-parallel GPU step's gradients go from its gradient step (where
+  // NCCL averages them in place) to its update on the GPU: their buffers
+  // stay there for the run, and the host never holds them. The loss and
+  // the averaged running statistics come back as before.
+  GpuResidency gradientsOnGpu;
+  if (onGpu && ranks > 1 && !options.copyUpdates) {
+    std::vector<HostTensor *> gradients;
+    for (size_t k = 0; k < gradSteps.size(); ++k)
+      for (int from : applyFrom[k])
+        if (from > 0 && gradSteps[k]->updatedArgument(from) < 0)
+          gradients.push_back(&gradResults[k][from]);
+    if (Status s = gradientsOnGpu.keep(model.artefact, std::move(gradients));
+        !s.ok())
+      return s;
+  }
   auto stateTensors = [&]() {
     std::vector<NamedTensor> state;
     for (size_t i = 0; i < args.size(); ++i)

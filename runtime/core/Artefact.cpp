@@ -390,8 +390,8 @@ StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
   using Forward = void (*)(const KilnNumericsHooks *);
   auto forward =
       reinterpret_cast<Forward>(dlsym(handle, "kiln_numerics_forward_to"));
-  static const KilnNumericsHooks hooks{
-      &kiln_check_finite_f32, &kiln_check_finite_f64, &numericsScanningHook};
+  static const KilnNumericsHooks hooks{&kiln_check_finite_f32,
+                                       &kiln_check_finite_f64, &reportsWanted};
   if (forward && forward != &kiln_numerics_forward_to)
     forward(&hooks);
   return a;

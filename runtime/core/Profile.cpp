@@ -77,7 +77,7 @@ const MachinePeaks &machinePeaks() {
 
 Status reportProfile(const std::vector<ProfileEvent> &events,
                      const std::string &path, int64_t calls,
-                     const std::string &what) {
+                     const std::string &what, bool onGpu) {
   std::string trace = "{\"traceEvents\": [\n";
   struct Row {
     double seconds = 0;
@@ -109,21 +109,28 @@ Status reportProfile(const std::vector<ProfileEvent> &events,
   if (Status s = io::writeFileAtomically(path, {{trace.data(), trace.size()}});
       !s.ok())
     return s;
-  const MachinePeaks &peaks = machinePeaks();
   std::vector<std::pair<std::string, Row>> rows(byOrigin.begin(),
                                                 byOrigin.end());
   std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
     return a.second.seconds > b.second.seconds;
   });
   calls = std::max<int64_t>(calls, 1);
+  // A GPU's kernels are compared with no peak: the CPU's do not apply.
+  MachinePeaks peaks = onGpu ? MachinePeaks{} : machinePeaks();
+  char where[160];
+  if (onGpu)
+    std::snprintf(where, sizeof where,
+                  "on the GPU, each kernel waited for (launch included)");
+  else
+    std::snprintf(
+        where, sizeof where, "this machine: sgemm %.1f GFLOP/s, copy %.1f GB/s",
+        peaks.sgemmFlopsPerSecond / 1e9, peaks.copyBytesPerSecond / 1e9);
   std::fprintf(stderr,
                "profile: %lld call%s of %s, %.3f ms per call (%.2f GFLOP/s, "
-               "%.2f GB/s); this machine: sgemm %.1f GFLOP/s, copy %.1f "
-               "GB/s\n",
+               "%.2f GB/s); %s\n",
                (long long)calls, calls == 1 ? "" : "s", what.c_str(),
                total / calls * 1e3, totalFlops / std::max(total, 1e-12) / 1e9,
-               totalBytes / std::max(total, 1e-12) / 1e9,
-               peaks.sgemmFlopsPerSecond / 1e9, peaks.copyBytesPerSecond / 1e9);
+               totalBytes / std::max(total, 1e-12) / 1e9, where);
   std::fprintf(stderr, "  %10s %6s %7s %9s %8s %11s  %s\n", "ms/call", "%",
                "kernels", "GFLOP/s", "GB/s", "of peak", "op (the kernel writing "
                "its output)");
@@ -132,13 +139,14 @@ Status reportProfile(const std::vector<ProfileEvent> &events,
     double time = std::max(r.seconds, 1e-12);
     double gflops = r.flops / time / 1e9, gbytes = r.bytes / time / 1e9;
     // The roofline's share: the larger of the two fractions of the peaks.
-    double ofFlops = r.flops / time / peaks.sgemmFlopsPerSecond;
-    double ofBytes = r.bytes / time / peaks.copyBytesPerSecond;
     char share[32] = "-";
-    if (r.flops > 0 || r.bytes > 0)
+    if (!onGpu && (r.flops > 0 || r.bytes > 0)) {
+      double ofFlops = r.flops / time / peaks.sgemmFlopsPerSecond;
+      double ofBytes = r.bytes / time / peaks.copyBytesPerSecond;
       std::snprintf(share, sizeof share, "%.0f%% %s",
                     100 * std::max(ofFlops, ofBytes),
                     ofFlops >= ofBytes ? "sgemm" : "copy");
+    }
     std::fprintf(stderr, "  %10.3f %5.1f%% %7lld %9.2f %8.2f %11s  %s\n",
                  r.seconds / calls * 1e3,
                  100 * r.seconds / std::max(total, 1e-12),

@@ -136,7 +136,7 @@ Status runEntryOnFiles(const std::vector<EntrySpec> &entries,
     setProfiling(false);
     if (Status s = reportProfile(takeProfile(), request.profile,
                                  warmUp ? request.repeat - 1 : 1,
-                                 "'" + entry->name + "'");
+                                 "'" + entry->name + "'", request.onGpu);
         !s.ok())
       return s;
   }

@@ -125,13 +125,12 @@ void check(uintptr_t data, uintptr_t origin, int64_t count) {
 
 void setNumericsChecks(bool on) { enabled.store(on); }
 
-bool numericsScanWanted() {
+int reportsWanted() {
   if (const KilnNumericsHooks *hooks = forwarded.load())
-    return hooks->scanning && hooks->scanning();
-  return enabled.load() && !found.load();
+    return hooks->wanted ? hooks->wanted() : 0;
+  return (enabled.load() && !found.load() ? kReportScan : 0) |
+         (profiling.load() ? kReportTime : 0);
 }
-
-int numericsScanningHook() { return numericsScanWanted() ? 1 : 0; }
 
 void setReportHook(ReportHook hook, void *context) {
   reportContext = context;

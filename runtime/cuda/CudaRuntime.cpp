@@ -419,6 +419,32 @@ const void *outputOnHost(uintptr_t data, int64_t count, size_t elementBytes) {
   return host.data();
 }
 
+/// Waits for the kernels queued so far; false after a failure.
+bool kernelsDone() {
+  Locked rt = usable();
+  return rt && check(*rt, rt->driver.streamSynchronize(rt->stream),
+                     "the kernels before a profile's report");
+}
+
+/// A report of the host code (kiln_cuda_check_finite_*): `check` (the
+/// runtime's own, which forwards to the host's) scans the output copied to
+/// the host while --check-numerics wants it, or records the kernel's time
+/// once it has run while profiling; nothing else.
+void reportOutput(uintptr_t data, uintptr_t origin, int64_t count,
+                  size_t elementBytes,
+                  void (*check)(uintptr_t, uintptr_t, int64_t)) {
+  int wanted = kiln::rt::reportsWanted();
+  if (!wanted || count <= 0)
+    return;
+  if (wanted & kiln::rt::kReportScan) {
+    if (const void *host = outputOnHost(data, count, elementBytes))
+      check(reinterpret_cast<uintptr_t>(host), origin, count);
+    return;
+  }
+  if (kernelsDone())
+    check(0, origin, 0);
+}
+
 constexpr KilnCudaApi kApi = {
     kKilnCudaApiVersion, apiInitialize,    allocate,      release,
     apiCopyToDevice,     apiCopyToHost,    apiBeginEntry, apiFinish,
@@ -446,24 +472,19 @@ void *kiln_cuda_aligned_alloc(uint64_t alignment, uint64_t bytes) {
 }
 void kiln_cuda_free(void *device) { release(device); }
 
-// The numerics checks of the host code (kiln-gpu-device-buffers renames
-// kiln_check_finite_*): a kernel's output is on the GPU, so it is copied
-// to the host and scanned there, only while --check-numerics is on and has
-// found nothing; otherwise a check costs a call and a branch, and the
-// stream runs on unsynchronized.
+// The reports of the host code (kiln-gpu-device-buffers renames
+// kiln_check_finite_*), after each kernel: a kernel's output is on the
+// GPU, so it is copied to the host and scanned there only while
+// --check-numerics is on and has found nothing, and the stream is waited
+// for only while --profile times the kernels; otherwise a report costs a
+// call and a branch, and the stream runs on unsynchronized.
 void kiln_cuda_check_finite_f32(uintptr_t data, uintptr_t origin,
                                 int64_t count) {
-  if (count <= 0 || !kiln::rt::numericsScanWanted())
-    return;
-  if (const void *host = outputOnHost(data, count, sizeof(float)))
-    kiln_check_finite_f32(reinterpret_cast<uintptr_t>(host), origin, count);
+  reportOutput(data, origin, count, sizeof(float), &kiln_check_finite_f32);
 }
 void kiln_cuda_check_finite_f64(uintptr_t data, uintptr_t origin,
                                 int64_t count) {
-  if (count <= 0 || !kiln::rt::numericsScanWanted())
-    return;
-  if (const void *host = outputOnHost(data, count, sizeof(double)))
-    kiln_check_finite_f64(reinterpret_cast<uintptr_t>(host), origin, count);
+  reportOutput(data, origin, count, sizeof(double), &kiln_check_finite_f64);
 }
 
 // The entry points MLIR's gpu-to-llvm lowering calls. The module of an

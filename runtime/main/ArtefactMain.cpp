@@ -309,13 +309,6 @@ int main(int argc, char **argv) {
   bool wantsHelp = argc < 2 || isHelp(argv[1]) ||
                    !std::strcmp(argv[1], "list") ||
                    !std::strcmp(argv[1], "--list");
-  if (a.onGpu())
-    for (int i = 1; i < argc; ++i)
-      if (!std::strcmp(argv[i], "--profile") ||
-          !std::strncmp(argv[i], "--profile=", 10))
-        return fail(argv[0], std::string(argv[i]) +
-                                 " times the CPU's kernels: compile the "
-                                 "model for the CPU to use it");
   if (a.onGpu() && !wantsHelp)
     if (Status s = a.initializeGpu(); !s.ok())
       return fail(argv[0], s.message());
@@ -371,6 +364,7 @@ int main(int argc, char **argv) {
         parseRunFlags(argc, argv, std::string(argv[1]) == "run" ? 2 : 1);
     if (!request.ok())
       return fail(argv[0], request.status().message());
+    request.value().onGpu = a.onGpu();
     Status s = runEntryOnFiles(entries, model.run, request.value());
     return s.ok() ? 0 : fail(argv[0], s.message());
   }

@@ -722,7 +722,7 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     if (terminal)
       std::fputc('\n', progressOut);
     return reportProfile(takeProfile(), options.profile, profiledSteps,
-                         "a training step");
+                         "a training step", onGpu);
   };
   std::signal(SIGINT, onInterrupt);
   std::signal(SIGTERM, onInterrupt);

@@ -209,10 +209,11 @@ TEST(CudaRuntime, SubmittedWork) {
   EXPECT_EQ(finish(*api), "");
 }
 
-// The host code's numerics checks read a kernel's output from the GPU: a
+// The host code's reports after each kernel read its output from the GPU: a
 // copy to the host (then the scan there) while --check-numerics is on and
-// has found nothing, no copy at all otherwise.
-TEST(CudaRuntime, NumericsChecksCopyOutputsOnlyWhileOn) {
+// has found nothing, no copy at all otherwise; while profiling, the
+// kernel's time is recorded once it has run, with no copy.
+TEST(CudaRuntime, ReportsCopyOutputsOnlyForNumericsChecks) {
   const KilnCudaApi *api = kiln_cuda_api();
   setenv("KILN_CUDA_DRIVER", KILN_FAKE_CUDA_DRIVER, 1);
   ASSERT_EQ(initialize(*api), "");
@@ -266,6 +267,18 @@ TEST(CudaRuntime, NumericsChecksCopyOutputsOnlyWhileOn) {
                              "grow at model.cpp:4");
   kiln::rt::setNumericsChecks(false);
   kiln::rt::resetNonFinite();
+
+  kiln::rt::setProfiling(true);
+  kiln::rt::profileStart();
+  check();
+  checkWide();
+  kiln::rt::setProfiling(false);
+  EXPECT_EQ(copies(), before + 2);
+  std::vector<kiln::rt::ProfileEvent> events = kiln::rt::takeProfile();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].origin, origin);
+  EXPECT_EQ(events[1].origin, originWide);
+  EXPECT_FALSE(kiln::rt::firstNonFinite());
   kiln_cuda_free(device);
   kiln_cuda_free(deviceWide);
   EXPECT_EQ(finish(*api), "");

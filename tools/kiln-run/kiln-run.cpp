@@ -158,9 +158,7 @@ int main(int argc, char **argv) {
         !s.ok())
       return fail(s.message());
     if (cuda) {
-      if (!request.profile.empty())
-        return fail("--profile times the CPU's kernels; it does not time "
-                    "GPU artefacts");
+      request.onGpu = true;
       if (rt::Status s = a.initializeGpu(); !s.ok())
         return fail(s.message());
     }

@@ -61,12 +61,13 @@ void kiln_check_finite_f64(uintptr_t data, uintptr_t origin, int64_t count);
 /// Where a copy of the runtime sends its numerics checks instead of
 /// scanning itself: an artefact (.so) links its own runtime, and the
 /// program that loads it forwards the artefact's checks to its own.
-/// `scanning` says whether the host's checks are on and have found nothing
-/// yet: a GPU artefact copies a kernel's output to the host only then.
+/// `wanted` says what the host wants reports for now (kiln::rt::
+/// reportsWanted's bits): a GPU artefact copies a kernel's output to the
+/// host, or waits for the kernel, only then.
 struct KilnNumericsHooks {
   void (*checkF32)(uintptr_t data, uintptr_t origin, int64_t count);
   void (*checkF64)(uintptr_t data, uintptr_t origin, int64_t count);
-  int (*scanning)(void);
+  int (*wanted)(void);
 };
 void kiln_numerics_forward_to(const KilnNumericsHooks *hooks);
 

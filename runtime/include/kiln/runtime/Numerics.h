@@ -36,13 +36,13 @@ struct NonFiniteValue {
 };
 std::optional<NonFiniteValue> firstNonFinite();
 void resetNonFinite();
-/// Whether a report would be scanned now: checks on and nothing found yet
-/// (in the host's runtime, where this copy's reports are forwarded to it).
-/// A GPU artefact's reports copy the output to the host only then.
-bool numericsScanWanted();
-/// numericsScanWanted() of this copy of the runtime, for the hooks a host
-/// gives the artefacts it loads.
-int numericsScanningHook();
+/// What a report is wanted for now, in the runtime that handles it (the
+/// host's, where this copy's reports are forwarded): kReportScan while
+/// checks are on and have found nothing, kReportTime while profiling. A
+/// GPU artefact's reports copy the output to the host, or wait for the
+/// kernel, only then; 0 costs them a call and a branch.
+enum ReportWanted : int { kReportScan = 1, kReportTime = 2 };
+int reportsWanted();
 
 /// A function the reports call with the output each kernel wrote (its
 /// address and size), on the thread running the entry: data-parallel
@@ -83,10 +83,12 @@ const MachinePeaks &machinePeaks();
 /// Writes `events` as a Chrome trace at `path` (atomically) and prints to
 /// stderr the ops that took the most time per call of what was profiled
 /// (`calls` calls of `what`), each with its achieved GFLOP/s and GB/s and
-/// the larger of their shares of the machine's peaks.
+/// the larger of their shares of the machine's peaks. `onGpu`: the kernels
+/// ran on a GPU, each waited for before its report (its launch included),
+/// and the CPU's peaks do not apply.
 Status reportProfile(const std::vector<ProfileEvent> &events,
                      const std::string &path, int64_t calls,
-                     const std::string &what);
+                     const std::string &what, bool onGpu = false);
 
 } // namespace kiln::rt
 

@@ -34,6 +34,8 @@ struct RunRequest {
   /// ui.perfetto.dev), and the ops that took the most time printed to
   /// stderr. Empty: no profile.
   std::string profile;
+  /// The entry runs on a GPU (for the profile's report).
+  bool onGpu = false;
 };
 
 /// Runs an entry point: `run(entry, arguments, results)`.

@@ -1,4 +1,12 @@
 //===- Trainer.cpp - The training loop over a compiled train_step ---------===//
+//
+// train(): the epochs of steps over the training set, each epoch ending with
+// an evaluation; checkpoints, metrics and --profile as it goes. What it sets
+// up before its first step is in TrainerSetup.cpp, what it prints and the
+// signals it heeds in Progress.cpp. evaluate(): saved parameters' test loss
+// and accuracy.
+//
+//===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/Artefact.h"
 #include "kiln/runtime/Communicator.h"
@@ -8,12 +16,13 @@
 #include "train/Checkpoint.h"
 #include "train/Evaluation.h"
 #include "train/GradientAverager.h"
-#include "train/Initialize.h"
 #include "train/Plot.h"
+#include "train/Progress.h"
 #include "train/Support.h"
 #include "train/Langevin.h"
 #include "train/ModelShapes.h"
 #include "train/TrainSteps.h"
+#include "train/TrainerSetup.h"
 
 #include "kiln/runtime/Library.h"
 #include "kiln/runtime/Numerics.h"
@@ -30,162 +39,10 @@
 #include <cstring>
 #include <limits>
 #include <optional>
-#include <random>
 #include <utility>
 #include <unistd.h>
 
 namespace kiln::rt {
-namespace {
-
-volatile std::sig_atomic_t interrupted = 0;
-
-/// A data-parallel run's last completed step, as the line a signal prints
-/// at once: when a rank dies, mpirun ends the others with SIGTERM (then
-/// SIGKILL) while they wait for it in an all-reduce, so this line is all
-/// they can say.
-char progressLine[256];
-volatile std::sig_atomic_t progressLineLength = 0;
-
-/// Ctrl-C, or SIGTERM as schedulers and containers send it: finish the
-/// step, checkpoint and stop. A second one quits at once.
-void onInterrupt(int signal) {
-  if (progressLineLength > 0)
-    (void)!::write(2, progressLine, progressLineLength);
-  if (interrupted) {
-    std::signal(signal, SIG_DFL);
-    std::raise(signal);
-    return;
-  }
-  interrupted = 1;
-}
-
-/// Where train() prints its progress: stderr, or nothing on a data-parallel
-/// run's ranks other than 0.
-std::FILE *progressOut = stderr;
-
-
-std::string clock(double seconds) {
-  int64_t s = static_cast<int64_t>(seconds + 0.5);
-  char text[32];
-  std::snprintf(text, sizeof(text), "%lld:%02lld", static_cast<long long>(s / 60),
-                static_cast<long long>(s % 60));
-  return text;
-}
-
-/// An output that cannot be written is found before training, not after.
-Status checkOutputFolders(const TrainOptions &options) {
-  for (const std::string *path :
-       {&options.paramsOut, &options.checkpoint, &options.plot,
-        &options.profile}) {
-    if (path->empty())
-      continue;
-    std::string folder = io::directoryOf(*path);
-    if (::access(folder.c_str(), W_OK) != 0)
-      return Status::error("cannot write '" + *path + "': the folder '" +
-                           folder + "' " +
-                           (errno == ENOENT ? "does not exist"
-                                            : "is not writable"));
-  }
-  return Status::success();
-}
-
-/// Training's progress after a step: on a terminal a bar redrawn in place,
-/// else a line at each quarter of the epoch and at its end. `epoch` and
-/// `step` are 1-based, with their totals.
-void printProgress(bool terminal, std::pair<int64_t, int64_t> epoch,
-                   std::pair<int64_t, int64_t> step, double loss, double rate,
-                   double eta) {
-  auto [e, epochs] = epoch;
-  auto [b, batches] = step;
-  if (terminal) {
-    int width = 24, filled = static_cast<int>(width * b / batches);
-    std::fprintf(progressOut,
-                 "\repoch %lld/%lld [%s%s] %lld/%lld loss %.4f  %.0f ex/s  "
-                 "ETA %s ",
-                 (long long)e, (long long)epochs,
-                 std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), (long long)b,
-                 (long long)batches, loss, rate, clock(eta).c_str());
-  } else if (b % std::max<int64_t>(1, batches / 4) == 0 || b == batches) {
-    std::fprintf(progressOut,
-                 "epoch %lld/%lld step %lld/%lld loss %.4f %.0f ex/s ETA %s\n",
-                 (long long)e, (long long)epochs, (long long)b,
-                 (long long)batches, loss, rate, clock(eta).c_str());
-  }
-}
-
-/// A run killed after its last checkpoint but before writing --save-params:
-/// the parameters are the checkpoint's model state (what `forward` takes),
-/// with its metadata, as the run would have written them.
-Status writeFinishedParams(const CompiledModel &model,
-                           const SafeTensorsFile &resumed,
-                           const TrainOptions &options, int64_t startEpoch) {
-  // A run killed after its last checkpoint but before writing
-  // --save-params: the parameters are the checkpoint's model state (what
-  // `forward` takes), with its metadata, as the run would have written.
-  const EntrySpec *forward = findEntry(model.entries, "forward");
-  SafeTensorsFile params;
-  params.metadata = resumed.metadata;
-  for (const NamedTensor &t : resumed.tensors)
-    if (forward && std::any_of(forward->arguments.begin(),
-                               forward->arguments.end(),
-                               [&](const ArgumentSpec &a) {
-                                 return a.kind != ArgKind::Input &&
-                                        a.tensor.name == t.name;
-                               }))
-      params.tensors.push_back({t.name, t.tensor.clone()});
-  if (Status s = writeSafeTensors(options.paramsOut, params); !s.ok())
-    return s;
-  std::fprintf(progressOut,
-               "the checkpoint '%s' has finished %lld epoch%s and --epochs "
-               "is %lld: its parameters were written to '%s'; the "
-               "checkpoint was left alone\n",
-               options.resume.c_str(), (long long)startEpoch,
-               startEpoch == 1 ? "" : "s", (long long)options.epochs,
-               options.paramsOut.c_str());
-  return Status::success();
-}
-
-/// The end of a data-parallel run: how its gradients were averaged, and
-/// what the steps waited for.
-void reportDataParallel(
-    const std::vector<std::unique_ptr<GradientAverager>> &averagers, int ranks,
-    int64_t globalBatch, int64_t runSteps, double runSeconds, bool onGpu,
-    int64_t bucketBytes) {
-  if (onGpu) {
-    size_t groups = 0;
-    for (const auto &a : averagers)
-      groups += a->buckets();
-    std::fprintf(progressOut,
-                 "data-parallel: %d ranks, global batch %lld; gradients "
-                 "averaged on the GPUs with NCCL, %zu group%s of all-reduces "
-                 "per step\n",
-                 ranks, (long long)globalBatch, groups,
-                 groups == 1 ? "" : "s");
-  } else {
-    // The first step sums after the backward pass (it finds the buckets);
-    // the others while it runs: what they still wait for after it.
-    double exposed = 0, hooked = 0;
-    size_t buckets = 0;
-    for (const auto &a : averagers)
-      exposed += a->exposedSeconds(), hooked += a->hookSeconds(),
-          buckets += a->buckets();
-    std::fprintf(progressOut,
-                 "data-parallel: %d ranks, global batch %lld; waiting for the "
-                 "gradients' all-reduce after the backward pass: %.3f ms per "
-                 "step (%.1f%% of the run)",
-                 ranks, (long long)globalBatch, exposed / runSteps * 1e3,
-                 100 * exposed / std::max(runSeconds, 1e-9));
-    if (bucketBytes > 0)
-      std::fprintf(progressOut,
-                   "; %zu bucket%s begun during it (%.3f ms per step in its "
-                   "reports)",
-                   buckets, buckets == 1 ? "" : "s", hooked / runSteps * 1e3);
-    std::fprintf(progressOut, "\n");
-  }
-}
-
-} // namespace
 
 Status train(const CompiledModel &model, const TrainOptions &given) {
   TrainOptions options = given; // the checkpoint may supply the seed
@@ -213,42 +70,16 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     return shapes.status();
   // The checkpoint first: its seed, unless --seed overrides it, also
   // draws synthetic data.
-  std::optional<SafeTensorsFile> resumed;
-  CheckpointProgress progress;
-  int64_t startEpoch = 0, startBatch = 0;
-  if (!options.resume.empty()) {
-    StatusOr<SafeTensorsFile> file = readSafeTensors(options.resume);
-    if (!file.ok())
-      return file.status();
-    resumed = std::move(file).value();
-    StatusOr<CheckpointProgress> read = readProgress(*resumed, options.resume);
-    if (!read.ok())
-      return read.status();
-    progress = read.value();
-    // The checkpoint's settings win unless overridden.
-    if (progress.seed && !options.seedGiven)
-      options.seed = *progress.seed;
-    else if (progress.seed && options.seed != *progress.seed)
-      std::fprintf(progressOut,
-                   "warning: --seed %llu differs from the checkpoint's "
-                   "seed %llu: batches are drawn in another order than "
-                   "the interrupted run's\n",
-                   (unsigned long long)options.seed,
-                   (unsigned long long)*progress.seed);
-    startEpoch = progress.epoch;
-    startBatch = progress.batch;
-  }
+  RunStart start;
+  if (Status s = readRunStart(options, start); !s.ok())
+    return s;
+  const std::optional<SafeTensorsFile> &resumed = start.resumed;
+  const CheckpointProgress &progress = start.progress;
+  int64_t startEpoch = start.startEpoch, startBatch = start.startBatch;
   // The seed of the numbers a rank draws inside its steps (dropout, noise,
   // Langevin chains): each rank its own, rank 0 the run's.
   const uint64_t rankSeed =
       options.seed + static_cast<uint64_t>(rank) * 0x9E3779B97F4A7C15ull;
-  std::optional<SafeTensorsFile> initial;
-  if (!options.initParams.empty() && !resumed) {
-    StatusOr<SafeTensorsFile> file = readSafeTensors(options.initParams);
-    if (!file.ok())
-      return file.status();
-    initial = std::move(file).value();
-  }
   StatusOr<Loaded> loaded = loadData(options, shapes.value());
   if (!loaded.ok())
     return loaded.status();
@@ -260,102 +91,22 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
     return writable;
 
   // Arguments: state (parameters, buffers) then the batch (x, y).
-  std::vector<HostTensor> args;
-  std::mt19937_64 initRng(options.seed);
   bool reversal = shapes.value().source > 0;
-  int xIndex = -1, yIndex = -1, maskIndex = -1, tgtIndex = -1, otherIndex = -1;
-  // Counter-based random numbers (dropout): the run's seed, and an offset
-  // of step << 32 so that every step draws fresh numbers and a resumed run
-  // the same ones.
-  int rngSeedIndex = -1, rngOffsetIndex = -1;
   // An energy-based model's negatives x_neg come from Langevin chains
   // (entry energy_grad) started from a replay buffer.
   const EntrySpec *energyGrad = findEntry(model.entries, "energy_grad");
-  int xNegIndex = -1;
-  for (const ArgumentSpec *slot : slots) {
-    const ArgumentSpec &a = *slot;
-    if (a.kind == ArgKind::Input) {
-      const std::string &name = a.tensor.name;
-      int index = static_cast<int>(args.size());
-      if (name == (reversal ? "src" : "x"))
-        xIndex = index;
-      else if (name == "y")
-        yIndex = index;
-      else if (name == "mask" && !reversal)
-        maskIndex = index;
-      else if (name == "tgt" && reversal)
-        tgtIndex = index;
-      else if (name == "rng_seed" && a.tensor.dtype == DType::I64)
-        rngSeedIndex = index;
-      else if (name == "rng_offset" && a.tensor.dtype == DType::I64)
-        rngOffsetIndex = index;
-      else if (name == "x_neg" && energyGrad)
-        xNegIndex = index;
-      else
-        otherIndex = index;
-      args.push_back(HostTensor::zeros(a.tensor.dtype, a.tensor.shape).value());
-      continue;
-    }
-    if (resumed) {
-      const HostTensor *t = resumed->find(a.tensor.name);
-      if (!t)
-        return Status::error("checkpoint '" + options.resume +
-                             "' has no tensor '" + a.tensor.name +
-                             "' (is it from another model?)");
-      if (t->shape() != a.tensor.shape || t->dtype() != a.tensor.dtype)
-        return Status::error("checkpoint '" + options.resume + "': '" +
-                             a.tensor.name + "' is " + t->describe() +
-                             ", the model expects " + dtypeName(a.tensor.dtype) +
-                             formatShape(a.tensor.shape));
-      args.push_back(t->clone());
-      continue;
-    }
-    if (const HostTensor *t = initial ? initial->find(a.tensor.name) : nullptr) {
-      if (t->shape() != a.tensor.shape || t->dtype() != a.tensor.dtype)
-        return Status::error("--init-params '" + options.initParams + "': '" +
-                             a.tensor.name + "' is " + t->describe() +
-                             ", the model expects " +
-                             dtypeName(a.tensor.dtype) +
-                             formatShape(a.tensor.shape));
-      args.push_back(t->clone());
-      continue;
-    }
-    if (a.init == "imported")
-      return Status::error(
-          "'" + a.tensor.name + "' starts from the imported model's value" +
-          (initial ? ", which --init-params '" + options.initParams +
-                         "' does not hold"
-                   : ": give --init-params P.safetensors (written by kilnc "
-                     "--save-params)"));
-    StatusOr<HostTensor> t = initialize(a, initRng);
-    if (!t.ok())
-      return t.status();
-    args.push_back(std::move(t).value());
-  }
-  // A model without labels gets a scratch tensor for the labels the
-  // batches carry.
-  HostTensor unusedLabels;
-  if (shapes.value().unsupervised && yIndex < 0 && xIndex >= 0)
-    unusedLabels =
-        HostTensor::zeros(DType::I64, {args[xIndex].shape()[0]}).value();
-  if (xIndex < 0 || (yIndex < 0 && !shapes.value().unsupervised) ||
-      otherIndex >= 0 ||
-      (maskIndex >= 0) != shapes.value().masked || (tgtIndex >= 0) != reversal) {
-    std::string expected =
-        reversal ? std::string("train_step must take sources src, decoder "
-                               "inputs tgt and targets y, and no other input")
-        : shapes.value().context > 0
-            ? std::string("train_step must take token windows x, targets y") +
-                  (shapes.value().masked ? " and mask" : "") +
-                  ", and no other input"
-            : "train_step must take images x and integer labels y, and no "
-              "other input";
-    if (otherIndex >= 0)
-      expected += " (it also takes '" + slots[otherIndex]->tensor.name +
-                  "'; the training loop feeds x, y, mask, src, tgt, "
-                  "rng_seed, rng_offset and x_neg by name)";
-    return Status::error(expected);
-  }
+  TrainArguments arguments;
+  if (Status s = setUpArguments(options, shapes.value(), slots, start,
+                                energyGrad, arguments);
+      !s.ok())
+    return s;
+  std::vector<HostTensor> &args = arguments.args;
+  const int xIndex = arguments.xIndex, yIndex = arguments.yIndex,
+            maskIndex = arguments.maskIndex, tgtIndex = arguments.tgtIndex,
+            rngSeedIndex = arguments.rngSeedIndex,
+            rngOffsetIndex = arguments.rngOffsetIndex,
+            xNegIndex = arguments.xNegIndex;
+  HostTensor &unusedLabels = arguments.unusedLabels;
   NegativeChain chain;
   if (xNegIndex >= 0) {
     StatusOr<NegativeChain> prepared =
@@ -397,64 +148,24 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                                         startBatch, args, slots);
         !agreed.ok())
       return agreed;
-  // Data-parallel steps: grad and apply_step on the same slots, by name;
-  // apply_step's inputs grad.<param> are grad's results of those names.
-  std::vector<std::vector<int>> gradSlots(gradSteps.size()),
-      applySlots(gradSteps.size()), applyFrom(gradSteps.size());
-  std::vector<std::vector<HostTensor>> gradArgs(gradSteps.size()),
-      gradResults(gradSteps.size()), applyArgs(gradSteps.size()),
-      applyResults(gradSteps.size());
-  auto slotNamed = [&](const std::string &name) {
-    for (size_t i = 0; i < slots.size(); ++i)
-      if (slots[i]->tensor.name == name)
-        return static_cast<int>(i);
-    return -1;
-  };
-  for (size_t k = 0; k < gradSteps.size(); ++k) {
-    for (const ArgumentSpec &a : gradSteps[k]->arguments) {
-      gradSlots[k].push_back(slotNamed(a.tensor.name));
-      if (gradSlots[k].back() < 0)
-        return Status::error(gradSteps[k]->name + "'s argument '" +
-                             a.tensor.name + "' is not " + steps[k]->name +
-                             "'s");
-    }
-    for (const ArgumentSpec &a : applySteps[k]->arguments) {
-      int from = -1;
-      for (size_t r = 0; r < gradSteps[k]->results.size(); ++r)
-        if (a.kind == ArgKind::Input &&
-            gradSteps[k]->results[r].name == a.tensor.name)
-          from = static_cast<int>(r);
-      applyFrom[k].push_back(from);
-      applySlots[k].push_back(from >= 0 ? -1 : slotNamed(a.tensor.name));
-      if (from < 0 && applySlots[k].back() < 0)
-        return Status::error(applySteps[k]->name + "'s argument '" +
-                             a.tensor.name + "' is neither " +
-                             steps[k]->name + "'s nor a gradient");
-    }
-    gradArgs[k].resize(gradSteps[k]->arguments.size());
-    gradResults[k] = allocateResults(*gradSteps[k]).value();
-    applyArgs[k].resize(applySteps[k]->arguments.size());
-    applyResults[k].resize(applySteps[k]->results.size());
-  }
-  // Averages `tensors` across the ranks: one sum per dtype over their
-  // elements packed together, then a division by the number of ranks.
-  // Each grad step's gradients are averaged in buckets while it runs
-  // (--bucket-mb; 0: after it).
-  // A GPU artefact's are averaged on the GPU with NCCL.
-  std::vector<std::unique_ptr<GradientAverager>> averagers;
+  // Data-parallel steps: grad and apply_step on the same slots, by name,
+  // and the averagers of their gradients (on the GPU with NCCL for a GPU
+  // artefact).
   const bool onGpu = model.artefact && model.artefact->onGpu();
-  if (ranks > 1)
-    for (size_t k = 0; k < gradSteps.size(); ++k) {
-      if (!onGpu) {
-        averagers.push_back(hostGradientAverager(*comm, options.bucketBytes));
-        continue;
-      }
-      StatusOr<std::unique_ptr<GradientAverager>> nccl = ncclGradientAverager(
-          *comm, *model.artefact, gradSteps[k]->name, options.bucketBytes);
-      if (!nccl.ok())
-        return nccl.status();
-      averagers.push_back(std::move(nccl.value()));
-    }
+  DataParallelSteps parallel;
+  if (Status s = prepareDataParallel(model, options, comm, ranks, onGpu,
+                                     found.value(), slots, parallel);
+      !s.ok())
+    return s;
+  std::vector<std::vector<int>> &gradSlots = parallel.gradSlots,
+                                &applySlots = parallel.applySlots,
+                                &applyFrom = parallel.applyFrom;
+  std::vector<std::vector<HostTensor>> &gradArgs = parallel.gradArgs,
+                                       &gradResults = parallel.gradResults,
+                                       &applyArgs = parallel.applyArgs,
+                                       &applyResults = parallel.applyResults;
+  std::vector<std::unique_ptr<GradientAverager>> &averagers =
+      parallel.averagers;
   // One data-parallel step: each train step's gradient on this rank's
   // batch, averaged with the other ranks' (the loss and batch norm's new
   // running statistics too), then its optimizer.
@@ -504,24 +215,9 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   };
   // Each result after the loss updates an argument (parameters, optimizer
   // state, the model's buffers) in place: it is given no buffer of its own.
-  std::vector<std::vector<HostTensor>> stepArgs(steps.size()),
-      results(steps.size());
-  for (size_t k = 0; k < steps.size(); ++k) {
-    const EntrySpec &step = *steps[k];
-    for (size_t r = 1; r < step.results.size(); ++r)
-      if (step.updatedArgument(r) < 0)
-        return Status::error(step.name + " result '" + step.results[r].name +
-                             "' updates no argument");
-    stepArgs[k].resize(step.arguments.size());
-    results[k].resize(step.results.size());
-    results[k][0] =
-        HostTensor::zeros(step.results[0].dtype, step.results[0].shape).value();
-    // With --copy-updates: results in buffers of their own, then moved
-    // into the arguments (the path kiln-run takes), to check the in-place
-    // one.
-    if (options.copyUpdates)
-      results[k] = allocateResults(step).value();
-  }
+  std::vector<std::vector<HostTensor>> stepArgs, results;
+  if (Status s = prepareSteps(steps, options, stepArgs, results); !s.ok())
+    return s;
   // Runs the steps on the slots' tensors, lent to each step's arguments;
   // returns the sum of their losses.
   auto runBatch = [&](double &loss) -> Status {
@@ -576,14 +272,8 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   }
 
   std::FILE *metrics = nullptr;
-  if (!options.metrics.empty()) {
-    metrics = std::fopen(options.metrics.c_str(), resumed ? "a" : "w");
-    if (!metrics)
-      return Status::error("cannot write metrics to '" + options.metrics +
-                           "': " + std::strerror(errno));
-    if (!resumed)
-      std::fprintf(metrics, "epoch,steps,train_loss,test_loss,test_accuracy,seconds\n");
-  }
+  if (Status s = openMetrics(options, resumed.has_value(), metrics); !s.ok())
+    return s;
   // Every write of the metrics is checked (a full disk must not leave an
   // empty CSV behind an exit status of 0).
   auto metricsWritten = [&](bool closing) -> Status {
@@ -600,57 +290,23 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
                            "': " + std::strerror(error ? error : EIO));
     return Status::success();
   };
-  // The epochs' rows, for --plot and the summary: a resumed run's earlier
-  // ones from its metrics file, where there is one.
-  std::vector<EpochRecord> records;
-  if (resumed && !options.metrics.empty()) {
-    StatusOr<std::vector<EpochRecord>> earlier = readMetrics(options.metrics);
-    if (earlier.ok())
-      for (const EpochRecord &r : earlier.value())
-        if (r.epoch <= startEpoch)
-          records.push_back(r);
-  }
+  // The epochs' rows, for --plot and the summary.
+  std::vector<EpochRecord> records =
+      earlierRecords(options, resumed.has_value(), startEpoch);
   if (metrics) {
     if (Status s = metricsWritten(false); !s.ok())
       return s;
   }
 
-  // A GPU artefact keeps the training state (parameters, optimizer state,
-  // buffers) on the GPU from step to step; its host copy is brought up to
-  // date where it is read (evaluation, checkpoints). With --copy-updates
-  // every step's results are new buffers: no state stays anywhere. A
-  // data-parallel step averages the buffers its gradient step updates
-  // (batch norm's running statistics) on the host and writes them into
-  // their slots there: those go to the GPU with every call.
-  std::vector<bool> updatedOnHost(args.size(), false);
-  for (size_t k = 0; k < gradSteps.size(); ++k)
-    for (size_t r = 1; r < gradSteps[k]->results.size(); ++r)
-      if (int a = gradSteps[k]->updatedArgument(r); a >= 0)
-        updatedOnHost[gradSlots[k][a]] = true;
-  GpuResidency stateOnGpu;
-  if (!options.copyUpdates) {
-    std::vector<HostTensor *> state;
-    for (size_t i = 0; i < args.size(); ++i)
-      if (slots[i]->kind != ArgKind::Input && !updatedOnHost[i])
-        state.push_back(&args[i]);
-    if (Status s = stateOnGpu.keep(model.artefact, std::move(state)); !s.ok())
-      return s;
-  }
-  // A data-parallel GPU step's gradients go from its gradient step (where
-  // NCCL averages them in place) to its update on the GPU: their buffers
-  // stay there for the run, and the host never holds them. The loss and
-  // the averaged running statistics come back as before.
-  GpuResidency gradientsOnGpu;
-  if (onGpu && ranks > 1 && !options.copyUpdates) {
-    std::vector<HostTensor *> gradients;
-    for (size_t k = 0; k < gradSteps.size(); ++k)
-      for (int from : applyFrom[k])
-        if (from > 0 && gradSteps[k]->updatedArgument(from) < 0)
-          gradients.push_back(&gradResults[k][from]);
-    if (Status s = gradientsOnGpu.keep(model.artefact, std::move(gradients));
-        !s.ok())
-      return s;
-  }
+  // A GPU artefact keeps the training state (and a data-parallel step's
+  // gradients) on the GPU from step to step; its host copy is brought up
+  // to date where it is read (evaluation, checkpoints).
+  GpuResidency stateOnGpu, gradientsOnGpu;
+  if (Status s = keepStateOnGpu(model, options, ranks, onGpu, found.value(),
+                                slots, args, parallel, stateOnGpu,
+                                gradientsOnGpu);
+      !s.ok())
+    return s;
   auto stateTensors = [&]() {
     std::vector<NamedTensor> state;
     for (size_t i = 0; i < args.size(); ++i)
@@ -900,17 +556,9 @@ Status train(const CompiledModel &model, const TrainOptions &given) {
   if (ranks > 1 && runSteps > 0)
     reportDataParallel(averagers, ranks, globalBatch, runSteps, runSeconds,
                        onGpu, options.bucketBytes);
-  if (!options.plot.empty()) {
-    std::string svg = plotSvg(records, model.name + ": " +
-                                           std::to_string(records.size()) +
-                                           " epochs (seed " +
-                                           std::to_string(options.seed) + ")");
-    if (Status s = io::writeFileAtomically(options.plot,
-                                           {{svg.data(), svg.size()}});
-        !s.ok())
+  if (!options.plot.empty())
+    if (Status s = writePlot(model, options, records); !s.ok())
       return s;
-    std::fprintf(progressOut, "plot written to %s\n", options.plot.c_str());
-  }
   if (!options.checkpoint.empty())
     if (Status s = save(options.checkpoint, options.epochs, 0, false); !s.ok())
       return s;

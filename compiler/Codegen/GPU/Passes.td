@@ -1,0 +1,80 @@
+//===- Passes.td - Code generation passes for --target=cuda ---------------===//
+//
+// Included from compiler/Codegen/Passes.td, which mlir-tblgen runs on.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_CODEGEN_GPU_PASSES
+#define KILN_CODEGEN_GPU_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def KilnGpuMapLoops : Pass<"kiln-gpu-map-loops", "::mlir::func::FuncOp"> {
+  let summary = "Turns the bufferized linalg ops of a function into parallel loops shaped for GPU blocks and threads";
+  let description = [{
+    On bufferized code, before scf.parallel loops become `gpu.launch`:
+    `memref.copy` becomes `linalg.copy`, and every linalg op becomes a
+    parallel loop nest (its parallel dimensions in one `scf.parallel`, its
+    reductions sequential loops inside). The parallel dimensions of each
+    outermost nest are collapsed into one, which is tiled into blocks of up
+    to `threads-per-block` threads, the tiles becoming the grid:
+    consecutive threads take consecutive innermost elements, so loads and
+    stores coalesce.
+    Work that no parallel loop covers (a reduction to one value: loops of
+    loads and stores outside any `scf.parallel`) is wrapped in a one-thread
+    parallel loop, so that no load or store of a buffer is left to the
+    host. `gpu-map-parallel-loops` then maps the outer loop to blocks and
+    the inner one to threads.
+
+    Before:
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "parallel"]}
+        ins(%a : memref<64x1000xf32>) outs(%b : memref<64x1000xf32>) { ... }
+    ```
+    After:
+    ```mlir
+    scf.parallel (%b) = (%c0) to (%c64000) step (%c256) {
+      scf.parallel (%t) = (%c0) to (min(256, 64000 - %b)) ... {
+        ...
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"256",
+           "Threads per block">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def KilnGpuMergeModules : Pass<"kiln-gpu-merge-modules", "::mlir::ModuleOp"> {
+  let summary = "Moves every outlined GPU kernel into one gpu.module";
+  let description = [{
+    After `gpu-kernel-outlining`, which makes a `gpu.module` per kernel:
+    every kernel moves into one `gpu.module @kiln_kernels` under its
+    module's (unique) name, and each `gpu.launch_func` is pointed at it, so
+    an artefact carries one PTX module, loaded once.
+  }];
+}
+
+def KilnGpuDeviceBuffers : Pass<"kiln-gpu-device-buffers", "::mlir::ModuleOp"> {
+  let summary = "The host code's buffers are allocated on the GPU";
+  let description = [{
+    After `finalize-memref-to-llvm` with generic allocation functions, on
+    the host code of `--target=cuda`: the buffers an entry point allocates
+    (temporaries between kernels) live in the GPU's memory, so the calls of
+    `_mlir_memref_to_llvm_alloc`, `_mlir_memref_to_llvm_aligned_alloc` and
+    `_mlir_memref_to_llvm_free` become calls of Kiln's CUDA runtime
+    (`kiln_cuda_alloc`, `kiln_cuda_aligned_alloc`, `kiln_cuda_free`),
+    which allocate in stream order on the artefact's stream. The numerics
+    checks' `kiln_check_finite_f32/f64`, which would scan host memory,
+    become `kiln_cuda_check_finite_f32/f64`, which copy the kernel's output
+    from the GPU first (only while `--check-numerics` is on).
+  }];
+}
+
+#endif // KILN_CODEGEN_GPU_PASSES

@@ -417,8 +417,10 @@ void runTiles(const float *input, const float *weight, const float *bias,
   int64_t tilesH = (cfg.h + Tile::m - 1) / Tile::m;
   int64_t tilesW = (cfg.w + Tile::m - 1) / Tile::m;
   int64_t bytesPerImage = xis * tilesH * tilesW * (cfg.c + cfg.o) * 4;
-  int64_t perBlock = std::clamp<int64_t>(kBlockBytes / bytesPerImage, 1,
-                                         (cfg.n + threads - 1) / threads);
+  // The blocks do not depend on the thread count: neither do the matrix
+  // products, nor so their results.
+  int64_t perBlock =
+      std::clamp<int64_t>(kBlockBytes / bytesPerImage, 1, cfg.n);
   int64_t blocks = (cfg.n + perBlock - 1) / perBlock;
   int64_t lastImages = cfg.n - (blocks - 1) * perBlock;
 

@@ -135,7 +135,7 @@ void runWeightGrad(const float *input, const float *grad, float *result,
                    const ConvolutionConfig &cfg) {
   checkConfig(cfg);
   int64_t threads = useThreadsForSplitSums();
-  if (winogradTakes(cfg) && !cfg.transposed) {
+  if (winogradTakesWeightGrad(cfg)) {
     runWinogradWeightGrad(input, grad, result, cfg, threads);
     return;
   }

@@ -592,6 +592,26 @@ bool winogradEnabled() {
 
 } // namespace
 
+namespace {
+
+/// One image's transformed tiles and their products, in bytes: at most
+/// this much takes Winograd's path, so that a block stays near the cache
+/// (larger images and channel counts, untried, keep oneDNN's kernels).
+constexpr int64_t kMaxImageBytes = int64_t(4) << 20;
+
+/// The weight gradient's sums are [(m+2)^2, c, o] per group, read and
+/// written by every block's products: with more channel pairs than this
+/// (measured up to 64 x 64) they would outweigh the products.
+constexpr int64_t kMaxWeightGradPairs = 64 * 64;
+
+int64_t imageBytes(const ConvolutionConfig &cfg) {
+  int64_t m = cfg.h % 4 == 0 && cfg.w % 4 == 0 ? 4 : 2;
+  int64_t tiles = ((cfg.h + m - 1) / m) * ((cfg.w + m - 1) / m);
+  return (m + 2) * (m + 2) * tiles * (cfg.c + cfg.o) * 4;
+}
+
+} // namespace
+
 bool convolution::winogradTakes(const ConvolutionConfig &cfg) {
   return winogradEnabled() && cfg.channelsLast && cfg.groups == 1 &&
          cfg.kh == 3 && cfg.kw == 3 && cfg.strideH == 1 && cfg.strideW == 1 &&
@@ -599,7 +619,13 @@ bool convolution::winogradTakes(const ConvolutionConfig &cfg) {
          cfg.padW == 1 && cfg.outputPadH == 0 && cfg.outputPadW == 0 &&
          cfg.oh == cfg.h && cfg.ow == cfg.w && cfg.h >= 8 && cfg.w >= 8 &&
          cfg.c % kLanes == 0 && cfg.o % kLanes == 0 &&
-         cfg.activation == KILN_ACTIVATION_NONE;
+         cfg.activation == KILN_ACTIVATION_NONE &&
+         imageBytes(cfg) <= kMaxImageBytes;
+}
+
+bool convolution::winogradTakesWeightGrad(const ConvolutionConfig &cfg) {
+  return !cfg.transposed && winogradTakes(cfg) &&
+         cfg.c * cfg.o <= kMaxWeightGradPairs;
 }
 
 void convolution::runWinograd(const float *input, const float *weight,

@@ -17,9 +17,14 @@ namespace kiln::rt::onednn::convolution {
 /// True where runWinograd computes `cfg`: an NHWC 3x3 convolution (or
 /// transposed convolution) with unit strides and dilation, padding 1 and
 /// one group, the result the input's size; channel counts multiples of 16;
-/// images of at least 8x8; no activation. KILN_WINOGRAD=0 in the
-/// environment turns the path off (oneDNN's direct kernels run instead).
+/// images of at least 8x8 whose transformed tiles take at most 4 MiB; no
+/// activation. KILN_WINOGRAD=0 in the environment turns the path off
+/// (oneDNN's direct kernels run instead).
 bool winogradTakes(const ConvolutionConfig &cfg);
+
+/// True where runWinogradWeightGrad computes `cfg`'s weight gradient: as
+/// winogradTakes, not transposed, with at most 64 x 64 channel pairs.
+bool winogradTakesWeightGrad(const ConvolutionConfig &cfg);
 
 /// The convolution `cfg` (winogradTakes(cfg)) of the NHWC `input` by
 /// PyTorch's `weight` ([o, c, 3, 3], or [c, o, 3, 3] transposed), plus
@@ -30,10 +35,10 @@ void runWinograd(const float *input, const float *weight, const float *bias,
                  const float *residual, float *result,
                  const ConvolutionConfig &cfg, int64_t threads);
 
-/// The gradient of the convolution `cfg`'s weight (winogradTakes(cfg), not
-/// transposed), PyTorch's [o, c, 3, 3], from its NHWC `input` and result
-/// gradient `grad`. Its sums are added in the same order on any thread
-/// count.
+/// The gradient of the convolution `cfg`'s weight
+/// (winogradTakesWeightGrad(cfg)), PyTorch's [o, c, 3, 3], from its NHWC
+/// `input` and result gradient `grad`. Its sums are added in the same
+/// order on any thread count.
 void runWinogradWeightGrad(const float *input, const float *grad, float *result,
                            const ConvolutionConfig &cfg, int64_t threads);
 

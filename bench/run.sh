@@ -71,6 +71,11 @@ for t in (1, 2):
         f"BM_MatmulOneDnn/threads:{t}", "GFLOP/s", 0.9)
 row("conv2d 64x32x14x14 / oneDNN", "BM_Conv2dKiln", "BM_Conv2dOneDnn",
     "GFLOP/s", 0.9)
+# Winograd's path, rated by the direct convolution's operations.
+for t in (1, 2):
+    row(f"conv2d NHWC 64x32x28x28 / oneDNN, {t} thr",
+        f"BM_Conv2dNhwcKiln/threads:{t}", f"BM_Conv2dNhwcOneDnn/threads:{t}",
+        "GFLOP/s", None)
 
 # Memory-bound kernels: first at STREAM's size (each tensor four times the
 # last-level cache), where the targets apply, then at 16 MiB, which the L3

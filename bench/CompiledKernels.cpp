@@ -394,13 +394,19 @@ constexpr int64_t WinogradN = 64, WinogradC = 32, WinogradSize = 28;
 constexpr double WinogradFlops =
     2.0 * WinogradN * WinogradC * WinogradSize * WinogradSize * WinogradC * 9;
 
-void BM_Conv2dNhwcKiln(benchmark::State &state) {
-  ThreadScope threads(state.range(0));
+/// The layer's NHWC input and result and its [o, c, 3, 3] weight.
+struct WinogradLayer {
   HostTensor x =
       randomTensor({WinogradN, WinogradSize, WinogradSize, WinogradC});
   HostTensor w = randomTensor({WinogradC, WinogradC, 3, 3});
   HostTensor y =
       randomTensor({WinogradN, WinogradSize, WinogradSize, WinogradC});
+};
+
+void BM_Conv2dNhwcKiln(benchmark::State &state) {
+  ThreadScope threads(state.range(0));
+  WinogradLayer layer;
+  HostTensor &x = layer.x, &w = layer.w, &y = layer.y;
   auto call = [&] {
     kiln_conv2d_nhwc_f32(x.data<float>(), w.data<float>(), nullptr, nullptr,
                          y.data<float>(), WinogradN, WinogradC, WinogradSize,
@@ -416,11 +422,8 @@ void BM_Conv2dNhwcKiln(benchmark::State &state) {
 
 void BM_Conv2dNhwcOneDnn(benchmark::State &state) {
   ThreadScope threads(state.range(0));
-  HostTensor x =
-      randomTensor({WinogradN, WinogradSize, WinogradSize, WinogradC});
-  HostTensor w = randomTensor({WinogradC, WinogradC, 3, 3});
-  HostTensor y =
-      randomTensor({WinogradN, WinogradSize, WinogradSize, WinogradC});
+  WinogradLayer layer;
+  HostTensor &x = layer.x, &w = layer.w, &y = layer.y;
   using Tag = dnnl::memory::format_tag;
   constexpr auto f32 = dnnl::memory::data_type::f32;
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);

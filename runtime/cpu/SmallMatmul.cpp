@@ -1,12 +1,12 @@
 //===- SmallMatmul.cpp - Matrix products of a few rows --------------------===//
 
 #include "cpu/SmallMatmul.h"
+#include "cpu/Vector.h"
 
 #include "kiln/runtime/Library.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <omp.h>
 #include <stdexcept>
 #include <string>
@@ -15,25 +15,11 @@
 namespace kiln::rt {
 namespace {
 
-/// Sixteen floats: one AVX-512 register, two AVX2 or four SSE registers in
-/// the clone compiled for each.
-typedef float Vector __attribute__((vector_size(64)));
-constexpr int64_t kLanes = 16;
+using namespace simd;
 
-// Each kernel is compiled three times; the loader picks the one the CPU
-// runs (function multiversioning). The row-count templates below are
-// inlined into each clone, which compiles them for its CPU.
-#define KILN_CLONES                                                            \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#define KILN_INLINE inline __attribute__((always_inline))
-
-KILN_INLINE Vector load(const float *p) {
-  Vector v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-KILN_INLINE void store(float *p, Vector v) { std::memcpy(p, &v, sizeof(v)); }
+// Each kernel is compiled three times (KILN_CLONES); the row-count
+// templates below are inlined into each clone, which compiles them for its
+// CPU.
 
 KILN_INLINE float sum(Vector v) {
   float total = 0;

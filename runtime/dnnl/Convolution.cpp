@@ -448,6 +448,10 @@ void runConvolution(const float *input, const float *weight, const float *bias,
                     const ConvolutionConfig &cfg) {
   checkConfig(cfg);
   int64_t threads = useLibraryThreads();
+  if (winogradTakes(cfg)) {
+    runWinograd(input, weight, bias, residual, result, cfg, threads);
+    return;
+  }
   CacheKey key{cfg.n,           cfg.c,
                cfg.h,           cfg.w,
                cfg.o,           cfg.kh,
@@ -461,10 +465,6 @@ void runConvolution(const float *input, const float *weight, const float *bias,
                threads,         cfg.transposed,
                cfg.outputPadH,  cfg.outputPadW,
                cfg.channelsLast};
-  if (winogradTakes(cfg)) {
-    runWinograd(input, weight, bias, residual, result, cfg, threads);
-    return;
-  }
   std::shared_ptr<const ConvolutionEntry> entry =
       convolutionCache().getOrCreate(key,
                                      [&] { return createConvolution(cfg); });

@@ -44,6 +44,8 @@
 #include "OneDnnSupport.h"
 #include "PrimitiveCache.h"
 
+#include "cpu/Vector.h"
+
 #include <oneapi/dnnl/dnnl_config.h>
 
 #include <algorithm>
@@ -58,24 +60,9 @@ using namespace kiln::rt::onednn::convolution;
 
 namespace {
 
-/// Sixteen floats: one AVX-512 register, two AVX2 or four SSE registers in
-/// the clone compiled for each.
-typedef float Vector __attribute__((vector_size(64)));
-constexpr int64_t kLanes = 16;
-
-// The transforms are compiled for three CPUs; the loader picks the one the
-// CPU runs (function multiversioning).
-#define KILN_CLONES                                                            \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#define KILN_INLINE inline __attribute__((always_inline))
-
-KILN_INLINE Vector load(const float *p) {
-  Vector v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-KILN_INLINE void store(float *p, Vector v) { std::memcpy(p, &v, sizeof(v)); }
+// The transforms are compiled for three CPUs (KILN_CLONES), vectorized
+// over 16 channels.
+using namespace kiln::rt::simd;
 
 /// F(2x2, 3x3): 4x4 input tiles.
 struct Tile2 {
@@ -406,64 +393,87 @@ std::shared_ptr<const ProductEntry> productFor(int64_t xis, int64_t tiles,
 /// most about this many bytes (a core's L2 cache), at least one image.
 constexpr int64_t kBlockBytes = 1 << 20;
 
-template <typename Tile>
-void runTiles(const float *input, const float *weight, const float *bias,
-              const float *residual, float *result,
-              const ConvolutionConfig &cfg, int64_t threads,
-              void (*inputs)(const float *, int64_t, const TileGrid &, float *),
-              void (*outputs)(const float *, int64_t, const TileGrid &,
-                              const float *, const float *, float *)) {
-  constexpr int64_t xis = Tile::alpha * Tile::alpha;
-  int64_t tilesH = (cfg.h + Tile::m - 1) / Tile::m;
-  int64_t tilesW = (cfg.w + Tile::m - 1) / Tile::m;
-  int64_t bytesPerImage = xis * tilesH * tilesW * (cfg.c + cfg.o) * 4;
-  // The blocks do not depend on the thread count: neither do the matrix
-  // products, nor so their results.
-  int64_t perBlock =
-      std::clamp<int64_t>(kBlockBytes / bytesPerImage, 1, cfg.n);
-  int64_t blocks = (cfg.n + perBlock - 1) / perBlock;
-  int64_t lastImages = cfg.n - (blocks - 1) * perBlock;
+/// The output tile's side m of the F(m x m, 3 x 3) that runs `cfg`: 4 where
+/// 4x4 tiles cover the image exactly; 2 where a ragged edge of 4x4 tiles
+/// would waste more than their fewer products save.
+int64_t tileSide(const ConvolutionConfig &cfg) {
+  return cfg.h % 4 == 0 && cfg.w % 4 == 0 ? 4 : 2;
+}
 
-  float *u = static_cast<float *>(
-      scratchBuffer(Scratch::Weights, xis * cfg.c * cfg.o * sizeof(float)));
-  transformWeights<Tile>(weight, cfg, u);
-  std::shared_ptr<const ProductEntry> full =
-      productFor(xis, perBlock * tilesH * tilesW, cfg.c, cfg.o);
-  std::shared_ptr<const ProductEntry> last =
-      lastImages == perBlock
-          ? full
-          : productFor(xis, lastImages * tilesH * tilesW, cfg.c, cfg.o);
+/// How `cfg`'s images are taken: tilesH x tilesW tiles of m x m outputs
+/// each, in blocks of `perBlock` images (the last of `lastImages`). The
+/// blocks do not depend on the thread count: neither do the matrix
+/// products, nor so the results.
+struct BlockPlan {
+  int64_t xis, tilesH, tilesW, perBlock, blocks, lastImages;
 
-  auto runBlock = [&](int64_t block) {
-    TileGrid grid{cfg.h,
-                  cfg.w,
-                  tilesH,
-                  tilesW,
-                  block * perBlock,
-                  block + 1 == blocks ? lastImages : perBlock};
-    const ProductEntry &product = block + 1 == blocks ? *last : *full;
-    float *v = static_cast<float *>(
-        scratchBuffer(Scratch::Source, product.source.get_size()));
-    inputs(input, cfg.c, grid, v);
-    const float *products = matmulIntoScratch(
-        threadStream(), product, wrap(product.source, v),
-        wrap(product.weights, u), product.result, Scratch::Destination);
-    outputs(products, cfg.o, grid, bias, residual, result);
-  };
-  if (threads <= 1 || blocks == 1) {
-    for (int64_t block = 0; block < blocks; ++block)
-      runBlock(block);
+  /// The bytes of one image's transformed tiles and their products.
+  int64_t imageBytes(const ConvolutionConfig &cfg) const {
+    return xis * tilesH * tilesW * (cfg.c + cfg.o) * 4;
+  }
+  int64_t imagesOf(int64_t block) const {
+    return block + 1 == blocks ? lastImages : perBlock;
+  }
+  TileGrid grid(const ConvolutionConfig &cfg, int64_t block) const {
+    return {cfg.h, cfg.w, tilesH, tilesW, block * perBlock, imagesOf(block)};
+  }
+};
+
+/// `cfg`'s tiles, in blocks of one image.
+BlockPlan planTiles(const ConvolutionConfig &cfg) {
+  int64_t m = tileSide(cfg);
+  return {(m + 2) * (m + 2), (cfg.h + m - 1) / m, (cfg.w + m - 1) / m, 1, 1, 1};
+}
+
+/// `cfg`'s tiles in blocks of about kBlockBytes (cfg.n >= 1).
+BlockPlan planBlocks(const ConvolutionConfig &cfg) {
+  BlockPlan plan = planTiles(cfg);
+  plan.perBlock =
+      std::clamp<int64_t>(kBlockBytes / plan.imageBytes(cfg), 1, cfg.n);
+  plan.blocks = (cfg.n + plan.perBlock - 1) / plan.perBlock;
+  plan.lastImages = cfg.n - (plan.blocks - 1) * plan.perBlock;
+  return plan;
+}
+
+/// The products of a plan's full blocks and of its last one (the same
+/// where the last is full).
+struct BlockProducts {
+  std::shared_ptr<const ProductEntry> full, last;
+  const ProductEntry &of(const BlockPlan &plan, int64_t block) const {
+    return block + 1 == plan.blocks ? *last : *full;
+  }
+};
+
+BlockProducts productsFor(const BlockPlan &plan, const ConvolutionConfig &cfg,
+                          bool weightGrad) {
+  int64_t tilesPerImage = plan.tilesH * plan.tilesW;
+  BlockProducts products;
+  products.full = productFor(plan.xis, plan.perBlock * tilesPerImage, cfg.c,
+                             cfg.o, weightGrad);
+  products.last = plan.lastImages == plan.perBlock
+                      ? products.full
+                      : productFor(plan.xis, plan.lastImages * tilesPerImage,
+                                   cfg.c, cfg.o, weightGrad);
+  return products;
+}
+
+/// body(0) ... body(count - 1), spread over `threads` OpenMP threads where
+/// there is more than one of each. An exception must not leave an OpenMP
+/// region: the first one is kept and rethrown after it.
+template <typename Body>
+void forEachOnThreads(int64_t count, int64_t threads, Body &&body) {
+  if (threads <= 1 || count <= 1) {
+    for (int64_t i = 0; i < count; ++i)
+      body(i);
     return;
   }
-  // An exception must not leave an OpenMP region: the first one is kept
-  // and rethrown after it.
   std::exception_ptr failure;
   std::mutex failureMutex;
 #pragma omp parallel for num_threads(static_cast <int>(threads))               \
     schedule(static)
-  for (int64_t block = 0; block < blocks; ++block) {
+  for (int64_t i = 0; i < count; ++i) {
     try {
-      runBlock(block);
+      body(i);
     } catch (...) {
       std::lock_guard<std::mutex> lock(failureMutex);
       if (!failure)
@@ -472,6 +482,31 @@ void runTiles(const float *input, const float *weight, const float *bias,
   }
   if (failure)
     std::rethrow_exception(failure);
+}
+
+template <typename Tile>
+void runTiles(const float *input, const float *weight, const float *bias,
+              const float *residual, float *result,
+              const ConvolutionConfig &cfg, int64_t threads,
+              void (*inputs)(const float *, int64_t, const TileGrid &, float *),
+              void (*outputs)(const float *, int64_t, const TileGrid &,
+                              const float *, const float *, float *)) {
+  BlockPlan plan = planBlocks(cfg);
+  float *u = static_cast<float *>(scratchBuffer(
+      Scratch::Weights, plan.xis * cfg.c * cfg.o * sizeof(float)));
+  transformWeights<Tile>(weight, cfg, u);
+  BlockProducts products = productsFor(plan, cfg, /*weightGrad=*/false);
+  forEachOnThreads(plan.blocks, threads, [&](int64_t block) {
+    TileGrid grid = plan.grid(cfg, block);
+    const ProductEntry &product = products.of(plan, block);
+    float *v = static_cast<float *>(
+        scratchBuffer(Scratch::Source, product.source.get_size()));
+    inputs(input, cfg.c, grid, v);
+    const float *tileProducts = matmulIntoScratch(
+        threadStream(), product, wrap(product.source, v),
+        wrap(product.weights, u), product.result, Scratch::Destination);
+    outputs(tileProducts, cfg.o, grid, bias, residual, result);
+  });
 }
 
 /// Blocks of images whose weight-gradient sums are added in a fixed order:
@@ -488,37 +523,20 @@ void runWeightGradTiles(const float *input, const float *grad, float *result,
                         void (*grads)(const float *, int64_t, const TileGrid &,
                                       float *)) {
   constexpr int alpha = Tile::alpha;
-  constexpr int64_t xis = alpha * alpha;
-  int64_t tilesH = (cfg.h + Tile::m - 1) / Tile::m;
-  int64_t tilesW = (cfg.w + Tile::m - 1) / Tile::m;
-  int64_t bytesPerImage = xis * tilesH * tilesW * (cfg.c + cfg.o) * 4;
-  int64_t perBlock = std::clamp<int64_t>(kBlockBytes / bytesPerImage, 1, cfg.n);
-  int64_t blocks = (cfg.n + perBlock - 1) / perBlock;
-  int64_t lastImages = cfg.n - (blocks - 1) * perBlock;
-  int64_t groups = std::min(blocks, kSumGroups);
-  int64_t sumCount = xis * cfg.c * cfg.o;
+  BlockPlan plan = planBlocks(cfg);
+  int64_t groups = std::min(plan.blocks, kSumGroups);
+  int64_t sumCount = plan.xis * cfg.c * cfg.o;
   float *sums = static_cast<float *>(
       scratchBuffer(Scratch::Weights, groups * sumCount * sizeof(float)));
-  std::shared_ptr<const ProductEntry> full =
-      productFor(xis, perBlock * tilesH * tilesW, cfg.c, cfg.o, true);
-  std::shared_ptr<const ProductEntry> last =
-      lastImages == perBlock
-          ? full
-          : productFor(xis, lastImages * tilesH * tilesW, cfg.c, cfg.o, true);
-
-  auto runGroup = [&](int64_t group) {
+  BlockProducts products = productsFor(plan, cfg, /*weightGrad=*/true);
+  forEachOnThreads(groups, threads, [&](int64_t group) {
     float *sum = sums + group * sumCount;
     std::fill(sum, sum + sumCount, 0.0f);
     dnnl::stream &stream = threadStream();
-    for (int64_t block = group * blocks / groups;
-         block < (group + 1) * blocks / groups; ++block) {
-      TileGrid grid{cfg.h,
-                    cfg.w,
-                    tilesH,
-                    tilesW,
-                    block * perBlock,
-                    block + 1 == blocks ? lastImages : perBlock};
-      const ProductEntry &product = block + 1 == blocks ? *last : *full;
+    for (int64_t block = group * plan.blocks / groups;
+         block < (group + 1) * plan.blocks / groups; ++block) {
+      TileGrid grid = plan.grid(cfg, block);
+      const ProductEntry &product = products.of(plan, block);
       float *v = static_cast<float *>(
           scratchBuffer(Scratch::Source, product.source.get_size()));
       float *z = static_cast<float *>(
@@ -533,27 +551,7 @@ void runWeightGradTiles(const float *input, const float *grad, float *result,
                     wrapScratch(product.scratchpad, Scratch::Primitive)}});
       stream.wait();
     }
-  };
-  if (threads <= 1 || groups == 1) {
-    for (int64_t group = 0; group < groups; ++group)
-      runGroup(group);
-  } else {
-    std::exception_ptr failure;
-    std::mutex failureMutex;
-#pragma omp parallel for num_threads(static_cast <int>(threads))               \
-    schedule(static)
-    for (int64_t group = 0; group < groups; ++group) {
-      try {
-        runGroup(group);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failureMutex);
-        if (!failure)
-          failure = std::current_exception();
-      }
-    }
-    if (failure)
-      std::rethrow_exception(failure);
-  }
+  });
   for (int64_t group = 1; group < groups; ++group)
     for (int64_t i = 0; i < sumCount; ++i)
       sums[i] += sums[group * sumCount + i];
@@ -604,12 +602,6 @@ constexpr int64_t kMaxImageBytes = int64_t(4) << 20;
 /// (measured up to 64 x 64) they would outweigh the products.
 constexpr int64_t kMaxWeightGradPairs = 64 * 64;
 
-int64_t imageBytes(const ConvolutionConfig &cfg) {
-  int64_t m = cfg.h % 4 == 0 && cfg.w % 4 == 0 ? 4 : 2;
-  int64_t tiles = ((cfg.h + m - 1) / m) * ((cfg.w + m - 1) / m);
-  return (m + 2) * (m + 2) * tiles * (cfg.c + cfg.o) * 4;
-}
-
 } // namespace
 
 bool convolution::winogradTakes(const ConvolutionConfig &cfg) {
@@ -620,7 +612,7 @@ bool convolution::winogradTakes(const ConvolutionConfig &cfg) {
          cfg.oh == cfg.h && cfg.ow == cfg.w && cfg.h >= 8 && cfg.w >= 8 &&
          cfg.c % kLanes == 0 && cfg.o % kLanes == 0 &&
          cfg.activation == KILN_ACTIVATION_NONE &&
-         imageBytes(cfg) <= kMaxImageBytes;
+         planTiles(cfg).imageBytes(cfg) <= kMaxImageBytes;
 }
 
 bool convolution::winogradTakesWeightGrad(const ConvolutionConfig &cfg) {
@@ -632,9 +624,7 @@ void convolution::runWinograd(const float *input, const float *weight,
                               const float *bias, const float *residual,
                               float *result, const ConvolutionConfig &cfg,
                               int64_t threads) {
-  // F(4x4) where its tiles cover the image exactly; F(2x2) where a ragged
-  // edge of 4x4 tiles would waste more than its fewer products save.
-  if (cfg.h % 4 == 0 && cfg.w % 4 == 0)
+  if (tileSide(cfg) == 4)
     runTiles<Tile4>(input, weight, bias, residual, result, cfg, threads,
                     transformInputs4, transformOutputs4);
   else
@@ -646,7 +636,7 @@ void convolution::runWinogradWeightGrad(const float *input, const float *grad,
                                         float *result,
                                         const ConvolutionConfig &cfg,
                                         int64_t threads) {
-  if (cfg.h % 4 == 0 && cfg.w % 4 == 0)
+  if (tileSide(cfg) == 4)
     runWeightGradTiles<Tile4>(input, grad, result, cfg, threads,
                               transformInputs4, transformGrads4);
   else

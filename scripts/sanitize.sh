@@ -5,14 +5,31 @@
 # checked-in seed corpus, printing per target the executions and the corpus
 # it reached. A failed test, crash, sanitizer report or leak fails the
 # script; a fuzzer leaves the input that caused it in build-fuzz/findings/.
+# With --runs=N instead of SECONDS, each target makes N executions from a
+# fixed seed: the same inputs at every run (what the test suite runs, so
+# that it passes or fails the same way each time; timed runs with fresh
+# seeds are for looking for new findings).
 # The onnx target also starts from ONNX's node test models where Debian's
 # libonnx-testdata is installed; graph-ir is kiln-opt's parser, verifier,
 # printer and canonicalizer on Kiln's dialects.
-# Usage: scripts/sanitize.sh [SECONDS] [targets...]   (default: all eight)
+# Usage: scripts/sanitize.sh [SECONDS | --runs=N] [targets...]
+#        (default: 30 seconds each, all eight targets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_EACH="${1:-30}"
-shift || true
+SECONDS_EACH=30
+RUNS=""
+case "${1:-}" in
+--runs=*) RUNS="${1#--runs=}"; shift ;;
+"") ;;
+*) SECONDS_EACH="$1"; shift ;;
+esac
+if [ -n "$RUNS" ]; then
+  LIMIT=(-runs="$RUNS" -seed=1)
+  SPAN="from seed 1"
+else
+  LIMIT=(-max_total_time="$SECONDS_EACH")
+  SPAN="in ${SECONDS_EACH}s"
+fi
 TARGETS="${*:-safetensors npy idx text-dataset checkpoint manifest onnx graph-ir}"
 BUILD=build-fuzz
 
@@ -41,12 +58,12 @@ for t in $TARGETS; do
     done
   fi
   log="$BUILD/fuzz-$t.log"
-  if TMPDIR="$BUILD" "$BUILD/fuzz-$t" -max_total_time="$SECONDS_EACH" \
+  if TMPDIR="$BUILD" "$BUILD/fuzz-$t" "${LIMIT[@]}" \
       -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=10 \
       -artifact_prefix="$BUILD/findings/$t-" "$corpus" >"$log" 2>&1; then
     runs=$(grep -o 'Done [0-9]* runs' "$log" | grep -o '[0-9]*' || echo '?')
-    printf "fuzz-%-13s %10s executions in %ss, corpus %s inputs, no crash\n" \
-      "$t" "$runs" "$SECONDS_EACH" "$(ls "$corpus" | wc -l)"
+    printf "fuzz-%-13s %10s executions %s, corpus %s inputs, no crash\n" \
+      "$t" "$runs" "$SPAN" "$(ls "$corpus" | wc -l)"
   else
     echo "fuzz-$t FOUND A CRASH (log: $log, input: $BUILD/findings/$t-*):"
     grep -m 20 -E "ERROR|SUMMARY|runtime error|==[0-9]+==" "$log" || tail -20 "$log"

@@ -5,9 +5,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 ctest --test-dir build --output-on-failure
-# The runtime under ASan and UBSan (clang): its unit tests, and 20 s of each
-# fuzz target from the checked-in corpora.
-scripts/sanitize.sh 20
+# The runtime under ASan and UBSan (clang): its unit tests, and 40000
+# executions of each fuzz target from the checked-in corpora and a fixed
+# seed (the same inputs at every run).
+scripts/sanitize.sh --runs=40000
 # Kiln as a whole (runtime, compiler, tools, the executables kilnc links)
 # under ASan and UBSan in build-asan/: the unit, lit and reference suites.
 scripts/sanitize-suite.sh

@@ -34,6 +34,39 @@ std::string checkAttr(const char *name, const Shape &values, size_t count,
   return {};
 }
 
+/// Size arithmetic that remembers whether any step left the range of int64_t,
+/// so that a rule rejects absurd dimensions or attributes instead of wrapping.
+class Checked {
+public:
+  Checked(int64_t value) : value_(value) {}
+
+  int64_t value() const { return value_; }
+  bool overflowed() const { return overflowed_; }
+
+  friend Checked operator+(Checked a, Checked b) {
+    return combine(a, b, __builtin_add_overflow(a.value_, b.value_, &a.value_));
+  }
+  friend Checked operator-(Checked a, Checked b) {
+    return combine(a, b, __builtin_sub_overflow(a.value_, b.value_, &a.value_));
+  }
+  friend Checked operator*(Checked a, Checked b) {
+    return combine(a, b, __builtin_mul_overflow(a.value_, b.value_, &a.value_));
+  }
+
+private:
+  static Checked combine(Checked result, Checked other, bool overflowed) {
+    result.overflowed_ |= other.overflowed_ || overflowed;
+    return result;
+  }
+
+  int64_t value_;
+  bool overflowed_ = false;
+};
+
+std::string overflowError(const std::string &what) {
+  return what + " overflows 64-bit sizes";
+}
+
 Shape trailing(const Shape &shape, size_t count) {
   return Shape(shape.end() - count, shape.end());
 }
@@ -190,12 +223,15 @@ Inferred conv2d(const Shape &input, const Shape &weight, const Shape *bias,
           checkConvCommon(input, weight, strides, padding, dilation, groups);
       !e.empty())
     return Inferred::fail(e);
-  if (weight[1] * groups != input[1])
-    return Inferred::fail(cat({"weight ", str(weight), " expects ",
-                               num(weight[1] * groups),
-                               " input channels (groups=", num(groups),
-                               ") but input ", str(input), " has ",
-                               num(input[1])}));
+  Checked inChannels = Checked(weight[1]) * groups;
+  if (inChannels.overflowed())
+    return Inferred::fail(overflowError(
+        cat({"weight ", str(weight), " with groups=", num(groups)})));
+  if (inChannels.value() != input[1])
+    return Inferred::fail(
+        cat({"weight ", str(weight), " expects ", num(inChannels.value()),
+             " input channels (groups=", num(groups), ") but input ",
+             str(input), " has ", num(input[1])}));
   if (weight[0] % groups != 0)
     return Inferred::fail(cat({"output channels ", num(weight[0]), " of weight ",
                                str(weight), " are not divisible by groups=",
@@ -204,14 +240,18 @@ Inferred conv2d(const Shape &input, const Shape &weight, const Shape *bias,
     return Inferred::fail(e);
   Shape out{input[0], weight[0], 0, 0};
   for (int i = 0; i < 2; ++i) {
-    int64_t span = dilation[i] * (weight[2 + i] - 1) + 1;
-    int64_t padded = input[2 + i] + 2 * padding[i];
-    if (padded < span)
+    Checked span = Checked(dilation[i]) * (weight[2 + i] - 1) + 1;
+    Checked padded = Checked(input[2 + i]) + Checked(2) * padding[i];
+    if (span.overflowed() || padded.overflowed())
+      return Inferred::fail(overflowError(cat(
+          {"kernel ", str(trailing(weight, 2)), " (dilation ", str(dilation),
+           ") on input ", str(input), " (padding ", str(padding), ")"})));
+    if (padded.value() < span.value())
       return Inferred::fail(cat({"kernel ", str(trailing(weight, 2)),
                                  " (dilation ", str(dilation),
                                  ") does not fit the padded input ",
                                  str(input), " (padding ", str(padding), ")"}));
-    out[2 + i] = (padded - span) / strides[i] + 1;
+    out[2 + i] = (padded.value() - span.value()) / strides[i] + 1;
   }
   return {out, {}};
 }
@@ -242,13 +282,23 @@ Inferred convTranspose2d(const Shape &input, const Shape &weight,
                                  " must be smaller than the stride or the "
                                  "dilation ",
                                  str(strides), " / ", str(dilation)}));
-  int64_t outChannels = weight[1] * groups;
-  if (std::string e = checkBias(bias, outChannels); !e.empty())
+  Checked outChannels = Checked(weight[1]) * groups;
+  if (outChannels.overflowed())
+    return Inferred::fail(overflowError(
+        cat({"weight ", str(weight), " with groups=", num(groups)})));
+  if (std::string e = checkBias(bias, outChannels.value()); !e.empty())
     return Inferred::fail(e);
-  Shape out{input[0], outChannels, 0, 0};
+  Shape out{input[0], outChannels.value(), 0, 0};
   for (int i = 0; i < 2; ++i) {
-    out[2 + i] = (input[2 + i] - 1) * strides[i] - 2 * padding[i] +
-                 dilation[i] * (weight[2 + i] - 1) + outputPadding[i] + 1;
+    Checked size =
+        (Checked(input[2 + i]) - 1) * strides[i] - Checked(2) * padding[i] +
+        Checked(dilation[i]) * (weight[2 + i] - 1) + outputPadding[i] + 1;
+    if (size.overflowed())
+      return Inferred::fail(overflowError(
+          cat({"the result of input ", str(input), ", weight ", str(weight),
+               ", strides ", str(strides), ", padding ", str(padding),
+               " and dilation ", str(dilation)})));
+    out[2 + i] = size.value();
     if (out[2 + i] < 1)
       return Inferred::fail(cat({"padding ", str(padding),
                                  " leaves no output for input ", str(input),
@@ -272,16 +322,19 @@ Inferred pool2d(const Shape &input, const Shape &kernel, const Shape &strides,
       return Inferred::fail(e);
   Shape out{input[0], input[1], 0, 0};
   for (int i = 0; i < 2; ++i) {
-    if (2 * padding[i] > kernel[i])
+    if (padding[i] > kernel[i] / 2)
       return Inferred::fail(cat({"padding ", str(padding),
                                  " must be at most half the kernel ",
                                  str(kernel)}));
-    int64_t padded = input[2 + i] + 2 * padding[i];
-    if (padded < kernel[i])
+    Checked padded = Checked(input[2 + i]) + Checked(2) * padding[i];
+    if (padded.overflowed())
+      return Inferred::fail(overflowError(
+          cat({"input ", str(input), " with padding ", str(padding)})));
+    if (padded.value() < kernel[i])
       return Inferred::fail(cat({"kernel ", str(kernel),
                                  " does not fit the padded input ", str(input),
                                  " (padding ", str(padding), ")"}));
-    out[2 + i] = (padded - kernel[i]) / strides[i] + 1;
+    out[2 + i] = (padded.value() - kernel[i]) / strides[i] + 1;
   }
   return {out, {}};
 }
@@ -389,7 +442,11 @@ Inferred concat(const std::vector<Shape> &inputs, int64_t axis) {
       return Inferred::fail(cat({"input ", num(i), " ", str(s),
                                  " does not match input 0 ", str(first),
                                  " outside axis ", num(a)}));
-    out[a] += s[a];
+    Checked sum = Checked(out[a]) + s[a];
+    if (sum.overflowed())
+      return Inferred::fail(
+          overflowError(cat({"axis ", num(a), " of the concatenation"})));
+    out[a] = sum.value();
   }
   return {out, {}};
 }
@@ -410,7 +467,8 @@ Inferred slice(const Shape &input, const Shape &starts, const Shape &limits,
                                  num(starts[d]), ":", num(limits[d]), ":",
                                  num(strides[d]), "] is invalid for ",
                                  str(input)}));
-    out[d] = (limits[d] - starts[d] + strides[d] - 1) / strides[d];
+    int64_t length = limits[d] - starts[d];
+    out[d] = length == 0 ? 0 : (length - 1) / strides[d] + 1;
   }
   return {out, {}};
 }
@@ -498,7 +556,11 @@ int64_t cellSavedWidth(Cell cell) {
 Inferred recurrence(const Shape &gates, const Shape &weight, const Shape &bias,
                     const Shape *state, Cell cell) {
   int64_t g = cellGates(cell);
-  if (weight.size() != 2 || weight[0] != g * weight[1])
+  // Hidden sizes stay below int64_t's range over the widest of the cell's
+  // stacked operands (the saved values of an LSTM, 5*H).
+  constexpr int64_t kMaxHidden = std::numeric_limits<int64_t>::max() / 8;
+  if (weight.size() != 2 || weight[1] > kMaxHidden ||
+      weight[0] != g * weight[1])
     return Inferred::fail(cat({"weight must be [", num(g), "*H, H] (", num(g),
                                " gates of hidden size H), got ",
                                str(weight)}));
@@ -525,6 +587,8 @@ Inferred recurrenceGrad(const Shape &weight, const Shape &state,
     return Inferred::fail("hidden must be [B, T, H], got " + str(hidden));
   int64_t b = hidden[0], t = hidden[1], h = hidden[2];
   int64_t g = cellGates(cell);
+  if (h > std::numeric_limits<int64_t>::max() / 8)
+    return Inferred::fail(overflowError("hidden " + str(hidden)));
   Shape gates{b, t, g * h};
   Shape bias{g * h};
   Inferred forward = recurrence(gates, weight, bias, &state, cell);

@@ -606,3 +606,51 @@ func.func @conv_weight_grad_groups(%x: tensor<2x3x8x8xf32>, %g: tensor<2x4x8x8xf
   %r = graph.conv2d_weight_grad %x, %g {kernel = array<i64: 1, 1>, groups = 2 : i64} : tensor<2x3x8x8xf32>, tensor<2x4x8x8xf32>
   return
 }
+
+// -----
+
+func.func @conv_dilation_overflow(%x: tensor<1x1x8x8xf32>, %w: tensor<1x1x3x3xf32>) {
+  // expected-error @+1 {{kernel [3, 3] (dilation [4611686018427387904, 1]) on input [1, 1, 8, 8] (padding [0, 0]) overflows 64-bit sizes}}
+  %r = graph.conv2d %x, %w {dilation = array<i64: 4611686018427387904, 1>} : tensor<1x1x8x8xf32>, tensor<1x1x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_groups_overflow(%x: tensor<1x2x8x8xf32>, %w: tensor<1x4611686018427387904x3x3xf32>) {
+  // expected-error @+1 {{weight [1, 4611686018427387904, 3, 3] with groups=2 overflows 64-bit sizes}}
+  %r = graph.conv2d %x, %w {groups = 2 : i64} : tensor<1x2x8x8xf32>, tensor<1x4611686018427387904x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_transpose_overflow(%x: tensor<1x1x8x8xf32>, %w: tensor<1x1x3x3xf32>) {
+  // expected-error @+1 {{the result of input [1, 1, 8, 8], weight [1, 1, 3, 3], strides [4611686018427387904, 1], padding [0, 0] and dilation [1, 1] overflows 64-bit sizes}}
+  %r = graph.conv_transpose2d %x, %w {strides = array<i64: 4611686018427387904, 1>} : tensor<1x1x8x8xf32>, tensor<1x1x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @pool_padding_overflow(%x: tensor<1x1x8x8xf32>) {
+  // expected-error @+1 {{input [1, 1, 8, 8] with padding [4611686018427387903, 0] overflows 64-bit sizes}}
+  %r = graph.max_pool2d %x {kernel = array<i64: 9223372036854775807, 1>, strides = array<i64: 1, 1>, padding = array<i64: 4611686018427387903, 0>} : tensor<1x1x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @concat_overflow(%a: tensor<9223372036854775807xf32>) {
+  // expected-error @+1 {{axis 0 of the concatenation overflows 64-bit sizes}}
+  %r = graph.concat %a, %a {axis = 0 : i64} : tensor<9223372036854775807xf32>, tensor<9223372036854775807xf32>
+  return
+}
+
+// -----
+
+func.func @lstm_hidden_overflow(%g: tensor<1x1x4xf32>, %w: tensor<4x2305843009213693952xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{weight must be [4*H, H] (4 gates of hidden size H), got [4, 2305843009213693952]}}
+  %r:2 = graph.recurrence lstm %g, %w, %b : tensor<1x1x4xf32>, tensor<4x2305843009213693952xf32>, tensor<4xf32>
+  return
+}

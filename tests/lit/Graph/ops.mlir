@@ -181,3 +181,13 @@ func.func @gradient_helpers(%x: tensor<2x3x8x8xf32>, %dy: tensor<2x3x4x4xf32>, %
   %3 = "graph.conv2d_weight_grad"(%x, %dy) {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1>, groups = 3 : i64} : (tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>) -> tensor<3x1x3x3xf32>
   return %0, %1 : tensor<2x3x8x8xf32>, tensor<5x10xf64>
 }
+
+// A stride past the dimension takes its first element: [4, 8] sliced with
+// strides (2^63 - 2, 1) is [1, 8], and the rule's arithmetic does not
+// overflow.
+// CHECK-LABEL: func.func @huge_stride
+// CHECK: graph.slice %{{.*}} {limits = array<i64: 4, 8>, starts = array<i64: 0, 0>, strides = array<i64: 9223372036854775806, 1>} : tensor<4x8xf32>
+func.func @huge_stride(%x: tensor<4x8xf32>) -> tensor<1x8xf32> {
+  %0 = graph.slice %x {starts = array<i64: 0, 0>, limits = array<i64: 4, 8>, strides = array<i64: 9223372036854775806, 1>} : tensor<4x8xf32>
+  return %0 : tensor<1x8xf32>
+}

@@ -3,12 +3,13 @@
 #ifndef KILN_COMPILER_CONVERSION_PASSES_H
 #define KILN_COMPILER_CONVERSION_PASSES_H
 
+#include "compiler/Conversion/LibraryCalls.h"
 #include "dialects/Kernel/IR/KernelDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -23,10 +24,9 @@ namespace kiln {
 #include "compiler/Conversion/Passes.h.inc"
 
 /// convert-graph-to-linalg's patterns: every graph op, kernel.matmul and
-/// kernel.conv2d to linalg and tensor ops on tensors (float32 library ops to
-/// kernel.library_call when `libraryCalls`).
+/// kernel.conv2d to linalg and tensor ops on tensors, or to `library` calls.
 void populateGraphToLinalgPatterns(mlir::RewritePatternSet &patterns,
-                                   bool libraryCalls);
+                                   LibraryCalls library);
 
 } // namespace kiln
 

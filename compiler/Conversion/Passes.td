@@ -34,6 +34,10 @@ def ConvertGraphToLinalg : Pass<"convert-graph-to-linalg", "::mlir::ModuleOp"> {
     Option<"libraryCalls", "library-calls", "bool", /*default=*/"true",
            "Lower float32 kernel.matmul / kernel.conv2d to oneDNN-backed "
            "runtime calls (off: generated code)">,
+    Option<"cuda", "cuda", "bool", /*default=*/"false",
+           "Library calls are the CUDA runtime's: float32 kernel.matmul "
+           "on cuBLASLt, with its bias, residual and ReLU; convolutions, "
+           "recurrences and other activations are generated code">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

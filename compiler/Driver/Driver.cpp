@@ -230,6 +230,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
     options.wrtInputs = wrtInputs;
     options.numericsChecks = numericsChecks;
     options.channelsLast = channelsLast;
+    options.libraryCalls = libraryCalls;
     options.avx512 = avx512;
     options.streamStoreBytes = streamStoreBytes;
     if (targetIsCuda()) {

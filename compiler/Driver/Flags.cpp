@@ -121,6 +121,12 @@ cl::opt<bool> channelsLast(
              "convolutions, batch norms and elementwise ops, so convolutions "
              "reorder no activations (default on; CPU target)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> libraryCalls(
+    "library-calls",
+    cl::desc("Float32 matrix products and convolutions as calls of the "
+             "runtime's library: oneDNN on the CPU, cuBLASLt (matrix products) "
+             "on the GPU (default on; off: generated kernels)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> numericsChecks(
     "numerics-checks",
     cl::desc("Compile in the calls that let `--check-numerics` name the first "

@@ -45,6 +45,7 @@ extern llvm::cl::opt<std::string> trainStep;
 extern llvm::cl::list<std::string> entries;
 extern llvm::cl::opt<bool> wrtInputs;
 extern llvm::cl::opt<bool> channelsLast;
+extern llvm::cl::opt<bool> libraryCalls;
 extern llvm::cl::opt<bool> numericsChecks;
 // --gradcheck and its settings.
 extern llvm::cl::opt<bool> gradcheck;

@@ -104,10 +104,10 @@ void addKernelToLinalgPasses(OpPassManager &pm,
                              const PipelineOptions &options) {
   pm.addPass(kernel::createKernelOutline());
   ConvertGraphToLinalgOptions lowering;
-  // No oneDNN on the GPU: matmul and convolution are kernels of their own,
-  // recurrences loops of them.
-  lowering.libraryCalls = options.libraryCalls &&
-                          options.target != PipelineOptions::Target::CUDA;
+  // On the GPU, float32 matmuls are cuBLASLt's; convolutions are kernels
+  // of their own, recurrences loops of them.
+  lowering.libraryCalls = options.libraryCalls;
+  lowering.cuda = options.target == PipelineOptions::Target::CUDA;
   pm.addPass(createConvertGraphToLinalg(lowering));
   pm.addNestedPass<FuncOp>(createKilnFuseElementwise());
   pm.addPass(mlir::createCanonicalizerPass());
@@ -286,7 +286,8 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
                       llvm::cl::init(true)};
   Option<bool> libraryCalls{
       *this, "library-calls",
-      llvm::cl::desc("Float32 matmul and convolution through oneDNN"),
+      llvm::cl::desc("Float32 matmul and convolution through oneDNN (CPU) "
+                     "and matmul through cuBLASLt (GPU)"),
       llvm::cl::init(true)};
   Option<bool> reportMemory{*this, "report-memory",
                             llvm::cl::desc("Print each entry's memory plan"),

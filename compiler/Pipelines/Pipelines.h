@@ -39,8 +39,9 @@ long long hostLastLevelCacheBytes();
 struct PipelineOptions {
   /// Fuse kernels (off: every op its own kernel, no library epilogues).
   bool fusion = true;
-  /// Float32 matmul and convolution through oneDNN-backed runtime calls
-  /// (off: generated code, as float64 always is).
+  /// Float32 matmul and convolution through runtime calls: oneDNN on the
+  /// CPU, cuBLASLt (matmul only) on the GPU (off: generated code, as
+  /// float64 always is).
   bool libraryCalls = true;
   /// Float32 convolutions, with library calls on the CPU, take and keep
   /// channels-last activations (graph-channels-last).

@@ -8,9 +8,12 @@ entry points take device pointers: PyTorch's CUDA tensors are passed as
 they are (one primary context), so no copy separates the two.
 
     gpu_check.py DIR                 numerics, a short training run, speed
-    gpu_check.py DIR --fake-driver L the same calls through a CUDA driver in
-                                     host memory (tests/unit/FakeCudaDriver):
-                                     the plumbing only, no numbers checked
+    gpu_check.py DIR --fake-driver L --fake-cublaslt C
+                                     the same calls through a CUDA driver in
+                                     host memory (tests/unit/FakeCudaDriver)
+                                     and cuBLASLt's matmul on the host
+                                     (FakeCublasLt): the plumbing only, no
+                                     numbers checked
     gpu_check.py DIR --cpu           artefacts compiled for the CPU: every
                                      check of numbers, run on the host (the
                                      checks' own test)
@@ -391,11 +394,33 @@ def bench(report, directory, name, device, deadline):
                 "%.2fx the faster" % (kiln, eager, compiled, best / kiln))
 
 
+def find_cublaslt():
+    """The cuBLASLt the artefacts' runtime loads: $KILN_CUBLASLT, else the
+    one PyTorch's CUDA build ships (its nvidia-cublas wheel or torch/lib),
+    else None (the loader's search path decides)."""
+    if os.environ.get("KILN_CUBLASLT"):
+        return os.environ["KILN_CUBLASLT"]
+    roots = [os.path.join(os.path.dirname(torch.__file__), "lib")]
+    try:
+        import nvidia.cublas  # noqa: F401 (PyTorch's CUDA wheels)
+        roots += [os.path.join(p, "lib") for p in nvidia.cublas.__path__]
+    except ImportError:
+        pass
+    for root in roots:
+        if os.path.isdir(root):
+            for name in sorted(os.listdir(root), reverse=True):
+                if name.startswith("libcublasLt.so"):
+                    return os.path.join(root, name)
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("directory")
     parser.add_argument("--fake-driver", metavar="LIB",
                         help="run the plumbing through this CUDA driver")
+    parser.add_argument("--fake-cublaslt", metavar="LIB",
+                        help="with --fake-driver: cuBLASLt on the host")
     parser.add_argument("--cpu", action="store_true",
                         help="the artefacts were compiled for the CPU")
     parser.add_argument("--budget", type=float, default=300,
@@ -405,6 +430,8 @@ def main():
     fake = args.fake_driver is not None
     if fake:
         os.environ["KILN_CUDA_DRIVER"] = os.path.abspath(args.fake_driver)
+        if args.fake_cublaslt:
+            os.environ["KILN_CUBLASLT"] = os.path.abspath(args.fake_cublaslt)
         device = "cpu"
     elif args.cpu:
         device = "cpu"
@@ -417,6 +444,10 @@ def main():
         device = "cuda"
         print("device: %s; PyTorch %s" % (torch.cuda.get_device_name(0),
                                           torch.__version__))
+        cublaslt = find_cublaslt()
+        print("cuBLASLt: %s" % cublaslt)
+        if cublaslt:
+            os.environ.setdefault("KILN_CUBLASLT", cublaslt)
     with open(os.path.join(args.directory, "models.txt")) as f:
         plan = [line.split() for line in f if line.strip()]
     report = Report()

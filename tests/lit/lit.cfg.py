@@ -51,6 +51,9 @@ if os.path.exists(os.path.join(cuda, "bin", "ptxas")) and os.path.exists(
 # A CUDA driver in host memory (tests/unit/FakeCudaDriver.cpp).
 config.substitutions.append(
     ("%fake_cuda", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-cuda.so")))
+# cuBLASLt's matmul on that host memory (tests/unit/FakeCublasLt.cpp).
+config.substitutions.append(
+    ("%fake_cublaslt", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-cublaslt.so")))
 # NCCL over MPI on that host memory (tests/unit/FakeNccl.cpp).
 config.substitutions.append(
     ("%fake_nccl", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-nccl.so")))

@@ -519,15 +519,33 @@ Value epilogue(OpBuilder &b, Location loc, Value product, Value bias,
       .front();
 }
 
-Value matmulCall(OpBuilder &b, Location loc, kernel::MatmulOp o) {
+/// kernel.matmul as a call of the library's matmul with activation `act`
+/// (the op's, or none where the library applies it not).
+Value matmulCall(OpBuilder &b, Location loc, kernel::MatmulOp o,
+                 LibraryCalls library, graph::Activation act) {
   RankedTensorType result = tensorTypeOf(o.getResult());
   int64_t k = shapeOf(o.getLhs())[o.getTransposeLhs() ? 0 : 1];
   return libraryCall(
-      b, loc, "kiln_matmul_f32",
+      b, loc,
+      library == LibraryCalls::CublasLt ? "kiln_cuda_matmul_f32"
+                                        : "kiln_matmul_f32",
       {o.getLhs(), o.getRhs(), o.getBias(), o.getResidual()}, result,
       {result.getDimSize(0), result.getDimSize(1), k, o.getTransposeLhs(),
-       o.getTransposeRhs(), static_cast<int64_t>(o.getActivation())},
+       o.getTransposeRhs(), static_cast<int64_t>(act)},
       o.getAlpha().convertToDouble());
+}
+
+/// kernel.matmul on the library: cuBLASLt's epilogues apply a bias, a
+/// residual and ReLU, so other activations follow as a generic.
+Value libraryMatmul(OpBuilder &b, Location loc, kernel::MatmulOp o,
+                    LibraryCalls library) {
+  graph::Activation act = o.getActivation();
+  if (library == LibraryCalls::OneDnn || act == graph::Activation::none ||
+      act == graph::Activation::relu)
+    return matmulCall(b, loc, o, library, act);
+  Value product = matmulCall(b, loc, o, library, graph::Activation::none);
+  return epilogue(b, loc, product, Value(), 1, Value(), act,
+                  o.getAlpha().convertToDouble());
 }
 
 Value convCall(OpBuilder &b, Location loc, kernel::Conv2DOp o) {
@@ -549,8 +567,10 @@ Value convCall(OpBuilder &b, Location loc, kernel::Conv2DOp o) {
 
 } // namespace
 
-Results lowerContraction(OpBuilder &b, Operation *op, bool libraryCalls) {
+Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
   Location loc = op->getLoc();
+  // Convolutions go to oneDNN only (no cuDNN yet).
+  bool libraryCalls = library == LibraryCalls::OneDnn;
   return llvm::TypeSwitch<Operation *, Results>(op)
       .Case([&](MatmulOp o) {
         return SmallVector<Value>{
@@ -608,8 +628,8 @@ Results lowerContraction(OpBuilder &b, Operation *op, bool libraryCalls) {
         return SmallVector<Value>{reshape(b, loc, mean, shapeOf(o.getResult()))};
       })
       .Case([&](kernel::MatmulOp o) {
-        if (libraryCalls && elementTypeOf(o.getLhs()).isF32())
-          return SmallVector<Value>{matmulCall(b, loc, o)};
+        if (library != LibraryCalls::None && elementTypeOf(o.getLhs()).isF32())
+          return SmallVector<Value>{libraryMatmul(b, loc, o, library)};
         Value product =
             contraction(b, loc, o.getLhs(), o.getRhs(), o.getTransposeLhs(),
                         o.getTransposeRhs(), shapeOf(o.getResult()));

@@ -79,7 +79,10 @@ struct ConvertGraphToLinalg
     target.addLegalOp<kiln::kernel::LibraryCallOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
-    kiln::populateGraphToLinalgPatterns(patterns, libraryCalls);
+    kiln::populateGraphToLinalgPatterns(patterns,
+                                        !libraryCalls ? kiln::LibraryCalls::None
+                                        : cuda ? kiln::LibraryCalls::CublasLt
+                                               : kiln::LibraryCalls::OneDnn);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       return signalPassFailure();
@@ -89,14 +92,14 @@ struct ConvertGraphToLinalg
 } // namespace
 
 void kiln::populateGraphToLinalgPatterns(RewritePatternSet &patterns,
-                                         bool libraryCalls) {
+                                         LibraryCalls library) {
   MLIRContext *ctx = patterns.getContext();
   using namespace kiln::lowering;
-  LowerFamily contraction = [libraryCalls](OpBuilder &b, Operation *op) {
-    return lowerContraction(b, op, libraryCalls);
+  LowerFamily contraction = [library](OpBuilder &b, Operation *op) {
+    return lowerContraction(b, op, library);
   };
-  LowerFamily model = [libraryCalls](OpBuilder &b, Operation *op) {
-    return lowerModel(b, op, libraryCalls);
+  LowerFamily model = [library](OpBuilder &b, Operation *op) {
+    return lowerModel(b, op, library == LibraryCalls::OneDnn);
   };
   for (LowerFamily lower :
        {LowerFamily(&lowerElementwise), LowerFamily(&lowerReduction),

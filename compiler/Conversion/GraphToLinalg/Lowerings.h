@@ -8,6 +8,8 @@
 #ifndef KILN_COMPILER_CONVERSION_GRAPHTOLINALG_LOWERINGS_H
 #define KILN_COMPILER_CONVERSION_GRAPHTOLINALG_LOWERINGS_H
 
+#include "compiler/Conversion/LibraryCalls.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Operation.h"
 
@@ -33,10 +35,10 @@ Results lowerReduction(mlir::OpBuilder &b, mlir::Operation *op);
 /// Layer, batch and group norms and their gradients.
 Results lowerNormalization(mlir::OpBuilder &b, mlir::Operation *op);
 /// Matmuls, convolutions, pooling, and the kernel dialect's library calls:
-/// float32 ones become runtime calls when `libraryCalls`, the rest take the
-/// generated path.
+/// float32 ones become calls of `library` where it has them, the rest take
+/// the generated path.
 Results lowerContraction(mlir::OpBuilder &b, mlir::Operation *op,
-                         bool libraryCalls);
+                         LibraryCalls library);
 /// Reshape, transpose, slice, concat, embedding.
 Results lowerShape(mlir::OpBuilder &b, mlir::Operation *op);
 /// Attention, recurrences and random numbers; without library calls,

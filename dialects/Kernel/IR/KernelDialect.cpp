@@ -340,12 +340,14 @@ kiln::kernel::Cost kiln::kernel::estimateCost(Operation *op) {
 std::string kiln::kernel::describeOrigin(Operation *op) {
   std::string text = op->getName().getStringRef().str();
   if (auto call = dyn_cast<LibraryCallOp>(op)) {
-    // "kiln_matmul_f32" -> "matmul (oneDNN)".
+    // "kiln_matmul_f32" -> "matmul (oneDNN)", "kiln_cuda_matmul_f32" ->
+    // "matmul (cuBLASLt)".
     StringRef callee = call.getCallee();
     callee.consume_front("kiln_");
+    bool cuda = callee.consume_front("cuda_");
     if (!callee.consume_back("_f32"))
       callee.consume_back("_f64");
-    text = callee.str() + " (oneDNN)";
+    text = callee.str() + (cuda ? " (cuBLASLt)" : " (oneDNN)");
   }
   // Fused locations (a gradient's tag, fused ops) wrap the graph op's
   // name("module.path")(file:line:col) location.

@@ -70,6 +70,19 @@ enum { kKilnCudaApiVersion = 2 };
 /// The runtime's API (exported by every GPU artefact).
 const KilnCudaApi *kiln_cuda_api(void);
 
+/// kiln_matmul_f32 (Library.h) on device buffers, for the host code of GPU
+/// artefacts: one cuBLASLt matmul queued on the artefact's stream, its bias
+/// and ReLU applied by cuBLASLt's epilogues (the only activations it takes;
+/// any other is a programming error) and the residual as its C operand.
+/// cuBLASLt is loaded with dlopen on first use: $KILN_CUBLASLT, else
+/// libcublasLt.so.13, .12 or .11; without it, the call fails (finish says
+/// why).
+void kiln_cuda_matmul_f32(const float *lhs, const float *rhs, const float *bias,
+                          const float *residual, float *result, int64_t m,
+                          int64_t n, int64_t k, int64_t transposeLhs,
+                          int64_t transposeRhs, int64_t activation,
+                          double alpha);
+
 } // extern "C"
 
 #endif // KILN_RUNTIME_CUDA_H

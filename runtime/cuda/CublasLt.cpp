@@ -1,0 +1,302 @@
+//===- CublasLt.cpp - GPU artefacts' matrix products on cuBLASLt ----------===//
+//
+// kiln_cuda_matmul_f32 is kiln_matmul_f32 (Library.h) on device buffers:
+// one cublasLtMatmul queued on the artefact's stream, in order with its
+// kernels, with the bias and ReLU as cuBLASLt's epilogues and the residual
+// as its C operand (beta = 1). Products compute in float32
+// (CUBLAS_COMPUTE_32F, no TF32), as on the CPU.
+//
+// cuBLASLt is column-major and Kiln's buffers row-major: a row-major
+// [M, N] result is a column-major N x M matrix, so the call computes
+// result^T = op(rhs)^T op(lhs)^T with rhs as cuBLASLt's A and lhs as its B.
+//
+// The library is loaded with dlopen on first use ($KILN_CUBLASLT, else
+// libcublasLt.so.13, .12 or .11), so Kiln builds and runs on the CPU
+// without CUDA. Descriptors and the algorithm cuBLASLt's heuristic picks
+// are made once per shape and kept. Each call has a 32 MiB workspace,
+// allocated and freed around it in stream order (from the driver's pool).
+//
+//===----------------------------------------------------------------------===//
+
+#include "cuda/CublasLtApi.h"
+
+#include "kiln/runtime/Cuda.h"
+#include "kiln/runtime/Library.h"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace {
+
+namespace lt = kiln::cublaslt;
+
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+
+/// What one shape and configuration needs: its descriptors and algorithm.
+struct Plan {
+  lt::MatmulDesc desc = nullptr;
+  lt::MatrixLayout a = nullptr, b = nullptr, d = nullptr;
+  lt::Algo algo{};
+};
+
+/// m, n, k, transposeLhs, transposeRhs, epilogue, and the alignments of
+/// cuBLASLt's A, B, C and D pointers.
+using PlanKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, uint32_t,
+                           uint32_t, uint32_t, uint32_t, uint32_t>;
+
+struct Library {
+  std::mutex mutex;
+  void *library = nullptr;
+  lt::Functions fn{};
+  lt::Handle handle = nullptr;
+  std::map<PlanKey, Plan> plans;
+};
+
+Library &library() {
+  static Library instance;
+  return instance;
+}
+
+/// Loads cuBLASLt; "" or why not.
+std::string load(Library &lib) {
+  if (lib.library)
+    return "";
+  std::string tried;
+  const char *named = std::getenv("KILN_CUBLASLT");
+  for (const char *path :
+       {named, "libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11"}) {
+    if (!path || !*path)
+      continue;
+    if (void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) {
+      lib.library = handle;
+      break;
+    }
+    const char *why = dlerror();
+    tried += std::string(tried.empty() ? "" : "; ") + path + ": " +
+             (why ? why : "not found");
+    if (path == named)
+      break; // what was named is what must load
+  }
+  if (!lib.library)
+    return "cannot load cuBLASLt (" + tried +
+           "): set KILN_CUBLASLT to libcublasLt.so's path, or compile with "
+           "--library-calls=false";
+#define KILN_RESOLVE(field, symbol)                                            \
+  lib.fn.field =                                                               \
+      reinterpret_cast<decltype(lib.fn.field)>(dlsym(lib.library, symbol));    \
+  if (!lib.fn.field)                                                           \
+    return std::string("cuBLASLt has no ") + symbol;
+  KILN_CUBLASLT_SYMBOLS(KILN_RESOLVE)
+#undef KILN_RESOLVE
+  return "";
+}
+
+struct Call {
+  const float *lhs, *rhs, *bias, *residual;
+  float *result;
+  void *workspace;
+  int64_t m, n, k;
+  bool transposeLhs, transposeRhs;
+  uint32_t epilogue;
+};
+
+/// The alignment of `pointer` that cuBLASLt's algorithms may rely on: its
+/// largest power-of-two divisor, at most 256 bytes.
+uint32_t alignmentOf(const void *pointer) {
+  uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
+  uint32_t alignment = 256;
+  while (alignment > 1 && address % alignment != 0)
+    alignment /= 2;
+  return alignment;
+}
+
+std::string statusText(lt::Status status) {
+  // cublasStatus_t's values (cublas_api.h).
+  static const std::map<lt::Status, const char *> names = {
+      {1, "CUBLAS_STATUS_NOT_INITIALIZED"},
+      {3, "CUBLAS_STATUS_ALLOC_FAILED"},
+      {7, "CUBLAS_STATUS_INVALID_VALUE"},
+      {8, "CUBLAS_STATUS_ARCH_MISMATCH"},
+      {11, "CUBLAS_STATUS_MAPPING_ERROR"},
+      {13, "CUBLAS_STATUS_EXECUTION_FAILED"},
+      {14, "CUBLAS_STATUS_INTERNAL_ERROR"},
+      {15, "CUBLAS_STATUS_NOT_SUPPORTED"}};
+  auto found = names.find(status);
+  return found != names.end() ? found->second
+                              : "cuBLASLt status " + std::to_string(status);
+}
+
+/// The plan of `call`'s shape, made the first time: "" or why not.
+std::string planFor(Library &lib, const Call &call, Plan *&plan) {
+  // cuBLASLt's A is rhs, B is lhs; C is the residual, or the result.
+  uint32_t alignments[4] = {
+      alignmentOf(call.rhs), alignmentOf(call.lhs),
+      alignmentOf(call.residual ? call.residual : call.result),
+      alignmentOf(call.result)};
+  PlanKey key{call.m,
+              call.n,
+              call.k,
+              call.transposeLhs,
+              call.transposeRhs,
+              call.epilogue,
+              alignments[0],
+              alignments[1],
+              alignments[2],
+              alignments[3]};
+  auto found = lib.plans.find(key);
+  if (found != lib.plans.end()) {
+    plan = &found->second;
+    return "";
+  }
+  Plan p;
+  const lt::Functions &fn = lib.fn;
+  int32_t opA = call.transposeRhs ? lt::kOpT : lt::kOpN;
+  int32_t opB = call.transposeLhs ? lt::kOpT : lt::kOpN;
+  // A: rhs as stored ([K, N] row-major, or [N, K] transposed); B: lhs ([M,
+  // K], or [K, M]); D: the result, N x M column-major.
+  uint64_t aRows = call.transposeRhs ? call.k : call.n;
+  uint64_t aCols = call.transposeRhs ? call.n : call.k;
+  uint64_t bRows = call.transposeLhs ? call.m : call.k;
+  uint64_t bCols = call.transposeLhs ? call.k : call.m;
+  lt::Status s =
+      fn.matmulDescCreate(&p.desc, lt::kComputeFloat32, lt::kFloat32);
+  if (s == lt::kSuccess)
+    s = fn.matmulDescSetAttribute(p.desc, lt::kDescTransA, &opA, sizeof(opA));
+  if (s == lt::kSuccess)
+    s = fn.matmulDescSetAttribute(p.desc, lt::kDescTransB, &opB, sizeof(opB));
+  if (s == lt::kSuccess)
+    s = fn.matmulDescSetAttribute(p.desc, lt::kDescEpilogue, &call.epilogue,
+                                  sizeof(call.epilogue));
+  if (s == lt::kSuccess)
+    s = fn.matrixLayoutCreate(&p.a, lt::kFloat32, aRows, aCols, aRows);
+  if (s == lt::kSuccess)
+    s = fn.matrixLayoutCreate(&p.b, lt::kFloat32, bRows, bCols, bRows);
+  if (s == lt::kSuccess)
+    s = fn.matrixLayoutCreate(&p.d, lt::kFloat32, call.n, call.m, call.n);
+  if (s != lt::kSuccess)
+    return "cuBLASLt descriptors: " + statusText(s);
+  lt::Preference preference = nullptr;
+  s = fn.preferenceCreate(&preference);
+  uint64_t workspace = kWorkspaceBytes;
+  if (s == lt::kSuccess)
+    s = fn.preferenceSetAttribute(preference, lt::kPrefMaxWorkspaceBytes,
+                                  &workspace, sizeof(workspace));
+  // Only algorithms that take the operands as aligned as they are.
+  const int alignmentAttributes[4] = {
+      lt::kPrefMinAlignmentA, lt::kPrefMinAlignmentB, lt::kPrefMinAlignmentC,
+      lt::kPrefMinAlignmentD};
+  for (int i = 0; i < 4 && s == lt::kSuccess; ++i)
+    s = fn.preferenceSetAttribute(preference, alignmentAttributes[i],
+                                  &alignments[i], sizeof(alignments[i]));
+  lt::HeuristicResult best{};
+  int returned = 0;
+  if (s == lt::kSuccess)
+    s = fn.algoGetHeuristic(lib.handle, p.desc, p.a, p.b, p.d, p.d, preference,
+                            1, &best, &returned);
+  if (preference)
+    fn.preferenceDestroy(preference);
+  if (s != lt::kSuccess)
+    return "cuBLASLt's algorithm heuristic: " + statusText(s);
+  if (returned < 1 || best.state != lt::kSuccess)
+    return "cuBLASLt has no algorithm for this product";
+  p.algo = best.algo;
+  plan = &lib.plans.emplace(key, p).first->second;
+  return "";
+}
+
+/// Queues `call` on `stream` (the artefact's, its context current).
+int enqueue(void *stream, void *user, char *error, size_t capacity) {
+  const Call &call = *static_cast<const Call *>(user);
+  Library &lib = library();
+  auto failed = [&](const std::string &why) {
+    std::snprintf(
+        error, capacity, "matmul [%lld x %lld] x [%lld x %lld] on cuBLASLt: %s",
+        static_cast<long long>(call.m), static_cast<long long>(call.k),
+        static_cast<long long>(call.k), static_cast<long long>(call.n),
+        why.c_str());
+    return 1;
+  };
+  if (std::string why = load(lib); !why.empty())
+    return failed(why);
+  if (!lib.handle)
+    if (lt::Status s = lib.fn.create(&lib.handle); s != lt::kSuccess)
+      return failed("cublasLtCreate: " + statusText(s));
+  Plan *plan = nullptr;
+  if (std::string why = planFor(lib, call, plan); !why.empty())
+    return failed(why);
+  // The bias pointer changes from call to call; the descriptor is this
+  // shape's, and calls are queued one at a time.
+  if (call.bias)
+    if (lt::Status s = lib.fn.matmulDescSetAttribute(
+            plan->desc, lt::kDescBiasPointer, &call.bias, sizeof(call.bias));
+        s != lt::kSuccess)
+      return failed("bias: " + statusText(s));
+  float alpha = 1.0f, beta = call.residual ? 1.0f : 0.0f;
+  const float *c = call.residual ? call.residual : call.result;
+  if (lt::Status s = lib.fn.matmul(lib.handle, plan->desc, &alpha, call.rhs,
+                                   plan->a, call.lhs, plan->b, &beta, c,
+                                   plan->d, call.result, plan->d, &plan->algo,
+                                   call.workspace, kWorkspaceBytes, stream);
+      s != lt::kSuccess)
+    return failed("cublasLtMatmul: " + statusText(s));
+  return 0;
+}
+
+/// The cuBLASLt epilogue of a bias and an activation, or why there is none.
+bool epilogueOf(bool bias, int64_t activation, uint32_t &epilogue) {
+  if (activation == KILN_ACTIVATION_NONE)
+    epilogue =
+        bias ? kiln::cublaslt::kEpilogueBias : kiln::cublaslt::kEpilogueDefault;
+  else if (activation == KILN_ACTIVATION_RELU)
+    epilogue = bias ? kiln::cublaslt::kEpilogueReluBias
+                    : kiln::cublaslt::kEpilogueRelu;
+  else
+    return false;
+  return true;
+}
+
+} // namespace
+
+void kiln_cuda_matmul_f32(const float *lhs, const float *rhs, const float *bias,
+                          const float *residual, float *result, int64_t m,
+                          int64_t n, int64_t k, int64_t transposeLhs,
+                          int64_t transposeRhs, int64_t activation,
+                          double /*alpha*/) {
+  const KilnCudaApi *api = kiln_cuda_api();
+  Call call{lhs,
+            rhs,
+            bias,
+            residual,
+            result,
+            nullptr,
+            m,
+            n,
+            k,
+            transposeLhs != 0,
+            transposeRhs != 0,
+            0};
+  if (m <= 0 || n <= 0 || k <= 0 ||
+      !epilogueOf(bias != nullptr, activation, call.epilogue)) {
+    // The compiler's to get right (only ReLU is fused on the GPU).
+    std::fprintf(stderr,
+                 "kiln_cuda_matmul_f32: invalid call (m=%lld n=%lld k=%lld "
+                 "activation=%lld)\n",
+                 static_cast<long long>(m), static_cast<long long>(n),
+                 static_cast<long long>(k), static_cast<long long>(activation));
+    std::abort();
+  }
+  call.workspace = api->allocate(kWorkspaceBytes);
+  if (!call.workspace)
+    return; // the runtime has recorded why; finish reports it
+  {
+    std::lock_guard<std::mutex> lock(library().mutex);
+    api->submit(&enqueue, &call);
+  }
+  api->release(call.workspace);
+}

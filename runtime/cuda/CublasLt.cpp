@@ -3,7 +3,8 @@
 // kiln_cuda_matmul_f32 is kiln_matmul_f32 (Library.h) on device buffers:
 // one cublasLtMatmul queued on the artefact's stream, in order with its
 // kernels, with the bias and ReLU as cuBLASLt's epilogues and the residual
-// as its C operand (beta = 1). Products compute in float32
+// as its C operand (beta = 1). kiln_cuda_batch_matmul_f32 is a batch of
+// products, one strided-batch cublasLtMatmul. Products compute in float32
 // (CUBLAS_COMPUTE_32F, no TF32), as on the CPU.
 //
 // cuBLASLt is column-major and Kiln's buffers row-major: a row-major
@@ -25,12 +26,14 @@
 
 #include <dlfcn.h>
 
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <utility>
 
 namespace {
 
@@ -45,10 +48,11 @@ struct Plan {
   lt::Algo algo{};
 };
 
-/// m, n, k, transposeLhs, transposeRhs, epilogue, and the alignments of
-/// cuBLASLt's A, B, C and D pointers.
-using PlanKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, uint32_t,
-                           uint32_t, uint32_t, uint32_t, uint32_t>;
+/// What a plan is made for: the shape (batch, m, n, k, transposes), the
+/// epilogue and the alignments of cuBLASLt's A, B, C and D pointers.
+using PlanKey = std::tuple<std::tuple<int64_t, int64_t, int64_t, int64_t>,
+                           std::tuple<bool, bool, uint32_t>,
+                           std::tuple<uint32_t, uint32_t, uint32_t, uint32_t>>;
 
 struct Library {
   std::mutex mutex;
@@ -97,13 +101,15 @@ std::string load(Library &lib) {
   return "";
 }
 
+/// One product: `batch` row-major result[M, N] = act(op(lhs) op(rhs) +
+/// bias + residual), consecutive in each buffer.
 struct Call {
   const float *lhs, *rhs, *bias, *residual;
   float *result;
-  void *workspace;
-  int64_t m, n, k;
+  int64_t batch, m, n, k;
   bool transposeLhs, transposeRhs;
   uint32_t epilogue;
+  void *workspace;
 };
 
 /// The alignment of `pointer` that cuBLASLt's algorithms may rely on: its
@@ -139,16 +145,9 @@ std::string planFor(Library &lib, const Call &call, Plan *&plan) {
       alignmentOf(call.rhs), alignmentOf(call.lhs),
       alignmentOf(call.residual ? call.residual : call.result),
       alignmentOf(call.result)};
-  PlanKey key{call.m,
-              call.n,
-              call.k,
-              call.transposeLhs,
-              call.transposeRhs,
-              call.epilogue,
-              alignments[0],
-              alignments[1],
-              alignments[2],
-              alignments[3]};
+  PlanKey key{{call.batch, call.m, call.n, call.k},
+              {call.transposeLhs, call.transposeRhs, call.epilogue},
+              {alignments[0], alignments[1], alignments[2], alignments[3]}};
   auto found = lib.plans.find(key);
   if (found != lib.plans.end()) {
     plan = &found->second;
@@ -179,6 +178,19 @@ std::string planFor(Library &lib, const Call &call, Plan *&plan) {
     s = fn.matrixLayoutCreate(&p.b, lt::kFloat32, bRows, bCols, bRows);
   if (s == lt::kSuccess)
     s = fn.matrixLayoutCreate(&p.d, lt::kFloat32, call.n, call.m, call.n);
+  // A batch: each operand's matrices one after the other.
+  int32_t count = static_cast<int32_t>(call.batch);
+  std::pair<lt::MatrixLayout, int64_t> strided[3] = {
+      {p.a, call.k * call.n}, {p.b, call.m * call.k}, {p.d, call.m * call.n}};
+  for (auto [layout, stride] : strided) {
+    if (call.batch == 1 || s != lt::kSuccess)
+      break;
+    s = fn.matrixLayoutSetAttribute(layout, lt::kLayoutBatchCount, &count,
+                                    sizeof(count));
+    if (s == lt::kSuccess)
+      s = fn.matrixLayoutSetAttribute(layout, lt::kLayoutBatchStride, &stride,
+                                      sizeof(stride));
+  }
   if (s != lt::kSuccess)
     return "cuBLASLt descriptors: " + statusText(s);
   lt::Preference preference = nullptr;
@@ -216,7 +228,9 @@ int enqueue(void *stream, void *user, char *error, size_t capacity) {
   Library &lib = library();
   auto failed = [&](const std::string &why) {
     std::snprintf(
-        error, capacity, "matmul [%lld x %lld] x [%lld x %lld] on cuBLASLt: %s",
+        error, capacity,
+        "matmul %s[%lld x %lld] x [%lld x %lld] on cuBLASLt: %s",
+        call.batch > 1 ? (std::to_string(call.batch) + " x ").c_str() : "",
         static_cast<long long>(call.m), static_cast<long long>(call.k),
         static_cast<long long>(call.k), static_cast<long long>(call.n),
         why.c_str());
@@ -261,36 +275,23 @@ bool epilogueOf(bool bias, int64_t activation, uint32_t &epilogue) {
   return true;
 }
 
-} // namespace
-
-void kiln_cuda_matmul_f32(const float *lhs, const float *rhs, const float *bias,
-                          const float *residual, float *result, int64_t m,
-                          int64_t n, int64_t k, int64_t transposeLhs,
-                          int64_t transposeRhs, int64_t activation,
-                          double /*alpha*/) {
-  const KilnCudaApi *api = kiln_cuda_api();
-  Call call{lhs,
-            rhs,
-            bias,
-            residual,
-            result,
-            nullptr,
-            m,
-            n,
-            k,
-            transposeLhs != 0,
-            transposeRhs != 0,
-            0};
-  if (m <= 0 || n <= 0 || k <= 0 ||
-      !epilogueOf(bias != nullptr, activation, call.epilogue)) {
-    // The compiler's to get right (only ReLU is fused on the GPU).
+/// Queues `call` with a workspace of its own, freed after it in stream
+/// order. Sizes are the compiler's to get right: none is zero (such
+/// products are generated code), a batch fits cuBLASLt's int32.
+void run(const char *function, Call call, int64_t activation) {
+  if (call.batch <= 0 || call.batch > INT32_MAX || call.m <= 0 || call.n <= 0 ||
+      call.k <= 0 ||
+      !epilogueOf(call.bias != nullptr, activation, call.epilogue)) {
     std::fprintf(stderr,
-                 "kiln_cuda_matmul_f32: invalid call (m=%lld n=%lld k=%lld "
+                 "%s: invalid call (batch=%lld m=%lld n=%lld k=%lld "
                  "activation=%lld)\n",
-                 static_cast<long long>(m), static_cast<long long>(n),
-                 static_cast<long long>(k), static_cast<long long>(activation));
+                 function, static_cast<long long>(call.batch),
+                 static_cast<long long>(call.m), static_cast<long long>(call.n),
+                 static_cast<long long>(call.k),
+                 static_cast<long long>(activation));
     std::abort();
   }
+  const KilnCudaApi *api = kiln_cuda_api();
   call.workspace = api->allocate(kWorkspaceBytes);
   if (!call.workspace)
     return; // the runtime has recorded why; finish reports it
@@ -299,4 +300,27 @@ void kiln_cuda_matmul_f32(const float *lhs, const float *rhs, const float *bias,
     api->submit(&enqueue, &call);
   }
   api->release(call.workspace);
+}
+
+} // namespace
+
+void kiln_cuda_matmul_f32(const float *lhs, const float *rhs, const float *bias,
+                          const float *residual, float *result, int64_t m,
+                          int64_t n, int64_t k, int64_t transposeLhs,
+                          int64_t transposeRhs, int64_t activation,
+                          double /*alpha*/) {
+  run("kiln_cuda_matmul_f32",
+      Call{lhs, rhs, bias, residual, result, 1, m, n, k, transposeLhs != 0,
+           transposeRhs != 0, 0, nullptr},
+      activation);
+}
+
+void kiln_cuda_batch_matmul_f32(const float *lhs, const float *rhs,
+                                float *result, int64_t batch, int64_t m,
+                                int64_t n, int64_t k, int64_t transposeLhs,
+                                int64_t transposeRhs) {
+  run("kiln_cuda_batch_matmul_f32",
+      Call{lhs, rhs, nullptr, nullptr, result, batch, m, n, k,
+           transposeLhs != 0, transposeRhs != 0, 0, nullptr},
+      KILN_ACTIVATION_NONE);
 }

@@ -49,6 +49,8 @@ constexpr uint32_t kEpilogueDefault = 1;  // CUBLASLT_EPILOGUE_DEFAULT
 constexpr uint32_t kEpilogueRelu = 2;     // CUBLASLT_EPILOGUE_RELU
 constexpr uint32_t kEpilogueBias = 4;     // CUBLASLT_EPILOGUE_BIAS
 constexpr uint32_t kEpilogueReluBias = 6; // CUBLASLT_EPILOGUE_RELU_BIAS
+constexpr int kLayoutBatchCount = 5;      // ..._LAYOUT_BATCH_COUNT (int32_t)
+constexpr int kLayoutBatchStride = 6;     // .._STRIDED_BATCH_OFFSET (int64_t)
 constexpr int kPrefMaxWorkspaceBytes = 1; // ..._PREF_MAX_WORKSPACE_BYTES
 /// CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_{A,B,C,D}_BYTES: the alignment of
 /// each operand's pointer, which the chosen algorithm may rely on (uint32_t,
@@ -66,6 +68,8 @@ struct Functions {
                                    size_t bytes);
   Status (*matrixLayoutCreate)(MatrixLayout *, int type, uint64_t rows,
                                uint64_t cols, int64_t leadingDimension);
+  Status (*matrixLayoutSetAttribute)(MatrixLayout, int attribute,
+                                     const void *value, size_t bytes);
   Status (*preferenceCreate)(Preference *);
   Status (*preferenceSetAttribute)(Preference, int attribute, const void *value,
                                    size_t bytes);
@@ -87,6 +91,7 @@ struct Functions {
   X(matmulDescCreate, "cublasLtMatmulDescCreate")                              \
   X(matmulDescSetAttribute, "cublasLtMatmulDescSetAttribute")                  \
   X(matrixLayoutCreate, "cublasLtMatrixLayoutCreate")                          \
+  X(matrixLayoutSetAttribute, "cublasLtMatrixLayoutSetAttribute")              \
   X(preferenceCreate, "cublasLtMatmulPreferenceCreate")                        \
   X(preferenceSetAttribute, "cublasLtMatmulPreferenceSetAttribute")            \
   X(preferenceDestroy, "cublasLtMatmulPreferenceDestroy")                      \

@@ -30,6 +30,10 @@ static_assert(lt::kEpilogueDefault == CUBLASLT_EPILOGUE_DEFAULT);
 static_assert(lt::kEpilogueRelu == CUBLASLT_EPILOGUE_RELU);
 static_assert(lt::kEpilogueBias == CUBLASLT_EPILOGUE_BIAS);
 static_assert(lt::kEpilogueReluBias == CUBLASLT_EPILOGUE_RELU_BIAS);
+static_assert(lt::kLayoutBatchCount == CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT);
+static_assert(lt::kLayoutBatchStride ==
+              CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET);
+static_assert(sizeof(cublasLtMatrixLayoutAttribute_t) == sizeof(int));
 static_assert(lt::kPrefMaxWorkspaceBytes ==
               CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES);
 static_assert(lt::kPrefMinAlignmentA ==
@@ -76,6 +80,7 @@ KILN_SAME_SIGNATURE(create, cublasLtCreate)
 KILN_SAME_SIGNATURE(matmulDescCreate, cublasLtMatmulDescCreate)
 KILN_SAME_SIGNATURE(matmulDescSetAttribute, cublasLtMatmulDescSetAttribute)
 KILN_SAME_SIGNATURE(matrixLayoutCreate, cublasLtMatrixLayoutCreate)
+KILN_SAME_SIGNATURE(matrixLayoutSetAttribute, cublasLtMatrixLayoutSetAttribute)
 KILN_SAME_SIGNATURE(preferenceCreate, cublasLtMatmulPreferenceCreate)
 KILN_SAME_SIGNATURE(preferenceSetAttribute,
                     cublasLtMatmulPreferenceSetAttribute)

@@ -4,12 +4,16 @@
 // memory (the fake driver's device buffers are host buffers) as cuBLASLt
 // documents its matmul: column-major operands, D = epilogue(alpha op(A)
 // op(B) + beta C + bias), op(X) = X or its transpose, the bias indexed by
-// D's row. Loaded with $KILN_CUBLASLT, it checks what the runtime asks for:
-// shapes that agree, leading dimensions, float32 data computed in float32
-// (not TF32), a supported epilogue with its bias, a workspace within the
-// preference, and operands aligned as the preference said (its algorithm
-// relies on it; cuBLASLt's default is 256 bytes). Invalid calls return
-// CUBLAS_STATUS_INVALID_VALUE.
+// D's row; a strided batch of them where the layouts say so. Loaded with
+// $KILN_CUBLASLT, it checks what the runtime asks for: shapes that agree,
+// leading dimensions, float32 data computed in float32 (not TF32), a supported
+// epilogue with its bias, a workspace within the preference, and operands
+// aligned as the preference said (its algorithm relies on it; cuBLASLt's
+// default is 256 bytes). Invalid calls return CUBLAS_STATUS_INVALID_VALUE. On
+// the fake driver ($KILN_CUDA_DRIVER), an operand that starts in one of its
+// allocations must end in it, else the call fails as a kernel reading out of
+// bounds does (CUBLAS_STATUS_EXECUTION_FAILED); memory the driver did not
+// allocate (a caller's host tensors) is not checked.
 //
 //   KILN_FAKE_CUBLASLT_LOG=FILE   appends one line per matmul
 //
@@ -17,16 +21,20 @@
 
 #include "cuda/CublasLtApi.h"
 
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace {
 
 namespace lt = kiln::cublaslt;
 
-constexpr lt::Status kInvalidValue = 7; // CUBLAS_STATUS_INVALID_VALUE
+constexpr lt::Status kInvalidValue = 7;     // CUBLAS_STATUS_INVALID_VALUE
+constexpr lt::Status kExecutionFailed = 13; // ..._EXECUTION_FAILED
 
 struct Desc {
   int computeType, scaleType;
@@ -39,6 +47,8 @@ struct Layout {
   int type;
   uint64_t rows, cols;
   int64_t ld;
+  int32_t batch = 1;
+  int64_t stride = 0; // elements from one matrix of a batch to the next
 };
 
 struct Pref {
@@ -67,7 +77,29 @@ void opShape(const Layout &layout, int32_t op, uint64_t &rows, uint64_t &cols) {
 bool validLayout(const Layout &layout) {
   return layout.type == lt::kFloat32 &&
          layout.ld >= static_cast<int64_t>(layout.rows) && layout.rows > 0 &&
-         layout.cols > 0;
+         layout.cols > 0 && layout.batch >= 1 &&
+         (layout.batch == 1 ||
+          layout.stride >= layout.ld * static_cast<int64_t>(layout.cols));
+}
+
+/// Whether the `layout.batch` matrices at `data` end in the fake driver's
+/// allocation they start in (true where they start in none, or there is no
+/// fake driver to ask).
+bool allocated(const void *data, const Layout &layout) {
+  using Inside = bool (*)(uintptr_t, size_t);
+  static Inside inside = [] {
+    const char *driver = std::getenv("KILN_CUDA_DRIVER");
+    void *library = driver ? dlopen(driver, RTLD_NOW | RTLD_NOLOAD) : nullptr;
+    return library ? reinterpret_cast<Inside>(
+                         dlsym(library, "kiln_fake_cuda_inside"))
+                   : nullptr;
+  }();
+  uintptr_t address = reinterpret_cast<uintptr_t>(data);
+  if (!inside || !inside(address, 1))
+    return true;
+  int64_t elements = (layout.batch - 1) * layout.stride +
+                     (layout.cols - 1) * layout.ld + layout.rows;
+  return inside(address, elements * sizeof(float));
 }
 
 /// Whether `desc` with these layouts is a product the fake computes.
@@ -85,7 +117,9 @@ bool valid(const Desc &desc, const Layout &a, const Layout &b, const Layout &c,
                   desc.epilogue == lt::kEpilogueBias ||
                   desc.epilogue == lt::kEpilogueReluBias;
   return epilogue && ak == bk && am == d.rows && bn == d.cols &&
-         c.rows == d.rows && c.cols == d.cols && c.ld == d.ld;
+         c.rows == d.rows && c.cols == d.cols && c.ld == d.ld &&
+         a.batch == d.batch && b.batch == d.batch && c.batch == d.batch &&
+         c.stride == d.stride;
 }
 
 } // namespace
@@ -135,6 +169,21 @@ lt::Status cublasLtMatrixLayoutCreate(lt::MatrixLayout *layout, int type,
                                       int64_t ld) {
   *layout = new Layout{type, rows, cols, ld};
   return lt::kSuccess;
+}
+
+lt::Status cublasLtMatrixLayoutSetAttribute(lt::MatrixLayout handle,
+                                            int attribute, const void *value,
+                                            size_t bytes) {
+  Layout &layout = *static_cast<Layout *>(handle);
+  if (attribute == lt::kLayoutBatchCount && bytes == sizeof(int32_t)) {
+    std::memcpy(&layout.batch, value, bytes);
+    return lt::kSuccess;
+  }
+  if (attribute == lt::kLayoutBatchStride && bytes == sizeof(int64_t)) {
+    std::memcpy(&layout.stride, value, bytes);
+    return lt::kSuccess;
+  }
+  return kInvalidValue;
 }
 
 lt::Status cublasLtMatmulPreferenceCreate(lt::Preference *preference) {
@@ -208,42 +257,52 @@ lt::Status cublasLtMatmul(lt::Handle, lt::MatmulDesc descHandle,
       workspaceBytes < algo->data[kWorkspace] || (workspaceBytes && !workspace))
     return kInvalidValue;
   const void *operands[4] = {aData, bData, cData, dData};
+  const Layout *layouts[4] = {&a, &b, &c, &d};
   for (int i = 0; i < 4; ++i)
     if (reinterpret_cast<uintptr_t>(operands[i]) % algo->data[kAlignA + i])
       return kInvalidValue;
+  for (int i = 0; i < 4; ++i)
+    if (!allocated(operands[i], *layouts[i]) ||
+        (hasBias &&
+         !allocated(desc.bias, Layout{lt::kFloat32, d.rows, 1,
+                                      static_cast<int64_t>(d.rows)})))
+      return kExecutionFailed;
   float scale = *static_cast<const float *>(alpha);
   float accumulate = *static_cast<const float *>(beta);
   uint64_t m = d.rows, n = d.cols, k;
   uint64_t unused;
   opShape(a, desc.transA, unused, k);
-  const float *av = static_cast<const float *>(aData);
-  const float *bv = static_cast<const float *>(bData);
-  const float *cv = static_cast<const float *>(cData);
-  // D may be C: the whole result first, then written.
-  std::vector<float> out(m * n);
-  for (uint64_t j = 0; j < n; ++j)
-    for (uint64_t i = 0; i < m; ++i) {
-      double sum = 0;
-      for (uint64_t l = 0; l < k; ++l)
-        sum += element(av, a, desc.transA, i, l) *
-               element(bv, b, desc.transB, l, j);
-      double v = scale * sum;
-      if (accumulate != 0)
-        v += accumulate * cv[i + j * c.ld];
-      if (hasBias)
-        v += desc.bias[i];
-      out[i + j * m] = static_cast<float>(relu && v < 0 ? 0 : v);
-    }
-  float *dv = static_cast<float *>(dData);
-  for (uint64_t j = 0; j < n; ++j)
-    for (uint64_t i = 0; i < m; ++i)
-      dv[i + j * d.ld] = out[i + j * m];
+  for (int32_t batch = 0; batch < d.batch; ++batch) {
+    const float *av = static_cast<const float *>(aData) + batch * a.stride;
+    const float *bv = static_cast<const float *>(bData) + batch * b.stride;
+    const float *cv = static_cast<const float *>(cData) + batch * c.stride;
+    // D may be C: the whole result first, then written.
+    std::vector<float> out(m * n);
+    for (uint64_t j = 0; j < n; ++j)
+      for (uint64_t i = 0; i < m; ++i) {
+        double sum = 0;
+        for (uint64_t l = 0; l < k; ++l)
+          sum += element(av, a, desc.transA, i, l) *
+                 element(bv, b, desc.transB, l, j);
+        double v = scale * sum;
+        if (accumulate != 0)
+          v += accumulate * cv[i + j * c.ld];
+        if (hasBias)
+          v += desc.bias[i];
+        out[i + j * m] = static_cast<float>(relu && v < 0 ? 0 : v);
+      }
+    float *dv = static_cast<float *>(dData) + batch * d.stride;
+    for (uint64_t j = 0; j < n; ++j)
+      for (uint64_t i = 0; i < m; ++i)
+        dv[i + j * d.ld] = out[i + j * m];
+  }
   ++matmuls;
   if (const char *path = std::getenv("KILN_FAKE_CUBLASLT_LOG"); path && *path)
     if (FILE *file = std::fopen(path, "a")) {
       std::fprintf(file,
-                   "matmul %llux%llux%llu transA=%d transB=%d epilogue=%u "
-                   "beta=%g\n",
+                   "matmul %s%llux%llux%llu transA=%d transB=%d "
+                   "epilogue=%u beta=%g\n",
+                   d.batch > 1 ? (std::to_string(d.batch) + "x").c_str() : "",
                    static_cast<unsigned long long>(m),
                    static_cast<unsigned long long>(n),
                    static_cast<unsigned long long>(k), desc.transA, desc.transB,

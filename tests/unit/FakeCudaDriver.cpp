@@ -305,5 +305,10 @@ const unsigned *kiln_fake_cuda_last_block() { return fake().lastBlock; }
 int kiln_fake_cuda_module_loads() { return fake().moduleLoads; }
 int kiln_fake_cuda_copies_to_host() { return fake().copiesToHost; }
 size_t kiln_fake_cuda_live_allocations() { return fake().allocations.size(); }
+// For the fake cuBLASLt: whether [address, address + bytes) lies in one
+// allocation.
+bool kiln_fake_cuda_inside(uintptr_t address, size_t bytes) {
+  return inside(address, bytes);
+}
 
 } // extern "C"

@@ -162,6 +162,42 @@ TEST_F(CudaMatmul, EveryEpilogueMatchesTheRowMajorProduct) {
   EXPECT_EQ(liveAllocations(), liveBefore);
 }
 
+// A batch of products ([batch, M, K] x [batch, K, N], attention's scores
+// and their gradients) is one strided-batch call: each matrix is its own
+// product.
+TEST_F(CudaMatmul, BatchesOfProducts) {
+  setenv("KILN_CUBLASLT", KILN_FAKE_CUBLASLT, 1);
+  std::mt19937 rng(5);
+  const int64_t batch = 3, m = 4, n = 2, k = 5;
+  for (int tl = 0; tl < 2; ++tl)
+    for (int tr = 0; tr < 2; ++tr) {
+      SCOPED_TRACE("transposeLhs=" + std::to_string(tl) +
+                   " transposeRhs=" + std::to_string(tr));
+      std::vector<float> lhs = random(batch * m * k, rng),
+                         rhs = random(batch * k * n, rng);
+      float *dl = onDevice(api, lhs), *dr = onDevice(api, rhs);
+      auto *result = static_cast<float *>(api.allocate(batch * m * n * 4));
+      kiln_cuda_batch_matmul_f32(dl, dr, result, batch, m, n, k, tl, tr);
+      std::vector<float> got(batch * m * n);
+      api.copyToHost(got.data(), result, got.size() * 4);
+      ASSERT_EQ(finish(api), "");
+      for (int64_t i = 0; i < batch; ++i) {
+        std::vector<float> expected =
+            reference(std::vector<float>(lhs.begin() + i * m * k,
+                                         lhs.begin() + (i + 1) * m * k),
+                      std::vector<float>(rhs.begin() + i * k * n,
+                                         rhs.begin() + (i + 1) * k * n),
+                      nullptr, nullptr, m, n, k, tl, tr, false);
+        for (int64_t j = 0; j < m * n; ++j)
+          EXPECT_NEAR(got[i * m * n + j], expected[j], 1e-5)
+              << "product " << i << ", element " << j;
+      }
+      for (float *buffer : {dl, dr, result})
+        api.release(buffer);
+    }
+  EXPECT_EQ(finish(api), "");
+}
+
 // Views into buffers (a parameter inside the training state, a slice of an
 // arena) are as aligned as their offset: the algorithm chosen must not
 // rely on more (the fake rejects a call whose operands are less aligned

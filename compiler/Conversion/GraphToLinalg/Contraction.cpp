@@ -19,6 +19,9 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <limits>
+#include <optional>
+
 using namespace mlir;
 using namespace kiln::graph;
 
@@ -535,6 +538,23 @@ Value matmulCall(OpBuilder &b, Location loc, kernel::MatmulOp o,
       o.getAlpha().convertToDouble());
 }
 
+/// Whether cuBLASLt takes a product of these sizes: none of them zero (an
+/// empty product is generated code), a batch within its int32.
+bool cublasLtTakes(int64_t batch, int64_t m, int64_t n, int64_t k) {
+  return batch > 0 && batch <= std::numeric_limits<int32_t>::max() && m > 0 &&
+         n > 0 && k > 0;
+}
+
+/// Whether `library` computes kernel.matmul `o`.
+bool onLibrary(kernel::MatmulOp o, LibraryCalls library) {
+  if (library == LibraryCalls::None || !elementTypeOf(o.getLhs()).isF32())
+    return false;
+  ArrayRef<int64_t> result = shapeOf(o.getResult());
+  int64_t k = shapeOf(o.getLhs())[o.getTransposeLhs() ? 0 : 1];
+  return library == LibraryCalls::OneDnn ||
+         cublasLtTakes(1, result[0], result[1], k);
+}
+
 /// kernel.matmul on the library: cuBLASLt's epilogues apply a bias, a
 /// residual and ReLU, so other activations follow as a generic.
 Value libraryMatmul(OpBuilder &b, Location loc, kernel::MatmulOp o,
@@ -565,6 +585,31 @@ Value convCall(OpBuilder &b, Location loc, kernel::Conv2DOp o) {
       o.getAlpha().convertToDouble());
 }
 
+/// graph.batch_matmul in float32 as cuBLASLt's strided batch, its leading
+/// dimensions flattened into one batch; nothing where the library is
+/// another or cuBLASLt does not take the sizes.
+std::optional<Value> cudaBatchMatmul(OpBuilder &b, Location loc,
+                                     BatchMatmulOp o, LibraryCalls library) {
+  if (library != LibraryCalls::CublasLt || !elementTypeOf(o.getLhs()).isF32())
+    return std::nullopt;
+  RankedTensorType result = tensorTypeOf(o.getResult());
+  ArrayRef<int64_t> shape = result.getShape();
+  int64_t batch = 1;
+  for (int64_t d : shape.drop_back(2))
+    batch *= d;
+  int64_t m = shape[shape.size() - 2], n = shape.back();
+  ArrayRef<int64_t> lhs = shapeOf(o.getLhs());
+  int64_t k = lhs[lhs.size() - (o.getTransposeLhs() ? 2 : 1)];
+  if (!cublasLtTakes(batch, m, n, k))
+    return std::nullopt;
+  return libraryCall(b, loc, "kiln_cuda_batch_matmul_f32",
+                     {o.getLhs(), o.getRhs()},
+                     ArrayRef<RankedTensorType>{result},
+                     {batch, m, n, k, o.getTransposeLhs(), o.getTransposeRhs()},
+                     ArrayRef<double>{})
+      .front();
+}
+
 } // namespace
 
 Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
@@ -578,6 +623,8 @@ Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
                         o.getTransposeRhs(), shapeOf(o.getResult()))};
       })
       .Case([&](BatchMatmulOp o) {
+        if (std::optional<Value> call = cudaBatchMatmul(b, loc, o, library))
+          return SmallVector<Value>{*call};
         return SmallVector<Value>{
             contraction(b, loc, o.getLhs(), o.getRhs(), o.getTransposeLhs(),
                         o.getTransposeRhs(), shapeOf(o.getResult()))};
@@ -628,7 +675,7 @@ Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
         return SmallVector<Value>{reshape(b, loc, mean, shapeOf(o.getResult()))};
       })
       .Case([&](kernel::MatmulOp o) {
-        if (library != LibraryCalls::None && elementTypeOf(o.getLhs()).isF32())
+        if (onLibrary(o, library))
           return SmallVector<Value>{libraryMatmul(b, loc, o, library)};
         Value product =
             contraction(b, loc, o.getLhs(), o.getRhs(), o.getTransposeLhs(),

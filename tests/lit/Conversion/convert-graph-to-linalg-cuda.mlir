@@ -40,3 +40,32 @@ func.func @conv2d(%x: tensor<1x3x6x6xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4
   %0 = kernel.conv2d %x, %w bias(%b : tensor<4xf32>) activation(relu) {padding = array<i64: 1, 1>} : tensor<1x3x6x6xf32>, tensor<4x3x3x3xf32>
   return %0 : tensor<1x4x6x6xf32>
 }
+
+// -----
+
+// A float32 batch of products is one strided-batch cuBLASLt call, its
+// leading dimensions flattened (ints: batch, m, n, k, transposes); float64
+// is generated code.
+// CHECK-LABEL: func.func @batch_matmul
+// CHECK: kernel.library_call "kiln_cuda_batch_matmul_f32" ins(%{{.*}}, %{{.*}} : tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) outs(%{{.*}} : tensor<2x4x6x6xf32>)
+// CHECK-SAME: ints = array<i64: 8, 6, 6, 8, 0, 1>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel"]
+// CHECK-SAME: tensor<2x6x8xf64>
+// CHECK-NOT: kernel.library_call
+// OFF-LABEL: func.func @batch_matmul
+// OFF-NOT: kernel.library_call
+func.func @batch_matmul(%q: tensor<2x4x6x8xf32>, %d: tensor<2x6x8xf64>) -> (tensor<2x4x6x6xf32>, tensor<2x6x6xf64>) {
+  %0 = graph.batch_matmul %q, %q {transpose_rhs} : tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>
+  %1 = graph.batch_matmul %d, %d {transpose_rhs} : tensor<2x6x8xf64>, tensor<2x6x8xf64>
+  return %0, %1 : tensor<2x4x6x6xf32>, tensor<2x6x6xf64>
+}
+
+// -----
+
+// An empty product (K = 0) is generated code: cuBLASLt takes none.
+// CHECK-LABEL: func.func @empty_product
+// CHECK-NOT: kernel.library_call
+func.func @empty_product(%x: tensor<8x0xf32>, %w: tensor<4x0xf32>) -> tensor<8x4xf32> {
+  %0 = kernel.matmul %x, %w {transpose_rhs} : tensor<8x0xf32>, tensor<4x0xf32>
+  return %0 : tensor<8x4xf32>
+}

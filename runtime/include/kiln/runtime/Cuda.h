@@ -83,6 +83,15 @@ void kiln_cuda_matmul_f32(const float *lhs, const float *rhs, const float *bias,
                           int64_t transposeRhs, int64_t activation,
                           double alpha);
 
+/// `batch` products at once, as kiln_cuda_matmul_f32 without bias, residual
+/// or activation: result[i] = op(lhs[i]) x op(rhs[i]) for i < batch, each
+/// operand's matrices consecutive in its buffer (a [batch..., M, K]
+/// tensor). One strided-batch cuBLASLt matmul.
+void kiln_cuda_batch_matmul_f32(const float *lhs, const float *rhs,
+                                float *result, int64_t batch, int64_t m,
+                                int64_t n, int64_t k, int64_t transposeLhs,
+                                int64_t transposeRhs);
+
 } // extern "C"
 
 #endif // KILN_RUNTIME_CUDA_H

@@ -435,9 +435,14 @@ Artefact::fromFunctions(const char *(*manifest)(), int64_t (*count)(),
 }
 
 Artefact::~Artefact() {
-  if (cuda_)
+  if (cuda_) {
+    for (EntryGraph &graph : graphs_)
+      releaseGraph(graph);
     for (auto &[host, copy] : resident_)
       cuda_->release(copy.data);
+    char error[1024];
+    cuda_->finish(error, sizeof(error));
+  }
   if (handle_)
     dlclose(handle_);
 }
@@ -485,6 +490,7 @@ Status Artefact::useCudaApi(const KilnCudaApi *api, const std::string &where) {
                          ", this one's " +
                          std::to_string(kKilnCudaApiVersion) + ")");
   cuda_ = api;
+  graphs_.resize(entries_.size());
   return Status::success();
 }
 
@@ -507,210 +513,6 @@ Status Artefact::checkDevice(const std::string &device,
                                 "kilnc --target=cuda to run it with "
                                 "--device=cuda");
   return Status::success();
-}
-
-Status Artefact::initializeGpu() {
-  if (!cuda_)
-    return Status::error("the artefact was compiled for the CPU; compile it "
-                         "with kilnc --target=cuda to run it on a GPU");
-  if (gpuReady_)
-    return Status::success();
-  char error[1024];
-  if (cuda_->initialize(error, sizeof(error)))
-    return Status::error(error);
-  gpuReady_ = true;
-  return Status::success();
-}
-
-Status Artefact::setDeviceResultsHook(const std::string &entry,
-                                      DeviceResultsHook hook) {
-  for (size_t i = 0; i < entries_.size(); ++i)
-    if (entries_[i].name == entry) {
-      deviceResultsHooks_.resize(entries_.size());
-      deviceResultsHooks_[i] = std::move(hook);
-      return Status::success();
-    }
-  return Status::error("no entry point named '" + entry + "'");
-}
-
-namespace {
-
-/// A DeviceResultsHook run through KilnCudaApi::submit.
-struct HookCall {
-  const Artefact::DeviceResultsHook *hook;
-  const std::vector<void *> *results;
-};
-
-int runHook(void *stream, void *user, char *error, size_t capacity) {
-  auto *call = static_cast<HookCall *>(user);
-  Status s = (*call->hook)(stream, *call->results);
-  if (s.ok())
-    return 0;
-  std::snprintf(error, capacity, "%s", s.message().c_str());
-  return 1;
-}
-
-} // namespace
-
-Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
-                          const std::vector<HostTensor> &arguments,
-                          const std::vector<HostTensor> &results) {
-  if (Status s = initializeGpu(); !s.ok())
-    return s;
-  const std::string &name = entries_[index].name;
-  cuda_->beginEntry(name.c_str());
-  // One device buffer per host buffer: a result that updates its argument
-  // in place (the same host pointer, no buffer of its own) is the same
-  // device buffer, of the argument's size.
-  struct DeviceBuffer {
-    void *data = nullptr;
-    size_t bytes = 0;
-    bool copiedBack = false;
-  };
-  std::map<void *, DeviceBuffer> device;
-  std::vector<void *> devicePointers(pointers.size());
-  // keepOnGpu's tensors are on the GPU already and stay there.
-  std::vector<bool> resident(pointers.size(), false);
-  bool allocated = true;
-  for (size_t i = 0; i < pointers.size(); ++i) {
-    bool argument = i < arguments.size();
-    const HostTensor &tensor =
-        argument ? arguments[i] : results[i - arguments.size()];
-    auto kept = resident_.find(pointers[i]);
-    if (kept != resident_.end() && kept->second.bytes == tensor.sizeInBytes()) {
-      devicePointers[i] = kept->second.data;
-      resident[i] = true;
-      continue;
-    }
-    auto [slot, fresh] = device.try_emplace(pointers[i]);
-    DeviceBuffer &buffer = slot->second;
-    if (fresh) {
-      buffer.bytes = tensor.sizeInBytes();
-      buffer.data = cuda_->allocate(buffer.bytes);
-      allocated = allocated && (buffer.data || buffer.bytes == 0);
-      if (argument)
-        cuda_->copyToDevice(buffer.data, pointers[i], buffer.bytes);
-    }
-    devicePointers[i] = buffer.data;
-  }
-  char error[1024];
-  // Out of memory (or any failure so far): free what was had, run nothing.
-  if (!allocated) {
-    for (auto &[host, buffer] : device)
-      cuda_->release(buffer.data);
-    cuda_->finish(error, sizeof(error));
-    return Status::error(std::string("on the GPU: ") + error);
-  }
-  functions_[index](devicePointers.data());
-  if (index < deviceResultsHooks_.size() && deviceResultsHooks_[index]) {
-    std::vector<void *> deviceResults(devicePointers.begin() +
-                                          arguments.size(),
-                                      devicePointers.end());
-    HookCall call{&deviceResultsHooks_[index], &deviceResults};
-    cuda_->submit(&runHook, &call);
-  }
-  // Every result's buffer back, once each (updated arguments included).
-  for (size_t i = arguments.size(); i < pointers.size(); ++i) {
-    if (resident[i])
-      continue;
-    DeviceBuffer &buffer = device[pointers[i]];
-    if (buffer.copiedBack)
-      continue;
-    cuda_->copyToHost(pointers[i], buffer.data, buffer.bytes);
-    buffer.copiedBack = true;
-  }
-  for (auto &[host, buffer] : device)
-    cuda_->release(buffer.data);
-  if (cuda_->finish(error, sizeof(error)))
-    return Status::error(std::string("on the GPU: ") + error);
-  return Status::success();
-}
-
-Status Artefact::keepOnGpu(const std::vector<HostTensor *> &tensors) {
-  if (!cuda_)
-    return Status::success();
-  if (Status s = initializeGpu(); !s.ok())
-    return s;
-  cuda_->beginEntry("(the state kept on the GPU)");
-  std::vector<HostTensor *> kept;
-  bool allocated = true;
-  for (HostTensor *tensor : tensors) {
-    void *host = tensor->data();
-    size_t bytes = tensor->sizeInBytes();
-    if (bytes == 0 || resident_.count(host))
-      continue;
-    DeviceCopy copy{cuda_->allocate(bytes), bytes};
-    if (!copy.data) {
-      allocated = false;
-      break;
-    }
-    resident_[host] = copy;
-    kept.push_back(tensor);
-    cuda_->copyToDevice(copy.data, host, bytes);
-  }
-  char error[1024];
-  if (cuda_->finish(error, sizeof(error)) || !allocated) {
-    releaseResident(kept);
-    return Status::error(std::string("keeping the training state on the "
-                                     "GPU: ") +
-                         (allocated ? error : "out of device memory"));
-  }
-  return Status::success();
-}
-
-Status Artefact::copyResidentToHost(const std::vector<HostTensor *> &tensors) {
-  if (!cuda_ || resident_.empty())
-    return Status::success();
-  cuda_->beginEntry("(the state kept on the GPU)");
-  for (HostTensor *tensor : tensors) {
-    auto kept = resident_.find(tensor->data());
-    if (kept != resident_.end())
-      cuda_->copyToHost(kept->first, kept->second.data, kept->second.bytes);
-  }
-  char error[1024];
-  if (cuda_->finish(error, sizeof(error)))
-    return Status::error(std::string("copying the training state from the "
-                                     "GPU: ") +
-                         error);
-  return Status::success();
-}
-
-void Artefact::releaseResident(const std::vector<HostTensor *> &tensors) {
-  if (!cuda_ || resident_.empty())
-    return;
-  for (HostTensor *tensor : tensors) {
-    auto kept = resident_.find(tensor->data());
-    if (kept == resident_.end())
-      continue;
-    cuda_->release(kept->second.data);
-    resident_.erase(kept);
-  }
-  char error[1024];
-  cuda_->finish(error, sizeof(error));
-}
-
-Status GpuResidency::keep(Artefact *artefact,
-                          std::vector<HostTensor *> tensors) {
-  release();
-  if (!artefact || !artefact->onGpu())
-    return Status::success();
-  if (Status s = artefact->keepOnGpu(tensors); !s.ok())
-    return s;
-  artefact_ = artefact;
-  tensors_ = std::move(tensors);
-  return Status::success();
-}
-
-Status GpuResidency::copyToHost() const {
-  return artefact_ ? artefact_->copyResidentToHost(tensors_)
-                   : Status::success();
-}
-
-void GpuResidency::release() {
-  if (artefact_)
-    artefact_->releaseResident(tensors_);
-  artefact_ = nullptr;
-  tensors_.clear();
 }
 
 } // namespace kiln::rt

@@ -33,8 +33,13 @@ using CUcontext = void *;
 using CUmodule = void *;
 using CUfunction = void *;
 using CUstream = void *;
+using CUgraph = void *;
+using CUgraphExec = void *;
 
 constexpr unsigned kStreamNonBlocking = 1;
+/// CU_STREAM_CAPTURE_MODE_RELAXED: other threads' calls (the host code's
+/// module loads, cuBLASLt's) are not affected by this stream's capture.
+constexpr int kCaptureRelaxed = 2;
 
 /// The driver's functions Kiln calls, resolved by name.
 struct Driver {
@@ -63,6 +68,14 @@ struct Driver {
   CUresult (*memsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
   CUresult (*getErrorName)(CUresult, const char **);
   CUresult (*getErrorString)(CUresult, const char **);
+  // CUDA graphs (CUDA 11.4 and later for their stream-ordered allocations;
+  // optional: without them entry points run launch by launch).
+  CUresult (*streamBeginCapture)(CUstream, int mode);
+  CUresult (*streamEndCapture)(CUstream, CUgraph *);
+  CUresult (*graphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*graphLaunch)(CUgraphExec, CUstream);
+  CUresult (*graphExecDestroy)(CUgraphExec);
+  CUresult (*graphDestroy)(CUgraph);
 };
 
 /// The runtime of this copy of it (one per artefact): the driver, the
@@ -230,6 +243,16 @@ std::string load(Runtime &rt) {
   KILN_DRIVER_SYMBOLS(KILN_RESOLVE)
 #undef KILN_RESOLVE
 #undef KILN_DRIVER_SYMBOLS
+  // All of them or none.
+  bool graphs =
+      resolve(rt.library, "cuStreamBeginCapture_v2", d.streamBeginCapture) &&
+      resolve(rt.library, "cuStreamEndCapture", d.streamEndCapture) &&
+      resolve(rt.library, "cuGraphInstantiateWithFlags", d.graphInstantiate) &&
+      resolve(rt.library, "cuGraphLaunch", d.graphLaunch) &&
+      resolve(rt.library, "cuGraphExecDestroy", d.graphExecDestroy) &&
+      resolve(rt.library, "cuGraphDestroy", d.graphDestroy);
+  if (!graphs)
+    d.streamBeginCapture = nullptr;
   if (CUresult r = d.init(0))
     return "no CUDA device: cuInit: " + describe(rt, r);
   int count = 0;
@@ -381,6 +404,53 @@ int apiSubmit(int (*work)(void *, void *, char *, size_t), void *user) {
   return 1;
 }
 
+int apiCaptureBegin() {
+  Locked rt = usable();
+  // Launch by launch where the driver has no graphs, or each launch is
+  // waited for (KILN_CUDA_SYNC): a capture cannot wait.
+  if (!rt || !rt->driver.streamBeginCapture || rt->synchronous)
+    return 1;
+  return check(*rt, rt->driver.streamBeginCapture(rt->stream, kCaptureRelaxed),
+               "cuStreamBeginCapture")
+             ? 0
+             : 1;
+}
+
+void *apiCaptureEnd() {
+  // Even after a failure: the capture must end for the stream to run again.
+  Locked rt = usable(/*afterFailure=*/true);
+  if (!rt || !rt->driver.streamEndCapture)
+    return nullptr;
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
+  CUresult ended = rt->driver.streamEndCapture(rt->stream, &graph);
+  if (ended == 0 && rt->failure.empty())
+    check(*rt, rt->driver.graphInstantiate(&exec, graph, 0),
+          "cuGraphInstantiate");
+  else if (ended != 0)
+    fail(*rt, "cuStreamEndCapture", ended);
+  if (graph)
+    rt->driver.graphDestroy(graph);
+  return rt->failure.empty() ? exec : nullptr;
+}
+
+void apiLaunchGraph(void *graph) {
+  Locked rt = usable();
+  if (!rt || !graph)
+    return;
+  if (check(*rt, rt->driver.graphLaunch(graph, rt->stream),
+            "launch of the entry point's CUDA graph") &&
+      rt->synchronous)
+    check(*rt, rt->driver.streamSynchronize(rt->stream),
+          "the entry point's CUDA graph");
+}
+
+void apiDestroyGraph(void *graph) {
+  Locked rt = usable(/*afterFailure=*/true);
+  if (rt && graph)
+    rt->driver.graphExecDestroy(graph);
+}
+
 int apiDeviceOrdinal() {
   Runtime &rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
@@ -446,9 +516,10 @@ void reportOutput(uintptr_t data, uintptr_t origin, int64_t count,
 }
 
 constexpr KilnCudaApi kApi = {
-    kKilnCudaApiVersion, apiInitialize,    allocate,      release,
-    apiCopyToDevice,     apiCopyToHost,    apiBeginEntry, apiFinish,
-    apiSubmit,           apiDeviceOrdinal, apiDeviceBusId,
+    kKilnCudaApiVersion, apiInitialize,    allocate,        release,
+    apiCopyToDevice,     apiCopyToHost,    apiBeginEntry,   apiFinish,
+    apiSubmit,           apiDeviceOrdinal, apiDeviceBusId,  apiCaptureBegin,
+    apiCaptureEnd,       apiLaunchGraph,   apiDestroyGraph,
 };
 
 } // namespace

@@ -15,6 +15,10 @@
 // bounds does (CUBLAS_STATUS_EXECUTION_FAILED); memory the driver did not
 // allocate (a caller's host tensors) is not checked.
 //
+// While the fake driver's stream is captured, a product is recorded into the
+// graph (with its operands' addresses, as cuBLASLt's kernels are) and
+// computed at each launch of it.
+//
 //   KILN_FAKE_CUBLASLT_LOG=FILE   appends one line per matmul
 //
 //===----------------------------------------------------------------------===//
@@ -26,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -120,6 +125,67 @@ bool valid(const Desc &desc, const Layout &a, const Layout &b, const Layout &c,
          c.rows == d.rows && c.cols == d.cols && c.ld == d.ld &&
          a.batch == d.batch && b.batch == d.batch && c.batch == d.batch &&
          c.stride == d.stride;
+}
+
+/// One matmul's operands and scalars, as cublasLtMatmul was given them.
+struct Product {
+  Desc desc;
+  Layout a, b, c, d;
+  const float *av, *bv, *cv;
+  float *dv;
+  float scale, accumulate;
+};
+
+/// Computes a Product (void *: the fake driver's recorded operations call
+/// it), counts and logs it.
+void compute(void *data) {
+  const Product &p = *static_cast<const Product *>(data);
+  const Desc &desc = p.desc;
+  const Layout &a = p.a, &b = p.b, &c = p.c, &d = p.d;
+  bool hasBias = desc.epilogue == lt::kEpilogueBias ||
+                 desc.epilogue == lt::kEpilogueReluBias;
+  bool relu = desc.epilogue == lt::kEpilogueRelu ||
+              desc.epilogue == lt::kEpilogueReluBias;
+  uint64_t m = d.rows, n = d.cols, k;
+  uint64_t unused;
+  opShape(a, desc.transA, unused, k);
+  for (int32_t batch = 0; batch < d.batch; ++batch) {
+    const float *av = p.av + batch * a.stride;
+    const float *bv = p.bv + batch * b.stride;
+    const float *cv = p.cv + batch * c.stride;
+    // D may be C: the whole result first, then written.
+    std::vector<float> out(m * n);
+    for (uint64_t j = 0; j < n; ++j)
+      for (uint64_t i = 0; i < m; ++i) {
+        double sum = 0;
+        for (uint64_t l = 0; l < k; ++l)
+          sum += element(av, a, desc.transA, i, l) *
+                 element(bv, b, desc.transB, l, j);
+        double v = p.scale * sum;
+        if (p.accumulate != 0)
+          v += p.accumulate * cv[i + j * c.ld];
+        if (hasBias)
+          v += desc.bias[i];
+        out[i + j * m] = static_cast<float>(relu && v < 0 ? 0 : v);
+      }
+    float *dv = p.dv + batch * d.stride;
+    for (uint64_t j = 0; j < n; ++j)
+      for (uint64_t i = 0; i < m; ++i)
+        dv[i + j * d.ld] = out[i + j * m];
+  }
+  ++matmuls;
+  if (const char *path = std::getenv("KILN_FAKE_CUBLASLT_LOG"); path && *path)
+    if (FILE *file = std::fopen(path, "a")) {
+      std::fprintf(file,
+                   "matmul %s%llux%llux%llu transA=%d transB=%d "
+                   "epilogue=%u beta=%g\n",
+                   d.batch > 1 ? (std::to_string(d.batch) + "x").c_str() : "",
+                   static_cast<unsigned long long>(m),
+                   static_cast<unsigned long long>(n),
+                   static_cast<unsigned long long>(k), desc.transA, desc.transB,
+                   desc.epilogue, p.accumulate);
+      std::fclose(file);
+    }
 }
 
 } // namespace
@@ -267,48 +333,24 @@ lt::Status cublasLtMatmul(lt::Handle, lt::MatmulDesc descHandle,
          !allocated(desc.bias, Layout{lt::kFloat32, d.rows, 1,
                                       static_cast<int64_t>(d.rows)})))
       return kExecutionFailed;
-  float scale = *static_cast<const float *>(alpha);
-  float accumulate = *static_cast<const float *>(beta);
-  uint64_t m = d.rows, n = d.cols, k;
-  uint64_t unused;
-  opShape(a, desc.transA, unused, k);
-  for (int32_t batch = 0; batch < d.batch; ++batch) {
-    const float *av = static_cast<const float *>(aData) + batch * a.stride;
-    const float *bv = static_cast<const float *>(bData) + batch * b.stride;
-    const float *cv = static_cast<const float *>(cData) + batch * c.stride;
-    // D may be C: the whole result first, then written.
-    std::vector<float> out(m * n);
-    for (uint64_t j = 0; j < n; ++j)
-      for (uint64_t i = 0; i < m; ++i) {
-        double sum = 0;
-        for (uint64_t l = 0; l < k; ++l)
-          sum += element(av, a, desc.transA, i, l) *
-                 element(bv, b, desc.transB, l, j);
-        double v = scale * sum;
-        if (accumulate != 0)
-          v += accumulate * cv[i + j * c.ld];
-        if (hasBias)
-          v += desc.bias[i];
-        out[i + j * m] = static_cast<float>(relu && v < 0 ? 0 : v);
-      }
-    float *dv = static_cast<float *>(dData) + batch * d.stride;
-    for (uint64_t j = 0; j < n; ++j)
-      for (uint64_t i = 0; i < m; ++i)
-        dv[i + j * d.ld] = out[i + j * m];
-  }
-  ++matmuls;
-  if (const char *path = std::getenv("KILN_FAKE_CUBLASLT_LOG"); path && *path)
-    if (FILE *file = std::fopen(path, "a")) {
-      std::fprintf(file,
-                   "matmul %s%llux%llux%llu transA=%d transB=%d "
-                   "epilogue=%u beta=%g\n",
-                   d.batch > 1 ? (std::to_string(d.batch) + "x").c_str() : "",
-                   static_cast<unsigned long long>(m),
-                   static_cast<unsigned long long>(n),
-                   static_cast<unsigned long long>(k), desc.transA, desc.transB,
-                   desc.epilogue, accumulate);
-      std::fclose(file);
-    }
+  // The product as it is now (the bias pointer included): computed now,
+  // or at each launch of the graph a capture of the stream records.
+  auto product = std::make_shared<Product>(Product{
+      desc, a, b, c, d, static_cast<const float *>(aData),
+      static_cast<const float *>(bData), static_cast<const float *>(cData),
+      static_cast<float *>(dData), *static_cast<const float *>(alpha),
+      *static_cast<const float *>(beta)});
+  using Record = bool (*)(void (*)(void *), std::shared_ptr<void> *);
+  static Record record = [] {
+    const char *driver = std::getenv("KILN_CUDA_DRIVER");
+    void *library = driver ? dlopen(driver, RTLD_NOW | RTLD_NOLOAD) : nullptr;
+    return library ? reinterpret_cast<Record>(
+                         dlsym(library, "kiln_fake_cuda_record"))
+                   : nullptr;
+  }();
+  std::shared_ptr<void> held = product;
+  if (!record || !record(&compute, &held))
+    compute(product.get());
   return lt::kSuccess;
 }
 

@@ -7,7 +7,11 @@
 // artefact's host code on a machine without a GPU: which kernels it
 // launches with what grids, whether every buffer it allocates is freed,
 // whether every copy stays inside an allocation, and how a failing launch
-// is reported.
+// is reported. A stream capture records the launches, copies and memsets
+// queued until it ends (logged as "capture ..."), and a graph launch runs
+// them again, as CUDA graphs do; allocations made during a capture belong to
+// the graph (the same addresses at every launch) until it is destroyed, and
+// waiting for the stream during one invalidates it.
 //
 //   KILN_FAKE_CUDA_LOG=FILE          appends one line per module load,
 //                                    launch, copy and synchronization
@@ -24,9 +28,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -36,6 +43,15 @@ constexpr CUresult kInvalidValue = 1;
 constexpr CUresult kNoDevice = 100;
 constexpr CUresult kNotFound = 500;
 constexpr CUresult kIllegalAddress = 700;
+constexpr CUresult kCaptureUnsupported = 900; // ..._STREAM_CAPTURE_UNSUPPORTED
+constexpr CUresult kCaptureInvalidated = 901; // ..._STREAM_CAPTURE_INVALIDATED
+
+/// What a capture recorded: the stream's operations, and the allocations
+/// made during it, which its graph owns.
+struct Recording {
+  std::vector<std::function<CUresult()>> operations;
+  std::vector<uintptr_t> owned;
+};
 
 struct Fake {
   std::map<uintptr_t, size_t> allocations; // start -> bytes
@@ -45,6 +61,10 @@ struct Fake {
   unsigned lastBlock[3] = {0, 0, 0};
   int moduleLoads = 0;
   int copiesToHost = 0;
+  /// The capture in progress (null: none), and whether it was invalidated.
+  std::shared_ptr<Recording> capture;
+  bool invalidated = false;
+  int graphLaunches = 0;
 };
 
 Fake &fake() {
@@ -76,6 +96,20 @@ bool inside(uintptr_t address, size_t bytes) {
     return false;
   --it;
   return address >= it->first && address + bytes <= it->first + it->second;
+}
+
+/// Runs a stream operation now, or records it while the stream is captured.
+CUresult onStream(std::function<CUresult()> operation) {
+  if (Recording *capture = fake().capture.get()) {
+    capture->operations.push_back(std::move(operation));
+    return kSuccess;
+  }
+  return operation();
+}
+
+void freeAllocation(uintptr_t address) {
+  std::free(reinterpret_cast<void *>(address));
+  fake().allocations.erase(address);
 }
 
 } // namespace
@@ -131,7 +165,72 @@ CUresult cuStreamCreate(void **stream, unsigned) {
 }
 
 CUresult cuStreamSynchronize(void *) {
+  if (fake().capture) {
+    fake().invalidated = true;
+    return kCaptureUnsupported;
+  }
   log("synchronize live=%zu", fake().allocations.size());
+  return kSuccess;
+}
+
+CUresult cuStreamBeginCapture_v2(void *, int) {
+  Fake &f = fake();
+  if (f.capture)
+    return kInvalidValue;
+  f.capture = std::make_shared<Recording>();
+  f.invalidated = false;
+  log("capture begin");
+  return kSuccess;
+}
+
+CUresult cuStreamEndCapture(void *, void **graph) {
+  Fake &f = fake();
+  if (!f.capture)
+    return kInvalidValue;
+  std::shared_ptr<Recording> recorded = std::move(f.capture);
+  *graph = nullptr;
+  if (f.invalidated) {
+    for (uintptr_t address : recorded->owned)
+      freeAllocation(address);
+    return kCaptureInvalidated;
+  }
+  log("capture end: %zu operations", recorded->operations.size());
+  *graph = new std::shared_ptr<Recording>(recorded);
+  return kSuccess;
+}
+
+CUresult cuGraphInstantiateWithFlags(void **exec, void *graph,
+                                     unsigned long long) {
+  *exec = new std::shared_ptr<Recording>(
+      *static_cast<std::shared_ptr<Recording> *>(graph));
+  return kSuccess;
+}
+
+CUresult cuGraphDestroy(void *graph) {
+  delete static_cast<std::shared_ptr<Recording> *>(graph);
+  return kSuccess;
+}
+
+CUresult cuGraphLaunch(void *exec, void *) {
+  if (fake().capture)
+    return kCaptureUnsupported;
+  const Recording &recording =
+      **static_cast<std::shared_ptr<Recording> *>(exec);
+  ++fake().graphLaunches;
+  log("graph launch: %zu operations", recording.operations.size());
+  for (const auto &operation : recording.operations)
+    if (CUresult r = operation())
+      return r;
+  return kSuccess;
+}
+
+CUresult cuGraphExecDestroy(void *exec) {
+  auto *held = static_cast<std::shared_ptr<Recording> *>(exec);
+  // The graph's memory goes with its last executable.
+  if (held->use_count() == 1)
+    for (uintptr_t address : (*held)->owned)
+      freeAllocation(address);
+  delete held;
   return kSuccess;
 }
 
@@ -180,15 +279,19 @@ CUresult cuLaunchKernel(void *function, unsigned gridX, unsigned gridY,
   unsigned grid[3] = {gridX, gridY, gridZ}, block[3] = {blockX, blockY, blockZ};
   std::memcpy(f.lastGrid, grid, sizeof(grid));
   std::memcpy(f.lastBlock, block, sizeof(block));
-  log("launch %s grid=%u,%u,%u block=%u,%u,%u", name->c_str(), gridX, gridY,
-      gridZ, blockX, blockY, blockZ);
-  if (uint64_t(blockX) * blockY * blockZ > 1024 || !blockX || !blockY ||
-      !blockZ)
-    return kInvalidValue;
-  const char *failing = std::getenv("KILN_FAKE_CUDA_FAIL_KERNEL");
-  if (failing && *name == failing)
-    return kIllegalAddress;
-  return kSuccess;
+  if (f.capture)
+    log("capture launch %s", name->c_str());
+  return onStream([=] {
+    log("launch %s grid=%u,%u,%u block=%u,%u,%u", name->c_str(), gridX, gridY,
+        gridZ, blockX, blockY, blockZ);
+    if (uint64_t(blockX) * blockY * blockZ > 1024 || !blockX || !blockY ||
+        !blockZ)
+      return kInvalidValue;
+    const char *failing = std::getenv("KILN_FAKE_CUDA_FAIL_KERNEL");
+    if (failing && *name == failing)
+      return kIllegalAddress;
+    return kSuccess;
+  });
 }
 
 CUresult cuMemAllocAsync(unsigned long long *device, size_t bytes, void *) {
@@ -202,6 +305,8 @@ CUresult cuMemAllocAsync(unsigned long long *device, size_t bytes, void *) {
   std::memset(memory, 0, bytes);
   fake().allocations[reinterpret_cast<uintptr_t>(memory)] = bytes;
   *device = reinterpret_cast<uintptr_t>(memory);
+  if (Recording *capture = fake().capture.get())
+    capture->owned.push_back(*device);
   return kSuccess;
 }
 
@@ -212,8 +317,16 @@ CUresult cuMemFreeAsync(unsigned long long device, void *) {
     log("bad free");
     return kInvalidValue;
   }
-  std::free(reinterpret_cast<void *>(static_cast<uintptr_t>(device)));
-  all.erase(it);
+  if (Recording *capture = fake().capture.get()) {
+    // Memory the graph allocated stays its own; other memory cannot be
+    // freed by a graph here.
+    for (uintptr_t owned : capture->owned)
+      if (owned == device)
+        return kSuccess;
+    fake().invalidated = true;
+    return kCaptureUnsupported;
+  }
+  freeAllocation(device);
   return kSuccess;
 }
 
@@ -223,10 +336,12 @@ CUresult cuMemcpyHtoDAsync_v2(unsigned long long device, const void *host,
     log("copy to the device outside an allocation");
     return kInvalidValue;
   }
-  std::memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(device)), host,
-              bytes);
-  log("copy to device %zu", bytes);
-  return kSuccess;
+  return onStream([=] {
+    std::memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(device)), host,
+                bytes);
+    log("copy to device %zu", bytes);
+    return kSuccess;
+  });
 }
 
 CUresult cuMemcpyDtoHAsync_v2(void *host, unsigned long long device,
@@ -235,40 +350,48 @@ CUresult cuMemcpyDtoHAsync_v2(void *host, unsigned long long device,
     log("copy from the device outside an allocation");
     return kInvalidValue;
   }
-  std::memcpy(host, reinterpret_cast<void *>(static_cast<uintptr_t>(device)),
-              bytes);
-  ++fake().copiesToHost;
-  log("copy to host %zu", bytes);
-  return kSuccess;
+  return onStream([=] {
+    std::memcpy(host, reinterpret_cast<void *>(static_cast<uintptr_t>(device)),
+                bytes);
+    ++fake().copiesToHost;
+    log("copy to host %zu", bytes);
+    return kSuccess;
+  });
 }
 
 CUresult cuMemcpyAsync(unsigned long long to, unsigned long long from,
                        size_t bytes, void *) {
   if (!inside(to, bytes) || !inside(from, bytes))
     return kInvalidValue;
-  std::memmove(reinterpret_cast<void *>(static_cast<uintptr_t>(to)),
-               reinterpret_cast<void *>(static_cast<uintptr_t>(from)), bytes);
-  return kSuccess;
+  return onStream([=] {
+    std::memmove(reinterpret_cast<void *>(static_cast<uintptr_t>(to)),
+                 reinterpret_cast<void *>(static_cast<uintptr_t>(from)), bytes);
+    return kSuccess;
+  });
 }
 
 CUresult cuMemsetD32Async(unsigned long long device, unsigned value,
                           size_t count, void *) {
   if (!inside(device, count * 4))
     return kInvalidValue;
-  auto *words = reinterpret_cast<uint32_t *>(static_cast<uintptr_t>(device));
-  for (size_t i = 0; i < count; ++i)
-    words[i] = value;
-  return kSuccess;
+  return onStream([=] {
+    auto *words = reinterpret_cast<uint32_t *>(static_cast<uintptr_t>(device));
+    for (size_t i = 0; i < count; ++i)
+      words[i] = value;
+    return kSuccess;
+  });
 }
 
 CUresult cuMemsetD16Async(unsigned long long device, unsigned short value,
                           size_t count, void *) {
   if (!inside(device, count * 2))
     return kInvalidValue;
-  auto *halves = reinterpret_cast<uint16_t *>(static_cast<uintptr_t>(device));
-  for (size_t i = 0; i < count; ++i)
-    halves[i] = value;
-  return kSuccess;
+  return onStream([=] {
+    auto *halves = reinterpret_cast<uint16_t *>(static_cast<uintptr_t>(device));
+    for (size_t i = 0; i < count; ++i)
+      halves[i] = value;
+    return kSuccess;
+  });
 }
 
 CUresult cuGetErrorName(CUresult result, const char **name) {
@@ -305,10 +428,22 @@ const unsigned *kiln_fake_cuda_last_block() { return fake().lastBlock; }
 int kiln_fake_cuda_module_loads() { return fake().moduleLoads; }
 int kiln_fake_cuda_copies_to_host() { return fake().copiesToHost; }
 size_t kiln_fake_cuda_live_allocations() { return fake().allocations.size(); }
+int kiln_fake_cuda_graph_launches() { return fake().graphLaunches; }
 // For the fake cuBLASLt: whether [address, address + bytes) lies in one
-// allocation.
+// allocation; and its product, recorded while the stream is captured
+// (true) or to be computed now (false).
 bool kiln_fake_cuda_inside(uintptr_t address, size_t bytes) {
   return inside(address, bytes);
+}
+bool kiln_fake_cuda_record(void (*run)(void *), std::shared_ptr<void> *data) {
+  if (!fake().capture)
+    return false;
+  std::shared_ptr<void> held = *data;
+  fake().capture->operations.push_back([run, held] {
+    run(held.get());
+    return kSuccess;
+  });
+  return true;
 }
 
 } // extern "C"

@@ -301,3 +301,56 @@ TEST(CudaRuntime, Alignment) {
 }
 
 } // namespace
+
+extern "C" void mgpuMemset32(void *destination, unsigned value, size_t count,
+                             void *stream);
+
+// CUDA graphs: what is queued during a capture is recorded, not run, and
+// runs again at each launch of the graph, on the same buffers; memory
+// allocated during the capture belongs to the graph until it is destroyed;
+// a capture that waits for the stream fails, and the stream then runs work
+// as before.
+TEST(CudaRuntime, GraphsRecordAndReplayTheStream) {
+  const KilnCudaApi *api = kiln_cuda_api();
+  setenv("KILN_CUDA_DRIVER", KILN_FAKE_CUDA_DRIVER, 1);
+  ASSERT_EQ(initialize(*api), "");
+  auto live = fakeSymbol<size_t (*)()>("kiln_fake_cuda_live_allocations");
+  auto launches = fakeSymbol<int (*)()>("kiln_fake_cuda_graph_launches");
+  ASSERT_TRUE(live && launches);
+  size_t liveBefore = live();
+  int launchesBefore = launches();
+  auto *buffer = static_cast<uint32_t *>(api->allocate(4 * sizeof(uint32_t)));
+  ASSERT_NE(buffer, nullptr);
+  ASSERT_EQ(finish(*api), "");
+
+  ASSERT_EQ(api->captureBegin(), 0);
+  mgpuMemset32(buffer, 7, 4, nullptr);
+  void *temporary = api->allocate(64); // the graph's, freed within it
+  api->release(temporary);
+  EXPECT_EQ(buffer[0], 0u) << "the memset ran during the capture";
+  void *graph = api->captureEnd();
+  ASSERT_NE(graph, nullptr);
+  EXPECT_EQ(live(), liveBefore + 2);
+  api->launchGraph(graph);
+  ASSERT_EQ(finish(*api), "");
+  EXPECT_EQ(buffer[3], 7u);
+  buffer[3] = 0; // the fake's device memory is the host's
+  api->launchGraph(graph);
+  ASSERT_EQ(finish(*api), "");
+  EXPECT_EQ(buffer[3], 7u);
+  EXPECT_EQ(launches(), launchesBefore + 2);
+  api->destroyGraph(graph);
+  EXPECT_EQ(live(), liveBefore + 1);
+
+  // Waiting inside a capture invalidates it: no graph, one error.
+  ASSERT_EQ(api->captureBegin(), 0);
+  EXPECT_NE(finish(*api), "");
+  EXPECT_EQ(api->captureEnd(), nullptr);
+  EXPECT_NE(finish(*api).find("cuStreamEndCapture"), std::string::npos);
+  mgpuMemset32(buffer, 9, 4, nullptr);
+  EXPECT_EQ(finish(*api), "");
+  EXPECT_EQ(buffer[0], 9u);
+  api->release(buffer);
+  EXPECT_EQ(finish(*api), "");
+  EXPECT_EQ(live(), liveBefore);
+}

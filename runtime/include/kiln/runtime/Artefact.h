@@ -119,6 +119,10 @@ private:
   Status runOnGpu(size_t index, const std::vector<void *> &pointers,
                   const std::vector<HostTensor> &arguments,
                   const std::vector<HostTensor> &results);
+  /// Runs entry `index` on the device, as a CUDA graph where `graphs`:
+  /// recorded at its second call, replayed while its buffers are the same.
+  void runEntryOnGpu(size_t index, std::vector<void *> &devicePointers,
+                     bool graphs);
 
   void *handle_ = nullptr;
   /// The GPU artefact's CUDA runtime (null for the CPU's).
@@ -132,6 +136,22 @@ private:
     size_t bytes = 0;
   };
   std::map<void *, DeviceCopy> resident_;
+  /// A GPU entry point's CUDA graph and the device buffers of its
+  /// arguments and results not kept on the GPU, which keep their addresses
+  /// from call to call (the graph's launches hold them).
+  struct EntryGraph {
+    std::vector<DeviceCopy> buffers;
+    /// Which of `buffers` each argument and result is (-1: kept on the GPU).
+    std::vector<int64_t> bufferOf;
+    /// The recorded graph and the device pointers it was recorded with.
+    void *graph = nullptr;
+    std::vector<void *> devicePointers;
+    int64_t calls = 0;
+    /// The capture failed: launch by launch.
+    bool disabled = false;
+  };
+  std::vector<EntryGraph> graphs_; // per entry (GPU artefacts)
+  void releaseGraph(EntryGraph &graph);
   std::vector<void (*)(void **)> functions_;
 };
 

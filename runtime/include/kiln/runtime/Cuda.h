@@ -63,9 +63,22 @@ struct KilnCudaApi {
   /// Its PCI bus id ("0000:3b:00.0"), which tells GPUs apart across
   /// processes whatever CUDA_VISIBLE_DEVICES renumbers; 0 on success.
   int (*deviceBusId)(char *id, size_t capacity);
+  /// CUDA graphs. captureBegin starts recording the stream: what is queued
+  /// on it until captureEnd (launches, allocations, cuBLASLt's products) is
+  /// recorded, not run. 0 on success; nonzero where the driver has no
+  /// graphs or KILN_CUDA_SYNC waits after each launch (nothing is then
+  /// recorded).
+  int (*captureBegin)(void);
+  /// Ends the capture and returns the recorded work as a graph to launch,
+  /// or null if the capture failed (finish says why).
+  void *(*captureEnd)(void);
+  /// Queues a graph's work on the stream, as if its calls were made again
+  /// (with the same buffers).
+  void (*launchGraph)(void *graph);
+  void (*destroyGraph)(void *graph);
 };
 
-enum { kKilnCudaApiVersion = 2 };
+enum { kKilnCudaApiVersion = 3 };
 
 /// The runtime's API (exported by every GPU artefact).
 const KilnCudaApi *kiln_cuda_api(void);

@@ -54,12 +54,28 @@ using PlanKey = std::tuple<std::tuple<int64_t, int64_t, int64_t, int64_t>,
                            std::tuple<bool, bool, uint32_t>,
                            std::tuple<uint32_t, uint32_t, uint32_t, uint32_t>>;
 
+/// Frees `plan`'s descriptors (those made).
+void destroy(const lt::Functions &fn, const Plan &plan) {
+  if (plan.desc)
+    fn.matmulDescDestroy(plan.desc);
+  for (lt::MatrixLayout layout : {plan.a, plan.b, plan.d})
+    if (layout)
+      fn.matrixLayoutDestroy(layout);
+}
+
 struct Library {
   std::mutex mutex;
   void *library = nullptr;
   lt::Functions fn{};
   lt::Handle handle = nullptr;
   std::map<PlanKey, Plan> plans;
+
+  /// At exit, the descriptors (host memory) go; the handle, which may
+  /// touch a driver already shut down, is left to the process's end.
+  ~Library() {
+    for (auto &[key, plan] : plans)
+      destroy(fn, plan);
+  }
 };
 
 Library &library() {
@@ -191,8 +207,10 @@ std::string planFor(Library &lib, const Call &call, Plan *&plan) {
       s = fn.matrixLayoutSetAttribute(layout, lt::kLayoutBatchStride, &stride,
                                       sizeof(stride));
   }
-  if (s != lt::kSuccess)
+  if (s != lt::kSuccess) {
+    destroy(fn, p);
     return "cuBLASLt descriptors: " + statusText(s);
+  }
   lt::Preference preference = nullptr;
   s = fn.preferenceCreate(&preference);
   uint64_t workspace = kWorkspaceBytes;
@@ -213,10 +231,12 @@ std::string planFor(Library &lib, const Call &call, Plan *&plan) {
                             1, &best, &returned);
   if (preference)
     fn.preferenceDestroy(preference);
-  if (s != lt::kSuccess)
-    return "cuBLASLt's algorithm heuristic: " + statusText(s);
-  if (returned < 1 || best.state != lt::kSuccess)
-    return "cuBLASLt has no algorithm for this product";
+  if (s != lt::kSuccess || returned < 1 || best.state != lt::kSuccess) {
+    destroy(fn, p);
+    return s != lt::kSuccess
+               ? "cuBLASLt's algorithm heuristic: " + statusText(s)
+               : "cuBLASLt has no algorithm for this product";
+  }
   p.algo = best.algo;
   plan = &lib.plans.emplace(key, p).first->second;
   return "";

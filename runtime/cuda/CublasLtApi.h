@@ -66,10 +66,12 @@ struct Functions {
   Status (*matmulDescCreate)(MatmulDesc *, int computeType, int scaleType);
   Status (*matmulDescSetAttribute)(MatmulDesc, int attribute, const void *value,
                                    size_t bytes);
+  Status (*matmulDescDestroy)(MatmulDesc);
   Status (*matrixLayoutCreate)(MatrixLayout *, int type, uint64_t rows,
                                uint64_t cols, int64_t leadingDimension);
   Status (*matrixLayoutSetAttribute)(MatrixLayout, int attribute,
                                      const void *value, size_t bytes);
+  Status (*matrixLayoutDestroy)(MatrixLayout);
   Status (*preferenceCreate)(Preference *);
   Status (*preferenceSetAttribute)(Preference, int attribute, const void *value,
                                    size_t bytes);
@@ -90,8 +92,10 @@ struct Functions {
   X(create, "cublasLtCreate")                                                  \
   X(matmulDescCreate, "cublasLtMatmulDescCreate")                              \
   X(matmulDescSetAttribute, "cublasLtMatmulDescSetAttribute")                  \
+  X(matmulDescDestroy, "cublasLtMatmulDescDestroy")                            \
   X(matrixLayoutCreate, "cublasLtMatrixLayoutCreate")                          \
   X(matrixLayoutSetAttribute, "cublasLtMatrixLayoutSetAttribute")              \
+  X(matrixLayoutDestroy, "cublasLtMatrixLayoutDestroy")                        \
   X(preferenceCreate, "cublasLtMatmulPreferenceCreate")                        \
   X(preferenceSetAttribute, "cublasLtMatmulPreferenceSetAttribute")            \
   X(preferenceDestroy, "cublasLtMatmulPreferenceDestroy")                      \

@@ -80,6 +80,8 @@ KILN_SAME_SIGNATURE(create, cublasLtCreate)
 KILN_SAME_SIGNATURE(matmulDescCreate, cublasLtMatmulDescCreate)
 KILN_SAME_SIGNATURE(matmulDescSetAttribute, cublasLtMatmulDescSetAttribute)
 KILN_SAME_SIGNATURE(matrixLayoutCreate, cublasLtMatrixLayoutCreate)
+KILN_SAME_SIGNATURE(matmulDescDestroy, cublasLtMatmulDescDestroy)
+KILN_SAME_SIGNATURE(matrixLayoutDestroy, cublasLtMatrixLayoutDestroy)
 KILN_SAME_SIGNATURE(matrixLayoutSetAttribute, cublasLtMatrixLayoutSetAttribute)
 KILN_SAME_SIGNATURE(preferenceCreate, cublasLtMatmulPreferenceCreate)
 KILN_SAME_SIGNATURE(preferenceSetAttribute,

@@ -237,6 +237,16 @@ lt::Status cublasLtMatrixLayoutCreate(lt::MatrixLayout *layout, int type,
   return lt::kSuccess;
 }
 
+lt::Status cublasLtMatmulDescDestroy(lt::MatmulDesc desc) {
+  delete static_cast<Desc *>(desc);
+  return lt::kSuccess;
+}
+
+lt::Status cublasLtMatrixLayoutDestroy(lt::MatrixLayout layout) {
+  delete static_cast<Layout *>(layout);
+  return lt::kSuccess;
+}
+
 lt::Status cublasLtMatrixLayoutSetAttribute(lt::MatrixLayout handle,
                                             int attribute, const void *value,
                                             size_t bytes) {

@@ -6,9 +6,10 @@
 # it reached. A failed test, crash, sanitizer report or leak fails the
 # script; a fuzzer leaves the input that caused it in build-fuzz/findings/.
 # With --runs=N instead of SECONDS, each target makes N executions from a
-# fixed seed: the same inputs at every run (what the test suite runs, so
-# that it passes or fails the same way each time; timed runs with fresh
-# seeds are for looking for new findings).
+# fixed seed, so that runs mutate the same way rather than each wandering
+# somewhere new (what the test suite runs; coverage feedback still varies
+# a little from run to run). Timed runs with fresh seeds are for looking
+# for new findings.
 # The onnx target also starts from ONNX's node test models where Debian's
 # libonnx-testdata is installed; graph-ir is kiln-opt's parser, verifier,
 # printer and canonicalizer on Kiln's dialects.

@@ -7,7 +7,7 @@ scripts/build.sh
 ctest --test-dir build --output-on-failure
 # The runtime under ASan and UBSan (clang): its unit tests, and 40000
 # executions of each fuzz target from the checked-in corpora and a fixed
-# seed (the same inputs at every run).
+# seed (runs mutate the same way, not each somewhere new).
 scripts/sanitize.sh --runs=40000
 # Kiln as a whole (runtime, compiler, tools, the executables kilnc links)
 # under ASan and UBSan in build-asan/: the unit, lit and reference suites.

@@ -59,10 +59,6 @@ int runHook(void *stream, void *user, char *error, size_t capacity) {
   return 1;
 }
 
-} // namespace
-
-namespace {
-
 /// Whether GPU entry points are recorded as CUDA graphs and replayed
 /// ($KILN_CUDA_GRAPHS=0: never).
 bool graphsAllowed() {
@@ -77,7 +73,10 @@ void Artefact::releaseGraph(EntryGraph &graph) {
     cuda_->destroyGraph(graph.graph);
   for (const DeviceCopy &buffer : graph.buffers)
     cuda_->release(buffer.data);
+  // An entry whose capture failed stays launch by launch.
+  bool disabled = graph.disabled;
   graph = EntryGraph{};
+  graph.disabled = disabled;
 }
 
 Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,

@@ -522,12 +522,19 @@ Value epilogue(OpBuilder &b, Location loc, Value product, Value bias,
       .front();
 }
 
+/// The contracted size K of a product's `lhs` ([..., M, K], or [..., K, M]
+/// transposed).
+int64_t contractedSize(Value lhs, bool transposeLhs) {
+  ArrayRef<int64_t> shape = shapeOf(lhs);
+  return shape[shape.size() - (transposeLhs ? 2 : 1)];
+}
+
 /// kernel.matmul as a call of the library's matmul with activation `act`
 /// (the op's, or none where the library applies it not).
 Value matmulCall(OpBuilder &b, Location loc, kernel::MatmulOp o,
                  LibraryCalls library, graph::Activation act) {
   RankedTensorType result = tensorTypeOf(o.getResult());
-  int64_t k = shapeOf(o.getLhs())[o.getTransposeLhs() ? 0 : 1];
+  int64_t k = contractedSize(o.getLhs(), o.getTransposeLhs());
   return libraryCall(
       b, loc,
       library == LibraryCalls::CublasLt ? "kiln_cuda_matmul_f32"
@@ -550,7 +557,7 @@ bool onLibrary(kernel::MatmulOp o, LibraryCalls library) {
   if (library == LibraryCalls::None || !elementTypeOf(o.getLhs()).isF32())
     return false;
   ArrayRef<int64_t> result = shapeOf(o.getResult());
-  int64_t k = shapeOf(o.getLhs())[o.getTransposeLhs() ? 0 : 1];
+  int64_t k = contractedSize(o.getLhs(), o.getTransposeLhs());
   return library == LibraryCalls::OneDnn ||
          cublasLtTakes(1, result[0], result[1], k);
 }
@@ -598,8 +605,7 @@ std::optional<Value> cudaBatchMatmul(OpBuilder &b, Location loc,
   for (int64_t d : shape.drop_back(2))
     batch *= d;
   int64_t m = shape[shape.size() - 2], n = shape.back();
-  ArrayRef<int64_t> lhs = shapeOf(o.getLhs());
-  int64_t k = lhs[lhs.size() - (o.getTransposeLhs() ? 2 : 1)];
+  int64_t k = contractedSize(o.getLhs(), o.getTransposeLhs());
   if (!cublasLtTakes(batch, m, n, k))
     return std::nullopt;
   return libraryCall(b, loc, "kiln_cuda_batch_matmul_f32",

@@ -553,12 +553,15 @@ int64_t cellSavedWidth(Cell cell) {
   return cell == Cell::Lstm ? 5 : cell == Cell::Gru ? 4 : 1;
 }
 
+namespace {
+/// The largest hidden size of a recurrence: its widest stacked operand (an
+/// LSTM's saved values, 5*H) stays within int64_t.
+constexpr int64_t kMaxHidden = std::numeric_limits<int64_t>::max() / 8;
+} // namespace
+
 Inferred recurrence(const Shape &gates, const Shape &weight, const Shape &bias,
                     const Shape *state, Cell cell) {
   int64_t g = cellGates(cell);
-  // Hidden sizes stay below int64_t's range over the widest of the cell's
-  // stacked operands (the saved values of an LSTM, 5*H).
-  constexpr int64_t kMaxHidden = std::numeric_limits<int64_t>::max() / 8;
   if (weight.size() != 2 || weight[1] > kMaxHidden ||
       weight[0] != g * weight[1])
     return Inferred::fail(cat({"weight must be [", num(g), "*H, H] (", num(g),
@@ -587,7 +590,7 @@ Inferred recurrenceGrad(const Shape &weight, const Shape &state,
     return Inferred::fail("hidden must be [B, T, H], got " + str(hidden));
   int64_t b = hidden[0], t = hidden[1], h = hidden[2];
   int64_t g = cellGates(cell);
-  if (h > std::numeric_limits<int64_t>::max() / 8)
+  if (h > kMaxHidden)
     return Inferred::fail(overflowError("hidden " + str(hidden)));
   Shape gates{b, t, g * h};
   Shape bias{g * h};

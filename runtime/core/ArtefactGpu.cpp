@@ -114,29 +114,29 @@ Status Artefact::runOnGpu(size_t index, const std::vector<void *> &pointers,
   // With graphs, the call's buffers are the entry's own, kept from call to
   // call (a graph's launches hold their addresses); reallocated when the
   // entry is called with other sizes, or other tensors in place.
-  bool graphs = graphsAllowed() && !graphs_[index].disabled;
   EntryGraph &graph = graphs_[index];
+  bool graphs = graphsAllowed() && !graph.disabled;
   bool allocated = true;
-  if (graphs) {
-    if (graph.bufferOf != bufferOf || graph.buffers.size() != buffers.size() ||
-        !std::equal(buffers.begin(), buffers.end(), graph.buffers.begin(),
-                    [](const DeviceCopy &a, const DeviceCopy &b) {
-                      return a.bytes == b.bytes;
-                    })) {
-      releaseGraph(graph);
-      graph.bufferOf = bufferOf;
-      for (DeviceCopy &buffer : buffers) {
-        buffer.data = cuda_->allocate(buffer.bytes);
-        allocated = allocated && (buffer.data || buffer.bytes == 0);
-        graph.buffers.push_back(buffer);
-      }
-    }
-    buffers = graph.buffers;
-  } else {
+  auto allocateBuffers = [&] {
     for (DeviceCopy &buffer : buffers) {
       buffer.data = cuda_->allocate(buffer.bytes);
       allocated = allocated && (buffer.data || buffer.bytes == 0);
     }
+  };
+  if (!graphs) {
+    allocateBuffers();
+  } else if (graph.bufferOf != bufferOf ||
+             !std::equal(buffers.begin(), buffers.end(), graph.buffers.begin(),
+                         graph.buffers.end(),
+                         [](const DeviceCopy &a, const DeviceCopy &b) {
+                           return a.bytes == b.bytes;
+                         })) {
+    releaseGraph(graph);
+    allocateBuffers();
+    graph.bufferOf = bufferOf;
+    graph.buffers = buffers;
+  } else {
+    buffers = graph.buffers;
   }
   char error[1024];
   // Out of memory (or any failure so far): free what was had, run nothing.

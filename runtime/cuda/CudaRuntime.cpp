@@ -13,6 +13,8 @@
 #include "kiln/runtime/CodegenSupport.h"
 #include "kiln/runtime/Numerics.h"
 
+#include "core/DynamicLibrary.h"
+
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -25,6 +27,8 @@
 #include <vector>
 
 namespace {
+
+using kiln::rt::resolve;
 
 using CUresult = int;
 using CUdevice = int;
@@ -151,11 +155,6 @@ bool check(Runtime &rt, CUresult result, const std::string &what) {
     return true;
   fail(rt, what, result);
   return false;
-}
-
-template <typename F> bool resolve(void *library, const char *name, F &fn) {
-  fn = reinterpret_cast<F>(dlsym(library, name));
-  return fn != nullptr;
 }
 
 struct DeviceChoice {

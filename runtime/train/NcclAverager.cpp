@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "core/DynamicLibrary.h"
 #include "train/GradientAverager.h"
 #include "train/Support.h"
 
@@ -55,11 +56,6 @@ struct Nccl {
   NcclResult (*groupEnd)();
   const char *(*getErrorString)(NcclResult);
 };
-
-template <typename F> bool resolve(void *library, const char *name, F &fn) {
-  fn = reinterpret_cast<F>(dlsym(library, name));
-  return fn != nullptr;
-}
 
 /// NCCL, loaded; or why it cannot be.
 StatusOr<Nccl> loadNccl() {

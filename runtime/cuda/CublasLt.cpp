@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "core/DynamicLibrary.h"
 #include "cuda/CublasLtApi.h"
 
 #include "kiln/runtime/Cuda.h"
@@ -107,11 +108,13 @@ std::string load(Library &lib) {
     return "cannot load cuBLASLt (" + tried +
            "): set KILN_CUBLASLT to libcublasLt.so's path, or compile with "
            "--library-calls=false";
+    // A library that lacks one is let go, not called through a null pointer.
 #define KILN_RESOLVE(field, symbol)                                            \
-  lib.fn.field =                                                               \
-      reinterpret_cast<decltype(lib.fn.field)>(dlsym(lib.library, symbol));    \
-  if (!lib.fn.field)                                                           \
-    return std::string("cuBLASLt has no ") + symbol;
+  if (!kiln::rt::resolve(lib.library, symbol, lib.fn.field)) {                 \
+    dlclose(lib.library);                                                      \
+    lib.library = nullptr;                                                     \
+    return std::string("cuBLASLt has no ") + symbol;                           \
+  }
   KILN_CUBLASLT_SYMBOLS(KILN_RESOLVE)
 #undef KILN_RESOLVE
   return "";
@@ -285,11 +288,9 @@ int enqueue(void *stream, void *user, char *error, size_t capacity) {
 /// The cuBLASLt epilogue of a bias and an activation, or why there is none.
 bool epilogueOf(bool bias, int64_t activation, uint32_t &epilogue) {
   if (activation == KILN_ACTIVATION_NONE)
-    epilogue =
-        bias ? kiln::cublaslt::kEpilogueBias : kiln::cublaslt::kEpilogueDefault;
+    epilogue = bias ? lt::kEpilogueBias : lt::kEpilogueDefault;
   else if (activation == KILN_ACTIVATION_RELU)
-    epilogue = bias ? kiln::cublaslt::kEpilogueReluBias
-                    : kiln::cublaslt::kEpilogueRelu;
+    epilogue = bias ? lt::kEpilogueReluBias : lt::kEpilogueRelu;
   else
     return false;
   return true;

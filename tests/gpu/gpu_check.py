@@ -134,9 +134,9 @@ class Artefact:
             tensors.append(t)
         return tensors
 
-    def call(self, entry, arguments, sync=True):
-        """Runs `entry`; results that update an argument are computed into
-        it. Returns {result name: tensor}."""
+    def bind(self, entry, arguments):
+        """`entry`'s results (made here; those that update an argument are
+        that argument) and the packed pointers of a call on `arguments`."""
         spec = self.entries[entry]
         names = [a["name"] for a in spec["arguments"]]
         results, pointers = {}, [t.data_ptr() for t in arguments]
@@ -148,7 +148,12 @@ class Artefact:
                                 device=self.device)
             results[r["name"]] = t
             pointers.append(t.data_ptr())
-        array = (ctypes.c_void_p * len(pointers))(*pointers)
+        return results, (ctypes.c_void_p * len(pointers))(*pointers)
+
+    def call(self, entry, arguments, sync=True):
+        """Runs `entry`; results that update an argument are computed into
+        it. Returns {result name: tensor}."""
+        results, array = self.bind(entry, arguments)
         # PyTorch's work on the tensors first (Kiln has a stream of its own).
         if self.device == "cuda" and sync:
             torch.cuda.synchronize()
@@ -164,19 +169,7 @@ class Artefact:
         executables run it from their second call: its results made once
         (a graph holds its buffers' addresses), one call made launch by
         launch, then one recorded. Returns a function that launches it."""
-        spec = self.entries[entry]
-        names = [a["name"] for a in spec["arguments"]]
-        kept = list(arguments)
-        for r in spec["results"]:
-            if "updates" not in r:
-                kept.append(torch.empty(r["shape"], dtype=DTYPES[r["dtype"]],
-                                        device=self.device))
-        pointers = [t.data_ptr() for t in kept[:len(arguments)]]
-        extra = iter(kept[len(arguments):])
-        for r in spec["results"]:
-            pointers.append(arguments[names.index(r["updates"])].data_ptr()
-                            if "updates" in r else next(extra).data_ptr())
-        array = (ctypes.c_void_p * len(pointers))(*pointers)
+        results, array = self.bind(entry, arguments)
         if self.device == "cuda":
             torch.cuda.synchronize()
         self.api.beginEntry(entry.encode())
@@ -192,7 +185,7 @@ class Artefact:
 
         def launch():
             self.api.launchGraph(graph)
-        launch.keep = (kept, array)
+        launch.keep = (arguments, results, array)
         return launch
 
     def finish(self):

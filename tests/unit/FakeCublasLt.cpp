@@ -46,6 +46,13 @@ struct Desc {
   int32_t transA = lt::kOpN, transB = lt::kOpN;
   uint32_t epilogue = lt::kEpilogueDefault;
   const float *bias = nullptr;
+
+  bool addsBias() const {
+    return epilogue == lt::kEpilogueBias || epilogue == lt::kEpilogueReluBias;
+  }
+  bool appliesRelu() const {
+    return epilogue == lt::kEpilogueRelu || epilogue == lt::kEpilogueReluBias;
+  }
 };
 
 struct Layout {
@@ -87,18 +94,20 @@ bool validLayout(const Layout &layout) {
           layout.stride >= layout.ld * static_cast<int64_t>(layout.cols));
 }
 
+/// The fake driver's function `name` ($KILN_CUDA_DRIVER, loaded by the
+/// runtime), or null where there is none.
+template <typename F> F fakeDriverFunction(const char *name) {
+  const char *driver = std::getenv("KILN_CUDA_DRIVER");
+  void *library = driver ? dlopen(driver, RTLD_NOW | RTLD_NOLOAD) : nullptr;
+  return library ? reinterpret_cast<F>(dlsym(library, name)) : nullptr;
+}
+
 /// Whether the `layout.batch` matrices at `data` end in the fake driver's
 /// allocation they start in (true where they start in none, or there is no
 /// fake driver to ask).
 bool allocated(const void *data, const Layout &layout) {
   using Inside = bool (*)(uintptr_t, size_t);
-  static Inside inside = [] {
-    const char *driver = std::getenv("KILN_CUDA_DRIVER");
-    void *library = driver ? dlopen(driver, RTLD_NOW | RTLD_NOLOAD) : nullptr;
-    return library ? reinterpret_cast<Inside>(
-                         dlsym(library, "kiln_fake_cuda_inside"))
-                   : nullptr;
-  }();
+  static Inside inside = fakeDriverFunction<Inside>("kiln_fake_cuda_inside");
   uintptr_t address = reinterpret_cast<uintptr_t>(data);
   if (!inside || !inside(address, 1))
     return true;
@@ -142,10 +151,7 @@ void compute(void *data) {
   const Product &p = *static_cast<const Product *>(data);
   const Desc &desc = p.desc;
   const Layout &a = p.a, &b = p.b, &c = p.c, &d = p.d;
-  bool hasBias = desc.epilogue == lt::kEpilogueBias ||
-                 desc.epilogue == lt::kEpilogueReluBias;
-  bool relu = desc.epilogue == lt::kEpilogueRelu ||
-              desc.epilogue == lt::kEpilogueReluBias;
+  bool hasBias = desc.addsBias(), relu = desc.appliesRelu();
   uint64_t m = d.rows, n = d.cols, k;
   uint64_t unused;
   opShape(a, desc.transA, unused, k);
@@ -325,10 +331,7 @@ lt::Status cublasLtMatmul(lt::Handle, lt::MatmulDesc descHandle,
                &b = *static_cast<Layout *>(bHandle),
                &c = *static_cast<Layout *>(cHandle),
                &d = *static_cast<Layout *>(dHandle);
-  bool hasBias = desc.epilogue == lt::kEpilogueBias ||
-                 desc.epilogue == lt::kEpilogueReluBias;
-  bool relu = desc.epilogue == lt::kEpilogueRelu ||
-              desc.epilogue == lt::kEpilogueReluBias;
+  bool hasBias = desc.addsBias();
   if (!valid(desc, a, b, c, d) || !algo || (hasBias && !desc.bias) ||
       workspaceBytes < algo->data[kWorkspace] || (workspaceBytes && !workspace))
     return kInvalidValue;
@@ -338,11 +341,11 @@ lt::Status cublasLtMatmul(lt::Handle, lt::MatmulDesc descHandle,
     if (reinterpret_cast<uintptr_t>(operands[i]) % algo->data[kAlignA + i])
       return kInvalidValue;
   for (int i = 0; i < 4; ++i)
-    if (!allocated(operands[i], *layouts[i]) ||
-        (hasBias &&
-         !allocated(desc.bias, Layout{lt::kFloat32, d.rows, 1,
-                                      static_cast<int64_t>(d.rows)})))
+    if (!allocated(operands[i], *layouts[i]))
       return kExecutionFailed;
+  if (hasBias && !allocated(desc.bias, Layout{lt::kFloat32, d.rows, 1,
+                                              static_cast<int64_t>(d.rows)}))
+    return kExecutionFailed;
   // The product as it is now (the bias pointer included): computed now,
   // or at each launch of the graph a capture of the stream records.
   auto product = std::make_shared<Product>(Product{
@@ -351,13 +354,7 @@ lt::Status cublasLtMatmul(lt::Handle, lt::MatmulDesc descHandle,
       static_cast<float *>(dData), *static_cast<const float *>(alpha),
       *static_cast<const float *>(beta)});
   using Record = bool (*)(void (*)(void *), std::shared_ptr<void> *);
-  static Record record = [] {
-    const char *driver = std::getenv("KILN_CUDA_DRIVER");
-    void *library = driver ? dlopen(driver, RTLD_NOW | RTLD_NOLOAD) : nullptr;
-    return library ? reinterpret_cast<Record>(
-                         dlsym(library, "kiln_fake_cuda_record"))
-                   : nullptr;
-  }();
+  static Record record = fakeDriverFunction<Record>("kiln_fake_cuda_record");
   std::shared_ptr<void> held = product;
   if (!record || !record(&compute, &held))
     compute(product.get());

@@ -13,9 +13,11 @@ enum class LibraryCalls {
   /// The CPU's, on oneDNN: matmul and convolutions with their fused
   /// epilogues, and recurrences.
   OneDnn,
-  /// The GPU's, on cuBLASLt: matmul with its bias, residual and ReLU (other
-  /// activations follow as generated code).
-  CublasLt,
+  /// The GPU's: matmul on cuBLASLt with its bias, residual and ReLU (other
+  /// activations follow as generated code), and channels-first convolutions
+  /// on cuDNN (their bias, residual and activation follow as generated
+  /// code).
+  Cuda,
 };
 
 } // namespace kiln

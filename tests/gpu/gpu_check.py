@@ -8,11 +8,12 @@ entry points take device pointers: PyTorch's CUDA tensors are passed as
 they are (one primary context), so no copy separates the two.
 
     gpu_check.py DIR                 numerics, a short training run, speed
-    gpu_check.py DIR --fake-driver L --fake-cublaslt C
+    gpu_check.py DIR --fake-driver L --fake-cublaslt C --fake-cudnn D
                                      the same calls through a CUDA driver in
                                      host memory (tests/unit/FakeCudaDriver)
-                                     and cuBLASLt's matmul on the host
-                                     (FakeCublasLt): the plumbing only, no
+                                     with cuBLASLt's matmul and cuDNN's
+                                     convolutions on the host (FakeCublasLt,
+                                     FakeCudnn): the plumbing only, no
                                      numbers checked
     gpu_check.py DIR --cpu           artefacts compiled for the CPU: every
                                      check of numbers, run on the host (the
@@ -441,22 +442,22 @@ def bench(report, directory, name, device, deadline):
                 % (kiln, launches, eager, compiled, best / kiln))
 
 
-def find_cublaslt():
-    """The cuBLASLt the artefacts' runtime loads: $KILN_CUBLASLT, else the
-    one PyTorch's CUDA build ships (its nvidia-cublas wheel or torch/lib),
+def find_library(variable, package, prefix):
+    """A CUDA library the artefacts' runtime loads: $variable, else the one
+    PyTorch's CUDA build ships (its nvidia-* wheel `package`, or torch/lib),
     else None (the loader's search path decides)."""
-    if os.environ.get("KILN_CUBLASLT"):
-        return os.environ["KILN_CUBLASLT"]
+    if os.environ.get(variable):
+        return os.environ[variable]
     roots = [os.path.join(os.path.dirname(torch.__file__), "lib")]
     try:
-        import nvidia.cublas  # noqa: F401 (PyTorch's CUDA wheels)
-        roots += [os.path.join(p, "lib") for p in nvidia.cublas.__path__]
+        module = __import__("nvidia." + package, fromlist=["__path__"])
+        roots += [os.path.join(p, "lib") for p in module.__path__]
     except ImportError:
         pass
     for root in roots:
         if os.path.isdir(root):
             for name in sorted(os.listdir(root), reverse=True):
-                if name.startswith("libcublasLt.so"):
+                if name.startswith(prefix + ".so"):
                     return os.path.join(root, name)
     return None
 
@@ -468,6 +469,8 @@ def main():
                         help="run the plumbing through this CUDA driver")
     parser.add_argument("--fake-cublaslt", metavar="LIB",
                         help="with --fake-driver: cuBLASLt on the host")
+    parser.add_argument("--fake-cudnn", metavar="LIB",
+                        help="with --fake-driver: cuDNN on the host")
     parser.add_argument("--cpu", action="store_true",
                         help="the artefacts were compiled for the CPU")
     parser.add_argument("--budget", type=float, default=300,
@@ -479,6 +482,8 @@ def main():
         os.environ["KILN_CUDA_DRIVER"] = os.path.abspath(args.fake_driver)
         if args.fake_cublaslt:
             os.environ["KILN_CUBLASLT"] = os.path.abspath(args.fake_cublaslt)
+        if args.fake_cudnn:
+            os.environ["KILN_CUDNN"] = os.path.abspath(args.fake_cudnn)
         device = "cpu"
     elif args.cpu:
         device = "cpu"
@@ -491,10 +496,13 @@ def main():
         device = "cuda"
         print("device: %s; PyTorch %s" % (torch.cuda.get_device_name(0),
                                           torch.__version__))
-        cublaslt = find_cublaslt()
-        print("cuBLASLt: %s" % cublaslt)
-        if cublaslt:
-            os.environ.setdefault("KILN_CUBLASLT", cublaslt)
+        for label, variable, package, prefix in [
+                ("cuBLASLt", "KILN_CUBLASLT", "cublas", "libcublasLt"),
+                ("cuDNN", "KILN_CUDNN", "cudnn", "libcudnn")]:
+            found = find_library(variable, package, prefix)
+            print("%s: %s" % (label, found))
+            if found:
+                os.environ.setdefault(variable, found)
     with open(os.path.join(args.directory, "models.txt")) as f:
         plan = [line.split() for line in f if line.strip()]
     report = Report()

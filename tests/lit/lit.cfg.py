@@ -54,6 +54,9 @@ config.substitutions.append(
 # cuBLASLt's matmul on that host memory (tests/unit/FakeCublasLt.cpp).
 config.substitutions.append(
     ("%fake_cublaslt", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-cublaslt.so")))
+# cuDNN's convolutions on that host memory (tests/unit/FakeCudnn.cpp).
+config.substitutions.append(
+    ("%fake_cudnn", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-cudnn.so")))
 # NCCL over MPI on that host memory (tests/unit/FakeNccl.cpp).
 config.substitutions.append(
     ("%fake_nccl", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-nccl.so")))

@@ -23,9 +23,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FakeDriverSupport.h"
 #include "cuda/CublasLtApi.h"
-
-#include <dlfcn.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -94,26 +93,12 @@ bool validLayout(const Layout &layout) {
           layout.stride >= layout.ld * static_cast<int64_t>(layout.cols));
 }
 
-/// The fake driver's function `name` ($KILN_CUDA_DRIVER, loaded by the
-/// runtime), or null where there is none.
-template <typename F> F fakeDriverFunction(const char *name) {
-  const char *driver = std::getenv("KILN_CUDA_DRIVER");
-  void *library = driver ? dlopen(driver, RTLD_NOW | RTLD_NOLOAD) : nullptr;
-  return library ? reinterpret_cast<F>(dlsym(library, name)) : nullptr;
-}
-
 /// Whether the `layout.batch` matrices at `data` end in the fake driver's
-/// allocation they start in (true where they start in none, or there is no
-/// fake driver to ask).
+/// allocation they start in.
 bool allocated(const void *data, const Layout &layout) {
-  using Inside = bool (*)(uintptr_t, size_t);
-  static Inside inside = fakeDriverFunction<Inside>("kiln_fake_cuda_inside");
-  uintptr_t address = reinterpret_cast<uintptr_t>(data);
-  if (!inside || !inside(address, 1))
-    return true;
   int64_t elements = (layout.batch - 1) * layout.stride +
                      (layout.cols - 1) * layout.ld + layout.rows;
-  return inside(address, elements * sizeof(float));
+  return kiln::fake::allocated(data, elements * sizeof(float));
 }
 
 /// Whether `desc` with these layouts is a product the fake computes.
@@ -353,11 +338,7 @@ lt::Status cublasLtMatmul(lt::Handle, lt::MatmulDesc descHandle,
       static_cast<const float *>(bData), static_cast<const float *>(cData),
       static_cast<float *>(dData), *static_cast<const float *>(alpha),
       *static_cast<const float *>(beta)});
-  using Record = bool (*)(void (*)(void *), std::shared_ptr<void> *);
-  static Record record = fakeDriverFunction<Record>("kiln_fake_cuda_record");
-  std::shared_ptr<void> held = product;
-  if (!record || !record(&compute, &held))
-    compute(product.get());
+  kiln::fake::runOrRecord(&compute, product);
   return lt::kSuccess;
 }
 

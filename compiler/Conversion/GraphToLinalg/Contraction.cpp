@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <initializer_list>
 #include <limits>
 #include <optional>
 
@@ -213,12 +214,134 @@ Value generatedConv2d(OpBuilder &b, Location loc, ConvOp o) {
                 nchwOf(o.getResult(), channelsLast));
 }
 
+/// bias (along `channel`), residual and activation after a contraction.
+Value epilogue(OpBuilder &b, Location loc, Value product, Value bias,
+               int64_t channel, Value residual, graph::Activation act,
+               double alpha) {
+  if (!bias && !residual && act == graph::Activation::none)
+    return product;
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = shapeOf(product).size();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  SmallVector<Value> inputs{product};
+  SmallVector<AffineMap> maps{id};
+  if (bias) {
+    inputs.push_back(bias);
+    maps.push_back(AffineMap::get(rank, 0, d(ctx, channel), ctx));
+  }
+  if (residual) {
+    inputs.push_back(residual);
+    maps.push_back(id);
+  }
+  Value init = empty(b, loc, shapeOf(product), elementTypeOf(product));
+  return generic(b, loc, rank, inputs, maps, init, id, {},
+                 [&](OpBuilder &nb, Location l, ValueRange a) {
+                   Value v = a[0];
+                   for (size_t i = 1; i + 1 < a.size(); ++i)
+                     v = nb.create<arith::AddFOp>(l, v, a[i]);
+                   return SmallVector<Value>{
+                       scalarActivation(nb, l, act, alpha, v)};
+                 })
+      .front();
+}
+
+/// A convolution as cuDNN states it: x [n, c, h, w] by the filter [k,
+/// c / groups, kh, kw] to y [n, k, oh, ow], and its window.
+struct CudnnConvolution {
+  int64_t n, c, h, w, k, kh, kw, oh, ow;
+  ArrayRef<int64_t> strides, padding, dilation;
+  int64_t groups;
+
+  /// Whether cuDNN takes it: sizes its int descriptors state, tensors of
+  /// fewer than 2^31 elements, and y the forward convolution's size (a
+  /// transposed convolution's output padding at most what the stride's
+  /// rounding allows). Otherwise the convolution is generated code.
+  bool takes() const {
+    constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+    for (int64_t v : {n, c, h, w, k, kh, kw, oh, ow, groups})
+      if (v <= 0 || v > kMax)
+        return false;
+    for (int i = 0; i < 2; ++i)
+      if (strides[i] <= 0 || strides[i] > kMax || dilation[i] <= 0 ||
+          dilation[i] > kMax || padding[i] < 0 || padding[i] > kMax / 4)
+        return false;
+    auto fits = [&](std::initializer_list<int64_t> sizes) {
+      int64_t elements = 1;
+      for (int64_t size : sizes)
+        if (__builtin_mul_overflow(elements, size, &elements))
+          return false;
+      return elements <= kMax;
+    };
+    auto forwardSize = [](int64_t in, int64_t kernel, int64_t stride,
+                          int64_t pad, int64_t dilation) -> int64_t {
+      int64_t span = dilation * (kernel - 1) + 1;
+      return in + 2 * pad < span ? -1 : (in + 2 * pad - span) / stride + 1;
+    };
+    return fits({n, c, h, w}) && fits({n, k, oh, ow}) && fits({k, c, kh, kw}) &&
+           forwardSize(h, kh, strides[0], padding[0], dilation[0]) == oh &&
+           forwardSize(w, kw, strides[1], padding[1], dilation[1]) == ow;
+  }
+
+  /// The runtime's arguments, in its terms: x's sizes, k, the kernel, y's
+  /// sizes, the window and groups.
+  SmallVector<int64_t> arguments() const {
+    return {n,          c,           h,           w,
+            k,          kh,          kw,          oh,
+            ow,         strides[0],  strides[1],  padding[0],
+            padding[1], dilation[0], dilation[1], groups};
+  }
+};
+
+/// The cuDNN convolution of a float32 channels-first conv2d (op: graph or
+/// kernel conv2d), or nothing where the library is another or cuDNN does
+/// not take it.
+template <typename ConvOp>
+std::optional<CudnnConvolution> onCudnn(ConvOp o, LibraryCalls library) {
+  if (library != LibraryCalls::Cuda || o.getChannelsLast() ||
+      !elementTypeOf(o.getInput()).isF32())
+    return std::nullopt;
+  ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
+                    y = shapeOf(o.getResult());
+  CudnnConvolution conv{x[0],
+                        x[1],
+                        x[2],
+                        x[3],
+                        w[0],
+                        w[2],
+                        w[3],
+                        y[2],
+                        y[3],
+                        o.getStrides(),
+                        o.getPadding(),
+                        o.getDilation(),
+                        static_cast<int64_t>(o.getGroups())};
+  if (!conv.takes())
+    return std::nullopt;
+  return conv;
+}
+
+/// A conv2d on cuDNN: the convolution, then its bias, residual and
+/// activation as one generated epilogue.
+template <typename ConvOp>
+Value cudnnConv2d(OpBuilder &b, Location loc, ConvOp o,
+                  const CudnnConvolution &conv, Value residual,
+                  graph::Activation act, double alpha) {
+  Value product =
+      libraryCall(b, loc, "kiln_cuda_conv2d_f32", {o.getInput(), o.getWeight()},
+                  ArrayRef<RankedTensorType>{tensorTypeOf(o.getResult())},
+                  conv.arguments(), ArrayRef<double>{})
+          .front();
+  return epilogue(b, loc, product, o.getBias(), 1, residual, act, alpha);
+}
+
 /// Transposed convolution. In float32 with library calls, oneDNN's
-/// deconvolution on the operands as they are; otherwise a stride-1
+/// deconvolution on the operands as they are, or cuDNN's backward-data
+/// convolution channels-first on the GPU; otherwise a stride-1
 /// convolution of the zero-dilated, padded input with the flipped,
 /// transposed weight.
 Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
-                      bool libraryCalls) {
+                      LibraryCalls library) {
+  bool libraryCalls = library == LibraryCalls::OneDnn;
   MLIRContext *ctx = b.getContext();
   bool channelsLast = op.getChannelsLast();
   Value x = op.getInput(), w = op.getWeight();
@@ -241,6 +364,24 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
          s[0], s[1], p[0], p[1], op_[0], op_[1], dl[0], dl[1], groups,
          static_cast<int64_t>(graph::Activation::none)},
         0.0);
+  // On cuDNN, the backward-data pass of the convolution from the result's
+  // size to the input's (its filter is this weight), then the bias.
+  CudnnConvolution transposed{rs[0], rs[1], rs[2], rs[3], xs[1], ws[2], ws[3],
+                              xs[2], xs[3], s,     p,     dl,    groups};
+  if (library == LibraryCalls::Cuda && t.isF32() && !channelsLast &&
+      transposed.takes()) {
+    // The runtime's arguments are the transposed convolution's own.
+    SmallVector<int64_t> arguments{
+        xs[0], xs[1], xs[2], xs[3], outChannels, ws[2], ws[3], rs[2],
+        rs[3], s[0],  s[1],  p[0],  p[1],        dl[0], dl[1], groups};
+    Value product =
+        libraryCall(b, loc, "kiln_cuda_conv_transpose2d_f32", {x, w},
+                    ArrayRef<RankedTensorType>{tensorTypeOf(op.getResult())},
+                    arguments, ArrayRef<double>{})
+            .front();
+    return epilogue(b, loc, product, op.getBias(), 1, Value(),
+                    graph::Activation::none, 0.0);
+  }
 
   x = channelsFirst(b, loc, x, channelsLast);
   // Insert stride-1 zeros between input pixels.
@@ -295,11 +436,13 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
 }
 
 /// The weight gradient of a convolution. In float32 with library calls,
-/// oneDNN's backward-weights convolution; otherwise one generic over the
+/// oneDNN's backward-weights convolution, or cuDNN's backward-filter
+/// convolution channels-first on the GPU; otherwise one generic over the
 /// padded input: dw[o, c, kh, kw] = sum over n, y, x of
 /// input[n, channel, y s + kh d, x s + kw d] * g[n, o, y, x].
 Value conv2dWeightGrad(OpBuilder &b, Location loc, Conv2DWeightGradOp op,
-                       bool libraryCalls) {
+                       LibraryCalls library) {
+  bool libraryCalls = library == LibraryCalls::OneDnn;
   MLIRContext *ctx = b.getContext();
   bool channelsLast = op.getChannelsLast();
   Value x = op.getInput(), g = op.getResultGrad();
@@ -318,6 +461,14 @@ Value conv2dWeightGrad(OpBuilder &b, Location loc, Conv2DWeightGradOp op,
                        {xs[0], xs[1], xs[2], xs[3], gs[1], rs[2], rs[3], gs[2],
                         gs[3], s[0], s[1], p[0], p[1], dl[0], dl[1], groups},
                        0.0);
+  CudnnConvolution conv{xs[0], xs[1], xs[2], xs[3], gs[1], rs[2], rs[3],
+                        gs[2], gs[3], s,     p,     dl,    groups};
+  if (library == LibraryCalls::Cuda && t.isF32() && !channelsLast &&
+      conv.takes())
+    return libraryCall(b, loc, "kiln_cuda_conv2d_weight_grad_f32", {x, g},
+                       ArrayRef<RankedTensorType>{tensorTypeOf(op.getResult())},
+                       conv.arguments(), ArrayRef<double>{})
+        .front();
   x = channelsFirst(b, loc, x, channelsLast);
   g = channelsFirst(b, loc, g, channelsLast);
   Value padded =
@@ -491,37 +642,6 @@ Value avgPool(OpBuilder &b, Location loc, AvgPool2DOp op) {
                      });
 }
 
-/// bias (along `channel`), residual and activation after a contraction.
-Value epilogue(OpBuilder &b, Location loc, Value product, Value bias,
-               int64_t channel, Value residual, graph::Activation act,
-               double alpha) {
-  if (!bias && !residual && act == graph::Activation::none)
-    return product;
-  MLIRContext *ctx = b.getContext();
-  int64_t rank = shapeOf(product).size();
-  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  SmallVector<Value> inputs{product};
-  SmallVector<AffineMap> maps{id};
-  if (bias) {
-    inputs.push_back(bias);
-    maps.push_back(AffineMap::get(rank, 0, d(ctx, channel), ctx));
-  }
-  if (residual) {
-    inputs.push_back(residual);
-    maps.push_back(id);
-  }
-  Value init = empty(b, loc, shapeOf(product), elementTypeOf(product));
-  return generic(b, loc, rank, inputs, maps, init, id, {},
-                 [&](OpBuilder &nb, Location l, ValueRange a) {
-                   Value v = a[0];
-                   for (size_t i = 1; i + 1 < a.size(); ++i)
-                     v = nb.create<arith::AddFOp>(l, v, a[i]);
-                   return SmallVector<Value>{
-                       scalarActivation(nb, l, act, alpha, v)};
-                 })
-      .front();
-}
-
 /// The contracted size K of a product's `lhs` ([..., M, K], or [..., K, M]
 /// transposed).
 int64_t contractedSize(Value lhs, bool transposeLhs) {
@@ -537,8 +657,8 @@ Value matmulCall(OpBuilder &b, Location loc, kernel::MatmulOp o,
   int64_t k = contractedSize(o.getLhs(), o.getTransposeLhs());
   return libraryCall(
       b, loc,
-      library == LibraryCalls::CublasLt ? "kiln_cuda_matmul_f32"
-                                        : "kiln_matmul_f32",
+      library == LibraryCalls::Cuda ? "kiln_cuda_matmul_f32"
+                                    : "kiln_matmul_f32",
       {o.getLhs(), o.getRhs(), o.getBias(), o.getResidual()}, result,
       {result.getDimSize(0), result.getDimSize(1), k, o.getTransposeLhs(),
        o.getTransposeRhs(), static_cast<int64_t>(act)},
@@ -597,7 +717,7 @@ Value convCall(OpBuilder &b, Location loc, kernel::Conv2DOp o) {
 /// another or cuBLASLt does not take the sizes.
 std::optional<Value> cudaBatchMatmul(OpBuilder &b, Location loc,
                                      BatchMatmulOp o, LibraryCalls library) {
-  if (library != LibraryCalls::CublasLt || !elementTypeOf(o.getLhs()).isF32())
+  if (library != LibraryCalls::Cuda || !elementTypeOf(o.getLhs()).isF32())
     return std::nullopt;
   RankedTensorType result = tensorTypeOf(o.getResult());
   ArrayRef<int64_t> shape = result.getShape();
@@ -620,8 +740,6 @@ std::optional<Value> cudaBatchMatmul(OpBuilder &b, Location loc,
 
 Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
   Location loc = op->getLoc();
-  // Convolutions go to oneDNN only (no cuDNN yet).
-  bool libraryCalls = library == LibraryCalls::OneDnn;
   return llvm::TypeSwitch<Operation *, Results>(op)
       .Case([&](MatmulOp o) {
         return SmallVector<Value>{
@@ -636,14 +754,17 @@ Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
                         o.getTransposeRhs(), shapeOf(o.getResult()))};
       })
       .Case([&](Conv2DOp o) {
+        if (std::optional<CudnnConvolution> conv = onCudnn(o, library))
+          return SmallVector<Value>{cudnnConv2d(b, loc, o, *conv, Value(),
+                                                graph::Activation::none, 0.0)};
         return SmallVector<Value>{channelsLastAgain(
             b, loc, generatedConv2d(b, loc, o), o.getChannelsLast())};
       })
       .Case([&](ConvTranspose2DOp o) {
-        return SmallVector<Value>{convTranspose2d(b, loc, o, libraryCalls)};
+        return SmallVector<Value>{convTranspose2d(b, loc, o, library)};
       })
       .Case([&](Conv2DWeightGradOp o) {
-        return SmallVector<Value>{conv2dWeightGrad(b, loc, o, libraryCalls)};
+        return SmallVector<Value>{conv2dWeightGrad(b, loc, o, library)};
       })
       .Case([&](MaxPool2DOp o) {
         return SmallVector<Value>{pool(
@@ -691,8 +812,13 @@ Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
                      o.getActivation(), o.getAlpha().convertToDouble())};
       })
       .Case([&](kernel::Conv2DOp o) {
-        if (libraryCalls && elementTypeOf(o.getInput()).isF32())
+        if (library == LibraryCalls::OneDnn &&
+            elementTypeOf(o.getInput()).isF32())
           return SmallVector<Value>{convCall(b, loc, o)};
+        if (std::optional<CudnnConvolution> conv = onCudnn(o, library))
+          return SmallVector<Value>{
+              cudnnConv2d(b, loc, o, *conv, o.getResidual(), o.getActivation(),
+                          o.getAlpha().convertToDouble())};
         bool channelsLast = o.getChannelsLast();
         Value product =
             epilogue(b, loc, generatedConv2d(b, loc, o), Value(), 1,

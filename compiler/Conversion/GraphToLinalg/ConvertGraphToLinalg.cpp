@@ -81,7 +81,7 @@ struct ConvertGraphToLinalg
     RewritePatternSet patterns(ctx);
     kiln::populateGraphToLinalgPatterns(patterns,
                                         !libraryCalls ? kiln::LibraryCalls::None
-                                        : cuda ? kiln::LibraryCalls::CublasLt
+                                        : cuda        ? kiln::LibraryCalls::Cuda
                                                : kiln::LibraryCalls::OneDnn);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -341,13 +341,16 @@ std::string kiln::kernel::describeOrigin(Operation *op) {
   std::string text = op->getName().getStringRef().str();
   if (auto call = dyn_cast<LibraryCallOp>(op)) {
     // "kiln_matmul_f32" -> "matmul (oneDNN)", "kiln_cuda_matmul_f32" ->
-    // "matmul (cuBLASLt)".
+    // "matmul (cuBLASLt)", "kiln_cuda_conv2d_f32" -> "conv2d (cuDNN)".
     StringRef callee = call.getCallee();
     callee.consume_front("kiln_");
     bool cuda = callee.consume_front("cuda_");
     if (!callee.consume_back("_f32"))
       callee.consume_back("_f64");
-    text = callee.str() + (cuda ? " (cuBLASLt)" : " (oneDNN)");
+    const char *library = !cuda                        ? " (oneDNN)"
+                          : callee.starts_with("conv") ? " (cuDNN)"
+                                                       : " (cuBLASLt)";
+    text = callee.str() + library;
   }
   // Fused locations (a gradient's tag, fused ops) wrap the graph op's
   // name("module.path")(file:line:col) location.

@@ -105,6 +105,47 @@ void kiln_cuda_batch_matmul_f32(const float *lhs, const float *rhs,
                                 int64_t n, int64_t k, int64_t transposeLhs,
                                 int64_t transposeRhs);
 
+/// The three passes of a float32 2-D convolution on device buffers,
+/// channels-first, each one cuDNN call queued on the artefact's stream
+/// (CUDNN_FMA_MATH: no TF32). Their arguments are the CPU's
+/// (kiln_conv2d_f32, kiln_conv_transpose2d_f32, kiln_conv2d_weight_grad_f32
+/// in Library.h) less bias, residual and activation, which the generated
+/// epilogue applies, and the transposed convolution's output padding, which
+/// its result's size says. cuDNN is loaded with dlopen on first use:
+/// $KILN_CUDNN, else libcudnn.so.9 or .8; without it, the call fails
+/// (finish says why). Sizes must fit cuDNN's int descriptors, and each
+/// tensor fewer than 2^31 elements.
+///
+/// result[n, outChannels, oh, ow] = conv2d(input [n, c, h, w], weight
+/// [outChannels, c / groups, kh, kw]).
+void kiln_cuda_conv2d_f32(const float *input, const float *weight,
+                          float *result, int64_t n, int64_t c, int64_t h,
+                          int64_t w, int64_t outChannels, int64_t kh,
+                          int64_t kw, int64_t oh, int64_t ow, int64_t strideH,
+                          int64_t strideW, int64_t padH, int64_t padW,
+                          int64_t dilationH, int64_t dilationW, int64_t groups);
+
+/// result[n, outChannels, oh, ow] = conv_transpose2d(input [n, c, h, w],
+/// weight [c, outChannels / groups, kh, kw]): the data gradient of the
+/// convolution of the result's size to the input's.
+void kiln_cuda_conv_transpose2d_f32(const float *input, const float *weight,
+                                    float *result, int64_t n, int64_t c,
+                                    int64_t h, int64_t w, int64_t outChannels,
+                                    int64_t kh, int64_t kw, int64_t oh,
+                                    int64_t ow, int64_t strideH,
+                                    int64_t strideW, int64_t padH, int64_t padW,
+                                    int64_t dilationH, int64_t dilationW,
+                                    int64_t groups);
+
+/// result[outChannels, c / groups, kh, kw] = the weight gradient of
+/// conv2d(input [n, c, h, w]) given the gradient `grad` [n, outChannels, oh,
+/// ow] of its result.
+void kiln_cuda_conv2d_weight_grad_f32(
+    const float *input, const float *grad, float *result, int64_t n, int64_t c,
+    int64_t h, int64_t w, int64_t outChannels, int64_t kh, int64_t kw,
+    int64_t oh, int64_t ow, int64_t strideH, int64_t strideW, int64_t padH,
+    int64_t padW, int64_t dilationH, int64_t dilationW, int64_t groups);
+
 } // extern "C"
 
 #endif // KILN_RUNTIME_CUDA_H

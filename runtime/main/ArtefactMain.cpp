@@ -306,9 +306,12 @@ int main(int argc, char **argv) {
   if (!device.empty())
     if (Status s = a.checkDevice(device, "this program"); !s.ok())
       return fail(argv[0], s.message());
+  // Help (the program's or a command's) and the entry list need no GPU.
   bool wantsHelp = argc < 2 || isHelp(argv[1]) ||
                    !std::strcmp(argv[1], "list") ||
                    !std::strcmp(argv[1], "--list");
+  for (int i = 2; i < argc && !wantsHelp; ++i)
+    wantsHelp = isHelp(argv[i]);
   if (a.onGpu() && !wantsHelp)
     if (Status s = a.initializeGpu(); !s.ok())
       return fail(argv[0], s.message());

@@ -24,9 +24,11 @@ namespace kiln {
 #include "compiler/Conversion/Passes.h.inc"
 
 /// convert-graph-to-linalg's patterns: every graph op, kernel.matmul and
-/// kernel.conv2d to linalg and tensor ops on tensors, or to `library` calls.
+/// kernel.conv2d to linalg and tensor ops on tensors, or to `library` calls
+/// (the GPU's computing as `math` says).
 void populateGraphToLinalgPatterns(mlir::RewritePatternSet &patterns,
-                                   LibraryCalls library);
+                                   LibraryCalls library,
+                                   GpuMath math = GpuMath::Float32);
 
 } // namespace kiln
 

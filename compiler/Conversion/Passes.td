@@ -36,8 +36,12 @@ def ConvertGraphToLinalg : Pass<"convert-graph-to-linalg", "::mlir::ModuleOp"> {
            "runtime calls (off: generated code)">,
     Option<"cuda", "cuda", "bool", /*default=*/"false",
            "Library calls are the CUDA runtime's: float32 kernel.matmul "
-           "on cuBLASLt, with its bias, residual and ReLU; convolutions, "
-           "recurrences and other activations are generated code">,
+           "on cuBLASLt, with its bias, residual and ReLU; channels-first "
+           "convolutions on cuDNN; recurrences and other epilogues are "
+           "generated code">,
+    Option<"gpuMath", "gpu-math", "std::string", /*default=*/"\"fp32\"",
+           "With cuda: how cuBLASLt and cuDNN compute float32 (fp32, tf32 "
+           "or bf16)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

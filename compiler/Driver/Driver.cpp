@@ -236,6 +236,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
     if (targetIsCuda()) {
       options.target = PipelineOptions::Target::CUDA;
       options.gpuArch = gpuArch;
+      options.gpuMath = gpuMath;
     }
     mlir::TimingScope stageTiming =
         timingScope(std::string("stage: ") + stageName(stage));

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Driver/Flags.h"
+#include "compiler/Conversion/LibraryCalls.h"
 #include "compiler/Driver/GradCheck.h"
 #include "compiler/Driver/GraphSource.h"
 #include "compiler/Driver/Report.h"
@@ -80,6 +81,13 @@ cl::opt<std::string> gpuArch("gpu-arch",
                              cl::desc("--target=cuda: the GPU architecture "
                                       "(default sm_90, the H100)"),
                              cl::init("sm_90"), cl::cat(category));
+cl::opt<std::string> gpuMath(
+    "gpu-math",
+    cl::desc("--target=cuda: how cuBLASLt and cuDNN compute float32 "
+             "products and convolutions: fp32 (default, float32 as on the "
+             "CPU), tf32 (TF32 tensor cores) or bf16 (bfloat16 tensor cores "
+             "for products; convolutions as tf32)"),
+    cl::init("fp32"), cl::cat(category));
 cl::opt<std::string> cudaPath(
     "cuda-path",
     cl::desc("--target=cuda: the CUDA toolkit whose libdevice the kernels' "
@@ -311,14 +319,20 @@ int checkFlags(std::vector<int64_t> &batchSizes) {
       return fail("--gradcheck runs on the CPU: drop --target=cuda");
     if (llvm::Error e = cuda::checkGpuArch(gpuArch))
       return fail(llvm::toString(std::move(e)));
+    if (GpuMath math; !parseGpuMath(gpuMath.c_str(), math))
+      return fail(fmt::format(
+          "--gpu-math={} is not a GPU math mode; modes: fp32, tf32, bf16",
+          gpuMath.getValue()));
     if (irStageOf(emit) == Stage::LLVM) {
       llvm::Expected<std::string> toolkit = cuda::findToolkit(cudaPath);
       if (!toolkit)
         return fail(llvm::toString(toolkit.takeError()));
       cudaToolkit = *toolkit;
     }
-  } else if (gpuArch.getNumOccurrences() || cudaPath.getNumOccurrences()) {
-    return fail("--gpu-arch and --cuda-path are for --target=cuda");
+  } else if (gpuArch.getNumOccurrences() || cudaPath.getNumOccurrences() ||
+             gpuMath.getNumOccurrences()) {
+    return fail("--gpu-arch, --gpu-math and --cuda-path are for "
+                "--target=cuda");
   }
   if (gradcheckSamples < 1)
     return fail(fmt::format("--gradcheck-samples must be at least 1, got {}",

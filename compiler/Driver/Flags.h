@@ -37,6 +37,7 @@ extern llvm::cl::opt<std::string> cpu;
 extern llvm::cl::opt<std::string> features;
 extern llvm::cl::opt<std::string> targetName;
 extern llvm::cl::opt<std::string> gpuArch;
+extern llvm::cl::opt<std::string> gpuMath;
 extern llvm::cl::opt<std::string> cudaPath;
 extern llvm::cl::opt<std::string> report;
 extern llvm::cl::opt<std::string> streamStores;

@@ -108,6 +108,7 @@ void addKernelToLinalgPasses(OpPassManager &pm,
   // of their own, recurrences loops of them.
   lowering.libraryCalls = options.libraryCalls;
   lowering.cuda = options.target == PipelineOptions::Target::CUDA;
+  lowering.gpuMath = options.gpuMath;
   pm.addPass(createConvertGraphToLinalg(lowering));
   pm.addNestedPass<FuncOp>(createKilnFuseElementwise());
   pm.addPass(mlir::createCanonicalizerPass());
@@ -286,8 +287,8 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
                       llvm::cl::init(true)};
   Option<bool> libraryCalls{
       *this, "library-calls",
-      llvm::cl::desc("Float32 matmul and convolution through oneDNN (CPU) "
-                     "and matmul through cuBLASLt (GPU)"),
+      llvm::cl::desc("Float32 matmul and convolution through oneDNN (CPU), "
+                     "or cuBLASLt and cuDNN (GPU)"),
       llvm::cl::init(true)};
   Option<bool> reportMemory{*this, "report-memory",
                             llvm::cl::desc("Print each entry's memory plan"),
@@ -320,6 +321,11 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
   Option<std::string> gpuArch{*this, "gpu-arch",
                               llvm::cl::desc("The GPU's architecture (cuda)"),
                               llvm::cl::init("sm_90")};
+  Option<std::string> gpuMath{
+      *this, "gpu-math",
+      llvm::cl::desc("How cuBLASLt and cuDNN compute float32 (cuda): fp32, "
+                     "tf32 or bf16"),
+      llvm::cl::init("fp32")};
 
   PipelineOptions get() const {
     PipelineOptions o;
@@ -334,6 +340,7 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
     o.target = target == "cuda" ? PipelineOptions::Target::CUDA
                                 : PipelineOptions::Target::CPU;
     o.gpuArch = gpuArch;
+    o.gpuMath = gpuMath;
     return o;
   }
 };

@@ -73,6 +73,9 @@ struct PipelineOptions {
   enum class Target { CPU, CUDA } target = Target::CPU;
   /// The GPU's architecture, for the NVVM target (--gpu-arch).
   std::string gpuArch = "sm_90";
+  /// How cuBLASLt and cuDNN compute float32 on the GPU: fp32, tf32 or bf16
+  /// (--gpu-math).
+  std::string gpuMath = "fp32";
 };
 
 /// Reports an error in a pipeline's options (the user's --train-step text).

@@ -5,7 +5,9 @@
 // kernels, with the bias and ReLU as cuBLASLt's epilogues and the residual
 // as its C operand (beta = 1). kiln_cuda_batch_matmul_f32 is a batch of
 // products, one strided-batch cublasLtMatmul. Products compute in float32
-// (CUBLAS_COMPUTE_32F, no TF32), as on the CPU.
+// (CUBLAS_COMPUTE_32F, no TF32), as on the CPU, unless the artefact was
+// compiled with --gpu-math=tf32 or bf16 (CUBLAS_COMPUTE_32F_FAST_TF32,
+// _FAST_16BF: operands rounded for the tensor cores, float32 sums).
 //
 // cuBLASLt is column-major and Kiln's buffers row-major: a row-major
 // [M, N] result is a column-major N x M matrix, so the call computes
@@ -50,9 +52,10 @@ struct Plan {
 };
 
 /// What a plan is made for: the shape (batch, m, n, k, transposes), the
-/// epilogue and the alignments of cuBLASLt's A, B, C and D pointers.
+/// epilogue, the compute type and the alignments of cuBLASLt's A, B, C and
+/// D pointers.
 using PlanKey = std::tuple<std::tuple<int64_t, int64_t, int64_t, int64_t>,
-                           std::tuple<bool, bool, uint32_t>,
+                           std::tuple<bool, bool, uint32_t, int>,
                            std::tuple<uint32_t, uint32_t, uint32_t, uint32_t>>;
 
 /// Frees `plan`'s descriptors (those made).
@@ -128,6 +131,7 @@ struct Call {
   int64_t batch, m, n, k;
   bool transposeLhs, transposeRhs;
   uint32_t epilogue;
+  int computeType;
   void *workspace;
 };
 
@@ -164,9 +168,10 @@ std::string planFor(Library &lib, const Call &call, Plan *&plan) {
       alignmentOf(call.rhs), alignmentOf(call.lhs),
       alignmentOf(call.residual ? call.residual : call.result),
       alignmentOf(call.result)};
-  PlanKey key{{call.batch, call.m, call.n, call.k},
-              {call.transposeLhs, call.transposeRhs, call.epilogue},
-              {alignments[0], alignments[1], alignments[2], alignments[3]}};
+  PlanKey key{
+      {call.batch, call.m, call.n, call.k},
+      {call.transposeLhs, call.transposeRhs, call.epilogue, call.computeType},
+      {alignments[0], alignments[1], alignments[2], alignments[3]}};
   auto found = lib.plans.find(key);
   if (found != lib.plans.end()) {
     plan = &found->second;
@@ -182,8 +187,7 @@ std::string planFor(Library &lib, const Call &call, Plan *&plan) {
   uint64_t aCols = call.transposeRhs ? call.n : call.k;
   uint64_t bRows = call.transposeLhs ? call.m : call.k;
   uint64_t bCols = call.transposeLhs ? call.k : call.m;
-  lt::Status s =
-      fn.matmulDescCreate(&p.desc, lt::kComputeFloat32, lt::kFloat32);
+  lt::Status s = fn.matmulDescCreate(&p.desc, call.computeType, lt::kFloat32);
   if (s == lt::kSuccess)
     s = fn.matmulDescSetAttribute(p.desc, lt::kDescTransA, &opA, sizeof(opA));
   if (s == lt::kSuccess)
@@ -296,20 +300,40 @@ bool epilogueOf(bool bias, int64_t activation, uint32_t &epilogue) {
   return true;
 }
 
+/// The cuBLASLt compute type of a KILN_GPU_MATH_* mode, or why there is
+/// none.
+bool computeTypeOf(int64_t math, int &computeType) {
+  switch (math) {
+  case KILN_GPU_MATH_FLOAT32:
+    computeType = lt::kComputeFloat32;
+    return true;
+  case KILN_GPU_MATH_TF32:
+    computeType = lt::kComputeFastTf32;
+    return true;
+  case KILN_GPU_MATH_BF16:
+    computeType = lt::kComputeFastBf16;
+    return true;
+  default:
+    return false;
+  }
+}
+
 /// Queues `call` with a workspace of its own, freed after it in stream
 /// order. Sizes are the compiler's to get right: none is zero (such
 /// products are generated code), a batch fits cuBLASLt's int32.
-void run(const char *function, Call call, int64_t activation) {
+void run(const char *function, Call call, int64_t activation, int64_t math) {
   if (call.batch <= 0 || call.batch > INT32_MAX || call.m <= 0 || call.n <= 0 ||
       call.k <= 0 ||
-      !epilogueOf(call.bias != nullptr, activation, call.epilogue)) {
+      !epilogueOf(call.bias != nullptr, activation, call.epilogue) ||
+      !computeTypeOf(math, call.computeType)) {
     std::fprintf(stderr,
                  "%s: invalid call (batch=%lld m=%lld n=%lld k=%lld "
-                 "activation=%lld)\n",
+                 "activation=%lld math=%lld)\n",
                  function, static_cast<long long>(call.batch),
                  static_cast<long long>(call.m), static_cast<long long>(call.n),
                  static_cast<long long>(call.k),
-                 static_cast<long long>(activation));
+                 static_cast<long long>(activation),
+                 static_cast<long long>(math));
     std::abort();
   }
   const KilnCudaApi *api = kiln_cuda_api();
@@ -329,19 +353,19 @@ void kiln_cuda_matmul_f32(const float *lhs, const float *rhs, const float *bias,
                           const float *residual, float *result, int64_t m,
                           int64_t n, int64_t k, int64_t transposeLhs,
                           int64_t transposeRhs, int64_t activation,
-                          double /*alpha*/) {
+                          int64_t math, double /*alpha*/) {
   run("kiln_cuda_matmul_f32",
       Call{lhs, rhs, bias, residual, result, 1, m, n, k, transposeLhs != 0,
-           transposeRhs != 0, 0, nullptr},
-      activation);
+           transposeRhs != 0, 0, 0, nullptr},
+      activation, math);
 }
 
 void kiln_cuda_batch_matmul_f32(const float *lhs, const float *rhs,
                                 float *result, int64_t batch, int64_t m,
                                 int64_t n, int64_t k, int64_t transposeLhs,
-                                int64_t transposeRhs) {
+                                int64_t transposeRhs, int64_t math) {
   run("kiln_cuda_batch_matmul_f32",
       Call{lhs, rhs, nullptr, nullptr, result, batch, m, n, k,
-           transposeLhs != 0, transposeRhs != 0, 0, nullptr},
-      KILN_ACTIVATION_NONE);
+           transposeLhs != 0, transposeRhs != 0, 0, 0, nullptr},
+      KILN_ACTIVATION_NONE, math);
 }

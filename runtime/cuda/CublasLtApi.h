@@ -39,6 +39,8 @@ struct HeuristicResult {
 constexpr Status kSuccess = 0;            // CUBLAS_STATUS_SUCCESS
 constexpr int kFloat32 = 0;               // CUDA_R_32F
 constexpr int kComputeFloat32 = 68;       // CUBLAS_COMPUTE_32F: no TF32
+constexpr int kComputeFastTf32 = 77;      // CUBLAS_COMPUTE_32F_FAST_TF32
+constexpr int kComputeFastBf16 = 75;      // CUBLAS_COMPUTE_32F_FAST_16BF
 constexpr int32_t kOpN = 0;               // CUBLAS_OP_N
 constexpr int32_t kOpT = 1;               // CUBLAS_OP_T
 constexpr int kDescTransA = 3;            // CUBLASLT_MATMUL_DESC_TRANSA

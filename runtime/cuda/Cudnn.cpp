@@ -11,7 +11,10 @@
 // epilogue kernel's, one pass over the result.
 //
 // Convolutions compute in float32: the descriptor asks for CUDNN_FMA_MATH,
-// which rules out TF32 tensor cores, as on the CPU.
+// which rules out TF32 tensor cores, as on the CPU. Artefacts compiled with
+// --gpu-math=tf32 or bf16 ask for CUDNN_DEFAULT_MATH instead, which allows
+// TF32 tensor cores (cuDNN's legacy API has no bfloat16 compute for float32
+// tensors).
 //
 // The library is loaded with dlopen on first use ($KILN_CUDNN, else
 // libcudnn.so.9 or .8), so Kiln builds and runs on the CPU without it.
@@ -61,14 +64,16 @@ const char *nameOf(Pass pass) {
 }
 
 /// A forward convolution: x [n, c, h, w] with the filter [k, c / groups,
-/// kh, kw] gives y [n, k, oh, ow]. Each pass is stated in its terms.
+/// kh, kw] gives y [n, k, oh, ow], computing as `math` (KILN_GPU_MATH_*)
+/// says. Each pass is stated in its terms.
 struct Geometry {
   int64_t n, c, h, w, k, kh, kw, oh, ow;
   int64_t strideH, strideW, padH, padW, dilationH, dilationW, groups;
+  int64_t math;
 
   auto key() const {
     return std::make_tuple(n, c, h, w, k, kh, kw, oh, ow, strideH, strideW,
-                           padH, padW, dilationH, dilationW, groups);
+                           padH, padW, dilationH, dilationW, groups, math);
   }
 
   /// A forward output size: -1 where the padded input is shorter than
@@ -97,6 +102,9 @@ struct Geometry {
       return elements <= INT_MAX;
     };
     if (!fits({n, c, h, w}) || !fits({n, k, oh, ow}) || !fits({k, c, kh, kw}))
+      return false;
+    if (math != KILN_GPU_MATH_FLOAT32 && math != KILN_GPU_MATH_TF32 &&
+        math != KILN_GPU_MATH_BF16)
       return false;
     return c % groups == 0 && k % groups == 0 &&
            outputSize(h, kh, strideH, padH, dilationH) == oh &&
@@ -197,6 +205,10 @@ std::string planFor(Library &lib, Pass pass, const Geometry &g, Plan *&plan) {
   const dnn::Functions &fn = lib.fn;
   Plan p;
   auto i = [](int64_t v) { return static_cast<int>(v); };
+  // Float32 math rules out tensor cores; TF32 (and bfloat16, which cuDNN's
+  // legacy API cannot state for float32 tensors) allows them, never a
+  // conversion to half.
+  bool float32 = g.math == KILN_GPU_MATH_FLOAT32;
   dnn::Status s = fn.createTensor(&p.x);
   if (s == dnn::kSuccess)
     s = fn.setTensor4d(p.x, dnn::kNchw, dnn::kFloat, i(g.n), i(g.c), i(g.h),
@@ -220,7 +232,7 @@ std::string planFor(Library &lib, Pass pass, const Geometry &g, Plan *&plan) {
   if (s == dnn::kSuccess)
     s = fn.setGroupCount(p.conv, i(g.groups));
   if (s == dnn::kSuccess)
-    s = fn.setMathType(p.conv, dnn::kFmaMath);
+    s = fn.setMathType(p.conv, float32 ? dnn::kFmaMath : dnn::kDefaultMath);
   if (s != dnn::kSuccess) {
     destroy(fn, p);
     return "cuDNN descriptors: " + statusText(lib, s);
@@ -246,17 +258,29 @@ std::string planFor(Library &lib, Pass pass, const Geometry &g, Plan *&plan) {
     return "cuDNN's algorithm heuristic: " + statusText(lib, s);
   }
   // The first that cuDNN supports for these descriptors, within the
-  // workspace limit and not on TF32 tensor cores (mathType 1 or 2).
+  // workspace limit and of a math type the mode allows.
+  auto allowed = [&](int mathType) {
+    if (mathType == dnn::kTensorOpAllowConversion)
+      return false;
+    return !float32 || mathType != dnn::kTensorOpMath;
+  };
   const dnn::AlgoPerf *chosen = nullptr;
   for (int r = 0; r < returned && r < kMaxAlgorithms && !chosen; ++r)
     if (ranked[r].status == dnn::kSuccess &&
-        ranked[r].memory <= kMaxWorkspaceBytes && ranked[r].mathType != 1 &&
-        ranked[r].mathType != 2)
+        ranked[r].memory <= kMaxWorkspaceBytes && allowed(ranked[r].mathType))
       chosen = &ranked[r];
   if (!chosen) {
     destroy(fn, p);
-    return "cuDNN has no float32 algorithm for this convolution";
+    return float32 ? "cuDNN has no float32 algorithm for this convolution"
+                   : "cuDNN has no algorithm for this convolution";
   }
+  // A tensor-op algorithm runs under its own math type (as cuDNN's
+  // heuristic reported it).
+  if (!float32 && chosen->mathType == dnn::kTensorOpMath)
+    if (s = fn.setMathType(p.conv, dnn::kTensorOpMath); s != dnn::kSuccess) {
+      destroy(fn, p);
+      return "cuDNN descriptors: " + statusText(lib, s);
+    }
   p.algo = chosen->algo;
   p.workspace = chosen->memory;
   plan = &lib.plans.emplace(key, p).first->second;
@@ -408,12 +432,12 @@ void kiln_cuda_conv2d_f32(const float *input, const float *weight,
                           int64_t w, int64_t outChannels, int64_t kh,
                           int64_t kw, int64_t oh, int64_t ow, int64_t strideH,
                           int64_t strideW, int64_t padH, int64_t padW,
-                          int64_t dilationH, int64_t dilationW,
-                          int64_t groups) {
+                          int64_t dilationH, int64_t dilationW, int64_t groups,
+                          int64_t math) {
   run("kiln_cuda_conv2d_f32",
       Call{Pass::Forward,
            Geometry{n, c, h, w, outChannels, kh, kw, oh, ow, strideH, strideW,
-                    padH, padW, dilationH, dilationW, groups},
+                    padH, padW, dilationH, dilationW, groups, math},
            input, weight, result});
 }
 
@@ -424,14 +448,14 @@ void kiln_cuda_conv_transpose2d_f32(const float *input, const float *weight,
                                     int64_t ow, int64_t strideH,
                                     int64_t strideW, int64_t padH, int64_t padW,
                                     int64_t dilationH, int64_t dilationW,
-                                    int64_t groups) {
+                                    int64_t groups, int64_t math) {
   // The convolution it transposes takes the result [n, outChannels, oh,
   // ow] to the input [n, c, h, w], with the weight [c, outChannels /
   // groups, kh, kw] as its filter.
   run("kiln_cuda_conv_transpose2d_f32",
       Call{Pass::BackwardData,
            Geometry{n, outChannels, oh, ow, c, kh, kw, h, w, strideH, strideW,
-                    padH, padW, dilationH, dilationW, groups},
+                    padH, padW, dilationH, dilationW, groups, math},
            weight, input, result});
 }
 
@@ -439,10 +463,11 @@ void kiln_cuda_conv2d_weight_grad_f32(
     const float *input, const float *grad, float *result, int64_t n, int64_t c,
     int64_t h, int64_t w, int64_t outChannels, int64_t kh, int64_t kw,
     int64_t oh, int64_t ow, int64_t strideH, int64_t strideW, int64_t padH,
-    int64_t padW, int64_t dilationH, int64_t dilationW, int64_t groups) {
+    int64_t padW, int64_t dilationH, int64_t dilationW, int64_t groups,
+    int64_t math) {
   run("kiln_cuda_conv2d_weight_grad_f32",
       Call{Pass::BackwardFilter,
            Geometry{n, c, h, w, outChannels, kh, kw, oh, ow, strideH, strideW,
-                    padH, padW, dilationH, dilationW, groups},
+                    padH, padW, dilationH, dilationW, groups, math},
            input, grad, result});
 }

@@ -37,8 +37,13 @@ constexpr Status kSuccess = 0;       // CUDNN_STATUS_SUCCESS
 constexpr int kFloat = 0;            // CUDNN_DATA_FLOAT
 constexpr int kNchw = 0;             // CUDNN_TENSOR_NCHW
 constexpr int kCrossCorrelation = 1; // CUDNN_CROSS_CORRELATION
-/// CUDNN_FMA_MATH: kernels of FMA instructions only, so float32 stays
-/// float32 (CUDNN_DEFAULT_MATH lets Ampere and later GPUs compute in TF32).
+/// cudnnMathType_t. CUDNN_FMA_MATH: kernels of FMA instructions only, so
+/// float32 stays float32; CUDNN_DEFAULT_MATH lets Ampere and later GPUs
+/// compute float32 in TF32, on tensor cores (CUDNN_TENSOR_OP_MATH); with
+/// CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION they may convert it to half.
+constexpr int kDefaultMath = 0;
+constexpr int kTensorOpMath = 1;
+constexpr int kTensorOpAllowConversion = 2;
 constexpr int kFmaMath = 3;
 
 /// The functions, resolved by the names in KILN_CUDNN_SYMBOLS.

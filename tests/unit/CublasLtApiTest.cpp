@@ -21,6 +21,8 @@ namespace lt = kiln::cublaslt;
 static_assert(lt::kSuccess == CUBLAS_STATUS_SUCCESS);
 static_assert(lt::kFloat32 == CUDA_R_32F);
 static_assert(lt::kComputeFloat32 == CUBLAS_COMPUTE_32F);
+static_assert(lt::kComputeFastTf32 == CUBLAS_COMPUTE_32F_FAST_TF32);
+static_assert(lt::kComputeFastBf16 == CUBLAS_COMPUTE_32F_FAST_16BF);
 static_assert(lt::kOpN == CUBLAS_OP_N && lt::kOpT == CUBLAS_OP_T);
 static_assert(lt::kDescTransA == CUBLASLT_MATMUL_DESC_TRANSA);
 static_assert(lt::kDescTransB == CUBLASLT_MATMUL_DESC_TRANSB);

@@ -23,9 +23,10 @@ static_assert(dnn::kFloat == CUDNN_DATA_FLOAT);
 static_assert(dnn::kNchw == CUDNN_TENSOR_NCHW);
 static_assert(dnn::kCrossCorrelation == CUDNN_CROSS_CORRELATION);
 static_assert(dnn::kFmaMath == CUDNN_FMA_MATH);
-static_assert(CUDNN_TENSOR_OP_MATH == 1 &&
-                  CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION == 2,
-              "Cudnn.cpp passes over algorithms of these math types");
+static_assert(dnn::kDefaultMath == CUDNN_DEFAULT_MATH);
+static_assert(dnn::kTensorOpMath == CUDNN_TENSOR_OP_MATH);
+static_assert(dnn::kTensorOpAllowConversion ==
+              CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
 
 // Enums are passed as int, handles and descriptors as pointers.
 static_assert(sizeof(cudnnStatus_t) == sizeof(dnn::Status));

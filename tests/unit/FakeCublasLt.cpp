@@ -6,14 +6,16 @@
 // op(B) + beta C + bias), op(X) = X or its transpose, the bias indexed by
 // D's row; a strided batch of them where the layouts say so. Loaded with
 // $KILN_CUBLASLT, it checks what the runtime asks for: shapes that agree,
-// leading dimensions, float32 data computed in float32 (not TF32), a supported
-// epilogue with its bias, a workspace within the preference, and operands
-// aligned as the preference said (its algorithm relies on it; cuBLASLt's
-// default is 256 bytes). Invalid calls return CUBLAS_STATUS_INVALID_VALUE. On
-// the fake driver ($KILN_CUDA_DRIVER), an operand that starts in one of its
-// allocations must end in it, else the call fails as a kernel reading out of
-// bounds does (CUBLAS_STATUS_EXECUTION_FAILED); memory the driver did not
-// allocate (a caller's host tensors) is not checked.
+// leading dimensions, float32 data computed in float32 or, with the fast
+// compute types, on operands rounded as TF32 or bfloat16 tensor cores round
+// them (other compute types are refused), a supported epilogue with its bias, a
+// workspace within the preference, and operands aligned as the preference said
+// (its algorithm relies on it; cuBLASLt's default is 256 bytes). Invalid calls
+// return CUBLAS_STATUS_INVALID_VALUE. On the fake driver ($KILN_CUDA_DRIVER),
+// an operand that starts in one of its allocations must end in it, else the
+// call fails as a kernel reading out of bounds does
+// (CUBLAS_STATUS_EXECUTION_FAILED); memory the driver did not allocate (a
+// caller's host tensors) is not checked.
 //
 // While the fake driver's stream is captured, a product is recorded into the
 // graph (with its operands' addresses, as cuBLASLt's kernels are) and
@@ -104,7 +106,10 @@ bool allocated(const void *data, const Layout &layout) {
 /// Whether `desc` with these layouts is a product the fake computes.
 bool valid(const Desc &desc, const Layout &a, const Layout &b, const Layout &c,
            const Layout &d) {
-  if (desc.computeType != lt::kComputeFloat32 || desc.scaleType != lt::kFloat32)
+  if ((desc.computeType != lt::kComputeFloat32 &&
+       desc.computeType != lt::kComputeFastTf32 &&
+       desc.computeType != lt::kComputeFastBf16) ||
+      desc.scaleType != lt::kFloat32)
     return false;
   if (!validLayout(a) || !validLayout(b) || !validLayout(c) || !validLayout(d))
     return false;
@@ -137,6 +142,13 @@ void compute(void *data) {
   const Desc &desc = p.desc;
   const Layout &a = p.a, &b = p.b, &c = p.c, &d = p.d;
   bool hasBias = desc.addsBias(), relu = desc.appliesRelu();
+  // The fast compute types' tensor cores read rounded operands.
+  int bits = desc.computeType == lt::kComputeFastTf32   ? 10
+             : desc.computeType == lt::kComputeFastBf16 ? 7
+                                                        : 23;
+  auto operand = [bits](double v) -> double {
+    return bits == 23 ? v : kiln::fake::roundMantissa(float(v), bits);
+  };
   uint64_t m = d.rows, n = d.cols, k;
   uint64_t unused;
   opShape(a, desc.transA, unused, k);
@@ -150,8 +162,8 @@ void compute(void *data) {
       for (uint64_t i = 0; i < m; ++i) {
         double sum = 0;
         for (uint64_t l = 0; l < k; ++l)
-          sum += element(av, a, desc.transA, i, l) *
-                 element(bv, b, desc.transB, l, j);
+          sum += operand(element(av, a, desc.transA, i, l)) *
+                 operand(element(bv, b, desc.transB, l, j));
         double v = p.scale * sum;
         if (p.accumulate != 0)
           v += p.accumulate * cv[i + j * c.ld];
@@ -169,12 +181,12 @@ void compute(void *data) {
     if (FILE *file = std::fopen(path, "a")) {
       std::fprintf(file,
                    "matmul %s%llux%llux%llu transA=%d transB=%d "
-                   "epilogue=%u beta=%g\n",
+                   "epilogue=%u beta=%g compute=%d\n",
                    d.batch > 1 ? (std::to_string(d.batch) + "x").c_str() : "",
                    static_cast<unsigned long long>(m),
                    static_cast<unsigned long long>(n),
                    static_cast<unsigned long long>(k), desc.transA, desc.transB,
-                   desc.epilogue, p.accumulate);
+                   desc.epilogue, p.accumulate, desc.computeType);
       std::fclose(file);
     }
 }

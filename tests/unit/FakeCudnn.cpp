@@ -5,18 +5,22 @@
 // its convolutions: cross-correlation of NCHW tensors with a [k, c / groups,
 // kh, kw] filter, and its backward data and filter passes, each
 // y = alpha * result + beta * y. Loaded with $KILN_CUDNN, it checks what the
-// runtime asks for: float32 data and compute, NCHW, CUDNN_FMA_MATH (no
-// TF32), descriptors whose sizes agree (y is the forward convolution's
-// output), a stream set, the algorithm its heuristic offered with at least
-// the workspace that algorithm needs. Invalid calls return
-// CUDNN_STATUS_BAD_PARAM. On the fake driver ($KILN_CUDA_DRIVER), an operand
-// that starts in one of its allocations must end in it, else the call fails
-// as a kernel reading out of bounds does (CUDNN_STATUS_EXECUTION_FAILED).
+// runtime asks for: float32 data and compute, NCHW, descriptors whose sizes
+// agree (y is the forward convolution's output), a stream set, one of the
+// algorithms its heuristic offered with at least the workspace that
+// algorithm needs, and a math type that algorithm runs under. Invalid calls
+// return CUDNN_STATUS_BAD_PARAM. Under CUDNN_FMA_MATH it computes in
+// float32; under CUDNN_DEFAULT_MATH or CUDNN_TENSOR_OP_MATH, on operands
+// rounded to TF32, as tensor cores read them. On the fake driver
+// ($KILN_CUDA_DRIVER), an operand that starts in one of its allocations must
+// end in it, else the call fails as a kernel reading out of bounds does
+// (CUDNN_STATUS_EXECUTION_FAILED).
 //
-// Each heuristic ranks three algorithms: first one on TF32 tensor cores,
-// then one cuDNN does not support for the descriptors, then the one the
-// fake computes with, which asks for a 1 MiB workspace. The runtime must
-// pass over the first two.
+// Each heuristic ranks three algorithms: first one on TF32 tensor cores
+// (CUDNN_TENSOR_OP_MATH, a 2 MiB workspace), then one cuDNN does not
+// support for the descriptors, then one of the descriptor's math type (a
+// 1 MiB workspace). In float32 the runtime must pass over the first two; a
+// tensor-op algorithm run under CUDNN_FMA_MATH fails.
 //
 // While the fake driver's stream is captured, a convolution is recorded
 // into the graph and computed at each launch of it.
@@ -41,8 +45,10 @@ constexpr dnn::Status kBadParam = 2000;        // CUDNN_STATUS_BAD_PARAM
 constexpr dnn::Status kNotSupported = 3000;    // CUDNN_STATUS_NOT_SUPPORTED
 constexpr dnn::Status kExecutionFailed = 5000; // ..._EXECUTION_FAILED
 
-/// The algorithm the fake computes with, and its workspace.
+/// The algorithms the fake computes with, and their workspaces.
+constexpr int kTensorOpAlgorithm = 0;
 constexpr int kAlgorithm = 1;
+constexpr size_t kTensorOpWorkspaceBytes = size_t(2) << 20;
 constexpr size_t kWorkspaceBytes = size_t(1) << 20;
 
 struct Handle {
@@ -83,9 +89,11 @@ bool valid(const Tensor &x, const Filter &f, const Convolution &conv,
       f.h <= 0 || f.w <= 0)
     return false;
   if (conv.mode != dnn::kCrossCorrelation || conv.computeType != dnn::kFloat ||
-      conv.mathType != dnn::kFmaMath || conv.groups <= 0 || conv.strideH <= 0 ||
-      conv.strideW <= 0 || conv.dilationH <= 0 || conv.dilationW <= 0 ||
-      conv.padH < 0 || conv.padW < 0)
+      (conv.mathType != dnn::kFmaMath && conv.mathType != dnn::kDefaultMath &&
+       conv.mathType != dnn::kTensorOpMath) ||
+      conv.groups <= 0 || conv.strideH <= 0 || conv.strideW <= 0 ||
+      conv.dilationH <= 0 || conv.dilationW <= 0 || conv.padH < 0 ||
+      conv.padW < 0)
     return false;
   return x.n == y.n && x.c == f.c * conv.groups && y.c == f.k &&
          f.k % conv.groups == 0 &&
@@ -104,8 +112,9 @@ dnn::Status rank(const Tensor &x, const Filter &f, const Convolution &conv,
   if (!valid(x, f, conv, y) || requested < 1)
     return kBadParam;
   dnn::AlgoPerf offered[3] = {};
-  offered[0].algo = 0;
-  offered[0].mathType = 1; // CUDNN_TENSOR_OP_MATH
+  offered[0].algo = kTensorOpAlgorithm;
+  offered[0].memory = kTensorOpWorkspaceBytes;
+  offered[0].mathType = dnn::kTensorOpMath;
   offered[1].algo = 7;
   offered[1].status = kNotSupported;
   offered[1].mathType = conv.mathType;
@@ -168,7 +177,21 @@ void compute(void *data) {
                        : work.pass == Pass::BackwardData ? elements(x)
                                                          : elements(f);
   std::vector<double> sum(outElements, 0.0);
+  // Tensor cores read TF32 operands.
+  bool tf32 = work.conv.mathType != dnn::kFmaMath;
+  std::vector<float> aValues, bValues;
   const float *a = work.a, *b = work.b;
+  if (tf32) {
+    size_t aElements =
+        work.pass == Pass::BackwardData ? elements(f) : elements(x);
+    size_t bElements = work.pass == Pass::Forward ? elements(f) : elements(y);
+    for (size_t i = 0; i < aElements; ++i)
+      aValues.push_back(kiln::fake::roundMantissa(a[i], 10));
+    for (size_t i = 0; i < bElements; ++i)
+      bValues.push_back(kiln::fake::roundMantissa(b[i], 10));
+    a = aValues.data();
+    b = bValues.data();
+  }
   switch (work.pass) {
   case Pass::Forward:
     eachTerm(x, f, work.conv, y, [&](size_t xi, size_t wi, size_t yi) {
@@ -195,11 +218,12 @@ void compute(void *data) {
       const char *names[] = {"forward", "backward-data", "backward-filter"};
       std::fprintf(file,
                    "conv %s x=%dx%dx%dx%d w=%dx%dx%dx%d y=%dx%dx%dx%d "
-                   "stride=%dx%d pad=%dx%d dilation=%dx%d groups=%d\n",
+                   "stride=%dx%d pad=%dx%d dilation=%dx%d groups=%d%s\n",
                    names[static_cast<int>(work.pass)], x.n, x.c, x.h, x.w, f.k,
                    f.c, f.h, f.w, y.n, y.c, y.h, y.w, work.conv.strideH,
                    work.conv.strideW, work.conv.padH, work.conv.padW,
-                   work.conv.dilationH, work.conv.dilationW, work.conv.groups);
+                   work.conv.dilationH, work.conv.dilationW, work.conv.groups,
+                   tf32 ? " tf32" : "");
       std::fclose(file);
     }
 }
@@ -209,10 +233,15 @@ dnn::Status execute(void *handle, Pass pass, const void *alpha, const Tensor &x,
                     const Filter &f, const Convolution &conv, const Tensor &y,
                     int algo, void *workspace, size_t workspaceBytes,
                     const void *beta, const void *a, const void *b, void *out) {
+  // The tensor-op algorithm runs under its own math type only.
+  bool knownAlgorithm =
+      algo == kAlgorithm ||
+      (algo == kTensorOpAlgorithm && conv.mathType == dnn::kTensorOpMath);
+  size_t needed =
+      algo == kTensorOpAlgorithm ? kTensorOpWorkspaceBytes : kWorkspaceBytes;
   if (!handle || !static_cast<Handle *>(handle)->streamSet ||
-      !valid(x, f, conv, y) || algo != kAlgorithm ||
-      workspaceBytes < kWorkspaceBytes || !workspace || !alpha || !beta || !a ||
-      !b || !out)
+      !valid(x, f, conv, y) || !knownAlgorithm || workspaceBytes < needed ||
+      !workspace || !alpha || !beta || !a || !b || !out)
     return kBadParam;
   size_t xBytes = elements(x) * sizeof(float),
          yBytes = elements(y) * sizeof(float),

@@ -3,7 +3,8 @@
 // What the fake cuBLASLt and cuDNN ask of the fake CUDA driver
 // ($KILN_CUDA_DRIVER, which the runtime has loaded): whether an operand
 // stays inside the allocation it starts in, and whether a call is recorded
-// into a stream capture rather than computed now.
+// into a stream capture rather than computed now. And how both emulate
+// tensor cores' reduced-precision operands.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 namespace kiln::fake {
@@ -47,6 +49,20 @@ void runOrRecord(void (*run)(void *), std::shared_ptr<Work> work) {
   std::shared_ptr<void> held = work;
   if (!record || !record(run, &held))
     run(work.get());
+}
+
+/// `value` rounded to nearest (ties to even) with `bits` explicit mantissa
+/// bits, as tensor cores read float32 operands: 10 for TF32, 7 for
+/// bfloat16.
+inline float roundMantissa(float value, int bits) {
+  uint32_t u;
+  std::memcpy(&u, &value, sizeof(u));
+  int dropped = 23 - bits;
+  uint32_t lowest = (u >> dropped) & 1;
+  u += (uint32_t(1) << (dropped - 1)) - 1 + lowest;
+  u &= ~((uint32_t(1) << dropped) - 1);
+  std::memcpy(&value, &u, sizeof(u));
+  return value;
 }
 
 } // namespace kiln::fake

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FakeDriverSupport.h"
 #include "kiln/runtime/Cuda.h"
 #include "kiln/runtime/Library.h"
 
@@ -15,10 +16,12 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -87,7 +90,8 @@ TEST_F(CudaMatmul, MissingLibraryIsOneError) {
   float *a = onDevice(api, values), *b = onDevice(api, values),
         *c = onDevice(api, values);
   api.beginEntry("forward");
-  kiln_cuda_matmul_f32(a, b, nullptr, nullptr, c, 2, 2, 2, 0, 0, 0, 0.0);
+  kiln_cuda_matmul_f32(a, b, nullptr, nullptr, c, 2, 2, 2, 0, 0, 0,
+                       KILN_GPU_MATH_FLOAT32, 0.0);
   std::string failure = finish(api);
   EXPECT_EQ(failure.rfind("matmul [2 x 2] x [2 x 2] on cuBLASLt: cannot load "
                           "cuBLASLt (/nonexistent/libcublasLt.so: ",
@@ -141,7 +145,8 @@ TEST_F(CudaMatmul, EveryEpilogueMatchesTheRowMajorProduct) {
             kiln_cuda_matmul_f32(
                 dl, dr, withBias ? db : nullptr, withResidual ? ds : nullptr,
                 result, m, n, k, tl, tr,
-                relu ? KILN_ACTIVATION_RELU : KILN_ACTIVATION_NONE, 0.0);
+                relu ? KILN_ACTIVATION_RELU : KILN_ACTIVATION_NONE,
+                KILN_GPU_MATH_FLOAT32, 0.0);
             ++calls;
             std::vector<float> got(m * n);
             api.copyToHost(got.data(), result, m * n * 4);
@@ -177,7 +182,8 @@ TEST_F(CudaMatmul, BatchesOfProducts) {
                          rhs = random(batch * k * n, rng);
       float *dl = onDevice(api, lhs), *dr = onDevice(api, rhs);
       auto *result = static_cast<float *>(api.allocate(batch * m * n * 4));
-      kiln_cuda_batch_matmul_f32(dl, dr, result, batch, m, n, k, tl, tr);
+      kiln_cuda_batch_matmul_f32(dl, dr, result, batch, m, n, k, tl, tr,
+                                 KILN_GPU_MATH_FLOAT32);
       std::vector<float> got(batch * m * n);
       api.copyToHost(got.data(), result, got.size() * 4);
       ASSERT_EQ(finish(api), "");
@@ -211,7 +217,7 @@ TEST_F(CudaMatmul, OperandsAlignedOnlyToTheirElements) {
   auto *result = static_cast<float *>(api.allocate((m * n + 2) * 4));
   // lhs at 4 bytes, rhs at 12, the result at 8.
   kiln_cuda_matmul_f32(dl + 1, dr + 3, nullptr, nullptr, result + 2, m, n, k, 0,
-                       0, KILN_ACTIVATION_NONE, 0.0);
+                       0, KILN_ACTIVATION_NONE, KILN_GPU_MATH_FLOAT32, 0.0);
   std::vector<float> got(m * n);
   api.copyToHost(got.data(), result + 2, m * n * 4);
   ASSERT_EQ(finish(api), "");
@@ -221,6 +227,46 @@ TEST_F(CudaMatmul, OperandsAlignedOnlyToTheirElements) {
                 nullptr, m, n, k, false, false, false);
   for (int64_t i = 0; i < m * n; ++i)
     EXPECT_NEAR(got[i], expected[i], 1e-5) << "element " << i;
+  for (float *buffer : {dl, dr, result})
+    api.release(buffer);
+  EXPECT_EQ(finish(api), "");
+}
+
+// --gpu-math=tf32 and bf16: cuBLASLt's fast compute types, whose tensor
+// cores read operands rounded to 10 and 7 mantissa bits (the fake rounds
+// them so): the product is the float32 product of the rounded operands, and
+// not the float32 one.
+TEST_F(CudaMatmul, FastMathRoundsTheOperands) {
+  setenv("KILN_CUBLASLT", KILN_FAKE_CUBLASLT, 1);
+  std::mt19937 rng(13);
+  const int64_t m = 6, n = 5, k = 9;
+  std::vector<float> lhs = random(m * k, rng), rhs = random(k * n, rng);
+  float *dl = onDevice(api, lhs), *dr = onDevice(api, rhs);
+  auto *result = static_cast<float *>(api.allocate(m * n * 4));
+  std::vector<float> exact =
+      reference(lhs, rhs, nullptr, nullptr, m, n, k, false, false, false);
+  for (auto [math, bits] : {std::pair<int64_t, int>{KILN_GPU_MATH_TF32, 10},
+                            std::pair<int64_t, int>{KILN_GPU_MATH_BF16, 7}}) {
+    SCOPED_TRACE("math=" + std::to_string(math));
+    kiln_cuda_matmul_f32(dl, dr, nullptr, nullptr, result, m, n, k, 0, 0,
+                         KILN_ACTIVATION_NONE, math, 0.0);
+    std::vector<float> got(m * n);
+    api.copyToHost(got.data(), result, m * n * 4);
+    ASSERT_EQ(finish(api), "");
+    std::vector<float> roundedLhs = lhs, roundedRhs = rhs;
+    for (float &v : roundedLhs)
+      v = kiln::fake::roundMantissa(v, bits);
+    for (float &v : roundedRhs)
+      v = kiln::fake::roundMantissa(v, bits);
+    std::vector<float> expected = reference(
+        roundedLhs, roundedRhs, nullptr, nullptr, m, n, k, false, false, false);
+    double apart = 0;
+    for (int64_t i = 0; i < m * n; ++i) {
+      EXPECT_NEAR(got[i], expected[i], 1e-6) << "element " << i;
+      apart = std::max(apart, double(std::fabs(got[i] - exact[i])));
+    }
+    EXPECT_GT(apart, 1e-5) << "the operands were not rounded";
+  }
   for (float *buffer : {dl, dr, result})
     api.release(buffer);
   EXPECT_EQ(finish(api), "");

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FakeDriverSupport.h"
 #include "kiln/runtime/Cuda.h"
 #include "kiln/runtime/Library.h"
 
@@ -17,8 +18,10 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -76,7 +79,7 @@ struct Geometry {
 };
 
 class CudaConvolution : public ::testing::Test {
-protected:
+public:
   void SetUp() override {
     setenv("KILN_CUDA_DRIVER", KILN_FAKE_CUDA_DRIVER, 1);
     char error[512] = "";
@@ -104,7 +107,8 @@ TEST_F(CudaConvolution, MissingLibraryIsOneError) {
   std::vector<float> values(16, 1.0f);
   float *x = onDevice(values), *w = onDevice(values), *y = onDevice(values);
   api.beginEntry("forward");
-  kiln_cuda_conv2d_f32(x, w, y, 1, 1, 4, 4, 1, 1, 1, 4, 4, 1, 1, 0, 0, 1, 1, 1);
+  kiln_cuda_conv2d_f32(x, w, y, 1, 1, 4, 4, 1, 1, 1, 4, 4, 1, 1, 0, 0, 1, 1, 1,
+                       KILN_GPU_MATH_FLOAT32);
   std::string failure = finish(api);
   EXPECT_EQ(failure.rfind("conv2d of [1 x 1 x 4 x 4] by [1 x 1 x 1 x 1] "
                           "(stride 1x1, padding 0x0, dilation 1x1, groups 1) "
@@ -124,88 +128,129 @@ TEST_F(CudaConvolution, MissingLibraryIsOneError) {
   EXPECT_EQ(finish(api), "");
 }
 
-// The three passes against oneDNN's, for geometries with strides, padding,
-// dilation, groups and a transposed convolution's output padding. The fake
-// computes only with the algorithm its heuristic ranks third (after a TF32
-// one and an unsupported one), with that algorithm's workspace: a pass
-// that took another fails.
+/// The geometries the passes are checked on: strides, padding, dilation,
+/// groups and a transposed convolution's output padding.
+const Geometry kGeometries[] = {
+    {2, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {1, 4, 7, 5, 6, 3, 2, 2, 1, 1, 0, 2, 1, 2},
+    {2, 3, 6, 6, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1}, // output padding 1
+};
+
+/// `values` with `bits` mantissa bits (23: as they are).
+std::vector<float> rounded(std::vector<float> values, int bits) {
+  if (bits < 23)
+    for (float &v : values)
+      v = kiln::fake::roundMantissa(v, bits);
+  return values;
+}
+
+/// Runs the three passes of `g` on the GPU computing as `math` says, and on
+/// oneDNN from the operands rounded to `bits` mantissa bits: each GPU
+/// result must be within 1e-4 of oneDNN's. Returns the largest difference
+/// between the GPU's results and oneDNN's from the unrounded operands.
+double checkPasses(CudaConvolution &t, const Geometry &g, int64_t math,
+                   int bits, std::mt19937 &rng) {
+  const KilnCudaApi &api = t.api;
+  std::vector<float> x = random(g.xSize(), rng),
+                     filter = random(g.filterSize(), rng),
+                     dy = random(g.ySize(), rng);
+  float *dx = t.onDevice(x), *dFilter = t.onDevice(filter),
+        *dDy = t.onDevice(dy);
+  auto *out = static_cast<float *>(
+      api.allocate(std::max({g.xSize(), g.ySize(), g.filterSize()}) * 4));
+  double apart = 0;
+  // Compares the GPU's `count` results with oneDNN's `pass` (run on the
+  // operands rounded, and as they are).
+  auto compare = [&](const char *name, size_t count, auto pass) {
+    std::vector<float> got = t.toHost(out, count);
+    ASSERT_EQ(finish(api), "");
+    std::vector<float> expected(count), exact(count);
+    pass(rounded(x, bits), rounded(filter, bits), rounded(dy, bits),
+         expected.data());
+    pass(x, filter, dy, exact.data());
+    for (size_t i = 0; i < count; ++i) {
+      ASSERT_NEAR(got[i], expected[i], 1e-4) << name << ", element " << i;
+      apart = std::max(apart, double(std::fabs(got[i] - exact[i])));
+    }
+  };
+  using Values = const std::vector<float> &;
+  kiln_cuda_conv2d_f32(dx, dFilter, out, g.n, g.c, g.h, g.w, g.k, g.kh, g.kw,
+                       g.oh(), g.ow(), g.strideH, g.strideW, g.padH, g.padW,
+                       g.dilationH, g.dilationW, g.groups, math);
+  compare("conv2d", g.ySize(), [&](Values x, Values w, Values, float *out) {
+    kiln_conv2d_f32(x.data(), w.data(), nullptr, nullptr, out, g.n, g.c, g.h,
+                    g.w, g.k, g.kh, g.kw, g.oh(), g.ow(), g.strideH, g.strideW,
+                    g.padH, g.padW, g.dilationH, g.dilationW, g.groups,
+                    KILN_ACTIVATION_NONE, 0.0);
+  });
+  // The transposed convolution takes y's shape back to x's.
+  kiln_cuda_conv_transpose2d_f32(dDy, dFilter, out, g.n, g.k, g.oh(), g.ow(),
+                                 g.c, g.kh, g.kw, g.h, g.w, g.strideH,
+                                 g.strideW, g.padH, g.padW, g.dilationH,
+                                 g.dilationW, g.groups, math);
+  compare("conv_transpose2d", g.xSize(),
+          [&](Values, Values w, Values dy, float *out) {
+            kiln_conv_transpose2d_f32(
+                dy.data(), w.data(), nullptr, nullptr, out, g.n, g.k, g.oh(),
+                g.ow(), g.c, g.kh, g.kw, g.h, g.w, g.strideH, g.strideW, g.padH,
+                g.padW, g.outputPadH(), g.outputPadW(), g.dilationH,
+                g.dilationW, g.groups, KILN_ACTIVATION_NONE, 0.0);
+          });
+  kiln_cuda_conv2d_weight_grad_f32(dx, dDy, out, g.n, g.c, g.h, g.w, g.k, g.kh,
+                                   g.kw, g.oh(), g.ow(), g.strideH, g.strideW,
+                                   g.padH, g.padW, g.dilationH, g.dilationW,
+                                   g.groups, math);
+  compare("conv2d_weight_grad", g.filterSize(),
+          [&](Values x, Values, Values dy, float *out) {
+            kiln_conv2d_weight_grad_f32(x.data(), dy.data(), out, g.n, g.c, g.h,
+                                        g.w, g.k, g.kh, g.kw, g.oh(), g.ow(),
+                                        g.strideH, g.strideW, g.padH, g.padW,
+                                        g.dilationH, g.dilationW, g.groups);
+          });
+  for (float *buffer : {dx, dFilter, dDy, out})
+    api.release(buffer);
+  return apart;
+}
+
+// The three passes in float32 against oneDNN's. The fake's heuristic ranks
+// a TF32 algorithm and an unsupported one first: a pass that took either
+// fails, or computes on rounded operands.
 TEST_F(CudaConvolution, EveryPassMatchesOneDnn) {
   setenv("KILN_CUDNN", KILN_FAKE_CUDNN, 1);
   auto liveAllocations = symbol<size_t (*)()>(
       KILN_FAKE_CUDA_DRIVER, "kiln_fake_cuda_live_allocations");
   ASSERT_NE(liveAllocations, nullptr);
   size_t liveBefore = liveAllocations();
-  const Geometry geometries[] = {
-      {2, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-      {1, 4, 7, 5, 6, 3, 2, 2, 1, 1, 0, 2, 1, 2},
-      {2, 3, 6, 6, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1}, // output padding 1
+  // The fake's count so far (none before the runtime first loads it).
+  auto count = [] {
+    auto convolutions =
+        symbol<int (*)()>(KILN_FAKE_CUDNN, "kiln_fake_cudnn_convolutions");
+    return convolutions ? convolutions() : 0;
   };
+  int before = count();
   std::mt19937 rng(3);
-  int calls = 0;
-  for (const Geometry &g : geometries) {
+  for (const Geometry &g : kGeometries) {
     SCOPED_TRACE(g.name());
-    std::vector<float> x = random(g.xSize(), rng),
-                       filter = random(g.filterSize(), rng),
-                       dy = random(g.ySize(), rng);
-    float *dx = onDevice(x), *dFilter = onDevice(filter), *dDy = onDevice(dy);
-    auto *out = static_cast<float *>(
-        api.allocate(std::max({g.xSize(), g.ySize(), g.filterSize()}) * 4));
-
-    std::vector<float> expected(g.ySize());
-    kiln_conv2d_f32(x.data(), filter.data(), nullptr, nullptr, expected.data(),
-                    g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.oh(), g.ow(),
-                    g.strideH, g.strideW, g.padH, g.padW, g.dilationH,
-                    g.dilationW, g.groups, KILN_ACTIVATION_NONE, 0.0);
-    kiln_cuda_conv2d_f32(dx, dFilter, out, g.n, g.c, g.h, g.w, g.k, g.kh, g.kw,
-                         g.oh(), g.ow(), g.strideH, g.strideW, g.padH, g.padW,
-                         g.dilationH, g.dilationW, g.groups);
-    std::vector<float> got = toHost(out, g.ySize());
-    ASSERT_EQ(finish(api), "");
-    for (size_t i = 0; i < expected.size(); ++i)
-      ASSERT_NEAR(got[i], expected[i], 1e-4) << "conv2d, element " << i;
-
-    // The transposed convolution takes y's shape back to x's.
-    expected.assign(g.xSize(), 0);
-    kiln_conv_transpose2d_f32(
-        dy.data(), filter.data(), nullptr, nullptr, expected.data(), g.n, g.k,
-        g.oh(), g.ow(), g.c, g.kh, g.kw, g.h, g.w, g.strideH, g.strideW, g.padH,
-        g.padW, g.outputPadH(), g.outputPadW(), g.dilationH, g.dilationW,
-        g.groups, KILN_ACTIVATION_NONE, 0.0);
-    kiln_cuda_conv_transpose2d_f32(dDy, dFilter, out, g.n, g.k, g.oh(), g.ow(),
-                                   g.c, g.kh, g.kw, g.h, g.w, g.strideH,
-                                   g.strideW, g.padH, g.padW, g.dilationH,
-                                   g.dilationW, g.groups);
-    got = toHost(out, g.xSize());
-    ASSERT_EQ(finish(api), "");
-    for (size_t i = 0; i < expected.size(); ++i)
-      ASSERT_NEAR(got[i], expected[i], 1e-4)
-          << "conv_transpose2d, element " << i;
-
-    expected.assign(g.filterSize(), 0);
-    kiln_conv2d_weight_grad_f32(x.data(), dy.data(), expected.data(), g.n, g.c,
-                                g.h, g.w, g.k, g.kh, g.kw, g.oh(), g.ow(),
-                                g.strideH, g.strideW, g.padH, g.padW,
-                                g.dilationH, g.dilationW, g.groups);
-    kiln_cuda_conv2d_weight_grad_f32(dx, dDy, out, g.n, g.c, g.h, g.w, g.k,
-                                     g.kh, g.kw, g.oh(), g.ow(), g.strideH,
-                                     g.strideW, g.padH, g.padW, g.dilationH,
-                                     g.dilationW, g.groups);
-    got = toHost(out, g.filterSize());
-    ASSERT_EQ(finish(api), "");
-    for (size_t i = 0; i < expected.size(); ++i)
-      ASSERT_NEAR(got[i], expected[i], 1e-4)
-          << "conv2d_weight_grad, element " << i;
-    calls += 3;
-    for (float *buffer : {dx, dFilter, dDy, out})
-      api.release(buffer);
+    checkPasses(*this, g, KILN_GPU_MATH_FLOAT32, 23, rng);
   }
   ASSERT_EQ(finish(api), "");
-  auto convolutions =
-      symbol<int (*)()>(KILN_FAKE_CUDNN, "kiln_fake_cudnn_convolutions");
-  ASSERT_NE(convolutions, nullptr);
-  EXPECT_EQ(convolutions(), calls);
+  EXPECT_EQ(count() - before, 3 * int(std::size(kGeometries)));
   // Each call's workspace is freed after it.
   EXPECT_EQ(liveAllocations(), liveBefore);
+}
+
+// --gpu-math=tf32 (and bf16, whose convolutions are TF32's): cuDNN's
+// default math, whose tensor-op algorithm (the one the fake's heuristic
+// ranks first, with a larger workspace) computes on TF32 operands.
+TEST_F(CudaConvolution, Tf32MathRoundsTheOperands) {
+  setenv("KILN_CUDNN", KILN_FAKE_CUDNN, 1);
+  std::mt19937 rng(17);
+  for (int64_t math : {KILN_GPU_MATH_TF32, KILN_GPU_MATH_BF16}) {
+    SCOPED_TRACE("math=" + std::to_string(math));
+    double apart = checkPasses(*this, kGeometries[0], math, 10, rng);
+    EXPECT_GT(apart, 1e-5) << "the operands were not rounded";
+  }
+  EXPECT_EQ(finish(api), "");
 }
 
 // A result buffer too small for the convolution: cuDNN's kernel would
@@ -217,7 +262,8 @@ TEST_F(CudaConvolution, OperandOutsideItsBufferIsNamed) {
   float *x = onDevice(values), *w = onDevice(values);
   auto *y = static_cast<float *>(api.allocate(4));
   api.beginEntry("train_step");
-  kiln_cuda_conv2d_f32(x, w, y, 2, 3, 5, 5, 2, 3, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1);
+  kiln_cuda_conv2d_f32(x, w, y, 2, 3, 5, 5, 2, 3, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1,
+                       KILN_GPU_MATH_FLOAT32);
   std::string failure = finish(api);
   EXPECT_NE(failure.find("conv2d of [2 x 3 x 5 x 5] by [2 x 3 x 3 x 3] "
                          "(stride 1x1, padding 0x0, dilation 1x1, groups 1) "

@@ -13,6 +13,7 @@
 #include "dialects/Graph/IR/GraphDialect.h"
 #include "dialects/Kernel/IR/KernelDialect.h"
 
+#include "kiln/runtime/Cuda.h"
 #include "kiln/runtime/Library.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -41,6 +42,12 @@ static_assert(kiln::graph::getMaxEnumValForActivation() ==
                   0 KILN_ACTIVATIONS(KILN_COUNT_ACTIVATION),
               "graph::Activation has a case the runtime does not know");
 #undef KILN_COUNT_ACTIVATION
+
+// The GPU's library calls pass GpuMath as the runtime's KILN_GPU_MATH_*.
+static_assert(static_cast<int64_t>(kiln::GpuMath::Float32) ==
+                  KILN_GPU_MATH_FLOAT32 &&
+              static_cast<int64_t>(kiln::GpuMath::Tf32) == KILN_GPU_MATH_TF32 &&
+              static_cast<int64_t>(kiln::GpuMath::Bf16) == KILN_GPU_MATH_BF16);
 
 namespace kiln::lowering {
 namespace {
@@ -251,6 +258,7 @@ struct CudnnConvolution {
   int64_t n, c, h, w, k, kh, kw, oh, ow;
   ArrayRef<int64_t> strides, padding, dilation;
   int64_t groups;
+  GpuMath math;
 
   /// Whether cuDNN takes it: sizes its int descriptors state, tensors of
   /// fewer than 2^31 elements, and y the forward convolution's size (a
@@ -283,12 +291,25 @@ struct CudnnConvolution {
   }
 
   /// The runtime's arguments, in its terms: x's sizes, k, the kernel, y's
-  /// sizes, the window and groups.
+  /// sizes, the window, groups and the math mode.
   SmallVector<int64_t> arguments() const {
-    return {n,          c,           h,           w,
-            k,          kh,          kw,          oh,
-            ow,         strides[0],  strides[1],  padding[0],
-            padding[1], dilation[0], dilation[1], groups};
+    return {n,
+            c,
+            h,
+            w,
+            k,
+            kh,
+            kw,
+            oh,
+            ow,
+            strides[0],
+            strides[1],
+            padding[0],
+            padding[1],
+            dilation[0],
+            dilation[1],
+            groups,
+            static_cast<int64_t>(math)};
   }
 };
 
@@ -296,7 +317,8 @@ struct CudnnConvolution {
 /// kernel conv2d), or nothing where the library is another or cuDNN does
 /// not take it.
 template <typename ConvOp>
-std::optional<CudnnConvolution> onCudnn(ConvOp o, LibraryCalls library) {
+std::optional<CudnnConvolution> onCudnn(ConvOp o, LibraryCalls library,
+                                        GpuMath math) {
   if (library != LibraryCalls::Cuda || o.getChannelsLast() ||
       !elementTypeOf(o.getInput()).isF32())
     return std::nullopt;
@@ -314,7 +336,8 @@ std::optional<CudnnConvolution> onCudnn(ConvOp o, LibraryCalls library) {
                         o.getStrides(),
                         o.getPadding(),
                         o.getDilation(),
-                        static_cast<int64_t>(o.getGroups())};
+                        static_cast<int64_t>(o.getGroups()),
+                        math};
   if (!conv.takes())
     return std::nullopt;
   return conv;
@@ -340,7 +363,7 @@ Value cudnnConv2d(OpBuilder &b, Location loc, ConvOp o,
 /// convolution of the zero-dilated, padded input with the flipped,
 /// transposed weight.
 Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
-                      LibraryCalls library) {
+                      LibraryCalls library, GpuMath math) {
   bool libraryCalls = library == LibraryCalls::OneDnn;
   MLIRContext *ctx = b.getContext();
   bool channelsLast = op.getChannelsLast();
@@ -366,14 +389,28 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
         0.0);
   // On cuDNN, the backward-data pass of the convolution from the result's
   // size to the input's (its filter is this weight), then the bias.
-  CudnnConvolution transposed{rs[0], rs[1], rs[2], rs[3], xs[1], ws[2], ws[3],
-                              xs[2], xs[3], s,     p,     dl,    groups};
+  CudnnConvolution transposed{rs[0], rs[1], rs[2], rs[3], xs[1], ws[2],  ws[3],
+                              xs[2], xs[3], s,     p,     dl,    groups, math};
   if (library == LibraryCalls::Cuda && t.isF32() && !channelsLast &&
       transposed.takes()) {
     // The runtime's arguments are the transposed convolution's own.
-    SmallVector<int64_t> arguments{
-        xs[0], xs[1], xs[2], xs[3], outChannels, ws[2], ws[3], rs[2],
-        rs[3], s[0],  s[1],  p[0],  p[1],        dl[0], dl[1], groups};
+    SmallVector<int64_t> arguments{xs[0],
+                                   xs[1],
+                                   xs[2],
+                                   xs[3],
+                                   outChannels,
+                                   ws[2],
+                                   ws[3],
+                                   rs[2],
+                                   rs[3],
+                                   s[0],
+                                   s[1],
+                                   p[0],
+                                   p[1],
+                                   dl[0],
+                                   dl[1],
+                                   groups,
+                                   static_cast<int64_t>(math)};
     Value product =
         libraryCall(b, loc, "kiln_cuda_conv_transpose2d_f32", {x, w},
                     ArrayRef<RankedTensorType>{tensorTypeOf(op.getResult())},
@@ -441,7 +478,7 @@ Value convTranspose2d(OpBuilder &b, Location loc, ConvTranspose2DOp op,
 /// padded input: dw[o, c, kh, kw] = sum over n, y, x of
 /// input[n, channel, y s + kh d, x s + kw d] * g[n, o, y, x].
 Value conv2dWeightGrad(OpBuilder &b, Location loc, Conv2DWeightGradOp op,
-                       LibraryCalls library) {
+                       LibraryCalls library, GpuMath math) {
   bool libraryCalls = library == LibraryCalls::OneDnn;
   MLIRContext *ctx = b.getContext();
   bool channelsLast = op.getChannelsLast();
@@ -461,8 +498,8 @@ Value conv2dWeightGrad(OpBuilder &b, Location loc, Conv2DWeightGradOp op,
                        {xs[0], xs[1], xs[2], xs[3], gs[1], rs[2], rs[3], gs[2],
                         gs[3], s[0], s[1], p[0], p[1], dl[0], dl[1], groups},
                        0.0);
-  CudnnConvolution conv{xs[0], xs[1], xs[2], xs[3], gs[1], rs[2], rs[3],
-                        gs[2], gs[3], s,     p,     dl,    groups};
+  CudnnConvolution conv{xs[0], xs[1], xs[2], xs[3], gs[1], rs[2],  rs[3],
+                        gs[2], gs[3], s,     p,     dl,    groups, math};
   if (library == LibraryCalls::Cuda && t.isF32() && !channelsLast &&
       conv.takes())
     return libraryCall(b, loc, "kiln_cuda_conv2d_weight_grad_f32", {x, g},
@@ -652,17 +689,18 @@ int64_t contractedSize(Value lhs, bool transposeLhs) {
 /// kernel.matmul as a call of the library's matmul with activation `act`
 /// (the op's, or none where the library applies it not).
 Value matmulCall(OpBuilder &b, Location loc, kernel::MatmulOp o,
-                 LibraryCalls library, graph::Activation act) {
+                 LibraryCalls library, GpuMath math, graph::Activation act) {
   RankedTensorType result = tensorTypeOf(o.getResult());
   int64_t k = contractedSize(o.getLhs(), o.getTransposeLhs());
-  return libraryCall(
-      b, loc,
-      library == LibraryCalls::Cuda ? "kiln_cuda_matmul_f32"
-                                    : "kiln_matmul_f32",
-      {o.getLhs(), o.getRhs(), o.getBias(), o.getResidual()}, result,
-      {result.getDimSize(0), result.getDimSize(1), k, o.getTransposeLhs(),
-       o.getTransposeRhs(), static_cast<int64_t>(act)},
-      o.getAlpha().convertToDouble());
+  bool cuda = library == LibraryCalls::Cuda;
+  SmallVector<int64_t> ints{
+      result.getDimSize(0), result.getDimSize(1), k,
+      o.getTransposeLhs(),  o.getTransposeRhs(),  static_cast<int64_t>(act)};
+  if (cuda)
+    ints.push_back(static_cast<int64_t>(math));
+  return libraryCall(b, loc, cuda ? "kiln_cuda_matmul_f32" : "kiln_matmul_f32",
+                     {o.getLhs(), o.getRhs(), o.getBias(), o.getResidual()},
+                     result, ints, o.getAlpha().convertToDouble());
 }
 
 /// Whether cuBLASLt takes a product of these sizes: none of them zero (an
@@ -685,12 +723,12 @@ bool onLibrary(kernel::MatmulOp o, LibraryCalls library) {
 /// kernel.matmul on the library: cuBLASLt's epilogues apply a bias, a
 /// residual and ReLU, so other activations follow as a generic.
 Value libraryMatmul(OpBuilder &b, Location loc, kernel::MatmulOp o,
-                    LibraryCalls library) {
+                    LibraryCalls library, GpuMath math) {
   graph::Activation act = o.getActivation();
   if (library == LibraryCalls::OneDnn || act == graph::Activation::none ||
       act == graph::Activation::relu)
-    return matmulCall(b, loc, o, library, act);
-  Value product = matmulCall(b, loc, o, library, graph::Activation::none);
+    return matmulCall(b, loc, o, library, math, act);
+  Value product = matmulCall(b, loc, o, library, math, graph::Activation::none);
   return epilogue(b, loc, product, Value(), 1, Value(), act,
                   o.getAlpha().convertToDouble());
 }
@@ -716,7 +754,8 @@ Value convCall(OpBuilder &b, Location loc, kernel::Conv2DOp o) {
 /// dimensions flattened into one batch; nothing where the library is
 /// another or cuBLASLt does not take the sizes.
 std::optional<Value> cudaBatchMatmul(OpBuilder &b, Location loc,
-                                     BatchMatmulOp o, LibraryCalls library) {
+                                     BatchMatmulOp o, LibraryCalls library,
+                                     GpuMath math) {
   if (library != LibraryCalls::Cuda || !elementTypeOf(o.getLhs()).isF32())
     return std::nullopt;
   RankedTensorType result = tensorTypeOf(o.getResult());
@@ -731,14 +770,16 @@ std::optional<Value> cudaBatchMatmul(OpBuilder &b, Location loc,
   return libraryCall(b, loc, "kiln_cuda_batch_matmul_f32",
                      {o.getLhs(), o.getRhs()},
                      ArrayRef<RankedTensorType>{result},
-                     {batch, m, n, k, o.getTransposeLhs(), o.getTransposeRhs()},
+                     {batch, m, n, k, o.getTransposeLhs(), o.getTransposeRhs(),
+                      static_cast<int64_t>(math)},
                      ArrayRef<double>{})
       .front();
 }
 
 } // namespace
 
-Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
+Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library,
+                         GpuMath math) {
   Location loc = op->getLoc();
   return llvm::TypeSwitch<Operation *, Results>(op)
       .Case([&](MatmulOp o) {
@@ -747,24 +788,25 @@ Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
                         o.getTransposeRhs(), shapeOf(o.getResult()))};
       })
       .Case([&](BatchMatmulOp o) {
-        if (std::optional<Value> call = cudaBatchMatmul(b, loc, o, library))
+        if (std::optional<Value> call =
+                cudaBatchMatmul(b, loc, o, library, math))
           return SmallVector<Value>{*call};
         return SmallVector<Value>{
             contraction(b, loc, o.getLhs(), o.getRhs(), o.getTransposeLhs(),
                         o.getTransposeRhs(), shapeOf(o.getResult()))};
       })
       .Case([&](Conv2DOp o) {
-        if (std::optional<CudnnConvolution> conv = onCudnn(o, library))
+        if (std::optional<CudnnConvolution> conv = onCudnn(o, library, math))
           return SmallVector<Value>{cudnnConv2d(b, loc, o, *conv, Value(),
                                                 graph::Activation::none, 0.0)};
         return SmallVector<Value>{channelsLastAgain(
             b, loc, generatedConv2d(b, loc, o), o.getChannelsLast())};
       })
       .Case([&](ConvTranspose2DOp o) {
-        return SmallVector<Value>{convTranspose2d(b, loc, o, library)};
+        return SmallVector<Value>{convTranspose2d(b, loc, o, library, math)};
       })
       .Case([&](Conv2DWeightGradOp o) {
-        return SmallVector<Value>{conv2dWeightGrad(b, loc, o, library)};
+        return SmallVector<Value>{conv2dWeightGrad(b, loc, o, library, math)};
       })
       .Case([&](MaxPool2DOp o) {
         return SmallVector<Value>{pool(
@@ -803,7 +845,7 @@ Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
       })
       .Case([&](kernel::MatmulOp o) {
         if (onLibrary(o, library))
-          return SmallVector<Value>{libraryMatmul(b, loc, o, library)};
+          return SmallVector<Value>{libraryMatmul(b, loc, o, library, math)};
         Value product =
             contraction(b, loc, o.getLhs(), o.getRhs(), o.getTransposeLhs(),
                         o.getTransposeRhs(), shapeOf(o.getResult()));
@@ -815,7 +857,7 @@ Results lowerContraction(OpBuilder &b, Operation *op, LibraryCalls library) {
         if (library == LibraryCalls::OneDnn &&
             elementTypeOf(o.getInput()).isF32())
           return SmallVector<Value>{convCall(b, loc, o)};
-        if (std::optional<CudnnConvolution> conv = onCudnn(o, library))
+        if (std::optional<CudnnConvolution> conv = onCudnn(o, library, math))
           return SmallVector<Value>{
               cudnnConv2d(b, loc, o, *conv, o.getResidual(), o.getActivation(),
                           o.getAlpha().convertToDouble())};

@@ -78,11 +78,17 @@ struct ConvertGraphToLinalg
                              kiln::kernel::KernelDialect>();
     target.addLegalOp<kiln::kernel::LibraryCallOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    kiln::GpuMath math;
+    if (!kiln::parseGpuMath(gpuMath.c_str(), math)) {
+      getOperation().emitError("gpu-math=")
+          << gpuMath << " is not a GPU math mode; modes: fp32, tf32, bf16";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(ctx);
-    kiln::populateGraphToLinalgPatterns(patterns,
-                                        !libraryCalls ? kiln::LibraryCalls::None
-                                        : cuda        ? kiln::LibraryCalls::Cuda
-                                               : kiln::LibraryCalls::OneDnn);
+    kiln::LibraryCalls library = !libraryCalls ? kiln::LibraryCalls::None
+                                 : cuda        ? kiln::LibraryCalls::Cuda
+                                               : kiln::LibraryCalls::OneDnn;
+    kiln::populateGraphToLinalgPatterns(patterns, library, math);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       return signalPassFailure();
@@ -92,11 +98,11 @@ struct ConvertGraphToLinalg
 } // namespace
 
 void kiln::populateGraphToLinalgPatterns(RewritePatternSet &patterns,
-                                         LibraryCalls library) {
+                                         LibraryCalls library, GpuMath math) {
   MLIRContext *ctx = patterns.getContext();
   using namespace kiln::lowering;
-  LowerFamily contraction = [library](OpBuilder &b, Operation *op) {
-    return lowerContraction(b, op, library);
+  LowerFamily contraction = [library, math](OpBuilder &b, Operation *op) {
+    return lowerContraction(b, op, library, math);
   };
   LowerFamily model = [library](OpBuilder &b, Operation *op) {
     return lowerModel(b, op, library == LibraryCalls::OneDnn);

@@ -80,11 +80,25 @@ struct KilnCudaApi {
 
 enum { kKilnCudaApiVersion = 3 };
 
+/// How cuBLASLt and cuDNN compute float32 (kilnc --gpu-math), the last
+/// int argument of each library call below.
+enum {
+  /// Float32 throughout, as on the CPU: CUBLAS_COMPUTE_32F, CUDNN_FMA_MATH.
+  KILN_GPU_MATH_FLOAT32 = 0,
+  /// TF32 tensor cores: CUBLAS_COMPUTE_32F_FAST_TF32, CUDNN_DEFAULT_MATH.
+  KILN_GPU_MATH_TF32 = 1,
+  /// bfloat16 tensor cores for products (CUBLAS_COMPUTE_32F_FAST_16BF);
+  /// convolutions as with TF32 (cuDNN's legacy API converts float32 only to
+  /// half precision, not bfloat16).
+  KILN_GPU_MATH_BF16 = 2,
+};
+
 /// The runtime's API (exported by every GPU artefact).
 const KilnCudaApi *kiln_cuda_api(void);
 
 /// kiln_matmul_f32 (Library.h) on device buffers, for the host code of GPU
-/// artefacts: one cuBLASLt matmul queued on the artefact's stream, its bias
+/// artefacts, computing as `math` (KILN_GPU_MATH_*) says: one cuBLASLt
+/// matmul queued on the artefact's stream, its bias
 /// and ReLU applied by cuBLASLt's epilogues (the only activations it takes;
 /// any other is a programming error) and the residual as its C operand.
 /// cuBLASLt is loaded with dlopen on first use: $KILN_CUBLASLT, else
@@ -94,7 +108,7 @@ void kiln_cuda_matmul_f32(const float *lhs, const float *rhs, const float *bias,
                           const float *residual, float *result, int64_t m,
                           int64_t n, int64_t k, int64_t transposeLhs,
                           int64_t transposeRhs, int64_t activation,
-                          double alpha);
+                          int64_t math, double alpha);
 
 /// `batch` products at once, as kiln_cuda_matmul_f32 without bias, residual
 /// or activation: result[i] = op(lhs[i]) x op(rhs[i]) for i < batch, each
@@ -103,11 +117,11 @@ void kiln_cuda_matmul_f32(const float *lhs, const float *rhs, const float *bias,
 void kiln_cuda_batch_matmul_f32(const float *lhs, const float *rhs,
                                 float *result, int64_t batch, int64_t m,
                                 int64_t n, int64_t k, int64_t transposeLhs,
-                                int64_t transposeRhs);
+                                int64_t transposeRhs, int64_t math);
 
 /// The three passes of a float32 2-D convolution on device buffers,
-/// channels-first, each one cuDNN call queued on the artefact's stream
-/// (CUDNN_FMA_MATH: no TF32). Their arguments are the CPU's
+/// channels-first, each one cuDNN call queued on the artefact's stream,
+/// computing as `math` says. Their arguments are the CPU's
 /// (kiln_conv2d_f32, kiln_conv_transpose2d_f32, kiln_conv2d_weight_grad_f32
 /// in Library.h) less bias, residual and activation, which the generated
 /// epilogue applies, and the transposed convolution's output padding, which
@@ -123,7 +137,8 @@ void kiln_cuda_conv2d_f32(const float *input, const float *weight,
                           int64_t w, int64_t outChannels, int64_t kh,
                           int64_t kw, int64_t oh, int64_t ow, int64_t strideH,
                           int64_t strideW, int64_t padH, int64_t padW,
-                          int64_t dilationH, int64_t dilationW, int64_t groups);
+                          int64_t dilationH, int64_t dilationW, int64_t groups,
+                          int64_t math);
 
 /// result[n, outChannels, oh, ow] = conv_transpose2d(input [n, c, h, w],
 /// weight [c, outChannels / groups, kh, kw]): the data gradient of the
@@ -135,7 +150,7 @@ void kiln_cuda_conv_transpose2d_f32(const float *input, const float *weight,
                                     int64_t ow, int64_t strideH,
                                     int64_t strideW, int64_t padH, int64_t padW,
                                     int64_t dilationH, int64_t dilationW,
-                                    int64_t groups);
+                                    int64_t groups, int64_t math);
 
 /// result[outChannels, c / groups, kh, kw] = the weight gradient of
 /// conv2d(input [n, c, h, w]) given the gradient `grad` [n, outChannels, oh,
@@ -144,7 +159,8 @@ void kiln_cuda_conv2d_weight_grad_f32(
     const float *input, const float *grad, float *result, int64_t n, int64_t c,
     int64_t h, int64_t w, int64_t outChannels, int64_t kh, int64_t kw,
     int64_t oh, int64_t ow, int64_t strideH, int64_t strideW, int64_t padH,
-    int64_t padW, int64_t dilationH, int64_t dilationW, int64_t groups);
+    int64_t padW, int64_t dilationH, int64_t dilationW, int64_t groups,
+    int64_t math);
 
 } // extern "C"
 

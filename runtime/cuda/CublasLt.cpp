@@ -92,21 +92,9 @@ std::string load(Library &lib) {
   if (lib.library)
     return "";
   std::string tried;
-  const char *named = std::getenv("KILN_CUBLASLT");
-  for (const char *path :
-       {named, "libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11"}) {
-    if (!path || !*path)
-      continue;
-    if (void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) {
-      lib.library = handle;
-      break;
-    }
-    const char *why = dlerror();
-    tried += std::string(tried.empty() ? "" : "; ") + path + ": " +
-             (why ? why : "not found");
-    if (path == named)
-      break; // what was named is what must load
-  }
+  lib.library = kiln::rt::openFirst(
+      "KILN_CUBLASLT",
+      {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11"}, tried);
   if (!lib.library)
     return "cannot load cuBLASLt (" + tried +
            "): set KILN_CUBLASLT to libcublasLt.so's path, or compile with "

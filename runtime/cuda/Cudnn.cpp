@@ -157,20 +157,8 @@ std::string load(Library &lib) {
   if (lib.library)
     return "";
   std::string tried;
-  const char *named = std::getenv("KILN_CUDNN");
-  for (const char *path : {named, "libcudnn.so.9", "libcudnn.so.8"}) {
-    if (!path || !*path)
-      continue;
-    if (void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) {
-      lib.library = handle;
-      break;
-    }
-    const char *why = dlerror();
-    tried += std::string(tried.empty() ? "" : "; ") + path + ": " +
-             (why ? why : "not found");
-    if (path == named)
-      break; // what was named is what must load
-  }
+  lib.library = kiln::rt::openFirst("KILN_CUDNN",
+                                    {"libcudnn.so.9", "libcudnn.so.8"}, tried);
   if (!lib.library)
     return "cannot load cuDNN (" + tried +
            "): set KILN_CUDNN to libcudnn.so's path, or compile with "

@@ -2,17 +2,19 @@
 
 #include "compiler/Codegen/Passes.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/FoldUtils.h"
 #include "mlir/Transforms/RegionUtils.h"
-#include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 #include <algorithm>
 #include <functional>
@@ -68,6 +70,111 @@ SmallVector<scf::ParallelOp> outermostParallelLoops(func::FuncOp func) {
       outermost.push_back(loop);
   });
   return outermost;
+}
+
+/// Marks the grid loop of a row reduction made one block per row, which
+/// shapeLoops maps as it is (not tiled). Removed there.
+constexpr llvm::StringLiteral kRowPerBlock = "kiln.row_per_block";
+
+/// The all-reduce of the op that combines a row's values into an output.
+std::optional<gpu::AllReduceOperation> allReduceOf(Operation *combiner) {
+  using Kind = gpu::AllReduceOperation;
+  return llvm::TypeSwitch<Operation *, std::optional<Kind>>(combiner)
+      .Case<arith::AddFOp, arith::AddIOp>([](auto) { return Kind::ADD; })
+      .Case<arith::MulFOp, arith::MulIOp>([](auto) { return Kind::MUL; })
+      .Case([](arith::MaximumFOp) { return Kind::MAXIMUMF; })
+      .Case([](arith::MinimumFOp) { return Kind::MINIMUMF; })
+      .Case([](arith::MaxNumFOp) { return Kind::MAXNUMF; })
+      .Case([](arith::MinNumFOp) { return Kind::MINNUMF; })
+      .Case([](arith::MaxSIOp) { return Kind::MAXSI; })
+      .Case([](arith::MinSIOp) { return Kind::MINSI; })
+      .Case([](arith::MaxUIOp) { return Kind::MAXUI; })
+      .Case([](arith::MinUIOp) { return Kind::MINUI; })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+/// A generic that reduces rows: its parallel loops (the rows) first, then
+/// one reduction loop along each row.
+struct RowReduction {
+  linalg::GenericOp op;
+  SmallVector<int64_t> rows; // the parallel loops' sizes
+  int64_t length;            // the reduction loop's
+  /// Per output: the value the row contributes, the op combining it into
+  /// the output, and that op's all-reduce.
+  SmallVector<Value> contributions;
+  SmallVector<Operation *> combiners;
+  SmallVector<gpu::AllReduceOperation> kinds;
+};
+
+/// `op` as a RowReduction of rows at least `minLength` long whose inputs
+/// read each row contiguously, if it is one.
+std::optional<RowReduction> matchRowReduction(linalg::LinalgOp linalgOp,
+                                              int64_t minLength) {
+  auto op = dyn_cast<linalg::GenericOp>(linalgOp.getOperation());
+  if (!op || minLength <= 0)
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  unsigned loops = iterators.size();
+  if (loops < 2 || op.getNumDpsInits() == 0)
+    return std::nullopt;
+  for (unsigned i = 0; i < loops; ++i)
+    if ((iterators[i] == utils::IteratorType::reduction) != (i + 1 == loops))
+      return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic) || ranges.back() < minLength)
+    return std::nullopt;
+  unsigned r = loops - 1;
+  AffineExpr along = getAffineDimExpr(r, op.getContext());
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!map.isFunctionOfDim(r))
+      continue;
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    if (!type || map.getNumResults() == 0 || map.getResults().back() != along ||
+        !isLastMemrefDimUnitStride(type))
+      return std::nullopt;
+    for (AffineExpr e : map.getResults().drop_back())
+      if (e.isFunctionOfDim(r))
+        return std::nullopt;
+  }
+  RowReduction match{op, SmallVector<int64_t>(ranges.begin(), ranges.end() - 1),
+                     ranges.back()};
+  SmallVector<BlockArgument> outputs(op.getRegionOutputArgs());
+  for (unsigned i = 0; i < outputs.size(); ++i) {
+    OpOperand *init = op.getDpsInitOperand(i);
+    if (!isa<MemRefType>(init->get().getType()) ||
+        op.getMatchingIndexingMap(init).isFunctionOfDim(r))
+      return std::nullopt;
+    SmallVector<Operation *> combiners;
+    Value contribution = matchReduction(outputs, i, combiners);
+    if (!contribution || combiners.size() != 1)
+      return std::nullopt;
+    std::optional<gpu::AllReduceOperation> kind = allReduceOf(combiners[0]);
+    if (!kind || !arith::getNeutralElement(combiners[0]))
+      return std::nullopt;
+    match.contributions.push_back(contribution);
+    match.combiners.push_back(combiners[0]);
+    match.kinds.push_back(*kind);
+  }
+  return match;
+}
+
+/// The indices `map` gives for the loop indices `ivs`.
+SmallVector<Value> indicesOf(OpBuilder &b, Location loc, AffineMap map,
+                             ValueRange ivs) {
+  SmallVector<Value> indices;
+  for (unsigned i = 0; i < map.getNumResults(); ++i) {
+    AffineExpr e = map.getResult(i);
+    if (auto dim = dyn_cast<AffineDimExpr>(e))
+      indices.push_back(ivs[dim.getPosition()]);
+    else if (auto constant = dyn_cast<AffineConstantExpr>(e))
+      indices.push_back(
+          b.create<arith::ConstantIndexOp>(loc, constant.getValue()));
+    else
+      indices.push_back(
+          b.create<affine::AffineApplyOp>(loc, map.getSubMap({i}), ivs));
+  }
+  return indices;
 }
 
 /// Whether `op` holds a parallel loop (a kernel to be).
@@ -164,12 +271,133 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
       if (failed(ordered))
         return failure();
       op = *ordered;
+      if (std::optional<RowReduction> rows =
+              matchRowReduction(op, blockReductionMinLength);
+          rows && threadsPerBlock >= 32) {
+        rowPerBlock(rewriter, *rows);
+        continue;
+      }
       rewriter.setInsertionPoint(op);
       if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))
         return op->emitError("kiln-gpu-map-loops: cannot lower to loops");
       rewriter.eraseOp(op);
     }
     return success();
+  }
+
+  /// A row reduction as one block per row: the grid loop runs over the
+  /// rows, the threads stride along the row (consecutive threads,
+  /// consecutive elements) folding partial values from the combiner's
+  /// identity, gpu.all_reduce combines them, and thread 0 combines the
+  /// row's value into the output. Every thread reaches the all-reduce: the
+  /// thread loop's bound is a constant, the launch's block size.
+  void rowPerBlock(IRRewriter &rewriter, const RowReduction &match) {
+    linalg::GenericOp op = match.op;
+    Location loc = op.getLoc();
+    auto index = [&](OpBuilder &b, int64_t v) -> Value {
+      return b.create<arith::ConstantIndexOp>(loc, v);
+    };
+    int64_t rows = 1;
+    for (int64_t size : match.rows)
+      rows *= size;
+    // About four elements a thread, a whole number of warps.
+    int64_t threads = 32;
+    while (threads * 4 < match.length && threads * 2 <= threadsPerBlock)
+      threads *= 2;
+    rewriter.setInsertionPoint(op);
+    Value zero = index(rewriter, 0), one = index(rewriter, 1);
+    auto grid = rewriter.create<scf::ParallelOp>(
+        loc, ValueRange{zero}, ValueRange{index(rewriter, rows)},
+        ValueRange{one});
+    grid->setAttr(kRowPerBlock, rewriter.getUnitAttr());
+    // The row's indices, from its position in the grid.
+    rewriter.setInsertionPointToStart(grid.getBody());
+    SmallVector<Value> ivs(match.rows.size());
+    Value rest = grid.getInductionVars().front();
+    for (size_t d = match.rows.size(); d-- > 1;) {
+      Value size = index(rewriter, match.rows[d]);
+      ivs[d] = rewriter.create<arith::RemUIOp>(loc, rest, size);
+      rest = rewriter.create<arith::DivUIOp>(loc, rest, size);
+    }
+    ivs[0] = rest;
+    auto block = rewriter.create<scf::ParallelOp>(
+        loc, ValueRange{zero}, ValueRange{index(rewriter, threads)},
+        ValueRange{one});
+    rewriter.setInsertionPointToStart(block.getBody());
+    Value thread = block.getInductionVars().front();
+    Block &body = op.getRegion().front();
+    IRMapping mapping;
+    // Inputs that do not vary along the row are read once.
+    SmallVector<OpOperand *> alongRow;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      BlockArgument arg = body.getArgument(input->getOperandNumber());
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (!isa<MemRefType>(input->get().getType()))
+        mapping.map(arg, input->get());
+      else if (map.isFunctionOfDim(match.rows.size()))
+        alongRow.push_back(input);
+      else
+        mapping.map(arg,
+                    rewriter.create<memref::LoadOp>(
+                        loc, input->get(), indicesOf(rewriter, loc, map, ivs)));
+    }
+    SmallVector<Value> identities;
+    for (Operation *combiner : match.combiners)
+      identities.push_back(rewriter.create<arith::ConstantOp>(
+          loc, *arith::getNeutralElement(combiner)));
+    auto partial = rewriter.create<scf::ForOp>(
+        loc, thread, index(rewriter, match.length), index(rewriter, threads),
+        identities,
+        [&](OpBuilder &b, Location loc, Value position, ValueRange partials) {
+          SmallVector<Value> all(ivs);
+          all.push_back(position);
+          IRMapping inside = mapping;
+          for (OpOperand *input : alongRow)
+            inside.map(
+                body.getArgument(input->getOperandNumber()),
+                b.create<memref::LoadOp>(
+                    loc, input->get(),
+                    indicesOf(b, loc, op.getMatchingIndexingMap(input), all)));
+          for (auto [arg, value] :
+               llvm::zip(op.getRegionOutputArgs(), partials))
+            inside.map(arg, value);
+          for (Operation &inner : body.without_terminator()) {
+            if (auto linalgIndex = dyn_cast<linalg::IndexOp>(inner))
+              inside.map(linalgIndex.getResult(), all[linalgIndex.getDim()]);
+            else
+              b.clone(inner, inside);
+          }
+          SmallVector<Value> next;
+          for (Value v : body.getTerminator()->getOperands())
+            next.push_back(inside.lookupOrDefault(v));
+          b.create<scf::YieldOp>(loc, next);
+        });
+    SmallVector<Value> reduced;
+    for (auto [value, kind] : llvm::zip(partial.getResults(), match.kinds))
+      reduced.push_back(rewriter.create<gpu::AllReduceOp>(
+          loc, value.getType(), value,
+          gpu::AllReduceOperationAttr::get(op.getContext(), kind),
+          rewriter.getUnitAttr()));
+    Value first = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                                 thread, zero);
+    auto once =
+        rewriter.create<scf::IfOp>(loc, first, /*withElseRegion=*/false);
+    rewriter.setInsertionPointToStart(once.thenBlock());
+    SmallVector<Value> rowIvs(ivs);
+    rowIvs.push_back(zero); // output maps do not read the reduction's index
+    for (unsigned i = 0; i < match.combiners.size(); ++i) {
+      OpOperand *init = op.getDpsInitOperand(i);
+      SmallVector<Value> indices =
+          indicesOf(rewriter, loc, op.getMatchingIndexingMap(init), rowIvs);
+      IRMapping combine;
+      combine.map(op.getRegionOutputArgs()[i],
+                  rewriter.create<memref::LoadOp>(loc, init->get(), indices));
+      combine.map(match.contributions[i], reduced[i]);
+      Operation *combined = rewriter.clone(*match.combiners[i], combine);
+      rewriter.create<memref::StoreOp>(loc, combined->getResult(0), init->get(),
+                                       indices);
+    }
+    rewriter.eraseOp(op);
   }
 
   /// `op` with its parallel dimensions first, so that its loops are one
@@ -215,6 +443,14 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
   /// and stores coalesce).
   LogicalResult shapeLoops(IRRewriter &rewriter, func::FuncOp func) {
     for (scf::ParallelOp loop : outermostParallelLoops(func)) {
+      if (loop->removeAttr(kRowPerBlock)) {
+        mapTo(loop, gpu::Processor::BlockX);
+        loop.walk([&](scf::ParallelOp inner) {
+          if (inner != loop)
+            mapTo(inner, gpu::Processor::ThreadX);
+        });
+        continue;
+      }
       int64_t count = 1;
       for (auto [lower, upper, step] :
            llvm::zip(loop.getLowerBound(), loop.getUpperBound(),

@@ -20,6 +20,16 @@ def KilnGpuMapLoops : Pass<"kiln-gpu-map-loops", "::mlir::func::FuncOp"> {
     to `threads-per-block` threads, the tiles becoming the grid:
     consecutive threads take consecutive innermost elements, so loads and
     stores coalesce.
+    Reductions along rows: a generic whose one reduction is its innermost
+    loop, over at least `block-reduction-min-length` elements that every
+    input reading along it holds contiguously, each output's update one
+    combiner the GPU's all-reduce knows (sum, product, min, max), runs one
+    block per row. The block's threads (a multiple of 32, up to
+    `threads-per-block`, about a quarter of the row) stride along the row,
+    consecutive threads reading consecutive elements, each combining its
+    own partial value from the combiner's identity; `gpu.all_reduce`
+    (warp shuffles, then shared memory across warps) combines the partial
+    values, and thread 0 combines the result into the output.
     Work that no parallel loop covers (a reduction to one value: loops of
     loads and stores outside any `scf.parallel`) is wrapped in a one-thread
     parallel loop, so that no load or store of a buffer is left to the
@@ -43,6 +53,10 @@ def KilnGpuMapLoops : Pass<"kiln-gpu-map-loops", "::mlir::func::FuncOp"> {
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"256",
            "Threads per block">,
+    Option<"blockReductionMinLength", "block-reduction-min-length", "int64_t",
+           /*default=*/"64",
+           "Rows at least this long are reduced by a block of threads each "
+           "(0: every row by one thread)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::affine::AffineDialect",

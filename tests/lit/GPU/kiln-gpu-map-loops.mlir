@@ -73,6 +73,129 @@ func.func @columns(%a: memref<8x512xf32>, %b: memref<512xf32>) {
 
 // -----
 
+// Rows of 1024 are reduced by a block each: 8 rows, 8 blocks of 256
+// threads (about four elements a thread); each thread folds its partial sum
+// from the identity, striding along the row (thread t reads t, t + 256,
+// ...: consecutive threads, consecutive elements), gpu.all_reduce combines
+// the block's, and thread 0 adds the row's sum into the output.
+// CHECK-LABEL: func.func @long_rows
+// CHECK: scf.parallel (%[[ROW:.*]]) = (%c0{{.*}}) to (%c8{{.*}}) step (%c1{{.*}}) {
+// CHECK: scf.parallel (%[[T:.*]]) = (%c0{{.*}}) to (%[[C256:.*]]) step (%c1{{.*}}) {
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[PARTIAL:.*]] = scf.for %[[K:.*]] = %[[T]] to %c1024{{.*}} step %c256{{.*}} iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK: %[[X:.*]] = memref.load %{{.*}}[%[[ROW]], %[[K]]]
+// CHECK: %[[S:.*]] = arith.addf %[[X]], %[[ACC]]
+// CHECK: scf.yield %[[S]]
+// CHECK: %[[SUM:.*]] = gpu.all_reduce add %[[PARTIAL]] uniform
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]], %c0
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: %[[OLD:.*]] = memref.load %{{.*}}[%[[ROW]]]
+// CHECK: %[[NEW:.*]] = arith.addf %[[SUM]], %[[OLD]]
+// CHECK: memref.store %[[NEW]], %{{.*}}[%[[ROW]]]
+// CHECK: processor = thread_x
+// CHECK: processor = block_x
+func.func @long_rows(%a: memref<8x1024xf32>, %b: memref<8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<8x1024xf32>) outs(%b : memref<8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %s = arith.addf %x, %o : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A softmax's sum of exponentials: rows [4, 2] of 512, one block each (8
+// blocks of 128 threads), the row's indices recovered from the block's;
+// the row maximum, the same for the whole row, is read once per thread.
+// CHECK-LABEL: func.func @exp_sum
+// CHECK: scf.parallel (%[[ROW:.*]]) = (%c0{{.*}}) to (%c8{{.*}}) step
+// CHECK: %[[J:.*]] = arith.remui %[[ROW]], %c2
+// CHECK: %[[I:.*]] = arith.divui %[[ROW]], %c2
+// CHECK: scf.parallel (%[[T:.*]]) = (%c0{{.*}}) to (%c128{{.*}}) step
+// CHECK: %[[MAX:.*]] = memref.load %{{.*}}[%[[I]], %[[J]]] : memref<4x2xf32>
+// CHECK: scf.for %[[K:.*]] = %[[T]] to %c512{{.*}} step %c128
+// CHECK: memref.load %{{.*}}[%[[I]], %[[J]], %[[K]]] : memref<4x2x512xf32>
+// CHECK: arith.subf %{{.*}}, %[[MAX]]
+// CHECK: math.exp
+// CHECK: gpu.all_reduce add
+func.func @exp_sum(%x: memref<4x2x512xf32>, %m: memref<4x2xf32>, %out: memref<4x2xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %m : memref<4x2x512xf32>, memref<4x2xf32>) outs(%out : memref<4x2xf32>) {
+  ^bb0(%v: f32, %mx: f32, %o: f32):
+    %d = arith.subf %v, %mx : f32
+    %e = math.exp %d : f32
+    %s = arith.addf %e, %o : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A float64 row maximum (NaN-propagating maximumf: identity -inf) of rows
+// of 64, the shortest a block takes: one warp of 32 threads; a maximum and
+// a sum in one generic, one all-reduce each.
+// CHECK-LABEL: func.func @max_and_sum
+// CHECK: scf.parallel ({{.*}}) = ({{.*}}) to (%c32{{.*}}) step
+// CHECK-DAG: arith.constant 0xFFF0000000000000 : f64
+// CHECK-DAG: arith.constant 0.000000e+00 : f64
+// CHECK: scf.for {{.*}} -> (f64, f64)
+// CHECK: gpu.all_reduce maximumf
+// CHECK: gpu.all_reduce add
+// CHECK: scf.if
+// CHECK: arith.maximumf
+// CHECK: memref.store
+// CHECK: arith.addf
+// CHECK: memref.store
+func.func @max_and_sum(%a: memref<3x64xf64>, %m: memref<3xf64>, %s: memref<3xf64>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<3x64xf64>) outs(%m, %s : memref<3xf64>, memref<3xf64>) {
+  ^bb0(%x: f64, %mo: f64, %so: f64):
+    %0 = arith.maximumf %x, %mo : f64
+    %1 = arith.addf %x, %so : f64
+    linalg.yield %0, %1 : f64, f64
+  }
+  return
+}
+
+// -----
+
+// What a block does not take stays one thread per row: rows read across
+// (a transposed input), rows shorter than 64, and an argmax (its index's
+// update is a select on the value's comparison, not one combiner).
+// CHECK-LABEL: func.func @one_thread_per_row
+// CHECK-NOT: gpu.all_reduce
+// CHECK: return
+func.func @one_thread_per_row(%a: memref<1024x8xf32>, %b: memref<8xf32>, %c: memref<8x63xf32>, %d: memref<8x256xf32>, %v: memref<8xf32>, %i: memref<8xi32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<1024x8xf32>) outs(%b : memref<8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %s = arith.addf %x, %o : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%c : memref<8x63xf32>) outs(%b : memref<8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %s = arith.addf %x, %o : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%d : memref<8x256xf32>) outs(%v, %i : memref<8xf32>, memref<8xi32>) {
+  ^bb0(%x: f32, %best: f32, %at: i32):
+    %k = linalg.index 1 : index
+    %ki = arith.index_cast %k : index to i32
+    %better = arith.cmpf ogt, %x, %best : f32
+    %nb = arith.select %better, %x, %best : f32
+    %ni = arith.select %better, %ki, %at : i32
+    linalg.yield %nb, %ni : f32, i32
+  }
+  return
+}
+
+// -----
+
 // A sum to one value has no parallel dimension: its loop runs in a
 // one-thread parallel loop on the device, not on the host. A buffer's copy
 // becomes a parallel loop of its own.

@@ -391,7 +391,8 @@ StatusOr<std::unique_ptr<Artefact>> Artefact::open(const std::string &path) {
   auto forward =
       reinterpret_cast<Forward>(dlsym(handle, "kiln_numerics_forward_to"));
   static const KilnNumericsHooks hooks{&kiln_check_finite_f32,
-                                       &kiln_check_finite_f64, &reportsWanted};
+                                       &kiln_check_finite_f64, &reportsWanted,
+                                       &recordKernelTime};
   if (forward && forward != &kiln_numerics_forward_to)
     forward(&hooks);
   return a;

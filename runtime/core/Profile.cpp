@@ -118,7 +118,10 @@ Status reportProfile(const std::vector<ProfileEvent> &events,
   // A GPU's kernels are compared with no peak: the CPU's do not apply.
   MachinePeaks peaks = onGpu ? MachinePeaks{} : machinePeaks();
   char where[160];
-  if (onGpu)
+  if (onGpu && kernelsTimedOnDevice())
+    std::snprintf(where, sizeof where,
+                  "on the GPU, each kernel timed by CUDA events");
+  else if (onGpu)
     std::snprintf(where, sizeof where,
                   "on the GPU, each kernel waited for (launch included)");
   else

@@ -4,6 +4,7 @@
 
 #include "kiln/runtime/CodegenSupport.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -36,6 +37,8 @@ struct RawEvent {
 std::mutex profileMutex;
 std::vector<RawEvent> events;
 std::vector<std::string> owned;
+/// Whether a kernel's time came from the GPU since profiling was turned on.
+std::atomic<bool> timedOnDevice{false};
 
 /// An artefact's origin text, "\x01FLOPS BYTES\x01text" where the
 /// compiler knew the kernel's cost: the text, and the cost (zeros if none).
@@ -156,9 +159,27 @@ void setProfiling(bool on) {
     profileOrigin = Clock::now();
     events.clear();
     owned.clear();
+    timedOnDevice = false;
   }
   profiling.store(on);
 }
+
+void recordKernelTime(uintptr_t origin, double seconds) {
+  if (const KilnNumericsHooks *hooks = forwarded.load();
+      hooks && hooks->recordTime)
+    return hooks->recordTime(origin, seconds);
+  if (!profiling.load())
+    return;
+  Clock::time_point now = Clock::now();
+  std::lock_guard<std::mutex> lock(profileMutex);
+  double end = since(now);
+  events.push_back({origin ? reinterpret_cast<const char *>(origin) : "?",
+                    std::max(0.0, end - seconds), end});
+  lastReport = now;
+  timedOnDevice = true;
+}
+
+bool kernelsTimedOnDevice() { return timedOnDevice.load(); }
 
 void profileStart() { lastReport = Clock::now(); }
 

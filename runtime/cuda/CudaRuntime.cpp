@@ -39,6 +39,7 @@ using CUfunction = void *;
 using CUstream = void *;
 using CUgraph = void *;
 using CUgraphExec = void *;
+using CUevent = void *;
 
 constexpr unsigned kStreamNonBlocking = 1;
 /// CU_STREAM_CAPTURE_MODE_RELAXED: other threads' calls (the host code's
@@ -80,6 +81,13 @@ struct Driver {
   CUresult (*graphLaunch)(CUgraphExec, CUstream);
   CUresult (*graphExecDestroy)(CUgraphExec);
   CUresult (*graphDestroy)(CUgraph);
+  // Events, for --profile's kernel times (optional: without them each
+  // kernel is timed by the host, waiting for it).
+  CUresult (*eventCreate)(CUevent *, unsigned flags);
+  CUresult (*eventRecord)(CUevent, CUstream);
+  CUresult (*eventSynchronize)(CUevent);
+  CUresult (*eventElapsedTime)(float *milliseconds, CUevent start, CUevent end);
+  CUresult (*eventDestroy)(CUevent);
 };
 
 /// The runtime of this copy of it (one per artefact): the driver, the
@@ -103,6 +111,11 @@ struct Runtime {
   std::map<const void *, CUmodule> modules;
   std::map<std::pair<CUmodule, std::string>, CUfunction> functions;
   std::map<CUfunction, std::string> kernelNames;
+  /// While profiling: two events, recorded on the stream in turn after
+  /// each kernel that reports; `mark` is the last one recorded this entry
+  /// call (-1: none yet), from which the next kernel is timed.
+  CUevent marks[2] = {nullptr, nullptr};
+  int mark = -1;
 
   /// When the artefact holding this copy is unloaded: its work finished,
   /// its modules, stream and hold on the context given back (errors
@@ -111,6 +124,9 @@ struct Runtime {
     if (!ready || driver.ctxSetCurrent(context) != 0)
       return;
     driver.streamSynchronize(stream);
+    for (CUevent event : marks)
+      if (event)
+        driver.eventDestroy(event);
     for (auto &[data, module] : modules)
       driver.moduleUnload(module);
     driver.streamDestroy(stream);
@@ -252,6 +268,13 @@ std::string load(Runtime &rt) {
       resolve(rt.library, "cuGraphDestroy", d.graphDestroy);
   if (!graphs)
     d.streamBeginCapture = nullptr;
+  bool events = resolve(rt.library, "cuEventCreate", d.eventCreate) &&
+                resolve(rt.library, "cuEventRecord", d.eventRecord) &&
+                resolve(rt.library, "cuEventSynchronize", d.eventSynchronize) &&
+                resolve(rt.library, "cuEventElapsedTime", d.eventElapsedTime) &&
+                resolve(rt.library, "cuEventDestroy_v2", d.eventDestroy);
+  if (!events)
+    d.eventRecord = nullptr;
   if (CUresult r = d.init(0))
     return "no CUDA device: cuInit: " + describe(rt, r);
   int count = 0;
@@ -368,10 +391,33 @@ void apiCopyToHost(void *host, const void *device, size_t bytes) {
         "copy of " + std::to_string(bytes) + " bytes from the GPU");
 }
 
+/// Records the next profiling mark on the stream, the events made the
+/// first time; false where the driver has none or it failed (recorded).
+bool recordMark(Runtime &rt) {
+  if (!rt.driver.eventRecord)
+    return false;
+  int next = rt.mark == 0 ? 1 : 0;
+  for (CUevent &event : rt.marks)
+    if (!event && !check(rt, rt.driver.eventCreate(&event, 0),
+                         "an event for --profile (cuEventCreate)"))
+      return false;
+  if (!check(rt, rt.driver.eventRecord(rt.marks[next], rt.stream),
+             "a --profile event (cuEventRecord)"))
+    return false;
+  rt.mark = next;
+  return true;
+}
+
 void apiBeginEntry(const char *entry) {
   Runtime &rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
   rt.entry = entry ? entry : "";
+  // While profiling, the entry's first kernel is timed from here.
+  rt.mark = -1;
+  if (rt.ready && rt.failure.empty() &&
+      (kiln::rt::reportsWanted() & kiln::rt::kReportTime) &&
+      rt.driver.ctxSetCurrent(rt.context) == 0)
+    recordMark(rt);
 }
 
 int apiFinish(char *error, size_t capacity) {
@@ -495,10 +541,33 @@ bool kernelsDone() {
                      "the kernels before a profile's report");
 }
 
+/// --profile's time of the kernels since the last mark, measured by the
+/// GPU between two events (the launch not included): the seconds, or -1
+/// where there is no mark to time from (the runtime's first call, a driver
+/// without events) or after a failure. A mark is recorded in any case, so
+/// that the next kernel is timed from it.
+double kernelSeconds() {
+  Locked rt = usable();
+  if (!rt)
+    return -1;
+  int from = rt->mark;
+  if (!recordMark(*rt) || from < 0)
+    return -1;
+  CUevent start = rt->marks[from], end = rt->marks[rt->mark];
+  float milliseconds = 0;
+  if (!check(*rt, rt->driver.eventSynchronize(end),
+             "the kernels before a profile's report") ||
+      !check(*rt, rt->driver.eventElapsedTime(&milliseconds, start, end),
+             "a kernel's time (cuEventElapsedTime)"))
+    return -1;
+  return milliseconds * 1e-3;
+}
+
 /// A report of the host code (kiln_cuda_check_finite_*): `check` (the
 /// runtime's own, which forwards to the host's) scans the output copied to
 /// the host while --check-numerics wants it, or records the kernel's time
-/// once it has run while profiling; nothing else.
+/// while profiling (measured by CUDA events where the driver has them,
+/// else by the host once the kernel has run); nothing else.
 void reportOutput(uintptr_t data, uintptr_t origin, int64_t count,
                   size_t elementBytes,
                   void (*check)(uintptr_t, uintptr_t, int64_t)) {
@@ -510,7 +579,9 @@ void reportOutput(uintptr_t data, uintptr_t origin, int64_t count,
       check(reinterpret_cast<uintptr_t>(host), origin, count);
     return;
   }
-  if (kernelsDone())
+  if (double seconds = kernelSeconds(); seconds >= 0)
+    kiln::rt::recordKernelTime(origin, seconds);
+  else if (kernelsDone())
     check(0, origin, 0);
 }
 

@@ -11,7 +11,8 @@
 // queued until it ends (logged as "capture ..."), and a graph launch runs
 // them again, as CUDA graphs do; allocations made during a capture belong to
 // the graph (the same addresses at every launch) until it is destroyed, and
-// waiting for the stream during one invalidates it.
+// waiting for the stream during one invalidates it. Events read the fake
+// GPU's clock, on which each launch takes 0.25 ms.
 //
 //   KILN_FAKE_CUDA_LOG=FILE          appends one line per module load,
 //                                    launch, copy and synchronization
@@ -65,7 +66,13 @@ struct Fake {
   std::shared_ptr<Recording> capture;
   bool invalidated = false;
   int graphLaunches = 0;
+  /// The fake GPU's clock (ms): each launch advances it by kLaunchMs.
+  double clock = 0;
+  /// Each event's time on that clock (-1: not recorded yet).
+  std::map<void *, double> events;
 };
+
+constexpr double kLaunchMs = 0.25;
 
 Fake &fake() {
   static Fake instance;
@@ -290,6 +297,7 @@ CUresult cuLaunchKernel(void *function, unsigned gridX, unsigned gridY,
     const char *failing = std::getenv("KILN_FAKE_CUDA_FAIL_KERNEL");
     if (failing && *name == failing)
       return kIllegalAddress;
+    fake().clock += kLaunchMs;
     return kSuccess;
   });
 }
@@ -392,6 +400,49 @@ CUresult cuMemsetD16Async(unsigned long long device, unsigned short value,
       halves[i] = value;
     return kSuccess;
   });
+}
+
+CUresult cuEventCreate(void **event, unsigned) {
+  *event = new char;
+  fake().events[*event] = -1;
+  return kSuccess;
+}
+
+CUresult cuEventRecord(void *event, void *) {
+  if (!fake().events.count(event))
+    return kInvalidValue;
+  return onStream([=] {
+    fake().events[event] = fake().clock;
+    log("event record at %.2f ms", fake().clock);
+    return kSuccess;
+  });
+}
+
+CUresult cuEventSynchronize(void *event) {
+  auto found = fake().events.find(event);
+  if (found == fake().events.end() || found->second < 0)
+    return kInvalidValue;
+  if (fake().capture) {
+    fake().invalidated = true;
+    return kCaptureUnsupported;
+  }
+  return kSuccess;
+}
+
+CUresult cuEventElapsedTime(float *milliseconds, void *start, void *end) {
+  Fake &f = fake();
+  if (!f.events.count(start) || !f.events.count(end) || f.events[start] < 0 ||
+      f.events[end] < 0)
+    return kInvalidValue;
+  *milliseconds = static_cast<float>(f.events[end] - f.events[start]);
+  return kSuccess;
+}
+
+CUresult cuEventDestroy_v2(void *event) {
+  if (!fake().events.erase(event))
+    return kInvalidValue;
+  delete static_cast<char *>(event);
+  return kSuccess;
 }
 
 CUresult cuGetErrorName(CUresult result, const char **name) {

@@ -63,11 +63,13 @@ void kiln_check_finite_f64(uintptr_t data, uintptr_t origin, int64_t count);
 /// program that loads it forwards the artefact's checks to its own.
 /// `wanted` says what the host wants reports for now (kiln::rt::
 /// reportsWanted's bits): a GPU artefact copies a kernel's output to the
-/// host, or waits for the kernel, only then.
+/// host, or waits for the kernel, only then. `recordTime` takes a kernel's
+/// time measured on the GPU (kiln::rt::recordKernelTime).
 struct KilnNumericsHooks {
   void (*checkF32)(uintptr_t data, uintptr_t origin, int64_t count);
   void (*checkF64)(uintptr_t data, uintptr_t origin, int64_t count);
   int (*wanted)(void);
+  void (*recordTime)(uintptr_t origin, double seconds);
 };
 void kiln_numerics_forward_to(const KilnNumericsHooks *hooks);
 

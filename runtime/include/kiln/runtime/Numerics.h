@@ -58,6 +58,13 @@ void setReportHook(ReportHook hook, void *context);
 /// is not a float tensor, which reports nothing). The reports of a
 /// compiled artefact reach its host's runtime.
 void setProfiling(bool on);
+/// A kernel's time measured on the GPU (CUDA events) rather than by the
+/// host: the report of `origin` (as kiln_check_finite_*'s) closes an
+/// interval of `seconds` ending now. A GPU artefact's reach its host's
+/// runtime.
+void recordKernelTime(uintptr_t origin, double seconds);
+/// Whether kernels were timed so since profiling was turned on.
+bool kernelsTimedOnDevice();
 /// An entry call starts on this thread.
 void profileStart();
 /// It ends: the time since the last report is attributed to `what`.

@@ -25,7 +25,9 @@ DATA=/usr/share/datasets/fashion-mnist
 # What runs: kind, model, batch. Every op case of the reference suite in
 # float32 and float64; numerics at batch 8 (forward, loss,
 # grad);
-# the benchmark's train steps at the batch of each model's training.
+# the bandwidth of a fused elementwise kernel and a softmax on [ROWS, 4096]
+# float32 (128 MiB); the benchmark's train steps at the batch of each
+# model's training.
 PLAN="ops all f32
 ops all f64
 numerics mlp 8
@@ -36,6 +38,7 @@ numerics gpt 8
 numerics bert 8
 numerics lstm 8
 train cnn 128
+bandwidth rows 8192
 bench cnn 128
 bench resnet 64
 bench vit 64
@@ -54,6 +57,12 @@ prepare() {
     numerics)
       "$KILNC" --model="$model" --batch="$batch" --target=cuda --emit=so \
         --entries=forward,loss,grad -o "$DIR/$model.so" ;;
+    bandwidth)
+      /usr/bin/python3 tests/gpu/bandwidth_module.py "$batch" 4096 \
+        >"$DIR/bandwidth.mlir"
+      "$KILNC" "$DIR/bandwidth.mlir" --target=cuda --emit=so \
+        -o "$DIR/bandwidth.so"
+      rm "$DIR/bandwidth.mlir" ;;
     bench)
       "$KILNC" --model="$model" --batch="$batch" --target=cuda --emit=so \
         --entries=train_step,forward -o "$DIR/bench_$model.so" ;;

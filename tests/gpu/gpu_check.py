@@ -28,8 +28,10 @@ float64 on the CPU, from the same float32 weights and batch; tolerance
 1e-4 of the largest magnitude, as the CPU's suite (the gradients of models
 with ReLU kinks, which float32 rounding moves across, by relative norm
 1e-3). Training: the cnn trains one pass over the training images carried
-and is evaluated on the test set. Speed: each train step beside PyTorch
-eager and torch.compile (Adam, same batch), in milliseconds and as ratios.
+and is evaluated on the test set. Bandwidth: a fused elementwise kernel
+and a softmax beside a device-to-device copy of the same tensor. Speed:
+each train step beside PyTorch eager and torch.compile (Adam, same
+batch), in milliseconds and as ratios.
 Exit 1 if a check fails.
 """
 
@@ -442,6 +444,59 @@ def bench(report, directory, name, device, deadline):
                 % (kiln, launches, eager, compiled, best / kiln))
 
 
+def check_bandwidth(report, directory, device, fake):
+    """The fused elementwise kernel and the softmax of bandwidth.so
+    (bandwidth_module.py) beside a device-to-device copy of the same
+    tensor: each moves the tensor's bytes in and a result's out, so the
+    bandwidths compare directly (the issue's target: 70% of the copy's).
+    Their results are checked against PyTorch first."""
+    artefact = Artefact(os.path.join(directory, "bandwidth.so"), device)
+    shape = artefact.entries["elementwise"]["arguments"][0]["shape"]
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(3))
+    x = x.to(device)
+    bytes_moved = 2 * x.numel() * x.element_size()
+    wants = {"elementwise": ("y", lambda: -torch.exp(x)),
+             "softmax": ("p", lambda: torch.softmax(x, dim=-1))}
+    if fake:
+        for entry in wants:
+            artefact.call(entry, artefact.arguments(entry, {"x": x}))
+        report.line(True, "bandwidth/plumbing",
+                    "elementwise and softmax ran through the fake driver")
+        return
+
+    def seconds(run, n=20):
+        run(2)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        run(n)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return (time.perf_counter() - start) / n
+
+    copy = torch.empty_like(x)
+    copy_rate = bytes_moved / seconds(
+        lambda n: [copy.copy_(x) for _ in range(n)])
+    for entry, (name, want) in wants.items():
+        args = artefact.arguments(entry, {"x": x})
+        got = artefact.call(entry, args)[name]
+        compare(report, "bandwidth/%s/%s" % (entry, name), got, want().cpu(),
+                1e-5 * float(want().abs().max()))
+
+        def kiln(n, entry=entry, args=args):
+            for _ in range(n):
+                artefact.call(entry, args, sync=False)
+            artefact.finish()
+        rate = bytes_moved / seconds(kiln)
+        share = rate / copy_rate
+        # The target is the GPU's; on the host (--cpu) the line reports.
+        report.line(device != "cuda" or share >= 0.7,
+                    "bandwidth/%s %dx%d" % (entry, shape[0], shape[1]),
+                    "%.1f GB/s, %.0f%% of a device-to-device copy's %.1f GB/s "
+                    "(target 70%%)" % (rate / 1e9, 100 * share,
+                                       copy_rate / 1e9))
+
+
 def find_library(variable, package, prefix):
     """A CUDA library the artefacts' runtime loads: $variable, else the one
     PyTorch's CUDA build ships (its nvidia-* wheel `package`, or torch/lib),
@@ -513,6 +568,8 @@ def main():
             elif kind == "numerics":
                 check_numerics(report, args.directory, name, int(batch),
                                device, fake)
+            elif kind == "bandwidth":
+                check_bandwidth(report, args.directory, device, fake)
             elif kind == "train" and not fake:
                 train_cnn(report, args.directory, device)
             elif kind == "bench" and device == "cuda":

@@ -111,11 +111,13 @@ struct Runtime {
   std::map<const void *, CUmodule> modules;
   std::map<std::pair<CUmodule, std::string>, CUfunction> functions;
   std::map<CUfunction, std::string> kernelNames;
-  /// While profiling: two events, recorded on the stream in turn after
-  /// each kernel that reports; `mark` is the last one recorded this entry
-  /// call (-1: none yet), from which the next kernel is timed.
-  CUevent marks[2] = {nullptr, nullptr};
-  int mark = -1;
+  /// While profiling an entry call whose kernels are timed on the GPU
+  /// (`timingEntry`): timing[0] is recorded before the first work queued
+  /// since the last report (`started`), timing[1] at the next report; the
+  /// time between them is that report's kernels'.
+  CUevent timing[2] = {nullptr, nullptr};
+  bool timingEntry = false;
+  bool started = false;
 
   /// When the artefact holding this copy is unloaded: its work finished,
   /// its modules, stream and hold on the context given back (errors
@@ -124,7 +126,7 @@ struct Runtime {
     if (!ready || driver.ctxSetCurrent(context) != 0)
       return;
     driver.streamSynchronize(stream);
-    for (CUevent event : marks)
+    for (CUevent event : timing)
       if (event)
         driver.eventDestroy(event);
     for (auto &[data, module] : modules)
@@ -391,33 +393,34 @@ void apiCopyToHost(void *host, const void *device, size_t bytes) {
         "copy of " + std::to_string(bytes) + " bytes from the GPU");
 }
 
-/// Records the next profiling mark on the stream, the events made the
-/// first time; false where the driver has none or it failed (recorded).
-bool recordMark(Runtime &rt) {
-  if (!rt.driver.eventRecord)
-    return false;
-  int next = rt.mark == 0 ? 1 : 0;
-  for (CUevent &event : rt.marks)
-    if (!event && !check(rt, rt.driver.eventCreate(&event, 0),
-                         "an event for --profile (cuEventCreate)"))
-      return false;
-  if (!check(rt, rt.driver.eventRecord(rt.marks[next], rt.stream),
-             "a --profile event (cuEventRecord)"))
-    return false;
-  rt.mark = next;
-  return true;
+/// While profiling: the start of a report's kernels, recorded before the
+/// first work queued since the last report (not before the entry's input
+/// copies, nor the host's own time between reports). An event the driver
+/// cannot make or record leaves the entry timed by the host.
+void startTiming(Runtime &rt) {
+  if (!rt.timingEntry || rt.started)
+    return;
+  for (CUevent &event : rt.timing)
+    if (!event && rt.driver.eventCreate(&event, 0) != 0) {
+      rt.timingEntry = false;
+      return;
+    }
+  if (rt.driver.eventRecord(rt.timing[0], rt.stream) != 0) {
+    rt.timingEntry = false;
+    return;
+  }
+  rt.started = true;
 }
 
 void apiBeginEntry(const char *entry) {
   Runtime &rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
   rt.entry = entry ? entry : "";
-  // While profiling, the entry's first kernel is timed from here.
-  rt.mark = -1;
-  if (rt.ready && rt.failure.empty() &&
-      (kiln::rt::reportsWanted() & kiln::rt::kReportTime) &&
-      rt.driver.ctxSetCurrent(rt.context) == 0)
-    recordMark(rt);
+  // While profiling, kernels are timed on the GPU where the driver has
+  // events (from the runtime's second call: the first loads it).
+  rt.timingEntry = rt.ready && rt.driver.eventRecord &&
+                   (kiln::rt::reportsWanted() & kiln::rt::kReportTime);
+  rt.started = false;
 }
 
 int apiFinish(char *error, size_t capacity) {
@@ -443,6 +446,7 @@ int apiSubmit(int (*work)(void *, void *, char *, size_t), void *user) {
   if (!rt)
     return 1;
   char error[1024] = "";
+  startTiming(*rt);
   if (work(rt->stream, user, error, sizeof(error)) == 0)
     return 0;
   fail(*rt, error[0] ? error : "work submitted to the GPU's stream failed");
@@ -541,25 +545,29 @@ bool kernelsDone() {
                      "the kernels before a profile's report");
 }
 
-/// --profile's time of the kernels since the last mark, measured by the
-/// GPU between two events (the launch not included): the seconds, or -1
-/// where there is no mark to time from (the runtime's first call, a driver
-/// without events) or after a failure. A mark is recorded in any case, so
-/// that the next kernel is timed from it.
+/// --profile's time of the work queued since the last report, measured
+/// by the GPU between two events: the seconds (0 where none was queued), or
+/// -1 where the entry is timed by the host (no events) or after a failure.
 double kernelSeconds() {
   Locked rt = usable();
-  if (!rt)
+  if (!rt || !rt->timingEntry)
     return -1;
-  int from = rt->mark;
-  if (!recordMark(*rt) || from < 0)
-    return -1;
-  CUevent start = rt->marks[from], end = rt->marks[rt->mark];
+  if (!rt->started)
+    return 0;
+  rt->started = false;
   float milliseconds = 0;
-  if (!check(*rt, rt->driver.eventSynchronize(end),
-             "the kernels before a profile's report") ||
-      !check(*rt, rt->driver.eventElapsedTime(&milliseconds, start, end),
-             "a kernel's time (cuEventElapsedTime)"))
+  if (rt->driver.eventRecord(rt->timing[1], rt->stream) != 0) {
+    rt->timingEntry = false;
     return -1;
+  }
+  if (!check(*rt, rt->driver.eventSynchronize(rt->timing[1]),
+             "the kernels before a profile's report"))
+    return -1;
+  if (rt->driver.eventElapsedTime(&milliseconds, rt->timing[0],
+                                  rt->timing[1]) != 0) {
+    rt->timingEntry = false;
+    return -1;
+  }
   return milliseconds * 1e-3;
 }
 
@@ -684,6 +692,7 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   if (gridX == 0 || gridY == 0 || gridZ == 0)
     return;
   std::string kernel = "kernel '" + rt->kernelNames[function] + "'";
+  startTiming(*rt);
   if (!check(*rt,
              rt->driver.launchKernel(
                  function, static_cast<unsigned>(gridX),
@@ -730,6 +739,7 @@ void mgpuMemcpy(void *destination, void *source, size_t bytes,
   Locked rt = usable();
   if (!rt || bytes == 0)
     return;
+  startTiming(*rt);
   check(*rt, rt->driver.memcpyAsync(address(destination), address(source),
                                     bytes, rt->stream),
         "cuMemcpyAsync");
@@ -740,6 +750,7 @@ void mgpuMemset32(void *destination, unsigned value, size_t count,
   Locked rt = usable();
   if (!rt || count == 0)
     return;
+  startTiming(*rt);
   check(*rt,
         rt->driver.memsetD32Async(address(destination), value, count,
                                   rt->stream),
@@ -751,6 +762,7 @@ void mgpuMemset16(void *destination, unsigned short value, size_t count,
   Locked rt = usable();
   if (!rt || count == 0)
     return;
+  startTiming(*rt);
   check(*rt,
         rt->driver.memsetD16Async(address(destination), value, count,
                                   rt->stream),

@@ -284,8 +284,11 @@ struct Call {
   float *result;
 };
 
+/// "conv2d of [input] by [weight] (window)", with the op's own input: a
+/// transposed convolution's is the forward convolution's result.
 std::string describe(const Call &call) {
   const Geometry &g = call.g;
+  bool transposed = call.pass == Pass::BackwardData;
   char text[256];
   std::snprintf(
       text, sizeof(text),
@@ -293,8 +296,10 @@ std::string describe(const Call &call) {
       "%lld] (stride %lldx%lld, padding %lldx%lld, dilation "
       "%lldx%lld, groups %lld)",
       nameOf(call.pass), static_cast<long long>(g.n),
-      static_cast<long long>(g.c), static_cast<long long>(g.h),
-      static_cast<long long>(g.w), static_cast<long long>(g.k),
+      static_cast<long long>(transposed ? g.k : g.c),
+      static_cast<long long>(transposed ? g.oh : g.h),
+      static_cast<long long>(transposed ? g.ow : g.w),
+      static_cast<long long>(g.k),
       static_cast<long long>(g.c / (g.groups ? g.groups : 1)),
       static_cast<long long>(g.kh), static_cast<long long>(g.kw),
       static_cast<long long>(g.strideH), static_cast<long long>(g.strideW),

@@ -12,7 +12,8 @@
 // them again, as CUDA graphs do; allocations made during a capture belong to
 // the graph (the same addresses at every launch) until it is destroyed, and
 // waiting for the stream during one invalidates it. Events read the fake
-// GPU's clock, on which each launch takes 0.25 ms.
+// GPU's clock, on which each launch takes 0.25 ms and each copy to the
+// device 1 ms.
 //
 //   KILN_FAKE_CUDA_LOG=FILE          appends one line per module load,
 //                                    launch, copy and synchronization
@@ -66,13 +67,15 @@ struct Fake {
   std::shared_ptr<Recording> capture;
   bool invalidated = false;
   int graphLaunches = 0;
-  /// The fake GPU's clock (ms): each launch advances it by kLaunchMs.
+  /// The fake GPU's clock (ms): each launch advances it by kLaunchMs, each
+  /// copy to the device by kCopyToDeviceMs.
   double clock = 0;
   /// Each event's time on that clock (-1: not recorded yet).
   std::map<void *, double> events;
 };
 
 constexpr double kLaunchMs = 0.25;
+constexpr double kCopyToDeviceMs = 1;
 
 Fake &fake() {
   static Fake instance;
@@ -347,6 +350,7 @@ CUresult cuMemcpyHtoDAsync_v2(unsigned long long device, const void *host,
   return onStream([=] {
     std::memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(device)), host,
                 bytes);
+    fake().clock += kCopyToDeviceMs;
     log("copy to device %zu", bytes);
     return kSuccess;
   });

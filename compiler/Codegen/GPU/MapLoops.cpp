@@ -145,6 +145,11 @@ std::optional<RowReduction> matchRowReduction(linalg::LinalgOp linalgOp,
     if (!isa<MemRefType>(init->get().getType()) ||
         op.getMatchingIndexingMap(init).isFunctionOfDim(r))
       return std::nullopt;
+    // The all-reduce's shuffles move 32- and 64-bit values only.
+    Type element = outputs[i].getType();
+    if (!element.isF32() && !element.isF64() && !element.isInteger(32) &&
+        !element.isInteger(64))
+      return std::nullopt;
     SmallVector<Operation *> combiners;
     Value contribution = matchReduction(outputs, i, combiners);
     if (!contribution || combiners.size() != 1)
@@ -326,6 +331,10 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
     rewriter.setInsertionPointToStart(block.getBody());
     Value thread = block.getInductionVars().front();
     Block &body = op.getRegion().front();
+    // The row's indices and the reduction's, zero: what the maps of the
+    // operands that do not vary along the row read.
+    SmallVector<Value> rowIvs(ivs);
+    rowIvs.push_back(zero);
     IRMapping mapping;
     // Inputs that do not vary along the row are read once.
     SmallVector<OpOperand *> alongRow;
@@ -337,9 +346,9 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
       else if (map.isFunctionOfDim(match.rows.size()))
         alongRow.push_back(input);
       else
-        mapping.map(arg,
-                    rewriter.create<memref::LoadOp>(
-                        loc, input->get(), indicesOf(rewriter, loc, map, ivs)));
+        mapping.map(
+            arg, rewriter.create<memref::LoadOp>(
+                     loc, input->get(), indicesOf(rewriter, loc, map, rowIvs)));
     }
     SmallVector<Value> identities;
     for (Operation *combiner : match.combiners)
@@ -383,8 +392,6 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
     auto once =
         rewriter.create<scf::IfOp>(loc, first, /*withElseRegion=*/false);
     rewriter.setInsertionPointToStart(once.thenBlock());
-    SmallVector<Value> rowIvs(ivs);
-    rowIvs.push_back(zero); // output maps do not read the reduction's index
     for (unsigned i = 0; i < match.combiners.size(); ++i) {
       OpOperand *init = op.getDpsInitOperand(i);
       SmallVector<Value> indices =

@@ -163,12 +163,20 @@ func.func @max_and_sum(%a: memref<3x64xf64>, %m: memref<3xf64>, %s: memref<3xf64
 // -----
 
 // What a block does not take stays one thread per row: rows read across
-// (a transposed input), rows shorter than 64, and an argmax (its index's
-// update is a select on the value's comparison, not one combiner).
+// (a transposed input), rows shorter than 64, an argmax (its index's
+// update is a select on the value's comparison, not one combiner), and
+// half-precision sums (the all-reduce's shuffles move 32- and 64-bit
+// values).
 // CHECK-LABEL: func.func @one_thread_per_row
 // CHECK-NOT: gpu.all_reduce
 // CHECK: return
-func.func @one_thread_per_row(%a: memref<1024x8xf32>, %b: memref<8xf32>, %c: memref<8x63xf32>, %d: memref<8x256xf32>, %v: memref<8xf32>, %i: memref<8xi32>) {
+func.func @one_thread_per_row(%a: memref<1024x8xf32>, %b: memref<8xf32>, %c: memref<8x63xf32>, %d: memref<8x256xf32>, %v: memref<8xf32>, %i: memref<8xi32>, %h: memref<8x256xf16>, %hs: memref<8xf16>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%h : memref<8x256xf16>) outs(%hs : memref<8xf16>) {
+  ^bb0(%x: f16, %o: f16):
+    %s = arith.addf %x, %o : f16
+    linalg.yield %s : f16
+  }
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
       ins(%a : memref<1024x8xf32>) outs(%b : memref<8xf32>) {
   ^bb0(%x: f32, %o: f32):
@@ -190,6 +198,29 @@ func.func @one_thread_per_row(%a: memref<1024x8xf32>, %b: memref<8xf32>, %c: mem
     %nb = arith.select %better, %x, %best : f32
     %ni = arith.select %better, %ki, %at : i32
     linalg.yield %nb, %ni : f32, i32
+  }
+  return
+}
+
+// -----
+
+// An input that does not vary along the row, read through a compound map
+// of the row's indices, is read once per thread at the row's indices.
+// CHECK-LABEL: func.func @compound_row_input
+// CHECK: %[[J:.*]] = arith.remui
+// CHECK: %[[I:.*]] = arith.divui
+// CHECK: scf.parallel
+// CHECK: %[[AT:.*]] = affine.apply #{{.*}}(%[[I]], %[[J]], %c0{{.*}})
+// CHECK: memref.load %{{.*}}[%[[AT]]] : memref<8xf32>
+// CHECK: scf.for
+// CHECK: gpu.all_reduce add
+func.func @compound_row_input(%x: memref<4x2x128xf32>, %s: memref<8xf32>, %out: memref<4x2xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0 * 2 + d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %s : memref<4x2x128xf32>, memref<8xf32>) outs(%out : memref<4x2xf32>) {
+  ^bb0(%v: f32, %k: f32, %o: f32):
+    %m = arith.mulf %v, %k : f32
+    %a = arith.addf %m, %o : f32
+    linalg.yield %a : f32
   }
   return
 }

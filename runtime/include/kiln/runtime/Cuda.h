@@ -78,7 +78,8 @@ struct KilnCudaApi {
   void (*destroyGraph)(void *graph);
 };
 
-enum { kKilnCudaApiVersion = 3 };
+/// 4: the host's numerics hooks (KilnNumericsHooks) take GPU kernel times.
+enum { kKilnCudaApiVersion = 4 };
 
 /// How cuBLASLt and cuDNN compute float32 (kilnc --gpu-math), the last
 /// int argument of each library call below.

@@ -93,12 +93,14 @@ std::optional<gpu::AllReduceOperation> allReduceOf(Operation *combiner) {
       .Default([](Operation *) { return std::nullopt; });
 }
 
-/// A generic that reduces rows: its parallel loops (the rows) first, then
-/// one reduction loop along each row.
+/// A generic that reduces rows: its parallel loops (the rows; none for a
+/// reduction to one value) first, then its reduction loops, whose
+/// iterations are the row's elements.
 struct RowReduction {
   linalg::GenericOp op;
-  SmallVector<int64_t> rows; // the parallel loops' sizes
-  int64_t length;            // the reduction loop's
+  SmallVector<int64_t> rows;    // the parallel loops' sizes
+  SmallVector<int64_t> reduced; // the reduction loops'
+  int64_t length = 1;           // their product
   /// Per output: the value the row contributes, the op combining it into
   /// the output, and that op's all-reduce.
   SmallVector<Value> contributions;
@@ -106,8 +108,10 @@ struct RowReduction {
   SmallVector<gpu::AllReduceOperation> kinds;
 };
 
-/// `op` as a RowReduction of rows at least `minLength` long whose inputs
-/// read each row contiguously, if it is one.
+/// `op` as a RowReduction of rows at least `minLength` long, if it is one:
+/// every input that varies along the row reads the innermost reduction
+/// loop along its last, contiguous dimension (consecutive threads then read
+/// consecutive elements).
 std::optional<RowReduction> matchRowReduction(linalg::LinalgOp linalgOp,
                                               int64_t minLength) {
   auto op = dyn_cast<linalg::GenericOp>(linalgOp.getOperation());
@@ -115,35 +119,52 @@ std::optional<RowReduction> matchRowReduction(linalg::LinalgOp linalgOp,
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   unsigned loops = iterators.size();
-  if (loops < 2 || op.getNumDpsInits() == 0)
+  if (loops == 0 || op.getNumDpsInits() == 0 ||
+      iterators.back() != utils::IteratorType::reduction)
     return std::nullopt;
-  for (unsigned i = 0; i < loops; ++i)
-    if ((iterators[i] == utils::IteratorType::reduction) != (i + 1 == loops))
+  // Parallel loops first (parallelFirst put them there), then reductions.
+  unsigned parallel = 0;
+  while (iterators[parallel] == utils::IteratorType::parallel)
+    ++parallel;
+  for (unsigned i = parallel; i < loops; ++i)
+    if (iterators[i] != utils::IteratorType::reduction)
       return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic) || ranges.back() < minLength)
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
     return std::nullopt;
-  unsigned r = loops - 1;
-  AffineExpr along = getAffineDimExpr(r, op.getContext());
+  RowReduction match;
+  match.op = op;
+  match.rows.assign(ranges.begin(), ranges.begin() + parallel);
+  match.reduced.assign(ranges.begin() + parallel, ranges.end());
+  for (int64_t size : match.reduced)
+    if (llvm::MulOverflow(match.length, size, match.length))
+      return std::nullopt;
+  if (match.length < minLength)
+    return std::nullopt;
+  unsigned innermost = loops - 1;
+  AffineExpr along = getAffineDimExpr(innermost, op.getContext());
+  // Whether `map` reads a reduction loop.
+  auto alongRow = [&](AffineMap map) {
+    return llvm::any_of(llvm::seq<unsigned>(parallel, loops),
+                        [&](unsigned d) { return map.isFunctionOfDim(d); });
+  };
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    if (!map.isFunctionOfDim(r))
+    if (!alongRow(map))
       continue;
     auto type = dyn_cast<MemRefType>(input->get().getType());
     if (!type || map.getNumResults() == 0 || map.getResults().back() != along ||
         !isLastMemrefDimUnitStride(type))
       return std::nullopt;
     for (AffineExpr e : map.getResults().drop_back())
-      if (e.isFunctionOfDim(r))
+      if (e.isFunctionOfDim(innermost))
         return std::nullopt;
   }
-  RowReduction match{op, SmallVector<int64_t>(ranges.begin(), ranges.end() - 1),
-                     ranges.back()};
   SmallVector<BlockArgument> outputs(op.getRegionOutputArgs());
   for (unsigned i = 0; i < outputs.size(); ++i) {
     OpOperand *init = op.getDpsInitOperand(i);
     if (!isa<MemRefType>(init->get().getType()) ||
-        op.getMatchingIndexingMap(init).isFunctionOfDim(r))
+        alongRow(op.getMatchingIndexingMap(init)))
       return std::nullopt;
     // The all-reduce's shuffles move 32- and 64-bit values only.
     Type element = outputs[i].getType();
@@ -162,6 +183,20 @@ std::optional<RowReduction> matchRowReduction(linalg::LinalgOp linalgOp,
     match.kinds.push_back(*kind);
   }
   return match;
+}
+
+/// The indices of `sizes`' iteration `linear` (the last fastest).
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
+                               ArrayRef<int64_t> sizes) {
+  SmallVector<Value> indices(sizes.size());
+  for (size_t d = sizes.size(); d-- > 1;) {
+    Value size = b.create<arith::ConstantIndexOp>(loc, sizes[d]);
+    indices[d] = b.create<arith::RemUIOp>(loc, linear, size);
+    linear = b.create<arith::DivUIOp>(loc, linear, size);
+  }
+  if (!sizes.empty())
+    indices[0] = linear;
+  return indices;
 }
 
 /// The indices `map` gives for the loop indices `ivs`.
@@ -317,24 +352,18 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
     grid->setAttr(kRowPerBlock, rewriter.getUnitAttr());
     // The row's indices, from its position in the grid.
     rewriter.setInsertionPointToStart(grid.getBody());
-    SmallVector<Value> ivs(match.rows.size());
-    Value rest = grid.getInductionVars().front();
-    for (size_t d = match.rows.size(); d-- > 1;) {
-      Value size = index(rewriter, match.rows[d]);
-      ivs[d] = rewriter.create<arith::RemUIOp>(loc, rest, size);
-      rest = rewriter.create<arith::DivUIOp>(loc, rest, size);
-    }
-    ivs[0] = rest;
+    SmallVector<Value> ivs =
+        delinearize(rewriter, loc, grid.getInductionVars().front(), match.rows);
     auto block = rewriter.create<scf::ParallelOp>(
         loc, ValueRange{zero}, ValueRange{index(rewriter, threads)},
         ValueRange{one});
     rewriter.setInsertionPointToStart(block.getBody());
     Value thread = block.getInductionVars().front();
     Block &body = op.getRegion().front();
-    // The row's indices and the reduction's, zero: what the maps of the
+    // The row's indices and the reductions', zero: what the maps of the
     // operands that do not vary along the row read.
     SmallVector<Value> rowIvs(ivs);
-    rowIvs.push_back(zero);
+    rowIvs.append(match.reduced.size(), zero);
     IRMapping mapping;
     // Inputs that do not vary along the row are read once.
     SmallVector<OpOperand *> alongRow;
@@ -343,7 +372,9 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
       AffineMap map = op.getMatchingIndexingMap(input);
       if (!isa<MemRefType>(input->get().getType()))
         mapping.map(arg, input->get());
-      else if (map.isFunctionOfDim(match.rows.size()))
+      else if (llvm::any_of(
+                   llvm::seq<unsigned>(match.rows.size(), map.getNumDims()),
+                   [&](unsigned d) { return map.isFunctionOfDim(d); }))
         alongRow.push_back(input);
       else
         mapping.map(
@@ -359,7 +390,7 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
         identities,
         [&](OpBuilder &b, Location loc, Value position, ValueRange partials) {
           SmallVector<Value> all(ivs);
-          all.push_back(position);
+          llvm::append_range(all, delinearize(b, loc, position, match.reduced));
           IRMapping inside = mapping;
           for (OpOperand *input : alongRow)
             inside.map(

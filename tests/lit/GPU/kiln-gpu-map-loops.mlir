@@ -227,9 +227,48 @@ func.func @compound_row_input(%x: memref<4x2x128xf32>, %s: memref<8xf32>, %out: 
 
 // -----
 
-// A sum to one value has no parallel dimension: its loop runs in a
-// one-thread parallel loop on the device, not on the host. A buffer's copy
-// becomes a parallel loop of its own.
+// A sum to one value of a block's worth (at least 64 elements) runs in one
+// block, its threads striding over the elements; here the batch-norm-like
+// statistics of [N, C, H, W] = [2, 3, 4, 8] per channel, a block per
+// channel over the N * H * W = 64 elements, each thread's element index
+// split into n, h, w (w, the contiguous one, fastest), and a total over
+// [16, 256].
+// CHECK-LABEL: func.func @whole_reductions
+// CHECK: scf.parallel (%[[C:.*]]) = (%c0{{.*}}) to (%c3{{.*}}) step
+// CHECK: scf.parallel (%[[T:.*]]) = (%c0{{.*}}) to (%c32{{.*}}) step
+// CHECK: scf.for %[[K:.*]] = %[[T]] to %c64{{.*}} step %c32
+// CHECK: %[[W:.*]] = arith.remui %[[K]], %c8
+// CHECK: %[[K1:.*]] = arith.divui %[[K]], %c8
+// CHECK: %[[H:.*]] = arith.remui %[[K1]], %c4
+// CHECK: %[[N:.*]] = arith.divui %[[K1]], %c4
+// CHECK: memref.load %{{.*}}[%[[N]], %[[C]], %[[H]], %[[W]]] : memref<2x3x4x8xf32>
+// CHECK: gpu.all_reduce add
+// CHECK: scf.parallel ({{.*}}) = (%c0{{.*}}) to (%c1{{.*}}) step
+// CHECK: scf.parallel ({{.*}}) = (%c0{{.*}}) to (%c256{{.*}}) step
+// CHECK: scf.for {{.*}} to %c4096
+// CHECK: gpu.all_reduce add
+// CHECK: memref.store {{.*}} : memref<f32>
+func.func @whole_reductions(%x: memref<2x3x4x8xf32>, %stats: memref<3xf32>, %y: memref<16x256xf32>, %total: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0)>], iterator_types = ["parallel", "reduction", "reduction", "reduction"]}
+      ins(%x : memref<2x3x4x8xf32>) outs(%stats : memref<3xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %v, %o : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%y : memref<16x256xf32>) outs(%total : memref<f32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %v, %o : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A sum to one value of fewer elements has no parallel dimension: its loop
+// runs in a one-thread parallel loop on the device, not on the host. A
+// buffer's copy becomes a parallel loop of its own.
 // CHECK-LABEL: func.func @total
 // CHECK: scf.parallel ({{.*}}) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
 // CHECK-NEXT: scf.for
@@ -240,9 +279,9 @@ func.func @compound_row_input(%x: memref<4x2x128xf32>, %s: memref<8xf32>, %out: 
 // CHECK: processor = block_x
 // CHECK-NOT: scf.for
 // CHECK: return
-func.func @total(%a: memref<64xf32>, %b: memref<f32>, %c: memref<64xf32>, %d: memref<64xf32>) {
+func.func @total(%a: memref<63xf32>, %b: memref<f32>, %c: memref<64xf32>, %d: memref<64xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>], iterator_types = ["reduction"]}
-      ins(%a : memref<64xf32>) outs(%b : memref<f32>) {
+      ins(%a : memref<63xf32>) outs(%b : memref<f32>) {
   ^bb0(%x: f32, %o: f32):
     %s = arith.addf %x, %o : f32
     linalg.yield %s : f32

@@ -77,9 +77,12 @@ struct Fake {
 constexpr double kLaunchMs = 0.25;
 constexpr double kCopyToDeviceMs = 1;
 
+/// Never destroyed: the runtime's own teardown at exit (its events,
+/// modules and stream given back) may run after this library's static
+/// destructors.
 Fake &fake() {
-  static Fake instance;
-  return instance;
+  static Fake *instance = new Fake;
+  return *instance;
 }
 
 void log(const char *format, ...) __attribute__((format(printf, 1, 2)));

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CudaTestSupport.h"
 #include "FakeDriverSupport.h"
 #include "kiln/runtime/Cuda.h"
 #include "kiln/runtime/Library.h"
@@ -26,29 +27,13 @@
 
 namespace {
 
-std::string finish(const KilnCudaApi &api) {
-  char error[512] = "";
-  return api.finish(error, sizeof(error)) ? error : "";
-}
-
+using kiln::rt::test::finish;
+using kiln::rt::test::onDevice;
 template <typename F> F symbol(const char *library, const char *name) {
-  void *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
-  return handle ? reinterpret_cast<F>(dlsym(handle, name)) : nullptr;
+  return kiln::rt::test::loadedSymbol<F>(library, name);
 }
-
-/// `values` on the device.
-float *onDevice(const KilnCudaApi &api, const std::vector<float> &values) {
-  auto *device = static_cast<float *>(api.allocate(values.size() * 4));
-  api.copyToDevice(device, values.data(), values.size() * 4);
-  return device;
-}
-
 std::vector<float> random(size_t count, std::mt19937 &rng) {
-  std::uniform_real_distribution<float> uniform(-1, 1);
-  std::vector<float> values(count);
-  for (float &v : values)
-    v = uniform(rng);
-  return values;
+  return kiln::rt::test::randomValues(count, rng);
 }
 
 /// Row-major act(op(lhs) op(rhs) + bias + residual) in float64.

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CudaTestSupport.h"
 #include "FakeDriverSupport.h"
 #include "kiln/runtime/Cuda.h"
 #include "kiln/runtime/Library.h"
@@ -28,22 +29,12 @@
 
 namespace {
 
-std::string finish(const KilnCudaApi &api) {
-  char error[512] = "";
-  return api.finish(error, sizeof(error)) ? error : "";
-}
-
+using kiln::rt::test::finish;
 template <typename F> F symbol(const char *library, const char *name) {
-  void *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
-  return handle ? reinterpret_cast<F>(dlsym(handle, name)) : nullptr;
+  return kiln::rt::test::loadedSymbol<F>(library, name);
 }
-
 std::vector<float> random(size_t count, std::mt19937 &rng) {
-  std::uniform_real_distribution<float> uniform(-1, 1);
-  std::vector<float> values(count);
-  for (float &v : values)
-    v = uniform(rng);
-  return values;
+  return kiln::rt::test::randomValues(count, rng);
 }
 
 /// A convolution of x [n, c, h, w] by the filter [k, c / groups, kh, kw]
@@ -89,9 +80,7 @@ public:
 
   /// `values` on the device.
   float *onDevice(const std::vector<float> &values) {
-    auto *device = static_cast<float *>(api.allocate(values.size() * 4));
-    api.copyToDevice(device, values.data(), values.size() * 4);
-    return device;
+    return kiln::rt::test::onDevice(api, values);
   }
   std::vector<float> toHost(const float *device, size_t count) {
     std::vector<float> values(count);

@@ -39,6 +39,59 @@ def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "::mlir::func::FuncOp"> 
   ];
 }
 
+def KilnExpandAttention : Pass<"kiln-expand-attention", "::mlir::func::FuncOp"> {
+  let summary = "Writes fused attention's calls as loop nests, one row per iteration";
+  let description = [{
+    Runs on bufferized code. Each `kernel.library_call` of fused attention
+    (`kiln.attention`, `kiln.attention_grad_rows`,
+    `kiln.attention_grad_columns`; compiler/Conversion/LibraryCalls.h states
+    their operands) becomes an `scf.parallel` over the batch dimensions and
+    the rows, whose body recomputes each score `q[i] . k[j] * scale` it needs
+    (masked: -inf; causal: the loop over keys stops at the diagonal) and
+    keeps what it accumulates along a row in scalars carried by the loop
+    (at most 128 at a time; wider rows take several passes over the keys).
+    No `[..., Tq, Tk]` buffer exists.
+
+    - `kiln.attention`, per query row i: the maximum m and the sum l of
+      `exp(s - m)` in one pass over the keys (l rescaled by `exp(m - m')`
+      when the maximum grows), then `out[i] = sum_j exp(s_ij - m) / l v[j]`.
+    - `kiln.attention_grad_rows`, per query row: m and l as above,
+      `D = out_grad[i] . out[i]`, and
+      `q_grad[i] = scale sum_j p_ij (out_grad[i] . v[j] - D) k[j]`;
+      `stats[i] = (m, l, D)`.
+    - `kiln.attention_grad_columns`, per key row j, over the queries i that
+      see it: `v_grad[j] = sum_i p_ij out_grad[i]` and
+      `k_grad[j] = scale sum_i p_ij (out_grad[i] . v[j] - D_i) q[i]`, with
+      `p_ij = exp(s_ij - m_i) / l_i` from the rows' stats.
+
+    On the GPU, kiln-gpu-map-loops maps the rows to threads: one thread per
+    row, its accumulators in registers. On the CPU the loops run in order.
+
+    Before:
+    ```mlir
+    kernel.library_call "kiln.attention" ins(%q, %k, %v : memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>)
+        outs(%o : memref<2x8x4xf32>) {slots = array<i64: 0, 1, 2, -1>, ints = array<i64: 1>, floats = array<f64: 0.5>}
+    ```
+    After (shortened):
+    ```mlir
+    scf.parallel (%b, %i) = (%c0, %c0) to (%c2, %c8) step (%c1, %c1) {
+      %end = arith.minsi %i1, %c8 : index    // causal: keys 0..i
+      %m, %l = scf.for %j = %c0 to %end step %c1 iter_args(...) {
+        %s = ... q[b, i, :] . k[b, j, :] * 0.5
+        ...
+      }
+      %acc:4 = scf.for %j = %c0 to %end step %c1 iter_args(...) { ... }
+      memref.store %acc#0, %o[%b, %i, %c0] : memref<2x8x4xf32>
+      ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def KilnRecordManifest : Pass<"kiln-record-manifest", "::mlir::ModuleOp"> {
   let summary = "Records the entry points of a graph module as its manifest";
   let description = [{

@@ -35,6 +35,27 @@ enum class GpuMath {
   Bf16 = 2,
 };
 
+/// Fused attention (--fused-attention, and always on the GPU): the callees
+/// of kernel.library_call ops that are not C functions but loop nests
+/// kiln-expand-attention writes, one row per thread. The operands have
+/// graph.attention's shapes, `q [..., Tq, D]`, `k [..., Tk, D]`,
+/// `v [..., Tk, Dv]`, the optional `i1` mask broadcasting to the scores
+/// `[..., Tq, Tk]` (slot -1 when absent); ints: [causal]; floats: [scale].
+namespace fused_attention {
+/// q, k, v, mask -> out [..., Tq, Dv]: per query row, the scores' maximum and
+/// exponential sum in one pass over the keys, then the weighted values.
+inline constexpr const char *kForward = "kiln.attention";
+/// q, k, v, mask, out, out_grad -> q_grad, stats [..., Tq, 3]: per query
+/// row, its softmax maximum and sum and rowsum(out_grad * out), then the
+/// query's gradient.
+inline constexpr const char *kGradRows = "kiln.attention_grad_rows";
+/// q, k, v, mask, out_grad, stats -> k_grad, v_grad: per key row, over the
+/// queries that see it.
+inline constexpr const char *kGradColumns = "kiln.attention_grad_columns";
+/// The prefix of these callees ("kiln.").
+inline constexpr const char *kPrefix = "kiln.";
+} // namespace fused_attention
+
 /// The GpuMath that `name` (fp32, tf32, bf16) names, if any.
 inline bool parseGpuMath(const char *name, GpuMath &math) {
   struct Named {

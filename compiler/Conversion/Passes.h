@@ -28,7 +28,8 @@ namespace kiln {
 /// (the GPU's computing as `math` says).
 void populateGraphToLinalgPatterns(mlir::RewritePatternSet &patterns,
                                    LibraryCalls library,
-                                   GpuMath math = GpuMath::Float32);
+                                   GpuMath math = GpuMath::Float32,
+                                   bool fusedAttention = false);
 
 } // namespace kiln
 

@@ -39,6 +39,11 @@ def ConvertGraphToLinalg : Pass<"convert-graph-to-linalg", "::mlir::ModuleOp"> {
            "on cuBLASLt, with its bias, residual and ReLU; channels-first "
            "convolutions on cuDNN; recurrences and other epilogues are "
            "generated code">,
+    Option<"fusedAttention", "fused-attention", "bool", /*default=*/"false",
+           "graph.attention and graph.attention_grad become kiln.attention_* "
+           "calls that kiln-expand-attention writes as loop nests over rows "
+           "(off: scores and probabilities as tensors; attention_grad must "
+           "be decomposed before)">,
     Option<"gpuMath", "gpu-math", "std::string", /*default=*/"\"fp32\"",
            "With cuda: how cuBLASLt and cuDNN compute float32 (fp32, tf32 "
            "or bf16)">,

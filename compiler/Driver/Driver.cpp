@@ -231,6 +231,7 @@ mlir::LogicalResult lowerTo(mlir::ModuleOp module, Stage from, Stage target,
     options.numericsChecks = numericsChecks;
     options.channelsLast = channelsLast;
     options.libraryCalls = libraryCalls;
+    options.fusedAttention = fusedAttention;
     options.avx512 = avx512;
     options.streamStoreBytes = streamStoreBytes;
     if (targetIsCuda()) {

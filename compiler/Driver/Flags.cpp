@@ -135,6 +135,13 @@ cl::opt<bool> libraryCalls(
              "runtime's library: oneDNN on the CPU, cuBLASLt (matrix products) "
              "on the GPU (default on; off: generated kernels)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fusedAttention(
+    "fused-attention",
+    cl::desc("Attention and its gradient as loop nests over rows that "
+             "recompute the scores and never hold the [..., Tq, Tk] matrix "
+             "(always on with --target=cuda; on the CPU they run one row "
+             "after another, slower than the default's oneDNN products)"),
+    cl::init(false), cl::cat(category));
 cl::opt<bool> numericsChecks(
     "numerics-checks",
     cl::desc("Compile in the calls that let `--check-numerics` name the first "

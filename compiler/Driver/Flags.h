@@ -47,6 +47,7 @@ extern llvm::cl::list<std::string> entries;
 extern llvm::cl::opt<bool> wrtInputs;
 extern llvm::cl::opt<bool> channelsLast;
 extern llvm::cl::opt<bool> libraryCalls;
+extern llvm::cl::opt<bool> fusedAttention;
 extern llvm::cl::opt<bool> numericsChecks;
 // --gradcheck and its settings.
 extern llvm::cl::opt<bool> gradcheck;

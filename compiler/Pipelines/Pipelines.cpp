@@ -83,6 +83,9 @@ mlir::LogicalResult addGraphGradPasses(OpPassManager &pm,
 /// Simplify, then decide what runs as one kernel.
 void addGraphToKernelPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createKilnRecordManifest());
+  // Unfused attention gradients are batch matmuls and a softmax.
+  if (!options.fusedAttentionOn())
+    pm.addNestedPass<FuncOp>(graph::createGraphDecomposeAttentionGrad());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   // oneDNN's convolutions run NHWC; no oneDNN on the GPU.
@@ -109,6 +112,7 @@ void addKernelToLinalgPasses(OpPassManager &pm,
   lowering.libraryCalls = options.libraryCalls;
   lowering.cuda = options.target == PipelineOptions::Target::CUDA;
   lowering.gpuMath = options.gpuMath;
+  lowering.fusedAttention = options.fusedAttentionOn();
   pm.addPass(createConvertGraphToLinalg(lowering));
   pm.addNestedPass<FuncOp>(createKilnFuseElementwise());
   pm.addPass(mlir::createCanonicalizerPass());
@@ -199,6 +203,7 @@ void addLinalgToLLVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   KilnPlanMemoryOptions plan;
   plan.report = options.reportMemory;
   pm.addNestedPass<FuncOp>(createKilnPlanMemory(plan));
+  pm.addNestedPass<FuncOp>(createKilnExpandAttention());
   pm.addPass(createConvertLibraryCalls());
   pm.addNestedPass<FuncOp>(mlir::createConvertLinalgToLoopsPass());
   pm.addNestedPass<FuncOp>(mlir::vector::createLowerVectorMultiReductionPass());
@@ -243,8 +248,10 @@ void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
   KilnPlanMemoryOptions plan;
   plan.report = options.reportMemory;
   pm.addNestedPass<FuncOp>(createKilnPlanMemory(plan));
-  // No canonicalization from here to the launches: it would fold the
-  // one-iteration loops that keep scalar work on the device.
+  // Fused attention's loop nests, one thread per row; no canonicalization
+  // from here to the launches: it would fold the one-iteration loops that
+  // keep scalar work on the device.
+  pm.addNestedPass<FuncOp>(createKilnExpandAttention());
   pm.addNestedPass<FuncOp>(createKilnGpuMapLoops());
   pm.addPass(mlir::createParallelLoopToGpuPass());
   pm.addPass(mlir::createGpuKernelOutliningPass());
@@ -321,6 +328,11 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
   Option<std::string> gpuArch{*this, "gpu-arch",
                               llvm::cl::desc("The GPU's architecture (cuda)"),
                               llvm::cl::init("sm_90")};
+  Option<bool> fusedAttention{
+      *this, "fused-attention",
+      llvm::cl::desc("Attention and its gradient as loop nests over rows, "
+                     "without the score matrix (always on with cuda)"),
+      llvm::cl::init(false)};
   Option<std::string> gpuMath{
       *this, "gpu-math",
       llvm::cl::desc("How cuBLASLt and cuDNN compute float32 (cuda): fp32, "
@@ -341,6 +353,7 @@ struct PipelineCLOptions : mlir::PassPipelineOptions<PipelineCLOptions> {
                                 : PipelineOptions::Target::CPU;
     o.gpuArch = gpuArch;
     o.gpuMath = gpuMath;
+    o.fusedAttention = fusedAttention;
     return o;
   }
 };

@@ -76,6 +76,14 @@ struct PipelineOptions {
   /// How cuBLASLt and cuDNN compute float32 on the GPU: fp32, tf32 or bf16
   /// (--gpu-math).
   std::string gpuMath = "fp32";
+  /// Attention and its gradient as loop nests over rows that recompute the
+  /// scores and never hold the [..., Tq, Tk] matrix (kiln-expand-attention);
+  /// off: the scores and probabilities in memory, batch matmuls (oneDNN)
+  /// for the gradient. Always on for the GPU.
+  bool fusedAttention = false;
+  bool fusedAttentionOn() const {
+    return fusedAttention || target == Target::CUDA;
+  }
 };
 
 /// Reports an error in a pipeline's options (the user's --train-step text).

@@ -64,6 +64,11 @@ cl::opt<std::string> libraryCalls("library-calls",
                                            "oneDNN: on or off (generated "
                                            "code)"),
                                   cl::init("on"), cl::cat(category));
+cl::opt<std::string> fusedAttention(
+    "fused-attention",
+    cl::desc("With --jit: attention and its gradient as loop nests over rows "
+             "that recompute the scores (the GPU's form): on or off"),
+    cl::init("off"), cl::cat(category));
 cl::opt<std::string> channelsLast(
     "channels-last",
     cl::desc("With --jit: float32 convolutions keep channels-last (NHWC) "
@@ -127,7 +132,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "kiln-run: run an entry point of a model\n");
   for (const cl::opt<std::string> *flag :
-       {&fusion, &libraryCalls, &channelsLast})
+       {&fusion, &libraryCalls, &channelsLast, &fusedAttention})
     if (*flag != "on" && *flag != "off")
       return fail("--" + flag->ArgStr.str() + " must be on or off, got '" +
                   flag->getValue() + "'");
@@ -185,6 +190,7 @@ int main(int argc, char **argv) {
   options.fusion = fusion == "on";
   options.libraryCalls = libraryCalls == "on";
   options.channelsLast = channelsLast == "on";
+  options.fusedAttention = fusedAttention == "on";
   options.trainStep = trainStep;
   // Only the entry that runs is compiled: the others would cost most of
   // the compile time (train_step alone holds forward, backward and update).

@@ -88,7 +88,8 @@ struct ConvertGraphToLinalg
     kiln::LibraryCalls library = !libraryCalls ? kiln::LibraryCalls::None
                                  : cuda        ? kiln::LibraryCalls::Cuda
                                                : kiln::LibraryCalls::OneDnn;
-    kiln::populateGraphToLinalgPatterns(patterns, library, math);
+    kiln::populateGraphToLinalgPatterns(patterns, library, math,
+                                        fusedAttention);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       return signalPassFailure();
@@ -98,14 +99,15 @@ struct ConvertGraphToLinalg
 } // namespace
 
 void kiln::populateGraphToLinalgPatterns(RewritePatternSet &patterns,
-                                         LibraryCalls library, GpuMath math) {
+                                         LibraryCalls library, GpuMath math,
+                                         bool fusedAttention) {
   MLIRContext *ctx = patterns.getContext();
   using namespace kiln::lowering;
   LowerFamily contraction = [library, math](OpBuilder &b, Operation *op) {
     return lowerContraction(b, op, library, math);
   };
-  LowerFamily model = [library](OpBuilder &b, Operation *op) {
-    return lowerModel(b, op, library == LibraryCalls::OneDnn);
+  LowerFamily model = [library, fusedAttention](OpBuilder &b, Operation *op) {
+    return lowerModel(b, op, library == LibraryCalls::OneDnn, fusedAttention);
   };
   for (LowerFamily lower :
        {LowerFamily(&lowerElementwise), LowerFamily(&lowerReduction),

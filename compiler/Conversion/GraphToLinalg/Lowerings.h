@@ -42,9 +42,12 @@ Results lowerContraction(mlir::OpBuilder &b, mlir::Operation *op,
 /// Reshape, transpose, slice, concat, embedding.
 Results lowerShape(mlir::OpBuilder &b, mlir::Operation *op);
 /// Attention, recurrences and random numbers; without library calls,
-/// recurrences are loops of linalg ops (lowerRecurrenceLoops).
-Results lowerModel(mlir::OpBuilder &b, mlir::Operation *op,
-                   bool libraryCalls);
+/// recurrences are loops of linalg ops (lowerRecurrenceLoops). With
+/// `fusedAttention`, attention and its gradient are kiln.attention_* calls
+/// (kiln-expand-attention's loop nests); without, attention's scores are
+/// tensors and graph.attention_grad is an error (it is decomposed before).
+Results lowerModel(mlir::OpBuilder &b, mlir::Operation *op, bool libraryCalls,
+                   bool fusedAttention);
 /// graph.recurrence and its gradient as an scf.for of linalg ops.
 Results lowerRecurrenceLoops(mlir::OpBuilder &b, mlir::Operation *op);
 

@@ -310,14 +310,60 @@ SmallVector<Value> recurrenceGrad(OpBuilder &b, Location loc,
       {});
 }
 
+/// graph.attention as one fused_attention::kForward call.
+Value fusedAttentionCall(OpBuilder &b, Location loc, AttentionOp op) {
+  double scale =
+      op.getScale()
+          ? op.getScale()->convertToDouble()
+          : 1.0 / std::sqrt(static_cast<double>(shapeOf(op.getQuery()).back()));
+  return libraryCall(b, loc, fused_attention::kForward,
+                     {op.getQuery(), op.getKey(), op.getValue(), op.getMask()},
+                     {tensorTypeOf(op.getResult())}, {op.getCausal() ? 1 : 0},
+                     scale);
+}
+
+/// graph.attention_grad as two fused calls: per query row (its statistics
+/// and the query's gradient), then per key row.
+SmallVector<Value> fusedAttentionGrad(OpBuilder &b, Location loc,
+                                      AttentionGradOp op) {
+  double scale = op.scaleOrDefault();
+  int64_t causal = op.getCausal() ? 1 : 0;
+  SmallVector<int64_t> statsShape(shapeOf(op.getQuery()));
+  statsShape.back() = 3;
+  auto stats = RankedTensorType::get(statsShape, elementTypeOf(op.getQuery()));
+  SmallVector<Value> rows =
+      libraryCall(b, loc, fused_attention::kGradRows,
+                  {op.getQuery(), op.getKey(), op.getValue(), op.getMask(),
+                   op.getResult(), op.getResultGrad()},
+                  {tensorTypeOf(op.getQueryGrad()), stats}, {causal}, {scale});
+  SmallVector<Value> columns = libraryCall(
+      b, loc, fused_attention::kGradColumns,
+      {op.getQuery(), op.getKey(), op.getValue(), op.getMask(),
+       op.getResultGrad(), rows[1]},
+      {tensorTypeOf(op.getKeyGrad()), tensorTypeOf(op.getValueGrad())},
+      {causal}, {scale});
+  return {rows[0], columns[0], columns[1]};
+}
+
 } // namespace
 
-Results lowerModel(OpBuilder &b, Operation *op, bool libraryCalls) {
+Results lowerModel(OpBuilder &b, Operation *op, bool libraryCalls,
+                   bool fusedAttention) {
   Location loc = op->getLoc();
   if (!libraryCalls && isa<RecurrenceOp, RecurrenceGradOp>(op))
     return lowerRecurrenceLoops(b, op);
+  if (auto grad = dyn_cast<AttentionGradOp>(op)) {
+    if (fusedAttention)
+      return fusedAttentionGrad(b, loc, grad);
+    op->emitOpError("is lowered only with fused attention; without, "
+                    "graph-decompose-attention-grad rewrites it first");
+    return std::nullopt;
+  }
   return llvm::TypeSwitch<Operation *, Results>(op)
-      .Case([&](AttentionOp o) { return SmallVector<Value>{attention(b, loc, o)}; })
+      .Case([&](AttentionOp o) {
+        return SmallVector<Value>{fusedAttention ? fusedAttentionCall(b, loc, o)
+                                                 : attention(b, loc, o)};
+      })
       .Case([&](RecurrenceOp o) { return recurrence(b, loc, o); })
       .Case([&](RecurrenceGradOp o) { return recurrenceGrad(b, loc, o); })
       .Case<RandomUniformOp, RandomNormalOp, RandomIntegersOp>([&](auto o) {

@@ -79,6 +79,7 @@ std::unique_ptr<Session> Session::compile(const std::string &graphIR,
   pipeline.fusion = options.fusion;
   pipeline.libraryCalls = options.libraryCalls;
   pipeline.channelsLast = options.channelsLast;
+  pipeline.fusedAttention = options.fusedAttention;
   pipeline.trainStep = options.trainStep;
   pipeline.wrtInputs = options.wrtInputs;
   pipeline.testScaleRule = options.testScaleRule;

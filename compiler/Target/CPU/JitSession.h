@@ -26,6 +26,9 @@ struct Options {
   bool libraryCalls = true;
   /// Float32 convolutions keep channels-last activations (graph-channels-last).
   bool channelsLast = true;
+  /// Attention and its gradient as loop nests over rows, without the score
+  /// matrix (the GPU's form; see PipelineOptions::fusedAttention).
+  bool fusedAttention = false;
   /// Options of the optimizer in train_step (see graph-train-step).
   std::string trainStep;
   /// `grad` also returns the gradients of float inputs (grad.<input>).

@@ -30,6 +30,48 @@ def Graph_AttentionOp : Graph_InferredOp<"attention", [Graph_AttentionKernel, De
   }];
 }
 
+def Graph_AttentionGradOp : Graph_InferredOp<"attention_grad", [Graph_AttentionKernel]> {
+  let summary = "The gradient of graph.attention, without the score matrix";
+  let description = [{
+    Given an attention's operands and attributes, its `result` and the
+    gradient `result_grad` of that result, returns the gradients of `query`,
+    `key` and `value`. graph-autodiff emits it for every `graph.attention`;
+    where attention is not fused (the CPU by default),
+    graph-decompose-attention-grad rewrites it as batch matmuls and a
+    softmax, which materialise the `[..., Tq, Tk]` probabilities. Fused
+    (`--fused-attention`, and always on the GPU), it becomes two loop nests
+    that recompute the scores row by row: one per query row (its softmax
+    statistics, `rowsum(result_grad * result)` and the query's gradient),
+    one per key row (the key's and value's gradients).
+
+    ```mlir
+    %dq, %dk, %dv = graph.attention_grad %q, %k, %v, %o, %do {causal}
+        : tensor<2x4x64x32xf32>, tensor<2x4x64x32xf32>, tensor<2x4x64x32xf32>,
+          tensor<2x4x64x32xf32>, tensor<2x4x64x32xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$query, Graph_FloatTensor:$key,
+                       Graph_FloatTensor:$value, Graph_FloatTensor:$result,
+                       Graph_FloatTensor:$result_grad,
+                       Optional<Graph_BoolTensor>:$mask,
+                       OptionalAttr<F64Attr>:$scale, UnitAttr:$causal);
+  let results = (outs Graph_FloatTensor:$query_grad,
+                      Graph_FloatTensor:$key_grad,
+                      Graph_FloatTensor:$value_grad);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $result `,` $result_grad (`mask` `(` $mask^ `:` type($mask) `)`)?
+    attr-dict `:` type($query) `,` type($key) `,` type($value) `,`
+    type($result) `,` type($result_grad)
+  }];
+  let extraClassDeclaration = [{
+    /// The scale of the scores: `scale`, or 1/sqrt(D).
+    double scaleOrDefault();
+    /// The gradients as batch matmuls and a softmax (the unfused form):
+    /// the query's, key's and value's, built before this op.
+    ::mlir::SmallVector<::mlir::Value> decompose(::mlir::OpBuilder &builder);
+  }];
+}
+
 def Graph_RecurrenceOp : Graph_InferredOp<"recurrence",
     [Graph_ContractionKernel, SameOperandsElementType, DeclareOpInterfaceMethods<Graph_GradientOpInterface>]> {
   let summary = "A recurrent layer's loop over time: tanh RNN, LSTM or GRU";

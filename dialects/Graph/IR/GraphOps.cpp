@@ -13,6 +13,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
 
 using namespace mlir;
 using namespace kiln;
@@ -370,6 +371,53 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
                      return shapes::attention(s[0], s[1], s[2],
                                               s.size() > 3 ? &s[3] : nullptr);
                    });
+}
+
+LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *context,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  if (failed(verifyAttributes(adaptor, context, loc)))
+    return failure();
+  Type q = adaptor.getQuery().getType();
+  for (Value v : adaptor.getOperands())
+    if (v != adaptor.getMask() &&
+        elementTypeOf(v.getType()) != elementTypeOf(q))
+      return emitOptionalError(loc, "'", getOperationName(),
+                               "' op element types differ: ", elementTypeOf(q),
+                               " vs ", elementTypeOf(v.getType()));
+  if (std::optional<APFloat> scale = adaptor.getScale()) {
+    std::string error = shapes::checkAttentionScale(scale->convertToDouble());
+    if (!error.empty())
+      return emitOptionalError(loc, "'", getOperationName(), "' op ", error);
+  }
+  // The forward's operands give its result's shape, which the result and
+  // its gradient must have.
+  SmallVector<Value> forward{adaptor.getQuery(), adaptor.getKey(),
+                             adaptor.getValue()};
+  if (adaptor.getMask())
+    forward.push_back(adaptor.getMask());
+  SmallVector<Type> result;
+  if (failed(inferFrom(loc, getOperationName(), forward, result, [](auto &s) {
+        return shapes::attention(s[0], s[1], s[2],
+                                 s.size() > 3 ? &s[3] : nullptr);
+      })))
+    return failure();
+  for (Value v : {adaptor.getResult(), adaptor.getResultGrad()})
+    if (v.getType() != result.front())
+      return emitOptionalError(loc, "'", getOperationName(),
+                               "' op the result and its gradient must be ",
+                               result.front(), ", got ", v.getType());
+  types.append({q, adaptor.getKey().getType(), adaptor.getValue().getType()});
+  return success();
+}
+
+double AttentionGradOp::scaleOrDefault() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToDouble();
+  ArrayRef<int64_t> q =
+      llvm::cast<RankedTensorType>(getQuery().getType()).getShape();
+  return 1.0 / std::sqrt(static_cast<double>(q.back()));
 }
 
 //===----------------------------------------------------------------------===//

@@ -68,15 +68,26 @@ RULE(BceWithLogitsOp) {
 // Attention
 //===----------------------------------------------------------------------===//
 
+// One graph.attention_grad: fused, it recomputes the scores row by row;
+// unfused (decompose), the batch matmuls and softmax below.
+RULE(AttentionOp) {
+  auto grad = builder.create<AttentionGradOp>(
+      getLoc(), getQuery(), getKey(), getValue(), getResult(), grads[0],
+      getMask(), getScaleAttr(), getCausalAttr());
+  out.assign(grad.getResults().begin(), grad.getResults().end());
+  if (getMask())
+    out.push_back(Value());
+  return success();
+}
+
 // Recomputes P = softmax(q k^T scale + masks); then dV = P^T g,
 // dS = P (g v^T - rowsum(P g v^T)), dQ = dS k scale, dK = dS^T q scale.
-RULE(AttentionOp) {
+SmallVector<Value> AttentionGradOp::decompose(OpBuilder &builder) {
   G m{builder, getLoc()};
-  Value q = getQuery(), k = getKey(), v = getValue(), g = grads[0];
+  Value q = getQuery(), k = getKey(), v = getValue(), g = getResultGrad();
   ArrayRef<int64_t> qs = m.shape(q), ks = m.shape(k);
   int64_t r = qs.size();
-  double scale = getScale() ? getScale()->convertToDouble()
-                            : 1.0 / std::sqrt(double(qs[r - 1]));
+  double scale = scaleOrDefault();
   Location loc = getLoc();
   Value scores = m.mul(builder.create<BatchMatmulOp>(loc, q, k, false, true),
                        m.c(q, scale));
@@ -102,10 +113,7 @@ RULE(AttentionOp) {
                    m.c(q, scale));
   Value dk = m.mul(builder.create<BatchMatmulOp>(loc, ds, q, true, false),
                    m.c(q, scale));
-  out.assign({dq, dk, dv});
-  if (getMask())
-    out.push_back(Value());
-  return success();
+  return {dq, dk, dv};
 }
 
 //===----------------------------------------------------------------------===//

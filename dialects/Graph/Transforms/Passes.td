@@ -83,6 +83,34 @@ def GraphChannelsLast : Pass<"graph-channels-last", "::mlir::func::FuncOp"> {
   }];
 }
 
+def GraphDecomposeAttentionGrad
+    : Pass<"graph-decompose-attention-grad", "::mlir::func::FuncOp"> {
+  let summary = "Unfused attention gradients: batch matmuls and a softmax";
+  let description = [{
+    Rewrites each `graph.attention_grad` as the graph ops of its formula:
+    the scores `q k^T * scale` recomputed with their masks, the softmax `P`,
+    then `dV = P^T g`, `dS = P (g v^T - rowsum(P g v^T))`,
+    `dQ = dS k * scale` and `dK = dS^T q * scale`. Kiln's CPU pipeline runs
+    it unless attention is fused (`--fused-attention`): the batch matmuls
+    become oneDNN calls, the softmax and elementwise ops fused kernels,
+    with the `[..., Tq, Tk]` probabilities in memory. The GPU pipeline never
+    runs it.
+
+    Before:
+    ```mlir
+    %dq, %dk, %dv = graph.attention_grad %q, %k, %v, %o, %g
+        : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>
+    ```
+    After (shortened):
+    ```mlir
+    %s = graph.batch_matmul %q, %k {transpose_rhs} : tensor<2x8x4xf32>, tensor<2x8x4xf32>
+    %p = graph.softmax %ss {axis = -1} : tensor<2x8x8xf32>
+    %dv = graph.batch_matmul %p, %g {transpose_lhs} : tensor<2x8x8xf32>, tensor<2x8x4xf32>
+    ...
+    ```
+  }];
+}
+
 def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
   let summary = "Reverse-mode automatic differentiation of a loss function";
   let description = [{

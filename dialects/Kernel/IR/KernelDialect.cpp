@@ -275,6 +275,10 @@ int64_t kiln::kernel::contractionFlops(Operation *op) {
   if (name == "graph.attention") // q k^T and the weights times v
     return 2 * dimOf(op, 1, -2) *
            (elementsOf(op->getOperand(0).getType()) + results);
+  if (name == "graph.attention_grad") // the scores, g v^T, dS k, dS^T q, P^T g
+    return 2 * dimOf(op, 1, -2) *
+           (3 * elementsOf(op->getOperand(0).getType()) +
+            2 * elementsOf(op->getOperand(3).getType()));
   if (name == "graph.recurrence" || name == "graph.recurrence_grad")
     return 2 * elementsOf(op->getOperand(0).getType()) * dimOf(op, 1, -1);
   return 0;
@@ -342,15 +346,21 @@ std::string kiln::kernel::describeOrigin(Operation *op) {
   if (auto call = dyn_cast<LibraryCallOp>(op)) {
     // "kiln_matmul_f32" -> "matmul (oneDNN)", "kiln_cuda_matmul_f32" ->
     // "matmul (cuBLASLt)", "kiln_cuda_conv2d_f32" -> "conv2d (cuDNN)".
+    // "kiln.attention_grad_rows" (a generated loop nest) ->
+    // "attention_grad_rows (fused)".
     StringRef callee = call.getCallee();
-    callee.consume_front("kiln_");
-    bool cuda = callee.consume_front("cuda_");
-    if (!callee.consume_back("_f32"))
-      callee.consume_back("_f64");
-    const char *library = !cuda                        ? " (oneDNN)"
-                          : callee.starts_with("conv") ? " (cuDNN)"
-                                                       : " (cuBLASLt)";
-    text = callee.str() + library;
+    if (callee.consume_front("kiln.")) {
+      text = callee.str() + " (fused)";
+    } else {
+      callee.consume_front("kiln_");
+      bool cuda = callee.consume_front("cuda_");
+      if (!callee.consume_back("_f32"))
+        callee.consume_back("_f64");
+      const char *library = !cuda                        ? " (oneDNN)"
+                            : callee.starts_with("conv") ? " (cuDNN)"
+                                                         : " (cuBLASLt)";
+      text = callee.str() + library;
+    }
   }
   // Fused locations (a gradient's tag, fused ops) wrap the graph op's
   // name("module.path")(file:line:col) location.

@@ -654,3 +654,27 @@ func.func @lstm_hidden_overflow(%g: tensor<1x1x4xf32>, %w: tensor<4x230584300921
   %r:2 = graph.recurrence lstm %g, %w, %b : tensor<1x1x4xf32>, tensor<4x2305843009213693952xf32>, tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @attention_grad_result_shape(%q: tensor<2x8x4xf32>, %v: tensor<2x8x6xf32>, %o: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{'graph.attention_grad' op the result and its gradient must be 'tensor<2x8x6xf32>', got 'tensor<2x8x4xf32>'}}
+  %r:3 = graph.attention_grad %q, %q, %v, %o, %o : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x6xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_grad_mask(%q: tensor<2x8x4xf32>, %m: tensor<3xi1>) {
+  // expected-error @+1 {{mask [3] does not broadcast to the scores [2, 8, 8]}}
+  %r:3 = graph.attention_grad %q, %q, %q, %q, %q mask(%m : tensor<3xi1>) : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_grad_types(%q: tensor<2x8x4xf32>, %g: tensor<2x8x4xf64>) {
+  // expected-error @+1 {{'graph.attention_grad' op element types differ: 'f32' vs 'f64'}}
+  %r:3 = graph.attention_grad %q, %q, %q, %q, %g : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf64>
+  return
+}

@@ -1,5 +1,6 @@
 //===- MapLoops.cpp - Bufferized linalg as GPU-shaped parallel loops ------===//
 
+#include "compiler/Codegen/GPU/RowReductions.h"
 #include "compiler/Codegen/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
@@ -26,6 +27,11 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using kiln::gpu::delinearize;
+using kiln::gpu::indicesOf;
+using kiln::gpu::kRowPerBlock;
+using kiln::gpu::matchRowReduction;
+using kiln::gpu::RowReduction;
 
 namespace {
 
@@ -72,151 +78,6 @@ SmallVector<scf::ParallelOp> outermostParallelLoops(func::FuncOp func) {
   return outermost;
 }
 
-/// Marks the grid loop of a row reduction made one block per row, which
-/// shapeLoops maps as it is (not tiled). Removed there.
-constexpr llvm::StringLiteral kRowPerBlock = "kiln.row_per_block";
-
-/// The all-reduce of the op that combines a row's values into an output.
-std::optional<gpu::AllReduceOperation> allReduceOf(Operation *combiner) {
-  using Kind = gpu::AllReduceOperation;
-  return llvm::TypeSwitch<Operation *, std::optional<Kind>>(combiner)
-      .Case<arith::AddFOp, arith::AddIOp>([](auto) { return Kind::ADD; })
-      .Case<arith::MulFOp, arith::MulIOp>([](auto) { return Kind::MUL; })
-      .Case([](arith::MaximumFOp) { return Kind::MAXIMUMF; })
-      .Case([](arith::MinimumFOp) { return Kind::MINIMUMF; })
-      .Case([](arith::MaxNumFOp) { return Kind::MAXNUMF; })
-      .Case([](arith::MinNumFOp) { return Kind::MINNUMF; })
-      .Case([](arith::MaxSIOp) { return Kind::MAXSI; })
-      .Case([](arith::MinSIOp) { return Kind::MINSI; })
-      .Case([](arith::MaxUIOp) { return Kind::MAXUI; })
-      .Case([](arith::MinUIOp) { return Kind::MINUI; })
-      .Default([](Operation *) { return std::nullopt; });
-}
-
-/// A generic that reduces rows: its parallel loops (the rows; none for a
-/// reduction to one value) first, then its reduction loops, whose
-/// iterations are the row's elements.
-struct RowReduction {
-  linalg::GenericOp op;
-  SmallVector<int64_t> rows;    // the parallel loops' sizes
-  SmallVector<int64_t> reduced; // the reduction loops'
-  int64_t length = 1;           // their product
-  /// Per output: the value the row contributes, the op combining it into
-  /// the output, and that op's all-reduce.
-  SmallVector<Value> contributions;
-  SmallVector<Operation *> combiners;
-  SmallVector<gpu::AllReduceOperation> kinds;
-};
-
-/// `op` as a RowReduction of rows at least `minLength` long, if it is one:
-/// every input that varies along the row reads the innermost reduction
-/// loop along its last, contiguous dimension (consecutive threads then read
-/// consecutive elements).
-std::optional<RowReduction> matchRowReduction(linalg::LinalgOp linalgOp,
-                                              int64_t minLength) {
-  auto op = dyn_cast<linalg::GenericOp>(linalgOp.getOperation());
-  if (!op || minLength <= 0)
-    return std::nullopt;
-  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  unsigned loops = iterators.size();
-  if (loops == 0 || op.getNumDpsInits() == 0 ||
-      iterators.back() != utils::IteratorType::reduction)
-    return std::nullopt;
-  // Parallel loops first (parallelFirst put them there), then reductions.
-  unsigned parallel = 0;
-  while (iterators[parallel] == utils::IteratorType::parallel)
-    ++parallel;
-  for (unsigned i = parallel; i < loops; ++i)
-    if (iterators[i] != utils::IteratorType::reduction)
-      return std::nullopt;
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic))
-    return std::nullopt;
-  RowReduction match;
-  match.op = op;
-  match.rows.assign(ranges.begin(), ranges.begin() + parallel);
-  match.reduced.assign(ranges.begin() + parallel, ranges.end());
-  for (int64_t size : match.reduced)
-    if (llvm::MulOverflow(match.length, size, match.length))
-      return std::nullopt;
-  if (match.length < minLength)
-    return std::nullopt;
-  unsigned innermost = loops - 1;
-  AffineExpr along = getAffineDimExpr(innermost, op.getContext());
-  // Whether `map` reads a reduction loop.
-  auto alongRow = [&](AffineMap map) {
-    return llvm::any_of(llvm::seq<unsigned>(parallel, loops),
-                        [&](unsigned d) { return map.isFunctionOfDim(d); });
-  };
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    AffineMap map = op.getMatchingIndexingMap(input);
-    if (!alongRow(map))
-      continue;
-    auto type = dyn_cast<MemRefType>(input->get().getType());
-    if (!type || map.getNumResults() == 0 || map.getResults().back() != along ||
-        !isLastMemrefDimUnitStride(type))
-      return std::nullopt;
-    for (AffineExpr e : map.getResults().drop_back())
-      if (e.isFunctionOfDim(innermost))
-        return std::nullopt;
-  }
-  SmallVector<BlockArgument> outputs(op.getRegionOutputArgs());
-  for (unsigned i = 0; i < outputs.size(); ++i) {
-    OpOperand *init = op.getDpsInitOperand(i);
-    if (!isa<MemRefType>(init->get().getType()) ||
-        alongRow(op.getMatchingIndexingMap(init)))
-      return std::nullopt;
-    // The all-reduce's shuffles move 32- and 64-bit values only.
-    Type element = outputs[i].getType();
-    if (!element.isF32() && !element.isF64() && !element.isInteger(32) &&
-        !element.isInteger(64))
-      return std::nullopt;
-    SmallVector<Operation *> combiners;
-    Value contribution = matchReduction(outputs, i, combiners);
-    if (!contribution || combiners.size() != 1)
-      return std::nullopt;
-    std::optional<gpu::AllReduceOperation> kind = allReduceOf(combiners[0]);
-    if (!kind || !arith::getNeutralElement(combiners[0]))
-      return std::nullopt;
-    match.contributions.push_back(contribution);
-    match.combiners.push_back(combiners[0]);
-    match.kinds.push_back(*kind);
-  }
-  return match;
-}
-
-/// The indices of `sizes`' iteration `linear` (the last fastest).
-SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
-                               ArrayRef<int64_t> sizes) {
-  SmallVector<Value> indices(sizes.size());
-  for (size_t d = sizes.size(); d-- > 1;) {
-    Value size = b.create<arith::ConstantIndexOp>(loc, sizes[d]);
-    indices[d] = b.create<arith::RemUIOp>(loc, linear, size);
-    linear = b.create<arith::DivUIOp>(loc, linear, size);
-  }
-  if (!sizes.empty())
-    indices[0] = linear;
-  return indices;
-}
-
-/// The indices `map` gives for the loop indices `ivs`.
-SmallVector<Value> indicesOf(OpBuilder &b, Location loc, AffineMap map,
-                             ValueRange ivs) {
-  SmallVector<Value> indices;
-  for (unsigned i = 0; i < map.getNumResults(); ++i) {
-    AffineExpr e = map.getResult(i);
-    if (auto dim = dyn_cast<AffineDimExpr>(e))
-      indices.push_back(ivs[dim.getPosition()]);
-    else if (auto constant = dyn_cast<AffineConstantExpr>(e))
-      indices.push_back(
-          b.create<arith::ConstantIndexOp>(loc, constant.getValue()));
-    else
-      indices.push_back(
-          b.create<affine::AffineApplyOp>(loc, map.getSubMap({i}), ivs));
-  }
-  return indices;
-}
-
 /// Whether `op` holds a parallel loop (a kernel to be).
 bool holdsParallelLoop(Operation *op) {
   return op->walk([](scf::ParallelOp) { return WalkResult::interrupt(); })
@@ -237,6 +98,9 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
       return signalPassFailure();
     }
     IRRewriter rewriter(func.getContext());
+    copiesToLinalg(rewriter, func);
+    kiln::gpu::formRowPrograms(rewriter, func, blockReductionMinLength,
+                               threadsPerBlock);
     if (failed(toParallelLoops(rewriter, func)) ||
         failed(shapeLoops(rewriter, func)) ||
         failed(wrapHostWork(rewriter, func)))
@@ -292,8 +156,8 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
     }
   }
 
-  /// memref.copy as linalg.copy, then every linalg op as loops.
-  LogicalResult toParallelLoops(IRRewriter &rewriter, func::FuncOp func) {
+  /// memref.copy as linalg.copy (a row program's stage, or loops).
+  void copiesToLinalg(IRRewriter &rewriter, func::FuncOp func) {
     SmallVector<memref::CopyOp> copies;
     func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
     for (memref::CopyOp copy : copies) {
@@ -302,6 +166,10 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
                                       copy.getTarget());
       rewriter.eraseOp(copy);
     }
+  }
+
+  /// Every linalg op as loops.
+  LogicalResult toParallelLoops(IRRewriter &rewriter, func::FuncOp func) {
     SmallVector<linalg::LinalgOp> ops;
     func.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
     for (linalg::LinalgOp op : ops) {
@@ -340,10 +208,7 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
     int64_t rows = 1;
     for (int64_t size : match.rows)
       rows *= size;
-    // About four elements a thread, a whole number of warps.
-    int64_t threads = 32;
-    while (threads * 4 < match.length && threads * 2 <= threadsPerBlock)
-      threads *= 2;
+    int64_t threads = kiln::gpu::threadsForRows(match.length, threadsPerBlock);
     rewriter.setInsertionPoint(op);
     Value zero = index(rewriter, 0), one = index(rewriter, 1);
     auto grid = rewriter.create<scf::ParallelOp>(

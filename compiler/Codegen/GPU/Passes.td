@@ -30,6 +30,21 @@ def KilnGpuMapLoops : Pass<"kiln-gpu-map-loops", "::mlir::func::FuncOp"> {
     own partial value from the combiner's identity; `gpu.all_reduce`
     (warp shuffles, then shared memory across warps) combines the partial
     values, and thread 0 combines the result into the output.
+    Row programs come first: a run of ops in one block (`memref.copy`
+    counted as `linalg.copy`, pure ops such as views between them allowed)
+    that all work on the same rows, at least one of them such a reduction,
+    becomes one kernel of one block per row (RowPrograms.cpp). Its ops are
+    stages the block's threads take in turn, each thread at the same
+    elements of the row in every stage: reductions (a strided partial
+    value, then `gpu.all_reduce`, whose result every thread keeps as a
+    register), maps over the row's elements (loads and stores; the row's
+    registers read with no load), and per-row formulas every thread
+    computes into a register. The run may only read a row it writes at the
+    elements it wrote (else it is not a program); a map that writes a
+    buffer after others were read since the last all-reduce waits at a
+    `gpu.barrier`. Thread 0 stores the registers at the end. A softmax
+    (two fills, maximum, exponentials, sum, division) and a layer norm are
+    one kernel each, reading their input once from memory.
     Work that no parallel loop covers (a reduction to one value: loops of
     loads and stores outside any `scf.parallel`) is wrapped in a one-thread
     parallel loop, so that no load or store of a buffer is left to the

@@ -298,3 +298,199 @@ func.func @host_reads(%a: memref<f32>, %b: memref<4xf32>) -> f32 {
   %x = memref.load %a[] : memref<f32>
   return %x : f32
 }
+
+// -----
+
+// A softmax's run of ops (fill, maximum, exponentials, fill, sum, division
+// in place) over rows of 4096 is one row program: one block per row, 256
+// threads taking the same elements in every op. The maximum and the sum
+// are registers (all-reduce results, read by the maps with no load); the
+// per-row buffer both used is stored once, by thread 0, with the sum it
+// holds last. A thread reads only the exponentials it wrote: no barrier.
+// CHECK-LABEL: func.func @softmax_program
+// CHECK-SAME: (%[[X:.*]]: memref<64x4096xf32>, %[[Y:.*]]: memref<64x4096xf32>, %[[R:.*]]: memref<64xf32>)
+// CHECK-NOT: linalg.
+// CHECK: scf.parallel (%[[ROW:.*]]) = (%c0{{.*}}) to (%c64{{.*}}) step
+// CHECK: scf.parallel (%[[T:.*]]) = (%c0{{.*}}) to (%c256{{.*}}) step
+// CHECK: %[[PMAX:.*]] = scf.for %[[K:.*]] = %[[T]] to %c4096{{.*}} step %c256{{.*}} iter_args
+// CHECK: memref.load %[[X]][%[[ROW]], %[[K]]]
+// CHECK: %[[AMAX:.*]] = gpu.all_reduce maximumf %[[PMAX]] uniform
+// CHECK: %[[MAX:.*]] = arith.maximumf %[[AMAX]], %{{.*}} : f32
+// CHECK: scf.for %[[K2:.*]] = %[[T]] to %c4096{{.*}} step %c256
+// CHECK-NOT: memref.load %[[R]]
+// CHECK: arith.subf %{{.*}}, %[[MAX]]
+// CHECK: memref.store %{{.*}}, %[[Y]][%[[ROW]], %[[K2]]]
+// CHECK: %[[PSUM:.*]] = scf.for %[[K3:.*]] = %[[T]] to %c4096
+// CHECK: memref.load %[[Y]][%[[ROW]], %[[K3]]]
+// CHECK: %[[ASUM:.*]] = gpu.all_reduce add %[[PSUM]] uniform
+// CHECK: %[[SUM:.*]] = arith.addf %[[ASUM]], %{{.*}} : f32
+// CHECK: scf.for %[[K4:.*]] = %[[T]] to %c4096
+// CHECK: %[[E:.*]] = memref.load %[[Y]][%[[ROW]], %[[K4]]]
+// CHECK: %[[Q:.*]] = arith.divf %[[E]], %[[SUM]]
+// CHECK: memref.store %[[Q]], %[[Y]][%[[ROW]], %[[K4]]]
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]], %c0
+// CHECK: scf.if %[[FIRST]] {
+// CHECK-NEXT: memref.store %[[SUM]], %[[R]][%[[ROW]]]
+// CHECK-NEXT: }
+// CHECK-NOT: gpu.barrier
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @softmax_program(%x: memref<64x4096xf32>, %y: memref<64x4096xf32>, %r: memref<64xf32>) {
+  %lowest = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%lowest : f32) outs(%r : memref<64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x4096xf32>) outs(%r : memref<64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.maximumf %v, %o : f32
+    linalg.yield %m : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %r : memref<64x4096xf32>, memref<64xf32>) outs(%y : memref<64x4096xf32>) {
+  ^bb0(%v: f32, %m: f32, %o: f32):
+    %d = arith.subf %v, %m : f32
+    %e = math.exp %d : f32
+    linalg.yield %e : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%r : memref<64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<64x4096xf32>) outs(%r : memref<64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %v, %o : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %r : memref<64x4096xf32>, memref<64xf32>) outs(%y : memref<64x4096xf32>) {
+  ^bb0(%v: f32, %s: f32, %o: f32):
+    %q = arith.divf %v, %s : f32
+    linalg.yield %q : f32
+  }
+  return
+}
+
+// -----
+
+// A layer norm's run: the mean's sum starts from a copy of a filled buffer,
+// the mean is a per-row formula every thread computes, the variance's sum
+// reads it as a register, and the normalization reads both and the
+// columns' weight. Then two maps in a row, the second writing another
+// buffer than the first read: a barrier before it (the buffers could share
+// bytes). The last copy (of the variance's sum) is a per-row formula too.
+// Stored at the end: the sum, the mean, the variance's sum and its copy.
+// CHECK-LABEL: func.func @layer_norm_program
+// CHECK-SAME: (%[[X:.*]]: memref<16x768xf32>, %[[W:.*]]: memref<768xf32>, %[[Y:.*]]: memref<16x768xf32>, %[[Z:.*]]: memref<16x768xf32>, %[[A:.*]]: memref<16xf32>, %[[S:.*]]: memref<16xf32>, %[[M:.*]]: memref<16xf32>, %[[V:.*]]: memref<16xf32>)
+// CHECK: scf.parallel (%[[ROW:.*]]) = (%c0{{.*}}) to (%c16{{.*}}) step
+// CHECK: scf.parallel (%[[T:.*]]) = (%c0{{.*}}) to (%c256{{.*}}) step
+// CHECK: gpu.all_reduce add
+// CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %[[ZERO:.*]] : f32
+// CHECK: %[[MEAN:.*]] = arith.divf %[[SUM]], %{{.*}} : f32
+// CHECK: scf.for
+// CHECK: arith.subf %{{.*}}, %[[MEAN]] : f32
+// CHECK: gpu.all_reduce add
+// CHECK: %[[VAR:.*]] = arith.addf %{{.*}}, %[[ZERO]] : f32
+// CHECK-NOT: gpu.barrier
+// CHECK: scf.for %[[K:.*]] = %[[T]]
+// CHECK-DAG: memref.load %[[W]][%[[K]]]
+// CHECK-DAG: arith.subf %{{.*}}, %[[MEAN]] : f32
+// CHECK-DAG: arith.divf %[[VAR]], %{{.*}} : f32
+// CHECK: memref.store %{{.*}}, %[[Y]][%[[ROW]], %[[K]]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %[[K2:.*]] = %[[T]]
+// CHECK: memref.load %[[Y]][%[[ROW]], %[[K2]]]
+// CHECK: memref.store %{{.*}}, %[[Z]][%[[ROW]], %[[K2]]]
+// CHECK: scf.if
+// CHECK-NEXT: memref.store %[[SUM]], %[[S]][%[[ROW]]]
+// CHECK-NEXT: memref.store %[[MEAN]], %[[M]][%[[ROW]]]
+// CHECK-NEXT: memref.store %[[VAR]], %[[A]][%[[ROW]]]
+// CHECK-NEXT: memref.store %[[VAR]], %[[V]][%[[ROW]]]
+// CHECK-NEXT: }
+func.func @layer_norm_program(%x: memref<16x768xf32>, %w: memref<768xf32>, %y: memref<16x768xf32>, %z: memref<16x768xf32>, %a: memref<16xf32>, %s: memref<16xf32>, %m: memref<16xf32>, %v: memref<16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 768.0 : f32
+  linalg.fill ins(%zero : f32) outs(%a : memref<16xf32>)
+  memref.copy %a, %s : memref<16xf32> to memref<16xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<16x768xf32>) outs(%s : memref<16xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    %r = arith.addf %e, %o : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%s : memref<16xf32>) outs(%m : memref<16xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    %r = arith.divf %e, %n : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %m : memref<16x768xf32>, memref<16xf32>) outs(%a : memref<16xf32>) {
+  ^bb0(%e: f32, %mean: f32, %o: f32):
+    %d = arith.subf %e, %mean : f32
+    %q = arith.mulf %d, %d : f32
+    %r = arith.addf %q, %o : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %m, %a, %w : memref<16x768xf32>, memref<16xf32>, memref<16xf32>, memref<768xf32>) outs(%y : memref<16x768xf32>) {
+  ^bb0(%e: f32, %mean: f32, %var: f32, %wt: f32, %o: f32):
+    %d = arith.subf %e, %mean : f32
+    %vv = arith.divf %var, %n : f32
+    %r = arith.mulf %d, %vv : f32
+    %t = arith.mulf %r, %wt : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<16x768xf32>) outs(%z : memref<16x768xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    %r = arith.mulf %e, %e : f32
+    linalg.yield %r : f32
+  }
+  memref.copy %a, %v : memref<16xf32> to memref<16xf32>
+  return
+}
+
+// -----
+
+// Runs that are not one program: a map reading back a buffer the run
+// wrote at another element (a reversed row) must see other threads'
+// writes, and a map over other rows is not part of the program. The run's
+// longest prefix that is one (the squares and their sum) is; the other two
+// maps stay kernels of their own, tiled as elementwise ops.
+// CHECK-LABEL: func.func @not_programs
+// CHECK: scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c8{{.*}}) step
+// CHECK: arith.mulf
+// CHECK: memref.store
+// CHECK: gpu.all_reduce add
+// CHECK: processor = block_x
+// CHECK: scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c2048) step (%c256)
+// CHECK: processor = block_x
+// CHECK: scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c2048) step (%c256)
+// CHECK-NOT: gpu.all_reduce
+// CHECK: processor = block_x
+// CHECK-NOT: processor = block_x
+// CHECK: return
+func.func @not_programs(%x: memref<8x256xf32>, %y: memref<8x256xf32>, %z: memref<8x256xf32>, %s: memref<8xf32>, %t: memref<256x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<8x256xf32>) outs(%y : memref<8x256xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    %r = arith.mulf %e, %e : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<8x256xf32>) outs(%s : memref<8xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    %r = arith.addf %e, %o : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, 255 - d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<8x256xf32>) outs(%z : memref<8x256xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    linalg.yield %e : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<256x8xf32>) outs(%t : memref<256x8xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    %r = arith.addf %e, %e : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -7,6 +7,7 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: kilnc %s --target=cuda --emit=ptx -o %t/rows.ptx
 // RUN: FileCheck %s < %t/rows.ptx
+// RUN: FileCheck %s --check-prefix=KERNELS < %t/rows.ptx
 // RUN: %ptxas -arch=sm_90 %t/rows.ptx -o %t/rows.cubin
 // Four reductions (the softmax's maximum and sum, the norm's mean and
 // variance), two barriers each:
@@ -14,6 +15,11 @@
 // CHECK: shfl.sync.bfly.b32
 // CHECK-COUNT-8: bar.sync
 // CHECK-NOT: bar.sync
+// Each is one row program (kiln-gpu-map-loops): one kernel, one block per
+// row, where the softmax was six kernels (two fills, maximum, exponentials,
+// sum, division) and the layer norm five.
+// KERNELS-COUNT-2: .entry
+// KERNELS-NOT: .entry
 func.func @f(%x: tensor<8x512xf32> {graph.input = "x"},
              %h: tensor<16x768xf32> {graph.input = "h"},
              %g: tensor<768xf32> {graph.param = "g"},

@@ -111,7 +111,7 @@ void kiln::populateGraphToLinalgPatterns(RewritePatternSet &patterns,
   };
   for (LowerFamily lower :
        {LowerFamily(&lowerElementwise), LowerFamily(&lowerReduction),
-        LowerFamily(&lowerNormalization), contraction, LowerFamily(&lowerShape),
-        model})
+        LowerFamily(&lowerNormalization), contraction,
+        LowerFamily(&lowerPooling), LowerFamily(&lowerShape), model})
     patterns.add<LowerFamilyPattern>(ctx, std::move(lower));
 }

@@ -34,11 +34,13 @@ Results lowerElementwise(mlir::OpBuilder &b, mlir::Operation *op);
 Results lowerReduction(mlir::OpBuilder &b, mlir::Operation *op);
 /// Layer, batch and group norms and their gradients.
 Results lowerNormalization(mlir::OpBuilder &b, mlir::Operation *op);
-/// Matmuls, convolutions, pooling, and the kernel dialect's library calls:
+/// Matmuls, convolutions, and the kernel dialect's library calls:
 /// float32 ones become calls of `library` where it has them (the GPU's
 /// computing as `math` says), the rest take the generated path.
 Results lowerContraction(mlir::OpBuilder &b, mlir::Operation *op,
                          LibraryCalls library, GpuMath math);
+/// Max, average and global average pooling, and max pooling's gradient.
+Results lowerPooling(mlir::OpBuilder &b, mlir::Operation *op);
 /// Reshape, transpose, slice, concat, embedding.
 Results lowerShape(mlir::OpBuilder &b, mlir::Operation *op);
 /// Attention, recurrences and random numbers; without library calls,

@@ -359,15 +359,80 @@ struct KilnExpandAttention
         !vType.hasStaticShape())
       return call.emitOpError("takes float buffers of one static shape rank "
                               ">= 2");
+    ValueRange outs = call.getOutputs();
     a.batch.assign(qType.getShape().begin(), qType.getShape().end() - 2);
     a.tq = qType.getDimSize(rank - 2);
     a.d = qType.getDimSize(rank - 1);
     a.tk = kType.getDimSize(rank - 2);
     a.dv = vType.getDimSize(rank - 1);
+    // Every other buffer's shape follows; a call that disagrees (written
+    // by hand) is an error, not loads past a buffer.
+    auto shape = [&](int64_t rows, int64_t columns) {
+      SmallVector<int64_t> s(a.batch);
+      s.append({rows, columns});
+      return s;
+    };
+    auto expect = [&](Value v, ArrayRef<int64_t> want,
+                      StringRef what) -> LogicalResult {
+      auto type = v ? dyn_cast<MemRefType>(v.getType()) : MemRefType();
+      if (type && type.getShape() == want && type.getElementType() == a.type)
+        return success();
+      InFlightDiagnostic error = call.emitOpError("needs ")
+                                 << what << " of shape [" << want
+                                 << "] and element type " << a.type << ", got ";
+      if (v)
+        error << v.getType();
+      else
+        error << "none";
+      return error;
+    };
+    SmallVector<std::pair<Value, SmallVector<int64_t>>> wanted{
+        {a.k, shape(a.tk, a.d)}, {a.v, shape(a.tk, a.dv)}};
+    const char *names[] = {"the key", "the value", "", "", "", ""};
+    if (forward) {
+      wanted.push_back({outs[0], shape(a.tq, a.dv)});
+      names[2] = "the output";
+    } else if (rows) {
+      wanted.push_back({operand(4), shape(a.tq, a.dv)});
+      wanted.push_back({operand(5), shape(a.tq, a.dv)});
+      wanted.push_back({outs[0], shape(a.tq, a.d)});
+      wanted.push_back({outs[1], shape(a.tq, 3)});
+      names[2] = "the attention's result";
+      names[3] = "its gradient";
+      names[4] = "the query's gradient";
+      names[5] = "the rows' statistics";
+    } else {
+      wanted.push_back({operand(4), shape(a.tq, a.dv)});
+      wanted.push_back({operand(5), shape(a.tq, 3)});
+      wanted.push_back({outs[0], shape(a.tk, a.d)});
+      wanted.push_back({outs[1], shape(a.tk, a.dv)});
+      names[2] = "the result's gradient";
+      names[3] = "the rows' statistics";
+      names[4] = "the key's gradient";
+      names[5] = "the value's gradient";
+    }
+    for (auto [i, w] : llvm::enumerate(wanted))
+      if (failed(expect(w.first, w.second, names[i])))
+        return failure();
+    if (a.mask) {
+      auto mask = dyn_cast<MemRefType>(a.mask.getType());
+      SmallVector<int64_t> scores = shape(a.tq, a.tk);
+      bool ok = mask && mask.hasStaticShape() &&
+                mask.getElementType().isInteger(1) &&
+                mask.getRank() <= static_cast<int64_t>(scores.size());
+      for (int64_t d = 0; ok && d < mask.getRank(); ++d) {
+        int64_t size = mask.getDimSize(d);
+        int64_t score = scores[scores.size() - mask.getRank() + d];
+        ok = size == 1 || size == score;
+      }
+      if (!ok)
+        return call.emitOpError("needs a mask of i1 that broadcasts to the "
+                                "scores [")
+               << scores << "], got " << a.mask.getType();
+    }
 
     OpBuilder b(call);
     Emitter e{b, call.getLoc(), a};
-    ValueRange outs = call.getOutputs();
     if (forward)
       expandForward(e, outs[0]);
     else if (rows)

@@ -274,6 +274,7 @@ void addLinalgToNVVMPasses(OpPassManager &pm, const PipelineOptions &options) {
       mlir::createConvertGpuOpsToNVVMOps(nvvm));
   pm.addNestedPass<mlir::gpu::GPUModuleOp>(
       mlir::createReconcileUnrealizedCastsPass());
+  pm.addNestedPass<mlir::gpu::GPUModuleOp>(createKilnGpuAlignVectors());
   pm.addNestedPass<mlir::gpu::GPUModuleOp>(mlir::createCanonicalizerPass());
 
   addHostCodeToLLVMPasses(pm, /*gpuLaunches=*/true);

@@ -1,6 +1,7 @@
 //===- MapLoops.cpp - Bufferized linalg as GPU-shaped parallel loops ------===//
 
 #include "compiler/Codegen/GPU/RowReductions.h"
+#include "compiler/Codegen/GPU/VectorAccesses.h"
 #include "compiler/Codegen/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
@@ -185,6 +186,8 @@ struct KilnGpuMapLoops : kiln::impl::KilnGpuMapLoopsBase<KilnGpuMapLoops> {
         rowPerBlock(rewriter, *rows);
         continue;
       }
+      if (kiln::gpu::vectorizeElementwise(rewriter, op))
+        continue;
       rewriter.setInsertionPoint(op);
       if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))
         return op->emitError("kiln-gpu-map-loops: cannot lower to loops");

@@ -40,9 +40,10 @@ def KilnGpuMapLoops : Pass<"kiln-gpu-map-loops", "::mlir::func::FuncOp"> {
     register), maps over the row's elements (loads and stores; the row's
     registers read with no load), and per-row formulas every thread
     computes into a register. The run may only read a row it writes at the
-    elements it wrote (else it is not a program); a map that writes a
-    buffer after others were read since the last all-reduce waits at a
-    `gpu.barrier`. Thread 0 stores the registers at the end. A softmax
+    elements it wrote, and its buffers may not share bytes (the memory
+    plan's reuse, a view of another): blocks are at different ops at once.
+    Runs that break either rule, and reductions to one value, are not
+    programs. Thread 0 stores the registers at the end. A softmax
     (two fills, maximum, exponentials, sum, division) and a layer norm are
     one kernel each, reading their input once from memory.
     Work that no parallel loop covers (a reduction to one value: loops of
@@ -76,8 +77,29 @@ def KilnGpuMapLoops : Pass<"kiln-gpu-map-loops", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::affine::AffineDialect",
                            "::mlir::gpu::GPUDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def KilnGpuAlignVectors : Pass<"kiln-gpu-align-vectors", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "States the 16-byte alignment of the kernels' vector accesses";
+  let description = [{
+    Runs on the kernels after convert-gpu-to-nvvm, which gives a vector
+    load or store its element's alignment (4 bytes for `vector<4xf32>`),
+    so that the NVPTX back end would split it into four scalar accesses.
+    The kernels' only vector accesses are kiln-gpu-map-loops' elementwise
+    ones, made where the host checked that every buffer they touch is
+    16-byte aligned: each 16-byte `llvm.load` and `llvm.store` gets
+    `alignment = 16` and becomes one `ld.global.v4` / `st.global.v4`.
+
+    ```mlir
+    %v = llvm.load %p {alignment = 4 : i64} : !llvm.ptr -> vector<4xf32>
+    // becomes
+    %v = llvm.load %p {alignment = 16 : i64} : !llvm.ptr -> vector<4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def KilnGpuMergeModules : Pass<"kiln-gpu-merge-modules", "::mlir::ModuleOp"> {

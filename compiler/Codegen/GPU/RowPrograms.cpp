@@ -18,11 +18,12 @@
 // thread, thread + threads, ...), and each buffer an op of the run writes
 // whole rows of is read and written by the run at those same elements
 // only, so a thread reads what it wrote itself and no barrier is needed
-// between maps; the all-reduce orders everything before it. A map that
-// writes a buffer while other buffers read since the last all-reduce might
-// share its bytes (the memory plan's reuse) is preceded by a barrier. At
-// the end thread 0 stores the registers (the per-row results) in the order
-// the run last wrote them.
+// between ops. Blocks run at different ops at once, so the run's buffers
+// must not share bytes (the memory plan lets buffers whose lifetimes do
+// not overlap share them), nor may one be a view of another: such runs are
+// not programs. At the end thread 0 stores the registers (the per-row
+// results) in the order the run last wrote them, after a barrier where
+// any thread read a register's buffer from memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,9 +34,13 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
+
+#include <limits>
 
 using namespace mlir;
 
@@ -71,6 +76,39 @@ bool isLeadingIdentity(AffineMap map, unsigned count) {
   return true;
 }
 
+/// Where a buffer's bytes are: a root buffer (an allocation or an
+/// argument) and a byte range in it, through views. A range not known
+/// (a dynamic view, a strided subview) is the whole root.
+struct Bytes {
+  Value root;
+  int64_t begin = 0, end = std::numeric_limits<int64_t>::max();
+  bool overlaps(const Bytes &other) const {
+    return root == other.root && begin < other.end && other.begin < end;
+  }
+};
+
+Bytes bytesOf(Value v) {
+  auto type = cast<MemRefType>(v.getType());
+  Operation *def = v.getDefiningOp();
+  if (auto view = dyn_cast_or_null<memref::ViewOp>(def)) {
+    Bytes source = bytesOf(view.getSource());
+    std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
+    int64_t size =
+        type.hasStaticShape() && type.getLayout().isIdentity()
+            ? type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8)
+            : -1;
+    if (!shift || size < 0 || source.end != std::numeric_limits<int64_t>::max())
+      return {source.root};
+    return {source.root, source.begin + *shift, source.begin + *shift + size};
+  }
+  if (auto like = dyn_cast_or_null<ViewLikeOpInterface>(def))
+    return {bytesOf(like.getViewSource()).root};
+  if (isa_and_nonnull<memref::ExpandShapeOp, memref::CollapseShapeOp,
+                      memref::CastOp, memref::ReinterpretCastOp>(def))
+    return {bytesOf(def->getOperand(0)).root};
+  return {v};
+}
+
 /// The run's row program, if every op is a stage of one over the same rows
 /// and element space, at least one of them a reduction over at least
 /// `minLength` elements.
@@ -88,7 +126,9 @@ std::optional<Program> matchProgram(ArrayRef<linalg::LinalgOp> run,
       found = true;
       break;
     }
-  if (!found)
+  // A reduction to one value is one block: its maps stay launches over
+  // the whole GPU.
+  if (!found || program.rows.empty())
     return std::nullopt;
   unsigned rowRank = program.rows.size();
   SmallVector<int64_t> full(program.rows);
@@ -131,6 +171,21 @@ std::optional<Program> matchProgram(ArrayRef<linalg::LinalgOp> run,
   for (Value v : program.registers)
     if (wholeRows.contains(v))
       return std::nullopt;
+  // Different buffers must not share bytes: the memory plan lets buffers
+  // whose lifetimes do not overlap share them, which is sound for ops run
+  // one after the other over all rows, not for a program, whose blocks are
+  // at different ops at once (and a view of a buffer the run writes would
+  // miss its register).
+  SmallVector<std::pair<Value, Bytes>> buffers;
+  for (linalg::LinalgOp op : run)
+    for (Value v : op->getOperands())
+      if (isa<MemRefType>(v.getType()) &&
+          llvm::none_of(buffers, [&](auto &b) { return b.first == v; }))
+        buffers.push_back({v, bytesOf(v)});
+  for (size_t i = 0; i < buffers.size(); ++i)
+    for (size_t j = i + 1; j < buffers.size(); ++j)
+      if (buffers[i].second.overlaps(buffers[j].second))
+        return std::nullopt;
   // Inputs the run writes are read where their writer put them: registers
   // at the row, whole rows at the thread's own elements.
   for (Stage &stage : program.stages) {
@@ -151,6 +206,10 @@ std::optional<Program> matchProgram(ArrayRef<linalg::LinalgOp> run,
 
 /// Emits one program's loops in place of its run.
 struct Emitter {
+  Emitter(RewriterBase &b, Location loc, const Program &program,
+          int64_t threads)
+      : b(b), loc(loc), program(program), threads(threads) {}
+
   RewriterBase &b;
   Location loc;
   const Program &program;
@@ -160,7 +219,7 @@ struct Emitter {
   Value thread;
   llvm::DenseMap<Value, Value> registers; // buffer -> the row's value
   SmallVector<Value> writes;              // registers, in write order
-  llvm::SetVector<Value> readSinceSync;   // whole-row buffers
+  bool registerLoaded = false;            // a register's buffer was read
 
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
 
@@ -171,6 +230,7 @@ struct Emitter {
       return v;
     if (auto it = registers.find(v); it != registers.end())
       return it->second;
+    registerLoaded |= program.registers.contains(v);
     return b.create<memref::LoadOp>(
         loc, v, indicesOf(b, loc, op.getMatchingIndexingMap(input), at));
   }
@@ -196,6 +256,7 @@ struct Emitter {
   Value current(Value buffer) {
     if (auto it = registers.find(buffer); it != registers.end())
       return it->second;
+    registerLoaded = true;
     return b.create<memref::LoadOp>(loc, buffer, ivs);
   }
 
@@ -214,13 +275,11 @@ struct Emitter {
 
   void rowFormula(linalg::LinalgOp op) {
     IRMapping mapping;
-    Block *body = op.getBlock();
     for (OpOperand *input : op.getDpsInputOperands())
-      mapping.map(body->getArgument(input->getOperandNumber()),
-                  read(op, input, ivs));
+      mapping.map(bodyArgument(op, *input), read(op, input, ivs));
     for (OpOperand &init : op.getDpsInitsMutable()) {
-      BlockArgument arg = body->getArgument(init.getOperandNumber());
-      if (!arg.use_empty())
+      BlockArgument arg = bodyArgument(op, init);
+      if (arg && !arg.use_empty())
         mapping.map(arg, current(init.get()));
     }
     SmallVector<Value> results = cloneBody(op, mapping, ivs);
@@ -229,29 +288,18 @@ struct Emitter {
   }
 
   void map(linalg::LinalgOp op) {
-    // A buffer read since the last all-reduce other than the ones written
-    // here might share bytes with them: wait for every thread's reads.
-    llvm::SmallPtrSet<Value, 4> written;
-    for (OpOperand &init : op.getDpsInitsMutable())
-      written.insert(init.get());
-    if (llvm::any_of(readSinceSync,
-                     [&](Value v) { return !written.contains(v); })) {
-      b.create<mlir::gpu::BarrierOp>(loc);
-      readSinceSync.clear();
-    }
-    Block *body = op.getBlock();
+    Value end = index(program.length), step = index(threads);
     b.create<scf::ForOp>(
-        loc, thread, index(program.length), index(threads), ValueRange{},
+        loc, thread, end, step, ValueRange{},
         [&](OpBuilder &, Location, Value position, ValueRange) {
           SmallVector<Value> all = along(position);
           IRMapping mapping;
           for (OpOperand *input : op.getDpsInputOperands())
-            mapping.map(body->getArgument(input->getOperandNumber()),
-                        read(op, input, all));
+            mapping.map(bodyArgument(op, *input), read(op, input, all));
           // An output the body reads (an update in place) is loaded.
           for (OpOperand &init : op.getDpsInitsMutable()) {
-            BlockArgument arg = body->getArgument(init.getOperandNumber());
-            if (!arg.use_empty())
+            BlockArgument arg = bodyArgument(op, init);
+            if (arg && !arg.use_empty())
               mapping.map(arg, b.create<memref::LoadOp>(loc, init.get(), all));
           }
           SmallVector<Value> results = cloneBody(op, mapping, all);
@@ -259,10 +307,6 @@ struct Emitter {
             b.create<memref::StoreOp>(loc, value, init.get(), all);
           b.create<scf::YieldOp>(loc);
         });
-    for (OpOperand *input : op.getDpsInputOperands())
-      if (isa<MemRefType>(input->get().getType()) &&
-          !registers.count(input->get()))
-        readSinceSync.insert(input->get());
   }
 
   void reduction(const RowReduction &match) {
@@ -289,8 +333,9 @@ struct Emitter {
     for (Operation *combiner : match.combiners)
       identities.push_back(b.create<arith::ConstantOp>(
           loc, *arith::getNeutralElement(combiner)));
+    Value end = index(program.length), step = index(threads);
     auto partial = b.create<scf::ForOp>(
-        loc, thread, index(program.length), index(threads), identities,
+        loc, thread, end, step, identities,
         [&](OpBuilder &, Location, Value position, ValueRange partials) {
           SmallVector<Value> all = along(position);
           IRMapping inside = mapping;
@@ -315,11 +360,13 @@ struct Emitter {
       combine.map(match.contributions[i], reduced);
       setRegister(buffer, b.clone(*match.combiners[i], combine)->getResult(0));
     }
-    readSinceSync.clear(); // the all-reduce waits for every thread
   }
 
-  /// Thread 0 stores each register, in the order of the last writes.
+  /// Thread 0 stores each register, in the order of the last writes;
+  /// first every thread's reads of a register's buffer must be done.
   void storeRegisters() {
+    if (registerLoaded)
+      b.create<mlir::gpu::BarrierOp>(loc);
     Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, thread,
                                           index(0));
     auto once = b.create<scf::IfOp>(loc, first, /*withElseRegion=*/false);
@@ -343,18 +390,18 @@ void emitProgram(RewriterBase &rewriter, ArrayRef<linalg::LinalgOp> run,
   int64_t rows = 1;
   for (int64_t size : program.rows)
     rows *= size;
-  Emitter e{rewriter, loc, program,
-            threadsForRows(program.length, threadsPerBlock)};
-  auto grid = rewriter.create<scf::ParallelOp>(loc, ValueRange{e.index(0)},
-                                               ValueRange{e.index(rows)},
-                                               ValueRange{e.index(1)});
+  Emitter e(rewriter, loc, program,
+            threadsForRows(program.length, threadsPerBlock));
+  Value zero = e.index(0), count = e.index(rows), one = e.index(1);
+  auto grid = rewriter.create<scf::ParallelOp>(
+      loc, ValueRange{zero}, ValueRange{count}, ValueRange{one});
   grid->setAttr(kRowPerBlock, rewriter.getUnitAttr());
   rewriter.setInsertionPointToStart(grid.getBody());
   e.ivs =
       delinearize(rewriter, loc, grid.getInductionVars().front(), program.rows);
-  auto block = rewriter.create<scf::ParallelOp>(loc, ValueRange{e.index(0)},
-                                                ValueRange{e.index(e.threads)},
-                                                ValueRange{e.index(1)});
+  Value first = e.index(0), threads = e.index(e.threads), step = e.index(1);
+  auto block = rewriter.create<scf::ParallelOp>(
+      loc, ValueRange{first}, ValueRange{threads}, ValueRange{step});
   rewriter.setInsertionPointToStart(block.getBody());
   e.thread = block.getInductionVars().front();
   for (const Stage &stage : program.stages) {

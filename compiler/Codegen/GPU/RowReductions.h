@@ -49,6 +49,16 @@ struct RowReduction {
 std::optional<RowReduction> matchRowReduction(mlir::linalg::LinalgOp linalgOp,
                                               int64_t minLength);
 
+/// The block argument of `op`'s body that holds `operand`'s element, or
+/// null where it has none (linalg.map's outputs).
+inline mlir::BlockArgument bodyArgument(mlir::linalg::LinalgOp op,
+                                        mlir::OpOperand &operand) {
+  mlir::Block *body = op.getBlock();
+  unsigned number = operand.getOperandNumber();
+  return number < body->getNumArguments() ? body->getArgument(number)
+                                          : mlir::BlockArgument();
+}
+
 /// The indices of `sizes`' iteration `linear` (the last fastest).
 llvm::SmallVector<mlir::Value> delinearize(mlir::OpBuilder &b,
                                            mlir::Location loc,

@@ -109,3 +109,31 @@ func.func @operands(%q: memref<4x3xf32>, %o: memref<4x3xf32>) {
       outs(%o : memref<4x3xf32>) {slots = array<i64: 0, 1, 2>, ints = array<i64: 0>, floats = array<f64: 1.0>}
   return
 }
+
+// -----
+
+func.func @short_stats(%q: memref<4x3xf32>, %k: memref<5x3xf32>, %v: memref<5x2xf32>, %g: memref<4x2xf32>, %st: memref<4x2xf32>, %dk: memref<5x3xf32>, %dv: memref<5x2xf32>) {
+  // expected-error @+1 {{needs the rows' statistics of shape [4, 3] and element type 'f32', got 'memref<4x2xf32>'}}
+  kernel.library_call "kiln.attention_grad_columns" ins(%q, %k, %v, %g, %st : memref<4x3xf32>, memref<5x3xf32>, memref<5x2xf32>, memref<4x2xf32>, memref<4x2xf32>)
+      outs(%dk, %dv : memref<5x3xf32>, memref<5x2xf32>) {slots = array<i64: 0, 1, 2, -1, 3, 4>, ints = array<i64: 0>, floats = array<f64: 1.0>}
+  return
+}
+
+// -----
+
+func.func @no_gradient(%q: memref<4x3xf32>, %o: memref<4x3xf32>, %st: memref<4x3xf32>) {
+  // expected-error @+1 {{needs its gradient of shape [4, 3] and element type 'f32', got none}}
+  kernel.library_call "kiln.attention_grad_rows" ins(%q, %q, %q, %o : memref<4x3xf32>, memref<4x3xf32>, memref<4x3xf32>, memref<4x3xf32>)
+      outs(%o, %st : memref<4x3xf32>, memref<4x3xf32>) {slots = array<i64: 0, 1, 2, -1, 3, -1>, ints = array<i64: 0>, floats = array<f64: 1.0>}
+  return
+}
+
+// -----
+
+func.func @wide_mask(%q: memref<4x3xf32>, %m: memref<4x5xi1>, %o: memref<4x3xf32>) {
+  // expected-error @+1 {{needs a mask of i1 that broadcasts to the scores [4, 4], got 'memref<4x5xi1>'}}
+  kernel.library_call "kiln.attention" ins(%q, %q, %q, %m : memref<4x3xf32>, memref<4x3xf32>, memref<4x3xf32>, memref<4x5xi1>)
+      outs(%o : memref<4x3xf32>) {slots = array<i64: 0, 1, 2, 3>, ints = array<i64: 0>, floats = array<f64: 1.0>}
+  return
+}
+

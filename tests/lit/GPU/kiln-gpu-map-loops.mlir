@@ -373,10 +373,10 @@ func.func @softmax_program(%x: memref<64x4096xf32>, %y: memref<64x4096xf32>, %r:
 // A layer norm's run: the mean's sum starts from a copy of a filled buffer,
 // the mean is a per-row formula every thread computes, the variance's sum
 // reads it as a register, and the normalization reads both and the
-// columns' weight. Then two maps in a row, the second writing another
-// buffer than the first read: a barrier before it (the buffers could share
-// bytes). The last copy (of the variance's sum) is a per-row formula too.
-// Stored at the end: the sum, the mean, the variance's sum and its copy.
+// columns' weight; then a map of the normalized rows, reading the
+// elements the thread wrote: no barrier. The last copy (of the variance's
+// sum) is a per-row formula too. Stored at the end: the sum, the mean,
+// the variance's sum and its copy.
 // CHECK-LABEL: func.func @layer_norm_program
 // CHECK-SAME: (%[[X:.*]]: memref<16x768xf32>, %[[W:.*]]: memref<768xf32>, %[[Y:.*]]: memref<16x768xf32>, %[[Z:.*]]: memref<16x768xf32>, %[[A:.*]]: memref<16xf32>, %[[S:.*]]: memref<16xf32>, %[[M:.*]]: memref<16xf32>, %[[V:.*]]: memref<16xf32>)
 // CHECK: scf.parallel (%[[ROW:.*]]) = (%c0{{.*}}) to (%c16{{.*}}) step
@@ -394,7 +394,7 @@ func.func @softmax_program(%x: memref<64x4096xf32>, %y: memref<64x4096xf32>, %r:
 // CHECK-DAG: arith.subf %{{.*}}, %[[MEAN]] : f32
 // CHECK-DAG: arith.divf %[[VAR]], %{{.*}} : f32
 // CHECK: memref.store %{{.*}}, %[[Y]][%[[ROW]], %[[K]]]
-// CHECK: gpu.barrier
+// CHECK-NOT: gpu.barrier
 // CHECK: scf.for %[[K2:.*]] = %[[T]]
 // CHECK: memref.load %[[Y]][%[[ROW]], %[[K2]]]
 // CHECK: memref.store %{{.*}}, %[[Z]][%[[ROW]], %[[K2]]]
@@ -494,3 +494,121 @@ func.func @not_programs(%x: memref<8x256xf32>, %y: memref<8x256xf32>, %z: memref
   }
   return
 }
+
+// -----
+
+// Buffers that share bytes are not a program's: the memory plan put the
+// sum and the squares at overlapping bytes of one arena (blocks at
+// different ops would race on them), and a reduction's result read through
+// a view (keep_dims' [8, 1]) would miss its register. Each op is a kernel
+// of its own: two one-block-per-row reductions, two maps (each a vector
+// kernel and a scalar one).
+// CHECK-LABEL: func.func @shared_bytes
+// CHECK-COUNT-6: processor = block_x
+// CHECK-NOT: processor = block_x
+// CHECK: return
+func.func @shared_bytes(%x: memref<8x256xf32>, %y: memref<8x256xf32>) {
+  %arena = memref.alloc() : memref<8256xi8>
+  %c0 = arith.constant 0 : index
+  %c16 = arith.constant 16 : index
+  %sum = memref.view %arena[%c0][] : memref<8256xi8> to memref<8xf32>
+  %sq = memref.view %arena[%c16][] : memref<8256xi8> to memref<8x256xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<8x256xf32>) outs(%sum : memref<8xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    %r = arith.addf %e, %o : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<8x256xf32>) outs(%sq : memref<8x256xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    %r = arith.mulf %e, %e : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %arena : memref<8256xi8>
+  %s2 = memref.alloc() : memref<8xf32>
+  %kept = memref.expand_shape %s2 [[0, 1]] output_shape [8, 1] : memref<8xf32> into memref<8x1xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<8x256xf32>) outs(%s2 : memref<8xf32>) {
+  ^bb0(%e: f32, %o: f32):
+    %r = arith.addf %e, %o : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %kept : memref<8x256xf32>, memref<8x1xf32>) outs(%y : memref<8x256xf32>) {
+  ^bb0(%e: f32, %m: f32, %o: f32):
+    %r = arith.subf %e, %m : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %s2 : memref<8xf32>
+  return
+}
+
+// -----
+
+// An elementwise op over rows of 32-bit elements, a multiple of four long:
+// the host checks that its buffers' first elements are 16-byte aligned
+// (the vector operands': the input and output varying along the row, not
+// the per-row scale) and launches a kernel whose threads take four
+// elements each (one 16-byte load per vector operand, the scale read once,
+// the body four times, one 16-byte store), else the scalar kernel.
+// CHECK-LABEL: func.func @vector_elementwise
+// CHECK-SAME: (%[[X:.*]]: memref<6x256xf32>, %[[S:.*]]: memref<6xf32>, %[[Y:.*]]: memref<6x256xf32>)
+// CHECK: %[[PX:.*]] = memref.extract_aligned_pointer_as_index %[[X]]
+// CHECK: memref.extract_strided_metadata %[[X]]
+// CHECK: arith.remui %{{.*}}, %c16
+// CHECK: %[[PY:.*]] = memref.extract_aligned_pointer_as_index %[[Y]]
+// CHECK-NOT: extract_aligned_pointer_as_index %[[S]]
+// CHECK: %[[OK:.*]] = arith.andi
+// CHECK: scf.if %[[OK]] {
+// CHECK: scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c384{{.*}}) step (%c256
+// CHECK: %[[V:.*]] = vector.load %[[X]][%{{.*}}, %[[J:.*]]] : memref<6x256xf32>, vector<4xf32>
+// CHECK: %[[SC:.*]] = memref.load %[[S]]
+// CHECK-COUNT-4: arith.mulf %{{.*}}, %[[SC]] : f32
+// CHECK-COUNT-4: vector.insert
+// CHECK: vector.store %{{.*}}, %[[Y]][%{{.*}}, %[[J]]] : memref<6x256xf32>, vector<4xf32>
+// CHECK: } else {
+// CHECK: scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c1536{{.*}}) step (%c256
+// CHECK: memref.load %[[X]]
+// CHECK-NOT: vector.
+// CHECK: memref.store %{{.*}}, %[[Y]]
+func.func @vector_elementwise(%x: memref<6x256xf32>, %s: memref<6xf32>, %y: memref<6x256xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : memref<6x256xf32>, memref<6xf32>) outs(%y : memref<6x256xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// What keeps one element a thread: rows not a multiple of four long, 64-bit
+// elements, and an input read across the innermost loop (a transpose).
+// CHECK-LABEL: func.func @scalar_elementwise
+// CHECK-NOT: vector.
+// CHECK-NOT: extract_aligned_pointer
+// CHECK: return
+func.func @scalar_elementwise(%a: memref<6x250xf32>, %b: memref<6x250xf32>, %c: memref<6x256xf64>, %d: memref<6x256xf64>, %e: memref<256x6xf32>, %f: memref<6x256xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<6x250xf32>) outs(%b : memref<6x250xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %r = arith.negf %x : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<6x256xf64>) outs(%d : memref<6x256xf64>) {
+  ^bb0(%x: f64, %o: f64):
+    %r = arith.negf %x : f64
+    linalg.yield %r : f64
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%e : memref<256x6xf32>) outs(%f : memref<6x256xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %r = arith.negf %x : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+

@@ -154,6 +154,16 @@ struct Emitter {
     return {loop.getResult(0), loop.getResult(1)};
   }
 
+  /// weight * buffer[batch, row, c] for the columns c of [begin, end).
+  SmallVector<Value> scaledRow(Value weight, Value buffer, ValueRange batch,
+                               Value row, int64_t begin, int64_t end) {
+    SmallVector<Value> terms;
+    for (int64_t c = begin; c < end; ++c)
+      terms.push_back(
+          b.create<arith::MulFOp>(loc, weight, load(buffer, batch, row, c)));
+    return terms;
+  }
+
   /// p = exp(s - m) / l.
   Value probability(Value s, Value m, Value l) {
     return b.create<arith::DivFOp>(
@@ -221,11 +231,7 @@ void expandForward(Emitter &e, Value out) {
       Value first = e.index(0), end = e.keysEnd(i);
       SmallVector<Value> sums = e.accumulate(first, end, width, [&](Value j) {
         Value p = e.probability(e.score(batch, i, j), m, l);
-        SmallVector<Value> terms;
-        for (int64_t c = begin; c < begin + width; ++c)
-          terms.push_back(
-              e.b.create<arith::MulFOp>(e.loc, p, e.load(a.v, batch, j, c)));
-        return terms;
+        return e.scaledRow(p, a.v, batch, j, begin, begin + width);
       });
       for (int64_t c = 0; c < width; ++c)
         e.store(sums[c], out, batch, i, begin + c);
@@ -248,11 +254,7 @@ void expandGradRows(Emitter &e, Value out, Value outGrad, Value qGrad,
         Value dp = e.dot(batch, outGrad, i, a.v, j, a.dv);
         Value ds = e.b.create<arith::MulFOp>(
             e.loc, p, e.b.create<arith::SubFOp>(e.loc, dp, rowDot));
-        SmallVector<Value> terms;
-        for (int64_t c = begin; c < begin + width; ++c)
-          terms.push_back(
-              e.b.create<arith::MulFOp>(e.loc, ds, e.load(a.k, batch, j, c)));
-        return terms;
+        return e.scaledRow(ds, a.k, batch, j, begin, begin + width);
       });
       for (int64_t c = 0; c < width; ++c)
         e.store(e.b.create<arith::MulFOp>(e.loc, sums[c], e.constant(a.scale)),
@@ -285,13 +287,15 @@ void expandGradColumns(Emitter &e, Value outGrad, Value stats, Value kGrad,
               e.loc, p,
               e.b.create<arith::SubFOp>(e.loc, dp, e.load(stats, batch, i, 2)));
         }
+        // v_grad's columns of the slice, then k_grad's.
+        int64_t end = begin + width;
         SmallVector<Value> terms;
-        for (int64_t c = begin; c < begin + width; ++c)
-          terms.push_back(
-              c < a.dv ? e.b.create<arith::MulFOp>(e.loc, p,
-                                                   e.load(outGrad, batch, i, c))
-                       : e.b.create<arith::MulFOp>(
-                             e.loc, ds, e.load(a.q, batch, i, c - a.dv)));
+        if (begin < a.dv)
+          terms = e.scaledRow(p, outGrad, batch, i, begin, std::min(end, a.dv));
+        if (end > a.dv)
+          llvm::append_range(terms, e.scaledRow(ds, a.q, batch, i,
+                                                std::max(begin, a.dv) - a.dv,
+                                                end - a.dv));
         return terms;
       });
       for (int64_t c = begin; c < begin + width; ++c) {

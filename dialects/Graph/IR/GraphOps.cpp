@@ -349,28 +349,39 @@ LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
 // Attention, losses, random numbers
 //===----------------------------------------------------------------------===//
 
+/// What both attention ops check of their operands: every float operand
+/// has the query's element type, and the scale is positive; then the
+/// forward's result type from `forward` (query, key, value, mask).
+static LogicalResult inferAttention(std::optional<Location> loc,
+                                    StringRef opName, ValueRange floats,
+                                    std::optional<APFloat> scale,
+                                    ValueRange forward,
+                                    SmallVectorImpl<Type> &types) {
+  Type q = elementTypeOf(forward.front().getType());
+  for (Value v : floats)
+    if (elementTypeOf(v.getType()) != q)
+      return emitOptionalError(loc, "'", opName,
+                               "' op element types differ: ", q, " vs ",
+                               elementTypeOf(v.getType()));
+  if (scale) {
+    std::string error = shapes::checkAttentionScale(scale->convertToDouble());
+    if (!error.empty())
+      return emitOptionalError(loc, "'", opName, "' op ", error);
+  }
+  return inferFrom(loc, opName, forward, types, [](auto &s) {
+    return shapes::attention(s[0], s[1], s[2], s.size() > 3 ? &s[3] : nullptr);
+  });
+}
+
 LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   if (failed(verifyAttributes(adaptor, context, loc)))
     return failure();
-  Type q = adaptor.getQuery().getType();
-  for (Value v : {adaptor.getKey(), adaptor.getValue()})
-    if (elementTypeOf(v.getType()) != elementTypeOf(q))
-      return emitOptionalError(loc, "'", getOperationName(),
-                               "' op element types differ: ", elementTypeOf(q),
-                               " vs ", elementTypeOf(v.getType()));
-  if (std::optional<APFloat> scale = adaptor.getScale()) {
-    std::string error = shapes::checkAttentionScale(scale->convertToDouble());
-    if (!error.empty())
-      return emitOptionalError(loc, "'", getOperationName(), "' op ", error);
-  }
-  return inferFrom(loc, getOperationName(), adaptor.getOperands(), types,
-                   [](auto &s) {
-                     return shapes::attention(s[0], s[1], s[2],
-                                              s.size() > 3 ? &s[3] : nullptr);
-                   });
+  return inferAttention(loc, getOperationName(),
+                        {adaptor.getKey(), adaptor.getValue()},
+                        adaptor.getScale(), adaptor.getOperands(), types);
 }
 
 LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *context,
@@ -379,36 +390,24 @@ LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *context,
                                                 SmallVectorImpl<Type> &types) {
   if (failed(verifyAttributes(adaptor, context, loc)))
     return failure();
-  Type q = adaptor.getQuery().getType();
-  for (Value v : adaptor.getOperands())
-    if (v != adaptor.getMask() &&
-        elementTypeOf(v.getType()) != elementTypeOf(q))
-      return emitOptionalError(loc, "'", getOperationName(),
-                               "' op element types differ: ", elementTypeOf(q),
-                               " vs ", elementTypeOf(v.getType()));
-  if (std::optional<APFloat> scale = adaptor.getScale()) {
-    std::string error = shapes::checkAttentionScale(scale->convertToDouble());
-    if (!error.empty())
-      return emitOptionalError(loc, "'", getOperationName(), "' op ", error);
-  }
-  // The forward's operands give its result's shape, which the result and
-  // its gradient must have.
+  // The forward's result, which the result and its gradient must be.
   SmallVector<Value> forward{adaptor.getQuery(), adaptor.getKey(),
                              adaptor.getValue()};
   if (adaptor.getMask())
     forward.push_back(adaptor.getMask());
   SmallVector<Type> result;
-  if (failed(inferFrom(loc, getOperationName(), forward, result, [](auto &s) {
-        return shapes::attention(s[0], s[1], s[2],
-                                 s.size() > 3 ? &s[3] : nullptr);
-      })))
+  if (failed(inferAttention(loc, getOperationName(),
+                            {adaptor.getKey(), adaptor.getValue(),
+                             adaptor.getResult(), adaptor.getResultGrad()},
+                            adaptor.getScale(), forward, result)))
     return failure();
   for (Value v : {adaptor.getResult(), adaptor.getResultGrad()})
     if (v.getType() != result.front())
       return emitOptionalError(loc, "'", getOperationName(),
                                "' op the result and its gradient must be ",
                                result.front(), ", got ", v.getType());
-  types.append({q, adaptor.getKey().getType(), adaptor.getValue().getType()});
+  types.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
+                adaptor.getValue().getType()});
   return success();
 }
 

@@ -39,7 +39,8 @@ namespace kiln::gpu {
 namespace {
 
 constexpr int64_t kLanes = 4;
-constexpr int64_t kVectorBytes = 16;
+constexpr int64_t kElementBytes = 4; // the 32-bit elements vectorized
+constexpr int64_t kVectorBytes = kLanes * kElementBytes;
 
 /// How an operand is read or written along the innermost loop.
 enum class Access { Vector, Scalar, Value };
@@ -114,8 +115,9 @@ bool vectorizeElementwise(RewriterBase &rewriter, linalg::LinalgOp op) {
   };
   // The host's check: every vector operand's first element 16-byte aligned.
   Value aligned;
+  llvm::SmallPtrSet<Value, 4> checked; // a buffer read and written in place
   for (auto [operand, access] : llvm::zip(op->getOpOperands(), accesses)) {
-    if (access != Access::Vector)
+    if (access != Access::Vector || !checked.insert(operand.get()).second)
       continue;
     Value buffer = operand.get();
     Value base =
@@ -123,7 +125,7 @@ bool vectorizeElementwise(RewriterBase &rewriter, linalg::LinalgOp op) {
     auto metadata =
         rewriter.create<memref::ExtractStridedMetadataOp>(loc, buffer);
     Value offsetBytes = rewriter.create<arith::MulIOp>(
-        loc, metadata.getOffset(), index(kLanes));
+        loc, metadata.getOffset(), index(kElementBytes));
     Value address = rewriter.create<arith::AddIOp>(loc, base, offsetBytes);
     Value low =
         rewriter.create<arith::RemUIOp>(loc, address, index(kVectorBytes));
@@ -184,15 +186,18 @@ bool vectorizeElementwise(RewriterBase &rewriter, linalg::LinalgOp op) {
         }
         // The body once per lane.
         SmallVector<SmallVector<Value>> results(op.getNumDpsInits());
+        bool indexed = !body->getOps<linalg::IndexOp>().empty();
         for (int64_t lane = 0; lane < kLanes; ++lane) {
           IRMapping mapping;
           for (OpOperand &operand : op->getOpOperands())
             if (!lanes[operand.getOperandNumber()].empty())
               mapping.map(bodyArgument(op, operand),
                           lanes[operand.getOperandNumber()][lane]);
+          // The lane's loop indices, for a body that reads them.
           SmallVector<Value> laneIvs(at);
-          laneIvs[last] =
-              rewriter.create<arith::AddIOp>(loc, at[last], index(lane));
+          if (indexed)
+            laneIvs[last] =
+                rewriter.create<arith::AddIOp>(loc, at[last], index(lane));
           for (Operation &inner : body->without_terminator()) {
             if (auto idx = dyn_cast<linalg::IndexOp>(inner))
               mapping.map(idx.getResult(), laneIvs[idx.getDim()]);

@@ -25,8 +25,7 @@ Value attention(OpBuilder &b, Location loc, AttentionOp op) {
   ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(k);
   int64_t r = qs.size(), batch = r - 2;
   Type t = elementTypeOf(q);
-  double scale = op.getScale() ? op.getScale()->convertToDouble()
-                               : 1.0 / std::sqrt(static_cast<double>(qs[r - 1]));
+  double scale = op.scaleOrDefault();
 
   // scores[..., i, j] = sum_d q[..., i, d] kT[..., d, j] * scale, with k
   // transposed once: the loops run batch..., i, d, j, the innermost along
@@ -312,10 +311,7 @@ SmallVector<Value> recurrenceGrad(OpBuilder &b, Location loc,
 
 /// graph.attention as one fused_attention::kForward call.
 Value fusedAttentionCall(OpBuilder &b, Location loc, AttentionOp op) {
-  double scale =
-      op.getScale()
-          ? op.getScale()->convertToDouble()
-          : 1.0 / std::sqrt(static_cast<double>(shapeOf(op.getQuery()).back()));
+  double scale = op.scaleOrDefault();
   return libraryCall(b, loc, fused_attention::kForward,
                      {op.getQuery(), op.getKey(), op.getValue(), op.getMask()},
                      {tensorTypeOf(op.getResult())}, {op.getCausal() ? 1 : 0},

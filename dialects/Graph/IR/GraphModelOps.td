@@ -28,6 +28,10 @@ def Graph_AttentionOp : Graph_InferredOp<"attention", [Graph_AttentionKernel, De
     $query `,` $key `,` $value (`,` $mask^)? attr-dict `:` type($query) `,`
     type($key) `,` type($value) (`,` type($mask)^)?
   }];
+  let extraClassDeclaration = [{
+    /// The scale of the scores: `scale`, or 1/sqrt(D).
+    double scaleOrDefault();
+  }];
 }
 
 def Graph_AttentionGradOp : Graph_InferredOp<"attention_grad", [Graph_AttentionKernel]> {

@@ -411,12 +411,21 @@ LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
-double AttentionGradOp::scaleOrDefault() {
-  if (std::optional<APFloat> scale = getScale())
+/// `scale`, or 1/sqrt(D) for a query [..., D].
+static double attentionScale(std::optional<APFloat> scale, Value query) {
+  if (scale)
     return scale->convertToDouble();
-  ArrayRef<int64_t> q =
-      llvm::cast<RankedTensorType>(getQuery().getType()).getShape();
-  return 1.0 / std::sqrt(static_cast<double>(q.back()));
+  return 1.0 /
+         std::sqrt(static_cast<double>(
+             llvm::cast<RankedTensorType>(query.getType()).getShape().back()));
+}
+
+double AttentionOp::scaleOrDefault() {
+  return attentionScale(getScale(), getQuery());
+}
+
+double AttentionGradOp::scaleOrDefault() {
+  return attentionScale(getScale(), getQuery());
 }
 
 //===----------------------------------------------------------------------===//
